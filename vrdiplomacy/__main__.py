@@ -1,0 +1,3 @@
+from vrdiplomacy.cli import main
+
+raise SystemExit(main())
