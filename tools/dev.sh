@@ -20,7 +20,7 @@ APT_PACKAGES=(
   xvfb xdotool                                   # virtual display for window tests
   libmysofa1 alsa-utils                          # KEMAR HRTF and recorded test speech
   nats-server                                    # scale-out tests
-  gcc libc6-dev                                  # the simulated headset's C shim
+  gcc libc6-dev python3-dev                      # the simulated headset's C shim; pesq builds from source
 )
 
 log() { printf '[dev] %s\n' "$*" >&2; }

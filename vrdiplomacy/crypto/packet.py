@@ -1,0 +1,97 @@
+"""The outer packet every E2EE message travels in, and what a relay may read of it.
+
+Wire format::
+
+    u8 version=1 | u8 stream_type | body
+
+``body`` is an SFrame ciphertext (header || ct || tag) for media and event streams, a
+:class:`~vrdiplomacy.crypto.hpke_dist.KeyDistribution` for ``KEYS`` and a
+:class:`~vrdiplomacy.crypto.signing.FrameSignature` for ``FRAME_SIG``. The relay sees only the
+stream type and the sender (from the SFrame KID, or the signed control message) - enough to route
+and prioritise, nothing of the content.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from vrdiplomacy.crypto.keys import split_kid
+from vrdiplomacy.crypto.sframe import SFrameHeader
+from vrdiplomacy.crypto.wire import Reader
+from vrdiplomacy.errors import ProtocolError
+
+VERSION = 1
+MAX_PACKET = 1 << 20
+
+
+class StreamType(enum.IntEnum):
+    """What a packet carries. Media streams are signed in batches; event streams per event."""
+
+    VOICE = 1
+    POSE = 2
+    ROOM = 3
+    GESTURE = 4
+    FLOOR = 5
+    VOTE = 6
+    KEYS = 0x80
+    FRAME_SIG = 0x81
+
+
+MEDIA_STREAMS = frozenset({StreamType.VOICE, StreamType.POSE, StreamType.ROOM})
+EVENT_STREAMS = frozenset({StreamType.GESTURE, StreamType.FLOOR, StreamType.VOTE})
+SFRAME_STREAMS = MEDIA_STREAMS | EVENT_STREAMS
+CONTROL_STREAMS = frozenset({StreamType.KEYS, StreamType.FRAME_SIG})
+
+
+@dataclass(frozen=True)
+class Packet:
+    """One packet: ``stream_type`` and its opaque ``body``."""
+
+    stream_type: StreamType
+    body: bytes
+
+    def __bytes__(self) -> bytes:
+        return bytes((VERSION, self.stream_type)) + self.body
+
+    @classmethod
+    def parse(cls, data: bytes) -> Packet:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise ProtocolError("packet: expected bytes")
+        data = bytes(data)
+        if len(data) < 3:
+            raise ProtocolError("packet: too short")
+        if len(data) > MAX_PACKET:
+            raise ProtocolError("packet: too large")
+        if data[0] != VERSION:
+            raise ProtocolError(f"packet: unsupported version {data[0]}")
+        try:
+            st = StreamType(data[1])
+        except ValueError:
+            raise ProtocolError(f"packet: unknown stream type {data[1]}") from None
+        return cls(st, data[2:])
+
+
+@dataclass(frozen=True)
+class RelayView:
+    """The plaintext a relay can read: stream type, sender index and, for SFrame packets, the
+    key generation (low bits) and counter."""
+
+    stream_type: StreamType
+    sender: int
+    generation: int | None = None
+    ctr: int | None = None
+
+    @classmethod
+    def parse(cls, data: bytes) -> RelayView:
+        p = Packet.parse(data)
+        if p.stream_type in SFRAME_STREAMS:
+            hdr, _ = SFrameHeader.decode(p.body)
+            sender, gen = split_kid(hdr.kid)
+            return cls(p.stream_type, sender, gen, hdr.ctr)
+        r = Reader(p.body, "control packet")
+        r.u8()
+        r.vec8()
+        if p.stream_type == StreamType.KEYS:
+            r.u64()
+        return cls(p.stream_type, r.u16())

@@ -1,0 +1,387 @@
+"""GroupSession: what a client uses to seal and open everything in one room (sans-I/O).
+
+Typical loop (``now`` in seconds from any monotonic clock shared with the roster times)::
+
+    s = GroupSession(room_id, me, trusted_roots)
+    s.install_roster(roster_bytes, now)         # whenever the chair publishes a new roster
+    for pkt in s.outgoing(now): send(pkt)       # key envelopes and frame signatures first
+    send(s.seal(StreamType.VOICE, opus_frame, now))
+    ...
+    sender, stream, payload = s.open(received, now)   # CryptoError subclasses on every drop
+
+Every drop is counted in :attr:`GroupSession.stats` by reason, and raises :class:`PacketDropped`.
+Control packets (``KEYS``, ``FRAME_SIG``) are consumed by :meth:`GroupSession.open` and returned
+with an empty payload.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from vrdiplomacy.crypto.hpke_dist import KemKeyPair, KeyDistribution
+from vrdiplomacy.crypto.keys import (
+    ReceiveKey,
+    ReceiveKeyStore,
+    RekeyPolicy,
+    SendKey,
+    make_kid,
+    split_kid,
+)
+from vrdiplomacy.crypto.packet import EVENT_STREAMS, SFRAME_STREAMS, Packet, StreamType
+from vrdiplomacy.crypto.roster import Roster, RosterEntry, VerifiedRoster, verify_roster
+from vrdiplomacy.crypto.sframe import DEFAULT_SUITE, CipherSuite, ReplayWindow, SFrameHeader, SFrameKey
+from vrdiplomacy.crypto.signing import FrameSignature, FrameSigner, FrameVerifier, SignedEvent
+from vrdiplomacy.crypto.verify_code import room_code
+from vrdiplomacy.errors import CryptoError, ProtocolError
+
+MAX_EARLY_KEYS = 64
+
+
+class PacketDropped(CryptoError):
+    """A received packet was dropped; ``reason`` is the :attr:`GroupSession.stats` key."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"dropped ({reason}): {detail}")
+        self.reason = reason
+
+
+@dataclass
+class SessionConfig:
+    """Settings of a group session.
+
+    Fields: ``cipher_suite`` SFrame suite for our frames (AES-128-GCM by default);
+    ``rekey_interval_s`` periodic rotation (15 min); ``replay_window`` counters remembered per KID;
+    ``grace_s`` how long an older key generation still opens frames in flight;
+    ``sign_every_frames`` / ``sign_every_s`` batch size and age of media frame signatures;
+    ``verifier_capacity`` opened frames remembered until their signature arrives.
+    """
+
+    cipher_suite: CipherSuite = DEFAULT_SUITE
+    rekey_interval_s: float = 900.0
+    replay_window: int = 256
+    grace_s: float = 5.0
+    sign_every_frames: int = 32
+    sign_every_s: float = 0.1
+    verifier_capacity: int = 8192
+
+
+@dataclass
+class LocalIdentity:
+    """Our delegation certificate, its Ed25519 key and our HPKE key pair for this session."""
+
+    certificate: x509.Certificate
+    signing_key: ed25519.Ed25519PrivateKey
+    kem: KemKeyPair = field(default_factory=KemKeyPair.generate)
+
+
+class Opened(NamedTuple):
+    """A packet that was opened: who sent it, on which stream, and its plaintext."""
+
+    sender: int
+    stream_type: StreamType
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class ForgeryAlert:
+    """Frames that carried ``sender``'s key id but not its signed hash: someone in the room forged them."""
+
+    sender: int
+    kid: int
+    counters: tuple[int, ...]
+
+
+class GroupSession:
+    """End-to-end encryption state of one client in one room."""
+
+    def __init__(
+        self,
+        room_id: bytes,
+        me: LocalIdentity,
+        roots: list[x509.Certificate],
+        config: SessionConfig | None = None,
+    ) -> None:
+        if not 1 <= len(room_id) <= 64:
+            raise CryptoError("room id must be 1 to 64 bytes")
+        self.room_id = room_id
+        self.me = me
+        self.roots = list(roots)
+        self.config = config or SessionConfig()
+        self.roster: VerifiedRoster | None = None
+        self.index: int | None = None
+        self.stats: collections.Counter[str] = collections.Counter()
+        self.alerts: list[ForgeryAlert] = []
+        self._policy = RekeyPolicy(self.config.rekey_interval_s)
+        self._send: SendKey | None = None
+        self._generation = -1
+        self._keys = ReceiveKeyStore(self.config.replay_window, self.config.grace_s)
+        self._signer: FrameSigner | None = None
+        self._verifier = FrameVerifier(self.config.verifier_capacity)
+        self._queue: list[bytes] = []
+        self._event_seq = 0
+        self._last_event: dict[tuple[int, int], int] = {}
+        self._epoch: dict[int, tuple[int, bytes]] = {}
+        self._early: list[KeyDistribution] = []
+
+    # ------------------------------------------------------------------ roster
+
+    def roster_entry(self, index: int, role: str) -> RosterEntry:
+        """Our entry for the chair to put in the roster (certificate and signed HPKE key)."""
+        return RosterEntry.create(self.room_id, index, role, self.me.certificate, self.me.signing_key, self.me.kem)
+
+    def install_roster(self, roster: Roster | bytes, now: float) -> VerifiedRoster:
+        """Verify and adopt a new roster; starts a new key generation when we are a member."""
+        if not isinstance(roster, Roster):
+            try:
+                roster = Roster.parse(roster)
+            except ProtocolError as e:
+                raise CryptoError(f"roster rejected: {e}") from None
+        vr = verify_roster(roster, self.roots, now, self.roster, self.room_id)
+        old = self.roster
+        self.roster = vr
+        if old is not None:
+            for gone in set(old.members) - set(vr.members):
+                self._keys.forget_sender(gone)
+                self._epoch.pop(gone, None)
+        self._keys.retire_older_than(vr.version, now)
+        self.index = vr.index_of(self.me.signing_key.public_key())
+        if self.index is None:
+            self._send = None
+            self._signer = None
+        else:
+            if self._signer is None or self._signer.sender != self.index:
+                self._signer = FrameSigner(
+                    self.room_id, self.index, self.config.sign_every_frames, self.config.sign_every_s
+                )
+            self._rotate(now)
+        early, self._early = self._early, []
+        for kd in early:
+            try:
+                self._accept_keys(kd, now)
+            except PacketDropped:
+                pass
+        return vr
+
+    def verification_code(self) -> str:
+        """The room code for the current roster and its members' key commitments."""
+        if self.roster is None:
+            raise CryptoError("no roster yet")
+        v = self.roster.version
+        commits = {i: c for i, (ver, c) in self._epoch.items() if ver == v and i in self.roster.members}
+        missing = sorted(set(self.roster.members) - set(commits))
+        if missing:
+            raise CryptoError(f"waiting for the keys of members {', '.join(map(str, missing))}")
+        return room_code(self.roster.hash(), commits)
+
+    # ------------------------------------------------------------------ sending
+
+    def _member(self) -> tuple[VerifiedRoster, int]:
+        if self.roster is None or self.index is None:
+            raise CryptoError("not a member of the room's current roster")
+        return self.roster, self.index
+
+    def _flush_signature(self) -> None:
+        if self._signer is not None:
+            sig = self._signer.sign(self.me.signing_key)
+            if sig is not None:
+                self._queue.append(bytes(Packet(StreamType.FRAME_SIG, bytes(sig))))
+
+    def _rotate(self, now: float) -> None:
+        vr, index = self._member()
+        self._flush_signature()
+        self._generation += 1
+        send = SendKey.new(self.config.cipher_suite, index, self._generation, vr.version)
+        recipients = {i: (m.kem_suite, m.kem_public) for i, m in vr.members.items() if i != index}
+        kd = KeyDistribution.create(
+            self.room_id, vr.version, index, self._generation, self.config.cipher_suite,
+            send.base_key, recipients, self.me.signing_key,
+        )
+        self._send = send
+        self._policy.mark(now, vr.version)
+        if index not in self._epoch or self._epoch[index][0] != vr.version:
+            self._epoch[index] = (vr.version, kd.commitment)
+        self._queue.append(bytes(Packet(StreamType.KEYS, bytes(kd))))
+        self.stats["rekeys"] += 1
+
+    def _metadata(self, stream_type: int) -> bytes:
+        return self.room_id + bytes((stream_type,))
+
+    def seal(self, stream_type: StreamType, payload: bytes, now: float) -> bytes:
+        """Encrypt one media frame or event; returns the packet to send (after :meth:`outgoing`)."""
+        vr, index = self._member()
+        st = StreamType(stream_type)
+        if st not in SFRAME_STREAMS:
+            raise CryptoError(f"{st.name} is not an application stream")
+        if self._send is None or self._policy.due(now, vr.version):
+            self._rotate(now)
+        send = self._send
+        assert send is not None and self._signer is not None
+        if st in EVENT_STREAMS:
+            self._event_seq += 1
+            payload = bytes(
+                SignedEvent.create(self.room_id, index, st, self._event_seq, payload, self.me.signing_key)
+            )
+        ctr = send.take_ctr()
+        wire = bytes((1, st)) + send.key.encrypt(ctr, self._metadata(st), payload)
+        self._signer.add(send.key.kid, ctr, wire, now)
+        if self._signer.due(now):
+            self._flush_signature()
+        self.stats["sealed"] += 1
+        return wire
+
+    def outgoing(self, now: float) -> list[bytes]:
+        """Control packets to send now: new key envelopes and due frame signatures."""
+        if self.roster is not None and self.index is not None:
+            if self._send is not None and self._policy.due(now, self.roster.version):
+                self._rotate(now)
+            if self._signer is not None and self._signer.due(now):
+                self._flush_signature()
+        self._keys.expire(now)
+        out, self._queue = self._queue, []
+        return out
+
+    # ------------------------------------------------------------------ receiving
+
+    def _drop(self, reason: str, detail: str) -> PacketDropped:
+        self.stats[reason] += 1
+        return PacketDropped(reason, detail)
+
+    def open(self, wire: bytes, now: float) -> Opened:
+        """Open one received packet, or raise :class:`PacketDropped` (counted)."""
+        try:
+            pkt = Packet.parse(wire)
+        except ProtocolError as e:
+            raise self._drop("malformed", str(e)) from None
+        if self.roster is None:
+            raise self._drop("no_roster", "no roster installed yet")
+        if pkt.stream_type == StreamType.KEYS:
+            return self._open_keys(pkt.body, now)
+        if pkt.stream_type == StreamType.FRAME_SIG:
+            return self._open_signature(pkt.body)
+        return self._open_frame(pkt.stream_type, bytes(wire), pkt.body, now)
+
+    def _open_frame(self, st: StreamType, wire: bytes, body: bytes, now: float) -> Opened:
+        assert self.roster is not None
+        try:
+            header, hlen = SFrameHeader.decode(body)
+        except ProtocolError as e:
+            raise self._drop("malformed", str(e)) from None
+        sender, _gen = split_kid(header.kid)
+        if sender not in self.roster.members:
+            raise self._drop("not_member", f"frame from unknown sender {sender}")
+        key = self._keys.lookup(header.kid, now)
+        if key is None:
+            raise self._drop("unknown_key", f"no key for KID {header.kid}")
+        why = key.window.check(header.ctr)
+        if why is not None:
+            raise self._drop(why, f"CTR {header.ctr} of KID {header.kid}")
+        try:
+            pt = key.key.decrypt(header, body[:hlen], body[hlen:], self._metadata(st))
+        except CryptoError as e:
+            raise self._drop("auth", str(e)) from None
+        key.window.update(header.ctr)
+        self._verifier.add(sender, header.kid, header.ctr, wire)
+        if st in EVENT_STREAMS:
+            pt = self._check_event(sender, st, pt)
+        self.stats["opened"] += 1
+        return Opened(sender, st, pt)
+
+    def _check_event(self, sender: int, st: StreamType, pt: bytes) -> bytes:
+        assert self.roster is not None
+        try:
+            ev = SignedEvent.parse(pt)
+        except ProtocolError as e:
+            raise self._drop("bad_event", str(e)) from None
+        if ev.sender != sender or ev.stream_type != st:
+            raise self._drop("bad_event", f"event claims member {ev.sender} inside a frame of member {sender}")
+        try:
+            ev.verify(self.room_id, self.roster.members[sender].public_key)
+        except CryptoError as e:
+            raise self._drop("bad_event", str(e)) from None
+        last = self._last_event.get((sender, st), 0)
+        if ev.seq <= last:
+            raise self._drop("event_replay", f"event {ev.seq} of member {sender} already seen")
+        self._last_event[(sender, st)] = ev.seq
+        return ev.body
+
+    def _open_keys(self, body: bytes, now: float) -> Opened:
+        try:
+            kd = KeyDistribution.parse(body)
+        except ProtocolError as e:
+            raise self._drop("malformed", str(e)) from None
+        self._accept_keys(kd, now)
+        return Opened(kd.sender, StreamType.KEYS, b"")
+
+    def _accept_keys(self, kd: KeyDistribution, now: float) -> None:
+        vr = self.roster
+        assert vr is not None
+        if kd.room_id != self.room_id:
+            raise self._drop("wrong_room", "key distribution for another room")
+        if kd.roster_version > vr.version:
+            if len(self._early) < MAX_EARLY_KEYS:
+                self._early.append(kd)
+            raise self._drop("early_keys", f"keys for roster {kd.roster_version}, we have {vr.version} (kept)")
+        if kd.roster_version < vr.version:
+            raise self._drop("stale_keys", f"keys for old roster {kd.roster_version}")
+        member = vr.members.get(kd.sender)
+        if member is None:
+            raise self._drop("not_member", f"key distribution from member {kd.sender}")
+        if kd.sender == self.index:
+            raise self._drop("own", "our own key distribution came back")
+        try:
+            kd.verify(member.public_key)
+            suite = CipherSuite(kd.cipher_suite)
+        except (CryptoError, ValueError) as e:
+            raise self._drop("bad_keys", str(e)) from None
+        if self.index is None:
+            raise self._drop("not_member", "we are not in the roster")
+        top = self._keys.newest.get(kd.sender)
+        if top is not None and kd.generation <= top:
+            raise self._drop("stale_keys", f"generation {kd.generation} of member {kd.sender} already known")
+        try:
+            base = kd.open_for(self.index, self.me.kem)
+            key = SFrameKey(suite, make_kid(kd.sender, kd.generation), base)
+        except CryptoError as e:
+            raise self._drop("bad_keys", str(e)) from None
+        self._keys.install(
+            ReceiveKey(kd.sender, kd.generation, kd.roster_version, key, kd.commitment,
+                       ReplayWindow(self.config.replay_window)),
+            now,
+        )
+        if kd.sender not in self._epoch or self._epoch[kd.sender][0] != vr.version:
+            self._epoch[kd.sender] = (vr.version, kd.commitment)
+        self.stats["keys"] += 1
+
+    def _open_signature(self, body: bytes) -> Opened:
+        assert self.roster is not None
+        try:
+            sig = FrameSignature.parse(body)
+        except ProtocolError as e:
+            raise self._drop("malformed", str(e)) from None
+        member = self.roster.members.get(sig.sender)
+        if sig.room_id != self.room_id or member is None:
+            raise self._drop("not_member", "frame signature from outside the room")
+        if split_kid(sig.kid)[0] != sig.sender:
+            raise self._drop("bad_signature", "frame signature for another sender's key")
+        try:
+            sig.verify(member.public_key)
+        except CryptoError as e:
+            raise self._drop("bad_signature", str(e)) from None
+        bad = self._verifier.check(sig)
+        if bad:
+            self.stats["forged"] += len(bad)
+            self.alerts.append(ForgeryAlert(sig.sender, sig.kid, tuple(bad)))
+        return Opened(sig.sender, StreamType.FRAME_SIG, b"")
+
+    @property
+    def frames_verified(self) -> int:
+        return self._verifier.verified
+
+    @property
+    def generation(self) -> int:
+        return self._generation
