@@ -1,0 +1,152 @@
+"""The bilateral room: a negotiating table for two delegations of up to six (sides A and B).
+
+The table runs along X through the origin; side A sits at -Z facing +Z, side B at +Z facing
+-Z. Seat 1 of each side is at the -X end. Two closed doors on the +X wall, windows behind
+side A, the two delegations' flags at the -X end and small table flags in the middle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import common as c
+from .geom import WORLD, Builders, Frame, V3
+from .glb import MaterialSpec
+from .textures import flag_atlas, label_atlas, png_bytes
+
+ROOM_X, ROOM_Z, ROOM_H = 5.0, 4.0, 3.2
+TABLE_TOP = 0.76
+TABLE_LEN, TABLE_DEPTH = 4.8, 1.5
+SEAT_Z = 1.15
+SEAT_PITCH = 0.75
+PER_SIDE = 6
+EYE_HEIGHT = 1.2
+
+MATERIALS: dict[str, MaterialSpec] = {
+    "carpet": MaterialSpec((0.20, 0.16, 0.12, 1.0), 0.0, 0.95),
+    "wall": MaterialSpec((0.62, 0.58, 0.50, 1.0), 0.0, 0.85),
+    "wood": MaterialSpec((0.33, 0.19, 0.09, 1.0), 0.0, 0.5),
+    "table_wood": MaterialSpec((0.22, 0.11, 0.05, 1.0), 0.0, 0.3),
+    "leather": MaterialSpec((0.05, 0.09, 0.06, 1.0), 0.0, 0.55),
+    "seat_leather": MaterialSpec((0.10, 0.06, 0.04, 1.0), 0.0, 0.6),
+    "metal": MaterialSpec((0.55, 0.56, 0.58, 1.0), 1.0, 0.35),
+    "brass": MaterialSpec((0.78, 0.60, 0.30, 1.0), 1.0, 0.35),
+    "door_wood": MaterialSpec((0.25, 0.14, 0.07, 1.0), 0.0, 0.5),
+    "ceiling": MaterialSpec((0.70, 0.69, 0.66, 1.0), 0.0, 0.9),
+    "ceiling_light": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 1.0, emissive=(1.0, 0.96, 0.88)),
+    "window": MaterialSpec((0.6, 0.7, 0.8, 1.0), 0.0, 0.1, emissive=(0.55, 0.65, 0.8)),
+    "placards": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.7, texture="placards"),
+    "flags": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.9, texture="flags"),
+}
+
+
+def seat_position(side: str, i: int) -> tuple[V3, float]:
+    """Floor point and yaw of seat ``i`` (0-based) on ``side``."""
+    x = -(PER_SIDE - 1) * SEAT_PITCH / 2.0 + i * SEAT_PITCH
+    if side == "A":
+        return (x, 0.0, -SEAT_Z), 180.0
+    return (x, 0.0, SEAT_Z), 0.0
+
+
+def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[str, Any]]:
+    b = Builders()
+    placard_img, placards = label_atlas(["Delegation A", "Delegation B"], (256, 64), 1)
+    flags_img, flags, _ = flag_atlas(["side-A", "side-B"], cols=3)
+    blank = placards.uv(2)
+
+    # room shell
+    c.floor_quad(b, "carpet", -ROOM_X, ROOM_X, -ROOM_Z, ROOM_Z)
+    c.ceiling_quad(b, "ceiling", -ROOM_X, ROOM_X, -ROOM_Z, ROOM_Z, ROOM_H)
+    c.ceiling_lights(b, "ceiling_light", -2.5, 2.5, -1.0, 1.0, ROOM_H - 0.02, 2, 1, (1.6, 0.6))
+    doors = ((-2.6, -1.0, 2.2), (1.0, 2.6, 2.2))
+    c.wall(b, "wall", "z", ROOM_X + 0.1, -ROOM_Z, ROOM_Z, ROOM_H, doors)
+    c.wall(b, "wall", "z", -ROOM_X - 0.1, -ROOM_Z, ROOM_Z, ROOM_H)
+    c.wall(b, "wall", "x", -ROOM_Z - 0.1, -ROOM_X, ROOM_X, ROOM_H)
+    c.wall(b, "wall", "x", ROOM_Z + 0.1, -ROOM_X, ROOM_X, ROOM_H)
+    for z0, z1, h in doors:
+        c.double_door(b, Frame.at((ROOM_X + 0.1, 0.0, (z0 + z1) / 2.0), 90.0), z1 - z0, h)
+    for sx in (-1.0, 1.0):  # skirting/wainscot on the long walls
+        b["wood"].add_box(WORLD, (0.0, 0.5, sx * (ROOM_Z - 0.02)), (2 * ROOM_X, 1.0, 0.04))
+    for x in (-2.4, 0.0, 2.4):  # windows behind side A
+        f = Frame.at((x, 1.95, -ROOM_Z + 0.015), 180.0)
+        b["wood"].add_box(f, (0.0, 0.0, 0.0), (1.5, 1.9, 0.02))
+        b["window"].add_panel(f, (0.0, 0.0, -0.015), 1.3, 1.7)
+
+    # the table: top, apron and two pedestals; a leather pad at each place
+    b["table_wood"].add_box(WORLD, (0.0, TABLE_TOP - 0.025, 0.0), (TABLE_LEN, 0.05, TABLE_DEPTH))
+    b["table_wood"].add_box(WORLD, (0.0, TABLE_TOP - 0.1, 0.0), (TABLE_LEN - 0.3, 0.1, TABLE_DEPTH - 0.3))
+    for x in (-1.6, 1.6):
+        b["table_wood"].add_box(WORLD, (x, (TABLE_TOP - 0.15) / 2.0, 0.0), (0.5, TABLE_TOP - 0.15, 0.7))
+
+    seats = []
+    index = 0
+    for side in ("A", "B"):
+        for i in range(PER_SIDE):
+            pos, yaw = seat_position(side, i)
+            f = Frame.at(pos, yaw)
+            c.office_chair(b, f, "seat_leather", "metal", width=0.55)
+            b["leather"].add_box(f, (0.0, TABLE_TOP + 0.003, -0.65), (0.5, 0.006, 0.36))
+            seats.append({"id": f"{side}{i + 1}", "index": index, "delegation": "", "position": c.v3(pos),
+                          "yaw_deg": yaw, "tier": 0, "side": side})
+            index += 1
+        # a placard in front of the middle of each side, readable from across the table
+        _, yaw = seat_position(side, 0)
+        f = Frame.at((0.0, TABLE_TOP, -0.35 if side == "A" else 0.35), yaw)
+        k = 0 if side == "A" else 1
+        uv = {n: blank for n in ("+x", "-x", "+y", "-y")}
+        uv["-z"] = placards.uv(k)
+        uv["+z"] = placards.uv(k)
+        b["placards"].add_box(f, (0.0, 0.055, 0.0), (0.44, 0.11, 0.02), uv=uv)
+
+    # table flags at the centre, floor flags at the -X end
+    for k, side in enumerate(("A", "B")):
+        z = -0.12 if side == "A" else 0.12
+        b["brass"].add_box(WORLD, (0.0, TABLE_TOP + 0.01, z), (0.12, 0.02, 0.08))
+        b["brass"].add_cylinder(WORLD, (0.0, TABLE_TOP + 0.02, z), 0.006, 0.42, segments=6)
+        uv = flags.uv(k + 1)
+        b["flags"].add_box(WORLD, (0.11, TABLE_TOP + 0.37, z), (0.21, 0.14, 0.005),
+                           uv={"+x": uv, "-x": uv, "+z": uv, "-z": uv, "+y": uv, "-y": uv})
+        c.flag_on_pole(b, (-ROOM_X + 0.6, 0.0, -1.0 if side == "A" else 1.0), uv, height=2.5, cloth=(0.9, 0.6),
+                       yaw_deg=90.0 if side == "A" else -90.0)
+
+    images = {"placards": png_bytes(placard_img), "flags": png_bytes(flags_img)}
+
+    pos_a3, yaw_a3 = seat_position("A", 2)
+    eye = (pos_a3[0], EYE_HEIGHT, pos_a3[2])
+    opposite = (seat_position("B", 2)[0][0], 1.15, SEAT_Z)
+    yaw, pitch = c.look(eye, opposite)
+    pos_b3, _ = seat_position("B", 2)
+    eye_b = (pos_b3[0], EYE_HEIGHT, pos_b3[2])
+    yaw_b, pitch_b = c.look(eye_b, (pos_a3[0], 1.15, -SEAT_Z))
+    corner = (ROOM_X - 0.6, 2.6, ROOM_Z - 0.6)
+    oyaw, opitch = c.look(corner, (0.0, 0.6, 0.0))
+    layout: dict[str, Any] = {
+        "scene": "bilateral",
+        "glb": "bilateral.glb",
+        "description": "Bilateral room: a negotiating table for two delegations of up to six (sides A and B).",
+        "seats": seats,
+        "views": {
+            "delegate": c.view(eye, yaw, pitch, 90.0),
+            "delegate_b": c.view(eye_b, yaw_b, pitch_b, 90.0),
+            "overview": c.view(corner, oyaw, opitch, 90.0),
+        },
+        "default_view": "delegate",
+        "default_seat": "A3",
+        "points": {
+            "table_center": c.point((0.0, TABLE_TOP, 0.0)),
+            "door_left": c.point((ROOM_X - 0.5, 0.0, -1.8), 90.0),
+            "door_right": c.point((ROOM_X - 0.5, 0.0, 1.8), 90.0),
+            "flag_A": c.point((-ROOM_X + 0.6, 0.0, -1.0), 90.0),
+            "flag_B": c.point((-ROOM_X + 0.6, 0.0, 1.0), -90.0),
+        },
+        "exhibits": [],
+        "screens": [],
+        "zones": [c.zone("bilateral_room", "bilateral", (-ROOM_X, -0.5, -ROOM_Z), (ROOM_X, ROOM_H, ROOM_Z), True)],
+        "lights": [
+            c.light("directional", (1.0, 0.97, 0.92), 0.9, direction=(0.3, -1.0, 0.5)),
+            c.light("point", (1.0, 0.93, 0.82), 1.2, position=(0.0, 2.8, 0.0), range=9.0),
+        ],
+        "ambient": [0.24, 0.23, 0.22],
+        "clear_color": [0.02, 0.02, 0.03, 1.0],
+    }
+    return b, MATERIALS, images, layout

@@ -1,0 +1,151 @@
+"""Pieces shared by the scenes: rooms, walls with openings, doors, chairs, flags, lights.
+
+Each function adds geometry to ``Builders`` (material name -> merged mesh) so a scene ends up
+with one mesh per material.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .geom import WORLD, Builders, Frame, UVRect, V3
+
+Opening = tuple[float, float, float]  # start, end along the wall, height of the opening
+
+
+def r4(v: float) -> float:
+    """Round for the layout JSON (0.1 mm), normalising -0.0."""
+    out = round(float(v), 4)
+    return 0.0 if out == 0.0 else out
+
+
+def v3(p: V3) -> list[float]:
+    return [r4(p[0]), r4(p[1]), r4(p[2])]
+
+
+def floor_quad(b: Builders, mat: str, x0: float, x1: float, z0: float, z1: float, y: float = 0.0) -> None:
+    b[mat].add_quad(((x0, y, z1), (x1, y, z1), (x1, y, z0), (x0, y, z0)), (0.0, 1.0, 0.0),
+                    (0.0, 0.0, (x1 - x0) / 4.0, (z1 - z0) / 4.0))
+
+
+def ceiling_quad(b: Builders, mat: str, x0: float, x1: float, z0: float, z1: float, y: float) -> None:
+    b[mat].add_quad(((x0, y, z0), (x1, y, z0), (x1, y, z1), (x0, y, z1)), (0.0, -1.0, 0.0))
+
+
+def wall(b: Builders, mat: str, axis: str, fixed: float, start: float, end: float, height: float,
+         openings: tuple[Opening, ...] = (), thickness: float = 0.2, y0: float = 0.0) -> None:
+    """A wall running along ``axis`` ("x" or "z") at ``fixed`` on the other axis, with openings
+    (doors) cut out up to their height; a lintel closes each opening above."""
+    cuts = sorted(openings)
+    spans: list[tuple[float, float, float, float]] = []  # a, b, bottom, top
+    pos = start
+    for a, c, h in cuts:
+        if a > pos:
+            spans.append((pos, a, y0, height))
+        spans.append((a, c, y0 + h, height))
+        pos = c
+    if pos < end:
+        spans.append((pos, end, y0, height))
+    for a, c, bottom, top in spans:
+        if top <= bottom or c <= a:
+            continue
+        mid, length = (a + c) / 2.0, c - a
+        cy, hy = (bottom + top) / 2.0, top - bottom
+        if axis == "x":
+            b[mat].add_box(WORLD, (mid, cy, fixed), (length, hy, thickness))
+        else:
+            b[mat].add_box(WORLD, (fixed, cy, mid), (thickness, hy, length))
+
+
+def ceiling_lights(b: Builders, mat: str, x0: float, x1: float, z0: float, z1: float, y: float,
+                   nx: int, nz: int, size: tuple[float, float]) -> None:
+    """A grid of emissive panels just under the ceiling, facing down."""
+    for i in range(nx):
+        for j in range(nz):
+            cx = x0 + (x1 - x0) * (i + 0.5) / nx
+            cz = z0 + (z1 - z0) * (j + 0.5) / nz
+            w, d = size[0] / 2.0, size[1] / 2.0
+            b[mat].add_quad(((cx - w, y, cz - d), (cx + w, y, cz - d), (cx + w, y, cz + d), (cx - w, y, cz + d)),
+                            (0.0, -1.0, 0.0))
+
+
+def double_door(b: Builders, frame: Frame, width: float, height: float, wood: str = "door_wood",
+                handle: str = "brass") -> None:
+    """A closed double door centred on ``frame`` (floor level), the leaves in its local XY plane."""
+    leaf = width / 2.0 - 0.005
+    for side in (-1.0, 1.0):
+        cx = side * (leaf / 2.0 + 0.005)
+        b[wood].add_box(frame, (cx, height / 2.0, 0.0), (leaf, height, 0.07))
+        for face in (-1.0, 1.0):
+            b[handle].add_box(frame, (side * 0.09, 1.05, face * 0.06), (0.03, 0.22, 0.04))
+    b[wood].add_box(frame, (0.0, height + 0.05, 0.0), (width + 0.16, 0.1, 0.12))
+    for side in (-1.0, 1.0):
+        b[wood].add_box(frame, (side * (width / 2.0 + 0.04), height / 2.0, 0.0), (0.08, height, 0.12))
+
+
+def office_chair(b: Builders, frame: Frame, fabric: str, metal: str, width: float = 0.52) -> None:
+    """A chair whose seat centre is at the frame origin (floor level), facing the frame's -Z."""
+    b[metal].add_box(frame, (0.0, 0.02, 0.05), (width * 0.95, 0.04, 0.08))
+    b[metal].add_box(frame, (0.0, 0.02, 0.05), (0.08, 0.04, 0.5))
+    b[metal].add_box(frame, (0.0, 0.22, 0.05), (0.07, 0.36, 0.07))
+    b[fabric].add_box(frame, (0.0, 0.46, 0.05), (width, 0.1, 0.5))
+    b[fabric].add_box(frame, (0.0, 0.84, 0.33), (width, 0.64, 0.08))
+
+
+def flag_on_pole(b: Builders, base: V3, uv: UVRect, height: float = 2.6, cloth: tuple[float, float] = (0.9, 0.6),
+                 yaw_deg: float = 0.0, flags: str = "flags", metal: str = "brass") -> None:
+    """A standing flag: a pole on a foot, the cloth hanging from the top towards local +X."""
+    f = Frame.at(base, yaw_deg)
+    b[metal].add_box(f, (0.0, 0.03, 0.0), (0.34, 0.06, 0.34))
+    b[metal].add_cylinder(f, (0.0, 0.06, 0.0), 0.022, height - 0.06, segments=8)
+    b[metal].add_box(f, (0.0, height + 0.04, 0.0), (0.07, 0.08, 0.07))
+    w, h = cloth
+    b[flags].add_box(f, (0.03 + w / 2.0, height - 0.06 - h / 2.0, 0.0), (w, h, 0.012),
+                     uv={"+z": uv, "-z": _mirror(uv), "+x": uv, "-x": uv, "+y": uv, "-y": uv})
+
+
+def wall_banner(b: Builders, frame: Frame, uv: UVRect, size: tuple[float, float], flags: str = "flags",
+                metal: str = "brass") -> None:
+    """A flag hung flat in front of a wall on a short rod; faces the frame's -Z."""
+    w, h = size
+    b[metal].add_box(frame, (0.0, h / 2.0 + 0.02, -0.06), (w + 0.08, 0.025, 0.025))
+    b[flags].add_box(frame, (0.0, 0.0, -0.06), (w, h, 0.01), uv={"-z": uv, "+z": _mirror(uv)})
+
+
+def _mirror(uv: UVRect) -> UVRect:
+    u0, v0, u1, v1 = uv
+    return (u1, v0, u0, v1)
+
+
+def light(kind: str, color: tuple[float, float, float], intensity: float, **kw: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": kind, "color": [r4(c) for c in color], "intensity": r4(intensity)}
+    if "direction" in kw:
+        d = kw["direction"]
+        n = math.sqrt(sum(c * c for c in d))
+        out["direction"] = [r4(c / n) for c in d]
+    if "position" in kw:
+        out["position"] = v3(kw["position"])
+    if "range" in kw:
+        out["range"] = r4(kw["range"])
+    return out
+
+
+def view(position: V3, yaw_deg: float, pitch_deg: float = 0.0, fov_deg: float = 90.0) -> dict[str, Any]:
+    return {"position": v3(position), "yaw_deg": r4(yaw_deg), "pitch_deg": r4(pitch_deg), "fov_deg": r4(fov_deg)}
+
+
+def look(frm: V3, to: V3) -> tuple[float, float]:
+    """Yaw and pitch (degrees) that turn a viewer at ``frm`` to face ``to``."""
+    dx, dy, dz = to[0] - frm[0], to[1] - frm[1], to[2] - frm[2]
+    yaw = math.degrees(math.atan2(-dx, -dz))
+    pitch = math.degrees(math.atan2(dy, math.sqrt(dx * dx + dz * dz)))
+    return yaw, pitch
+
+
+def point(position: V3, yaw_deg: float = 0.0) -> dict[str, Any]:
+    return {"position": v3(position), "yaw_deg": r4(yaw_deg)}
+
+
+def zone(name: str, kind: str, lo: V3, hi: V3, isolated: bool = False) -> dict[str, Any]:
+    return {"name": name, "kind": kind, "min": v3(lo), "max": v3(hi), "isolated": isolated}

@@ -1,0 +1,263 @@
+"""The embassy: an entrance hall, a reception hall with cultural exhibits, and a lounge.
+
+Plan (metres, looking down, +X right, +Z towards the street):
+
+    z=12  +------ front door ------+            entrance hall  x -6..6,  z 4..12
+          |  consular desk (-X)    |
+    z=4   +--+---- doorway ----+---+-------+    reception hall x -9..9,  z -10..4
+          |  exhibits      buffet  | lounge|    lounge         x 9..15, z -10..-2
+    z=-10 +------------------------+-------+    (an isolated zone: talks there stay there)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PIL import Image
+
+from . import common as c
+from .geom import WORLD, Builders, Frame, V3
+from .glb import MaterialSpec
+from .textures import (
+    Atlas,
+    exhibit_image,
+    exhibit_panel,
+    flag_atlas,
+    label_atlas,
+    png_bytes,
+)
+
+EYE = 1.65
+
+MATERIALS: dict[str, MaterialSpec] = {
+    "floor_marble": MaterialSpec((0.42, 0.40, 0.37, 1.0), 0.0, 0.35),
+    "rug": MaterialSpec((0.22, 0.035, 0.045, 1.0), 0.0, 0.95),
+    "carpet": MaterialSpec((0.14, 0.16, 0.22, 1.0), 0.0, 0.95),
+    "wall": MaterialSpec((0.72, 0.68, 0.60, 1.0), 0.0, 0.85),
+    "ceiling": MaterialSpec((0.78, 0.77, 0.74, 1.0), 0.0, 0.9),
+    "ceiling_light": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 1.0, emissive=(1.0, 0.96, 0.88)),
+    "wood": MaterialSpec((0.33, 0.19, 0.09, 1.0), 0.0, 0.5),
+    "door_wood": MaterialSpec((0.25, 0.14, 0.07, 1.0), 0.0, 0.5),
+    "consular_desk": MaterialSpec((0.16, 0.10, 0.06, 1.0), 0.0, 0.45),
+    "counter_top": MaterialSpec((0.45, 0.45, 0.47, 1.0), 0.0, 0.2),
+    "brass": MaterialSpec((0.78, 0.60, 0.30, 1.0), 1.0, 0.35),
+    "metal": MaterialSpec((0.55, 0.56, 0.58, 1.0), 1.0, 0.35),
+    "seat_leather": MaterialSpec((0.10, 0.06, 0.04, 1.0), 0.0, 0.6),
+    "sofa_fabric": MaterialSpec((0.42, 0.33, 0.18, 1.0), 0.0, 0.9),
+    "tablecloth": MaterialSpec((0.90, 0.89, 0.85, 1.0), 0.0, 0.8),
+    "chandelier": MaterialSpec((1.0, 0.95, 0.8, 1.0), 0.5, 0.3, emissive=(1.0, 0.88, 0.62)),
+    "lamp_shade": MaterialSpec((1.0, 0.95, 0.85, 1.0), 0.0, 0.8, emissive=(0.9, 0.78, 0.55)),
+    "plant": MaterialSpec((0.10, 0.30, 0.10, 1.0), 0.0, 0.8),
+    "plant_pot": MaterialSpec((0.45, 0.25, 0.16, 1.0), 0.0, 0.7),
+    "window": MaterialSpec((0.6, 0.7, 0.8, 1.0), 0.0, 0.1, emissive=(0.55, 0.65, 0.8)),
+    "exhibit_frame": MaterialSpec((0.06, 0.05, 0.04, 1.0), 0.3, 0.4),
+    "exhibits": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.7, texture="exhibits"),
+    "signs": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.2, 0.4, texture="signs"),
+    "flags": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.9, texture="flags"),
+}
+
+# id, painter, title, caption, wall position (centre on the wall surface), facing yaw
+EXHIBITS: tuple[tuple[str, str, str, str, V3, float], ...] = (
+    ("highlands", "landscape", "Highlands at Dawn", "Landscape study, oil on canvas (reproduction)",
+     (-8.9, 1.75, 1.0), -90.0),
+    ("festival_textile", "textile", "Festival Textile", "Hand-woven wool with a diamond motif",
+     (-8.9, 1.75, -3.0), -90.0),
+    ("coastal_chart", "chart", "Chart of the Southern Coast", "Engraved sea chart, facsimile of 1782",
+     (-8.9, 1.75, -7.0), -90.0),
+    ("harvest_ceramics", "ceramics", "Harvest Ceramics", "Glazed earthenware vessels for grain and oil",
+     (-5.5, 1.75, -9.9), 180.0),
+    ("courtyard_mosaic", "mosaic", "Courtyard Mosaic", "Glass tesserae from a palace floor (detail)",
+     (5.5, 1.75, -9.9), 180.0),
+    ("capital_at_night", "night", "The Capital at Night", "Photograph, silver gelatin print",
+     (8.9, 1.75, 1.0), 90.0),
+)
+PANEL_SIZE = (1.2, 1.5)
+SIGNS = ("EMBASSY", "CONSULAR SERVICES", "LOUNGE")
+
+
+def exhibit_images() -> dict[str, Image.Image]:
+    """The procedural picture of each exhibit (also written to assets/textures/exhibits/)."""
+    return {ex_id: exhibit_image(kind, ex_id) for ex_id, kind, *_ in EXHIBITS}
+
+
+def _shell(b: Builders) -> None:
+    c.floor_quad(b, "floor_marble", -6.0, 6.0, 4.0, 12.0)
+    c.floor_quad(b, "floor_marble", -9.0, 9.0, -10.0, 4.0)
+    c.floor_quad(b, "carpet", 9.0, 15.0, -10.0, -2.0)
+    c.ceiling_quad(b, "ceiling", -6.0, 6.0, 4.0, 12.0, 4.5)
+    c.ceiling_quad(b, "ceiling", -9.0, 9.0, -10.0, 4.0, 5.0)
+    c.ceiling_quad(b, "ceiling", 9.0, 15.0, -10.0, -2.0, 3.5)
+    c.ceiling_lights(b, "ceiling_light", -5.0, 5.0, 5.0, 11.0, 4.48, 2, 2, (1.2, 1.2))
+    c.ceiling_lights(b, "ceiling_light", 10.0, 14.0, -9.0, -3.0, 3.48, 2, 2, (0.8, 0.8))
+    # entrance hall
+    c.wall(b, "wall", "x", 12.1, -6.0, 6.0, 4.5, ((-1.0, 1.0, 2.6),))
+    for x in (-6.1, 6.1):
+        c.wall(b, "wall", "z", x, 4.0, 12.0, 4.5)
+    # reception hall (the z=4 wall is shared with the entrance hall)
+    c.wall(b, "wall", "x", 4.0, -9.2, 9.2, 5.0, ((-1.5, 1.5, 3.0),))
+    c.wall(b, "wall", "x", -10.1, -9.2, 9.2, 5.0)
+    c.wall(b, "wall", "z", -9.1, -10.0, 4.0, 5.0)
+    c.wall(b, "wall", "z", 9.1, -10.0, 4.0, 5.0, ((-4.0, -2.8, 2.4),))
+    # lounge
+    c.wall(b, "wall", "x", -10.1, 9.2, 15.2, 3.5)
+    c.wall(b, "wall", "x", -1.9, 9.2, 15.2, 3.5)
+    c.wall(b, "wall", "z", 15.1, -10.0, -2.0, 3.5)
+    c.double_door(b, Frame.at((0.0, 0.0, 12.1), 0.0), 2.0, 2.6)
+    # the lounge door stands open against the lounge wall, hinged at z = -2.8
+    b["door_wood"].add_box(WORLD, (9.8, 1.2, -2.75), (1.18, 2.4, 0.05))
+    b["brass"].add_box(WORLD, (10.25, 1.05, -2.8), (0.2, 0.03, 0.04))
+
+
+def _entrance(b: Builders, flags: Atlas, signs: Atlas) -> None:
+    # consular desk along the -X wall: staff behind it, visitors on the +X side
+    b["consular_desk"].add_box(WORLD, (-4.6, 0.55, 8.0), (0.7, 1.1, 4.0))
+    b["counter_top"].add_box(WORLD, (-4.6, 1.12, 8.0), (0.9, 0.04, 4.1))
+    for z in (6.0, 10.0):
+        b["consular_desk"].add_box(WORLD, (-4.6, 1.7, z), (0.08, 1.1, 0.08))
+    b["consular_desk"].add_box(WORLD, (-4.6, 2.28, 8.0), (0.12, 0.06, 4.1))
+    for z in (7.0, 9.0):
+        c.office_chair(b, Frame.at((-5.4, 0.0, z), -90.0), "seat_leather", "metal")
+    sign = Frame.at((-5.99, 3.0, 8.0), -90.0)
+    b["signs"].add_panel(sign, (0.0, 0.0, 0.0), 3.0, 0.5625, signs.uv(1))
+    b["signs"].add_panel(Frame.at((0.0, 3.65, 4.11), 180.0), (0.0, 0.0, 0.0), 3.0, 0.5625, signs.uv(0))
+    # flags either side of the doorway to the reception: the host country's and the UN's
+    c.flag_on_pole(b, (-2.3, 0.0, 4.6), flags.uv(1), height=2.8, yaw_deg=180.0)
+    c.flag_on_pole(b, (2.3, 0.0, 4.6), flags.uv(0), height=2.8, yaw_deg=0.0)
+    for x, z in ((5.3, 11.3), (-5.3, 11.3), (5.3, 4.7)):
+        _plant(b, (x, 0.0, z))
+
+
+def _plant(b: Builders, base: V3) -> None:
+    f = Frame.at(base)
+    b["plant_pot"].add_cylinder(f, (0.0, 0.0, 0.0), 0.25, 0.5, segments=12)
+    b["plant"].add_cylinder(f, (0.0, 0.5, 0.0), 0.35, 0.9, segments=10)
+    b["plant"].add_cylinder(f, (0.0, 1.4, 0.0), 0.22, 0.35, segments=10)
+
+
+def _reception(b: Builders, panels: Atlas) -> list[dict[str, Any]]:
+    b["rug"].add_quad(((-5.0, 0.005, 2.0), (5.0, 0.005, 2.0), (5.0, 0.005, -8.0), (-5.0, 0.005, -8.0)), (0.0, 1.0, 0.0))
+    out = []
+    w, h = PANEL_SIZE
+    for k, (ex_id, _, title, caption, wall_pos, yaw) in enumerate(EXHIBITS):
+        f = Frame.at(wall_pos, yaw)
+        b["exhibit_frame"].add_box(f, (0.0, 0.0, -0.025), (w + 0.16, h + 0.16, 0.05))
+        b["exhibits"].add_panel(f, (0.0, 0.0, -0.055), w, h, panels.uv(k))
+        centre = f.point((0.0, 0.0, -0.055))
+        out.append({"id": ex_id, "position": c.v3(centre), "yaw_deg": yaw, "size": [w, h],
+                    "image": f"textures/exhibits/{ex_id}.png", "caption": f"{title}. {caption}."})
+        b["brass"].add_box(f, (0.0, h / 2.0 + 0.22, -0.12), (0.5, 0.03, 0.2))  # picture light
+        b["lamp_shade"].add_box(f, (0.0, h / 2.0 + 0.2, -0.2), (0.46, 0.02, 0.06))
+    # buffet along the back wall, high tables, chandeliers
+    b["tablecloth"].add_box(WORLD, (0.0, 0.39, -9.2), (5.0, 0.78, 0.9))
+    for x in (-3.5, 3.5):
+        for z in (-1.5, -5.5):
+            f = Frame.at((x, 0.0, z))
+            b["metal"].add_cylinder(f, (0.0, 0.0, 0.0), 0.25, 0.03, segments=16)
+            b["metal"].add_cylinder(f, (0.0, 0.03, 0.0), 0.035, 1.0, segments=8)
+            b["tablecloth"].add_cylinder(f, (0.0, 1.03, 0.0), 0.4, 0.03, segments=20)
+    for z in (-0.5, -6.0):
+        f = Frame.at((0.0, 0.0, z))
+        b["brass"].add_cylinder(f, (0.0, 4.1, 0.0), 0.02, 0.9, segments=6)
+        b["brass"].add_cylinder(f, (0.0, 3.9, 0.0), 0.7, 0.06, segments=24)
+        b["chandelier"].add_cylinder(f, (0.0, 3.5, 0.0), 0.5, 0.4, segments=24)
+    return out
+
+
+def _sofa(b: Builders, frame: Frame, width: float) -> None:
+    b["sofa_fabric"].add_box(frame, (0.0, 0.21, 0.05), (width, 0.42, 0.85))
+    b["sofa_fabric"].add_box(frame, (0.0, 0.66, 0.38), (width, 0.5, 0.2))
+    for side in (-1.0, 1.0):
+        b["sofa_fabric"].add_box(frame, (side * (width / 2.0 + 0.1), 0.31, 0.05), (0.2, 0.62, 0.85))
+
+
+def _lounge(b: Builders) -> list[dict[str, Any]]:
+    b["rug"].add_quad(((10.3, 0.005, -3.5), (13.9, 0.005, -3.5), (13.9, 0.005, -8.5), (10.3, 0.005, -8.5)),
+                      (0.0, 1.0, 0.0))
+    b["wood"].add_box(WORLD, (12.0, 0.4, -6.0), (1.2, 0.04, 0.7))
+    for dx in (-0.55, 0.55):
+        for dz in (-0.3, 0.3):
+            b["wood"].add_box(WORLD, (12.0 + dx, 0.19, -6.0 + dz), (0.05, 0.38, 0.05))
+    seats = []
+    spots: list[tuple[V3, float, float, tuple[float, ...]]] = [
+        ((12.0, 0.0, -7.6), 180.0, 2.0, (-0.5, 0.5)),
+        ((12.0, 0.0, -4.4), 0.0, 2.0, (-0.5, 0.5)),
+        ((14.1, 0.0, -6.0), 90.0, 0.85, (0.0,)),
+    ]
+    for origin, yaw, width, offsets in spots:
+        f = Frame.at(origin, yaw)
+        _sofa(b, f, width)
+        for dx in offsets:
+            p = f.point((dx, 0.0, 0.05))
+            seats.append({"id": f"L{len(seats) + 1}", "index": len(seats), "delegation": "", "position": c.v3(p),
+                          "yaw_deg": yaw, "tier": 0, "side": ""})
+    # a floor lamp, a plant and two windows on the far wall
+    f = Frame.at((14.4, 0.0, -9.4))
+    b["metal"].add_cylinder(f, (0.0, 0.0, 0.0), 0.18, 0.03, segments=12)
+    b["metal"].add_cylinder(f, (0.0, 0.03, 0.0), 0.015, 1.45, segments=6)
+    b["lamp_shade"].add_cylinder(f, (0.0, 1.4, 0.0), 0.2, 0.28, segments=16)
+    _plant(b, (9.6, 0.0, -9.4))
+    for z in (-3.6, -8.4):
+        w = Frame.at((14.99, 1.9, z), 90.0)
+        b["wood"].add_box(w, (0.0, 0.0, 0.0), (1.4, 1.7, 0.02))
+        b["window"].add_panel(w, (0.0, 0.0, -0.015), 1.2, 1.5)
+    return seats
+
+
+def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[str, Any], dict[str, Image.Image]]:
+    b = Builders()
+    flags_img, flags, _ = flag_atlas(["host"], cols=2)
+    signs_img, signs = label_atlas(list(SIGNS), (512, 96), 1, bg=(18, 28, 52), ink=(226, 188, 96), border=None)
+    pictures = exhibit_images()
+    panels = Atlas(3, 2, 256, 320)
+    panel_img = Image.new("RGB", panels.size, (248, 246, 240))
+    for k, (ex_id, _, title, caption, _, _) in enumerate(EXHIBITS):
+        panel_img.paste(exhibit_panel(pictures[ex_id], title, caption), panels.origin(k))
+
+    _shell(b)
+    _entrance(b, flags, signs)
+    exhibits = _reception(b, panels)
+    seats = _lounge(b)
+    b["signs"].add_panel(Frame.at((8.99, 2.8, -3.4), 90.0), (0.0, 0.0, 0.0), 1.6, 0.3, signs.uv(2))
+
+    images = {"flags": png_bytes(flags_img), "signs": png_bytes(signs_img), "exhibits": png_bytes(panel_img)}
+    entrance_eye = (0.0, EYE, 11.2)
+    ryaw, rpitch = c.look((7.0, EYE, 3.0), (-6.0, 1.6, -6.0))
+    lyaw, lpitch = c.look((10.0, 1.5, -2.8), (12.5, 0.5, -6.5))
+    layout: dict[str, Any] = {
+        "scene": "embassy",
+        "glb": "embassy.glb",
+        "description": "Embassy: entrance hall with consular desk, reception hall with exhibits, lounge.",
+        "seats": seats,
+        "views": {
+            "entrance": c.view(entrance_eye, 0.0, -4.0, 90.0),
+            "reception": c.view((7.0, EYE, 3.0), ryaw, rpitch, 90.0),
+            "lounge": c.view((10.0, 1.5, -2.8), lyaw, lpitch, 90.0),
+            "consular_desk": c.view((-1.6, EYE, 8.0), 90.0, 2.0, 80.0),
+        },
+        "default_view": "entrance",
+        "points": {
+            "front_door": c.point((0.0, 0.0, 11.5), 0.0),
+            "greeting_line": c.point((1.2, 0.0, 9.0), 90.0),
+            "greeting_line_end": c.point((1.2, 0.0, 5.5), 90.0),
+            "consular_desk": c.point((-3.8, 0.0, 8.0), 90.0),
+            "reception": c.point((0.0, 0.0, -3.0), 0.0),
+            "buffet": c.point((0.0, 0.0, -8.2), 0.0),
+            "lounge_table": c.point((12.0, 0.0, -6.0), 0.0),
+        },
+        "exhibits": exhibits,
+        "screens": [],
+        "zones": [
+            c.zone("entrance_hall", "hall", (-6.0, -0.5, 4.0), (6.0, 4.5, 12.0)),
+            c.zone("reception_hall", "hall", (-9.0, -0.5, -10.0), (9.0, 5.0, 4.0)),
+            c.zone("lounge", "lounge", (9.0, -0.5, -10.0), (15.0, 3.5, -2.0), True),
+        ],
+        "lights": [
+            c.light("directional", (1.0, 0.97, 0.92), 0.8, direction=(-0.3, -1.0, -0.4)),
+            c.light("point", (1.0, 0.93, 0.82), 1.0, position=(0.0, 4.0, 8.0), range=10.0),
+            c.light("point", (1.0, 0.88, 0.7), 1.4, position=(0.0, 3.4, -3.0), range=14.0),
+            c.light("point", (1.0, 0.85, 0.65), 0.9, position=(12.0, 3.0, -6.0), range=8.0),
+        ],
+        "ambient": [0.25, 0.24, 0.22],
+        "clear_color": [0.55, 0.68, 0.85, 1.0],
+    }
+    return b, MATERIALS, images, layout, pictures
