@@ -102,6 +102,7 @@ class Layout:
     seats: list[Seat] = field(default_factory=list)
     views: dict[str, Viewpoint] = field(default_factory=dict)
     default_view: str = ""
+    default_seat: str = ""  # the seat the local delegate takes by default (views start there)
     points: dict[str, Point] = field(default_factory=dict)
     exhibits: list[Exhibit] = field(default_factory=list)
     zones: list[Zone] = field(default_factory=list)
@@ -170,6 +171,7 @@ def parse_layout(data: dict[str, Any], source: Path | None = None) -> Layout:
                 float(v.get("fov_deg", 90.0)),
             )
         layout.default_view = str(data.get("default_view", next(iter(layout.views), "")))
+        layout.default_seat = str(data.get("default_seat", ""))
         for name, p in data.get("points", {}).items():
             layout.points[name] = Point(name, _vec3(p["position"], f"{where}: points.{name}"), float(p.get("yaw_deg", 0.0)))
         for key, target in (("exhibits", layout.exhibits), ("screens", layout.screens)):
@@ -199,6 +201,8 @@ def parse_layout(data: dict[str, Any], source: Path | None = None) -> Layout:
         raise
     except (KeyError, TypeError, ValueError) as e:
         raise AssetError(f"{where}: malformed layout ({type(e).__name__}: {e})") from None
+    if layout.default_seat and layout.default_seat not in {s.seat_id for s in layout.seats}:
+        raise AssetError(f"{where}: default_seat '{layout.default_seat}' is not among the seats")
     if layout.default_view and layout.default_view not in layout.views:
         raise AssetError(f"{where}: default_view '{layout.default_view}' is not among the views")
     return layout
