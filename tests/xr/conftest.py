@@ -1,0 +1,110 @@
+"""Fixtures for the XR tests: a simulated headset installed for one test, Xvfb on a free display."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data" / "xr"
+PYTHON = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else "python3"
+
+if shutil.which("gcc") is None and shutil.which("cc") is None:
+    pytest.skip("no C compiler: the simulated headset's shim cannot be built", allow_module_level=True)
+
+
+@pytest.fixture
+def headset() -> Iterator[Any]:
+    """``headset(script_dict)`` installs a simulated headset playing that script."""
+    from vrdiplomacy.simxr.runtime import SimulatedHeadset
+    from vrdiplomacy.simxr.timeline import parse_script
+
+    made: list[Any] = []
+
+    def make(script: dict[str, Any] | None = None) -> Any:
+        hs = SimulatedHeadset(parse_script(script or {}, "test script")).install()
+        made.append(hs)
+        return hs
+
+    yield make
+    for hs in made:
+        hs.uninstall()
+
+
+@pytest.fixture
+def backend_factory() -> Iterator[Any]:
+    from vrdiplomacy.xr.backend import BackendSettings
+    from vrdiplomacy.xr.openxr_backend import OpenXrBackend
+
+    made: list[Any] = []
+
+    def make(**kw: Any) -> Any:
+        kw.setdefault("mode", "xr")
+        kw.setdefault("graphics", "egl")
+        be = OpenXrBackend(BackendSettings(**kw))
+        made.append(be)
+        return be
+
+    yield make
+    for be in made:
+        be.shutdown()
+
+
+def _free_display() -> int:
+    for n in range(90, 200):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            return n
+    raise RuntimeError("no free X display number")
+
+
+@pytest.fixture
+def xvfb() -> Iterator[str]:
+    """Start Xvfb on a free display for this test and stop it after; yields ':N'."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed")
+    n = _free_display()
+    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if Path(f"/tmp/.X11-unix/X{n}").exists():
+                break
+            if proc.poll() is not None:
+                pytest.skip(f"Xvfb :{n} exited at start")
+            time.sleep(0.05)
+        yield f":{n}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def x_env(display: str | None, **extra: str) -> dict[str, str]:
+    """Environment for a child process: GLX when given a display, no OpenXR runtime configured."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYOPENGL_PLATFORM", "EGL_PLATFORM", "XR_RUNTIME_JSON", "DISPLAY")}
+    if display:
+        env["DISPLAY"] = display
+    env["PYTHONPATH"] = str(REPO)
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def child_env() -> Any:
+    """``child_env(display, **extra)``: the environment for a child process (see x_env)."""
+    return x_env
+
+
+@pytest.fixture
+def python_exe() -> str:
+    return PYTHON

@@ -1,0 +1,147 @@
+"""Desktop mode: a glfw window shows the view; keyboard and mouse stand in for the headset.
+
+Controls (also in ``vrdiplomacy join --help``):
+
+* right mouse button + drag: look around; W A S D: walk; Escape or closing the window: quit
+* the mouse moves your right hand (it follows the cursor, 45 cm in front of you);
+  left button: pinch, middle button: grip (fist), hold Alt: point
+* gesture keys: 1 raise_hand, 2 lower_hand, 3 nod, 4 head_shake, 5 thumbs_up, 6 thumbs_down,
+  7 wave, 8 applause, 9 point, 0 open_palms, H handshake
+
+Works under Xvfb (GLX through Mesa).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from vrdiplomacy.input.frame import ControllerState, HandFrame, InputFrame
+from vrdiplomacy.scene.math3d import Pose, quat_from_yaw_pitch_roll, quat_rotate
+from vrdiplomacy.scene.model import View
+from vrdiplomacy.xr.backend import Backend, BackendSettings, Frame, default_fov
+from vrdiplomacy.xr.skeleton import shape_joints
+
+# glfw key name -> gesture (glfw constants looked up at runtime)
+GESTURE_KEYS: dict[str, str] = {
+    "KEY_1": "raise_hand", "KEY_2": "lower_hand", "KEY_3": "nod", "KEY_4": "head_shake",
+    "KEY_5": "thumbs_up", "KEY_6": "thumbs_down", "KEY_7": "wave", "KEY_8": "applause",
+    "KEY_9": "point", "KEY_0": "open_palms", "KEY_H": "handshake",
+}
+CONTROLS_HELP = (
+    "desktop controls: right-drag to look, W/A/S/D to walk, mouse moves your right hand "
+    "(left button pinch, middle button grip, Alt point), Esc quits; gesture keys: "
+    + ", ".join(f"{k[4:]} {g}" for k, g in GESTURE_KEYS.items())
+)
+HAND_DISTANCE = 0.45
+MAX_PITCH = 85.0
+
+
+class DesktopBackend(Backend):
+    """A window with one camera view; the mouse and keys produce the InputFrame."""
+
+    mode = "desktop"
+
+    def __init__(self, settings: BackendSettings | None = None) -> None:
+        from vrdiplomacy.platform import ContextSettings, create_context
+
+        self.settings = s = settings or BackendSettings(mode="desktop")
+        self.context = create_context("window", ContextSettings(width=s.width, height=s.height, visible=s.visible,
+                                                                title=f"{s.app_name} (desktop mode)"))
+        import glfw
+
+        self.glfw = glfw
+        win = self.context.window
+        pos, yaw = s.start_pose
+        self.position = np.asarray(pos, np.float32).copy()
+        self.yaw, self.pitch = float(yaw), 0.0
+        self.frame_count = 0
+        self._t0 = time.monotonic()
+        self._last = self._t0
+        self._cursor: tuple[float, float] | None = None
+        self._pending_keys: set[str] = set()
+        self._exit = False
+        self._key_codes = {getattr(glfw, k): g for k, g in GESTURE_KEYS.items()}
+        glfw.set_key_callback(win, self._on_key)
+        self.fov = default_fov(s)
+
+    def _on_key(self, window: Any, key: int, scancode: int, action: int, mods: int) -> None:
+        if action != self.glfw.PRESS:
+            return
+        if key == self.glfw.KEY_ESCAPE:
+            self._exit = True
+        gesture = self._key_codes.get(key)
+        if gesture:
+            self._pending_keys.add(gesture)
+
+    @property
+    def head(self) -> Pose:
+        return Pose(self.position.copy(), quat_from_yaw_pitch_roll(math.radians(self.yaw), math.radians(self.pitch)))
+
+    def _update_camera(self, dt: float) -> tuple[float, float]:
+        glfw, win = self.glfw, self.context.window
+        x, y = glfw.get_cursor_pos(win)
+        if self._cursor is not None and glfw.get_mouse_button(win, glfw.MOUSE_BUTTON_RIGHT) == glfw.PRESS:
+            dx, dy = x - self._cursor[0], y - self._cursor[1]
+            k = self.settings.mouse_sensitivity
+            self.yaw -= dx * k
+            self.pitch = max(-MAX_PITCH, min(MAX_PITCH, self.pitch - dy * k))
+        self._cursor = (x, y)
+        fwd = np.array([-math.sin(math.radians(self.yaw)), 0.0, -math.cos(math.radians(self.yaw))], np.float32)
+        right = np.array([-fwd[2], 0.0, fwd[0]], np.float32)
+        move = np.zeros(3, np.float32)
+        for key, vec in ((glfw.KEY_W, fwd), (glfw.KEY_S, -fwd), (glfw.KEY_D, right), (glfw.KEY_A, -right)):
+            if glfw.get_key(win, key) == glfw.PRESS:
+                move += vec
+        if move.any():
+            self.position += move / np.linalg.norm(move) * np.float32(self.settings.move_speed * dt)
+        return x, y
+
+    def _mouse_hand(self, head: Pose, cursor: tuple[float, float]) -> HandFrame:
+        glfw, win = self.glfw, self.context.window
+        w, h = glfw.get_window_size(win)
+        nx = (cursor[0] / max(w, 1)) * 2.0 - 1.0
+        ny = 1.0 - (cursor[1] / max(h, 1)) * 2.0
+        f = self.fov
+        d = np.array([nx * math.tan(f.angle_right), ny * math.tan(f.angle_up), -1.0], np.float32)
+        d /= np.linalg.norm(d)
+        wrist = Pose((head.position + quat_rotate(head.orientation, d * HAND_DISTANCE)).astype(np.float32), head.orientation.copy())
+        pinch = glfw.get_mouse_button(win, glfw.MOUSE_BUTTON_LEFT) == glfw.PRESS
+        grip = glfw.get_mouse_button(win, glfw.MOUSE_BUTTON_MIDDLE) == glfw.PRESS
+        point = glfw.get_key(win, glfw.KEY_LEFT_ALT) == glfw.PRESS or glfw.get_key(win, glfw.KEY_RIGHT_ALT) == glfw.PRESS
+        shape = "fist" if grip else "point" if point else "pinch" if pinch else "relaxed"
+        c = ControllerState(active=False, trigger=1.0 if pinch else 0.0, squeeze=1.0 if grip else 0.0, aim=wrist, grip=wrist)
+        return HandFrame("mouse", shape_joints("right", wrist, shape), c)
+
+    def begin_frame(self) -> Frame | None:
+        glfw = self.glfw
+        glfw.poll_events()
+        if self._exit or self.context.should_close() or (self.settings.frames and self.frame_count >= self.settings.frames):
+            return None
+        now = time.monotonic()
+        dt, self._last = min(now - self._last, 0.1), now
+        cursor = self._update_camera(dt)
+        head = self.head
+        keys = frozenset(self._pending_keys)
+        self._pending_keys.clear()
+        inp = InputFrame(now - self._t0, head, HandFrame(), self._mouse_hand(head, cursor), keys)
+        from vrdiplomacy.render.types import FramebufferTarget
+
+        fw, fh = self.context.framebuffer_size()
+        self.fov = default_fov(BackendSettings(mode="desktop", width=max(fw, 1), height=max(fh, 1), fov_deg=self.settings.fov_deg))
+        return Frame(self.frame_count, inp.time, [View(head, self.fov, "camera")], [FramebufferTarget(0, fw, fh)], inp, fw > 0 and fh > 0)
+
+    def end_frame(self) -> None:
+        self.context.swap_buffers()
+        self.frame_count += 1
+
+    def request_exit(self) -> None:
+        self._exit = True
+
+    def shutdown(self) -> None:
+        if self.context is not None:
+            self.context.close()
+            self.context = None

@@ -1,0 +1,94 @@
+"""OpenXR OpenGL graphics bindings, filled completely, for an EGL or a GLX (glfw) context.
+
+pyopenxr's helpers leave GLX's ``visualid`` and ``glxFBConfig`` zero, and its EGL binding
+class insists on PyOpenGL's opaque pointer types; these ctypes structures have the C layout
+of ``XrGraphicsBindingEGLMNDX`` and ``XrGraphicsBindingOpenGLXlibKHR`` and are chained into
+``XrSessionCreateInfo.next`` by address. No OpenXR import here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from ctypes import Structure, c_int, c_int32, c_uint32, c_ulong, c_void_p
+from typing import Any
+
+from vrdiplomacy.errors import XrError
+
+TYPE_GRAPHICS_BINDING_OPENGL_XLIB_KHR = 1000023001
+TYPE_GRAPHICS_BINDING_EGL_MNDX = 1000048004
+EGL_CONFIG_ID = 0x3028
+EGL_NONE = 0x3038
+GLX_FBCONFIG_ID = 0x8013
+GLX_VISUAL_ID = 0x800B
+GLX_SCREEN = 0x800C
+
+
+class GraphicsBindingEGLMNDX(Structure):
+    _fields_ = [("type", c_int32), ("next", c_void_p), ("getProcAddress", c_void_p), ("display", c_void_p),
+                ("config", c_void_p), ("context", c_void_p)]
+
+
+class GraphicsBindingOpenGLXlibKHR(Structure):
+    _fields_ = [("type", c_int32), ("next", c_void_p), ("xDisplay", c_void_p), ("visualid", c_uint32),
+                ("glxFBConfig", c_void_p), ("glxDrawable", c_ulong), ("glxContext", c_void_p)]
+
+
+def _addr(p: Any) -> int:
+    if p is None:
+        return 0
+    if isinstance(p, int):
+        return p
+    return int(ctypes.cast(p, c_void_p).value or 0)
+
+
+def egl_binding(context: Any) -> GraphicsBindingEGLMNDX:
+    """The binding for an EGL context (``display`` and ``context`` attributes, current)."""
+    egl = ctypes.CDLL("libEGL.so.1")
+    egl.eglGetProcAddress.restype = c_void_p
+    egl.eglGetProcAddress.argtypes = [ctypes.c_char_p]
+    egl.eglQueryContext.argtypes = [c_void_p, c_void_p, c_int, ctypes.POINTER(c_int)]
+    egl.eglChooseConfig.argtypes = [c_void_p, ctypes.POINTER(c_int), ctypes.POINTER(c_void_p), c_int, ctypes.POINTER(c_int)]
+    display, ctx = _addr(context.display), _addr(context.context)
+    config = _addr(getattr(context, "config", None))
+    if not config:
+        cid = c_int(0)
+        if not egl.eglQueryContext(display, ctx, EGL_CONFIG_ID, ctypes.byref(cid)):
+            raise XrError("EGL: cannot query the context's config id")
+        attrs = (c_int * 3)(EGL_CONFIG_ID, cid.value, EGL_NONE)
+        out, n = c_void_p(), c_int(0)
+        if not egl.eglChooseConfig(display, attrs, ctypes.byref(out), 1, ctypes.byref(n)) or n.value < 1:
+            raise XrError("EGL: cannot find the context's config")
+        config = int(out.value or 0)
+    gpa = ctypes.cast(egl.eglGetProcAddress, c_void_p).value
+    return GraphicsBindingEGLMNDX(TYPE_GRAPHICS_BINDING_EGL_MNDX, None, gpa, display, config, ctx)
+
+
+def glx_binding(window: Any) -> GraphicsBindingOpenGLXlibKHR:
+    """The binding for a glfw window's GLX context: display, visual id, FB config, drawable, context."""
+    import glfw
+
+    display = _addr(glfw.get_x11_display())
+    ctx = _addr(glfw.get_glx_context(window))
+    drawable = int(glfw.get_glx_window(window))
+    glx = ctypes.CDLL("libGLX.so.0")
+    glx.glXQueryContext.argtypes = [c_void_p, c_void_p, c_int, ctypes.POINTER(c_int)]
+    glx.glXChooseFBConfig.argtypes = [c_void_p, c_int, ctypes.POINTER(c_int), ctypes.POINTER(c_int)]
+    glx.glXChooseFBConfig.restype = ctypes.POINTER(c_void_p)
+    glx.glXGetFBConfigAttrib.argtypes = [c_void_p, c_void_p, c_int, ctypes.POINTER(c_int)]
+    x11 = ctypes.CDLL("libX11.so.6")
+    x11.XFree.argtypes = [c_void_p]
+    fb_id, screen = c_int(0), c_int(0)
+    if glx.glXQueryContext(display, ctx, GLX_FBCONFIG_ID, ctypes.byref(fb_id)) != 0:
+        raise XrError("GLX: cannot query the context's FB config id")
+    glx.glXQueryContext(display, ctx, GLX_SCREEN, ctypes.byref(screen))
+    attrs = (c_int * 3)(GLX_FBCONFIG_ID, fb_id.value, 0)
+    n = c_int(0)
+    configs = glx.glXChooseFBConfig(display, screen.value, attrs, ctypes.byref(n))
+    if not configs or n.value < 1:
+        raise XrError("GLX: cannot find the context's FB config")
+    config = int(configs[0] or 0)
+    x11.XFree(ctypes.cast(configs, c_void_p))
+    visual = c_int(0)
+    if glx.glXGetFBConfigAttrib(display, config, GLX_VISUAL_ID, ctypes.byref(visual)) != 0 or visual.value == 0:
+        raise XrError("GLX: the FB config has no X visual")
+    return GraphicsBindingOpenGLXlibKHR(TYPE_GRAPHICS_BINDING_OPENGL_XLIB_KHR, None, display, visual.value, config, drawable, ctx)

@@ -1,0 +1,65 @@
+"""The app's frame loop over any backend: render the scene into the frame's targets, hand the
+InputFrame on, measure frame and backend times. Used by ``join`` and ``qa run``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from vrdiplomacy.scene.math3d import Pose, quat_mul, quat_rotate
+from vrdiplomacy.scene.model import Scene, View
+from vrdiplomacy.xr.backend import Backend, Frame
+
+
+@dataclass
+class RunStats:
+    """``frames`` run, ``rendered`` frames drawn, ``frame_ms`` wall time per frame,
+    ``backend_ms`` time in begin_frame + end_frame per frame (rendering excluded),
+    ``events`` backend events (session states, profile changes) with their frame index."""
+
+    frames: int = 0
+    rendered: int = 0
+    frame_ms: list[float] = field(default_factory=list)
+    backend_ms: list[float] = field(default_factory=list)
+    events: list[tuple[int, str]] = field(default_factory=list)
+
+
+def place(origin: Pose | None, pose: Pose) -> Pose:
+    """A tracked pose (play space) in scene coordinates, the play space's origin at ``origin``."""
+    if origin is None:
+        return pose
+    return Pose((origin.position + quat_rotate(origin.orientation, pose.position)).astype(pose.position.dtype),
+                quat_mul(origin.orientation, pose.orientation))
+
+
+def run(backend: Backend, scene: Scene | None, renderer: Any | None, origin: Pose | None = None,
+        on_frame: Callable[[Frame], None] | None = None, after_render: Callable[[Frame], None] | None = None) -> RunStats:
+    """Run frames until the backend ends the session."""
+    stats = RunStats()
+    perf = time.perf_counter
+    while True:
+        t0 = perf()
+        frame = backend.begin_frame()
+        t1 = perf()
+        if frame is None:
+            break
+        for e in frame.events:
+            stats.events.append((frame.index, e))
+        if frame.should_render and frame.targets and renderer is not None and scene is not None:
+            views = [View(place(origin, v.pose), v.fov, v.name) for v in frame.views]
+            renderer.render(scene, views, frame.targets)
+            stats.rendered += 1
+            if after_render is not None:
+                after_render(frame)
+        if on_frame is not None:
+            on_frame(frame)
+        t2 = perf()
+        backend.end_frame()
+        t3 = perf()
+        stats.frames += 1
+        stats.frame_ms.append((t3 - t0) * 1e3)
+        stats.backend_ms.append(((t1 - t0) + (t3 - t2)) * 1e3)
+    stats.events.extend((stats.frames, e) for e in backend.drain_events())
+    return stats
