@@ -1,0 +1,32 @@
+#version 330 core
+// Avatars: vertex or delegation colour, the placard atlas, or the emissive speaking halo.
+#include "common.glsl"
+
+uniform sampler2D u_atlas;
+
+in vec3 v_pos;
+in vec3 v_normal;
+in vec2 v_uv;
+in vec3 v_color;
+flat in int v_source;
+
+out vec4 frag_color;
+
+void main() {
+    vec3 N = normalize(v_normal);
+    if (!gl_FrontFacing) N = -N;
+    if (v_source == 3) {
+        frag_color = vec4(tonemap(v_color * 1.2 + shade(v_color, N, v_pos, 0.0, 0.5) * 0.2), 1.0);
+        return;
+    }
+    vec3 albedo = v_color;
+    float roughness = 0.75;
+    if (v_source == 2) {
+        albedo = texture(u_atlas, v_uv).rgb;
+        roughness = 0.9;
+        // placards stay legible in dim halls: a little self-light
+        frag_color = vec4(tonemap(shade(albedo, N, v_pos, 0.0, roughness) + albedo * 0.25), 1.0);
+        return;
+    }
+    frag_color = vec4(tonemap(shade(albedo, N, v_pos, 0.0, roughness)), 1.0);
+}

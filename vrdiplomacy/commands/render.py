@@ -1,0 +1,76 @@
+"""``vrdiplomacy render``: draw a scene headless (EGL, no display needed) into a PNG.
+
+``--size`` is the size of ONE eye's image; with ``--stereo`` the PNG holds the left and right
+eye side by side and is twice as wide (a 640x360 stereo render is 1280x360).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+from vrdiplomacy.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scene", default="chamber", metavar="NAME|LAYOUT.json",
+                   help="chamber, bilateral or embassy, or the path of a layout .json (default: chamber)")
+    p.add_argument("--glb", type=Path, metavar="FILE", help="load the geometry from this .glb instead of the layout's")
+    p.add_argument("--view", metavar="NAME", help="a named viewpoint of the layout (default: its default view, a delegate's seat)")
+    p.add_argument("--stereo", action="store_true", help="render both eyes, side by side (the PNG is 2*WIDTH wide)")
+    p.add_argument("--avatars", type=int, metavar="N", help="number of delegates seated, in seating order (default: every seat)")
+    p.add_argument("--guests", type=int, default=0, metavar="N", help="standing delegates around the points of interest (default 0)")
+    p.add_argument("--speakers", type=int, default=3, metavar="K", help="how many of them are speaking (halo shown; default 3)")
+    p.add_argument("--size", default="640x360", metavar="WxH", help="pixels per eye (default 640x360)")
+    p.add_argument("--ipd", type=float, default=0.064, metavar="M", help="eye distance in metres for --stereo (default 0.064)")
+    p.add_argument("--out", type=Path, default=Path("out/render.png"), metavar="FILE.png", help="output PNG (default out/render.png)")
+
+
+def load_scene_arg(scene: str, glb: Path | None):  # type: ignore[no-untyped-def]
+    """(Scene, Layout) for a scene name or a layout path, with an optional .glb override."""
+    from vrdiplomacy.scene.assets import load_glb, load_scene
+
+    loaded, layout = load_scene(scene)
+    if glb is not None:
+        loaded.nodes = load_glb(glb)
+        loaded.source = glb
+    return loaded, layout
+
+
+def run(args: argparse.Namespace) -> int:
+    from vrdiplomacy.render.frames import parse_size, save_png, stereo_side_by_side, views_for
+
+    size = parse_size(args.size)
+    if args.avatars is not None and args.avatars < 0:
+        raise ConfigError(f"--avatars must be >= 0, got {args.avatars}")
+    if not 0.0 <= args.ipd <= 0.2:
+        raise ConfigError(f"--ipd must be between 0 and 0.2 metres, got {args.ipd}")
+    if args.out.suffix.lower() != ".png":
+        raise ConfigError(f"--out {args.out}: the output must be a .png file")
+    t0 = time.perf_counter()
+    scene, layout = load_scene_arg(args.scene, args.glb)
+    from vrdiplomacy.scene.avatars import populate_avatars, without_viewer
+
+    populate_avatars(scene, layout, args.avatars, speakers=max(0, args.speakers), guests=args.guests)
+    viewpoint = layout.view(args.view)
+    scene.avatars = without_viewer(scene.avatars, viewpoint.position)
+    views = views_for(viewpoint, size, args.stereo, ipd=args.ipd)
+
+    from vrdiplomacy.render.renderer import Renderer
+
+    with Renderer() as renderer:
+        targets = [renderer.create_target(*size) for _ in views]
+        renderer.upload(scene)
+        renderer.render(scene, views, targets)
+        images = [renderer.read_pixels(t) for t in targets]
+        stats = renderer.stats
+        draws = stats.draw_calls
+    image = stereo_side_by_side(*images) if args.stereo else images[0]
+    save_png(image, args.out)
+    print(f"wrote {args.out} ({image.shape[1]}x{image.shape[0]}, scene {layout.scene}, view {viewpoint.name}, "
+          f"{len(scene.avatars)} avatars, {len(views)} view(s), {draws} draw calls, {time.perf_counter() - t0:.1f} s)")
+    return 0

@@ -1,0 +1,73 @@
+"""The placard name atlas (Pillow, no GL): every delegation name rendered once into one image.
+
+Each avatar's placard samples its cell through a per-instance UV rectangle, so names cost no
+draw calls. Uses Pillow's bundled FreeType font so the pixels are the same on every machine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageDraw, ImageFont
+
+MAX_ATLAS = 4096
+
+
+@dataclass
+class PlacardAtlas:
+    """RGBA8 atlas pixels (sRGB, top row first) and each name's UV rect (u0, v0, u1, v1)."""
+
+    pixels: npt.NDArray[np.uint8]
+    rects: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+
+    def rect(self, name: str) -> tuple[float, float, float, float]:
+        return self.rects.get(name, self.rects.get("", (0.0, 0.0, 0.0, 0.0)))
+
+
+@lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, w: int, h: int) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, tuple[float, float, float, float]]:
+    size = int(h * 0.62)
+    while True:
+        font = _font(size)
+        box = draw.textbbox((0, 0), text, font=font)
+        if box[2] - box[0] <= w * 0.92 or size <= 8:
+            return font, box
+        size -= 2
+
+
+def build_atlas(names: list[str], cell: tuple[int, int] = (256, 64)) -> PlacardAtlas:
+    """Render ``names`` (deduplicated, sorted, plus the blank name "") into a grid of cells."""
+    unique = sorted(set(names) | {""})
+    cw, ch = cell
+    cols = max(1, min(len(unique), MAX_ATLAS // cw))
+    rows = math.ceil(len(unique) / cols)
+    if rows * ch > MAX_ATLAS:
+        scale = MAX_ATLAS / (rows * ch)
+        cw, ch = max(32, int(cw * scale)), max(8, int(ch * scale))
+        cols = max(1, MAX_ATLAS // cw)
+        rows = math.ceil(len(unique) / cols)
+    width = 1 << max(0, (cols * cw - 1).bit_length())
+    height = 1 << max(0, (rows * ch - 1).bit_length())
+    img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    rects: dict[str, tuple[float, float, float, float]] = {}
+    for i, name in enumerate(unique):
+        x0, y0 = (i % cols) * cw, (i // cols) * ch
+        draw.rectangle((x0, y0, x0 + cw - 1, y0 + ch - 1), fill=(236, 234, 226, 255))
+        draw.rectangle((x0 + 2, y0 + 2, x0 + cw - 3, y0 + ch - 3), outline=(40, 52, 90, 255), width=2)
+        if name:
+            font, box = _fit(draw, name, cw, ch)
+            tx = x0 + (cw - (box[2] - box[0])) / 2 - box[0]
+            ty = y0 + (ch - (box[3] - box[1])) / 2 - box[1]
+            draw.text((tx, ty), name, font=font, fill=(12, 14, 22, 255))
+        # half-texel inset so bilinear filtering never bleeds into the neighbour cell
+        rects[name] = ((x0 + 0.5) / width, (y0 + 0.5) / height, (x0 + cw - 0.5) / width, (y0 + ch - 0.5) / height)
+    return PlacardAtlas(np.asarray(img, dtype=np.uint8).copy(), rects)

@@ -1,0 +1,174 @@
+"""Stylized avatar geometry (numpy only): one mesh holding every part, tagged per vertex.
+
+Each vertex carries the part it belongs to, so one instanced draw places all avatars: the
+vertex shader picks the instance pose for that part (root, head, left/right hand) and a
+colour source (vertex colour, delegation colour, placard atlas, speaking indicator).
+
+Conventions: metres, +Y up, the avatar faces -Z. Root parts are relative to the seat origin
+(floor level); head parts to the head pose; hand parts to each hand pose. Standing avatars
+(``seated`` false) are reshaped in the vertex shader: torso raised, legs straightened, thighs
+and placard stand hidden, and the placard floats above the head as a name label.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+# part ids (vertex attribute a_part.x); keep in step with shaders/avatar.vert
+PART_ROOT, PART_HEAD, PART_LEFT, PART_RIGHT, PART_PLACARD, PART_INDICATOR, PART_SEATED, PART_LEGS = range(8)
+# colour sources (a_part.y)
+SRC_VERTEX, SRC_DELEGATION, SRC_PLACARD, SRC_INDICATOR = 0, 1, 2, 3
+
+SKIN = (0.62, 0.50, 0.42)
+HAIR = (0.06, 0.04, 0.03)
+VISOR = (0.03, 0.035, 0.045)
+DARK = (0.05, 0.05, 0.06)
+PLACARD_BOARD = (0.9, 0.9, 0.86)
+STRIDE = 13  # floats per vertex: pos3 normal3 uv2 part1 source1 color3
+
+PLACARD_SIZE = (0.40, 0.11)  # width, height of the name face
+PLACARD_OFFSET = (0.0, 0.80, -0.52)  # its centre, root space
+
+
+@dataclass
+class AvatarMesh:
+    """Interleaved float32 vertices (N, STRIDE) and uint32 triangle indices."""
+
+    vertices: npt.NDArray[np.float32]
+    indices: npt.NDArray[np.uint32]
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.verts: list[npt.NDArray[np.float32]] = []
+        self.idx: list[npt.NDArray[np.uint32]] = []
+        self.count = 0
+
+    def add(self, pos: npt.ArrayLike, nrm: npt.ArrayLike, uv: npt.ArrayLike, tris: npt.ArrayLike,
+            part: int, source: int, color: tuple[float, float, float]) -> None:
+        p = np.asarray(pos, dtype=np.float32).reshape(-1, 3)
+        n = len(p)
+        v = np.zeros((n, STRIDE), dtype=np.float32)
+        v[:, 0:3] = p
+        v[:, 3:6] = np.asarray(nrm, dtype=np.float32).reshape(-1, 3)
+        v[:, 6:8] = np.asarray(uv, dtype=np.float32).reshape(-1, 2)
+        v[:, 8] = part
+        v[:, 9] = source
+        v[:, 10:13] = color
+        self.verts.append(v)
+        self.idx.append(np.asarray(tris, dtype=np.uint32).reshape(-1) + self.count)
+        self.count += n
+
+    def box(self, center: tuple[float, float, float], size: tuple[float, float, float], part: int, source: int,
+            color: tuple[float, float, float], uv_faces: dict[int, tuple[float, float, float, float]] | None = None) -> None:
+        """An axis-aligned box. ``uv_faces`` maps a face (0..5: +X -X +Y -Y +Z -Z) to a UV rect."""
+        c = np.asarray(center, dtype=np.float32)
+        h = np.asarray(size, dtype=np.float32) / 2.0
+        for face, (axis, sign) in enumerate(((0, 1), (0, -1), (1, 1), (1, -1), (2, 1), (2, -1))):
+            n = np.zeros(3, dtype=np.float32)
+            n[axis] = sign
+            u_axis, v_axis = [a for a in range(3) if a != axis]
+            if axis == 1:
+                u_axis, v_axis = 0, 2
+            # u and v chosen so (u x v) points along n
+            u = np.zeros(3, dtype=np.float32)
+            v = np.zeros(3, dtype=np.float32)
+            u[u_axis] = 1.0
+            v[v_axis] = 1.0
+            if np.dot(np.cross(u, v), n) < 0:
+                u = -u
+            corners = [c + n * h + (su * u + sv * v) * h for su, sv in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+            rect = (uv_faces or {}).get(face, (0.0, 0.0, 1.0, 1.0))
+            uvs = [(rect[0], rect[3]), (rect[2], rect[3]), (rect[2], rect[1]), (rect[0], rect[1])]
+            src = source if (uv_faces is None or face in uv_faces) else SRC_VERTEX
+            self.add(corners, [n] * 4, uvs, [0, 1, 2, 0, 2, 3], part, src, color)
+
+    def ellipsoid(self, center: tuple[float, float, float], radii: tuple[float, float, float], part: int,
+                  color: tuple[float, float, float], seg: int = 14, rings: int = 9,
+                  y_range: tuple[float, float] = (-1.0, 1.0)) -> None:
+        c = np.asarray(center, dtype=np.float32)
+        r = np.asarray(radii, dtype=np.float32)
+        th0, th1 = math.acos(y_range[1]), math.acos(y_range[0])
+        pos, nrm = [], []
+        for i in range(rings + 1):
+            th = th0 + (th1 - th0) * i / rings
+            for j in range(seg + 1):
+                ph = 2 * math.pi * j / seg
+                d = np.array([math.sin(th) * math.sin(ph), math.cos(th), math.sin(th) * math.cos(ph)], dtype=np.float32)
+                pos.append(c + d * r)
+                n = d / r
+                nrm.append(n / max(float(np.linalg.norm(n)), 1e-9))
+        tris = []
+        for i in range(rings):
+            for j in range(seg):
+                a, b = i * (seg + 1) + j, (i + 1) * (seg + 1) + j
+                tris += [a, b, a + 1, a + 1, b, b + 1]
+        self.add(pos, nrm, np.zeros((len(pos), 2)), tris, part, SRC_VERTEX if part != PART_ROOT else SRC_DELEGATION, color)
+
+    def ring(self, center: tuple[float, float, float], r_in: float, r_out: float, height: float, part: int,
+             source: int, color: tuple[float, float, float], seg: int = 20) -> None:
+        """A flat annulus with thickness (a halo), axis +Y."""
+        c = np.asarray(center, dtype=np.float32)
+        for y, ny in ((height / 2, 1.0), (-height / 2, -1.0)):
+            pos, tris = [], []
+            for j in range(seg + 1):
+                a = 2 * math.pi * j / seg
+                for r in (r_in, r_out):
+                    pos.append(c + np.array([r * math.sin(a), y, r * math.cos(a)], dtype=np.float32))
+            for j in range(seg):
+                i0 = 2 * j
+                t = [i0, i0 + 1, i0 + 3, i0, i0 + 3, i0 + 2]
+                tris += t if ny > 0 else [t[0], t[2], t[1], t[3], t[5], t[4]]
+            self.add(pos, [(0, ny, 0)] * len(pos), np.zeros((len(pos), 2)), tris, part, source, color)
+        for r, sign in ((r_out, 1.0), (r_in, -1.0)):
+            pos, nrm, tris = [], [], []
+            for j in range(seg + 1):
+                a = 2 * math.pi * j / seg
+                d = np.array([math.sin(a), 0, math.cos(a)], dtype=np.float32)
+                pos += [c + d * r + [0, -height / 2, 0], c + d * r + [0, height / 2, 0]]
+                nrm += [d * sign, d * sign]
+            for j in range(seg):
+                i0 = 2 * j
+                t = [i0, i0 + 2, i0 + 3, i0, i0 + 3, i0 + 1]
+                tris += t if sign > 0 else [t[0], t[2], t[1], t[3], t[5], t[4]]
+            self.add(pos, nrm, np.zeros((len(pos), 2)), tris, part, source, color)
+
+    def build(self) -> AvatarMesh:
+        return AvatarMesh(np.concatenate(self.verts), np.concatenate(self.idx).astype(np.uint32))
+
+
+def build_avatar_mesh() -> AvatarMesh:
+    """The seated delegate: torso and legs (delegation colour), head with a headset visor, mitten
+    hands, a name placard on a stand in front, and a speaking halo above the head."""
+    b = _Builder()
+    # torso: a slightly tapered ellipsoid body, shoulders, and a collar, in the delegation colour
+    b.ellipsoid((0.0, 0.80, 0.02), (0.19, 0.30, 0.12), PART_ROOT, (1, 1, 1))
+    b.box((0.0, 1.02, 0.02), (0.42, 0.08, 0.16), PART_ROOT, SRC_DELEGATION, (1, 1, 1))
+    b.box((0.0, 1.08, 0.02), (0.08, 0.06, 0.08), PART_ROOT, SRC_VERTEX, SKIN)  # neck
+    # seated legs: thighs forward (hidden when standing), shins down (straightened when standing)
+    for x in (-0.1, 0.1):
+        b.box((x, 0.50, -0.18), (0.14, 0.13, 0.40), PART_SEATED, SRC_VERTEX, DARK)
+        b.box((x, 0.22, -0.36), (0.12, 0.44, 0.12), PART_LEGS, SRC_VERTEX, DARK)
+    # head: skin-tone ellipsoid with a dark headset visor in front and a strap
+    b.ellipsoid((0.0, 0.0, 0.0), (0.095, 0.12, 0.105), PART_HEAD, SKIN)
+    b.ellipsoid((0.0, 0.004, 0.008), (0.1, 0.124, 0.108), PART_HEAD, HAIR, y_range=(-0.15, 1.0))  # hair cap
+    b.box((0.0, 0.02, -0.09), (0.17, 0.065, 0.07), PART_HEAD, SRC_VERTEX, VISOR)
+    b.box((0.0, 0.03, 0.0), (0.205, 0.018, 0.19), PART_HEAD, SRC_VERTEX, (0.25, 0.26, 0.3))  # headset strap
+    # hands: mittens, fingers towards -Z
+    for part in (PART_LEFT, PART_RIGHT):
+        b.box((0.0, 0.0, -0.02), (0.085, 0.03, 0.11), part, SRC_VERTEX, SKIN)
+        b.box((0.045 if part == PART_LEFT else -0.045, 0.0, 0.0), (0.025, 0.025, 0.05), part, SRC_VERTEX, SKIN)
+    # placard: a white board with the delegation name on both faces, on a thin stand
+    w, h = PLACARD_SIZE
+    px, py, pz = PLACARD_OFFSET
+    cell = (0.0, 0.0, 1.0, 1.0)
+    # face 5 faces -Z (those the delegate faces), face 4 faces +Z (the delegate): both read left to right
+    b.box((px, py, pz), (w, h, 0.025), PART_PLACARD, SRC_PLACARD, PLACARD_BOARD, uv_faces={5: cell, 4: cell})
+    b.box((px, py - h / 2 - 0.015, pz), (w * 0.6, 0.03, 0.08), PART_SEATED, SRC_VERTEX, DARK)
+    # speaking halo: drawn only while speaking > 0 (the shader collapses it otherwise)
+    b.ring((0.0, 0.24, 0.0), 0.07, 0.11, 0.02, PART_INDICATOR, SRC_INDICATOR, (0.2, 1.0, 0.35))
+    return b.build()

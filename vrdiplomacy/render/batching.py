@@ -1,0 +1,134 @@
+"""Static scene batching (numpy only): every static mesh baked to world space in one buffer.
+
+Vertices carry their material index; materials live in one uniform array and their base-colour
+textures in the layers of one sRGB texture array, so the whole static scene is at most three
+draws per view (opaque, opaque double-sided, blended) whatever its number of meshes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from vrdiplomacy.errors import RenderError
+from vrdiplomacy.scene.model import Material, Scene, Texture
+
+STRIDE = 9  # floats per vertex: pos3 normal3 uv2 material1
+MAX_MATERIALS = 256
+GROUPS = ("opaque", "double_sided", "blended")
+
+
+@dataclass
+class DrawRange:
+    """A range of the index buffer: ``first`` index, ``count`` indices."""
+
+    first: int
+    count: int
+
+
+@dataclass
+class StaticBatch:
+    """What the renderer uploads: interleaved vertices, indices, draw ranges per group, the
+    material table (MAX_MATERIALS x 12 float32: base colour; emissive + base-colour texture
+    layer; metallic, roughness, emissive texture layer, unused; a layer of -1 means none) and texture-array layers (L, S, S, 4) uint8."""
+
+    vertices: npt.NDArray[np.float32]
+    indices: npt.NDArray[np.uint32]
+    ranges: dict[str, DrawRange]
+    materials: npt.NDArray[np.float32]
+    layers: npt.NDArray[np.uint8]
+    material_names: list[str] = field(default_factory=list)
+
+
+def _group(m: Material) -> str:
+    if m.base_color[3] < 0.999:
+        return "blended"
+    return "double_sided" if m.double_sided else "opaque"
+
+
+def _resize(tex: Texture, size: int) -> npt.NDArray[np.uint8]:
+    px = np.asarray(tex.pixels)
+    if px.ndim != 3 or px.shape[2] not in (3, 4) or px.dtype != np.uint8:
+        raise RenderError(f"texture {tex.source or '?'}: expected (H, W, 3|4) uint8, got {px.shape} {px.dtype}")
+    img = Image.fromarray(px).convert("RGBA")
+    if img.size != (size, size):
+        img = img.resize((size, size), Image.Resampling.LANCZOS)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def build_static_batch(scene: Scene, layer_size: int = 512) -> StaticBatch:
+    """Bake ``scene``'s meshes to world space, grouped by draw state, materials indexed."""
+    materials: list[Material] = []
+    mat_index: dict[int, int] = {}
+    tex_index: dict[int, int] = {}
+    textures: list[Texture] = []
+    parts: dict[str, list[tuple[npt.NDArray[np.float32], npt.NDArray[np.uint32]]]] = {g: [] for g in GROUPS}
+    for mesh, world in scene.meshes():
+        if mesh.indices.size == 0 or len(mesh.positions) == 0:
+            continue
+        m = mesh.material
+        if id(m) not in mat_index:
+            if len(materials) >= MAX_MATERIALS:
+                raise RenderError(f"scene {scene.name}: more than {MAX_MATERIALS} materials")
+            mat_index[id(m)] = len(materials)
+            materials.append(m)
+            for t in (m.base_color_texture, m.emissive_texture):
+                if t is not None and id(t) not in tex_index:
+                    tex_index[id(t)] = len(textures)
+                    textures.append(t)
+        n = len(mesh.positions)
+        v = np.empty((n, STRIDE), dtype=np.float32)
+        w = np.asarray(world, dtype=np.float64)
+        v[:, 0:3] = mesh.positions @ w[:3, :3].T + w[:3, 3]
+        normal_m = np.linalg.inv(w[:3, :3]).T if abs(np.linalg.det(w[:3, :3])) > 1e-12 else w[:3, :3]
+        nrm = mesh.normals @ normal_m.T if len(mesh.normals) == n else np.tile([0.0, 1.0, 0.0], (n, 1))
+        lens = np.linalg.norm(nrm, axis=1, keepdims=True)
+        v[:, 3:6] = nrm / np.maximum(lens, 1e-12)
+        v[:, 6:8] = mesh.uvs if mesh.uvs is not None and len(mesh.uvs) == n else 0.0
+        v[:, 8] = mat_index[id(m)]
+        if int(mesh.indices.max()) >= n:
+            raise RenderError(f"mesh {mesh.name}: index {int(mesh.indices.max())} out of range ({n} vertices)")
+        idx = mesh.indices
+        if np.linalg.det(w[:3, :3]) < 0:  # mirrored transform: keep counter-clockwise fronts
+            idx = idx.reshape(-1, 3)[:, ::-1].reshape(-1)
+        parts[_group(m)].append((v, idx))
+    verts: list[npt.NDArray[np.float32]] = []
+    inds: list[npt.NDArray[np.uint32]] = []
+    ranges: dict[str, DrawRange] = {}
+    base = 0
+    first = 0
+    for g in GROUPS:
+        count = 0
+        for v, idx in parts[g]:
+            verts.append(v)
+            inds.append((idx + base).astype(np.uint32))
+            base += len(v)
+            count += idx.size
+        ranges[g] = DrawRange(first, count)
+        first += count
+    table = np.zeros((MAX_MATERIALS, 12), dtype=np.float32)
+    for i, m in enumerate(materials):
+        t = m.base_color_texture
+        table[i, 0:4] = m.base_color
+        table[i, 4:7] = m.emissive
+        table[i, 7] = tex_index[id(t)] if t is not None else -1.0
+        table[i, 8] = m.metallic
+        table[i, 9] = m.roughness
+        et = m.emissive_texture
+        table[i, 10] = tex_index[id(et)] if et is not None else -1.0
+    layers = (
+        np.stack([_resize(t, layer_size) for t in textures])
+        if textures
+        else np.full((1, 1, 1, 4), 255, dtype=np.uint8)
+    )
+    return StaticBatch(
+        np.concatenate(verts) if verts else np.zeros((0, STRIDE), dtype=np.float32),
+        np.concatenate(inds) if inds else np.zeros(0, dtype=np.uint32),
+        ranges,
+        table,
+        layers,
+        [m.name for m in materials],
+    )

@@ -1,0 +1,531 @@
+"""The GL renderer: the only module of vrdiplomacy that calls GL.
+
+GL 3.3 core. Static geometry is baked into one buffer with a material index per vertex (at
+most three draws per view); avatars are one instanced draw whatever their number, their
+per-instance data refreshed by one ``glBufferSubData`` per frame. A frame renders a list of
+views (one per eye) into the targets it is handed: FBOs, or layers of a texture array as an
+OpenXR swapchain gives them. Per-view matrices live in one uniform buffer, bound by range.
+Output is sRGB: SRGB8_ALPHA8 targets with ``GL_FRAMEBUFFER_SRGB``, sRGB textures.
+
+Every GL entry point used goes through a tiny counting layer (:class:`_CountingGL`) that feeds
+:data:`vrdiplomacy.render.types.FRAME_STATS` (GL calls and draw calls per frame).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vrdiplomacy.errors import RenderError
+from vrdiplomacy.platform import ContextSettings, GLContext, create_context
+from vrdiplomacy.render.atlas import PlacardAtlas, build_atlas
+from vrdiplomacy.render.avatar_mesh import STRIDE as AVATAR_STRIDE
+from vrdiplomacy.render.avatar_mesh import build_avatar_mesh
+from vrdiplomacy.render.batching import STRIDE as STATIC_STRIDE
+from vrdiplomacy.render.batching import build_static_batch
+from vrdiplomacy.render.shaders import load_shader
+from vrdiplomacy.render.types import FRAME_STATS, FramebufferTarget, FrameStats, RendererSettings, Target, TextureLayerTarget
+from vrdiplomacy.scene.model import Avatar, Scene, View
+
+GL: Any = None  # OpenGL.GL, imported once a context exists (PyOpenGL binds to one platform)
+
+_DRAWS = ("glDrawElements", "glDrawElementsInstanced")
+_CALLS = _DRAWS + (
+    "glActiveTexture", "glAttachShader", "glBindBuffer", "glBindBufferBase", "glBindBufferRange", "glBindFramebuffer",
+    "glBindRenderbuffer", "glBindTexture", "glBindVertexArray", "glBlendFunc", "glBlitFramebuffer",
+    "glBufferData", "glBufferSubData", "glCheckFramebufferStatus", "glClear", "glClearColor", "glCompileShader",
+    "glCreateProgram", "glCreateShader", "glDeleteBuffers", "glDeleteFramebuffers", "glDeleteProgram",
+    "glDeleteRenderbuffers", "glDeleteShader", "glDeleteTextures", "glDeleteVertexArrays", "glDepthMask",
+    "glDisable", "glEnable", "glEnableVertexAttribArray", "glFinish", "glFramebufferRenderbuffer",
+    "glFramebufferTexture2D", "glFramebufferTextureLayer", "glGenBuffers", "glGenFramebuffers",
+    "glGenRenderbuffers", "glGenTextures", "glGenVertexArrays", "glGenerateMipmap", "glGetIntegerv",
+    "glGetProgramInfoLog", "glGetProgramiv", "glGetShaderInfoLog", "glGetShaderiv", "glGetString",
+    "glGetUniformBlockIndex", "glGetUniformLocation", "glLinkProgram", "glPixelStorei", "glReadPixels",
+    "glRenderbufferStorage", "glShaderSource", "glTexImage2D", "glTexImage3D", "glTexParameteri",
+    "glUniform1i", "glUniformBlockBinding", "glUseProgram", "glVertexAttribDivisor", "glVertexAttribPointer",
+    "glViewport", "glFlush",
+)
+
+VIEW_BINDING, SCENE_BINDING, MATERIAL_BINDING = 0, 1, 2
+INSTANCE_FLOATS = 40  # ten vec4 per avatar, see shaders/avatar.vert
+MAX_LIGHTS = 8
+
+
+class _CountingGL:
+    """The GL functions the renderer uses, each wrapped to count calls (and draws) in ``stats``."""
+
+    def __init__(self, gl: Any, stats: FrameStats, timed: bool = False) -> None:
+        for name in _CALLS:
+            setattr(self, name, self._wrap(getattr(gl, name), name in _DRAWS, stats, timed))
+
+    @staticmethod
+    def _wrap(fn: Callable[..., Any], draw: bool, stats: FrameStats, timed: bool) -> Callable[..., Any]:
+        if timed:
+            def timed_call(*args: Any) -> Any:
+                stats.gl_calls += 1
+                stats.draw_calls += draw
+                t0 = time.thread_time()
+                try:
+                    return fn(*args)
+                finally:
+                    stats.gl_cpu_s += time.thread_time() - t0
+            return timed_call
+        if draw:
+            def counted_draw(*args: Any) -> Any:
+                stats.gl_calls += 1
+                stats.draw_calls += 1
+                return fn(*args)
+            return counted_draw
+
+        def counted(*args: Any) -> Any:
+            stats.gl_calls += 1
+            return fn(*args)
+        return counted
+
+
+def _load_gl() -> Any:
+    global GL
+    if GL is None:
+        from OpenGL import GL as gl_module
+
+        GL = gl_module
+    return GL
+
+
+def _offset(n: int) -> ctypes.c_void_p:
+    return ctypes.c_void_p(n)
+
+
+class Renderer:
+    """Draws a :class:`Scene` from a list of views into a list of targets.
+
+    ``Renderer(settings, context=None)`` makes an offscreen EGL context when given none (and
+    closes it on :meth:`close`). Then ``upload(scene)`` once, ``render(scene, views, targets)``
+    per frame, ``read_pixels(target)`` to get an image back.
+    """
+
+    def __init__(self, settings: RendererSettings | None = None, context: GLContext | None = None) -> None:
+        self.settings = settings or RendererSettings()
+        self._owns_context = context is None
+        self.context = context or create_context(self.settings.platform, ContextSettings(debug=self.settings.debug))
+        _load_gl()
+        self.stats = FRAME_STATS
+        self.gl = gl = _CountingGL(GL, FRAME_STATS)
+        self.info = {
+            "GL_RENDERER": gl.glGetString(GL.GL_RENDERER).decode(),
+            "GL_VERSION": gl.glGetString(GL.GL_VERSION).decode(),
+            "GL_VENDOR": gl.glGetString(GL.GL_VENDOR).decode(),
+        }
+        major, minor = (int(x) for x in self.info["GL_VERSION"].split()[0].split(".")[:2])
+        if (major, minor) < (3, 3):
+            raise RenderError(f"GL 3.3 core needed, the context gives {self.info['GL_VERSION']}")
+        self._buffers: list[int] = []
+        self._textures: list[int] = []
+        self._fbos: dict[tuple[int, int], tuple[int, int]] = {}  # (texture, layer) -> (fbo, depth rb)
+        self._owned_targets: list[tuple[int, int, int]] = []  # (fbo, texture, renderbuffer)
+        self._static = self._program("static.vert", "static.frag", {"u_textures": 0})
+        self._avatar = self._program("avatar.vert", "avatar.frag", {"u_atlas": 1})
+        align = int(gl.glGetIntegerv(GL.GL_UNIFORM_BUFFER_OFFSET_ALIGNMENT))
+        self._view_stride = ((80 + align - 1) // align) * align
+        self._view_ubo = self._buffer(GL.GL_UNIFORM_BUFFER, 8 * self._view_stride)
+        self._view_data = np.zeros(8 * self._view_stride // 4, dtype=np.float32)
+        self._scene_ubo = self._buffer(GL.GL_UNIFORM_BUFFER, (3 + 2 * MAX_LIGHTS) * 16)
+        self._material_ubo = self._buffer(GL.GL_UNIFORM_BUFFER, 256 * 48)
+        self._setup_avatar_geometry()
+        self._static_vao = 0
+        self._static_buffers: list[int] = []
+        self._static_ranges: dict[str, tuple[int, int]] = {}
+        self._tex_array = self._texture()
+        self._atlas_tex = self._texture()
+        self._atlas: PlacardAtlas | None = None
+        self._rects: dict[str, tuple[float, float, float, float]] = {}
+        self._uploaded: Scene | None = None
+        self._clear = (0.0, 0.0, 0.0, 1.0)
+
+    def time_gl_calls(self, enabled: bool = True) -> None:
+        """Measure the thread CPU time spent inside GL calls into ``stats.gl_cpu_s`` (for the
+        benchmark: Mesa llvmpipe does vertex shading and binning synchronously inside them, on
+        the calling thread; that is driver work, not Python work)."""
+        self.gl = _CountingGL(GL, self.stats, timed=enabled)
+
+    # ---------------------------------------------------------------- set-up helpers
+    def _buffer(self, target: int, size: int, data: Any = None, usage: int | None = None) -> int:
+        gl = self.gl
+        buf = int(gl.glGenBuffers(1))
+        self._buffers.append(buf)
+        gl.glBindBuffer(target, buf)
+        gl.glBufferData(target, size, data, usage if usage is not None else GL.GL_DYNAMIC_DRAW)
+        return buf
+
+    def _texture(self) -> int:
+        tex = int(self.gl.glGenTextures(1))
+        self._textures.append(tex)
+        return tex
+
+    def _program(self, vert: str, frag: str, samplers: dict[str, int]) -> int:
+        gl = self.gl
+        prog = gl.glCreateProgram()
+        shaders = []
+        for name, kind in ((vert, GL.GL_VERTEX_SHADER), (frag, GL.GL_FRAGMENT_SHADER)):
+            sh = gl.glCreateShader(kind)
+            gl.glShaderSource(sh, load_shader(name))
+            gl.glCompileShader(sh)
+            if not gl.glGetShaderiv(sh, GL.GL_COMPILE_STATUS):
+                log = gl.glGetShaderInfoLog(sh)
+                raise RenderError(f"shader {name} does not compile: {log.decode(errors='replace').strip()}")
+            gl.glAttachShader(prog, sh)
+            shaders.append(sh)
+        gl.glLinkProgram(prog)
+        if not gl.glGetProgramiv(prog, GL.GL_LINK_STATUS):
+            raise RenderError(f"program {vert}+{frag} does not link: {gl.glGetProgramInfoLog(prog).decode(errors='replace').strip()}")
+        for sh in shaders:
+            gl.glDeleteShader(sh)
+        for block, binding in (("ViewBlock", VIEW_BINDING), ("SceneBlock", SCENE_BINDING), ("MaterialBlock", MATERIAL_BINDING)):
+            idx = gl.glGetUniformBlockIndex(prog, block)
+            if idx != GL.GL_INVALID_INDEX:
+                gl.glUniformBlockBinding(prog, idx, binding)
+        gl.glUseProgram(prog)
+        for name, unit in samplers.items():
+            gl.glUniform1i(gl.glGetUniformLocation(prog, name), unit)
+        return int(prog)
+
+    def _attribs(self, layout: Sequence[tuple[int, int, int]], stride: int, divisor: int = 0) -> None:
+        """(location, components, float offset) for the bound ARRAY_BUFFER."""
+        gl = self.gl
+        for loc, comps, off in layout:
+            gl.glEnableVertexAttribArray(loc)
+            gl.glVertexAttribPointer(loc, comps, GL.GL_FLOAT, GL.GL_FALSE, stride * 4, _offset(off * 4))
+            if divisor:
+                gl.glVertexAttribDivisor(loc, divisor)
+
+    def _setup_avatar_geometry(self) -> None:
+        gl = self.gl
+        mesh = build_avatar_mesh()
+        self._avatar_index_count = int(mesh.indices.size)
+        self._avatar_vao = int(gl.glGenVertexArrays(1))
+        gl.glBindVertexArray(self._avatar_vao)
+        self._buffer(GL.GL_ARRAY_BUFFER, mesh.vertices.nbytes, mesh.vertices, GL.GL_STATIC_DRAW)
+        self._attribs([(0, 3, 0), (1, 3, 3), (2, 2, 6), (3, 2, 8), (4, 3, 10)], AVATAR_STRIDE)
+        self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER, mesh.indices.nbytes, mesh.indices, GL.GL_STATIC_DRAW)
+        self._capacity = max(1, self.settings.avatar_capacity)
+        self._instances = np.zeros((self._capacity, INSTANCE_FLOATS), dtype=np.float32)
+        self._instance_vbo = self._buffer(GL.GL_ARRAY_BUFFER, self._instances.nbytes, self._instances, GL.GL_STREAM_DRAW)
+        self._attribs([(5 + i, 4, 4 * i) for i in range(10)], INSTANCE_FLOATS, divisor=1)
+        gl.glBindVertexArray(0)
+
+    # ---------------------------------------------------------------- upload
+    def upload(self, scene: Scene) -> None:
+        """Upload ``scene``'s static geometry, materials, textures, lights and placard names."""
+        gl = self.gl
+        batch = build_static_batch(scene, self.settings.max_texture_size)
+        if self._static_vao:
+            gl.glDeleteVertexArrays(1, [self._static_vao])
+        if self._static_buffers:
+            gl.glDeleteBuffers(len(self._static_buffers), self._static_buffers)
+            self._buffers = [b for b in self._buffers if b not in self._static_buffers]
+            self._static_buffers = []
+        self._static_vao = int(gl.glGenVertexArrays(1))
+        gl.glBindVertexArray(self._static_vao)
+        if batch.vertices.size:
+            vbo = self._buffer(GL.GL_ARRAY_BUFFER, batch.vertices.nbytes, batch.vertices, GL.GL_STATIC_DRAW)
+            self._attribs([(0, 3, 0), (1, 3, 3), (2, 2, 6), (3, 1, 8)], STATIC_STRIDE)
+            ibo = self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER, batch.indices.nbytes, batch.indices, GL.GL_STATIC_DRAW)
+            self._static_buffers = [vbo, ibo]
+        gl.glBindVertexArray(0)
+        self._static_ranges = {k: (r.first * 4, r.count) for k, r in batch.ranges.items()}
+        gl.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._material_ubo)
+        gl.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, batch.materials.nbytes, batch.materials)
+        layers = batch.layers
+        gl.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self._tex_array)
+        gl.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+        gl.glTexImage3D(GL.GL_TEXTURE_2D_ARRAY, 0, GL.GL_SRGB8_ALPHA8, layers.shape[2], layers.shape[1], layers.shape[0],
+                        0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, np.ascontiguousarray(layers))
+        self._tex_params(GL.GL_TEXTURE_2D_ARRAY, GL.GL_REPEAT)
+        self._upload_scene_block(scene)
+        self._upload_atlas([a.delegation for a in scene.avatars])
+        self._clear = tuple(float(c) for c in scene.clear_color)
+        self._uploaded = scene
+
+    def _tex_params(self, target: int, wrap: int) -> None:
+        gl = self.gl
+        gl.glGenerateMipmap(target)
+        gl.glTexParameteri(target, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR)
+        gl.glTexParameteri(target, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
+        gl.glTexParameteri(target, GL.GL_TEXTURE_WRAP_S, wrap)
+        gl.glTexParameteri(target, GL.GL_TEXTURE_WRAP_T, wrap)
+
+    def _upload_scene_block(self, scene: Scene) -> None:
+        data = np.zeros((3 + 2 * MAX_LIGHTS, 4), dtype=np.float32)
+        amb = np.asarray(scene.ambient, dtype=np.float32)
+        data[0, :3] = amb
+        data[1, :3] = amb * 0.45
+        lights = scene.lights[:MAX_LIGHTS]
+        data[2, 0] = len(lights)
+        for i, light in enumerate(lights):
+            if light.kind == "point":
+                data[3 + i] = (*light.position, 1.0)
+            else:
+                d = np.asarray(light.direction, dtype=np.float32)
+                data[3 + i] = (*(d / max(float(np.linalg.norm(d)), 1e-9)), 0.0)
+            data[3 + MAX_LIGHTS + i] = (*(np.asarray(light.color) * light.intensity), max(light.range, 1e-3))
+        gl = self.gl
+        gl.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._scene_ubo)
+        gl.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, data.nbytes, data)
+
+    def _upload_atlas(self, names: list[str]) -> None:
+        atlas = build_atlas(names, self.settings.placard_cell)
+        gl = self.gl
+        gl.glBindTexture(GL.GL_TEXTURE_2D, self._atlas_tex)
+        gl.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+        h, w = atlas.pixels.shape[:2]
+        gl.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_SRGB8_ALPHA8, w, h, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, atlas.pixels)
+        self._tex_params(GL.GL_TEXTURE_2D, GL.GL_CLAMP_TO_EDGE)
+        self._atlas = atlas
+        self._rects = dict(atlas.rects)
+
+    # ---------------------------------------------------------------- per frame
+    def _pack_views(self, views: Sequence[View]) -> None:
+        stride = self._view_stride // 4
+        if len(views) * stride > self._view_data.size:
+            self._view_data = np.zeros(len(views) * stride, dtype=np.float32)
+            self.gl.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._view_ubo)
+            self.gl.glBufferData(GL.GL_UNIFORM_BUFFER, self._view_data.nbytes, None, GL.GL_DYNAMIC_DRAW)
+        near, far = self.settings.near, self.settings.far
+        d = self._view_data
+        for i, v in enumerate(views):
+            vp = v.fov.projection(near, far) @ v.pose.inverse_matrix()
+            o = i * stride
+            d[o:o + 16] = vp.T.reshape(-1)
+            d[o + 16:o + 19] = v.pose.position
+        gl = self.gl
+        gl.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._view_ubo)
+        gl.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, len(views) * self._view_stride, d)
+
+    def _pack_avatars(self, avatars: Sequence[Avatar]) -> int:
+        n = len(avatars)
+        if n == 0:
+            return 0
+        gl = self.gl
+        if n > self._capacity:
+            self._capacity = 1 << (n - 1).bit_length()
+            self._instances = np.zeros((self._capacity, INSTANCE_FLOATS), dtype=np.float32)
+            gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
+            gl.glBufferData(GL.GL_ARRAY_BUFFER, self._instances.nbytes, self._instances, GL.GL_STREAM_DRAW)
+        # two flat gathers (one concatenate, one list) beat per-avatar numpy assignments
+        poses = np.concatenate([
+            x for a in avatars for x in (a.root.position, a.root.orientation, a.head.position, a.head.orientation,
+                                         a.left.pose.position, a.left.pose.orientation,
+                                         a.right.pose.position, a.right.pose.orientation)
+        ]).reshape(n, 4, 7)
+        rects = self._rects
+        try:
+            flags = self._gather_flags(avatars, rects)
+        except KeyError:  # a delegation without a placard yet: redo the atlas once
+            self._upload_atlas(list(rects) + [a.delegation for a in avatars])
+            flags = self._gather_flags(avatars, self._rects)
+        buf = self._instances[:n].reshape(n, 10, 4)
+        buf[:, 0:8:2, 0:3] = poses[:, :, 0:3]
+        buf[:, 1:8:2, :] = poses[:, :, 3:7]
+        buf[:, 0:8:2, 3] = flags[:, 0:4]
+        buf[:, 8:10, :] = flags[:, 4:12].reshape(n, 2, 4)
+        gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
+        gl.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, n * INSTANCE_FLOATS * 4, self._instances)
+        return n
+
+    @staticmethod
+    def _gather_flags(avatars: Sequence[Avatar], rects: dict[str, tuple[float, float, float, float]]) -> npt.NDArray[np.float32]:
+        out: list[float] = []
+        for a in avatars:
+            out.extend((a.speaking, a.left.visible, a.right.visible, a.seated))
+            out.extend(a.color)
+            out.append(1.0)
+            out.extend(rects[a.delegation])
+        return np.array(out, dtype=np.float32).reshape(len(avatars), 12)
+
+    def render(self, scene: Scene, views: Sequence[View], targets: Sequence[Target]) -> None:
+        """Draw ``scene`` once per view into the matching target (``views[i]`` -> ``targets[i]``)."""
+        if len(views) != len(targets):
+            raise RenderError(f"{len(views)} views but {len(targets)} targets")
+        if scene is not self._uploaded:
+            self.upload(scene)
+        stats = self.stats
+        stats.begin_frame()
+        gl = self.gl
+        self._pack_views(views)
+        n = self._pack_avatars(scene.avatars)
+        gl.glEnable(GL.GL_DEPTH_TEST)
+        gl.glEnable(GL.GL_CULL_FACE)
+        gl.glEnable(GL.GL_FRAMEBUFFER_SRGB)
+        gl.glClearColor(*self._clear)
+        gl.glActiveTexture(GL.GL_TEXTURE1)
+        gl.glBindTexture(GL.GL_TEXTURE_2D, self._atlas_tex)
+        gl.glActiveTexture(GL.GL_TEXTURE0)
+        gl.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self._tex_array)
+        gl.glBindBufferBase(GL.GL_UNIFORM_BUFFER, SCENE_BINDING, self._scene_ubo)
+        gl.glBindBufferBase(GL.GL_UNIFORM_BUFFER, MATERIAL_BINDING, self._material_ubo)
+        opaque, double, blended = (self._static_ranges.get(k, (0, 0)) for k in ("opaque", "double_sided", "blended"))
+        tri, uint = GL.GL_TRIANGLES, GL.GL_UNSIGNED_INT
+        for i, target in enumerate(targets):
+            fbo, w, h = self._fbo_for(target)
+            gl.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
+            gl.glViewport(0, 0, w, h)
+            gl.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+            gl.glBindBufferRange(GL.GL_UNIFORM_BUFFER, VIEW_BINDING, self._view_ubo, i * self._view_stride, 80)
+            if opaque[1] or double[1] or blended[1]:
+                gl.glUseProgram(self._static)
+                gl.glBindVertexArray(self._static_vao)
+                if opaque[1]:
+                    gl.glDrawElements(tri, opaque[1], uint, _offset(opaque[0]))
+                if double[1]:
+                    gl.glDisable(GL.GL_CULL_FACE)
+                    gl.glDrawElements(tri, double[1], uint, _offset(double[0]))
+                    gl.glEnable(GL.GL_CULL_FACE)
+            if n:
+                gl.glUseProgram(self._avatar)
+                gl.glBindVertexArray(self._avatar_vao)
+                gl.glDrawElementsInstanced(tri, self._avatar_index_count, uint, None, n)
+            if blended[1]:
+                gl.glUseProgram(self._static)
+                gl.glBindVertexArray(self._static_vao)
+                gl.glEnable(GL.GL_BLEND)
+                gl.glBlendFunc(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)
+                gl.glDepthMask(GL.GL_FALSE)
+                gl.glDisable(GL.GL_CULL_FACE)
+                gl.glDrawElements(tri, blended[1], uint, _offset(blended[0]))
+                gl.glEnable(GL.GL_CULL_FACE)
+                gl.glDepthMask(GL.GL_TRUE)
+                gl.glDisable(GL.GL_BLEND)
+        gl.glBindVertexArray(0)
+        stats.views = len(views)
+        stats.avatars = n
+
+    def finish(self) -> None:
+        """Wait until the GPU has finished the submitted frames."""
+        self.gl.glFinish()
+
+    # ---------------------------------------------------------------- targets
+    def _fbo_for(self, target: Target) -> tuple[int, int, int]:
+        if isinstance(target, FramebufferTarget):
+            return target.fbo, target.width, target.height
+        key = (target.texture, target.layer)
+        cached = self._fbos.get(key)
+        if cached is None:
+            gl = self.gl
+            fbo = int(gl.glGenFramebuffers(1))
+            gl.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
+            if target.layer >= 0:
+                gl.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, target.texture, 0, target.layer)
+            else:
+                gl.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, target.texture, 0)
+            rb = self._depth_buffer(target.width, target.height)
+            self._check_fbo(f"texture {target.texture} layer {target.layer}")
+            cached = self._fbos[key] = (fbo, rb)
+        return cached[0], target.width, target.height
+
+    def _depth_buffer(self, w: int, h: int) -> int:
+        gl = self.gl
+        rb = int(gl.glGenRenderbuffers(1))
+        gl.glBindRenderbuffer(GL.GL_RENDERBUFFER, rb)
+        gl.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT24, w, h)
+        gl.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, rb)
+        return rb
+
+    def _check_fbo(self, what: str) -> None:
+        status = self.gl.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
+        if status != GL.GL_FRAMEBUFFER_COMPLETE:
+            raise RenderError(f"framebuffer for {what} is incomplete (status 0x{int(status):x})")
+
+    @staticmethod
+    def _check_size(width: int, height: int) -> None:
+        if not (0 < width <= 16384 and 0 < height <= 16384):
+            raise RenderError(f"target size {width}x{height} out of range (1..16384)")
+
+    def create_target(self, width: int, height: int) -> FramebufferTarget:
+        """An FBO with an SRGB8_ALPHA8 colour texture and a 24-bit depth buffer, owned by the renderer."""
+        self._check_size(width, height)
+        gl = self.gl
+        tex = self._new_color_texture(GL.GL_TEXTURE_2D, width, height, 0)
+        fbo = int(gl.glGenFramebuffers(1))
+        gl.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
+        gl.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, tex, 0)
+        rb = self._depth_buffer(width, height)
+        self._check_fbo(f"{width}x{height} target")
+        self._owned_targets.append((fbo, tex, rb))
+        return FramebufferTarget(fbo, width, height)
+
+    def create_texture_array(self, width: int, height: int, layers: int) -> int:
+        """An SRGB8_ALPHA8 2D texture array (one layer per eye), like a stereo XR swapchain image."""
+        self._check_size(width, height)
+        return self._new_color_texture(GL.GL_TEXTURE_2D_ARRAY, width, height, layers)
+
+    def _new_color_texture(self, kind: int, width: int, height: int, layers: int) -> int:
+        gl = self.gl
+        tex = self._texture()
+        gl.glBindTexture(kind, tex)
+        if kind == GL.GL_TEXTURE_2D_ARRAY:
+            gl.glTexImage3D(kind, 0, GL.GL_SRGB8_ALPHA8, width, height, layers, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, None)
+        else:
+            gl.glTexImage2D(kind, 0, GL.GL_SRGB8_ALPHA8, width, height, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, None)
+        gl.glTexParameteri(kind, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR)
+        gl.glTexParameteri(kind, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
+        return tex
+
+    def read_pixels(self, target: Target) -> npt.NDArray[np.uint8]:
+        """The target's colour as (height, width, 4) uint8 sRGB bytes, top row first."""
+        fbo, w, h = self._fbo_for(target)
+        gl = self.gl
+        gl.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, fbo)
+        gl.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        out = np.empty((h, w, 4), dtype=np.uint8)
+        gl.glReadPixels(0, 0, w, h, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, out)
+        gl.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, 0)
+        return np.ascontiguousarray(out[::-1])
+
+    def blit(self, target: Target, dest: FramebufferTarget, rect: tuple[int, int, int, int]) -> None:
+        """Copy ``target``'s colour into ``rect`` (x0, y0, x1, y1) of ``dest`` (0 = the window)."""
+        fbo, w, h = self._fbo_for(target)
+        gl = self.gl
+        gl.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, fbo)
+        gl.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, dest.fbo)
+        gl.glBlitFramebuffer(0, 0, w, h, *rect, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
+        gl.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
+    # ---------------------------------------------------------------- teardown
+    def close(self) -> None:
+        """Free every GL object the renderer made, and the context it made itself."""
+        if self.context is None:
+            return
+        gl = self.gl
+        self.context.make_current()
+        for fbo, _tex, rb in self._owned_targets:
+            gl.glDeleteFramebuffers(1, [fbo])
+            gl.glDeleteRenderbuffers(1, [rb])
+        for fbo, rb in self._fbos.values():
+            gl.glDeleteFramebuffers(1, [fbo])
+            gl.glDeleteRenderbuffers(1, [rb])
+        if self._textures:
+            gl.glDeleteTextures(len(self._textures), self._textures)
+        if self._buffers:
+            gl.glDeleteBuffers(len(self._buffers), self._buffers)
+        for vao in (self._avatar_vao, self._static_vao):
+            if vao:
+                gl.glDeleteVertexArrays(1, [vao])
+        gl.glDeleteProgram(self._static)
+        gl.glDeleteProgram(self._avatar)
+        self._fbos.clear()
+        self._owned_targets.clear()
+        if self._owns_context:
+            self.context.close()
+        self.context = None  # type: ignore[assignment]
+
+    def __enter__(self) -> "Renderer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+

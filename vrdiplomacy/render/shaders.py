@@ -1,0 +1,46 @@
+"""GLSL sources from the ``shaders/`` directory, with a tiny ``#include "file"`` preprocessor.
+
+Looked up in ``$VRD_SHADER_DIR``, then the repository's ``shaders/`` (a source checkout), then
+the ``vrdiplomacy/shaders`` package data of an installed wheel.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from vrdiplomacy.errors import RenderError
+
+_INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$', re.MULTILINE)
+
+
+def shader_dirs() -> list[Path]:
+    dirs = []
+    if os.environ.get("VRD_SHADER_DIR"):
+        dirs.append(Path(os.environ["VRD_SHADER_DIR"]))
+    dirs.append(Path(__file__).resolve().parents[2] / "shaders")
+    dirs.append(Path(__file__).resolve().parents[1] / "shaders")
+    return dirs
+
+
+def _find(name: str) -> Path:
+    for d in shader_dirs():
+        p = d / name
+        if p.is_file():
+            return p
+    raise RenderError(f"shader '{name}' not found in {', '.join(str(d) for d in shader_dirs())}")
+
+
+@lru_cache(maxsize=None)
+def load_shader(name: str) -> str:
+    """The source of ``name`` with includes expanded (one level deep is all we use; cycles fail)."""
+    return _expand(name, ())
+
+
+def _expand(name: str, stack: tuple[str, ...]) -> str:
+    if name in stack:
+        raise RenderError(f"shader include cycle: {' -> '.join(stack + (name,))}")
+    text = _find(name).read_text(encoding="utf-8")
+    return _INCLUDE.sub(lambda m: _expand(m.group(1), stack + (name,)), text)
