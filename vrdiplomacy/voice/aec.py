@@ -1,0 +1,126 @@
+"""Acoustic echo cancellation for users on loudspeakers (off when on headphones).
+
+A partitioned-block frequency-domain adaptive filter (PBFDAF, overlap-save, constrained
+gradient) models the echo path from the far-end signal (what the loudspeakers play) to
+the microphone and subtracts its estimate. The filter spans ``tail_ms`` in ``P``
+partitions of ``block`` samples, so its cost grows with P, not with the tail length times
+the block. Adaptation is the frequency-domain NLMS: each bin's step is normalised by that
+bin's far-end power summed over the partitions.
+
+Adaptation freezes while a Geigel double-talk detector sees near-end speech (the
+microphone peak above ``geigel`` times the recent far-end peak), and while the far end is
+silent; a divergence guard resets the filter if it ever adds energy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from vrdiplomacy.errors import ConfigError
+
+F32 = npt.NDArray[np.float32]
+
+
+@dataclass
+class AecSettings:
+    """Echo canceller settings.
+
+    Fields: ``fs``; ``block`` samples per partition and per processing step (also the
+    granularity of :meth:`EchoCanceller.process` input); ``tail_ms`` the longest echo path
+    modelled (loudspeaker-to-microphone delay plus room decay); ``step`` NLMS step size
+    (0..1); ``geigel`` double-talk threshold (ratio of microphone peak to far-end peak);
+    ``hold_ms`` adaptation stays frozen this long after double talk; ``silence_dbfs``
+    far-end power below which the filter does not adapt; ``regularization`` added to each
+    bin's normalising power, as a fraction of the mean power over bins (keeps the constrained
+    update stable on tonal, vowel-like signals).
+    """
+
+    fs: int = 48000
+    block: int = 240
+    tail_ms: float = 120.0
+    step: float = 0.5
+    geigel: float = 0.5
+    hold_ms: float = 150.0
+    silence_dbfs: float = -70.0
+    regularization: float = 1.0
+
+
+class EchoCanceller:
+    """PBFDAF echo canceller; feed it microphone and loudspeaker blocks in step."""
+
+    def __init__(self, settings: AecSettings | None = None) -> None:
+        self.s = s = settings or AecSettings()
+        if s.block <= 0 or s.tail_ms <= 0 or not 0.0 < s.step <= 1.0:
+            raise ConfigError("echo canceller: block, tail and step (0..1] must be positive")
+        n = s.block
+        self.partitions = max(1, int(math.ceil(s.tail_ms * s.fs / 1000.0 / n)))
+        self._bins = n + 1
+        self._W = np.zeros((self.partitions, self._bins), dtype=np.complex128)
+        self._X = np.zeros((self.partitions, self._bins), dtype=np.complex128)
+        self._xprev = np.zeros(n, dtype=np.float64)
+        self._xpow = np.zeros(self._bins, dtype=np.float64)
+        self._far_peaks = np.zeros(self.partitions + 1, dtype=np.float64)
+        self._hold = 0
+        self._hold_blocks = max(1, int(round(s.hold_ms * s.fs / 1000.0 / n)))
+        self._silence = (10.0 ** (s.silence_dbfs / 10.0))
+        self.double_talk = False
+        self.resets = 0
+
+    def reset(self) -> None:
+        self._W[:] = 0
+        self.resets += 1
+
+    def _block(self, d: npt.NDArray[np.float64], x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        n = self.s.block
+        xx = np.concatenate([self._xprev, x])
+        self._xprev = x
+        self._X = np.roll(self._X, 1, axis=0)
+        self._X[0] = np.fft.rfft(xx)
+        y = np.fft.irfft(np.sum(self._W * self._X, axis=0), 2 * n)[n:]
+        e = d - y
+        # Double talk and silence checks.
+        self._far_peaks = np.roll(self._far_peaks, 1)
+        self._far_peaks[0] = float(np.max(np.abs(x))) if x.size else 0.0
+        far_peak = float(self._far_peaks.max())
+        if float(np.max(np.abs(d))) > self.s.geigel * far_peak:
+            self._hold = self._hold_blocks
+        self.double_talk = self._hold > 0
+        if self._hold > 0:
+            self._hold -= 1
+        far_power = float(np.mean(x * x))
+        self._xpow = np.sum(self._X.real**2 + self._X.imag**2, axis=0)
+        if not self.double_talk and far_power > self._silence:
+            E = np.fft.rfft(np.concatenate([np.zeros(n), e]))
+            norm = self._xpow + self.s.regularization * float(self._xpow.mean()) + self._silence * n * self.partitions
+            G = self.s.step * np.conj(self._X) * (E / norm)[np.newaxis, :]
+            g = np.fft.irfft(G, 2 * n, axis=1)
+            g[:, n:] = 0.0
+            self._W += np.fft.rfft(g, axis=1)
+        ee = float(np.sum(e * e))
+        if ee > 4.0 * float(np.sum(d * d)) and ee > self._silence * 100.0 * n:
+            self.reset()
+            return d
+        return e
+
+    def process(self, mic: npt.ArrayLike, far: npt.ArrayLike) -> F32:
+        """Cancel the echo of ``far`` (loudspeaker signal) in ``mic``. Both have the same
+        length, a multiple of ``block``; the result is the microphone signal without echo."""
+        d = np.asarray(mic, dtype=np.float64).reshape(-1)
+        x = np.asarray(far, dtype=np.float64).reshape(-1)
+        n = self.s.block
+        if d.size != x.size or d.size % n:
+            raise ConfigError(f"echo canceller input must be equal-length multiples of {n} samples")
+        out = np.empty_like(d)
+        for i in range(0, d.size, n):
+            out[i : i + n] = self._block(d[i : i + n], x[i : i + n])
+        return out.astype(np.float32)
+
+    def erle_db(self, mic: npt.ArrayLike, out: npt.ArrayLike) -> float:
+        """Echo return loss enhancement: microphone energy over output energy, in dB."""
+        m = np.asarray(mic, dtype=np.float64)
+        o = np.asarray(out, dtype=np.float64)
+        return 10.0 * math.log10((float(np.sum(m * m)) + 1e-20) / (float(np.sum(o * o)) + 1e-20))
