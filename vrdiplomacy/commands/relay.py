@@ -1,0 +1,108 @@
+"""``vrdiplomacy relay``: run a relay that routes sessions it cannot read."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vrdiplomacy.errors import AssetError, ConfigError
+
+if TYPE_CHECKING:
+    from vrdiplomacy.net.relay_state import RelaySettings
+    from vrdiplomacy.scene.layout import Layout
+
+log = logging.getLogger("vrdiplomacy.relay")
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    try:
+        p = int(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be a number, got {port!r}") from None
+    if not 0 <= p <= 65535:
+        raise argparse.ArgumentTypeError(f"port {p} is out of range")
+    return host.strip("[]"), p
+
+
+def _room_layout(text: str) -> tuple[str, str]:
+    room, sep, layout = text.partition("=")
+    if not sep or not room or not layout:
+        raise argparse.ArgumentTypeError(f"expected ROOM=SCENE_OR_FILE, got {text!r}")
+    return room, layout
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--listen", type=_host_port, default=("127.0.0.1", 7390), metavar="HOST:PORT",
+                   help="TLS control port on TCP; media uses UDP on the same port (default 127.0.0.1:7390)")
+    p.add_argument("--state-dir", type=Path, default=None, metavar="DIR",
+                   help="where the certificate and resume secret live (default ~/.local/state/vrdiplomacy/relay)")
+    p.add_argument("--layout", type=_room_layout, action="append", default=[], metavar="ROOM=SCENE",
+                   help="zones for a room from a scene name or layout file (repeatable); rooms named after a "
+                        "scene (chamber, bilateral, embassy) use that scene's layout by default")
+    p.add_argument("--last-n", type=int, default=4, metavar="N", help="loudest speakers forwarded room-wide (default 4)")
+    p.add_argument("--audible-radius", type=float, default=3.0, metavar="M",
+                   help="metres within which anyone is heard (default 3)")
+    p.add_argument("--resume-grace", type=float, default=30.0, metavar="S",
+                   help="seconds a dropped delegate keeps their seat for a resume (default 30)")
+    p.add_argument("--stats-file", type=Path, default=None, metavar="FILE",
+                   help="write counters and latency as JSON to FILE every second")
+    p.add_argument("--print-fingerprint", action="store_true",
+                   help="print the certificate fingerprint (making the certificate if needed) and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    from vrdiplomacy.net import tls
+    from vrdiplomacy.net.interest import InterestSettings
+    from vrdiplomacy.net.relay_state import RelaySettings
+    from vrdiplomacy.scene.layout import SCENES, Layout, load_layout
+
+    state_dir = args.state_dir or tls.default_state_dir()
+    if args.print_fingerprint:
+        print(tls.ensure_certificate(state_dir)[2])
+        return 0
+    if args.last_n < 1 or args.audible_radius < 0 or args.resume_grace < 0:
+        raise ConfigError("--last-n must be >= 1; --audible-radius and --resume-grace must be >= 0")
+    layouts = {room: load_layout(src) for room, src in args.layout}
+
+    def layout_for(room: str) -> Layout | None:
+        if room not in SCENES:
+            return None
+        try:
+            return load_layout(room)
+        except AssetError as e:
+            log.warning("room %s has no zones: %s", room, e)
+            return None
+
+    settings = RelaySettings(
+        resume_grace=args.resume_grace,
+        interest=InterestSettings(last_n=args.last_n, audible_radius=args.audible_radius),
+    )
+    host, port = args.listen
+    return asyncio.run(_serve(host, port, state_dir, settings, layouts, layout_for, args.stats_file))
+
+
+async def _serve(host: str, port: int, state_dir: Path, settings: RelaySettings, layouts: dict[str, Layout],
+                 layout_for: Callable[[str], Layout | None], stats_file: Path | None) -> int:
+    from vrdiplomacy.net.relay_server import RelayServer
+
+    server = RelayServer(host, port, state_dir, settings, layouts, None, stats_file, layout_for)
+    await server.start()
+    print(f"relay listening on {host}:{server.port} (TLS over TCP; media on UDP {server.udp_port})", flush=True)
+    print(f"certificate fingerprint (SHA-256): {server.fingerprint}", flush=True)
+    print(f"state directory: {state_dir}", flush=True)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.close()))
+    await server.serve_forever()
+    c = server.core.counters
+    print(f"relay stopped: {c.sessions_started} sessions, {c.datagrams_in} datagrams in, {c.datagrams_out} out, "
+          f"{c.dropped_total} dropped", flush=True)
+    return 0

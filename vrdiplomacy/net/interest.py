@@ -1,0 +1,202 @@
+"""Interest management: who receives whose voice and poses, and how often.
+
+Voice from speaker S reaches listener L when both are in the same *space* (the same isolated
+zone, or both outside every isolated zone) and at least one of:
+
+* S is among the ``last_n`` loudest recently active speakers of that space,
+* S is within ``audible_radius`` of L,
+* S holds the floor.
+
+Poses are forwarded in tiers: *near* (same space, within ``near_radius``) every frame, *mid*
+(same space, within ``mid_radius``) every ``mid_divisor``-th frame, and everyone else (farther,
+or in another space) keyframes only, about 2 Hz; keyframes reach the whole room in one batch per
+flush tick. Positions come from the plaintext coarse head position of each member's pose
+datagrams; zones from the scene layout (``Layout.zones`` with ``isolated``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vrdiplomacy.scene.layout import Layout
+
+
+@dataclass
+class InterestSettings:
+    """Interest-management settings.
+
+    last_n: loudest active speakers forwarded to a whole space.
+    audible_radius: metres within which any speaker is heard.
+    near_radius / mid_radius: pose tier boundaries in metres.
+    mid_divisor: mid-tier listeners get every n-th pose frame (20 Hz / 4 = 5 Hz) plus keyframes.
+    Defaults suit a dense hemicycle: about 10 neighbours at full rate, 40 at 5 Hz, the rest 2 Hz.
+    speaker_hold: seconds a speaker stays a last-N candidate after its last active frame.
+    level_smoothing: weight of a new frame in the smoothed speaker level (0..1).
+    recompute_interval: seconds between full recomputations of the routing tables.
+    """
+
+    last_n: int = 4
+    audible_radius: float = 3.0
+    near_radius: float = 2.5
+    mid_radius: float = 8.0
+    mid_divisor: int = 4
+    speaker_hold: float = 1.0
+    level_smoothing: float = 0.3
+    recompute_interval: float = 0.2
+
+
+@dataclass
+class Routes:
+    """Routing tables, keyed by sender client id; values are receiver client ids."""
+
+    voice: dict[int, list[int]] = field(default_factory=dict)
+    near: dict[int, list[int]] = field(default_factory=dict)
+    mid: dict[int, list[int]] = field(default_factory=dict)
+    selected: set[int] = field(default_factory=set)
+    selected_min_level: float = 0.0
+
+
+class RoomInterest:
+    """Per-room member positions, speaker activity and the resulting routes."""
+
+    def __init__(self, settings: InterestSettings | None = None, layout: Layout | None = None) -> None:
+        self.settings = settings or InterestSettings()
+        self.layout = layout
+        self.members: list[int] = []
+        self.position: dict[int, tuple[float, float, float]] = {}
+        self.level: dict[int, float] = {}
+        self.last_active: dict[int, float] = {}
+        self.floor_holder = 0
+        self.routes = Routes()
+        self.next_recompute = 0.0
+        self.last_recompute = -1e9
+        self.dirty = True
+
+    def add(self, cid: int, seat: str = "") -> None:
+        """Add a member; until its first pose its position is its seat's (when the layout has it)."""
+        if cid not in self.members:
+            self.members.append(cid)
+            self.dirty = True
+        if cid not in self.position and self.layout is not None and seat:
+            for st in self.layout.seats:
+                if st.seat_id == seat:
+                    x, y, z = st.position
+                    self.position[cid] = (x, y + 1.2, z)
+
+    def remove(self, cid: int) -> None:
+        if cid in self.members:
+            self.members.remove(cid)
+            for d in (self.position, self.level, self.last_active):
+                d.pop(cid, None)
+            if self.floor_holder == cid:
+                self.floor_holder = 0
+            self.dirty = True
+
+    def set_position(self, cid: int, pos_m: tuple[float, float, float]) -> None:
+        self.position[cid] = pos_m
+
+    def set_floor(self, holder: int) -> None:
+        if holder != self.floor_holder:
+            self.floor_holder = holder
+            self.dirty = True
+
+    def note_voice(self, cid: int, level: int, now: float) -> None:
+        """Record a voice frame's RFC 6464 level byte; marks routes dirty for a new speaker."""
+        if level & 0x80:
+            loud = 127 - (level & 0x7F)
+            a = self.settings.level_smoothing
+            self.level[cid] = self.level.get(cid, 0.0) * (1 - a) + loud * a
+            self.last_active[cid] = now
+            r = self.routes
+            if cid not in r.selected and (len(r.selected) < self.settings.last_n or self.level[cid] > r.selected_min_level):
+                self.dirty = True
+
+    def space_of(self, cid: int) -> str:
+        """The isolated zone name the member is in, or "" for the open room."""
+        p = self.position.get(cid)
+        if p is None or self.layout is None:
+            return ""
+        z = self.layout.zone_at(p)
+        return z.name if z is not None and z.isolated else ""
+
+    def wants_now(self, cid: int, now: float) -> bool:
+        """A new loud speaker is not routed yet: recompute at once (at most every 20 ms)."""
+        return self.dirty and cid not in self.routes.selected and now >= self.last_recompute + 0.02
+
+    def due(self, now: float) -> bool:
+        """Whether routes should be recomputed now (dirty ones at most every 50 ms)."""
+        return now >= self.next_recompute or (self.dirty and now >= self.last_recompute + 0.05)
+
+    def _spaces(self, pos: np.ndarray) -> np.ndarray:
+        """Per member: index of the innermost isolated zone containing it, -1 for the open room,
+        or a unique negative value when its position is unknown and the room has isolated zones."""
+        out = np.full(len(pos), -1, dtype=np.int64)
+        if self.layout is None:
+            return out
+        zones = [z for z in self.layout.zones if z.isolated]
+        if not zones:
+            return out
+        # where nothing is known, be conservative: a space of one (hears and is heard by nobody)
+        unknown = np.flatnonzero(np.isnan(pos[:, 0]))
+        out[unknown] = -2 - unknown
+        order = sorted(range(len(zones)), key=lambda k: -float(np.prod(np.subtract(zones[k].max, zones[k].min))))
+        with np.errstate(invalid="ignore"):
+            for k in order:  # larger first, so inner zones win
+                z = zones[k]
+                inside = np.all((pos >= np.array(z.min)) & (pos <= np.array(z.max)), axis=1)
+                out[inside] = k
+        return out
+
+    def recompute(self, now: float) -> Routes:
+        s = self.settings
+        ids = list(self.members)
+        n = len(ids)
+        self.dirty = False
+        self.last_recompute = now
+        self.next_recompute = now + s.recompute_interval
+        routes = Routes()
+        if n == 0:
+            self.routes = routes
+            return routes
+        pos = np.array([self.position.get(cid, (np.nan, np.nan, np.nan)) for cid in ids], dtype=np.float64)
+        sp = self._spaces(pos)
+        same = sp[:, None] == sp[None, :]
+        sq = np.einsum("ij,ij->i", pos, pos)
+        d2 = sq[:, None] + sq[None, :] - 2.0 * (pos @ pos.T)
+        d2[np.isnan(d2)] = np.inf
+        np.fill_diagonal(same, False)  # nobody receives their own media
+        # last-N per space among recently active speakers
+        selected = np.zeros(n, dtype=bool)
+        by_space: dict[int, list[tuple[float, int]]] = {}
+        for i, cid in enumerate(ids):
+            if now - self.last_active.get(cid, -1e9) <= s.speaker_hold:
+                by_space.setdefault(int(sp[i]), []).append((self.level.get(cid, 0.0), i))
+        min_level = 0.0
+        for cands in by_space.values():
+            cands.sort(reverse=True)
+            for _lvl, i in cands[: s.last_n]:
+                selected[i] = True
+            if len(cands) >= s.last_n:
+                min_level = max(min_level, cands[s.last_n - 1][0])
+        floor = np.array([cid == self.floor_holder for cid in ids])
+        # matrices indexed [sender, listener] (distances and spaces are symmetric)
+        near_d = d2 <= s.near_radius**2
+        mid_d = d2 <= s.mid_radius**2
+        voice = same & ((selected | floor)[:, None] | (d2 <= s.audible_radius**2))
+        near = same & near_d
+        mid = same & mid_d & ~near_d
+        arr = np.array(ids, dtype=np.int64)
+        for table, m in ((routes.voice, voice), (routes.near, near), (routes.mid, mid)):
+            senders, listeners = np.nonzero(m)
+            flat = arr[listeners].tolist()
+            ends = np.cumsum(np.bincount(senders, minlength=n)).tolist()
+            start = 0
+            for j, cid in enumerate(ids):
+                table[cid] = flat[start : ends[j]]
+                start = ends[j]
+        routes.selected = {ids[i] for i in np.flatnonzero(selected)}
+        routes.selected_min_level = min_level
+        self.routes = routes
+        return routes

@@ -1,0 +1,617 @@
+"""Sans-I/O relay core: sessions, rooms, presence, room events and media forwarding.
+
+The core never touches sockets or clocks. An adapter feeds it control-stream bytes
+(:meth:`RelayCore.receive_stream`), datagrams (:meth:`RelayCore.receive_datagram`) and timer
+ticks (:meth:`RelayCore.handle_timer`), each with ``now`` in seconds, then collects
+:meth:`RelayCore.to_send`. Malformed or unknown input is counted in :attr:`RelayCore.counters`
+and dropped; a control stream that cannot be re-synchronized is closed.
+
+Media: the relay opens the hop-by-hop seal, reads only the routing header, and forwards the
+opaque rest in per-receiver *bundles*: voice goes out at once; pose entries wait at most
+``pose_hold`` for a voice datagram to ride along with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from vrdiplomacy.errors import CryptoError, ProtocolError
+from vrdiplomacy.net import wire
+from vrdiplomacy.net.hop import ReplayError
+from vrdiplomacy.net.interest import RoomInterest
+from vrdiplomacy.net.relay_state import Connection, RelayCounters, RelaySettings, Room, Session, SessionEvent
+from vrdiplomacy.scene.layout import Layout
+
+_ENTRY = wire.ENTRY_HDR
+_POSE = wire.POSE_HDR
+_MIN_DGRAM = wire.MEDIA_HEADER_SIZE + 16
+Datagram = tuple[bytes, Any, float, float]  # data, address, first voice time, first pose time
+
+
+@dataclass
+class Outgoing:
+    """What the adapter must do: write ``streams``, send ``datagrams``, then close ``close``."""
+
+    streams: dict[int, bytes] = field(default_factory=dict)
+    datagrams: list[Datagram] = field(default_factory=list)
+    close: list[int] = field(default_factory=list)
+
+
+class RelayCore:
+    """The relay's protocol state machine for any number of control connections."""
+
+    def __init__(
+        self,
+        secret: bytes,
+        settings: RelaySettings | None = None,
+        udp_port: int = 0,
+        layouts: dict[str, Layout] | None = None,
+        default_layout: Layout | None = None,
+        epoch: int | None = None,
+        layout_for: Callable[[str], Layout | None] | None = None,
+    ) -> None:
+        if len(secret) < 16:
+            raise CryptoError("relay secret must be at least 16 bytes")
+        self.secret = secret
+        self.s = settings or RelaySettings()
+        self.udp_port = udp_port
+        self.layouts = dict(layouts or {})
+        self.default_layout = default_layout
+        self.layout_for = layout_for
+        self.epoch = epoch if epoch is not None else (secrets.randbits(32) or 1)
+        self.counters = RelayCounters()
+        self.sessions: dict[int, Session] = {}
+        self.rooms: dict[str, Room] = {}
+        self.conns: dict[int, Connection] = {}
+        self._events: deque[SessionEvent] = deque()
+        self._closing: list[int] = []
+        self._dgrams: list[Datagram] = []
+        self._flush: dict[int, Session] = {}
+        self._pose_dirty: dict[int, Session] = {}
+        self._next_pose_flush = 0.0
+        self._next_housekeeping = 0.0
+        self.random_key: Callable[[], bytes] = lambda: secrets.token_bytes(32)
+
+    # ------------------------------------------------------------ adapter API
+
+    def connection_made(self, conn_id: int, now: float) -> None:
+        self.conns[conn_id] = Connection(conn_id, now, self.s)
+        self.counters.connections += 1
+
+    def connection_lost(self, conn_id: int, now: float, reason: str = "connection lost") -> None:
+        conn = self.conns.pop(conn_id, None)
+        if conn is not None and conn.session is not None:
+            self._session_away(conn.session, now, reason)
+
+    def receive_stream(self, conn_id: int, data: bytes, now: float) -> None:
+        conn = self.conns.get(conn_id)
+        if conn is None or conn.closing:
+            return
+        conn.decoder.feed(data)
+        conn.last_rx = now
+        self._process(conn, now)
+
+    def input_backlog(self, conn_id: int) -> int:
+        """Control bytes received but not yet processed (rate limits); pause reading when high."""
+        conn = self.conns.get(conn_id)
+        return len(conn.decoder.buf) if conn is not None else 0
+
+    def reading_paused(self, conn_id: int) -> bool:
+        return self.input_backlog(conn_id) > self.s.max_input_backlog
+
+    def timer(self) -> float:
+        """The next time :meth:`handle_timer` should run."""
+        t = self._next_housekeeping
+        for room in self.rooms.values():
+            ri = room.interest
+            t = min(t, ri.next_recompute, ri.last_recompute + 0.05 if ri.dirty else t)
+        if self._pose_dirty or any(r.keys for r in self.rooms.values()):
+            t = min(t, self._next_pose_flush)
+        return t
+
+    def handle_timer(self, now: float) -> None:
+        for room in self.rooms.values():
+            if room.interest.due(now):
+                self._recompute(room, now)
+        if now >= self._next_housekeeping:
+            self._next_housekeeping = now + 0.25
+            self._housekeeping(now)
+
+    def to_send(self, now: float) -> Outgoing:
+        self._flush_bundles(now)
+        out = Outgoing()
+        for conn in self.conns.values():
+            if conn.out:
+                out.streams[conn.conn_id] = b"".join(conn.out)
+                conn.out.clear()
+                conn.out_size = 0
+        out.datagrams, self._dgrams = self._dgrams, []
+        out.close, self._closing = self._closing, []
+        for cid in out.close:
+            self.conns.pop(cid, None)
+        return out
+
+    def next_event(self) -> SessionEvent | None:
+        return self._events.popleft() if self._events else None
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "sessions": len(self.sessions),
+            "present": sum(1 for s in self.sessions.values() if s.conn is not None),
+            "rooms": {name: len(r.members) for name, r in self.rooms.items()},
+            "counters": self.counters.as_dict(),
+        }
+
+    # ------------------------------------------------------------ control channel
+
+    def _process(self, conn: Connection, now: float) -> None:
+        c = self.counters
+        while not conn.closing:
+            if conn.events.available(now) < 1:
+                return
+            try:
+                frame = conn.decoder.next_frame()
+            except ProtocolError as e:
+                c.control_malformed += 1
+                self._close(conn, wire.ERR_PROTOCOL, str(e), now)
+                return
+            if frame is None:
+                return
+            conn.events.take(1, now)
+            conn.bytes.take(min(len(frame), conn.bytes.available(now)), now)
+            c.control_frames_in += 1
+            try:
+                msg = wire.parse_control(frame)
+            except wire.UnknownMessage as e:
+                c.control_unknown += 1
+                if conn.session is None and frame[:1] != bytes((wire.VERSION,)):
+                    self._close(conn, wire.ERR_VERSION, str(e), now)
+                continue
+            except ProtocolError:
+                c.control_malformed += 1
+                continue
+            self._dispatch(conn, msg, now)
+
+    def _dispatch(self, conn: Connection, msg: wire.ControlMessage, now: float) -> None:
+        s = conn.session
+        if isinstance(msg, wire.Ping):
+            self._send(conn, wire.Pong(msg.stamp), now)
+        elif s is None:
+            if isinstance(msg, wire.Hello):
+                self._hello(conn, msg, now)
+            else:
+                self.counters.control_unexpected += 1
+        elif isinstance(msg, wire.Event):
+            self._event(conn, s, msg, now)
+        elif isinstance(msg, wire.Floor):
+            room = self.rooms[s.room]
+            holder = s.client_id if msg.take else (0 if room.floor == s.client_id else room.floor)
+            self._set_floor(room, holder, now)
+        elif isinstance(msg, wire.Join):
+            self._join(conn, s, msg, now)
+        elif isinstance(msg, wire.Leave):
+            self._end_session(s, now, "left")
+            self._close(conn, 0, "", now, send_error=False)
+        else:
+            self.counters.control_unexpected += 1
+
+    def _send(self, conn: Connection, msg: wire.ControlMessage, now: float) -> None:
+        self._send_raw(conn, msg.frame(), now)
+
+    def _send_raw(self, conn: Connection, frame: bytes, now: float) -> None:
+        if conn.closing:
+            return
+        conn.out.append(frame)
+        conn.out_size += len(frame)
+        if conn.out_size > self.s.max_stream_backlog:
+            self.counters.connections_slow += 1
+            conn.out.clear()
+            conn.out_size = 0
+            self._close(conn, wire.ERR_SLOW, "too slow to keep up", now)
+
+    def _close(self, conn: Connection, code: int, message: str, now: float, send_error: bool = True) -> None:
+        if conn.closing:
+            return
+        if send_error and code:
+            frame = wire.Error(code, message).frame()
+            conn.out.append(frame)
+            conn.out_size += len(frame)
+        conn.closing = True
+        self._closing.append(conn.conn_id)
+        s, conn.session = conn.session, None
+        if s is not None and s.conn == conn.conn_id:
+            self._session_away(s, now, message or "closed")
+
+    def _token(self, cid: int, identity: str) -> bytes:
+        raw = cid.to_bytes(4, "big")
+        mac = hmac.new(self.secret, b"vrd-resume-v1" + raw + identity.encode("utf-8"), hashlib.sha256).digest()[:16]
+        return raw + mac
+
+    def _room(self, name: str) -> Room:
+        room = self.rooms.get(name)
+        if room is None:
+            layout = self.layouts.get(name)
+            if layout is None and self.layout_for is not None:
+                layout = self.layout_for(name)
+            if layout is None:
+                layout = self.default_layout
+            room = Room(name, RoomInterest(self.s.interest, layout), self.s.event_history)
+            self.rooms[name] = room
+        return room
+
+    def _seat_taken(self, room: str, seat: str, cid: int) -> bool:
+        r = self.rooms.get(room)
+        return bool(seat) and r is not None and any(m.seat == seat and m.client_id != cid for m in r.members.values())
+
+    def _hello(self, conn: Connection, h: wire.Hello, now: float) -> None:
+        c = self.counters
+        if not h.identity or not h.room:
+            c.connections_rejected += 1
+            self._close(conn, wire.ERR_BAD_HELLO, "identity and room must not be empty", now)
+            return
+        resumed = False
+        s: Session | None = None
+        if h.resume_token:
+            tok = h.resume_token
+            cid = int.from_bytes(tok[:4], "big") if len(tok) == 20 else 0
+            if cid == 0 or not hmac.compare_digest(tok, self._token(cid, h.identity)):
+                c.connections_rejected += 1
+                self._close(conn, wire.ERR_BAD_HELLO, "invalid resume token", now)
+                return
+            resumed = True
+            s = self.sessions.get(cid)
+            if s is not None and s.conn is not None:
+                old = self.conns.get(s.conn)
+                s.conn = None
+                if old is not None:
+                    old.session = None
+                    self._close(old, wire.ERR_REPLACED, "resumed on another connection", now)
+            if s is None:
+                s = Session(cid, h.identity, h.seat, h.room, tok, now, self.s)
+                s.last_client_seq = max(0, h.next_event_seq - 1)
+                self.sessions[cid] = s
+                self._room(h.room).members[cid] = s
+                self._room(h.room).interest.add(cid, h.seat)
+            elif s.room != h.room or s.seat != h.seat:
+                self._move(s, h.room, h.seat, now)
+        else:
+            if self._seat_taken(h.room, h.seat, 0):
+                c.connections_rejected += 1
+                self._close(conn, wire.ERR_SEAT_TAKEN, f"seat '{h.seat}' in room '{h.room}' is taken", now)
+                return
+            if len(self.sessions) >= self.s.max_sessions:
+                c.connections_rejected += 1
+                self._close(conn, wire.ERR_FULL, "relay is full", now)
+                return
+            cid = secrets.randbits(32)
+            while cid == 0 or cid in self.sessions:
+                cid = secrets.randbits(32)
+            s = Session(cid, h.identity, h.seat, h.room, self._token(cid, h.identity), now, self.s)
+            self.sessions[cid] = s
+            room = self._room(h.room)
+            room.members[cid] = s
+            room.interest.add(cid, h.seat)
+        s.away_since = None
+        s.conn = conn.conn_id
+        conn.session = s
+        if resumed:
+            c.sessions_resumed += 1
+        else:
+            c.sessions_started += 1
+        self._events.append(SessionEvent("resumed" if resumed else "started", s.client_id, s.identity, s.seat, s.room))
+        replay = resumed and h.epoch == self.epoch and h.room == s.room
+        self._welcome(conn, s, resumed, h.last_room_seq if replay else None, now)
+        self._broadcast_presence(s, wire.PRESENT, now)
+
+    def _welcome(self, conn: Connection, s: Session, resumed: bool, replay_after: int | None, now: float) -> None:
+        room = self.rooms[s.room]
+        s.rekey(self.random_key())
+        self._send(
+            conn,
+            wire.Welcome(
+                s.client_id, s.token, s.key, self.udp_port, self.epoch, room.seq, s.last_client_seq,
+                int(self.s.heartbeat_interval * 1000), resumed,
+            ),
+            now,
+        )
+        n = 0
+        for m in room.members.values():
+            self._send(conn, wire.Presence(m.client_id, wire.AWAY if m.away_since is not None else wire.PRESENT, m.identity, m.seat), now)
+            n += 1
+        self._send(conn, wire.FloorState(room.floor), now)
+        self._send(conn, wire.RosterEnd(n), now)
+        if replay_after is not None:
+            for ev in room.history:
+                if ev.room_seq > replay_after:
+                    self._send(conn, ev, now)
+                    self.counters.events_replayed += 1
+
+    def _broadcast(self, room: Room, frame: bytes, now: float, skip: int = 0) -> None:
+        for m in room.members.values():
+            if m.conn is not None and m.client_id != skip:
+                conn = self.conns.get(m.conn)
+                if conn is not None:
+                    self._send_raw(conn, frame, now)
+
+    def _broadcast_presence(self, s: Session, state: int, now: float) -> None:
+        room = self.rooms.get(s.room)
+        if room is not None:
+            self._broadcast(room, wire.Presence(s.client_id, state, s.identity, s.seat).frame(), now, skip=s.client_id)
+
+    def _event(self, conn: Connection, s: Session, e: wire.Event, now: float) -> None:
+        c = self.counters
+        if e.client_seq <= s.last_client_seq:
+            c.events_duplicate += 1
+            self._send(conn, wire.Ack(s.last_client_seq), now)
+            return
+        c.events_in += 1
+        s.last_client_seq = e.client_seq
+        room = self.rooms[s.room]
+        room.seq += 1
+        ev = wire.RoomEvent(room.seq, s.client_id, e.payload)
+        room.history.append(ev)
+        self._broadcast(room, ev.frame(), now)
+        self._send(conn, wire.Ack(e.client_seq), now)
+
+    def _set_floor(self, room: Room, holder: int, now: float) -> None:
+        if holder != room.floor:
+            room.floor = holder
+            room.interest.set_floor(holder)
+            self._broadcast(room, wire.FloorState(holder).frame(), now)
+
+    def _move(self, s: Session, room_name: str, seat: str, now: float) -> None:
+        old = self.rooms.get(s.room)
+        if old is not None:
+            self._broadcast_presence(s, wire.LEFT, now)
+            old.members.pop(s.client_id, None)
+            old.interest.remove(s.client_id)
+            if old.floor == s.client_id:
+                self._set_floor(old, 0, now)
+        s.room, s.seat = room_name, seat
+        room = self._room(room_name)
+        room.members[s.client_id] = s
+        room.interest.add(s.client_id, seat)
+
+    def _join(self, conn: Connection, s: Session, j: wire.Join, now: float) -> None:
+        if not j.room:
+            self.counters.control_malformed += 1
+            return
+        if self._seat_taken(j.room, j.seat, s.client_id):
+            self._send(conn, wire.Error(wire.ERR_SEAT_TAKEN, f"seat '{j.seat}' in room '{j.room}' is taken"), now)
+            return
+        self._move(s, j.room, j.seat, now)
+        self._welcome(conn, s, True, None, now)
+        self._broadcast_presence(s, wire.PRESENT, now)
+
+    def _session_away(self, s: Session, now: float, reason: str) -> None:
+        if s.away_since is not None or s.client_id not in self.sessions:
+            return
+        s.conn = None
+        s.away_since = now
+        s.opener = s.sealer = None
+        s.addr = None
+        s.pending.clear()
+        s.pending_size = 0
+        self._flush.pop(s.client_id, None)
+        self._pose_dirty.pop(s.client_id, None)
+        self._events.append(SessionEvent("away", s.client_id, s.identity, s.seat, s.room, reason))
+        self._broadcast_presence(s, wire.AWAY, now)
+
+    def _end_session(self, s: Session, now: float, reason: str) -> None:
+        if self.sessions.pop(s.client_id, None) is None:
+            return
+        self.counters.sessions_ended += 1
+        self._flush.pop(s.client_id, None)
+        self._pose_dirty.pop(s.client_id, None)
+        self._broadcast_presence(s, wire.LEFT, now)
+        room = self.rooms.get(s.room)
+        if room is not None:
+            room.members.pop(s.client_id, None)
+            room.interest.remove(s.client_id)
+            if room.floor == s.client_id:
+                self._set_floor(room, 0, now)
+            if not room.members:
+                del self.rooms[s.room]
+        s.conn = None
+        s.opener = s.sealer = None
+        s.addr = None
+        s.pending.clear()
+        self._events.append(SessionEvent("ended", s.client_id, s.identity, s.seat, s.room, reason))
+
+    def _housekeeping(self, now: float) -> None:
+        for conn in list(self.conns.values()):
+            if conn.closing:
+                continue
+            if now - conn.last_rx > self.s.heartbeat_timeout:
+                self.counters.heartbeat_timeouts += 1
+                self._close(conn, wire.ERR_TIMEOUT, "heartbeat timeout", now)
+            elif conn.decoder.buf:
+                self._process(conn, now)
+        for s in list(self.sessions.values()):
+            if s.away_since is not None and now - s.away_since > self.s.resume_grace:
+                self._end_session(s, now, "resume grace expired")
+
+    # ------------------------------------------------------------ media
+
+    def receive_datagram(self, data: bytes, addr: Any, now: float) -> None:
+        c = self.counters
+        c.datagrams_in += 1
+        n = len(data)
+        c.bytes_in += n
+        if n < _MIN_DGRAM or n > wire.MAX_DATAGRAM:
+            c.dropped_malformed += 1
+            return
+        if data[0] != wire.VERSION:
+            c.dropped_unknown += 1
+            return
+        t = data[1]
+        if t != wire.DG_VOICE and t != wire.DG_POSE and t != wire.DG_BIND:
+            c.dropped_unknown += 1
+            return
+        cid = int.from_bytes(data[2:6], "big")
+        s = self.sessions.get(cid)
+        if s is None or s.opener is None:
+            c.dropped_unknown_client += 1
+            return
+        try:
+            pt = s.opener.open(data, int.from_bytes(data[6:14], "big"))
+        except ReplayError:
+            c.dropped_replay += 1
+            return
+        except CryptoError:
+            c.dropped_auth += 1
+            return
+        if not s.up_pps.take(1, now) or not s.up_bps.take(n, now):
+            c.dropped_rate += 1
+            return
+        if s.addr != addr:
+            if s.addr is not None:
+                c.address_changes += 1
+            s.addr = addr
+        if t == wire.DG_VOICE:
+            if len(pt) < 3:
+                c.dropped_malformed += 1
+                return
+            c.voice_in += 1
+            room = self.rooms[s.room]
+            ri = room.interest
+            ri.note_voice(cid, pt[0], now)
+            if ri.wants_now(cid, now):
+                self._recompute(room, now)
+            receivers = room.voice.get(cid)
+            if receivers:
+                self._fan_out(receivers, _ENTRY.pack(wire.DG_VOICE, cid, len(pt)) + pt, now, True)
+        elif t == wire.DG_POSE:
+            if len(pt) < _POSE.size or pt[0] & ~wire.POSE_KEY:
+                c.dropped_malformed += 1
+                return
+            c.poses_in += 1
+            flags, seq, x, y, z = _POSE.unpack_from(pt)
+            room = self.rooms[s.room]
+            room.interest.set_position(cid, (x * 0.01, y * 0.01, z * 0.01))
+            entry = _ENTRY.pack(wire.DG_POSE, cid, len(pt)) + pt
+            if flags & wire.POSE_KEY:
+                # keyframes (about 2 Hz) go to the whole room in one batch per flush tick
+                if not room.keys:
+                    room.keys_t = now
+                room.keys.append(entry)
+                room.keys_size += len(entry)
+                return
+            near = room.near.get(cid)
+            if near:
+                self._fan_out(near, entry, now, False)
+            if seq % room.interest.settings.mid_divisor == 0:
+                mid = room.mid.get(cid)
+                if mid:
+                    self._fan_out(mid, entry, now, False)
+        else:
+            assert s.sealer is not None
+            self._dgrams.append((s.sealer.seal(wire.DG_BIND_ACK, b""), addr, 0.0, 0.0))
+            c.datagrams_out += 1
+
+    def _recompute(self, room: Room, now: float) -> None:
+        """Recompute interest and turn its client-id routes into session lists."""
+        routes = room.interest.recompute(now)
+        sessions = self.sessions
+
+        def resolve(table: dict[int, list[int]]) -> dict[int, list[Session]]:
+            return {src: [sessions[r] for r in dst if r in sessions] for src, dst in table.items() if dst}
+
+        room.voice = resolve(routes.voice)
+        room.near = resolve(routes.near)
+        room.mid = resolve(routes.mid)
+
+    def _fan_out(self, receivers: list[Session], entry: bytes, now: float, voice: bool) -> None:
+        ln = len(entry)
+        limit = self.s.bundle_max - ln
+        for r in receivers:
+            if r.pending_size > limit:
+                self._emit(r, now)
+            r.pending.append(entry)
+            r.pending_size += ln
+            if voice:
+                if not r.pending_voice_t:
+                    r.pending_voice_t = now
+                    self._flush[r.client_id] = r
+            elif not r.pending_pose_t:
+                r.pending_pose_t = r.pending_pose_first = now
+                self._pose_dirty[r.client_id] = r
+        if voice:
+            self.counters.voice_forwarded += len(receivers)
+        else:
+            self.counters.poses_forwarded += len(receivers)
+
+    def _emit(self, r: Session, now: float) -> None:
+        pt = b"".join(r.pending)
+        tv, tp = r.pending_voice_t, r.pending_pose_first
+        r.pending.clear()
+        r.pending_size = 0
+        r.pending_voice_t = r.pending_pose_t = r.pending_pose_first = 0.0
+        if r.sealer is None or r.addr is None:
+            return
+        if not r.down_bps.take(len(pt) + 58, now):
+            self.counters.dropped_downlink_budget += 1
+            return
+        data = r.sealer.seal(wire.DG_BUNDLE, pt)
+        self._dgrams.append((data, r.addr, tv, tp))
+        self.counters.datagrams_out += 1
+        self.counters.bytes_out += len(data)
+
+    def _flush_bundles(self, now: float) -> None:
+        """Voice goes out at once (taking waiting poses along); poses wait at most ``pose_hold``."""
+        if self._flush:
+            for r in self._flush.values():
+                if r.pending:
+                    self._emit(r, now)
+            self._flush.clear()
+        if now < self._next_pose_flush:
+            return
+        hold = self.s.pose_hold
+        self._next_pose_flush = now + hold * 0.5
+        limit = self.s.bundle_max
+        for room in self.rooms.values():
+            if not room.keys:
+                continue
+            keys, size, t0 = room.keys, room.keys_size, room.keys_t
+            room.keys, room.keys_size = [], 0
+            self.counters.poses_forwarded += len(keys) * max(0, len(room.members) - 1)
+            for r in room.members.values():
+                if r.addr is None:
+                    continue
+                if r.pending_size + size > limit:
+                    if r.pending:
+                        self._emit(r, now)
+                    if size > limit:
+                        self._emit_chunks(r, keys, t0, now)
+                        continue
+                r.pending.extend(keys)
+                r.pending_size += size
+                if not r.pending_pose_first or t0 < r.pending_pose_first:
+                    r.pending_pose_first = t0
+                if not r.pending_pose_t:
+                    r.pending_pose_t = now
+                self._pose_dirty[r.client_id] = r
+        due = now - hold + 1e-4
+        for cid, r in list(self._pose_dirty.items()):
+            if not r.pending_pose_t:  # already went out with a voice frame
+                del self._pose_dirty[cid]
+            elif r.pending_pose_t <= due:
+                self._emit(r, now)
+                del self._pose_dirty[cid]
+
+    def _emit_chunks(self, r: Session, entries: list[bytes], t0: float, now: float) -> None:
+        limit = self.s.bundle_max
+        for e in entries:
+            if r.pending_size + len(e) > limit and r.pending:
+                self._emit(r, now)
+            r.pending.append(e)
+            r.pending_size += len(e)
+            r.pending_pose_first = r.pending_pose_first or t0
+        if r.pending:
+            self._emit(r, now)

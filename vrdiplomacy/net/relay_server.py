@@ -1,0 +1,326 @@
+"""asyncio adapter of the relay: TLS control connections on TCP, media on a raw UDP socket.
+
+All protocol decisions live in :class:`~vrdiplomacy.net.relay_core.RelayCore`; this module reads
+sockets, passes ``loop.time()`` as the clock, writes what the core returns and measures
+forwarding latency (receive to ``sendto``) for voice and pose bundles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import resource
+import socket
+import ssl
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from vrdiplomacy.errors import ConfigError
+from vrdiplomacy.net import tls
+from vrdiplomacy.net.relay_core import RelayCore
+from vrdiplomacy.net.relay_state import RelaySettings
+from vrdiplomacy.net.stats import LatencyHistogram
+from vrdiplomacy.scene.layout import Layout
+
+log = logging.getLogger("vrdiplomacy.relay")
+DRAIN_MAX = 512  # datagrams read per readiness wake-up before flushing
+SOCK_BUF = 4 << 20
+
+
+class RelayServer:
+    """The relay on ``host:port`` (TCP for TLS control; UDP on the same port number when free)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state_dir: Path | None = None,
+        settings: RelaySettings | None = None,
+        layouts: dict[str, Layout] | None = None,
+        default_layout: Layout | None = None,
+        stats_file: Path | None = None,
+        layout_for: Callable[[str], Layout | None] | None = None,
+    ) -> None:
+        self.host = host
+        self.requested_port = port
+        self.state_dir = state_dir or tls.default_state_dir()
+        self.settings = settings or RelaySettings()
+        self.stats_file = stats_file
+        self.cert, self.key, self.fingerprint = tls.ensure_certificate(self.state_dir)
+        self.core = RelayCore(tls.ensure_secret(self.state_dir), self.settings, 0, layouts, default_layout, layout_for=layout_for)
+        self.port = 0
+        self.udp_port = 0
+        self.voice_latency = LatencyHistogram()
+        self.pose_latency = LatencyHistogram()
+        self.send_errors = 0
+        self._server: asyncio.AbstractServer | None = None
+        self._udp: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writers: dict[int, asyncio.StreamWriter] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._next_conn = 1
+        self._timer: asyncio.TimerHandle | None = None
+        self._stats_task: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        loop = self._loop = asyncio.get_running_loop()
+        ctx = tls.server_context(self.cert, self.key)
+        try:
+            self._server = await asyncio.start_server(
+                self._on_connection, self.host, self.requested_port, ssl=ctx, ssl_handshake_timeout=10.0, reuse_address=True
+            )
+        except OSError as e:
+            raise ConfigError(f"cannot listen on {self.host}:{self.requested_port}: {e.strerror}") from None
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._udp = self._bind_udp()
+        self.udp_port = self._udp.getsockname()[1]
+        self.core.udp_port = self.udp_port
+        loop.add_reader(self._udp.fileno(), self._on_readable)
+        self._schedule()
+        if self.stats_file is not None:
+            self._stats_task = asyncio.create_task(self._stats_loop())
+        log.debug("relay listening on %s:%d (TLS/TCP), media on UDP %d", self.host, self.port, self.udp_port)
+
+    def _bind_udp(self) -> socket.socket:
+        fam = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(fam, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCK_BUF)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCK_BUF)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError:
+            if self.requested_port:
+                sock.close()
+                raise ConfigError(f"cannot bind UDP {self.host}:{self.port}: port in use") from None
+            sock.bind((self.host, 0))
+        return sock
+
+    async def serve_forever(self) -> None:
+        await self._closed.wait()
+
+    async def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._stats_task is not None:
+            self._stats_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stats_task
+        if self._udp is not None and self._loop is not None:
+            self._loop.remove_reader(self._udp.fileno())
+            self._udp.close()
+        if self._server is not None:
+            self._server.close()
+        for w in list(self._writers.values()):
+            w.transport.abort()
+        for t in list(self._tasks):
+            t.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2.0)
+        self._write_stats()
+
+    async def __aenter__(self) -> RelayServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------ control connections
+
+    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)  # type: ignore[arg-type]
+        conn_id = self._next_conn
+        self._next_conn += 1
+        loop = asyncio.get_running_loop()
+        self._writers[conn_id] = writer
+        self.core.connection_made(conn_id, loop.time())
+        reason = "connection closed"
+        try:
+            while not self._closed.is_set():
+                data = await reader.read(65536)
+                if not data:
+                    break
+                self.core.receive_stream(conn_id, data, loop.time())
+                self._flush()
+                while self.core.reading_paused(conn_id) and conn_id in self._writers:
+                    await asyncio.sleep(0.02)
+                if conn_id not in self._writers:
+                    break
+        except (ConnectionError, ssl.SSLError, OSError) as e:
+            reason = f"connection error: {type(e).__name__}"
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._writers.pop(conn_id, None)
+            if not self._closed.is_set():
+                self.core.connection_lost(conn_id, loop.time(), reason)
+                self._flush()
+            writer.transport.abort()
+            if task is not None:
+                self._tasks.discard(task)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ media
+
+    def _on_readable(self) -> None:
+        sock = self._udp
+        if sock is None or self._loop is None:
+            return
+        now = self._loop.time()
+        recv = sock.recvfrom
+        feed = self.core.receive_datagram
+        for _ in range(DRAIN_MAX):
+            try:
+                data, addr = recv(2048)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break
+            feed(data, addr, now)
+        self._flush()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._loop is None or self._closed.is_set():
+            return
+        self.core.handle_timer(self._loop.time())
+        self._flush()
+
+    def _schedule(self) -> None:
+        if self._loop is None or self._closed.is_set():
+            return
+        t = self.core.timer()
+        if self._timer is not None:
+            if self._timer.when() <= t:
+                return
+            self._timer.cancel()
+        self._timer = self._loop.call_at(t, self._on_timer)
+
+    def _flush(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        now = loop.time()
+        out = self.core.to_send(now)
+        for conn_id, data in out.streams.items():
+            w = self._writers.get(conn_id)
+            if w is None or w.transport.is_closing():
+                continue
+            w.write(data)
+            if w.transport.get_write_buffer_size() > self.settings.max_stream_backlog:
+                self.core.counters.connections_slow += 1
+                self._writers.pop(conn_id, None)
+                self.core.connection_lost(conn_id, now, "too slow to keep up")
+                w.transport.abort()
+        if out.datagrams and self._udp is not None:
+            send = self._udp.sendto
+            vh, ph = self.voice_latency, self.pose_latency
+            clock = time.monotonic
+            for data, addr, tv, tp in out.datagrams:
+                try:
+                    send(data, addr)
+                except (BlockingIOError, InterruptedError):
+                    self.send_errors += 1
+                    continue
+                except OSError:
+                    self.send_errors += 1
+                    continue
+                if tv or tp:
+                    t = clock()
+                    if tv:
+                        vh.add(t - tv)
+                    if tp:
+                        ph.add(t - tp)
+        for conn_id in out.close:
+            w = self._writers.pop(conn_id, None)
+            if w is not None:
+                w.close()
+        while (ev := self.core.next_event()) is not None:
+            log.info("session %s: %s (%s, seat %s, room %s)%s", ev.kind, ev.client_id, ev.identity, ev.seat or "-", ev.room,
+                     f": {ev.reason}" if ev.reason else "")
+        self._schedule()
+
+    # ------------------------------------------------------------ statistics
+
+    def stats(self) -> dict[str, Any]:
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        d = self.core.stats()
+        d["voice_latency"] = self.voice_latency.as_dict()
+        d["pose_latency"] = self.pose_latency.as_dict()
+        d["send_errors"] = self.send_errors
+        d["cpu_s"] = ru.ru_utime + ru.ru_stime
+        d["pid"] = os.getpid()
+        return d
+
+    def _write_stats(self) -> None:
+        if self.stats_file is None:
+            return
+        try:
+            fd, tmp = tempfile.mkstemp(dir=str(self.stats_file.parent), prefix=".relay-stats")
+            with os.fdopen(fd, "w") as f:
+                json.dump(self.stats(), f)
+            os.replace(tmp, self.stats_file)
+        except OSError as e:
+            log.warning("cannot write stats file %s: %s", self.stats_file, e)
+
+    async def _stats_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self._write_stats()
+
+    def reset_latency(self) -> None:
+        self.voice_latency = LatencyHistogram()
+        self.pose_latency = LatencyHistogram()
+
+
+class EmbeddedRelay:
+    """A relay in this process on 127.0.0.1 with an ephemeral port, for the demo and tests.
+
+    ``async with EmbeddedRelay() as relay:`` then ``connect(relay.host, relay.port,
+    relay.fingerprint, ...)``. Without ``state_dir`` a temporary one is used and removed.
+    """
+
+    def __init__(self, state_dir: Path | None = None, settings: RelaySettings | None = None,
+                 layouts: dict[str, Layout] | None = None, default_layout: Layout | None = None) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if state_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="vrd-relay-")
+            state_dir = Path(self._tmp.name)
+        self.server = RelayServer("127.0.0.1", 0, state_dir, settings, layouts, default_layout)
+        self.host = "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def fingerprint(self) -> str:
+        return self.server.fingerprint
+
+    async def __aenter__(self) -> EmbeddedRelay:
+        await self.server.start()
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        await self.server.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()

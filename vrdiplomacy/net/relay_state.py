@@ -1,0 +1,176 @@
+"""Settings, counters, events and per-session state of the relay core."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from vrdiplomacy.net.hop import DOWNLINK, UPLINK, HopOpener, HopSealer
+from vrdiplomacy.net.interest import InterestSettings, RoomInterest
+from vrdiplomacy.net.ratelimit import TokenBucket
+from vrdiplomacy.net.wire import FrameDecoder, RoomEvent
+
+
+@dataclass
+class RelaySettings:
+    """Relay settings.
+
+    heartbeat_interval: seconds between client pings (told to clients in Welcome).
+    heartbeat_timeout: seconds of control-channel silence after which a link is dead.
+    resume_grace: seconds an "away" session keeps its seat for a resume before it leaves.
+    max_sessions: sessions (present or away) the relay accepts.
+    event_history: room events kept per room to replay to resuming clients.
+    uplink_pps / uplink_bps: per-client datagram rate and byte budget (bytes/s), burst 1/3 s.
+    control_events_per_s / control_bps: per-connection control budget; beyond it the relay stops
+        reading the connection (TCP backpressure) instead of dropping reliable events.
+    max_stream_backlog: bytes queued to a control connection before it is dropped as too slow.
+    max_input_backlog: unread control bytes buffered per connection before reading pauses.
+    downlink_bps: per-client downlink byte budget (bytes/s); bundles beyond it are dropped.
+    bundle_max: largest downlink bundle plaintext in bytes (1400 + 58 bytes of headers fits a
+        1500-byte Ethernet MTU).
+    pose_hold: period of the pose flush tick: pose entries wait at most this long (less when a
+        voice frame to the same receiver takes them along).
+    """
+
+    heartbeat_interval: float = 2.0
+    heartbeat_timeout: float = 6.0
+    resume_grace: float = 30.0
+    max_sessions: int = 2000
+    event_history: int = 512
+    uplink_pps: float = 250.0
+    uplink_bps: float = 64_000.0
+    control_events_per_s: float = 100.0
+    control_bps: float = 256_000.0
+    max_stream_backlog: int = 1 << 20
+    max_input_backlog: int = 1 << 16
+    downlink_bps: float = 250_000.0
+    bundle_max: int = 1400
+    pose_hold: float = 0.02
+    interest: InterestSettings = field(default_factory=InterestSettings)
+
+
+@dataclass
+class RelayCounters:
+    """What the relay received, forwarded and dropped (and why)."""
+
+    datagrams_in: int = 0
+    datagrams_out: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    voice_in: int = 0
+    poses_in: int = 0
+    voice_forwarded: int = 0
+    poses_forwarded: int = 0
+    dropped_malformed: int = 0
+    dropped_unknown: int = 0
+    dropped_unknown_client: int = 0
+    dropped_auth: int = 0
+    dropped_replay: int = 0
+    dropped_rate: int = 0
+    dropped_downlink_budget: int = 0
+    address_changes: int = 0
+    control_frames_in: int = 0
+    control_malformed: int = 0
+    control_unknown: int = 0
+    control_unexpected: int = 0
+    connections: int = 0
+    connections_rejected: int = 0
+    connections_slow: int = 0
+    heartbeat_timeouts: int = 0
+    sessions_started: int = 0
+    sessions_resumed: int = 0
+    sessions_ended: int = 0
+    events_in: int = 0
+    events_duplicate: int = 0
+    events_replayed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @property
+    def dropped_total(self) -> int:
+        """Datagrams and control messages dropped for any reason."""
+        d = asdict(self)
+        extra = ("control_malformed", "control_unknown", "control_unexpected")
+        return sum(v for k, v in d.items() if k.startswith("dropped_") or k in extra)
+
+
+@dataclass
+class SessionEvent:
+    """Something that happened to a session: ``kind`` is started, resumed, away or ended."""
+
+    kind: str
+    client_id: int
+    identity: str
+    seat: str
+    room: str
+    reason: str = ""
+
+
+class Session:
+    """One delegate's session: identity, seat, room, media keys, link and budgets."""
+
+    def __init__(self, client_id: int, identity: str, seat: str, room: str, token: bytes, now: float, s: RelaySettings) -> None:
+        self.client_id = client_id
+        self.identity = identity
+        self.seat = seat
+        self.room = room
+        self.token = token
+        self.conn: int | None = None
+        self.away_since: float | None = None
+        self.addr: Any = None
+        self.key = b""
+        self.sealer: HopSealer | None = None
+        self.opener: HopOpener | None = None
+        self.last_client_seq = 0
+        self.up_pps = TokenBucket(s.uplink_pps, s.uplink_pps / 3, now)
+        self.up_bps = TokenBucket(s.uplink_bps, s.uplink_bps / 3, now)
+        self.down_bps = TokenBucket(s.downlink_bps, s.downlink_bps / 2, now)
+        # downlink bundle being filled
+        self.pending: list[bytes] = []
+        self.pending_size = 0
+        self.pending_voice_t = 0.0
+        self.pending_pose_t = 0.0  # when the oldest waiting pose entry started to wait
+        self.pending_pose_first = 0.0  # when the oldest waiting pose entry reached the relay
+
+    def rekey(self, key: bytes) -> None:
+        self.key = key
+        self.sealer = HopSealer(key, DOWNLINK, self.client_id)
+        self.opener = HopOpener(key, UPLINK)
+        self.addr = None
+
+
+class Connection:
+    """One control connection (TLS stream) and what it has buffered in either direction."""
+
+    def __init__(self, conn_id: int, now: float, s: RelaySettings) -> None:
+        self.conn_id = conn_id
+        self.decoder = FrameDecoder()
+        self.session: Session | None = None
+        self.last_rx = now
+        self.out: list[bytes] = []
+        self.out_size = 0
+        self.events = TokenBucket(s.control_events_per_s, s.control_events_per_s, now)
+        self.bytes = TokenBucket(s.control_bps, s.control_bps / 2, now)
+        self.closing = False
+
+
+class Room:
+    """A room: members, ordered event history, floor and interest state."""
+
+    def __init__(self, name: str, interest: RoomInterest, history: int) -> None:
+        self.name = name
+        self.members: dict[int, Session] = {}
+        self.seq = 0
+        self.history: deque[RoomEvent] = deque(maxlen=history)
+        self.floor = 0
+        self.interest = interest
+        # routes resolved to sessions (see RelayCore._recompute)
+        self.voice: dict[int, list[Session]] = {}
+        self.near: dict[int, list[Session]] = {}
+        self.mid: dict[int, list[Session]] = {}
+        # keyframe entries waiting for the next flush tick (sent to the whole room)
+        self.keys: list[bytes] = []
+        self.keys_size = 0
+        self.keys_t = 0.0

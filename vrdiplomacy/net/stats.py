@@ -1,0 +1,50 @@
+"""Latency histogram with fixed 50 µs bins (cheap to update on the forwarding path)."""
+
+from __future__ import annotations
+
+BIN_S = 50e-6
+BINS = 4000  # 0 .. 200 ms, plus an overflow bin
+
+
+class LatencyHistogram:
+    """Counts samples in seconds; :meth:`percentile` returns the upper edge of the bin."""
+
+    __slots__ = ("counts", "n", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (BINS + 1)
+        self.n = 0
+        self.total = 0.0
+
+    def add(self, seconds: float) -> None:
+        i = int(seconds / BIN_S)
+        self.counts[i if 0 <= i < BINS else (0 if i < 0 else BINS)] += 1
+        self.n += 1
+        self.total += seconds
+
+    def merge(self, other: "LatencyHistogram") -> None:
+        for i, c in enumerate(other.counts):
+            self.counts[i] += c
+        self.n += other.n
+        self.total += other.total
+
+    def percentile(self, p: float) -> float:
+        """The ``p``-th percentile (0-100) in seconds; 0.0 without samples."""
+        if self.n == 0:
+            return 0.0
+        target = max(1, int(round(self.n * p / 100.0)))
+        acc = 0
+        for i, c in enumerate(self.counts):
+            acc += c
+            if acc >= target:
+                return (i + 1) * BIN_S
+        return (BINS + 1) * BIN_S
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "n": self.n,
+            "mean_ms": (self.total / self.n * 1e3) if self.n else 0.0,
+            "p50_ms": self.percentile(50) * 1e3,
+            "p99_ms": self.percentile(99) * 1e3,
+            "max_ms": self.percentile(100) * 1e3,
+        }

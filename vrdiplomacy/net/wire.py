@@ -1,0 +1,583 @@
+"""Wire messages of the relay protocol (version 1).
+
+Two channels:
+
+* **Control** (TLS over TCP): frames ``u16 length | u8 version | u8 type | body``. Strings are
+  ``u8 length + UTF-8``, blobs ``u16 length + bytes``; integers big-endian.
+* **Media** (UDP): ``u8 version | u8 type | u32 client_id | u64 counter`` (14 bytes, the AEAD
+  associated data) followed by the hop-by-hop AEAD ciphertext (see :mod:`vrdiplomacy.net.hop`).
+  Inside the seal, uplink voice and pose datagrams start with a small routing header the relay
+  reads (audio level; pose key flag, sequence and coarse head position) followed by the
+  application payload, which the relay never interprets (end-to-end sealed by the clients).
+
+Every message has ``parse(data)`` (raising :class:`ProtocolError` on malformed input) and
+``__bytes__``. :func:`parse_control` dispatches on the type byte.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import ClassVar, TypeVar
+
+from vrdiplomacy.errors import ProtocolError
+
+VERSION = 1
+MAX_CONTROL_FRAME = 16384  # bytes of one control message (version + type + body)
+MAX_PAYLOAD = 8192  # opaque room-event payload
+MAX_DATAGRAM = 1400  # bytes on the wire
+MAX_MEDIA_PAYLOAD = 1024  # opaque voice / pose payload
+MEDIA_HEADER = struct.Struct("!BBIQ")  # version, type, client id, counter
+MEDIA_HEADER_SIZE = MEDIA_HEADER.size  # 14
+
+
+class UnknownMessage(ProtocolError):
+    """A well-framed message of a type (or version) this side does not know."""
+
+
+class Reader:
+    """A bounds-checked cursor over a message body."""
+
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes, pos: int = 0) -> None:
+        self.data = data
+        self.pos = pos
+
+    def take(self, n: int) -> bytes:
+        end = self.pos + n
+        if n < 0 or end > len(self.data):
+            raise ProtocolError(f"truncated message (need {n} bytes at offset {self.pos})")
+        out = self.data[self.pos : end]
+        self.pos = end
+        return out
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u16(self) -> int:
+        return int.from_bytes(self.take(2), "big")
+
+    def u32(self) -> int:
+        return int.from_bytes(self.take(4), "big")
+
+    def u64(self) -> int:
+        return int.from_bytes(self.take(8), "big")
+
+    def str8(self) -> str:
+        raw = self.take(self.u8())
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError("string is not valid UTF-8") from None
+
+    def blob16(self, limit: int = MAX_PAYLOAD) -> bytes:
+        n = self.u16()
+        if n > limit:
+            raise ProtocolError(f"blob of {n} bytes exceeds {limit}")
+        return self.take(n)
+
+    def end(self) -> None:
+        if self.pos != len(self.data):
+            raise ProtocolError(f"{len(self.data) - self.pos} trailing bytes")
+
+
+def _str8(s: str) -> bytes:
+    raw = s.encode("utf-8")
+    if len(raw) > 255:
+        raise ProtocolError(f"string of {len(raw)} bytes exceeds 255")
+    return bytes([len(raw)]) + raw
+
+
+def _blob16(b: bytes, limit: int = MAX_PAYLOAD) -> bytes:
+    if len(b) > limit:
+        raise ProtocolError(f"blob of {len(b)} bytes exceeds {limit}")
+    return len(b).to_bytes(2, "big") + b
+
+
+M = TypeVar("M", bound="ControlMessage")
+
+
+class ControlMessage:
+    """Base of control messages: ``u8 version | u8 type | body``."""
+
+    TYPE: ClassVar[int] = 0
+
+    def body(self) -> bytes:
+        raise ProtocolError(f"{type(self).__name__} has no body encoder")
+
+    @classmethod
+    def read_body(cls: type[M], r: Reader) -> M:
+        raise ProtocolError(f"{cls.__name__} has no body decoder")
+
+    def __bytes__(self) -> bytes:
+        return bytes((VERSION, self.TYPE)) + self.body()
+
+    @classmethod
+    def parse(cls: type[M], data: bytes) -> M:
+        msg = parse_control(data)
+        if not isinstance(msg, cls):
+            raise ProtocolError(f"expected {cls.__name__}, got {type(msg).__name__}")
+        return msg
+
+    def frame(self) -> bytes:
+        """This message with its ``u16`` length prefix, ready for the stream."""
+        raw = bytes(self)
+        if len(raw) > MAX_CONTROL_FRAME:
+            raise ProtocolError(f"control message of {len(raw)} bytes exceeds {MAX_CONTROL_FRAME}")
+        return len(raw).to_bytes(2, "big") + raw
+
+
+# ---------------------------------------------------------------- client -> relay
+
+
+@dataclass
+class Hello(ControlMessage):
+    """First message of a connection: who I am, where I sit, and how to resume.
+
+    ``resume_token`` is empty for a fresh session. ``epoch``/``last_room_seq`` name the last room
+    event received (so a relay that still has them can replay the gap); ``next_event_seq`` is the
+    sequence number of the first room event this client has not had acknowledged.
+    """
+
+    TYPE: ClassVar[int] = 0x01
+    identity: str
+    seat: str
+    room: str
+    resume_token: bytes = b""
+    epoch: int = 0
+    last_room_seq: int = 0
+    next_event_seq: int = 1
+
+    def body(self) -> bytes:
+        return (
+            _str8(self.identity)
+            + _str8(self.seat)
+            + _str8(self.room)
+            + _blob16(self.resume_token, 64)
+            + struct.pack("!III", self.epoch, self.last_room_seq, self.next_event_seq)
+        )
+
+    @classmethod
+    def read_body(cls, r: Reader) -> Hello:
+        ident, seat, room, tok = r.str8(), r.str8(), r.str8(), r.blob16(64)
+        return cls(ident, seat, room, tok, r.u32(), r.u32(), r.u32())
+
+
+@dataclass
+class Join(ControlMessage):
+    """Move to another room (and seat) within the same session."""
+
+    TYPE: ClassVar[int] = 0x02
+    room: str
+    seat: str
+
+    def body(self) -> bytes:
+        return _str8(self.room) + _str8(self.seat)
+
+    @classmethod
+    def read_body(cls, r: Reader) -> Join:
+        return cls(r.str8(), r.str8())
+
+
+@dataclass
+class Leave(ControlMessage):
+    """Leave the room and end the session (no resumption)."""
+
+    TYPE: ClassVar[int] = 0x03
+
+    def body(self) -> bytes:
+        return b""
+
+    @classmethod
+    def read_body(cls, r: Reader) -> Leave:
+        return cls()
+
+
+@dataclass
+class Event(ControlMessage):
+    """A reliable room event from a client; ``client_seq`` counts up from 1 per session."""
+
+    TYPE: ClassVar[int] = 0x04
+    client_seq: int
+    payload: bytes
+
+    def body(self) -> bytes:
+        return self.client_seq.to_bytes(4, "big") + _blob16(self.payload)
+
+    @classmethod
+    def read_body(cls, r: Reader) -> Event:
+        return cls(r.u32(), r.blob16())
+
+
+@dataclass
+class Ping(ControlMessage):
+    """Heartbeat; the relay answers with :class:`Pong` carrying the same stamp."""
+
+    TYPE: ClassVar[int] = 0x05
+    stamp: int
+
+    def body(self) -> bytes:
+        return self.stamp.to_bytes(8, "big")
+
+    @classmethod
+    def read_body(cls, r: Reader) -> Ping:
+        return cls(r.u64())
+
+
+@dataclass
+class Floor(ControlMessage):
+    """Take (``take=True``) or release the floor; the holder is heard room-wide."""
+
+    TYPE: ClassVar[int] = 0x06
+    take: bool
+
+    def body(self) -> bytes:
+        return bytes((1 if self.take else 0,))
+
+    @classmethod
+    def read_body(cls, r: Reader) -> Floor:
+        v = r.u8()
+        if v > 1:
+            raise ProtocolError(f"floor flag {v} is not 0 or 1")
+        return cls(bool(v))
+
+
+# ---------------------------------------------------------------- relay -> client
+
+
+@dataclass
+class Welcome(ControlMessage):
+    """Session accepted: media key and port, resume token, event sequence state."""
+
+    TYPE: ClassVar[int] = 0x81
+    client_id: int
+    resume_token: bytes
+    media_key: bytes
+    udp_port: int
+    epoch: int
+    room_seq: int
+    acked_seq: int
+    heartbeat_ms: int
+    resumed: bool
+
+    def body(self) -> bytes:
+        if len(self.media_key) != 32:
+            raise ProtocolError("media key must be 32 bytes")
+        return (
+            self.client_id.to_bytes(4, "big")
+            + _blob16(self.resume_token, 64)
+            + self.media_key
+            + struct.pack("!HIIIHB", self.udp_port, self.epoch, self.room_seq, self.acked_seq, self.heartbeat_ms, int(self.resumed))
+        )
+
+    @classmethod
+    def read_body(cls, r: Reader) -> Welcome:
+        cid, tok, key = r.u32(), r.blob16(64), r.take(32)
+        port, epoch, rseq, aseq, hb, resumed = struct.unpack("!HIIIHB", r.take(17))
+        if resumed > 1:
+            raise ProtocolError("resumed flag is not 0 or 1")
+        return cls(cid, tok, key, port, epoch, rseq, aseq, hb, bool(resumed))
+
+
+PRESENT, AWAY, LEFT = 1, 2, 3
+PRESENCE_STATES = {PRESENT: "present", AWAY: "away", LEFT: "left"}
+
+
+@dataclass
+class Presence(ControlMessage):
+    """A member's presence: ``state`` 1 present, 2 away (link lost, may resume), 3 left."""
+
+    TYPE: ClassVar[int] = 0x82
+    client_id: int
+    state: int
+    identity: str
+    seat: str
+
+    def body(self) -> bytes:
+        return self.client_id.to_bytes(4, "big") + bytes((self.state,)) + _str8(self.identity) + _str8(self.seat)
+
+    @classmethod
+    def read_body(cls, r: Reader) -> Presence:
+        cid, state = r.u32(), r.u8()
+        if state not in PRESENCE_STATES:
+            raise ProtocolError(f"unknown presence state {state}")
+        return cls(cid, state, r.str8(), r.str8())
+
+
+@dataclass
+class RoomEvent(ControlMessage):
+    """A room event as delivered: ``room_seq`` orders all events of a room within an epoch."""
+
+    TYPE: ClassVar[int] = 0x83
+    room_seq: int
+    sender: int
+    payload: bytes
+
+    def body(self) -> bytes:
+        return struct.pack("!II", self.room_seq, self.sender) + _blob16(self.payload)
+
+    @classmethod
+    def read_body(cls, r: Reader) -> RoomEvent:
+        return cls(r.u32(), r.u32(), r.blob16())
+
+
+@dataclass
+class Ack(ControlMessage):
+    """Room events up to ``client_seq`` are accepted by the relay."""
+
+    TYPE: ClassVar[int] = 0x84
+    client_seq: int
+
+    def body(self) -> bytes:
+        return self.client_seq.to_bytes(4, "big")
+
+    @classmethod
+    def read_body(cls, r: Reader) -> Ack:
+        return cls(r.u32())
+
+
+@dataclass
+class Pong(ControlMessage):
+    TYPE: ClassVar[int] = 0x85
+    stamp: int
+
+    def body(self) -> bytes:
+        return self.stamp.to_bytes(8, "big")
+
+    @classmethod
+    def read_body(cls, r: Reader) -> Pong:
+        return cls(r.u64())
+
+
+@dataclass
+class FloorState(ControlMessage):
+    """Who holds the floor (0: nobody)."""
+
+    TYPE: ClassVar[int] = 0x86
+    holder: int
+
+    def body(self) -> bytes:
+        return self.holder.to_bytes(4, "big")
+
+    @classmethod
+    def read_body(cls, r: Reader) -> FloorState:
+        return cls(r.u32())
+
+
+ERR_VERSION, ERR_BAD_HELLO, ERR_SEAT_TAKEN, ERR_PROTOCOL, ERR_SLOW, ERR_REPLACED, ERR_TIMEOUT, ERR_FULL = range(1, 9)
+
+
+@dataclass
+class Error(ControlMessage):
+    """The relay refuses or ends a connection; ``code`` is one of the ``ERR_*`` constants."""
+
+    TYPE: ClassVar[int] = 0x87
+    code: int
+    message: str
+
+    def body(self) -> bytes:
+        return self.code.to_bytes(2, "big") + _str8(self.message[:200])
+
+    @classmethod
+    def read_body(cls, r: Reader) -> Error:
+        return cls(r.u16(), r.str8())
+
+
+@dataclass
+class RosterEnd(ControlMessage):
+    """Ends the roster (a burst of :class:`Presence`) that follows a :class:`Welcome`."""
+
+    TYPE: ClassVar[int] = 0x88
+    count: int
+
+    def body(self) -> bytes:
+        return self.count.to_bytes(2, "big")
+
+    @classmethod
+    def read_body(cls, r: Reader) -> RosterEnd:
+        return cls(r.u16())
+
+
+CONTROL_TYPES: dict[int, type[ControlMessage]] = {
+    c.TYPE: c
+    for c in (Hello, Join, Leave, Event, Ping, Floor, Welcome, Presence, RoomEvent, Ack, Pong, FloorState, Error, RosterEnd)
+}
+
+
+def parse_control(data: bytes) -> ControlMessage:
+    """Parse one control message (without its length prefix)."""
+    if len(data) < 2:
+        raise ProtocolError("control message shorter than its 2-byte header")
+    if data[0] != VERSION:
+        raise UnknownMessage(f"unsupported protocol version {data[0]}")
+    cls = CONTROL_TYPES.get(data[1])
+    if cls is None:
+        raise UnknownMessage(f"unknown control message type 0x{data[1]:02x}")
+    r = Reader(data, 2)
+    msg = cls.read_body(r)
+    r.end()
+    return msg
+
+
+@dataclass
+class FrameDecoder:
+    """Splits a byte stream into control messages (``u16`` length prefixes)."""
+
+    buf: bytearray = field(default_factory=bytearray)
+
+    def feed(self, data: bytes) -> None:
+        self.buf += data
+
+    def next_frame(self) -> bytes | None:
+        """The next complete message, or None. Raises ProtocolError on a bad length."""
+        if len(self.buf) < 2:
+            return None
+        n = int.from_bytes(self.buf[:2], "big")
+        if n < 2 or n > MAX_CONTROL_FRAME:
+            raise ProtocolError(f"control frame length {n} out of range")
+        if len(self.buf) < 2 + n:
+            return None
+        out = bytes(self.buf[2 : 2 + n])
+        del self.buf[: 2 + n]
+        return out
+
+
+# ---------------------------------------------------------------- media (UDP)
+
+DG_VOICE, DG_POSE, DG_BIND = 0x01, 0x02, 0x03
+DG_BUNDLE, DG_BIND_ACK = 0x81, 0x82
+DATAGRAM_TYPES = (DG_VOICE, DG_POSE, DG_BIND, DG_BUNDLE, DG_BIND_ACK)
+
+VOICE_HDR = struct.Struct("!BH")  # level (RFC 6464 style), sequence
+POSE_HDR = struct.Struct("!BHhhh")  # flags, sequence, head x/y/z in cm
+ENTRY_HDR = struct.Struct("!BIH")  # kind, source client id, length of the inner part
+VAD_FLAG = 0x80
+POSE_KEY = 0x01
+
+
+@dataclass
+class MediaHeader:
+    """The plaintext 14-byte datagram header (authenticated as AEAD associated data)."""
+
+    type: int
+    client_id: int
+    counter: int
+    version: int = VERSION
+
+    def __bytes__(self) -> bytes:
+        return MEDIA_HEADER.pack(self.version, self.type, self.client_id, self.counter)
+
+    @classmethod
+    def parse(cls, data: bytes) -> MediaHeader:
+        if len(data) < MEDIA_HEADER_SIZE:
+            raise ProtocolError("datagram shorter than its header")
+        v, t, cid, ctr = MEDIA_HEADER.unpack_from(data)
+        if v != VERSION:
+            raise UnknownMessage(f"unsupported datagram version {v}")
+        if t not in DATAGRAM_TYPES:
+            raise UnknownMessage(f"unknown datagram type 0x{t:02x}")
+        return cls(t, cid, ctr, v)
+
+
+@dataclass
+class VoiceFrame:
+    """Inner (sealed hop-by-hop) part of an uplink voice datagram.
+
+    ``level`` follows RFC 6464: bits 0-6 are the level in -dBov (0 loudest, 127 silence), bit 7
+    is voice activity. ``payload`` is opaque (an Opus frame, end-to-end sealed).
+    """
+
+    level: int
+    seq: int
+    payload: bytes
+
+    @property
+    def active(self) -> bool:
+        return bool(self.level & VAD_FLAG)
+
+    @property
+    def dbov(self) -> int:
+        return -(self.level & 0x7F)
+
+    def __bytes__(self) -> bytes:
+        if len(self.payload) > MAX_MEDIA_PAYLOAD:
+            raise ProtocolError("voice payload too large")
+        return VOICE_HDR.pack(self.level & 0xFF, self.seq & 0xFFFF) + self.payload
+
+    @classmethod
+    def parse(cls, data: bytes) -> VoiceFrame:
+        if len(data) < VOICE_HDR.size:
+            raise ProtocolError("voice frame shorter than its header")
+        if len(data) - VOICE_HDR.size > MAX_MEDIA_PAYLOAD:
+            raise ProtocolError("voice payload too large")
+        level, seq = VOICE_HDR.unpack_from(data)
+        return cls(level, seq, data[VOICE_HDR.size :])
+
+
+def level_byte(dbov: float, active: bool) -> int:
+    """RFC 6464-style level byte from a level in dBov (<= 0) and a voice-activity flag."""
+    att = int(min(127, max(0, round(-dbov))))
+    return att | (VAD_FLAG if active else 0)
+
+
+@dataclass
+class PoseFrame:
+    """Inner part of an uplink pose datagram: routing header + opaque pose payload.
+
+    ``key`` marks a keyframe (deltas refer to the latest keyframe, so the relay may thin a stream
+    to keyframes only); ``head_cm`` is the coarse head position in centimetres the relay uses
+    for interest management.
+    """
+
+    key: bool
+    seq: int
+    head_cm: tuple[int, int, int]
+    payload: bytes
+
+    def __bytes__(self) -> bytes:
+        if len(self.payload) > MAX_MEDIA_PAYLOAD:
+            raise ProtocolError("pose payload too large")
+        x, y, z = (max(-32768, min(32767, int(v))) for v in self.head_cm)
+        return POSE_HDR.pack(POSE_KEY if self.key else 0, self.seq & 0xFFFF, x, y, z) + self.payload
+
+    @classmethod
+    def parse(cls, data: bytes) -> PoseFrame:
+        if len(data) < POSE_HDR.size:
+            raise ProtocolError("pose frame shorter than its header")
+        if len(data) - POSE_HDR.size > MAX_MEDIA_PAYLOAD:
+            raise ProtocolError("pose payload too large")
+        flags, seq, x, y, z = POSE_HDR.unpack_from(data)
+        if flags & ~POSE_KEY:
+            raise ProtocolError(f"unknown pose flags 0x{flags:02x}")
+        return cls(bool(flags & POSE_KEY), seq, (x, y, z), data[POSE_HDR.size :])
+
+
+@dataclass
+class BundleEntry:
+    """One forwarded frame inside a downlink bundle: ``kind`` is DG_VOICE or DG_POSE."""
+
+    kind: int
+    source: int
+    inner: bytes
+
+    def __bytes__(self) -> bytes:
+        return ENTRY_HDR.pack(self.kind, self.source, len(self.inner)) + self.inner
+
+
+def parse_bundle(data: bytes) -> list[BundleEntry]:
+    """Split the (opened) plaintext of a downlink bundle into entries."""
+    out: list[BundleEntry] = []
+    pos, n = 0, len(data)
+    while pos < n:
+        if n - pos < ENTRY_HDR.size:
+            raise ProtocolError("truncated bundle entry header")
+        kind, src, ln = ENTRY_HDR.unpack_from(data, pos)
+        pos += ENTRY_HDR.size
+        if kind not in (DG_VOICE, DG_POSE):
+            raise ProtocolError(f"unknown bundle entry kind {kind}")
+        if pos + ln > n:
+            raise ProtocolError("truncated bundle entry")
+        out.append(BundleEntry(kind, src, data[pos : pos + ln]))
+        pos += ln
+    return out
