@@ -1,8 +1,10 @@
 #version 330 core
-// Avatars: vertex or delegation colour, the placard atlas, or the emissive speaking halo.
+// Avatars: vertex or delegation colour, the placard atlas, the emissive speaking halo, or a
+// gesture icon badge (unlit, cut out by its alpha so no blending or sorting is needed).
 #include "common.glsl"
 
 uniform sampler2D u_atlas;
+uniform sampler2D u_icons;
 
 in vec3 v_pos;
 in vec3 v_normal;
@@ -15,6 +17,12 @@ out vec4 frag_color;
 void main() {
     vec3 N = normalize(v_normal);
     if (!gl_FrontFacing) N = -N;
+    if (v_source == 4) {
+        vec4 icon = texture(u_icons, v_uv);
+        if (icon.a < 0.5) discard;
+        frag_color = vec4(icon.rgb, 1.0);
+        return;
+    }
     if (v_source == 3) {
         frag_color = vec4(tonemap(v_color * 1.2 + shade(v_color, N, v_pos, 0.0, 0.5) * 0.2), 1.0);
         return;

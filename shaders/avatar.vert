@@ -1,11 +1,13 @@
 #version 330 core
 // Instanced avatars: one draw for all of them. Each vertex names its part; the part picks the
-// instance pose it follows (seat root, head, left or right hand).
+// instance pose it follows (seat root, head, left or right hand, an arm between shoulder and hand,
+// the gesture icon above the head). Hands take their shape here (fingers curled, thumb turned),
+// arms are solved here (two-bone IK from the shoulder to the wrist).
 #include "common.glsl"
 
 layout(location = 0) in vec3 a_pos;
 layout(location = 1) in vec3 a_normal;
-layout(location = 2) in vec2 a_uv;
+layout(location = 2) in vec2 a_uv;        // UV; for hands and arms x is the digit / segment
 layout(location = 3) in vec2 a_part;      // x: part id, y: colour source
 layout(location = 4) in vec3 a_color;
 // per instance
@@ -19,6 +21,9 @@ layout(location = 11) in vec4 i_right;    // xyz right hand position, w seated
 layout(location = 12) in vec4 i_right_q;
 layout(location = 13) in vec4 i_color;    // rgb delegation colour (linear)
 layout(location = 14) in vec4 i_placard;  // UV rect of the name in the atlas
+layout(location = 15) in vec4 i_extra;    // x left hand shape, y right hand shape, z icon (-1 none), w hands only
+
+uniform vec4 u_icon_grid;                 // icon atlas: columns, cell width and height in UV
 
 out vec3 v_pos;
 out vec3 v_normal;
@@ -27,17 +32,97 @@ out vec3 v_color;
 flat out int v_source;
 
 const int PART_ROOT = 0, PART_HEAD = 1, PART_LEFT = 2, PART_RIGHT = 3, PART_PLACARD = 4,
-          PART_INDICATOR = 5, PART_SEATED = 6, PART_LEGS = 7;
+          PART_INDICATOR = 5, PART_SEATED = 6, PART_LEGS = 7, PART_ARM_LEFT = 8, PART_ARM_RIGHT = 9,
+          PART_ICON = 10;
+const int DIGIT_PALM = 0, DIGIT_THUMB = 1, DIGIT_INDEX = 2, DIGIT_FINGERS = 3;
+const int SHAPE_OPEN = 0, SHAPE_FIST = 1, SHAPE_POINT = 2, SHAPE_THUMBS_UP = 3, SHAPE_THUMBS_DOWN = 4;
 const vec3 PLACARD_OFFSET = vec3(0.0, 0.80, -0.52);
+const float KNUCKLE_Z = -0.07;
+const float UPPER_ARM = 0.30, LOWER_ARM = 0.28;
+const vec3 WRIST = vec3(0.0, 0.0, 0.035);  // hand space
+const float ICON_SIZE = 0.26;
+const float FIRST_PERSON_FOREARM = 0.16;
+
+mat3 rot_x(float a) { float c = cos(a), s = sin(a); return mat3(1, 0, 0, 0, c, s, 0, -s, c); }
+mat3 rot_z(float a) { float c = cos(a), s = sin(a); return mat3(c, s, 0, -s, c, 0, 0, 0, 1); }
+
+// A basis with y along d (unit), for turning +Y-built parts.
+mat3 basis_y(vec3 d) {
+    vec3 x = cross(d, vec3(0.0, 0.0, 1.0));
+    if (dot(x, x) < 1e-6) x = cross(d, vec3(1.0, 0.0, 0.0));
+    x = normalize(x);
+    return mat3(x, d, cross(x, d));
+}
+
+// A hand-space vertex (and normal) bent for the hand shape. side: +1 left hand (thumb on +X), -1
+// right; hq the hand's orientation (a thumb up or down points up or down in the world).
+void shape_hand(int digit, int shape, float side, vec4 hq, inout vec3 p, inout vec3 n) {
+    if (digit == DIGIT_INDEX || digit == DIGIT_FINGERS) {
+        bool curled = digit == DIGIT_INDEX ? (shape == SHAPE_FIST || shape >= SHAPE_THUMBS_UP) : shape != SHAPE_OPEN;
+        if (curled) {
+            mat3 r = rot_x(-1.75);
+            vec3 pivot = vec3(0.0, 0.0, KNUCKLE_Z);
+            p = pivot + r * ((p - pivot) * vec3(1.0, 1.0, 0.6));
+            n = r * n;
+        }
+    } else if (digit == DIGIT_THUMB) {
+        vec3 pivot = vec3(side * 0.042, 0.0, -0.005);
+        float angle = -side * 1.15;                       // open: out to the side
+        vec3 shift = vec3(0.0);
+        mat3 r = rot_z(angle);
+        if (shape == SHAPE_THUMBS_UP || shape == SHAPE_THUMBS_DOWN) {
+            vec4 inv = vec4(-hq.xyz, hq.w);
+            r = basis_y(qrot(inv, vec3(0.0, shape == SHAPE_THUMBS_UP ? 1.0 : -1.0, 0.0)));
+        } else if (shape == SHAPE_FIST || shape == SHAPE_POINT) {
+            r = rot_z(side * 1.75);
+            shift = vec3(0.0, -0.025, -0.05);
+        }
+        p = pivot + shift + r * (p - pivot);
+        n = r * n;
+    }
+}
+
+// The elbow of a two-bone arm from shoulder s to wrist w, bending towards pole.
+vec3 elbow(vec3 s, vec3 w, vec3 pole) {
+    vec3 d = w - s;
+    float len = max(length(d), 1e-3);
+    vec3 dir = d / len;
+    float reach = UPPER_ARM + LOWER_ARM;
+    if (len >= reach - 1e-3) return s + dir * (len * UPPER_ARM / reach);
+    float a = (UPPER_ARM * UPPER_ARM - LOWER_ARM * LOWER_ARM + len * len) / (2.0 * len);
+    float h = sqrt(max(UPPER_ARM * UPPER_ARM - a * a, 0.0));
+    vec3 pp = pole - dir * dot(pole, dir);
+    float pl = length(pp);
+    pp = pl > 1e-4 ? pp / pl : vec3(0.0, -1.0, 0.0);
+    return s + dir * a + pp * h;
+}
+
+// Place a unit +Y segment vertex between a and b (cross-section in x/z, turned by ref).
+void segment(vec3 a, vec3 b, vec3 ref, inout vec3 p, inout vec3 n) {
+    vec3 y = b - a;
+    float len = max(length(y), 1e-4);
+    y /= len;
+    vec3 x = cross(y, ref);
+    if (dot(x, x) < 1e-6) x = cross(y, vec3(1.0, 0.0, 0.0));
+    x = normalize(x);
+    vec3 z = cross(x, y);
+    p = a + x * p.x + y * (p.y * len) + z * p.z;
+    n = x * n.x + y * n.y + z * n.z;
+}
 
 void main() {
     int part = int(a_part.x + 0.5);
     v_source = int(a_part.y + 0.5);
     vec3 p = a_pos;
+    vec3 n = a_normal;
     float scale = 1.0;
     vec3 origin = i_root.xyz;
     vec4 q = i_root_q;
     bool seated = i_right.w > 0.5;
+    bool hands_only = i_extra.w > 0.5;
+    bool placed = false;  // p, n already in world space
+    int digit = int(a_uv.x + 0.5);
+    v_uv = a_uv;
     if (!seated) {
         if (part == PART_ROOT && p.y > 0.45) p.y += 0.45;
         if (part == PART_LEGS) { p.z += 0.38; p.y *= 2.15; }
@@ -45,10 +130,35 @@ void main() {
     }
     if (part == PART_HEAD) {
         origin = i_head.xyz; q = i_head_q;
-    } else if (part == PART_LEFT) {
-        origin = i_left.xyz; q = i_left_q; scale = i_head.w;
-    } else if (part == PART_RIGHT) {
-        origin = i_right.xyz; q = i_right_q; scale = i_left.w;
+    } else if (part == PART_LEFT || part == PART_RIGHT) {
+        bool left = part == PART_LEFT;
+        origin = left ? i_left.xyz : i_right.xyz;
+        q = left ? i_left_q : i_right_q;
+        scale = left ? i_head.w : i_left.w;
+        shape_hand(digit, int((left ? i_extra.x : i_extra.y) + 0.5), left ? 1.0 : -1.0, q, p, n);
+    } else if (part == PART_ARM_LEFT || part == PART_ARM_RIGHT) {
+        bool left = part == PART_ARM_LEFT;
+        float side = left ? -1.0 : 1.0;  // the avatar's left is -X (it faces -Z)
+        vec3 hand = left ? i_left.xyz : i_right.xyz;
+        vec4 hq = left ? i_left_q : i_right_q;
+        vec3 wrist = hand + qrot(hq, WRIST);
+        vec3 shoulder = i_root.xyz + qrot(i_root_q, vec3(side * 0.19, seated ? 1.0 : 1.45, 0.02));
+        vec3 e = elbow(shoulder, wrist, qrot(i_root_q, vec3(side * 0.35, -1.0, 0.3)));
+        vec3 ref = qrot(i_root_q, vec3(0.0, 0.0, 1.0));
+        scale = left ? i_head.w : i_left.w;
+        if (hands_only) {
+            // first person: only the last of the forearm, thinner, so it never fills the view
+            if (digit == 0) scale = 0.0;
+            // mostly along the hand's own axis, so a raised hand shows a raised forearm under it
+            vec3 back = e - wrist;
+            vec3 axis = qrot(hq, vec3(0.0, 0.0, 1.0));
+            if (dot(back, back) > 1e-8) axis = normalize(0.75 * axis + 0.25 * normalize(back));
+            e = wrist + axis * FIRST_PERSON_FOREARM;
+            p.xz *= 0.7;
+        }
+        if (digit == 0) segment(shoulder, e, ref, p, n);
+        else segment(e, wrist, ref, p, n);
+        placed = true;
     } else if (part == PART_INDICATOR) {
         origin = i_head.xyz;
         scale = i_root.w > 0.0 ? 1.0 + 0.35 * i_root.w : 0.0;
@@ -56,11 +166,36 @@ void main() {
         // standing: the name floats above the head like a label
         origin = i_head.xyz + vec3(0.0, 0.36, 0.0);
         p = (p - PLACARD_OFFSET) * 0.8;
+    } else if (part == PART_ICON) {
+        // a badge above the head (above the name label when standing), turned to the camera
+        vec3 c = i_head.xyz + vec3(0.0, seated ? 0.42 : 0.66, 0.0);
+        vec3 f = u_camera.xyz - c;
+        f = dot(f, f) > 1e-8 ? normalize(f) : vec3(0.0, 0.0, 1.0);
+        vec3 r = cross(vec3(0.0, 1.0, 0.0), f);
+        r = dot(r, r) > 1e-6 ? normalize(r) : vec3(1.0, 0.0, 0.0);
+        vec3 u = cross(f, r);
+        float icon = i_extra.z;
+        float s = icon >= 0.0 ? ICON_SIZE : 0.0;
+        p = c + (r * p.x + u * p.y) * s;
+        n = f;
+        float col = mod(icon, u_icon_grid.x);
+        float row = floor(icon / u_icon_grid.x + 1e-3);
+        v_uv = (vec2(col, row) + mix(vec2(0.004), vec2(0.996), a_uv)) * u_icon_grid.yz;
+        placed = true;
     }
-    vec3 world = origin + qrot(q, p * scale);
+    if (hands_only && part != PART_LEFT && part != PART_RIGHT && part != PART_ARM_LEFT && part != PART_ARM_RIGHT) {
+        scale = 0.0;
+    }
+    vec3 world;
+    if (placed) {
+        world = scale > 0.0 ? p : i_root.xyz;
+        v_normal = n;
+    } else {
+        world = origin + qrot(q, p * scale);
+        v_normal = qrot(q, n);
+    }
     v_pos = world;
-    v_normal = qrot(q, a_normal);
-    v_uv = v_source == 2 ? mix(i_placard.xy, i_placard.zw, a_uv) : a_uv;
+    if (v_source == 2) v_uv = mix(i_placard.xy, i_placard.zw, a_uv);
     v_color = v_source == 1 ? i_color.rgb : a_color;
     gl_Position = u_view_proj * vec4(world, 1.0);
 }

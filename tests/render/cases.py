@@ -2,6 +2,8 @@
 
 A case is a scene, its avatars and the views to draw, at 160x90 per eye. The ``test_*`` cases use
 the procedural scene of :mod:`scene_builder` (the renderer alone); the others the shipped scenes.
+``test_gestures`` poses some of the test scene's delegates (raised hands, thumbs up, applause,
+a nod) with their icons above the head, seen from the rostrum.
 """
 
 from __future__ import annotations
@@ -21,14 +23,15 @@ if str(HERE) not in sys.path:
 from scene_builder import build_test_scene  # noqa: E402
 
 from vrdiplomacy.render.frames import stereo_side_by_side, views_for  # noqa: E402
-from vrdiplomacy.scene.avatars import populate_avatars  # noqa: E402
+from vrdiplomacy.scene.avatars import assign_gestures, populate_avatars  # noqa: E402
 from vrdiplomacy.scene.layout import Layout  # noqa: E402
 from vrdiplomacy.scene.model import Scene, View  # noqa: E402
 
 GOLDEN_DIR = HERE / "golden"
 SIZE = (160, 90)
 ASSET_SCENES = ("chamber", "bilateral", "embassy")
-CASES = ("test_overview_stereo", "test_rostrum", *ASSET_SCENES)
+CASES = ("test_overview_stereo", "test_rostrum", "test_gestures", *ASSET_SCENES)
+GESTURE_CASE = ["raise_hand", "thumbs_up", "applause", "raise_hand", "nod", "thumbs_down", "wave"]
 
 
 def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
@@ -36,6 +39,8 @@ def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
     if name.startswith("test_"):
         scene, layout = build_test_scene()
         populate_avatars(scene, layout, speakers=2)
+        if name == "test_gestures":
+            assign_gestures(scene.avatars, GESTURE_CASE, every=2)
         view = "overview" if name == "test_overview_stereo" else "rostrum"
         return scene, layout, views_for(layout.view(view), SIZE, stereo=name.endswith("stereo"))
     from vrdiplomacy.scene.assets import load_scene

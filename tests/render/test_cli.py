@@ -1,4 +1,4 @@
-"""The ``render`` and ``demo`` commands, run as a user runs them (a subprocess, headless EGL)."""
+"""The ``render`` command, run as a user runs it (a subprocess, headless EGL). The headless demo is tested in tests/test_demo.py."""
 
 from __future__ import annotations
 
@@ -71,16 +71,24 @@ def test_unknown_view_is_a_one_line_error(tmp_path: Path) -> None:
     assert len(lines) == 1 and "no view named 'balcony'" in lines[0]
 
 
+def test_unknown_gesture_is_a_one_line_error(tmp_path: Path) -> None:
+    r = _cli("render", "--scene", "bilateral", "--gestures", "raise_hand,salute", "--out", str(tmp_path / "x.png"))
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "unknown gesture 'salute'" in lines[0] and "raise_hand" in lines[0], r.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
 @pytest.mark.gl
-def test_demo_headless_writes_its_images(tmp_path: Path) -> None:
-    r = _cli("demo", "--scene", "bilateral", "--headless", "--size", "64x48", "--orbit", "2", "--duration", "30",
-             "--out", str(tmp_path), env={"DISPLAY": ""})
+def test_render_gestures_shows_raised_hands_and_icons(tmp_path: Path) -> None:
+    plain, posed = tmp_path / "plain.png", tmp_path / "posed.png"
+    args = ("render", "--scene", "bilateral", "--view", "delegate_b", "--size", "160x90", "--speakers", "0")
+    assert _cli(*args, "--out", str(plain)).returncode == 0
+    r = _cli(*args, "--gestures", "raise_hand,thumbs_up", "--out", str(posed))
     assert r.returncode == 0, r.stderr
-    files = sorted(tmp_path.glob("*.png"))
-    # the bilateral layout has three named views, plus two orbit frames
-    assert [f.name for f in files] == ["bilateral_delegate.png", "bilateral_delegate_b.png", "bilateral_orbit_00.png",
-                                       "bilateral_orbit_01.png", "bilateral_overview.png"]
-    for f in files:
-        assert str(f) in r.stdout
-        with Image.open(f) as img:
-            assert img.size == (64, 48)
+    a = np.asarray(Image.open(plain)).astype(int)
+    b = np.asarray(Image.open(posed)).astype(int)
+    changed = np.abs(a - b).max(axis=2) > 30
+    assert changed[: 90 // 2].sum() > 40, "raised hands and icons show in the upper half"
+    help_text = _cli("render", "--help").stdout
+    assert "--gestures" in help_text and "raise_hand" in help_text

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from cases import ASSET_SCENES, CASES, GOLDEN_DIR, render_case
+from cases import ASSET_SCENES, CASES, GOLDEN_DIR, build_case, render_case
 
 from vrdiplomacy.errors import GoldenMismatch
 from vrdiplomacy.render.golden import compare, load_png, read_info, renderer_mismatch
@@ -60,6 +60,24 @@ def test_golden_catches_one_missing_avatar(golden_renderer: Any) -> None:
     missing = render_case(golden_renderer, "test_rostrum", lambda s: s.avatars.pop(5))
     with pytest.raises(GoldenMismatch, match="pixels differ"):
         compare(missing, golden, "one avatar missing")
+
+
+def test_golden_catches_a_lowered_arm_and_a_missing_icon(golden_renderer: Any) -> None:
+    golden = load_png(GOLDEN_DIR / "test_gestures.png")
+    raised = next(a for a in build_case("test_gestures")[0].avatars if a.gesture_icon == "raise_hand")
+
+    def lower(s: Scene) -> None:  # the same delegate with the arm down again (icon kept)
+        a = next(x for x in s.avatars if x.avatar_id == raised.avatar_id)
+        a.right = next(x for x in build_case("test_rostrum")[0].avatars if x.avatar_id == raised.avatar_id).right
+
+    with pytest.raises(GoldenMismatch, match="pixels differ"):
+        compare(render_case(golden_renderer, "test_gestures", lower), golden, "arm lowered")
+
+    def no_icon(s: Scene) -> None:
+        next(x for x in s.avatars if x.avatar_id == raised.avatar_id).gesture_icon = None
+
+    with pytest.raises(GoldenMismatch, match="pixels differ"):
+        compare(render_case(golden_renderer, "test_gestures", no_icon), golden, "icon missing")
 
 
 def test_golden_refuses_another_renderer() -> None:

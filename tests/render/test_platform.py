@@ -74,11 +74,13 @@ def xvfb() -> Iterator[str]:
 def test_demo_opens_a_window_under_xvfb(xvfb: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PYOPENGL_PLATFORM", "EGL_PLATFORM")}
     env["DISPLAY"] = xvfb
-    r = subprocess.run([sys.executable, "-m", "vrdiplomacy", "demo", "--scene", "bilateral", "--size", "160x120",
-                        "--duration", "1.5", "--out", str(tmp_path)], cwd=ROOT, env=env, capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "vrdiplomacy", "demo", "--bots", "2", "--window-size", "160x120",
+                        "--duration", "3", "--out", str(tmp_path)], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=90)
     assert r.returncode == 0, r.stderr
-    assert "160x120 window" in r.stdout, r.stdout + r.stderr
-    frames = int(r.stdout.split(" frames in")[0].rsplit(" ", 1)[1])
+    out = r.stdout + r.stderr
+    assert "window for up to 3 s" in out, out
+    frames = int(out.split(" frames in")[0].rsplit(" ", 1)[1])
     assert frames >= 2
+    assert "from 2 delegates" in out, out
     assert not list(tmp_path.glob("*.png")), "the window mode writes no files"

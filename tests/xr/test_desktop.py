@@ -1,4 +1,5 @@
-"""Desktop mode under Xvfb: xdotool sends real X input; the view turns and walks, a hand goes up."""
+"""Desktop mode under Xvfb: xdotool sends real X input; the view turns and walks, a hand goes up
+and the window shows it (the user's own hand, drawn first person by the app's frame loop)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def test_keys_and_mouse_move_the_view_and_raise_a_hand(xvfb: str, child_env: Any
         assert line.strip() == "READY", p.stderr.read() if p.stderr else ""
         _xdo(xvfb, "search", "--sync", "--name", "desktop mode", "windowfocus", "--sync")
         _xdo(xvfb, "mousemove", "160", "200")  # the hand low in the view
-        time.sleep(0.3)
+        time.sleep(0.5)
         _xdo(xvfb, "mousedown", "3")  # right-drag: look left
         for _ in range(5):
             _xdo(xvfb, "mousemove_relative", "--", "-20", "0")
@@ -42,7 +43,7 @@ def test_keys_and_mouse_move_the_view_and_raise_a_hand(xvfb: str, child_env: Any
         _xdo(xvfb, "keydown", "w")
         time.sleep(0.5)
         _xdo(xvfb, "keyup", "w")
-        _xdo(xvfb, "mousemove", "160", "20")  # the mouse hand goes up
+        _xdo(xvfb, "mousemove", "160", "70")  # the mouse hand goes up
         _xdo(xvfb, "key", "1")  # the raise_hand gesture key
         time.sleep(0.4)
         _xdo(xvfb, "key", "Escape")
@@ -61,3 +62,34 @@ def test_keys_and_mouse_move_the_view_and_raise_a_hand(xvfb: str, child_env: Any
 
     img = np.asarray(Image.open(shot))
     assert img.shape == (240, 320, 4) and img[..., :3].std() > 10  # the chamber, not a blank window
+    _assert_hand_seen_going_up(img, np.asarray(Image.open(out["low_shot"])), out["wrist_px_low"], out["wrist_px_high"])
+
+
+def _skin(im: np.ndarray) -> np.ndarray:
+    """Lit skin of the drawn hand: warm (red >= green >= blue), not dark."""
+    r, g, b = (im[..., k].astype(int) for k in range(3))
+    return (r >= g) & (g >= b) & (r > 110) & (r - b > 8)
+
+
+def _box(px: list[float], left: int, right: int, up: int, down: int, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    x, y = int(round(px[0])), int(round(px[1]))
+    return slice(max(0, y - up), min(shape[0], y + down)), slice(max(0, x - left), min(shape[1], x + right))
+
+
+def _assert_hand_seen_going_up(high: np.ndarray, low: np.ndarray, wrist_low: list[float] | None,
+                               wrist_high: list[float]) -> None:
+    """The two window images differ only where the hand was and where it went, and the hand is
+    skin-coloured in each: the raised hand (fingers up, above the wrist) is visible."""
+    assert wrist_low is not None, "no frame was drawn while the mouse was low"
+    assert wrist_high[1] < 120 < wrist_low[1], (wrist_low, wrist_high)  # the wrist went up the window
+    changed = np.abs(high[..., :3].astype(int) - low[..., :3].astype(int)).max(axis=2) > 40
+    up = _box(wrist_high, 25, 25, 50, 5, high.shape)  # the raised hand: above its wrist
+    was = _box(wrist_low, 40, 40, 40, 20, low.shape)
+    assert (changed[up] & _skin(high)[up]).sum() > 300, "no raised hand where the mouse put it"
+    assert (changed[was] & _skin(low)[was]).sum() > 200, "the hand was not drawn low before"
+    assert (changed[was] & _skin(high)[was]).sum() < 20, "the hand is still drawn low"
+    # nothing else moved (same camera): the forearm under the raised hand aside, few pixels changed
+    elsewhere = changed.copy()
+    elsewhere[_box(wrist_high, 45, 45, 60, 100, high.shape)] = False
+    elsewhere[_box(wrist_low, 60, 60, 60, 60, high.shape)] = False
+    assert elsewhere.mean() < 0.01, elsewhere.mean()

@@ -5,6 +5,8 @@
     vrdiplomacy identity issue france/delegation.csr --ca-dir ministry/ --role head --out france/delegation.crt
     vrdiplomacy identity show france/delegation.crt
     vrdiplomacy identity verify france/delegation.crt --root ministry/ministry.crt
+    vrdiplomacy identity room-code --relay 127.0.0.1:7443 --fingerprint FP --room chamber \
+        --dir france/ --root ministry/ministry.crt
 
 Passphrases come from ``--passphrase-file`` or the ``VRDIPLOMACY_PASSPHRASE`` environment
 variable, never from the command line.
@@ -69,6 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     verify.add_argument("--root", type=Path, action="append", required=True,
                         help="trusted ministry root certificate (repeat for several)")
     verify.add_argument("--at", help="check at this UTC time (ISO 8601) instead of now")
+
+    from vrdiplomacy.net.room_code_cli import add_room_code_parser
+
+    add_room_code_parser(sub, DEFAULT_HOME, _add_passphrase)
 
 
 def read_passphrase(path: Path | None) -> bytes | None:
@@ -150,5 +156,11 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _room_code(args: argparse.Namespace) -> int:
+    from vrdiplomacy.net.room_code_cli import run_room_code
+
+    return run_room_code(args, DEFAULT_HOME, read_passphrase(args.passphrase_file))
+
+
 def run(args: argparse.Namespace) -> int:
-    return {"init": _init, "issue": _issue, "show": _show, "verify": _verify}[args.action](args)
+    return {"init": _init, "issue": _issue, "show": _show, "verify": _verify, "room-code": _room_code}[args.action](args)

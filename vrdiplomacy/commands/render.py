@@ -25,6 +25,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--avatars", type=int, metavar="N", help="number of delegates seated, in seating order (default: every seat)")
     p.add_argument("--guests", type=int, default=0, metavar="N", help="standing delegates around the points of interest (default 0)")
     p.add_argument("--speakers", type=int, default=3, metavar="K", help="how many of them are speaking (halo shown; default 3)")
+    p.add_argument("--gestures", default="", metavar="G1,G2,...|all",
+                   help="pose every third delegate (the 2nd, 5th, 8th, ...) with these gestures in turn and show "
+                        "each one's icon above the head: raise_hand, lower_hand, nod, head_shake, thumbs_up, "
+                        "thumbs_down, wave, applause, point, open_palms, handshake, or 'all' (default: none)")
     p.add_argument("--size", default="640x360", metavar="WxH", help="pixels per eye (default 640x360)")
     p.add_argument("--ipd", type=float, default=0.064, metavar="M", help="eye distance in metres for --stereo (default 0.064)")
     p.add_argument("--out", type=Path, default=Path("out/render.png"), metavar="FILE.png", help="output PNG (default out/render.png)")
@@ -41,6 +45,19 @@ def load_scene_arg(scene: str, glb: Path | None):  # type: ignore[no-untyped-def
     return loaded, layout
 
 
+def parse_gestures(text: str) -> list[str]:
+    """``--gestures``: a comma-separated list of gesture names, or "all"; unknown names are an error."""
+    from vrdiplomacy.scene.avatars import GESTURES
+
+    names = [g.strip() for g in (text or "").split(",") if g.strip()]
+    if names == ["all"]:
+        return list(GESTURES)
+    unknown = [g for g in names if g not in GESTURES]
+    if unknown:
+        raise ConfigError(f"--gestures: unknown gesture '{unknown[0]}' (known: {', '.join(GESTURES)}, or all)")
+    return names
+
+
 def run(args: argparse.Namespace) -> int:
     from vrdiplomacy.render.frames import parse_size, save_png, stereo_side_by_side, views_for
 
@@ -53,9 +70,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {args.out}: the output must be a .png file")
     t0 = time.perf_counter()
     scene, layout = load_scene_arg(args.scene, args.glb)
-    from vrdiplomacy.scene.avatars import populate_avatars, without_viewer
+    from vrdiplomacy.scene.avatars import assign_gestures, populate_avatars, without_viewer
 
     populate_avatars(scene, layout, args.avatars, speakers=max(0, args.speakers), guests=args.guests)
+    gestures = parse_gestures(args.gestures)
+    if gestures:
+        assign_gestures(scene.avatars, gestures)
     viewpoint = layout.view(args.view)
     scene.avatars = without_viewer(scene.avatars, viewpoint.position)
     views = views_for(viewpoint, size, args.stereo, ipd=args.ipd)

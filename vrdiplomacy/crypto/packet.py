@@ -26,7 +26,8 @@ MAX_PACKET = 1 << 20
 
 
 class StreamType(enum.IntEnum):
-    """What a packet carries. Media streams are signed in batches; event streams per event."""
+    """What a packet carries. Media streams (voice, pose) are signed in batches; event streams
+    (room text and meeting control, gestures, floor requests, votes) carry a per-event signature."""
 
     VOICE = 1
     POSE = 2
@@ -38,8 +39,8 @@ class StreamType(enum.IntEnum):
     FRAME_SIG = 0x81
 
 
-MEDIA_STREAMS = frozenset({StreamType.VOICE, StreamType.POSE, StreamType.ROOM})
-EVENT_STREAMS = frozenset({StreamType.GESTURE, StreamType.FLOOR, StreamType.VOTE})
+MEDIA_STREAMS = frozenset({StreamType.VOICE, StreamType.POSE})
+EVENT_STREAMS = frozenset({StreamType.ROOM, StreamType.GESTURE, StreamType.FLOOR, StreamType.VOTE})
 SFRAME_STREAMS = MEDIA_STREAMS | EVENT_STREAMS
 CONTROL_STREAMS = frozenset({StreamType.KEYS, StreamType.FRAME_SIG})
 

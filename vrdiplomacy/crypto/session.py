@@ -378,6 +378,10 @@ class GroupSession:
             self.alerts.append(ForgeryAlert(sig.sender, sig.kid, tuple(bad)))
         return Opened(sig.sender, StreamType.FRAME_SIG, b"")
 
+    def newest_generation(self, sender: int) -> int | None:
+        """The newest key generation (mod 256) we hold for ``sender``, or None."""
+        return self._keys.newest.get(sender)
+
     @property
     def frames_verified(self) -> int:
         return self._verifier.verified

@@ -116,9 +116,14 @@ class PoseReceived:
 
 @dataclass
 class RoomEventReceived:
+    """A room event from relay client ``sender``. With end-to-end encryption, ``stream`` is the
+    signed stream it came on and ``verified_sender`` the certificate name of its signer."""
+
     room_seq: int
     sender: int
     payload: bytes
+    stream: str = "room"
+    verified_sender: str = ""
 
 
 @dataclass

@@ -10,7 +10,10 @@ resumed with a token), sends poses, voice frames and reliable room events, and y
         async for ev in c:           # MemberUpdate, PoseUpdate, VoiceReceived, RoomEventReceived ...
             ...
 
-Payloads pass through ``sealer`` (identity by default) so end-to-end encryption can wrap them.
+Payloads pass through ``sealer`` (identity by default) so end-to-end encryption can wrap them:
+:class:`vrdiplomacy.net.secure.SecureRoom` seals every voice frame, pose and room event
+(``send_event(payload, stream="gesture")`` picks the event stream) and adds its own events
+(roster, key and room-code changes, security alerts) to the ones this client yields.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from vrdiplomacy.errors import CryptoError, ProtocolError, VrdError
 from vrdiplomacy.net import tls, wire
@@ -48,11 +51,20 @@ class RelayConnectError(VrdError):
 
 
 class PayloadSealer(Protocol):
-    """End-to-end sealing of media and event payloads (the relay never sees inside)."""
+    """End-to-end sealing of media and event payloads (the relay never sees inside).
+
+    ``kind`` is "voice", "pose" or, for room events, "event" (or the event stream the sender
+    chose: "room", "gesture", "floor", "vote"). :meth:`open` returns the plaintext, an object with
+    ``stream``, ``payload`` and ``name`` (a verified room event), or None for a message the sealer
+    consumed itself; it raises :class:`CryptoError` or :class:`ProtocolError` to drop (counted in
+    :attr:`Client.payload_rejected`). A sealer may also define ``attach(client)``,
+    ``observe(event)`` and ``detach()``: it then sends its own control messages with
+    :meth:`Client.send_control` and posts UI events with :meth:`Client.post_event`.
+    """
 
     def seal(self, kind: str, payload: bytes) -> bytes: ...
 
-    def open(self, kind: str, sender: int, payload: bytes) -> bytes: ...
+    def open(self, kind: str, sender: int, payload: bytes) -> Any: ...
 
 
 class PlainPayloads:
@@ -73,7 +85,7 @@ class PoseUpdate:
     sample: PoseSample
 
 
-AppEvent = ClientEvent | PoseUpdate
+AppEvent = ClientEvent | PoseUpdate | Any
 
 
 class Client:
@@ -113,6 +125,11 @@ class Client:
         self._closed = False
         self._first = asyncio.get_running_loop().create_future()
         self.raw_media = False
+        self.unsealed = 0
+        self._held: deque[tuple[str, bytes]] = deque()
+        attach = getattr(self.sealer, "attach", None)
+        if attach is not None:
+            attach(self)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -145,6 +162,9 @@ class Client:
                     await asyncio.wait_for(self._writer.drain(), 1.0)
         self._closed = True
         self.core.close()
+        detach = getattr(self.sealer, "detach", None)
+        if detach is not None:
+            detach()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -187,24 +207,75 @@ class Client:
 
     # ------------------------------------------------------------ sending
 
+    def _seal(self, kind: str, payload: bytes) -> bytes | None:
+        try:
+            return self.sealer.seal(kind, payload)
+        except CryptoError:
+            return None
+
     def send_pose(self, head: Pose, left: Pose | None = None, right: Pose | None = None) -> bool:
+        """Send our pose; False when it could not go (no media path, or not yet in the E2EE roster)."""
         payload, key, seq = self._encoder.encode(head, left, right)
+        sealed = self._seal("pose", payload)
+        if sealed is None:
+            self.unsealed += 1
+            return False
         cm = tuple(int(round(float(v) * 100)) for v in head.position)
-        ok = self.core.send_pose_frame(wire.PoseFrame(key, seq, (cm[0], cm[1], cm[2]), self.sealer.seal("pose", payload)))
+        ok = self.core.send_pose_frame(wire.PoseFrame(key, seq, (cm[0], cm[1], cm[2]), sealed))
         self._flush()
         return ok
 
     def send_voice(self, level: int, payload: bytes) -> bool:
         """Send one voice frame; ``level`` is the RFC 6464 byte (:func:`wire.level_byte`)."""
-        ok = self.core.send_voice(level, self.sealer.seal("voice", payload))
+        sealed = self._seal("voice", payload)
+        if sealed is None:
+            self.unsealed += 1
+            return False
+        ok = self.core.send_voice(level, sealed)
         self._flush()
         return ok
 
-    def send_event(self, payload: bytes) -> int:
-        """Send a reliable, ordered room event (delivered to everyone in the room, sender too)."""
-        seq = self.core.send_event(self.sealer.seal("event", payload))
+    def send_event(self, payload: bytes, stream: str = "event") -> int:
+        """Send a reliable, ordered room event (delivered to everyone in the room, sender too).
+
+        ``stream`` ("room", "gesture", "floor", "vote"; "event" = "room") tells an end-to-end
+        sealer which signed stream it belongs to. Returns the event's sequence number, or 0 when
+        the end-to-end layer is not ready yet: the event is then held and sent, in order, once it is.
+        """
+        if self._held:
+            self._held.append((stream, payload))
+            self._send_held()
+            return 0
+        sealed = self._seal(stream, payload)
+        if sealed is None:
+            self._held.append((stream, payload))
+            return 0
+        seq = self.core.send_event(sealed)
         self._flush()
         return seq
+
+    def _send_held(self) -> None:
+        while self._held:
+            stream, payload = self._held[0]
+            sealed = self._seal(stream, payload)
+            if sealed is None:
+                return
+            self._held.popleft()
+            self.core.send_event(sealed)
+        self._flush()
+
+    def send_control(self, payload: bytes) -> int:
+        """Send a room event as it is, past the sealer (for the sealer's own control messages)."""
+        seq = self.core.send_event(payload)
+        self._flush()
+        return seq
+
+    def post_event(self, ev: object) -> None:
+        """Add an event (from the sealer: roster, key and code changes, alerts) to those yielded."""
+        self._events.append(ev)
+        self._wakeup.set()
+        if self._held:
+            self._send_held()
 
     def set_floor(self, take: bool = True) -> None:
         self.core.set_floor(take)
@@ -338,8 +409,11 @@ class Client:
 
     def _collect(self) -> None:
         got = False
+        observe = getattr(self.sealer, "observe", None)
         while (ev := self.core.next_event()) is not None:
             got = True
+            if observe is not None:
+                observe(ev)
             if isinstance(ev, Connected) and not self._first.done():
                 self._first.set_result(None)
             if isinstance(ev, RelayError) and ev.fatal:
@@ -350,20 +424,32 @@ class Client:
             if isinstance(ev, (VoiceReceived, RoomEventReceived)) and not self.raw_media:
                 kind, sender = ("voice", ev.source) if isinstance(ev, VoiceReceived) else ("event", ev.sender)
                 try:
-                    ev.payload = self.sealer.open(kind, sender, ev.payload)
+                    opened = self.sealer.open(kind, sender, ev.payload)
                 except (CryptoError, ProtocolError):
                     self.payload_rejected += 1
                     continue
+                if opened is None:
+                    continue
+                if isinstance(opened, (bytes, bytearray)):
+                    ev.payload = bytes(opened)
+                else:
+                    ev.payload = opened.payload
+                    if isinstance(ev, RoomEventReceived):
+                        ev.stream = opened.stream
+                        ev.verified_sender = opened.name
             self._events.append(ev)
         if got:
             self._wakeup.set()
 
     def _pose(self, ev: PoseReceived) -> None:
         try:
-            payload = self.sealer.open("pose", ev.source, ev.payload)
+            opened = self.sealer.open("pose", ev.source, ev.payload)
         except (CryptoError, ProtocolError):
             self.payload_rejected += 1
             return
+        if opened is None:
+            return
+        payload = bytes(opened) if isinstance(opened, (bytes, bytearray)) else opened.payload
         dec = self._decoders.setdefault(ev.source, PoseDecoder())
         try:
             self._events.append(PoseUpdate(ev.source, dec.decode(payload)))

@@ -20,7 +20,8 @@ from vrdiplomacy.net.wire import MEDIA_HEADER, MEDIA_HEADER_SIZE, VERSION
 UPLINK, DOWNLINK = 0, 1
 TAG_SIZE = 16
 REPLAY_WINDOW = 256
-_NONCE = struct.Struct("!IQ")
+NONCE = struct.Struct("!IQ")  # direction, counter (12 bytes)
+_NONCE = NONCE
 
 
 class ReplayError(CryptoError):

@@ -12,6 +12,10 @@ Poses are forwarded in tiers: *near* (same space, within ``near_radius``) every 
 or in another space) keyframes only, about 2 Hz; keyframes reach the whole room in one batch per
 flush tick. Positions come from the plaintext coarse head position of each member's pose
 datagrams; zones from the scene layout (``Layout.zones`` with ``isolated``).
+
+Recomputation is vectorized (numpy, all pairs at once) and incremental in its output: a
+sender whose receivers did not change keeps the very same list object, so a caller that
+resolved it before can reuse that work (members rarely move between tiers).
 """
 
 from __future__ import annotations
@@ -58,6 +62,9 @@ class Routes:
     selected_min_level: float = 0.0
 
 
+_NAN3 = (np.nan, np.nan, np.nan)
+
+
 class RoomInterest:
     """Per-room member positions, speaker activity and the resulting routes."""
 
@@ -66,6 +73,8 @@ class RoomInterest:
         self.layout = layout
         self.members: list[int] = []
         self.position: dict[int, tuple[float, float, float]] = {}
+        # latest pose routing header per member: (flags, seq, x, y, z) with x/y/z in cm
+        self.pose_hdr: dict[int, tuple[int, int, int, int, int]] = {}
         self.level: dict[int, float] = {}
         self.last_active: dict[int, float] = {}
         self.floor_holder = 0
@@ -73,12 +82,15 @@ class RoomInterest:
         self.next_recompute = 0.0
         self.last_recompute = -1e9
         self.dirty = True
+        self.generation = 0  # bumped when members join or leave
+        self._prev: tuple[int, list[int], np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def add(self, cid: int, seat: str = "") -> None:
         """Add a member; until its first pose its position is its seat's (when the layout has it)."""
         if cid not in self.members:
             self.members.append(cid)
             self.dirty = True
+            self.generation += 1
         if cid not in self.position and self.layout is not None and seat:
             for st in self.layout.seats:
                 if st.seat_id == seat:
@@ -88,14 +100,23 @@ class RoomInterest:
     def remove(self, cid: int) -> None:
         if cid in self.members:
             self.members.remove(cid)
-            for d in (self.position, self.level, self.last_active):
-                d.pop(cid, None)
+            for d in (self.position, self.pose_hdr, self.level, self.last_active):
+                d.pop(cid, None)  # type: ignore[attr-defined]
             if self.floor_holder == cid:
                 self.floor_holder = 0
             self.dirty = True
+            self.generation += 1
 
     def set_position(self, cid: int, pos_m: tuple[float, float, float]) -> None:
         self.position[cid] = pos_m
+        self.pose_hdr.pop(cid, None)
+
+    def position_of(self, cid: int) -> tuple[float, float, float] | None:
+        """The member's head position in metres (latest pose header, else seat), or None."""
+        h = self.pose_hdr.get(cid)
+        if h is not None:
+            return (h[2] * 0.01, h[3] * 0.01, h[4] * 0.01)
+        return self.position.get(cid)
 
     def set_floor(self, holder: int) -> None:
         if holder != self.floor_holder:
@@ -115,7 +136,7 @@ class RoomInterest:
 
     def space_of(self, cid: int) -> str:
         """The isolated zone name the member is in, or "" for the open room."""
-        p = self.position.get(cid)
+        p = self.position_of(cid)
         if p is None or self.layout is None:
             return ""
         z = self.layout.zone_at(p)
@@ -160,7 +181,9 @@ class RoomInterest:
         if n == 0:
             self.routes = routes
             return routes
-        pos = np.array([self.position.get(cid, (np.nan, np.nan, np.nan)) for cid in ids], dtype=np.float64)
+        hdr, posd = self.pose_hdr, self.position
+        pos = np.array([(h[2] * 0.01, h[3] * 0.01, h[4] * 0.01) if (h := hdr.get(cid)) is not None else posd.get(cid, _NAN3)
+                        for cid in ids], dtype=np.float64)
         sp = self._spaces(pos)
         same = sp[:, None] == sp[None, :]
         sq = np.einsum("ij,ij->i", pos, pos)
@@ -188,7 +211,16 @@ class RoomInterest:
         near = same & near_d
         mid = same & mid_d & ~near_d
         arr = np.array(ids, dtype=np.int64)
-        for table, m in ((routes.voice, voice), (routes.near, near), (routes.mid, mid)):
+        prev = self._prev if self._prev is not None and self._prev[0] == self.generation and self._prev[1] == ids else None
+        for k, (table, m) in enumerate(((routes.voice, voice), (routes.near, near), (routes.mid, mid))):
+            if prev is not None:
+                # unchanged senders keep their previous list object
+                old_m = prev[2 + k]
+                old_table = (self.routes.voice, self.routes.near, self.routes.mid)[k]
+                table.update(old_table)
+                for i in np.flatnonzero((m != old_m).any(axis=1)).tolist():
+                    table[ids[i]] = arr[m[i]].tolist()
+                continue
             senders, listeners = np.nonzero(m)
             flat = arr[listeners].tolist()
             ends = np.cumsum(np.bincount(senders, minlength=n)).tolist()
@@ -196,6 +228,7 @@ class RoomInterest:
             for j, cid in enumerate(ids):
                 table[cid] = flat[start : ends[j]]
                 start = ends[j]
+        self._prev = (self.generation, ids, voice, near, mid)
         routes.selected = {ids[i] for i in np.flatnonzero(selected)}
         routes.selected_min_level = min_level
         self.routes = routes

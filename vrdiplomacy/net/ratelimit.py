@@ -21,7 +21,10 @@ class TokenBucket:
 
     def take(self, amount: float, now: float) -> bool:
         """Spend ``amount`` tokens if available; False (nothing spent) otherwise."""
-        self._refill(now)
+        if now > self.stamp:
+            t = self.tokens + (now - self.stamp) * self.rate
+            self.tokens = t if t < self.burst else self.burst
+            self.stamp = now
         if self.tokens >= amount:
             self.tokens -= amount
             return True
@@ -37,3 +40,34 @@ class TokenBucket:
         if self.tokens >= amount:
             return 0.0
         return (min(amount, self.burst) - self.tokens) / self.rate if self.rate > 0 else float("inf")
+
+
+class PacketBudget:
+    """A datagram-rate and a byte-rate bucket refilled together (one call per datagram).
+
+    ``pps`` datagrams and ``bps`` bytes per second, ``burst_s`` seconds of each stored; starts
+    full. :meth:`take` spends one datagram and ``nbytes`` only when both are available.
+    """
+
+    __slots__ = ("pps", "bps", "p_max", "b_max", "p", "b", "stamp")
+
+    def __init__(self, pps: float, bps: float, burst_s: float, now: float = 0.0) -> None:
+        self.pps = float(pps)
+        self.bps = float(bps)
+        self.p_max = self.p = self.pps * burst_s
+        self.b_max = self.b = self.bps * burst_s
+        self.stamp = now
+
+    def take(self, nbytes: int, now: float) -> bool:
+        dt = now - self.stamp
+        if dt > 0:
+            self.stamp = now
+            p = self.p + dt * self.pps
+            self.p = p if p < self.p_max else self.p_max
+            b = self.b + dt * self.bps
+            self.b = b if b < self.b_max else self.b_max
+        if self.p >= 1.0 and self.b >= nbytes:
+            self.p -= 1.0
+            self.b -= nbytes
+            return True
+        return False

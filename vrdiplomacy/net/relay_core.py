@@ -6,9 +6,10 @@ ticks (:meth:`RelayCore.handle_timer`), each with ``now`` in seconds, then colle
 :meth:`RelayCore.to_send`. Malformed or unknown input is counted in :attr:`RelayCore.counters`
 and dropped; a control stream that cannot be re-synchronized is closed.
 
-Media: the relay opens the hop-by-hop seal, reads only the routing header, and forwards the
-opaque rest in per-receiver *bundles*: voice goes out at once; pose entries wait at most
-``pose_hold`` for a voice datagram to ride along with.
+Media (:meth:`RelayCore.receive_datagram`, from :class:`~vrdiplomacy.net.relay_media.RelayMedia`):
+the relay opens the hop-by-hop seal, reads only the routing header, and forwards the opaque rest
+in per-receiver *bundles*: voice goes out at once; pose entries wait at most ``pose_hold`` for a
+voice datagram to ride along with.
 """
 
 from __future__ import annotations
@@ -23,15 +24,12 @@ from typing import Any
 
 from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net import wire
-from vrdiplomacy.net.hop import ReplayError
 from vrdiplomacy.net.interest import RoomInterest
+from vrdiplomacy.net.relay_media import Datagram, RelayMedia
 from vrdiplomacy.net.relay_state import Connection, RelayCounters, RelaySettings, Room, Session, SessionEvent
 from vrdiplomacy.scene.layout import Layout
 
-_ENTRY = wire.ENTRY_HDR
-_POSE = wire.POSE_HDR
-_MIN_DGRAM = wire.MEDIA_HEADER_SIZE + 16
-Datagram = tuple[bytes, Any, float, float]  # data, address, first voice time, first pose time
+__all__ = ["Datagram", "Outgoing", "RelayCore"]
 
 
 @dataclass
@@ -43,7 +41,7 @@ class Outgoing:
     close: list[int] = field(default_factory=list)
 
 
-class RelayCore:
+class RelayCore(RelayMedia):
     """The relay's protocol state machine for any number of control connections."""
 
     def __init__(
@@ -71,10 +69,8 @@ class RelayCore:
         self.conns: dict[int, Connection] = {}
         self._events: deque[SessionEvent] = deque()
         self._closing: list[int] = []
-        self._dgrams: list[Datagram] = []
-        self._flush: dict[int, Session] = {}
-        self._pose_dirty: dict[int, Session] = {}
-        self._next_pose_flush = 0.0
+        self._out_conns: dict[int, Connection] = {}  # connections with control bytes to write
+        self._init_media()
         self._next_housekeeping = 0.0
         self.random_key: Callable[[], bytes] = lambda: secrets.token_bytes(32)
 
@@ -111,7 +107,7 @@ class RelayCore:
         for room in self.rooms.values():
             ri = room.interest
             t = min(t, ri.next_recompute, ri.last_recompute + 0.05 if ri.dirty else t)
-        if self._pose_dirty or any(r.keys for r in self.rooms.values()):
+        if self._pose_since or self._poses_waiting or any(r.keys for r in self.rooms.values()):
             t = min(t, self._next_pose_flush)
         return t
 
@@ -126,11 +122,13 @@ class RelayCore:
     def to_send(self, now: float) -> Outgoing:
         self._flush_bundles(now)
         out = Outgoing()
-        for conn in self.conns.values():
-            if conn.out:
-                out.streams[conn.conn_id] = b"".join(conn.out)
-                conn.out.clear()
-                conn.out_size = 0
+        if self._out_conns:
+            for conn in self._out_conns.values():
+                if conn.out:
+                    out.streams[conn.conn_id] = b"".join(conn.out)
+                    conn.out.clear()
+                    conn.out_size = 0
+            self._out_conns.clear()
         out.datagrams, self._dgrams = self._dgrams, []
         out.close, self._closing = self._closing, []
         for cid in out.close:
@@ -209,6 +207,7 @@ class RelayCore:
             return
         conn.out.append(frame)
         conn.out_size += len(frame)
+        self._out_conns[conn.conn_id] = conn
         if conn.out_size > self.s.max_stream_backlog:
             self.counters.connections_slow += 1
             conn.out.clear()
@@ -222,6 +221,7 @@ class RelayCore:
             frame = wire.Error(code, message).frame()
             conn.out.append(frame)
             conn.out_size += len(frame)
+            self._out_conns[conn.conn_id] = conn
         conn.closing = True
         self._closing.append(conn.conn_id)
         s, conn.session = conn.session, None
@@ -396,10 +396,7 @@ class RelayCore:
         s.away_since = now
         s.opener = s.sealer = None
         s.addr = None
-        s.pending.clear()
-        s.pending_size = 0
-        self._flush.pop(s.client_id, None)
-        self._pose_dirty.pop(s.client_id, None)
+        s.clear_pending()
         self._events.append(SessionEvent("away", s.client_id, s.identity, s.seat, s.room, reason))
         self._broadcast_presence(s, wire.AWAY, now)
 
@@ -407,8 +404,6 @@ class RelayCore:
         if self.sessions.pop(s.client_id, None) is None:
             return
         self.counters.sessions_ended += 1
-        self._flush.pop(s.client_id, None)
-        self._pose_dirty.pop(s.client_id, None)
         self._broadcast_presence(s, wire.LEFT, now)
         room = self.rooms.get(s.room)
         if room is not None:
@@ -421,7 +416,7 @@ class RelayCore:
         s.conn = None
         s.opener = s.sealer = None
         s.addr = None
-        s.pending.clear()
+        s.clear_pending()
         self._events.append(SessionEvent("ended", s.client_id, s.identity, s.seat, s.room, reason))
 
     def _housekeeping(self, now: float) -> None:
@@ -436,182 +431,3 @@ class RelayCore:
         for s in list(self.sessions.values()):
             if s.away_since is not None and now - s.away_since > self.s.resume_grace:
                 self._end_session(s, now, "resume grace expired")
-
-    # ------------------------------------------------------------ media
-
-    def receive_datagram(self, data: bytes, addr: Any, now: float) -> None:
-        c = self.counters
-        c.datagrams_in += 1
-        n = len(data)
-        c.bytes_in += n
-        if n < _MIN_DGRAM or n > wire.MAX_DATAGRAM:
-            c.dropped_malformed += 1
-            return
-        if data[0] != wire.VERSION:
-            c.dropped_unknown += 1
-            return
-        t = data[1]
-        if t != wire.DG_VOICE and t != wire.DG_POSE and t != wire.DG_BIND:
-            c.dropped_unknown += 1
-            return
-        cid = int.from_bytes(data[2:6], "big")
-        s = self.sessions.get(cid)
-        if s is None or s.opener is None:
-            c.dropped_unknown_client += 1
-            return
-        try:
-            pt = s.opener.open(data, int.from_bytes(data[6:14], "big"))
-        except ReplayError:
-            c.dropped_replay += 1
-            return
-        except CryptoError:
-            c.dropped_auth += 1
-            return
-        if not s.up_pps.take(1, now) or not s.up_bps.take(n, now):
-            c.dropped_rate += 1
-            return
-        if s.addr != addr:
-            if s.addr is not None:
-                c.address_changes += 1
-            s.addr = addr
-        if t == wire.DG_VOICE:
-            if len(pt) < 3:
-                c.dropped_malformed += 1
-                return
-            c.voice_in += 1
-            room = self.rooms[s.room]
-            ri = room.interest
-            ri.note_voice(cid, pt[0], now)
-            if ri.wants_now(cid, now):
-                self._recompute(room, now)
-            receivers = room.voice.get(cid)
-            if receivers:
-                self._fan_out(receivers, _ENTRY.pack(wire.DG_VOICE, cid, len(pt)) + pt, now, True)
-        elif t == wire.DG_POSE:
-            if len(pt) < _POSE.size or pt[0] & ~wire.POSE_KEY:
-                c.dropped_malformed += 1
-                return
-            c.poses_in += 1
-            flags, seq, x, y, z = _POSE.unpack_from(pt)
-            room = self.rooms[s.room]
-            room.interest.set_position(cid, (x * 0.01, y * 0.01, z * 0.01))
-            entry = _ENTRY.pack(wire.DG_POSE, cid, len(pt)) + pt
-            if flags & wire.POSE_KEY:
-                # keyframes (about 2 Hz) go to the whole room in one batch per flush tick
-                if not room.keys:
-                    room.keys_t = now
-                room.keys.append(entry)
-                room.keys_size += len(entry)
-                return
-            near = room.near.get(cid)
-            if near:
-                self._fan_out(near, entry, now, False)
-            if seq % room.interest.settings.mid_divisor == 0:
-                mid = room.mid.get(cid)
-                if mid:
-                    self._fan_out(mid, entry, now, False)
-        else:
-            assert s.sealer is not None
-            self._dgrams.append((s.sealer.seal(wire.DG_BIND_ACK, b""), addr, 0.0, 0.0))
-            c.datagrams_out += 1
-
-    def _recompute(self, room: Room, now: float) -> None:
-        """Recompute interest and turn its client-id routes into session lists."""
-        routes = room.interest.recompute(now)
-        sessions = self.sessions
-
-        def resolve(table: dict[int, list[int]]) -> dict[int, list[Session]]:
-            return {src: [sessions[r] for r in dst if r in sessions] for src, dst in table.items() if dst}
-
-        room.voice = resolve(routes.voice)
-        room.near = resolve(routes.near)
-        room.mid = resolve(routes.mid)
-
-    def _fan_out(self, receivers: list[Session], entry: bytes, now: float, voice: bool) -> None:
-        ln = len(entry)
-        limit = self.s.bundle_max - ln
-        for r in receivers:
-            if r.pending_size > limit:
-                self._emit(r, now)
-            r.pending.append(entry)
-            r.pending_size += ln
-            if voice:
-                if not r.pending_voice_t:
-                    r.pending_voice_t = now
-                    self._flush[r.client_id] = r
-            elif not r.pending_pose_t:
-                r.pending_pose_t = r.pending_pose_first = now
-                self._pose_dirty[r.client_id] = r
-        if voice:
-            self.counters.voice_forwarded += len(receivers)
-        else:
-            self.counters.poses_forwarded += len(receivers)
-
-    def _emit(self, r: Session, now: float) -> None:
-        pt = b"".join(r.pending)
-        tv, tp = r.pending_voice_t, r.pending_pose_first
-        r.pending.clear()
-        r.pending_size = 0
-        r.pending_voice_t = r.pending_pose_t = r.pending_pose_first = 0.0
-        if r.sealer is None or r.addr is None:
-            return
-        if not r.down_bps.take(len(pt) + 58, now):
-            self.counters.dropped_downlink_budget += 1
-            return
-        data = r.sealer.seal(wire.DG_BUNDLE, pt)
-        self._dgrams.append((data, r.addr, tv, tp))
-        self.counters.datagrams_out += 1
-        self.counters.bytes_out += len(data)
-
-    def _flush_bundles(self, now: float) -> None:
-        """Voice goes out at once (taking waiting poses along); poses wait at most ``pose_hold``."""
-        if self._flush:
-            for r in self._flush.values():
-                if r.pending:
-                    self._emit(r, now)
-            self._flush.clear()
-        if now < self._next_pose_flush:
-            return
-        hold = self.s.pose_hold
-        self._next_pose_flush = now + hold * 0.5
-        limit = self.s.bundle_max
-        for room in self.rooms.values():
-            if not room.keys:
-                continue
-            keys, size, t0 = room.keys, room.keys_size, room.keys_t
-            room.keys, room.keys_size = [], 0
-            self.counters.poses_forwarded += len(keys) * max(0, len(room.members) - 1)
-            for r in room.members.values():
-                if r.addr is None:
-                    continue
-                if r.pending_size + size > limit:
-                    if r.pending:
-                        self._emit(r, now)
-                    if size > limit:
-                        self._emit_chunks(r, keys, t0, now)
-                        continue
-                r.pending.extend(keys)
-                r.pending_size += size
-                if not r.pending_pose_first or t0 < r.pending_pose_first:
-                    r.pending_pose_first = t0
-                if not r.pending_pose_t:
-                    r.pending_pose_t = now
-                self._pose_dirty[r.client_id] = r
-        due = now - hold + 1e-4
-        for cid, r in list(self._pose_dirty.items()):
-            if not r.pending_pose_t:  # already went out with a voice frame
-                del self._pose_dirty[cid]
-            elif r.pending_pose_t <= due:
-                self._emit(r, now)
-                del self._pose_dirty[cid]
-
-    def _emit_chunks(self, r: Session, entries: list[bytes], t0: float, now: float) -> None:
-        limit = self.s.bundle_max
-        for e in entries:
-            if r.pending_size + len(e) > limit and r.pending:
-                self._emit(r, now)
-            r.pending.append(e)
-            r.pending_size += len(e)
-            r.pending_pose_first = r.pending_pose_first or t0
-        if r.pending:
-            self._emit(r, now)

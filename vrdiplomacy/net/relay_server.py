@@ -24,9 +24,9 @@ from typing import Any
 
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.net import tls
-from vrdiplomacy.net.relay_core import RelayCore
+from vrdiplomacy.net.relay_core import Datagram, RelayCore
 from vrdiplomacy.net.relay_state import RelaySettings
-from vrdiplomacy.net.stats import LatencyHistogram
+from vrdiplomacy.net.stats import BINS, PER_BIN, LatencyHistogram
 from vrdiplomacy.scene.layout import Layout
 
 log = logging.getLogger("vrdiplomacy.relay")
@@ -232,24 +232,7 @@ class RelayServer:
                 self.core.connection_lost(conn_id, now, "too slow to keep up")
                 w.transport.abort()
         if out.datagrams and self._udp is not None:
-            send = self._udp.sendto
-            vh, ph = self.voice_latency, self.pose_latency
-            clock = time.monotonic
-            for data, addr, tv, tp in out.datagrams:
-                try:
-                    send(data, addr)
-                except (BlockingIOError, InterruptedError):
-                    self.send_errors += 1
-                    continue
-                except OSError:
-                    self.send_errors += 1
-                    continue
-                if tv or tp:
-                    t = clock()
-                    if tv:
-                        vh.add(t - tv)
-                    if tp:
-                        ph.add(t - tp)
+            self._send_datagrams(out.datagrams)
         for conn_id in out.close:
             w = self._writers.pop(conn_id, None)
             if w is not None:
@@ -258,6 +241,42 @@ class RelayServer:
             log.info("session %s: %s (%s, seat %s, room %s)%s", ev.kind, ev.client_id, ev.identity, ev.seat or "-", ev.room,
                      f": {ev.reason}" if ev.reason else "")
         self._schedule()
+
+    def _send_datagrams(self, datagrams: list[Datagram]) -> None:
+        """``sendto`` each datagram and record its forwarding latency (receipt to ``sendto``)."""
+        assert self._udp is not None
+        send = self._udp.sendto
+        vh, ph = self.voice_latency, self.pose_latency
+        vc, pc = vh.counts, ph.counts
+        vn = pn = 0
+        vs = ps = 0.0
+        clock = time.monotonic
+        errors = 0
+        for data, addr, tv, tp in datagrams:
+            try:
+                send(data, addr)
+            except OSError:  # BlockingIOError (buffer full) included: the datagram is lost
+                errors += 1
+                continue
+            if tv or tp:
+                t = clock()
+                if tv:
+                    d = t - tv
+                    i = int(d * PER_BIN)
+                    vc[i if 0 <= i < BINS else (0 if i < 0 else BINS)] += 1
+                    vn += 1
+                    vs += d
+                if tp:
+                    d = t - tp
+                    i = int(d * PER_BIN)
+                    pc[i if 0 <= i < BINS else (0 if i < 0 else BINS)] += 1
+                    pn += 1
+                    ps += d
+        vh.n += vn
+        vh.total += vs
+        ph.n += pn
+        ph.total += ps
+        self.send_errors += errors
 
     # ------------------------------------------------------------ statistics
 

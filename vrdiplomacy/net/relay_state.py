@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from vrdiplomacy.net.hop import DOWNLINK, UPLINK, HopOpener, HopSealer
 from vrdiplomacy.net.interest import InterestSettings, RoomInterest
-from vrdiplomacy.net.ratelimit import TokenBucket
+from vrdiplomacy.net.ratelimit import PacketBudget, TokenBucket
 from vrdiplomacy.net.wire import FrameDecoder, RoomEvent
 
 
@@ -29,8 +30,9 @@ class RelaySettings:
     downlink_bps: per-client downlink byte budget (bytes/s); bundles beyond it are dropped.
     bundle_max: largest downlink bundle plaintext in bytes (1400 + 58 bytes of headers fits a
         1500-byte Ethernet MTU).
-    pose_hold: period of the pose flush tick: pose entries wait at most this long (less when a
-        voice frame to the same receiver takes them along).
+    pose_hold: pose entries wait at most about this long to share a bundle (less when a voice
+        frame to the same receiver takes them along); the pose flush tick runs every
+        ``pose_hold / 2``. Longer means fewer downlink datagrams, shorter means fresher poses.
     """
 
     heartbeat_interval: float = 2.0
@@ -46,7 +48,7 @@ class RelaySettings:
     max_input_backlog: int = 1 << 16
     downlink_bps: float = 250_000.0
     bundle_max: int = 1400
-    pose_hold: float = 0.02
+    pose_hold: float = 0.03
     interest: InterestSettings = field(default_factory=InterestSettings)
 
 
@@ -111,6 +113,11 @@ class SessionEvent:
 class Session:
     """One delegate's session: identity, seat, room, media keys, link and budgets."""
 
+    __slots__ = (
+        "client_id", "identity", "seat", "room", "token", "conn", "away_since", "addr", "key", "sealer", "opener",
+        "last_client_seq", "up", "down_bps", "pending", "append", "pending_pose_first",
+    )
+
     def __init__(self, client_id: int, identity: str, seat: str, room: str, token: bytes, now: float, s: RelaySettings) -> None:
         self.client_id = client_id
         self.identity = identity
@@ -124,21 +131,27 @@ class Session:
         self.sealer: HopSealer | None = None
         self.opener: HopOpener | None = None
         self.last_client_seq = 0
-        self.up_pps = TokenBucket(s.uplink_pps, s.uplink_pps / 3, now)
-        self.up_bps = TokenBucket(s.uplink_bps, s.uplink_bps / 3, now)
+        self.up = PacketBudget(s.uplink_pps, s.uplink_bps, 1 / 3, now)
         self.down_bps = TokenBucket(s.downlink_bps, s.downlink_bps / 2, now)
-        # downlink bundle being filled
+        # downlink bundle being filled: entries (the list object is kept; ``append`` is its method)
         self.pending: list[bytes] = []
-        self.pending_size = 0
-        self.pending_voice_t = 0.0
-        self.pending_pose_t = 0.0  # when the oldest waiting pose entry started to wait
-        self.pending_pose_first = 0.0  # when the oldest waiting pose entry reached the relay
+        self.append = self.pending.append
+        # when the oldest waiting pose entry reached the relay, at most; 0.0 until a flush tick saw it
+        self.pending_pose_first = 0.0
+
+    def clear_pending(self) -> None:
+        """Forget the downlink bundle being filled (the link is gone)."""
+        self.pending.clear()
+        self.pending_pose_first = 0.0
 
     def rekey(self, key: bytes) -> None:
         self.key = key
         self.sealer = HopSealer(key, DOWNLINK, self.client_id)
         self.opener = HopOpener(key, UPLINK)
         self.addr = None
+
+
+Route = tuple[list[int], list[Session], list[Callable[[bytes], None]]]
 
 
 class Connection:
@@ -166,10 +179,12 @@ class Room:
         self.history: deque[RoomEvent] = deque(maxlen=history)
         self.floor = 0
         self.interest = interest
-        # routes resolved to sessions (see RelayCore._recompute)
-        self.voice: dict[int, list[Session]] = {}
-        self.near: dict[int, list[Session]] = {}
-        self.mid: dict[int, list[Session]] = {}
+        # routes resolved to sessions (see RelayMedia._recompute); each value is a (receiver
+        # client ids, receiver sessions, their ``append`` methods) triple, reused while the id
+        # list is unchanged
+        self.voice: dict[int, Route] = {}
+        self.near: dict[int, Route] = {}
+        self.mid: dict[int, Route] = {}
         # keyframe entries waiting for the next flush tick (sent to the whole room)
         self.keys: list[bytes] = []
         self.keys_size = 0

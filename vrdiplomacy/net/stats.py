@@ -4,6 +4,7 @@ from __future__ import annotations
 
 BIN_S = 50e-6
 BINS = 4000  # 0 .. 200 ms, plus an overflow bin
+PER_BIN = 1.0 / BIN_S  # seconds -> bin index factor (for callers that inline :meth:`LatencyHistogram.add`)
 
 
 class LatencyHistogram:

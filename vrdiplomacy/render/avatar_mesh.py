@@ -8,6 +8,12 @@ Conventions: metres, +Y up, the avatar faces -Z. Root parts are relative to the 
 (floor level); head parts to the head pose; hand parts to each hand pose. Standing avatars
 (``seated`` false) are reshaped in the vertex shader: torso raised, legs straightened, thighs
 and placard stand hidden, and the placard floats above the head as a name label.
+
+Hands are a palm, four fingers and a thumb; each hand vertex names its digit in ``uv.x``
+(:data:`DIGIT_PALM` ...) so the shader can curl fingers and turn the thumb for the hand's shape
+(:data:`HAND_SHAPES`). Arms are two unit-length boxes per side along +Y (``uv.x`` 0 upper,
+1 lower) that the shader stretches from the shoulder to the elbow to the wrist (two-bone IK).
+The gesture icon is a unit quad the shader turns to face the camera above the head.
 """
 
 from __future__ import annotations
@@ -19,9 +25,21 @@ import numpy as np
 import numpy.typing as npt
 
 # part ids (vertex attribute a_part.x); keep in step with shaders/avatar.vert
-PART_ROOT, PART_HEAD, PART_LEFT, PART_RIGHT, PART_PLACARD, PART_INDICATOR, PART_SEATED, PART_LEGS = range(8)
+(PART_ROOT, PART_HEAD, PART_LEFT, PART_RIGHT, PART_PLACARD, PART_INDICATOR, PART_SEATED, PART_LEGS,
+ PART_ARM_LEFT, PART_ARM_RIGHT, PART_ICON) = range(11)
 # colour sources (a_part.y)
-SRC_VERTEX, SRC_DELEGATION, SRC_PLACARD, SRC_INDICATOR = 0, 1, 2, 3
+SRC_VERTEX, SRC_DELEGATION, SRC_PLACARD, SRC_INDICATOR, SRC_ICON = 0, 1, 2, 3, 4
+# digits of a hand (uv.x of hand vertices)
+DIGIT_PALM, DIGIT_THUMB, DIGIT_INDEX, DIGIT_FINGERS = 0, 1, 2, 3
+# hand shape name -> shape index (per-instance); names without their own look map to the nearest
+HAND_SHAPES: dict[str, int] = {
+    "open": 0, "raised": 0, "relaxed": 0, "pinch": 0, "flat": 0,
+    "fist": 1, "grip": 1,
+    "point": 2,
+    "thumbs_up": 3,
+    "thumbs_down": 4,
+}
+KNUCKLE_Z = -0.07  # the fingers' pivot line (hand space); keep in step with shaders/avatar.vert
 
 SKIN = (0.62, 0.50, 0.42)
 HAIR = (0.06, 0.04, 0.03)
@@ -64,9 +82,12 @@ class _Builder:
         self.count += n
 
     def box(self, center: tuple[float, float, float], size: tuple[float, float, float], part: int, source: int,
-            color: tuple[float, float, float], uv_faces: dict[int, tuple[float, float, float, float]] | None = None) -> None:
-        """An axis-aligned box. ``uv_faces`` maps a face (0..5: +X -X +Y -Y +Z -Z) to a UV rect."""
-        c = np.asarray(center, dtype=np.float32)
+            color: tuple[float, float, float], uv_faces: dict[int, tuple[float, float, float, float]] | None = None,
+            digit: int | None = None, offset: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> None:
+        """An axis-aligned box. ``uv_faces`` maps a face (0..5: +X -X +Y -Y +Z -Z) to a UV rect;
+        ``digit`` (hands, arms) is stored in uv.x of every vertex instead; ``offset`` moves the box
+        after it is built (the thumb is built with its base at ``center``)."""
+        c = np.asarray(center, dtype=np.float32) + np.asarray(offset, dtype=np.float32)
         h = np.asarray(size, dtype=np.float32) / 2.0
         for face, (axis, sign) in enumerate(((0, 1), (0, -1), (1, 1), (1, -1), (2, 1), (2, -1))):
             n = np.zeros(3, dtype=np.float32)
@@ -84,6 +105,8 @@ class _Builder:
             corners = [c + n * h + (su * u + sv * v) * h for su, sv in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
             rect = (uv_faces or {}).get(face, (0.0, 0.0, 1.0, 1.0))
             uvs = [(rect[0], rect[3]), (rect[2], rect[3]), (rect[2], rect[1]), (rect[0], rect[1])]
+            if digit is not None:
+                uvs = [(float(digit), 0.0)] * 4
             src = source if (uv_faces is None or face in uv_faces) else SRC_VERTEX
             self.add(corners, [n] * 4, uvs, [0, 1, 2, 0, 2, 3], part, src, color)
 
@@ -158,10 +181,24 @@ def build_avatar_mesh() -> AvatarMesh:
     b.ellipsoid((0.0, 0.004, 0.008), (0.1, 0.124, 0.108), PART_HEAD, HAIR, y_range=(-0.15, 1.0))  # hair cap
     b.box((0.0, 0.02, -0.09), (0.17, 0.065, 0.07), PART_HEAD, SRC_VERTEX, VISOR)
     b.box((0.0, 0.03, 0.0), (0.205, 0.018, 0.19), PART_HEAD, SRC_VERTEX, (0.25, 0.26, 0.3))  # headset strap
-    # hands: mittens, fingers towards -Z
+    # hands: palm, four fingers towards -Z from the knuckle line, and a thumb (built pointing +Y,
+    # the shader turns it); a left hand has its thumb on +X (palm down, fingers forward)
     for part in (PART_LEFT, PART_RIGHT):
-        b.box((0.0, 0.0, -0.02), (0.085, 0.03, 0.11), part, SRC_VERTEX, SKIN)
-        b.box((0.045 if part == PART_LEFT else -0.045, 0.0, 0.0), (0.025, 0.025, 0.05), part, SRC_VERTEX, SKIN)
+        side = 1.0 if part == PART_LEFT else -1.0
+        b.box((0.0, 0.0, -0.02), (0.085, 0.032, 0.10), part, SRC_VERTEX, SKIN, digit=DIGIT_PALM)
+        for k, (length, x) in enumerate(((0.075, 0.03), (0.082, 0.01), (0.078, -0.01), (0.062, -0.03))):
+            z0 = KNUCKLE_Z + 0.006
+            b.box((side * x, 0.0, z0 - length / 2), (0.019, 0.022, length), part, SRC_VERTEX, SKIN,
+                  digit=DIGIT_INDEX if k == 0 else DIGIT_FINGERS)
+        b.box((side * 0.042, 0.0, -0.005 + 0.0), (0.022, 0.062, 0.022), part, SRC_VERTEX, SKIN, digit=DIGIT_THUMB,
+              offset=(0.0, 0.031, 0.0))
+    # arms: upper (delegation sleeve) and lower (sleeve with a dark cuff end), unit length along +Y
+    for part in (PART_ARM_LEFT, PART_ARM_RIGHT):
+        b.box((0.0, 0.5, 0.0), (0.095, 1.0, 0.095), part, SRC_DELEGATION, (1, 1, 1), digit=0)
+        b.box((0.0, 0.5, 0.0), (0.078, 1.0, 0.078), part, SRC_DELEGATION, (1, 1, 1), digit=1)
+    # gesture icon: a unit quad facing +Z (the shader scales it, turns it to the camera, picks the cell)
+    b.add([(-0.5, -0.5, 0.0), (0.5, -0.5, 0.0), (0.5, 0.5, 0.0), (-0.5, 0.5, 0.0)], [(0, 0, 1)] * 4,
+          [(0, 1), (1, 1), (1, 0), (0, 0)], [0, 1, 2, 0, 2, 3], PART_ICON, SRC_ICON, (1, 1, 1))
     # placard: a white board with the delegation name on both faces, on a thin stand
     w, h = PLACARD_SIZE
     px, py, pz = PLACARD_OFFSET

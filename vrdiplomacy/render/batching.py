@@ -18,6 +18,7 @@ from vrdiplomacy.scene.model import Material, Scene, Texture
 
 STRIDE = 9  # floats per vertex: pos3 normal3 uv2 material1
 MAX_MATERIALS = 256
+LARGE_LAYER = 4096  # material texture layers >= this index the large array (keep in step with static.frag)
 GROUPS = ("opaque", "double_sided", "blended")
 
 
@@ -33,7 +34,10 @@ class DrawRange:
 class StaticBatch:
     """What the renderer uploads: interleaved vertices, indices, draw ranges per group, the
     material table (MAX_MATERIALS x 12 float32: base colour; emissive + base-colour texture
-    layer; metallic, roughness, emissive texture layer, unused; a layer of -1 means none) and texture-array layers (L, S, S, 4) uint8."""
+    layer; metallic, roughness, emissive texture layer, unused; a layer of -1 means none, a layer of
+    ``LARGE_LAYER + k`` means layer k of the large array) and the texture-array layers: ``layers``
+    (L, S, S, 4) uint8 at the layer size, ``large_layers`` (K, B, B, 4) for the few big textures
+    (placard and flag atlases) that would be unreadable squeezed into S (None when there are none)."""
 
     vertices: npt.NDArray[np.float32]
     indices: npt.NDArray[np.uint32]
@@ -41,6 +45,7 @@ class StaticBatch:
     materials: npt.NDArray[np.float32]
     layers: npt.NDArray[np.uint8]
     material_names: list[str] = field(default_factory=list)
+    large_layers: npt.NDArray[np.uint8] | None = None
 
 
 def _group(m: Material) -> str:
@@ -59,8 +64,22 @@ def _resize(tex: Texture, size: int) -> npt.NDArray[np.uint8]:
     return np.asarray(img, dtype=np.uint8)
 
 
-def build_static_batch(scene: Scene, layer_size: int = 512) -> StaticBatch:
-    """Bake ``scene``'s meshes to world space, grouped by draw state, materials indexed."""
+def _large_set(textures: list[Texture], layer_size: int, large_size: int, max_large: int) -> list[int]:
+    """Indices of the textures that go to the large array: those with a side over twice the
+    layer size (text atlases lose their text at the layer size), the biggest ``max_large`` first."""
+    if large_size <= layer_size or max_large <= 0:
+        return []
+    big = [i for i, t in enumerate(textures) if max(np.asarray(t.pixels).shape[:2]) > 2 * layer_size]
+    big.sort(key=lambda i: -int(np.prod(np.asarray(textures[i].pixels).shape[:2])))
+    return sorted(big[:max_large])
+
+
+def build_static_batch(scene: Scene, layer_size: int = 512, large_size: int = 2048, max_large: int = 2) -> StaticBatch:
+    """Bake ``scene``'s meshes to world space, grouped by draw state, materials indexed.
+
+    Textures are resampled to ``layer_size`` squares, except up to ``max_large`` textures with a
+    side over twice that (placard and flag atlases), which keep up to ``large_size`` pixels in a
+    second array so names stay legible."""
     materials: list[Material] = []
     mat_index: dict[int, int] = {}
     tex_index: dict[int, int] = {}
@@ -109,21 +128,35 @@ def build_static_batch(scene: Scene, layer_size: int = 512) -> StaticBatch:
             count += idx.size
         ranges[g] = DrawRange(first, count)
         first += count
+    large = _large_set(textures, layer_size, large_size, max_large)
+    slot: dict[int, float] = {}  # texture index -> layer value in the material table
+    small: list[Texture] = []
+    for k, t in enumerate(textures):
+        if k in large:
+            slot[k] = float(LARGE_LAYER + large.index(k))
+        else:
+            slot[k] = float(len(small))
+            small.append(t)
     table = np.zeros((MAX_MATERIALS, 12), dtype=np.float32)
     for i, m in enumerate(materials):
         t = m.base_color_texture
         table[i, 0:4] = m.base_color
         table[i, 4:7] = m.emissive
-        table[i, 7] = tex_index[id(t)] if t is not None else -1.0
+        table[i, 7] = slot[tex_index[id(t)]] if t is not None else -1.0
         table[i, 8] = m.metallic
         table[i, 9] = m.roughness
         et = m.emissive_texture
-        table[i, 10] = tex_index[id(et)] if et is not None else -1.0
+        table[i, 10] = slot[tex_index[id(et)]] if et is not None else -1.0
     layers = (
-        np.stack([_resize(t, layer_size) for t in textures])
-        if textures
+        np.stack([_resize(t, layer_size) for t in small])
+        if small
         else np.full((1, 1, 1, 4), 255, dtype=np.uint8)
     )
+    big_side = 0
+    for k in large:
+        side = max(np.asarray(textures[k].pixels).shape[:2])
+        big_side = max(big_side, min(large_size, 1 << (int(side) - 1).bit_length()))
+    large_layers = np.stack([_resize(textures[k], big_side) for k in large]) if large else None
     return StaticBatch(
         np.concatenate(verts) if verts else np.zeros((0, STRIDE), dtype=np.float32),
         np.concatenate(inds) if inds else np.zeros(0, dtype=np.uint32),
@@ -131,4 +164,5 @@ def build_static_batch(scene: Scene, layer_size: int = 512) -> StaticBatch:
         table,
         layers,
         [m.name for m in materials],
+        large_layers,
     )

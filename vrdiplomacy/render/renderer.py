@@ -2,7 +2,9 @@
 
 GL 3.3 core. Static geometry is baked into one buffer with a material index per vertex (at
 most three draws per view); avatars are one instanced draw whatever their number, their
-per-instance data refreshed by one ``glBufferSubData`` per frame. A frame renders a list of
+per-instance data refreshed by one ``glBufferSubData`` per frame. The same draw carries each
+avatar's hand shapes, arms and gesture icon (per-instance indices) and the local user's own
+hands (one more instance, hands and forearms only). A frame renders a list of
 views (one per eye) into the targets it is handed: FBOs, or layers of a texture array as an
 OpenXR swapchain gives them. Per-view matrices live in one uniform buffer, bound by range.
 Output is sRGB: SRGB8_ALPHA8 targets with ``GL_FRAMEBUFFER_SRGB``, sRGB textures.
@@ -24,10 +26,12 @@ import numpy.typing as npt
 from vrdiplomacy.errors import RenderError
 from vrdiplomacy.platform import ContextSettings, GLContext, create_context
 from vrdiplomacy.render.atlas import PlacardAtlas, build_atlas
+from vrdiplomacy.render.avatar_mesh import HAND_SHAPES, build_avatar_mesh
 from vrdiplomacy.render.avatar_mesh import STRIDE as AVATAR_STRIDE
-from vrdiplomacy.render.avatar_mesh import build_avatar_mesh
 from vrdiplomacy.render.batching import STRIDE as STATIC_STRIDE
 from vrdiplomacy.render.batching import build_static_batch
+from vrdiplomacy.render.icons import COLUMNS as ICON_COLUMNS
+from vrdiplomacy.render.icons import ICON_INDEX, build_icon_atlas
 from vrdiplomacy.render.shaders import load_shader
 from vrdiplomacy.render.types import FRAME_STATS, FramebufferTarget, FrameStats, RendererSettings, Target, TextureLayerTarget
 from vrdiplomacy.scene.model import Avatar, Scene, View
@@ -44,16 +48,20 @@ _CALLS = _DRAWS + (
     "glDisable", "glEnable", "glEnableVertexAttribArray", "glFinish", "glFramebufferRenderbuffer",
     "glFramebufferTexture2D", "glFramebufferTextureLayer", "glGenBuffers", "glGenFramebuffers",
     "glGenRenderbuffers", "glGenTextures", "glGenVertexArrays", "glGenerateMipmap", "glGetIntegerv",
-    "glGetProgramInfoLog", "glGetProgramiv", "glGetShaderInfoLog", "glGetShaderiv", "glGetString",
-    "glGetUniformBlockIndex", "glGetUniformLocation", "glLinkProgram", "glPixelStorei", "glReadPixels",
-    "glRenderbufferStorage", "glShaderSource", "glTexImage2D", "glTexImage3D", "glTexParameteri",
-    "glUniform1i", "glUniformBlockBinding", "glUseProgram", "glVertexAttribDivisor", "glVertexAttribPointer",
+    "glGetProgramInfoLog", "glGetProgramiv", "glGetShaderInfoLog", "glGetShaderiv", "glGetString", "glGetStringi",
+    "glGetFloatv", "glGetUniformBlockIndex", "glGetUniformLocation", "glLinkProgram", "glPixelStorei", "glReadPixels",
+    "glRenderbufferStorage", "glShaderSource", "glTexImage2D", "glTexImage3D", "glTexParameterf", "glTexParameteri",
+    "glUniform1i", "glUniform4f", "glUniformBlockBinding", "glUseProgram", "glVertexAttribDivisor", "glVertexAttribPointer",
     "glViewport", "glFlush",
 )
 
 VIEW_BINDING, SCENE_BINDING, MATERIAL_BINDING = 0, 1, 2
-INSTANCE_FLOATS = 40  # ten vec4 per avatar, see shaders/avatar.vert
+INSTANCE_FLOATS = 44  # eleven vec4 per avatar, see shaders/avatar.vert
+INSTANCE_VEC4 = INSTANCE_FLOATS // 4
+FLAG_FLOATS = 16  # per-avatar flags gathered in Python: 4 state, 4 colour, 4 placard rect, 4 extra
 MAX_LIGHTS = 8
+TEXTURE_MAX_ANISOTROPY = 0x84FE  # GL 4.6 / EXT_texture_filter_anisotropic (same enums)
+MAX_TEXTURE_MAX_ANISOTROPY = 0x84FF
 
 
 class _CountingGL:
@@ -128,8 +136,9 @@ class Renderer:
         self._textures: list[int] = []
         self._fbos: dict[tuple[int, int], tuple[int, int]] = {}  # (texture, layer) -> (fbo, depth rb)
         self._owned_targets: list[tuple[int, int, int]] = []  # (fbo, texture, renderbuffer)
-        self._static = self._program("static.vert", "static.frag", {"u_textures": 0})
-        self._avatar = self._program("avatar.vert", "avatar.frag", {"u_atlas": 1})
+        self._static = self._program("static.vert", "static.frag", {"u_textures": 0, "u_large": 3})
+        self._avatar = self._program("avatar.vert", "avatar.frag", {"u_atlas": 1, "u_icons": 2})
+        self._anisotropy = self._max_anisotropy()
         align = int(gl.glGetIntegerv(GL.GL_UNIFORM_BUFFER_OFFSET_ALIGNMENT))
         self._view_stride = ((80 + align - 1) // align) * align
         self._view_ubo = self._buffer(GL.GL_UNIFORM_BUFFER, 8 * self._view_stride)
@@ -141,7 +150,10 @@ class Renderer:
         self._static_buffers: list[int] = []
         self._static_ranges: dict[str, tuple[int, int]] = {}
         self._tex_array = self._texture()
+        self._large_array = self._texture()
         self._atlas_tex = self._texture()
+        self._icon_tex = self._texture()
+        self._upload_icons()
         self._atlas: PlacardAtlas | None = None
         self._rects: dict[str, tuple[float, float, float, float]] = {}
         self._uploaded: Scene | None = None
@@ -152,6 +164,18 @@ class Renderer:
         benchmark: Mesa llvmpipe does vertex shading and binning synchronously inside them, on
         the calling thread; that is driver work, not Python work)."""
         self.gl = _CountingGL(GL, self.stats, timed=enabled)
+
+    def _max_anisotropy(self) -> float:
+        """The anisotropic filtering the scene textures get (placards and signs seen at a slant
+        stay legible): min(16, the driver's limit), 0 where the driver has none."""
+        gl = self.gl
+        n = int(gl.glGetIntegerv(GL.GL_NUM_EXTENSIONS))
+        exts = {gl.glGetStringi(GL.GL_EXTENSIONS, i).decode() for i in range(n)}
+        major, minor = (int(x) for x in self.info["GL_VERSION"].split()[0].split(".")[:2])
+        if "GL_EXT_texture_filter_anisotropic" not in exts and "GL_ARB_texture_filter_anisotropic" not in exts \
+                and (major, minor) < (4, 6):
+            return 0.0
+        return min(16.0, float(gl.glGetFloatv(MAX_TEXTURE_MAX_ANISOTROPY)))
 
     # ---------------------------------------------------------------- set-up helpers
     def _buffer(self, target: int, size: int, data: Any = None, usage: int | None = None) -> int:
@@ -215,14 +239,15 @@ class Renderer:
         self._capacity = max(1, self.settings.avatar_capacity)
         self._instances = np.zeros((self._capacity, INSTANCE_FLOATS), dtype=np.float32)
         self._instance_vbo = self._buffer(GL.GL_ARRAY_BUFFER, self._instances.nbytes, self._instances, GL.GL_STREAM_DRAW)
-        self._attribs([(5 + i, 4, 4 * i) for i in range(10)], INSTANCE_FLOATS, divisor=1)
+        self._attribs([(5 + i, 4, 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS, divisor=1)
         gl.glBindVertexArray(0)
 
     # ---------------------------------------------------------------- upload
     def upload(self, scene: Scene) -> None:
         """Upload ``scene``'s static geometry, materials, textures, lights and placard names."""
         gl = self.gl
-        batch = build_static_batch(scene, self.settings.max_texture_size)
+        s = self.settings
+        batch = build_static_batch(scene, s.max_texture_size, s.large_texture_size, s.max_large_textures)
         if self._static_vao:
             gl.glDeleteVertexArrays(1, [self._static_vao])
         if self._static_buffers:
@@ -246,6 +271,11 @@ class Renderer:
         gl.glTexImage3D(GL.GL_TEXTURE_2D_ARRAY, 0, GL.GL_SRGB8_ALPHA8, layers.shape[2], layers.shape[1], layers.shape[0],
                         0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, np.ascontiguousarray(layers))
         self._tex_params(GL.GL_TEXTURE_2D_ARRAY, GL.GL_REPEAT)
+        large = batch.large_layers if batch.large_layers is not None else np.full((1, 1, 1, 4), 255, dtype=np.uint8)
+        gl.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self._large_array)
+        gl.glTexImage3D(GL.GL_TEXTURE_2D_ARRAY, 0, GL.GL_SRGB8_ALPHA8, large.shape[2], large.shape[1], large.shape[0],
+                        0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, np.ascontiguousarray(large))
+        self._tex_params(GL.GL_TEXTURE_2D_ARRAY, GL.GL_REPEAT)
         self._upload_scene_block(scene)
         self._upload_atlas([a.delegation for a in scene.avatars])
         self._clear = tuple(float(c) for c in scene.clear_color)
@@ -256,6 +286,8 @@ class Renderer:
         gl.glGenerateMipmap(target)
         gl.glTexParameteri(target, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR)
         gl.glTexParameteri(target, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
+        if self._anisotropy > 1.0:
+            gl.glTexParameterf(target, TEXTURE_MAX_ANISOTROPY, self._anisotropy)
         gl.glTexParameteri(target, GL.GL_TEXTURE_WRAP_S, wrap)
         gl.glTexParameteri(target, GL.GL_TEXTURE_WRAP_T, wrap)
 
@@ -276,6 +308,20 @@ class Renderer:
         gl = self.gl
         gl.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._scene_ubo)
         gl.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, data.nbytes, data)
+
+    def _upload_icons(self) -> None:
+        """The gesture icon atlas (drawn with Pillow) into its texture, its grid into the avatar program."""
+        icons = build_icon_atlas()
+        gl = self.gl
+        gl.glBindTexture(GL.GL_TEXTURE_2D, self._icon_tex)
+        gl.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+        h, w = icons.pixels.shape[:2]
+        gl.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_SRGB8_ALPHA8, w, h, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, icons.pixels)
+        self._tex_params(GL.GL_TEXTURE_2D, GL.GL_CLAMP_TO_EDGE)
+        u0, v0, u1, v1 = icons.rects[0]
+        gl.glUseProgram(self._avatar)
+        gl.glUniform4f(gl.glGetUniformLocation(self._avatar, "u_icon_grid"), float(ICON_COLUMNS),
+                       (u1 - u0 + 1.0 / w), (v1 - v0 + 1.0 / h), 0.0)
 
     def _upload_atlas(self, names: list[str]) -> None:
         atlas = build_atlas(names, self.settings.placard_cell)
@@ -306,7 +352,9 @@ class Renderer:
         gl.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._view_ubo)
         gl.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, len(views) * self._view_stride, d)
 
-    def _pack_avatars(self, avatars: Sequence[Avatar]) -> int:
+    def _pack_avatars(self, avatars: Sequence[Avatar], local_hands: Avatar | None = None) -> int:
+        if local_hands is not None:
+            avatars = [*avatars, local_hands]
         n = len(avatars)
         if n == 0:
             return 0
@@ -328,11 +376,13 @@ class Renderer:
         except KeyError:  # a delegation without a placard yet: redo the atlas once
             self._upload_atlas(list(rects) + [a.delegation for a in avatars])
             flags = self._gather_flags(avatars, self._rects)
-        buf = self._instances[:n].reshape(n, 10, 4)
+        if local_hands is not None:
+            flags[-1, 15] = 1.0  # hands only
+        buf = self._instances[:n].reshape(n, INSTANCE_VEC4, 4)
         buf[:, 0:8:2, 0:3] = poses[:, :, 0:3]
         buf[:, 1:8:2, :] = poses[:, :, 3:7]
         buf[:, 0:8:2, 3] = flags[:, 0:4]
-        buf[:, 8:10, :] = flags[:, 4:12].reshape(n, 2, 4)
+        buf[:, 8:11, :] = flags[:, 4:16].reshape(n, 3, 4)
         gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
         gl.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, n * INSTANCE_FLOATS * 4, self._instances)
         return n
@@ -340,15 +390,20 @@ class Renderer:
     @staticmethod
     def _gather_flags(avatars: Sequence[Avatar], rects: dict[str, tuple[float, float, float, float]]) -> npt.NDArray[np.float32]:
         out: list[float] = []
+        shapes, icons = HAND_SHAPES.get, ICON_INDEX.get
         for a in avatars:
             out.extend((a.speaking, a.left.visible, a.right.visible, a.seated))
             out.extend(a.color)
             out.append(1.0)
             out.extend(rects[a.delegation])
-        return np.array(out, dtype=np.float32).reshape(len(avatars), 12)
+            out.extend((shapes(a.left.shape, 0), shapes(a.right.shape, 0), icons(a.gesture_icon, -1), 0.0))
+        return np.array(out, dtype=np.float32).reshape(len(avatars), FLAG_FLOATS)
 
-    def render(self, scene: Scene, views: Sequence[View], targets: Sequence[Target]) -> None:
-        """Draw ``scene`` once per view into the matching target (``views[i]`` -> ``targets[i]``)."""
+    def render(self, scene: Scene, views: Sequence[View], targets: Sequence[Target], local_hands: Avatar | None = None) -> None:
+        """Draw ``scene`` once per view into the matching target (``views[i]`` -> ``targets[i]``).
+
+        ``local_hands`` is the viewer's own body (see :func:`vrdiplomacy.scene.avatars.local_hands`):
+        only its visible hands and forearms are drawn, in the same instanced draw as the avatars."""
         if len(views) != len(targets):
             raise RenderError(f"{len(views)} views but {len(targets)} targets")
         if scene is not self._uploaded:
@@ -357,13 +412,17 @@ class Renderer:
         stats.begin_frame()
         gl = self.gl
         self._pack_views(views)
-        n = self._pack_avatars(scene.avatars)
+        n = self._pack_avatars(scene.avatars, local_hands)
         gl.glEnable(GL.GL_DEPTH_TEST)
         gl.glEnable(GL.GL_CULL_FACE)
         gl.glEnable(GL.GL_FRAMEBUFFER_SRGB)
         gl.glClearColor(*self._clear)
         gl.glActiveTexture(GL.GL_TEXTURE1)
         gl.glBindTexture(GL.GL_TEXTURE_2D, self._atlas_tex)
+        gl.glActiveTexture(GL.GL_TEXTURE2)
+        gl.glBindTexture(GL.GL_TEXTURE_2D, self._icon_tex)
+        gl.glActiveTexture(GL.GL_TEXTURE3)
+        gl.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self._large_array)
         gl.glActiveTexture(GL.GL_TEXTURE0)
         gl.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self._tex_array)
         gl.glBindBufferBase(GL.GL_UNIFORM_BUFFER, SCENE_BINDING, self._scene_ubo)
@@ -402,7 +461,7 @@ class Renderer:
                 gl.glDisable(GL.GL_BLEND)
         gl.glBindVertexArray(0)
         stats.views = len(views)
-        stats.avatars = n
+        stats.avatars = n - (local_hands is not None)
 
     def finish(self) -> None:
         """Wait until the GPU has finished the submitted frames."""

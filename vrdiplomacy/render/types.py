@@ -13,6 +13,9 @@ class RendererSettings:
     ``debug`` keeps PyOpenGL error checking on (slow; also ``VRD_GL_DEBUG=1``);
     ``max_texture_size`` the edge of each layer of the material texture array (textures are
     resampled to it; 512 keeps flags and exhibits sharp at headset resolutions);
+    ``large_texture_size`` the edge of the layers of a second array for the few textures with a side
+    over twice ``max_texture_size`` (placard and flag atlases: names stay legible; up to
+    ``max_large_textures`` of them, the biggest first, 2048 px = 22 MB each with mipmaps);
     ``near``/``far`` the clip planes in metres; ``placard_cell`` the pixel size of one name cell
     of the placard atlas; ``avatar_capacity`` the instance buffer size it starts with (it grows).
     """
@@ -20,6 +23,8 @@ class RendererSettings:
     platform: str = "egl"
     debug: bool = False
     max_texture_size: int = 512
+    large_texture_size: int = 2048
+    max_large_textures: int = 2
     near: float = 0.05
     far: float = 200.0
     placard_cell: tuple[int, int] = (256, 64)

@@ -2,6 +2,10 @@
 
 Colours come from the delegation name (a hue from its CRC-32, so a delegation keeps its colour
 in every scene); heads look slightly around, hands rest on the desk in front.
+
+Also: :func:`pose_gesture` (a still pose and icon for a named gesture, for renders and tests),
+:func:`assign_gestures` (deterministic gestures over a crowd) and :func:`local_hands` (the
+viewer's own hands from an :class:`~vrdiplomacy.input.frame.InputFrame`, drawn first person).
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from collections.abc import Iterable
 import numpy as np
 
 from vrdiplomacy.errors import ConfigError
+from vrdiplomacy.input.frame import HandFrame, HandJoints, InputFrame, Joint
 from vrdiplomacy.scene.layout import Layout, Seat
-from vrdiplomacy.scene.math3d import Pose, quat_from_yaw_pitch_roll, quat_mul
+from vrdiplomacy.scene.math3d import Pose, quat_from_yaw_pitch_roll, quat_mul, quat_rotate, quat_to_mat3
 from vrdiplomacy.scene.model import RGB, Avatar, HandPose, Scene
 
 SEATED_EYE_HEIGHT = 1.2
@@ -124,3 +129,120 @@ def crowd_avatars(n: int, center: Iterable[float] = (0.0, 0.0, 0.0), spacing: fl
         pos = c + np.array([(gx - (side - 1) / 2) * spacing, 0.0, (gz - (side - 1) / 2) * spacing], dtype=np.float32)
         out.append(avatar_at(i, f"Delegation {i + 1}", pos, 0.0, seated))
     return out
+
+
+GESTURES = ("raise_hand", "lower_hand", "nod", "head_shake", "thumbs_up", "thumbs_down", "wave", "applause",
+            "point", "open_palms", "handshake")
+
+# gesture -> per hand (side -1 left, +1 right): root-space hand centre (seated; standing adds
+# STAND_LIFT to y) and (pitch, roll) in degrees of the hand about the avatar's facing, and shape
+_HAND_POSES: dict[str, dict[int, tuple[tuple[float, float, float], tuple[float, float], str]]] = {
+    "raise_hand": {1: ((0.25, 1.62, -0.06), (90.0, 0.0), "raised")},
+    "thumbs_up": {1: ((0.16, 1.08, -0.34), (0.0, 90.0), "thumbs_up")},
+    "thumbs_down": {1: ((0.16, 1.08, -0.34), (0.0, 90.0), "thumbs_down")},
+    "wave": {1: ((0.40, 1.38, -0.12), (90.0, -25.0), "open")},
+    "applause": {-1: ((-0.045, 1.10, -0.30), (35.0, -90.0), "open"), 1: ((0.045, 1.10, -0.30), (35.0, 90.0), "open")},
+    "point": {1: ((0.16, 1.24, -0.52), (10.0, 0.0), "point")},
+    "open_palms": {-1: ((-0.24, 1.0, -0.36), (0.0, 180.0), "open"), 1: ((0.24, 1.0, -0.36), (0.0, 180.0), "open")},
+    "handshake": {1: ((0.10, 0.98, -0.46), (0.0, 90.0), "open")},
+}
+STAND_LIFT = 0.45  # how much higher a standing avatar's shoulders are (shaders/avatar.vert)
+
+
+def pose_gesture(avatar: Avatar, gesture: str) -> Avatar:
+    """Give ``avatar`` a still pose for ``gesture`` (hands, head) and its icon; returns it.
+
+    A raised hand goes above the head, thumbs and points in front of the chest, a nod tilts the
+    head down, a head shake turns it; unknown names raise :class:`ConfigError`."""
+    if gesture not in GESTURES:
+        raise ConfigError(f"unknown gesture '{gesture}' (known: {', '.join(GESTURES)})")
+    root = avatar.root
+    lift = 0.0 if avatar.seated else STAND_LIFT
+    for side, (local, (pitch, roll), shape) in _HAND_POSES.get(gesture, {}).items():
+        q = quat_mul(root.orientation, quat_from_yaw_pitch_roll(0.0, math.radians(pitch), math.radians(roll)))
+        pos = root.transform_point((local[0], local[1] + lift, local[2]))
+        hand = HandPose(Pose(pos, q), shape, True)
+        if side < 0:
+            avatar.left = hand
+        else:
+            avatar.right = hand
+    if gesture in ("nod", "head_shake"):
+        yaw_extra, pitch = (0.0, -24.0) if gesture == "nod" else (28.0, -4.0)
+        fwd = root.forward()
+        yaw = math.degrees(math.atan2(-float(fwd[0]), -float(fwd[2])))
+        avatar.head = Pose(avatar.head.position.copy(),
+                           quat_from_yaw_pitch_roll(math.radians(yaw + yaw_extra), math.radians(pitch)))
+    avatar.gesture_icon = gesture
+    return avatar
+
+
+def assign_gestures(avatars: list[Avatar], gestures: list[str], every: int = 3) -> list[Avatar]:
+    """Pose every ``every``-th avatar (from the second) with the next of ``gestures`` in turn;
+    the same crowd and list always give the same picture. Returns the posed avatars."""
+    if every < 1:
+        raise ConfigError(f"every must be >= 1, got {every}")
+    for g in gestures:
+        if g not in GESTURES:
+            raise ConfigError(f"unknown gesture '{g}' (known: {', '.join(GESTURES)})")
+    posed = []
+    if not gestures:
+        return posed
+    for k, i in enumerate(range(1, len(avatars), every)):
+        posed.append(pose_gesture(avatars[i], gestures[k % len(gestures)]))
+    return posed
+
+
+WRIST_OFFSET = 0.035  # the wrist sits this far behind the hand centre (hand space +Z), as in avatar.vert
+_FINGERS = (Joint.INDEX_PROXIMAL, Joint.MIDDLE_PROXIMAL, Joint.RING_PROXIMAL, Joint.LITTLE_PROXIMAL)
+
+
+def hand_shape(joints: HandJoints) -> str:
+    """The renderable shape of 26 hand joints: "open", "fist", "point", "thumbs_up" or "thumbs_down"."""
+    r = quat_to_mat3(joints.orientations[Joint.WRIST])
+    forward = r @ np.array([0.0, 0.0, -1.0], np.float32)
+    pos = joints.positions
+    extended = [float(np.dot(pos[j + 3] - pos[j], forward)) > 0.035 for j in _FINGERS]
+    thumb = pos[Joint.THUMB_TIP] - pos[Joint.THUMB_METACARPAL]
+    thumb_out = float(np.linalg.norm(pos[Joint.THUMB_TIP] - pos[Joint.INDEX_PROXIMAL])) > 0.055
+    if any(extended[1:]):
+        return "open"
+    if extended[0]:
+        return "point"
+    if thumb_out:
+        up = float(thumb[1]) / max(float(np.linalg.norm(thumb)), 1e-6)
+        if up > 0.5:
+            return "thumbs_up"
+        if up < -0.5:
+            return "thumbs_down"
+    return "fist"
+
+
+def hand_pose_from_frame(hand: HandFrame, origin: Pose | None = None) -> HandPose:
+    """A :class:`HandPose` (hand centre, orientation, shape) from one hand of an InputFrame, placed
+    in the scene by ``origin`` (the play space's pose; None: already scene coordinates).
+    Invisible when the hand has no joints or no valid wrist."""
+    j = hand.joints
+    if j is None or not bool(j.valid[Joint.WRIST]):
+        return HandPose(visible=False)
+    q = np.asarray(j.orientations[Joint.WRIST], np.float32)
+    centre = j.positions[Joint.WRIST] + quat_rotate(q, (0.0, 0.0, -WRIST_OFFSET))
+    pose = Pose(np.asarray(centre, np.float32), q)
+    if origin is not None:
+        pose = Pose((origin.position + quat_rotate(origin.orientation, pose.position)).astype(np.float32),
+                    quat_mul(origin.orientation, pose.orientation))
+    return HandPose(pose, hand_shape(j), True)
+
+
+def local_hands(frame: InputFrame, origin: Pose | None = None, color: RGB = (0.16, 0.2, 0.3)) -> Avatar:
+    """The viewer's own body for ``Renderer.render(..., local_hands=...)``: both hands of the
+    frame (articulated joints, else the controller- or mouse-synthesized hand) and forearms in
+    ``color``; the renderer draws nothing else of it."""
+    head = frame.head
+    if origin is not None:
+        head = Pose((origin.position + quat_rotate(origin.orientation, head.position)).astype(np.float32),
+                    quat_mul(origin.orientation, head.orientation))
+    fwd = head.forward()
+    yaw = math.degrees(math.atan2(-float(fwd[0]), -float(fwd[2])))
+    root = Pose.from_yaw(np.asarray(head.position, np.float32) - np.array([0.0, STANDING_EYE_HEIGHT, 0.0], np.float32), yaw)
+    return Avatar(-1, "", root=root, head=head, left=hand_pose_from_frame(frame.left, origin),
+                  right=hand_pose_from_frame(frame.right, origin), color=color, seated=False)

@@ -97,6 +97,35 @@ class OpusSettings:
         return FS * self.frame_ms // 1000
 
 
+def opus_packet_samples(payload: bytes) -> int:
+    """Samples per channel at 48 kHz in an Opus packet, read from its TOC byte (and frame
+    count byte) as RFC 6716 section 3.1 lays them out; no library call. Raises
+    :class:`CodecError` for an empty packet or one that claims more than 120 ms."""
+    if not payload:
+        raise CodecError("empty Opus payload")
+    toc = payload[0]
+    code = toc & 0x03
+    if code == 0:
+        frames = 1
+    elif code != 3:
+        frames = 2
+    elif len(payload) < 2:
+        raise CodecError("invalid Opus packet (code 3 without a frame count)")
+    else:
+        frames = payload[1] & 0x3F
+    size = (toc >> 3) & 0x03
+    if toc & 0x80:  # CELT-only: 2.5, 5, 10, 20 ms
+        per_frame = 120 << size
+    elif toc & 0x60 == 0x60:  # hybrid: 10, 20 ms
+        per_frame = 960 if toc & 0x08 else 480
+    else:  # SILK-only: 10, 20, 40, 60 ms
+        per_frame = 2880 if size == 3 else 480 << size
+    n = frames * per_frame
+    if n <= 0 or n > 5760:
+        raise CodecError(f"invalid Opus packet ({frames} frames of {per_frame} samples)")
+    return n
+
+
 def load_opus() -> ModuleType:
     """Import opuslib (and with it libopus), or raise :class:`AudioError` saying how to get it."""
     try:
@@ -194,6 +223,8 @@ class OpusDecoder:
             raise CodecError(f"cannot create an Opus decoder: {e}") from None
         self._out = np.zeros(5760, dtype=np.float32)
         self._ptr = self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        self._decode_float = self._api.libopus_decode_float
+        self._state = self._dec.decoder_state
 
     def decode(self, payload: bytes | None, frame_samples: int, fec: bool = False) -> F32:
         """Decode ``payload``; ``None`` conceals a lost frame (PLC); ``fec=True`` decodes the
@@ -201,9 +232,7 @@ class OpusDecoder:
         if frame_samples <= 0 or frame_samples > self._out.size:
             raise CodecError(f"bad frame size {frame_samples}")
         data = payload if payload else None
-        n = self._api.libopus_decode_float(
-            self._dec.decoder_state, data, len(payload) if data else 0, self._ptr, frame_samples, 1 if fec else 0
-        )
+        n = self._decode_float(self._state, data, len(payload) if data else 0, self._ptr, frame_samples, 1 if fec else 0)
         if n < 0:
             raise CodecError(f"Opus could not decode a packet (error {n})")
         out = self._out[:n].copy()
@@ -213,12 +242,7 @@ class OpusDecoder:
 
     def packet_samples(self, payload: bytes) -> int:
         """Samples per channel in a packet at 48 kHz, from its TOC byte(s)."""
-        if not payload:
-            raise CodecError("empty Opus payload")
-        n = self._api.libopus_get_nb_samples(self._dec.decoder_state, payload, len(payload))
-        if n <= 0 or n > 5760:
-            raise CodecError(f"invalid Opus packet (error {n})")
-        return int(n)
+        return opus_packet_samples(payload)
 
     def reset(self) -> None:
         self._dec.reset_state()

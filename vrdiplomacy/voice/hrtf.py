@@ -45,6 +45,7 @@ KEMAR_CITATION = (
     "free to use provided the authors are cited."
 )
 SPEED_OF_SOUND = 343.0
+AROUND = 8  # triangles kept per measured direction for the fast interpolation search
 HEAD_RADIUS = 0.0875
 
 F32 = npt.NDArray[np.float32]
@@ -69,6 +70,7 @@ class HrtfSet:
     _tri_inv: F32 | None = field(default=None, repr=False)
     _tri_idx: npt.NDArray[np.int64] | None = field(default=None, repr=False)
     _rows: F32 | None = field(default=None, repr=False)
+    _vert_tris: npt.NDArray[np.int64] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         m = self.directions.shape[0]
@@ -97,23 +99,48 @@ class HrtfSet:
         self._tri_idx = idx[good]
         self._tri_inv = np.linalg.inv(mats[good]).astype(np.float32)
         self._rows = np.ascontiguousarray(self._tri_inv.transpose(1, 0, 2))  # (3, T, 3)
+        # Up to AROUND triangles around each measured direction, padded by repeating the
+        # first: the candidates tried first for a direction whose nearest neighbour it is.
+        m = self.directions.shape[0]
+        around: list[list[int]] = [[] for _ in range(m)]
+        for t, tri in enumerate(self._tri_idx.tolist()):
+            for v in tri:
+                around[v].append(t)
+        self._vert_tris = np.array([(a + [a[0]] * AROUND)[:AROUND] if a else [0] * AROUND for a in around],
+                                   dtype=np.int64)
+
+    def _search_all(self, d: F32) -> tuple[npt.NDArray[np.int64], F32]:
+        """Containing triangle and raw barycentric weights of directions (S, 3), all triangles."""
+        assert self._rows is not None
+        lam = np.stack([self._rows[i] @ d.T for i in range(3)])  # (3, T, S) barycentric weights
+        score = np.minimum(np.minimum(lam[0], lam[1]), lam[2])  # >= 0 inside the triangle's cone
+        tri = np.argmax(score, axis=0)
+        return tri, lam[:, tri, np.arange(d.shape[0])].T
 
     def weights(self, dirs: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], F32]:
         """Interpolation: for each direction (S, 3), three measured neighbours and weights.
 
         Uses the spherical triangle (convex hull of the measured directions) containing
         the direction; the weights are barycentric, non-negative and sum to 1, and they
-        vary continuously as the direction moves.
+        vary continuously as the direction moves. The triangles around the nearest measured
+        direction are tried first (they contain it almost always); a direction that none of
+        them contains (in KEMAR: under the unmeasured cap below -40 degrees) is searched
+        among all triangles, so the result is the same as a full search.
         """
         if self._tri_inv is None:
             self._triangulate()
-        assert self._tri_inv is not None and self._tri_idx is not None
+        assert self._tri_inv is not None and self._tri_idx is not None and self._vert_tris is not None
         d = np.asarray(dirs, dtype=np.float32).reshape(-1, 3)
-        assert self._rows is not None
-        lam = np.stack([self._rows[i] @ d.T for i in range(3)])  # (3, T, S) barycentric weights
-        score = np.minimum(np.minimum(lam[0], lam[1]), lam[2])  # >= 0 inside the triangle's cone
-        tri = np.argmax(score, axis=0)
-        w = lam[:, tri, np.arange(d.shape[0])].T
+        rows = np.arange(d.shape[0])
+        cand = self._vert_tris[np.argmax(d @ self.directions.T, axis=1)]  # (S, AROUND)
+        lam = np.einsum("skij,sj->ski", self._tri_inv[cand], d)  # (S, AROUND, 3)
+        score = lam.min(axis=2)
+        best = np.argmax(score, axis=1)
+        tri = cand[rows, best]
+        w = lam[rows, best]
+        miss = score[rows, best] < -1e-5
+        if miss.any():
+            tri[miss], w[miss] = self._search_all(d[miss])
         w = np.maximum(w, 0.0)
         w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
         return self._tri_idx[tri], w.astype(np.float32)

@@ -120,8 +120,14 @@ class JitterBuffer:
         self.s = settings or JitterSettings()
         self.stats = JitterStats()
         self._buf: dict[int, _Entry] = {}
-        self._offsets: deque[float] = deque(maxlen=self.s.window)
-        self._seen: deque[int] = deque(maxlen=self.s.window)
+        # The last ``window`` offsets and accepted sequence numbers, as rings (the order
+        # does not matter to the estimates), and the sequence numbers also as a set.
+        w = max(1, self.s.window)
+        self._offsets = np.zeros(w, dtype=np.float64)
+        self._n_offsets = 0
+        self._seen = np.zeros(w, dtype=np.int64)
+        self._n_seen = 0
+        self._seen_set: set[int] = set()
         self._ts_ref: int | None = None
         self._seq_ref: int | None = None
         self._max_seq: int | None = None
@@ -144,9 +150,11 @@ class JitterBuffer:
         seq = _unwrap(packet.sequence, self._seq_ref, 16)
         self._ts_ref = max(ts, self._ts_ref) if self._ts_ref is not None else ts
         self._seq_ref = max(seq, self._seq_ref) if self._seq_ref is not None else seq
-        self._offsets.append(now - ts / self.s.fs)
+        w = self._offsets.size
+        self._offsets[self._n_offsets % w] = now - ts / self.s.fs
+        self._n_offsets += 1
         self._new_since_target += 1
-        if ts in self._buf or seq in self._seen:
+        if ts in self._buf or seq in self._seen_set:
             self.stats.duplicate += 1
             return "duplicate"
         stale = self._last_played_ts is not None and ts <= self._last_played_ts
@@ -162,7 +170,12 @@ class JitterBuffer:
             del self._buf[oldest]
             self.stats.overflow += 1
         self._buf[ts] = _Entry(ts, seq, packet, now, samples)
-        self._seen.append(seq)
+        slot = self._n_seen % w
+        if self._n_seen >= w:
+            self._seen_set.discard(int(self._seen[slot]))
+        self._seen[slot] = seq
+        self._seen_set.add(seq)
+        self._n_seen += 1
         self._max_seq = seq if self._max_seq is None else max(self._max_seq, seq)
         self.stats.received += 1
         return "ok"
@@ -171,9 +184,9 @@ class JitterBuffer:
 
     def loss_fraction(self) -> float:
         """Fraction of the last ``window`` sequence numbers that did not arrive in time."""
-        if self._max_seq is None or not self._seen:
+        if self._max_seq is None or not self._n_seen:
             return 0.0
-        seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
+        seen = self._seen[: min(self._n_seen, self._seen.size)]
         lo = max(self._max_seq - self.s.window + 1, int(seen.min()))
         expected = self._max_seq - lo + 1
         got = int(np.count_nonzero(seen >= lo))
@@ -190,9 +203,9 @@ class JitterBuffer:
 
     def _compute_target(self) -> float:
         s = self.s
-        if not self._offsets:
+        if not self._n_offsets:
             return 0.0
-        arr = np.fromiter(self._offsets, dtype=np.float64, count=len(self._offsets))
+        arr = self._offsets[: min(self._n_offsets, self._offsets.size)]
         lo = float(arr.min())
         k = min(arr.size - 1, max(0, int(math.ceil(s.percentile / 100.0 * arr.size)) - 1))
         target = float(np.partition(arr, k)[k]) + s.margin_ms / 1e3

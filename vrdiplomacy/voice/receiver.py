@@ -24,6 +24,7 @@ from vrdiplomacy.voice.packet import ReceiverReport, VoicePacket
 
 log = logging.getLogger(__name__)
 F32 = npt.NDArray[np.float32]
+_EMPTY: F32 = np.zeros(0, dtype=np.float32)
 
 
 @dataclass
@@ -51,7 +52,7 @@ class _Stream:
     def __init__(self, settings: JitterSettings, decoder: Decoder) -> None:
         self.jb = JitterBuffer(settings)
         self.decoder = decoder
-        self.fifo = np.zeros(0, dtype=np.float32)
+        self.fifo = _EMPTY
         self.level = 127
         self.last_arrival = 0.0
         self.active = False
@@ -122,12 +123,13 @@ class VoiceReceiver:
         out: dict[int, F32] = {}
         fs = self.fs
         for spk, st in self._streams.items():
-            parts = [st.fifo]
+            jb = st.jb
             have = st.fifo.size
+            parts = [st.fifo] if have else []
             while have < n:
                 t = now + have / fs
-                if not st.jb.playing:
-                    start = st.jb.start_time()
+                if not jb.playing:
+                    start = jb.start_time()
                     if start is None or start >= now + n / fs:
                         break
                     gap = min(int(round((start - t) * fs)), n - have)
@@ -137,20 +139,20 @@ class VoiceReceiver:
                         if have >= n:
                             break
                     t = max(t, start)
-                p = st.jb.pop(t)
+                p = jb.pop(t)
                 if p is None:
                     break
                 frame = self._decode(st, p)
                 parts.append(frame)
                 have += frame.size
-            buf = np.concatenate(parts) if len(parts) > 1 else parts[0]
-            if buf.size == 0 and not st.jb.playing:
+            if not have and not jb.playing:
                 st.active = False
                 continue
+            buf = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else _EMPTY
             if buf.size < n:
                 buf = np.concatenate([buf, np.zeros(n - buf.size, dtype=np.float32)])
             out[spk] = buf[:n]
-            st.fifo = buf[n:].copy()
+            st.fifo = buf[n:].copy() if buf.size > n else _EMPTY
             st.active = True
         return out
 

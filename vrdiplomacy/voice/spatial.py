@@ -8,13 +8,17 @@ precision), times a gain for distance (inverse distance beyond ``min_distance``)
 zones (a listener and a speaker hear each other only if neither is in an isolated zone,
 or both are in the same one).
 
-Rendering is FFT block convolution, vectorised across sources: one batched real FFT of
-all source blocks, a multiply-and-sum per ear in the frequency domain, then inverse FFTs
-per ear only. Each block is rendered with the previous block's filters and with the new
-ones and the two are crossfaded with a raised-cosine ramp, which is the same as a filter
-that changes smoothly through the block: head turns and moving voices make no clicks.
-Because convolution is linear, the crossfade is applied after summing the sources, so
-its cost does not grow with their number.
+Rendering is FFT block convolution (overlap-add), vectorised across sources: the HRIR
+spectra of every measured direction are computed once, at construction; each block has
+one batched real FFT of all source blocks, a multiply-and-sum over sources in the
+frequency domain, and one inverse FFT of both ears. Each block is rendered with the
+previous block's filters and with the new ones and the two are crossfaded with a
+raised-cosine ramp, which is the same as a filter that changes smoothly through the
+block: head turns and moving voices make no clicks. Because convolution is linear, the
+crossfade is applied after summing the sources, so its cost does not grow with their
+number; and it is skipped (with the filter update) while nothing moves. The filters of
+the previous and the current block live side by side in one preallocated buffer, so both
+renderings come from one multiply, one sum and one inverse FFT.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from scipy import fft as sfft
 
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.scene.layout import Layout
-from vrdiplomacy.scene.math3d import Pose, quat_to_mat3
+from vrdiplomacy.scene.math3d import Pose
 from vrdiplomacy.voice.hrtf import HrtfSet, default_hrtf
 
 F32 = npt.NDArray[np.float32]
@@ -67,6 +71,23 @@ def audible(layout: Layout | None, listener: npt.ArrayLike, source: npt.ArrayLik
     return l_iso and s_iso and zl is zs
 
 
+def _head_rotation(q: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """Rotation matrix of a listener orientation quaternion (x, y, z, w), normalised."""
+    x, y, z, w = (float(v) for v in np.asarray(q, dtype=np.float64).reshape(4))
+    n = math.sqrt(x * x + y * y + z * z + w * w)
+    if n == 0.0:
+        return np.eye(3, dtype=np.float32)
+    x, y, z, w = x / n, y / n, z / n, w / n
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ],
+        dtype=np.float32,
+    )
+
+
 class Spatializer:
     """Renders a set of mono sources around a listener into a stereo block."""
 
@@ -81,7 +102,11 @@ class Spatializer:
         max_delay = int(math.ceil(float(h.delay.max()))) + 2
         self.nfft = sfft.next_fast_len(s.block + h.length + max_delay, real=True)
         self.bins = self.nfft // 2 + 1
-        self._spec = sfft.rfft(h.hrir, self.nfft, axis=-1).astype(np.complex64)  # (M, 2, F)
+        spec = sfft.rfft(h.hrir, self.nfft, axis=-1).astype(np.complex64)  # (M, 2, F)
+        self._spec = spec
+        # The same spectra as rows of floats (re, im interleaved), for interpolating all
+        # sources' filters in one batched matrix product.
+        self._spec_rows = np.ascontiguousarray(spec).view(np.float32).reshape(spec.shape[0], -1)
         omega = 2.0 * np.pi * np.arange(self.bins) / self.nfft
         steps = np.arange((max_delay + 1) * PHASE_STEPS) / PHASE_STEPS
         self._phase = np.exp(-1j * steps[:, None] * omega[None, :]).astype(np.complex64)
@@ -89,9 +114,14 @@ class Spatializer:
         ramp = np.arange(s.block, dtype=np.float32) / s.block
         self._fade = (np.sin(0.5 * np.pi * ramp) ** 2).astype(np.float32)
         self._keys: list[Hashable] = []
-        self._h: npt.NDArray[np.complex64] | None = None
         self._pos = np.zeros((0, 3), dtype=np.float32)
         self._pose = np.zeros(7, dtype=np.float32)
+        # Filters of two consecutive blocks: slot self._cur holds the latest (S, 2, F).
+        self._hbuf = np.zeros((2, 0, 2, self.bins), dtype=np.complex64)
+        self._cur = 0
+        self._have = False
+        self._xpad = np.zeros((0, self.nfft), dtype=np.float32)
+        self._prod = np.zeros((2, 0, 2, self.bins), dtype=np.complex64)
 
     # ---------------------------------------------------------------- geometry
 
@@ -110,68 +140,118 @@ class Spatializer:
         """:meth:`gain` for many positions (S, 3) at once."""
         p = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
         lp = np.asarray(listener.position, dtype=np.float64)
-        d = np.linalg.norm(p - lp, axis=1)
-        g = self.s.gain * self.s.min_distance / np.maximum(d, self.s.min_distance)
-        g[d > self.s.max_distance] = 0.0
+        return self._gains(lp, p, np.linalg.norm(p - lp, axis=1))
+
+    def _gains(self, lp: npt.NDArray[np.float64], p: npt.ArrayLike, dist: npt.ArrayLike) -> F32:
+        s = self.s
+        d = np.asarray(dist, dtype=np.float64)
+        g = s.gain * s.min_distance / np.maximum(d, s.min_distance)
+        g[d > s.max_distance] = 0.0
         if self.layout is not None and self.layout.zones:
-            for i in range(p.shape[0]):
-                if not audible(self.layout, lp, p[i]):
+            pts = np.asarray(p, dtype=np.float64)
+            for i in range(pts.shape[0]):
+                if not audible(self.layout, lp, pts[i]):
                     g[i] = 0.0
         return g.astype(np.float32)
 
     def filters(self, listener: Pose, positions: npt.ArrayLike, gains: npt.ArrayLike) -> npt.NDArray[np.complex64]:
         """Ear filter spectra (S, 2, F) for sources at ``positions`` (S, 3), world frame."""
         pos = np.asarray(positions, dtype=np.float32).reshape(-1, 3)
-        rot = quat_to_mat3(listener.orientation)
-        rel = (pos - np.asarray(listener.position, dtype=np.float32)) @ rot  # = R^T (p - l)
-        dist = np.linalg.norm(rel, axis=1, keepdims=True)
+        out = np.empty((pos.shape[0], 2, self.bins), dtype=np.complex64)
+        rel = (pos - np.asarray(listener.position, dtype=np.float32)) @ _head_rotation(listener.orientation)
+        self._filters_into(out, rel, np.asarray(gains, dtype=np.float32).reshape(-1))
+        return out
+
+    def _filters_into(self, out: npt.NDArray[np.complex64], rel: F32, gains: F32) -> None:
+        """Ear filter spectra into ``out`` (S, 2, F) for head-relative positions ``rel``."""
+        n = rel.shape[0]
+        dist = np.sqrt(np.einsum("sc,sc->s", rel, rel))[:, None]
         dirs = np.where(dist > 1e-6, rel / np.maximum(dist, 1e-6), np.array([0.0, 0.0, -1.0], dtype=np.float32))
         idx, w = self.hrtf.weights(dirs)
-        n = pos.shape[0]
-        wg = (w * np.asarray(gains, dtype=np.float32).reshape(-1, 1)).astype(np.complex64)
-        spec = np.matmul(wg[:, None, :], self._spec[idx].reshape(n, 3, -1)).reshape(n, 2, -1)
+        # Weighted sum of the three neighbours' spectra (as float rows), times the gain.
+        np.matmul((w * gains[:, None])[:, None, :], self._spec_rows[idx], out=out.view(np.float32).reshape(n, 1, -1))
+        # Each ear's interpolated delay as a linear phase exp(-j w d), from a table in steps
+        # of 1/PHASE_STEPS sample.
         delay = np.einsum("sk,ske->se", w, self.hrtf.delay[idx])
-        # Linear phase exp(-j w d), from a table in steps of 1/PHASE_STEPS sample.
-        q = np.clip(np.rint(delay * PHASE_STEPS).astype(np.int64), 0, self._phase.shape[0] - 1)
-        spec *= self._phase[q]
-        return spec
+        # (Interpolated delays lie between measured ones: 0 <= q, and the table has room.)
+        q = np.minimum(np.rint(delay * PHASE_STEPS).astype(np.int64), self._phase.shape[0] - 1)
+        out *= self._phase[q]
 
     # ---------------------------------------------------------------- rendering
+
+    def _reserve(self, n: int) -> None:
+        """Buffers for ``n`` sources (grown, never shrunk; the latest filters are kept)."""
+        if self._hbuf.shape[1] >= n:
+            return
+        hb = np.zeros((2, n, 2, self.bins), dtype=np.complex64)
+        k = len(self._keys)
+        hb[:, :k] = self._hbuf[:, :k]
+        self._hbuf = hb
+        self._prod = np.zeros((2, n, 2, self.bins), dtype=np.complex64)
+        self._xpad = np.zeros((n, self.nfft), dtype=np.float32)
 
     def render(self, listener: Pose, sources: Mapping[Hashable, tuple[npt.ArrayLike, npt.ArrayLike]]) -> F32:
         """One stereo block (block, 2) from ``{key: (position, mono block)}``."""
         b = self.s.block
         keys = list(sources)
-        if not keys:
-            self._keys, self._h = [], None
+        n = len(keys)
+        if not n:
+            self._keys, self._have = [], False
             out = self._tail[:, :b].T.copy()
             self._shift(None)
             return out
+        self._reserve(n)
+        xpad = self._xpad[:n]
         try:
-            pos = np.array([sources[k][0] for k in keys], dtype=np.float32).reshape(len(keys), 3)
-            x = np.array([sources[k][1] for k in keys], dtype=np.float32).reshape(len(keys), b)
+            pos = np.array([sources[k][0] for k in keys], dtype=np.float32).reshape(n, 3)
+            for i, k in enumerate(keys):
+                blk = np.asarray(sources[k][1], dtype=np.float32)
+                if blk.size != b:
+                    raise ValueError(blk.shape)
+                xpad[i, :b] = blk.reshape(b)
         except ValueError:
             raise ConfigError(f"spatializer sources need a 3-vector position and a {b}-sample block") from None
-        pose = np.concatenate([np.asarray(listener.position, np.float32), np.asarray(listener.orientation, np.float32)])
-        same_keys = keys == self._keys
-        if same_keys and self._h is not None and np.array_equal(pos, self._pos) and np.array_equal(pose, self._pose):
-            h_new = h_old = self._h
-        else:
-            h_new = self.filters(listener, pos, self.gains(listener, pos))
-            if same_keys and self._h is not None:
-                h_old = self._h
+        lp = np.asarray(listener.position, np.float32).reshape(3)
+        pose = np.concatenate([lp, np.asarray(listener.orientation, np.float32).reshape(4)])
+        same_keys = self._have and keys == self._keys
+        moved = not (same_keys and np.array_equal(pos, self._pos) and np.array_equal(pose, self._pose))
+        if moved:
+            old, new = self._cur, 1 - self._cur
+            hb = self._hbuf
+            if self._have and not same_keys:
+                # Sources came or went: line the previous filters up with the new keys;
+                # a new source starts with its new filter (no fade in from elsewhere).
+                where = {k: i for i, k in enumerate(self._keys)}
+                prev = hb[old, : len(self._keys)].copy()
+                fresh = [i for i, k in enumerate(keys) if k not in where]
+                for i, k in enumerate(keys):
+                    if k in where:
+                        hb[old, i] = prev[where[k]]
             else:
-                old = {k: self._h[i] for i, k in enumerate(self._keys)} if self._h is not None else {}
-                h_old = np.stack([old.get(k, h_new[i]) for i, k in enumerate(keys)])
-        self._keys, self._h, self._pos, self._pose = keys, h_new, pos, pose
-        xs = sfft.rfft(x, self.nfft, axis=-1)[:, None, :]  # (S, 1, F)
-        y_new = sfft.irfft(np.sum(xs * h_new, axis=0), self.nfft, axis=-1).astype(np.float32)  # (2, nfft)
-        if self.s.crossfade and h_old is not h_new:
-            y_old = sfft.irfft(np.sum(xs * h_old, axis=0), self.nfft, axis=-1)[:, :b].astype(np.float32)
-            head = y_old + self._fade * (y_new[:, :b] - y_old)
+                fresh = [] if self._have else list(range(n))
+            rel = (pos - lp) @ _head_rotation(listener.orientation)  # = R^T (p - l)
+            g = self._gains(lp.astype(np.float64), pos, np.sqrt(np.einsum("sc,sc->s", rel, rel)))
+            self._filters_into(hb[new, :n], rel, g)
+            for i in fresh:
+                hb[old, i] = hb[new, i]
+            self._cur = new
+        self._keys, self._pos, self._pose, self._have = keys, pos, pose, True
+        xs = sfft.rfft(xpad, axis=-1, workers=1)  # (S, F)
+        fade = moved and self.s.crossfade
+        if fade:
+            # Both blocks' filters at once: (2, S, 2, F) products, summed over sources.
+            prod = self._prod[:, :n]
+            np.multiply(xs[None, :, None, :], self._hbuf[:, :n], out=prod)
+            y = sfft.irfft(prod.sum(axis=1).reshape(4, -1), self.nfft, axis=-1, workers=1)
+            y_new, y_old = (y[:2], y[2:]) if self._cur == 0 else (y[2:], y[:2])
+            head = y_old[:, :b] + self._fade * (y_new[:, :b] - y_old[:, :b])
         else:
+            prod = self._prod[0, :n]
+            np.multiply(xs[:, None, :], self._hbuf[self._cur, :n], out=prod)
+            y_new = sfft.irfft(prod.sum(axis=0), self.nfft, axis=-1, workers=1)
             head = y_new[:, :b]
-        out = (head + self._tail[:, :b]).T.copy()
+        out = np.empty((b, 2), dtype=np.float32)
+        np.add(head, self._tail[:, :b], out=out.T)
         self._shift(y_new[:, b:])
         return out
 

@@ -3,7 +3,8 @@
 Controls (also in ``vrdiplomacy join --help``):
 
 * right mouse button + drag: look around; W A S D: walk; Escape or closing the window: quit
-* the mouse moves your right hand (it follows the cursor, 45 cm in front of you);
+* the mouse moves your right hand (it follows the cursor, 45 cm in front of you; near the top of
+  the window its fingers point up, a raised hand); you see it, first person, as the app draws it;
   left button: pinch, middle button: grip (fist), hold Alt: point
 * gesture keys: 1 raise_hand, 2 lower_hand, 3 nod, 4 head_shake, 5 thumbs_up, 6 thumbs_down,
   7 wave, 8 applause, 9 point, 0 open_palms, H handshake
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from vrdiplomacy.input.frame import ControllerState, HandFrame, InputFrame
-from vrdiplomacy.scene.math3d import Pose, quat_from_yaw_pitch_roll, quat_rotate
+from vrdiplomacy.scene.math3d import Pose, quat_from_yaw_pitch_roll, quat_mul, quat_rotate
 from vrdiplomacy.scene.model import View
 from vrdiplomacy.xr.backend import Backend, BackendSettings, Frame, default_fov
 from vrdiplomacy.xr.skeleton import shape_joints
@@ -37,6 +38,7 @@ CONTROLS_HELP = (
     + ", ".join(f"{k[4:]} {g}" for k, g in GESTURE_KEYS.items())
 )
 HAND_DISTANCE = 0.45
+RAISE_PITCH = 80.0  # degrees the mouse hand's fingers tilt up in the top quarter of the view
 MAX_PITCH = 85.0
 
 
@@ -66,6 +68,11 @@ class DesktopBackend(Backend):
         self._exit = False
         self._key_codes = {getattr(glfw, k): g for k, g in GESTURE_KEYS.items()}
         glfw.set_key_callback(win, self._on_key)
+        self._dragging = False
+        self._drag_from: tuple[float, float] | None = None
+        self._drag = [0.0, 0.0]
+        glfw.set_mouse_button_callback(win, self._on_button)
+        glfw.set_cursor_pos_callback(win, self._on_cursor)
         self.fov = default_fov(s)
 
     def _on_key(self, window: Any, key: int, scancode: int, action: int, mods: int) -> None:
@@ -77,6 +84,19 @@ class DesktopBackend(Backend):
         if gesture:
             self._pending_keys.add(gesture)
 
+    def _on_button(self, window: Any, button: int, action: int, mods: int) -> None:
+        # the drag starts at the last cursor event (not a fresh query: under load the pointer
+        # may already be further on, with its motion events still queued behind this press)
+        if button == self.glfw.MOUSE_BUTTON_RIGHT:
+            self._dragging = action == self.glfw.PRESS
+
+    def _on_cursor(self, window: Any, x: float, y: float) -> None:
+        # look-drags are summed as the events come, so a drag between two slow frames still turns
+        if self._dragging and self._drag_from is not None:
+            self._drag[0] += x - self._drag_from[0]
+            self._drag[1] += y - self._drag_from[1]
+        self._drag_from = (x, y)
+
     @property
     def head(self) -> Pose:
         return Pose(self.position.copy(), quat_from_yaw_pitch_roll(math.radians(self.yaw), math.radians(self.pitch)))
@@ -84,8 +104,9 @@ class DesktopBackend(Backend):
     def _update_camera(self, dt: float) -> tuple[float, float]:
         glfw, win = self.glfw, self.context.window
         x, y = glfw.get_cursor_pos(win)
-        if self._cursor is not None and glfw.get_mouse_button(win, glfw.MOUSE_BUTTON_RIGHT) == glfw.PRESS:
-            dx, dy = x - self._cursor[0], y - self._cursor[1]
+        dx, dy = self._drag
+        self._drag = [0.0, 0.0]
+        if dx or dy:
             k = self.settings.mouse_sensitivity
             self.yaw -= dx * k
             self.pitch = max(-MAX_PITCH, min(MAX_PITCH, self.pitch - dy * k))
@@ -108,7 +129,10 @@ class DesktopBackend(Backend):
         f = self.fov
         d = np.array([nx * math.tan(f.angle_right), ny * math.tan(f.angle_up), -1.0], np.float32)
         d /= np.linalg.norm(d)
-        wrist = Pose((head.position + quat_rotate(head.orientation, d * HAND_DISTANCE)).astype(np.float32), head.orientation.copy())
+        # the higher the hand in the view, the more its fingers point up (palm forward: a raised hand)
+        tilt = quat_from_yaw_pitch_roll(-math.atan(nx * math.tan(f.angle_right)), math.radians(RAISE_PITCH * min(max(2.0 * ny, 0.0), 1.0)))
+        wrist = Pose((head.position + quat_rotate(head.orientation, d * HAND_DISTANCE)).astype(np.float32),
+                     quat_mul(head.orientation, tilt))
         pinch = glfw.get_mouse_button(win, glfw.MOUSE_BUTTON_LEFT) == glfw.PRESS
         grip = glfw.get_mouse_button(win, glfw.MOUSE_BUTTON_MIDDLE) == glfw.PRESS
         point = glfw.get_key(win, glfw.KEY_LEFT_ALT) == glfw.PRESS or glfw.get_key(win, glfw.KEY_RIGHT_ALT) == glfw.PRESS

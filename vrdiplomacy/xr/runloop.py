@@ -1,5 +1,6 @@
-"""The app's frame loop over any backend: render the scene into the frame's targets, hand the
-InputFrame on, measure frame and backend times. Used by ``join`` and ``qa run``."""
+"""The app's frame loop over any backend: render the scene into the frame's targets (with the
+user's own hands from the frame's InputFrame, first person), hand the InputFrame on, measure
+frame and backend times. Used by ``join`` and ``qa run``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from vrdiplomacy.scene.avatars import local_hands
 from vrdiplomacy.scene.math3d import Pose, quat_mul, quat_rotate
 from vrdiplomacy.scene.model import Scene, View
 from vrdiplomacy.xr.backend import Backend, Frame
@@ -49,7 +51,7 @@ def run(backend: Backend, scene: Scene | None, renderer: Any | None, origin: Pos
             stats.events.append((frame.index, e))
         if frame.should_render and frame.targets and renderer is not None and scene is not None:
             views = [View(place(origin, v.pose), v.fov, v.name) for v in frame.views]
-            renderer.render(scene, views, frame.targets)
+            renderer.render(scene, views, frame.targets, local_hands=local_hands(frame.input, origin))
             stats.rendered += 1
             if after_render is not None:
                 after_render(frame)

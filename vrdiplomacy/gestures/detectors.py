@@ -1,0 +1,254 @@
+"""Two detector primitives with hysteresis and debounce, driven by (time, value) samples.
+
+* :class:`HoldDetector` -- a posture held: a score in [0, 1] must stay >= ``on`` for
+  ``debounce_on`` seconds (brief dips under ``dip`` seconds forgiven) to start, and < ``off`` for
+  ``debounce_off`` seconds to end. Onset is when the score first rose, offset when it first fell.
+* :class:`OscillationDetector` -- a repeated motion: turning points of a 1-D signal found with
+  hysteresis ``swing``; ``swings`` consecutive half-swings each lasting ``min_half..max_half``
+  seconds start the gesture; it ends when no turning point comes for ``max_half * 1.5``.
+
+Both tolerate tracking dropouts (``None`` samples) for ``grace`` seconds.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Span:
+    """A detector's output: ``onset``, ``offset`` (None while open), ``confidence``, emit time."""
+
+    onset: float
+    offset: float | None
+    confidence: float
+    emitted_at: float
+    extra: str | None = None
+
+
+@dataclass
+class HoldDetector:
+    """Held-posture detector (see module docstring). Fields are its thresholds in score/seconds."""
+
+    on: float = 0.6
+    off: float = 0.4
+    debounce_on: float = 0.3
+    debounce_off: float = 0.2
+    dip: float = 0.12
+    grace: float = 0.4
+    _cand: float | None = None
+    _cand_last_ok: float = 0.0
+    _below: float | None = None
+    _last_seen: float | None = None
+    _sum: float = 0.0
+    _n: int = 0
+    active: Span | None = None
+
+    def step(self, t: float, score: float | None) -> tuple[Span | None, Span | None]:
+        """Feed one sample; returns (started, ended) spans (either may be None)."""
+        started: Span | None = None
+        ended: Span | None = None
+        if score is None:
+            if self._last_seen is not None and t - self._last_seen > self.grace:
+                if self.active is not None:
+                    ended = self._end(self._last_seen)
+                self._cand = None
+                self._below = None
+            return started, ended
+        self._last_seen = t
+        if self.active is None:
+            if score >= self.on:
+                if self._cand is None:
+                    self._cand, self._sum, self._n = t, 0.0, 0
+                self._cand_last_ok = t
+                self._sum += score
+                self._n += 1
+                if t - self._cand >= self.debounce_on:
+                    self.active = Span(self._cand, None, self._conf(), t)
+                    started = self.active
+            elif self._cand is not None and (score < self.off or t - self._cand_last_ok > self.dip):
+                self._cand = None
+        else:
+            self._sum += score
+            self._n += 1
+            if score < self.off:
+                if self._below is None:
+                    self._below = t
+                if t - self._below >= self.debounce_off:
+                    ended = self._end(self._below)
+            else:
+                self._below = None
+        return started, ended
+
+    def confirm(self, score: float) -> None:
+        """Count one sample of ``score`` towards the confidence (for externally started spans)."""
+        self._sum += score
+        self._n += 1
+
+    def _conf(self) -> float:
+        return min(1.0, self._sum / max(1, self._n))
+
+    def _end(self, offset: float) -> Span:
+        assert self.active is not None
+        span = Span(self.active.onset, offset, self._conf(), self.active.emitted_at, self.active.extra)
+        self.active = None
+        self._cand = None
+        self._below = None
+        return span
+
+    def finish(self, t: float) -> Span | None:
+        """Close an open span at the end of a sequence."""
+        return self._end(t) if self.active is not None else None
+
+
+@dataclass
+class OscillationDetector:
+    """Repeated-motion detector (see module docstring).
+
+    Fields: ``swing`` turning-point hysteresis (signal units); ``swings`` half-swings needed;
+    ``min_half``/``max_half`` allowed half-period in seconds; ``low_max`` when set, every low
+    turning point must lie below it (claps: the hands must meet); ``cross_ratio`` when set, the
+    ``cross`` signal's range over the motion must stay under this fraction of the main range.
+    """
+
+    swing: float
+    swings: int = 3
+    min_half: float = 0.07
+    max_half: float = 0.6
+    low_max: float | None = None
+    cross_ratio: float | None = None
+    grace: float = 0.4
+    _dir: int = 0
+    _hi: tuple[float, float] | None = None
+    _lo: tuple[float, float] | None = None
+    _ext: list[tuple[float, float, int]] = field(default_factory=list)
+    _cross: deque[tuple[float, float]] = field(default_factory=deque)
+    _last_seen: float | None = None
+    active: Span | None = None
+
+    def reset(self) -> None:
+        self._dir = 0
+        self._hi = self._lo = None
+        self._ext.clear()
+        self._cross.clear()
+
+    def step(self, t: float, x: float | None, cross: float = 0.0) -> tuple[Span | None, Span | None]:
+        started: Span | None = None
+        ended: Span | None = None
+        if x is None:
+            if self._last_seen is not None and t - self._last_seen > self.grace:
+                if self.active is not None:
+                    ended = self._end()
+                self.reset()
+            return started, ended
+        self._last_seen = t
+        self._cross.append((t, cross))
+        horizon = self._ext[0][0] if self._ext else t - self.max_half * 2.0
+        while self._cross and self._cross[0][0] < horizon:
+            self._cross.popleft()
+        turn: tuple[float, float, int] | None = None
+        if self._hi is None or self._lo is None:
+            self._hi = self._lo = (t, x)
+        elif self.active is None:  # forget extremes too old to start a valid swing
+            stale = t - 2.0 * self.max_half
+            if self._hi[0] < stale:
+                self._hi = (t, x)
+            if self._lo[0] < stale:
+                self._lo = (t, x)
+        eps = 0.25 * self.swing  # noise: a turning point's time is when the signal last sat near it
+        if x >= self._hi[1] - eps:
+            self._hi = (t, max(x, self._hi[1]))
+        if x <= self._lo[1] + eps:
+            self._lo = (t, min(x, self._lo[1]))
+        if self._dir >= 0 and self._hi[1] - x >= self.swing:
+            turn = (self._hi[0], self._hi[1], +1)
+            self._dir = -1
+            self._lo = (t, x)
+            self._hi = (t, x)
+        elif self._dir <= 0 and x - self._lo[1] >= self.swing:
+            turn = (self._lo[0], self._lo[1], -1)
+            self._dir = +1
+            self._hi = (t, x)
+            self._lo = (t, x)
+        if turn is not None:
+            ended = self._turn(turn)
+            if self.active is None and ended is None:
+                started = self._maybe_start(t)
+        if self.active is not None and self._ext and t - self._ext[-1][0] > self.max_half * 1.5:
+            ended = self._end()
+        elif self.active is None and self._ext and t - self._ext[-1][0] > self.max_half * 1.5:
+            self._ext = self._ext[-1:]
+        return started, ended
+
+    def _turn(self, turn: tuple[float, float, int]) -> Span | None:
+        ended: Span | None = None
+        if self._ext:
+            prev = self._ext[-1]
+            half = turn[0] - prev[0]
+            if not self.min_half <= half <= self.max_half:
+                if self.active is not None:
+                    ended = self._end()
+                # a slow approach: the motion began at most about one half-swing before this turn
+                start = (max(prev[0], turn[0] - self.max_half), prev[1], prev[2])
+                self._ext = [start] if half > self.max_half else []
+        if self.low_max is not None and turn[2] < 0 and turn[1] > self.low_max:
+            if self.active is not None:
+                ended = self._end()
+            self._ext = []
+        self._ext.append(turn)
+        return ended
+
+    def _maybe_start(self, t: float) -> Span | None:
+        if len(self._ext) - 1 < self.swings:
+            return None
+        self._trim()
+        if len(self._ext) - 1 < self.swings:
+            return None
+        halves = sorted(b[0] - a[0] for a, b in zip(self._ext[1:], self._ext[2:]))
+        med_h = halves[(len(halves) - 1) // 2]
+        if self._ext[1][0] - self._ext[0][0] <= 1.6 * med_h:
+            t0 = max(self._ext[0][0], self._ext[1][0] - med_h)
+        else:  # a slow first swing: an approach, or a rest whose end time is unsure
+            t0 = self._ext[1][0] - 0.5 * med_h
+        values = [e[1] for e in self._ext]
+        rng = max(values) - min(values)
+        if self.cross_ratio is not None:
+            pts = [(tc, c) for (tc, c) in self._cross if tc >= self._ext[1][0]]
+            if len(pts) >= 3:
+                ts, cs = np.array(pts).T
+                resid = cs - np.polyval(np.polyfit(ts - ts[0], cs, 1), ts - ts[0])  # slow turns are not shakes
+                if float(resid.max() - resid.min()) > self.cross_ratio * rng:
+                    return None
+        n = len(self._ext) - 1
+        conf = min(1.0, 0.55 + 0.08 * n + 0.15 * min(1.0, rng / (3.0 * self.swing)))
+        self.active = Span(t0, None, conf, t)
+        return self.active
+
+    def _trim(self) -> None:
+        """Drop a leading swing much smaller or larger than the rest (a glance just before a shake)."""
+        while len(self._ext) - 1 >= self.swings:
+            e = self._ext
+            amps = sorted(abs(b[1] - a[1]) for a, b in zip(e[1:], e[2:]))
+            med_a = amps[len(amps) // 2]
+            first_a = abs(e[1][1] - e[0][1])
+            if first_a > 2.5 * med_a or first_a < 0.4 * med_a:
+                self._ext.pop(0)
+            else:
+                break
+
+    def _end(self) -> Span:
+        assert self.active is not None
+        last = self._ext[-1][0] if self._ext else self.active.onset
+        halves = [b[0] - a[0] for a, b in zip(self._ext, self._ext[1:])]
+        tail = min(0.3, sum(halves) / len(halves)) if halves else 0.2
+        span = Span(self.active.onset, max(last + tail, self.active.onset), self.active.confidence,
+                    self.active.emitted_at, self.active.extra)
+        self.active = None
+        self._ext = self._ext[-1:]
+        return span
+
+    def finish(self, t: float) -> Span | None:
+        return self._end() if self.active is not None else None

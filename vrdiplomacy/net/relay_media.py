@@ -1,0 +1,299 @@
+"""Media forwarding of the sans-I/O relay core (a mixin of :class:`~vrdiplomacy.net.relay_core.RelayCore`).
+
+The relay opens the hop-by-hop seal of each uplink datagram, reads only its routing header and
+forwards the opaque rest in per-receiver *bundles* (one sealed downlink datagram holding several
+entries): voice goes out at once (taking waiting pose entries along); pose entries wait at most
+``pose_hold`` for a voice datagram to ride along with; keyframes reach the whole room in one
+batch per flush tick.
+
+This is the relay's hot path (about 4 000 datagrams in and 10 000 to 30 000 out per second for
+200 delegates), so it avoids per-datagram object churn: one ``struct`` unpack per header, one
+combined rate-limit bucket, receiver lists resolved to sessions (and their pending lists'
+``append`` methods) once per routing change rather than per datagram, one method call per
+(entry, receiver) pair, keyframes joined once per tick for the whole room. Bundles are split
+at entry boundaries only when they would exceed ``bundle_max``.
+
+Pose timing: a flush tick runs every ``pose_hold / 2``. A tick stamps each receiver whose
+pending bundle holds entries no tick has seen yet with the arrival time of the first pose
+fanned out since the previous tick (never later than its own entries' arrival), and sends the
+bundles stamped at least ``pose_hold / 2`` before. So a pose entry waits at most about
+``pose_hold``, and the reported pose forwarding latency errs on the high side (by at most one
+tick).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+
+from vrdiplomacy.net import wire
+from vrdiplomacy.net.hop import NONCE
+from vrdiplomacy.net.interest import Routes
+from vrdiplomacy.net.relay_state import RelayCounters, RelaySettings, Room, Route, Session
+
+_ENTRY_PACK = wire.ENTRY_HDR.pack
+_NONCE_PACK = NONCE.pack
+_POSE_UNPACK = wire.POSE_HDR.unpack_from
+_POSE_SIZE = wire.POSE_HDR.size
+_MEDIA_UNPACK = wire.MEDIA_HEADER.unpack_from
+_HDR = wire.MEDIA_HEADER_SIZE
+_MIN_DGRAM = _HDR + 16
+_MAX_DGRAM = wire.MAX_DATAGRAM
+_VERSION = wire.VERSION
+_VOICE, _POSE, _BIND = wire.DG_VOICE, wire.DG_POSE, wire.DG_BIND
+_BUNDLE = wire.DG_BUNDLE
+_KEY = wire.POSE_KEY
+_NOT_FLAGS = ~wire.POSE_KEY & 0xFF
+_DOWN_OVERHEAD = 58  # header, tag and UDP/IPv4 bytes counted against the downlink budget
+_ENTRY_UNPACK = wire.ENTRY_HDR.unpack_from
+_ENTRY_SIZE = wire.ENTRY_HDR.size
+Datagram = tuple[bytes, Any, float, float]  # data, address, first voice time, first pose time
+
+
+class RelayMedia:
+    """Uplink datagram handling, interest routing, bundling and sealing of downlink datagrams."""
+
+    s: RelaySettings
+    counters: RelayCounters
+    sessions: dict[int, Session]
+    rooms: dict[str, Room]
+
+    def _init_media(self) -> None:
+        self._dgrams: list[Datagram] = []
+        self._voice_out: list[tuple[list[Session], float]] = []  # receivers of voice waiting to go out
+        self._pose_since = 0.0  # arrival of the first pose fanned out since the last flush tick
+        self._poses_waiting = False  # stamped pose entries wait for a later tick
+        self._next_pose_flush = 0.0
+
+    def receive_datagram(self, data: bytes, addr: Any, now: float) -> None:
+        """One UDP datagram from ``addr``: forward it, answer a bind, or count why it was dropped."""
+        c = self.counters
+        c.datagrams_in += 1
+        n = len(data)
+        c.bytes_in += n
+        if n < _MIN_DGRAM or n > _MAX_DGRAM:
+            c.dropped_malformed += 1
+            return
+        v, t, cid, ctr = _MEDIA_UNPACK(data)
+        if v != _VERSION or not _VOICE <= t <= _BIND:
+            c.dropped_unknown += 1
+            return
+        s = self.sessions.get(cid)
+        if s is None or s.opener is None:
+            c.dropped_unknown_client += 1
+            return
+        op = s.opener
+        w = op.window
+        if not w.check(ctr):
+            c.dropped_replay += 1
+            return
+        try:
+            pt = op.aead.decrypt(_NONCE_PACK(op.direction, ctr), data[_HDR:], data[:_HDR])
+        except InvalidTag:
+            c.dropped_auth += 1
+            return
+        w.accept(ctr)
+        if not s.up.take(n, now):
+            c.dropped_rate += 1
+            return
+        if s.addr != addr:
+            if s.addr is not None:
+                c.address_changes += 1
+            s.addr = addr
+        if t == _POSE:
+            if len(pt) < _POSE_SIZE or pt[0] & _NOT_FLAGS:
+                c.dropped_malformed += 1
+                return
+            c.poses_in += 1
+            hdr = _POSE_UNPACK(pt)
+            room = self.rooms[s.room]
+            room.interest.pose_hdr[cid] = hdr
+            entry = _ENTRY_PACK(_POSE, cid, len(pt)) + pt
+            if hdr[0] & _KEY:
+                # keyframes (about 2 Hz) go to the whole room in one batch per flush tick
+                if not room.keys:
+                    room.keys_t = now
+                room.keys.append(entry)
+                room.keys_size += len(entry)
+                return
+            near = room.near.get(cid)
+            if near is not None:
+                for ap in near[2]:
+                    ap(entry)
+                c.poses_forwarded += len(near[2])
+                if not self._pose_since:
+                    self._pose_since = now
+            if hdr[1] % room.interest.settings.mid_divisor == 0:
+                mid = room.mid.get(cid)
+                if mid is not None:
+                    for ap in mid[2]:
+                        ap(entry)
+                    c.poses_forwarded += len(mid[2])
+                    if not self._pose_since:
+                        self._pose_since = now
+        elif t == _VOICE:
+            if len(pt) < 3:
+                c.dropped_malformed += 1
+                return
+            c.voice_in += 1
+            room = self.rooms[s.room]
+            ri = room.interest
+            ri.note_voice(cid, pt[0], now)
+            if ri.dirty and ri.wants_now(cid, now):
+                self._recompute(room, now)
+            route = room.voice.get(cid)
+            if route is not None:
+                entry = _ENTRY_PACK(_VOICE, cid, len(pt)) + pt
+                for ap in route[2]:
+                    ap(entry)
+                c.voice_forwarded += len(route[2])
+                self._voice_out.append((route[1], now))
+        else:
+            assert s.sealer is not None
+            self._dgrams.append((s.sealer.seal(wire.DG_BIND_ACK, b""), addr, 0.0, 0.0))
+            c.datagrams_out += 1
+
+    # ------------------------------------------------------------ routing
+
+    def _recompute(self, room: Room, now: float) -> None:
+        """Recompute interest and resolve changed receiver lists to sessions."""
+        routes: Routes = room.interest.recompute(now)
+        sessions = self.sessions
+
+        def resolve(table: dict[int, list[int]], old: dict[int, Route]) -> dict[int, Route]:
+            out: dict[int, Route] = {}
+            for src, dst in table.items():
+                if not dst:
+                    continue
+                prev = old.get(src)
+                if prev is not None and prev[0] is dst:
+                    out[src] = prev
+                else:
+                    rs = [sessions[r] for r in dst if r in sessions]
+                    out[src] = (dst, rs, [r.append for r in rs])
+            return out
+
+        room.voice = resolve(routes.voice, room.voice)
+        room.near = resolve(routes.near, room.near)
+        room.mid = resolve(routes.mid, room.mid)
+
+    # ------------------------------------------------------------ bundling
+
+    def _emit(self, r: Session, now: float, tv: float) -> None:
+        """Seal what ``r`` has pending into one downlink datagram (more if over ``bundle_max``)."""
+        self._emit_all((r,), now, tv)
+
+    def _emit_all(self, receivers: Iterable[Session], now: float, tv: float) -> None:
+        """:meth:`_emit` for each receiver with something pending (the per-datagram hot loop)."""
+        c = self.counters
+        limit = self.s.bundle_max
+        push = self._dgrams.append
+        n_out = n_bytes = n_drop = 0
+        join = b"".join
+        for r in receivers:
+            pending = r.pending
+            if not pending:
+                continue
+            pt = join(pending)
+            parts = (pt,) if len(pt) <= limit else _split(pending, limit)
+            tp = r.pending_pose_first
+            pending.clear()
+            r.pending_pose_first = 0.0
+            sealer, addr = r.sealer, r.addr
+            if sealer is None or addr is None:
+                continue
+            for part in parts:
+                if not r.down_bps.take(len(part) + _DOWN_OVERHEAD, now):
+                    n_drop += 1
+                    continue
+                data = sealer.seal(_BUNDLE, part)
+                push((data, addr, tv, tp))
+                n_out += 1
+                n_bytes += len(data)
+        c.datagrams_out += n_out
+        c.bytes_out += n_bytes
+        c.dropped_downlink_budget += n_drop
+
+    def _flush_bundles(self, now: float) -> None:
+        """Voice goes out at once (taking waiting poses along); poses wait at most ``pose_hold``."""
+        if self._voice_out:
+            for receivers, tv in self._voice_out:
+                self._emit_all(receivers, now, tv)
+            self._voice_out.clear()
+        if now < self._next_pose_flush:
+            return
+        hold = self.s.pose_hold
+        self._next_pose_flush = now + hold * 0.5
+        mark, self._pose_since = self._pose_since, 0.0
+        for room in self.rooms.values():
+            if room.keys:
+                self._flush_keys(room, now)  # sets _poses_waiting
+        if not mark and not self._poses_waiting:
+            return
+        mark = mark or now
+        due = now - hold * 0.5 + 1e-4
+        waiting = False
+        ready: list[Session] = []
+        for r in self.sessions.values():
+            if r.pending:
+                first = r.pending_pose_first
+                if not first:
+                    r.pending_pose_first = mark
+                    waiting = True
+                elif first <= due:
+                    ready.append(r)
+                else:
+                    waiting = True
+        if ready:
+            self._emit_all(ready, now, 0.0)
+        self._poses_waiting = waiting
+
+    def _flush_keys(self, room: Room, now: float) -> None:
+        """The room's waiting keyframes, joined once, go to every member's pending bundle."""
+        keys, t0 = room.keys, room.keys_t
+        room.keys, room.keys_size = [], 0
+        self.counters.poses_forwarded += len(keys) * max(0, len(room.members) - 1)
+        chunk = b"".join(keys)
+        for r in room.members.values():
+            if r.addr is None:
+                continue
+            r.append(chunk)
+            first = r.pending_pose_first
+            if not first or t0 < first:
+                r.pending_pose_first = t0
+        self._poses_waiting = True
+
+
+def _split(items: list[bytes], limit: int) -> list[bytes]:
+    """Group pending items (entries, or joined keyframe entries) into parts of at most ``limit`` bytes."""
+    parts: list[bytes] = []
+    cur: list[bytes] = []
+    size = 0
+    for item in items:
+        for piece in (item,) if len(item) <= limit else _cut(item, limit):
+            n = len(piece)
+            if size + n > limit and cur:
+                parts.append(b"".join(cur))
+                cur, size = [], 0
+            cur.append(piece)
+            size += n
+    if cur:
+        parts.append(b"".join(cur))
+    return parts
+
+
+def _cut(chunk: bytes, limit: int) -> list[bytes]:
+    """Cut joined entries at entry boundaries into pieces of at most ``limit`` bytes."""
+    pieces: list[bytes] = []
+    start = pos = 0
+    n = len(chunk)
+    while pos < n:
+        end = pos + _ENTRY_SIZE + _ENTRY_UNPACK(chunk, pos)[2]
+        if end - start > limit and pos > start:
+            pieces.append(chunk[start:pos])
+            start = pos
+        pos = end
+    pieces.append(chunk[start:])
+    return pieces

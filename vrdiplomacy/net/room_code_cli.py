@@ -1,0 +1,85 @@
+"""``vrdiplomacy identity room-code``: join a secured room and print its verification code.
+
+The command connects to the relay with a delegation's certificate and key, waits until the chair's
+roster verified and every member's keys arrived, and prints the room code that every member's
+client shows (VR and desktop HUD). With ``--follow`` it keeps printing every roster change, key
+change, new code and security alert until interrupted. A chair's certificate (role chair or host)
+makes this client the room's chair: it admits members and signs the roster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+
+from vrdiplomacy.crypto import identity as ident
+from vrdiplomacy.crypto.session import LocalIdentity
+from vrdiplomacy.errors import ConfigError, CryptoError
+
+
+def add_room_code_parser(sub: argparse._SubParsersAction, default_home: Path,  # type: ignore[type-arg]
+                         add_passphrase: object) -> None:
+    p = sub.add_parser("room-code", help="join a secured room and print its verification code",
+                       description="Join a room through the relay with a delegation certificate, wait for the "
+                       "chair-signed roster and every member's keys, and print the room code to compare "
+                       "with the other delegations. With a chair certificate this client chairs the room.")
+    p.add_argument("--relay", required=True, metavar="HOST:PORT", help="relay address")
+    p.add_argument("--fingerprint", required=True, help="the relay certificate's SHA-256 fingerprint (hex)")
+    p.add_argument("--room", default="chamber", help="room name (default chamber)")
+    p.add_argument("--seat", default="observer-1", help="seat to take (default observer-1)")
+    p.add_argument("--dir", type=Path, help=f"delegation folder with delegation.key/.crt (default {default_home}/delegation)")
+    p.add_argument("--cert", type=Path, help="delegation certificate (default <dir>/delegation.crt)")
+    p.add_argument("--key", type=Path, help="delegation key (default <dir>/delegation.key)")
+    p.add_argument("--root", type=Path, action="append", required=True,
+                   help="trusted ministry root certificate (repeat for several)")
+    p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the code (default 30)")
+    p.add_argument("--follow", action="store_true", help="keep printing roster, key and code changes")
+    add_passphrase(p, "of the delegation key")  # type: ignore[operator]
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(f"--relay: expected HOST:PORT, got {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+async def _watch(args: argparse.Namespace, me: LocalIdentity, roots: list, name: str) -> int:  # type: ignore[type-arg]
+    from vrdiplomacy.net.client_io import connect
+    from vrdiplomacy.net.secure import KeysChanged, RoomCodeChanged, RosterChanged, SecureRoom, SecurityAlert
+
+    host, port = _address(args.relay)
+    room = SecureRoom(args.room, me, roots)
+    print(f"joining room {args.room!r} on {host}:{port} as {name}" + (" (chair)" if room.is_chair else ""), flush=True)
+    async with connect(host, port, args.fingerprint, name, args.seat, room=args.room, sealer=room) as c:
+        deadline = time.monotonic() + args.wait
+        shown = None
+        while True:
+            left = deadline - time.monotonic()
+            if not args.follow and left <= 0:
+                raise CryptoError(f"no room code within {args.wait:g} s (is the chair connected?)")
+            ev = await c.next_event(timeout=max(0.05, left) if not args.follow else 1.0)
+            if isinstance(ev, (RosterChanged, KeysChanged, SecurityAlert)) and args.follow:
+                print(ev.alert_text(), flush=True)
+            if isinstance(ev, RoomCodeChanged) and ev.code != shown:
+                shown = ev.code
+                print(f"room code: {ev.code}   (roster v{ev.roster_version}, {len(room.members())} members)", flush=True)
+                if not args.follow:
+                    return 0
+
+
+def run_room_code(args: argparse.Namespace, default_home: Path, passphrase: bytes | None) -> int:
+    folder = args.dir or default_home / "delegation"
+    cert = ident.load_certificate(args.cert or folder / "delegation.crt")
+    key = ident.load_private_key(args.key or folder / "delegation.key", passphrase)
+    roots = [c for r in args.root for c in ident.load_certificates(r)]
+    verified = ident.verify_certificate(cert, roots, time.time())
+    if key.public_key().public_bytes_raw() != verified.public_key.public_bytes_raw():
+        raise ConfigError("the key does not belong to the certificate")
+    name = verified.name
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(_watch(args, LocalIdentity(cert, key), roots, name))
+    return 0

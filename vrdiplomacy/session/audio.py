@@ -1,0 +1,113 @@
+"""What a delegate hears (sans-I/O): voice frames in, one spatialized stereo block per tick out.
+
+:class:`ListenerMix` files each received voice packet in a
+:class:`~vrdiplomacy.voice.receiver.VoiceReceiver` (jitter buffer, Opus decoding, FEC, PLC),
+and per block pulls every playing speaker, places each voice at that delegate's head position
+relative to the listener's head (:class:`~vrdiplomacy.voice.spatial.Spatializer`, KEMAR HRTFs,
+distance and zone gains) and mixes the result through the limiter
+(:class:`~vrdiplomacy.voice.mixer.Mixer`). The clock is passed in.
+
+A packet's speaker id must be the relay-stamped sender: packets claiming another speaker are
+dropped and counted (``spoofed``), so nobody can speak with someone else's voice position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from vrdiplomacy.errors import ProtocolError
+from vrdiplomacy.scene.layout import Layout
+from vrdiplomacy.scene.math3d import Pose
+from vrdiplomacy.voice.hrtf import HrtfSet
+from vrdiplomacy.voice.mixer import Mixer, MixerSettings
+from vrdiplomacy.voice.packet import VoicePacket
+from vrdiplomacy.voice.receiver import ReceiverSettings, VoiceReceiver
+from vrdiplomacy.voice.spatial import SpatialSettings, Spatializer
+
+F32 = npt.NDArray[np.float32]
+
+
+@dataclass
+class ListenSettings:
+    """Listening settings: ``block`` samples per tick (960 = 20 ms at 48 kHz); ``receiver``
+    jitter-buffer settings; ``spatial`` spatializer settings (its block is set to ``block``);
+    ``mixer`` master gain and limiter."""
+
+    block: int = 960
+    receiver: ReceiverSettings = field(default_factory=ReceiverSettings)
+    spatial: SpatialSettings = field(default_factory=SpatialSettings)
+    mixer: MixerSettings = field(default_factory=MixerSettings)
+
+
+@dataclass
+class ListenCounters:
+    """Voice packets filed (``packets``), refused (``spoofed``: speaker id is not the sender;
+    ``malformed``; ``late`` and other jitter-buffer refusals in ``refused``), blocks rendered,
+    and voices that played without a known position (``unplaced``, heard from straight ahead)."""
+
+    packets: int = 0
+    spoofed: int = 0
+    malformed: int = 0
+    refused: int = 0
+    blocks: int = 0
+    unplaced: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class ListenerMix:
+    """One listener's voice path from packets to the stereo output block."""
+
+    def __init__(self, layout: Layout | None = None, settings: ListenSettings | None = None,
+                 hrtf: HrtfSet | None = None) -> None:
+        self.s = s = settings or ListenSettings()
+        self.receiver = VoiceReceiver(s.receiver)
+        sp = SpatialSettings(block=s.block, min_distance=s.spatial.min_distance, max_distance=s.spatial.max_distance,
+                             crossfade=s.spatial.crossfade, gain=s.spatial.gain)
+        self.spatializer = Spatializer(hrtf, sp, layout)
+        self.mixer = Mixer(s.mixer)
+        self.counters = ListenCounters()
+        self.heard_energy: dict[int, float] = {}  # speaker -> sum of squares of the decoded voice played
+        self.heard_blocks: dict[int, int] = {}  # speaker -> blocks in which the voice was audible
+
+    def receive(self, source: int, payload: bytes, now: float) -> str:
+        """File a voice payload (a :class:`VoicePacket`) that relay member ``source`` sent."""
+        try:
+            pkt = VoicePacket.parse(payload)
+        except ProtocolError:
+            self.counters.malformed += 1
+            return "malformed"
+        if pkt.speaker != source:
+            self.counters.spoofed += 1
+            return "spoofed"
+        result = self.receiver.receive(payload, now)
+        if result == "ok":
+            self.counters.packets += 1
+        else:
+            self.counters.refused += 1
+        return result
+
+    def render(self, now: float, listener: Pose, positions: Mapping[int, npt.ArrayLike]) -> F32:
+        """The stereo block (block, 2) that starts playing at ``now``."""
+        n = self.s.block
+        voices = self.receiver.pull(now, n)
+        sources: dict[int, tuple[npt.ArrayLike, F32]] = {}
+        ahead = np.asarray(listener.position, np.float32) + np.asarray(listener.forward(), np.float32)
+        for spk, mono in voices.items():
+            pos = positions.get(spk)
+            if pos is None:
+                self.counters.unplaced += 1
+                pos = ahead
+            sources[spk] = (pos, mono)
+            e = float(np.dot(mono.astype(np.float64), mono.astype(np.float64)))
+            self.heard_energy[spk] = self.heard_energy.get(spk, 0.0) + e
+            if e > n * 1e-6:  # louder than -60 dBFS RMS
+                self.heard_blocks[spk] = self.heard_blocks.get(spk, 0) + 1
+        stereo = self.spatializer.render(listener, sources)
+        self.counters.blocks += 1
+        return self.mixer.mix([stereo], n)

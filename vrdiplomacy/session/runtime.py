@@ -1,0 +1,312 @@
+"""DelegateSession: one delegate in a room through a relay (thin asyncio glue).
+
+Connects with :func:`vrdiplomacy.net.client_io.connect`, then runs three tasks on the event
+loop's clock:
+
+* **poses**: ``pose_hz`` times a second, asks the pose source for (head, left hand, right hand)
+  in scene coordinates and sends them;
+* **audio**: every ``block`` samples (20 ms), reads the microphone device, runs the
+  :class:`~vrdiplomacy.voice.sender.VoiceSender` (VAD gate, Opus, FEC) and sends the packets
+  with their RFC 6464 level; pulls the spatialized mix of everyone else relative to the
+  listener's head (:class:`~vrdiplomacy.session.audio.ListenerMix`) and writes it to the
+  output device. Blocks are due on a fixed schedule; a late tick processes every block that is
+  due, so an output file always holds as many samples as the session lasted;
+* **receive**: folds every client event into :class:`~vrdiplomacy.session.state.RoomState`
+  (members, poses, speaking levels, gestures) and voice payloads into the mix.
+
+Gestures go out as :class:`~vrdiplomacy.gestures.events.GestureEvent` room events
+(:meth:`DelegateSession.send_gesture`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import numpy as np
+
+from vrdiplomacy.errors import AudioError, ConfigError, ProtocolError
+from vrdiplomacy.gestures.events import GestureEvent
+from vrdiplomacy.gestures.types import Gesture, Hand
+from vrdiplomacy.net import wire
+from vrdiplomacy.net.client_core import ClientSettings, Connected, VoiceReceived
+from vrdiplomacy.net.client_io import AppEvent, Client, PayloadSealer
+from vrdiplomacy.scene.layout import Layout
+from vrdiplomacy.scene.math3d import Pose
+from vrdiplomacy.session.audio import ListenerMix, ListenSettings
+from vrdiplomacy.session.state import RoomState, StateSettings
+from vrdiplomacy.voice.devices import FS, InputDevice, OutputDevice
+from vrdiplomacy.voice.hrtf import HrtfSet
+from vrdiplomacy.voice.sender import SenderSettings, VoiceSender
+
+log = logging.getLogger("vrdiplomacy.session")
+
+PoseTriple = tuple[Pose, Pose | None, Pose | None]
+PoseSource = Callable[[float], PoseTriple]
+
+
+@dataclass
+class SessionSettings:
+    """A delegate's session.
+
+    identity: the delegate's name on the relay; seat: the seat id taken (unique in the room);
+    room: the room (the scene name); pose_hz: pose frames sent per second; block: audio samples
+    per tick at 48 kHz; hear: decode and spatialize others' voices (bots leave it off: they only
+    track speaking levels); track_poses: decode others' pose streams (off, members stay at their
+    seats and media datagrams are only read for voice levels: the cheap path bots use); sender: the voice sender's settings; listen: the listening path's
+    settings; state: the room state's settings; client: the relay client's settings;
+    connect_timeout: seconds to wait for the relay's welcome.
+    """
+
+    identity: str
+    seat: str
+    room: str = "chamber"
+    pose_hz: float = 20.0
+    block: int = 960
+    hear: bool = True
+    track_poses: bool = True
+    sender: SenderSettings = field(default_factory=SenderSettings)
+    listen: ListenSettings = field(default_factory=ListenSettings)
+    state: StateSettings = field(default_factory=StateSettings)
+    client: ClientSettings = field(default_factory=ClientSettings)
+    connect_timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not 1.0 <= self.pose_hz <= 120.0:
+            raise ConfigError(f"pose rate must be 1..120 Hz, got {self.pose_hz:g}")
+        if self.block <= 0 or self.block % 480:
+            raise ConfigError(f"audio block must be a positive multiple of 480 samples, got {self.block}")
+
+
+@dataclass
+class SessionStats:
+    """What the session sent and how its clock kept up: pose frames and voice packets sent,
+    audio blocks processed, blocks processed late (``late_blocks``: a tick came more than one
+    block after its time), voice frames heard per speaker."""
+
+    poses_sent: int = 0
+    voice_sent: int = 0
+    voice_bytes: int = 0
+    blocks: int = 0
+    late_blocks: int = 0
+    gestures_sent: int = 0
+
+
+class HeldPose:
+    """A pose source that returns what was last set (desktop/XR frames set it every frame)."""
+
+    def __init__(self, head: Pose, left: Pose | None = None, right: Pose | None = None) -> None:
+        self.value: PoseTriple = (head, left, right)
+
+    def set(self, head: Pose, left: Pose | None = None, right: Pose | None = None) -> None:
+        self.value = (head, left, right)
+
+    def __call__(self, t: float) -> PoseTriple:
+        return self.value
+
+
+class DelegateSession:
+    """``async with DelegateSession(host, port, fp, settings, layout, pose_source, mic, speakers):``
+
+    ``mic`` (an input device, or None for a silent delegate) and ``speakers`` (an output device,
+    or None) are blocking-free file devices or sound cards; ``pose_source(t)`` is called with the
+    session time in seconds. Everything received lands in :attr:`state`; the listening path in
+    :attr:`mix` (None when ``settings.hear`` is False).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        fingerprint: str,
+        settings: SessionSettings,
+        layout: Layout | None,
+        pose_source: PoseSource,
+        mic: InputDevice | None = None,
+        speakers: OutputDevice | None = None,
+        sealer: PayloadSealer | None = None,
+        hrtf: HrtfSet | None = None,
+    ) -> None:
+        self.host, self.port, self.fingerprint = host, port, fingerprint
+        self.s = settings
+        self.layout = layout
+        self.pose_source = pose_source
+        self.mic = mic
+        self.speakers = speakers
+        self.sealer = sealer
+        self.state = RoomState(layout, settings.state)
+        self.mix: ListenerMix | None = None
+        if settings.hear:
+            listen = settings.listen
+            listen.block = settings.block
+            self.mix = ListenerMix(layout, listen, hrtf)
+        self.stats = SessionStats()
+        self.client: Client | None = None
+        self.sender: VoiceSender | None = None
+        self.head: Pose = Pose()
+        self.t0 = 0.0
+        self.mic_ended = False
+        self.on_tick: Callable[[float], None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        c = Client(self.host, self.port, self.fingerprint, self.s.identity, self.s.seat, self.s.room, self.s.client,
+                   self.sealer, self.s.connect_timeout)
+        if not self.s.track_poses and not self.s.hear:
+            c.core.media_sink = self._levels_only
+        await c.start()
+        self.client = c
+        self.t0 = self._loop.time()
+        self.head = self.pose_source(0.0)[0]
+        self.state.me = c.client_id
+        self.sender = VoiceSender(c.client_id, self.s.sender)
+        self._tasks = [asyncio.create_task(self._receive(), name=f"{self.s.identity}-rx"),
+                       asyncio.create_task(self._poses(), name=f"{self.s.identity}-poses"),
+                       asyncio.create_task(self._audio(), name=f"{self.s.identity}-audio")]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        self._tasks = []
+        if self.client is not None:
+            await self.client.close()
+        for dev in (self.mic, self.speakers):
+            if dev is not None:
+                with contextlib.suppress(AudioError, OSError):
+                    dev.close()
+
+    def failed(self) -> BaseException | None:
+        """The exception a task died of, if any."""
+        for t in self._tasks:
+            if t.done() and not t.cancelled() and t.exception() is not None:
+                return t.exception()
+        return None
+
+    async def __aenter__(self) -> DelegateSession:
+        await self.start()
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        await self.stop()
+
+    @property
+    def now(self) -> float:
+        """Session time in seconds (0 at connection)."""
+        assert self._loop is not None
+        return self._loop.time() - self.t0
+
+    # ------------------------------------------------------------ sending
+
+    def send_gesture(self, gesture: str, phase: str = "start", hand: str = "none", duration: float = 0.0,
+                     target: str | None = None) -> int:
+        """Tell the room a gesture started or ended; returns the room event's sequence number."""
+        assert self.client is not None
+        ev = GestureEvent(Gesture.parse(gesture), Hand(hand), phase, self.now, 1.0, target, duration)
+        self.stats.gestures_sent += 1
+        return self.client.send_event(bytes(ev))
+
+    # ------------------------------------------------------------ tasks
+
+    async def _receive(self) -> None:
+        assert self.client is not None
+        async for ev in self.client:
+            self._handle(ev)
+
+    def _levels_only(self, kind: int, source: int, inner: bytes) -> None:
+        """Media sink of a delegate that neither hears nor tracks poses: voice levels only."""
+        if kind != wire.DG_VOICE or self._loop is None:
+            return
+        try:
+            v = wire.VoiceFrame.parse(inner)
+        except ProtocolError:
+            return
+        self.state.voice(source, v.level, self._loop.time() - self.t0)
+
+    def _pump(self) -> None:
+        """Handle every event the client has queued (before an audio tick: a tick that comes late
+        must see the voice frames that arrived meanwhile, or it plays past them)."""
+        assert self.client is not None
+        for ev in self.client.drain_events():
+            self._handle(ev)
+
+    def _handle(self, ev: AppEvent) -> None:
+        assert self._loop is not None
+        now = self._loop.time() - self.t0
+        self.state.apply(ev, now)
+        if isinstance(ev, VoiceReceived) and self.mix is not None:
+            self.mix.receive(ev.source, ev.payload, now)
+        elif isinstance(ev, Connected) and self.sender is not None and ev.client_id != self.sender.speaker:
+            # the relay lost our session and gave us a new id: our voice must carry it
+            self.sender = VoiceSender(ev.client_id, self.s.sender)
+
+    async def _poses(self) -> None:
+        assert self.client is not None
+        period = 1.0 / self.s.pose_hz
+        k = 0
+        while True:
+            k += 1
+            delay = self.t0 + k * period - self._loop.time()  # type: ignore[union-attr]
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                k = int((self._loop.time() - self.t0) / period) + 1  # type: ignore[union-attr]
+                await asyncio.sleep(0)
+            head, left, right = self.pose_source(self.now)
+            self.head = head
+            if self.client.send_pose(head, left, right):
+                self.stats.poses_sent += 1
+
+    async def _audio(self) -> None:
+        assert self.client is not None and self._loop is not None
+        n = self.s.block
+        period = n / FS
+        loop = self._loop
+        done = 0
+        zeros = np.zeros(n, dtype=np.float32)
+        while True:
+            due = int((loop.time() - self.t0) / period)
+            if due <= done:
+                await asyncio.sleep(self.t0 + (done + 1) * period - loop.time())
+                continue
+            if due - done > 1:
+                self.stats.late_blocks += due - done - 1
+            self._pump()
+            while done < due:
+                done += 1
+                self._block(done * period, zeros)
+            await asyncio.sleep(0)
+
+    def _block(self, t: float, zeros: np.ndarray) -> None:
+        """Process the audio block that ends at session time ``t``."""
+        assert self.client is not None and self.sender is not None
+        n = self.s.block
+        mic = None
+        if self.mic is not None and not self.mic_ended:
+            mic = self.mic.read(n)
+            if mic is None:
+                self.mic_ended = True
+        for pkt in self.sender.capture(zeros if mic is None else mic):
+            data = bytes(pkt)
+            if self.client.send_voice(wire.level_byte(-float(pkt.level), pkt.voice), data):
+                self.stats.voice_sent += 1
+                self.stats.voice_bytes += len(data)
+        if self.mix is not None:
+            block = self.mix.render(t, self.head, self.state.positions())
+            if self.speakers is not None:
+                self.speakers.write(block)
+            self.sender.playback(block)
+        self.stats.blocks += 1
+        if self.on_tick is not None:
+            self.on_tick(t)
+

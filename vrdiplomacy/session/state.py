@@ -1,0 +1,293 @@
+"""What a delegate knows about the room (sans-I/O): members, their poses, who is speaking, gestures.
+
+:class:`RoomState` takes the client's events (:class:`~vrdiplomacy.net.client_core.MemberUpdate`,
+:class:`~vrdiplomacy.net.client_io.PoseUpdate`, :class:`~vrdiplomacy.net.client_core.VoiceReceived`,
+:class:`~vrdiplomacy.net.client_core.RoomEventReceived`, ...) with the time ``now`` and keeps one
+:class:`RemoteMember` per other delegate: identity, seat, delegation, head and hand poses (scene
+coordinates; hands are hand centres), a speaking level driven by the RFC 6464 levels of their
+voice frames, and the gesture they are making (from :class:`~vrdiplomacy.gestures.events.GestureEvent`
+room events). :meth:`RoomState.avatars` turns it into renderable :class:`~vrdiplomacy.scene.model.Avatar`\\ s.
+Malformed or unexpected input is counted in :attr:`RoomState.counters`, never raised.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from vrdiplomacy.errors import ProtocolError
+from vrdiplomacy.gestures.events import GestureEvent
+from vrdiplomacy.net.client_core import Connected, FloorChanged, MemberUpdate, RoomEventReceived, VoiceReceived
+from vrdiplomacy.net.client_io import AppEvent, PoseUpdate
+from vrdiplomacy.scene.avatars import SEATED_EYE_HEIGHT, STANDING_EYE_HEIGHT, avatar_at, delegation_color
+from vrdiplomacy.scene.layout import Layout, Seat
+from vrdiplomacy.scene.math3d import Pose
+from vrdiplomacy.scene.model import Avatar, HandPose
+
+VAD_FLAG = 0x80
+# The hand shape a remote avatar shows while making a gesture (poses carry no finger data).
+GESTURE_SHAPES: dict[str, tuple[str, str]] = {  # gesture -> (hand side, shape)
+    "raise_hand": ("right", "raised"),
+    "thumbs_up": ("right", "thumbs_up"),
+    "thumbs_down": ("right", "thumbs_down"),
+    "point": ("right", "point"),
+}
+
+
+@dataclass
+class StateSettings:
+    """Room-state settings.
+
+    speaking_floor_dbov: a voice frame this quiet (dBov) shows no halo; ``speaking_full_dbov``
+    and louder a full one. speaking_release_s: time constant of the halo's fade after the last
+    voice frame. gesture_timeout_s: a gesture whose end never came is cleared after this long.
+    pose_timeout_s: a member whose poses stopped this long ago is reported as ``stale``.
+    """
+
+    speaking_floor_dbov: float = -55.0
+    speaking_full_dbov: float = -20.0
+    speaking_release_s: float = 0.18
+    gesture_timeout_s: float = 10.0
+    pose_timeout_s: float = 2.0
+
+
+@dataclass
+class StateCounters:
+    """Everything :class:`RoomState` received, and what it could not use."""
+
+    members_seen: int = 0
+    poses: int = 0
+    voice_frames: int = 0
+    events: int = 0
+    gesture_events: int = 0
+    other_events: int = 0
+    unknown_source: int = 0
+    reconnects: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class RemoteMember:
+    """Another delegate as this client sees it. Poses are in scene coordinates."""
+
+    client_id: int
+    identity: str
+    seat: str
+    delegation: str
+    state: str = "present"
+    root: Pose = field(default_factory=Pose)
+    head: Pose = field(default_factory=Pose)
+    left: Pose | None = None
+    right: Pose | None = None
+    posed: bool = False
+    last_pose: float = -1e9
+    level: float = 0.0  # speaking level 0..1 at ``level_t``
+    level_t: float = -1e9
+    voice_frames: int = 0
+    voice_active_frames: int = 0
+    poses: int = 0
+    gesture: str | None = None
+    gesture_hand: str = "none"
+    gesture_since: float = 0.0
+    gestures: list[str] = field(default_factory=list)
+
+    def speaking(self, now: float, release_s: float) -> float:
+        """The halo level 0..1 at ``now`` (fades after the last voice frame)."""
+        dt = max(0.0, now - self.level_t)
+        return float(self.level * math.exp(-dt / max(release_s, 1e-3)))
+
+    def mouth(self) -> np.ndarray:
+        """Where this delegate's voice comes from (the head position)."""
+        return np.asarray(self.head.position, dtype=np.float32)
+
+
+class RoomState:
+    """The room as seen by client ``me`` (set from :class:`Connected`)."""
+
+    def __init__(self, layout: Layout | None = None, settings: StateSettings | None = None) -> None:
+        self.layout = layout
+        self.s = settings or StateSettings()
+        self.me = 0
+        self.members: dict[int, RemoteMember] = {}
+        self.left_members: dict[int, RemoteMember] = {}
+        self.counters = StateCounters()
+        self.gesture_log: list[tuple[float, int, str, str]] = []  # (now, sender, gesture, phase)
+        self.floor = 0
+        self._connected = False
+        self._seats: dict[str, Seat] = {s.seat_id: s for s in layout.seats} if layout else {}
+
+    # ------------------------------------------------------------ input
+
+    def apply(self, ev: AppEvent, now: float) -> None:
+        """Fold one client event in."""
+        c = self.counters
+        if isinstance(ev, Connected):
+            if self._connected:
+                c.reconnects += 1
+            self._connected = True
+            self.me = ev.client_id
+        elif isinstance(ev, MemberUpdate):
+            self._member(ev, now)
+        elif isinstance(ev, PoseUpdate):
+            m = self.members.get(ev.source)
+            if m is None:
+                c.unknown_source += 1
+                return
+            c.poses += 1
+            m.poses += 1
+            m.head = ev.sample.head
+            m.left, m.right = ev.sample.left, ev.sample.right
+            m.posed = True
+            m.last_pose = now
+        elif isinstance(ev, VoiceReceived):
+            self.voice(ev.source, ev.level, now)
+        elif isinstance(ev, RoomEventReceived):
+            c.events += 1
+            self._room_event(ev, now)
+        elif isinstance(ev, FloorChanged):
+            self.floor = ev.holder
+
+    def voice(self, source: int, level: int, now: float) -> None:
+        """A voice frame of ``source`` with RFC 6464 level byte ``level`` arrived."""
+        m = self.members.get(source)
+        if m is None:
+            self.counters.unknown_source += 1
+            return
+        self.counters.voice_frames += 1
+        m.voice_frames += 1
+        if not level & VAD_FLAG:
+            return
+        m.voice_active_frames += 1
+        dbov = -float(level & 0x7F)
+        lo, hi = self.s.speaking_floor_dbov, self.s.speaking_full_dbov
+        target = min(1.0, max(0.0, (dbov - lo) / max(hi - lo, 1e-6)))
+        current = m.speaking(now, self.s.speaking_release_s)
+        m.level = max(target, current)
+        m.level_t = now
+
+    def _member(self, ev: MemberUpdate, now: float) -> None:
+        if ev.client_id == self.me:
+            return
+        if ev.state == "left":
+            m = self.members.pop(ev.client_id, None)
+            if m is not None:
+                m.state = "left"
+                self.left_members[m.client_id] = m
+            return
+        m = self.members.get(ev.client_id)
+        if m is None:
+            m = self.left_members.pop(ev.client_id, None)
+        if m is None:
+            self.counters.members_seen += 1
+            m = RemoteMember(ev.client_id, ev.identity, ev.seat, self._delegation(ev.identity, ev.seat))
+            self._seat_pose(m)
+        elif m.seat != ev.seat:
+            m.seat = ev.seat
+            m.delegation = self._delegation(ev.identity, ev.seat)
+            self._seat_pose(m)
+        m.identity = ev.identity
+        m.state = ev.state
+        self.members[m.client_id] = m
+
+    def _delegation(self, identity: str, seat: str) -> str:
+        st = self._seats.get(seat)
+        if st is not None and st.delegation:
+            return st.delegation
+        return identity
+
+    def _seat_pose(self, m: RemoteMember) -> None:
+        """Until its first pose, a member sits at its seat, looking the seat's way."""
+        st = self._seats.get(m.seat)
+        if st is None:
+            return
+        m.root = st.pose()
+        if not m.posed:
+            m.head = st.eye_pose(SEATED_EYE_HEIGHT)
+
+    def _room_event(self, ev: RoomEventReceived, now: float) -> None:
+        try:
+            g = GestureEvent.parse(ev.payload)
+        except ProtocolError:
+            self.counters.other_events += 1
+            return
+        self.counters.gesture_events += 1
+        name = g.gesture.value
+        self.gesture_log.append((now, ev.sender, name, g.phase))
+        m = self.members.get(ev.sender)
+        if m is None:
+            return
+        if g.phase == "start":
+            m.gesture, m.gesture_hand, m.gesture_since = name, g.hand.value, now
+            m.gestures.append(name)
+        elif m.gesture == name:
+            m.gesture = None
+
+    # ------------------------------------------------------------ output
+
+    def expire(self, now: float) -> None:
+        """Clear gestures whose end never came."""
+        for m in self.members.values():
+            if m.gesture is not None and now - m.gesture_since > self.s.gesture_timeout_s:
+                m.gesture = None
+
+    def speaking(self, now: float) -> dict[int, float]:
+        """Speaking level 0..1 of every member that has one above zero."""
+        out = {}
+        for cid, m in self.members.items():
+            v = m.speaking(now, self.s.speaking_release_s)
+            if v > 0.01:
+                out[cid] = v
+        return out
+
+    def positions(self) -> dict[int, np.ndarray]:
+        """Where each present member's voice comes from (head position, seat until the first pose)."""
+        return {cid: m.mouth() for cid, m in self.members.items() if m.state == "present" and (m.posed or m.seat in self._seats)}
+
+    def avatars(self, now: float) -> list[Avatar]:
+        """Renderable avatars of every present member, halos and gesture icons on."""
+        self.expire(now)
+        out = []
+        for cid, m in sorted(self.members.items()):
+            if m.state != "present" or not (m.posed or m.seat in self._seats):
+                continue
+            seated = m.seat in self._seats
+            if seated:
+                a = avatar_at(cid, m.delegation, m.root.position, _yaw(m.root), seated=True)
+            else:  # no seat in this layout: standing where the head is
+                feet = np.asarray(m.head.position, np.float32) - np.array([0.0, STANDING_EYE_HEIGHT, 0.0], np.float32)
+                a = avatar_at(cid, m.delegation, feet, _yaw(m.head), seated=False)
+            a.color = delegation_color(m.delegation)
+            a.head = Pose(np.asarray(m.head.position, np.float32).copy(), np.asarray(m.head.orientation, np.float32).copy())
+            if m.left is not None:
+                a.left = HandPose(m.left, "open", True)
+            if m.right is not None:
+                a.right = HandPose(m.right, "open", True)
+            a.speaking = m.speaking(now, self.s.speaking_release_s)
+            a.gesture_icon = m.gesture
+            if m.gesture in GESTURE_SHAPES:
+                side, shape = GESTURE_SHAPES[m.gesture]
+                hand = a.right if side == "right" else a.left
+                hand.shape = shape
+            out.append(a)
+        return out
+
+    def summary(self, now: float) -> list[dict[str, object]]:
+        """One line of plain data per member ever seen (present or left)."""
+        rows = []
+        for m in sorted([*self.members.values(), *self.left_members.values()], key=lambda m: m.client_id):
+            rows.append({
+                "client_id": m.client_id, "identity": m.identity, "seat": m.seat, "delegation": m.delegation,
+                "state": m.state, "poses": m.poses, "voice_frames": m.voice_frames,
+                "voice_active_frames": m.voice_active_frames, "gestures": list(m.gestures),
+                "pose_stale": bool(now - m.last_pose > self.s.pose_timeout_s),
+            })
+        return rows
+
+
+def _yaw(p: Pose) -> float:
+    f = p.forward()
+    return math.degrees(math.atan2(-float(f[0]), -float(f[2])))
