@@ -55,7 +55,9 @@ def test_members_poses_speaking_and_gestures_make_avatars() -> None:
     assert st.avatars(1.5)[0].speaking < 0.01  # the halo fades without voice
     end = GestureEvent(Gesture.RAISE_HAND, Hand.RIGHT, "end", 2.5, 1.0, None, 1.0)
     st.apply(RoomEventReceived(2, 9, bytes(end)), 1.0)
-    assert st.avatars(1.0)[0].gesture_icon is None
+    a = st.avatars(1.0)[0]  # ended 0.8 s after its start: the icon stays 1 s, the hand opens
+    assert a.gesture_icon == "raise_hand" and a.right.shape == "open"
+    assert st.avatars(1.2)[0].gesture_icon is None
     st.apply(VoiceReceived(9, wire.level_byte(-20.0, False), 2, b"x"), 1.1)  # not voice-active: no halo
     assert st.speaking(1.1) == {}
 

@@ -359,7 +359,7 @@ def _card_output() -> Any:
     try:
         return open_output("default")
     except AudioError as e:
-        log.warning("no sound output (%s); the demo runs silent", e)
+        log.warning("no sound output (%s); running silent", e)
         return None
 
 

@@ -1,6 +1,7 @@
 """``vrdiplomacy join``: take a seat in a session, in a headset or at the desktop.
 
-Without a relay this runs a local session in the chamber. ``--mode auto`` tries OpenXR and
+With ``--relay HOST:PORT --fingerprint HEX`` you join that relay's room as a delegate at
+``--seat`` (default: the layout's default seat); without a relay this runs a local session. ``--mode auto`` tries OpenXR and
 falls back to a desktop window with one log line saying why (``--no-fallback`` makes that an
 error); with neither a runtime nor a display it says so and points to ``--mode offscreen``
 and ``vrdiplomacy qa run``.
@@ -9,6 +10,7 @@ and ``vrdiplomacy qa run``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import textwrap
 from pathlib import Path
@@ -45,6 +47,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="OpenXR graphics binding (default auto: EGL headless when the runtime offers it, else GLX)")
     p.add_argument("--space", choices=("stage", "local"), default="stage", help="OpenXR reference space (default stage)")
     p.add_argument("--no-hand-tracking", action="store_true", help="do not use XR_EXT_hand_tracking")
+    p.add_argument("--relay", metavar="HOST:PORT", help="join the session on this relay (default: a local session)")
+    p.add_argument("--fingerprint", metavar="HEX",
+                   help="the relay certificate's SHA-256 fingerprint, as printed by 'vrdiplomacy relay' (required with --relay)")
+    p.add_argument("--seat", metavar="ID", help="your seat id in the layout (default: the layout's default seat)")
+    p.add_argument("--name", metavar="NAME", help="your identity in the room (default: derived from the seat's delegation)")
     p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save the last frame (desktop/offscreen: the view; xr: the left eye)")
 
 
@@ -58,6 +65,22 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _relay_address(args: argparse.Namespace) -> object | None:
+    if not args.relay:
+        if args.fingerprint:
+            raise ConfigError("--fingerprint needs --relay")
+        return None
+    from vrdiplomacy.session.host import RelayAddress
+
+    host, sep, port = args.relay.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"--relay must look like HOST:PORT, not '{args.relay}'")
+    fp = (args.fingerprint or "").replace(":", "").lower()
+    if len(fp) != 64 or any(c not in "0123456789abcdef" for c in fp):
+        raise ConfigError("--relay needs --fingerprint: the 64 hex digits 'vrdiplomacy relay' prints (it pins the relay)")
+    return RelayAddress(host.strip("[]"), int(port), fp)
+
+
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("OpenGL").setLevel(logging.WARNING)  # PyOpenGL's start-up chatter
     from vrdiplomacy.xr.backend import BackendSettings, create_backend
@@ -65,15 +88,30 @@ def run(args: argparse.Namespace) -> int:
     if args.frames < 0:
         raise ConfigError("--frames must be >= 0")
     w, h = _size(args.size)
+    relay = _relay_address(args)
     from vrdiplomacy.scene.assets import load_scene
 
     scene, layout = load_scene(args.scene)
     vp = layout.view(args.view)
+    seat = None
+    if relay is not None:
+        seat_id = args.seat or layout.default_seat or (layout.seats[0].seat_id if layout.seats else "")
+        try:
+            seat = layout.seat(seat_id)
+        except KeyError:
+            raise ConfigError(f"--seat: no seat '{seat_id}' in the {layout.scene} layout") from None
+        from vrdiplomacy.scene.layout import Viewpoint
+
+        eye = seat.eye_pose()
+        vp = Viewpoint(f"seat {seat.seat_id}", tuple(float(v) for v in eye.position), seat.yaw_deg,  # type: ignore[arg-type]
+                       fov_deg=vp.fov_deg)
     settings = BackendSettings(mode=args.mode, fallback=not args.no_fallback, graphics=args.graphics, space=args.space,
                                hand_tracking=not args.no_hand_tracking, width=w, height=h, fov_deg=vp.fov_deg,
                                start_pose=(vp.position, vp.yaw_deg), frames=args.frames)
     backend = create_backend(settings)
     try:
+        if relay is not None:
+            return _networked(backend, scene, layout, seat, relay, args)
         return _session(backend, scene, layout, vp, args)
     finally:
         backend.shutdown()
@@ -113,4 +151,53 @@ def _session(backend, scene, layout, vp, args: argparse.Namespace) -> int:  # ty
         log.info("saved %s", args.screenshot)
     reason = backend.finish_reason
     log.info("left after %d frames%s", stats.frames, f" ({reason})" if reason else "")
+    return 0
+
+
+def _networked(backend, scene, layout, seat, relay, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    """Join a relay's room: your poses, voice and gesture keys go out; the others come in."""
+    from vrdiplomacy.commands.demo import _card_output, _send_gesture, _snapshot, _user_settings
+    from vrdiplomacy.render.renderer import Renderer
+    from vrdiplomacy.scene.avatars import hand_pose_from_frame
+    from vrdiplomacy.session.host import SessionThread
+    from vrdiplomacy.session.runtime import HeldPose
+    from vrdiplomacy.xr import runloop
+
+    settings = _user_settings(seat, layout.scene)
+    if args.name:
+        settings = dataclasses.replace(settings, identity=args.name)
+    held = HeldPose(seat.eye_pose())
+    speakers = _card_output()
+    host = SessionThread(layout, settings, held, relay=relay, speakers=speakers)
+    renderer = Renderer(context=backend.context)
+    try:
+        if backend.mode == "offscreen":
+            backend.attach_targets([renderer.create_target(backend.settings.width, backend.settings.height)])
+        host.start()
+        log.info("joined %s:%d as %s at seat %s (%s mode)", relay.host, relay.port, settings.identity, seat.seat_id,
+                 backend.mode)
+
+        def on_frame(frame) -> None:  # type: ignore[no-untyped-def]
+            inp = frame.input
+            left, right = hand_pose_from_frame(inp.left), hand_pose_from_frame(inp.right)
+            held.set(inp.head, left.pose if left.visible else None, right.pose if right.visible else None)
+            for name in sorted(inp.keys):
+                _send_gesture(host, name)
+            _, scene.avatars = _snapshot(host)
+            if host.failed() is not None:
+                backend.request_exit()
+
+        stats = runloop.run(backend, scene, renderer, None, on_frame=on_frame)
+        err = host.failed()
+        if err is not None:
+            raise err
+    finally:
+        report = host.stop()
+        if speakers is not None:
+            speakers.close()
+        renderer.close()
+    state = report.user.get("state", {})
+    log.info("left after %d frames; received %d poses, %d voice frames, %d gesture events from %d delegates",
+             stats.frames, state.get("poses", 0), state.get("voice_frames", 0), state.get("gesture_events", 0),
+             len(report.user.get("members", [])))
     return 0

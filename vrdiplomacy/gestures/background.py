@@ -164,7 +164,9 @@ _ONE_HAND = {Gesture.RAISE_HAND, Gesture.WAVE, Gesture.THUMBS_UP, Gesture.THUMBS
 
 
 def _dropouts(p: Performer, rng: np.random.Generator, duration: float) -> list[tuple[float, float, bool]]:
-    out = []
+    out: list[tuple[float, float, bool]] = []
+    if p.dropout_rate <= 0.0:  # perfect tracking
+        return out
     t = float(rng.exponential(1.0 / p.dropout_rate))
     while t < duration:
         d = float(rng.uniform(0.04, 0.35))

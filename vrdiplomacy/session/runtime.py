@@ -15,7 +15,10 @@ loop's clock:
   (members, poses, speaking levels, gestures) and voice payloads into the mix.
 
 Gestures go out as :class:`~vrdiplomacy.gestures.events.GestureEvent` room events
-(:meth:`DelegateSession.send_gesture`).
+(:meth:`DelegateSession.send_gesture`); the local backend's InputFrames pass through the gesture
+recognizer (:meth:`DelegateSession.push_frame`), whose onsets and offsets are sent the same way.
+Received gestures feed the meeting's floor queue and handshakes travel as room events
+(:class:`~vrdiplomacy.session.gestures.SessionGestures`, :attr:`DelegateSession.gestures`).
 """
 
 from __future__ import annotations
@@ -31,13 +34,16 @@ import numpy as np
 
 from vrdiplomacy.errors import AudioError, ConfigError, ProtocolError
 from vrdiplomacy.gestures.events import GestureEvent
+from vrdiplomacy.gestures.recognizer import GestureRecognizer
 from vrdiplomacy.gestures.types import Gesture, Hand
+from vrdiplomacy.input.frame import InputFrame
 from vrdiplomacy.net import wire
-from vrdiplomacy.net.client_core import ClientSettings, Connected, VoiceReceived
+from vrdiplomacy.net.client_core import ClientSettings, Connected, MemberUpdate, RoomEventReceived, VoiceReceived
 from vrdiplomacy.net.client_io import AppEvent, Client, PayloadSealer
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.scene.math3d import Pose
 from vrdiplomacy.session.audio import ListenerMix, ListenSettings
+from vrdiplomacy.session.gestures import ENVELOPE_TAG, GestureSettings, SessionGestures, right_hand_position
 from vrdiplomacy.session.state import RoomState, StateSettings
 from vrdiplomacy.voice.devices import FS, InputDevice, OutputDevice
 from vrdiplomacy.voice.hrtf import HrtfSet
@@ -59,7 +65,8 @@ class SessionSettings:
     track speaking levels); track_poses: decode others' pose streams (off, members stay at their
     seats and media datagrams are only read for voice levels: the cheap path bots use); sender: the voice sender's settings; listen: the listening path's
     settings; state: the room state's settings; client: the relay client's settings;
-    connect_timeout: seconds to wait for the relay's welcome.
+    connect_timeout: seconds to wait for the relay's welcome; gestures: recognized gestures,
+    handshakes and the floor queue (:class:`~vrdiplomacy.session.gestures.GestureSettings`).
     """
 
     identity: str
@@ -74,6 +81,7 @@ class SessionSettings:
     state: StateSettings = field(default_factory=StateSettings)
     client: ClientSettings = field(default_factory=ClientSettings)
     connect_timeout: float = 5.0
+    gestures: GestureSettings = field(default_factory=GestureSettings)
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.pose_hz <= 120.0:
@@ -139,6 +147,7 @@ class DelegateSession:
         self.speakers = speakers
         self.sealer = sealer
         self.state = RoomState(layout, settings.state)
+        self.gestures = SessionGestures(GestureRecognizer(), settings.gestures)
         self.mix: ListenerMix | None = None
         if settings.hear:
             listen = settings.listen
@@ -167,6 +176,7 @@ class DelegateSession:
         self.t0 = self._loop.time()
         self.head = self.pose_source(0.0)[0]
         self.state.me = c.client_id
+        self.gestures.me = c.client_id
         self.sender = VoiceSender(c.client_id, self.s.sender)
         self._tasks = [asyncio.create_task(self._receive(), name=f"{self.s.identity}-rx"),
                        asyncio.create_task(self._poses(), name=f"{self.s.identity}-poses"),
@@ -214,7 +224,24 @@ class DelegateSession:
         assert self.client is not None
         ev = GestureEvent(Gesture.parse(gesture), Hand(hand), phase, self.now, 1.0, target, duration)
         self.stats.gestures_sent += 1
-        return self.client.send_event(bytes(ev))
+        return self.client.send_event(bytes(ev), stream="gesture")
+
+    def push_frame(self, frame: InputFrame) -> list[GestureEvent]:
+        """Pass one local InputFrame (scene coordinates) through the gesture recognizer and send
+        the onsets and offsets it yields (and handshake offers) at once; returns those events."""
+        right = right_hand_position(self.pose_source(self.now)) if self.client is not None else None
+        out = self.gestures.push_frame(frame, self.now, self.state, right)
+        self.flush_gestures()
+        return out
+
+    def flush_gestures(self) -> None:
+        """Send what the gesture glue has queued (gesture events, handshake messages)."""
+        if self.client is None:
+            return
+        for stream, payload in self.gestures.data_to_send():
+            if payload[0] != ENVELOPE_TAG:
+                self.stats.gestures_sent += 1
+            self.client.send_event(payload, stream=stream)
 
     # ------------------------------------------------------------ tasks
 
@@ -246,9 +273,14 @@ class DelegateSession:
         self.state.apply(ev, now)
         if isinstance(ev, VoiceReceived) and self.mix is not None:
             self.mix.receive(ev.source, ev.payload, now)
-        elif isinstance(ev, Connected) and self.sender is not None and ev.client_id != self.sender.speaker:
-            # the relay lost our session and gave us a new id: our voice must carry it
-            self.sender = VoiceSender(ev.client_id, self.s.sender)
+        elif isinstance(ev, (RoomEventReceived, MemberUpdate)):
+            self.gestures.receive(ev, now)
+            self.flush_gestures()
+        elif isinstance(ev, Connected):
+            self.gestures.me = ev.client_id
+            if self.sender is not None and ev.client_id != self.sender.speaker:
+                # the relay lost our session and gave us a new id: our voice must carry it
+                self.sender = VoiceSender(ev.client_id, self.s.sender)
 
     async def _poses(self) -> None:
         assert self.client is not None
@@ -264,6 +296,8 @@ class DelegateSession:
                 await asyncio.sleep(0)
             head, left, right = self.pose_source(self.now)
             self.head = head
+            self.gestures.tick(self.now, right_hand_position((head, left, right)), self.state)
+            self.flush_gestures()
             if self.client.send_pose(head, left, right):
                 self.stats.poses_sent += 1
 

@@ -43,6 +43,8 @@ class StateSettings:
     speaking_floor_dbov: a voice frame this quiet (dBov) shows no halo; ``speaking_full_dbov``
     and louder a full one. speaking_release_s: time constant of the halo's fade after the last
     voice frame. gesture_timeout_s: a gesture whose end never came is cleared after this long.
+    icon_min_s: a gesture's icon shows at least this long after its start, however short the
+    gesture (the hand shape follows the gesture itself).
     pose_timeout_s: a member whose poses stopped this long ago is reported as ``stale``.
     """
 
@@ -50,6 +52,7 @@ class StateSettings:
     speaking_full_dbov: float = -20.0
     speaking_release_s: float = 0.18
     gesture_timeout_s: float = 10.0
+    icon_min_s: float = 1.0
     pose_timeout_s: float = 2.0
 
 
@@ -94,6 +97,15 @@ class RemoteMember:
     gesture_hand: str = "none"
     gesture_since: float = 0.0
     gestures: list[str] = field(default_factory=list)
+    icon: str | None = None  # the last gesture's icon, shown until ``icon_until`` (or while it lasts)
+    icon_until: float = -1e9
+
+    def shown_icon(self, now: float) -> str | None:
+        """The gesture icon above this delegate at ``now``: the gesture in progress, else the
+        last one until its minimum display time is over."""
+        if self.gesture is not None:
+            return self.gesture
+        return self.icon if now < self.icon_until else None
 
     def speaking(self, now: float, release_s: float) -> float:
         """The halo level 0..1 at ``now`` (fades after the last voice frame)."""
@@ -222,6 +234,7 @@ class RoomState:
             return
         if g.phase == "start":
             m.gesture, m.gesture_hand, m.gesture_since = name, g.hand.value, now
+            m.icon, m.icon_until = name, now + self.s.icon_min_s
             m.gestures.append(name)
         elif m.gesture == name:
             m.gesture = None
@@ -267,7 +280,7 @@ class RoomState:
             if m.right is not None:
                 a.right = HandPose(m.right, "open", True)
             a.speaking = m.speaking(now, self.s.speaking_release_s)
-            a.gesture_icon = m.gesture
+            a.gesture_icon = m.shown_icon(now)
             if m.gesture in GESTURE_SHAPES:
                 side, shape = GESTURE_SHAPES[m.gesture]
                 hand = a.right if side == "right" else a.left

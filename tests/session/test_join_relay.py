@@ -1,0 +1,73 @@
+"""``vrdiplomacy join --relay``: two delegates in separate processes meet through a relay process."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env.update(PYOPENGL_PLATFORM="egl", EGL_PLATFORM="surfaceless")
+    return env
+
+
+@pytest.fixture()
+def relay(tmp_path: Path):  # type: ignore[no-untyped-def]
+    proc = subprocess.Popen([sys.executable, "-m", "vrdiplomacy", "relay", "--listen", "127.0.0.1:0",
+                             "--state-dir", str(tmp_path / "relay")], cwd=ROOT, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        port = fp = None
+        deadline = time.monotonic() + 30
+        assert proc.stdout is not None
+        while (port is None or fp is None) and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            if m := re.search(r"listening on [\d.]+:(\d+)", line):
+                port = int(m.group(1))
+            if m := re.search(r"\b([0-9a-f]{64})\b", line):
+                fp = m.group(1)
+        assert port and fp, "the relay did not print its port and fingerprint"
+        yield port, fp
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def _join(port: int, fp: str, seat: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "vrdiplomacy", "join", "--mode", "offscreen", "--scene", "bilateral",
+                             "--size", "96x54", "--frames", "150", "--relay", f"127.0.0.1:{port}", "--fingerprint", fp,
+                             "--seat", seat], cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+@pytest.mark.gl
+def test_two_delegates_join_one_relay_and_see_each_other(relay) -> None:  # type: ignore[no-untyped-def]
+    port, fp = relay
+    a, b = _join(port, fp, "A1"), _join(port, fp, "B1")
+    outs = [p.communicate(timeout=120)[0] for p in (a, b)]
+    for p, out, seat in zip((a, b), outs, ("A1", "B1")):
+        assert p.returncode == 0, out
+        assert f"at seat {seat} (offscreen mode)" in out, out
+        m = re.search(r"received (\d+) poses, \d+ voice frames, \d+ gesture events from (\d+) delegates", out)
+        assert m, out
+        assert int(m.group(2)) == 1, out  # the other one, exactly once
+        assert int(m.group(1)) > 0, out
+
+
+def test_join_relay_needs_the_fingerprint() -> None:
+    r = subprocess.run([sys.executable, "-m", "vrdiplomacy", "join", "--mode", "offscreen", "--relay", "127.0.0.1:7390"],
+                       cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "error: --relay needs --fingerprint: the 64 hex digits 'vrdiplomacy relay' prints (it pins the relay)"]
