@@ -5,7 +5,9 @@
   ``debounce_off`` seconds to end. Onset is when the score first rose, offset when it first fell.
 * :class:`OscillationDetector` -- a repeated motion: turning points of a 1-D signal found with
   hysteresis ``swing``; ``swings`` consecutive half-swings each lasting ``min_half..max_half``
-  seconds start the gesture; it ends when no turning point comes for ``max_half * 1.5``.
+  seconds start the gesture; it ends when no turning point comes for ``max_half * 1.5``. The
+  onset is where the signal left its rest on the way to the first extreme of the oscillation
+  (found by walking back through the recent signal), not the first turning point.
 
 Both tolerate tracking dropouts (``None`` samples) for ``grace`` seconds.
 """
@@ -125,7 +127,8 @@ class OscillationDetector:
     _hi: tuple[float, float] | None = None
     _lo: tuple[float, float] | None = None
     _ext: list[tuple[float, float, int]] = field(default_factory=list)
-    _cross: deque[tuple[float, float]] = field(default_factory=deque)
+    _hist: deque[tuple[float, float, float]] = field(default_factory=deque)  # (t, x, cross)
+    _approach: bool = False  # _ext[0] is a stand-in for a slow approach, not a turning point
     _last_seen: float | None = None
     active: Span | None = None
 
@@ -133,7 +136,8 @@ class OscillationDetector:
         self._dir = 0
         self._hi = self._lo = None
         self._ext.clear()
-        self._cross.clear()
+        self._hist.clear()
+        self._approach = False
 
     def step(self, t: float, x: float | None, cross: float = 0.0) -> tuple[Span | None, Span | None]:
         started: Span | None = None
@@ -145,10 +149,10 @@ class OscillationDetector:
                 self.reset()
             return started, ended
         self._last_seen = t
-        self._cross.append((t, cross))
-        horizon = self._ext[0][0] if self._ext else t - self.max_half * 2.0
-        while self._cross and self._cross[0][0] < horizon:
-            self._cross.popleft()
+        self._hist.append((t, x, cross))
+        horizon = (self._ext[0][0] if self._ext else t) - self.max_half * 2.0
+        while self._hist and self._hist[0][0] < horizon:
+            self._hist.popleft()
         turn: tuple[float, float, int] | None = None
         if self._hi is None or self._lo is None:
             self._hi = self._lo = (t, x)
@@ -181,6 +185,7 @@ class OscillationDetector:
             ended = self._end()
         elif self.active is None and self._ext and t - self._ext[-1][0] > self.max_half * 1.5:
             self._ext = self._ext[-1:]
+            self._approach = False
         return started, ended
 
     def _turn(self, turn: tuple[float, float, int]) -> Span | None:
@@ -192,12 +197,16 @@ class OscillationDetector:
                 if self.active is not None:
                     ended = self._end()
                 # a slow approach: the motion began at most about one half-swing before this turn
-                start = (max(prev[0], turn[0] - self.max_half), prev[1], prev[2])
+                t_start = max(prev[0], turn[0] - self.max_half)
+                x_start = next((xh for th, xh, _ in self._hist if th >= t_start), prev[1])
+                start = (t_start, x_start, prev[2])  # where the signal was then, not the old extreme
                 self._ext = [start] if half > self.max_half else []
+                self._approach = half > self.max_half
         if self.low_max is not None and turn[2] < 0 and turn[1] > self.low_max:
             if self.active is not None:
                 ended = self._end()
             self._ext = []
+            self._approach = False
         self._ext.append(turn)
         return ended
 
@@ -209,14 +218,15 @@ class OscillationDetector:
             return None
         halves = sorted(b[0] - a[0] for a, b in zip(self._ext[1:], self._ext[2:]))
         med_h = halves[(len(halves) - 1) // 2]
-        if self._ext[1][0] - self._ext[0][0] <= 1.6 * med_h:
-            t0 = max(self._ext[0][0], self._ext[1][0] - med_h)
-        else:  # a slow first swing: an approach, or a rest whose end time is unsure
-            t0 = self._ext[1][0] - 0.5 * med_h
+        # the oscillation's first extreme: skip a stand-in for an approach and leading slow swings
+        k = 1 if self._approach else 0
+        while k + 1 < len(self._ext) and self._ext[k + 1][0] - self._ext[k][0] > 1.6 * med_h:
+            k += 1
+        t0 = self._departure(self._ext[k], med_h)
         values = [e[1] for e in self._ext]
         rng = max(values) - min(values)
         if self.cross_ratio is not None:
-            pts = [(tc, c) for (tc, c) in self._cross if tc >= self._ext[1][0]]
+            pts = [(tc, c) for (tc, _, c) in self._hist if tc >= self._ext[1][0]]
             if len(pts) >= 3:
                 ts, cs = np.array(pts).T
                 resid = cs - np.polyval(np.polyfit(ts - ts[0], cs, 1), ts - ts[0])  # slow turns are not shakes
@@ -226,6 +236,35 @@ class OscillationDetector:
         conf = min(1.0, 0.55 + 0.08 * n + 0.15 * min(1.0, rng / (3.0 * self.swing)))
         self.active = Span(t0, None, conf, t)
         return self.active
+
+    def _departure(self, first: tuple[float, float, int], med_h: float, rest: float = 0.15) -> float:
+        """When the motion towards ``first`` (a turning point) began: walking back at most one
+        half-swing, the signal moves away from ``first`` until it rests (grows less than the noise
+        band for ``rest`` seconds once it has left ``first``) or turns back; the departure is the latest time it sat within
+        the noise band of that furthest value. A turning point at rest is its own departure."""
+        t_first, v_first = first[0], first[1]
+        eps = 0.1 * self.swing  # a rest is quieter than a turning point's band
+        lo = t_first - min(self.max_half, 1.6 * med_h)
+        far, grown, t_grow = 0.0, 0.0, t_first
+        seen: list[tuple[float, float]] = []
+        for tc, xc, _ in reversed(self._hist):
+            if tc > t_first:
+                continue
+            if tc < lo:
+                break
+            d = abs(xc - v_first)
+            if d < far - eps:
+                break  # it turned back
+            if d > grown + eps:
+                grown, t_grow = d, tc
+            elif grown > 0.0 and t_grow - tc > rest:
+                break  # it was at rest
+            far = max(far, d)
+            seen.append((tc, d))
+        for tc, d in seen:
+            if d >= far - eps:
+                return tc
+        return t_first
 
     def _trim(self) -> None:
         """Drop a leading swing much smaller or larger than the rest (a glance just before a shake)."""
