@@ -52,6 +52,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the relay certificate's SHA-256 fingerprint, as printed by 'vrdiplomacy relay' (required with --relay)")
     p.add_argument("--seat", metavar="ID", help="your seat id in the layout (default: the layout's default seat)")
     p.add_argument("--name", metavar="NAME", help="your identity in the room (default: derived from the seat's delegation)")
+    p.add_argument("--record", type=Path, metavar="FILE.jsonl",
+                   help="record your input (head, hands, controllers, keys) as JSON Lines (.gz to compress); "
+                        "'vrdiplomacy gestures classify FILE' reads it")
     p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save the last frame (desktop/offscreen: the view; xr: the left eye)")
 
 
@@ -109,12 +112,21 @@ def run(args: argparse.Namespace) -> int:
                                hand_tracking=not args.no_hand_tracking, width=w, height=h, fov_deg=vp.fov_deg,
                                start_pose=(vp.position, vp.yaw_deg), frames=args.frames)
     backend = create_backend(settings)
+    recorder = None
+    if args.record is not None:
+        from vrdiplomacy.gestures.record import Recorder
+
+        recorder = Recorder(args.record, meta={"scene": layout.scene, "mode": backend.mode})
+    args._recorder = recorder
     try:
         if relay is not None:
             return _networked(backend, scene, layout, seat, relay, args)
         return _session(backend, scene, layout, vp, args)
     finally:
         backend.shutdown()
+        if recorder is not None:
+            recorder.close()
+            log.info("recorded %d frames to %s", recorder.frames, args.record)
 
 
 def _session(backend, scene, layout, vp, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
@@ -140,7 +152,9 @@ def _session(backend, scene, layout, vp, args: argparse.Namespace) -> int:  # ty
             if args.screenshot is not None and frame.targets:
                 last["image"] = renderer.read_pixels(frame.targets[0])
 
-        stats = runloop.run(backend, scene, renderer, origin, after_render=keep if args.screenshot else None)
+        rec = args._recorder
+        stats = runloop.run(backend, scene, renderer, origin, after_render=keep if args.screenshot else None,
+                            on_frame=(lambda frame: rec.write(frame.input)) if rec is not None else None)
     finally:
         renderer.close()
     if args.screenshot is not None and "image" in last:
@@ -184,6 +198,8 @@ def _networked(backend, scene, layout, seat, relay, args: argparse.Namespace) ->
             for name in sorted(inp.keys):
                 _send_gesture(host, name)
             _, scene.avatars = _snapshot(host)
+            if args._recorder is not None:
+                args._recorder.write(inp)
             if host.failed() is not None:
                 backend.request_exit()
 
