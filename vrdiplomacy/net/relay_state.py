@@ -32,7 +32,15 @@ class RelaySettings:
         1500-byte Ethernet MTU).
     pose_hold: pose entries wait at most about this long to share a bundle (less when a voice
         frame to the same receiver takes them along); the pose flush tick runs every
-        ``pose_hold / 2``. Longer means fewer downlink datagrams, shorter means fresher poses.
+        ``pose_tick``. Longer means fewer downlink datagrams, shorter means fresher poses.
+    pose_tick: period of the pose flush tick (capped at ``pose_hold / 2``); a pose entry is sent
+        alone once the next tick would be past ``pose_hold``, so it waits between
+        ``pose_hold - pose_tick`` and ``pose_hold`` unless voice takes it along first. Short ticks
+        let poses wait for the next voice frame (fewer downlink datagrams while someone speaks) at
+        the cost of more timer wake-ups.
+    voice_linger: after a UDP wake-up that read voice, the asyncio adapter waits up to this long
+        (seconds, 0 = not at all) for more datagrams before flushing, so that frames of several
+        speakers sent on the same tick share one bundle per receiver (fewer downlink datagrams).
     """
 
     heartbeat_interval: float = 2.0
@@ -49,6 +57,8 @@ class RelaySettings:
     downlink_bps: float = 250_000.0
     bundle_max: int = 1400
     pose_hold: float = 0.03
+    pose_tick: float = 0.005
+    voice_linger: float = 0.0003
     interest: InterestSettings = field(default_factory=InterestSettings)
 
 
