@@ -162,3 +162,48 @@ def test_packet_budget_limits_datagrams_and_bytes() -> None:
     b = PacketBudget(pps=100, bps=10_000, burst_s=0.1, now=0.0)
     assert b.take(900, 0.0) and not b.take(200, 0.0)  # the byte budget is the limit here
     assert b.take(100, 0.0) and not b.take(1, 0.0)
+
+
+def _voice_and_poses(pose_tick: float) -> tuple[int, int, int, int]:
+    """One speaker (voice every 20 ms) and two delegates moving (poses at 20 Hz) for 1 s:
+    (bundles reaching the listener, voice frames sent, poses sent, poses the listener got)."""
+    settings = RelaySettings(pose_hold=0.03, pose_tick=pose_tick)
+    pm = Pump(RelayCore(SECRET, settings, layouts={"plenary": lounge_layout()}, epoch=1))
+    rx, spk = pm.add("listener", "s0"), pm.add("speaker", "s1")
+    movers = [pm.add("m1", "s2"), pm.add("m2", "s3")]
+    pm.run(0.3)
+    for k, p in enumerate((rx, spk, *movers)):
+        _pose(p, 1, 0.5 * k, key=True)
+    pm.run(0.3, dt=0.001)
+    rx.events.clear()
+    bundles = 0
+    inner = pm.relay.to_send
+
+    def counting(now: float):  # type: ignore[no-untyped-def]
+        nonlocal bundles
+        out = inner(now)
+        bundles += sum(1 for _d, addr, _tv, _tp in out.datagrams if addr == rx.addr)
+        return out
+
+    pm.relay.to_send = counting  # type: ignore[method-assign]
+    voice = poses = 0
+    for ms in range(1000):
+        if ms % 20 == 0:
+            spk.core.send_voice(wire.level_byte(-10, True), b"v" * 90)
+            voice += 1
+        for k, p in enumerate(movers):
+            if ms % 50 == 1 + 20 * k:  # just after a voice frame: 19 ms until the next one
+                _pose(p, 2 + ms // 50, 0.5 * (k + 2))
+                poses += 1
+        pm.step(0.001)
+    pm.run(0.05, dt=0.001)
+    got = sum(1 for e in pm.of(rx, PoseReceived) if not e.key)
+    return bundles, voice, poses, got
+
+
+def test_poses_ride_along_with_voice_when_the_pose_tick_is_short() -> None:
+    bundles, voice, poses, got = _voice_and_poses(0.005)
+    assert got == poses  # nothing lost
+    assert bundles <= voice + 1  # every pose went out with a voice frame (one bundle per frame)
+    coarse, _, _, got_coarse = _voice_and_poses(0.015)  # tick of pose_hold / 2: poses often go alone
+    assert got_coarse == poses and coarse > bundles

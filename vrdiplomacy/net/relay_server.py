@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import resource
-import select
 import socket
 import ssl
 import tempfile
@@ -63,7 +62,6 @@ class RelayServer:
         self.send_errors = 0
         self.udp_wakeups = 0  # readiness wake-ups of the UDP socket
         self.udp_reads = 0  # datagrams read from it
-        self._udp_rlist: list[socket.socket] = []
         self._server: asyncio.AbstractServer | None = None
         self._udp: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -88,7 +86,6 @@ class RelayServer:
         self.port = self._server.sockets[0].getsockname()[1]
         self._udp = self._bind_udp()
         self.udp_port = self._udp.getsockname()[1]
-        self._udp_rlist = [self._udp]
         self.core.udp_port = self.udp_port
         loop.add_reader(self._udp.fileno(), self._on_readable)
         self._schedule()
@@ -187,35 +184,20 @@ class RelayServer:
     # ------------------------------------------------------------ media
 
     def _on_readable(self) -> None:
-        """Drain the UDP socket, then flush once: one bundle per receiver for all frames read.
-
-        When voice arrived and ``voice_linger`` is set, wait (in ``select``, at most that long
-        after the wake-up) for more datagrams so that speakers' frames sent on the same 20 ms tick
-        a few hundred microseconds apart share one bundle per receiver.
-        """
+        """Drain the UDP socket (up to ``DRAIN_MAX``), then flush once: frames read in one wake-up
+        (such as several speakers' frames of the same 20 ms tick) share one bundle per receiver."""
         sock = self._udp
         if sock is None or self._loop is None:
             return
         now = self._loop.time()
-        core = self.core
         recv = sock.recvfrom
-        feed = core.receive_datagram
-        voice0 = core.counters.voice_in
+        feed = self.core.receive_datagram
         reads = 0
-        deadline = 0.0
         while reads < DRAIN_MAX:
             try:
                 data, addr = recv(2048)
             except (BlockingIOError, InterruptedError):
-                if not deadline:
-                    linger = self.settings.voice_linger
-                    if linger <= 0 or core.counters.voice_in == voice0:
-                        break
-                    deadline = now + linger
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select(self._udp_rlist, (), (), left)[0]:
-                    break
-                continue
+                break
             except OSError:
                 break
             feed(data, addr, now)

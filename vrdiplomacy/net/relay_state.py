@@ -38,9 +38,6 @@ class RelaySettings:
         ``pose_hold - pose_tick`` and ``pose_hold`` unless voice takes it along first. Short ticks
         let poses wait for the next voice frame (fewer downlink datagrams while someone speaks) at
         the cost of more timer wake-ups.
-    voice_linger: after a UDP wake-up that read voice, the asyncio adapter waits up to this long
-        (seconds, 0 = not at all) for more datagrams before flushing, so that frames of several
-        speakers sent on the same tick share one bundle per receiver (fewer downlink datagrams).
     """
 
     heartbeat_interval: float = 2.0
@@ -58,7 +55,6 @@ class RelaySettings:
     bundle_max: int = 1400
     pose_hold: float = 0.03
     pose_tick: float = 0.005
-    voice_linger: float = 0.0003
     interest: InterestSettings = field(default_factory=InterestSettings)
 
 
