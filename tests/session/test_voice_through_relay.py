@@ -98,7 +98,8 @@ def test_speech_reaches_the_listener_from_the_speakers_side(tmp_path: Path) -> N
     print(f"envelope correlation {best:.2f} at {best_lag / FS * 1000:.0f} ms")
     # (0.65 to 0.8 here; a busy machine makes the jitter buffer stretch and skip, which blurs it)
     assert best > 0.5
-    assert 0.02 < best_lag / FS < 1.0  # causal, and within a conversational delay
+    # within a conversational delay (the search starts at lag 0; 50 ms envelopes make the lag coarse)
+    assert best_lag / FS < 1.0
 
 
 def read_wav_stereo(path: Path) -> np.ndarray:
