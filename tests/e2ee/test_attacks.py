@@ -20,11 +20,11 @@ from harness import Member, Pki, RelayTap, codes_agree, inject_event, inject_voi
 LEVEL = wire.level_byte(-15, True)
 
 
-async def speak(m: Member, n: int, tag: bytes) -> list[bytes]:
+async def speak(m: Member, n: int, tag: bytes, gap: float = 0.003) -> list[bytes]:
     frames = [tag + b"-frame-%04d-" % i + bytes(random.randrange(256) for _ in range(40)) for i in range(n)]
     for f in frames:
         assert m.client.send_voice(LEVEL, f)
-        await asyncio.sleep(0.003)
+        await asyncio.sleep(gap)
     return frames
 
 
@@ -49,7 +49,7 @@ def test_malicious_relay_replay_bitflip_crossroom_and_stale_frames_are_all_dropp
                     withheld = [fr.secure.seal("voice", b"withheld-%d" % i) for i in range(10)]
                     n = 300
                     sent = await speak(fr, n, b"fr")
-                    await speak(es, 20, b"es")
+                    await speak(es, 20, b"es", gap=0.02)  # real voice pacing
                     await until(lambda: len(de.voice) >= 0.95 * n and len(ach.voice) >= 19, 10, "voice delivered",
                                 lambda: f"{len(de.voice)}/{n}, annex {len(ach.voice)}/20")
                     await asyncio.sleep(0.2)
