@@ -46,7 +46,7 @@ def relay(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def _join(port: int, fp: str, seat: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "vrdiplomacy", "join", "--mode", "offscreen", "--scene", "bilateral",
-                             "--size", "96x54", "--frames", "150", "--relay", f"127.0.0.1:{port}", "--fingerprint", fp,
+                             "--size", "96x54", "--duration", "8", "--relay", f"127.0.0.1:{port}", "--fingerprint", fp,
                              "--seat", seat], cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
 
@@ -54,6 +54,7 @@ def _join(port: int, fp: str, seat: str) -> subprocess.Popen[str]:
 @pytest.mark.gl
 def test_two_delegates_join_one_relay_and_see_each_other(relay) -> None:  # type: ignore[no-untyped-def]
     port, fp = relay
+    # each stays 8 s: long enough to overlap however slowly the other process starts
     a, b = _join(port, fp, "A1"), _join(port, fp, "B1")
     outs = [p.communicate(timeout=120)[0] for p in (a, b)]
     for p, out, seat in zip((a, b), outs, ("A1", "B1")):

@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import logging
 import textwrap
+import time
 from pathlib import Path
 
 from vrdiplomacy.errors import ConfigError
@@ -42,6 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scene", default="chamber", metavar="NAME", help="chamber, bilateral or embassy (default: chamber)")
     p.add_argument("--view", metavar="NAME", help="start at this named viewpoint of the layout (default: its default view)")
     p.add_argument("--frames", type=int, default=0, metavar="N", help="leave after N frames (default: run until closed)")
+    p.add_argument("--duration", type=float, default=0.0, metavar="S", help="leave after S seconds (default: run until closed)")
     p.add_argument("--size", default="1280x720", metavar="WxH", help="desktop window / offscreen image size (default 1280x720)")
     p.add_argument("--graphics", choices=("auto", "egl", "glx"), default="auto",
                    help="OpenXR graphics binding (default auto: EGL headless when the runtime offers it, else GLX)")
@@ -90,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.frames < 0:
         raise ConfigError("--frames must be >= 0")
+    if args.duration < 0:
+        raise ConfigError("--duration must be >= 0")
     w, h = _size(args.size)
     relay = _relay_address(args)
     from vrdiplomacy.scene.assets import load_scene
@@ -153,8 +157,16 @@ def _session(backend, scene, layout, vp, args: argparse.Namespace) -> int:  # ty
                 last["image"] = renderer.read_pixels(frame.targets[0])
 
         rec = args._recorder
+        t_end = time.monotonic() + args.duration if args.duration else None
+
+        def on_frame(frame) -> None:  # type: ignore[no-untyped-def]
+            if rec is not None:
+                rec.write(frame.input)
+            if t_end is not None and time.monotonic() >= t_end:
+                backend.request_exit()
+
         stats = runloop.run(backend, scene, renderer, origin, after_render=keep if args.screenshot else None,
-                            on_frame=(lambda frame: rec.write(frame.input)) if rec is not None else None)
+                            on_frame=on_frame)
     finally:
         renderer.close()
     if args.screenshot is not None and "image" in last:
@@ -191,6 +203,8 @@ def _networked(backend, scene, layout, seat, relay, args: argparse.Namespace) ->
         log.info("joined %s:%d as %s at seat %s (%s mode)", relay.host, relay.port, settings.identity, seat.seat_id,
                  backend.mode)
 
+        t_end = time.monotonic() + args.duration if args.duration else None
+
         def on_frame(frame) -> None:  # type: ignore[no-untyped-def]
             inp = frame.input
             left, right = hand_pose_from_frame(inp.left), hand_pose_from_frame(inp.right)
@@ -200,7 +214,7 @@ def _networked(backend, scene, layout, seat, relay, args: argparse.Namespace) ->
             _, scene.avatars = _snapshot(host)
             if args._recorder is not None:
                 args._recorder.write(inp)
-            if host.failed() is not None:
+            if host.failed() is not None or (t_end is not None and time.monotonic() >= t_end):
                 backend.request_exit()
 
         stats = runloop.run(backend, scene, renderer, None, on_frame=on_frame)
