@@ -88,10 +88,11 @@ def seat_position(i: int) -> tuple[tuple[float, float, float], float]:
     return (x, 0.0, z), math.degrees(math.atan2(x, z))
 
 
-def proc_cpu(pid: int) -> float:
+def proc_cpu(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of process ``pid``."""
     with open(f"/proc/{pid}/stat") as f:
         parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / CLK_TCK
+    return int(parts[11]) / CLK_TCK, int(parts[12]) / CLK_TCK
 
 
 def udp_rcvbuf_errors() -> int:
@@ -468,7 +469,9 @@ async def main_async(args: argparse.Namespace) -> int:
     drops = {k: c1.get(k, 0) - c0.get(k, 0) for k in c1 if k.startswith("dropped_") and c1.get(k, 0) - c0.get(k, 0)}
     vl = stats1.get("voice_latency", {})
     pl = stats1.get("pose_latency", {})
-    relay_cpu = (cpu1 - cpu0) / wall * 100
+    relay_user = (cpu1[0] - cpu0[0]) / wall * 100
+    relay_sys = (cpu1[1] - cpu0[1]) / wall * 100
+    relay_cpu = relay_user + relay_sys
     gen_cpu = ((ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)) / wall * 100
     ms = lambda h: f"{h.percentile(50) * 1e3:.2f} / {h.percentile(99) * 1e3:.2f} ms"  # noqa: E731
     rows = [
@@ -478,6 +481,7 @@ async def main_async(args: argparse.Namespace) -> int:
         ("load average before / after", f"{load0[0]:.2f} / {load1[0]:.2f}", ""),
         ("niceness of relay and generator", f"{args.nice:+d}", ""),
         ("relay CPU (% of one core)", f"{relay_cpu:.1f}", "<= 25"),
+        ("  of which user / kernel", f"{relay_user:.1f} / {relay_sys:.1f}", ""),
         ("load generator CPU (% of one core)", f"{gen_cpu:.1f}", ""),
         ("load generator loop lag p50 / p99", ms(bench.loop_lag), ""),
         ("relay voice forwarding p50 / p99", f"{vl.get('p50_ms', 0):.2f} / {vl.get('p99_ms', 0):.2f} ms", "p99 <= 5 ms"),
