@@ -1,7 +1,7 @@
 """GLSL sources from the ``shaders/`` directory, with a tiny ``#include "file"`` preprocessor.
 
-Looked up in ``$VRD_SHADER_DIR``, then the repository's ``shaders/`` (a source checkout), then
-the ``vrdiplomacy/shaders`` package data of an installed wheel.
+Looked up in ``$VRD_SHADER_DIR``, then ``shaders/`` (the source checkout's, or the installed
+wheel's copy: :func:`vrdiplomacy.resources.data_root`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from vrdiplomacy.errors import RenderError
+from vrdiplomacy.resources import data_root
 
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$', re.MULTILINE)
 
@@ -20,8 +21,7 @@ def shader_dirs() -> list[Path]:
     dirs = []
     if os.environ.get("VRD_SHADER_DIR"):
         dirs.append(Path(os.environ["VRD_SHADER_DIR"]))
-    dirs.append(Path(__file__).resolve().parents[2] / "shaders")
-    dirs.append(Path(__file__).resolve().parents[1] / "shaders")
+    dirs.append(data_root("shaders"))
     return dirs
 
 

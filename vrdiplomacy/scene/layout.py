@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from vrdiplomacy.errors import AssetError
+from vrdiplomacy.resources import data_root
 from vrdiplomacy.scene.math3d import Pose
 
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
+ASSETS_DIR = data_root("assets")
 SCENES = ("chamber", "bilateral", "embassy")
 
 

@@ -32,10 +32,11 @@ import numpy as np
 import numpy.typing as npt
 
 from vrdiplomacy.errors import AssetError
+from vrdiplomacy.resources import data_root
 
 log = logging.getLogger(__name__)
 
-ASSETS_HRTF = Path(__file__).resolve().parents[2] / "assets" / "hrtf"
+ASSETS_HRTF = data_root("assets") / "hrtf"
 KEMAR_ASSET = ASSETS_HRTF / "mit_kemar_48k.npz"
 SYSTEM_SOFA = Path("/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa")
 KEMAR_CITATION = (
