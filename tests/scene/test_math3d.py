@@ -146,3 +146,20 @@ def test_symmetric_fov_and_stereo_views() -> None:
     assert math.isclose(float(np.linalg.norm(left.pose.position - right.pose.position)), 0.064, rel_tol=1e-5)
     # facing -X, the right eye is towards -Z
     assert right.pose.position[2] < left.pose.position[2]
+
+
+def test_view_projection_colmajor_matches_the_numpy_matrices() -> None:
+    from vrdiplomacy.scene.math3d import Pose, quat_from_yaw_pitch_roll, view_projection_colmajor
+    from vrdiplomacy.scene.model import Fov
+
+    rng = np.random.default_rng(7)
+    for k in range(20):
+        q = quat_from_yaw_pitch_roll(*rng.uniform(-math.pi, math.pi, 3)) * (1.0 + k * 0.01)  # not quite unit
+        pose = Pose(rng.uniform(-20, 20, 3).astype(np.float32), q.astype(np.float32))
+        fov = Fov(*rng.uniform(0.3, 0.9, 4) * (-1, 1, 1, -1))
+        want = fov.projection(0.05, 200.0) @ Pose(pose.position, pose.orientation / np.linalg.norm(pose.orientation)).inverse_matrix()
+        got = np.array(view_projection_colmajor(pose.position, pose.orientation,
+                                                (fov.angle_left, fov.angle_right, fov.angle_up, fov.angle_down), 0.05, 200.0))
+        np.testing.assert_allclose(got.reshape(4, 4).T, want, rtol=2e-5, atol=2e-5)
+    ident = view_projection_colmajor((0, 0, 0), (0, 0, 0, 0), (-1.0, 1.0, 1.0, -1.0), 1.0, 3.0)
+    np.testing.assert_allclose(np.array(ident).reshape(4, 4).T, Fov(-1.0, 1.0, 1.0, -1.0).projection(1.0, 3.0), rtol=1e-6)

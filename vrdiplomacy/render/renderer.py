@@ -26,14 +26,16 @@ import numpy.typing as npt
 from vrdiplomacy.errors import RenderError
 from vrdiplomacy.platform import ContextSettings, GLContext, create_context
 from vrdiplomacy.render.atlas import PlacardAtlas, build_atlas
-from vrdiplomacy.render.avatar_mesh import HAND_SHAPES, build_avatar_mesh
+from vrdiplomacy.render.avatar_mesh import build_avatar_mesh
 from vrdiplomacy.render.avatar_mesh import STRIDE as AVATAR_STRIDE
 from vrdiplomacy.render.batching import STRIDE as STATIC_STRIDE
 from vrdiplomacy.render.batching import build_static_batch
 from vrdiplomacy.render.icons import COLUMNS as ICON_COLUMNS
-from vrdiplomacy.render.icons import ICON_INDEX, build_icon_atlas
+from vrdiplomacy.render.icons import build_icon_atlas
+from vrdiplomacy.render.instances import gather_flags, gather_poses
 from vrdiplomacy.render.shaders import load_shader
 from vrdiplomacy.render.types import FRAME_STATS, FramebufferTarget, FrameStats, RendererSettings, Target, TextureLayerTarget
+from vrdiplomacy.scene.math3d import view_projection_colmajor
 from vrdiplomacy.scene.model import Avatar, Scene, View
 
 GL: Any = None  # OpenGL.GL, imported once a context exists (PyOpenGL binds to one platform)
@@ -58,7 +60,6 @@ _CALLS = _DRAWS + (
 VIEW_BINDING, SCENE_BINDING, MATERIAL_BINDING = 0, 1, 2
 INSTANCE_FLOATS = 44  # eleven vec4 per avatar, see shaders/avatar.vert
 INSTANCE_VEC4 = INSTANCE_FLOATS // 4
-FLAG_FLOATS = 16  # per-avatar flags gathered in Python: 4 state, 4 colour, 4 placard rect, 4 extra
 MAX_LIGHTS = 8
 TEXTURE_MAX_ANISOTROPY = 0x84FE  # GL 4.6 / EXT_texture_filter_anisotropic (same enums)
 MAX_TEXTURE_MAX_ANISOTROPY = 0x84FF
@@ -344,9 +345,10 @@ class Renderer:
         near, far = self.settings.near, self.settings.far
         d = self._view_data
         for i, v in enumerate(views):
-            vp = v.fov.projection(near, far) @ v.pose.inverse_matrix()
+            f = v.fov
             o = i * stride
-            d[o:o + 16] = vp.T.reshape(-1)
+            d[o:o + 16] = view_projection_colmajor(v.pose.position, v.pose.orientation,
+                                                   (f.angle_left, f.angle_right, f.angle_up, f.angle_down), near, far)
             d[o + 16:o + 19] = v.pose.position
         gl = self.gl
         gl.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._view_ubo)
@@ -364,18 +366,13 @@ class Renderer:
             self._instances = np.zeros((self._capacity, INSTANCE_FLOATS), dtype=np.float32)
             gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
             gl.glBufferData(GL.GL_ARRAY_BUFFER, self._instances.nbytes, self._instances, GL.GL_STREAM_DRAW)
-        # two flat gathers (one concatenate, one list) beat per-avatar numpy assignments
-        poses = np.concatenate([
-            x for a in avatars for x in (a.root.position, a.root.orientation, a.head.position, a.head.orientation,
-                                         a.left.pose.position, a.left.pose.orientation,
-                                         a.right.pose.position, a.right.pose.orientation)
-        ]).reshape(n, 4, 7)
+        poses = gather_poses(avatars)
         rects = self._rects
         try:
-            flags = self._gather_flags(avatars, rects)
+            flags = gather_flags(avatars, rects)
         except KeyError:  # a delegation without a placard yet: redo the atlas once
             self._upload_atlas(list(rects) + [a.delegation for a in avatars])
-            flags = self._gather_flags(avatars, self._rects)
+            flags = gather_flags(avatars, self._rects)
         if local_hands is not None:
             flags[-1, 15] = 1.0  # hands only
         buf = self._instances[:n].reshape(n, INSTANCE_VEC4, 4)
@@ -386,18 +383,6 @@ class Renderer:
         gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
         gl.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, n * INSTANCE_FLOATS * 4, self._instances)
         return n
-
-    @staticmethod
-    def _gather_flags(avatars: Sequence[Avatar], rects: dict[str, tuple[float, float, float, float]]) -> npt.NDArray[np.float32]:
-        out: list[float] = []
-        shapes, icons = HAND_SHAPES.get, ICON_INDEX.get
-        for a in avatars:
-            out.extend((a.speaking, a.left.visible, a.right.visible, a.seated))
-            out.extend(a.color)
-            out.append(1.0)
-            out.extend(rects[a.delegation])
-            out.extend((shapes(a.left.shape, 0), shapes(a.right.shape, 0), icons(a.gesture_icon, -1), 0.0))
-        return np.array(out, dtype=np.float32).reshape(len(avatars), FLAG_FLOATS)
 
     def render(self, scene: Scene, views: Sequence[View], targets: Sequence[Target], local_hands: Avatar | None = None) -> None:
         """Draw ``scene`` once per view into the matching target (``views[i]`` -> ``targets[i]``).

@@ -147,6 +147,42 @@ def mat4_perspective_fov(
     return m
 
 
+def view_projection_colmajor(
+    position: npt.ArrayLike, orientation: npt.ArrayLike,
+    angles: tuple[float, float, float, float], near: float, far: float,
+) -> list[float]:
+    """``projection @ inverse(pose)`` as 16 floats in column-major (GL uniform) order.
+
+    The same matrix as ``mat4_perspective_fov(*angles, near, far) @ Pose(...).inverse_matrix()``,
+    in plain Python floats: the renderer calls it per view per frame, where a dozen small numpy
+    operations cost more than the arithmetic. ``angles`` are OpenXR's left, right, up, down."""
+    px, py, pz = (float(v) for v in position)  # type: ignore[union-attr]
+    x, y, z, w = (float(v) for v in orientation)  # type: ignore[union-attr]
+    n = math.sqrt(x * x + y * y + z * z + w * w)
+    if n == 0.0:
+        x, y, z, w = 0.0, 0.0, 0.0, 1.0
+    else:
+        x, y, z, w = x / n, y / n, z / n, w / n
+    r00, r01, r02 = 1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)
+    r10, r11, r12 = 2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)
+    r20, r21, r22 = 2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)
+    # view = [R^T | -R^T p]
+    v = ((r00, r10, r20, -(r00 * px + r10 * py + r20 * pz)),
+         (r01, r11, r21, -(r01 * px + r11 * py + r21 * pz)),
+         (r02, r12, r22, -(r02 * px + r12 * py + r22 * pz)))
+    tl, tr, tu, td = (math.tan(a) for a in angles)
+    wd, ht = tr - tl, tu - td
+    a00, a02 = 2.0 / wd, (tr + tl) / wd
+    a11, a12 = 2.0 / ht, (tu + td) / ht
+    a22, a23 = -(far + near) / (far - near), -(2.0 * far * near) / (far - near)
+    out: list[float] = []
+    for c in range(4):
+        v0, v1, v2 = v[0][c], v[1][c], v[2][c]
+        v3 = 1.0 if c == 3 else 0.0
+        out += (a00 * v0 + a02 * v2, a11 * v1 + a12 * v2, a22 * v2 + a23 * v3, -v2)
+    return out
+
+
 @dataclass
 class Pose:
     """A rigid pose: position in metres, orientation as a unit quaternion (x, y, z, w)."""
