@@ -9,7 +9,7 @@ from vrdiplomacy.net.client_core import PoseReceived, VoiceReceived
 from vrdiplomacy.net.interest import InterestSettings, RoomInterest
 from vrdiplomacy.net.ratelimit import PacketBudget
 from vrdiplomacy.net.relay_core import RelayCore
-from vrdiplomacy.net.relay_media import _cut, _split
+from vrdiplomacy.net.relay_media import _cut, _fit, _split
 from vrdiplomacy.net.relay_state import RelaySettings
 from netpump import SECRET, Pump, lounge_layout
 
@@ -152,6 +152,62 @@ def test_split_and_cut_keep_entries_in_order_within_the_limit() -> None:
     assert [e.source for p in parts for e in wire.parse_bundle(p)] == list(range(80))
     pieces = _cut(b"".join(entries), 250)
     assert all(len(p) <= 250 for p in pieces) and b"".join(pieces) == b"".join(entries)
+
+
+def test_fit_sends_all_voice_and_the_poses_that_fit_and_carries_the_rest_in_order() -> None:
+    rng = random.Random(5)
+    pose = [bytes(wire.BundleEntry(wire.DG_POSE, i, rng.randbytes(rng.randint(20, 90)))) for i in range(30)]
+    voice = [bytes(wire.BundleEntry(wire.DG_VOICE, 100 + i, bytes(90))) for i in range(3)]
+    items = pose[:8] + [voice[0]] + [b"".join(pose[8:20])] + voice[1:] + pose[20:]
+    head, carry = _fit(items, 1000)
+    assert carry and len(head) <= 1000
+    got = wire.parse_bundle(head)
+    assert [e.source for e in got[:3]] == [100, 101, 102]  # every voice entry, first
+    sent = [e.source for e in got[3:]]
+    later = [e.source for c in carry for e in wire.parse_bundle(c)]
+    assert sent + later == list(range(30))  # poses in order, none lost, none twice
+    assert len(head) + sum(map(len, carry)) == sum(map(len, items))
+    assert _fit(voice * 5, 1000)[1] is None  # voice alone over the limit: the caller splits
+
+
+def test_full_voice_bundles_carry_poses_over_instead_of_sending_extra_datagrams() -> None:
+    """A speaker (voice every 20 ms) and four movers whose poses (20 Hz) come in together: every
+    50 ms one voice bundle would exceed ``bundle_max`` and need a second datagram; carrying the
+    later pose entries to the next voice bundle keeps one datagram per frame and loses nothing."""
+    pm = Pump(RelayCore(SECRET, RelaySettings(bundle_max=350, pose_hold=0.03), layouts={"plenary": lounge_layout()}, epoch=1))
+    rx, spk = pm.add("listener", "s0"), pm.add("speaker", "s1")
+    movers = [pm.add(f"m{i}", f"s{i + 2}") for i in range(4)]
+    pm.run(0.3)
+    for k, p in enumerate((rx, spk, *movers)):
+        _pose(p, 1, 0.3 * k, key=True)
+    pm.run(0.3, dt=0.001)
+    rx.events.clear()
+    sizes: list[int] = []
+    inner = pm.relay.to_send
+
+    def counting(now: float):  # type: ignore[no-untyped-def]
+        out = inner(now)
+        sizes.extend(len(d) - OVERHEAD for d, addr, _tv, _tp in out.datagrams if addr == rx.addr)
+        return out
+
+    pm.relay.to_send = counting  # type: ignore[method-assign]
+    voice = 0
+    sent: set[tuple[int, int]] = set()
+    for ms in range(1000):
+        if ms % 50 == 5 and ms < 950:  # 4 x (7 + 9 + 60) bytes of poses, then voice of 7 + 90
+            for k, p in enumerate(movers):
+                seq = 2 + ms // 50
+                _pose(p, seq, 0.3 * (k + 2), size=60)
+                sent.add((p.core.client_id, seq))
+        if ms % 20 == 10:
+            spk.core.send_voice(wire.level_byte(-10, True), b"v" * 90)
+            voice += 1
+        pm.step(0.001)
+    pm.run(0.1, dt=0.001)
+    got = [(e.source, e.seq) for e in pm.of(rx, PoseReceived) if not e.key]
+    assert sorted(got) == sorted(sent)  # every pose arrived, once
+    assert sizes and max(sizes) <= 350
+    assert len(sizes) <= voice + 2  # one datagram per voice frame (splitting would add 19 more)
 
 
 def test_packet_budget_limits_datagrams_and_bytes() -> None:

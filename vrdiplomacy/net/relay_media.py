@@ -10,8 +10,11 @@ This is the relay's hot path (about 4 000 datagrams in and 10 000 to 30 000 out 
 200 delegates), so it avoids per-datagram object churn: one ``struct`` unpack per header, one
 combined rate-limit bucket, receiver lists resolved to sessions (and their pending lists'
 ``append`` methods) once per routing change rather than per datagram, one method call per
-(entry, receiver) pair, keyframes joined once per tick for the whole room. Bundles are split
-at entry boundaries only when they would exceed ``bundle_max``.
+(entry, receiver) pair, keyframes joined once per tick for the whole room. A voice bundle
+that would exceed ``bundle_max`` carries its voice and the pose entries that fit, and keeps the
+later pose entries (in order, so a delta never overtakes its keyframe) for the receiver's next
+bundle; their hold restarts, and their reported latency still counts from their arrival. Only a
+pose bundle at its deadline, or voice alone over the limit, is split into several datagrams.
 
 Pose timing: a flush tick runs every ``pose_tick`` (at most ``pose_hold / 2``). A tick stamps
 each receiver whose pending bundle holds entries no tick has seen yet with the arrival time of
@@ -199,10 +202,27 @@ class RelayMedia:
             if not pending:
                 continue
             pt = join(pending)
-            parts = (pt,) if len(pt) <= limit else _split(pending, limit)
-            tp = r.pending_pose_first
-            pending.clear()
-            r.pending_pose_first = 0.0
+            tp = r.pending_pose_born or r.pending_pose_first
+            if len(pt) <= limit:
+                parts: Iterable[bytes] = (pt,)
+                pending.clear()
+                r.pending_pose_first = r.pending_pose_born = 0.0
+            elif tv:
+                # a full voice bundle: voice and the pose entries that fit go now, later ones ride
+                # with the next bundle instead of a datagram of their own
+                part, carry = _fit(pending, limit)
+                parts = (part,) if carry is not None else _split(pending, limit)
+                pending.clear()
+                if carry:
+                    pending.extend(carry)
+                    r.pending_pose_born = tp or self._pose_since or now
+                    r.pending_pose_first = now
+                else:
+                    r.pending_pose_first = r.pending_pose_born = 0.0
+            else:
+                parts = _split(pending, limit)
+                pending.clear()
+                r.pending_pose_first = r.pending_pose_born = 0.0
             sealer, addr = r.sealer, r.addr
             if sealer is None or addr is None:
                 continue
@@ -224,10 +244,15 @@ class RelayMedia:
 
     def _flush_bundles(self, now: float) -> None:
         """Voice goes out at once (taking waiting poses along); poses wait at most ``pose_hold``."""
-        if self._voice_out:
-            for receivers, tv in self._voice_out:
-                self._emit_all(receivers, now, tv)
-            self._voice_out.clear()
+        vo = self._voice_out
+        if vo:
+            if len(vo) == 1:
+                self._emit_all(vo[0][0], now, vo[0][1])
+            else:
+                # frames of several speakers read together: one bundle per receiver (a receiver's
+                # carried-over pose entries then wait for the next one), stamped with the earliest
+                self._emit_all(dict.fromkeys(r for receivers, _tv in vo for r in receivers), now, min(tv for _r, tv in vo))
+            vo.clear()
         if now < self._next_pose_flush:
             return
         hold = self.s.pose_hold
@@ -268,9 +293,39 @@ class RelayMedia:
                 continue
             r.append(chunk)
             first = r.pending_pose_first
-            if not first or t0 < first:
+            if not first or (t0 < first and not r.pending_pose_born):  # carried entries keep their hold
                 r.pending_pose_first = t0
         self._poses_waiting = True
+
+
+def _fit(items: list[bytes], limit: int) -> tuple[bytes, list[bytes] | None]:
+    """One bundle of at most ``limit`` bytes: every voice entry, then pose items in their order
+    while they fit (joined keyframes cut at entry boundaries); the rest, in order, to carry over.
+    ``None`` for the carry when the voice entries alone do not fit (split instead)."""
+    head = [i for i in items if i[0] == _VOICE]
+    size = sum(map(len, head))
+    if size > limit:
+        return b"", None
+    carry: list[bytes] = []
+    for item in items:
+        if item[0] == _VOICE:
+            continue
+        if carry:
+            carry.append(item)
+            continue
+        n = len(item)
+        if size + n <= limit:
+            head.append(item)
+            size += n
+            continue
+        pieces = _cut(item, limit - size) if n > _ENTRY_SIZE else [item]
+        for k, piece in enumerate(pieces):
+            if size + len(piece) > limit:
+                carry.extend(pieces[k:])
+                break
+            head.append(piece)
+            size += len(piece)
+    return b"".join(head), carry
 
 
 def _split(items: list[bytes], limit: int) -> list[bytes]:

@@ -29,7 +29,9 @@ class RelaySettings:
     max_input_backlog: unread control bytes buffered per connection before reading pauses.
     downlink_bps: per-client downlink byte budget (bytes/s); bundles beyond it are dropped.
     bundle_max: largest downlink bundle plaintext in bytes (1400 + 58 bytes of headers fits a
-        1500-byte Ethernet MTU).
+        1500-byte Ethernet MTU). A voice bundle that would be larger sends its voice and the pose
+        entries that fit; the later pose entries, in order, wait for the next bundle (at most
+        ``pose_hold`` more) instead of taking a datagram of their own.
     pose_hold: pose entries wait at most about this long to share a bundle (less when a voice
         frame to the same receiver takes them along); the pose flush tick runs every
         ``pose_tick``. Longer means fewer downlink datagrams, shorter means fresher poses.
@@ -121,7 +123,7 @@ class Session:
 
     __slots__ = (
         "client_id", "identity", "seat", "room", "token", "conn", "away_since", "addr", "key", "sealer", "opener",
-        "last_client_seq", "up", "down_bps", "pending", "append", "pending_pose_first",
+        "last_client_seq", "up", "down_bps", "pending", "append", "pending_pose_first", "pending_pose_born",
     )
 
     def __init__(self, client_id: int, identity: str, seat: str, room: str, token: bytes, now: float, s: RelaySettings) -> None:
@@ -144,11 +146,15 @@ class Session:
         self.append = self.pending.append
         # when the oldest waiting pose entry reached the relay, at most; 0.0 until a flush tick saw it
         self.pending_pose_first = 0.0
+        # for entries carried over from a full voice bundle: when they reached the relay, at most
+        # (``pending_pose_first`` then restarts their hold; this keeps the reported latency honest)
+        self.pending_pose_born = 0.0
 
     def clear_pending(self) -> None:
         """Forget the downlink bundle being filled (the link is gone)."""
         self.pending.clear()
         self.pending_pose_first = 0.0
+        self.pending_pose_born = 0.0
 
     def rekey(self, key: bytes) -> None:
         self.key = key
