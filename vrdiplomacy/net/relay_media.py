@@ -207,9 +207,10 @@ class RelayMedia:
                 parts: Iterable[bytes] = (pt,)
                 pending.clear()
                 r.pending_pose_first = r.pending_pose_born = 0.0
-            elif tv:
+            elif tv and not r.pending_pose_born:
                 # a full voice bundle: voice and the pose entries that fit go now, later ones ride
-                # with the next bundle instead of a datagram of their own
+                # with the next bundle instead of a datagram of their own (once: a bundle that
+                # already holds carried entries is split, so no entry waits more than one carry)
                 part, carry = _fit(pending, limit)
                 parts = (part,) if carry is not None else _split(pending, limit)
                 pending.clear()
