@@ -17,7 +17,8 @@ frames arrive at unrelated times, as real microphones do, each cause a burst of 
 (``--bursts 3``), unless the relay holds frames to coalesce them, which adds latency.
 
 Three processes on loopback: an uplink sender (poses and voice at ``--uplink-pps``), the relay
-loop measured here, and a sink that drains the downlink (one socket, as in ``relay_load.py``).
+loop measured here, and a sink that drains the downlink (one socket, as in ``relay_load.py``, or
+``--sink-sockets`` of them, to show that one busy receiving socket is not what costs).
 The relay's CPU comes from ``getrusage`` over the measured window; kernel time includes the
 loopback delivery into the sink's socket, as it does for the real relay on loopback.
 """
@@ -45,14 +46,29 @@ UP_KEY = bytes(range(32))
 DOWN_KEY = bytes(range(32, 64))
 
 
-def sink(port_file: Path) -> None:
-    """Drain the downlink until killed."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-    s.bind(("127.0.0.1", 0))
-    port_file.write_text(str(s.getsockname()[1]))
+def sink(port_file: Path, n: int) -> None:
+    """Drain the downlink on ``n`` sockets until killed."""
+    sel = selectors.DefaultSelector()
+    ports = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, (8 << 20) // n)
+        s.bind(("127.0.0.1", 0))
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+        ports.append(str(s.getsockname()[1]))
+    tmp = port_file.with_suffix(".tmp")
+    tmp.write_text(",".join(ports))
+    os.replace(tmp, port_file)  # the parent sees all ports or none
     while True:
-        s.recv(4096)
+        for key, _ev in sel.select():
+            sock = key.fileobj
+            assert isinstance(sock, socket.socket)
+            try:
+                while True:
+                    sock.recv(4096)
+            except BlockingIOError:
+                pass
 
 
 def uplink(port: int, pps: float, size: int, seconds: float) -> None:
@@ -74,10 +90,10 @@ def uplink(port: int, pps: float, size: int, seconds: float) -> None:
             time.sleep(pause)
 
 
-def relay_loop(sock: socket.socket, sink_addr: tuple[str, int], args: argparse.Namespace) -> dict[str, float]:
+def relay_loop(sock: socket.socket, sinks: list[tuple[str, int]], args: argparse.Namespace) -> dict[str, float]:
     """The measured loop: open every uplink datagram; seal and send ``receivers`` bundles per burst."""
     opener = HopOpener(UP_KEY, UPLINK)
-    sealers = [HopSealer(DOWN_KEY, DOWNLINK, i + 1) for i in range(args.receivers)]
+    sealers = [(HopSealer(DOWN_KEY, DOWNLINK, i + 1), sinks[i % len(sinks)]) for i in range(args.receivers)]
     bundle = bytes(args.bundle_bytes)
     sel = selectors.DefaultSelector()
     sel.register(sock, selectors.EVENT_READ)
@@ -101,8 +117,8 @@ def relay_loop(sock: socket.socket, sink_addr: tuple[str, int], args: argparse.N
         due = tick + offsets[burst]
         if now >= due:
             clock = time.monotonic
-            for s in sealers:
-                sock.sendto(s.seal(wire.DG_BUNDLE, bundle), sink_addr)
+            for s, addr in sealers:
+                sock.sendto(s.seal(wire.DG_BUNDLE, bundle), addr)
                 if ru0 is not None:
                     delay.add(clock() - now)
             n_out += len(sealers)
@@ -143,6 +159,8 @@ def main() -> int:
     p.add_argument("--uplink-bytes", type=int, default=100, help="uplink payload bytes (default 100)")
     p.add_argument("--bundle-bytes", type=int, default=1080, help="downlink bundle plaintext bytes (default 1080, "
                    "the mean at N = 200)")
+    p.add_argument("--sink-sockets", type=int, default=1, help="receiving sockets the bundles go to, in turn "
+                   "(default 1, as relay_load.py; up to --receivers)")
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds (max 60, default 10)")
     p.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring (default 1)")
     p.add_argument("--role", choices=("sink", "uplink"), help=argparse.SUPPRESS)
@@ -150,33 +168,34 @@ def main() -> int:
     p.add_argument("--port-file", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.role == "sink":
-        sink(args.port_file)
+        sink(args.port_file, args.sink_sockets)
         return 0
     if args.role == "uplink":
         uplink(args.port, args.uplink_pps, args.uplink_bytes, args.duration + args.warmup + 1.0)
         return 0
-    if not (1 <= args.receivers <= 1000 and 1 <= args.bursts <= 10 and 0 < args.duration <= 60):
-        p.error("--receivers 1..1000, --bursts 1..10, --duration up to 60 s")
+    if not (1 <= args.receivers <= 1000 and 1 <= args.bursts <= 10 and 0 < args.duration <= 60
+            and 1 <= args.sink_sockets <= args.receivers):
+        p.error("--receivers 1..1000, --bursts 1..10, --sink-sockets 1..receivers, --duration up to 60 s")
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     sock.bind(("127.0.0.1", 0))
     sock.setblocking(False)
     port_file = Path(f"/tmp/vrd-relay-floor-{os.getpid()}.port")
     me = [sys.executable, __file__]
-    procs = [subprocess.Popen(me + ["--role", "sink", "--port-file", str(port_file)])]
+    procs = [subprocess.Popen(me + ["--role", "sink", "--port-file", str(port_file), "--sink-sockets", str(args.sink_sockets)])]
     try:
         t0 = time.monotonic()
         while not port_file.exists() or not port_file.read_text():
             if time.monotonic() - t0 > 10:
                 raise SystemExit("the sink process did not start")
             time.sleep(0.05)
-        sink_addr = ("127.0.0.1", int(port_file.read_text()))
+        sinks = [("127.0.0.1", int(port)) for port in port_file.read_text().split(",")]
         procs.append(subprocess.Popen(me + ["--role", "uplink", "--port", str(sock.getsockname()[1]),
                                             "--uplink-pps", str(args.uplink_pps), "--uplink-bytes", str(args.uplink_bytes),
                                             "--duration", str(args.duration), "--warmup", str(args.warmup)]))
         print(f"relay floor: {args.receivers} receivers x {args.bursts} burst(s) per 20 ms, "
               f"{args.uplink_pps:g} uplink datagrams/s; measuring {args.duration:g} s ...", file=sys.stderr)
-        r = relay_loop(sock, sink_addr, args)
+        r = relay_loop(sock, sinks, args)
     finally:
         for pr in procs:
             pr.kill()
