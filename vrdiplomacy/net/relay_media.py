@@ -20,9 +20,10 @@ Pose timing: a flush tick runs every ``pose_tick`` (at most ``pose_hold / 2``). 
 each receiver whose pending bundle holds entries no tick has seen yet with the arrival time of
 the first pose fanned out since the previous tick (never later than its own entries' arrival),
 and sends the bundles stamped at least ``pose_hold - pose_tick`` before. So a pose entry waits
-at most about ``pose_hold`` and, with a short tick, nearly that long for a voice frame to ride
-along with (voice every 20 ms then takes all poses along and no pose-only bundle is sent); the
-reported pose forwarding latency errs on the high side (by at most one tick).
+at most about ``pose_hold`` (plus one such hold if it was carried over) and, with a short tick,
+nearly that long for a voice frame to ride along with (voice every 20 ms then takes all poses
+along and no pose-only bundle is sent); the reported pose forwarding latency errs on the high
+side (by at most one tick, more for a bundle that holds carried entries).
 """
 
 from __future__ import annotations
