@@ -59,7 +59,8 @@ def test_two_delegates_join_one_relay_and_see_each_other(relay) -> None:  # type
     outs = [p.communicate(timeout=120)[0] for p in (a, b)]
     for p, out, seat in zip((a, b), outs, ("A1", "B1")):
         assert p.returncode == 0, out
-        assert f"at seat {seat} (offscreen mode)" in out, out
+        assert f"at seat {seat} (offscreen mode, NOT end-to-end encrypted" in out, out
+        assert "HUD: Not end-to-end encrypted" in out, out
         m = re.search(r"received (\d+) poses, \d+ voice frames, \d+ gesture events from (\d+) delegates", out)
         assert m, out
         assert int(m.group(2)) == 1, out  # the other one, exactly once

@@ -58,6 +58,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="record your input (head, hands, controllers, keys) as JSON Lines (.gz to compress); "
                         "'vrdiplomacy gestures classify FILE' reads it")
     p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save the last frame (desktop/offscreen: the view; xr: the left eye)")
+    from vrdiplomacy.commands.identity import DEFAULT_HOME, _add_passphrase
+    from vrdiplomacy.net.room_code_cli import add_identity_arguments
+
+    sec = p.add_argument_group(
+        "secured room (end-to-end encryption)",
+        textwrap.fill("With --root (and --relay), join as your delegation's certificate: the chair admits you to the "
+        "signed roster, your voice, poses and gestures are end-to-end encrypted (the relay's host cannot "
+        "listen), and the card below your view shows the room code to compare aloud with the other "
+        "delegations, and any roster change or security alert. Without --root the card says the room "
+        "is not end-to-end encrypted.", 76))
+    add_identity_arguments(sec, DEFAULT_HOME, _add_passphrase, root_required=False)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -86,6 +97,20 @@ def _relay_address(args: argparse.Namespace) -> object | None:
     return RelayAddress(host.strip("[]"), int(port), fp)
 
 
+def _secured_identity(args: argparse.Namespace, relay: object | None) -> tuple[object, list, str] | None:  # type: ignore[type-arg]
+    """(our LocalIdentity, trusted roots, certificate name) for a secured room, None without --root."""
+    if not args.root:
+        if args.dir or args.cert or args.key:
+            raise ConfigError("--dir/--cert/--key need --root: the ministry root(s) you trust")
+        return None
+    if relay is None:
+        raise ConfigError("--root joins a secured room on a relay: add --relay HOST:PORT --fingerprint HEX")
+    from vrdiplomacy.commands.identity import DEFAULT_HOME, read_passphrase
+    from vrdiplomacy.net.room_code_cli import load_delegate
+
+    return load_delegate(args, DEFAULT_HOME, read_passphrase(args.passphrase_file))
+
+
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("OpenGL").setLevel(logging.WARNING)  # PyOpenGL's start-up chatter
     from vrdiplomacy.xr.backend import BackendSettings, create_backend
@@ -96,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--duration must be >= 0")
     w, h = _size(args.size)
     relay = _relay_address(args)
+    identity = _secured_identity(args, relay)
     from vrdiplomacy.scene.assets import load_scene
 
     scene, layout = load_scene(args.scene)
@@ -124,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     args._recorder = recorder
     try:
         if relay is not None:
-            return _networked(backend, scene, layout, seat, relay, args)
+            return _networked(backend, scene, layout, seat, relay, args, identity)
         return _session(backend, scene, layout, vp, args)
     finally:
         backend.shutdown()
@@ -169,39 +195,62 @@ def _session(backend, scene, layout, vp, args: argparse.Namespace) -> int:  # ty
                             on_frame=on_frame)
     finally:
         renderer.close()
+    _save_screenshot(args, last)
+    reason = backend.finish_reason
+    log.info("left after %d frames%s", stats.frames, f" ({reason})" if reason else "")
+    return 0
+
+
+def _view_state(host):  # type: ignore[no-untyped-def]
+    """The others' avatars and the HUD card's (lines, alert), read in the session's thread."""
+    def get():  # type: ignore[no-untyped-def]
+        s = host.session
+        return s.state.avatars(s.now), s.security.hud_lines(s.now)
+
+    return host.call(get)
+
+
+def _save_screenshot(args: argparse.Namespace, last: dict[str, object]) -> None:
     if args.screenshot is not None and "image" in last:
         from PIL import Image
 
         args.screenshot.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(last["image"]).save(args.screenshot)  # type: ignore[arg-type]
         log.info("saved %s", args.screenshot)
-    reason = backend.finish_reason
-    log.info("left after %d frames%s", stats.frames, f" ({reason})" if reason else "")
-    return 0
 
 
-def _networked(backend, scene, layout, seat, relay, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _networked(backend, scene, layout, seat, relay, args: argparse.Namespace, identity=None) -> int:  # type: ignore[no-untyped-def]
     """Join a relay's room: your poses, voice and gesture keys go out; the others come in."""
-    from vrdiplomacy.commands.demo import _card_output, _send_gesture, _snapshot, _user_settings
+    from vrdiplomacy.commands.demo import _card_output, _send_gesture, _user_settings
     from vrdiplomacy.render.renderer import Renderer
     from vrdiplomacy.scene.avatars import hand_pose_from_frame
+    from vrdiplomacy.scene.hud import place_hud
     from vrdiplomacy.session.host import SessionThread
     from vrdiplomacy.session.runtime import HeldPose
     from vrdiplomacy.xr import runloop
 
     settings = _user_settings(seat, layout.scene)
+    sealer = None
+    if identity is not None:
+        from vrdiplomacy.net.secure import SecureRoom
+
+        me, roots, cert_name = identity
+        sealer = SecureRoom(settings.room, me, roots)
+        settings = dataclasses.replace(settings, identity=cert_name)
     if args.name:
         settings = dataclasses.replace(settings, identity=args.name)
     held = HeldPose(seat.eye_pose())
     speakers = _card_output()
-    host = SessionThread(layout, settings, held, relay=relay, speakers=speakers)
+    host = SessionThread(layout, settings, held, relay=relay, speakers=speakers, sealer=sealer)
     renderer = Renderer(context=backend.context)
+    last: dict[str, object] = {}
     try:
         if backend.mode == "offscreen":
             backend.attach_targets([renderer.create_target(backend.settings.width, backend.settings.height)])
         host.start()
-        log.info("joined %s:%d as %s at seat %s (%s mode)", relay.host, relay.port, settings.identity, seat.seat_id,
-                 backend.mode)
+        log.info("joined %s:%d as %s at seat %s (%s mode, %s)", relay.host, relay.port, settings.identity, seat.seat_id,
+                 backend.mode, "end-to-end encrypted" if sealer is not None else "NOT end-to-end encrypted: add --root to "
+                 "join a secured room")
 
         t_end = time.monotonic() + args.duration if args.duration else None
 
@@ -211,13 +260,22 @@ def _networked(backend, scene, layout, seat, relay, args: argparse.Namespace) ->
             held.set(inp.head, left.pose if left.visible else None, right.pose if right.visible else None)
             for name in sorted(inp.keys):
                 _send_gesture(host, name)
-            _, scene.avatars = _snapshot(host)
+            scene.avatars, (lines, alert) = _view_state(host)
+            scene.hud = place_hud(inp.head, lines, alert)
+            if lines != last.get("hud"):
+                last["hud"] = lines
+                log.info("HUD: %s", " | ".join(lines))
             if args._recorder is not None:
                 args._recorder.write(inp)
             if host.failed() is not None or (t_end is not None and time.monotonic() >= t_end):
                 backend.request_exit()
 
-        stats = runloop.run(backend, scene, renderer, None, on_frame=on_frame)
+        def keep(frame) -> None:  # type: ignore[no-untyped-def]
+            if frame.targets:
+                last["image"] = renderer.read_pixels(frame.targets[0])
+
+        stats = runloop.run(backend, scene, renderer, None, on_frame=on_frame,
+                            after_render=keep if args.screenshot else None)
         err = host.failed()
         if err is not None:
             raise err
@@ -226,6 +284,11 @@ def _networked(backend, scene, layout, seat, relay, args: argparse.Namespace) ->
         if speakers is not None:
             speakers.close()
         renderer.close()
+    _save_screenshot(args, last)
+    sec = report.user.get("security", {})
+    if sec.get("secured"):
+        log.info("room code at the end: %s (roster v%s, %s members; %s security alerts)", sec.get("room_code") or "none yet",
+                 sec.get("roster_version"), sec.get("members"), sec.get("security_alerts"))
     state = report.user.get("state", {})
     log.info("left after %d frames; received %d poses, %d voice frames, %d gesture events from %d delegates",
              stats.frames, state.get("poses", 0), state.get("voice_frames", 0), state.get("gesture_events", 0),

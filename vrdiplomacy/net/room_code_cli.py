@@ -30,14 +30,33 @@ def add_room_code_parser(sub: argparse._SubParsersAction, default_home: Path,  #
     p.add_argument("--fingerprint", required=True, help="the relay certificate's SHA-256 fingerprint (hex)")
     p.add_argument("--room", default="chamber", help="room name (default chamber)")
     p.add_argument("--seat", default="observer-1", help="seat to take (default observer-1)")
+    add_identity_arguments(p, default_home, add_passphrase, root_required=True)
+    p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the code (default 30)")
+    p.add_argument("--follow", action="store_true", help="keep printing roster, key and code changes")
+
+
+def add_identity_arguments(p: argparse._ActionsContainer, default_home: Path, add_passphrase: object,
+                           root_required: bool) -> None:
+    """--dir, --cert, --key, --root and --passphrase-file: who we are in a secured room, whom we trust."""
     p.add_argument("--dir", type=Path, help=f"delegation folder with delegation.key/.crt (default {default_home}/delegation)")
     p.add_argument("--cert", type=Path, help="delegation certificate (default <dir>/delegation.crt)")
     p.add_argument("--key", type=Path, help="delegation key (default <dir>/delegation.key)")
-    p.add_argument("--root", type=Path, action="append", required=True,
+    p.add_argument("--root", type=Path, action="append", required=root_required,
                    help="trusted ministry root certificate (repeat for several)")
-    p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the code (default 30)")
-    p.add_argument("--follow", action="store_true", help="keep printing roster, key and code changes")
     add_passphrase(p, "of the delegation key")  # type: ignore[operator]
+
+
+def load_delegate(args: argparse.Namespace, default_home: Path, passphrase: bytes | None) -> tuple[LocalIdentity, list, str]:  # type: ignore[type-arg]
+    """Our certificate and key (checked to belong together and to chain to a ``--root``), the
+    trusted roots, and the certificate's verified name."""
+    folder = args.dir or default_home / "delegation"
+    cert = ident.load_certificate(args.cert or folder / "delegation.crt")
+    key = ident.load_private_key(args.key or folder / "delegation.key", passphrase)
+    roots = [c for r in args.root for c in ident.load_certificates(r)]
+    verified = ident.verify_certificate(cert, roots, time.time())
+    if key.public_key().public_bytes_raw() != verified.public_key.public_bytes_raw():
+        raise ConfigError("the key does not belong to the certificate")
+    return LocalIdentity(cert, key), roots, verified.name
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -72,14 +91,7 @@ async def _watch(args: argparse.Namespace, me: LocalIdentity, roots: list, name:
 
 
 def run_room_code(args: argparse.Namespace, default_home: Path, passphrase: bytes | None) -> int:
-    folder = args.dir or default_home / "delegation"
-    cert = ident.load_certificate(args.cert or folder / "delegation.crt")
-    key = ident.load_private_key(args.key or folder / "delegation.key", passphrase)
-    roots = [c for r in args.root for c in ident.load_certificates(r)]
-    verified = ident.verify_certificate(cert, roots, time.time())
-    if key.public_key().public_bytes_raw() != verified.public_key.public_bytes_raw():
-        raise ConfigError("the key does not belong to the certificate")
-    name = verified.name
+    me, roots, name = load_delegate(args, default_home, passphrase)
     with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(_watch(args, LocalIdentity(cert, key), roots, name))
+        return asyncio.run(_watch(args, me, roots, name))
     return 0

@@ -26,6 +26,7 @@ import numpy.typing as npt
 from vrdiplomacy.errors import RenderError
 from vrdiplomacy.platform import ContextSettings, GLContext, create_context
 from vrdiplomacy.render.atlas import PlacardAtlas, build_atlas
+from vrdiplomacy.render.hud import HudLayer
 from vrdiplomacy.render.avatar_mesh import build_avatar_mesh
 from vrdiplomacy.render.avatar_mesh import STRIDE as AVATAR_STRIDE
 from vrdiplomacy.render.batching import STRIDE as STATIC_STRIDE
@@ -40,7 +41,7 @@ from vrdiplomacy.scene.model import Avatar, Scene, View
 
 GL: Any = None  # OpenGL.GL, imported once a context exists (PyOpenGL binds to one platform)
 
-_DRAWS = ("glDrawElements", "glDrawElementsInstanced")
+_DRAWS = ("glDrawArrays", "glDrawElements", "glDrawElementsInstanced")
 _CALLS = _DRAWS + (
     "glActiveTexture", "glAttachShader", "glBindBuffer", "glBindBufferBase", "glBindBufferRange", "glBindFramebuffer",
     "glBindRenderbuffer", "glBindTexture", "glBindVertexArray", "glBlendFunc", "glBlitFramebuffer",
@@ -53,7 +54,7 @@ _CALLS = _DRAWS + (
     "glGetProgramInfoLog", "glGetProgramiv", "glGetShaderInfoLog", "glGetShaderiv", "glGetString", "glGetStringi",
     "glGetFloatv", "glGetUniformBlockIndex", "glGetUniformLocation", "glLinkProgram", "glPixelStorei", "glReadPixels",
     "glRenderbufferStorage", "glShaderSource", "glTexImage2D", "glTexImage3D", "glTexParameterf", "glTexParameteri",
-    "glUniform1i", "glUniform4f", "glUniformBlockBinding", "glUseProgram", "glVertexAttribDivisor", "glVertexAttribPointer",
+    "glUniform1i", "glUniform3fv", "glUniform4f", "glUniformBlockBinding", "glUseProgram", "glVertexAttribDivisor", "glVertexAttribPointer",
     "glViewport", "glFlush",
 )
 
@@ -159,6 +160,7 @@ class Renderer:
         self._rects: dict[str, tuple[float, float, float, float]] = {}
         self._uploaded: Scene | None = None
         self._clear = (0.0, 0.0, 0.0, 1.0)
+        self._hud: HudLayer | None = None  # made with the first scene that has a HUD card
 
     def time_gl_calls(self, enabled: bool = True) -> None:
         """Measure the thread CPU time spent inside GL calls into ``stats.gl_cpu_s`` (for the
@@ -412,6 +414,7 @@ class Renderer:
         gl.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self._tex_array)
         gl.glBindBufferBase(GL.GL_UNIFORM_BUFFER, SCENE_BINDING, self._scene_ubo)
         gl.glBindBufferBase(GL.GL_UNIFORM_BUFFER, MATERIAL_BINDING, self._material_ubo)
+        hud = self._hud_for(scene)
         opaque, double, blended = (self._static_ranges.get(k, (0, 0)) for k in ("opaque", "double_sided", "blended"))
         tri, uint = GL.GL_TRIANGLES, GL.GL_UNSIGNED_INT
         for i, target in enumerate(targets):
@@ -444,9 +447,20 @@ class Renderer:
                 gl.glEnable(GL.GL_CULL_FACE)
                 gl.glDepthMask(GL.GL_TRUE)
                 gl.glDisable(GL.GL_BLEND)
+            if hud is not None:
+                hud.draw()
         gl.glBindVertexArray(0)
         stats.views = len(views)
         stats.avatars = n - (local_hands is not None)
+
+    def _hud_for(self, scene: Scene) -> HudLayer | None:
+        """The HUD layer, prepared for ``scene.hud`` (None when the scene has no card)."""
+        if scene.hud is None:
+            return None
+        if self._hud is None:
+            self._hud = HudLayer(self.gl, GL, self._program("hud.vert", "hud.frag", {"u_hud": HudLayer.UNIT}), self._texture())
+        self._hud.prepare(scene.hud)
+        return self._hud
 
     def finish(self) -> None:
         """Wait until the GPU has finished the submitted frames."""
@@ -561,6 +575,8 @@ class Renderer:
                 gl.glDeleteVertexArrays(1, [vao])
         gl.glDeleteProgram(self._static)
         gl.glDeleteProgram(self._avatar)
+        if self._hud is not None:
+            self._hud.close()
         self._fbos.clear()
         self._owned_targets.clear()
         if self._owns_context:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from vrdiplomacy.scene.hud import HudPanel
 from vrdiplomacy.scene.math3d import Mat4, Pose, mat4_identity, mat4_perspective_fov
 
 RGBA = tuple[float, float, float, float]
@@ -167,7 +168,7 @@ class Avatar:
 
 @dataclass
 class Scene:
-    """Everything the renderer draws: static nodes, lights, avatars, a clear colour."""
+    """Everything the renderer draws: static nodes, lights, avatars, a clear colour, a HUD card."""
 
     name: str
     nodes: list[Node] = field(default_factory=list)
@@ -176,6 +177,7 @@ class Scene:
     clear_color: RGBA = (0.02, 0.02, 0.03, 1.0)
     ambient: RGB = (0.25, 0.25, 0.28)
     source: Path | None = None
+    hud: HudPanel | None = None  # drawn last, over everything (see vrdiplomacy.scene.hud)
 
     def meshes(self) -> list[tuple[Mesh, Mat4]]:
         """Every mesh with its world matrix."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from vrdiplomacy.errors import VrdError
+from vrdiplomacy.net.client_io import PayloadSealer
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.session.bots import Bot, BotMotion, BotPlan, ScheduledSpeech
 from vrdiplomacy.session.runtime import DelegateSession, PoseSource, SessionSettings
@@ -55,9 +56,11 @@ class SessionThread:
 
     def __init__(self, layout: Layout, user: SessionSettings, pose_source: PoseSource,
                  bots: list[BotPlan] | None = None, relay: RelayAddress | None = None,
-                 mic: InputDevice | None = None, speakers: OutputDevice | None = None) -> None:
+                 mic: InputDevice | None = None, speakers: OutputDevice | None = None,
+                 sealer: PayloadSealer | None = None) -> None:
         self.layout = layout
         self.user_settings = user
+        self.sealer = sealer  # e.g. a SecureRoom: the user's media and events are end-to-end encrypted
         self.pose_source = pose_source
         self.plans = bots or []
         self.relay_address = relay
@@ -149,7 +152,7 @@ class SessionThread:
             for plan in self.plans:
                 tasks.append(await self._start_bot(plan, addr, hrtf))
             self.session = DelegateSession(addr.host, addr.port, addr.fingerprint, self.user_settings, self.layout,
-                                           self.pose_source, self.mic, self.speakers, hrtf=hrtf)
+                                           self.pose_source, self.mic, self.speakers, self.sealer, hrtf=hrtf)
             await self.session.start()
             self._ready.set_result(None)
             await self._stop.wait()
@@ -189,6 +192,7 @@ class SessionThread:
                       "listen": s.mix.counters.as_dict() if s.mix else {},
                       "heard_blocks": dict(s.mix.heard_blocks) if s.mix else {},
                       "gesture_log": list(s.state.gesture_log),
+                      "security": s.security.report(),
                       "client": s.client.core.counters.as_dict() if s.client else {}}
 
 

@@ -40,10 +40,12 @@ from vrdiplomacy.input.frame import InputFrame
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.client_core import ClientSettings, Connected, MemberUpdate, RoomEventReceived, VoiceReceived
 from vrdiplomacy.net.client_io import AppEvent, Client, PayloadSealer
+from vrdiplomacy.net.secure import KeysChanged, RoomCodeChanged, RosterChanged, SecureRoom, SecurityAlert
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.scene.math3d import Pose
 from vrdiplomacy.session.audio import ListenerMix, ListenSettings
 from vrdiplomacy.session.gestures import ENVELOPE_TAG, GestureSettings, SessionGestures, right_hand_position
+from vrdiplomacy.session.security import SecuritySettings, SecurityStatus
 from vrdiplomacy.session.state import RoomState, StateSettings
 from vrdiplomacy.voice.devices import FS, InputDevice, OutputDevice
 from vrdiplomacy.voice.hrtf import HrtfSet
@@ -53,6 +55,9 @@ log = logging.getLogger("vrdiplomacy.session")
 
 PoseTriple = tuple[Pose, Pose | None, Pose | None]
 PoseSource = Callable[[float], PoseTriple]
+
+
+SECURE_EVENTS = (RoomCodeChanged, RosterChanged, KeysChanged, SecurityAlert)
 
 
 @dataclass
@@ -66,7 +71,9 @@ class SessionSettings:
     seats and media datagrams are only read for voice levels: the cheap path bots use); sender: the voice sender's settings; listen: the listening path's
     settings; state: the room state's settings; client: the relay client's settings;
     connect_timeout: seconds to wait for the relay's welcome; gestures: recognized gestures,
-    handshakes and the floor queue (:class:`~vrdiplomacy.session.gestures.GestureSettings`).
+    handshakes and the floor queue (:class:`~vrdiplomacy.session.gestures.GestureSettings`);
+    security: how long the HUD shows a roster change or security alert
+    (:class:`~vrdiplomacy.session.security.SecuritySettings`).
     """
 
     identity: str
@@ -82,6 +89,7 @@ class SessionSettings:
     client: ClientSettings = field(default_factory=ClientSettings)
     connect_timeout: float = 5.0
     gestures: GestureSettings = field(default_factory=GestureSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.pose_hz <= 120.0:
@@ -147,6 +155,7 @@ class DelegateSession:
         self.speakers = speakers
         self.sealer = sealer
         self.state = RoomState(layout, settings.state)
+        self.security = SecurityStatus(secured=isinstance(sealer, SecureRoom), settings=settings.security)
         self.gestures = SessionGestures(GestureRecognizer(), settings.gestures)
         self.mix: ListenerMix | None = None
         if settings.hear:
@@ -270,6 +279,9 @@ class DelegateSession:
     def _handle(self, ev: AppEvent) -> None:
         assert self._loop is not None
         now = self._loop.time() - self.t0
+        if isinstance(ev, SECURE_EVENTS):
+            self.security.apply(ev, now)
+            return
         self.state.apply(ev, now)
         if isinstance(ev, VoiceReceived) and self.mix is not None:
             self.mix.receive(ev.source, ev.payload, now)

@@ -1,0 +1,35 @@
+"""What the HUD card says about a room's security, from the secure room's events."""
+
+from __future__ import annotations
+
+from vrdiplomacy.net.secure import KeysChanged, RoomCodeChanged, RosterChanged, SecurityAlert
+from vrdiplomacy.session.security import SecuritySettings, SecurityStatus
+
+CODE = "11111 22222 33333 44444 55555 66666"
+
+
+def test_unsecured_room_warns_then_keeps_a_quiet_reminder() -> None:
+    s = SecurityStatus(secured=False)
+    assert s.hud_lines(1.0) == (("Not end-to-end encrypted", "the relay's host can listen"), True)
+    assert s.hud_lines(60.0) == (("Not end-to-end encrypted",), False)
+
+
+def test_code_roster_news_and_alerts_take_turns_on_the_card() -> None:
+    s = SecurityStatus(secured=True, settings=SecuritySettings(alert_s=5.0))
+    assert s.hud_lines(0.0) == (("Room code", "verifying keys..."), False)
+    s.apply(RosterChanged(1, {0: "Chair (CH), chair", 1: "France (FR), head"}, ["Chair (CH), chair", "France (FR), head"], [], True), 1.0)
+    assert s.hud_lines(2.0) == (("Roster v1: 2 members", "joined: Chair (CH), France (FR)"), False)
+    s.apply(RoomCodeChanged(CODE, 1), 2.5)
+    s.apply(KeysChanged(0, "Chair", 1), 2.6)
+    assert s.hud_lines(7.0) == (("Room code", "11111 22222 33333", "44444 55555 66666"), False)  # news over
+    s.apply(RoomCodeChanged(CODE.replace("1", "9"), 2), 10.0)
+    assert s.hud_lines(11.0)[0][0] == "Room code changed"  # a new code is news
+    s.apply(SecurityAlert("a frame signed by the wrong key from France"), 12.0)
+    lines, red = s.hud_lines(13.0)
+    assert red and lines == ("Security alert", "a frame signed by the wrong key from France")
+    assert s.hud_lines(20.0) == (("Room code", "99999 22222 33333", "44444 55555 66666"), False)
+    s.apply(RosterChanged(3, {0: "Chair (CH), chair"}, [], ["France (FR), head"], False), 21.0)
+    assert s.hud_lines(22.0) == (("Roster v3: 1 members", "left: France (FR); you are not a member"), True)
+    r = s.report()
+    assert r["room_code"] == CODE.replace("1", "9") and r["code_changes"] == 2 and r["security_alerts"] == 1
+    assert any("Security alert" in line for line in r["log"])  # type: ignore[union-attr]

@@ -1,0 +1,96 @@
+"""What a delegate must see of a secured room: its code and its alerts (sans-I/O, plain data).
+
+:class:`SecurityStatus` folds the :mod:`vrdiplomacy.net.secure` events of a session
+(:class:`~vrdiplomacy.net.secure.RoomCodeChanged`, :class:`~vrdiplomacy.net.secure.RosterChanged`,
+:class:`~vrdiplomacy.net.secure.KeysChanged`, :class:`~vrdiplomacy.net.secure.SecurityAlert`) into
+what the head-up card shows (:meth:`SecurityStatus.hud_lines`): the room code, to compare aloud,
+and for ``alert_s`` seconds after a roster change or a security alert, that news in its place.
+A room without end-to-end encryption says so on the card instead.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from vrdiplomacy.net.secure import KeysChanged, RoomCodeChanged, RosterChanged, SecureEvent, SecurityAlert, hud_lines
+
+
+def _who(entry: str) -> str:
+    """"France (FR), head" -> "France (FR)": the card has room for names, not roles."""
+    return entry.split(", ")[0]
+
+
+@dataclass
+class SecuritySettings:
+    """alert_s: seconds a roster change or security alert replaces the room code on the card.
+    history: alerts kept for the session report."""
+
+    alert_s: float = 8.0
+    history: int = 50
+
+
+@dataclass
+class SecurityStatus:
+    """The secured room as the HUD shows it; ``secured`` False for a room without E2EE."""
+
+    secured: bool = False
+    settings: SecuritySettings = field(default_factory=SecuritySettings)
+    code: str | None = None
+    roster_version: int = 0
+    members: int = 0
+    alerts: deque[tuple[float, str]] = field(default_factory=deque)
+    code_changes: int = 0
+    security_alerts: int = 0
+    _banner: tuple[float, str, str, bool] | None = None  # (since, title, text, red)
+
+    def apply(self, ev: SecureEvent, now: float) -> None:
+        """Fold one event of the secure room in (others are not passed here)."""
+        if isinstance(ev, RoomCodeChanged):
+            if ev.code != self.code:
+                self.code_changes += 1
+                if self.code is not None:  # the first code is no news; a new one is
+                    self._note(now, "Room code changed", "compare the new code aloud", False)
+            self.code, self.roster_version = ev.code, ev.roster_version
+        elif isinstance(ev, RosterChanged):
+            self.members = len(ev.members)
+            if ev.added or ev.removed or not ev.member:
+                parts = []
+                if ev.added:
+                    parts.append("joined: " + ", ".join(_who(n) for n in ev.added))
+                if ev.removed:
+                    parts.append("left: " + ", ".join(_who(n) for n in ev.removed))
+                if not ev.member:
+                    parts.append("you are not a member")
+                self._note(now, f"Roster v{ev.version}: {len(ev.members)} members", "; ".join(parts), not ev.member)
+            self._log(now, ev.alert_text())
+        elif isinstance(ev, SecurityAlert):
+            self.security_alerts += 1
+            self._note(now, "Security alert", ev.message, True)
+        elif isinstance(ev, KeysChanged):
+            self._log(now, ev.alert_text())
+
+    def _note(self, now: float, title: str, text: str, red: bool) -> None:
+        self._banner = (now, title, text, red)
+        self._log(now, f"{title}: {text}")
+
+    def _log(self, now: float, text: str) -> None:
+        self.alerts.append((now, text))
+        while len(self.alerts) > self.settings.history:
+            self.alerts.popleft()
+
+    def hud_lines(self, now: float) -> tuple[tuple[str, ...], bool]:
+        """The card's lines at ``now`` and whether it is an alert."""
+        if not self.secured:  # said loudly at first, then kept as a quiet reminder
+            if now < self.settings.alert_s:
+                return ("Not end-to-end encrypted", "the relay's host can listen"), True
+            return ("Not end-to-end encrypted",), False
+        b = self._banner
+        if b is not None and now - b[0] < self.settings.alert_s:
+            return (b[1], b[2]), b[3]
+        return tuple(hud_lines(self.code)), False
+
+    def report(self) -> dict[str, object]:
+        return {"secured": self.secured, "room_code": self.code, "roster_version": self.roster_version,
+                "members": self.members, "code_changes": self.code_changes, "security_alerts": self.security_alerts,
+                "log": [f"{t:.1f}s {text}" for t, text in self.alerts]}
