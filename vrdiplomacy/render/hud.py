@@ -8,13 +8,13 @@ test, in every view. Same bundled font as the placards, so the pixels are the sa
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
+from vrdiplomacy.render.atlas import _font  # the placards' bundled font, cached per size
 from vrdiplomacy.scene.hud import HudPanel
 from vrdiplomacy.scene.math3d import quat_rotate
 
@@ -26,11 +26,6 @@ BACKGROUND = (16, 22, 34, 255)
 ALERT_BACKGROUND = (128, 16, 16, 255)
 TITLE_COLOR = (170, 190, 215, 255)
 BODY_COLOR = (255, 255, 255, 255)
-
-
-@lru_cache(maxsize=8)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
 
 
 def _shrink(draw: ImageDraw.ImageDraw, text: str, size: int, width: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
