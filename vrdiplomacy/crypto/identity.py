@@ -1,9 +1,27 @@
 """Delegation identities: Ed25519 X.509 certificates issued by a ministry's offline root.
 
-* A ministry root is a self-signed CA certificate (``BasicConstraints(ca, pathlen=0)``).
+* A ministry root is a self-signed CA certificate (``BasicConstraints(ca, pathlen=0)``, key usage
+  keyCertSign + cRLSign) with an ECDSA P-256 key. Its **scope**, the countries it may issue
+  delegation certificates for, is an X.509 NameConstraints extension (permitted directoryName
+  subtrees ``C=XX``; an empty subtree means any country). A root without NameConstraints is
+  scoped to its own subject country.
 * A delegation creates its own Ed25519 key and a CSR; the ministry issues a certificate whose
-  subject holds the delegation name (CN), its country (C) and its role (title, see :data:`ROLES`).
-* :func:`verify_certificate` checks one certificate against trusted roots at a given time.
+  subject holds the delegation name (CN), its country (C) and its role (title, see :data:`ROLES`),
+  with key usage digitalSignature and extended key usage clientAuth.
+* :func:`verify_certificate` checks one certificate against a :class:`TrustStore` (trusted roots and
+  the certificate revocation lists their ministries signed) at a given time.
+
+Why the roots are ECDSA and how much is checked by hand: chains are verified by the
+``cryptography`` package's X.509 verifier (:mod:`cryptography.x509.verification`, a client
+verifier under the Web PKI extension policies): signatures, validity periods, basicConstraints,
+key usage (keyCertSign on the root, digitalSignature on the delegation), extended key usage
+(clientAuth), unknown critical extensions. That verifier refuses Ed25519 for a CA (it reports
+"Forbidden public key algorithm ... Ed25519" and does not accept Ed25519 signatures on certificates),
+so roots sign with ECDSA P-256 / SHA-256; delegation keys stay Ed25519 (the verifier accepts an
+Ed25519 subject key). Two checks it cannot do are ours, each a few lines: the country scope (it
+refuses a *critical* directoryName name constraint as unsupported and ignores a non-critical one,
+so roots carry it non-critical and :func:`root_scope` enforces it) and revocation (it has no CRL
+support; CRL signatures are checked with the library's ``is_signature_valid``).
 
 Keys are written with mode 0600 (their folder 0700) and encrypted when a passphrase is given.
 """
@@ -13,14 +31,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509 import verification as xv
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from vrdiplomacy.errors import ConfigError, CryptoError
@@ -29,8 +47,15 @@ ROLES = ("head", "delegate", "advisor", "interpreter", "observer", "chair", "hos
 """Roles a ministry may put in a delegation certificate; ``chair`` and ``host`` may sign rosters."""
 
 ROSTER_SIGNER_ROLES = frozenset({"chair", "host"})
+MEMBER_ROLE_ORDER = ("observer", "interpreter", "advisor", "delegate", "head")
+"""Member roles from the least to the most: a certificate's holder may be given its role or a lower one."""
 PASSPHRASE_ENV = "VRDIPLOMACY_PASSPHRASE"
 CLOCK_SKEW = dt.timedelta(minutes=5)
+ANY_COUNTRY = "*"
+"""Scope of an international root (for example a conference secretariat): any country."""
+CA_CURVE = ec.SECP256R1()
+CA_HASH = hashes.SHA256()
+CaKey = ec.EllipticCurvePrivateKey
 
 
 def utc(ts: float) -> dt.datetime:
@@ -63,14 +88,65 @@ def _attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str:
     return v if isinstance(v, str) else v.decode("utf-8", "replace")
 
 
+def grantable_roles(cert_role: str) -> tuple[str, ...]:
+    """The room roles a certificate with ``cert_role`` may be given: its own and the member roles
+    below it (a chair or host certificate: its own role and every member role). An observer
+    certificate can never be made chair."""
+    if cert_role in ROSTER_SIGNER_ROLES:
+        return (cert_role, *MEMBER_ROLE_ORDER)
+    if cert_role in MEMBER_ROLE_ORDER:
+        return MEMBER_ROLE_ORDER[: MEMBER_ROLE_ORDER.index(cert_role) + 1]
+    return ()
+
+
+def _scope_subtrees(countries: Sequence[str]) -> list[x509.GeneralName]:
+    if ANY_COUNTRY in countries:
+        return [x509.DirectoryName(x509.Name([]))]
+    return [x509.DirectoryName(x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, _check_country(c))]))
+            for c in dict.fromkeys(countries)]
+
+
+def root_scope(root: x509.Certificate) -> frozenset[str] | None:
+    """The countries ``root`` may issue for (None: any country). From its NameConstraints
+    (permitted directoryName subtrees of one ``C`` attribute; an empty subtree permits every
+    name, RFC 5280 4.2.1.10), else its own subject country. Other subtree forms permit nothing."""
+    try:
+        nc = root.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        own = _attr(root.subject, NameOID.COUNTRY_NAME)
+        return frozenset({own}) if own else frozenset()
+    out: set[str] = set()
+    for g in nc.permitted_subtrees or ():
+        if not isinstance(g, x509.DirectoryName):
+            continue
+        attrs = list(g.value)
+        if not attrs:
+            return None
+        if len(attrs) == 1 and attrs[0].oid == NameOID.COUNTRY_NAME and isinstance(attrs[0].value, str):
+            out.add(attrs[0].value.upper())
+    for g in nc.excluded_subtrees or ():
+        if isinstance(g, x509.DirectoryName):
+            attrs = list(g.value)
+            if len(attrs) == 1 and attrs[0].oid == NameOID.COUNTRY_NAME and isinstance(attrs[0].value, str):
+                out.discard(attrs[0].value.upper())
+    return frozenset(out)
+
+
+def scope_text(root: x509.Certificate) -> str:
+    s = root_scope(root)
+    return "any country" if s is None else (", ".join(sorted(s)) or "no country")
+
+
 def create_ministry_root(
-    name: str, country: str, now: float, days: int = 3650
-) -> tuple[ed25519.Ed25519PrivateKey, x509.Certificate]:
-    """A new ministry root key and its self-signed CA certificate."""
-    key = ed25519.Ed25519PrivateKey.generate()
+    name: str, country: str, now: float, days: int = 3650, scope: Sequence[str] | None = None
+) -> tuple[CaKey, x509.Certificate]:
+    """A new ministry root key (ECDSA P-256) and its self-signed CA certificate, scoped to
+    ``scope`` (default: its own country; :data:`ANY_COUNTRY` for an international root)."""
+    key = ec.generate_private_key(CA_CURVE)
+    cc = _check_country(country)
     subject = x509.Name(
         [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, _check_country(country)),
+            x509.NameAttribute(NameOID.COUNTRY_NAME, cc),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, _check_name(name)),
             x509.NameAttribute(NameOID.COMMON_NAME, f"{_check_name(name)} root"),
         ]
@@ -90,7 +166,9 @@ def create_ministry_root(
             x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
-        .sign(key, None)
+        # non-critical: the library verifier refuses critical directoryName constraints (see above)
+        .add_extension(x509.NameConstraints(_scope_subtrees(scope or (cc,)), None), critical=False)
+        .sign(key, CA_HASH)
     )
     return key, cert
 
@@ -110,15 +188,25 @@ def create_delegation_request(
     return key, csr
 
 
+def _check_ca_key(root_key: object, root_cert: x509.Certificate) -> CaKey:
+    if not isinstance(root_key, ec.EllipticCurvePrivateKey):
+        raise CryptoError("a ministry key must be ECDSA P-256 (re-create the root with 'vrdiplomacy identity init ministry')")
+    pub = root_cert.public_key()
+    if not isinstance(pub, ec.EllipticCurvePublicKey) or root_key.public_key().public_numbers() != pub.public_numbers():
+        raise CryptoError("the ministry key does not belong to the ministry certificate")
+    return root_key
+
+
 def issue_delegation(
     csr: x509.CertificateSigningRequest,
-    root_key: ed25519.Ed25519PrivateKey,
+    root_key: CaKey,
     root_cert: x509.Certificate,
     role: str,
     now: float,
     days: int = 365,
 ) -> x509.Certificate:
-    """The ministry signs a delegation certificate for ``csr`` with ``role``."""
+    """The ministry signs a delegation certificate for ``csr`` with ``role`` (a country outside
+    the root's scope is refused)."""
     if role not in ROLES:
         raise ConfigError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
     if not csr.is_signature_valid:
@@ -126,13 +214,15 @@ def issue_delegation(
     pub = csr.public_key()
     if not isinstance(pub, ed25519.Ed25519PublicKey):
         raise CryptoError("delegation keys must be Ed25519")
-    if root_key.public_key().public_bytes_raw() != _ed25519(root_cert).public_bytes_raw():
-        raise CryptoError("the ministry key does not belong to the ministry certificate")
+    _check_ca_key(root_key, root_cert)
     name = _attr(csr.subject, NameOID.COMMON_NAME)
-    country = _attr(csr.subject, NameOID.COUNTRY_NAME)
+    country = _check_country(_attr(csr.subject, NameOID.COUNTRY_NAME))
+    scope = root_scope(root_cert)
+    if scope is not None and country not in scope:
+        raise CryptoError(f"this ministry root is scoped to {scope_text(root_cert)}: it cannot issue for {country}")
     subject = x509.Name(
         [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, _check_country(country)),
+            x509.NameAttribute(NameOID.COUNTRY_NAME, country),
             x509.NameAttribute(NameOID.COMMON_NAME, _check_name(name)),
             x509.NameAttribute(NameOID.TITLE, role),
         ]
@@ -154,9 +244,10 @@ def issue_delegation(
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(_ed25519(root_cert)), critical=False
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_cert.public_key()),  # type: ignore[arg-type]
+            critical=False,
         )
-        .sign(root_key, None)
+        .sign(root_key, CA_HASH)
     )
 
 
@@ -165,6 +256,94 @@ def _ed25519(cert: x509.Certificate) -> ed25519.Ed25519PublicKey:
     if not isinstance(pub, ed25519.Ed25519PublicKey):
         raise CryptoError(f"certificate {_attr(cert.subject, NameOID.COMMON_NAME)!r} has no Ed25519 key")
     return pub
+
+
+# --------------------------------------------------------------------------- revocation
+
+
+REVOCATION_REASONS = {r.name: r for r in x509.ReasonFlags if r not in (x509.ReasonFlags.unspecified, x509.ReasonFlags.remove_from_crl)}
+
+
+def revoke(
+    root_key: CaKey,
+    root_cert: x509.Certificate,
+    serials: Iterable[tuple[int, x509.ReasonFlags | None]],
+    now: float,
+    previous: x509.CertificateRevocationList | None = None,
+    days: int = 30,
+) -> x509.CertificateRevocationList:
+    """A CRL signed by the ministry root listing ``previous``'s entries plus ``serials`` (with their
+    reasons), valid from ``now`` for ``days`` (when it should be re-issued)."""
+    _check_ca_key(root_key, root_cert)
+    when = utc(now)
+    b = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(root_cert.subject)
+        .last_update(when - CLOCK_SKEW)
+        .next_update(when + dt.timedelta(days=days))
+    )
+    number = 1
+    seen: set[int] = set()
+    if previous is not None:
+        if previous.issuer != root_cert.subject or not previous.is_signature_valid(root_cert.public_key()):  # type: ignore[arg-type]
+            raise CryptoError("the existing revocation list was not signed by this ministry root")
+        for r in previous:
+            b = b.add_revoked_certificate(r)
+            seen.add(r.serial_number)
+        try:
+            number = previous.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number + 1
+        except x509.ExtensionNotFound:
+            pass
+    for serial, reason in serials:
+        if serial in seen:
+            continue
+        seen.add(serial)
+        rb = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when)
+        if reason is not None:
+            rb = rb.add_extension(x509.CRLReason(reason), critical=False)
+        b = b.add_revoked_certificate(rb.build())
+    b = b.add_extension(x509.CRLNumber(number), critical=False)
+    b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_cert.public_key()), critical=False)  # type: ignore[arg-type]
+    return b.sign(root_key, CA_HASH)
+
+
+class TrustStore(list[x509.Certificate]):
+    """Trusted ministry roots (it is a list of them) and the CRLs those ministries signed.
+
+    Each CRL must be signed by one of the roots (checked here, with the library). Code that copies
+    the roots with ``list(...)`` keeps the roots but drops the CRLs: pass the store itself."""
+
+    def __init__(self, roots: Iterable[x509.Certificate] = (), crls: Iterable[x509.CertificateRevocationList] = ()) -> None:
+        super().__init__(roots)
+        self.crls: list[x509.CertificateRevocationList] = []
+        for crl in crls:
+            self.add_crl(crl)
+
+    def add_crl(self, crl: x509.CertificateRevocationList) -> None:
+        for root in self:
+            if root.subject == crl.issuer and isinstance(root.public_key(), ec.EllipticCurvePublicKey):
+                if crl.is_signature_valid(root.public_key()):  # type: ignore[arg-type]
+                    self.crls.append(crl)
+                    return
+        raise CryptoError(f"revocation list from {crl.issuer.rfc4514_string()} is not signed by a trusted root")
+
+    def revoked(self, cert: x509.Certificate, root: x509.Certificate) -> x509.RevokedCertificate | None:
+        for crl in self.crls:
+            if crl.issuer == root.subject and crl.is_signature_valid(root.public_key()):  # type: ignore[arg-type]
+                r = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+                if r is not None:
+                    return r
+        return None
+
+
+def _revocation_reason(r: x509.RevokedCertificate) -> str:
+    try:
+        return f" ({r.extensions.get_extension_for_class(x509.CRLReason).value.reason.name})"
+    except x509.ExtensionNotFound:
+        return ""
+
+
+# --------------------------------------------------------------------------- verification
 
 
 @dataclass(frozen=True)
@@ -194,23 +373,48 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
-def _within(cert: x509.Certificate, when: dt.datetime, what: str) -> None:
-    if when < cert.not_valid_before_utc:
-        raise CryptoError(f"{what} is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC")
-    if when > cert.not_valid_after_utc:
-        raise CryptoError(f"{what} expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC")
+def _key_usage(policy: object, cert: x509.Certificate, ku: x509.KeyUsage) -> None:
+    if not ku.digital_signature:
+        raise ValueError("key usage lacks digitalSignature")
+
+
+def _end_entity(policy: object, cert: x509.Certificate, bc: x509.BasicConstraints) -> None:
+    if bc.ca:
+        raise ValueError("a delegation certificate must not be a CA")
+
+
+_EE_POLICY = (
+    xv.ExtensionPolicy.webpki_defaults_ee()
+    .require_present(x509.KeyUsage, xv.Criticality.AGNOSTIC, _key_usage)
+    .require_present(x509.ExtendedKeyUsage, xv.Criticality.AGNOSTIC, None)  # clientAuth: the client verifier's EKU
+    .require_present(x509.BasicConstraints, xv.Criticality.AGNOSTIC, _end_entity)
+    .may_be_present(x509.SubjectAlternativeName, xv.Criticality.AGNOSTIC, None)
+)
+_CA_POLICY = xv.ExtensionPolicy.webpki_defaults_ca()
 
 
 def verify_certificate(
     cert: x509.Certificate, roots: Sequence[x509.Certificate], now: float
 ) -> VerifiedIdentity:
-    """Check that ``cert`` is a delegation certificate issued by one of ``roots`` and valid at
-    ``now``; returns who it names or raises :class:`CryptoError` saying what is wrong."""
+    """Check that ``cert`` is a delegation certificate issued by one of ``roots`` (a
+    :class:`TrustStore` adds revocation) within that root's country scope and valid at ``now``;
+    returns who it names or raises :class:`CryptoError` saying what is wrong."""
     try:
         return _verify_certificate(cert, roots, now)
     except (ValueError, TypeError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as e:
         # cryptography parses names and extensions lazily: malformed ones surface here.
         raise CryptoError(f"malformed certificate: {e}") from None
+
+
+def _why_not(cert: x509.Certificate, when: dt.datetime, name: str, err: Exception) -> str:
+    """A person's reading of the library's refusal (the library decided; this only words it)."""
+    if when < cert.not_valid_before_utc:
+        return f"certificate {name!r} is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
+    if when > cert.not_valid_after_utc:
+        return f"certificate {name!r} expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+    msg = str(err).removeprefix("validation failed: ")
+    msg = msg.split(" (encountered processing")[0]
+    return f"{name!r} does not chain to a trusted root: {msg}"
 
 
 def _verify_certificate(
@@ -223,48 +427,58 @@ def _verify_certificate(
     candidates = [r for r in roots if r.subject == cert.issuer]
     if not candidates:
         raise CryptoError(f"{name!r} was issued by {cert.issuer.rfc4514_string()}, which is not a trusted root")
-    last: Exception | None = None
-    for root in candidates:
-        try:
-            if not _is_ca(root):
-                raise CryptoError("the trusted root is not a CA certificate")
-            root.verify_directly_issued_by(root)
-            _within(root, when, "the ministry root")
-            cert.verify_directly_issued_by(root)
-        except (InvalidSignature, ValueError, TypeError, CryptoError) as e:
-            last = e
-            continue
-        _within(cert, when, f"certificate {name!r}")
-        try:
-            ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-            if not ku.digital_signature:
-                raise CryptoError(f"{name!r} may not sign (key usage lacks digitalSignature)")
-        except x509.ExtensionNotFound:
-            raise CryptoError(f"{name!r} has no key usage extension") from None
-        role = _attr(cert.subject, NameOID.TITLE)
-        if role not in ROLES:
-            raise CryptoError(f"{name!r} carries no valid role")
-        return VerifiedIdentity(
-            name=name,
-            country=_attr(cert.subject, NameOID.COUNTRY_NAME),
-            role=role,
-            ministry=_attr(root.subject, NameOID.ORGANIZATION_NAME) or root.subject.rfc4514_string(),
-            fingerprint=fingerprint(cert),
-            not_after=cert.not_valid_after_utc,
-            public_key=_ed25519(cert),
-            certificate=cert,
-        )
-    detail = "signature does not verify" if isinstance(last, (InvalidSignature, ValueError, TypeError)) else str(last)
-    raise CryptoError(f"{name!r} does not chain to a trusted root: {detail}")
+    legacy = [r for r in candidates if isinstance(r.public_key(), ed25519.Ed25519PublicKey)]
+    if legacy and len(legacy) == len(candidates):
+        raise CryptoError(f"the ministry root of {name!r} has an Ed25519 key, which the X.509 verifier does not "
+                          "accept for a CA: re-create it with 'vrdiplomacy identity init ministry' (ECDSA P-256)")
+    verifier = (
+        xv.PolicyBuilder()
+        .store(xv.Store([r for r in candidates if r not in legacy]))
+        .time(when)
+        .max_chain_depth(0)
+        .extension_policies(ca_policy=_CA_POLICY, ee_policy=_EE_POLICY)
+        .build_client_verifier()
+    )
+    try:
+        chain = verifier.verify(cert, []).chain
+    except xv.VerificationError as e:
+        raise CryptoError(_why_not(cert, when, name, e)) from None
+    root = chain[-1]
+    country = _attr(cert.subject, NameOID.COUNTRY_NAME)
+    scope = root_scope(root)
+    if scope is not None and country not in scope:
+        raise CryptoError(f"{name!r} names country {country or '(none)'} but its ministry root is scoped to "
+                          f"{scope_text(root)}")
+    if isinstance(roots, TrustStore):
+        r = roots.revoked(cert, root)
+        if r is not None:
+            raise CryptoError(f"certificate {name!r} was revoked by its ministry on "
+                              f"{r.revocation_date_utc:%Y-%m-%d %H:%M} UTC{_revocation_reason(r)}")
+    role = _attr(cert.subject, NameOID.TITLE)
+    if role not in ROLES:
+        raise CryptoError(f"{name!r} carries no valid role")
+    return VerifiedIdentity(
+        name=name,
+        country=country,
+        role=role,
+        ministry=_attr(root.subject, NameOID.ORGANIZATION_NAME) or root.subject.rfc4514_string(),
+        fingerprint=fingerprint(cert),
+        not_after=cert.not_valid_after_utc,
+        public_key=_ed25519(cert),
+        certificate=cert,
+    )
 
 
 def describe(cert: x509.Certificate) -> list[tuple[str, str]]:
     """Human-readable fields of a certificate (for ``identity show``)."""
+    ca = _is_ca(cert)
     rows = [
         ("subject", cert.subject.rfc4514_string({NameOID.TITLE: "title"})),
         ("issuer", cert.issuer.rfc4514_string()),
-        ("kind", "ministry root (CA)" if _is_ca(cert) else "delegation"),
+        ("kind", "ministry root (CA)" if ca else "delegation"),
     ]
+    if ca:
+        rows.append(("scope", scope_text(cert)))
     role = _attr(cert.subject, NameOID.TITLE)
     if role:
         rows.append(("role", role))
@@ -275,6 +489,18 @@ def describe(cert: x509.Certificate) -> list[tuple[str, str]]:
         ("key", type(cert.public_key()).__name__.replace("PublicKey", "").replace("_", "")),
         ("sha256", fingerprint(cert)),
     ]
+    return rows
+
+
+def describe_crl(crl: x509.CertificateRevocationList) -> list[tuple[str, str]]:
+    """Human-readable fields of a revocation list (for ``identity show``)."""
+    rows = [("kind", "certificate revocation list"), ("issuer", crl.issuer.rfc4514_string()),
+            ("this update", f"{crl.last_update_utc:%Y-%m-%d %H:%M:%S} UTC")]
+    if crl.next_update_utc is not None:
+        rows.append(("next update", f"{crl.next_update_utc:%Y-%m-%d %H:%M:%S} UTC"))
+    rows.append(("revoked", str(len(crl))))
+    for r in crl:
+        rows.append(("  serial", f"{r.serial_number:x} on {r.revocation_date_utc:%Y-%m-%d %H:%M} UTC{_revocation_reason(r)}"))
     return rows
 
 
@@ -301,7 +527,7 @@ def write_file(path: Path, data: bytes, mode: int, overwrite: bool = False) -> N
     os.chmod(path, mode)
 
 
-def private_key_pem(key: ed25519.Ed25519PrivateKey, passphrase: bytes | None) -> bytes:
+def private_key_pem(key: ed25519.Ed25519PrivateKey | CaKey, passphrase: bytes | None) -> bytes:
     enc: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
     )
@@ -309,7 +535,7 @@ def private_key_pem(key: ed25519.Ed25519PrivateKey, passphrase: bytes | None) ->
 
 
 def write_private_key(
-    path: Path, key: ed25519.Ed25519PrivateKey, passphrase: bytes | None, overwrite: bool = False
+    path: Path, key: ed25519.Ed25519PrivateKey | CaKey, passphrase: bytes | None, overwrite: bool = False
 ) -> None:
     ensure_private_dir(path.parent)
     write_file(path, private_key_pem(key, passphrase), 0o600, overwrite)
@@ -322,10 +548,10 @@ def _read(path: Path, what: str) -> bytes:
         raise ConfigError(f"cannot read {what} {path}: {e.strerror}") from None
 
 
-def load_private_key(path: Path, passphrase: bytes | None) -> ed25519.Ed25519PrivateKey:
+def _load_key(path: Path, passphrase: bytes | None) -> object:
     data = _read(path, "key")
     try:
-        key = serialization.load_pem_private_key(data, passphrase)
+        return serialization.load_pem_private_key(data, passphrase)
     except TypeError:
         if passphrase:
             raise CryptoError(f"{path} is not encrypted but a passphrase was given") from None
@@ -334,8 +560,23 @@ def load_private_key(path: Path, passphrase: bytes | None) -> ed25519.Ed25519Pri
         ) from None
     except ValueError:
         raise CryptoError(f"cannot load {path}: wrong passphrase or not a PEM private key") from None
+
+
+def load_private_key(path: Path, passphrase: bytes | None) -> ed25519.Ed25519PrivateKey:
+    key = _load_key(path, passphrase)
     if not isinstance(key, ed25519.Ed25519PrivateKey):
         raise CryptoError(f"{path} is not an Ed25519 key")
+    return key
+
+
+def load_ca_key(path: Path, passphrase: bytes | None) -> CaKey:
+    """A ministry root key (ECDSA P-256)."""
+    key = _load_key(path, passphrase)
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        raise CryptoError(f"{path} is an Ed25519 ministry key from an older version: the X.509 verifier does not accept "
+                          "Ed25519 for a CA; re-create the root with 'vrdiplomacy identity init ministry'")
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise CryptoError(f"{path} is not an ECDSA ministry key")
     return key
 
 
@@ -380,3 +621,41 @@ def load_der_certificate(der: bytes) -> x509.Certificate:
         return x509.load_der_x509_certificate(der)
     except ValueError:
         raise CryptoError("malformed DER certificate") from None
+
+
+def load_crl(path: Path) -> x509.CertificateRevocationList:
+    data = _read(path, "revocation list")
+    try:
+        return x509.load_pem_x509_crl(data) if b"-----BEGIN" in data else x509.load_der_x509_crl(data)
+    except ValueError:
+        raise CryptoError(f"{path} is not an X.509 certificate revocation list") from None
+
+
+def crl_pem(crl: x509.CertificateRevocationList) -> bytes:
+    return crl.public_bytes(serialization.Encoding.PEM)
+
+
+def load_trust(root_paths: Iterable[Path], crl_paths: Iterable[Path] = ()) -> TrustStore:
+    """Roots and revocation lists: each ``root_paths`` entry is a PEM file of root certificates or a
+    trust folder (its ``*.crt``/``*.pem`` roots and ``*.crl`` lists); ``crl_paths`` are more lists.
+    Every list must be signed by one of the roots."""
+    roots: list[x509.Certificate] = []
+    crls: list[Path] = list(crl_paths)
+    for p in root_paths:
+        if p.is_dir():
+            for f in sorted(p.iterdir()):
+                if f.suffix in (".crt", ".pem"):
+                    roots += load_certificates(f)
+                elif f.suffix == ".crl":
+                    crls.append(f)
+        else:
+            roots += load_certificates(p)
+    if not roots:
+        raise ConfigError("no trusted ministry root: give --root FILE or a folder of .crt files")
+    store = TrustStore(roots)
+    for f in crls:
+        try:
+            store.add_crl(load_crl(f))
+        except CryptoError as e:
+            raise CryptoError(f"{f}: {e}") from None
+    return store
