@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.hop import DOWNLINK, UPLINK, HopOpener, HopSealer, ReplayError
+
+if TYPE_CHECKING:
+    from vrdiplomacy.crypto.admission import Admission
 
 
 @dataclass
@@ -30,6 +34,8 @@ class ClientSettings:
     away_grace: seconds a member marked away (or unconfirmed after a relay restart) is kept.
     max_unacked_events: room events buffered while not acknowledged (older ones are refused).
     reconnect_min / reconnect_max: reconnect backoff bounds in seconds.
+    admission: the invitation (and the invited key) this client presents to enter a secured room;
+        None joins a plain room. See :mod:`vrdiplomacy.crypto.admission`.
     """
 
     heartbeat_misses: float = 3.0
@@ -39,6 +45,7 @@ class ClientSettings:
     max_unacked_events: int = 1024
     reconnect_min: float = 0.05
     reconnect_max: float = 1.0
+    admission: Admission | None = None
 
 
 @dataclass
@@ -150,21 +157,39 @@ class RelayError:
     fatal: bool
 
 
+@dataclass
+class RelayNotice:
+    """The relay tells a secured room's members something (``code``: ``wire.NOTICE_*``), such as
+    "a client without an invitation asked to join and was refused"."""
+
+    code: int
+    message: str
+
+    def alert_text(self) -> str:
+        return f"Relay notice: {self.message}"
+
+
 ClientEvent = (
-    Connected | MemberUpdate | VoiceReceived | PoseReceived | RoomEventReceived | FloorChanged | MediaReady | Disconnected | RelayError
+    Connected | MemberUpdate | VoiceReceived | PoseReceived | RoomEventReceived | FloorChanged | MediaReady | Disconnected
+    | RelayError | RelayNotice
 )
-FATAL_CODES = (wire.ERR_VERSION, wire.ERR_BAD_HELLO, wire.ERR_SEAT_TAKEN, wire.ERR_FULL)
+FATAL_CODES = (wire.ERR_VERSION, wire.ERR_BAD_HELLO, wire.ERR_SEAT_TAKEN, wire.ERR_FULL, wire.ERR_NOT_INVITED,
+               wire.ERR_SECURED_ROOM, wire.ERR_SECURED_ONLY)
 MediaSink = Callable[[int, int, bytes], None]
 
 
 class ClientCore:
     """One delegate's protocol state machine (``state``: idle, connecting, connected, closed)."""
 
-    def __init__(self, identity: str, seat: str, room: str, settings: ClientSettings | None = None) -> None:
+    def __init__(self, identity: str, seat: str, room: str, settings: ClientSettings | None = None,
+                 relay_fingerprint: str = "") -> None:
         self.identity = identity
         self.seat = seat
         self.room = room
         self.s = settings or ClientSettings()
+        self.admission = self.s.admission
+        # the relay's TLS certificate fingerprint (hex): admission proofs are bound to it
+        self.relay_fingerprint = relay_fingerprint
         self.counters = ClientCounters()
         self.state = "idle"
         self.client_id = 0
@@ -214,8 +239,10 @@ class ClientCore:
         self._next_ping = now + self.heartbeat
         if self._ever_connected:
             self.counters.reconnects += 1
+        inv = bytes(self.admission.invitation) if self.admission is not None else b""
         self._queue(
-            wire.Hello(self.identity, self.seat, self.room, self.token, self.epoch, self.last_room_seq, self.unacked[0][0] if self.unacked else self.next_seq)
+            wire.Hello(self.identity, self.seat, self.room, self.token, self.epoch, self.last_room_seq,
+                       self.unacked[0][0] if self.unacked else self.next_seq, inv)
         )
 
     def connection_lost(self, now: float, reason: str = "connection lost") -> None:
@@ -256,11 +283,12 @@ class ClientCore:
         if self.state == "connected":
             self._queue(wire.Floor(take))
 
-    def join(self, room: str, seat: str) -> None:
-        self.room, self.seat = room, seat
+    def join(self, room: str, seat: str, admission: Admission | None = None) -> None:
+        """Move to ``room`` at ``seat``: a secured one with ``admission`` (its invitation), else a plain one."""
+        self.room, self.seat, self.admission = room, seat, admission
         if self.state == "connected":
             self._joining = True
-            self._queue(wire.Join(room, seat))
+            self._queue(wire.Join(room, seat, bytes(admission.invitation) if admission is not None else b""))
 
     def leave(self) -> None:
         if self.state == "connected":
@@ -320,6 +348,13 @@ class ClientCore:
             self._events.append(RelayError(msg.code, msg.message, fatal))
             if fatal:
                 self.close()
+        elif isinstance(msg, wire.Challenge):
+            if self.admission is None:
+                c.control_unexpected += 1
+                return
+            self._queue(wire.Proof(self.admission.prove(msg.nonce, self.relay_fingerprint)))
+        elif isinstance(msg, wire.Notice):
+            self._events.append(RelayNotice(msg.code, msg.message))
         elif self.state != "connected":
             c.control_unexpected += 1
         elif isinstance(msg, wire.Presence):

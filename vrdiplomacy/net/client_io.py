@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vrdiplomacy.errors import CryptoError, ProtocolError, VrdError
 from vrdiplomacy.net import tls, wire
@@ -42,6 +43,9 @@ from vrdiplomacy.net.client_core import (
 )
 from vrdiplomacy.net.pose import PoseDecoder, PoseEncoder, PoseSample
 from vrdiplomacy.scene.math3d import Pose
+
+if TYPE_CHECKING:
+    from vrdiplomacy.crypto.admission import Admission
 
 DRAIN_MAX = 256
 
@@ -102,11 +106,14 @@ class Client:
         settings: ClientSettings | None = None,
         sealer: PayloadSealer | None = None,
         connect_timeout: float = 5.0,
+        admission: Admission | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.fingerprint = tls.normalize_fingerprint(fingerprint)
-        self.core = ClientCore(identity, seat, room, settings)
+        if admission is not None:
+            settings = dataclasses.replace(settings or ClientSettings(), admission=admission)
+        self.core = ClientCore(identity, seat, room, settings, self.fingerprint)
         self.sealer: PayloadSealer = sealer or PlainPayloads()
         self.connect_timeout = connect_timeout
         self.pose_undecodable = 0
@@ -281,8 +288,9 @@ class Client:
         self.core.set_floor(take)
         self._flush()
 
-    def join(self, room: str, seat: str) -> None:
-        self.core.join(room, seat)
+    def join(self, room: str, seat: str, admission: Admission | None = None) -> None:
+        """Move to another room: a secured one with ``admission``, else a plain one."""
+        self.core.join(room, seat, admission)
         self._flush()
 
     # ------------------------------------------------------------ receiving
@@ -468,9 +476,12 @@ async def connect(
     settings: ClientSettings | None = None,
     sealer: PayloadSealer | None = None,
     connect_timeout: float = 5.0,
+    admission: Admission | None = None,
 ) -> AsyncIterator[Client]:
-    """Connect to a relay, pinning its certificate ``fingerprint`` (SHA-256 hex)."""
-    c = Client(host, port, fingerprint, identity, seat, room, settings, sealer, connect_timeout)
+    """Connect to a relay, pinning its certificate ``fingerprint`` (SHA-256 hex). With
+    ``admission`` (an invitation and the invited key) the client enters the invitation's secured
+    room; the relay refuses it (:class:`RelayConnectError`) when the invitation does not hold."""
+    c = Client(host, port, fingerprint, identity, seat, room, settings, sealer, connect_timeout, admission)
     await c.start()
     try:
         yield c

@@ -17,16 +17,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from vrdiplomacy.crypto.admission import Invitation
 from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.interest import RoomInterest
 from vrdiplomacy.net.relay_media import Datagram, RelayMedia
-from vrdiplomacy.net.relay_state import Connection, RelayCounters, RelaySettings, Room, Session, SessionEvent
+from vrdiplomacy.net.relay_state import Connection, RelayCounters, RelaySettings, Room, Session, SessionEvent, room_key
 from vrdiplomacy.scene.layout import Layout
 
 __all__ = ["Datagram", "Outgoing", "RelayCore"]
@@ -53,6 +55,8 @@ class RelayCore(RelayMedia):
         default_layout: Layout | None = None,
         epoch: int | None = None,
         layout_for: Callable[[str], Layout | None] | None = None,
+        fingerprint: str = "",
+        wall_offset: float | None = None,
     ) -> None:
         if len(secret) < 16:
             raise CryptoError("relay secret must be at least 16 bytes")
@@ -73,6 +77,11 @@ class RelayCore(RelayMedia):
         self._init_media()
         self._next_housekeeping = 0.0
         self.random_key: Callable[[], bytes] = lambda: secrets.token_bytes(32)
+        self.random_nonce: Callable[[], bytes] = lambda: secrets.token_bytes(wire.NONCE_SIZE)
+        # the relay's TLS certificate fingerprint (hex): admission proofs are bound to it
+        self.fingerprint = fingerprint
+        # UNIX time = now + wall_offset (invitation expiry); default: ``now`` is time.monotonic()
+        self.wall_offset = time.time() - time.monotonic() if wall_offset is None else wall_offset
 
     # ------------------------------------------------------------ adapter API
 
@@ -142,7 +151,8 @@ class RelayCore(RelayMedia):
         return {
             "sessions": len(self.sessions),
             "present": sum(1 for s in self.sessions.values() if s.conn is not None),
-            "rooms": {name: len(r.members) for name, r in self.rooms.items()},
+            "rooms": {(r.name if not r.authority else f"{r.name} [secured, authority {r.authority[:11]}]"): len(r.members)
+                      for r in self.rooms.values()},
             "counters": self.counters.as_dict(),
         }
 
@@ -180,6 +190,13 @@ class RelayCore(RelayMedia):
         s = conn.session
         if isinstance(msg, wire.Ping):
             self._send(conn, wire.Pong(msg.stamp), now)
+        elif isinstance(msg, wire.Proof):
+            if conn.admission is not None:
+                self._proof(conn, msg, now)
+            else:
+                self.counters.control_unexpected += 1
+        elif conn.admission is not None:
+            self._refuse(conn, wire.ERR_PROTOCOL, "expected the proof of the invited key", now)
         elif s is None:
             if isinstance(msg, wire.Hello):
                 self._hello(conn, msg, now)
@@ -233,39 +250,147 @@ class RelayCore(RelayMedia):
         mac = hmac.new(self.secret, b"vrd-resume-v1" + raw + identity.encode("utf-8"), hashlib.sha256).digest()[:16]
         return raw + mac
 
-    def _room(self, name: str) -> Room:
-        room = self.rooms.get(name)
+    def _room(self, key: str, name: str, authority: str = "") -> Room:
+        room = self.rooms.get(key)
         if room is None:
             layout = self.layouts.get(name)
             if layout is None and self.layout_for is not None:
                 layout = self.layout_for(name)
             if layout is None:
                 layout = self.default_layout
-            room = Room(name, RoomInterest(self.s.interest, layout), self.s.event_history)
-            self.rooms[name] = room
+            room = Room(name, RoomInterest(self.s.interest, layout), self.s.event_history, authority)
+            self.rooms[key] = room
         return room
 
     def _seat_taken(self, room: str, seat: str, cid: int) -> bool:
         r = self.rooms.get(room)
         return bool(seat) and r is not None and any(m.seat == seat and m.client_id != cid for m in r.members.values())
 
-    def _hello(self, conn: Connection, h: wire.Hello, now: float) -> None:
-        c = self.counters
-        if not h.identity or not h.room:
-            c.connections_rejected += 1
-            self._close(conn, wire.ERR_BAD_HELLO, "identity and room must not be empty", now)
+    def _room_name(self, key: str) -> str:
+        r = self.rooms.get(key)
+        return r.name if r is not None else key.split("\x00", 1)[0]
+
+    # ------------------------------------------------------------ admission
+
+    def _secured_named(self, name: str) -> list[Room]:
+        return [r for r in self.rooms.values() if r.authority and r.name == name]
+
+    def _refuse(self, conn: Connection, code: int, message: str, now: float) -> None:
+        """Refuse a connection: one Error frame, then it is closed (no session, no room data)."""
+        self.counters.connections_rejected += 1
+        if code in (wire.ERR_NOT_INVITED, wire.ERR_SECURED_ROOM, wire.ERR_SECURED_ONLY):
+            self.counters.admissions_refused += 1
+        conn.admission = None
+        self._close(conn, code, message, now)
+
+    def _plain_refusal(self, name: str, now: float) -> tuple[int, str] | None:
+        """Why a client without an invitation may not enter plain room ``name`` (None: it may)."""
+        if self._secured_named(name):
+            self.counters.unsecured_refused += 1
+            self._notify_unsecured(name, now)
+            return wire.ERR_SECURED_ROOM, (f"room '{name}' is end-to-end encrypted: join with an invitation from its "
+                                           "chair (--invite FILE)")
+        if not self.s.unsecured_rooms:
+            self.counters.unsecured_refused += 1
+            return wire.ERR_SECURED_ONLY, ("this relay hosts only end-to-end encrypted rooms: join with an invitation "
+                                           "from the room's chair (--invite FILE)")
+        return None
+
+    def _notify_unsecured(self, name: str, now: float) -> None:
+        """Tell the members of the secured rooms called ``name`` that an unsecured client was
+        refused (at most one notice per room per ``notice_interval``; the rest are counted in)."""
+        for room in self._secured_named(name):
+            if now - room.last_notice < self.s.notice_interval:
+                room.notices_held += 1
+                continue
+            more = f" ({room.notices_held} more since the last notice)" if room.notices_held else ""
+            room.last_notice, room.notices_held = now, 0
+            msg = f"a client without an invitation asked to join room '{name}' and was refused{more}"
+            self._broadcast(room, wire.Notice(wire.NOTICE_UNSECURED_REFUSED, msg).frame(), now)
+
+    def _ask_proof(self, conn: Connection, msg: wire.Hello | wire.Join, now: float) -> None:
+        """Check an invitation (cheap checks first, then its signature) and challenge the client to
+        prove it holds the invited key."""
+        if conn.admission is not None:
+            self._refuse(conn, wire.ERR_PROTOCOL, "admission already in progress", now)
             return
+        try:
+            inv = Invitation.parse(msg.invitation)
+            if self.s.authorities is not None and inv.authority_fingerprint not in self.s.authorities:
+                raise CryptoError(f"this relay does not host rooms of authority {inv.authority_fingerprint[:23]}...")
+            inv.check(now + self.wall_offset, msg.room, msg.seat)
+        except (ProtocolError, CryptoError) as e:
+            self._refuse(conn, wire.ERR_NOT_INVITED, f"invitation refused: {e}", now)
+            return
+        nonce = self.random_nonce()
+        conn.admission = (msg, inv, nonce, now + self.s.admission_timeout)
+        self._send(conn, wire.Challenge(nonce), now)
+
+    def _proof(self, conn: Connection, p: wire.Proof, now: float) -> None:
+        assert conn.admission is not None
+        msg, inv, nonce, _ = conn.admission
+        conn.admission = None
+        try:
+            inv.verify_proof(p.signature, nonce, self.fingerprint)
+        except CryptoError as e:
+            self._refuse(conn, wire.ERR_NOT_INVITED, f"invitation refused: {e}", now)
+            return
+        self.counters.admissions += 1
+        if isinstance(msg, wire.Hello):
+            self._start(conn, msg, now, inv)
+        elif conn.session is not None:
+            self._join_room(conn, conn.session, msg.room, msg.seat, now, inv)
+
+    def _replace_member(self, key: str, member_key: bytes, cid: int, now: float) -> None:
+        """One session per invited key and room: a fresh admission of the same key ends the old one."""
+        room = self.rooms.get(key)
+        if room is None:
+            return
+        for m in list(room.members.values()):
+            if m.client_id != cid and m.member_key == member_key:
+                old = self.conns.get(m.conn) if m.conn is not None else None
+                if old is not None:
+                    old.session = None
+                    m.conn = None
+                    self._close(old, wire.ERR_REPLACED, "the same member joined again on another connection", now)
+                self._end_session(m, now, "replaced by a new admission of the same member")
+
+    def _secure(self, s: Session, inv: Invitation) -> None:
+        s.identity = inv.member_name
+        s.role = inv.role
+        s.member_key = inv.member_key
+        s.token = self._token(s.client_id, s.identity)
+
+    # ------------------------------------------------------------ sessions
+
+    def _hello(self, conn: Connection, h: wire.Hello, now: float) -> None:
+        if h.invitation:
+            self._ask_proof(conn, h, now)
+        else:
+            self._start(conn, h, now, None)
+
+    def _start(self, conn: Connection, h: wire.Hello, now: float, inv: Invitation | None) -> None:
+        c = self.counters
+        if not h.identity or not h.room or "\x00" in h.room:
+            self._refuse(conn, wire.ERR_BAD_HELLO, "identity and room must not be empty", now)
+            return
+        name = inv.member_name if inv is not None else h.identity
+        key = room_key(h.room, inv.authority_fingerprint if inv is not None else "")
+        authority = inv.authority_fingerprint if inv is not None else ""
         resumed = False
         s: Session | None = None
         if h.resume_token:
             tok = h.resume_token
             cid = int.from_bytes(tok[:4], "big") if len(tok) == 20 else 0
-            if cid == 0 or not hmac.compare_digest(tok, self._token(cid, h.identity)):
-                c.connections_rejected += 1
-                self._close(conn, wire.ERR_BAD_HELLO, "invalid resume token", now)
+            s = self.sessions.get(cid)
+            if (cid == 0 or not hmac.compare_digest(tok, self._token(cid, name))
+                    or (s is not None and inv is not None and s.member_key != inv.member_key)):
+                self._refuse(conn, wire.ERR_BAD_HELLO, "invalid resume token", now)
+                return
+            if (s is None or s.room != key) and inv is None and (why := self._plain_refusal(h.room, now)) is not None:
+                self._refuse(conn, *why, now)
                 return
             resumed = True
-            s = self.sessions.get(cid)
             if s is not None and s.conn is not None:
                 old = self.conns.get(s.conn)
                 s.conn = None
@@ -273,30 +398,37 @@ class RelayCore(RelayMedia):
                     old.session = None
                     self._close(old, wire.ERR_REPLACED, "resumed on another connection", now)
             if s is None:
-                s = Session(cid, h.identity, h.seat, h.room, tok, now, self.s)
+                s = Session(cid, name, h.seat, key, tok, now, self.s)
                 s.last_client_seq = max(0, h.next_event_seq - 1)
                 self.sessions[cid] = s
-                self._room(h.room).members[cid] = s
-                self._room(h.room).interest.add(cid, h.seat)
-            elif s.room != h.room or s.seat != h.seat:
-                self._move(s, h.room, h.seat, now)
+                room = self._room(key, h.room, authority)
+                room.members[cid] = s
+                room.interest.add(cid, h.seat)
+            elif s.room != key or s.seat != h.seat:
+                self._move(s, key, h.room, h.seat, now, authority)
         else:
-            if self._seat_taken(h.room, h.seat, 0):
-                c.connections_rejected += 1
-                self._close(conn, wire.ERR_SEAT_TAKEN, f"seat '{h.seat}' in room '{h.room}' is taken", now)
+            if inv is None and (why := self._plain_refusal(h.room, now)) is not None:
+                self._refuse(conn, *why, now)
                 return
-            if len(self.sessions) >= self.s.max_sessions:
-                c.connections_rejected += 1
-                self._close(conn, wire.ERR_FULL, "relay is full", now)
+            if self._seat_taken(key, h.seat, 0) and not (inv is not None and self._seat_is_own(key, h.seat, inv)):
+                self._refuse(conn, wire.ERR_SEAT_TAKEN, f"seat '{h.seat}' in room '{h.room}' is taken", now)
+                return
+            if len(self.sessions) >= self.s.max_sessions or (
+                    inv is None and sum(1 for x in self.sessions.values() if not x.member_key) >= self.s.max_unsecured_sessions):
+                self._refuse(conn, wire.ERR_FULL, "relay is full", now)
                 return
             cid = secrets.randbits(32)
             while cid == 0 or cid in self.sessions:
                 cid = secrets.randbits(32)
-            s = Session(cid, h.identity, h.seat, h.room, self._token(cid, h.identity), now, self.s)
+            if inv is not None:
+                self._replace_member(key, inv.member_key, cid, now)
+            s = Session(cid, name, h.seat, key, self._token(cid, name), now, self.s)
             self.sessions[cid] = s
-            room = self._room(h.room)
+            room = self._room(key, h.room, authority)
             room.members[cid] = s
             room.interest.add(cid, h.seat)
+        if inv is not None:
+            self._secure(s, inv)
         s.away_since = None
         s.conn = conn.conn_id
         conn.session = s
@@ -304,10 +436,24 @@ class RelayCore(RelayMedia):
             c.sessions_resumed += 1
         else:
             c.sessions_started += 1
-        self._events.append(SessionEvent("resumed" if resumed else "started", s.client_id, s.identity, s.seat, s.room))
-        replay = resumed and h.epoch == self.epoch and h.room == s.room
+        self._events.append(SessionEvent("resumed" if resumed else "started", s.client_id, s.identity, s.seat, h.room,
+                                         role=s.role))
+        replay = resumed and h.epoch == self.epoch and key == s.room
         self._welcome(conn, s, resumed, h.last_room_seq if replay else None, now)
         self._broadcast_presence(s, wire.PRESENT, now)
+        if inv is not None:
+            self._tell_plain_namesake(conn, h.room, now)
+
+    def _seat_is_own(self, key: str, seat: str, inv: Invitation) -> bool:
+        """The seat is held by an earlier session of the same invited key (it will be replaced)."""
+        r = self.rooms.get(key)
+        return r is not None and all(m.member_key == inv.member_key for m in r.members.values() if m.seat == seat)
+
+    def _tell_plain_namesake(self, conn: Connection, name: str, now: float) -> None:
+        plain = self.rooms.get(name)
+        if plain is not None and plain.members:
+            self._send(conn, wire.Notice(wire.NOTICE_PLAIN_NAMESAKE, f"{len(plain.members)} unencrypted participants are "
+                       f"in a separate plain room '{name}' on this relay; they cannot see or hear this room"), now)
 
     def _welcome(self, conn: Connection, s: Session, resumed: bool, replay_after: int | None, now: float) -> None:
         room = self.rooms[s.room]
@@ -365,7 +511,7 @@ class RelayCore(RelayMedia):
             room.interest.set_floor(holder)
             self._broadcast(room, wire.FloorState(holder).frame(), now)
 
-    def _move(self, s: Session, room_name: str, seat: str, now: float) -> None:
+    def _move(self, s: Session, key: str, name: str, seat: str, now: float, authority: str = "") -> None:
         old = self.rooms.get(s.room)
         if old is not None:
             self._broadcast_presence(s, wire.LEFT, now)
@@ -373,21 +519,43 @@ class RelayCore(RelayMedia):
             old.interest.remove(s.client_id)
             if old.floor == s.client_id:
                 self._set_floor(old, 0, now)
-        s.room, s.seat = room_name, seat
-        room = self._room(room_name)
+            if not old.members and old.key != key:
+                del self.rooms[old.key]
+        s.room, s.seat = key, seat
+        room = self._room(key, name, authority)
         room.members[s.client_id] = s
         room.interest.add(s.client_id, seat)
 
     def _join(self, conn: Connection, s: Session, j: wire.Join, now: float) -> None:
-        if not j.room:
+        if not j.room or "\x00" in j.room:
             self.counters.control_malformed += 1
             return
-        if self._seat_taken(j.room, j.seat, s.client_id):
-            self._send(conn, wire.Error(wire.ERR_SEAT_TAKEN, f"seat '{j.seat}' in room '{j.room}' is taken"), now)
+        if j.invitation:
+            self._ask_proof(conn, j, now)
             return
-        self._move(s, j.room, j.seat, now)
+        why = self._plain_refusal(j.room, now)
+        if why is not None:
+            self._refuse(conn, *why, now)
+            return
+        self._join_room(conn, s, j.room, j.seat, now, None)
+
+    def _join_room(self, conn: Connection, s: Session, name: str, seat: str, now: float, inv: Invitation | None) -> None:
+        authority = inv.authority_fingerprint if inv is not None else ""
+        key = room_key(name, authority)
+        if self._seat_taken(key, seat, s.client_id) and not (inv is not None and self._seat_is_own(key, seat, inv)):
+            self._send(conn, wire.Error(wire.ERR_SEAT_TAKEN, f"seat '{seat}' in room '{name}' is taken"), now)
+            return
+        if inv is not None:
+            self._replace_member(key, inv.member_key, s.client_id, now)
+        self._move(s, key, name, seat, now, authority)
+        if inv is not None:
+            self._secure(s, inv)
+        else:
+            s.role, s.member_key = "", b""
         self._welcome(conn, s, True, None, now)
         self._broadcast_presence(s, wire.PRESENT, now)
+        if inv is not None:
+            self._tell_plain_namesake(conn, name, now)
 
     def _session_away(self, s: Session, now: float, reason: str) -> None:
         if s.away_since is not None or s.client_id not in self.sessions:
@@ -397,7 +565,7 @@ class RelayCore(RelayMedia):
         s.opener = s.sealer = None
         s.addr = None
         s.clear_pending()
-        self._events.append(SessionEvent("away", s.client_id, s.identity, s.seat, s.room, reason))
+        self._events.append(SessionEvent("away", s.client_id, s.identity, s.seat, self._room_name(s.room), reason, s.role))
         self._broadcast_presence(s, wire.AWAY, now)
 
     def _end_session(self, s: Session, now: float, reason: str) -> None:
@@ -405,6 +573,7 @@ class RelayCore(RelayMedia):
             return
         self.counters.sessions_ended += 1
         self._broadcast_presence(s, wire.LEFT, now)
+        name = self._room_name(s.room)
         room = self.rooms.get(s.room)
         if room is not None:
             room.members.pop(s.client_id, None)
@@ -417,13 +586,15 @@ class RelayCore(RelayMedia):
         s.opener = s.sealer = None
         s.addr = None
         s.clear_pending()
-        self._events.append(SessionEvent("ended", s.client_id, s.identity, s.seat, s.room, reason))
+        self._events.append(SessionEvent("ended", s.client_id, s.identity, s.seat, name, reason, s.role))
 
     def _housekeeping(self, now: float) -> None:
         for conn in list(self.conns.values()):
             if conn.closing:
                 continue
-            if now - conn.last_rx > self.s.heartbeat_timeout:
+            if conn.admission is not None and now > conn.admission[3]:
+                self._refuse(conn, wire.ERR_NOT_INVITED, f"no proof of the invited key within {self.s.admission_timeout:g} s", now)
+            elif now - conn.last_rx > self.s.heartbeat_timeout:
                 self.counters.heartbeat_timeouts += 1
                 self._close(conn, wire.ERR_TIMEOUT, "heartbeat timeout", now)
             elif conn.decoder.buf:

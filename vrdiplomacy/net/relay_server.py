@@ -54,7 +54,8 @@ class RelayServer:
         self.settings = settings or RelaySettings()
         self.stats_file = stats_file
         self.cert, self.key, self.fingerprint = tls.ensure_certificate(self.state_dir)
-        self.core = RelayCore(tls.ensure_secret(self.state_dir), self.settings, 0, layouts, default_layout, layout_for=layout_for)
+        self.core = RelayCore(tls.ensure_secret(self.state_dir), self.settings, 0, layouts, default_layout, layout_for=layout_for,
+                              fingerprint=self.fingerprint)
         self.port = 0
         self.udp_port = 0
         self.voice_latency = LatencyHistogram()
@@ -246,8 +247,8 @@ class RelayServer:
             if w is not None:
                 w.close()
         while (ev := self.core.next_event()) is not None:
-            log.info("session %s: %s (%s, seat %s, room %s)%s", ev.kind, ev.client_id, ev.identity, ev.seat or "-", ev.room,
-                     f": {ev.reason}" if ev.reason else "")
+            log.info("session %s: %s (%s, seat %s, room %s%s)%s", ev.kind, ev.client_id, ev.identity, ev.seat or "-", ev.room,
+                     f", invited as {ev.role}" if ev.role else "", f": {ev.reason}" if ev.reason else "")
         self._schedule()
 
     def _send_datagrams(self, datagrams: list[Datagram]) -> None:

@@ -40,6 +40,15 @@ class RelaySettings:
         ``pose_hold - pose_tick`` and ``pose_hold`` unless voice takes it along first. Short ticks
         let poses wait for the next voice frame (fewer downlink datagrams while someone speaks) at
         the cost of more timer wake-ups.
+    unsecured_rooms: admit clients without an invitation to plain (not end-to-end encrypted) rooms;
+        False (``relay --secured-only``) refuses them all.
+    max_unsecured_sessions: sessions in plain rooms the relay accepts (the rest of ``max_sessions``
+        stays free for invited members of secured rooms).
+    authorities: room authority fingerprints (SHA-256, colon hex as ``identity show`` prints) that
+        may open secured rooms here; None lets any authority open one.
+    admission_timeout: seconds a client has to answer the admission challenge.
+    notice_interval: least seconds between two "unsecured client refused" notices to one room
+        (the ones in between are counted into the next).
     """
 
     heartbeat_interval: float = 2.0
@@ -58,6 +67,11 @@ class RelaySettings:
     pose_hold: float = 0.03
     pose_tick: float = 0.005
     interest: InterestSettings = field(default_factory=InterestSettings)
+    unsecured_rooms: bool = True
+    max_unsecured_sessions: int = 1000
+    authorities: frozenset[str] | None = None
+    admission_timeout: float = 5.0
+    notice_interval: float = 1.0
 
 
 @dataclass
@@ -94,6 +108,9 @@ class RelayCounters:
     events_in: int = 0
     events_duplicate: int = 0
     events_replayed: int = 0
+    admissions: int = 0
+    admissions_refused: int = 0
+    unsecured_refused: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -116,14 +133,20 @@ class SessionEvent:
     seat: str
     room: str
     reason: str = ""
+    role: str = ""
 
 
 class Session:
-    """One delegate's session: identity, seat, room, media keys, link and budgets."""
+    """One delegate's session: identity, seat, room, media keys, link and budgets.
+
+    ``room`` is the key of its room in ``RelayCore.rooms`` (see :func:`room_key`). In a secured room
+    ``identity`` is the invitation's member name, ``role`` the role its authority gave, and
+    ``member_key`` the invited Ed25519 key (empty in a plain room)."""
 
     __slots__ = (
         "client_id", "identity", "seat", "room", "token", "conn", "away_since", "addr", "key", "sealer", "opener",
         "last_client_seq", "up", "down_bps", "pending", "append", "pending_pose_first", "pending_pose_born",
+        "role", "member_key",
     )
 
     def __init__(self, client_id: int, identity: str, seat: str, room: str, token: bytes, now: float, s: RelaySettings) -> None:
@@ -149,6 +172,8 @@ class Session:
         # for entries carried over from a full voice bundle: when they reached the relay, at most
         # (``pending_pose_first`` then restarts their hold; this keeps the reported latency honest)
         self.pending_pose_born = 0.0
+        self.role = ""
+        self.member_key = b""
 
     def clear_pending(self) -> None:
         """Forget the downlink bundle being filled (the link is gone)."""
@@ -179,13 +204,26 @@ class Connection:
         self.events = TokenBucket(s.control_events_per_s, s.control_events_per_s, now)
         self.bytes = TokenBucket(s.control_bps, s.control_bps / 2, now)
         self.closing = False
+        # an admission waiting for the client's proof: (Hello or Join, invitation, nonce, deadline)
+        self.admission: tuple[Any, Any, bytes, float] | None = None
+
+
+def room_key(name: str, authority: str = "") -> str:
+    """The key of a room in the relay: its name, or for a secured room its name and its authority's
+    fingerprint (NUL-separated; plain room names may not contain NUL)."""
+    return f"{name}\x00{authority}" if authority else name
 
 
 class Room:
-    """A room: members, ordered event history, floor and interest state."""
+    """A room: members, ordered event history, floor and interest state. ``authority`` is the
+    fingerprint of a secured room's authority ("" for a plain room)."""
 
-    def __init__(self, name: str, interest: RoomInterest, history: int) -> None:
+    def __init__(self, name: str, interest: RoomInterest, history: int, authority: str = "") -> None:
         self.name = name
+        self.authority = authority
+        self.key = room_key(name, authority)
+        self.last_notice = -1e9
+        self.notices_held = 0
         self.members: dict[int, Session] = {}
         self.seq = 0
         self.history: deque[RoomEvent] = deque(maxlen=history)

@@ -29,6 +29,8 @@ MAX_DATAGRAM = 1400  # bytes on the wire
 MAX_MEDIA_PAYLOAD = 1024  # opaque voice / pose payload
 MEDIA_HEADER = struct.Struct("!BBIQ")  # version, type, client id, counter
 MEDIA_HEADER_SIZE = MEDIA_HEADER.size  # 14
+MAX_INVITATION = 4096  # an invitation to a secured room (see vrdiplomacy.crypto.admission)
+NONCE_SIZE = 32
 
 
 class UnknownMessage(ProtocolError):
@@ -138,6 +140,9 @@ class Hello(ControlMessage):
     ``resume_token`` is empty for a fresh session. ``epoch``/``last_room_seq`` name the last room
     event received (so a relay that still has them can replay the gap); ``next_event_seq`` is the
     sequence number of the first room event this client has not had acknowledged.
+    ``invitation`` (optional trailing ``blob16``, absent when empty) asks for the secured room of
+    that invitation's authority; the relay answers with a :class:`Challenge` and admits the client
+    after a valid :class:`Proof`.
     """
 
     TYPE: ClassVar[int] = 0x01
@@ -148,6 +153,7 @@ class Hello(ControlMessage):
     epoch: int = 0
     last_room_seq: int = 0
     next_event_seq: int = 1
+    invitation: bytes = b""
 
     def body(self) -> bytes:
         return (
@@ -156,28 +162,43 @@ class Hello(ControlMessage):
             + _str8(self.room)
             + _blob16(self.resume_token, 64)
             + struct.pack("!III", self.epoch, self.last_room_seq, self.next_event_seq)
+            + _opt_blob(self.invitation)
         )
 
     @classmethod
     def read_body(cls, r: Reader) -> Hello:
         ident, seat, room, tok = r.str8(), r.str8(), r.str8(), r.blob16(64)
-        return cls(ident, seat, room, tok, r.u32(), r.u32(), r.u32())
+        return cls(ident, seat, room, tok, r.u32(), r.u32(), r.u32(), _read_opt_blob(r))
+
+
+def _opt_blob(b: bytes) -> bytes:
+    return _blob16(b, MAX_INVITATION) if b else b""
+
+
+def _read_opt_blob(r: Reader) -> bytes:
+    if r.pos == len(r.data):
+        return b""
+    b = r.blob16(MAX_INVITATION)
+    if not b:
+        raise ProtocolError("empty optional blob must be omitted")
+    return b
 
 
 @dataclass
 class Join(ControlMessage):
-    """Move to another room (and seat) within the same session."""
+    """Move to another room (and seat) within the same session; ``invitation`` as in :class:`Hello`."""
 
     TYPE: ClassVar[int] = 0x02
     room: str
     seat: str
+    invitation: bytes = b""
 
     def body(self) -> bytes:
-        return _str8(self.room) + _str8(self.seat)
+        return _str8(self.room) + _str8(self.seat) + _opt_blob(self.invitation)
 
     @classmethod
     def read_body(cls, r: Reader) -> Join:
-        return cls(r.str8(), r.str8())
+        return cls(r.str8(), r.str8(), _read_opt_blob(r))
 
 
 @dataclass
@@ -241,6 +262,24 @@ class Floor(ControlMessage):
         if v > 1:
             raise ProtocolError(f"floor flag {v} is not 0 or 1")
         return cls(bool(v))
+
+
+@dataclass
+class Proof(ControlMessage):
+    """The client's answer to a :class:`Challenge`: its Ed25519 signature over the relay's nonce,
+    the relay's certificate fingerprint and the invitation (:func:`vrdiplomacy.crypto.admission.proof_message`)."""
+
+    TYPE: ClassVar[int] = 0x07
+    signature: bytes
+
+    def body(self) -> bytes:
+        if len(self.signature) != 64:
+            raise ProtocolError("proof signature must be 64 bytes")
+        return self.signature
+
+    @classmethod
+    def read_body(cls, r: Reader) -> Proof:
+        return cls(r.take(64))
 
 
 # ---------------------------------------------------------------- relay -> client
@@ -366,6 +405,9 @@ class FloorState(ControlMessage):
 
 
 ERR_VERSION, ERR_BAD_HELLO, ERR_SEAT_TAKEN, ERR_PROTOCOL, ERR_SLOW, ERR_REPLACED, ERR_TIMEOUT, ERR_FULL = range(1, 9)
+ERR_NOT_INVITED = 9  # the invitation was refused (wrong room, expired, not signed, another key's)
+ERR_SECURED_ROOM = 10  # a plain client asked for a room that is end-to-end encrypted
+ERR_SECURED_ONLY = 11  # this relay admits only secured rooms
 
 
 @dataclass
@@ -399,9 +441,47 @@ class RosterEnd(ControlMessage):
         return cls(r.u16())
 
 
+@dataclass
+class Challenge(ControlMessage):
+    """The relay asks a client with an invitation to prove it holds the invited key."""
+
+    TYPE: ClassVar[int] = 0x89
+    nonce: bytes
+
+    def body(self) -> bytes:
+        if len(self.nonce) != NONCE_SIZE:
+            raise ProtocolError(f"nonce must be {NONCE_SIZE} bytes")
+        return self.nonce
+
+    @classmethod
+    def read_body(cls, r: Reader) -> Challenge:
+        return cls(r.take(NONCE_SIZE))
+
+
+NOTICE_UNSECURED_REFUSED = 1  # a client without an invitation asked for this secured room
+NOTICE_PLAIN_NAMESAKE = 2  # an unencrypted room of the same name exists on the relay (not this one)
+
+
+@dataclass
+class Notice(ControlMessage):
+    """Something the members of a secured room should know about (``code``: ``NOTICE_*``)."""
+
+    TYPE: ClassVar[int] = 0x8A
+    code: int
+    message: str
+
+    def body(self) -> bytes:
+        return self.code.to_bytes(2, "big") + _str8(self.message[:200])
+
+    @classmethod
+    def read_body(cls, r: Reader) -> Notice:
+        return cls(r.u16(), r.str8())
+
+
 CONTROL_TYPES: dict[int, type[ControlMessage]] = {
     c.TYPE: c
-    for c in (Hello, Join, Leave, Event, Ping, Floor, Welcome, Presence, RoomEvent, Ack, Pong, FloorState, Error, RosterEnd)
+    for c in (Hello, Join, Leave, Event, Ping, Floor, Proof, Welcome, Presence, RoomEvent, Ack, Pong, FloorState, Error,
+              RosterEnd, Challenge, Notice)
 }
 
 
