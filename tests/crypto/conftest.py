@@ -9,7 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from vrdiplomacy.crypto.hpke_dist import KemKeyPair, KemSuite
-from vrdiplomacy.crypto.identity import create_delegation_request, create_ministry_root, issue_delegation
+from vrdiplomacy.crypto.identity import ANY_COUNTRY, create_delegation_request, create_ministry_root, issue_delegation
 from vrdiplomacy.crypto.roster import Roster
 from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, SessionConfig
 
@@ -29,7 +29,7 @@ class Pki:
 
 @pytest.fixture(scope="session")
 def pki() -> Pki:
-    key, cert = create_ministry_root("Ministry of Foreign Affairs", "FR", NOW)
+    key, cert = create_ministry_root("Ministry of Foreign Affairs", "FR", NOW, scope=[ANY_COUNTRY])  # issues for every country
     return Pki(key, cert)
 
 

@@ -82,7 +82,7 @@ def test_untrusted_member_rejected(pki: Pki, parts: dict[str, object]) -> None:
     from .conftest import Pki as P
     from vrdiplomacy.crypto.identity import create_ministry_root
 
-    rogue = P(*create_ministry_root("Rogue", "XX", NOW))
+    rogue = P(*create_ministry_root("Rogue", "XX", NOW, scope=["*"]))
     entries = [*parts["entries"], _entry(rogue, 7, "Spy")]  # type: ignore[misc]
     with pytest.raises(CryptoError, match="not a trusted root"):
         verify_roster(_roster(parts, entries), [pki.root], NOW)

@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from vrdiplomacy.crypto.identity import create_delegation_request, create_ministry_root, issue_delegation
+from vrdiplomacy.crypto.identity import ANY_COUNTRY, create_delegation_request, create_ministry_root, issue_delegation
 from vrdiplomacy.crypto.session import LocalIdentity
 from vrdiplomacy.net import hop, wire
 from vrdiplomacy.net.client_core import RoomEventReceived, VoiceReceived
@@ -27,7 +27,7 @@ class Pki:
     """One ministry root issuing delegation certificates valid now."""
 
     def __init__(self) -> None:
-        self.root_key, self.root = create_ministry_root("Ministry of Foreign Affairs", "FR", time.time())
+        self.root_key, self.root = create_ministry_root("Ministry of Foreign Affairs", "FR", time.time(), scope=[ANY_COUNTRY])
 
     def identity(self, name: str, role: str, country: str = "FR") -> LocalIdentity:
         key, csr = create_delegation_request(name, country)

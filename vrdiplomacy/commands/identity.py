@@ -3,8 +3,11 @@
     vrdiplomacy identity init ministry --name "Ministry of Foreign Affairs" --country FR --dir ministry/
     vrdiplomacy identity init delegation --name "France" --country FR --dir france/
     vrdiplomacy identity issue france/delegation.csr --ca-dir ministry/ --role head --out france/delegation.crt
-    vrdiplomacy identity show france/delegation.crt
-    vrdiplomacy identity verify france/delegation.crt --root ministry/ministry.crt
+    vrdiplomacy identity show france/delegation.crt          # also a .crl or an .invite file
+    vrdiplomacy identity verify france/delegation.crt --root ministry/ministry.crt [--crl ministry/ministry.crl]
+    vrdiplomacy identity revoke france/delegation.crt --ca-dir ministry/ [--reason key_compromise]
+    vrdiplomacy identity invite --room chamber --member france/delegation.crt --role head --seat A1 \
+        --dir chair/ --root ministry/ministry.crt -o france.invite
     vrdiplomacy identity room-code --relay 127.0.0.1:7443 --fingerprint FP --room chamber \
         --dir france/ --root ministry/ministry.crt
 
@@ -47,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     init.add_argument("--country", required=True, help="two-letter country code, e.g. FR")
     init.add_argument("--dir", type=Path, help=f"where to write (default {DEFAULT_HOME}/<kind>)")
     init.add_argument("--days", type=int, default=3650, help="root validity in days (ministry only, default 3650)")
+    init.add_argument("--scope", metavar="CC,CC|any",
+                      help="ministry only: the countries this root may issue for (default: --country); 'any' for an "
+                           "international root such as a conference secretariat")
     init.add_argument("--force", action="store_true", help="replace existing files")
     _add_passphrase(init, "that encrypts the new key")
 
@@ -61,8 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     issue.add_argument("--force", action="store_true", help="replace an existing certificate")
     _add_passphrase(issue, "of the ministry key")
 
-    show = sub.add_parser("show", help="print a certificate's subject, role, validity and fingerprint")
-    show.add_argument("cert", type=Path, help="certificate (.crt, PEM or DER)")
+    show = sub.add_parser("show", help="print a certificate's, revocation list's or invitation's contents")
+    show.add_argument("cert", type=Path, help="certificate (.crt, PEM or DER), revocation list (.crl) or invitation (.invite)")
 
     verify = sub.add_parser("verify", help="check a certificate against trusted ministry roots (exit 0/1)",
                             description="Check a delegation certificate against one or more trusted "
@@ -70,7 +76,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     verify.add_argument("cert", type=Path, help="delegation certificate")
     verify.add_argument("--root", type=Path, action="append", required=True,
                         help="trusted ministry root certificate (repeat for several)")
+    verify.add_argument("--crl", type=Path, action="append", default=[],
+                        help="revocation list signed by a trusted root (repeat for several)")
     verify.add_argument("--at", help="check at this UTC time (ISO 8601) instead of now")
+
+    revoke = sub.add_parser("revoke", help="revoke delegation certificates: write the ministry's revocation list",
+                            description="Add certificates to the ministry's certificate revocation list (CRL), "
+                            "signed by the ministry root. Hand the .crl to every client with the root (--crl, or put "
+                            "it in the trust folder given to --root).")
+    revoke.add_argument("certs", type=Path, nargs="+", help="delegation certificates to revoke")
+    revoke.add_argument("--reason", choices=sorted(ident.REVOCATION_REASONS), help="why (recorded in the list)")
+    revoke.add_argument("--ca-dir", type=Path, help=f"ministry folder (default {DEFAULT_HOME}/ministry)")
+    revoke.add_argument("-o", "--out", type=Path, help="revocation list to update or create (default <ca-dir>/ministry.crl)")
+    revoke.add_argument("--days", type=int, default=30, help="days until the list should be re-issued (default 30)")
+    _add_passphrase(revoke, "of the ministry key")
+
+    invite = sub.add_parser("invite", help="as a room's chair, invite a delegation certificate to the room",
+                            description="Sign an invitation to a secured room with your chair or host key: your "
+                            "certificate becomes the room's authority. The member joins with 'vrdiplomacy join ... "
+                            "--invite FILE'; the relay admits only holders of such an invitation.")
+    invite.add_argument("--room", required=True, help="room name, e.g. chamber")
+    invite.add_argument("--member", type=Path, required=True, metavar="MEMBER.crt", help="the member's delegation certificate")
+    invite.add_argument("--role", required=True, choices=ident.ROLES,
+                        help="the member's role in the room (at most what its certificate allows)")
+    invite.add_argument("--seat", default="", help="the only seat it may take (default: any free seat)")
+    invite.add_argument("--days", type=float, default=7.0, help="validity in days (default 7)")
+    invite.add_argument("--dir", type=Path, metavar="CHAIR_DIR",
+                        help=f"your (the chair's) folder with delegation.key/.crt (default {DEFAULT_HOME}/delegation)")
+    invite.add_argument("--root", type=Path, action="append", default=[],
+                        help="trusted ministry roots (file or trust folder): the member's certificate is checked "
+                             "against them before inviting (recommended)")
+    invite.add_argument("--crl", type=Path, action="append", default=[], help="revocation list to check the member against")
+    invite.add_argument("-o", "--out", type=Path, required=True, metavar="FILE", help="invitation file to write (.invite)")
+    invite.add_argument("--force", action="store_true", help="replace an existing file")
+    _add_passphrase(invite, "of your key")
 
     from vrdiplomacy.net.room_code_cli import add_room_code_parser
 
@@ -96,12 +135,16 @@ def _init(args: argparse.Namespace) -> int:
     now = time.time()
     ident.ensure_private_dir(folder)
     if args.kind == "ministry":
-        key, cert = ident.create_ministry_root(args.name, args.country, now, args.days)
+        scope = None
+        if args.scope:
+            scope = [ident.ANY_COUNTRY] if args.scope.strip().lower() == "any" else [c for c in args.scope.split(",") if c.strip()]
+        key, cert = ident.create_ministry_root(args.name, args.country, now, args.days, scope)
         key_path, cert_path = folder / "ministry.key", folder / "ministry.crt"
         ident.write_private_key(key_path, key, passphrase, args.force)
         ident.write_file(cert_path, ident.cert_pem(cert), 0o644, args.force)
         print(f"ministry root created: {cert_path} (key {key_path})")
         print(f"  fingerprint {ident.fingerprint(cert)}")
+        print(f"  may issue for: {ident.scope_text(cert)}")
         print("  hand the .crt to every client; keep the .key offline")
     else:
         key, csr = ident.create_delegation_request(args.name, args.country)
@@ -119,7 +162,7 @@ def _init(args: argparse.Namespace) -> int:
 def _issue(args: argparse.Namespace) -> int:
     ca_dir = args.ca_dir or DEFAULT_HOME / "ministry"
     root_cert = ident.load_certificate(ca_dir / "ministry.crt")
-    root_key = ident.load_private_key(ca_dir / "ministry.key", read_passphrase(args.passphrase_file))
+    root_key = ident.load_ca_key(ca_dir / "ministry.key", read_passphrase(args.passphrase_file))
     csr = ident.load_csr(args.csr)
     cert = ident.issue_delegation(csr, root_key, root_cert, args.role, time.time(), args.days)
     out = args.out or args.csr.with_suffix(".crt")
@@ -131,10 +174,63 @@ def _issue(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    cert = ident.load_certificate(args.cert)
-    width = max(len(k) for k, _ in ident.describe(cert))
-    for k, v in ident.describe(cert):
+    from vrdiplomacy.crypto import admission
+
+    try:
+        head = args.cert.read_bytes()[:64]
+    except OSError as e:
+        raise ConfigError(f"cannot read {args.cert}: {e.strerror}") from None
+    if args.cert.suffix == ".invite" or head.startswith((admission.PEM_BEGIN, admission.MAGIC)):
+        rows = admission.read_invitation(args.cert).describe()
+    elif args.cert.suffix == ".crl" or b"X509 CRL" in head:
+        rows = ident.describe_crl(ident.load_crl(args.cert))
+    else:
+        rows = ident.describe(ident.load_certificate(args.cert))
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
         print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    ca_dir = args.ca_dir or DEFAULT_HOME / "ministry"
+    root_cert = ident.load_certificate(ca_dir / "ministry.crt")
+    root_key = ident.load_ca_key(ca_dir / "ministry.key", read_passphrase(args.passphrase_file))
+    out = args.out or ca_dir / "ministry.crl"
+    previous = ident.load_crl(out) if out.exists() else None
+    reason = ident.REVOCATION_REASONS[args.reason] if args.reason else None
+    serials = []
+    for path in args.certs:
+        cert = ident.load_certificate(path)
+        if cert.issuer != root_cert.subject:
+            raise ConfigError(f"{path} was not issued by this ministry ({root_cert.subject.rfc4514_string()})")
+        serials.append((cert.serial_number, reason))
+    crl = ident.revoke(root_key, root_cert, serials, time.time(), previous, args.days)
+    ident.write_file(out, ident.crl_pem(crl), 0o644, overwrite=True)
+    print(f"revocation list {out}: {len(crl)} revoked certificates (next update "
+          f"{crl.next_update_utc:%Y-%m-%d} UTC); hand it to every client with the root (--crl)")
+    return 0
+
+
+def _invite(args: argparse.Namespace) -> int:
+    from vrdiplomacy.crypto import admission
+
+    folder = args.dir or DEFAULT_HOME / "delegation"
+    chair_cert = ident.load_certificate(folder / "delegation.crt")
+    chair_key = ident.load_private_key(folder / "delegation.key", read_passphrase(args.passphrase_file))
+    member = ident.load_certificate(args.member)
+    now = time.time()
+    if args.root:
+        trust = ident.load_trust(args.root, args.crl)
+        ident.verify_certificate(chair_cert, trust, now)
+        ident.verify_certificate(member, trust, now)
+    inv = admission.Invitation.create(args.room, chair_cert, chair_key, member, args.role, now, args.seat, args.days)
+    ident.write_file(args.out, inv.armored(), 0o644, args.force)
+    print(f"invitation {args.out}: {inv.member_name} ({inv.member_country}) as {inv.role} in room '{inv.room}'"
+          f"{f' at seat {inv.seat}' if inv.seat else ''}, until {ident.utc(inv.not_after):%Y-%m-%d %H:%M} UTC")
+    print(f"  room authority {inv.authority_fingerprint}")
+    if not args.root:
+        print("  warning: the member's certificate was not checked against any root (add --root)", file=sys.stderr)
     return 0
 
 
@@ -147,8 +243,7 @@ def _verify(args: argparse.Namespace) -> int:
             except ValueError:
                 raise ConfigError(f"--at: not an ISO 8601 time: {args.at!r}") from None
             when = (t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)).timestamp()
-        roots = [c for r in args.root for c in ident.load_certificates(r)]
-        v = ident.verify_certificate(ident.load_certificate(args.cert), roots, when)
+        v = ident.verify_certificate(ident.load_certificate(args.cert), ident.load_trust(args.root, args.crl), when)
     except VrdError as e:
         print(f"FAILED: {args.cert}: {e}")
         return 1
@@ -163,4 +258,5 @@ def _room_code(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"init": _init, "issue": _issue, "show": _show, "verify": _verify, "room-code": _room_code}[args.action](args)
+    return {"init": _init, "issue": _issue, "show": _show, "verify": _verify, "revoke": _revoke, "invite": _invite,
+            "room-code": _room_code}[args.action](args)

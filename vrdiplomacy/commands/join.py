@@ -100,8 +100,8 @@ def _relay_address(args: argparse.Namespace) -> object | None:
 def _secured_identity(args: argparse.Namespace, relay: object | None) -> tuple[object, list, str] | None:  # type: ignore[type-arg]
     """(our LocalIdentity, trusted roots, certificate name) for a secured room, None without --root."""
     if not args.root:
-        if args.dir or args.cert or args.key:
-            raise ConfigError("--dir/--cert/--key need --root: the ministry root(s) you trust")
+        if args.dir or args.cert or args.key or args.invite:
+            raise ConfigError("--dir/--cert/--key/--invite need --root: the ministry root(s) you trust")
         return None
     if relay is None:
         raise ConfigError("--root joins a secured room on a relay: add --relay HOST:PORT --fingerprint HEX")
@@ -234,9 +234,13 @@ def _networked(backend, scene, layout, seat, relay, args: argparse.Namespace, id
     if identity is not None:
         from vrdiplomacy.net.secure import SecureRoom
 
+        from vrdiplomacy.net.room_code_cli import load_admission
+
         me, roots, cert_name = identity
         sealer = SecureRoom(settings.room, me, roots)
-        settings = dataclasses.replace(settings, identity=cert_name)
+        admission = load_admission(args, me, roots, settings.room, seat.seat_id)  # --invite, or a chair's own
+        settings = dataclasses.replace(settings, identity=cert_name,
+                                       client=dataclasses.replace(settings.client, admission=admission))
     if args.name:
         settings = dataclasses.replace(settings, identity=args.name)
     held = HeldPose(seat.eye_pose())

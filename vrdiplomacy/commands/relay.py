@@ -54,6 +54,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="seconds a dropped delegate keeps their seat for a resume (default 30)")
     p.add_argument("--stats-file", type=Path, default=None, metavar="FILE",
                    help="write counters and latency as JSON to FILE every second")
+    p.add_argument("--secured-only", action="store_true",
+                   help="admit only invited members of end-to-end encrypted rooms (refuse every client without an "
+                        "invitation)")
+    p.add_argument("--authority", action="append", default=[], metavar="FINGERPRINT",
+                   help="only this room authority (a chair's certificate SHA-256, as 'identity show' prints it) may "
+                        "open secured rooms here (repeatable; default: any)")
     p.add_argument("--print-fingerprint", action="store_true",
                    help="print the certificate fingerprint (making the certificate if needed) and exit")
 
@@ -81,9 +87,16 @@ def run(args: argparse.Namespace) -> int:
             log.warning("room %s has no zones: %s", room, e)
             return None
 
+    authorities = None
+    if args.authority:
+        from vrdiplomacy.crypto.admission import fingerprint_bytes
+
+        authorities = frozenset(":".join(f"{b:02X}" for b in fingerprint_bytes(fp)) for fp in args.authority)
     settings = RelaySettings(
         resume_grace=args.resume_grace,
         interest=InterestSettings(last_n=args.last_n, audible_radius=args.audible_radius),
+        unsecured_rooms=not args.secured_only,
+        authorities=authorities,
     )
     host, port = args.listen
     return asyncio.run(_serve(host, port, state_dir, settings, layouts, layout_for, args.stats_file))
@@ -98,6 +111,11 @@ async def _serve(host: str, port: int, state_dir: Path, settings: RelaySettings,
     print(f"relay listening on {host}:{server.port} (TLS over TCP; media on UDP {server.udp_port})", flush=True)
     print(f"certificate fingerprint (SHA-256): {server.fingerprint}", flush=True)
     print(f"state directory: {state_dir}", flush=True)
+    s = server.settings
+    print("admission: " + ("only invited members of secured rooms" if not s.unsecured_rooms else
+                           "invited members to secured rooms; anyone to plain rooms")
+          + (f"; secured rooms only from {len(s.authorities)} listed authorities" if s.authorities is not None else ""),
+          flush=True)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.close()))

@@ -15,9 +15,14 @@ import contextlib
 import time
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from vrdiplomacy.crypto import identity as ident
 from vrdiplomacy.crypto.session import LocalIdentity
 from vrdiplomacy.errors import ConfigError, CryptoError
+
+if TYPE_CHECKING:
+    from vrdiplomacy.crypto.admission import Admission
 
 
 def add_room_code_parser(sub: argparse._SubParsersAction, default_home: Path,  # type: ignore[type-arg]
@@ -42,7 +47,14 @@ def add_identity_arguments(p: argparse._ActionsContainer, default_home: Path, ad
     p.add_argument("--cert", type=Path, help="delegation certificate (default <dir>/delegation.crt)")
     p.add_argument("--key", type=Path, help="delegation key (default <dir>/delegation.key)")
     p.add_argument("--root", type=Path, action="append", required=root_required,
-                   help="trusted ministry root certificate (repeat for several)")
+                   help="trusted ministry root certificate, or a trust folder of .crt roots and .crl revocation "
+                        "lists (repeat for several)")
+    p.add_argument("--crl", type=Path, action="append", default=[],
+                   help="revocation list signed by a trusted ministry root (repeat for several)")
+    p.add_argument("--invite", type=Path, metavar="FILE",
+                   help="your invitation to the room from its chair ('vrdiplomacy identity invite'): the relay "
+                        "admits only invited members to a secured room. A chair or host certificate without "
+                        "--invite opens the room as its authority")
     add_passphrase(p, "of the delegation key")  # type: ignore[operator]
 
 
@@ -52,11 +64,32 @@ def load_delegate(args: argparse.Namespace, default_home: Path, passphrase: byte
     folder = args.dir or default_home / "delegation"
     cert = ident.load_certificate(args.cert or folder / "delegation.crt")
     key = ident.load_private_key(args.key or folder / "delegation.key", passphrase)
-    roots = [c for r in args.root for c in ident.load_certificates(r)]
+    roots = ident.load_trust(args.root, getattr(args, "crl", []))
     verified = ident.verify_certificate(cert, roots, time.time())
     if key.public_key().public_bytes_raw() != verified.public_key.public_bytes_raw():
         raise ConfigError("the key does not belong to the certificate")
     return LocalIdentity(cert, key), roots, verified.name
+
+
+def load_admission(args: argparse.Namespace, me: LocalIdentity, roots: list, room: str,  # type: ignore[type-arg]
+                   seat: str | None = None) -> Admission | None:
+    """What we present to the relay for a secured room: ``--invite FILE`` (checked: ours, for
+    ``room`` and ``seat``, in date, signed by a trusted chair or host), or for a chair or host
+    certificate without one, a self-signed invitation (it opens the room as its authority). None
+    for a member without ``--invite`` (the relay then treats the room as plain)."""
+    from vrdiplomacy.crypto import admission
+
+    now = time.time()
+    path = getattr(args, "invite", None)
+    if path is None:
+        verified = ident.verify_certificate(me.certificate, roots, now)
+        if verified.role in ident.ROSTER_SIGNER_ROLES:
+            return admission.self_admission(me.certificate, me.signing_key, room, now)
+        return None
+    adm = admission.check_for_member(admission.read_invitation(path), me.certificate, me.signing_key, roots, now, room)
+    if seat is not None and adm.seat and adm.seat != seat:
+        raise CryptoError(f"this invitation is for seat '{adm.seat}', not '{seat}'")
+    return adm
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -71,9 +104,11 @@ async def _watch(args: argparse.Namespace, me: LocalIdentity, roots: list, name:
     from vrdiplomacy.net.secure import KeysChanged, RoomCodeChanged, RosterChanged, SecureRoom, SecurityAlert
 
     host, port = _address(args.relay)
+    adm = load_admission(args, me, roots, args.room, args.seat)
     room = SecureRoom(args.room, me, roots)
-    print(f"joining room {args.room!r} on {host}:{port} as {name}" + (" (chair)" if room.is_chair else ""), flush=True)
-    async with connect(host, port, args.fingerprint, name, args.seat, room=args.room, sealer=room) as c:
+    print(f"joining room {args.room!r} on {host}:{port} as {name}" + (" (chair)" if room.is_chair else "")
+          + (f", invited as {adm.role} by {adm.invitation.authority_name()}" if adm is not None else ""), flush=True)
+    async with connect(host, port, args.fingerprint, name, args.seat, room=args.room, sealer=room, admission=adm) as c:
         deadline = time.monotonic() + args.wait
         shown = None
         while True:
