@@ -236,7 +236,7 @@ class Invitation:
         cert_role = ident._attr(member_cert.subject, NameOID.TITLE)
         allowed = ident.grantable_roles(cert_role)
         if role not in allowed:
-            raise CryptoError(f"a {cert_role or 'role-less'} certificate cannot be invited as {role}: "
+            raise CryptoError(f"{_article(cert_role or 'role-less')} certificate cannot be invited as {role}: "
                               f"its certificate allows {', '.join(allowed) or 'no role'}")
         if days <= 0:
             raise ConfigError("an invitation must be valid for some time (days > 0)")
@@ -384,3 +384,7 @@ def self_admission(cert: x509.Certificate, key: ed25519.Ed25519PrivateKey, room:
     """A chair or host opening its own room: it is the authority and invites itself."""
     role = ident._attr(cert.subject, NameOID.TITLE)
     return Admission(Invitation.create(room, cert, key, cert, role, now, seat, days), key)
+
+
+def _article(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"

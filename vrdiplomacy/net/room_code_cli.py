@@ -100,6 +100,7 @@ def _address(text: str) -> tuple[str, int]:
 
 
 async def _watch(args: argparse.Namespace, me: LocalIdentity, roots: list, name: str) -> int:  # type: ignore[type-arg]
+    from vrdiplomacy.net.client_core import RelayNotice
     from vrdiplomacy.net.client_io import connect
     from vrdiplomacy.net.secure import KeysChanged, RoomCodeChanged, RosterChanged, SecureRoom, SecurityAlert
 
@@ -116,7 +117,7 @@ async def _watch(args: argparse.Namespace, me: LocalIdentity, roots: list, name:
             if not args.follow and left <= 0:
                 raise CryptoError(f"no room code within {args.wait:g} s (is the chair connected?)")
             ev = await c.next_event(timeout=max(0.05, left) if not args.follow else 1.0)
-            if isinstance(ev, (RosterChanged, KeysChanged, SecurityAlert)) and args.follow:
+            if isinstance(ev, (RosterChanged, KeysChanged, SecurityAlert, RelayNotice)) and args.follow:
                 print(ev.alert_text(), flush=True)
             if isinstance(ev, RoomCodeChanged) and ev.code != shown:
                 shown = ev.code
