@@ -22,6 +22,14 @@ VECTORS = [
     (wire.Ping(0x1122334455667788), "000a01051122334455667788"),
     (wire.Floor(True), "0003010601"),
     (wire.Error(3, "seat taken"), "000f018700030a736561742074616b656e"),
+    # secured rooms: the invitation rides as an optional trailing blob (absent = the old bytes above)
+    (wire.Hello("delegate-fr", "seat-03", "chamber", b"", 0, 0, 1, b"INV"),
+     "003101010b64656c65676174652d667207736561742d3033076368616d6265720000000000000000000000000001000349"
+     "4e56"),
+    (wire.Join("chamber", "A1", b"INV"), "00120102076368616d626572024131" "0003494e56"),
+    (wire.Proof(bytes(range(64))), "00420107" + bytes(range(64)).hex()),
+    (wire.Challenge(bytes(range(32))), "00220189" + bytes(range(32)).hex()),
+    (wire.Notice(1, "refused"), "000c018a00010772656675736564"),
 ]
 
 
@@ -128,3 +136,16 @@ def test_hop_tamper_replay_and_window() -> None:
     w = ReplayWindow(64)
     w.accept(1000)
     assert not w.check(1000) and not w.check(936) and w.check(937) and w.check(1001) and not w.check(0)
+
+
+def test_optional_invitation_is_strict() -> None:
+    """An empty trailing invitation must be omitted (one encoding per message); an oversized one is refused."""
+    base = bytes(wire.Join("chamber", "A1"))
+    with pytest.raises(ProtocolError):
+        wire.parse_control(base + b"\x00\x00")
+    with pytest.raises(ProtocolError):
+        wire.Join("chamber", "A1", b"x" * (wire.MAX_INVITATION + 1)).frame()
+    assert wire.Join.parse(base) == wire.Join("chamber", "A1")
+    with pytest.raises(ProtocolError):
+        wire.Proof(b"short").frame()
+
