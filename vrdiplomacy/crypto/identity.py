@@ -378,6 +378,13 @@ def _key_usage(policy: object, cert: x509.Certificate, ku: x509.KeyUsage) -> Non
         raise ValueError("key usage lacks digitalSignature")
 
 
+def _ext_key_usage(policy: xv.Policy, cert: x509.Certificate, eku: x509.ExtendedKeyUsage) -> None:
+    # replacing the library's default EKU entry (to make the extension required) replaces its
+    # validator too: check the client verifier's EKU (clientAuth) here
+    if policy.extended_key_usage not in eku:
+        raise ValueError("extended key usage lacks clientAuth")
+
+
 def _end_entity(policy: object, cert: x509.Certificate, bc: x509.BasicConstraints) -> None:
     if bc.ca:
         raise ValueError("a delegation certificate must not be a CA")
@@ -386,7 +393,7 @@ def _end_entity(policy: object, cert: x509.Certificate, bc: x509.BasicConstraint
 _EE_POLICY = (
     xv.ExtensionPolicy.webpki_defaults_ee()
     .require_present(x509.KeyUsage, xv.Criticality.AGNOSTIC, _key_usage)
-    .require_present(x509.ExtendedKeyUsage, xv.Criticality.AGNOSTIC, None)  # clientAuth: the client verifier's EKU
+    .require_present(x509.ExtendedKeyUsage, xv.Criticality.AGNOSTIC, _ext_key_usage)
     .require_present(x509.BasicConstraints, xv.Criticality.AGNOSTIC, _end_entity)
     .may_be_present(x509.SubjectAlternativeName, xv.Criticality.AGNOSTIC, None)
 )

@@ -23,6 +23,7 @@ from vrdiplomacy.errors import ConfigError, CryptoError
 
 if TYPE_CHECKING:
     from vrdiplomacy.crypto.admission import Admission
+    from vrdiplomacy.net.secure import SecureSettings
 
 
 def add_room_code_parser(sub: argparse._SubParsersAction, default_home: Path,  # type: ignore[type-arg]
@@ -92,6 +93,14 @@ def load_admission(args: argparse.Namespace, me: LocalIdentity, roots: list, roo
     return adm
 
 
+def admission_settings(adm: Admission | None) -> SecureSettings | None:
+    """The end-to-end layer's settings for ``adm``: the role we claim in the roster is the one the
+    room authority gave in our invitation, never one we chose."""
+    from vrdiplomacy.net.secure import SecureSettings
+
+    return SecureSettings(role=adm.role) if adm is not None else None
+
+
 def _address(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit():
@@ -106,7 +115,7 @@ async def _watch(args: argparse.Namespace, me: LocalIdentity, roots: list, name:
 
     host, port = _address(args.relay)
     adm = load_admission(args, me, roots, args.room, args.seat)
-    room = SecureRoom(args.room, me, roots)
+    room = SecureRoom(args.room, me, roots, admission_settings(adm))
     print(f"joining room {args.room!r} on {host}:{port} as {name}" + (" (chair)" if room.is_chair else "")
           + (f", invited as {adm.role} by {adm.invitation.authority_name()}" if adm is not None else ""), flush=True)
     async with connect(host, port, args.fingerprint, name, args.seat, room=args.room, sealer=room, admission=adm) as c:
