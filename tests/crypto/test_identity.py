@@ -115,3 +115,56 @@ def test_cli_flow(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatc
     assert "not a trusted root" in capsys.readouterr().out
     assert _cli("verify", str(tmp_path / "missing.crt"), "--root", str(m / "ministry.crt")) == 1
     assert capsys.readouterr().out.startswith("FAILED:")
+
+
+def test_invitation_encoding_and_malformed_input(pki: Pki) -> None:
+    """Invitations round-trip (binary and armoured); every truncation or bit flip is a clear error, never a crash."""
+    from vrdiplomacy.crypto.admission import Admission, Invitation, check_for_member
+    from vrdiplomacy.errors import ProtocolError
+
+    ck, cc = pki.issue("Chair", "CH", "chair")
+    fk, fc = pki.issue("France", "FR", "head")
+    inv = Invitation.create("chamber", cc, ck, fc, "delegate", NOW, "A1", days=2)
+    raw = bytes(inv)
+    assert Invitation.parse(raw) == inv and Invitation.from_armored(inv.armored()) == inv
+    assert inv.authority_fingerprint == ident.fingerprint(cc) and inv.member_fingerprint == ident.fingerprint(fc)
+    assert (inv.member_name, inv.member_country, inv.role, inv.seat) == ("France", "FR", "delegate", "A1")
+    assert inv.not_after - inv.issued_at == 2 * 86400
+    inv.check(NOW + 3600, "chamber", "A1")
+    adm = check_for_member(inv, fc, fk, [pki.root], NOW + 60, "chamber")
+    assert isinstance(adm, Admission) and adm.role == "delegate"
+    for n in range(len(raw)):
+        with pytest.raises(ProtocolError):
+            Invitation.parse(raw[:n])
+    with pytest.raises(ProtocolError):
+        Invitation.parse(raw + b"x")
+    for i in range(0, len(raw), 7):
+        bad = bytearray(raw)
+        bad[i] ^= 0x20
+        try:
+            Invitation.parse(bytes(bad)).check(NOW + 60)
+        except (ProtocolError, CryptoError):
+            continue
+        raise AssertionError(f"a flipped bit at offset {i} went unnoticed")
+    with pytest.raises(CryptoError, match="expired on"):
+        inv.check(NOW + 3 * 86400)
+    with pytest.raises(CryptoError, match="for room 'chamber', not 'salon'"):
+        inv.check(NOW, "salon")
+    with pytest.raises(CryptoError, match="for another key"):
+        Admission(inv, ck)
+    # an invitation whose authority does not chain to the member's roots is refused by the member
+    rogue_key, rogue_root = ident.create_ministry_root("Rogue", "CH", NOW - 60)
+    rk, rcsr = ident.create_delegation_request("Rogue chair", "CH")
+    rchair = ident.issue_delegation(rcsr, rogue_key, rogue_root, "chair", NOW - 60)
+    other = Invitation.create("chamber", rchair, rk, fc, "head", NOW)
+    with pytest.raises(CryptoError, match="the invitation's authority is not trusted"):
+        check_for_member(other, fc, fk, [pki.root], NOW + 60, "chamber")
+
+
+def test_grantable_roles_and_scope(pki: Pki) -> None:
+    assert ident.grantable_roles("observer") == ("observer",)
+    assert ident.grantable_roles("chair") == ("chair", "observer", "interpreter", "advisor", "delegate", "head")
+    assert "chair" not in ident.grantable_roles("host") and ident.grantable_roles("nobody") == ()
+    assert ident.root_scope(pki.root) is None  # the test ministry issues for every country
+    _, fr_root = ident.create_ministry_root("Ministere", "FR", NOW)
+    assert ident.root_scope(fr_root) == frozenset({"FR"}) and ident.scope_text(fr_root) == "FR"

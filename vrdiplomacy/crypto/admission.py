@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
@@ -49,6 +49,7 @@ SIGN_LABEL = b"vrdiplomacy invitation v1\x00"
 PROOF_LABEL = b"vrdiplomacy admission proof v1\x00"
 MAX_INVITATION = 4096
 NONCE_SIZE = 32
+MAX_TIME = 253402300799  # 9999-12-31 23:59:59 UTC: the latest time an invitation may name
 PEM_BEGIN = b"-----BEGIN VRDIPLOMACY INVITATION-----"
 PEM_END = b"-----END VRDIPLOMACY INVITATION-----"
 _TIMES = struct.Struct("!QQ")
@@ -151,6 +152,8 @@ class Invitation:
         token, sig = c.take(16), c.take(64)
         if c.pos != len(c.data):
             raise ProtocolError("trailing bytes after the invitation")
+        if not issued <= not_after <= MAX_TIME:
+            raise ProtocolError("invitation times out of range")
         return cls(room, der, key, fp, name, country, role, seat, issued, not_after, token, sig)
 
     def armored(self) -> bytes:
@@ -176,7 +179,8 @@ class Invitation:
         if cert is None:
             try:
                 cert = x509.load_der_x509_certificate(self.authority_cert_der)
-            except ValueError:
+                cert.public_key()  # parsed lazily: an unknown or broken key must fail here, not later
+            except (ValueError, UnsupportedAlgorithm):
                 raise CryptoError("the invitation's authority certificate is malformed") from None
             self._cache["cert"] = cert
         return cert  # type: ignore[return-value]
@@ -380,7 +384,7 @@ def check_for_member(
 
 
 def self_admission(cert: x509.Certificate, key: ed25519.Ed25519PrivateKey, room: str, now: float,
-                   seat: str = "", days: float = 1.0) -> Admission:
+                   seat: str = "", days: float = 7.0) -> Admission:
     """A chair or host opening its own room: it is the authority and invites itself."""
     role = ident._attr(cert.subject, NameOID.TITLE)
     return Admission(Invitation.create(room, cert, key, cert, role, now, seat, days), key)
