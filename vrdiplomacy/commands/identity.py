@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from vrdiplomacy.crypto import identity as ident
+from vrdiplomacy.crypto import revocation
 from vrdiplomacy.errors import ConfigError, VrdError
 
 DEFAULT_HOME = Path(os.environ.get("VRDIPLOMACY_HOME", Path.home() / ".vrdiplomacy"))
@@ -85,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "signed by the ministry root. Hand the .crl to every client with the root (--crl, or put "
                             "it in the trust folder given to --root).")
     revoke.add_argument("certs", type=Path, nargs="+", help="delegation certificates to revoke")
-    revoke.add_argument("--reason", choices=sorted(ident.REVOCATION_REASONS), help="why (recorded in the list)")
+    revoke.add_argument("--reason", choices=sorted(revocation.REVOCATION_REASONS), help="why (recorded in the list)")
     revoke.add_argument("--ca-dir", type=Path, help=f"ministry folder (default {DEFAULT_HOME}/ministry)")
     revoke.add_argument("-o", "--out", type=Path, help="revocation list to update or create (default <ca-dir>/ministry.crl)")
     revoke.add_argument("--days", type=int, default=30, help="days until the list should be re-issued (default 30)")
@@ -183,7 +184,7 @@ def _show(args: argparse.Namespace) -> int:
     if args.cert.suffix == ".invite" or head.startswith((admission.PEM_BEGIN, admission.MAGIC)):
         rows = admission.read_invitation(args.cert).describe()
     elif args.cert.suffix == ".crl" or b"X509 CRL" in head:
-        rows = ident.describe_crl(ident.load_crl(args.cert))
+        rows = revocation.describe_crl(revocation.load_crl(args.cert))
     else:
         rows = ident.describe(ident.load_certificate(args.cert))
     width = max(len(k) for k, _ in rows)
@@ -197,16 +198,16 @@ def _revoke(args: argparse.Namespace) -> int:
     root_cert = ident.load_certificate(ca_dir / "ministry.crt")
     root_key = ident.load_ca_key(ca_dir / "ministry.key", read_passphrase(args.passphrase_file))
     out = args.out or ca_dir / "ministry.crl"
-    previous = ident.load_crl(out) if out.exists() else None
-    reason = ident.REVOCATION_REASONS[args.reason] if args.reason else None
+    previous = revocation.load_crl(out) if out.exists() else None
+    reason = revocation.REVOCATION_REASONS[args.reason] if args.reason else None
     serials = []
     for path in args.certs:
         cert = ident.load_certificate(path)
         if cert.issuer != root_cert.subject:
             raise ConfigError(f"{path} was not issued by this ministry ({root_cert.subject.rfc4514_string()})")
         serials.append((cert.serial_number, reason))
-    crl = ident.revoke(root_key, root_cert, serials, time.time(), previous, args.days)
-    ident.write_file(out, ident.crl_pem(crl), 0o644, overwrite=True)
+    crl = revocation.revoke(root_key, root_cert, serials, time.time(), previous, args.days)
+    ident.write_file(out, revocation.crl_pem(crl), 0o644, overwrite=True)
     print(f"revocation list {out}: {len(crl)} revoked certificates (next update "
           f"{crl.next_update_utc:%Y-%m-%d} UTC); hand it to every client with the root (--crl)")
     return 0
@@ -221,7 +222,7 @@ def _invite(args: argparse.Namespace) -> int:
     member = ident.load_certificate(args.member)
     now = time.time()
     if args.root:
-        trust = ident.load_trust(args.root, args.crl)
+        trust = revocation.load_trust(args.root, args.crl)
         ident.verify_certificate(chair_cert, trust, now)
         ident.verify_certificate(member, trust, now)
     inv = admission.Invitation.create(args.room, chair_cert, chair_key, member, args.role, now, args.seat, args.days)
@@ -243,7 +244,7 @@ def _verify(args: argparse.Namespace) -> int:
             except ValueError:
                 raise ConfigError(f"--at: not an ISO 8601 time: {args.at!r}") from None
             when = (t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)).timestamp()
-        v = ident.verify_certificate(ident.load_certificate(args.cert), ident.load_trust(args.root, args.crl), when)
+        v = ident.verify_certificate(ident.load_certificate(args.cert), revocation.load_trust(args.root, args.crl), when)
     except VrdError as e:
         print(f"FAILED: {args.cert}: {e}")
         return 1

@@ -8,8 +8,9 @@
 * A delegation creates its own Ed25519 key and a CSR; the ministry issues a certificate whose
   subject holds the delegation name (CN), its country (C) and its role (title, see :data:`ROLES`),
   with key usage digitalSignature and extended key usage clientAuth.
-* :func:`verify_certificate` checks one certificate against a :class:`TrustStore` (trusted roots and
-  the certificate revocation lists their ministries signed) at a given time.
+* :func:`verify_certificate` checks one certificate against trusted roots at a given time; given a
+  :class:`~vrdiplomacy.crypto.revocation.TrustStore` (roots and the certificate revocation lists
+  their ministries signed), it refuses revoked certificates too.
 
 Why the roots are ECDSA and how much is checked by hand: chains are verified by the
 ``cryptography`` package's X.509 verifier (:mod:`cryptography.x509.verification`, a client
@@ -31,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -258,91 +259,6 @@ def _ed25519(cert: x509.Certificate) -> ed25519.Ed25519PublicKey:
     return pub
 
 
-# --------------------------------------------------------------------------- revocation
-
-
-REVOCATION_REASONS = {r.name: r for r in x509.ReasonFlags if r not in (x509.ReasonFlags.unspecified, x509.ReasonFlags.remove_from_crl)}
-
-
-def revoke(
-    root_key: CaKey,
-    root_cert: x509.Certificate,
-    serials: Iterable[tuple[int, x509.ReasonFlags | None]],
-    now: float,
-    previous: x509.CertificateRevocationList | None = None,
-    days: int = 30,
-) -> x509.CertificateRevocationList:
-    """A CRL signed by the ministry root listing ``previous``'s entries plus ``serials`` (with their
-    reasons), valid from ``now`` for ``days`` (when it should be re-issued)."""
-    _check_ca_key(root_key, root_cert)
-    when = utc(now)
-    b = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(root_cert.subject)
-        .last_update(when - CLOCK_SKEW)
-        .next_update(when + dt.timedelta(days=days))
-    )
-    number = 1
-    seen: set[int] = set()
-    if previous is not None:
-        if previous.issuer != root_cert.subject or not previous.is_signature_valid(root_cert.public_key()):  # type: ignore[arg-type]
-            raise CryptoError("the existing revocation list was not signed by this ministry root")
-        for r in previous:
-            b = b.add_revoked_certificate(r)
-            seen.add(r.serial_number)
-        try:
-            number = previous.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number + 1
-        except x509.ExtensionNotFound:
-            pass
-    for serial, reason in serials:
-        if serial in seen:
-            continue
-        seen.add(serial)
-        rb = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when)
-        if reason is not None:
-            rb = rb.add_extension(x509.CRLReason(reason), critical=False)
-        b = b.add_revoked_certificate(rb.build())
-    b = b.add_extension(x509.CRLNumber(number), critical=False)
-    b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_cert.public_key()), critical=False)  # type: ignore[arg-type]
-    return b.sign(root_key, CA_HASH)
-
-
-class TrustStore(list[x509.Certificate]):
-    """Trusted ministry roots (it is a list of them) and the CRLs those ministries signed.
-
-    Each CRL must be signed by one of the roots (checked here, with the library). Code that copies
-    the roots with ``list(...)`` keeps the roots but drops the CRLs: pass the store itself."""
-
-    def __init__(self, roots: Iterable[x509.Certificate] = (), crls: Iterable[x509.CertificateRevocationList] = ()) -> None:
-        super().__init__(roots)
-        self.crls: list[x509.CertificateRevocationList] = []
-        for crl in crls:
-            self.add_crl(crl)
-
-    def add_crl(self, crl: x509.CertificateRevocationList) -> None:
-        for root in self:
-            if root.subject == crl.issuer and isinstance(root.public_key(), ec.EllipticCurvePublicKey):
-                if crl.is_signature_valid(root.public_key()):  # type: ignore[arg-type]
-                    self.crls.append(crl)
-                    return
-        raise CryptoError(f"revocation list from {crl.issuer.rfc4514_string()} is not signed by a trusted root")
-
-    def revoked(self, cert: x509.Certificate, root: x509.Certificate) -> x509.RevokedCertificate | None:
-        for crl in self.crls:
-            if crl.issuer == root.subject and crl.is_signature_valid(root.public_key()):  # type: ignore[arg-type]
-                r = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-                if r is not None:
-                    return r
-        return None
-
-
-def _revocation_reason(r: x509.RevokedCertificate) -> str:
-    try:
-        return f" ({r.extensions.get_extension_for_class(x509.CRLReason).value.reason.name})"
-    except x509.ExtensionNotFound:
-        return ""
-
-
 # --------------------------------------------------------------------------- verification
 
 
@@ -404,7 +320,7 @@ def verify_certificate(
     cert: x509.Certificate, roots: Sequence[x509.Certificate], now: float
 ) -> VerifiedIdentity:
     """Check that ``cert`` is a delegation certificate issued by one of ``roots`` (a
-    :class:`TrustStore` adds revocation) within that root's country scope and valid at ``now``;
+    :class:`~vrdiplomacy.crypto.revocation.TrustStore` adds revocation) within that root's country scope and valid at ``now``;
     returns who it names or raises :class:`CryptoError` saying what is wrong."""
     try:
         return _verify_certificate(cert, roots, now)
@@ -422,6 +338,13 @@ def _why_not(cert: x509.Certificate, when: dt.datetime, name: str, err: Exceptio
     msg = str(err).removeprefix("validation failed: ")
     msg = msg.split(" (encountered processing")[0]
     return f"{name!r} does not chain to a trusted root: {msg}"
+
+
+def revocation_reason(r: x509.RevokedCertificate) -> str:
+    try:
+        return f" ({r.extensions.get_extension_for_class(x509.CRLReason).value.reason.name})"
+    except x509.ExtensionNotFound:
+        return ""
 
 
 def _verify_certificate(
@@ -456,11 +379,12 @@ def _verify_certificate(
     if scope is not None and country not in scope:
         raise CryptoError(f"{name!r} names country {country or '(none)'} but its ministry root is scoped to "
                           f"{scope_text(root)}")
-    if isinstance(roots, TrustStore):
-        r = roots.revoked(cert, root)
+    revoked = getattr(roots, "revoked", None)  # a revocation.TrustStore (roots and their CRLs)
+    if revoked is not None:
+        r = revoked(cert, root)
         if r is not None:
             raise CryptoError(f"certificate {name!r} was revoked by its ministry on "
-                              f"{r.revocation_date_utc:%Y-%m-%d %H:%M} UTC{_revocation_reason(r)}")
+                              f"{r.revocation_date_utc:%Y-%m-%d %H:%M} UTC{revocation_reason(r)}")
     role = _attr(cert.subject, NameOID.TITLE)
     if role not in ROLES:
         raise CryptoError(f"{name!r} carries no valid role")
@@ -496,18 +420,6 @@ def describe(cert: x509.Certificate) -> list[tuple[str, str]]:
         ("key", type(cert.public_key()).__name__.replace("PublicKey", "").replace("_", "")),
         ("sha256", fingerprint(cert)),
     ]
-    return rows
-
-
-def describe_crl(crl: x509.CertificateRevocationList) -> list[tuple[str, str]]:
-    """Human-readable fields of a revocation list (for ``identity show``)."""
-    rows = [("kind", "certificate revocation list"), ("issuer", crl.issuer.rfc4514_string()),
-            ("this update", f"{crl.last_update_utc:%Y-%m-%d %H:%M:%S} UTC")]
-    if crl.next_update_utc is not None:
-        rows.append(("next update", f"{crl.next_update_utc:%Y-%m-%d %H:%M:%S} UTC"))
-    rows.append(("revoked", str(len(crl))))
-    for r in crl:
-        rows.append(("  serial", f"{r.serial_number:x} on {r.revocation_date_utc:%Y-%m-%d %H:%M} UTC{_revocation_reason(r)}"))
     return rows
 
 
@@ -629,40 +541,3 @@ def load_der_certificate(der: bytes) -> x509.Certificate:
     except ValueError:
         raise CryptoError("malformed DER certificate") from None
 
-
-def load_crl(path: Path) -> x509.CertificateRevocationList:
-    data = _read(path, "revocation list")
-    try:
-        return x509.load_pem_x509_crl(data) if b"-----BEGIN" in data else x509.load_der_x509_crl(data)
-    except ValueError:
-        raise CryptoError(f"{path} is not an X.509 certificate revocation list") from None
-
-
-def crl_pem(crl: x509.CertificateRevocationList) -> bytes:
-    return crl.public_bytes(serialization.Encoding.PEM)
-
-
-def load_trust(root_paths: Iterable[Path], crl_paths: Iterable[Path] = ()) -> TrustStore:
-    """Roots and revocation lists: each ``root_paths`` entry is a PEM file of root certificates or a
-    trust folder (its ``*.crt``/``*.pem`` roots and ``*.crl`` lists); ``crl_paths`` are more lists.
-    Every list must be signed by one of the roots."""
-    roots: list[x509.Certificate] = []
-    crls: list[Path] = list(crl_paths)
-    for p in root_paths:
-        if p.is_dir():
-            for f in sorted(p.iterdir()):
-                if f.suffix in (".crt", ".pem"):
-                    roots += load_certificates(f)
-                elif f.suffix == ".crl":
-                    crls.append(f)
-        else:
-            roots += load_certificates(p)
-    if not roots:
-        raise ConfigError("no trusted ministry root: give --root FILE or a folder of .crt files")
-    store = TrustStore(roots)
-    for f in crls:
-        try:
-            store.add_crl(load_crl(f))
-        except CryptoError as e:
-            raise CryptoError(f"{f}: {e}") from None
-    return store

@@ -27,6 +27,7 @@ from vrdiplomacy.crypto.admission import Invitation
 from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.interest import RoomInterest
+from vrdiplomacy.net.relay_admission import RelayAdmission
 from vrdiplomacy.net.relay_media import Datagram, RelayMedia
 from vrdiplomacy.net.relay_state import Connection, RelayCounters, RelaySettings, Room, Session, SessionEvent, room_key
 from vrdiplomacy.scene.layout import Layout
@@ -43,7 +44,7 @@ class Outgoing:
     close: list[int] = field(default_factory=list)
 
 
-class RelayCore(RelayMedia):
+class RelayCore(RelayAdmission, RelayMedia):
     """The relay's protocol state machine for any number of control connections."""
 
     def __init__(
@@ -270,97 +271,6 @@ class RelayCore(RelayMedia):
         r = self.rooms.get(key)
         return r.name if r is not None else key.split("\x00", 1)[0]
 
-    # ------------------------------------------------------------ admission
-
-    def _secured_named(self, name: str) -> list[Room]:
-        return [r for r in self.rooms.values() if r.authority and r.name == name]
-
-    def _refuse(self, conn: Connection, code: int, message: str, now: float) -> None:
-        """Refuse a connection: one Error frame, then it is closed (no session, no room data)."""
-        self.counters.connections_rejected += 1
-        if code in (wire.ERR_NOT_INVITED, wire.ERR_SECURED_ROOM, wire.ERR_SECURED_ONLY):
-            self.counters.admissions_refused += 1
-        conn.admission = None
-        self._close(conn, code, message, now)
-
-    def _plain_refusal(self, name: str, now: float) -> tuple[int, str] | None:
-        """Why a client without an invitation may not enter plain room ``name`` (None: it may)."""
-        if self._secured_named(name):
-            self.counters.unsecured_refused += 1
-            self._notify_unsecured(name, now)
-            return wire.ERR_SECURED_ROOM, (f"room '{name}' is end-to-end encrypted: join with an invitation from its "
-                                           "chair (--invite FILE)")
-        if not self.s.unsecured_rooms:
-            self.counters.unsecured_refused += 1
-            return wire.ERR_SECURED_ONLY, ("this relay hosts only end-to-end encrypted rooms: join with an invitation "
-                                           "from the room's chair (--invite FILE)")
-        return None
-
-    def _notify_unsecured(self, name: str, now: float) -> None:
-        """Tell the members of the secured rooms called ``name`` that an unsecured client was
-        refused (at most one notice per room per ``notice_interval``; the rest are counted in)."""
-        for room in self._secured_named(name):
-            if now - room.last_notice < self.s.notice_interval:
-                room.notices_held += 1
-                continue
-            more = f" ({room.notices_held} more since the last notice)" if room.notices_held else ""
-            room.last_notice, room.notices_held = now, 0
-            msg = f"a client without an invitation asked to join room '{name}' and was refused{more}"
-            self._broadcast(room, wire.Notice(wire.NOTICE_UNSECURED_REFUSED, msg).frame(), now)
-
-    def _ask_proof(self, conn: Connection, msg: wire.Hello | wire.Join, now: float) -> None:
-        """Check an invitation (cheap checks first, then its signature) and challenge the client to
-        prove it holds the invited key."""
-        if conn.admission is not None:
-            self._refuse(conn, wire.ERR_PROTOCOL, "admission already in progress", now)
-            return
-        try:
-            inv = Invitation.parse(msg.invitation)
-            if self.s.authorities is not None and inv.authority_fingerprint not in self.s.authorities:
-                raise CryptoError(f"this relay does not host rooms of authority {inv.authority_fingerprint[:23]}...")
-            inv.check(now + self.wall_offset, msg.room, msg.seat)
-        except (ProtocolError, CryptoError) as e:
-            self._refuse(conn, wire.ERR_NOT_INVITED, f"invitation refused: {e}", now)
-            return
-        nonce = self.random_nonce()
-        conn.admission = (msg, inv, nonce, now + self.s.admission_timeout)
-        self._send(conn, wire.Challenge(nonce), now)
-
-    def _proof(self, conn: Connection, p: wire.Proof, now: float) -> None:
-        assert conn.admission is not None
-        msg, inv, nonce, _ = conn.admission
-        conn.admission = None
-        try:
-            inv.verify_proof(p.signature, nonce, self.fingerprint)
-        except CryptoError as e:
-            self._refuse(conn, wire.ERR_NOT_INVITED, f"invitation refused: {e}", now)
-            return
-        self.counters.admissions += 1
-        if isinstance(msg, wire.Hello):
-            self._start(conn, msg, now, inv)
-        elif conn.session is not None:
-            self._join_room(conn, conn.session, msg.room, msg.seat, now, inv)
-
-    def _replace_member(self, key: str, member_key: bytes, cid: int, now: float) -> None:
-        """One session per invited key and room: a fresh admission of the same key ends the old one."""
-        room = self.rooms.get(key)
-        if room is None:
-            return
-        for m in list(room.members.values()):
-            if m.client_id != cid and m.member_key == member_key:
-                old = self.conns.get(m.conn) if m.conn is not None else None
-                if old is not None:
-                    old.session = None
-                    m.conn = None
-                    self._close(old, wire.ERR_REPLACED, "the same member joined again on another connection", now)
-                self._end_session(m, now, "replaced by a new admission of the same member")
-
-    def _secure(self, s: Session, inv: Invitation) -> None:
-        s.identity = inv.member_name
-        s.role = inv.role
-        s.member_key = inv.member_key
-        s.token = self._token(s.client_id, s.identity)
-
     # ------------------------------------------------------------ sessions
 
     def _hello(self, conn: Connection, h: wire.Hello, now: float) -> None:
@@ -443,17 +353,6 @@ class RelayCore(RelayMedia):
         self._broadcast_presence(s, wire.PRESENT, now)
         if inv is not None:
             self._tell_plain_namesake(conn, h.room, now)
-
-    def _seat_is_own(self, key: str, seat: str, inv: Invitation) -> bool:
-        """The seat is held by an earlier session of the same invited key (it will be replaced)."""
-        r = self.rooms.get(key)
-        return r is not None and all(m.member_key == inv.member_key for m in r.members.values() if m.seat == seat)
-
-    def _tell_plain_namesake(self, conn: Connection, name: str, now: float) -> None:
-        plain = self.rooms.get(name)
-        if plain is not None and plain.members:
-            self._send(conn, wire.Notice(wire.NOTICE_PLAIN_NAMESAKE, f"{len(plain.members)} unencrypted participants are "
-                       f"in a separate plain room '{name}' on this relay; they cannot see or hear this room"), now)
 
     def _welcome(self, conn: Connection, s: Session, resumed: bool, replay_after: int | None, now: float) -> None:
         room = self.rooms[s.room]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vrdiplomacy.crypto import identity as ident
+from vrdiplomacy.crypto import revocation
 from vrdiplomacy.crypto.session import LocalIdentity
 from vrdiplomacy.errors import ConfigError, CryptoError
 
@@ -65,7 +66,7 @@ def load_delegate(args: argparse.Namespace, default_home: Path, passphrase: byte
     folder = args.dir or default_home / "delegation"
     cert = ident.load_certificate(args.cert or folder / "delegation.crt")
     key = ident.load_private_key(args.key or folder / "delegation.key", passphrase)
-    roots = ident.load_trust(args.root, getattr(args, "crl", []))
+    roots = revocation.load_trust(args.root, getattr(args, "crl", []))
     verified = ident.verify_certificate(cert, roots, time.time())
     if key.public_key().public_bytes_raw() != verified.public_key.public_bytes_raw():
         raise ConfigError("the key does not belong to the certificate")

@@ -15,7 +15,7 @@ from typing import Any
 from vrdiplomacy.crypto.admission import Admission, Invitation
 from vrdiplomacy.crypto.session import LocalIdentity
 from vrdiplomacy.net import wire
-from vrdiplomacy.net.client_io import Client, connect
+from vrdiplomacy.net.client_io import connect
 from vrdiplomacy.net.relay_server import EmbeddedRelay
 from vrdiplomacy.net.secure import SecureRoom, SecureSettings
 

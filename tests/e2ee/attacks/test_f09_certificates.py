@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from vrdiplomacy.crypto import identity as ident
+from vrdiplomacy.crypto import revocation
 from vrdiplomacy.errors import CryptoError
 
 from attacks.certkit import craft_leaf, craft_root
@@ -66,20 +67,20 @@ def test_a_revoked_delegation_is_refused_with_a_clear_message() -> None:
     fr = ident.issue_delegation(csr, rkey, root, "head", NOW - 60)
     _, csr2 = ident.create_delegation_request("France advisor", "FR")
     adv = ident.issue_delegation(csr2, rkey, root, "advisor", NOW - 60)
-    crl = ident.revoke(rkey, root, [(fr.serial_number, ident.REVOCATION_REASONS["key_compromise"])], NOW)
-    trust = ident.TrustStore([root], [crl])
+    crl = revocation.revoke(rkey, root, [(fr.serial_number, revocation.REVOCATION_REASONS["key_compromise"])], NOW)
+    trust = revocation.TrustStore([root], [crl])
     with pytest.raises(CryptoError) as e:
         ident.verify_certificate(fr, trust, NOW)
     assert str(e.value).startswith("certificate 'France' was revoked by its ministry on ") and "(key_compromise)" in str(e.value)
     assert ident.verify_certificate(adv, trust, NOW).name == "France advisor"  # the others stay valid
     # a later list keeps earlier entries (and the CRL number grows)
-    crl2 = ident.revoke(rkey, root, [(adv.serial_number, None)], NOW, previous=crl)
+    crl2 = revocation.revoke(rkey, root, [(adv.serial_number, None)], NOW, previous=crl)
     assert {r.serial_number for r in crl2} == {fr.serial_number, adv.serial_number}
     # a list signed by someone else is not loaded at all
     other_key, other = ident.create_ministry_root("Ministere", "FR", NOW - 60)
-    forged = ident.revoke(other_key, other, [(adv.serial_number, None)], NOW)
+    forged = revocation.revoke(other_key, other, [(adv.serial_number, None)], NOW)
     with pytest.raises(CryptoError, match="not signed by a trusted root"):
-        ident.TrustStore([root], [forged])
+        revocation.TrustStore([root], [forged])
 
 
 def test_revocation_through_the_cli(tmp_path: Path) -> None:
