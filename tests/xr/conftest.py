@@ -108,3 +108,35 @@ def child_env() -> Any:
 @pytest.fixture
 def python_exe() -> str:
     return PYTHON
+
+
+@pytest.fixture(scope="session")
+def monado_runtime() -> dict[str, Any]:
+    """Monado's in-process runtime built by ``tools/monado/build.py`` (cached by source version).
+
+    Under CI (``CI=true``) the build runs, installing its Debian build dependencies with apt-get as
+    root, and any failure fails the test. Elsewhere missing build dependencies are a skip that says
+    which and how to install them (this fixture does not apt-get on a developer's machine), and so is
+    an unreachable Debian mirror with nothing cached; with the dependencies present it builds
+    (about 40 s on 2 cores) or takes the cached build (well under a second)."""
+    import importlib.util
+    import os as _os
+
+    spec = importlib.util.spec_from_file_location("monado_build", REPO / "tools" / "monado" / "build.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    ci = build.in_ci()
+    if not ci:
+        missing = build.missing_deps()
+        if missing:
+            pytest.skip(f"Monado's build dependencies are missing ({' '.join(missing)}); install them with "
+                        f"'{' '.join(build.install_command(missing))}' or run 'python tools/monado/build.py "
+                        "--install-deps' as root (under CI=true the test installs them itself)")
+    try:
+        info: dict[str, Any] = build.ensure_built(install_deps=ci and _os.geteuid() == 0)
+    except build.BuildError as e:
+        if ci:
+            pytest.fail(f"building Monado failed under CI: {e}")
+        pytest.skip(f"Monado could not be built here: {str(e).splitlines()[0]}")
+    return info
