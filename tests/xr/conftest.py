@@ -121,10 +121,12 @@ def monado_runtime() -> dict[str, Any]:
     (about 40 s on 2 cores) or takes the cached build (well under a second)."""
     import importlib.util
     import os as _os
+    import sys
 
     spec = importlib.util.spec_from_file_location("monado_build", REPO / "tools" / "monado" / "build.py")
     assert spec is not None and spec.loader is not None
     build = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = build  # its dataclasses look the module up
     spec.loader.exec_module(build)
     ci = build.in_ci()
     if not ci:
