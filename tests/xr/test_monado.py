@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-pytestmark = [pytest.mark.gl, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 LVP_ICD = Path("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json")
 STATES = ["IDLE", "READY", "SYNCHRONIZED", "VISIBLE", "FOCUSED", "VISIBLE", "SYNCHRONIZED", "STOPPING", "IDLE", "EXITING"]
@@ -80,6 +79,8 @@ def _free_port() -> int:
 
 # ------------------------------------------------------------------ simulated HMD: the lifecycle
 
+@pytest.mark.gl
+@pytest.mark.slow
 def test_join_runs_the_whole_lifecycle_on_monados_simulated_hmd(monado_runtime: dict[str, Any], tmp_path: Path) -> None:
     env = _monado_env(str(monado_runtime["manifest"]), tmp_path / "cfg", SIMULATED_ENABLE="1", SIMULATED_LEFT="wmr",
                       SIMULATED_RIGHT="wmr")
@@ -256,6 +257,8 @@ def remote_run(monado_runtime: dict[str, Any], tmp_path_factory: pytest.TempPath
         relay.wait(timeout=30)
 
 
+@pytest.mark.gl
+@pytest.mark.slow
 def test_remote_driver_session_runs_the_lifecycle_with_index_controllers(remote_run: RemoteRun) -> None:
     r = remote_run
     assert not r.errors, r.errors
@@ -276,6 +279,8 @@ def _right_grip(frame: dict[str, Any]) -> list[float] | None:
     return None if ctl is None else ctl.get("grip")
 
 
+@pytest.mark.gl
+@pytest.mark.slow
 def test_controller_motion_shows_in_the_apps_recording(remote_run: RemoteRun) -> None:
     """The grip poses the app recorded are the ones sent through Monado (stage space, 1 cm)."""
     r = remote_run
@@ -303,6 +308,21 @@ def test_controller_motion_shows_in_the_apps_recording(remote_run: RemoteRun) ->
         assert wrist_y.min() > 1.75, "hand joints not above the head while the controller is"
 
 
+@pytest.mark.gl
+@pytest.mark.slow
+def test_the_recorded_controller_motion_is_a_raise_hand(remote_run: RemoteRun, tmp_path: Path) -> None:
+    """The project's recognizer, run on what the app recorded from Monado, finds the raised hand."""
+    rec = tmp_path / "input.jsonl"
+    rec.write_text("".join(json.dumps(line) + "\n" for line in remote_run.recording))
+    p = subprocess.run([sys.executable, "-m", "vrdiplomacy", "gestures", "classify", "--json", str(rec)], cwd=REPO,
+                       env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    found = [(d["gesture"], d["hand"]) for d in json.loads(p.stdout)["detections"]]
+    assert ("raise_hand", "right") in found, found
+
+
+@pytest.mark.gl
+@pytest.mark.slow
 def test_the_peer_sees_the_raised_hand_in_the_pose_stream(remote_run: RemoteRun) -> None:
     """The second delegate, over the relay, sees the headset delegate's right hand go above its head."""
     r = remote_run
@@ -315,6 +335,8 @@ def test_the_peer_sees_the_raised_hand_in_the_pose_stream(remote_run: RemoteRun)
     assert rows["headset-a1"]["seat"] == SEAT and rows["headset-a1"]["poses"] > 0
 
 
+@pytest.mark.gl
+@pytest.mark.slow
 def test_raise_hand_from_the_controller_reaches_the_peer(remote_run: RemoteRun) -> None:
     """The gesture the controller made arrives at the second delegate as a gesture event and icon.
 
@@ -331,3 +353,62 @@ def test_raise_hand_from_the_controller_reaches_the_peer(remote_run: RemoteRun) 
     assert "raise_hand" in a1["gestures"]
     icons = {m["icon"] for smp in r.peer_samples for m in smp["members"] if m["identity"] == "headset-a1"}
     assert "raise_hand" in icons, icons
+
+
+# ------------------------------------------------------------------ the remote driver's wire format (no Monado needed)
+
+def test_remote_message_matches_monados_struct_layout() -> None:
+    """Offsets from r_interface.h compiled with gcc on x86-64 (offsetof): head.center 104, left 136,
+    right 256; in a controller hand_curl 52, trigger 72, bools from 104 (a_click 108, trackpad_touch 116)."""
+    import struct
+
+    ctl = remote.Controller(remote.Pose((1.0, 2.0, 3.0), (0.1, 0.2, 0.3, 0.9)), trigger=0.5, hand_curl=(0.1, 0.2, 0.3, 0.4, 0.5),
+                            a_click=True, trackpad_touch=True, hand_tracking_active=False)
+    b = bytes(remote.RemoteData(head=remote.Pose((0.0, 1.7, 0.1)), right=ctl))
+    assert len(b) == remote.SIZE == 376
+    assert struct.unpack_from("<Q", b, 0)[0] == remote.HEADER and b[:8] == b"mndrmt3\0"
+    assert struct.unpack_from("<7f", b, 104) == pytest.approx((0, 0, 0, 1, 0.0, 1.7, 0.1))
+    assert struct.unpack_from("<7f", b, 256) == pytest.approx((0.1, 0.2, 0.3, 0.9, 1.0, 2.0, 3.0))
+    assert struct.unpack_from("<5f", b, 256 + 52) == pytest.approx((0.1, 0.2, 0.3, 0.4, 0.5))
+    assert struct.unpack_from("<f", b, 256 + 72)[0] == 0.5
+    assert (b[256 + 104], b[256 + 105], b[256 + 108], b[256 + 116]) == (0, 1, 1, 1)
+    assert b[136 + 104:136 + 106] == b"\x01\x01"  # the default left controller: hand tracking on, active
+    back = remote.RemoteData.parse(b)
+    assert back.right.a_click and back.right.trackpad_touch and not back.right.hand_tracking_active
+    assert remote.RemoteData.parse(bytes(back)) == back
+
+
+def test_remote_message_of_the_wrong_size_is_a_clear_error() -> None:
+    with pytest.raises(remote.RemoteProtocolError, match="376 bytes, not 375"):
+        remote.RemoteData.parse(bytes(375))
+
+
+def test_remote_client_says_when_no_hub_listens() -> None:
+    port = _free_port()
+    with pytest.raises(ConnectionError, match=f"did not accept a connection on 127.0.0.1:{port} within 0.3 s"):
+        remote.RemoteClient(port).connect(timeout=0.3)
+
+
+def test_build_options_keep_only_the_simulated_and_remote_drivers(tmp_path: Path) -> None:
+    build = _load("build")
+    (tmp_path / "CMakeLists.txt").write_text('list(\n\tAPPEND\n\tAVAILABLE_DRIVERS\n\t"SIMULATED"\n\t"REMOTE"\n\t"VIVE"\n\t"WMR"\n\t)\n')
+    opts = build.cmake_options(tmp_path)
+    assert opts["XRT_BUILD_DRIVER_VIVE"] == opts["XRT_BUILD_DRIVER_WMR"] == "OFF"
+    assert opts["XRT_BUILD_DRIVER_SIMULATED"] == opts["XRT_BUILD_DRIVER_REMOTE"] == "ON"
+    assert opts["XRT_FEATURE_SERVICE"] == "OFF"
+    (tmp_path / "CMakeLists.txt").write_text("project(x)\n")
+    with pytest.raises(build.BuildError, match="AVAILABLE_DRIVERS"):
+        build.cmake_options(tmp_path)
+
+
+def test_private_apt_configuration_stays_in_its_own_folder(tmp_path: Path) -> None:
+    """The source package is fetched without touching the system's APT state: every Dir:: path
+    of the private apt.conf lies under its own folder and the one source line is trixie's deb-src."""
+    build = _load("build")
+    apt = build.PrivateApt(tmp_path / "apt", mirror="http://deb.debian.org/debian")
+    apt.setup()
+    conf = (tmp_path / "apt" / "apt.conf").read_text()
+    paths = re.findall(r'^Dir::[\w:]+ "([^"]*)";', conf, re.M)
+    assert len(paths) >= 6 and all(p.startswith(str(tmp_path / "apt")) for p in paths if p), conf
+    assert (tmp_path / "apt" / "etc" / "sources.list").read_text() == "deb-src http://deb.debian.org/debian trixie main\n"
+    assert apt.env()["APT_CONFIG"] == str(tmp_path / "apt" / "apt.conf")
