@@ -121,6 +121,9 @@ def install_command(pkgs: list[str]) -> list[str]:
     return ["apt-get", "install", "-y", "--no-install-recommends", *pkgs]
 
 
+_STALE_LISTS = ("Unable to locate package", "404", "Failed to fetch", "has no installation candidate")
+
+
 def ensure_deps(install: bool) -> None:
     missing = missing_deps()
     if not missing:
@@ -136,12 +139,16 @@ def ensure_deps(install: bool) -> None:
                          status=2)
     say(f"installing {len(missing)} build dependencies with apt-get: {' '.join(missing)}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = [cmd[0], "-o", "DPkg::Lock::Timeout=300", *cmd[1:]]  # wait for another apt/dpkg instead of failing
     t0 = time.monotonic()
     try:
         run(cmd, env=env, what="apt-get install")
-    except BuildError:
-        say("apt-get install failed; refreshing the system's package lists once and retrying")
-        run(["apt-get", "update"], env=env, what="apt-get update")
+    except BuildError as e:
+        if not any(m in str(e) for m in _STALE_LISTS):
+            raise
+        # a fresh CI image often ships without (or with stale) package lists
+        say("apt-get install could not find or fetch packages; refreshing the system's package lists and retrying")
+        run(["apt-get", "-o", "DPkg::Lock::Timeout=300", "update"], env=env, what="apt-get update")
         run(cmd, env=env, what="apt-get install")
     still = missing_deps()
     if still:
@@ -359,15 +366,23 @@ def ensure_built(*, install_deps: bool, refresh: bool = False, offline: bool = F
     apt = PrivateApt(root / "apt")
     apt.setup()
     age = apt.index_age()
-    if refresh or age is None or age > INDEX_MAX_AGE_S:
-        try:
-            apt.update()
-        except BuildError as e:
-            builds = cached_builds(root)
-            if age is None and not builds:
-                raise
-            say(f"could not refresh the source index ({str(e).splitlines()[0]}); using what is cached")
-    rec = apt.source_record()
+    try:
+        if refresh or age is None or age > INDEX_MAX_AGE_S:
+            try:
+                apt.update()
+            except BuildError as e:
+                if age is None:
+                    raise
+                say(f"could not refresh the source index ({str(e).splitlines()[0]}); using the one from "
+                    f"{age / 3600:.0f} h ago")
+        rec = apt.source_record()
+    except BuildError as e:
+        builds = cached_builds(root)
+        if not builds:
+            raise
+        say(f"cannot read Debian's source index ({str(e).splitlines()[0]}); using the cached build of "
+            f"{builds[0]['version']}")
+        return builds[0]
     version = str(rec["version"])
     vdir = version_dir(root, version)
     src = vdir / "src"
