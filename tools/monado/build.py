@@ -33,6 +33,7 @@ failing command's last output lines.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -393,8 +394,28 @@ def ensure_built(*, install_deps: bool, refresh: bool = False, offline: bool = F
                 and Path(str(info["library"])).exists()):
             say(f"cached: monado {version} in {vdir} ({time.monotonic() - t0:.1f} s)")
             return info
+    vdir.mkdir(parents=True, exist_ok=True)
+    with open(vdir / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"another build of {version} is running; waiting for it")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if info_path.exists() and not rebuild:
+                info = json.loads(info_path.read_text())
+                if Path(str(info["manifest"])).exists():
+                    say(f"the other build finished: {info['manifest']}")
+                    return info
+        return _build(apt, rec, vdir, install_deps, jobs)
+
+
+def _build(apt: PrivateApt, rec: dict[str, object], vdir: Path, install_deps: bool, jobs: int) -> dict[str, object]:
+    """Fetch, unpack, configure and build ``rec``'s version into ``vdir`` (holding its lock)."""
+    version = str(rec["version"])
+    src, info_path = vdir / "src", vdir / "build-info.json"
     say(f"building monado {version} (source package from Debian {SUITE}) in {vdir}")
     ensure_deps(install_deps)
+    info_path.unlink(missing_ok=True)  # no half-built tree counts as cached
     tstart = time.monotonic()
     download = vdir / "download"
     files = apt.download(download)
