@@ -178,11 +178,13 @@ def remote_run(monado_runtime: dict[str, Any], tmp_path_factory: pytest.TempPath
     try:
         peer = _peer(port, fp)
         env = _monado_env(str(monado_runtime["manifest"]), cfg, P_OVERRIDE_ACTIVE_CONFIG="remote")
-        # long enough for start-up, the script and a margin; the app leaves by itself
+        # the app leaves by itself after --duration, counted from its relay connection: the session's
+        # start (up to ~6 s on 2 busy cores, first frames compile shaders), 1 s at rest, the script, a margin
         join = subprocess.Popen([sys.executable, "-m", "vrdiplomacy", "-vv", "join", "--mode", "xr", "--no-fallback",
                                  "--scene", SCENE, "--seat", SEAT, "--name", "headset-a1", "--relay", f"127.0.0.1:{port}",
-                                 "--fingerprint", fp, "--duration", f"{script.duration + 8:.0f}", "--record", str(rec_path)],
+                                 "--fingerprint", fp, "--duration", f"{script.duration + 14:.0f}", "--record", str(rec_path)],
                                 cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        started_at = time.monotonic()
         lines: list[str] = []
         focused = threading.Event()
 
@@ -233,7 +235,8 @@ def remote_run(monado_runtime: dict[str, Any], tmp_path_factory: pytest.TempPath
                 time.sleep(1 / 60)
             else:
                 if time.monotonic() - script_at < script.duration:
-                    errors.append(f"the app left {time.monotonic() - script_at:.1f} s into the {script.duration:.1f} s script")
+                    errors.append(f"the app left {time.monotonic() - script_at:.1f} s into the {script.duration:.1f} s script "
+                                  f"(it was focused {focused_at - started_at:.1f} s after it started)")
         else:
             errors.append("the app never reported an interaction profile (session not focused)")
         while alive() and send(rest):  # the app leaves at --duration; keep the hand at rest until then
