@@ -108,3 +108,34 @@ def child_env() -> Any:
 @pytest.fixture
 def python_exe() -> str:
     return PYTHON
+
+
+@pytest.fixture(scope="session")
+def monado_runtime() -> dict[str, Any]:
+    """Monado's in-process runtime built by ``tools/monado/build.py`` (cached by source version).
+
+    Under CI (``CI=true``) the build runs, installing its Debian build dependencies with apt-get as
+    root, and any failure fails the test. Elsewhere missing build dependencies are a skip that says
+    which and how to install them (this fixture does not apt-get on a developer's machine), and so is
+    an unreachable Debian mirror with nothing cached. A cached build is used without looking at the
+    build dependencies; otherwise it builds (about 40 s on 2 idle cores)."""
+    import importlib.util
+    import os as _os
+    import sys
+
+    spec = importlib.util.spec_from_file_location("monado_build", REPO / "tools" / "monado" / "build.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = build  # its dataclasses look the module up
+    spec.loader.exec_module(build)
+    ci = build.in_ci()
+    try:
+        info: dict[str, Any] = build.ensure_built(install_deps=ci and _os.geteuid() == 0)
+    except build.BuildError as e:
+        if ci:
+            pytest.fail(f"building Monado failed under CI: {e}")
+        if e.status == 2:  # build dependencies missing (the message names them and the apt-get line)
+            pytest.skip(f"Monado is not built and cannot be built here: {' '.join(str(e).split())} "
+                        "(under CI=true the test installs them itself)")
+        pytest.skip(f"Monado could not be built here: {str(e).splitlines()[0]}")
+    return info

@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""Client for Monado's ``remote`` driver: feed head and controller poses, buttons and finger curls headlessly.
+
+Monado's remote driver (``src/xrt/drivers/remote``, built with ``-DXRT_BUILD_DRIVER_REMOTE=ON``,
+selected with ``P_OVERRIDE_ACTIVE_CONFIG=remote``) creates a simulated HMD and two Valve Index
+controllers, and listens on a TCP port (``remote.port`` in ``$XDG_CONFIG_HOME/monado/config_v0.json``,
+default 4242). On connect it sends two ``r_remote_data`` messages (its reset state, then the latest
+state); afterwards it reads ``r_remote_data`` messages and the devices report the latest one.
+
+The wire message is the C struct ``r_remote_data`` of ``r_interface.h`` (Monado 25), native
+little-endian with C alignment, 376 bytes (offsets checked against the compiled header)::
+
+    u64 header                                     0   ("mndrmt3\\0"; the hub does not check it)
+    head:  views[2] {fov(4f) pose(7f) u32 pad}     8   (48 bytes each)
+           center pose(7f)                       104
+           bool per_view_data_valid, 3 pad       132
+    left:  controller (120 bytes)                136
+    right: controller                            256
+
+    controller: pose(7f) linear_velocity(3f) angular_velocity(3f) hand_curl[5] (little, ring,
+    middle, index, thumb) trigger squeeze squeeze_force thumbstick(2f) trackpad_force trackpad(2f)
+    then 16 bools: hand_tracking_active active system_click system_touch a_click a_touch b_click
+    b_touch trigger_click trigger_touch thumbstick_click thumbstick_touch trackpad_touch + 3 pad.
+
+A pose is Monado's ``xrt_pose``: orientation quaternion (x, y, z, w) first, then position (x, y, z),
+in the runtime's stage space (the remote hub makes stage the tracking origin; local is 1.6 m up).
+
+Run by hand: ``python tools/monado/remote.py --port 4242 raise`` lifts the right controller above
+the head and holds it there (see ``--help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import socket
+import struct
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields, replace
+
+HEADER = struct.unpack("<Q", b"mndrmt3\0")[0]
+_POSE = "4f3f"  # xrt_pose: orientation xyzw, then position xyz
+_VIEW = "<4f" + _POSE + "I"  # fov (left, right, up, down), pose, pad
+_HEAD = f"<{_VIEW[1:] * 2}{_POSE}?3x"
+_BOOLS = ("hand_tracking_active", "active", "system_click", "system_touch", "a_click", "a_touch", "b_click", "b_touch",
+          "trigger_click", "trigger_touch", "thumbstick_click", "thumbstick_touch", "trackpad_touch")
+_CTL = "<" + _POSE + "3f3f5f" + "f" * 3 + "2f" + "f" + "2f" + "?" * len(_BOOLS) + "3x"
+_MSG = "<Q" + _HEAD[1:] + _CTL[1:] * 2
+SIZE = struct.calcsize(_MSG)
+assert struct.calcsize(_HEAD) == 128 and struct.calcsize(_CTL) == 120 and SIZE == 376, (_HEAD, _CTL, SIZE)
+
+Vec3 = tuple[float, float, float]
+Quat = tuple[float, float, float, float]
+IDENTITY: Quat = (0.0, 0.0, 0.0, 1.0)
+_CTL_FLOATS = 7 + 3 + 3 + 5 + 3 + 2 + 1 + 2  # pose, velocities, curls, trigger/squeeze/force, stick, pad
+
+
+class RemoteProtocolError(ValueError):
+    """A message of the wrong size, or a hub that does not answer as Monado's remote driver does."""
+
+
+@dataclass(frozen=True)
+class Pose:
+    """Position in metres, orientation quaternion (x, y, z, w)."""
+
+    position: Vec3 = (0.0, 0.0, 0.0)
+    orientation: Quat = IDENTITY
+
+    def values(self) -> tuple[float, ...]:
+        return (*self.orientation, *self.position)
+
+    @staticmethod
+    def from_values(v: Sequence[float]) -> "Pose":
+        return Pose((v[4], v[5], v[6]), (v[0], v[1], v[2], v[3]))
+
+
+@dataclass(frozen=True)
+class Controller:
+    """One controller's state as the remote driver takes it (Valve Index controller inputs)."""
+
+    pose: Pose = Pose()
+    linear_velocity: Vec3 = (0.0, 0.0, 0.0)
+    angular_velocity: Vec3 = (0.0, 0.0, 0.0)
+    hand_curl: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)  # little ring middle index thumb
+    trigger: float = 0.0
+    squeeze: float = 0.0
+    squeeze_force: float = 0.0
+    thumbstick: tuple[float, float] = (0.0, 0.0)
+    trackpad_force: float = 0.0
+    trackpad: tuple[float, float] = (0.0, 0.0)
+    hand_tracking_active: bool = True
+    active: bool = True
+    system_click: bool = False
+    system_touch: bool = False
+    a_click: bool = False
+    a_touch: bool = False
+    b_click: bool = False
+    b_touch: bool = False
+    trigger_click: bool = False
+    trigger_touch: bool = False
+    thumbstick_click: bool = False
+    thumbstick_touch: bool = False
+    trackpad_touch: bool = False
+
+    def values(self) -> tuple[object, ...]:
+        return (*self.pose.values(), *self.linear_velocity, *self.angular_velocity, *self.hand_curl, self.trigger,
+                self.squeeze, self.squeeze_force, *self.thumbstick, self.trackpad_force, *self.trackpad,
+                *(getattr(self, b) for b in _BOOLS))
+
+    @staticmethod
+    def from_values(v: Sequence[object]) -> "Controller":
+        f = [float(x) for x in v[:_CTL_FLOATS]]  # type: ignore[arg-type]
+        bools = {name: bool(x) for name, x in zip(_BOOLS, v[_CTL_FLOATS:_CTL_FLOATS + len(_BOOLS)])}
+        return Controller(Pose.from_values(f[0:7]), (f[7], f[8], f[9]), (f[10], f[11], f[12]),
+                          (f[13], f[14], f[15], f[16], f[17]), f[18], f[19], f[20], (f[21], f[22]), f[23],
+                          (f[24], f[25]), **bools)
+
+
+_CTL_VALUES = _CTL_FLOATS + len(_BOOLS)
+_HEAD_VALUES = 2 * 12 + 7 + 1
+
+
+@dataclass(frozen=True)
+class RemoteData:
+    """The whole ``r_remote_data`` message: head centre (view space) and both controllers.
+
+    Per-view data (field of view and eye poses) is sent invalid, so the HMD keeps its own defaults.
+    ``header`` is kept as received (the hub's own reset message carries 0)."""
+
+    head: Pose = Pose((0.0, 1.6, 0.0))
+    left: Controller = field(default_factory=lambda: Controller(Pose((-0.2, 1.3, -0.5))))
+    right: Controller = field(default_factory=lambda: Controller(Pose((0.2, 1.3, -0.5))))
+    header: int = HEADER
+
+    def __bytes__(self) -> bytes:
+        views = (0.0,) * 4 + IDENTITY + (0.0, 0.0, 0.0) + (0,)
+        return struct.pack(_MSG, self.header, *views, *views, *self.head.values(), False,
+                           *self.left.values(), *self.right.values())
+
+    @staticmethod
+    def parse(data: bytes) -> "RemoteData":
+        if len(data) != SIZE:
+            raise RemoteProtocolError(f"a remote message is {SIZE} bytes, not {len(data)}")
+        v = struct.unpack(_MSG, data)
+        head = Pose.from_values(v[25:32])  # after header (1) and two views (12 each)
+        left = Controller.from_values(v[1 + _HEAD_VALUES:1 + _HEAD_VALUES + _CTL_VALUES])
+        right = Controller.from_values(v[1 + _HEAD_VALUES + _CTL_VALUES:])
+        return RemoteData(head, left, right, header=int(v[0]))  # type: ignore[arg-type]
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise RemoteProtocolError(f"the hub closed the connection after {len(buf)} of {n} bytes")
+        buf += chunk
+    return bytes(buf)
+
+
+class RemoteClient:
+    """A connection to the remote hub. ``connect()`` retries until the hub listens (it starts
+    when the runtime creates its system, i.e. at the app's xrCreateInstance) and reads the hub's
+    reset and latest states into ``reset`` / ``initial``."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        self.host, self.port = host, port
+        self.sock: socket.socket | None = None
+        self.reset: RemoteData | None = None
+        self.initial: RemoteData | None = None
+        self.sent = 0
+
+    def connect(self, timeout: float = 60.0, alive: Callable[[], bool] = lambda: True) -> "RemoteClient":
+        deadline = time.monotonic() + timeout
+        last: OSError | None = None
+        while time.monotonic() < deadline and alive():
+            try:
+                s = socket.create_connection((self.host, self.port), timeout=5.0)
+            except OSError as e:
+                last = e
+                time.sleep(0.1)
+                continue
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.sock = s
+            self.reset = RemoteData.parse(_recv_exact(s, SIZE))
+            self.initial = RemoteData.parse(_recv_exact(s, SIZE))
+            return self
+        raise ConnectionError(f"Monado's remote hub did not accept a connection on {self.host}:{self.port} "
+                              f"within {timeout:g} s ({last or 'the runtime process ended'})")
+
+    def send(self, data: RemoteData) -> None:
+        if self.sock is None:
+            raise ConnectionError("not connected")
+        self.sock.sendall(bytes(data))
+        self.sent += 1
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def __enter__(self) -> "RemoteClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ------------------------------------------------------------------ motion scripts
+
+FINGERS_UP: Quat = (math.sin(math.pi / 4), 0.0, 0.0, math.cos(math.pi / 4))  # +90° about X: grip -Z points up
+
+
+def _lerp(a: Vec3, b: Vec3, s: float) -> Vec3:
+    s = 0.5 - 0.5 * math.cos(math.pi * min(max(s, 0.0), 1.0))  # ease in and out
+    return (a[0] + (b[0] - a[0]) * s, a[1] + (b[1] - a[1]) * s, a[2] + (b[2] - a[2]) * s)
+
+
+def _slerp(a: Quat, b: Quat, s: float) -> Quat:
+    s = min(max(s, 0.0), 1.0)
+    dot = sum(x * y for x, y in zip(a, b))
+    if dot < 0:
+        b, dot = tuple(-x for x in b), -dot  # type: ignore[assignment]
+    if dot > 0.9995:
+        q = tuple(x + (y - x) * s for x, y in zip(a, b))
+    else:
+        th = math.acos(dot)
+        q = tuple((math.sin((1 - s) * th) * x + math.sin(s * th) * y) / math.sin(th) for x, y in zip(a, b))
+    n = math.sqrt(sum(x * x for x in q))
+    return tuple(x / n for x in q)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class RaiseHand:
+    """Right controller: rest at chest height, lift above the head, hold still, lower again.
+
+    Times in seconds from the start; positions in stage space for a head at ``head`` (1.6 m)."""
+
+    head: Pose = Pose((0.0, 1.6, 0.0))
+    rest: Vec3 = (0.22, 1.05, -0.30)
+    raised: Vec3 = (0.25, 1.98, -0.12)  # 0.38 m above the eyes, beside and slightly ahead of the head
+    rest_s: float = 1.5
+    lift_s: float = 0.7
+    hold_s: float = 3.0
+    lower_s: float = 0.7
+
+    @property
+    def duration(self) -> float:
+        return self.rest_s + self.lift_s + self.hold_s + self.lower_s + self.rest_s
+
+    @property
+    def hold_window(self) -> tuple[float, float]:
+        t0 = self.rest_s + self.lift_s
+        return t0, t0 + self.hold_s
+
+    def at(self, t: float, base: RemoteData) -> RemoteData:
+        up0 = self.rest_s
+        down0 = up0 + self.lift_s + self.hold_s
+        if t < down0:
+            s = (t - up0) / self.lift_s
+            pos, q = _lerp(self.rest, self.raised, s), _slerp(IDENTITY, FINGERS_UP, s)
+        else:
+            s = (t - down0) / self.lower_s
+            pos, q = _lerp(self.raised, self.rest, s), _slerp(FINGERS_UP, IDENTITY, s)
+        right = replace(base.right, pose=Pose(pos, q), active=True)
+        return replace(base, head=self.head, right=right, header=HEADER)
+
+
+def play(client: RemoteClient, script: RaiseHand, rate_hz: float = 60.0, repeat: int = 1,
+         alive: Callable[[], bool] = lambda: True) -> int:
+    """Send ``script`` ``repeat`` times at ``rate_hz``; returns the messages sent."""
+    base = client.initial or RemoteData()
+    period = 1.0 / rate_hz
+    for _ in range(repeat):
+        t0 = time.monotonic()
+        while alive():
+            t = time.monotonic() - t0
+            if t > script.duration:
+                break
+            client.send(script.at(t, base))
+            time.sleep(max(0.0, period - (time.monotonic() - t0 - t)))
+    return client.sent
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Drive Monado's remote driver: lift the right controller above the head.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=4242, help="the hub's port (remote.port in Monado's config_v0.json)")
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--rate", type=float, default=60.0, help="messages per second")
+    p.add_argument("script", choices=("raise",), help="raise: the right hand goes up, is held 3 s, comes down")
+    a = p.parse_args(argv)
+    with RemoteClient(a.port, a.host) as c:
+        c.connect()
+        print(f"connected; the hub's reset state puts the head at {c.reset.head.position if c.reset else '?'}")
+        n = play(c, RaiseHand(), a.rate, a.repeat)
+        print(f"sent {n} messages")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
