@@ -8,6 +8,9 @@ Three messages, each starting with a type byte:
   request to it. (The relay reads the authority's certificate: the chair is not anonymous.)
 * :class:`SealedEntry` (type 3): a member's :class:`~vrdiplomacy.crypto.roster.RosterEntry`,
   HPKE-sealed (RFC 9180 base mode) to the authority's admission key.
+* :class:`Succession` (type 4): the authority names its successor (signed, with its certificate).
+  The successor lists the chain of successions in its :class:`AuthorityKey`, so a client whose
+  invitation pinned an earlier authority can follow the hand-over.
 * :class:`SealedRoster` (type 1): a signed :class:`~vrdiplomacy.crypto.roster.Roster`, encrypted
   with AES-256-GCM under a fresh roster key; the roster key is HPKE-sealed to every member's KEM
   key (recipients named by ``key_id = SHA-256(kem_public)[:8]``). The authority signs the whole
@@ -20,7 +23,8 @@ Wire formats (big-endian)::
     SealedRoster: u8 type=1 | vec8 room_id | u64 epoch | u64 issued_ms | 32 authority
                   | u16 n | n * (8 key_id | vec16 sealed_key) | vec32 ciphertext | 64 signature
     AuthorityKey: u8 type=2 | vec8 room_id | u8 group_suite | u8 kem_suite | vec16 kem_public
-                  | vec16 cert_der | u64 issued_ms | 64 signature
+                  | vec16 cert_der | u64 issued_ms | u8 n | n * vec16 succession | 64 signature
+    Succession:   u8 type=4 | vec8 room_id | 32 successor | vec16 cert_der | 64 signature
     SealedEntry:  u8 type=3 | vec8 room_id | 32 authority | u8 kem_suite | vec16 sealed
 """
 
@@ -43,12 +47,15 @@ from vrdiplomacy.errors import CryptoError, ProtocolError
 SEALED_ROSTER = 1
 AUTHORITY_KEY = 2
 SEALED_ENTRY = 3
+SUCCESSION = 4
+MAX_LINEAGE = 16
 MAX_RECIPIENTS = 1024
 _NONCE = bytes(12)  # every roster key is fresh and used once
 _ROSTER_INFO = b"vrdiplomacy roster key v1"
 _ENTRY_INFO = b"vrdiplomacy admission v1"
 _ENVELOPE_LABEL = b"vrdiplomacy sealed roster v1\x00"
 _AUTHORITY_LABEL = b"vrdiplomacy authority key v1\x00"
+_SUCCESSION_LABEL = b"vrdiplomacy succession v1\x00"
 
 
 def key_id(kem_public: bytes) -> bytes:
@@ -171,16 +178,20 @@ class AuthorityKey:
     kem_public: bytes
     cert_der: bytes
     issued_ms: int
+    lineage: tuple[bytes, ...] = ()
     signature: bytes = b""
 
     def signed_part(self) -> bytes:
         return _AUTHORITY_LABEL + self._body()
 
     def _body(self) -> bytes:
-        return (
+        w = (
             Writer().u8(AUTHORITY_KEY).vec8(self.room_id).u8(self.group_suite).u8(self.kem_suite)
-            .vec16(self.kem_public).vec16(self.cert_der).u64(self.issued_ms).bytes()
+            .vec16(self.kem_public).vec16(self.cert_der).u64(self.issued_ms).u8(len(self.lineage))
         )
+        for s in self.lineage:
+            w.vec16(s)
+        return w.bytes()
 
     def __bytes__(self) -> bytes:
         return self._body() + self.signature
@@ -194,16 +205,35 @@ class AuthorityKey:
         r = Reader(data, "authority key")
         if r.u8() != AUTHORITY_KEY:
             raise ProtocolError("authority key: wrong type")
-        out = cls(r.vec8(), r.u8(), r.u8(), r.vec16(), r.vec16(), r.u64(), r.take(64))
+        head = (r.vec8(), r.u8(), r.u8(), r.vec16(), r.vec16(), r.u64())
+        n = r.u8()
+        if n > MAX_LINEAGE:
+            raise ProtocolError(f"authority key: {n} successions exceeds {MAX_LINEAGE}")
+        lineage = tuple(r.vec16() for _ in range(n))
+        out = cls(*head, lineage, r.take(64))
         r.done()
         return out
 
     @classmethod
     def create(cls, room_id: bytes, group_suite: int, kem: KemKeyPair, cert_der: bytes,
-               signing_key: ed25519.Ed25519PrivateKey, now: float) -> AuthorityKey:
-        u = cls(room_id, group_suite, kem.suite, kem.public_bytes(), cert_der, int(now * 1000))
-        return cls(u.room_id, u.group_suite, u.kem_suite, u.kem_public, u.cert_der, u.issued_ms,
+               signing_key: ed25519.Ed25519PrivateKey, now: float, lineage: tuple[bytes, ...] = ()) -> AuthorityKey:
+        u = cls(room_id, group_suite, kem.suite, kem.public_bytes(), cert_der, int(now * 1000), lineage)
+        return cls(u.room_id, u.group_suite, u.kem_suite, u.kem_public, u.cert_der, u.issued_ms, lineage,
                    signing_key.sign(u.signed_part()))
+
+    def follows(self, pinned: bytes, roots: list, now: float) -> bool:  # type: ignore[type-arg]
+        """Whether the successions in :attr:`lineage` lead from ``pinned`` to this authority."""
+        cur = pinned
+        for raw in self.lineage:
+            try:
+                s = Succession.parse(raw)
+                if s.room_id != self.room_id or s.fingerprint != cur:
+                    return False
+                s.verify(roots, now)
+            except (ProtocolError, CryptoError):
+                return False
+            cur = s.successor
+        return cur == self.fingerprint
 
     def verify(self, roots: list, now: float, room_id: bytes, authority: bytes | None) -> VerifiedIdentity:  # type: ignore[type-arg]
         """Check room, that the certificate is the expected authority's (when one is pinned),
@@ -267,3 +297,45 @@ class SealedEntry:
         except ProtocolError as e:
             raise CryptoError(f"admission request: {e}") from None
 
+
+
+@dataclass(frozen=True)
+class Succession:
+    """The authority (``cert_der``) names ``successor`` (certificate fingerprint) for the room."""
+
+    room_id: bytes
+    successor: bytes
+    cert_der: bytes
+    signature: bytes = b""
+
+    def _body(self) -> bytes:
+        return Writer().u8(SUCCESSION).vec8(self.room_id).raw(self.successor).vec16(self.cert_der).bytes()
+
+    def __bytes__(self) -> bytes:
+        return self._body() + self.signature
+
+    @property
+    def fingerprint(self) -> bytes:
+        return cert_fingerprint(self.cert_der)
+
+    @classmethod
+    def parse(cls, data: bytes) -> Succession:
+        r = Reader(data, "succession")
+        if r.u8() != SUCCESSION:
+            raise ProtocolError("succession: wrong type")
+        out = cls(r.vec8(), r.take(32), r.vec16(), r.take(64))
+        r.done()
+        return out
+
+    @classmethod
+    def create(cls, room_id: bytes, successor: bytes, cert_der: bytes, key: ed25519.Ed25519PrivateKey) -> Succession:
+        u = cls(room_id, successor, cert_der)
+        return cls(room_id, successor, cert_der, key.sign(_SUCCESSION_LABEL + u._body()))
+
+    def verify(self, roots: list, now: float) -> VerifiedIdentity:  # type: ignore[type-arg]
+        ident = verify_certificate(load_der_certificate(self.cert_der), roots, now)
+        try:
+            ident.public_key.verify(self.signature, _SUCCESSION_LABEL + self._body())
+        except InvalidSignature:
+            raise CryptoError("succession: bad signature") from None
+        return ident

@@ -60,7 +60,16 @@ from vrdiplomacy.crypto.roster import (
     parse_fingerprint,
     show_fingerprint,
 )
-from vrdiplomacy.crypto.roster_seal import AUTHORITY_KEY, SEALED_ROSTER, AuthorityKey, SealedEntry, SealedRoster, message_type
+from vrdiplomacy.crypto.roster_seal import (
+    AUTHORITY_KEY,
+    SEALED_ROSTER,
+    SUCCESSION,
+    AuthorityKey,
+    SealedEntry,
+    SealedRoster,
+    Succession,
+    message_type,
+)
 from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, PacketDropped, SessionConfig
 from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net.secure_chair import Admit, AuthoritySettings, RoomAuthority
@@ -248,6 +257,7 @@ class SecureRoom:
         self._entry_sent_at = -1e9
         self._entry_version = -1
         self._authority_key: AuthorityKey | None = None
+        self._succession: bytes | None = None
         self._fresh_state = "none"
         self._kem_period: int | None = None
         self.chair: RoomAuthority | None = self._make_authority() if self.is_chair else None
@@ -481,6 +491,9 @@ class SecureRoom:
             if t == AUTHORITY_KEY:
                 self._on_authority_key(AuthorityKey.parse(data))
                 return
+            if t == SUCCESSION:
+                self._on_succession(Succession.parse(data))
+                return
             if t != SEALED_ROSTER:
                 raise ProtocolError(f"unknown roster message type {t}")
             env = SealedRoster.parse(data)
@@ -516,6 +529,11 @@ class SecureRoom:
         try:
             ident = ak.verify(self.roots, now, self.room_id, None)
             expected = self._expected_authorities()
+            pinned = self.session.authority
+            if (self.session.roster is None and pinned is not None and ak.fingerprint != pinned
+                    and ident.role in ROSTER_SIGNER_ROLES and ak.follows(pinned, self.roots, now)):
+                self.session.authority = expected_new = ak.fingerprint  # the pinned authority handed over
+                expected = {expected_new}
             if ident.role not in ROSTER_SIGNER_ROLES or (expected and ak.fingerprint not in expected):
                 raise CryptoError(f"{ident.name} ({ident.country}) published an admission key but is not the room authority")
         except CryptoError as e:
@@ -535,6 +553,18 @@ class SecureRoom:
             return
         if not self.member:
             self._send_entry(force=first)
+
+    def _on_succession(self, s: Succession) -> None:
+        """The authority names its successor; kept when it is us (for the lineage we show)."""
+        r = self.session.roster
+        if s.room_id != self.room_id or s.successor != self.fingerprint or r is None or s.fingerprint != r.authority:
+            return
+        try:
+            s.verify(self.roots, self.clock())
+        except CryptoError as e:
+            self._post(SecurityAlert(f"succession rejected: {e}"), logging.WARNING)
+            return
+        self._succession = bytes(s)
 
     def _roster_without_us(self, env: SealedRoster) -> None:
         """A sealed roster with no copy for us: if the authority signed a newer epoch, we are out."""
@@ -634,6 +664,8 @@ class SecureRoom:
     def _become_authority(self, vr: VerifiedRoster) -> None:
         """The authority named us its successor: take over and sign the next epoch."""
         self.chair = self._make_authority(vr)
+        prior = self._authority_key.lineage if self._authority_key is not None else ()
+        self.chair.lineage = prior + ((self._succession,) if self._succession is not None else ())
         self.is_chair = True
         self.role = self.identity.role
         self._post(SecurityAlert(f"you are now the room authority (named by {vr.signer.name})"), logging.WARNING)

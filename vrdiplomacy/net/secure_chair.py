@@ -45,7 +45,7 @@ from vrdiplomacy.crypto.roster import (
     kem_binding,
     room_role,
 )
-from vrdiplomacy.crypto.roster_seal import AuthorityKey, SealedEntry
+from vrdiplomacy.crypto.roster_seal import AuthorityKey, SealedEntry, Succession
 from vrdiplomacy.crypto.session import GroupSession, LocalIdentity
 from vrdiplomacy.errors import CryptoError, ProtocolError
 
@@ -119,12 +119,14 @@ class RoomAuthority:
         self._hello: dict[int, float] = {}
         self._kem_period: int | None = None
         self.active = True
+        self.lineage: tuple[bytes, ...] = ()
+        """Successions from the authority that created the room to us (shown to newcomers)."""
 
     # ------------------------------------------------------------ messages
 
     def announcement(self, now: float) -> bytes:
         return bytes(AuthorityKey.create(self.room_id, self.group_suite, self._admission, cert_der(self.me.certificate),
-                                         self.me.signing_key, now))
+                                         self.me.signing_key, now, self.lineage))
 
     def _index_for(self, key: bytes) -> int:
         if key not in self._indices:
@@ -151,7 +153,10 @@ class RoomAuthority:
         for m in vr.members.values():
             e = next(x for x in vr.roster.entries if x.index == m.index)
             fp = e.fingerprint
-            role = room_role(m.identity.role, None if m.role in ROSTER_SIGNER_ROLES else m.role, fp == a.fingerprint)
+            if fp == a.fingerprint:
+                role = m.identity.role  # we are the authority now
+            else:  # keep the role the old authority gave, but no one else chairs
+                role = room_role(m.identity.role, None if m.role in ROSTER_SIGNER_ROLES else m.role, False)
             key = m.public_key.public_bytes_raw()
             a._indices[key] = m.index
             a.admitted[key] = _Admitted(replace(e, role=role), m.identity, -1)
@@ -234,6 +239,8 @@ class RoomAuthority:
             if name in (a.identity.name, a.identity.fingerprint) and a.identity.role in ROSTER_SIGNER_ROLES \
                     and a.identity.fingerprint != self.identity.fingerprint:
                 self._successor = cert_fingerprint(a.entry.cert_der)
+                self._broadcast(bytes(Succession.create(self.room_id, self._successor, cert_der(self.me.certificate),
+                                                        self.me.signing_key)))
                 self.publish(now)
                 self.active = False
                 return True

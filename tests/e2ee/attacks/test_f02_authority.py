@@ -145,3 +145,37 @@ def test_over_the_relay_a_members_forged_roster_raises_an_alert_and_changes_noth
                     assert al.secure.code != code
 
     asyncio.run(main())
+
+
+def test_over_the_relay_the_authority_hands_over_to_a_named_successor() -> None:
+    """fails on main 3e2635d (no hand-over: a second chair's rosters split the room)."""
+    from harness import Pki, codes_agree, member, until
+
+    from vrdiplomacy.net.relay_server import EmbeddedRelay
+
+    async def main() -> None:
+        pki = Pki()
+        chair = pki.identity("Chair", "chair", "CH")
+        pin = fingerprint(chair.certificate)
+        async with EmbeddedRelay() as relay:
+            async with member(relay, pki.root, chair, "chair", "s0", authority=pin) as ch, \
+                    member(relay, pki.root, pki.identity("Vice", "host", "CH"), "vice", "s1", authority=pin) as vice, \
+                    member(relay, pki.root, pki.identity("Alice", "head"), "fr", "s2", authority=pin) as al:
+                three = [ch, vice, al]
+                await until(lambda: codes_agree(three), 15, "keyed")
+                v = al.secure.roster.version  # type: ignore[union-attr]
+                with pytest.raises(CryptoError, match="only the room authority"):
+                    al.secure.expel("Chair")
+                assert ch.secure.hand_over("Vice")
+                await until(lambda: vice.secure.is_chair and codes_agree(three) and al.secure.roster.version >= v + 2, 10,  # type: ignore[union-attr]
+                            "the vice-chair's first epoch")
+                r = al.secure.roster
+                assert r is not None and r.signer.name == "Vice" and not ch.secure.is_chair
+                assert {m.identity.name: m.role for m in r.members.values()} == {"Chair": "delegate", "Vice": "host", "Alice": "head"}
+                with pytest.raises(CryptoError, match="only the room authority"):
+                    ch.secure.expel("Alice")
+                async with member(relay, pki.root, pki.identity("Bob", "head", "DE"), "de", "s3", authority=pin) as bob:
+                    await until(lambda: codes_agree([*three, bob]), 15, "Bob admitted by the successor")
+                    assert bob.secure.roster.signer.name == "Vice"  # type: ignore[union-attr]
+
+    asyncio.run(main())
