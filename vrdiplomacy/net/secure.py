@@ -260,6 +260,7 @@ class SecureRoom:
         self._succession: bytes | None = None
         self._fresh_state = "none"
         self._kem_period: int | None = None
+        self._member_since = 0.0
         self.chair: RoomAuthority | None = self._make_authority() if self.is_chair else None
 
     # ------------------------------------------------------------ information
@@ -332,14 +333,19 @@ class SecureRoom:
         self._flush_control()
 
     def _kem_tick(self, now: float) -> None:
+        """Replace our HPKE key at every ``kem_update_s`` boundary of the clock (all members at
+        about the same time, so the authority commits them in one epoch); not within half a
+        period of joining (our key is new)."""
         if not self.member or self.s.kem_update_s <= 0:
+            self._kem_period = None
             return
         period = math.floor(now / self.s.kem_update_s)
         if self._kem_period is None:
-            self._kem_period = period
+            self._kem_period, self._member_since = period, now
         elif period != self._kem_period and self._authority_key is not None:
             self._kem_period = period
-            self._send_entry(force=True, entry=self.session.update_kem())
+            if now - self._member_since >= self.s.kem_update_s / 2:
+                self._send_entry(force=True, entry=self.session.update_kem())
 
     def _freshness_tick(self, now: float) -> None:
         state = self.session.freshness(now)

@@ -118,6 +118,7 @@ class RoomAuthority:
         self._successor: bytes | None = None
         self._hello: dict[int, float] = {}
         self._kem_period: int | None = None
+        self._since = 0.0
         self.active = True
         self.lineage: tuple[bytes, ...] = ()
         """Successions from the authority that created the room to us (shown to newcomers)."""
@@ -252,11 +253,11 @@ class RoomAuthority:
             return
         period = math.floor(now / kem_update_s) if kem_update_s > 0 else 0
         if self._kem_period is None:
-            self._kem_period = period
+            self._kem_period, self._since = period, now
         elif period != self._kem_period and self.session.index is not None:
             self._kem_period = period
             key = self.me.signing_key.public_key().public_bytes_raw()
-            if key in self.admitted:
+            if key in self.admitted and now - self._since >= kem_update_s / 2:
                 self.admitted[key].entry = replace(self.session.update_kem(), index=self.admitted[key].entry.index,
                                                    role=self.admitted[key].entry.role)
                 self._dirty_at = self._dirty_at if self._dirty_at is not None else now
