@@ -235,7 +235,7 @@ def _networked(backend, scene, layout, seat, relay, args: argparse.Namespace, id
         from vrdiplomacy.net.secure import SecureRoom
 
         me, roots, cert_name = identity
-        sealer = SecureRoom(settings.room, me, roots)
+        sealer = SecureRoom(settings.room, me, roots, authority=args.authority)
         settings = dataclasses.replace(settings, identity=cert_name)
     if args.name:
         settings = dataclasses.replace(settings, identity=args.name)

@@ -43,6 +43,9 @@ def add_identity_arguments(p: argparse._ActionsContainer, default_home: Path, ad
     p.add_argument("--key", type=Path, help="delegation key (default <dir>/delegation.key)")
     p.add_argument("--root", type=Path, action="append", required=root_required,
                    help="trusted ministry root certificate (repeat for several)")
+    p.add_argument("--authority", metavar="SHA256",
+                   help="the room authority's certificate fingerprint (from the invitation); only it may sign "
+                   "rosters. Without it, the first roster's signer is trusted (and a chair certificate chairs)")
     add_passphrase(p, "of the delegation key")  # type: ignore[operator]
 
 
@@ -71,11 +74,12 @@ async def _watch(args: argparse.Namespace, me: LocalIdentity, roots: list, name:
     from vrdiplomacy.net.secure import KeysChanged, RoomCodeChanged, RosterChanged, SecureRoom, SecurityAlert
 
     host, port = _address(args.relay)
-    room = SecureRoom(args.room, me, roots)
-    print(f"joining room {args.room!r} on {host}:{port} as {name}" + (" (chair)" if room.is_chair else ""), flush=True)
+    room = SecureRoom(args.room, me, roots, authority=args.authority)
+    print(f"joining room {args.room!r} on {host}:{port} as {name}" + (" (chair, room authority)" if room.is_chair else ""), flush=True)
     async with connect(host, port, args.fingerprint, name, args.seat, room=args.room, sealer=room) as c:
         deadline = time.monotonic() + args.wait
         shown = None
+        said: str | None = None
         while True:
             left = deadline - time.monotonic()
             if not args.follow and left <= 0:
@@ -86,6 +90,9 @@ async def _watch(args: argparse.Namespace, me: LocalIdentity, roots: list, name:
             if isinstance(ev, RoomCodeChanged) and ev.code != shown:
                 shown = ev.code
                 print(f"room code: {ev.code}   (roster v{ev.roster_version}, {len(room.members())} members)", flush=True)
+                if room.authority != said:
+                    said = room.authority
+                    print(f"room authority: {said}", flush=True)
                 if not args.follow:
                     return 0
 
