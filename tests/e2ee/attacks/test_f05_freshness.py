@@ -113,6 +113,10 @@ def test_heartbeat_late_alert_and_withheld_expulsion_over_the_relay() -> None:
                 # the relay withholds the chair's rosters, then the chair expels Italy
                 withhold.add(ch.client.client_id)
                 assert ch.secure.expel("Italy")
+                await until(lambda: ch.secure.roster.version == epoch + 1, 2, "the chair's epoch without Italy")  # type: ignore[union-attr]
+                # the split shows at once: the chair waits for France's keys of the new epoch
+                # ("verifying keys" on its card) while France still shows the old code
+                assert ch.secure.code != fr.secure.code == code
                 await until(lambda: any(isinstance(e, SecurityAlert) and "no fresh roster" in e.message for e in fr.other),
                             life, "France's late-roster alert")
                 await until(lambda: any(isinstance(e, SecurityAlert) and "expired" in e.message for e in fr.other),
