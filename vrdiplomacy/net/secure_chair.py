@@ -117,6 +117,7 @@ class RoomAuthority:
         self._dirty_at: float | None = None
         self._successor: bytes | None = None
         self._hello: dict[int, float] = {}
+        self._seen_at = -1e9
         self._kem_period: int | None = None
         self._since = 0.0
         self.active = True
@@ -176,7 +177,9 @@ class RoomAuthority:
 
     def member_seen(self, now: float) -> None:
         """Someone joined the relay room: tell them where to send their admission request."""
-        self._broadcast(self.announcement(now))
+        if now - self._seen_at >= self.s.hello_gap_s:
+            self._seen_at = now
+            self._broadcast(self.announcement(now))
 
     def on_entry(self, client_id: int, data: bytes, now: float) -> None:
         """A member's sealed admission request (or an empty hello asking for our key)."""
@@ -261,7 +264,8 @@ class RoomAuthority:
                 self.admitted[key].entry = replace(self.session.update_kem(), index=self.admitted[key].entry.index,
                                                    role=self.admitted[key].entry.role)
                 self._dirty_at = self._dirty_at if self._dirty_at is not None else now
-        if self._dirty_at is not None and now - self._dirty_at >= self.s.commit_delay_s:
+        expired = any(a.identity.not_after.timestamp() < now for a in self.admitted.values())
+        if expired or (self._dirty_at is not None and now - self._dirty_at >= self.s.commit_delay_s):
             self.publish(now)
             return
         if now >= self.published.issued_at + self.s.lifetime_s * self.s.heartbeat_fraction:
@@ -275,6 +279,10 @@ class RoomAuthority:
         """Sign the next epoch when the members changed (or, with ``force``, repeat the current one)."""
         if not self.active:
             return
+        for k, a in list(self.admitted.items()):
+            if a.identity.not_after.timestamp() < now and a.identity.fingerprint != self.identity.fingerprint:
+                del self.admitted[k]  # an expired certificate would make every roster invalid
+                self._alert(f"the certificate of {a.identity.name} ({a.identity.country}) expired: removed from the room")
         entries = tuple(sorted((a.entry for a in self.admitted.values()), key=lambda e: e.index))
         if self.published is not None and self.published.entries == entries and self._successor is None:
             if force:
