@@ -3,10 +3,10 @@
 
 Pass it as the client's ``sealer``::
 
-    room = SecureRoom("chamber", LocalIdentity(cert, key), roots)          # a delegate
-    chair = SecureRoom("chamber", LocalIdentity(cert, key), roots)         # a chair: its certificate's
-    async with connect(host, port, fp, "France", "seat-03", room="chamber", sealer=room) as c:
-        ...                                                                 # role is "chair" or "host"
+    room = SecureRoom("chamber", LocalIdentity(cert, key), roots, authority=fp_or_invitation)  # a delegate
+    chair = SecureRoom("chamber", LocalIdentity(cert, key), roots, authority=fp_or_invitation) # the room
+    async with connect(host, port, fp, "France", "seat-03", room="chamber", sealer=room) as c:   # authority:
+        ...                                                      # its certificate is the pinned one
         room.code            # the verification code, the same on every member's client
 
 What travels where:
@@ -187,7 +187,15 @@ def _describe(m: Any) -> str:
 
 
 class SecureRoom(RosterFollower):
-    """The end-to-end layer of one client in one room (a :class:`~vrdiplomacy.net.client_io.PayloadSealer`)."""
+    """The end-to-end layer of one client in one room (a :class:`~vrdiplomacy.net.client_io.PayloadSealer`).
+
+    ``authority`` pins the room authority: its certificate fingerprint (``"AB:CD:..."`` as
+    :func:`~vrdiplomacy.crypto.identity.fingerprint` prints it, or 32 bytes) or an invitation / room
+    descriptor with ``authority_cert_der``. We chair when our certificate is the pinned one (or,
+    with no pin, when it is a chair/host certificate). ``admit`` (authority only) refuses a
+    member (False), admits it (True) or caps its room role (a role name, e.g. the invitation's).
+    ``clock`` gives the time used for certificates and roster freshness.
+    """
 
     def __init__(
         self,
