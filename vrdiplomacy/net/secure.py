@@ -405,6 +405,11 @@ class SecureRoom(RosterFollower):
 
     def _open_packet(self, data: bytes) -> OpenedPayload | None:
         now = self.clock()
+        if self.session.roster is None:
+            # key envelopes for epochs sealed before we were admitted: rosters are sealed to
+            # members only, so until ours arrives there is nothing these could be checked against
+            self.stats["before_roster"] += 1
+            return None
         before = self.code
         opened = self.session.open(data, now)
         self._check_forgery()
