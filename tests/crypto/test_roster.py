@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vrdiplomacy.crypto.hpke_dist import KemKeyPair, KemSuite
 from vrdiplomacy.crypto.roster import Roster, RosterEntry, verify_roster, verify_roster_chain
@@ -204,3 +206,18 @@ def test_sealed_roster_and_entry(pki: Pki, parts: dict[str, object]) -> None:
     assert se.open(adm, ROOM, _fp(c)) == entries[0]
     with pytest.raises(CryptoError):
         se.open(KemKeyPair.generate(KemSuite.X25519), ROOM, _fp(c))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400), kind=st.integers(0, 5))
+def test_fuzz_roster_channel_messages(data: bytes, kind: int) -> None:
+    """Whatever arrives on the roster channel parses or raises ProtocolError; nothing else."""
+    from vrdiplomacy.crypto.roster_seal import AuthorityKey, SealedEntry, SealedRoster, Succession
+    from vrdiplomacy.errors import ProtocolError
+
+    msg = bytes([kind]) + data
+    for parse in (SealedRoster.parse, AuthorityKey.parse, SealedEntry.parse, Succession.parse, Roster.parse):
+        try:
+            parse(msg)
+        except ProtocolError:
+            pass

@@ -153,6 +153,8 @@ class SealedRoster:
         kid = key_id(pub)
         sealed = next(s for k, s in self.keys if k == kid)
         rkey = kems[pub].open(sealed, self._info(kid))
+        if len(rkey) != 32:
+            raise CryptoError("sealed roster: the roster key has the wrong length")
         try:
             data = AESGCM(rkey).decrypt(_NONCE, self.ciphertext, self._aad())
         except InvalidTag:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 
 from cryptography.exceptions import InvalidSignature
 
-from vrdiplomacy.crypto.hpke_dist import KemKeyPair, KemSuite
+from vrdiplomacy.crypto.hpke_dist import KemKeyPair, KemSuite, load_kem_public
 from vrdiplomacy.crypto.identity import (
     ROSTER_SIGNER_ROLES,
     VerifiedIdentity,
@@ -192,6 +192,8 @@ class RoomAuthority:
             entry = SealedEntry.parse(data).open(self._admission, self.room_id, self.fingerprint)
             ident = verify_certificate(load_der_certificate(entry.cert_der), self.roots, now)
             ident.public_key.verify(entry.kem_signature, kem_binding(self.room_id, entry.kem_suite, entry.kem_public))
+            if entry.kem_suite == self.group_suite:
+                load_kem_public(entry.kem_suite, entry.kem_public)
         except (ProtocolError, CryptoError, InvalidSignature) as e:
             self.stats["entry_rejected"] += 1
             self._alert(f"admission request from relay client {client_id} refused: {e or 'bad signature'}")
@@ -224,7 +226,15 @@ class RoomAuthority:
             self.stats["key_updates"] += 1  # a periodic key update: batched into one epoch
             self._dirty_at = self._dirty_at if self._dirty_at is not None else now
             return
-        self.publish(now)
+        try:
+            self.publish(now)
+        except CryptoError as e:  # the group stays as it was
+            if cur is None:
+                del self.admitted[key]
+            else:
+                self.admitted[key] = cur
+            self.stats["entry_refused"] += 1
+            self._alert(f"{ident.name} ({ident.country}) was refused: {e}")
 
     def expel(self, name: str, now: float) -> bool:
         hit = [k for k, a in self.admitted.items()

@@ -179,3 +179,40 @@ def test_over_the_relay_the_authority_hands_over_to_a_named_successor() -> None:
                     assert bob.secure.roster.signer.name == "Vice"  # type: ignore[union-attr]
 
     asyncio.run(main())
+
+
+def test_garbage_and_tampered_roster_messages_only_raise_alerts() -> None:
+    """A relay injecting roster-channel garbage, or a flipped bit in a genuine sealed roster:
+    a counted rejection with an alert, never an exception out of the client."""
+    import random
+
+    from harness import Pki
+
+    from vrdiplomacy.crypto.roster_seal import SealedRoster
+    from vrdiplomacy.net.secure import SecureRoom, SecurityAlert
+
+    pki = Pki()
+    chair_id = pki.identity("Chair", "chair", "CH")
+    alice = SecureRoom("chamber", pki.identity("Alice", "head"), [pki.root], authority=fingerprint(chair_id.certificate))
+    r = _roster_for(alice, chair_id)
+    good = bytes(SealedRoster.seal(r, chair_id.signing_key))
+    rng = random.Random(12)
+    for i in range(300):
+        if i % 2:
+            msg = bytes([rng.randrange(6)]) + bytes(rng.randrange(256) for _ in range(rng.randrange(200)))
+        else:
+            b = bytearray(good)
+            b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+            msg = bytes(b)
+        alice._on_roster(msg)  # must not raise
+    assert alice.stats["roster_rejected"] > 100
+    assert any(isinstance(e, SecurityAlert) for e in alice.events)
+    alice._on_roster(good)
+    assert alice.member and alice.roster is not None and alice.roster.version == 0
+
+
+def _roster_for(room: object, chair: object) -> object:
+    from vrdiplomacy.crypto.roster import Roster
+
+    s = room.session  # type: ignore[attr-defined]
+    return Roster.create(s.room_id, [s.roster_entry(0, "head")], chair.signing_key, chair.certificate, time.time())  # type: ignore[attr-defined]

@@ -129,3 +129,49 @@ def test_the_room_suite_is_negotiated_through_the_authority() -> None:
                 assert len(pt.secure.me.kem.public_bytes()) == 1184 + 32
 
     asyncio.run(main())
+
+
+def test_a_malformed_or_foreign_suite_key_is_refused_without_touching_the_group() -> None:
+    """The authority's admission, sans-I/O: a correctly self-signed but truncated hybrid key, or
+    an X25519 key, is refused with an alert; the roster, the members and the epoch stay as they
+    were, and the next honest admission is a normal next epoch. fails on main 3e2635d (no
+    admission check of the suite: the chair's next roster could not be keyed)."""
+    from vrdiplomacy.crypto.identity import cert_der, verify_certificate
+    from vrdiplomacy.crypto.roster import RosterEntry, kem_binding
+    from vrdiplomacy.crypto.roster_seal import AuthorityKey, SealedEntry
+    from vrdiplomacy.crypto.session import GroupSession, LocalIdentity
+    from vrdiplomacy.crypto.hpke_dist import KemKeyPair
+    from vrdiplomacy.net.secure_chair import RoomAuthority
+
+    from group_helpers import ROOM
+
+    fr = Ministry("Ministere des Affaires etrangeres", "FR")
+    roots = [fr.root]
+    ck, cc = fr.issue("Chair", "CH", "chair")
+    chair = GroupSession(ROOM, LocalIdentity(cc, ck, KemKeyPair.generate(H)), roots)
+    sent: list[bytes] = []
+    alerts: list[str] = []
+
+    def install(r: object) -> None:
+        if chair.roster is None or chair.roster.hash() != r.hash():  # type: ignore[attr-defined]
+            chair.install_roster(r, NOW)  # type: ignore[arg-type]
+
+    auth = RoomAuthority(ROOM, chair.me, verify_certificate(cc, roots, NOW), roots, chair, sent.append, install, alerts.append)
+    auth.start(1, NOW)
+    ak = AuthorityKey.parse(sent[0])
+    alice = session(fr, roots, "Alice", "FR", suite=H)
+    auth.on_entry(2, bytes(SealedEntry.seal(alice.roster_entry(0, "head"), ak)), NOW)
+    assert chair.roster is not None and chair.roster.version == 1
+    state = (chair.roster.hash(), dict(auth.admitted), chair.generation)
+
+    mk, mc = fr.issue("Mallory", "XX", "head")
+    bad_pub = KemKeyPair.generate(H).public_bytes()[:-1]
+    truncated = RosterEntry(0, "head", cert_der(mc), H, bad_pub, mk.sign(kem_binding(ROOM, H, bad_pub)))
+    x = RosterEntry.create(ROOM, 0, "head", mc, mk, KemKeyPair.generate(KemSuite.X25519))
+    for i, e in enumerate((truncated, x)):
+        auth.on_entry(3 + i, bytes(SealedEntry.seal(e, ak)), NOW + 1)
+        assert (chair.roster.hash(), dict(auth.admitted), chair.generation) == state
+    assert "refused" in alerts[-2] and "KEM suite X25519" in alerts[-1]
+    bob = session(fr, roots, "Bob", "DE", suite=H)
+    auth.on_entry(5, bytes(SealedEntry.seal(bob.roster_entry(0, "head"), ak)), NOW + 2)
+    assert chair.roster.version == 2 and sorted(m.identity.name for m in chair.roster.members.values()) == ["Alice", "Bob", "Chair"]
