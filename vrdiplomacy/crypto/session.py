@@ -2,8 +2,9 @@
 
 Typical loop (``now`` in seconds from any monotonic clock shared with the roster times)::
 
-    s = GroupSession(room_id, me, trusted_roots)
-    s.install_roster(roster_bytes, now)         # whenever the chair publishes a new roster
+    s = GroupSession(room_id, me, trusted_roots, authority=fp)   # the room authority's fingerprint
+    s.install_roster(roster_bytes, now)         # every epoch and re-issue the authority signs
+    s.freshness(now)                            # "fresh", "late" or "expired" (nothing is sealed)
     for pkt in s.outgoing(now): send(pkt)       # key envelopes and frame signatures first
     send(s.seal(StreamType.VOICE, opus_frame, now))
     ...
