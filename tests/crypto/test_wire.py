@@ -35,8 +35,8 @@ ENTRY = bytes.fromhex(
     "00030864656c656761746500053003020100010020" + "00" * 32 + "07" * 64
 )
 ROSTER = bytes.fromhex(
-    "0104726f6f6d0000000000000001" + "01" * 32 + "00000000684ee1800001" + "00000075" + ENTRY.hex()
-    + "00023000" + "09" * 64
+    "0204726f6f6d0000000000000001" + "01" * 32 + "000001977420dc00" + "000001977422b0c0" + "01"
+    + "0a" * 32 + "0b" * 32 + "0001" + "00000075" + ENTRY.hex() + "00023000" + "09" * 64
 )
 KEYDIST = bytes.fromhex(
     "0104726f6f6d000000000000000100020000000900040105" + "05" * 31 + "000100030004eeeeeeee" + "06" * 64
@@ -69,7 +69,8 @@ def test_roster_vectors() -> None:
     assert (e.index, e.role, e.cert_der, e.kem_suite) == (3, "delegate", b"\x30\x03\x02\x01\x00", 1)
     assert bytes(e) == ENTRY
     r = Roster.parse(ROSTER)
-    assert (r.room_id, r.version, r.prev_hash, r.issued_at) == (b"room", 1, b"\x01" * 32, 1750000000)
+    assert (r.room_id, r.version, r.prev_hash, r.issued_at, r.expires_at) == (b"room", 1, b"\x01" * 32, 1750000000, 1750000120)
+    assert (r.kem_suite, r.authority, r.next_authority) == (1, b"\x0a" * 32, b"\x0b" * 32)
     assert r.entries == (e,) and r.signer_cert_der == b"\x30\x00" and r.signature == b"\x09" * 64
     assert bytes(r) == ROSTER
 

@@ -234,11 +234,12 @@ def _networked(backend, scene, layout, seat, relay, args: argparse.Namespace, id
     if identity is not None:
         from vrdiplomacy.net.secure import SecureRoom
 
-        from vrdiplomacy.net.room_code_cli import admission_settings, load_admission
+        from vrdiplomacy.net.room_code_cli import admission_settings, load_admission, room_authority
 
         me, roots, cert_name = identity
         admission = load_admission(args, me, roots, settings.room, seat.seat_id)  # --invite, or a chair's own
-        sealer = SecureRoom(settings.room, me, roots, admission_settings(admission))
+        sealer = SecureRoom(settings.room, me, roots, admission_settings(admission),
+                            authority=room_authority(args, admission))
         settings = dataclasses.replace(settings, identity=cert_name,
                                        client=dataclasses.replace(settings.client, admission=admission))
     if args.name:

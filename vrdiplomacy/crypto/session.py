@@ -2,8 +2,9 @@
 
 Typical loop (``now`` in seconds from any monotonic clock shared with the roster times)::
 
-    s = GroupSession(room_id, me, trusted_roots)
-    s.install_roster(roster_bytes, now)         # whenever the chair publishes a new roster
+    s = GroupSession(room_id, me, trusted_roots, authority=fp)   # the room authority's fingerprint
+    s.install_roster(roster_bytes, now)         # every epoch and re-issue the authority signs
+    s.freshness(now)                            # "fresh", "late" or "expired" (nothing is sealed)
     for pkt in s.outgoing(now): send(pkt)       # key envelopes and frame signatures first
     send(s.seal(StreamType.VOICE, opus_frame, now))
     ...
@@ -23,7 +24,7 @@ from typing import NamedTuple
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from vrdiplomacy.crypto.hpke_dist import KemKeyPair, KeyDistribution
+from vrdiplomacy.crypto.hpke_dist import KemKeyPair, KemSuite, KeyDistribution
 from vrdiplomacy.crypto.keys import (
     ReceiveKey,
     ReceiveKeyStore,
@@ -33,7 +34,8 @@ from vrdiplomacy.crypto.keys import (
     split_kid,
 )
 from vrdiplomacy.crypto.packet import EVENT_STREAMS, SFRAME_STREAMS, Packet, StreamType
-from vrdiplomacy.crypto.roster import Roster, RosterEntry, VerifiedRoster, verify_roster
+from vrdiplomacy.crypto.roster import Roster, RosterEntry, VerifiedRoster, parse_fingerprint, verify_roster
+from vrdiplomacy.crypto.roster_seal import SealedRoster
 from vrdiplomacy.crypto.sframe import DEFAULT_SUITE, CipherSuite, ReplayWindow, SFrameHeader, SFrameKey
 from vrdiplomacy.crypto.signing import FrameSignature, FrameSigner, FrameVerifier, SignedEvent
 from vrdiplomacy.crypto.verify_code import room_code
@@ -58,7 +60,9 @@ class SessionConfig:
     ``rekey_interval_s`` periodic rotation (15 min); ``replay_window`` counters remembered per KID;
     ``grace_s`` how long an older key generation still opens frames in flight;
     ``sign_every_frames`` / ``sign_every_s`` batch size and age of media frame signatures;
-    ``verifier_capacity`` opened frames remembered until their signature arrives.
+    ``verifier_capacity`` opened frames remembered until their signature arrives;
+    ``roster_late_fraction`` after this fraction of a roster's lifetime without a re-issue from
+    the authority, :meth:`GroupSession.freshness` reports the roster late.
     """
 
     cipher_suite: CipherSuite = DEFAULT_SUITE
@@ -68,6 +72,7 @@ class SessionConfig:
     sign_every_frames: int = 32
     sign_every_s: float = 0.1
     verifier_capacity: int = 8192
+    roster_late_fraction: float = 0.5
 
 
 @dataclass
@@ -105,10 +110,15 @@ class GroupSession:
         me: LocalIdentity,
         roots: list[x509.Certificate],
         config: SessionConfig | None = None,
+        authority: str | bytes | None = None,
     ) -> None:
         if not 1 <= len(room_id) <= 64:
             raise CryptoError("room id must be 1 to 64 bytes")
         self.room_id = room_id
+        self.authority: bytes | None = None if authority is None else parse_fingerprint(authority)
+        """The pinned room authority (raw SHA-256 of its certificate); ``None``: pinned by the
+        first roster accepted (trust on first use)."""
+        self._kems: dict[bytes, KemKeyPair] = {me.kem.public_bytes(): me.kem}
         self.me = me
         self.roots = list(roots)
         self.config = config or SessionConfig()
@@ -131,19 +141,62 @@ class GroupSession:
     # ------------------------------------------------------------------ roster
 
     def roster_entry(self, index: int, role: str) -> RosterEntry:
-        """Our entry for the chair to put in the roster (certificate and signed HPKE key)."""
-        return RosterEntry.create(self.room_id, index, role, self.me.certificate, self.me.signing_key, self.me.kem)
+        """Our entry for the authority to put in the roster: certificate and our newest HPKE key,
+        signed by us. ``index`` and ``role`` are only a request: the authority sets both."""
+        return RosterEntry.create(self.room_id, index, role, self.me.certificate, self.me.signing_key, self._newest_kem())
+
+    def _newest_kem(self) -> KemKeyPair:
+        return next(reversed(self._kems.values()))
+
+    @property
+    def kem_keys(self) -> dict[bytes, KemKeyPair]:
+        """Our KEM key pairs by public key: the one the roster lists and a pending update."""
+        return dict(self._kems)
+
+    def use_kem_suite(self, suite: int) -> None:
+        """Adopt the KEM suite the room authority named (before we are a member)."""
+        if self.me.kem.suite == suite or self.index is not None:
+            return
+        kem = KemKeyPair.generate(KemSuite(suite))
+        self.me.kem = kem
+        self._kems = {kem.public_bytes(): kem}
+
+    def update_kem(self) -> RosterEntry:
+        """A fresh HPKE key pair for post-compromise security: our new entry for the authority.
+        The old private key is deleted once a roster lists the new one."""
+        vr, index = self._member()
+        kem = KemKeyPair.generate(KemSuite(vr.kem_suite))
+        self._kems[kem.public_bytes()] = kem
+        self.stats["kem_updates"] += 1
+        return RosterEntry.create(self.room_id, index, vr.members[index].role, self.me.certificate,
+                                  self.me.signing_key, kem)
+
+    def open_sealed_roster(self, sealed: SealedRoster | bytes) -> Roster:
+        """Decrypt a roster the authority sealed to our KEM key (not yet verified)."""
+        if not isinstance(sealed, SealedRoster):
+            try:
+                sealed = SealedRoster.parse(sealed)
+            except ProtocolError as e:
+                raise CryptoError(f"roster rejected: {e}") from None
+        return sealed.open(self._kems)
 
     def install_roster(self, roster: Roster | bytes, now: float) -> VerifiedRoster:
-        """Verify and adopt a new roster; starts a new key generation when we are a member."""
+        """Verify and adopt a roster: a new epoch (a new key generation when we are a member),
+        or the authority's re-issue of the current one (fresher times, nothing else changes).
+        Raises :class:`CryptoError` and changes nothing when the roster does not verify."""
         if not isinstance(roster, Roster):
             try:
                 roster = Roster.parse(roster)
             except ProtocolError as e:
                 raise CryptoError(f"roster rejected: {e}") from None
-        vr = verify_roster(roster, self.roots, now, self.roster, self.room_id)
+        vr = verify_roster(roster, self.roots, now, self.roster, self.room_id, self.authority)
         old = self.roster
         self.roster = vr
+        if self.authority is None:
+            self.authority = vr.authority  # trust on first use, when no authority was pinned
+        if old is not None and vr.version == old.version:
+            self.stats["roster_reissued"] += 1
+            return vr
         if old is not None:
             for gone in set(old.members) - set(vr.members):
                 self._keys.forget_sender(gone)
@@ -154,6 +207,7 @@ class GroupSession:
             self._send = None
             self._signer = None
         else:
+            self._adopt_listed_kem(vr.members[self.index].kem_public)
             if self._signer is None or self._signer.sender != self.index:
                 self._signer = FrameSigner(
                     self.room_id, self.index, self.config.sign_every_frames, self.config.sign_every_s
@@ -167,8 +221,39 @@ class GroupSession:
                 pass
         return vr
 
+    def _adopt_listed_kem(self, listed: bytes) -> None:
+        """Use the KEM key the roster lists for us; delete older ones (forward secrecy)."""
+        if listed not in self._kems:
+            self.stats["kem_not_ours"] += 1
+            return
+        keys = list(self._kems)
+        self._kems = {k: self._kems[k] for k in keys[keys.index(listed):]}
+        self.me.kem = self._kems[listed]
+
+    def leave_roster(self) -> None:
+        """The authority published an epoch without us: stop sending, forget every key."""
+        self.index = None
+        self._send = None
+        self._signer = None
+        for sender in list(self._keys.newest):
+            self._keys.forget_sender(sender)
+        self._keys.by_kid.clear()
+
+    def freshness(self, now: float) -> str:
+        """``"none"`` (no roster), ``"fresh"``, ``"late"`` (the authority's re-issue is overdue:
+        someone may be withholding rosters) or ``"expired"`` (nothing is sealed any more)."""
+        r = self.roster
+        if r is None:
+            return "none"
+        if now > r.expires_at:
+            return "expired"
+        if now > r.issued_at + (r.expires_at - r.issued_at) * self.config.roster_late_fraction:
+            return "late"
+        return "fresh"
+
     def verification_code(self) -> str:
-        """The room code for the current roster and its members' key commitments."""
+        """The room code: the epoch's transcript hash (epoch, history, authority, suite, members'
+        KEM keys) and every member's sender-key commitment for the epoch."""
         if self.roster is None:
             raise CryptoError("no roster yet")
         v = self.roster.version
@@ -176,13 +261,17 @@ class GroupSession:
         missing = sorted(set(self.roster.members) - set(commits))
         if missing:
             raise CryptoError(f"waiting for the keys of members {', '.join(map(str, missing))}")
-        return room_code(self.roster.hash(), commits)
+        return room_code(self.roster.transcript_hash(), commits)
 
     # ------------------------------------------------------------------ sending
 
-    def _member(self) -> tuple[VerifiedRoster, int]:
+    def _member(self, now: float | None = None) -> tuple[VerifiedRoster, int]:
         if self.roster is None or self.index is None:
             raise CryptoError("not a member of the room's current roster")
+        if now is not None and now > self.roster.expires_at:
+            raise CryptoError(
+                f"the roster of epoch {self.roster.version} expired: nothing is sealed until the authority's next roster arrives"
+            )
         return self.roster, self.index
 
     def _flush_signature(self) -> None:
@@ -192,15 +281,16 @@ class GroupSession:
                 self._queue.append(bytes(Packet(StreamType.FRAME_SIG, bytes(sig))))
 
     def _rotate(self, now: float) -> None:
-        vr, index = self._member()
-        self._flush_signature()
-        self._generation += 1
-        send = SendKey.new(self.config.cipher_suite, index, self._generation, vr.version)
+        vr, index = self._member(now)
+        generation = self._generation + 1
+        send = SendKey.new(self.config.cipher_suite, index, generation, vr.version)
         recipients = {i: (m.kem_suite, m.kem_public) for i, m in vr.members.items() if i != index}
-        kd = KeyDistribution.create(
-            self.room_id, vr.version, index, self._generation, self.config.cipher_suite,
+        kd = KeyDistribution.create(  # before any state changes: a failure leaves the session as it was
+            self.room_id, vr.version, index, generation, self.config.cipher_suite,
             send.base_key, recipients, self.me.signing_key,
         )
+        self._flush_signature()
+        self._generation = generation
         self._send = send
         self._policy.mark(now, vr.version)
         if index not in self._epoch or self._epoch[index][0] != vr.version:
@@ -213,7 +303,7 @@ class GroupSession:
 
     def seal(self, stream_type: StreamType, payload: bytes, now: float) -> bytes:
         """Encrypt one media frame or event; returns the packet to send (after :meth:`outgoing`)."""
-        vr, index = self._member()
+        vr, index = self._member(now)
         st = StreamType(stream_type)
         if st not in SFRAME_STREAMS:
             raise CryptoError(f"{st.name} is not an application stream")
@@ -237,8 +327,8 @@ class GroupSession:
     def outgoing(self, now: float) -> list[bytes]:
         """Control packets to send now: new key envelopes and due frame signatures."""
         if self.roster is not None and self.index is not None:
-            if self._send is not None and self._policy.due(now, self.roster.version):
-                self._rotate(now)
+            if self._send is not None and now <= self.roster.expires_at and self._policy.due(now, self.roster.version):
+                self._rotate(now)  # never sends keys to an expired roster
             if self._signer is not None and self._signer.due(now):
                 self._flush_signature()
         self._keys.expire(now)

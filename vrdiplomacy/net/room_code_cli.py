@@ -55,8 +55,12 @@ def add_identity_arguments(p: argparse._ActionsContainer, default_home: Path, ad
                    help="revocation list signed by a trusted ministry root (repeat for several)")
     p.add_argument("--invite", type=Path, metavar="FILE",
                    help="your invitation to the room from its chair ('vrdiplomacy identity invite'): the relay "
-                        "admits only invited members to a secured room. A chair or host certificate without "
-                        "--invite opens the room as its authority")
+                        "admits only invited members to a secured room, and only the chair it names (the room "
+                        "authority) may sign rosters. A chair or host certificate without --invite opens the "
+                        "room as its authority")
+    p.add_argument("--authority", metavar="SHA256",
+                   help="pin the room authority's certificate fingerprint by hand (it must match --invite's); "
+                        "only it may sign rosters")
     add_passphrase(p, "of the delegation key")  # type: ignore[operator]
 
 
@@ -102,6 +106,20 @@ def admission_settings(adm: Admission | None) -> SecureSettings | None:
     return SecureSettings(role=adm.role) if adm is not None else None
 
 
+def room_authority(args: argparse.Namespace, adm: Admission | None) -> object:
+    """The room authority to pin: the one our invitation names (or, for a chair without one, our
+    own certificate), or ``--authority``; both given must agree."""
+    pinned = getattr(args, "authority", None)
+    if adm is None:
+        return pinned
+    if pinned is not None:
+        from vrdiplomacy.crypto.roster import parse_fingerprint
+
+        if parse_fingerprint(pinned) != parse_fingerprint(adm.invitation.authority_fingerprint):
+            raise ConfigError("--authority does not match the room authority named in the invitation")
+    return adm.invitation
+
+
 def _address(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit():
@@ -116,12 +134,13 @@ async def _watch(args: argparse.Namespace, me: LocalIdentity, roots: list, name:
 
     host, port = _address(args.relay)
     adm = load_admission(args, me, roots, args.room, args.seat)
-    room = SecureRoom(args.room, me, roots, admission_settings(adm))
-    print(f"joining room {args.room!r} on {host}:{port} as {name}" + (" (chair)" if room.is_chair else "")
+    room = SecureRoom(args.room, me, roots, admission_settings(adm), authority=room_authority(args, adm))
+    print(f"joining room {args.room!r} on {host}:{port} as {name}" + (" (chair, room authority)" if room.is_chair else "")
           + (f", invited as {adm.role} by {adm.invitation.authority_name()}" if adm is not None else ""), flush=True)
     async with connect(host, port, args.fingerprint, name, args.seat, room=args.room, sealer=room, admission=adm) as c:
         deadline = time.monotonic() + args.wait
         shown = None
+        said: str | None = None
         while True:
             left = deadline - time.monotonic()
             if not args.follow and left <= 0:
@@ -132,6 +151,9 @@ async def _watch(args: argparse.Namespace, me: LocalIdentity, roots: list, name:
             if isinstance(ev, RoomCodeChanged) and ev.code != shown:
                 shown = ev.code
                 print(f"room code: {ev.code}   (roster v{ev.roster_version}, {len(room.members())} members)", flush=True)
+                if room.authority != said:
+                    said = room.authority
+                    print(f"room authority: {said}", flush=True)
                 if not args.follow:
                     return 0
 

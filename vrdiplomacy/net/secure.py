@@ -3,10 +3,10 @@
 
 Pass it as the client's ``sealer``::
 
-    room = SecureRoom("chamber", LocalIdentity(cert, key), roots)          # a delegate
-    chair = SecureRoom("chamber", LocalIdentity(cert, key), roots)         # a chair: its certificate's
-    async with connect(host, port, fp, "France", "seat-03", room="chamber", sealer=room) as c:
-        ...                                                                 # role is "chair" or "host"
+    room = SecureRoom("chamber", LocalIdentity(cert, key), roots, authority=fp_or_invitation)  # a delegate
+    chair = SecureRoom("chamber", LocalIdentity(cert, key), roots, authority=fp_or_invitation) # the room
+    async with connect(host, port, fp, "France", "seat-03", room="chamber", sealer=room) as c:   # authority:
+        ...                                                      # its certificate is the pinned one
         room.code            # the verification code, the same on every member's client
 
 What travels where:
@@ -20,14 +20,20 @@ What travels where:
   signatures, the chair-signed roster and members' admission requests: room events too (reliable,
   ordered).
 
-Membership: every client sends its roster entry (certificate and signed HPKE key) when it
-connects. The chair checks it against the trusted ministry roots and the ``admit`` policy, and
-signs and broadcasts a new roster version on every admission, leave (the relay reports the member
-``left``) and :meth:`SecureRoom.expel`. Clients accept members' keys only from a roster that
-verifies (chair signature, hash chain, certificates), start a new key generation on every roster
-change (and every 15 minutes), and tell the UI through :class:`RosterChanged`,
-:class:`KeysChanged`, :class:`RoomCodeChanged` and :class:`SecurityAlert` events (each also logged
-on the ``vrdiplomacy.e2ee`` logger).
+Membership: the room has one **authority** (``authority=``: the fingerprint of the chair's or
+host's certificate, from the invitation; without it, the first roster's signer is pinned). The
+authority publishes its admission key (:class:`~vrdiplomacy.crypto.roster_seal.AuthorityKey`);
+every client seals its roster entry (certificate and signed HPKE key) to it. The authority
+(:class:`~vrdiplomacy.net.secure_chair.RoomAuthority`) checks it against the trusted ministry roots,
+the group's KEM suite and the ``admit`` policy, gives the member its room role, and signs a new
+epoch on every admission, leave (the relay reports the member ``left``), :meth:`SecureRoom.expel`
+and batch of key updates; it re-issues the roster before it expires (a heartbeat). Rosters travel
+sealed to the members' KEM keys. Clients accept members' keys only from a roster that verifies
+(authority, hash chain, freshness, roles, suite, certificates), start a new key generation every
+epoch (and every 15 minutes), rotate their own HPKE key every ``kem_update_s``, stop sending when
+the roster expired, and tell the UI through :class:`RosterChanged`, :class:`KeysChanged`,
+:class:`RoomCodeChanged` and :class:`SecurityAlert` events (each also logged on the
+``vrdiplomacy.e2ee`` logger).
 """
 
 from __future__ import annotations
@@ -38,17 +44,19 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 
-from vrdiplomacy.crypto.identity import ROSTER_SIGNER_ROLES, VerifiedIdentity, load_der_certificate, verify_certificate
+from vrdiplomacy.crypto.identity import ROSTER_SIGNER_ROLES, VerifiedIdentity, cert_der, verify_certificate
 from vrdiplomacy.crypto.packet import EVENT_STREAMS, StreamType
-from vrdiplomacy.crypto.roster import Roster, RosterEntry, VerifiedRoster, kem_binding
+from vrdiplomacy.crypto.roster import Member, RosterEntry, VerifiedRoster, cert_fingerprint
+from vrdiplomacy.crypto.roster_seal import AuthorityKey, SealedEntry
 from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, PacketDropped, SessionConfig
 from vrdiplomacy.errors import CryptoError, ProtocolError
+from vrdiplomacy.net.secure_chair import Admit, AuthoritySettings, RoomAuthority
+from vrdiplomacy.net.secure_member import RosterFollower, authority_fingerprint
 from vrdiplomacy.net.secure_wire import CHUNK, Kind, Reassembler, SecureMessage, split_message
 
 if TYPE_CHECKING:
@@ -158,30 +166,36 @@ class SecureSettings:
     """Settings of a secured room.
 
     Fields: ``session`` the E2EE session settings (suite, 15-minute rekey, replay window, signing
-    batch); ``role`` our role in the roster (default: "chair" for a roster signer, else
-    "delegate"); ``tick_s`` how often pending key envelopes and frame signatures are sent;
-    ``entry_retry_s`` least time between two admission requests.
+    batch); ``role`` the room role we ask for (only a request: the authority gives the lower of
+    our certificate's role and our invitation's); ``tick_s`` how often pending key envelopes and
+    frame signatures are sent and freshness is checked; ``entry_retry_s`` least time between two
+    admission requests; ``kem_update_s`` how often we replace our HPKE key pair (post-compromise
+    security; 0 turns it off); ``authority`` the room authority's settings when we are it
+    (roster lifetime, heartbeat, key-update batching).
     """
 
     session: SessionConfig = field(default_factory=SessionConfig)
     role: str | None = None
     tick_s: float = 0.05
     entry_retry_s: float = 1.0
-
-
-@dataclass
-class _Admitted:
-    entry: RosterEntry
-    identity: VerifiedIdentity
-    client_id: int
+    kem_update_s: float = 900.0
+    authority: AuthoritySettings = field(default_factory=AuthoritySettings)
 
 
 def _describe(m: Any) -> str:
     return f"{m.identity.name} ({m.identity.country}), {m.role}"
 
 
-class SecureRoom:
-    """The end-to-end layer of one client in one room (a :class:`~vrdiplomacy.net.client_io.PayloadSealer`)."""
+class SecureRoom(RosterFollower):
+    """The end-to-end layer of one client in one room (a :class:`~vrdiplomacy.net.client_io.PayloadSealer`).
+
+    ``authority`` pins the room authority: its certificate fingerprint (``"AB:CD:..."`` as
+    :func:`~vrdiplomacy.crypto.identity.fingerprint` prints it, or 32 bytes) or an invitation / room
+    descriptor with ``authority_cert_der``. We chair when our certificate is the pinned one (or,
+    with no pin, when it is a chair/host certificate). ``admit`` (authority only) refuses a
+    member (False), admits it (True) or caps its room role (a role name, e.g. the invitation's).
+    ``clock`` gives the time used for certificates and roster freshness.
+    """
 
     def __init__(
         self,
@@ -189,8 +203,9 @@ class SecureRoom:
         me: LocalIdentity,
         roots: list[x509.Certificate],
         settings: SecureSettings | None = None,
-        admit: Callable[[VerifiedIdentity], bool] | None = None,
+        admit: Admit | None = None,
         clock: Callable[[], float] = time.time,
+        authority: object = None,
     ) -> None:
         self.room_id = room.encode() if isinstance(room, str) else bytes(room)
         self.s = settings or SecureSettings()
@@ -198,10 +213,14 @@ class SecureRoom:
         self.me = me
         self.roots = list(roots)
         self.identity = verify_certificate(me.certificate, self.roots, clock())
-        self.is_chair = self.identity.role in ROSTER_SIGNER_ROLES
-        self.role = self.s.role or ("chair" if self.is_chair else "delegate")
+        self.fingerprint = cert_fingerprint(cert_der(me.certificate))
+        pinned = authority_fingerprint(authority)
+        # Only the pinned authority chairs (without a pin: a chair/host certificate, trust on first use).
+        self.is_chair = self.identity.role in ROSTER_SIGNER_ROLES and pinned in (None, self.fingerprint)
+        self.role = self.identity.role if self.is_chair else (self.s.role or "delegate")
         self.admit = admit
-        self.session = GroupSession(self.room_id, me, self.roots, self.s.session)
+        self.session = GroupSession(self.room_id, me, self.roots, self.s.session,
+                                    authority=self.fingerprint if self.is_chair else pinned)
         self.stats: collections.Counter[str] = collections.Counter()
         self.code: str | None = None
         self.events: collections.deque[SecureEvent] = collections.deque(maxlen=256)
@@ -213,12 +232,12 @@ class SecureRoom:
         self._own: collections.OrderedDict[bytes, tuple[StreamType, bytes]] = collections.OrderedDict()
         self._entry_sent_at = -1e9
         self._entry_version = -1
-        # chair state
-        self._admitted: dict[bytes, _Admitted] = {}
-        self._indices: dict[bytes, int] = {}
-        self._banned: set[bytes] = set()
-        self._next_index = 0
-        self._published: Roster | None = None
+        self._authority_key: AuthorityKey | None = None
+        self._succession: bytes | None = None
+        self._fresh_state = "none"
+        self._kem_period: int | None = None
+        self._member_since = 0.0
+        self.chair: RoomAuthority | None = self._make_authority() if self.is_chair else None
 
     # ------------------------------------------------------------ information
 
@@ -262,24 +281,32 @@ class SecureRoom:
         from vrdiplomacy.net.client_core import Connected, MemberUpdate
 
         if isinstance(ev, Connected):
-            if self.is_chair:
+            if self.chair is not None:
                 self._chair_start(ev.client_id)
             elif not ev.resumed or not self.member:
                 self._send_entry(force=True)
         elif isinstance(ev, MemberUpdate) and ev.state == "left":
             self._reasm.forget(ev.client_id)
-            if self.is_chair:
-                gone = [k for k, a in self._admitted.items() if a.client_id == ev.client_id]
-                for k in gone:
-                    del self._admitted[k]
-                if gone:
-                    self._publish()
+            if self.chair is not None:
+                self.chair.member_left(ev.client_id, self.clock())
+        elif isinstance(ev, MemberUpdate) and self.chair is not None:
+            self.chair.member_seen(self.clock())
 
     async def _tick_loop(self) -> None:
         while True:
             await asyncio.sleep(self.s.tick_s)
             with contextlib.suppress(CryptoError, ProtocolError):
-                self._flush_control()
+                self.tick(self.clock())
+
+    def tick(self, now: float) -> None:
+        """Periodic work: the authority's heartbeat and commits, our key update, freshness alerts,
+        pending key envelopes and frame signatures."""
+        if self.chair is not None:
+            self.chair.tick(now, self.s.kem_update_s)
+        else:
+            self._kem_tick(now)
+        self._freshness_tick(now)
+        self._flush_control()
 
     # ------------------------------------------------------------ sending
 
@@ -315,12 +342,19 @@ class SecureRoom:
             return split_message(Kind.PACKET, self._msg_id, wire)[0]
         return wire
 
-    def _send_entry(self, force: bool = False) -> None:
+    def _send_entry(self, force: bool = False, entry: RosterEntry | None = None) -> None:
+        """Our admission request (or key update), sealed to the authority's admission key; an
+        empty hello asking for that key while we do not have it."""
         now = time.monotonic()
         if self._client is None or (not force and now - self._entry_sent_at < self.s.entry_retry_s):
             return
         self._entry_sent_at = now
-        self._send_message(Kind.ENTRY, bytes(self.session.roster_entry(0, self.role)))
+        ak = self._authority_key
+        if ak is None:
+            self._send_message(Kind.ENTRY, b"")
+            return
+        entry = entry or self.session.roster_entry(0, self.role)
+        self._send_message(Kind.ENTRY, bytes(SealedEntry.seal(entry, ak)))
 
     # ------------------------------------------------------------ receiving
 
@@ -344,8 +378,8 @@ class SecureRoom:
                 self._on_roster(data)
             return None
         if mkind == Kind.ENTRY:
-            if self.is_chair and not own:
-                self._on_entry(sender, data)
+            if self.chair is not None and not own:
+                self.chair.on_entry(sender, data, self.clock())
             return None
         if own:
             return self._own_echo(data)
@@ -371,6 +405,11 @@ class SecureRoom:
 
     def _open_packet(self, data: bytes) -> OpenedPayload | None:
         now = self.clock()
+        if self.session.roster is None:
+            # key envelopes for epochs sealed before we were admitted: rosters are sealed to
+            # members only, so until ours arrives there is nothing these could be checked against
+            self.stats["before_roster"] += 1
+            return None
         before = self.code
         opened = self.session.open(data, now)
         self._check_forgery()
@@ -397,25 +436,6 @@ class SecureRoom:
             who = r.members[a.sender].identity.name if r is not None and a.sender in r.members else f"member {a.sender}"
             self._post(SecurityAlert(f"{len(a.counters)} frame(s) under {who}'s key were forged by another member"), logging.WARNING)
 
-    def _on_roster(self, data: bytes) -> None:
-        try:
-            roster = Roster.parse(data)
-        except ProtocolError as e:
-            self.stats["roster_rejected"] += 1
-            self._post(SecurityAlert(f"malformed roster: {e}"), logging.WARNING)
-            return
-        old = self.session.roster
-        if old is not None and roster.hash() == old.hash():
-            return
-        before = self.code
-        try:
-            vr = self.session.install_roster(roster, self.clock())
-        except CryptoError as e:
-            self.stats["roster_rejected"] += 1
-            self._post(SecurityAlert(f"roster rejected: {e}"), logging.WARNING)
-            return
-        self._after_roster(old, vr, before)
-
     def _after_roster(self, old: VerifiedRoster | None, vr: VerifiedRoster, before: str | None) -> None:
         oldm = {} if old is None else {i: _describe(m) for i, m in old.members.items()}
         newm = {i: _describe(m) for i, m in vr.members.items()}
@@ -432,6 +452,9 @@ class SecureRoom:
             self._entry_version = vr.version
             self._send_entry(force=True)
         self._update_code(before)
+        if (self.chair is None and vr.next_authority == self.fingerprint and vr.authority != self.fingerprint
+                and self.identity.role in ROSTER_SIGNER_ROLES):
+            self._become_authority(vr)
 
     def _update_code(self, before: str | None) -> None:
         try:
@@ -443,79 +466,22 @@ class SecureRoom:
             assert self.session.roster is not None
             self._post(RoomCodeChanged(code, self.session.roster.version), logging.INFO)
 
+    def _alert(self, text: str) -> None:
+        self._post(SecurityAlert(text), logging.WARNING)
+
+    def _removed(self, epoch: int, me: Member | None) -> None:
+        """The authority published an epoch without us."""
+        self.code = None
+        self._post(RosterChanged(epoch, {}, [], [_describe(me)] if me else [], False), logging.WARNING)
+
+    def _authority_settings(self) -> AuthoritySettings:
+        return self.s.authority
+
+    def _kem_update_s(self) -> float:
+        return self.s.kem_update_s
+
     def _post(self, ev: SecureEvent, level: int) -> None:
         self.events.append(ev)
         log.log(level, "%s, room %s: %s", self.identity.name, self.room_id.decode(errors="replace"), ev.alert_text())
         if self._client is not None:
             self._client.post_event(ev)
-
-    # ------------------------------------------------------------ chair
-
-    def _chair_start(self, client_id: int) -> None:
-        key = self.me.signing_key.public_key().public_bytes_raw()
-        if key not in self._admitted:
-            entry = self.session.roster_entry(self._index_for(key), self.role)
-            self._admitted[key] = _Admitted(entry, self.identity, client_id)
-        else:
-            self._admitted[key].client_id = client_id
-        self._publish(force=True)
-
-    def _index_for(self, key: bytes) -> int:
-        if key not in self._indices:
-            self._indices[key] = self._next_index
-            self._next_index += 1
-        return self._indices[key]
-
-    def _on_entry(self, client_id: int, data: bytes) -> None:
-        now = self.clock()
-        try:
-            entry = RosterEntry.parse(data)
-            ident = verify_certificate(load_der_certificate(entry.cert_der), self.roots, now)
-            ident.public_key.verify(entry.kem_signature, kem_binding(self.room_id, entry.kem_suite, entry.kem_public))
-        except (ProtocolError, CryptoError, InvalidSignature) as e:
-            self.stats["entry_rejected"] += 1
-            self._post(SecurityAlert(f"admission request from relay client {client_id} refused: {e or 'bad signature'}"), logging.WARNING)
-            return
-        key = ident.public_key.public_bytes_raw()
-        if key in self._banned or (self.admit is not None and not self.admit(ident)):
-            self.stats["entry_refused"] += 1
-            self._post(SecurityAlert(f"{ident.name} ({ident.country}) asked to join and was refused"), logging.WARNING)
-            return
-        cur = self._admitted.get(key)
-        entry = replace(entry, index=self._index_for(key))
-        if cur is not None and cur.entry == entry:
-            cur.client_id = client_id
-            self._publish(force=True)  # the member missed the roster: send it again
-            return
-        self._admitted[key] = _Admitted(entry, ident, client_id)
-        self._publish()
-
-    def expel(self, name: str) -> bool:
-        """Remove the member whose certificate name (or fingerprint) is ``name``; they get no
-        further keys and are not re-admitted. Returns False when nobody matched."""
-        if not self.is_chair:
-            raise CryptoError("only the chair can expel members")
-        hit = [k for k, a in self._admitted.items() if name in (a.identity.name, a.identity.fingerprint)]
-        for k in hit:
-            del self._admitted[k]
-            self._banned.add(k)
-        if hit:
-            self._publish()
-        return bool(hit)
-
-    def _publish(self, force: bool = False) -> None:
-        entries = [a.entry for a in self._admitted.values()]
-        if not force and self._published is not None and self._published.entries == tuple(sorted(entries, key=lambda e: e.index)):
-            return
-        if self._published is not None and force and self._published.entries == tuple(sorted(entries, key=lambda e: e.index)):
-            if self._client is not None:
-                self._send_message(Kind.ROSTER, bytes(self._published))
-            return
-        now = self.clock()
-        roster = Roster.create(self.room_id, entries, self.me.signing_key, self.me.certificate, int(now), self._published)
-        old, before = self.session.roster, self.code
-        vr = self.session.install_roster(roster, now)
-        self._published = roster
-        if self._client is not None:
-            self._send_message(Kind.ROSTER, bytes(roster))
-        self._after_roster(old, vr, before)
