@@ -35,6 +35,7 @@ from vrdiplomacy.crypto.keys import (
 )
 from vrdiplomacy.crypto.packet import EVENT_STREAMS, SFRAME_STREAMS, Packet, StreamType
 from vrdiplomacy.crypto.roster import Roster, RosterEntry, VerifiedRoster, parse_fingerprint, verify_roster
+from vrdiplomacy.crypto.revocation import TrustStore
 from vrdiplomacy.crypto.roster_seal import SealedRoster
 from vrdiplomacy.crypto.sframe import DEFAULT_SUITE, CipherSuite, ReplayWindow, SFrameHeader, SFrameKey
 from vrdiplomacy.crypto.signing import FrameSignature, FrameSigner, FrameVerifier, SignedEvent
@@ -120,7 +121,7 @@ class GroupSession:
         first roster accepted (trust on first use)."""
         self._kems: dict[bytes, KemKeyPair] = {me.kem.public_bytes(): me.kem}
         self.me = me
-        self.roots = list(roots)
+        self.roots = roots if isinstance(roots, TrustStore) else TrustStore(roots)  # keeps the CRLs
         self.config = config or SessionConfig()
         self.roster: VerifiedRoster | None = None
         self.index: int | None = None

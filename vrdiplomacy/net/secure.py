@@ -52,6 +52,7 @@ from cryptography import x509
 from vrdiplomacy.crypto.identity import ROSTER_SIGNER_ROLES, VerifiedIdentity, cert_der, verify_certificate
 from vrdiplomacy.crypto.packet import EVENT_STREAMS, StreamType
 from vrdiplomacy.crypto.roster import Member, RosterEntry, VerifiedRoster, cert_fingerprint
+from vrdiplomacy.crypto.revocation import TrustStore
 from vrdiplomacy.crypto.roster_seal import AuthorityKey, SealedEntry
 from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, PacketDropped, SessionConfig
 from vrdiplomacy.errors import CryptoError, ProtocolError
@@ -211,7 +212,7 @@ class SecureRoom(RosterFollower):
         self.s = settings or SecureSettings()
         self.clock = clock
         self.me = me
-        self.roots = list(roots)
+        self.roots = roots if isinstance(roots, TrustStore) else TrustStore(roots)  # keeps the CRLs
         self.identity = verify_certificate(me.certificate, self.roots, clock())
         self.fingerprint = cert_fingerprint(cert_der(me.certificate))
         pinned = authority_fingerprint(authority)
