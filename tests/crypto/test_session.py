@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vrdiplomacy.crypto.keys import RekeyPolicy, split_kid
+from vrdiplomacy.crypto.keys import GEN_MASK, RekeyPolicy, split_kid
 from vrdiplomacy.crypto.packet import Packet, StreamType
 from vrdiplomacy.crypto.sframe import CipherSuite, SFrameHeader
 from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, PacketDropped, SessionConfig
@@ -124,33 +124,49 @@ def test_forged_gesture_rejected(room: Room) -> None:
     alice, bob, carol = (room.sessions[n] for n in ABC)
     ia = room.indices["alice"]
     genuine = alice.seal(StreamType.GESTURE, b"nod", NOW)
-    assert bob.open(genuine, NOW).payload == b"nod"
+    assert Packet.parse(genuine).stream_type == StreamType.EVENT  # the kind is not on the wire
+    assert bob.open(genuine, NOW) == (ia, StreamType.GESTURE, b"nod")
     alice_key = carol._keys.by_kid[_split(genuine)[0].kid]
-    meta = ROOM + bytes([StreamType.GESTURE])
+    meta = ROOM + bytes([StreamType.EVENT])
+    assert room.roster is not None
+    bind = {"epoch": room.roster.version, "roster_hash": room.roster.hash(), "generation": alice_key.generation,
+            "time_ms": int(NOW * 1000)}
 
     def forge(event: bytes, ctr: int) -> bytes:
-        return bytes((1, StreamType.GESTURE)) + alice_key.key.encrypt(ctr, meta, event)
+        return bytes((1, StreamType.EVENT)) + alice_key.key.encrypt(ctr, meta, event)
 
     # 1. An event signed by Carol but claiming to be Alice's.
-    fake = SignedEvent.create(ROOM, ia, StreamType.GESTURE, 99, b"walk out", carol.me.signing_key)
+    fake = SignedEvent.create(ROOM, ia, StreamType.GESTURE, b"walk out", carol.me.signing_key, seq=99, **bind)
     with pytest.raises(PacketDropped) as e:
-        bob.open(forge(bytes(fake), 1000), NOW)
+        bob.open(forge(bytes(fake), 10), NOW)
     assert e.value.reason == "bad_event"
     # 2. Carol's own signed event smuggled under Alice's key.
-    own = SignedEvent.create(ROOM, room.indices["carol"], StreamType.GESTURE, 99, b"walk out", carol.me.signing_key)
+    own = SignedEvent.create(ROOM, room.indices["carol"], StreamType.GESTURE, b"walk out", carol.me.signing_key,
+                             seq=99, **bind)
     with pytest.raises(PacketDropped) as e:
-        bob.open(forge(bytes(own), 1001), NOW)
+        bob.open(forge(bytes(own), 11), NOW)
     assert e.value.reason == "bad_event"
     # 3. Alice's genuine signed event re-sealed under a fresh counter (replay of a vote or gesture).
     inner = alice_key.key.decrypt(*_split(genuine), meta)
     with pytest.raises(PacketDropped) as e:
-        bob.open(forge(inner, 1002), NOW)
+        bob.open(forge(inner, 12), NOW)
     assert e.value.reason == "event_replay"
     # 4. Alice's event with its body swapped.
     ev = SignedEvent.parse(inner)
-    swapped = SignedEvent(ev.sender, ev.stream_type, ev.seq + 1, b"walk out", ev.signature)
+    swapped = SignedEvent(ev.sender, ev.stream_type, ev.epoch, ev.roster_hash, ev.generation, ev.seq + 1, ev.time_ms,
+                          b"walk out", ev.signature)
     with pytest.raises(PacketDropped):
-        bob.open(forge(bytes(swapped), 1003), NOW)
+        bob.open(forge(bytes(swapped), 13), NOW)
+    # 5. Alice's event with its kind changed from a gesture to a vote.
+    kind = SignedEvent(ev.sender, StreamType.VOTE, ev.epoch, ev.roster_hash, ev.generation, ev.seq + 1, ev.time_ms,
+                       ev.body, ev.signature)
+    with pytest.raises(PacketDropped) as e:
+        bob.open(forge(bytes(kind), 14), NOW)
+    assert e.value.reason == "bad_event"
+    # 6. An event with the kind in the clear (the old wire format) is not accepted.
+    with pytest.raises(PacketDropped) as e:
+        bob.open(bytes((1, StreamType.GESTURE)) + alice_key.key.encrypt(15, ROOM + bytes([StreamType.GESTURE]), inner), NOW)
+    assert e.value.reason == "malformed"
     assert bob.stats["opened"] == 1
 
 
@@ -272,7 +288,7 @@ def test_generation_rotates_on_join_leave_and_every_15_minutes(room: Room) -> No
     room.publish(["alice", "bob"], NOW + 901)
     assert a.generation == g0 + 2
     wire = a.seal(StreamType.VOICE, b"x", NOW + 902)
-    assert split_kid(SFrameHeader.decode(Packet.parse(wire).body)[0].kid) == (room.indices["alice"], g0 + 2)
+    assert split_kid(SFrameHeader.decode(Packet.parse(wire).body)[0].kid) == (room.indices["alice"], (g0 + 2) & GEN_MASK)
 
 
 def test_rekey_policy() -> None:

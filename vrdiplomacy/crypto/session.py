@@ -11,7 +11,15 @@ Typical loop (``now`` in seconds from any monotonic clock shared with the roster
 
 Every drop is counted in :attr:`GroupSession.stats` by reason, and raises :class:`PacketDropped`.
 Control packets (``KEYS``, ``FRAME_SIG``) are consumed by :meth:`GroupSession.open` and returned
-with an empty payload.
+with an empty payload. Frames another member made under a sender's key (an impossible counter, a
+frame the sender's signatures leave out) raise a :class:`ForgeryAlert` in
+:attr:`GroupSession.alerts`.
+
+Signed events are bound to the epoch (roster version) and roster hash they were sent under, the
+sender's key generation and the sender's clock: a receiver drops an event of an older epoch once
+the grace period after the roster change is over, and any event older than
+``SessionConfig.event_max_age_s``. Events are padded to :data:`~vrdiplomacy.crypto.packet.EVENT_BUCKETS`
+and travel as ``EVENT`` packets whose kind is only inside the encryption.
 """
 
 from __future__ import annotations
@@ -25,21 +33,33 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from vrdiplomacy.crypto.hpke_dist import KemKeyPair, KeyDistribution
 from vrdiplomacy.crypto.keys import (
+    MAX_CTR,
     ReceiveKey,
     ReceiveKeyStore,
     RekeyPolicy,
     SendKey,
+    initial_generation,
     make_kid,
     split_kid,
 )
-from vrdiplomacy.crypto.packet import EVENT_STREAMS, SFRAME_STREAMS, Packet, StreamType
+from vrdiplomacy.crypto.packet import (
+    EVENT_BUCKETS,
+    EVENT_STREAMS,
+    SFRAME_STREAMS,
+    Packet,
+    StreamType,
+    event_bucket,
+    wire_stream,
+)
 from vrdiplomacy.crypto.roster import Roster, RosterEntry, VerifiedRoster, verify_roster
 from vrdiplomacy.crypto.sframe import DEFAULT_SUITE, CipherSuite, ReplayWindow, SFrameHeader, SFrameKey
-from vrdiplomacy.crypto.signing import FrameSignature, FrameSigner, FrameVerifier, SignedEvent
+from vrdiplomacy.crypto.signing import EVENT_OVERHEAD, FrameSignature, FrameSigner, FrameVerifier, SignedEvent
 from vrdiplomacy.crypto.verify_code import room_code
 from vrdiplomacy.errors import CryptoError, ProtocolError
 
 MAX_EARLY_KEYS = 64
+MAX_EARLY_BYTES = 4 << 20
+"""Key envelopes for a roster we do not have yet are kept up to this many bytes in all."""
 
 
 class PacketDropped(CryptoError):
@@ -58,7 +78,16 @@ class SessionConfig:
     ``rekey_interval_s`` periodic rotation (15 min); ``replay_window`` counters remembered per KID;
     ``grace_s`` how long an older key generation still opens frames in flight;
     ``sign_every_frames`` / ``sign_every_s`` batch size and age of media frame signatures;
-    ``verifier_capacity`` opened frames remembered until their signature arrives.
+    ``verifier_capacity`` opened frames remembered until their signature arrives;
+    ``sign_deadline_s`` how long an opened frame may stay unsigned while its sender's later
+    signatures arrive before it counts as forged (2 s);
+    ``max_ctr_jump`` / ``max_frame_rate`` the furthest a sender's counter may jump ahead of the
+    last accepted one: ``max_ctr_jump`` plus ``max_frame_rate`` frames per second since that
+    frame (a relay may hold a member's frames back for a while; a larger jump was made by another
+    member, is dropped with an alert and does not move the replay window);
+    ``event_max_age_s`` / ``event_max_skew_s`` how old a signed event may be, and how far ahead
+    of our clock its sender's clock may be (60 s each);
+    ``event_buckets`` the plaintext sizes events are padded to.
     """
 
     cipher_suite: CipherSuite = DEFAULT_SUITE
@@ -68,6 +97,12 @@ class SessionConfig:
     sign_every_frames: int = 32
     sign_every_s: float = 0.1
     verifier_capacity: int = 8192
+    sign_deadline_s: float = 2.0
+    max_ctr_jump: int = 4096
+    max_frame_rate: float = 1000.0
+    event_max_age_s: float = 60.0
+    event_max_skew_s: float = 60.0
+    event_buckets: tuple[int, ...] = EVENT_BUCKETS
 
 
 @dataclass
@@ -89,11 +124,15 @@ class Opened(NamedTuple):
 
 @dataclass(frozen=True)
 class ForgeryAlert:
-    """Frames that carried ``sender``'s key id but not its signed hash: someone in the room forged them."""
+    """Frames that carried ``sender``'s key id but that ``sender`` did not make: someone in the
+    room forged them. ``reason``: "mismatch" (its signature has another hash), "unsigned" (its
+    signatures left the frames out), "counter_jump" (a counter far beyond the sender's) or
+    "counter_cap" (a counter above 2^40 - 1)."""
 
     sender: int
     kid: int
     counters: tuple[int, ...]
+    reason: str = "mismatch"
 
 
 class GroupSession:
@@ -121,12 +160,14 @@ class GroupSession:
         self._generation = -1
         self._keys = ReceiveKeyStore(self.config.replay_window, self.config.grace_s)
         self._signer: FrameSigner | None = None
-        self._verifier = FrameVerifier(self.config.verifier_capacity)
+        self._verifier = FrameVerifier(self.config.verifier_capacity, self.config.sign_deadline_s)
         self._queue: list[bytes] = []
         self._event_seq = 0
-        self._last_event: dict[tuple[int, int], int] = {}
         self._epoch: dict[int, tuple[int, bytes]] = {}
         self._early: list[KeyDistribution] = []
+        self._noted: VerifiedRoster | None = None
+        self._epoch_hashes: dict[int, bytes] = {}
+        self._epoch_since = 0.0
 
     # ------------------------------------------------------------------ roster
 
@@ -193,8 +234,9 @@ class GroupSession:
 
     def _rotate(self, now: float) -> None:
         vr, index = self._member()
+        self._note_roster(now)
         self._flush_signature()
-        self._generation += 1
+        self._generation = initial_generation(now) if self._generation < 0 else self._generation + 1
         send = SendKey.new(self.config.cipher_suite, index, self._generation, vr.version)
         recipients = {i: (m.kem_suite, m.kem_public) for i, m in vr.members.items() if i != index}
         kd = KeyDistribution.create(
@@ -211,23 +253,42 @@ class GroupSession:
     def _metadata(self, stream_type: int) -> bytes:
         return self.room_id + bytes((stream_type,))
 
+    def _note_roster(self, now: float) -> None:
+        """Remember the hash of each roster version we see (events name it) and when it changed."""
+        vr = self.roster
+        if vr is None or vr is self._noted:
+            return
+        if self._noted is None or vr.version != self._noted.version:
+            self._epoch_since = now
+        self._noted = vr
+        self._epoch_hashes[vr.version] = vr.hash()
+        for v in [v for v in self._epoch_hashes if v < vr.version - 1]:
+            del self._epoch_hashes[v]
+
     def seal(self, stream_type: StreamType, payload: bytes, now: float) -> bytes:
         """Encrypt one media frame or event; returns the packet to send (after :meth:`outgoing`)."""
         vr, index = self._member()
         st = StreamType(stream_type)
         if st not in SFRAME_STREAMS:
             raise CryptoError(f"{st.name} is not an application stream")
+        if st in EVENT_STREAMS:
+            size = event_bucket(EVENT_OVERHEAD + len(payload), self.config.event_buckets)
         if self._send is None or self._policy.due(now, vr.version):
             self._rotate(now)
+        self._note_roster(now)
         send = self._send
         assert send is not None and self._signer is not None
         if st in EVENT_STREAMS:
             self._event_seq += 1
-            payload = bytes(
-                SignedEvent.create(self.room_id, index, st, self._event_seq, payload, self.me.signing_key)
+            ev = SignedEvent.create(
+                self.room_id, index, st, payload, self.me.signing_key,
+                epoch=vr.version, roster_hash=self._epoch_hashes[vr.version], generation=send.generation,
+                seq=self._event_seq, time_ms=max(0, int(now * 1000)),
             )
+            payload = ev.padded(size)
+        wst = wire_stream(st)
         ctr = send.take_ctr()
-        wire = bytes((1, st)) + send.key.encrypt(ctr, self._metadata(st), payload)
+        wire = bytes((1, wst)) + send.key.encrypt(ctr, self._metadata(wst), payload)
         self._signer.add(send.key.kid, ctr, wire, now)
         if self._signer.due(now):
             self._flush_signature()
@@ -236,6 +297,7 @@ class GroupSession:
 
     def outgoing(self, now: float) -> list[bytes]:
         """Control packets to send now: new key envelopes and due frame signatures."""
+        self._note_roster(now)
         if self.roster is not None and self.index is not None:
             if self._send is not None and self._policy.due(now, self.roster.version):
                 self._rotate(now)
@@ -259,10 +321,13 @@ class GroupSession:
             raise self._drop("malformed", str(e)) from None
         if self.roster is None:
             raise self._drop("no_roster", "no roster installed yet")
+        self._note_roster(now)
         if pkt.stream_type == StreamType.KEYS:
             return self._open_keys(pkt.body, now)
         if pkt.stream_type == StreamType.FRAME_SIG:
-            return self._open_signature(pkt.body)
+            return self._open_signature(pkt.body, now)
+        if pkt.stream_type in EVENT_STREAMS:
+            raise self._drop("malformed", f"event kind {pkt.stream_type.name} outside the encryption")
         return self._open_frame(pkt.stream_type, bytes(wire), pkt.body, now)
 
     def _open_frame(self, st: StreamType, wire: bytes, body: bytes, now: float) -> Opened:
@@ -280,40 +345,75 @@ class GroupSession:
         why = key.window.check(header.ctr)
         if why is not None:
             raise self._drop(why, f"CTR {header.ctr} of KID {header.kid}")
+        c = self.config
+        impossible = None
+        if header.ctr > MAX_CTR:
+            impossible = "counter_cap"
+        elif not key.jump_allowed(header.ctr, now, c.max_ctr_jump, c.max_frame_rate):
+            impossible = "counter_jump"
         try:
             pt = key.key.decrypt(header, body[:hlen], body[hlen:], self._metadata(st))
         except CryptoError as e:
             raise self._drop("auth", str(e)) from None
+        if impossible is not None:
+            # Only a key holder can make a frame that opens: another member forged it. It is
+            # not accepted and does not move the window, so the sender's real frames still open.
+            self._alert(ForgeryAlert(sender, header.kid, (header.ctr,), impossible))
+            raise self._drop(impossible, f"CTR {header.ctr} of KID {header.kid} is beyond what member {sender} sent")
         key.window.update(header.ctr)
-        self._verifier.add(sender, header.kid, header.ctr, wire)
-        if st in EVENT_STREAMS:
-            pt = self._check_event(sender, st, pt)
+        key.last_at = max(key.last_at, now)
+        if not self._verifier.add(sender, header.kid, header.ctr, wire, now):
+            self._alert(ForgeryAlert(sender, header.kid, (header.ctr,), "mismatch"), count=False)
+            raise self._drop("forged", f"CTR {header.ctr} of KID {header.kid} differs from what member {sender} signed")
+        kind = st
+        if st == StreamType.EVENT:
+            kind, pt = self._check_event(sender, key, pt, now)
         self.stats["opened"] += 1
-        return Opened(sender, st, pt)
+        return Opened(sender, kind, pt)
 
-    def _check_event(self, sender: int, st: StreamType, pt: bytes) -> bytes:
+    def _alert(self, alert: ForgeryAlert, count: bool = True) -> None:
+        if count:
+            self.stats["forged"] += len(alert.counters)
+        self.alerts.append(alert)
+
+    def _check_event(self, sender: int, key: ReceiveKey, pt: bytes, now: float) -> tuple[StreamType, bytes]:
         assert self.roster is not None
         try:
             ev = SignedEvent.parse(pt)
         except ProtocolError as e:
             raise self._drop("bad_event", str(e)) from None
-        if ev.sender != sender or ev.stream_type != st:
+        if ev.sender != sender:
             raise self._drop("bad_event", f"event claims member {ev.sender} inside a frame of member {sender}")
+        if ev.stream_type not in EVENT_STREAMS:
+            raise self._drop("bad_event", f"event of unknown kind {ev.stream_type}")
         try:
             ev.verify(self.room_id, self.roster.members[sender].public_key)
         except CryptoError as e:
             raise self._drop("bad_event", str(e)) from None
-        last = self._last_event.get((sender, st), 0)
-        if ev.seq <= last:
+        c = self.config
+        if ev.generation != key.generation or ev.epoch != key.roster_version:
+            raise self._drop("stale_event", f"event of member {sender} from epoch {ev.epoch} sealed under a later key")
+        if self._epoch_hashes.get(ev.epoch) != ev.roster_hash:
+            raise self._drop("stale_event", f"event of member {sender} names a roster we do not know")
+        if ev.epoch != self.roster.version and now - self._epoch_since > c.grace_s:
+            raise self._drop("stale_event", f"event of member {sender} from epoch {ev.epoch}, now {self.roster.version}")
+        age = now - ev.time_ms / 1000
+        if age > c.event_max_age_s:
+            raise self._drop("stale_event", f"event of member {sender} is {age:.0f} s old")
+        if -age > c.event_max_skew_s:
+            raise self._drop("future_event", f"event of member {sender} is {-age:.0f} s ahead of our clock")
+        if ev.seq <= key.last_event_seq:
             raise self._drop("event_replay", f"event {ev.seq} of member {sender} already seen")
-        self._last_event[(sender, st)] = ev.seq
-        return ev.body
+        key.last_event_seq = ev.seq
+        return StreamType(ev.stream_type), ev.body
 
     def _open_keys(self, body: bytes, now: float) -> Opened:
         try:
             kd = KeyDistribution.parse(body)
         except ProtocolError as e:
             raise self._drop("malformed", str(e)) from None
+        if self.roster is not None and kd.roster_version > self.roster.version and self._early_bytes() + len(body) > MAX_EARLY_BYTES:
+            raise self._drop("early_keys_full", f"{len(body)} bytes of keys for roster {kd.roster_version} exceed what is kept")
         self._accept_keys(kd, now)
         return Opened(kd.sender, StreamType.KEYS, b"")
 
@@ -340,8 +440,7 @@ class GroupSession:
             raise self._drop("bad_keys", str(e)) from None
         if self.index is None:
             raise self._drop("not_member", "we are not in the roster")
-        top = self._keys.newest.get(kd.sender)
-        if top is not None and kd.generation <= top:
+        if not self._keys.is_newer(kd.sender, kd.roster_version, kd.generation):
             raise self._drop("stale_keys", f"generation {kd.generation} of member {kd.sender} already known")
         try:
             base = kd.open_for(self.index, self.me.kem)
@@ -357,7 +456,10 @@ class GroupSession:
             self._epoch[kd.sender] = (vr.version, kd.commitment)
         self.stats["keys"] += 1
 
-    def _open_signature(self, body: bytes) -> Opened:
+    def _early_bytes(self) -> int:
+        return sum(sum(len(k.sealed) + 4 for k in kd.keys) + 128 for kd in self._early)
+
+    def _open_signature(self, body: bytes, now: float) -> Opened:
         assert self.roster is not None
         try:
             sig = FrameSignature.parse(body)
@@ -372,10 +474,8 @@ class GroupSession:
             sig.verify(member.public_key)
         except CryptoError as e:
             raise self._drop("bad_signature", str(e)) from None
-        bad = self._verifier.check(sig)
-        if bad:
-            self.stats["forged"] += len(bad)
-            self.alerts.append(ForgeryAlert(sig.sender, sig.kid, tuple(bad)))
+        for reason, bad in self._verifier.check(sig, now).items():
+            self._alert(ForgeryAlert(sig.sender, sig.kid, tuple(bad), reason))
         return Opened(sig.sender, StreamType.FRAME_SIG, b"")
 
     def newest_generation(self, sender: int) -> int | None:
