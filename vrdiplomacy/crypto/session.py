@@ -98,7 +98,7 @@ class SessionConfig:
     sign_every_s: float = 0.1
     verifier_capacity: int = 8192
     sign_deadline_s: float = 2.0
-    max_ctr_jump: int = 4096
+    max_ctr_jump: int = 1024
     max_frame_rate: float = 1000.0
     event_max_age_s: float = 60.0
     event_max_skew_s: float = 60.0

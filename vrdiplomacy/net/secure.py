@@ -49,7 +49,7 @@ from vrdiplomacy.crypto.packet import EVENT_STREAMS, StreamType
 from vrdiplomacy.crypto.roster import Roster, RosterEntry, VerifiedRoster, kem_binding
 from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, PacketDropped, SessionConfig
 from vrdiplomacy.errors import CryptoError, ProtocolError
-from vrdiplomacy.net.secure_wire import CHUNK, Kind, Reassembler, SecureMessage, split_message
+from vrdiplomacy.net.secure_wire import CHUNK, Kind, Reassembler, ReassemblySettings, SecureMessage, split_message
 
 if TYPE_CHECKING:
     from vrdiplomacy.net.client_io import Client
@@ -67,6 +67,12 @@ STREAMS: dict[str, StreamType] = {
 }
 STREAM_NAMES = {StreamType.ROOM: "room", StreamType.GESTURE: "gesture", StreamType.FLOOR: "floor", StreamType.VOTE: "vote"}
 MAX_OWN_ECHOES = 1024
+_FORGERY_REASONS = {
+    "mismatch": "not what they signed",
+    "unsigned": "never signed by them",
+    "counter_jump": "counter far ahead of theirs, refused",
+    "counter_cap": "counter above 2^40, refused",
+}
 
 
 class NotSecured(CryptoError):
@@ -160,13 +166,15 @@ class SecureSettings:
     Fields: ``session`` the E2EE session settings (suite, 15-minute rekey, replay window, signing
     batch); ``role`` our role in the roster (default: "chair" for a roster signer, else
     "delegate"); ``tick_s`` how often pending key envelopes and frame signatures are sent;
-    ``entry_retry_s`` least time between two admission requests.
+    ``entry_retry_s`` least time between two admission requests; ``reassembly`` the bounds on
+    partial messages kept from each sender (bytes per message and in all, age).
     """
 
     session: SessionConfig = field(default_factory=SessionConfig)
     role: str | None = None
     tick_s: float = 0.05
     entry_retry_s: float = 1.0
+    reassembly: ReassemblySettings = field(default_factory=ReassemblySettings)
 
 
 @dataclass
@@ -207,7 +215,7 @@ class SecureRoom:
         self.events: collections.deque[SecureEvent] = collections.deque(maxlen=256)
         self._client: Client | None = None
         self._task: asyncio.Task[None] | None = None
-        self._reasm = Reassembler()
+        self._reasm = Reassembler(self.s.reassembly)
         self._msg_id = 0
         self._alerts_seen = 0
         self._own: collections.OrderedDict[bytes, tuple[StreamType, bytes]] = collections.OrderedDict()
@@ -334,7 +342,7 @@ class SecureRoom:
         except ProtocolError:
             self.stats["plaintext_event"] += 1
             raise
-        got = self._reasm.feed(sender, msg)
+        got = self._reasm.feed(sender, msg, self.clock())
         if got is None:
             return None
         mkind, data = got
@@ -354,8 +362,8 @@ class SecureRoom:
     def _open_media(self, kind: str, payload: bytes) -> bytes:
         try:
             opened = self.session.open(payload, self.clock())
-        except PacketDropped:
-            raise
+        finally:
+            self._check_forgery()  # a frame with an impossible counter raises an alert as it drops
         if opened.stream_type != STREAMS[kind]:
             self.stats["wrong_stream"] += 1
             raise CryptoError(f"a {opened.stream_type.name} frame arrived as {kind}")
@@ -372,8 +380,10 @@ class SecureRoom:
     def _open_packet(self, data: bytes) -> OpenedPayload | None:
         now = self.clock()
         before = self.code
-        opened = self.session.open(data, now)
-        self._check_forgery()
+        try:
+            opened = self.session.open(data, now)
+        finally:
+            self._check_forgery()
         if opened.stream_type == StreamType.KEYS:
             r = self.session.roster
             m = r.members.get(opened.sender) if r is not None else None
@@ -384,6 +394,9 @@ class SecureRoom:
             return None
         if opened.stream_type == StreamType.FRAME_SIG:
             return None
+        if opened.stream_type not in STREAM_NAMES:
+            self.stats["wrong_stream"] += 1
+            raise CryptoError(f"a {opened.stream_type.name} frame arrived as a room event")
         r = self.session.roster
         assert r is not None
         return OpenedPayload(STREAM_NAMES[opened.stream_type], opened.payload, opened.sender, r.members[opened.sender].identity.name)
@@ -395,7 +408,9 @@ class SecureRoom:
             self._alerts_seen += 1
             r = self.session.roster
             who = r.members[a.sender].identity.name if r is not None and a.sender in r.members else f"member {a.sender}"
-            self._post(SecurityAlert(f"{len(a.counters)} frame(s) under {who}'s key were forged by another member"), logging.WARNING)
+            why = _FORGERY_REASONS.get(a.reason, a.reason)
+            self._post(SecurityAlert(f"{len(a.counters)} frame(s) under {who}'s key were forged by another member ({why})"),
+                       logging.WARNING)
 
     def _on_roster(self, data: bytes) -> None:
         try:
