@@ -67,15 +67,21 @@ def test_out_of_order_inside_window_accepted_and_too_old_rejected(room: Room) ->
     frames = [a.seal(StreamType.POSE, b"p%d" % i, NOW) for i in range(300)]
     for f in reversed(frames[:10]):
         b.open(f, NOW)  # reordering inside the window is fine
-    b.open(frames[299], NOW)  # window now ends at CTR 299 (256 wide: oldest accepted is 44)
+    b.open(frames[299], NOW)  # a whole window ahead: held aside until Alice's signature covers it
+    assert b.open(frames[10], NOW).payload == b"p10"  # so the window has not moved yet
+    with pytest.raises(PacketDropped) as e:
+        b.open(frames[299], NOW)
+    assert e.value.reason == "replay"
+    for p in a.outgoing(NOW + 0.2):
+        b.open(p, NOW + 0.2)  # signed: the window now ends at CTR 299 (256 wide: oldest accepted is 44)
     rejected = 0
     for f in frames[10:44]:
         with pytest.raises(PacketDropped) as e:
-            b.open(f, NOW)
+            b.open(f, NOW + 0.2)
         assert e.value.reason == "too_old"
         rejected += 1
     assert rejected == 34 and b.stats["too_old"] == 34
-    assert b.open(frames[44], NOW).payload == b"p44"
+    assert b.open(frames[44], NOW + 0.2).payload == b"p44"
 
 
 def test_every_bit_flip_rejected(room: Room) -> None:

@@ -14,7 +14,10 @@ as well) and receivers accept its keys at once, while replayed old key envelopes
 
 Counters: a receiver refuses counters above :data:`MAX_CTR` and counters that jump further ahead
 than the sender could have sent since the last accepted frame (:meth:`ReceiveKey.jump_allowed`):
-such a frame opened under a key every member holds was made by another member.
+such a frame opened under a key every member holds was made by another member. A frame that is
+plausible but a whole replay window ahead is accepted without moving the window
+(:meth:`ReceiveKey.accept`) until the sender's signature confirms it, so a forged frame a little
+ahead cannot push the sender's real frames out as "too old".
 """
 
 from __future__ import annotations
@@ -113,6 +116,7 @@ class ReceiveKey:
     retire_at: float | None = None
     last_at: float = 0.0
     last_event_seq: int = 0
+    ahead: set[int] = field(default_factory=set)
 
     @property
     def order(self) -> tuple[int, int]:
@@ -122,7 +126,35 @@ class ReceiveKey:
     def jump_allowed(self, ctr: int, now: float, base: int, rate: float) -> bool:
         """Whether ``ctr`` is a plausible next counter: at most ``base`` plus ``rate`` frames per
         second since the last accepted frame above the highest one accepted."""
-        return ctr - self.window.highest <= base + rate * max(0.0, now - self.last_at)
+        top = max(self.window.highest, max(self.ahead, default=-1))
+        return ctr - top <= base + rate * max(0.0, now - self.last_at)
+
+    def check(self, ctr: int) -> str | None:
+        """``None`` when ``ctr`` may be opened, else why not ("replay", "too_old")."""
+        return "replay" if ctr in self.ahead else self.window.check(ctr)
+
+    def accept(self, ctr: int, now: float) -> None:
+        """Record an opened frame. One a whole window ahead is held aside (at most a window's worth)
+        until :meth:`confirm`; anything else moves the window as usual."""
+        w = self.window
+        if ctr - w.highest >= w.size and len(self.ahead) < w.size:
+            self.ahead.add(ctr)
+        else:
+            w.update(ctr)
+            self._fold(w.highest)
+        self.last_at = max(self.last_at, now)
+
+    def confirm(self, upto: int) -> None:
+        """The sender's signature covered counters up to ``upto``: held frames up to there join
+        the window (moving it ahead)."""
+        self._fold(upto)
+
+    def _fold(self, upto: int) -> None:
+        w = self.window
+        for c in sorted(c for c in self.ahead if c <= upto):
+            self.ahead.discard(c)
+            if w.check(c) is None:
+                w.update(c)
 
 
 @dataclass

@@ -342,7 +342,7 @@ class GroupSession:
         key = self._keys.lookup(header.kid, now)
         if key is None:
             raise self._drop("unknown_key", f"no key for KID {header.kid}")
-        why = key.window.check(header.ctr)
+        why = key.check(header.ctr)
         if why is not None:
             raise self._drop(why, f"CTR {header.ctr} of KID {header.kid}")
         c = self.config
@@ -360,8 +360,7 @@ class GroupSession:
             # not accepted and does not move the window, so the sender's real frames still open.
             self._alert(ForgeryAlert(sender, header.kid, (header.ctr,), impossible))
             raise self._drop(impossible, f"CTR {header.ctr} of KID {header.kid} is beyond what member {sender} sent")
-        key.window.update(header.ctr)
-        key.last_at = max(key.last_at, now)
+        key.accept(header.ctr, now)
         if not self._verifier.add(sender, header.kid, header.ctr, wire, now):
             self._alert(ForgeryAlert(sender, header.kid, (header.ctr,), "mismatch"), count=False)
             raise self._drop("forged", f"CTR {header.ctr} of KID {header.kid} differs from what member {sender} signed")
@@ -474,7 +473,13 @@ class GroupSession:
             sig.verify(member.public_key)
         except CryptoError as e:
             raise self._drop("bad_signature", str(e)) from None
-        for reason, bad in self._verifier.check(sig, now).items():
+        found = self._verifier.check(sig, now)
+        verified = found.pop("verified", [])
+        if verified:
+            key = self._keys.by_kid.get(sig.kid)
+            if key is not None:
+                key.confirm(max(verified))
+        for reason, bad in found.items():
             self._alert(ForgeryAlert(sig.sender, sig.kid, tuple(bad), reason))
         return Opened(sig.sender, StreamType.FRAME_SIG, b"")
 

@@ -191,8 +191,10 @@ class FrameVerifier:
     def check(self, sig: FrameSignature, now: float = 0.0) -> dict[str, list[int]]:
         """Apply a verified signature (arriving at ``now``); returns the counters of the forged
         frames it exposed by reason: "mismatch" (another hash) and "unsigned" (passed over, or
-        left unsigned past the deadline). Empty when there were none."""
+        left unsigned past the deadline), and under "verified" those it confirmed (keys only
+        where there were some)."""
         bad: list[int] = []
+        good: list[int] = []
         for i, h in enumerate(sig.hashes):
             ctr = sig.first_ctr + i
             got = self._pop(sig.kid, ctr)
@@ -201,6 +203,7 @@ class FrameVerifier:
                 continue
             if got[0] == sig.sender and got[1] == h:
                 self.verified += 1
+                good.append(ctr)
             else:
                 self.forged += 1
                 bad.append(ctr)
@@ -214,6 +217,8 @@ class FrameVerifier:
                 self._pop(sig.kid, c)
             self.forged += len(stale)
         out: dict[str, list[int]] = {}
+        if good:
+            out["verified"] = good
         if bad:
             out["mismatch"] = bad
         if stale:
