@@ -360,13 +360,14 @@ class GroupSession:
             # not accepted and does not move the window, so the sender's real frames still open.
             self._alert(ForgeryAlert(sender, header.kid, (header.ctr,), impossible))
             raise self._drop(impossible, f"CTR {header.ctr} of KID {header.kid} is beyond what member {sender} sent")
+        kind = st
+        if st == StreamType.EVENT:
+            # before the counter is taken: a rejected event does not cost the sender that counter
+            kind, pt = self._check_event(sender, key, pt, now)
         key.accept(header.ctr, now)
         if not self._verifier.add(sender, header.kid, header.ctr, wire, now):
             self._alert(ForgeryAlert(sender, header.kid, (header.ctr,), "mismatch"), count=False)
             raise self._drop("forged", f"CTR {header.ctr} of KID {header.kid} differs from what member {sender} signed")
-        kind = st
-        if st == StreamType.EVENT:
-            kind, pt = self._check_event(sender, key, pt, now)
         self.stats["opened"] += 1
         return Opened(sender, kind, pt)
 
