@@ -1,0 +1,84 @@
+"""Finding 8: a delegate whose app restarts is silently muted.
+
+On main 3e2635d a restarted client numbered its key generations and event sequence numbers from
+zero again; the others still held a newer generation of the same member and refused its keys as
+stale, and refused its events as replays, without telling anyone. Generations are now ordered by
+(roster version, generation) and start from the clock, and event sequence numbers are checked per
+key generation, so a restarted member is heard at once while replays of its old frames, old
+events and old key envelopes are still refused. Both restart tests fail on main 3e2635d.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from vrdiplomacy.crypto.packet import Packet, StreamType
+from vrdiplomacy.crypto.session import PacketDropped
+
+from attacks.frames_helpers import NOW, Room, forge, header, plaintext
+
+ABC = ["alice", "bob", "carol"]
+
+
+def _session_before_restart(room: Room) -> tuple[list[bytes], list[bytes], bytes]:
+    """Alice talks and votes for a while (with a periodic rekey); returns her voice frames, her
+    key envelopes and her vote, as a relay recorded them."""
+    alice, bob, carol = (room.sessions[n] for n in ABC)
+    voice, keys = [], []
+    for i in range(100):
+        t = NOW + i * 12  # 20 minutes: one periodic rekey on the way
+        w = alice.seal(StreamType.VOICE, b"alice %d" % i, t)
+        voice.append(w)
+        for p in alice.outgoing(t):
+            if Packet.parse(p).stream_type == StreamType.KEYS:
+                keys.append(p)
+            for who in (bob, carol):
+                who.open(p, t)
+        for who in (bob, carol):
+            assert who.open(w, t).payload == b"alice %d" % i
+    vote = alice.seal(StreamType.VOTE, b"vote: YES on resolution 12", NOW + 1200)
+    assert bob.open(vote, NOW + 1200).payload == b"vote: YES on resolution 12"
+    assert alice.stats["rekeys"] >= 2
+    return voice, keys, vote
+
+
+@pytest.mark.parametrize("keep_kem", [False, True], ids=["new-hpke-key-new-roster", "same-roster"])
+def test_restarted_member_is_heard_at_once_and_its_old_frames_stay_refused(keep_kem: bool) -> None:
+    room = Room(ABC)
+    room.publish(ABC, NOW)
+    room.exchange(ABC, NOW)
+    voice, keys, vote = _session_before_restart(room)
+    bob, carol = room.sessions["bob"], room.sessions["carol"]
+    kept_vote = plaintext(carol, vote)  # Carol keeps Alice's signed vote
+
+    t = NOW + 1230  # Alice's app crashed and came back 30 s later
+    alice = room.restart("alice", keep_kem=keep_kem)
+    if keep_kem:  # its roster entry is the same: the chair sends the same roster again
+        assert room.roster is not None
+        alice.install_roster(room.roster, t)
+    else:  # a fresh HPKE key: the chair publishes a new roster version
+        room.publish(ABC, t)
+    room.exchange(ABC, t)
+    hello = alice.seal(StreamType.VOICE, b"alice is back", t)
+    assert bob.open(hello, t).payload == b"alice is back"  # main 3e2635d: unknown_key (muted)
+    assert carol.open(alice.seal(StreamType.VOICE, b"alice is back", t), t).payload == b"alice is back"
+    back = alice.seal(StreamType.VOTE, b"vote: NO on resolution 13", t + 1)
+    assert bob.open(back, t + 1).payload == b"vote: NO on resolution 13"  # main 3e2635d: event_replay
+    if not keep_kem:  # the app's case (a fresh HPKE key each start): one room code everywhere
+        assert alice.verification_code() == bob.verification_code() == carol.verification_code()
+
+    # what a relay recorded before the restart is still refused
+    for w in voice + [vote]:
+        with pytest.raises(PacketDropped):
+            bob.open(w, t + 2)
+    for k in keys:
+        with pytest.raises(PacketDropped) as e:
+            bob.open(k, t + 2)
+        assert e.value.reason in ("stale_keys", "own")
+    # and Carol cannot pass Alice's old vote off under her new key
+    ia = room.indices["alice"]
+    replay = forge(carol, ia, header(back)[0].ctr + 1, kept_vote, Packet.parse(back).stream_type)
+    with pytest.raises(PacketDropped) as e:
+        bob.open(replay, t + 2)
+    assert e.value.reason in ("stale_event", "event_replay")
+    assert bob.open(alice.seal(StreamType.VOICE, b"still heard", t + 3), t + 3).payload == b"still heard"
