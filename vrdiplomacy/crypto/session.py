@@ -58,6 +58,8 @@ from vrdiplomacy.crypto.verify_code import room_code
 from vrdiplomacy.errors import CryptoError, ProtocolError
 
 MAX_EARLY_KEYS = 64
+MAX_HASHES_PER_EPOCH = 8
+"""Re-issues of one roster version (fresher times) whose hash an event may name."""
 MAX_EARLY_BYTES = 4 << 20
 """Key envelopes for a roster we do not have yet are kept up to this many bytes in all."""
 
@@ -166,7 +168,7 @@ class GroupSession:
         self._epoch: dict[int, tuple[int, bytes]] = {}
         self._early: list[KeyDistribution] = []
         self._noted: VerifiedRoster | None = None
-        self._epoch_hashes: dict[int, bytes] = {}
+        self._epoch_hashes: dict[int, list[bytes]] = {}
         self._epoch_since = 0.0
 
     # ------------------------------------------------------------------ roster
@@ -233,10 +235,11 @@ class GroupSession:
                 self._queue.append(bytes(Packet(StreamType.FRAME_SIG, bytes(sig))))
 
     def _rotate(self, now: float) -> None:
+        if self._generation < 0:  # a fresh start (or a restart): generations count from the clock
+            self._generation = initial_generation(now) - 1
         vr, index = self._member()
-        self._note_roster(now)
         self._flush_signature()
-        self._generation = initial_generation(now) if self._generation < 0 else self._generation + 1
+        self._generation += 1
         send = SendKey.new(self.config.cipher_suite, index, self._generation, vr.version)
         recipients = {i: (m.kem_suite, m.kem_public) for i, m in vr.members.items() if i != index}
         kd = KeyDistribution.create(
@@ -254,14 +257,19 @@ class GroupSession:
         return self.room_id + bytes((stream_type,))
 
     def _note_roster(self, now: float) -> None:
-        """Remember the hash of each roster version we see (events name it) and when it changed."""
+        """Remember the hashes of the rosters we see for each version (events name them; a
+        re-issue of a version has another hash) and when the version changed."""
         vr = self.roster
         if vr is None or vr is self._noted:
             return
         if self._noted is None or vr.version != self._noted.version:
             self._epoch_since = now
         self._noted = vr
-        self._epoch_hashes[vr.version] = vr.hash()
+        known = self._epoch_hashes.setdefault(vr.version, [])
+        h = vr.hash()
+        if h not in known:
+            known.append(h)
+            del known[:-MAX_HASHES_PER_EPOCH]
         for v in [v for v in self._epoch_hashes if v < vr.version - 1]:
             del self._epoch_hashes[v]
 
@@ -282,7 +290,7 @@ class GroupSession:
             self._event_seq += 1
             ev = SignedEvent.create(
                 self.room_id, index, st, payload, self.me.signing_key,
-                epoch=vr.version, roster_hash=self._epoch_hashes[vr.version], generation=send.generation,
+                epoch=vr.version, roster_hash=self._epoch_hashes[vr.version][-1], generation=send.generation,
                 seq=self._event_seq, time_ms=max(0, int(now * 1000)),
             )
             payload = ev.padded(size)
@@ -393,7 +401,7 @@ class GroupSession:
         c = self.config
         if ev.generation != key.generation or ev.epoch != key.roster_version:
             raise self._drop("stale_event", f"event of member {sender} from epoch {ev.epoch} sealed under a later key")
-        if self._epoch_hashes.get(ev.epoch) != ev.roster_hash:
+        if ev.roster_hash not in self._epoch_hashes.get(ev.epoch, ()):
             raise self._drop("stale_event", f"event of member {sender} names a roster we do not know")
         if ev.epoch != self.roster.version and now - self._epoch_since > c.grace_s:
             raise self._drop("stale_event", f"event of member {sender} from epoch {ev.epoch}, now {self.roster.version}")
