@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from vrdiplomacy.crypto.keys import GEN_MASK, RekeyPolicy, split_kid
 from vrdiplomacy.crypto.packet import Packet, StreamType
 from vrdiplomacy.crypto.sframe import CipherSuite, SFrameHeader
-from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, PacketDropped, SessionConfig
+from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, PacketDropped, SessionConfig, epoch_hash
 from vrdiplomacy.crypto.signing import SignedEvent
 from vrdiplomacy.errors import CryptoError, ProtocolError
 
@@ -134,8 +134,8 @@ def test_forged_gesture_rejected(room: Room) -> None:
     assert bob.open(genuine, NOW) == (ia, StreamType.GESTURE, b"nod")
     alice_key = carol._keys.by_kid[_split(genuine)[0].kid]
     meta = ROOM + bytes([StreamType.EVENT])
-    assert room.roster is not None
-    bind = {"epoch": room.roster.version, "roster_hash": room.roster.hash(), "generation": alice_key.generation,
+    assert bob.roster is not None
+    bind = {"epoch": bob.roster.version, "roster_hash": epoch_hash(bob.roster), "generation": alice_key.generation,
             "time_ms": int(NOW * 1000)}
 
     def forge(event: bytes, ctr: int) -> bytes:
@@ -415,3 +415,34 @@ def test_fuzz_install_roster(room: Room, pos: int, value: int, cut: int, kind: i
     fresh = GroupSession(ROOM, room.sessions["bob"].me, [room.pki.root])
     with pytest.raises(CryptoError):
         fresh.install_roster(bytes(m), NOW)
+
+
+def test_event_binding_checks(room: Room) -> None:
+    """Events Alice really signed, but bound to the wrong epoch, roster, key generation or time."""
+    alice, bob = room.sessions["alice"], room.sessions["bob"]
+    ia = room.indices["alice"]
+    assert bob.open(alice.seal(StreamType.VOICE, b"hi", NOW), NOW).payload == b"hi"
+    key = bob._keys.by_kid[alice._send.key.kid]  # type: ignore[union-attr]
+    assert bob.roster is not None
+    good = {"epoch": bob.roster.version, "roster_hash": epoch_hash(bob.roster), "generation": key.generation,
+            "time_ms": int(NOW * 1000)}
+    ctr = [100]
+
+    def send(seq: int, now: float = NOW, kind: StreamType = StreamType.VOTE, **change: object) -> str | bytes:
+        ev = SignedEvent.create(ROOM, ia, kind, b"yes", alice.me.signing_key, seq=seq, **{**good, **change})  # type: ignore[arg-type]
+        ctr[0] += 1
+        wire = bytes((1, StreamType.EVENT)) + key.key.encrypt(ctr[0], ROOM + bytes([StreamType.EVENT]), ev.padded(256))
+        try:
+            return bob.open(wire, now).payload
+        except PacketDropped as e:
+            return e.reason
+
+    assert send(1, epoch=good["epoch"] + 1) == "stale_event"
+    assert send(2, roster_hash=bytes(32)) == "stale_event"
+    assert send(3, generation=key.generation + 1) == "stale_event"
+    assert send(4, time_ms=int((NOW - 61) * 1000)) == "stale_event"
+    assert send(5, time_ms=int((NOW + 61) * 1000)) == "future_event"
+    assert send(6, kind=StreamType.VOICE) == "bad_event"  # not an event kind
+    assert send(7) == b"yes"
+    assert send(7) == "event_replay"  # the same event under a fresh counter
+    assert send(8, NOW + 59) == b"yes"  # 59 s old is still fine

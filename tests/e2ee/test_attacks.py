@@ -9,6 +9,7 @@ import random
 
 from vrdiplomacy.crypto.keys import make_kid
 from vrdiplomacy.crypto.packet import StreamType
+from vrdiplomacy.crypto.session import epoch_hash
 from vrdiplomacy.crypto.signing import SignedEvent
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.relay_server import EmbeddedRelay
@@ -108,7 +109,7 @@ def _forge(forger: Member, victim: Member, claim: int, signer_key: object, body:
     key = s._keys.lookup(make_kid(vidx, gen), forger.secure.clock())
     assert key is not None
     ev = SignedEvent.create(s.room_id, claim, StreamType.GESTURE, body, signer_key,  # type: ignore[arg-type]
-                            epoch=s.roster.version, roster_hash=s.roster.hash(), generation=key.generation,
+                            epoch=s.roster.version, roster_hash=epoch_hash(s.roster), generation=key.generation,
                             seq=1 << 30, time_ms=int(forger.secure.clock() * 1000))
     ctr = max(0, key.window.highest) + ahead
     wire_ = bytes((1, StreamType.EVENT)) + key.key.encrypt(ctr, s.room_id + bytes([StreamType.EVENT]), ev.padded(256))

@@ -64,6 +64,13 @@ MAX_EARLY_BYTES = 4 << 20
 """Key envelopes for a roster we do not have yet are kept up to this many bytes in all."""
 
 
+def epoch_hash(vr: VerifiedRoster) -> bytes:
+    """The hash that names an epoch in signed events: the roster's transcript hash where rosters
+    have one (the same for every re-issue of an epoch), else the hash of the roster itself."""
+    transcript = getattr(vr, "transcript_hash", None)
+    return transcript() if callable(transcript) else vr.hash()
+
+
 class PacketDropped(CryptoError):
     """A received packet was dropped; ``reason`` is the :attr:`GroupSession.stats` key."""
 
@@ -266,7 +273,7 @@ class GroupSession:
             self._epoch_since = now
         self._noted = vr
         known = self._epoch_hashes.setdefault(vr.version, [])
-        h = vr.hash()
+        h = epoch_hash(vr)
         if h not in known:
             known.append(h)
             del known[:-MAX_HASHES_PER_EPOCH]
