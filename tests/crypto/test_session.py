@@ -6,10 +6,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vrdiplomacy.crypto.events import epoch_hash
 from vrdiplomacy.crypto.keys import GEN_MASK, RekeyPolicy, split_kid
 from vrdiplomacy.crypto.packet import Packet, StreamType
 from vrdiplomacy.crypto.sframe import CipherSuite, SFrameHeader
-from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, PacketDropped, SessionConfig, epoch_hash
+from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, PacketDropped, SessionConfig
 from vrdiplomacy.crypto.signing import SignedEvent
 from vrdiplomacy.errors import CryptoError, ProtocolError
 

@@ -9,7 +9,7 @@ import random
 
 from vrdiplomacy.crypto.keys import make_kid
 from vrdiplomacy.crypto.packet import StreamType
-from vrdiplomacy.crypto.session import epoch_hash
+from vrdiplomacy.crypto.events import epoch_hash
 from vrdiplomacy.crypto.signing import SignedEvent
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.relay_server import EmbeddedRelay

@@ -42,33 +42,17 @@ from vrdiplomacy.crypto.keys import (
     make_kid,
     split_kid,
 )
-from vrdiplomacy.crypto.packet import (
-    EVENT_BUCKETS,
-    EVENT_STREAMS,
-    SFRAME_STREAMS,
-    Packet,
-    StreamType,
-    event_bucket,
-    wire_stream,
-)
+from vrdiplomacy.crypto.events import EventBinder, EventRejected, EventSettings
+from vrdiplomacy.crypto.packet import EVENT_BUCKETS, EVENT_STREAMS, SFRAME_STREAMS, Packet, StreamType, wire_stream
 from vrdiplomacy.crypto.roster import Roster, RosterEntry, VerifiedRoster, verify_roster
 from vrdiplomacy.crypto.sframe import DEFAULT_SUITE, CipherSuite, ReplayWindow, SFrameHeader, SFrameKey
-from vrdiplomacy.crypto.signing import EVENT_OVERHEAD, FrameSignature, FrameSigner, FrameVerifier, SignedEvent
+from vrdiplomacy.crypto.signing import FrameSignature, FrameSigner, FrameVerifier
 from vrdiplomacy.crypto.verify_code import room_code
 from vrdiplomacy.errors import CryptoError, ProtocolError
 
 MAX_EARLY_KEYS = 64
-MAX_HASHES_PER_EPOCH = 8
-"""Re-issues of one roster version (fresher times) whose hash an event may name."""
 MAX_EARLY_BYTES = 4 << 20
 """Key envelopes for a roster we do not have yet are kept up to this many bytes in all."""
-
-
-def epoch_hash(vr: VerifiedRoster) -> bytes:
-    """The hash that names an epoch in signed events: the roster's transcript hash where rosters
-    have one (the same for every re-issue of an epoch), else the hash of the roster itself."""
-    transcript = getattr(vr, "transcript_hash", None)
-    return transcript() if callable(transcript) else vr.hash()
 
 
 class PacketDropped(CryptoError):
@@ -171,12 +155,10 @@ class GroupSession:
         self._signer: FrameSigner | None = None
         self._verifier = FrameVerifier(self.config.verifier_capacity, self.config.sign_deadline_s)
         self._queue: list[bytes] = []
-        self._event_seq = 0
         self._epoch: dict[int, tuple[int, bytes]] = {}
         self._early: list[KeyDistribution] = []
-        self._noted: VerifiedRoster | None = None
-        self._epoch_hashes: dict[int, list[bytes]] = {}
-        self._epoch_since = 0.0
+        c = self.config
+        self._events = EventBinder(room_id, EventSettings(c.event_max_age_s, c.event_max_skew_s, c.grace_s, c.event_buckets))
 
     # ------------------------------------------------------------------ roster
 
@@ -264,21 +246,7 @@ class GroupSession:
         return self.room_id + bytes((stream_type,))
 
     def _note_roster(self, now: float) -> None:
-        """Remember the hashes of the rosters we see for each version (events name them; a
-        re-issue of a version has another hash) and when the version changed."""
-        vr = self.roster
-        if vr is None or vr is self._noted:
-            return
-        if self._noted is None or vr.version != self._noted.version:
-            self._epoch_since = now
-        self._noted = vr
-        known = self._epoch_hashes.setdefault(vr.version, [])
-        h = epoch_hash(vr)
-        if h not in known:
-            known.append(h)
-            del known[:-MAX_HASHES_PER_EPOCH]
-        for v in [v for v in self._epoch_hashes if v < vr.version - 1]:
-            del self._epoch_hashes[v]
+        self._events.note_roster(self.roster, now)
 
     def seal(self, stream_type: StreamType, payload: bytes, now: float) -> bytes:
         """Encrypt one media frame or event; returns the packet to send (after :meth:`outgoing`)."""
@@ -287,20 +255,14 @@ class GroupSession:
         if st not in SFRAME_STREAMS:
             raise CryptoError(f"{st.name} is not an application stream")
         if st in EVENT_STREAMS:
-            size = event_bucket(EVENT_OVERHEAD + len(payload), self.config.event_buckets)
+            self._events.padded_size(len(payload))  # too large: refused before anything changes
         if self._send is None or self._policy.due(now, vr.version):
             self._rotate(now)
         self._note_roster(now)
         send = self._send
         assert send is not None and self._signer is not None
         if st in EVENT_STREAMS:
-            self._event_seq += 1
-            ev = SignedEvent.create(
-                self.room_id, index, st, payload, self.me.signing_key,
-                epoch=vr.version, roster_hash=self._epoch_hashes[vr.version][-1], generation=send.generation,
-                seq=self._event_seq, time_ms=max(0, int(now * 1000)),
-            )
-            payload = ev.padded(size)
+            payload = self._events.make(vr, index, st, payload, send.generation, self.me.signing_key, now)
         wst = wire_stream(st)
         ctr = send.take_ctr()
         wire = bytes((1, wst)) + send.key.encrypt(ctr, self._metadata(wst), payload)
@@ -394,33 +356,9 @@ class GroupSession:
     def _check_event(self, sender: int, key: ReceiveKey, pt: bytes, now: float) -> tuple[StreamType, bytes]:
         assert self.roster is not None
         try:
-            ev = SignedEvent.parse(pt)
-        except ProtocolError as e:
-            raise self._drop("bad_event", str(e)) from None
-        if ev.sender != sender:
-            raise self._drop("bad_event", f"event claims member {ev.sender} inside a frame of member {sender}")
-        if ev.stream_type not in EVENT_STREAMS:
-            raise self._drop("bad_event", f"event of unknown kind {ev.stream_type}")
-        try:
-            ev.verify(self.room_id, self.roster.members[sender].public_key)
-        except CryptoError as e:
-            raise self._drop("bad_event", str(e)) from None
-        c = self.config
-        if ev.generation != key.generation or ev.epoch != key.roster_version:
-            raise self._drop("stale_event", f"event of member {sender} from epoch {ev.epoch} sealed under a later key")
-        if ev.roster_hash not in self._epoch_hashes.get(ev.epoch, ()):
-            raise self._drop("stale_event", f"event of member {sender} names a roster we do not know")
-        if ev.epoch != self.roster.version and now - self._epoch_since > c.grace_s:
-            raise self._drop("stale_event", f"event of member {sender} from epoch {ev.epoch}, now {self.roster.version}")
-        age = now - ev.time_ms / 1000
-        if age > c.event_max_age_s:
-            raise self._drop("stale_event", f"event of member {sender} is {age:.0f} s old")
-        if -age > c.event_max_skew_s:
-            raise self._drop("future_event", f"event of member {sender} is {-age:.0f} s ahead of our clock")
-        if ev.seq <= key.last_event_seq:
-            raise self._drop("event_replay", f"event {ev.seq} of member {sender} already seen")
-        key.last_event_seq = ev.seq
-        return StreamType(ev.stream_type), ev.body
+            return self._events.check(self.roster, sender, key, pt, now)
+        except EventRejected as e:
+            raise self._drop(e.reason, str(e)) from None
 
     def _open_keys(self, body: bytes, now: float) -> Opened:
         try:
