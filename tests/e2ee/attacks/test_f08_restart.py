@@ -10,12 +10,17 @@ events and old key envelopes are still refused. Both restart tests fail on main 
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from vrdiplomacy.crypto.packet import Packet, StreamType
-from vrdiplomacy.crypto.session import PacketDropped
+from vrdiplomacy.crypto.session import LocalIdentity, PacketDropped
+from vrdiplomacy.net import wire
+from vrdiplomacy.net.relay_server import EmbeddedRelay
 
 from attacks.frames_helpers import NOW, Room, forge, header, plaintext
+from harness import Pki, RelayTap, codes_agree, inject_voice, member, until
 
 ABC = ["alice", "bob", "carol"]
 
@@ -82,3 +87,48 @@ def test_restarted_member_is_heard_at_once_and_its_old_frames_stay_refused(keep_
         bob.open(replay, t + 2)
     assert e.value.reason in ("stale_event", "event_replay")
     assert bob.open(alice.seal(StreamType.VOICE, b"still heard", t + 3), t + 3).payload == b"still heard"
+
+
+def test_delegate_whose_app_crashed_is_heard_again_over_the_relay() -> None:
+    """France's app dies without leaving (the relay keeps its session as away) and starts again
+    from scratch with the same certificate: Germany hears the new France at once; the voice the
+    relay recorded before the crash, replayed to Germany, is refused."""
+    level = wire.level_byte(-15, True)
+
+    async def main() -> None:
+        pki = Pki()
+        france = pki.identity("France", "head")
+        async with EmbeddedRelay() as relay:
+            tap = RelayTap(relay)
+            try:
+                async with member(relay, pki.root, pki.identity("Chair", "chair", "CH"), "chair", "s0") as ch, \
+                        member(relay, pki.root, pki.identity("Germany", "head", "DE"), "de", "s2") as de:
+                    async with member(relay, pki.root, france, "fr", "s1") as fr:
+                        await until(lambda: codes_agree([ch, fr, de]), 15, "3 members keyed")
+                        await until(lambda: fr.client.core.media_ready and de.client.core.media_ready, 5, "media")
+                        for i in range(30):
+                            assert fr.client.send_voice(level, b"before the crash %d" % i)
+                            await asyncio.sleep(0.01)
+                        await until(lambda: len(de.voice) >= 28, 5, "France heard")
+                        old_voice = tap.voice_payloads(fr.client.client_id)
+                        await fr.client.close(leave=False)  # the app dies: no goodbye
+                    restarted = LocalIdentity(france.certificate, france.signing_key)  # a fresh HPKE key
+                    async with member(relay, pki.root, restarted, "fr-again", "s3") as fr2:
+                        await until(lambda: codes_agree([ch, fr2, de]), 15, "the restarted France keyed")
+                        await until(lambda: fr2.client.core.media_ready, 5, "media")
+                        heard = len(de.voice)
+                        after = [b"after the restart %d" % i for i in range(30)]
+                        for f in after:
+                            assert fr2.client.send_voice(level, f)
+                            await asyncio.sleep(0.01)
+                        await until(lambda: len([v for v in de.voice if v in after]) >= 28, 5,  # main 3e2635d: none
+                                    "Germany hears the restarted France", lambda: f"{de.secure.drop_counts()}")
+                        assert de.secure.session.index is not None
+                        for p in old_voice:
+                            inject_voice(relay, de.client.client_id, fr2.client.client_id, p)
+                        await asyncio.sleep(0.3)
+                        assert not [v for v in de.voice[heard:] if v.startswith(b"before the crash")]
+            finally:
+                tap.close()
+
+    asyncio.run(main())
