@@ -109,11 +109,12 @@ def test_forged_voice_over_the_relay_raises_a_visible_alert_and_france_stays_aud
                 member(relay, pki.root, pki.identity("Italy", "head", "IT"), "it", "s3") as it:
             await until(lambda: codes_agree([ch, fr, de, it]), 15, "4 members keyed")
             await until(lambda: all(m.client.core.media_ready for m in (ch, fr, de, it)), 5, "media")
-            before = [b"fr-before-%d" % i for i in range(10)]
-            for f in before:
-                assert fr.client.send_voice(LEVEL, f)
+            for i in range(500):  # until Germany hears France (the media paths settle first)
+                assert fr.client.send_voice(LEVEL, b"fr-before-%d" % i)
                 await asyncio.sleep(0.01)
-            await until(lambda: len(de.voice) >= 9, 5, "France heard")
+                if len(de.voice) >= 5:
+                    break
+            assert len(de.voice) >= 5, "France was never heard"
             fidx = fr.secure.session.index
             assert fidx is not None
             fake = forge_on(it, fidx, MAX_CTR - 4, b"forged: France withdraws its delegation")
