@@ -6,7 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vrdiplomacy.crypto.keys import RekeyPolicy, split_kid
+from vrdiplomacy.crypto.events import epoch_hash
+from vrdiplomacy.crypto.keys import GEN_MASK, RekeyPolicy, split_kid
 from vrdiplomacy.crypto.packet import Packet, StreamType
 from vrdiplomacy.crypto.sframe import CipherSuite, SFrameHeader
 from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, PacketDropped, SessionConfig
@@ -67,15 +68,21 @@ def test_out_of_order_inside_window_accepted_and_too_old_rejected(room: Room) ->
     frames = [a.seal(StreamType.POSE, b"p%d" % i, NOW) for i in range(300)]
     for f in reversed(frames[:10]):
         b.open(f, NOW)  # reordering inside the window is fine
-    b.open(frames[299], NOW)  # window now ends at CTR 299 (256 wide: oldest accepted is 44)
+    b.open(frames[299], NOW)  # a whole window ahead: held aside until Alice's signature covers it
+    assert b.open(frames[10], NOW).payload == b"p10"  # so the window has not moved yet
+    with pytest.raises(PacketDropped) as e:
+        b.open(frames[299], NOW)
+    assert e.value.reason == "replay"
+    for p in a.outgoing(NOW + 0.2):
+        b.open(p, NOW + 0.2)  # signed: the window now ends at CTR 299 (256 wide: oldest accepted is 44)
     rejected = 0
     for f in frames[10:44]:
         with pytest.raises(PacketDropped) as e:
-            b.open(f, NOW)
+            b.open(f, NOW + 0.2)
         assert e.value.reason == "too_old"
         rejected += 1
     assert rejected == 34 and b.stats["too_old"] == 34
-    assert b.open(frames[44], NOW).payload == b"p44"
+    assert b.open(frames[44], NOW + 0.2).payload == b"p44"
 
 
 def test_every_bit_flip_rejected(room: Room) -> None:
@@ -124,33 +131,49 @@ def test_forged_gesture_rejected(room: Room) -> None:
     alice, bob, carol = (room.sessions[n] for n in ABC)
     ia = room.indices["alice"]
     genuine = alice.seal(StreamType.GESTURE, b"nod", NOW)
-    assert bob.open(genuine, NOW).payload == b"nod"
+    assert Packet.parse(genuine).stream_type == StreamType.EVENT  # the kind is not on the wire
+    assert bob.open(genuine, NOW) == (ia, StreamType.GESTURE, b"nod")
     alice_key = carol._keys.by_kid[_split(genuine)[0].kid]
-    meta = ROOM + bytes([StreamType.GESTURE])
+    meta = ROOM + bytes([StreamType.EVENT])
+    assert bob.roster is not None
+    bind = {"epoch": bob.roster.version, "roster_hash": epoch_hash(bob.roster), "generation": alice_key.generation,
+            "time_ms": int(NOW * 1000)}
 
     def forge(event: bytes, ctr: int) -> bytes:
-        return bytes((1, StreamType.GESTURE)) + alice_key.key.encrypt(ctr, meta, event)
+        return bytes((1, StreamType.EVENT)) + alice_key.key.encrypt(ctr, meta, event)
 
     # 1. An event signed by Carol but claiming to be Alice's.
-    fake = SignedEvent.create(ROOM, ia, StreamType.GESTURE, 99, b"walk out", carol.me.signing_key)
+    fake = SignedEvent.create(ROOM, ia, StreamType.GESTURE, b"walk out", carol.me.signing_key, seq=99, **bind)
     with pytest.raises(PacketDropped) as e:
-        bob.open(forge(bytes(fake), 1000), NOW)
+        bob.open(forge(bytes(fake), 10), NOW)
     assert e.value.reason == "bad_event"
     # 2. Carol's own signed event smuggled under Alice's key.
-    own = SignedEvent.create(ROOM, room.indices["carol"], StreamType.GESTURE, 99, b"walk out", carol.me.signing_key)
+    own = SignedEvent.create(ROOM, room.indices["carol"], StreamType.GESTURE, b"walk out", carol.me.signing_key,
+                             seq=99, **bind)
     with pytest.raises(PacketDropped) as e:
-        bob.open(forge(bytes(own), 1001), NOW)
+        bob.open(forge(bytes(own), 11), NOW)
     assert e.value.reason == "bad_event"
     # 3. Alice's genuine signed event re-sealed under a fresh counter (replay of a vote or gesture).
     inner = alice_key.key.decrypt(*_split(genuine), meta)
     with pytest.raises(PacketDropped) as e:
-        bob.open(forge(inner, 1002), NOW)
+        bob.open(forge(inner, 12), NOW)
     assert e.value.reason == "event_replay"
     # 4. Alice's event with its body swapped.
     ev = SignedEvent.parse(inner)
-    swapped = SignedEvent(ev.sender, ev.stream_type, ev.seq + 1, b"walk out", ev.signature)
+    swapped = SignedEvent(ev.sender, ev.stream_type, ev.epoch, ev.roster_hash, ev.generation, ev.seq + 1, ev.time_ms,
+                          b"walk out", ev.signature)
     with pytest.raises(PacketDropped):
-        bob.open(forge(bytes(swapped), 1003), NOW)
+        bob.open(forge(bytes(swapped), 13), NOW)
+    # 5. Alice's event with its kind changed from a gesture to a vote.
+    kind = SignedEvent(ev.sender, StreamType.VOTE, ev.epoch, ev.roster_hash, ev.generation, ev.seq + 1, ev.time_ms,
+                       ev.body, ev.signature)
+    with pytest.raises(PacketDropped) as e:
+        bob.open(forge(bytes(kind), 14), NOW)
+    assert e.value.reason == "bad_event"
+    # 6. An event with the kind in the clear (the old wire format) is not accepted.
+    with pytest.raises(PacketDropped) as e:
+        bob.open(bytes((1, StreamType.GESTURE)) + alice_key.key.encrypt(15, ROOM + bytes([StreamType.GESTURE]), inner), NOW)
+    assert e.value.reason == "malformed"
     assert bob.stats["opened"] == 1
 
 
@@ -272,7 +295,7 @@ def test_generation_rotates_on_join_leave_and_every_15_minutes(room: Room) -> No
     room.publish(["alice", "bob"], NOW + 901)
     assert a.generation == g0 + 2
     wire = a.seal(StreamType.VOICE, b"x", NOW + 902)
-    assert split_kid(SFrameHeader.decode(Packet.parse(wire).body)[0].kid) == (room.indices["alice"], g0 + 2)
+    assert split_kid(SFrameHeader.decode(Packet.parse(wire).body)[0].kid) == (room.indices["alice"], (g0 + 2) & GEN_MASK)
 
 
 def test_rekey_policy() -> None:
@@ -393,3 +416,34 @@ def test_fuzz_install_roster(room: Room, pos: int, value: int, cut: int, kind: i
     fresh = GroupSession(ROOM, room.sessions["bob"].me, [room.pki.root])
     with pytest.raises(CryptoError):
         fresh.install_roster(bytes(m), NOW)
+
+
+def test_event_binding_checks(room: Room) -> None:
+    """Events Alice really signed, but bound to the wrong epoch, roster, key generation or time."""
+    alice, bob = room.sessions["alice"], room.sessions["bob"]
+    ia = room.indices["alice"]
+    assert bob.open(alice.seal(StreamType.VOICE, b"hi", NOW), NOW).payload == b"hi"
+    key = bob._keys.by_kid[alice._send.key.kid]  # type: ignore[union-attr]
+    assert bob.roster is not None
+    good = {"epoch": bob.roster.version, "roster_hash": epoch_hash(bob.roster), "generation": key.generation,
+            "time_ms": int(NOW * 1000)}
+    ctr = [100]
+
+    def send(seq: int, now: float = NOW, kind: StreamType = StreamType.VOTE, **change: object) -> str | bytes:
+        ev = SignedEvent.create(ROOM, ia, kind, b"yes", alice.me.signing_key, seq=seq, **{**good, **change})  # type: ignore[arg-type]
+        ctr[0] += 1
+        wire = bytes((1, StreamType.EVENT)) + key.key.encrypt(ctr[0], ROOM + bytes([StreamType.EVENT]), ev.padded(256))
+        try:
+            return bob.open(wire, now).payload
+        except PacketDropped as e:
+            return e.reason
+
+    assert send(1, epoch=good["epoch"] + 1) == "stale_event"
+    assert send(2, roster_hash=bytes(32)) == "stale_event"
+    assert send(3, generation=key.generation + 1) == "stale_event"
+    assert send(4, time_ms=int((NOW - 61) * 1000)) == "stale_event"
+    assert send(5, time_ms=int((NOW + 61) * 1000)) == "future_event"
+    assert send(6, kind=StreamType.VOICE) == "bad_event"  # not an event kind
+    assert send(7) == b"yes"
+    assert send(7) == "event_replay"  # the same event under a fresh counter
+    assert send(8, NOW + 59) == b"yes"  # 59 s old is still fine

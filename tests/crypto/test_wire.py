@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -27,9 +28,9 @@ FRAME_SIG = bytes.fromhex(
     "306e631ef7d65067a6cc0ffec9d1de00"
 )
 EVENT = bytes.fromhex(
-    "0100020600000000000000050003796573"
-    "874710afe1675f8e7a64d68a1204f26eea40ce012758207a5962df63673f5ff20fa3c76576bfaedde43278b61c98243a"
-    "41701ee8d0362e83a0e2e83cd5b88f0b"
+    "020002060000000000000001" + "01" * 32 + "01020304" + "0000000000000005" + "000001977420dc00" + "0003796573"
+    "98d466ee0a4d605efc123bc824a38ec06c499d4d2722a64e92c30bc2f1ae29db5cbf8f128b044d96ac933e64b6a4f5d9"
+    "ecd67184ce4b53ab4a00b47f2c2a6800"
 )
 ENTRY = bytes.fromhex(
     "00030864656c656761746500053003020100010020" + "00" * 32 + "07" * 64
@@ -56,12 +57,25 @@ def test_frame_signature_vector() -> None:
 
 def test_signed_event_vector() -> None:
     ev = SignedEvent.parse(EVENT)
-    assert (ev.sender, ev.stream_type, ev.seq, ev.body) == (2, StreamType.VOTE, 5, b"yes")
+    assert (ev.sender, ev.stream_type, ev.epoch, ev.roster_hash, ev.generation, ev.seq, ev.time_ms, ev.body) == (
+        2, StreamType.VOTE, 1, b"\x01" * 32, 0x01020304, 5, 1_750_000_000_000, b"yes")
     assert bytes(ev) == EVENT
-    assert bytes(SignedEvent.create(b"room", 2, 6, 5, b"yes", KEY)) == EVENT
+    made = SignedEvent.create(b"room", 2, 6, b"yes", KEY, epoch=1, roster_hash=b"\x01" * 32, generation=0x01020304,
+                              seq=5, time_ms=1_750_000_000_000)
+    assert bytes(made) == EVENT
     ev.verify(b"room", PUB)
     with pytest.raises(CryptoError):
         ev.verify(b"other room", PUB)
+    # every bound field is covered by the signature: epoch, roster hash, generation, time
+    for changed in (replace(ev, epoch=2), replace(ev, roster_hash=b"\x02" * 32), replace(ev, generation=7),
+                    replace(ev, time_ms=ev.time_ms + 1), replace(ev, stream_type=StreamType.GESTURE)):
+        with pytest.raises(CryptoError):
+            changed.verify(b"room", PUB)
+    # padded to a bucket: parses to the same event; non-zero padding is refused
+    padded = ev.padded(256)
+    assert len(padded) == 256 and SignedEvent.parse(padded) == ev
+    with pytest.raises(ProtocolError):
+        SignedEvent.parse(padded[:-1] + b"\x01")
 
 
 def test_roster_vectors() -> None:

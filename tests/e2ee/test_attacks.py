@@ -9,6 +9,7 @@ import random
 
 from vrdiplomacy.crypto.keys import make_kid
 from vrdiplomacy.crypto.packet import StreamType
+from vrdiplomacy.crypto.events import epoch_hash
 from vrdiplomacy.crypto.signing import SignedEvent
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.relay_server import EmbeddedRelay
@@ -97,17 +98,21 @@ def test_malicious_relay_replay_bitflip_crossroom_and_stale_frames_are_all_dropp
 
 
 
-def _forge(forger: Member, victim: Member, claim: int, signer_key: object, body: bytes, ctr: int) -> bytes:
-    """A gesture frame sealed under ``victim``'s sender key, which every member holds."""
+def _forge(forger: Member, victim: Member, claim: int, signer_key: object, body: bytes, ahead: int) -> bytes:
+    """A gesture frame sealed under ``victim``'s sender key, which every member holds, ``ahead``
+    counters past the victim's newest frame."""
     s = forger.secure.session
     vidx = victim.secure.session.index
-    assert vidx is not None
+    assert vidx is not None and s.roster is not None
     gen = s.newest_generation(vidx)
     assert gen is not None
     key = s._keys.lookup(make_kid(vidx, gen), forger.secure.clock())
     assert key is not None
-    ev = SignedEvent.create(s.room_id, claim, StreamType.GESTURE, 1 << 30, body, signer_key)  # type: ignore[arg-type]
-    wire_ = bytes((1, StreamType.GESTURE)) + key.key.encrypt(ctr, s.room_id + bytes([StreamType.GESTURE]), bytes(ev))
+    ev = SignedEvent.create(s.room_id, claim, StreamType.GESTURE, body, signer_key,  # type: ignore[arg-type]
+                            epoch=s.roster.version, roster_hash=epoch_hash(s.roster), generation=key.generation,
+                            seq=1 << 30, time_ms=int(forger.secure.clock() * 1000))
+    ctr = max(0, key.window.highest) + ahead
+    wire_ = bytes((1, StreamType.EVENT)) + key.key.encrypt(ctr, s.room_id + bytes([StreamType.EVENT]), ev.padded(256))
     return split_message(Kind.PACKET, 4242, wire_)[0]
 
 
@@ -129,8 +134,8 @@ def test_forged_gesture_expelled_member_and_late_joiner() -> None:
                     fidx, iidx = fr.secure.session.index, it.secure.session.index
                     assert fidx is not None and iidx is not None
                     bad0 = de.secure.drop_counts().get("bad_event", 0)
-                    it.client.send_control(_forge(it, fr, fidx, it.secure.me.signing_key, b"walk_out:France", 1 << 20))
-                    it.client.send_control(_forge(it, fr, iidx, it.secure.me.signing_key, b"walk_out:signed-by-italy", (1 << 20) + 1))
+                    it.client.send_control(_forge(it, fr, fidx, it.secure.me.signing_key, b"walk_out:France", 1000))
+                    it.client.send_control(_forge(it, fr, iidx, it.secure.me.signing_key, b"walk_out:signed-by-italy", 1001))
                     it.client.send_event(b"raise_hand:italy", stream="gesture")
                     await until(lambda: any(e.payload == b"raise_hand:italy" for e in de.events), 5, "Italy's own gesture")
                     assert de.secure.drop_counts()["bad_event"] == bad0 + 2

@@ -30,15 +30,17 @@ def test_split_and_reassemble_interleaved_senders() -> None:
     b = split_message(Kind.PACKET, 9, b"small")
     assert len(a) == 4 and all(len(p) <= CHUNK + 10 for p in a)
     r = Reassembler()
-    assert r.feed(1, SecureMessage.parse(a[0])) is None
-    assert r.feed(2, SecureMessage.parse(b[0])) == (Kind.PACKET, b"small")
+    assert r.feed(1, SecureMessage.parse(a[0]), 0.0) is None
+    assert r.feed(2, SecureMessage.parse(b[0]), 0.0) == (Kind.PACKET, b"small")
     for p in a[1:-1]:
-        assert r.feed(1, SecureMessage.parse(p)) is None
-    assert r.feed(1, SecureMessage.parse(a[-1])) == (Kind.ROSTER, big)
+        assert r.feed(1, SecureMessage.parse(p), 0.1) is None
+    assert r.buffered == 3 * CHUNK
+    assert r.feed(1, SecureMessage.parse(a[-1]), 0.2) == (Kind.ROSTER, big)
+    assert r.buffered == 0
     # a missing part drops the partial message, counted
-    assert r.feed(1, SecureMessage.parse(a[0])) is None
-    assert r.feed(1, SecureMessage.parse(a[2])) is None
-    assert r.broken == 1
+    assert r.feed(1, SecureMessage.parse(a[0]), 0.3) is None
+    assert r.feed(1, SecureMessage.parse(a[2]), 0.3) is None
+    assert r.broken == 1 and r.drops["out_of_sequence"] == 1 and r.buffered == 0
 
 
 @pytest.mark.parametrize("bad", ["", "e5", "e6020000000700010003", "e5090000000700010003", "e5020000000700030003", "e5020000000700000000"])

@@ -12,7 +12,15 @@ Typical loop (``now`` in seconds from any monotonic clock shared with the roster
 
 Every drop is counted in :attr:`GroupSession.stats` by reason, and raises :class:`PacketDropped`.
 Control packets (``KEYS``, ``FRAME_SIG``) are consumed by :meth:`GroupSession.open` and returned
-with an empty payload.
+with an empty payload. Frames another member made under a sender's key (an impossible counter, a
+frame the sender's signatures leave out) raise a :class:`ForgeryAlert` in
+:attr:`GroupSession.alerts`.
+
+Signed events are bound to the epoch (roster version) and roster hash they were sent under, the
+sender's key generation and the sender's clock: a receiver drops an event of an older epoch once
+the grace period after the roster change is over, and any event older than
+``SessionConfig.event_max_age_s``. Events are padded to :data:`~vrdiplomacy.crypto.packet.EVENT_BUCKETS`
+and travel as ``EVENT`` packets whose kind is only inside the encryption.
 """
 
 from __future__ import annotations
@@ -26,23 +34,28 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from vrdiplomacy.crypto.hpke_dist import KemKeyPair, KemSuite, KeyDistribution
 from vrdiplomacy.crypto.keys import (
+    MAX_CTR,
     ReceiveKey,
     ReceiveKeyStore,
     RekeyPolicy,
     SendKey,
+    initial_generation,
     make_kid,
     split_kid,
 )
-from vrdiplomacy.crypto.packet import EVENT_STREAMS, SFRAME_STREAMS, Packet, StreamType
-from vrdiplomacy.crypto.roster import Roster, RosterEntry, VerifiedRoster, parse_fingerprint, verify_roster
+from vrdiplomacy.crypto.events import EventBinder, EventRejected, EventSettings
+from vrdiplomacy.crypto.packet import EVENT_BUCKETS, EVENT_STREAMS, SFRAME_STREAMS, Packet, StreamType, wire_stream
 from vrdiplomacy.crypto.revocation import TrustStore
+from vrdiplomacy.crypto.roster import Roster, RosterEntry, VerifiedRoster, parse_fingerprint, verify_roster
 from vrdiplomacy.crypto.roster_seal import SealedRoster
 from vrdiplomacy.crypto.sframe import DEFAULT_SUITE, CipherSuite, ReplayWindow, SFrameHeader, SFrameKey
-from vrdiplomacy.crypto.signing import FrameSignature, FrameSigner, FrameVerifier, SignedEvent
+from vrdiplomacy.crypto.signing import FrameSignature, FrameSigner, FrameVerifier
 from vrdiplomacy.crypto.verify_code import room_code
 from vrdiplomacy.errors import CryptoError, ProtocolError
 
 MAX_EARLY_KEYS = 64
+MAX_EARLY_BYTES = 4 << 20
+"""Key envelopes for a roster we do not have yet are kept up to this many bytes in all."""
 
 
 class PacketDropped(CryptoError):
@@ -62,6 +75,15 @@ class SessionConfig:
     ``grace_s`` how long an older key generation still opens frames in flight;
     ``sign_every_frames`` / ``sign_every_s`` batch size and age of media frame signatures;
     ``verifier_capacity`` opened frames remembered until their signature arrives;
+    ``sign_deadline_s`` how long an opened frame may stay unsigned while its sender's later
+    signatures arrive before it counts as forged (2 s);
+    ``max_ctr_jump`` / ``max_frame_rate`` the furthest a sender's counter may jump ahead of the
+    last accepted one: ``max_ctr_jump`` plus ``max_frame_rate`` frames per second since that
+    frame (a relay may hold a member's frames back for a while; a larger jump was made by another
+    member, is dropped with an alert and does not move the replay window);
+    ``event_max_age_s`` / ``event_max_skew_s`` how old a signed event may be, and how far ahead
+    of our clock its sender's clock may be (60 s each);
+    ``event_buckets`` the plaintext sizes events are padded to;
     ``roster_late_fraction`` after this fraction of a roster's lifetime without a re-issue from
     the authority, :meth:`GroupSession.freshness` reports the roster late.
     """
@@ -74,6 +96,12 @@ class SessionConfig:
     sign_every_s: float = 0.1
     verifier_capacity: int = 8192
     roster_late_fraction: float = 0.5
+    sign_deadline_s: float = 2.0
+    max_ctr_jump: int = 1024
+    max_frame_rate: float = 1000.0
+    event_max_age_s: float = 60.0
+    event_max_skew_s: float = 60.0
+    event_buckets: tuple[int, ...] = EVENT_BUCKETS
 
 
 @dataclass
@@ -95,11 +123,15 @@ class Opened(NamedTuple):
 
 @dataclass(frozen=True)
 class ForgeryAlert:
-    """Frames that carried ``sender``'s key id but not its signed hash: someone in the room forged them."""
+    """Frames that carried ``sender``'s key id but that ``sender`` did not make: someone in the
+    room forged them. ``reason``: "mismatch" (its signature has another hash), "unsigned" (its
+    signatures left the frames out), "counter_jump" (a counter far beyond the sender's) or
+    "counter_cap" (a counter above 2^40 - 1)."""
 
     sender: int
     kid: int
     counters: tuple[int, ...]
+    reason: str = "mismatch"
 
 
 class GroupSession:
@@ -132,12 +164,12 @@ class GroupSession:
         self._generation = -1
         self._keys = ReceiveKeyStore(self.config.replay_window, self.config.grace_s)
         self._signer: FrameSigner | None = None
-        self._verifier = FrameVerifier(self.config.verifier_capacity)
+        self._verifier = FrameVerifier(self.config.verifier_capacity, self.config.sign_deadline_s)
         self._queue: list[bytes] = []
-        self._event_seq = 0
-        self._last_event: dict[tuple[int, int], int] = {}
         self._epoch: dict[int, tuple[int, bytes]] = {}
         self._early: list[KeyDistribution] = []
+        c = self.config
+        self._events = EventBinder(room_id, EventSettings(c.event_max_age_s, c.event_max_skew_s, c.grace_s, c.event_buckets))
 
     # ------------------------------------------------------------------ roster
 
@@ -283,7 +315,9 @@ class GroupSession:
 
     def _rotate(self, now: float) -> None:
         vr, index = self._member(now)
-        generation = self._generation + 1
+        # a fresh start (or a restart): generations count from the clock
+        base = self._generation if self._generation >= 0 else initial_generation(now) - 1
+        generation = base + 1
         send = SendKey.new(self.config.cipher_suite, index, generation, vr.version)
         recipients = {i: (m.kem_suite, m.kem_public) for i, m in vr.members.items() if i != index}
         kd = KeyDistribution.create(  # before any state changes: a failure leaves the session as it was
@@ -302,23 +336,27 @@ class GroupSession:
     def _metadata(self, stream_type: int) -> bytes:
         return self.room_id + bytes((stream_type,))
 
+    def _note_roster(self, now: float) -> None:
+        self._events.note_roster(self.roster, now)
+
     def seal(self, stream_type: StreamType, payload: bytes, now: float) -> bytes:
         """Encrypt one media frame or event; returns the packet to send (after :meth:`outgoing`)."""
         vr, index = self._member(now)
         st = StreamType(stream_type)
         if st not in SFRAME_STREAMS:
             raise CryptoError(f"{st.name} is not an application stream")
+        if st in EVENT_STREAMS:
+            self._events.padded_size(len(payload))  # too large: refused before anything changes
         if self._send is None or self._policy.due(now, vr.version):
             self._rotate(now)
+        self._note_roster(now)
         send = self._send
         assert send is not None and self._signer is not None
         if st in EVENT_STREAMS:
-            self._event_seq += 1
-            payload = bytes(
-                SignedEvent.create(self.room_id, index, st, self._event_seq, payload, self.me.signing_key)
-            )
+            payload = self._events.make(vr, index, st, payload, send.generation, self.me.signing_key, now)
+        wst = wire_stream(st)
         ctr = send.take_ctr()
-        wire = bytes((1, st)) + send.key.encrypt(ctr, self._metadata(st), payload)
+        wire = bytes((1, wst)) + send.key.encrypt(ctr, self._metadata(wst), payload)
         self._signer.add(send.key.kid, ctr, wire, now)
         if self._signer.due(now):
             self._flush_signature()
@@ -327,6 +365,7 @@ class GroupSession:
 
     def outgoing(self, now: float) -> list[bytes]:
         """Control packets to send now: new key envelopes and due frame signatures."""
+        self._note_roster(now)
         if self.roster is not None and self.index is not None:
             if self._send is not None and now <= self.roster.expires_at and self._policy.due(now, self.roster.version):
                 self._rotate(now)  # never sends keys to an expired roster
@@ -350,10 +389,13 @@ class GroupSession:
             raise self._drop("malformed", str(e)) from None
         if self.roster is None:
             raise self._drop("no_roster", "no roster installed yet")
+        self._note_roster(now)
         if pkt.stream_type == StreamType.KEYS:
             return self._open_keys(pkt.body, now)
         if pkt.stream_type == StreamType.FRAME_SIG:
-            return self._open_signature(pkt.body)
+            return self._open_signature(pkt.body, now)
+        if pkt.stream_type in EVENT_STREAMS:
+            raise self._drop("malformed", f"event kind {pkt.stream_type.name} outside the encryption")
         return self._open_frame(pkt.stream_type, bytes(wire), pkt.body, now)
 
     def _open_frame(self, st: StreamType, wire: bytes, body: bytes, now: float) -> Opened:
@@ -368,43 +410,54 @@ class GroupSession:
         key = self._keys.lookup(header.kid, now)
         if key is None:
             raise self._drop("unknown_key", f"no key for KID {header.kid}")
-        why = key.window.check(header.ctr)
+        why = key.check(header.ctr)
         if why is not None:
             raise self._drop(why, f"CTR {header.ctr} of KID {header.kid}")
+        c = self.config
+        impossible = None
+        if header.ctr > MAX_CTR:
+            impossible = "counter_cap"
+        elif not key.jump_allowed(header.ctr, now, c.max_ctr_jump, c.max_frame_rate):
+            impossible = "counter_jump"
         try:
             pt = key.key.decrypt(header, body[:hlen], body[hlen:], self._metadata(st))
         except CryptoError as e:
             raise self._drop("auth", str(e)) from None
-        key.window.update(header.ctr)
-        self._verifier.add(sender, header.kid, header.ctr, wire)
-        if st in EVENT_STREAMS:
-            pt = self._check_event(sender, st, pt)
+        if impossible is not None:
+            # Only a key holder can make a frame that opens: another member forged it. It is
+            # not accepted and does not move the window, so the sender's real frames still open.
+            self._alert(ForgeryAlert(sender, header.kid, (header.ctr,), impossible))
+            raise self._drop(impossible, f"CTR {header.ctr} of KID {header.kid} is beyond what member {sender} sent")
+        kind = st
+        if st == StreamType.EVENT:
+            # before the counter is taken: a rejected event does not cost the sender that counter
+            kind, pt = self._check_event(sender, key, pt, now)
+        key.accept(header.ctr, now)
+        if not self._verifier.add(sender, header.kid, header.ctr, wire, now):
+            self._alert(ForgeryAlert(sender, header.kid, (header.ctr,), "mismatch"), count=False)
+            raise self._drop("forged", f"CTR {header.ctr} of KID {header.kid} differs from what member {sender} signed")
         self.stats["opened"] += 1
-        return Opened(sender, st, pt)
+        return Opened(sender, kind, pt)
 
-    def _check_event(self, sender: int, st: StreamType, pt: bytes) -> bytes:
+    def _alert(self, alert: ForgeryAlert, count: bool = True) -> None:
+        if count:
+            self.stats["forged"] += len(alert.counters)
+        self.alerts.append(alert)
+
+    def _check_event(self, sender: int, key: ReceiveKey, pt: bytes, now: float) -> tuple[StreamType, bytes]:
         assert self.roster is not None
         try:
-            ev = SignedEvent.parse(pt)
-        except ProtocolError as e:
-            raise self._drop("bad_event", str(e)) from None
-        if ev.sender != sender or ev.stream_type != st:
-            raise self._drop("bad_event", f"event claims member {ev.sender} inside a frame of member {sender}")
-        try:
-            ev.verify(self.room_id, self.roster.members[sender].public_key)
-        except CryptoError as e:
-            raise self._drop("bad_event", str(e)) from None
-        last = self._last_event.get((sender, st), 0)
-        if ev.seq <= last:
-            raise self._drop("event_replay", f"event {ev.seq} of member {sender} already seen")
-        self._last_event[(sender, st)] = ev.seq
-        return ev.body
+            return self._events.check(self.roster, sender, key, pt, now)
+        except EventRejected as e:
+            raise self._drop(e.reason, str(e)) from None
 
     def _open_keys(self, body: bytes, now: float) -> Opened:
         try:
             kd = KeyDistribution.parse(body)
         except ProtocolError as e:
             raise self._drop("malformed", str(e)) from None
+        if self.roster is not None and kd.roster_version > self.roster.version and self._early_bytes() + len(body) > MAX_EARLY_BYTES:
+            raise self._drop("early_keys_full", f"{len(body)} bytes of keys for roster {kd.roster_version} exceed what is kept")
         self._accept_keys(kd, now)
         return Opened(kd.sender, StreamType.KEYS, b"")
 
@@ -431,8 +484,7 @@ class GroupSession:
             raise self._drop("bad_keys", str(e)) from None
         if self.index is None:
             raise self._drop("not_member", "we are not in the roster")
-        top = self._keys.newest.get(kd.sender)
-        if top is not None and kd.generation <= top:
+        if not self._keys.is_newer(kd.sender, kd.roster_version, kd.generation):
             raise self._drop("stale_keys", f"generation {kd.generation} of member {kd.sender} already known")
         try:
             base = kd.open_for(self.index, self.me.kem)
@@ -448,7 +500,10 @@ class GroupSession:
             self._epoch[kd.sender] = (vr.version, kd.commitment)
         self.stats["keys"] += 1
 
-    def _open_signature(self, body: bytes) -> Opened:
+    def _early_bytes(self) -> int:
+        return sum(sum(len(k.sealed) + 4 for k in kd.keys) + 128 for kd in self._early)
+
+    def _open_signature(self, body: bytes, now: float) -> Opened:
         assert self.roster is not None
         try:
             sig = FrameSignature.parse(body)
@@ -463,10 +518,14 @@ class GroupSession:
             sig.verify(member.public_key)
         except CryptoError as e:
             raise self._drop("bad_signature", str(e)) from None
-        bad = self._verifier.check(sig)
-        if bad:
-            self.stats["forged"] += len(bad)
-            self.alerts.append(ForgeryAlert(sig.sender, sig.kid, tuple(bad)))
+        found = self._verifier.check(sig, now)
+        verified = found.pop("verified", [])
+        if verified:
+            key = self._keys.by_kid.get(sig.kid)
+            if key is not None:
+                key.confirm(max(verified))
+        for reason, bad in found.items():
+            self._alert(ForgeryAlert(sig.sender, sig.kid, tuple(bad), reason))
         return Opened(sig.sender, StreamType.FRAME_SIG, b"")
 
     def newest_generation(self, sender: int) -> int | None:

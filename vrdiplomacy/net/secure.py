@@ -58,7 +58,7 @@ from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, PacketDroppe
 from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net.secure_chair import Admit, AuthoritySettings, RoomAuthority
 from vrdiplomacy.net.secure_member import RosterFollower, authority_fingerprint
-from vrdiplomacy.net.secure_wire import CHUNK, Kind, Reassembler, SecureMessage, split_message
+from vrdiplomacy.net.secure_wire import CHUNK, Kind, Reassembler, ReassemblySettings, SecureMessage, split_message
 
 if TYPE_CHECKING:
     from vrdiplomacy.net.client_io import Client
@@ -76,6 +76,12 @@ STREAMS: dict[str, StreamType] = {
 }
 STREAM_NAMES = {StreamType.ROOM: "room", StreamType.GESTURE: "gesture", StreamType.FLOOR: "floor", StreamType.VOTE: "vote"}
 MAX_OWN_ECHOES = 1024
+_FORGERY_REASONS = {
+    "mismatch": "not what they signed",
+    "unsigned": "never signed by them",
+    "counter_jump": "counter far ahead of theirs, refused",
+    "counter_cap": "counter above 2^40, refused",
+}
 
 
 class NotSecured(CryptoError):
@@ -172,7 +178,8 @@ class SecureSettings:
     frame signatures are sent and freshness is checked; ``entry_retry_s`` least time between two
     admission requests; ``kem_update_s`` how often we replace our HPKE key pair (post-compromise
     security; 0 turns it off); ``authority`` the room authority's settings when we are it
-    (roster lifetime, heartbeat, key-update batching).
+    (roster lifetime, heartbeat, key-update batching); ``reassembly`` the bounds on partial messages kept from each sender
+    (bytes per message and in all, age).
     """
 
     session: SessionConfig = field(default_factory=SessionConfig)
@@ -181,6 +188,7 @@ class SecureSettings:
     entry_retry_s: float = 1.0
     kem_update_s: float = 900.0
     authority: AuthoritySettings = field(default_factory=AuthoritySettings)
+    reassembly: ReassemblySettings = field(default_factory=ReassemblySettings)
 
 
 def _describe(m: Any) -> str:
@@ -227,7 +235,7 @@ class SecureRoom(RosterFollower):
         self.events: collections.deque[SecureEvent] = collections.deque(maxlen=256)
         self._client: Client | None = None
         self._task: asyncio.Task[None] | None = None
-        self._reasm = Reassembler()
+        self._reasm = Reassembler(self.s.reassembly)
         self._msg_id = 0
         self._alerts_seen = 0
         self._own: collections.OrderedDict[bytes, tuple[StreamType, bytes]] = collections.OrderedDict()
@@ -369,7 +377,7 @@ class SecureRoom(RosterFollower):
         except ProtocolError:
             self.stats["plaintext_event"] += 1
             raise
-        got = self._reasm.feed(sender, msg)
+        got = self._reasm.feed(sender, msg, self.clock())
         if got is None:
             return None
         mkind, data = got
@@ -389,8 +397,8 @@ class SecureRoom(RosterFollower):
     def _open_media(self, kind: str, payload: bytes) -> bytes:
         try:
             opened = self.session.open(payload, self.clock())
-        except PacketDropped:
-            raise
+        finally:
+            self._check_forgery()  # a frame with an impossible counter raises an alert as it drops
         if opened.stream_type != STREAMS[kind]:
             self.stats["wrong_stream"] += 1
             raise CryptoError(f"a {opened.stream_type.name} frame arrived as {kind}")
@@ -412,8 +420,10 @@ class SecureRoom(RosterFollower):
             self.stats["before_roster"] += 1
             return None
         before = self.code
-        opened = self.session.open(data, now)
-        self._check_forgery()
+        try:
+            opened = self.session.open(data, now)
+        finally:
+            self._check_forgery()
         if opened.stream_type == StreamType.KEYS:
             r = self.session.roster
             m = r.members.get(opened.sender) if r is not None else None
@@ -424,6 +434,9 @@ class SecureRoom(RosterFollower):
             return None
         if opened.stream_type == StreamType.FRAME_SIG:
             return None
+        if opened.stream_type not in STREAM_NAMES:
+            self.stats["wrong_stream"] += 1
+            raise CryptoError(f"a {opened.stream_type.name} frame arrived as a room event")
         r = self.session.roster
         assert r is not None
         return OpenedPayload(STREAM_NAMES[opened.stream_type], opened.payload, opened.sender, r.members[opened.sender].identity.name)
@@ -435,7 +448,9 @@ class SecureRoom(RosterFollower):
             self._alerts_seen += 1
             r = self.session.roster
             who = r.members[a.sender].identity.name if r is not None and a.sender in r.members else f"member {a.sender}"
-            self._post(SecurityAlert(f"{len(a.counters)} frame(s) under {who}'s key were forged by another member"), logging.WARNING)
+            why = _FORGERY_REASONS.get(a.reason, a.reason)
+            self._post(SecurityAlert(f"{len(a.counters)} frame(s) under {who}'s key were forged by another member ({why})"),
+                       logging.WARNING)
 
     def _after_roster(self, old: VerifiedRoster | None, vr: VerifiedRoster, before: str | None) -> None:
         oldm = {} if old is None else {i: _describe(m) for i, m in old.members.items()}

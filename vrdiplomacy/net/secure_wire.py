@@ -11,13 +11,21 @@ Every room event of a secured room is one part of a :class:`SecureMessage`::
 than one room event (rosters and key envelopes of big rooms) are split into up to ``MAX_PARTS``
 parts; the relay delivers each member's events in order, so the parts of one sender arrive in
 order and :class:`Reassembler` needs no reordering.
+
+A malicious relay can send the first parts of large messages under any number of sender ids and
+never the last ones. :class:`Reassembler` bounds what it keeps (:class:`ReassemblySettings`): one
+partial message per sender, at most ``max_message_bytes`` each (``max_entry_bytes`` for admission
+requests), ``max_total_bytes`` for all senders together (the oldest partial message is dropped
+first), and a partial message not completed within ``max_age_s`` is dropped. Every drop is counted
+in :attr:`Reassembler.drops` by reason.
 """
 
 from __future__ import annotations
 
+import collections
 import enum
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vrdiplomacy.errors import ProtocolError
 
@@ -76,39 +84,109 @@ def split_message(kind: Kind, msg_id: int, data: bytes) -> list[bytes]:
     return [bytes(SecureMessage(kind, msg_id & 0xFFFFFFFF, i, n, data[i * CHUNK : (i + 1) * CHUNK])) for i in range(n)]
 
 
+@dataclass
+class ReassemblySettings:
+    """Bounds on partial messages kept while their parts arrive.
+
+    Fields: ``max_message_bytes`` one message (default: the largest that can be sent, 128 parts,
+    about 1 MB); ``max_entry_bytes`` one admission request (64 KiB; a certificate and an HPKE key
+    take a few KiB); ``max_total_bytes`` all partial messages together (64 MiB: enough for every
+    member of a 250-member hybrid-KEM room sending its key envelope at the same moment);
+    ``max_age_s`` how long a partial message may wait for its next parts (30 s);
+    ``max_senders`` how many senders may have a partial message at once.
+    """
+
+    max_message_bytes: int = MAX_PARTS * CHUNK
+    max_entry_bytes: int = 64 * 1024
+    max_total_bytes: int = 64 << 20
+    max_age_s: float = 30.0
+    max_senders: int = MAX_SENDERS
+
+
+@dataclass
+class _Partial:
+    kind: Kind
+    msg_id: int
+    parts: int
+    started_at: float
+    chunks: list[bytes] = field(default_factory=list)
+    size: int = 0
+
+
 class Reassembler:
-    """Joins the parts of each sender's messages; a part out of sequence drops the partial message
-    (counted in ``broken``)."""
+    """Joins the parts of each sender's messages within the bounds of ``settings``. A part out of
+    sequence drops the partial message (counted in ``broken`` and ``drops["out_of_sequence"]``);
+    ``buffered`` is the number of bytes held in partial messages now."""
 
-    def __init__(self) -> None:
-        self._partial: dict[int, tuple[SecureMessage, list[bytes]]] = {}
+    def __init__(self, settings: ReassemblySettings | None = None) -> None:
+        self.s = settings or ReassemblySettings()
+        self._partial: dict[int, _Partial] = {}  # in the order the messages started
+        self.buffered = 0
         self.broken = 0
+        self.drops: collections.Counter[str] = collections.Counter()
 
-    def feed(self, sender: int, msg: SecureMessage) -> tuple[Kind, bytes] | None:
-        """The whole message once its last part arrived, else ``None``."""
-        if msg.parts == 1:
-            if self._partial.pop(sender, None) is not None:
+    def _discard(self, sender: int, reason: str) -> None:
+        p = self._partial.pop(sender, None)
+        if p is not None:
+            self.buffered -= p.size
+            self.drops[reason] += 1
+            if reason == "out_of_sequence":
                 self.broken += 1
+
+    def _limit(self, kind: Kind) -> int:
+        return min(self.s.max_message_bytes, self.s.max_entry_bytes) if kind == Kind.ENTRY else self.s.max_message_bytes
+
+    def expire(self, now: float) -> None:
+        """Drop partial messages that started more than ``max_age_s`` ago."""
+        while self._partial:
+            sender, p = next(iter(self._partial.items()))
+            if now - p.started_at < self.s.max_age_s:
+                break
+            self._discard(sender, "expired")
+
+    def feed(self, sender: int, msg: SecureMessage, now: float) -> tuple[Kind, bytes] | None:
+        """The whole message once its last part arrived, else ``None``."""
+        self.expire(now)
+        if msg.parts == 1:
+            self._discard(sender, "out_of_sequence")
+            if len(msg.chunk) > self._limit(msg.kind):
+                self.drops["too_large"] += 1
+                return None
             return msg.kind, msg.chunk
         cur = self._partial.get(sender)
         if msg.part == 0:
-            if cur is not None:
-                self.broken += 1
-            if sender not in self._partial and len(self._partial) >= MAX_SENDERS:
-                self.broken += 1
+            self._discard(sender, "out_of_sequence")
+            if (msg.parts - 1) * CHUNK + 1 > self._limit(msg.kind):
+                self.drops["too_large"] += 1
                 return None
-            self._partial[sender] = (msg, [msg.chunk])
+            if len(self._partial) >= self.s.max_senders:
+                self.drops["too_many_senders"] += 1
+                return None
+            cur = self._partial[sender] = _Partial(msg.kind, msg.msg_id, msg.parts, now)
+        elif cur is None or cur.msg_id != msg.msg_id or cur.kind != msg.kind or cur.parts != msg.parts or len(cur.chunks) != msg.part:
+            if cur is None:
+                self.broken += 1
+                self.drops["out_of_sequence"] += 1
+            else:
+                self._discard(sender, "out_of_sequence")
             return None
-        if cur is None or cur[0].msg_id != msg.msg_id or cur[0].kind != msg.kind or cur[0].parts != msg.parts or len(cur[1]) != msg.part:
-            if cur is not None:
-                del self._partial[sender]
-            self.broken += 1
+        cur.chunks.append(msg.chunk)
+        cur.size += len(msg.chunk)
+        self.buffered += len(msg.chunk)
+        if cur.size > self._limit(cur.kind):
+            self._discard(sender, "too_large")
             return None
-        cur[1].append(msg.chunk)
-        if len(cur[1]) < msg.parts:
+        while self.buffered > self.s.max_total_bytes:
+            self._discard(next(iter(self._partial)), "over_budget")
+        if sender not in self._partial:
             return None
-        del self._partial[sender]
-        return msg.kind, b"".join(cur[1])
+        if len(cur.chunks) < cur.parts:
+            return None
+        self._partial.pop(sender)
+        self.buffered -= cur.size
+        return cur.kind, b"".join(cur.chunks)
 
     def forget(self, sender: int) -> None:
-        self._partial.pop(sender, None)
+        p = self._partial.pop(sender, None)
+        if p is not None:
+            self.buffered -= p.size
