@@ -55,11 +55,12 @@ class PayloadSealer(Protocol):
 
     ``kind`` is "voice", "pose" or, for room events, "event" (or the event stream the sender
     chose: "room", "gesture", "floor", "vote"). :meth:`open` returns the plaintext, an object with
-    ``stream``, ``payload`` and ``name`` (a verified room event), or None for a message the sealer
-    consumed itself; it raises :class:`CryptoError` or :class:`ProtocolError` to drop (counted in
+    ``stream``, ``payload``, ``member`` and ``name`` (a verified voice frame, pose or room event:
+    the events then carry ``member``), or None for a message the sealer consumed itself; it raises :class:`CryptoError` or :class:`ProtocolError` to drop (counted in
     :attr:`Client.payload_rejected`). A sealer may also define ``attach(client)``,
     ``observe(event)`` and ``detach()``: it then sends its own control messages with
-    :meth:`Client.send_control` and posts UI events with :meth:`Client.post_event`.
+    :meth:`Client.send_control`, posts UI events with :meth:`Client.post_event`, and may plug
+    itself into the client's core (:meth:`ClientCore.plug`) to be run by its timer.
     """
 
     def seal(self, kind: str, payload: bytes) -> bytes: ...
@@ -79,10 +80,12 @@ class PlainPayloads:
 
 @dataclass
 class PoseUpdate:
-    """A decoded pose of member ``source``."""
+    """A decoded pose the relay says came from its client ``source`` (a transport handle);
+    ``member``: the roster index of the member whose key opened it (None: not verified)."""
 
     source: int
     sample: PoseSample
+    member: int | None = None
 
 
 AppEvent = ClientEvent | PoseUpdate | Any
@@ -113,7 +116,7 @@ class Client:
         self.payload_rejected = 0
         self.sends_failed = 0
         self._encoder = PoseEncoder()
-        self._decoders: dict[int, PoseDecoder] = {}
+        self._decoders: dict[tuple[str, int], PoseDecoder] = {}
         self._events: deque[AppEvent] = deque()
         self._wakeup = asyncio.Event()
         self._loop = asyncio.get_running_loop()
@@ -432,8 +435,9 @@ class Client:
                     continue
                 if isinstance(opened, (bytes, bytearray)):
                     ev.payload = bytes(opened)
-                else:
+                else:  # verified: attributed to the member whose key opened it, not the relay's label
                     ev.payload = opened.payload
+                    ev.member = opened.member
                     if isinstance(ev, RoomEventReceived):
                         ev.stream = opened.stream
                         ev.verified_sender = opened.name
@@ -449,10 +453,15 @@ class Client:
             return
         if opened is None:
             return
-        payload = bytes(opened) if isinstance(opened, (bytes, bytearray)) else opened.payload
-        dec = self._decoders.setdefault(ev.source, PoseDecoder())
+        if isinstance(opened, (bytes, bytearray)):
+            payload, member = bytes(opened), None
+        else:
+            payload, member = opened.payload, opened.member
+        # delta decoding state per verified member (a relay re-labelling senders cannot mix streams)
+        key = ("m", member) if member is not None else ("r", ev.source)
+        dec = self._decoders.setdefault(key, PoseDecoder())
         try:
-            self._events.append(PoseUpdate(ev.source, dec.decode(payload)))
+            self._events.append(PoseUpdate(ev.source, dec.decode(payload), member))
         except ProtocolError:
             self.pose_undecodable += 1
 

@@ -32,7 +32,6 @@ on the ``vrdiplomacy.e2ee`` logger).
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import contextlib
 import logging
@@ -76,16 +75,31 @@ class NotSecured(CryptoError):
 # ---------------------------------------------------------------- events for the UI
 
 
+@dataclass(frozen=True)
+class MemberInfo:
+    """A verified roster member as the UI shows it: sender ``index``, certificate ``name``,
+    ``country``, room ``role`` and certificate ``fingerprint`` (SHA-256 hex, the stable key)."""
+
+    index: int
+    name: str
+    country: str
+    role: str
+    fingerprint: str
+
+
 @dataclass
 class RosterChanged:
     """The chair published a roster we verified: ``version``, ``members`` (index -> "name
-    (country), role"), who was ``added`` / ``removed``, and whether we are a ``member``."""
+    (country), role"), who was ``added`` / ``removed``, whether we are a ``member``, our own
+    sender index ``me`` (None when not a member) and every member's verified ``info``."""
 
     version: int
     members: dict[int, str]
     added: list[str]
     removed: list[str]
     member: bool
+    me: int | None = None
+    info: dict[int, MemberInfo] = field(default_factory=dict)
 
     def alert_text(self) -> str:
         parts = [f"Roster v{self.version}: {len(self.members)} members"]
@@ -136,8 +150,9 @@ SecureEvent = RosterChanged | KeysChanged | RoomCodeChanged | SecurityAlert
 
 @dataclass
 class OpenedPayload:
-    """An opened room event: its ``stream`` ("room", "gesture", "floor", "vote"), plaintext and the
-    verified sender (roster ``member`` index and certificate ``name``)."""
+    """An opened payload: its ``stream`` ("voice", "pose", or for room events "room", "gesture",
+    "floor", "vote"), plaintext and the verified sender (roster ``member`` index, whose key opened
+    it, and certificate ``name``). The relay's client id is never the sender."""
 
     stream: str
     payload: bytes
@@ -206,7 +221,7 @@ class SecureRoom:
         self.code: str | None = None
         self.events: collections.deque[SecureEvent] = collections.deque(maxlen=256)
         self._client: Client | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._next_tick = 0.0  # in the driving core's clock; 0.0: as soon as it runs
         self._reasm = Reassembler()
         self._msg_id = 0
         self._alerts_seen = 0
@@ -247,15 +262,20 @@ class SecureRoom:
     # ------------------------------------------------------------ client hooks
 
     def attach(self, client: Client) -> None:
-        """Called by the client it seals for; starts the periodic key/signature sender."""
+        """Called by the client it seals for: plugs into the client's sans-I/O core, whose timer
+        then drives the periodic key/signature sender (:meth:`handle_timer`); no task of its own."""
         self._client = client
-        self._task = asyncio.get_running_loop().create_task(self._tick_loop())
+        self._next_tick = 0.0
+        client.core.plug(self)
 
     def detach(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        if self._client is not None:
+            self._client.core.unplug(self)
         self._client = None
+
+    def next_timer(self) -> float | None:
+        """When :meth:`handle_timer` should run next, in the driving core's clock (None: detached)."""
+        return None if self._client is None else self._next_tick
 
     def observe(self, ev: object) -> None:
         """Client events we act on: (re)connection and members leaving the relay room."""
@@ -275,11 +295,12 @@ class SecureRoom:
                 if gone:
                     self._publish()
 
-    async def _tick_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.s.tick_s)
-            with contextlib.suppress(CryptoError, ProtocolError):
-                self._flush_control()
+    def handle_timer(self, now: float) -> None:
+        """Send pending key envelopes and due frame signatures; the next tick is ``tick_s`` later.
+        ``now`` is the driving core's clock (it schedules only); crypto times come from ``clock``."""
+        self._next_tick = now + self.s.tick_s
+        with contextlib.suppress(CryptoError, ProtocolError):
+            self._flush_control()
 
     # ------------------------------------------------------------ sending
 
@@ -316,7 +337,7 @@ class SecureRoom:
         return wire
 
     def _send_entry(self, force: bool = False) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if self._client is None or (not force and now - self._entry_sent_at < self.s.entry_retry_s):
             return
         self._entry_sent_at = now
@@ -351,15 +372,17 @@ class SecureRoom:
             return self._own_echo(data)
         return self._open_packet(data)
 
-    def _open_media(self, kind: str, payload: bytes) -> bytes:
-        try:
-            opened = self.session.open(payload, self.clock())
-        except PacketDropped:
-            raise
+    def _open_media(self, kind: str, payload: bytes) -> OpenedPayload:
+        opened = self.session.open(payload, self.clock())
         if opened.stream_type != STREAMS[kind]:
             self.stats["wrong_stream"] += 1
             raise CryptoError(f"a {opened.stream_type.name} frame arrived as {kind}")
-        return opened.payload
+        r = self.session.roster
+        m = r.members.get(opened.sender) if r is not None else None
+        if m is None:  # the session opens only roster members' frames; never attribute to a stranger
+            self.stats["not_member"] += 1
+            raise CryptoError(f"a {kind} frame of sender {opened.sender}, who is not in the roster")
+        return OpenedPayload(kind, opened.payload, opened.sender, m.identity.name)
 
     def _own_echo(self, data: bytes) -> OpenedPayload | None:
         got = self._own.pop(data, None)
@@ -423,7 +446,8 @@ class SecureRoom:
             vr.version, newm,
             sorted(v for i, v in newm.items() if oldm.get(i) != v),
             sorted(v for i, v in oldm.items() if newm.get(i) != v),
-            self.member,
+            self.member, self.session.index,
+            {i: MemberInfo(i, m.identity.name, m.identity.country, m.role, m.identity.fingerprint) for i, m in vr.members.items()},
         )
         self._post(ev, logging.INFO)
         if self.member:

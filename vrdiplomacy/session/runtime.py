@@ -14,6 +14,13 @@ loop's clock:
 * **receive**: folds every client event into :class:`~vrdiplomacy.session.state.RoomState`
   (members, poses, speaking levels, gestures) and voice payloads into the mix.
 
+Attribution: in a secured room (a :class:`~vrdiplomacy.net.secure.SecureRoom` sealer) voices,
+avatars, gestures and floor requests belong to the roster member whose key opened them (the
+events' ``member``), never to the relay's client id; the session states its own relay client id
+and seat in a signed :class:`~vrdiplomacy.session.attribution.MemberPresence` room event, and the
+head-up card counts relay participants who are not verified members
+(:mod:`vrdiplomacy.session.attribution`).
+
 Gestures go out as :class:`~vrdiplomacy.gestures.events.GestureEvent` room events
 (:meth:`DelegateSession.send_gesture`); the local backend's InputFrames pass through the gesture
 recognizer (:meth:`DelegateSession.push_frame`), whose onsets and offsets are sent the same way.
@@ -38,11 +45,12 @@ from vrdiplomacy.gestures.recognizer import GestureRecognizer
 from vrdiplomacy.gestures.types import Gesture, Hand
 from vrdiplomacy.input.frame import InputFrame
 from vrdiplomacy.net import wire
-from vrdiplomacy.net.client_core import ClientSettings, Connected, MemberUpdate, RoomEventReceived, VoiceReceived
+from vrdiplomacy.net.client_core import ClientSettings, Connected, MemberUpdate, RelayNotice, RoomEventReceived, VoiceReceived
 from vrdiplomacy.net.client_io import AppEvent, Client, PayloadSealer
 from vrdiplomacy.net.secure import KeysChanged, RoomCodeChanged, RosterChanged, SecureRoom, SecurityAlert
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.scene.math3d import Pose
+from vrdiplomacy.session.attribution import MemberPresence
 from vrdiplomacy.session.audio import ListenerMix, ListenSettings
 from vrdiplomacy.session.gestures import ENVELOPE_TAG, GestureSettings, SessionGestures, right_hand_position
 from vrdiplomacy.session.security import SecuritySettings, SecurityStatus
@@ -57,7 +65,8 @@ PoseTriple = tuple[Pose, Pose | None, Pose | None]
 PoseSource = Callable[[float], PoseTriple]
 
 
-SECURE_EVENTS = (RoomCodeChanged, RosterChanged, KeysChanged, SecurityAlert)
+SECURE_EVENTS = (RoomCodeChanged, RosterChanged, KeysChanged, SecurityAlert, RelayNotice)
+PRESENCE_MIN_GAP_S = 1.0  # least time between two restatements of our presence
 
 
 @dataclass
@@ -154,8 +163,9 @@ class DelegateSession:
         self.mic = mic
         self.speakers = speakers
         self.sealer = sealer
-        self.state = RoomState(layout, settings.state)
-        self.security = SecurityStatus(secured=isinstance(sealer, SecureRoom), settings=settings.security)
+        secured = isinstance(sealer, SecureRoom)
+        self.state = RoomState(layout, settings.state, secured=secured)
+        self.security = SecurityStatus(secured=secured, settings=settings.security)
         self.gestures = SessionGestures(GestureRecognizer(), settings.gestures)
         self.mix: ListenerMix | None = None
         if settings.hear:
@@ -171,6 +181,8 @@ class DelegateSession:
         self.on_tick: Callable[[float], None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._presence_at = -1e9  # when we last stated our presence (secured rooms)
+        self._presence_due = False
 
     # ------------------------------------------------------------ lifecycle
 
@@ -184,8 +196,10 @@ class DelegateSession:
         self.client = c
         self.t0 = self._loop.time()
         self.head = self.pose_source(0.0)[0]
-        self.state.me = c.client_id
-        self.gestures.me = c.client_id
+        if not self.state.secured:
+            self.state.me = c.client_id
+            self.gestures.me = c.client_id
+        self.state.attribution.connected(c.client_id)
         self.sender = VoiceSender(c.client_id, self.s.sender)
         self._tasks = [asyncio.create_task(self._receive(), name=f"{self.s.identity}-rx"),
                        asyncio.create_task(self._poses(), name=f"{self.s.identity}-poses"),
@@ -279,20 +293,62 @@ class DelegateSession:
     def _handle(self, ev: AppEvent) -> None:
         assert self._loop is not None
         now = self._loop.time() - self.t0
+        st = self.state
         if isinstance(ev, SECURE_EVENTS):
             self.security.apply(ev, now)
+            if isinstance(ev, RosterChanged):
+                st.apply(ev, now)
+                self.gestures.me = st.me
+                if ev.member and (ev.added or self._presence_due):
+                    self._state_presence(now)  # newcomers learn our seat and relay handle
+                self._after_state(now)
             return
-        self.state.apply(ev, now)
-        if isinstance(ev, VoiceReceived) and self.mix is not None:
-            self.mix.receive(ev.source, ev.payload, now)
-        elif isinstance(ev, (RoomEventReceived, MemberUpdate)):
-            self.gestures.receive(ev, now)
-            self.flush_gestures()
+        st.apply(ev, now)
+        if isinstance(ev, VoiceReceived):
+            key = st.key_of(ev)
+            if self.mix is not None and key is not None:
+                self.mix.receive(key, ev.payload, now, verified=st.secured)
+        elif isinstance(ev, RoomEventReceived):
+            key = st.key_of(ev)
+            if key is not None:
+                self.gestures.receive(ev, now, sender=key)
+                self.flush_gestures()
         elif isinstance(ev, Connected):
-            self.gestures.me = ev.client_id
+            if not st.secured:
+                self.gestures.me = ev.client_id
+            else:
+                self._state_presence(now)
             if self.sender is not None and ev.client_id != self.sender.speaker:
                 # the relay lost our session and gave us a new id: our voice must carry it
                 self.sender = VoiceSender(ev.client_id, self.s.sender)
+        elif isinstance(ev, MemberUpdate) and st.secured and ev.state == "present" \
+                and st.attribution.bound(ev.client_id) is None:
+            self._presence_due = True  # someone new: state ours again (it may be a member that reconnected)
+        self._after_state(now)
+
+    def _after_state(self, now: float) -> None:
+        """Hand what the room state learnt to the meeting layer and the card."""
+        st = self.state
+        if st.departed:
+            for key in st.departed:
+                self.gestures.member_left(key, now)
+            st.departed.clear()
+            self.flush_gestures()
+        if st.secured:
+            while (text := st.attribution.next_alert()) is not None:
+                self.security.apply(SecurityAlert(text), now)
+            self.security.set_unverified([p.identity for p in st.unverified()], now)
+        if self._presence_due and now - self._presence_at >= PRESENCE_MIN_GAP_S:
+            self._state_presence(now)
+
+    def _state_presence(self, now: float) -> None:
+        """Say, signed, which relay client and seat are ours (held until we are in the roster)."""
+        if self.client is None or not self.client.client_id or not getattr(self.sealer, "member", False):
+            self._presence_due = True  # sent once the roster has us
+            return
+        self._presence_due = False
+        self._presence_at = now
+        self.client.send_event(bytes(MemberPresence(self.client.client_id, self.s.seat)), stream="room")
 
     async def _poses(self) -> None:
         assert self.client is not None
@@ -308,6 +364,8 @@ class DelegateSession:
                 await asyncio.sleep(0)
             head, left, right = self.pose_source(self.now)
             self.head = head
+            if self._presence_due:
+                self._after_state(self.now)
             self.gestures.tick(self.now, right_hand_position((head, left, right)), self.state)
             self.flush_gestures()
             if self.client.send_pose(head, left, right):
