@@ -11,7 +11,7 @@ news in its place. A room without end-to-end encryption says so on the card inst
 The card never shows a secured room while someone in it is not verified: as long as the relay
 shows a participant who is no verified member of the signed roster
 (:meth:`SecurityStatus.set_unverified`), the card says "1 participant not verified" and the name
-the relay gives, in the alert colour, in place of the room code.
+the relay gives, in the alert colour, in place of the room code (other news goes on a third line).
 """
 
 from __future__ import annotations
@@ -113,10 +113,14 @@ class SecurityStatus:
                 return ("Not end-to-end encrypted", "the relay's host can listen"), True
             return ("Not end-to-end encrypted",), False
         b = self._banner
-        if b is not None and now - b[0] < self.settings.alert_s:
+        news = b is not None and now - b[0] < self.settings.alert_s
+        if self.unverified:  # first, and never the room code (which reads as "secured") while someone is not
+            lines = (f"{_count(len(self.unverified))} not verified", "relay says: " + ", ".join(self.unverified))
+            if news and b is not None:
+                lines += (f"{b[1]}: {b[2]}",)
+            return lines, True
+        if news and b is not None:
             return (b[1], b[2]), b[3]
-        if self.unverified:  # never the room code (which reads as "secured") while someone is not
-            return (f"{_count(len(self.unverified))} not verified", "relay says: " + ", ".join(self.unverified)), True
         return tuple(hud_lines(self.code)), False
 
     def report(self) -> dict[str, object]:
