@@ -16,7 +16,7 @@ from vrdiplomacy.net.pose import PoseSample
 from vrdiplomacy.net.secure import MemberInfo, RosterChanged
 from vrdiplomacy.scene.layout import load_layout
 from vrdiplomacy.scene.math3d import Pose
-from vrdiplomacy.session.attribution import MemberPresence
+from vrdiplomacy.net.presence import MemberPresence, MemberStated
 from vrdiplomacy.session.audio import ListenerMix
 from vrdiplomacy.session.gestures import SessionGestures
 from vrdiplomacy.session.state import RoomState
@@ -46,14 +46,18 @@ def _room() -> RoomState:
     return st
 
 
-def _state(st: RoomState, member: int, client: int, seat: str) -> None:
-    st.apply(RoomEventReceived(1, client, bytes(MemberPresence(client, seat)), "room", "", member), 0.0)
+NAMES = {CHAIR: "Chair", FRANCE: "France", GERMANY: "Germany"}
+
+
+def _state(st: RoomState, member: int, client: int, seat: str, label: int | None = None) -> None:
+    st.apply(MemberStated(member, NAMES[member], MemberPresence(client, seat), client if label is None else label), 0.0)
 
 
 def test_presence_statement_wire_format() -> None:
     p = MemberPresence(0x01020304, "A1")
     assert bytes(p) == bytes.fromhex("5001010203040241") + b"1"
     assert MemberPresence.parse(bytes(p)) == p
+    assert MemberPresence.looks_like(bytes(p)) and not MemberPresence.looks_like(b"\x01\x01")
     for bad in (b"", b"\x50\x02" + bytes(5), bytes(p)[:-1], bytes(p) + b"x", b"\x50\x01\0\0\0\x01\x02\xff\xfe"):
         with pytest.raises(ProtocolError):
             MemberPresence.parse(bad)

@@ -27,6 +27,7 @@ from typing import Protocol
 from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.hop import DOWNLINK, UPLINK, HopOpener, HopSealer, ReplayError
+from vrdiplomacy.net.pose import PoseSample
 
 
 @dataclass
@@ -126,6 +127,17 @@ class PoseReceived:
     key: bool
     head_cm: tuple[int, int, int]
     payload: bytes
+
+
+@dataclass
+class PoseUpdate:
+    """A decoded pose (made by the adapter from :class:`PoseReceived`) the relay says came from
+    its client ``source`` (a transport handle); ``member``: the roster index of the member whose
+    key opened it (None: not verified)."""
+
+    source: int
+    sample: PoseSample
+    member: int | None = None
 
 
 @dataclass

@@ -36,11 +36,12 @@ from vrdiplomacy.net.client_core import (
     ClientSettings,
     Connected,
     PoseReceived,
+    PoseUpdate,
     RelayError,
     RoomEventReceived,
     VoiceReceived,
 )
-from vrdiplomacy.net.pose import PoseDecoder, PoseEncoder, PoseSample
+from vrdiplomacy.net.pose import PoseDecoder, PoseEncoder
 from vrdiplomacy.scene.math3d import Pose
 
 DRAIN_MAX = 256
@@ -78,17 +79,8 @@ class PlainPayloads:
         return payload
 
 
-@dataclass
-class PoseUpdate:
-    """A decoded pose the relay says came from its client ``source`` (a transport handle);
-    ``member``: the roster index of the member whose key opened it (None: not verified)."""
-
-    source: int
-    sample: PoseSample
-    member: int | None = None
-
-
-AppEvent = ClientEvent | PoseUpdate | Any
+AppEvent = ClientEvent | PoseUpdate | Any  # PoseUpdate lives in client_core (re-exported here)
+__all__ = ["AppEvent", "Client", "PayloadSealer", "PlainPayloads", "PoseUpdate", "RelayConnectError", "connect"]
 
 
 class Client:

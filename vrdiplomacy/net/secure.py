@@ -48,6 +48,7 @@ from vrdiplomacy.crypto.packet import EVENT_STREAMS, StreamType
 from vrdiplomacy.crypto.roster import Roster, RosterEntry, VerifiedRoster, kem_binding
 from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, PacketDropped, SessionConfig
 from vrdiplomacy.errors import CryptoError, ProtocolError
+from vrdiplomacy.net.presence import MemberPresence, MemberStated
 from vrdiplomacy.net.secure_wire import CHUNK, Kind, Reassembler, SecureMessage, split_message
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ class SecurityAlert:
         return f"Security alert: {self.message}"
 
 
-SecureEvent = RosterChanged | KeysChanged | RoomCodeChanged | SecurityAlert
+SecureEvent = RosterChanged | KeysChanged | RoomCodeChanged | SecurityAlert | MemberStated
 
 
 @dataclass
@@ -175,13 +176,16 @@ class SecureSettings:
     Fields: ``session`` the E2EE session settings (suite, 15-minute rekey, replay window, signing
     batch); ``role`` our role in the roster (default: "chair" for a roster signer, else
     "delegate"); ``tick_s`` how often pending key envelopes and frame signatures are sent;
-    ``entry_retry_s`` least time between two admission requests.
+    ``entry_retry_s`` least time between two admission requests; ``presence_gap_s`` least time
+    between two restatements of our relay handle and seat (:class:`~vrdiplomacy.net.presence.MemberPresence`)
+    made because someone new appeared on the relay.
     """
 
     session: SessionConfig = field(default_factory=SessionConfig)
     role: str | None = None
     tick_s: float = 0.05
     entry_retry_s: float = 1.0
+    presence_gap_s: float = 1.0
 
 
 @dataclass
@@ -222,6 +226,11 @@ class SecureRoom:
         self.events: collections.deque[SecureEvent] = collections.deque(maxlen=256)
         self._client: Client | None = None
         self._next_tick = 0.0  # in the driving core's clock; 0.0: as soon as it runs
+        self._stated: tuple[int, str] | None = None  # (relay client id, seat) we last stated
+        self._stated_at = -1e9
+        self._stated_members: frozenset[int] = frozenset()
+        self._stated_relay: frozenset[int] = frozenset()
+        self._state_again = False
         self._reasm = Reassembler()
         self._msg_id = 0
         self._alerts_seen = 0
@@ -301,6 +310,38 @@ class SecureRoom:
         self._next_tick = now + self.s.tick_s
         with contextlib.suppress(CryptoError, ProtocolError):
             self._flush_control()
+            self._state_presence(now)
+
+    def _state_presence(self, now: float) -> None:
+        """State, signed, our relay handle and seat: on joining the roster, when they change, when
+        the roster gains members (they learn it) and, at most every ``presence_gap_s``, when the
+        relay shows someone new (a member that reconnected under a new handle may have missed it)."""
+        c = self._client
+        r = self.session.roster
+        if c is None or r is None or not self.member or not c.client_id:
+            return
+        me = (c.client_id, c.core.seat)
+        members, relay = frozenset(r.members), frozenset(c.core.members)
+        due = me != self._stated or not members <= self._stated_members
+        if not relay <= self._stated_relay:
+            self._state_again = True
+        self._stated_members, self._stated_relay = members, relay
+        if not due and not (self._state_again and now - self._stated_at >= self.s.presence_gap_s):
+            return
+        self._stated, self._stated_at, self._state_again = me, now, False
+        c.send_event(bytes(MemberPresence(*me)), stream="room")
+
+    def _statement(self, opened: OpenedPayload | None, label: int) -> OpenedPayload | None:
+        """A verified member's presence statement becomes a :class:`MemberStated` for the UI."""
+        if opened is None or opened.stream != "room" or not MemberPresence.looks_like(opened.payload):
+            return opened
+        try:
+            p = MemberPresence.parse(opened.payload)
+        except ProtocolError:
+            self.stats["bad_presence"] += 1
+            return None
+        self._post(MemberStated(opened.member, opened.name, p, label), logging.DEBUG)
+        return None
 
     # ------------------------------------------------------------ sending
 
@@ -369,8 +410,8 @@ class SecureRoom:
                 self._on_entry(sender, data)
             return None
         if own:
-            return self._own_echo(data)
-        return self._open_packet(data)
+            return self._statement(self._own_echo(data), sender)
+        return self._statement(self._open_packet(data), sender)
 
     def _open_media(self, kind: str, payload: bytes) -> OpenedPayload:
         opened = self.session.open(payload, self.clock())

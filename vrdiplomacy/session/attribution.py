@@ -3,7 +3,7 @@
 The attribution rule: in an end-to-end encrypted room every voice frame, pose, gesture and event
 belongs to the roster member whose key opened it (and, for events, whose signature verified it):
 the ``member`` of :class:`~vrdiplomacy.net.client_core.VoiceReceived`,
-:class:`~vrdiplomacy.net.client_io.PoseUpdate` and
+:class:`~vrdiplomacy.net.client_core.PoseUpdate` and
 :class:`~vrdiplomacy.net.client_core.RoomEventReceived`. The relay's client ids are transport
 handles only. Names, countries and roles come from the chair-signed roster
 (:class:`~vrdiplomacy.net.secure.RosterChanged`); a member's seat and relay client id come from its
@@ -25,51 +25,15 @@ presence is all there is, and the UI labels it unverified.
 
 from __future__ import annotations
 
-import struct
 from collections import deque
 from dataclasses import asdict, dataclass, field
 
-from vrdiplomacy.errors import ProtocolError
 from vrdiplomacy.net.client_core import MemberUpdate
+from vrdiplomacy.net.presence import MemberPresence, MemberStated
 from vrdiplomacy.net.secure import MemberInfo, RosterChanged
 
-PRESENCE_TAG = 0x50
-PRESENCE_VERSION = 1
-_PRES = struct.Struct(">BBIB")
+__all__ = ["Attribution", "AttributionCounters", "MemberPresence", "MemberStated", "RelayParticipant"]
 MAX_ALERTS = 256
-
-
-@dataclass(frozen=True)
-class MemberPresence:
-    """A member's own statement of its relay ``client_id`` and ``seat`` (see the module docstring)."""
-
-    client_id: int
-    seat: str
-
-    def __bytes__(self) -> bytes:
-        seat = self.seat.encode("utf-8")
-        if len(seat) > 255:
-            raise ProtocolError("seat id longer than 255 bytes")
-        return _PRES.pack(PRESENCE_TAG, PRESENCE_VERSION, self.client_id & 0xFFFFFFFF, len(seat)) + seat
-
-    @classmethod
-    def parse(cls, data: bytes) -> MemberPresence:
-        if len(data) < _PRES.size or data[0] != PRESENCE_TAG:
-            raise ProtocolError("not a member presence statement")
-        _, ver, cid, n = _PRES.unpack_from(data)
-        if ver != PRESENCE_VERSION:
-            raise ProtocolError(f"member presence version {ver} not supported")
-        if len(data) != _PRES.size + n:
-            raise ProtocolError("member presence: wrong length")
-        try:
-            seat = bytes(data[_PRES.size:]).decode("utf-8")
-        except UnicodeDecodeError:
-            raise ProtocolError("member presence: seat is not UTF-8") from None
-        return cls(cid, seat)
-
-    @staticmethod
-    def looks_like(data: bytes) -> bool:
-        return data[:2] == bytes((PRESENCE_TAG, PRESENCE_VERSION))
 
 
 @dataclass
@@ -87,14 +51,13 @@ class AttributionCounters:
     """Frames attributed by key; frames with no verified member (dropped in a secured room);
     frames the relay labelled with another verified member's client id; other label mismatches
     (e.g. a member that reconnected and has not restated its client id yet); presence statements
-    taken, and those that were malformed or named a client id another member had claimed."""
+    taken, and those that named a client id another member had claimed."""
 
     verified: int = 0
     unattributed: int = 0
     relabelled: int = 0
     label_mismatch: int = 0
     presence: int = 0
-    presence_malformed: int = 0
     presence_conflict: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -139,13 +102,10 @@ class Attribution:
             self.presence.pop(i, None)
         return added, gone
 
-    def member_presence(self, member: int, label: int, data: bytes) -> MemberPresence | None:
-        """A verified member's own presence statement (already opened and signature-checked)."""
-        try:
-            p = MemberPresence.parse(data)
-        except ProtocolError:
-            self.counters.presence_malformed += 1
-            return None
+    def member_stated(self, ev: MemberStated) -> MemberPresence | None:
+        """A verified member's own presence statement (opened and signature-checked); None when
+        it names a relay client another member already claimed."""
+        member, label, p = ev.member, ev.label, ev.presence
         other = self.bound(p.client_id)
         if other is not None and other != member:
             self.counters.presence_conflict += 1

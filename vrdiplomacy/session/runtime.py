@@ -16,8 +16,8 @@ loop's clock:
 
 Attribution: in a secured room (a :class:`~vrdiplomacy.net.secure.SecureRoom` sealer) voices,
 avatars, gestures and floor requests belong to the roster member whose key opened them (the
-events' ``member``), never to the relay's client id; the session states its own relay client id
-and seat in a signed :class:`~vrdiplomacy.session.attribution.MemberPresence` room event, and the
+events' ``member``), never to the relay's client id; each member's end-to-end layer states its
+relay client id and seat in a signed :class:`~vrdiplomacy.net.presence.MemberPresence`, and the
 head-up card counts relay participants who are not verified members
 (:mod:`vrdiplomacy.session.attribution`).
 
@@ -50,7 +50,7 @@ from vrdiplomacy.net.client_io import AppEvent, Client, PayloadSealer
 from vrdiplomacy.net.secure import KeysChanged, RoomCodeChanged, RosterChanged, SecureRoom, SecurityAlert
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.scene.math3d import Pose
-from vrdiplomacy.session.attribution import MemberPresence
+from vrdiplomacy.net.presence import MemberStated
 from vrdiplomacy.session.audio import ListenerMix, ListenSettings
 from vrdiplomacy.session.gestures import ENVELOPE_TAG, GestureSettings, SessionGestures, right_hand_position
 from vrdiplomacy.session.security import SecuritySettings, SecurityStatus
@@ -66,7 +66,6 @@ PoseSource = Callable[[float], PoseTriple]
 
 
 SECURE_EVENTS = (RoomCodeChanged, RosterChanged, KeysChanged, SecurityAlert, RelayNotice)
-PRESENCE_MIN_GAP_S = 1.0  # least time between two restatements of our presence
 
 
 @dataclass
@@ -181,8 +180,6 @@ class DelegateSession:
         self.on_tick: Callable[[float], None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._presence_at = -1e9  # when we last stated our presence (secured rooms)
-        self._presence_due = False
 
     # ------------------------------------------------------------ lifecycle
 
@@ -294,13 +291,15 @@ class DelegateSession:
         assert self._loop is not None
         now = self._loop.time() - self.t0
         st = self.state
+        if isinstance(ev, MemberStated):
+            st.apply(ev, now)
+            self._after_state(now)
+            return
         if isinstance(ev, SECURE_EVENTS):
             self.security.apply(ev, now)
             if isinstance(ev, RosterChanged):
                 st.apply(ev, now)
                 self.gestures.me = st.me
-                if ev.member and (ev.added or self._presence_due):
-                    self._state_presence(now)  # newcomers learn our seat and relay handle
                 self._after_state(now)
             return
         st.apply(ev, now)
@@ -316,14 +315,9 @@ class DelegateSession:
         elif isinstance(ev, Connected):
             if not st.secured:
                 self.gestures.me = ev.client_id
-            else:
-                self._state_presence(now)
             if self.sender is not None and ev.client_id != self.sender.speaker:
                 # the relay lost our session and gave us a new id: our voice must carry it
                 self.sender = VoiceSender(ev.client_id, self.s.sender)
-        elif isinstance(ev, MemberUpdate) and st.secured and ev.state == "present" \
-                and st.attribution.bound(ev.client_id) is None:
-            self._presence_due = True  # someone new: state ours again (it may be a member that reconnected)
         self._after_state(now)
 
     def _after_state(self, now: float) -> None:
@@ -338,17 +332,6 @@ class DelegateSession:
             while (text := st.attribution.next_alert()) is not None:
                 self.security.apply(SecurityAlert(text), now)
             self.security.set_unverified([p.identity for p in st.unverified()], now)
-        if self._presence_due and now - self._presence_at >= PRESENCE_MIN_GAP_S:
-            self._state_presence(now)
-
-    def _state_presence(self, now: float) -> None:
-        """Say, signed, which relay client and seat are ours (held until we are in the roster)."""
-        if self.client is None or not self.client.client_id or not getattr(self.sealer, "member", False):
-            self._presence_due = True  # sent once the roster has us
-            return
-        self._presence_due = False
-        self._presence_at = now
-        self.client.send_event(bytes(MemberPresence(self.client.client_id, self.s.seat)), stream="room")
 
     async def _poses(self) -> None:
         assert self.client is not None
@@ -364,8 +347,6 @@ class DelegateSession:
                 await asyncio.sleep(0)
             head, left, right = self.pose_source(self.now)
             self.head = head
-            if self._presence_due:
-                self._after_state(self.now)
             self.gestures.tick(self.now, right_hand_position((head, left, right)), self.state)
             self.flush_gestures()
             if self.client.send_pose(head, left, right):

@@ -1,7 +1,7 @@
 """What a delegate knows about the room (sans-I/O): members, their poses, who is speaking, gestures.
 
 :class:`RoomState` takes the client's events (:class:`~vrdiplomacy.net.client_core.MemberUpdate`,
-:class:`~vrdiplomacy.net.client_io.PoseUpdate`, :class:`~vrdiplomacy.net.client_core.VoiceReceived`,
+:class:`~vrdiplomacy.net.client_core.PoseUpdate`, :class:`~vrdiplomacy.net.client_core.VoiceReceived`,
 :class:`~vrdiplomacy.net.client_core.RoomEventReceived`, :class:`~vrdiplomacy.net.secure.RosterChanged`,
 ...) with the time ``now`` and keeps one :class:`RemoteMember` per other delegate: identity, seat,
 delegation, head and hand poses (scene coordinates; hands are hand centres), a speaking level
@@ -29,10 +29,9 @@ import numpy as np
 
 from vrdiplomacy.errors import ProtocolError
 from vrdiplomacy.gestures.events import GestureEvent
-from vrdiplomacy.net.client_core import Connected, FloorChanged, MemberUpdate, RoomEventReceived, VoiceReceived
-from vrdiplomacy.net.client_io import AppEvent, PoseUpdate
+from vrdiplomacy.net.client_core import Connected, FloorChanged, MemberUpdate, PoseUpdate, RoomEventReceived, VoiceReceived
 from vrdiplomacy.net.secure import RosterChanged
-from vrdiplomacy.session.attribution import Attribution, MemberPresence, RelayParticipant
+from vrdiplomacy.session.attribution import Attribution, MemberStated, RelayParticipant
 from vrdiplomacy.scene.avatars import SEATED_EYE_HEIGHT, STANDING_EYE_HEIGHT, avatar_at, delegation_color
 from vrdiplomacy.scene.layout import Layout, Seat
 from vrdiplomacy.scene.math3d import Pose
@@ -164,7 +163,7 @@ class RoomState:
 
     # ------------------------------------------------------------ input
 
-    def key_of(self, ev: AppEvent) -> int | None:
+    def key_of(self, ev: object) -> int | None:
         """Whose frame or event ``ev`` is: in a secured room the verified ``member`` (None when
         nothing verified it: such input is not attributed to anyone), else the relay's client id."""
         if self.secured:
@@ -174,7 +173,7 @@ class RoomState:
         src = getattr(ev, "source", None)
         return src if isinstance(src, int) else None
 
-    def _attributed(self, ev: AppEvent, what: str) -> int | None:
+    def _attributed(self, ev: object, what: str) -> int | None:
         key = self.key_of(ev)
         if key is None:
             self.counters.unattributed += 1
@@ -184,7 +183,7 @@ class RoomState:
             self.attribution.check_label(what, key, label)
         return key
 
-    def apply(self, ev: AppEvent, now: float) -> None:
+    def apply(self, ev: object, now: float) -> None:
         """Fold one client event in."""
         c = self.counters
         if isinstance(ev, Connected):
@@ -197,6 +196,9 @@ class RoomState:
         elif isinstance(ev, RosterChanged):
             if self.secured:
                 self._roster(ev, now)
+        elif isinstance(ev, MemberStated):
+            if self.secured:
+                self._presence(ev)
         elif isinstance(ev, MemberUpdate):
             if self.secured:
                 self.attribution.relay_member(ev)
@@ -250,9 +252,9 @@ class RoomState:
             if i in self.members:
                 self.members[i].role = info.role
 
-    def _presence(self, key: int, label: int, data: bytes) -> None:
-        p = self.attribution.member_presence(key, label, data)
-        m = self.members.get(key)
+    def _presence(self, ev: MemberStated) -> None:
+        p = self.attribution.member_stated(ev)
+        m = self.members.get(ev.member)
         if p is None or m is None:
             return
         m.client_id = p.client_id
@@ -324,9 +326,6 @@ class RoomState:
             m.head = st.eye_pose(SEATED_EYE_HEIGHT)
 
     def _room_event(self, ev: RoomEventReceived, key: int, now: float) -> None:
-        if self.secured and MemberPresence.looks_like(ev.payload):
-            self._presence(key, ev.sender, ev.payload)
-            return
         try:
             g = GestureEvent.parse(ev.payload)
         except ProtocolError:
