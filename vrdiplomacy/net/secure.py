@@ -178,7 +178,8 @@ class SecureSettings:
     "delegate"); ``tick_s`` how often pending key envelopes and frame signatures are sent;
     ``entry_retry_s`` least time between two admission requests; ``presence_gap_s`` least time
     between two restatements of our relay handle and seat (:class:`~vrdiplomacy.net.presence.MemberPresence`)
-    made because someone new appeared on the relay.
+    made because another member restated itself under a new handle; ``presence_settle_s`` how
+    long a roster change settles before we state ours to its newcomers.
     """
 
     session: SessionConfig = field(default_factory=SessionConfig)
@@ -186,6 +187,7 @@ class SecureSettings:
     tick_s: float = 0.05
     entry_retry_s: float = 1.0
     presence_gap_s: float = 1.0
+    presence_settle_s: float = 0.3
 
 
 @dataclass
@@ -229,7 +231,8 @@ class SecureRoom:
         self._stated: tuple[int, str] | None = None  # (relay client id, seat) we last stated
         self._stated_at = -1e9
         self._stated_members: frozenset[int] = frozenset()
-        self._stated_relay: frozenset[int] = frozenset()
+        self._roster_seen, self._roster_at = -1, 0.0
+        self._handles: dict[int, int] = {}  # member -> the relay handle it last stated
         self._state_again = False
         self._reasm = Reassembler()
         self._msg_id = 0
@@ -314,21 +317,25 @@ class SecureRoom:
 
     def _state_presence(self, now: float) -> None:
         """State, signed, our relay handle and seat: on joining the roster, when they change, when
-        the roster gains members (they learn it) and, at most every ``presence_gap_s``, when the
-        relay shows someone new (a member that reconnected under a new handle may have missed it)."""
+        the roster gains members (they learn it), and, at most every ``presence_gap_s``, when a
+        member restates itself under a new handle (it reconnected and may have missed ours).
+        Roster changes settle ``presence_settle_s`` first: admissions come in bursts, and a
+        client the chair has not admitted yet cannot open what is sealed before it is."""
         c = self._client
         r = self.session.roster
         if c is None or r is None or not self.member or not c.client_id:
             return
+        if r.version != self._roster_seen:
+            self._roster_seen, self._roster_at = r.version, now
         me = (c.client_id, c.core.seat)
-        members, relay = frozenset(r.members), frozenset(c.core.members)
-        due = me != self._stated or not members <= self._stated_members
-        if not relay <= self._stated_relay:
-            self._state_again = True
-        self._stated_members, self._stated_relay = members, relay
+        members = frozenset(r.members)
+        self._stated_members &= members  # who left must hear it again when back
+        due = me != self._stated or bool(members - self._stated_members)
+        if due and now - self._roster_at < self.s.presence_settle_s:
+            return
         if not due and not (self._state_again and now - self._stated_at >= self.s.presence_gap_s):
             return
-        self._stated, self._stated_at, self._state_again = me, now, False
+        self._stated, self._stated_at, self._state_again, self._stated_members = me, now, False, members
         c.send_event(bytes(MemberPresence(*me)), stream="room")
 
     def _statement(self, opened: OpenedPayload | None, label: int) -> OpenedPayload | None:
@@ -340,6 +347,10 @@ class SecureRoom:
         except ProtocolError:
             self.stats["bad_presence"] += 1
             return None
+        before = self._handles.get(opened.member)
+        self._handles[opened.member] = p.client_id
+        if before is not None and before != p.client_id and opened.member != self.session.index:
+            self._state_again = True
         self._post(MemberStated(opened.member, opened.name, p, label), logging.DEBUG)
         return None
 
