@@ -24,7 +24,6 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 

@@ -45,7 +45,7 @@ from vrdiplomacy.gestures.recognizer import GestureRecognizer
 from vrdiplomacy.gestures.types import Gesture, Hand
 from vrdiplomacy.input.frame import InputFrame
 from vrdiplomacy.net import wire
-from vrdiplomacy.net.client_core import ClientSettings, Connected, MemberUpdate, RelayNotice, RoomEventReceived, VoiceReceived
+from vrdiplomacy.net.client_core import ClientSettings, Connected, RelayNotice, RoomEventReceived, VoiceReceived
 from vrdiplomacy.net.client_io import AppEvent, Client, PayloadSealer
 from vrdiplomacy.net.secure import KeysChanged, RoomCodeChanged, RosterChanged, SecureRoom, SecurityAlert
 from vrdiplomacy.scene.layout import Layout
