@@ -187,7 +187,8 @@ class DelegateSession:
         self._loop = asyncio.get_running_loop()
         c = Client(self.host, self.port, self.fingerprint, self.s.identity, self.s.seat, self.s.room, self.s.client,
                    self.sealer, self.s.connect_timeout)
-        if not self.s.track_poses and not self.s.hear:
+        if not self.s.track_poses and not self.s.hear and not self.state.secured:
+            # the cheap path reads the relay's routing header; a secured room attributes by key only
             c.core.media_sink = self._levels_only
         await c.start()
         self.client = c
