@@ -42,7 +42,8 @@ def test_members_poses_speaking_and_gestures_make_avatars() -> None:
     st, delegation = _room()
     assert list(st.members) == [9]
     a = st.avatars(0.0)[0]  # before any pose: seated at its seat
-    assert a.delegation == delegation and a.speaking == 0.0 and a.gesture_icon is None
+    # a room without end-to-end encryption: the name is the relay's word, and the placard says so
+    assert a.delegation == delegation + " (unverified)" and a.speaking == 0.0 and a.gesture_icon is None
     head = Pose(np.array([1.0, 1.5, 2.0], np.float32))
     right = Pose(np.array([1.2, 1.9, 1.9], np.float32))
     st.apply(PoseUpdate(9, PoseSample(1, True, head, None, right)), 0.1)

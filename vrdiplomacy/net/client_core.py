@@ -7,6 +7,14 @@ The adapter opens a control stream and calls :meth:`ClientCore.connect`, feeds s
 breaks it calls :meth:`ClientCore.connection_lost` and reconnects at ``reconnect_at``: the core
 resumes the same identity, seat and client id with its resume token and re-sends room events the
 relay has not acknowledged. Malformed input is counted in :attr:`ClientCore.counters` and dropped.
+
+Sans-I/O parts of the client plug into the core (:meth:`ClientCore.plug`): the end-to-end room
+sealer (:class:`~vrdiplomacy.net.secure.SecureRoom`) has its periodic key and signature flush run
+by the core's timer, so the adapter stays the only thing that owns a clock or a task.
+
+Attribution: relay client ids (``source``, ``sender``, ``client_id``) are transport handles. In an
+end-to-end encrypted room the events carry ``member``, the roster member whose key opened the
+payload; the application attributes voice, poses and events to that member only.
 """
 
 from __future__ import annotations
@@ -14,11 +22,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.hop import DOWNLINK, UPLINK, HopOpener, HopSealer, ReplayError
+from vrdiplomacy.net.pose import PoseSample
 
 if TYPE_CHECKING:
     from vrdiplomacy.crypto.admission import Admission
@@ -106,10 +115,15 @@ class MemberUpdate:
 
 @dataclass
 class VoiceReceived:
+    """A voice frame the relay says came from its client ``source`` (a transport handle only).
+    ``member``: the roster index of the member whose key opened it (end-to-end encrypted rooms),
+    None where nothing verified the sender."""
+
     source: int
     level: int
     seq: int
     payload: bytes
+    member: int | None = None
 
 
 @dataclass
@@ -122,15 +136,29 @@ class PoseReceived:
 
 
 @dataclass
+class PoseUpdate:
+    """A decoded pose (made by the adapter from :class:`PoseReceived`) the relay says came from
+    its client ``source`` (a transport handle); ``member``: the roster index of the member whose
+    key opened it (None: not verified)."""
+
+    source: int
+    sample: PoseSample
+    member: int | None = None
+
+
+@dataclass
 class RoomEventReceived:
-    """A room event from relay client ``sender``. With end-to-end encryption, ``stream`` is the
-    signed stream it came on and ``verified_sender`` the certificate name of its signer."""
+    """A room event the relay says came from its client ``sender`` (a transport handle only).
+    With end-to-end encryption, ``stream`` is the signed stream it came on, ``member`` the roster
+    index of the member whose key opened it and whose signature verified, ``verified_sender``
+    that member's certificate name; without, ``member`` is None."""
 
     room_seq: int
     sender: int
     payload: bytes
     stream: str = "room"
     verified_sender: str = ""
+    member: int | None = None
 
 
 @dataclass
@@ -176,6 +204,15 @@ ClientEvent = (
 FATAL_CODES = (wire.ERR_VERSION, wire.ERR_BAD_HELLO, wire.ERR_SEAT_TAKEN, wire.ERR_FULL, wire.ERR_NOT_INVITED,
                wire.ERR_SECURED_ROOM, wire.ERR_SECURED_ONLY)
 MediaSink = Callable[[int, int, bytes], None]
+
+
+class TimedPart(Protocol):
+    """A sans-I/O part plugged into :class:`ClientCore` (e.g. the end-to-end room sealer): the
+    core's timer runs it. Times are in the core's clock (the ``now`` the adapter passes)."""
+
+    def next_timer(self) -> float | None: ...
+
+    def handle_timer(self, now: float) -> None: ...
 
 
 class ClientCore:
@@ -224,6 +261,18 @@ class ClientCore:
         self._joining = False
         self._n_away = 0
         self._away_min: float | None = None
+        self._parts: list[TimedPart] = []
+
+    # ------------------------------------------------------------ plugged parts
+
+    def plug(self, part: TimedPart) -> None:
+        """Run ``part`` on this core's timer while connected (its ``next_timer`` joins :meth:`timer`)."""
+        if part not in self._parts:
+            self._parts.append(part)
+
+    def unplug(self, part: TimedPart) -> None:
+        if part in self._parts:
+            self._parts.remove(part)
 
     # ------------------------------------------------------------ connection lifecycle
 
@@ -531,6 +580,11 @@ class ClientCore:
             if self._away_min is None:
                 self._away_min = min(m.away_deadline for m in self.members.values() if m.away_deadline)
             t = min(t, self._away_min)
+        if self.state == "connected":
+            for part in self._parts:
+                pt = part.next_timer()
+                if pt is not None:
+                    t = min(t, pt)
         return t
 
     def _set_state(self, m: Member, state: str, now: float) -> None:
@@ -561,6 +615,11 @@ class ClientCore:
             elif self.media_ready and now - self._last_dgram_out >= self.s.keepalive:
                 self._dgrams.append(self._sealer.seal(wire.DG_BIND, b""))
                 self._last_dgram_out = now
+        if self.state == "connected":
+            for part in list(self._parts):
+                pt = part.next_timer()
+                if pt is not None and now >= pt:
+                    part.handle_timer(now)
 
     def next_event(self) -> ClientEvent | None:
         return self._events.popleft() if self._events else None

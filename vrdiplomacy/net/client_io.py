@@ -25,7 +25,6 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -37,11 +36,12 @@ from vrdiplomacy.net.client_core import (
     ClientSettings,
     Connected,
     PoseReceived,
+    PoseUpdate,
     RelayError,
     RoomEventReceived,
     VoiceReceived,
 )
-from vrdiplomacy.net.pose import PoseDecoder, PoseEncoder, PoseSample
+from vrdiplomacy.net.pose import PoseDecoder, PoseEncoder
 from vrdiplomacy.scene.math3d import Pose
 
 if TYPE_CHECKING:
@@ -59,11 +59,12 @@ class PayloadSealer(Protocol):
 
     ``kind`` is "voice", "pose" or, for room events, "event" (or the event stream the sender
     chose: "room", "gesture", "floor", "vote"). :meth:`open` returns the plaintext, an object with
-    ``stream``, ``payload`` and ``name`` (a verified room event), or None for a message the sealer
-    consumed itself; it raises :class:`CryptoError` or :class:`ProtocolError` to drop (counted in
+    ``stream``, ``payload``, ``member`` and ``name`` (a verified voice frame, pose or room event:
+    the events then carry ``member``), or None for a message the sealer consumed itself; it raises :class:`CryptoError` or :class:`ProtocolError` to drop (counted in
     :attr:`Client.payload_rejected`). A sealer may also define ``attach(client)``,
     ``observe(event)`` and ``detach()``: it then sends its own control messages with
-    :meth:`Client.send_control` and posts UI events with :meth:`Client.post_event`.
+    :meth:`Client.send_control`, posts UI events with :meth:`Client.post_event`, and may plug
+    itself into the client's core (:meth:`ClientCore.plug`) to be run by its timer.
     """
 
     def seal(self, kind: str, payload: bytes) -> bytes: ...
@@ -81,15 +82,8 @@ class PlainPayloads:
         return payload
 
 
-@dataclass
-class PoseUpdate:
-    """A decoded pose of member ``source``."""
-
-    source: int
-    sample: PoseSample
-
-
-AppEvent = ClientEvent | PoseUpdate | Any
+AppEvent = ClientEvent | PoseUpdate | Any  # PoseUpdate lives in client_core (re-exported here)
+__all__ = ["AppEvent", "Client", "PayloadSealer", "PlainPayloads", "PoseUpdate", "RelayConnectError", "connect"]
 
 
 class Client:
@@ -120,7 +114,7 @@ class Client:
         self.payload_rejected = 0
         self.sends_failed = 0
         self._encoder = PoseEncoder()
-        self._decoders: dict[int, PoseDecoder] = {}
+        self._decoders: dict[tuple[str, int], PoseDecoder] = {}
         self._events: deque[AppEvent] = deque()
         self._wakeup = asyncio.Event()
         self._loop = asyncio.get_running_loop()
@@ -440,8 +434,9 @@ class Client:
                     continue
                 if isinstance(opened, (bytes, bytearray)):
                     ev.payload = bytes(opened)
-                else:
+                else:  # verified: attributed to the member whose key opened it, not the relay's label
                     ev.payload = opened.payload
+                    ev.member = opened.member
                     if isinstance(ev, RoomEventReceived):
                         ev.stream = opened.stream
                         ev.verified_sender = opened.name
@@ -457,10 +452,15 @@ class Client:
             return
         if opened is None:
             return
-        payload = bytes(opened) if isinstance(opened, (bytes, bytearray)) else opened.payload
-        dec = self._decoders.setdefault(ev.source, PoseDecoder())
+        if isinstance(opened, (bytes, bytearray)):
+            payload, member = bytes(opened), None
+        else:
+            payload, member = opened.payload, opened.member
+        # delta decoding state per verified member (a relay re-labelling senders cannot mix streams)
+        key = ("m", member) if member is not None else ("r", ev.source)
+        dec = self._decoders.setdefault(key, PoseDecoder())
         try:
-            self._events.append(PoseUpdate(ev.source, dec.decode(payload)))
+            self._events.append(PoseUpdate(ev.source, dec.decode(payload), member))
         except ProtocolError:
             self.pose_undecodable += 1
 

@@ -38,7 +38,6 @@ the roster expired, and tell the UI through :class:`RosterChanged`, :class:`Keys
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import contextlib
 import logging
@@ -54,11 +53,12 @@ from vrdiplomacy.crypto.packet import EVENT_STREAMS, StreamType
 from vrdiplomacy.crypto.roster import Member, RosterEntry, VerifiedRoster, cert_fingerprint
 from vrdiplomacy.crypto.revocation import TrustStore
 from vrdiplomacy.crypto.roster_seal import AuthorityKey, SealedEntry
-from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, PacketDropped, SessionConfig
+from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, SessionConfig
 from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net.secure_chair import Admit, AuthoritySettings, RoomAuthority
 from vrdiplomacy.net.secure_member import RosterFollower, authority_fingerprint
 from vrdiplomacy.net.secure_wire import CHUNK, Kind, Reassembler, ReassemblySettings, SecureMessage, split_message
+from vrdiplomacy.net.presence import MemberPresence, MemberStated
 
 if TYPE_CHECKING:
     from vrdiplomacy.net.client_io import Client
@@ -91,16 +91,31 @@ class NotSecured(CryptoError):
 # ---------------------------------------------------------------- events for the UI
 
 
+@dataclass(frozen=True)
+class MemberInfo:
+    """A verified roster member as the UI shows it: sender ``index``, certificate ``name``,
+    ``country``, room ``role`` and certificate ``fingerprint`` (SHA-256 hex, the stable key)."""
+
+    index: int
+    name: str
+    country: str
+    role: str
+    fingerprint: str
+
+
 @dataclass
 class RosterChanged:
     """The chair published a roster we verified: ``version``, ``members`` (index -> "name
-    (country), role"), who was ``added`` / ``removed``, and whether we are a ``member``."""
+    (country), role"), who was ``added`` / ``removed``, whether we are a ``member``, our own
+    sender index ``me`` (None when not a member) and every member's verified ``info``."""
 
     version: int
     members: dict[int, str]
     added: list[str]
     removed: list[str]
     member: bool
+    me: int | None = None
+    info: dict[int, MemberInfo] = field(default_factory=dict)
 
     def alert_text(self) -> str:
         parts = [f"Roster v{self.version}: {len(self.members)} members"]
@@ -146,13 +161,14 @@ class SecurityAlert:
         return f"Security alert: {self.message}"
 
 
-SecureEvent = RosterChanged | KeysChanged | RoomCodeChanged | SecurityAlert
+SecureEvent = RosterChanged | KeysChanged | RoomCodeChanged | SecurityAlert | MemberStated
 
 
 @dataclass
 class OpenedPayload:
-    """An opened room event: its ``stream`` ("room", "gesture", "floor", "vote"), plaintext and the
-    verified sender (roster ``member`` index and certificate ``name``)."""
+    """An opened payload: its ``stream`` ("voice", "pose", or for room events "room", "gesture",
+    "floor", "vote"), plaintext and the verified sender (roster ``member`` index, whose key opened
+    it, and certificate ``name``). The relay's client id is never the sender."""
 
     stream: str
     payload: bytes
@@ -178,8 +194,11 @@ class SecureSettings:
     frame signatures are sent and freshness is checked; ``entry_retry_s`` least time between two
     admission requests; ``kem_update_s`` how often we replace our HPKE key pair (post-compromise
     security; 0 turns it off); ``authority`` the room authority's settings when we are it
-    (roster lifetime, heartbeat, key-update batching); ``reassembly`` the bounds on partial messages kept from each sender
-    (bytes per message and in all, age).
+    (roster lifetime, heartbeat, key-update batching); ``reassembly`` the bounds on partial
+    messages kept from each sender (bytes per message and in all, age); ``presence_gap_s`` least time
+    between two restatements of our relay handle and seat (:class:`~vrdiplomacy.net.presence.MemberPresence`)
+    made because another member restated itself under a new handle; ``presence_settle_s`` how
+    long a roster change settles before we state ours to its newcomers.
     """
 
     session: SessionConfig = field(default_factory=SessionConfig)
@@ -189,6 +208,8 @@ class SecureSettings:
     kem_update_s: float = 900.0
     authority: AuthoritySettings = field(default_factory=AuthoritySettings)
     reassembly: ReassemblySettings = field(default_factory=ReassemblySettings)
+    presence_gap_s: float = 1.0
+    presence_settle_s: float = 0.3
 
 
 def _describe(m: Any) -> str:
@@ -234,7 +255,13 @@ class SecureRoom(RosterFollower):
         self.code: str | None = None
         self.events: collections.deque[SecureEvent] = collections.deque(maxlen=256)
         self._client: Client | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._next_tick = 0.0  # in the driving core's clock; 0.0: as soon as it runs
+        self._stated: tuple[int, str] | None = None  # (relay client id, seat) we last stated
+        self._stated_at = -1e9
+        self._stated_members: frozenset[int] = frozenset()
+        self._roster_seen, self._roster_at = -1, 0.0
+        self._handles: dict[int, int] = {}  # member -> the relay handle it last stated
+        self._state_again = False
         self._reasm = Reassembler(self.s.reassembly)
         self._msg_id = 0
         self._alerts_seen = 0
@@ -275,15 +302,20 @@ class SecureRoom(RosterFollower):
     # ------------------------------------------------------------ client hooks
 
     def attach(self, client: Client) -> None:
-        """Called by the client it seals for; starts the periodic key/signature sender."""
+        """Called by the client it seals for: plugs into the client's sans-I/O core, whose timer
+        then drives the periodic key/signature sender (:meth:`handle_timer`); no task of its own."""
         self._client = client
-        self._task = asyncio.get_running_loop().create_task(self._tick_loop())
+        self._next_tick = 0.0
+        client.core.plug(self)
 
     def detach(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        if self._client is not None:
+            self._client.core.unplug(self)
         self._client = None
+
+    def next_timer(self) -> float | None:
+        """When :meth:`handle_timer` should run next, in the driving core's clock (None: detached)."""
+        return None if self._client is None else self._next_tick
 
     def observe(self, ev: object) -> None:
         """Client events we act on: (re)connection and members leaving the relay room."""
@@ -301,11 +333,53 @@ class SecureRoom(RosterFollower):
         elif isinstance(ev, MemberUpdate) and self.chair is not None:
             self.chair.member_seen(self.clock())
 
-    async def _tick_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.s.tick_s)
-            with contextlib.suppress(CryptoError, ProtocolError):
-                self.tick(self.clock())
+    def handle_timer(self, now: float) -> None:
+        """Send pending key envelopes and due frame signatures; the next tick is ``tick_s`` later.
+        ``now`` is the driving core's clock (it schedules only); crypto times come from ``clock``."""
+        self._next_tick = now + self.s.tick_s
+        with contextlib.suppress(CryptoError, ProtocolError):
+            self.tick(self.clock())
+        with contextlib.suppress(CryptoError, ProtocolError):
+            self._state_presence(now)
+
+    def _state_presence(self, now: float) -> None:
+        """State, signed, our relay handle and seat: on joining the roster, when they change, when
+        the roster gains members (they learn it), and, at most every ``presence_gap_s``, when a
+        member restates itself under a new handle (it reconnected and may have missed ours).
+        Roster changes settle ``presence_settle_s`` first: admissions come in bursts, and a
+        client the chair has not admitted yet cannot open what is sealed before it is."""
+        c = self._client
+        r = self.session.roster
+        if c is None or r is None or not self.member or not c.client_id:
+            return
+        if r.version != self._roster_seen:
+            self._roster_seen, self._roster_at = r.version, now
+        me = (c.client_id, c.core.seat)
+        members = frozenset(r.members)
+        self._stated_members &= members  # who left must hear it again when back
+        due = me != self._stated or bool(members - self._stated_members)
+        if due and now - self._roster_at < self.s.presence_settle_s:
+            return
+        if not due and not (self._state_again and now - self._stated_at >= self.s.presence_gap_s):
+            return
+        self._stated, self._stated_at, self._state_again, self._stated_members = me, now, False, members
+        c.send_event(bytes(MemberPresence(*me)), stream="room")
+
+    def _statement(self, opened: OpenedPayload | None, label: int) -> OpenedPayload | None:
+        """A verified member's presence statement becomes a :class:`MemberStated` for the UI."""
+        if opened is None or opened.stream != "room" or not MemberPresence.looks_like(opened.payload):
+            return opened
+        try:
+            p = MemberPresence.parse(opened.payload)
+        except ProtocolError:
+            self.stats["bad_presence"] += 1
+            return None
+        before = self._handles.get(opened.member)
+        self._handles[opened.member] = p.client_id
+        if before is not None and before != p.client_id and opened.member != self.session.index:
+            self._state_again = True
+        self._post(MemberStated(opened.member, opened.name, p, label), logging.DEBUG)
+        return None
 
     def tick(self, now: float) -> None:
         """Periodic work: the authority's heartbeat and commits, our key update, freshness alerts,
@@ -316,6 +390,7 @@ class SecureRoom(RosterFollower):
             self._kem_tick(now)
         self._freshness_tick(now)
         self._flush_control()
+
 
     # ------------------------------------------------------------ sending
 
@@ -354,7 +429,7 @@ class SecureRoom(RosterFollower):
     def _send_entry(self, force: bool = False, entry: RosterEntry | None = None) -> None:
         """Our admission request (or key update), sealed to the authority's admission key; an
         empty hello asking for that key while we do not have it."""
-        now = time.monotonic()
+        now = self.clock()
         if self._client is None or (not force and now - self._entry_sent_at < self.s.entry_retry_s):
             return
         self._entry_sent_at = now
@@ -391,10 +466,10 @@ class SecureRoom(RosterFollower):
                 self.chair.on_entry(sender, data, self.clock())
             return None
         if own:
-            return self._own_echo(data)
-        return self._open_packet(data)
+            return self._statement(self._own_echo(data), sender)
+        return self._statement(self._open_packet(data), sender)
 
-    def _open_media(self, kind: str, payload: bytes) -> bytes:
+    def _open_media(self, kind: str, payload: bytes) -> OpenedPayload:
         try:
             opened = self.session.open(payload, self.clock())
         finally:
@@ -402,7 +477,12 @@ class SecureRoom(RosterFollower):
         if opened.stream_type != STREAMS[kind]:
             self.stats["wrong_stream"] += 1
             raise CryptoError(f"a {opened.stream_type.name} frame arrived as {kind}")
-        return opened.payload
+        r = self.session.roster
+        m = r.members.get(opened.sender) if r is not None else None
+        if m is None:  # the session opens only roster members' frames; never attribute to a stranger
+            self.stats["not_member"] += 1
+            raise CryptoError(f"a {kind} frame of sender {opened.sender}, who is not in the roster")
+        return OpenedPayload(kind, opened.payload, opened.sender, m.identity.name)
 
     def _own_echo(self, data: bytes) -> OpenedPayload | None:
         got = self._own.pop(data, None)
@@ -459,7 +539,8 @@ class SecureRoom(RosterFollower):
             vr.version, newm,
             sorted(v for i, v in newm.items() if oldm.get(i) != v),
             sorted(v for i, v in oldm.items() if newm.get(i) != v),
-            self.member,
+            self.member, self.session.index,
+            {i: MemberInfo(i, m.identity.name, m.identity.country, m.role, m.identity.fingerprint) for i, m in vr.members.items()},
         )
         self._post(ev, logging.INFO)
         if self.member:

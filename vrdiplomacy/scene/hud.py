@@ -3,7 +3,10 @@
 The card sits in the world, in front of and a little below the eyes, so both eyes of a headset
 see it at the same depth (a card drawn per eye at a fixed screen position would seem to float
 at infinity). It is the place for what a delegate must be able to check at any moment: in a
-secured room, the room code to compare aloud, and the latest security alert.
+secured room, the room code to compare aloud, and the latest security alert; while anyone in the
+room is not a verified member, "N participant(s) not verified" and the names the relay gives them,
+in the alert colour, instead of the code (:class:`~vrdiplomacy.session.security.SecurityStatus`
+decides the lines).
 """
 
 from __future__ import annotations

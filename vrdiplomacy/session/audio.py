@@ -7,14 +7,17 @@ relative to the listener's head (:class:`~vrdiplomacy.voice.spatial.Spatializer`
 distance and zone gains) and mixes the result through the limiter
 (:class:`~vrdiplomacy.voice.mixer.Mixer`). The clock is passed in.
 
-A packet's speaker id must be the relay-stamped sender: packets claiming another speaker are
-dropped and counted (``spoofed``), so nobody can speak with someone else's voice position.
+Who speaks: in a room without end-to-end encryption a packet's speaker id must be the
+relay-stamped sender: packets claiming another speaker are dropped and counted (``spoofed``). In a
+secured room the caller passes the verified member (the roster index whose key opened the frame)
+with ``verified=True``: the packet is filed under that member whatever speaker id it carries, so
+neither the relay nor the sender's own header can move a voice to someone else's position.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -75,14 +78,18 @@ class ListenerMix:
         self.heard_energy: dict[int, float] = {}  # speaker -> sum of squares of the decoded voice played
         self.heard_blocks: dict[int, int] = {}  # speaker -> blocks in which the voice was audible
 
-    def receive(self, source: int, payload: bytes, now: float) -> str:
-        """File a voice payload (a :class:`VoicePacket`) that relay member ``source`` sent."""
+    def receive(self, source: int, payload: bytes, now: float, verified: bool = False) -> str:
+        """File a voice payload (a :class:`VoicePacket`) of ``source``: the relay's client id, or
+        with ``verified`` the member whose key opened it (see the module docstring)."""
         try:
             pkt = VoicePacket.parse(payload)
         except ProtocolError:
             self.counters.malformed += 1
             return "malformed"
-        if pkt.speaker != source:
+        if verified:
+            if pkt.speaker != source:
+                payload = bytes(replace(pkt, speaker=source))
+        elif pkt.speaker != source:
             self.counters.spoofed += 1
             return "spoofed"
         result = self.receiver.receive(payload, now)

@@ -11,7 +11,10 @@
   (:class:`~vrdiplomacy.session.state.RoomState`) animates avatars and shows the icons.
 * **handshakes**: one :class:`~vrdiplomacy.gestures.handshake.HandshakeSession` per peer; its
   messages travel as room events wrapped in a :class:`HandshakeEnvelope` that names the peer
-  they are for (room events reach everyone). :meth:`SessionGestures.tick` checks whether both
+  they are for (room events reach everyone).
+* **who**: peers, floor requests and handshakes are keyed by the room state's member key
+  (:meth:`~vrdiplomacy.session.state.RoomState.key_of`): in a secured room the roster index of the
+  member whose key opened the event, never the relay's client id; otherwise the relay client id. :meth:`SessionGestures.tick` checks whether both
   right hands meet and lets unanswered offers expire.
 
 Nothing here does I/O: :meth:`SessionGestures.data_to_send` returns ``(stream, payload)`` pairs
@@ -46,9 +49,10 @@ _ENV = struct.Struct(">BBI")
 
 @dataclass(frozen=True)
 class HandshakeEnvelope:
-    """A handshake message for relay client ``to``. Wire (big-endian, 16 bytes)::
+    """A handshake message for member ``to``. Wire (big-endian, 16 bytes)::
 
-        u8 tag 0x48   u8 version 1   u32 to (relay client id)   10 bytes HandshakeMessage
+        u8 tag 0x48   u8 version 1   u32 to (member key: roster index in a secured room,
+                                              relay client id otherwise)   10 bytes HandshakeMessage
     """
 
     to: int
@@ -107,7 +111,7 @@ class GestureCounters:
 
 @dataclass(frozen=True)
 class PeerHandshakeEvent:
-    """A handshake with relay client ``peer`` changed state (``event``)."""
+    """A handshake with member ``peer`` (member key) changed state (``event``)."""
 
     peer: int
     event: HandshakeEvent
@@ -169,7 +173,7 @@ class SessionGestures:
         return out
 
     def resolve_peer(self, target: str | None, state: RoomState, hand: npt.ArrayLike | None = None) -> int | None:
-        """The relay client a gesture is aimed at: by identity, seat or delegation, else the
+        """The member (key) a gesture is aimed at: by identity, seat or delegation, else the
         nearest present delegate within reach of ``hand``."""
         if target is not None:
             for cid, m in sorted(state.members.items()):
@@ -225,28 +229,37 @@ class SessionGestures:
 
     # ------------------------------------------------------------ network input
 
-    def receive(self, ev: object, now: float) -> None:
-        """Fold in one client event: handshake messages for us, peers' gestures for the meeting."""
+    def member_left(self, peer: int, now: float) -> None:
+        """Member ``peer`` left the room (the roster dropped it, or the relay, in a plain room)."""
+        self.floor.member_left(peer, now)
+        hs = self.handshakes.get(peer)
+        if hs is not None and hs.state in (State.OFFERED, State.INVITED, State.AGREED):
+            hs.update(max(now, hs.deadline))  # a peer that left answers no more: the offer expires
+            self._collect(peer, hs)
+
+    def receive(self, ev: object, now: float, sender: int | None = None) -> None:
+        """Fold in one client event: handshake messages for us, peers' gestures for the meeting.
+
+        ``sender``: whose event it is (the room state's key: the verified member in a secured
+        room); default the relay's ``ev.sender``, right only in a room without end-to-end encryption.
+        """
         if isinstance(ev, MemberUpdate):
             if ev.state == "left":
-                self.floor.member_left(ev.client_id, now)
-                hs = self.handshakes.get(ev.client_id)
-                if hs is not None and hs.state in (State.OFFERED, State.INVITED, State.AGREED):
-                    hs.update(max(now, hs.deadline))  # a peer that left answers no more: the offer expires
-                    self._collect(ev.client_id, hs)
+                self.member_left(ev.client_id, now)
             return
         if not isinstance(ev, RoomEventReceived) or ev.stream not in ("room", STREAM):
             return
+        who = ev.sender if sender is None else sender
         data = ev.payload
         if data[:1] == bytes([ENVELOPE_TAG]):
-            self._handshake_in(ev.sender, data, now)
+            self._handshake_in(who, data, now)
             return
         try:
             g = GestureEvent.parse(data)
         except ProtocolError:
             return  # not a gesture: someone else's event
         self.counters.received += 1
-        if self.floor.on_gesture(ev.sender, g, now):
+        if self.floor.on_gesture(who, g, now):
             self.counters.floor_changes += 1
 
     def _handshake_in(self, sender: int, data: bytes, now: float) -> None:

@@ -6,6 +6,11 @@ kept in the order they were made. Room events reach every client, the sender too
 relay's order, so every client that feeds the gestures it receives into its own
 :class:`FloorQueue` holds the same queue. The chair grants the floor to the first in line
 (:meth:`FloorQueue.grant_next`); the speaker's request leaves the queue when granted.
+
+Requests are keyed by member: in a secured room the roster index of the member whose key opened
+and whose signature verified the raised hand (a relay cannot queue France's hand under the
+Chair's name); in a room without end-to-end encryption, the relay's client id. The field keeps
+its historical name ``client_id``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ KINDS = ("requested", "withdrawn", "granted", "released")
 
 @dataclass(frozen=True)
 class FloorRequest:
-    """A delegate (relay client id ``client_id``) waiting for the floor since ``since`` (seconds)."""
+    """A delegate (member key ``client_id``, see the module docstring) waiting for the floor since ``since`` (seconds)."""
 
     client_id: int
     since: float
@@ -52,7 +57,7 @@ class FloorQueue:
 
     @property
     def queue(self) -> list[int]:
-        """Client ids waiting for the floor, first in line first."""
+        """Member keys waiting for the floor, first in line first."""
         return list(self._queue)
 
     def position(self, client_id: int) -> int | None:
@@ -104,7 +109,8 @@ class FloorQueue:
             self.release(now)
 
     def on_gesture(self, sender: int, ev: GestureEvent, now: float) -> bool:
-        """Fold in a gesture received from ``sender``; True when it meant something here."""
+        """Fold in a gesture of member ``sender`` (its verified key in a secured room); True when it
+        meant something here."""
         if ev.phase != "start":
             return False
         if ev.gesture is Gesture.RAISE_HAND:

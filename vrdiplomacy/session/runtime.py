@@ -14,6 +14,13 @@ loop's clock:
 * **receive**: folds every client event into :class:`~vrdiplomacy.session.state.RoomState`
   (members, poses, speaking levels, gestures) and voice payloads into the mix.
 
+Attribution: in a secured room (a :class:`~vrdiplomacy.net.secure.SecureRoom` sealer) voices,
+avatars, gestures and floor requests belong to the roster member whose key opened them (the
+events' ``member``), never to the relay's client id; each member's end-to-end layer states its
+relay client id and seat in a signed :class:`~vrdiplomacy.net.presence.MemberPresence`, and the
+head-up card counts relay participants who are not verified members
+(:mod:`vrdiplomacy.session.attribution`).
+
 Gestures go out as :class:`~vrdiplomacy.gestures.events.GestureEvent` room events
 (:meth:`DelegateSession.send_gesture`); the local backend's InputFrames pass through the gesture
 recognizer (:meth:`DelegateSession.push_frame`), whose onsets and offsets are sent the same way.
@@ -38,11 +45,12 @@ from vrdiplomacy.gestures.recognizer import GestureRecognizer
 from vrdiplomacy.gestures.types import Gesture, Hand
 from vrdiplomacy.input.frame import InputFrame
 from vrdiplomacy.net import wire
-from vrdiplomacy.net.client_core import ClientSettings, Connected, MemberUpdate, RoomEventReceived, VoiceReceived
+from vrdiplomacy.net.client_core import ClientSettings, Connected, RelayNotice, RoomEventReceived, VoiceReceived
 from vrdiplomacy.net.client_io import AppEvent, Client, PayloadSealer
 from vrdiplomacy.net.secure import KeysChanged, RoomCodeChanged, RosterChanged, SecureRoom, SecurityAlert
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.scene.math3d import Pose
+from vrdiplomacy.net.presence import MemberStated
 from vrdiplomacy.session.audio import ListenerMix, ListenSettings
 from vrdiplomacy.session.gestures import ENVELOPE_TAG, GestureSettings, SessionGestures, right_hand_position
 from vrdiplomacy.session.security import SecuritySettings, SecurityStatus
@@ -57,7 +65,7 @@ PoseTriple = tuple[Pose, Pose | None, Pose | None]
 PoseSource = Callable[[float], PoseTriple]
 
 
-SECURE_EVENTS = (RoomCodeChanged, RosterChanged, KeysChanged, SecurityAlert)
+SECURE_EVENTS = (RoomCodeChanged, RosterChanged, KeysChanged, SecurityAlert, RelayNotice)
 
 
 @dataclass
@@ -154,8 +162,9 @@ class DelegateSession:
         self.mic = mic
         self.speakers = speakers
         self.sealer = sealer
-        self.state = RoomState(layout, settings.state)
-        self.security = SecurityStatus(secured=isinstance(sealer, SecureRoom), settings=settings.security)
+        secured = isinstance(sealer, SecureRoom)
+        self.state = RoomState(layout, settings.state, secured=secured)
+        self.security = SecurityStatus(secured=secured, settings=settings.security)
         self.gestures = SessionGestures(GestureRecognizer(), settings.gestures)
         self.mix: ListenerMix | None = None
         if settings.hear:
@@ -178,14 +187,17 @@ class DelegateSession:
         self._loop = asyncio.get_running_loop()
         c = Client(self.host, self.port, self.fingerprint, self.s.identity, self.s.seat, self.s.room, self.s.client,
                    self.sealer, self.s.connect_timeout)
-        if not self.s.track_poses and not self.s.hear:
+        if not self.s.track_poses and not self.s.hear and not self.state.secured:
+            # the cheap path reads the relay's routing header; a secured room attributes by key only
             c.core.media_sink = self._levels_only
         await c.start()
         self.client = c
         self.t0 = self._loop.time()
         self.head = self.pose_source(0.0)[0]
-        self.state.me = c.client_id
-        self.gestures.me = c.client_id
+        if not self.state.secured:
+            self.state.me = c.client_id
+            self.gestures.me = c.client_id
+        self.state.attribution.connected(c.client_id)
         self.sender = VoiceSender(c.client_id, self.s.sender)
         self._tasks = [asyncio.create_task(self._receive(), name=f"{self.s.identity}-rx"),
                        asyncio.create_task(self._poses(), name=f"{self.s.identity}-poses"),
@@ -279,20 +291,48 @@ class DelegateSession:
     def _handle(self, ev: AppEvent) -> None:
         assert self._loop is not None
         now = self._loop.time() - self.t0
+        st = self.state
+        if isinstance(ev, MemberStated):
+            st.apply(ev, now)
+            self._after_state(now)
+            return
         if isinstance(ev, SECURE_EVENTS):
             self.security.apply(ev, now)
+            if isinstance(ev, RosterChanged):
+                st.apply(ev, now)
+                self.gestures.me = st.me
+                self._after_state(now)
             return
-        self.state.apply(ev, now)
-        if isinstance(ev, VoiceReceived) and self.mix is not None:
-            self.mix.receive(ev.source, ev.payload, now)
-        elif isinstance(ev, (RoomEventReceived, MemberUpdate)):
-            self.gestures.receive(ev, now)
-            self.flush_gestures()
+        st.apply(ev, now)
+        if isinstance(ev, VoiceReceived):
+            key = st.key_of(ev)
+            if self.mix is not None and key is not None:
+                self.mix.receive(key, ev.payload, now, verified=st.secured)
+        elif isinstance(ev, RoomEventReceived):
+            key = st.key_of(ev)
+            if key is not None:
+                self.gestures.receive(ev, now, sender=key)
+                self.flush_gestures()
         elif isinstance(ev, Connected):
-            self.gestures.me = ev.client_id
+            if not st.secured:
+                self.gestures.me = ev.client_id
             if self.sender is not None and ev.client_id != self.sender.speaker:
                 # the relay lost our session and gave us a new id: our voice must carry it
                 self.sender = VoiceSender(ev.client_id, self.s.sender)
+        self._after_state(now)
+
+    def _after_state(self, now: float) -> None:
+        """Hand what the room state learnt to the meeting layer and the card."""
+        st = self.state
+        if st.departed:
+            for key in st.departed:
+                self.gestures.member_left(key, now)
+            st.departed.clear()
+            self.flush_gestures()
+        if st.secured:
+            while (text := st.attribution.next_alert()) is not None:
+                self.security.apply(SecurityAlert(text), now)
+            self.security.set_unverified([p.identity for p in st.unverified()], now)
 
     async def _poses(self) -> None:
         assert self.client is not None

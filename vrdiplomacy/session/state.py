@@ -1,12 +1,22 @@
 """What a delegate knows about the room (sans-I/O): members, their poses, who is speaking, gestures.
 
 :class:`RoomState` takes the client's events (:class:`~vrdiplomacy.net.client_core.MemberUpdate`,
-:class:`~vrdiplomacy.net.client_io.PoseUpdate`, :class:`~vrdiplomacy.net.client_core.VoiceReceived`,
-:class:`~vrdiplomacy.net.client_core.RoomEventReceived`, ...) with the time ``now`` and keeps one
-:class:`RemoteMember` per other delegate: identity, seat, delegation, head and hand poses (scene
-coordinates; hands are hand centres), a speaking level driven by the RFC 6464 levels of their
-voice frames, and the gesture they are making (from :class:`~vrdiplomacy.gestures.events.GestureEvent`
-room events). :meth:`RoomState.avatars` turns it into renderable :class:`~vrdiplomacy.scene.model.Avatar`\\ s.
+:class:`~vrdiplomacy.net.client_core.PoseUpdate`, :class:`~vrdiplomacy.net.client_core.VoiceReceived`,
+:class:`~vrdiplomacy.net.client_core.RoomEventReceived`, :class:`~vrdiplomacy.net.secure.RosterChanged`,
+...) with the time ``now`` and keeps one :class:`RemoteMember` per other delegate: identity, seat,
+delegation, head and hand poses (scene coordinates; hands are hand centres), a speaking level
+driven by the RFC 6464 levels of their voice frames, and the gesture they are making (from
+:class:`~vrdiplomacy.gestures.events.GestureEvent` room events). :meth:`RoomState.avatars` turns it
+into renderable :class:`~vrdiplomacy.scene.model.Avatar`\\ s.
+
+Who is who (:mod:`vrdiplomacy.session.attribution`): in a secured room (``secured`` True) members
+are the chair-signed roster's, keyed by roster index; every frame and event is attributed to the
+``member`` whose key opened it, never to the relay's client id, and names and delegations are the
+certificates'. Seats come from each member's own signed presence statement. The relay's presence
+list only counts participants who are not verified (:meth:`RoomState.unverified`). In a room
+without end-to-end encryption members are the relay's, keyed by relay client id, and their
+placards say "(unverified)".
+
 Malformed or unexpected input is counted in :attr:`RoomState.counters`, never raised.
 """
 
@@ -19,8 +29,9 @@ import numpy as np
 
 from vrdiplomacy.errors import ProtocolError
 from vrdiplomacy.gestures.events import GestureEvent
-from vrdiplomacy.net.client_core import Connected, FloorChanged, MemberUpdate, RoomEventReceived, VoiceReceived
-from vrdiplomacy.net.client_io import AppEvent, PoseUpdate
+from vrdiplomacy.net.client_core import Connected, FloorChanged, MemberUpdate, PoseUpdate, RoomEventReceived, VoiceReceived
+from vrdiplomacy.net.secure import RosterChanged
+from vrdiplomacy.session.attribution import Attribution, MemberStated, RelayParticipant
 from vrdiplomacy.scene.avatars import SEATED_EYE_HEIGHT, STANDING_EYE_HEIGHT, avatar_at, delegation_color
 from vrdiplomacy.scene.layout import Layout, Seat
 from vrdiplomacy.scene.math3d import Pose
@@ -46,6 +57,8 @@ class StateSettings:
     icon_min_s: a gesture's icon shows at least this long after its start, however short the
     gesture (the hand shape follows the gesture itself).
     pose_timeout_s: a member whose poses stopped this long ago is reported as ``stale``.
+    unverified_label: appended to the placard of a member nobody verified (a room without
+    end-to-end encryption, where names and seats are the relay's word).
     """
 
     speaking_floor_dbov: float = -55.0
@@ -54,6 +67,7 @@ class StateSettings:
     gesture_timeout_s: float = 10.0
     icon_min_s: float = 1.0
     pose_timeout_s: float = 2.0
+    unverified_label: str = " (unverified)"
 
 
 @dataclass
@@ -67,6 +81,7 @@ class StateCounters:
     gesture_events: int = 0
     other_events: int = 0
     unknown_source: int = 0
+    unattributed: int = 0
     reconnects: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -75,12 +90,22 @@ class StateCounters:
 
 @dataclass
 class RemoteMember:
-    """Another delegate as this client sees it. Poses are in scene coordinates."""
+    """Another delegate as this client sees it. Poses are in scene coordinates.
+
+    ``key`` is how the room knows it: the roster index in a secured room, the relay client id
+    otherwise. ``client_id`` is the relay handle (in a secured room, the one the member stated
+    itself; 0 until it did). ``verified``: identity, delegation and role come from a verified
+    certificate in the signed roster (``fingerprint`` names it); otherwise they are the relay's.
+    """
 
     client_id: int
     identity: str
     seat: str
     delegation: str
+    key: int = 0
+    verified: bool = False
+    fingerprint: str = ""
+    role: str = ""
     state: str = "present"
     root: Pose = field(default_factory=Pose)
     head: Pose = field(default_factory=Pose)
@@ -118,34 +143,72 @@ class RemoteMember:
 
 
 class RoomState:
-    """The room as seen by client ``me`` (set from :class:`Connected`)."""
+    """The room as seen by us: ``me`` is our own key (relay client id from :class:`Connected`, or
+    in a secured room our roster index from :class:`RosterChanged`); members are keyed the same way."""
 
-    def __init__(self, layout: Layout | None = None, settings: StateSettings | None = None) -> None:
+    def __init__(self, layout: Layout | None = None, settings: StateSettings | None = None, secured: bool = False) -> None:
         self.layout = layout
         self.s = settings or StateSettings()
+        self.secured = secured
         self.me = 0
         self.members: dict[int, RemoteMember] = {}
         self.left_members: dict[int, RemoteMember] = {}
         self.counters = StateCounters()
-        self.gesture_log: list[tuple[float, int, str, str]] = []  # (now, sender, gesture, phase)
+        self.attribution = Attribution(secured)
+        self.gesture_log: list[tuple[float, int, str, str]] = []  # (now, sender key, gesture, phase)
         self.floor = 0
+        self.departed: list[int] = []  # keys of members who left, for the meeting layer (drain it)
         self._connected = False
         self._seats: dict[str, Seat] = {s.seat_id: s for s in layout.seats} if layout else {}
 
     # ------------------------------------------------------------ input
 
-    def apply(self, ev: AppEvent, now: float) -> None:
+    def key_of(self, ev: object) -> int | None:
+        """Whose frame or event ``ev`` is: in a secured room the verified ``member`` (None when
+        nothing verified it: such input is not attributed to anyone), else the relay's client id."""
+        if self.secured:
+            return getattr(ev, "member", None)
+        if isinstance(ev, RoomEventReceived):
+            return ev.sender
+        src = getattr(ev, "source", None)
+        return src if isinstance(src, int) else None
+
+    def _attributed(self, ev: object, what: str) -> int | None:
+        key = self.key_of(ev)
+        if key is None:
+            self.counters.unattributed += 1
+            return None
+        if self.secured:
+            label = ev.sender if isinstance(ev, RoomEventReceived) else getattr(ev, "source", 0)
+            self.attribution.check_label(what, key, label)
+        return key
+
+    def apply(self, ev: object, now: float) -> None:
         """Fold one client event in."""
         c = self.counters
         if isinstance(ev, Connected):
             if self._connected:
                 c.reconnects += 1
             self._connected = True
-            self.me = ev.client_id
+            self.attribution.connected(ev.client_id)
+            if not self.secured:
+                self.me = ev.client_id
+        elif isinstance(ev, RosterChanged):
+            if self.secured:
+                self._roster(ev, now)
+        elif isinstance(ev, MemberStated):
+            if self.secured:
+                self._presence(ev)
         elif isinstance(ev, MemberUpdate):
-            self._member(ev, now)
+            if self.secured:
+                self.attribution.relay_member(ev)
+            else:
+                self._member(ev, now)
         elif isinstance(ev, PoseUpdate):
-            m = self.members.get(ev.source)
+            key = self._attributed(ev, "pose")
+            if key is None:
+                return
+            m = self.members.get(key)
             if m is None:
                 c.unknown_source += 1
                 return
@@ -156,15 +219,56 @@ class RoomState:
             m.posed = True
             m.last_pose = now
         elif isinstance(ev, VoiceReceived):
-            self.voice(ev.source, ev.level, now)
+            key = self._attributed(ev, "voice")
+            if key is not None:
+                self.voice(key, ev.level, now)
         elif isinstance(ev, RoomEventReceived):
             c.events += 1
-            self._room_event(ev, now)
+            key = self._attributed(ev, "event")
+            if key is not None:
+                self._room_event(ev, key, now)
         elif isinstance(ev, FloorChanged):
             self.floor = ev.holder
 
+    def _roster(self, ev: RosterChanged, now: float) -> None:
+        """A verified roster: its members are the room (keyed by index), named by their certificates."""
+        added, gone = self.attribution.roster_changed(ev)
+        self.me = ev.me if ev.me is not None else -1
+        for i in gone:
+            m = self.members.pop(i, None)
+            if m is not None:
+                m.state = "left"
+                self.left_members[i] = m
+                self.departed.append(i)
+        for i in added:
+            info = ev.info[i]
+            if i == ev.me:
+                continue
+            self.counters.members_seen += 1
+            self.left_members.pop(i, None)
+            m = RemoteMember(0, info.name, "", info.name, key=i, verified=True, fingerprint=info.fingerprint, role=info.role)
+            self.members[i] = m
+        for i, info in ev.info.items():  # roles may change between versions
+            if i in self.members:
+                self.members[i].role = info.role
+
+    def _presence(self, ev: MemberStated) -> None:
+        p = self.attribution.member_stated(ev)
+        m = self.members.get(ev.member)
+        if p is None or m is None:
+            return
+        m.client_id = p.client_id
+        if p.seat != m.seat:
+            m.seat = p.seat
+            self._seat_pose(m)
+
+    def unverified(self) -> list[RelayParticipant]:
+        """Who the relay shows in a secured room without being a verified member (see
+        :meth:`~vrdiplomacy.session.attribution.Attribution.unverified`)."""
+        return self.attribution.unverified()
+
     def voice(self, source: int, level: int, now: float) -> None:
-        """A voice frame of ``source`` with RFC 6464 level byte ``level`` arrived."""
+        """A voice frame of member ``source`` (its key) with RFC 6464 level byte ``level`` arrived."""
         m = self.members.get(source)
         if m is None:
             self.counters.unknown_source += 1
@@ -189,13 +293,14 @@ class RoomState:
             if m is not None:
                 m.state = "left"
                 self.left_members[m.client_id] = m
+                self.departed.append(m.client_id)
             return
         m = self.members.get(ev.client_id)
         if m is None:
             m = self.left_members.pop(ev.client_id, None)
         if m is None:
             self.counters.members_seen += 1
-            m = RemoteMember(ev.client_id, ev.identity, ev.seat, self._delegation(ev.identity, ev.seat))
+            m = RemoteMember(ev.client_id, ev.identity, ev.seat, self._delegation(ev.identity, ev.seat), key=ev.client_id)
             self._seat_pose(m)
         elif m.seat != ev.seat:
             m.seat = ev.seat
@@ -220,7 +325,7 @@ class RoomState:
         if not m.posed:
             m.head = st.eye_pose(SEATED_EYE_HEIGHT)
 
-    def _room_event(self, ev: RoomEventReceived, now: float) -> None:
+    def _room_event(self, ev: RoomEventReceived, key: int, now: float) -> None:
         try:
             g = GestureEvent.parse(ev.payload)
         except ProtocolError:
@@ -228,8 +333,8 @@ class RoomState:
             return
         self.counters.gesture_events += 1
         name = g.gesture.value
-        self.gesture_log.append((now, ev.sender, name, g.phase))
-        m = self.members.get(ev.sender)
+        self.gesture_log.append((now, key, name, g.phase))
+        m = self.members.get(key)
         if m is None:
             return
         if g.phase == "start":
@@ -274,6 +379,8 @@ class RoomState:
                 feet = np.asarray(m.head.position, np.float32) - np.array([0.0, STANDING_EYE_HEIGHT, 0.0], np.float32)
                 a = avatar_at(cid, m.delegation, feet, _yaw(m.head), seated=False)
             a.color = delegation_color(m.delegation)
+            if not m.verified:  # the placard says whose word the name is
+                a.delegation = m.delegation + self.s.unverified_label
             a.head = Pose(np.asarray(m.head.position, np.float32).copy(), np.asarray(m.head.orientation, np.float32).copy())
             if m.left is not None:
                 a.left = HandPose(m.left, "open", True)
@@ -291,9 +398,10 @@ class RoomState:
     def summary(self, now: float) -> list[dict[str, object]]:
         """One line of plain data per member ever seen (present or left)."""
         rows = []
-        for m in sorted([*self.members.values(), *self.left_members.values()], key=lambda m: m.client_id):
+        for m in sorted([*self.members.values(), *self.left_members.values()], key=lambda m: m.key):
             rows.append({
-                "client_id": m.client_id, "identity": m.identity, "seat": m.seat, "delegation": m.delegation,
+                "key": m.key, "client_id": m.client_id, "identity": m.identity, "seat": m.seat, "delegation": m.delegation,
+                "verified": m.verified, "fingerprint": m.fingerprint, "role": m.role,
                 "state": m.state, "poses": m.poses, "voice_frames": m.voice_frames,
                 "voice_active_frames": m.voice_active_frames, "gestures": list(m.gestures),
                 "pose_stale": bool(now - m.last_pose > self.s.pose_timeout_s),
