@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from vrdiplomacy.crypto.identity import create_delegation_request, create_ministry_root, issue_delegation
+from vrdiplomacy.crypto.identity import ANY_COUNTRY, create_delegation_request, create_ministry_root, issue_delegation
 from vrdiplomacy.crypto.session import LocalIdentity
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.client_core import ClientCore
@@ -60,7 +60,7 @@ def test_a_plugged_part_runs_on_the_core_timer_in_the_core_clock() -> None:
 
 def test_secure_room_has_no_task_and_its_flush_follows_the_client_timer() -> None:
     async def main() -> None:
-        rk, root = create_ministry_root("Ministry", "FR", time.time())
+        rk, root = create_ministry_root("Ministry", "FR", time.time(), scope=[ANY_COUNTRY])
         key, csr = create_delegation_request("Chair", "CH")
         me = LocalIdentity(issue_delegation(csr, rk, root, "chair", time.time() - 60), key)
         clock = {"t": time.time()}

@@ -180,7 +180,8 @@ async def evil_relay(**kw: Any) -> AsyncIterator[EvilRelay]:
 
 
 async def secured_session(relay: Any, pki: Any, name: str, role: str, country: str, seat: str,
-                          head: tuple[float, float, float], mic: Any = None, room: str = "chamber") -> Any:
+                          head: tuple[float, float, float], mic: Any = None, room: str = "chamber",
+                          settings: Any = None) -> Any:
     """A delegate's own client (DelegateSession + SecureRoom, real sockets) in ``room``, its head at
     ``head`` (scene metres, no layout: it shows where its poses say). Relay identity = ``name``."""
     import numpy as np
@@ -189,7 +190,7 @@ async def secured_session(relay: Any, pki: Any, name: str, role: str, country: s
     from vrdiplomacy.scene.math3d import Pose
     from vrdiplomacy.session.runtime import DelegateSession, HeldPose, SessionSettings
 
-    sec = SecureRoom(room, pki.identity(name, role, country), [pki.root])
+    sec = SecureRoom(room, pki.identity(name, role, country), [pki.root], settings)
     s = DelegateSession(relay.host, relay.port, relay.fingerprint, SessionSettings(name, seat, room=room, hear=False),
                         None, HeldPose(Pose(np.array(head, np.float32))), mic, None, sealer=sec)
     await s.start()

@@ -7,7 +7,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from vrdiplomacy.crypto.hpke_dist import KemKeyPair, KemSuite
-from vrdiplomacy.crypto.identity import create_delegation_request, create_ministry_root, issue_delegation
+from vrdiplomacy.crypto.identity import ANY_COUNTRY, create_delegation_request, create_ministry_root, issue_delegation
 from vrdiplomacy.crypto.packet import StreamType
 from vrdiplomacy.crypto.roster import Roster, RosterEntry
 from vrdiplomacy.crypto.session import GroupSession, LocalIdentity, PacketDropped
@@ -17,8 +17,11 @@ ROOM = b"chamber"
 
 
 class Ministry:
+    """A root that may issue for any country (like a secretariat's), so that these tests check the
+    room authority on its own; country scoping has its own tests (test_f02_scoping.py)."""
+
     def __init__(self, name: str, country: str) -> None:
-        self.key, self.root = create_ministry_root(name, country, NOW - 86400)
+        self.key, self.root = create_ministry_root(name, country, NOW - 86400, scope=[ANY_COUNTRY])
 
     def issue(self, name: str, country: str, role: str) -> tuple[ed25519.Ed25519PrivateKey, x509.Certificate]:
         key, csr = create_delegation_request(name, country)
