@@ -140,7 +140,9 @@ class FeatureExtractor:
     def _hand(self, hf: HandFrame, side: str, t: float, head: F64, to_body: F64) -> HandFeatures | None:
         joints = hf.joints
         from_controller = False
-        if joints is None or not bool(joints.valid[_NEEDED].all()):
+        if hf.source == "controller" or joints is None or not bool(joints.valid[_NEEDED].all()):
+            # a controller hand is always made here, from the grip pose (OpenXR convention) and the
+            # buttons through this recognizer's mapping, not taken from what a renderer drew
             joints = hand_from_controller(hf.controller, side, self.mapping) if hf.controller.active else None
             from_controller = joints is not None
         hist = self._hist[side]
