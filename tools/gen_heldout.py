@@ -35,13 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--neg-files", type=int, default=2, help="natural-motion recordings per source")
     ap.add_argument("--neg-minutes", type=float, default=5.5, help="minutes per natural-motion recording")
     ap.add_argument("--first", type=int, default=0, help="first seed (the test slice uses 100)")
+    ap.add_argument("--sources", default="articulated,controller", help="comma-separated input sources")
+    ap.add_argument("--kinds", default="gestures,negative", help="comma-separated: gestures, negative")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     plan = []
-    for source in ("articulated", "controller"):
-        plan += [(f"ho_{source}_{args.first + i:03d}", source, "gestures", args.first + i) for i in range(args.people)]
-        plan += [(f"ho_neg_{source}_{args.first + 500 + i:03d}", source, "negative", args.first + 500 + i)
-                 for i in range(args.neg_files)]
+    kinds = args.kinds.split(",")
+    for source in args.sources.split(","):
+        if "gestures" in kinds:
+            plan += [(f"ho_{source}_{args.first + i:03d}", source, "gestures", args.first + i) for i in range(args.people)]
+        if "negative" in kinds:
+            plan += [(f"ho_neg_{source}_{args.first + 500 + i:03d}", source, "negative", args.first + 500 + i)
+                     for i in range(args.neg_files)]
     names = []
     for n, (name, source, kind, seed) in enumerate(plan, 1):
         t0 = time.perf_counter()
@@ -54,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         names.append(path.name)
         print(f"[{n}/{len(plan)}] {path.name}: {len(frames)} frames at {person.rate:.0f} Hz, {len(labels)} labels, "
               f"{path.stat().st_size / 1e6:.2f} MB in {time.perf_counter() - t0:.1f} s", flush=True)
-    (args.out / "manifest.json").write_text(json.dumps({"generator": f"heldout-{VERSION}", "files": names}, indent=1) + "\n")
+    if args.sources == "articulated,controller" and args.kinds == "gestures,negative":
+        (args.out / "manifest.json").write_text(json.dumps({"generator": f"heldout-{VERSION}", "files": names}, indent=1) + "\n")
     return 0
 
 

@@ -255,7 +255,7 @@ def render(p: Person, sc: Script, duration: float, rng: np.random.Generator) -> 
     n = int(duration * p.rate)
     sway_f = rng.uniform(0.1, 0.3)
     for i in range(n):
-        t = i / p.rate + float(rng.normal(0, 0.0015))
+        t = round(i / p.rate + float(np.clip(rng.normal(0, 0.0015), -0.3 / p.rate, 0.3 / p.rate)), 3)
         yaw, pitch = _num_at(sc.yaw, t), _num_at(sc.pitch, t)
         hands = {s: _hand_at(sc.hands[s], t) for s in ("left", "right")}
         for t0, t1, what, fn in sc.wobble:
@@ -269,7 +269,7 @@ def render(p: Person, sc: Script, duration: float, rng: np.random.Generator) -> 
         head = base + body @ np.array([0.01 * math.sin(2 * math.pi * sway_f * t), 0.0, 0.008 * math.sin(1.3 * t)])
         q = quat_from_yaw_pitch_roll(math.radians(p.yaw0 + yaw + rng.normal(0, 0.15)),
                                      math.radians(pitch + rng.normal(0, 0.15)), math.radians(rng.normal(0, 0.3)))
-        frame = InputFrame(round(t, 4), Pose(head.astype(np.float32), q))
+        frame = InputFrame(t, Pose(head.astype(np.float32), q))
         for side in ("left", "right"):
             hk = hands[side]
             palm = base + body @ hk.pos
