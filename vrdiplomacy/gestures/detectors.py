@@ -317,7 +317,7 @@ class DipDetector:
     back: float = 0.6
     cross_ratio: float = 0.6
     cross_slack: float = 2.0
-    gap: float = 0.7
+    gap: float = 1.0
     grace: float = 0.4
     _hist: deque[tuple[float, float, float]] = field(default_factory=deque)
     _used: float = -1e9  # time of the last bottom that made a dip (each bottom counts once)

@@ -112,7 +112,7 @@ def act_gesture(g: Gesture, sc: Script, p: Person, rng: np.random.Generator, t: 
     if g is Gesture.WAVE:
         high = rng.random() < 0.5
         pos = np.array([sx * u(0.15, 0.35), (u(0.05, 0.25) if high else u(-0.3, -0.02)) * k, u(-0.3, -0.1)])
-        key = HandKey(pos, hand_rot(_unit(UP + np.array([0, 0, -0.2])), np.array([-sx, 0, 0]), OPEN), OPEN)
+        key = HandKey(pos, hand_rot(_unit(UP + np.array([0, 0, -0.2])), np.array([-sx, 0, 0]), side), OPEN)
         start = _move(sc, p, rng, side, t, key, 0.0)
         cycles, f = int(rng.integers(2, 5)), u(1.5, 3.0) * p.tempo
         dur = cycles / f
@@ -238,7 +238,7 @@ def act_natural(kind: str, sc: Script, p: Person, rng: np.random.Generator, t: f
         tt = t
         for s in SIDES:
             key = HandKey(np.array([_sx(s) * 0.11, u(-0.02, 0.06), u(-0.02, 0.04)]),
-                          hand_rot(np.array([0, 0.3, -1.0]), np.array([0, 0, -1.0]) if s == "right" else np.array([0, 0, -1.0]), s),
+                          hand_rot(np.array([0, 0.3, -1.0]), UP, s),
                           HOLD_CUP)
             tt = max(tt, _move(sc, p, rng, s, t, key, u(0.6, 1.8)))
         for s in SIDES:

@@ -181,11 +181,13 @@ class GestureRecognizer:
         px, py, pz = h.palm.tolist()
         fx, fy, fz = h.fingers.tolist()
         flat = math.hypot(fx, fz) or 1.0
-        # a right palm faces left of where the fingers point: palm normal x fingers has +y
+        # a right palm faces left of where the fingers point (palm normal x fingers has +y): with
+        # the palm upright this puts the thumb side up; the thumb's own direction is noisy, so it
+        # only has to be not pointing down
         inward = float(h.palmar[0] * fz - h.palmar[2] * fx) / flat
         score = min(
             opened, ramp(inward, 0.5, 0.72), ramp(abs(float(h.palmar[1])), 0.5, 0.35),
-            ramp(fy, -0.72, -0.55), ramp(fy, 0.45, 0.3), ramp(float(h.thumb_dir_world[1]), 0.15, 0.35),
+            ramp(fy, -0.72, -0.55), ramp(fy, 0.45, 0.3), ramp(float(h.thumb_dir_world[1]), -0.35, -0.15),
             ramp(math.hypot(px, pz), 0.27, 0.33), ramp(-pz, 0.18, 0.25), ramp(h.thumb_out, 0.4, 0.5),
             ramp(py, -0.95, -0.85), ramp(py, -0.05, -0.15), _still(h, 0.4), ramp(h.tip_range, 0.07, 0.045),
         )
@@ -237,6 +239,10 @@ class GestureRecognizer:
             if h is None:
                 return None, 0.0
             gate = min(ramp(float(h.palm[1]), -0.3, -0.2), ramp(h.curl_mean, 0.5, 0.35), ramp(float(-h.palmar[2]), 0.2, 0.4))
+            other = f.right if tr.hand is Hand.LEFT else f.left
+            if other is not None:  # hands near each other swing together when clapping, not waving
+                d = other.palm - h.palm
+                gate = min(gate, ramp(math.sqrt(float(d @ d)), 0.28, 0.34))
             if gate < 0.5:
                 return float("nan"), 0.0
             return float(h.tip[0]), 0.0
