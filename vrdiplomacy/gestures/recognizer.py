@@ -24,7 +24,9 @@ from vrdiplomacy.input.frame import InputFrame
 
 SIDES = ("left", "right")
 REACH = 2.0  # metres: a hand is offered to a delegate no further than this (horizontally)
-OFFER_BEARING = 35.0  # degrees: the offered hand's fingers point at the partner within this
+OFFER_BEARING = 30.0  # degrees: the offered hand's fingers point at the partner within this
+OFFER_ALONG = 0.22  # metres: the offered palm is at least this far from the head towards the partner
+OFFER_ASIDE = 0.22  # metres: and at most this far to the side of the line to them
 _HEAD_GESTURES = {Gesture.NOD, Gesture.HEAD_SHAKE}
 _TWO_HAND_GESTURES = {Gesture.APPLAUSE, Gesture.OPEN_PALMS}
 
@@ -120,7 +122,7 @@ class GestureRecognizer:
                 _Track(Gesture.WAVE, hand, OscillationDetector(c.wave_swing, swings=3, min_half=0.08, max_half=0.6)),
             ]
         tracks += [
-            _Track(Gesture.HANDSHAKE, Hand.RIGHT, HoldDetector(debounce_on=0.6, debounce_off=0.15)),
+            _Track(Gesture.HANDSHAKE, Hand.RIGHT, HoldDetector(debounce_on=0.7, debounce_off=0.15)),
             _Track(Gesture.OPEN_PALMS, Hand.BOTH, HoldDetector(debounce_on=0.4, debounce_off=0.15)),
             _Track(Gesture.APPLAUSE, Hand.BOTH, OscillationDetector(c.clap_swing, swings=5, min_half=0.06,
                                                                      max_half=0.5, low_max=c.clap_gap)),
@@ -171,7 +173,7 @@ class GestureRecognizer:
         raise AssertionError(g)
 
     def _offer_score(self, f: FrameFeatures, h: HandFeatures) -> float:
-        """A right hand offered for a handshake: open, palm facing sideways (inwards), thumb up,
+        """A right hand offered for a handshake: open, palm facing sideways (inwards, so the thumb is up),
         fingers level or tipped down up to ~40 degrees and pointing at a partner within reach,
         arm extended, held still. The height is free within waist..chin (people offer a hand at
         their partner's, not their own chest)."""
@@ -182,13 +184,13 @@ class GestureRecognizer:
         fx, fy, fz = h.fingers.tolist()
         flat = math.hypot(fx, fz) or 1.0
         # a right palm faces left of where the fingers point (palm normal x fingers has +y): with
-        # the palm upright this puts the thumb side up; the thumb's own direction is noisy, so it
-        # only has to be not pointing down
+        # the palm upright this puts the thumb side up; the thumb's own joints are too noisy to
+        # ask more of it than not being folded into the palm
         inward = float(h.palmar[0] * fz - h.palmar[2] * fx) / flat
         score = min(
             opened, ramp(inward, 0.5, 0.72), ramp(abs(float(h.palmar[1])), 0.5, 0.35),
-            ramp(fy, -0.72, -0.55), ramp(fy, 0.45, 0.3), ramp(float(h.thumb_dir_world[1]), -0.35, -0.15),
-            ramp(math.hypot(px, pz), 0.27, 0.33), ramp(-pz, 0.18, 0.25), ramp(h.thumb_out, 0.4, 0.5),
+            ramp(fy, -0.72, -0.55), ramp(fy, 0.45, 0.3),
+            ramp(math.hypot(px, pz), 0.27, 0.33), ramp(h.thumb_out, 0.1, 0.25),
             ramp(py, -0.95, -0.85), ramp(py, -0.05, -0.15), _still(h, 0.4), ramp(h.tip_range, 0.07, 0.045),
         )
         if score == 0.0:
@@ -203,19 +205,27 @@ class GestureRecognizer:
         return score
 
     def _partner(self, f: FrameFeatures, h: HandFeatures) -> str | None:
-        """The nearest target within ``REACH`` (horizontally, any height) whose bearing from the
-        palm is within ``OFFER_BEARING`` degrees of the fingers' horizontal direction."""
+        """The nearest target within ``REACH`` of the head (horizontally, any height) whose bearing
+        from the head is within ``OFFER_BEARING`` degrees of the fingers' horizontal direction and
+        towards whom the hand has been brought: the palm lies on the way to them (at least
+        ``OFFER_ALONG`` m along the line from the head, at most ``OFFER_ASIDE`` m beside it), not
+        out at the side of the body."""
+        ph = h.palm_world - f.head_world
         d = _world_dir(f, h.fingers)
         dh = math.hypot(float(d[0]), float(d[2]))
         if dh < 1e-6:
             return None
         best: tuple[float, str] | None = None
         for t in self.targets:
-            v = np.asarray(t.position, np.float64) - h.palm_world
+            v = np.asarray(t.position, np.float64) - f.head_world
             vh = math.hypot(float(v[0]), float(v[2]))
-            if vh > REACH or vh < 0.2 or abs(float(v[1])) > 1.2:
+            if vh > REACH or vh < 0.3 or abs(float(v[1])) > 1.2:
                 continue
             cosb = (float(v[0]) * float(d[0]) + float(v[2]) * float(d[2])) / (vh * dh)
+            along = (float(ph[0]) * float(v[0]) + float(ph[2]) * float(v[2])) / vh
+            aside = abs(float(ph[0]) * float(v[2]) - float(ph[2]) * float(v[0])) / vh
+            if along < OFFER_ALONG or aside > OFFER_ASIDE:
+                continue
             if cosb >= math.cos(math.radians(OFFER_BEARING)) and (best is None or vh < best[0]):
                 best = (vh, t.name)
         return None if best is None else best[1]
