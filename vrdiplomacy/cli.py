@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "relay": ("vrdiplomacy.commands.relay", "run a relay server that routes sessions it cannot read"),
     "render": ("vrdiplomacy.commands.render", "render a scene to PNG headless (chamber, bilateral, embassy)"),
     "qa": ("vrdiplomacy.commands.qa", "run a scripted headless session against the simulated headset"),
-    "gestures": ("vrdiplomacy.commands.gestures", "classify or record gesture input (JSON Lines)"),
+    "gestures": ("vrdiplomacy.commands.gestures", "classify recorded gesture input or score labelled recordings (JSON Lines)"),
     "audio": ("vrdiplomacy.commands.audio", "list and test audio devices"),
     "bench": ("vrdiplomacy.commands.bench", "measure voice quality, latency and loss (bench voice)"),
     "identity": ("vrdiplomacy.commands.identity", "create, issue, show and verify delegation identities"),

@@ -71,7 +71,13 @@ def test_timeline_named_hand_shapes_and_untracked_hands() -> None:
                                  "left": {"hand": False}}]})
     s = tl.state_at(0)
     assert s.left.hand is None and s.right.hand is not None and s.right.hand.all_valid
-    assert np.allclose(s.right.hand.positions[1], [0.2, 1.0, -0.3])  # the wrist sits on the grip
+    # the hand holds the controller by the OpenXR grip convention: with an identity grip (-Z
+    # forward through the fist) the palm sits 2 cm right of the grip point (out of the back of
+    # a right hand) and the fingers run down along grip -Y (fails on main 3e2635d: wrist on the grip)
+    hand = s.right.hand.positions
+    assert np.allclose(hand[0], [0.22, 1.0, -0.3], atol=1e-3)
+    knuckles = hand[12] - hand[1]  # middle knuckle minus wrist
+    assert knuckles[1] < -0.08 and abs(knuckles[2]) < 0.02
 
 
 @pytest.mark.parametrize("bad, words", [

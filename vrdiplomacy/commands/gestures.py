@@ -1,6 +1,9 @@
-"""``vrdiplomacy gestures classify FILE``: the gestures in a recorded input file.
+"""``vrdiplomacy gestures classify FILE``: the gestures in a recorded input file;
+``vrdiplomacy gestures evaluate FILE...``: precision and recall on labelled recordings.
 
-Recordings are JSON Lines (see :mod:`vrdiplomacy.gestures.record`), plain or ``.gz``.
+Recordings are JSON Lines (see :mod:`vrdiplomacy.gestures.record`), plain or ``.gz``; ``vrdiplomacy
+join --record FILE`` writes them, ``tools/gen_gesture_data.py`` and ``tools/gen_heldout.py``
+generate labelled ones.
 """
 
 from __future__ import annotations
@@ -30,6 +33,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: the recording header's targets)",
     )
     c.add_argument("--mapping", metavar="TOML", help="controller/desktop mapping file (default: built-in)")
+    e = sub.add_parser(
+        "evaluate",
+        help="precision and recall per gesture and input source on labelled recordings",
+        description="Classify labelled recordings and print, per input source (articulated hands, "
+        "controllers), each gesture's precision and recall and the false triggers per 10 minutes on "
+        "natural-motion recordings (header meta kind = negative).",
+    )
+    e.add_argument("files", nargs="+", metavar="FILE", help="labelled recordings (.jsonl or .jsonl.gz)")
+    e.add_argument("--tol", type=float, default=0.3, help="onset tolerance in seconds (default 0.3)")
+    e.add_argument("--workers", type=int, default=1, help="processes (default 1)")
 
 
 def _load_targets(path: str) -> list:
@@ -48,6 +61,22 @@ def _load_targets(path: str) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "evaluate":
+        return _evaluate(args)
+    return _classify(args)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from vrdiplomacy.gestures.evaluate import evaluate_by_source
+
+    if args.workers < 1 or not args.tol >= 0:
+        raise ConfigError("--workers must be >= 1 and --tol >= 0")
+    for source, table in evaluate_by_source(args.files, args.tol, args.workers).items():
+        print(f"\n{source}\n{table.format()}")
+    return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
     from vrdiplomacy.gestures.mapping import load_mapping
     from vrdiplomacy.gestures.record import read_recording
     from vrdiplomacy.gestures.recognizer import classify

@@ -120,10 +120,16 @@ def _talk(p: Performer, rng: np.random.Generator, bg: Background, t0: float, end
         while tt < end - 0.3:
             tt += u(0.25, 0.8) / p.speed
             pos = np.array([sx * u(0.07, 0.35), u(-0.58, -0.28), u(-0.45, -0.2)]) * p.arm
-            rot = mirror(_rot_z(-sx * u(0.0, 1.9)) @ _rot_y(sx * u(-0.4, 0.4)) @ _rot_x(u(-0.3, 0.6)), s)
-            bg.hands[s].add(min(tt, end - 0.2), HandState(pos, rot, _shape(rng, p, "relaxed")))
-            if rng.random() < 0.3:  # a pause in the beat
-                tt += u(0.2, 0.8)
+            inward = rng.random() < 0.3  # palm inward, flat, fingers forward: an offered hand's posture, briefly
+            if inward:
+                rot = mirror(_rot_y(sx * u(-0.5, 0.3)) @ _rot_x(-u(0.0, 0.35)) @ HANDSHAKE_ROT, s)
+                shape = _shape(rng, p, "open")
+            else:
+                rot = mirror(_rot_z(-sx * u(0.0, 1.9)) @ _rot_y(sx * u(-0.4, 0.4)) @ _rot_x(u(-0.3, 0.6)), s)
+                shape = _shape(rng, p, "relaxed")
+            bg.hands[s].add(min(tt, end - 0.2), HandState(pos, rot, shape))
+            if rng.random() < 0.3:  # a pause in the beat (a post-stroke hold: short after an emphatic beat)
+                tt += u(0.1, 0.4) if inward else u(0.2, 0.8)
                 bg.hands[s].add(min(tt, end - 0.2), HandState(pos + rng.normal(0, 0.01, 3), rot, _shape(rng, p, "relaxed")))
 
 

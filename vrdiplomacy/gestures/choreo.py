@@ -90,9 +90,13 @@ def gesture_overlay(
     hands: dict[str, HandState] = {}
     target: str | None = None
     if g in (Gesture.NOD, Gesture.HEAD_SHAKE):
-        n = int(rng.integers(2, 4))
+        # a third of nods are one dip; a third of shakes are minimal: left, right, back to the centre
+        minimal = rng.random() < 0.33
+        n = 1 if minimal and g is Gesture.NOD else int(rng.integers(2, 4))
         f = (u(1.4, 2.8) if g is Gesture.NOD else u(1.5, 3.0)) * S
         amp = (u(8, 16) if g is Gesture.NOD else u(9, 18)) * min(1.2, A)
+        if minimal and g is Gesture.HEAD_SHAKE:
+            n, f, amp = 1, u(1.0, 1.7) * S, u(4.5, 8.0)
         dur = n / f
 
         def head_fn(tau: float, bg: Pose3) -> tuple[dict[str, HandState], float, float]:
@@ -101,6 +105,8 @@ def gesture_overlay(
             ph = 2 * math.pi * f * tau
             if g is Gesture.NOD:
                 return {}, 0.0, -amp * (0.5 - 0.5 * math.cos(ph))
+            if minimal:
+                return {}, amp * math.sin(ph), 0.0
             env = min(1.0, tau * f * 2.0, (dur - tau) * f * 2.0)
             return {}, amp * math.sin(ph) * max(env, 0.6 if 0 < tau < dur else 0.0), 0.0
 
@@ -118,7 +124,8 @@ def gesture_overlay(
         reach = lat + 0.15 * p.hand_scale * roll  # finger-tip swing; a wave one can see is >= 4 cm
         if reach < 0.04:
             lat, roll = lat * 0.04 / reach, roll * 0.04 / reach
-        base = HandState(np.array([sx * u(0.15, 0.3), u(-0.12, 0.15), u(-0.2, -0.05)]),
+        high = rng.random() < 0.4  # above the eyes: must not count as a raised hand as well
+        base = HandState(np.array([sx * u(0.15, 0.3), u(0.05, 0.25) if high else u(-0.12, 0.15), u(-0.2, -0.05)]),
                          mirror(PALM_FORWARD_UP @ _tilt(rng, 10), side), _shape(rng, p, "open"))
         t_act = n / f
         wrist_off = base.rot @ np.array([0.0, 0.0, 0.05 * p.hand_scale])
@@ -177,8 +184,12 @@ def gesture_overlay(
         tg = next(t for t in targets if t.name == partner)
         d = body_from_world(p, tg.position)
         yaw = math.atan2(-d[0], -d[2])
-        hands[side] = HandState(np.array([u(0.06, 0.16), u(-0.6, -0.3), -u(0.36, 0.5) * p.arm]),
-                                _rot_y(yaw) @ _tilt(rng, 10) @ HANDSHAKE_ROT, _shape(rng, p, "open"))
+        # offered at natural height: 0.9-1.15 m above the floor standing (for 1.75 m), lower seated;
+        # fingers level or tipped down up to 20 degrees
+        floor = u(0.9, 1.15) * p.eye_height / 1.63 if p.eye_height > 1.45 else u(0.72, 0.95)
+        tip = math.radians(u(0.0, 20.0))
+        hands[side] = HandState(np.array([u(0.06, 0.16), min(-0.3, floor - p.eye_height), -u(0.36, 0.5) * p.arm]),
+                                _rot_y(yaw) @ _rot_x(-tip) @ _tilt(rng, 8) @ HANDSHAKE_ROT, _shape(rng, p, "open"))
         t_act = u(0.8, 2.0)
     else:
         raise ValueError(g)

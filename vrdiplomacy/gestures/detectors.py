@@ -1,7 +1,8 @@
 """Two detector primitives with hysteresis and debounce, driven by (time, value) samples.
 
 * :class:`HoldDetector` -- a posture held: a score in [0, 1] must stay >= ``on`` for
-  ``debounce_on`` seconds (brief dips under ``dip`` seconds forgiven) to start, and < ``off`` for
+  ``debounce_on`` seconds (dips of any depth shorter than ``dip`` seconds forgiven: at 90-120 Hz
+  tracker noise makes single-frame dips) to start, and < ``off`` for
   ``debounce_off`` seconds to end. Onset is when the score first rose, offset when it first fell.
 * :class:`OscillationDetector` -- a repeated motion: turning points of a 1-D signal found with
   hysteresis ``swing``; ``swings`` consecutive half-swings each lasting ``min_half..max_half``
@@ -9,7 +10,9 @@
   onset is where the signal left its rest on the way to the first extreme of the oscillation
   (found by walking back through the recent signal), not the first turning point.
 
-Both tolerate tracking dropouts (``None`` samples) for ``grace`` seconds.
+* :class:`DipDetector` -- one excursion down and back up (a single nod), or several in a row.
+
+All tolerate tracking dropouts (``None`` samples) for ``grace`` seconds.
 """
 
 from __future__ import annotations
@@ -71,8 +74,8 @@ class HoldDetector:
                 if t - self._cand >= self.debounce_on:
                     self.active = Span(self._cand, None, self._conf(), t)
                     started = self.active
-            elif self._cand is not None and (score < self.off or t - self._cand_last_ok > self.dip):
-                self._cand = None
+            elif self._cand is not None and t - self._cand_last_ok > self.dip:
+                self._cand = None  # below ``on`` for longer than a tracker-noise dip
         else:
             self._sum += score
             self._n += 1
@@ -287,6 +290,128 @@ class OscillationDetector:
                     self.active.emitted_at, self.active.extra)
         self.active = None
         self._ext = self._ext[-1:]
+        return span
+
+    def finish(self, t: float) -> Span | None:
+        return self._end() if self.active is not None else None
+
+
+@dataclass
+class DipDetector:
+    """A single down-and-back-up excursion of a 1-D signal (a nod: the head's pitch), or several
+    in a row.
+
+    A dip is: the signal falls by at least ``depth`` (from its value before the fall) within
+    ``max_down`` seconds, does not linger at the bottom (within a quarter of the fall for more
+    than ``max_bottom`` seconds; looking down at one's notes lingers) and comes back up by
+    ``back`` of the fall within ``max_up`` seconds; the ``cross`` signal (the head's yaw) moves
+    less than ``cross_ratio`` of the fall plus ``cross_slack`` meanwhile, and the fall is no deeper than
+    ``max_depth``. The first dip starts the span (onset: when the fall began); dips following
+    within ``gap`` seconds of the last return extend it; it ends ``gap`` seconds after the last.
+    """
+
+    depth: float
+    max_depth: float = 40.0
+    max_down: float = 0.6
+    max_up: float = 0.6
+    max_bottom: float = 0.3
+    back: float = 0.6
+    cross_ratio: float = 0.6
+    cross_slack: float = 2.0
+    gap: float = 1.0
+    grace: float = 0.4
+    _hist: deque[tuple[float, float, float]] = field(default_factory=deque)
+    _used: float = -1e9  # time of the last bottom that made a dip (each bottom counts once)
+    _last_back: float = -1e9
+    _n: int = 0
+    _last_seen: float | None = None
+    active: Span | None = None
+
+    def reset(self) -> None:
+        self._hist.clear()
+
+    def step(self, t: float, x: float | None, cross: float = 0.0) -> tuple[Span | None, Span | None]:
+        started: Span | None = None
+        ended: Span | None = None
+        if x is None:
+            if self._last_seen is not None and t - self._last_seen > self.grace:
+                if self.active is not None:
+                    ended = self._end()
+                self._hist.clear()
+            return started, ended
+        self._last_seen = t
+        h = self._hist
+        h.append((t, x, cross))
+        keep = self.max_down + self.max_up + 0.3
+        while t - h[0][0] > keep:
+            h.popleft()
+        dip = self._dip(t, x)
+        if dip is not None:
+            onset, bottom = dip
+            self._used = bottom
+            self._last_back = t
+            self._n += 1
+            if self.active is None:
+                conf = 0.75
+                self.active = Span(onset, None, conf, t)
+                started = self.active
+            else:
+                self.active = Span(self.active.onset, None, min(1.0, self.active.confidence + 0.1),
+                                   self.active.emitted_at, self.active.extra)
+        elif self.active is not None and t - self._last_back > self.gap:
+            ended = self._end()
+        return started, ended
+
+    def _dip(self, t: float, x: float) -> tuple[float, float] | None:
+        h = self._hist
+        # the bottom: the lowest sample of the last max_up seconds not already used by a dip
+        tb, xb, kb = -1.0, float("inf"), -1
+        for k in range(len(h) - 1, -1, -1):
+            tk, xk, _ = h[k]
+            if t - tk > self.max_up or tk <= self._used:
+                break
+            if xk < xb:
+                tb, xb, kb = tk, xk, k
+        if kb < 0 or tb >= t:
+            return None
+        # the top before it: the highest sample within max_down seconds before the bottom
+        ta, xa, ka = tb, xb, kb
+        for k in range(kb - 1, -1, -1):
+            tk, xk, _ = h[k]
+            if tb - tk > self.max_down or tk <= self._used:
+                break
+            if xk > xa:
+                ta, xa, ka = tk, xk, k
+        fall = xa - xb
+        if fall < self.depth or fall > self.max_depth or x - xb < self.back * fall:
+            return None
+        # the bottom is a turning point, not a place the head rests at
+        low = xb + 0.25 * fall
+        k0 = kb
+        while k0 > 0 and h[k0 - 1][1] <= low:
+            k0 -= 1
+        k1 = kb
+        while k1 + 1 < len(h) and h[k1 + 1][1] <= low:
+            k1 += 1
+        if h[k1][0] - h[k0][0] > self.max_bottom:
+            return None
+        cs = [c for _, _, c in list(h)[ka:]]
+        if max(cs) - min(cs) > self.cross_ratio * fall + self.cross_slack:
+            return None
+        # onset: the last moment the signal sat near the top before falling
+        onset = ta
+        for k in range(kb, ka - 1, -1):
+            if h[k][1] >= xa - 0.1 * fall:
+                onset = h[k][0]
+                break
+        return onset, tb
+
+    def _end(self) -> Span:
+        assert self.active is not None
+        span = Span(self.active.onset, self._last_back, self.active.confidence, self.active.emitted_at,
+                    self.active.extra)
+        self.active = None
+        self._n = 0
         return span
 
     def finish(self, t: float) -> Span | None:

@@ -91,6 +91,40 @@ def score_file(path: str) -> tuple[str, list[dict[str, Any]], list[Detection], f
     return kind, rec.labels, classify(rec.frames, rec.targets), rec.duration
 
 
+def score_file_by_source(path: str) -> tuple[str, str, list[dict[str, Any]], list[Detection], float]:
+    """Like :func:`score_file`, with the performer's input source first ("articulated",
+    "controller"; "unknown" when the header does not say)."""
+    from vrdiplomacy.gestures.record import read_recording
+    from vrdiplomacy.gestures.recognizer import classify
+
+    rec = read_recording(path)
+    meta = rec.header.get("meta", {})
+    source = str(meta.get("performer", {}).get("source", "unknown")) if isinstance(meta, dict) else "unknown"
+    kind = str(meta.get("kind", "gestures")) if isinstance(meta, dict) else "gestures"
+    return source, kind, rec.labels, classify(rec.frames, rec.targets), rec.duration
+
+
+def evaluate_by_source(paths: Iterable[str], tol: float = 0.3, workers: int = 1) -> dict[str, Table]:
+    """One :class:`Table` per input source (articulated hands, controllers) over labelled recordings."""
+    paths = [str(p) for p in paths]
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as ex:
+            results = list(ex.map(score_file_by_source, paths))
+    else:
+        results = [score_file_by_source(p) for p in paths]
+    tables: dict[str, Table] = {}
+    for source, kind, labels, dets, duration in results:
+        table = tables.setdefault(source, Table())
+        if kind == "negative":
+            table.negative_seconds += duration
+            table.negative_hits += dets
+        else:
+            match(labels, dets, table, tol)
+    return dict(sorted(tables.items()))
+
+
 def evaluate_files(paths: Iterable[str], tol: float = 0.3, workers: int = 1) -> Table:
     """Score labelled recordings (``workers`` processes); files whose header says ``kind:
     negative`` count towards the false-trigger rate instead."""

@@ -34,6 +34,7 @@ _PROX = _META + 1
 _TIP = _META + 4
 _CURL_FULL = math.radians(150.0)  # chord angle of a fully curled finger
 SPEED_WINDOW = 0.2  # seconds over which hand speeds are measured (noise-robust)
+RANGE_WINDOW = 0.45  # seconds over which the finger tip's range of motion is measured
 
 
 @dataclass
@@ -46,7 +47,10 @@ class HandFeatures:
     sticks out sideways (about -0.2 folded .. 0.9 stretched); ``thumb_dir_world``: thumb
     direction; ``palmar``: palm normal (out of the palm); ``fingers``: wrist-to-knuckles
     direction; ``ray_origin_world``/``ray_dir_world``: the pointing ray (index finger, or the
-    controller aim pose); ``speed``: palm speed m/s; ``tip_speed``: middle tip speed m/s.
+    controller aim pose); ``speed``: palm speed m/s; ``tip_speed``: middle tip speed m/s;
+    ``tip_range``: how far the middle tip moved about over the last 0.45 s (metres, the
+    diagonal of its bounding box): a hand that waves is never still, even at moments when its
+    0.2 s displacement happens to vanish.
     """
 
     palm: F64
@@ -64,6 +68,7 @@ class HandFeatures:
     speed: float
     tip_speed: float
     from_controller: bool
+    tip_range: float = 0.0
 
 
 @dataclass
@@ -104,6 +109,7 @@ class FeatureExtractor:
         self._body_yaw = 0.0
         self._last_t: float | None = None
         self._hist: dict[str, deque[tuple[float, F64, F64]]] = {"left": deque(), "right": deque()}
+        self._tips: dict[str, deque[tuple[float, F64]]] = {"left": deque(), "right": deque()}
 
     def __call__(self, frame: InputFrame) -> FrameFeatures:
         t = float(frame.time)
@@ -140,7 +146,9 @@ class FeatureExtractor:
     def _hand(self, hf: HandFrame, side: str, t: float, head: F64, to_body: F64) -> HandFeatures | None:
         joints = hf.joints
         from_controller = False
-        if joints is None or not bool(joints.valid[_NEEDED].all()):
+        if hf.source == "controller" or joints is None or not bool(joints.valid[_NEEDED].all()):
+            # a controller hand is always made here, from the grip pose (OpenXR convention) and the
+            # buttons through this recognizer's mapping, not taken from what a renderer drew
             joints = hand_from_controller(hf.controller, side, self.mapping) if hf.controller.active else None
             from_controller = joints is not None
         hist = self._hist[side]
@@ -174,8 +182,19 @@ class FeatureExtractor:
         else:
             ray_o = p[Joint.INDEX_PROXIMAL]
             ray_d = _unit(p[Joint.INDEX_TIP] - p[Joint.INDEX_PROXIMAL])
+        tips = self._tips[side]
         if hist and t - hist[-1][0] > 0.3:
             hist.clear()  # a tracking gap: speeds start afresh
+            tips.clear()
+        tips.append((t, tip))
+        while t - tips[0][0] > RANGE_WINDOW:
+            tips.popleft()
+        if len(tips) > 1:
+            pts = np.array([q for _, q in tips])
+            span = pts.max(axis=0) - pts.min(axis=0)
+            tip_range = _norm(span)
+        else:
+            tip_range = 0.0
         hist.append((t, palm, tip))
         while len(hist) > 2 and t - hist[1][0] >= SPEED_WINDOW:
             hist.popleft()
@@ -200,4 +219,5 @@ class FeatureExtractor:
             speed=speed,
             tip_speed=tip_speed,
             from_controller=from_controller,
+            tip_range=tip_range,
         )

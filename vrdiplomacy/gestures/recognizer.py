@@ -16,14 +16,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vrdiplomacy.gestures.detectors import HoldDetector, OscillationDetector, Span
+from vrdiplomacy.gestures.detectors import DipDetector, HoldDetector, OscillationDetector, Span
 from vrdiplomacy.gestures.features import FeatureExtractor, FrameFeatures, HandFeatures
 from vrdiplomacy.gestures.mapping import ControllerMapping
 from vrdiplomacy.gestures.types import Detection, Gesture, Hand, Target, ray_target
 from vrdiplomacy.input.frame import InputFrame
 
 SIDES = ("left", "right")
-REACH = 2.0  # metres: a hand is offered to a delegate no further than this
+REACH = 2.0  # metres: a hand is offered to a delegate no further than this (horizontally)
+OFFER_BEARING = 30.0  # degrees: the offered hand's fingers point at the partner within this
+OFFER_ALONG = 0.22  # metres: the offered palm is at least this far from the head towards the partner
+OFFER_ASIDE = 0.22  # metres: and at most this far to the side of the line to them
 _HEAD_GESTURES = {Gesture.NOD, Gesture.HEAD_SHAKE}
 _TWO_HAND_GESTURES = {Gesture.APPLAUSE, Gesture.OPEN_PALMS}
 
@@ -39,8 +42,10 @@ def ramp(x: float, lo: float, hi: float) -> float:
 class RecognizerConfig:
     """Recognizer thresholds (metres, degrees, seconds).
 
-    Fields: ``raise_height`` palm height above the eyes for a raised hand; ``nod_swing`` /
-    ``shake_swing`` head turning-point hysteresis in degrees; ``wave_swing`` finger-tip swing in
+    Fields: ``raise_height`` palm height above the eyes for a raised hand; ``nod_depth`` how far
+    (degrees) the head must dip and come back for a nod -- one dip is enough; ``shake_swing``
+    head-shake turning-point hysteresis in degrees, ``shake_swings`` half-swings needed (2: left,
+    right, and back to the centre); ``wave_swing`` finger-tip swing in
     metres; ``clap_swing`` change of palm distance per clap and ``clap_gap`` the largest distance
     that still counts as hands meeting; ``hold`` seconds a posture must be held before it counts;
     ``point_slack_deg`` angular slack when ray-casting to targets; ``lower_duration`` how long a
@@ -48,8 +53,9 @@ class RecognizerConfig:
     """
 
     raise_height: float = 0.06
-    nod_swing: float = 4.0
-    shake_swing: float = 5.5
+    nod_depth: float = 5.0
+    shake_swing: float = 3.5
+    shake_swings: int = 2
     wave_swing: float = 0.045
     clap_swing: float = 0.045
     clap_gap: float = 0.085
@@ -82,7 +88,7 @@ class _Track:
 
     gesture: Gesture
     hand: Hand
-    det: HoldDetector | OscillationDetector
+    det: HoldDetector | OscillationDetector | DipDetector
     votes: Counter[str] = field(default_factory=Counter)
 
 
@@ -116,16 +122,16 @@ class GestureRecognizer:
                 _Track(Gesture.WAVE, hand, OscillationDetector(c.wave_swing, swings=3, min_half=0.08, max_half=0.6)),
             ]
         tracks += [
-            _Track(Gesture.HANDSHAKE, Hand.RIGHT, HoldDetector(debounce_on=0.6, debounce_off=0.15)),
+            _Track(Gesture.HANDSHAKE, Hand.RIGHT, HoldDetector(debounce_on=0.7, debounce_off=0.15)),
             _Track(Gesture.OPEN_PALMS, Hand.BOTH, HoldDetector(debounce_on=0.4, debounce_off=0.15)),
             _Track(Gesture.APPLAUSE, Hand.BOTH, OscillationDetector(c.clap_swing, swings=5, min_half=0.06,
                                                                      max_half=0.5, low_max=c.clap_gap)),
-            _Track(Gesture.NOD, Hand.NONE, OscillationDetector(c.nod_swing, swings=3, min_half=0.1, max_half=0.55,
-                                                                cross_ratio=0.6)),
-            _Track(Gesture.HEAD_SHAKE, Hand.NONE, OscillationDetector(c.shake_swing, swings=3, min_half=0.1,
+            _Track(Gesture.NOD, Hand.NONE, DipDetector(c.nod_depth)),
+            _Track(Gesture.HEAD_SHAKE, Hand.NONE, OscillationDetector(c.shake_swing, swings=c.shake_swings, min_half=0.1,
                                                                        max_half=0.5, cross_ratio=0.6)),
         ]
         self._tracks = tracks
+        self._wave = {tr.hand: tr for tr in tracks if tr.gesture is Gesture.WAVE}
         self._keys: dict[tuple[Gesture, Hand], _Track] = {}
         self._pending_lower: list[tuple[float, Detection]] = []
 
@@ -146,7 +152,10 @@ class GestureRecognizer:
             if above == 0.0:
                 return 0.0
             away = ramp(math.sqrt(px * px + (py - 0.03) ** 2 + (pz - 0.08) ** 2), 0.13, 0.19)
-            return min(above, away, _still(h))
+            if self._wave[tr.hand].det.active is not None:
+                return 0.0  # a high wave is not a raised hand
+            # raised and *still*: the finger tips stay within a few cm for 0.45 s (a wave never does)
+            return min(above, away, _still(h), ramp(h.tip_range, 0.07, 0.045))
         if g in (Gesture.THUMBS_UP, Gesture.THUMBS_DOWN):
             curled = _fingers_curled(h)
             if curled == 0.0:
@@ -160,29 +169,66 @@ class GestureRecognizer:
                 return 0.0
             return min(index_straight, _fingers_curled(h), ramp(py, -0.75, -0.6), _still(h, 0.6), _off_face(h))
         if g is Gesture.HANDSHAKE:
-            opened = _open(h)
-            if opened == 0.0:
-                return 0.0
-            fx, fy, fz = h.fingers.tolist()
-            flat = math.hypot(fx, fz) or 1.0
-            # a right palm faces left of where the fingers point, stands upright, thumb up and out
-            inward = float(h.palmar[0] * fz - h.palmar[2] * fx) / flat
-            score = min(
-                opened, ramp(inward, 0.5, 0.72), ramp(abs(float(h.palmar[1])), 0.45, 0.3), ramp(abs(fy), 0.55, 0.4),
-                ramp(-fz / flat, 0.4, 0.65), ramp(math.hypot(px, pz), 0.27, 0.33), ramp(h.thumb_out, 0.48, 0.56),
-                ramp(py, -0.85, -0.75), ramp(py, -0.05, -0.15), _still(h, 0.4),
-            )
-            if score == 0.0:
-                return 0.0
-            other = f.left
-            if other is not None:
-                d = other.palm - h.palm
-                if math.sqrt(float(d @ d)) < 0.14:
-                    return 0.0  # both hands together: clapping or clasping, not an offered hand
-            if self.targets and ray_target(h.palm_world, _world_dir(f, h.fingers), self.targets, 12.0, REACH) is None:
-                return 0.0  # in a scene, a hand is offered to someone within reach
-            return score
+            return self._offer_score(f, h)
         raise AssertionError(g)
+
+    def _offer_score(self, f: FrameFeatures, h: HandFeatures) -> float:
+        """A right hand offered for a handshake: open, palm facing sideways (inwards, so the thumb is up),
+        fingers level or tipped down up to ~40 degrees and pointing at a partner within reach,
+        arm extended, held still. The height is free within waist..chin (people offer a hand at
+        their partner's, not their own chest)."""
+        opened = _open(h)
+        if opened == 0.0:
+            return 0.0
+        px, py, pz = h.palm.tolist()
+        fx, fy, fz = h.fingers.tolist()
+        flat = math.hypot(fx, fz) or 1.0
+        # a right palm faces left of where the fingers point (palm normal x fingers has +y): with
+        # the palm upright this puts the thumb side up; the thumb's own joints are too noisy to
+        # ask more of it than not being folded into the palm
+        inward = float(h.palmar[0] * fz - h.palmar[2] * fx) / flat
+        score = min(
+            opened, ramp(inward, 0.5, 0.72), ramp(abs(float(h.palmar[1])), 0.5, 0.35),
+            ramp(fy, -0.72, -0.55), ramp(fy, 0.45, 0.3),
+            ramp(math.hypot(px, pz), 0.27, 0.33), ramp(h.thumb_out, 0.1, 0.25),
+            ramp(py, -0.95, -0.85), ramp(py, -0.05, -0.15), _still(h, 0.4), ramp(h.tip_range, 0.07, 0.045),
+        )
+        if score == 0.0:
+            return 0.0
+        other = f.left
+        if other is not None:
+            d = other.palm - h.palm
+            if math.sqrt(float(d @ d)) < 0.14:
+                return 0.0  # both hands together: clapping or clasping, not an offered hand
+        if self.targets and self._partner(f, h) is None:
+            return 0.0  # in a scene, a hand is offered to someone within reach, where the fingers point
+        return score
+
+    def _partner(self, f: FrameFeatures, h: HandFeatures) -> str | None:
+        """The nearest target within ``REACH`` of the head (horizontally, any height) whose bearing
+        from the head is within ``OFFER_BEARING`` degrees of the fingers' horizontal direction and
+        towards whom the hand has been brought: the palm lies on the way to them (at least
+        ``OFFER_ALONG`` m along the line from the head, at most ``OFFER_ASIDE`` m beside it), not
+        out at the side of the body."""
+        ph = h.palm_world - f.head_world
+        d = _world_dir(f, h.fingers)
+        dh = math.hypot(float(d[0]), float(d[2]))
+        if dh < 1e-6:
+            return None
+        best: tuple[float, str] | None = None
+        for t in self.targets:
+            v = np.asarray(t.position, np.float64) - f.head_world
+            vh = math.hypot(float(v[0]), float(v[2]))
+            if vh > REACH or vh < 0.3 or abs(float(v[1])) > 1.2:
+                continue
+            cosb = (float(v[0]) * float(d[0]) + float(v[2]) * float(d[2])) / (vh * dh)
+            along = (float(ph[0]) * float(v[0]) + float(ph[2]) * float(v[2])) / vh
+            aside = abs(float(ph[0]) * float(v[2]) - float(ph[2]) * float(v[0])) / vh
+            if along < OFFER_ALONG or aside > OFFER_ASIDE:
+                continue
+            if cosb >= math.cos(math.radians(OFFER_BEARING)) and (best is None or vh < best[0]):
+                best = (vh, t.name)
+        return None if best is None else best[1]
 
     def _palm_forward(self, h: HandFeatures) -> float:
         opened = _open(h)
@@ -203,6 +249,10 @@ class GestureRecognizer:
             if h is None:
                 return None, 0.0
             gate = min(ramp(float(h.palm[1]), -0.3, -0.2), ramp(h.curl_mean, 0.5, 0.35), ramp(float(-h.palmar[2]), 0.2, 0.4))
+            other = f.right if tr.hand is Hand.LEFT else f.left
+            if other is not None:  # hands near each other swing together when clapping, not waving
+                d = other.palm - h.palm
+                gate = min(gate, ramp(math.sqrt(float(d @ d)), 0.28, 0.34))
             if gate < 0.5:
                 return float("nan"), 0.0
             return float(h.tip[0]), 0.0
@@ -225,7 +275,7 @@ class GestureRecognizer:
         if h is None:
             return None
         if tr.gesture is Gesture.HANDSHAKE:
-            return ray_target(h.palm_world, _world_dir(f, h.fingers), self.targets, 12.0, REACH)
+            return self._partner(f, h)
         return ray_target(h.ray_origin_world, h.ray_dir_world, self.targets, self.cfg.point_slack_deg)
 
     # -- driving -----------------------------------------------------------------------------

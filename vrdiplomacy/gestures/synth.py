@@ -19,7 +19,8 @@ import numpy.typing as npt
 
 from vrdiplomacy.gestures.mapping import ControllerMapping
 from vrdiplomacy.input.frame import HAND_JOINT_COUNT, ControllerState, HandJoints, Joint
-from vrdiplomacy.scene.math3d import Pose, quat_from_axis_angle, quat_mul, quat_to_mat3
+from vrdiplomacy.scene.math3d import Pose, quat_to_mat3
+from vrdiplomacy.xr.skeleton import hand_frame_from_pose, pose_from_hand_frame
 
 F64 = npt.NDArray[np.float64]
 
@@ -50,14 +51,6 @@ def _unit(v: F64) -> F64:
 _THUMB_OPEN = _unit(_THUMB_OPEN)
 _THUMB_UP = _unit(_THUMB_UP)
 _THUMB_FOLD = _unit(_THUMB_FOLD)
-
-# Palm frame relative to an OpenXR grip pose (grip -Z through the fist, +X normal to the palm).
-_GRIP_TO_PALM = {
-    "right": quat_from_axis_angle((0, 0, 1), -np.pi / 2),
-    "left": quat_from_axis_angle((0, 0, 1), np.pi / 2),
-}
-_GRIP_PALM_OFFSET = np.array([0.0, 0.0, 0.02])  # palm centre sits slightly behind the grip point
-
 
 @dataclass
 class HandShape:
@@ -186,18 +179,18 @@ def hand_joints(
 
 
 def palm_from_grip(grip: Pose, side: str) -> Pose:
-    """The palm pose of a hand holding a controller whose OpenXR grip pose is ``grip``."""
-    q = quat_mul(grip.orientation, _GRIP_TO_PALM[side])
-    return Pose(grip.transform_point(_GRIP_PALM_OFFSET), q)
+    """The palm pose of a hand holding a controller whose OpenXR grip pose is ``grip``.
+
+    OpenXR grip (spec chapter "Semantic Paths", "Standard pose identifiers"): -Z runs through
+    the curled fingers from the little finger to the thumb, +X is the palm normal (into a right
+    palm, out of a left one). The palm frame here has -Z along the fingers, so the two differ by
+    a quarter turn about two axes; :func:`vrdiplomacy.xr.skeleton.hand_frame_from_pose` has it."""
+    return hand_frame_from_pose(grip, side, "grip")
 
 
 def grip_from_palm(palm: Pose, side: str) -> Pose:
     """Inverse of :func:`palm_from_grip` (used when simulating controller users)."""
-    inv = _GRIP_TO_PALM[side].copy()
-    inv[:3] = -inv[:3]
-    q = quat_mul(palm.orientation, inv)
-    pos = np.asarray(palm.position, np.float64) - quat_to_mat3(q).astype(np.float64) @ _GRIP_PALM_OFFSET
-    return Pose(pos.astype(np.float32), q)
+    return pose_from_hand_frame(palm, side, "grip")
 
 
 def shape_from_controller(state: ControllerState, mapping: ControllerMapping | None = None) -> HandShape:

@@ -25,7 +25,9 @@ A pose is ``{position = [x, y, z], orientation = [x, y, z, w]}`` or with ``yaw_d
 ``pitch_deg``, ``roll_deg`` instead of ``orientation``; ``interp = "linear"`` blends from the
 previous key's pose to this one over the frames between them (the default holds, "step").
 A hand is ``{shape = "open", wrist = POSE}`` (shapes: open, relaxed, fist, point, pinch, grip,
-thumbs_up; the wrist defaults to the grip pose), or ``{joints = [[px, py, pz, qx, qy, qz, qw,
+thumbs_up; without a wrist the hand holds the controller at its grip pose, read by the
+OpenXR grip convention of :mod:`vrdiplomacy.xr.skeleton`: fingers along grip -Y, thumb side
+towards grip -Z), or ``{joints = [[px, py, pz, qx, qy, qz, qw,
 radius] x 26]}`` given exactly, or ``false`` for an untracked hand. Poses are in the stage space
 (the local space coincides with it), metres, +Y up, -Z forward.
 """
@@ -45,7 +47,7 @@ import numpy as np
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.input.frame import HAND_JOINT_COUNT, HandJoints
 from vrdiplomacy.scene.math3d import Pose, quat_from_yaw_pitch_roll, quat_normalize, quat_slerp
-from vrdiplomacy.xr.skeleton import SHAPES, shape_joints
+from vrdiplomacy.xr.skeleton import SHAPES, shape_joints, wrist_from_grip
 
 EVENT_TYPES = ("focus_loss", "focus_gain", "profile_change", "session_loss", "instance_loss", "exit")
 PROFILE_PREFIX = "/interaction_profiles/"
@@ -179,7 +181,7 @@ def parse_hand(v: Any, side: str, wrist: Pose, where: str) -> HandJoints | None:
     shape = str(v.get("shape", "open"))
     if shape not in SHAPES:
         raise ConfigError(f"{where}.shape: unknown hand shape '{shape}' (known: {', '.join(SHAPES)})")
-    w = parse_pose(v["wrist"], f"{where}.wrist")[0] if "wrist" in v else wrist
+    w = parse_pose(v["wrist"], f"{where}.wrist")[0] if "wrist" in v else wrist_from_grip(wrist, side)
     return shape_joints(side, w, shape)
 
 

@@ -17,7 +17,7 @@ import ctypes
 import numpy as np
 
 from vrdiplomacy.input.frame import HAND_JOINT_COUNT, ControllerState, HandFrame, HandJoints
-from vrdiplomacy.xr.skeleton import controller_curls, hand_joints
+from vrdiplomacy.xr.skeleton import controller_hand
 
 JOINT_DTYPE = np.dtype(
     {"names": ["flags", "pose", "radius"], "formats": ["<u8", ("<f4", 7), "<f4"], "offsets": [0, 8, 36], "itemsize": 40}
@@ -48,10 +48,14 @@ class JointBuffer:
 
 
 def synthesize_from_controller(side: str, c: ControllerState) -> HandJoints | None:
-    """A hand around the controller grip: index curled by the trigger, others by the squeeze."""
+    """A hand around the controller grip: index curled by the trigger, others by the squeeze.
+
+    The grip pose is read by the OpenXR convention (grip -Z through the curled fingers, little
+    finger to thumb; see :mod:`vrdiplomacy.xr.skeleton`): a hand giving a thumbs-up holds grip -Z
+    upwards, and its fingers run along grip -Y."""
     if not c.active or c.grip is None:
         return None
-    return hand_joints(side, c.grip, controller_curls(c.trigger, c.squeeze, c.thumb_touch))
+    return controller_hand(side, c.grip, c.trigger, c.squeeze, c.thumb_touch)
 
 
 def choose_hand(
