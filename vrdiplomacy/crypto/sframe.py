@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
 from vrdiplomacy.errors import CryptoError, ProtocolError
 
@@ -217,14 +217,17 @@ def make_aead(suite: CipherSuite, key: bytes) -> Aead:
 # --------------------------------------------------------------------------- key schedule (§4.4.2)
 
 
+def _hash_algorithm(hash_name: str) -> hashes.HashAlgorithm:
+    return hashes.SHA256() if hash_name == "sha256" else hashes.SHA512()
+
+
 def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
-    size = hashlib.new(hash_name).digest_size
-    return hmac.new(salt or bytes(size), ikm, hash_name).digest()
+    """HKDF-Extract (RFC 5869) from the ``cryptography`` package (an empty salt is HashLen zeros)."""
+    return HKDF.extract(_hash_algorithm(hash_name), salt or None, ikm)
 
 
 def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
-    algo: hashes.HashAlgorithm = hashes.SHA256() if hash_name == "sha256" else hashes.SHA512()
-    return HKDFExpand(algo, length, info).derive(prk)
+    return HKDFExpand(_hash_algorithm(hash_name), length, info).derive(prk)
 
 
 def key_label(kid: int, suite: int) -> bytes:
