@@ -10,6 +10,8 @@ import numpy.typing as npt
 
 from vrdiplomacy.scene.math3d import Pose
 
+TIME_ORIGIN_NS = 1_000_000_000_000  # XrTime of the simulated headset's frame 0 (ns)
+
 
 class XrFail(Exception):
     """Raised inside an entry point to return an XrResult error code."""

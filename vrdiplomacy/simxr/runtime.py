@@ -24,7 +24,7 @@ from typing import Any
 from vrdiplomacy.errors import PlatformError
 from vrdiplomacy.simxr import abi
 from vrdiplomacy.simxr.build import ensure_shim
-from vrdiplomacy.simxr.objects import ActionSet, Instance, Session, XrFail
+from vrdiplomacy.simxr.objects import TIME_ORIGIN_NS, ActionSet, Instance, Session, XrFail
 from vrdiplomacy.simxr.rt_actions import ActionsMixin
 from vrdiplomacy.simxr.rt_frames import FramesMixin
 from vrdiplomacy.simxr.timeline import HeadsetSettings, Timeline
@@ -33,7 +33,6 @@ log = logging.getLogger("vrdiplomacy.simxr")
 
 RUNTIME_VERSION = abi.make_version(0, 1, 0)
 SYSTEM_ID = 0x5AE1
-TIME_ORIGIN_NS = 1_000_000_000_000
 _PATH_RE = re.compile(r"^(/[a-z0-9\-_.]+)+$")
 _ACTIVE: "SimulatedHeadset | None" = None
 

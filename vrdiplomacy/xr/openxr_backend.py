@@ -26,7 +26,8 @@ from typing import Any
 from vrdiplomacy.errors import PlatformError, XrError
 from vrdiplomacy.input.frame import HandJoints
 from vrdiplomacy.xr import actions as A
-from vrdiplomacy.xr.backend import Backend, BackendSettings, has_display
+from vrdiplomacy.platform.detect import has_display, no_display_reason, xr_graphics_binding
+from vrdiplomacy.xr.backend import Backend, BackendSettings
 from vrdiplomacy.xr.hands import JointBuffer
 from vrdiplomacy.xr.lifecycle import Act, Event, EventKind, Lifecycle, SessionState, step
 from vrdiplomacy.xr.openxr_frames import INSTANCE_LOST, SESSION_LOST, XrCallError, XrFrameLoop, _h
@@ -179,26 +180,26 @@ class OpenXrBackend(XrFrameLoop, Backend):
     def _create_context(self) -> None:
         from vrdiplomacy.platform import ContextSettings, create_context
 
-        g = self.settings.graphics
-        if g == "auto":
-            egl_process = os.environ.get("PYOPENGL_PLATFORM") == "egl"
-            g = "egl" if self.has_egl and (egl_process or not has_display()) else "glx"
+        egl_process = os.environ.get("PYOPENGL_PLATFORM") == "egl"
+        g = xr_graphics_binding(has_egl=self.has_egl, egl_process=egl_process, requested=self.settings.graphics)
+        if g == "none":
+            raise PlatformError("OpenXR has no OpenGL graphics binding on macOS (no OpenXR runtime there offers one)")
         if g == "egl" and not self.has_egl:
             raise PlatformError("the OpenXR runtime does not offer XR_MNDX_egl_enable, needed for headless EGL")
-        if g == "glx" and not has_display():
-            raise PlatformError("the OpenXR runtime needs a GLX context (no XR_MNDX_egl_enable) and there is no display")
+        if g in ("glx", "wgl") and not has_display():
+            raise PlatformError(f"the OpenXR runtime needs a window's GL context (no XR_MNDX_egl_enable) and {no_display_reason()}")
         self.graphics = g
         if g == "egl":
             from vrdiplomacy.xr.glbinding import egl_binding
 
             self.context = create_context("egl")
             self._binding: Any = egl_binding(self.context)
-        else:
-            from vrdiplomacy.xr.glbinding import glx_binding
+            return
+        self.context = create_context("window", ContextSettings(width=64, height=64, visible=False, vsync=False,
+                                                                title=self.settings.app_name))
+        from vrdiplomacy.xr.glbinding import glx_binding, wgl_binding
 
-            self.context = create_context("window", ContextSettings(width=64, height=64, visible=False, vsync=False,
-                                                                    title=self.settings.app_name))
-            self._binding = glx_binding(self.context.window)
+        self._binding = wgl_binding(self.context.window) if g == "wgl" else glx_binding(self.context.window)
 
     def _path(self, text: str) -> Any:
         return self.xr.string_to_path(self.instance, text)
