@@ -50,7 +50,9 @@ class BackendSettings:
     the desktop window or offscreen image size; ``fov_deg`` the desktop/offscreen horizontal field
     of view; ``start_pose`` (position, yaw_deg) of the desktop/offscreen camera; ``frames`` stop
     after this many frames (0: run until closed); ``visible`` show the desktop window;
-    ``move_speed`` desktop walking speed m/s; ``mouse_sensitivity`` degrees per pixel.
+    ``move_speed`` desktop walking speed m/s; ``mouse_sensitivity`` degrees per pixel;
+    ``desktop_keys`` the desktop window's gesture keys (key name as typed, e.g. "h" or "1" ->
+    gesture name; None: the default keys 1-0 and H).
     """
 
     mode: str = "auto"
@@ -68,6 +70,7 @@ class BackendSettings:
     visible: bool = True
     move_speed: float = 1.5
     mouse_sensitivity: float = 0.15
+    desktop_keys: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
