@@ -100,7 +100,6 @@ async def _serve(host: str, port: int, state_dir: Path, settings: RelaySettings,
     from vrdiplomacy.app.addresses import show_fingerprint
 
     print(f"certificate fingerprint (SHA-256): {show_fingerprint(server.fingerprint)}", flush=True)
-    print(f"  delegates join with: vrdiplomacy join --relay HOST:{server.port} --fingerprint {server.fingerprint}", flush=True)
     print(f"state directory: {state_dir}", flush=True)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
