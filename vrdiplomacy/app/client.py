@@ -87,12 +87,14 @@ def place_frame(origin: Pose | None, inp: InputFrame) -> InputFrame:
 @dataclass
 class ClientView:
     """What the frame loop draws, read in the session's thread: the others' avatars, the card's
-    lines and whether it is an alert, and handshake news since the last frame."""
+    lines and whether it is an alert, handshake news since the last frame, and the gesture events
+    this frame sent (:class:`~vrdiplomacy.gestures.events.GestureEvent`)."""
 
     avatars: list[Any]
     lines: tuple[str, ...]
     alert: bool
     news: list[str] = field(default_factory=list)
+    sent: list[Any] = field(default_factory=list)
 
 
 class LiveClient:
@@ -110,6 +112,7 @@ class LiveClient:
         self.o = options or ClientOptions()
         self.recorder = recorder
         self.frames = 0
+        self.sent: list[Any] = []  # the gesture events the last frame sent
         self.keys_pressed = 0
         self.news: list[tuple[float, str]] = []
         self._keys_until: dict[str, float] = {}
@@ -127,6 +130,7 @@ class LiveClient:
         self.held.set(placed.head, left.pose if left.visible else None, right.pose if right.visible else None)
         view = self.host.call(lambda: self._in_session(placed))
         self.frames += 1
+        self.sent = view.sent
         self.scene.avatars = view.avatars
         for n in view.news:
             log.info("%s", n)
@@ -160,13 +164,14 @@ class LiveClient:
 
             s.gestures.recognizer = GestureRecognizer(mapping=self.o.mapping)
             self._mapped = True
+        sent = []
         if self.o.recognize or inp.keys:
-            s.push_frame(inp if self.o.recognize else _keys_only(inp))
+            sent = s.push_frame(inp if self.o.recognize else _keys_only(inp))
         news = []
         while (e := s.gestures.next_event()) is not None:
             news.append(handshake_news(s, e))
         lines, alert = s.security.hud_lines(s.now)
-        return ClientView(s.state.avatars(s.now), tuple(lines), alert, news)
+        return ClientView(s.state.avatars(s.now), tuple(lines), alert, news, sent)
 
 
 def _keys_only(inp: InputFrame) -> InputFrame:
