@@ -25,7 +25,8 @@ class QaOptions:
     """``scene`` to sit in; ``max_frames`` the most frames a run lasts; ``relay`` a
     :class:`~vrdiplomacy.session.host.RelayAddress` to join (None: an in-process relay, alone);
     ``seat`` the seat id (default: the layout's default seat); ``name`` the identity in the room;
-    ``progress_s`` seconds of wall time between progress lines (0: none)."""
+    ``progress_s`` seconds of wall time between progress lines (0: none); ``render_every`` draw
+    every N-th frame (1: all; the script's capture frames should then be multiples of N)."""
 
     scene: str = "chamber"
     max_frames: int = 3000
@@ -33,6 +34,7 @@ class QaOptions:
     seat: str | None = None
     name: str | None = None
     progress_s: float = 2.0
+    render_every: int = 1
 
 
 def _ms(values: list[float]) -> dict[str, float]:
@@ -194,7 +196,7 @@ def _drive(backend: Any, scene: Any, layout: Any, timeline: Any, opts: QaOptions
             if host.failed() is not None:
                 backend.request_exit()
 
-        stats = runloop.run(backend, scene, renderer, origin, on_frame=on_frame)
+        stats = runloop.run(backend, scene, renderer, origin, on_frame=on_frame, render_every=opts.render_every)
         err = host.failed()
         if err is not None:
             raise err

@@ -34,6 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--seat", metavar="ID", help="seat id in the layout (default: the layout's default seat)")
     r.add_argument("--name", metavar="NAME", help="identity in the room (default: from the seat's delegation)")
     r.add_argument("--no-progress", action="store_true", help="no progress line every 2 s")
+    r.add_argument("--render-every", type=int, default=1, metavar="N",
+                   help="draw every N-th frame only (default 1: all); long scripts on a software renderer run faster")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
     from vrdiplomacy.app.addresses import relay_address
     from vrdiplomacy.app.qa import QaOptions, run_script
 
+    if args.render_every < 1:
+        raise ConfigError("--render-every must be >= 1")
     relay = relay_address(args.relay, args.fingerprint)
     return run_script(args.script, args.out, QaOptions(args.scene, args.max_frames, relay, args.seat, args.name,
-                                                       0.0 if args.no_progress else 2.0))
+                                                       0.0 if args.no_progress else 2.0, args.render_every))
