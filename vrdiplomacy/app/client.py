@@ -166,12 +166,26 @@ class LiveClient:
             self._mapped = True
         sent = []
         if self.o.recognize or inp.keys:
-            sent = s.push_frame(inp if self.o.recognize else _keys_only(inp))
+            sent = s.push_frame(for_recognizer(inp) if self.o.recognize else _keys_only(inp))
         news = []
         while (e := s.gestures.next_event()) is not None:
             news.append(handshake_news(s, e))
         lines, alert = s.security.hud_lines(s.now)
         return ClientView(s.state.avatars(s.now), tuple(lines), alert, news, sent)
+
+
+def for_recognizer(inp: InputFrame) -> InputFrame:
+    """The frame as the recognizer reads it: a hand that comes from a controller goes in as the
+    controller's state only (grip pose, trigger, squeeze, thumb sensors), so the recognizer
+    builds the hand with its own controller model and the user's controller mapping; the hand
+    the backend synthesized around the grip is for drawing, and a different model."""
+    if inp.left.source != "controller" and inp.right.source != "controller":
+        return inp
+
+    def hand(h: HandFrame) -> HandFrame:
+        return HandFrame(h.source, None, h.controller) if h.source == "controller" else h
+
+    return InputFrame(inp.time, inp.head, hand(inp.left), hand(inp.right), inp.keys)
 
 
 def _keys_only(inp: InputFrame) -> InputFrame:
