@@ -58,6 +58,7 @@ class Session:
     state: int = 1
     running: bool = False
     exit_requested: bool = False
+    standby_until: float | None = None  # monotonic time the headset wakes from standby
     lost: bool = False
     frames_ended: int = 0
     waited: list[int] = field(default_factory=list)  # display times waited for and not yet begun
