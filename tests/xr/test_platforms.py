@@ -175,3 +175,25 @@ def test_the_backend_binds_wgl_on_windows(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(sys, "platform", "darwin")
     with pytest.raises(Exception, match="no OpenGL graphics binding on macOS"):
         be._create_context()
+
+
+def test_native_library_names_and_hints_per_os(tmp_path: Any) -> None:
+    from vrdiplomacy.platform.native import candidates, find_library, install_hint
+
+    (tmp_path / "opus.dll").write_bytes(b"MZ")
+    env = {"PATH": str(tmp_path)}
+    assert find_library("opus", "win32", env) == str(tmp_path / "opus.dll")
+    assert candidates("opus", "darwin", {})[:2] == ["libopus.0.dylib", "libopus.dylib"]
+    assert "/opt/homebrew/lib/libopus.0.dylib" in candidates("opus", "darwin", {})
+    assert install_hint("opus", "darwin") == "brew install opus" and "vcpkg" in install_hint("mysofa", "win32")
+    assert candidates("EGL", "darwin", {}) == [] and "CGL" in install_hint("EGL", "darwin")
+
+
+def test_a_missing_library_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vrdiplomacy.errors import PlatformError
+    from vrdiplomacy.platform import native
+
+    monkeypatch.setitem(native.NAMES, "nosuchlib", {"linux": ("libnosuchlib.so.9",), "macos": (), "windows": ()})
+    monkeypatch.setitem(native.HINTS, "nosuchlib", {"linux": "apt install nosuchlib9"})
+    with pytest.raises(PlatformError, match=r"voice needs the nosuchlib library.*libnosuchlib\.so\.9.*apt install nosuchlib9"):
+        native.load_library("nosuchlib", "voice")

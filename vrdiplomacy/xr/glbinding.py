@@ -51,7 +51,9 @@ def _addr(p: Any) -> int:
 
 def egl_binding(context: Any) -> GraphicsBindingEGLMNDX:
     """The binding for an EGL context (``display`` and ``context`` attributes, current)."""
-    egl = ctypes.CDLL("libEGL.so.1")
+    from vrdiplomacy.platform.native import load_library
+
+    egl = load_library("EGL", "the OpenXR EGL binding")
     egl.eglGetProcAddress.restype = c_void_p
     egl.eglGetProcAddress.argtypes = [ctypes.c_char_p]
     egl.eglQueryContext.argtypes = [c_void_p, c_void_p, c_int, ctypes.POINTER(c_int)]
