@@ -72,9 +72,10 @@ def run(args: argparse.Namespace) -> int:
     plans = plan_bots(layout, args.bots, seat.seat_id)
     from vrdiplomacy.app.demo import run_headless, run_window
 
+    options = _client_options()  # the user's config file: read (and checked) in both modes
     if window:
         try:
-            return run_window(scene, layout, seat, plans, win_size, duration, _client_options())
+            return run_window(scene, layout, seat, plans, win_size, duration, options)
         except PlatformError as e:
             log.warning("no window (%s); running headless instead", e)
     return run_headless(scene, layout, seat, plans, eye_size, duration, args.out)
