@@ -17,9 +17,12 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scene", default="chamber", metavar="NAME|LAYOUT.json",
-                   help="chamber, bilateral or embassy, or the path of a layout .json (default: chamber)")
-    p.add_argument("--glb", type=Path, metavar="FILE", help="load the geometry from this .glb instead of the layout's")
+    p.add_argument("--scene", default=None, metavar="NAME|LAYOUT.json",
+                   help="chamber, bilateral or embassy, or the path of a layout .json (default: chamber, or the "
+                        "scene whose geometry --glb is)")
+    p.add_argument("--glb", type=Path, metavar="FILE",
+                   help="load the geometry from this .glb instead of the layout's (a built-in scene's .glb goes "
+                        "with that scene's layout: bilateral.glb with --scene bilateral)")
     p.add_argument("--view", metavar="NAME", help="a named viewpoint of the layout (default: its default view, a delegate's seat)")
     p.add_argument("--stereo", action="store_true", help="render both eyes, side by side (the PNG is 2*WIDTH wide)")
     p.add_argument("--avatars", type=int, metavar="N", help="number of delegates seated, in seating order (default: every seat)")
@@ -34,11 +37,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("out/render.png"), metavar="FILE.png", help="output PNG (default out/render.png)")
 
 
-def load_scene_arg(scene: str, glb: Path | None):  # type: ignore[no-untyped-def]
+def scene_for_glb(scene: str | None, glb: Path | None) -> str:
+    """The layout to seat delegates by: ``--scene``, else the built-in scene whose geometry
+    ``--glb`` is, else chamber. A built-in scene's .glb with another scene's layout would seat
+    the delegates where that room has no floor (floating in a void): refused."""
+    from vrdiplomacy.scene.layout import SCENES
+
+    of_glb = glb.stem.lower() if glb is not None and glb.stem.lower() in SCENES else None
+    if scene is None:
+        return of_glb or "chamber"
+    if of_glb is not None and scene in SCENES and scene != of_glb:
+        raise ConfigError(f"--glb {glb} is the {of_glb} scene's geometry, but --scene {scene} seats the delegates "
+                          f"for the {scene}: they would float where that room has no floor; use --scene {of_glb} "
+                          "(or leave --scene out)")
+    return scene
+
+
+def load_scene_arg(scene: str | None, glb: Path | None):  # type: ignore[no-untyped-def]
     """(Scene, Layout) for a scene name or a layout path, with an optional .glb override."""
     from vrdiplomacy.scene.assets import load_glb, load_scene
 
-    loaded, layout = load_scene(scene)
+    loaded, layout = load_scene(scene_for_glb(scene, glb))
     if glb is not None:
         loaded.nodes = load_glb(glb)
         loaded.source = glb

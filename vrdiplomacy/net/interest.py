@@ -11,7 +11,8 @@ Poses are forwarded in tiers: *near* (same space, within ``near_radius``) every 
 (same space, within ``mid_radius``) every ``mid_divisor``-th frame, and everyone else (farther,
 or in another space) keyframes only, about 2 Hz; keyframes reach the whole room in one batch per
 flush tick. Positions come from the plaintext coarse head position of each member's pose
-datagrams; zones from the scene layout (``Layout.zones`` with ``isolated``).
+datagrams; seats and zones from a :class:`RoomGeometry` (made from the scene layout by
+:meth:`RoomGeometry.of`, which reads the layout's seats and zones without importing ``scene``).
 
 Recomputation is vectorized (numpy, all pairs at once) and incremental in its output: a
 sender whose receivers did not change keeps the very same list object, so a caller that
@@ -21,10 +22,52 @@ resolved it before can reuse that work (members rarely move between tiers).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from vrdiplomacy.scene.layout import Layout
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned zone of the room: ``name``, corners ``min``/``max`` (metres), and
+    whether it is ``isolated`` (sound and frequent poses stay inside)."""
+
+    name: str
+    min: tuple[float, float, float]
+    max: tuple[float, float, float]
+    isolated: bool = False
+
+    def contains(self, p: Any) -> bool:
+        return all(lo <= float(v) <= hi for lo, v, hi in zip(self.min, p, self.max))
+
+    @property
+    def volume(self) -> float:
+        return float(np.prod(np.subtract(self.max, self.min)))
+
+
+@dataclass(frozen=True)
+class RoomGeometry:
+    """What interest management needs of a room: seat positions (floor point, metres) by seat
+    id, and the zones."""
+
+    seats: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    zones: tuple[Box, ...] = ()
+
+    @classmethod
+    def of(cls, layout: Any) -> "RoomGeometry | None":
+        """From anything with ``seats`` (``seat_id``, ``position``) and ``zones`` (``name``,
+        ``min``, ``max``, ``isolated``), e.g. a scene Layout; None stays None."""
+        if layout is None or isinstance(layout, RoomGeometry):
+            return layout
+        seats = {str(st.seat_id): tuple(float(v) for v in st.position) for st in getattr(layout, "seats", ())}
+        zones = tuple(Box(str(z.name), tuple(float(v) for v in z.min), tuple(float(v) for v in z.max),  # type: ignore[arg-type]
+                          bool(getattr(z, "isolated", False))) for z in getattr(layout, "zones", ()))
+        return cls(seats, zones)  # type: ignore[arg-type]
+
+    def zone_at(self, p: Any) -> Box | None:
+        """The innermost isolated zone containing ``p``, else any zone, else None."""
+        hits = sorted((z for z in self.zones if z.contains(p)), key=lambda z: (not z.isolated, z.volume))
+        return hits[0] if hits else None
 
 
 @dataclass
@@ -68,9 +111,9 @@ _NAN3 = (np.nan, np.nan, np.nan)
 class RoomInterest:
     """Per-room member positions, speaker activity and the resulting routes."""
 
-    def __init__(self, settings: InterestSettings | None = None, layout: Layout | None = None) -> None:
+    def __init__(self, settings: InterestSettings | None = None, layout: Any = None) -> None:
         self.settings = settings or InterestSettings()
-        self.layout = layout
+        self.layout = RoomGeometry.of(layout)
         self.members: list[int] = []
         self.position: dict[int, tuple[float, float, float]] = {}
         # latest pose routing header per member: (flags, seq, x, y, z) with x/y/z in cm
@@ -91,11 +134,9 @@ class RoomInterest:
             self.members.append(cid)
             self.dirty = True
             self.generation += 1
-        if cid not in self.position and self.layout is not None and seat:
-            for st in self.layout.seats:
-                if st.seat_id == seat:
-                    x, y, z = st.position
-                    self.position[cid] = (x, y + 1.2, z)
+        if cid not in self.position and self.layout is not None and seat in self.layout.seats:
+            x, y, z = self.layout.seats[seat]
+            self.position[cid] = (x, y + 1.2, z)
 
     def remove(self, cid: int) -> None:
         if cid in self.members:

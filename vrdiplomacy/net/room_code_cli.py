@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import time
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def add_room_code_parser(sub: argparse._SubParsersAction, default_home: Path,  #
                        "chair-signed roster and every member's keys, and print the room code to compare "
                        "with the other delegations. With a chair certificate this client chairs the room.")
     p.add_argument("--relay", required=True, metavar="HOST:PORT", help="relay address")
-    p.add_argument("--fingerprint", required=True, help="the relay certificate's SHA-256 fingerprint (hex)")
+    p.add_argument("--fingerprint", required=True, help="the relay certificate's SHA-256 fingerprint (64 hex digits, colons allowed, any case)")
     p.add_argument("--room", default="chamber", help="room name (default chamber)")
     p.add_argument("--seat", default="observer-1", help="seat to take (default observer-1)")
     add_identity_arguments(p, default_home, add_passphrase, root_required=True)
@@ -121,10 +122,9 @@ def room_authority(args: argparse.Namespace, adm: Admission | None) -> object:
 
 
 def _address(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ConfigError(f"--relay: expected HOST:PORT, got {text!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
+    from vrdiplomacy.app.addresses import parse_host_port
+
+    return parse_host_port(text)
 
 
 async def _watch(args: argparse.Namespace, me: LocalIdentity, roots: list, name: str) -> int:  # type: ignore[type-arg]
@@ -133,11 +133,17 @@ async def _watch(args: argparse.Namespace, me: LocalIdentity, roots: list, name:
     from vrdiplomacy.net.secure import KeysChanged, RoomCodeChanged, RosterChanged, SecureRoom, SecurityAlert
 
     host, port = _address(args.relay)
+    # this command prints each roster, key and code change itself (stdout); the secure room's own
+    # log lines say the same on stderr, which printed every event twice
+    logging.getLogger("vrdiplomacy.e2ee").setLevel(logging.WARNING)
     adm = load_admission(args, me, roots, args.room, args.seat)
     room = SecureRoom(args.room, me, roots, admission_settings(adm), authority=room_authority(args, adm))
     print(f"joining room {args.room!r} on {host}:{port} as {name}" + (" (chair, room authority)" if room.is_chair else "")
           + (f", invited as {adm.role} by {adm.invitation.authority_name()}" if adm is not None else ""), flush=True)
-    async with connect(host, port, args.fingerprint, name, args.seat, room=args.room, sealer=room, admission=adm) as c:
+    from vrdiplomacy.app.addresses import parse_fingerprint
+
+    async with connect(host, port, parse_fingerprint(args.fingerprint), name, args.seat, room=args.room, sealer=room,
+                       admission=adm) as c:
         deadline = time.monotonic() + args.wait
         shown = None
         said: str | None = None

@@ -1,7 +1,9 @@
-"""A desktop window with a GL 3.3+ core context through GLFW (X11/GLX; works under Xvfb).
+"""A desktop window with a GL 3.3+ core context through GLFW: WGL on Windows, NSGL on macOS,
+X11/GLX on Linux (works under Xvfb).
 
-GLFW's null platform cannot make EGL contexts on Mesa, so this uses X11 and GLX: PyOpenGL
-must then bind through GLX, so ``PYOPENGL_PLATFORM`` must not be ``egl`` in this process.
+On Linux GLFW's null platform cannot make EGL contexts on Mesa, so this asks for X11 and GLX:
+PyOpenGL must then bind through GLX, so ``PYOPENGL_PLATFORM`` must not be ``egl`` in this
+process. Windows and macOS use GLFW's native platform.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import sys
 
 from vrdiplomacy.errors import PlatformError
 from vrdiplomacy.platform import ContextSettings, configure_pyopengl
+from vrdiplomacy.platform.detect import LINUX, has_display, no_display_reason, os_name
 
 
 class WindowContext:
@@ -20,8 +23,8 @@ class WindowContext:
 
     def __init__(self, settings: ContextSettings | None = None) -> None:
         self.settings = s = settings or ContextSettings()
-        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-            raise PlatformError("no display: DISPLAY is not set (use the offscreen renderer, or run under Xvfb)")
+        if not has_display():
+            raise PlatformError(f"no display: {no_display_reason()} (use the offscreen renderer, or run under Xvfb)")
         if os.environ.get("PYOPENGL_PLATFORM", "") == "egl":
             raise PlatformError("a desktop window needs GLX, but PYOPENGL_PLATFORM=egl is set in this process")
         if "OpenGL.GL" not in sys.modules:
@@ -31,10 +34,11 @@ class WindowContext:
         except (ImportError, OSError) as e:
             raise PlatformError(f"cannot load GLFW: {e}") from None
         self._glfw = glfw
-        try:
-            glfw.init_hint(glfw.PLATFORM, glfw.PLATFORM_X11)
-        except Exception:  # older GLFW without platform selection
-            pass
+        if os_name() == LINUX:
+            try:
+                glfw.init_hint(glfw.PLATFORM, glfw.PLATFORM_X11)
+            except Exception:  # older GLFW without platform selection
+                pass
         if not glfw.init():
             raise PlatformError(f"GLFW could not open the display '{os.environ.get('DISPLAY', '')}'")
         glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, s.major)

@@ -15,7 +15,7 @@ from vrdiplomacy.scene.math3d import Pose
 from vrdiplomacy.scene.model import Fov, View, stereo_views
 
 MIN_SIDE, MAX_SIDE = 16, 8192
-_SIZE = re.compile(r"^\s*(\d{1,5})\s*[xX]\s*(\d{1,5})\s*$")
+_SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -10,6 +10,8 @@ import numpy.typing as npt
 
 from vrdiplomacy.scene.math3d import Pose
 
+TIME_ORIGIN_NS = 1_000_000_000_000  # XrTime of the simulated headset's frame 0 (ns)
+
 
 class XrFail(Exception):
     """Raised inside an entry point to return an XrResult error code."""
@@ -56,6 +58,7 @@ class Session:
     state: int = 1
     running: bool = False
     exit_requested: bool = False
+    standby_until: float | None = None  # monotonic time the headset wakes from standby
     lost: bool = False
     frames_ended: int = 0
     waited: list[int] = field(default_factory=list)  # display times waited for and not yet begun

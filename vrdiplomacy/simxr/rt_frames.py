@@ -13,7 +13,7 @@ import numpy as np
 from vrdiplomacy.input.frame import HAND_JOINT_COUNT
 from vrdiplomacy.scene.math3d import Pose, quat_rotate
 from vrdiplomacy.simxr import abi
-from vrdiplomacy.simxr.objects import Capture, FrameRecord, HandTracker, Session, Space, Swapchain, XrFail
+from vrdiplomacy.simxr.objects import TIME_ORIGIN_NS, Capture, FrameRecord, HandTracker, Session, Space, Swapchain, XrFail
 from vrdiplomacy.simxr.poses import compose, is_identity, relative, relative_many
 
 COLOR_FORMATS = (abi.GL_SRGB8_ALPHA8, abi.GL_RGBA8)
@@ -56,13 +56,9 @@ class FramesMixin:
 
     # clock ---------------------------------------------------------------------------------------
     def now_ns(self) -> int:
-        from vrdiplomacy.simxr.runtime import TIME_ORIGIN_NS
-
         return TIME_ORIGIN_NS + self.frame_index * self.settings.period_ns
 
     def frame_of_time(self, t: int) -> int:
-        from vrdiplomacy.simxr.runtime import TIME_ORIGIN_NS
-
         if t <= 0:
             raise XrFail(abi.ERROR_TIME_INVALID)
         return max(0, int(round((int(t) - TIME_ORIGIN_NS) / self.settings.period_ns)))

@@ -11,6 +11,7 @@ One headset can be installed per process at a time (the shim's function table is
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -23,8 +24,8 @@ from typing import Any
 
 from vrdiplomacy.errors import PlatformError
 from vrdiplomacy.simxr import abi
-from vrdiplomacy.simxr.build import ensure_shim
-from vrdiplomacy.simxr.objects import ActionSet, Instance, Session, XrFail
+from vrdiplomacy.simxr.build import RUNTIME_NAME, ensure_shim
+from vrdiplomacy.simxr.objects import TIME_ORIGIN_NS, ActionSet, Instance, Session, XrFail
 from vrdiplomacy.simxr.rt_actions import ActionsMixin
 from vrdiplomacy.simxr.rt_frames import FramesMixin
 from vrdiplomacy.simxr.timeline import HeadsetSettings, Timeline
@@ -33,7 +34,6 @@ log = logging.getLogger("vrdiplomacy.simxr")
 
 RUNTIME_VERSION = abi.make_version(0, 1, 0)
 SYSTEM_ID = 0x5AE1
-TIME_ORIGIN_NS = 1_000_000_000_000
 _PATH_RE = re.compile(r"^(/[a-z0-9\-_.]+)+$")
 _ACTIVE: "SimulatedHeadset | None" = None
 
@@ -143,6 +143,10 @@ class SimulatedHeadset(FramesMixin, ActionsMixin):
             except XrFail as e:
                 if e.code < 0:
                     log.debug("%s -> %s (%s)", name, abi.RESULT_NAMES.get(e.code, e.code), e)
+                    if name in ("xrCreateInstance", "xrCreateSession"):
+                        # as a runtime does: its own reason on stderr, beside the error code
+                        with contextlib.suppress(OSError):
+                            os.write(2, f"[{RUNTIME_NAME}] ERROR: {name}: {e}\n".encode())
                 return e.code
             except Exception:
                 self.errors.append(f"{name}: {traceback.format_exc()}")
@@ -226,6 +230,8 @@ class SimulatedHeadset(FramesMixin, ActionsMixin):
             raise XrFail(-10, "one instance at a time")  # XR_ERROR_LIMIT_REACHED
         if not self.device_available:
             raise XrFail(-51, "the simulated device is gone")  # XR_ERROR_RUNTIME_UNAVAILABLE
+        if self.settings.refuse_instance:
+            raise XrFail(abi.ERROR_INITIALIZATION_FAILED, self.settings.refuse_instance)
         api = int(info.applicationInfo.apiVersion)
         major, minor = abi.version_major_minor(api)
         if major != 1 or minor > 1:
@@ -267,6 +273,7 @@ class SimulatedHeadset(FramesMixin, ActionsMixin):
         if not isinstance(obj, Instance):
             raise XrFail(abi.ERROR_HANDLE_INVALID)
         self._check_instance_loss(obj)
+        self._wake_from_standby()
         if not self._events:
             return abi.EVENT_UNAVAILABLE
         kind, ev = self._events.popleft()
@@ -440,12 +447,28 @@ class SimulatedHeadset(FramesMixin, ActionsMixin):
         elif kind == "exit":
             for s in sessions:
                 self._runtime_exit(s)
+        elif kind == "standby":
+            for s in sessions:
+                if s.running:
+                    s.standby_until = time.monotonic() + self.settings.standby_s
+                    self._walk_down(s)
+
+    def _wake_from_standby(self) -> None:
+        """A headset out of standby: an IDLE session that slept long enough becomes READY."""
+        for s in [o for o in self._objects.values() if isinstance(o, Session) and not o.lost]:
+            if s.standby_until is not None and not s.running and time.monotonic() >= s.standby_until:
+                s.standby_until = None
+                self._set_state(s, abi.STATE_READY)
 
     def _runtime_exit(self, s: Session) -> None:
         """The user asked the headset to quit the app: walk the session down to STOPPING."""
         if not s.running:
             return
         s.exit_requested = True
+        self._walk_down(s)
+
+    def _walk_down(self, s: Session) -> None:
+        """FOCUSED/VISIBLE/SYNCHRONIZED/READY -> STOPPING, through each state."""
         if s.state == abi.STATE_FOCUSED:
             self._set_state(s, abi.STATE_VISIBLE)
         if s.state == abi.STATE_VISIBLE:
@@ -460,6 +483,8 @@ class SimulatedHeadset(FramesMixin, ActionsMixin):
         self._check_system(info.systemId)
         if not self.device_available:
             raise XrFail(abi.ERROR_FORM_FACTOR_UNAVAILABLE)
+        if self.settings.refuse_session:
+            raise XrFail(abi.ERROR_RUNTIME_FAILURE, self.settings.refuse_session)
         if not inst.graphics_requirements_queried:
             raise XrFail(abi.ERROR_GRAPHICS_REQUIREMENTS_CALL_MISSING)
         graphics = self._check_graphics_binding(inst, info.next)
@@ -539,8 +564,9 @@ class SimulatedHeadset(FramesMixin, ActionsMixin):
         self._set_state(s, abi.STATE_IDLE)
         if s.exit_requested:
             self._set_state(s, abi.STATE_EXITING)
-        else:
+        elif s.standby_until is None:
             self._set_state(s, abi.STATE_READY)
+        # in standby the session stays IDLE until the headset wakes (_wake_from_standby)
         return abi.SUCCESS
 
     def xrRequestExitSession(self, session: int) -> int:
@@ -552,7 +578,8 @@ class SimulatedHeadset(FramesMixin, ActionsMixin):
 
     def _after_frame_end(self, s: Session) -> None:
         s.frames_ended += 1
-        if s.frames_ended == 1 and s.state == abi.STATE_SYNCHRONIZED and not s.exit_requested:
+        # the first frame after xrBeginSession (a fresh session, or one back from standby) shows
+        if s.state == abi.STATE_SYNCHRONIZED and not s.exit_requested:
             self._set_state(s, abi.STATE_VISIBLE)
             self._set_state(s, abi.STATE_FOCUSED)
 

@@ -19,7 +19,9 @@ A script is JSON or TOML. Everything is optional::
     [[event]]
     frame = 30
     type = "focus_loss"       # focus_gain, profile_change (profile = ...), session_loss,
-                              # instance_loss, exit
+                              # instance_loss, exit, standby (the headset sleeps for
+                              # [headset] standby_s seconds of wall time: the session stops and
+                              # stays IDLE, then comes back READY)
 
 A pose is ``{position = [x, y, z], orientation = [x, y, z, w]}`` or with ``yaw_deg``,
 ``pitch_deg``, ``roll_deg`` instead of ``orientation``; ``interp = "linear"`` blends from the
@@ -49,7 +51,7 @@ from vrdiplomacy.input.frame import HAND_JOINT_COUNT, HandJoints
 from vrdiplomacy.scene.math3d import Pose, quat_from_yaw_pitch_roll, quat_normalize, quat_slerp
 from vrdiplomacy.xr.skeleton import SHAPES, shape_joints, wrist_from_grip
 
-EVENT_TYPES = ("focus_loss", "focus_gain", "profile_change", "session_loss", "instance_loss", "exit")
+EVENT_TYPES = ("focus_loss", "focus_gain", "profile_change", "session_loss", "instance_loss", "exit", "standby")
 PROFILE_PREFIX = "/interaction_profiles/"
 
 
@@ -65,7 +67,10 @@ class HeadsetSettings:
     whose eye images are read back; ``recover_after_loss`` whether the device comes back after a
     ``session_loss`` (else the system stays unavailable); ``realtime`` paces xrWaitFrame to
     ``fps`` (off: frames run as fast as the app submits them, on a simulated clock);
-    ``offer_egl`` whether XR_MNDX_egl_enable is offered.
+    ``offer_egl`` whether XR_MNDX_egl_enable is offered; ``refuse_instance`` /
+    ``refuse_session`` a reason to refuse xrCreateInstance (XR_ERROR_INITIALIZATION_FAILED) /
+    xrCreateSession (XR_ERROR_RUNTIME_FAILURE), written to stderr as a runtime does ("": accept);
+    ``standby_s`` how long a ``standby`` event keeps the session IDLE (seconds of wall time).
     """
 
     fps: float = 90.0
@@ -80,6 +85,9 @@ class HeadsetSettings:
     recover_after_loss: bool = True
     realtime: bool = False
     offer_egl: bool = True
+    refuse_instance: str = ""
+    refuse_session: str = ""
+    standby_s: float = 5.0
 
     @property
     def period_ns(self) -> int:

@@ -12,18 +12,18 @@ The app's loop is the same in every mode::
     backend.shutdown()
 
 ``begin_frame`` returns None once the session is over (the user quit, the runtime exited).
-``auto`` mode tries OpenXR and falls back to the desktop window with one log line saying why.
+:func:`vrdiplomacy.xr.factory.create_backend` starts one; ``auto`` mode tries OpenXR and falls
+back to the desktop window with one log line saying why.
 """
 
 from __future__ import annotations
 
 import abc
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from vrdiplomacy.errors import ConfigError, PlatformError
+from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.input.frame import InputFrame
 from vrdiplomacy.scene.model import Fov, View
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("vrdiplomacy.xr")
 
 MODES = ("auto", "xr", "desktop", "offscreen")
+GRAPHICS = ("auto", "egl", "glx", "wgl")
 
 
 @dataclass
@@ -42,14 +43,16 @@ class BackendSettings:
 
     Fields: ``mode`` one of auto, xr, desktop, offscreen; ``fallback`` whether auto may fall back
     to desktop (``--no-fallback`` turns it off); ``app_name`` the OpenXR application name;
-    ``graphics`` the OpenXR graphics binding: "auto" (EGL when the runtime offers
-    XR_MNDX_egl_enable and no window is wanted, else GLX), "egl" or "glx"; ``space`` the base
+    ``graphics`` the OpenXR graphics binding: "auto" (Windows: WGL; Linux: EGL when the
+    runtime offers XR_MNDX_egl_enable and no window is wanted, else GLX), "egl", "glx" or "wgl"; ``space`` the base
     reference space, "stage" or "local"; ``hand_tracking`` use XR_EXT_hand_tracking where the
     system has it; ``recover`` recreate a lost session (else exit cleanly); ``width``/``height``
     the desktop window or offscreen image size; ``fov_deg`` the desktop/offscreen horizontal field
     of view; ``start_pose`` (position, yaw_deg) of the desktop/offscreen camera; ``frames`` stop
     after this many frames (0: run until closed); ``visible`` show the desktop window;
-    ``move_speed`` desktop walking speed m/s; ``mouse_sensitivity`` degrees per pixel.
+    ``move_speed`` desktop walking speed m/s; ``mouse_sensitivity`` degrees per pixel;
+    ``desktop_keys`` the desktop window's gesture keys (key name as typed, e.g. "h" or "1" ->
+    gesture name; None: the default keys 1-0 and H).
     """
 
     mode: str = "auto"
@@ -67,12 +70,13 @@ class BackendSettings:
     visible: bool = True
     move_speed: float = 1.5
     mouse_sensitivity: float = 0.15
+    desktop_keys: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(f"unknown mode '{self.mode}' (choose from {', '.join(MODES)})")
-        if self.graphics not in ("auto", "egl", "glx"):
-            raise ConfigError(f"unknown graphics binding '{self.graphics}' (auto, egl or glx)")
+        if self.graphics not in GRAPHICS:
+            raise ConfigError(f"unknown graphics binding '{self.graphics}' (auto, egl, glx or wgl)")
         if self.space not in ("stage", "local"):
             raise ConfigError(f"unknown reference space '{self.space}' (stage or local)")
 
@@ -133,48 +137,3 @@ class Backend(abc.ABC):
 
 def default_fov(settings: BackendSettings) -> Fov:
     return Fov.symmetric(settings.fov_deg, settings.width / max(settings.height, 1))
-
-
-def has_display() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def create_backend(settings: BackendSettings) -> Backend:
-    """Start the backend ``settings.mode`` names; ``auto`` falls back as documented above."""
-    mode = settings.mode
-    if mode == "xr":
-        from vrdiplomacy.xr.openxr_backend import OpenXrBackend
-
-        return OpenXrBackend(settings)
-    if mode == "desktop":
-        from vrdiplomacy.xr.desktop import DesktopBackend
-
-        return DesktopBackend(settings)
-    if mode == "offscreen":
-        from vrdiplomacy.xr.offscreen import OffscreenBackend
-
-        return OffscreenBackend(settings)
-    # auto
-    from vrdiplomacy.xr.openxr_backend import OpenXrBackend
-
-    try:
-        return OpenXrBackend(settings)
-    except PlatformError as e:
-        if not settings.fallback:
-            raise PlatformError(f"OpenXR is unavailable and --no-fallback was given: {e}") from None
-        why = str(e)
-    if not has_display():
-        raise PlatformError(
-            f"OpenXR is unavailable ({why}) and there is no display for the desktop window (DISPLAY is not set): "
-            "use --mode offscreen, or 'vrdiplomacy qa run SCRIPT' for a scripted headless session"
-        )
-    log.warning("OpenXR unavailable (%s); falling back to desktop mode", why)
-    from vrdiplomacy.xr.desktop import DesktopBackend
-
-    try:
-        return DesktopBackend(settings)
-    except PlatformError as e:
-        raise PlatformError(
-            f"OpenXR is unavailable ({why}) and the desktop window failed ({e}): "
-            "use --mode offscreen, or 'vrdiplomacy qa run SCRIPT'"
-        ) from None

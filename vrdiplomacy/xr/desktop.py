@@ -38,6 +38,15 @@ CONTROLS_HELP = (
     + ", ".join(f"{k[4:]} {g}" for k, g in GESTURE_KEYS.items())
 )
 HAND_DISTANCE = 0.45
+
+
+def key_codes(keys: dict[str, str] | None) -> dict[str, str]:
+    """GLFW key constant name -> gesture, from the user's ``[desktop.keys]`` (None: the defaults)."""
+    if keys is None:
+        return dict(GESTURE_KEYS)
+    from vrdiplomacy.config import key_code_name
+
+    return {name: g for k, g in keys.items() if (name := key_code_name(k)) is not None}
 RAISE_PITCH = 80.0  # degrees the mouse hand's fingers tilt up in the top quarter of the view
 MAX_PITCH = 85.0
 
@@ -66,7 +75,7 @@ class DesktopBackend(Backend):
         self._cursor: tuple[float, float] | None = None
         self._pending_keys: set[str] = set()
         self._exit = False
-        self._key_codes = {getattr(glfw, k): g for k, g in GESTURE_KEYS.items()}
+        self._key_codes = {getattr(glfw, k): g for k, g in key_codes(s.desktop_keys).items() if hasattr(glfw, k)}
         glfw.set_key_callback(win, self._on_key)
         self._dragging = False
         self._drag_from: tuple[float, float] | None = None

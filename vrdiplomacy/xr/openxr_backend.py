@@ -26,9 +26,11 @@ from typing import Any
 from vrdiplomacy.errors import PlatformError, XrError
 from vrdiplomacy.input.frame import HandJoints
 from vrdiplomacy.xr import actions as A
-from vrdiplomacy.xr.backend import Backend, BackendSettings, has_display
+from vrdiplomacy.platform.detect import has_display, no_display_reason, xr_graphics_binding
+from vrdiplomacy.xr.backend import Backend, BackendSettings
 from vrdiplomacy.xr.hands import JointBuffer
 from vrdiplomacy.xr.lifecycle import Act, Event, EventKind, Lifecycle, SessionState, step
+from vrdiplomacy.xr.xr_errors import explain_load_failure, explain_refusal, result_name, runtime_lines
 from vrdiplomacy.xr.openxr_frames import INSTANCE_LOST, SESSION_LOST, XrCallError, XrFrameLoop, _h
 
 log = logging.getLogger("vrdiplomacy.xr")
@@ -122,7 +124,11 @@ class OpenXrBackend(XrFrameLoop, Backend):
                 available = {e.extension_name.decode() if isinstance(e.extension_name, bytes) else e.extension_name
                              for e in xr.enumerate_instance_extension_properties()}
             except xr.exception.XrException as e:
-                raise PlatformError(self._no_runtime(e, loader_lines)) from None
+                err: Exception | None = e
+            else:
+                err = None
+        if err is not None:
+            raise PlatformError(self._load_failure(err, loader_lines)) from None
         if "XR_KHR_opengl_enable" not in available:
             raise PlatformError("the OpenXR runtime does not offer XR_KHR_opengl_enable (OpenGL)")
         want = ["XR_KHR_opengl_enable"]
@@ -141,20 +147,33 @@ class OpenXrBackend(XrFrameLoop, Backend):
             try:
                 self.instance = xr.create_instance(info)
             except xr.exception.XrException as e:
-                raise PlatformError(self._no_runtime(e, loader_lines)) from None
+                err = e
+        if err is not None:
+            if any("OpenXR-Loader" in x and "runtime" in x.lower() for x in loader_lines) and not runtime_lines(loader_lines):
+                raise PlatformError(self._load_failure(err, loader_lines)) from None
+            raise XrError(self._refused("xrCreateInstance", None, err, loader_lines)) from None
         props = xr.get_instance_properties(self.instance)
         name = props.runtime_name.decode() if isinstance(props.runtime_name, bytes) else str(props.runtime_name)
         self.runtime_name = name
         log.info("OpenXR runtime: %s (extensions: %s)", name, ", ".join(want))
 
     @staticmethod
-    def _no_runtime(e: Exception, loader_lines: list[str]) -> str:
-        kind = type(e).__name__
-        if os.environ.get("XR_RUNTIME_JSON"):
-            return f"the OpenXR runtime named by XR_RUNTIME_JSON={os.environ['XR_RUNTIME_JSON']} failed to load ({kind})"
-        if "RuntimeUnavailable" in kind or any("active_runtime" in x or "runtime" in x.lower() for x in loader_lines):
-            return "no OpenXR runtime is installed or active (no active_runtime.json, XR_RUNTIME_JSON unset)"
-        return f"the OpenXR loader failed ({kind})"
+    def _load_failure(e: Exception, loader_lines: list[str]) -> str:
+        """One line for a loader that found no usable runtime; with a runtime configured, the
+        loader's own lines go to the log at the default level."""
+        f = explain_load_failure(loader_lines, os.environ.get("XR_RUNTIME_JSON"), result_name(e))
+        if f.kind != "no_runtime":
+            for line in f.detail:
+                log.warning("openxr loader: %s", line)
+        return f.message
+
+    @staticmethod
+    def _refused(call: str, runtime: str | None, e: Exception, lines: list[str]) -> str:
+        """One line for a runtime that refused ``call``; its own lines go to the log too."""
+        f = explain_refusal(call, runtime, result_name(e), lines)
+        for line in f.detail:
+            log.warning("openxr runtime: %s", line)
+        return f.message
 
     def _create_system(self) -> None:
         xr = self.xr
@@ -179,26 +198,26 @@ class OpenXrBackend(XrFrameLoop, Backend):
     def _create_context(self) -> None:
         from vrdiplomacy.platform import ContextSettings, create_context
 
-        g = self.settings.graphics
-        if g == "auto":
-            egl_process = os.environ.get("PYOPENGL_PLATFORM") == "egl"
-            g = "egl" if self.has_egl and (egl_process or not has_display()) else "glx"
+        egl_process = os.environ.get("PYOPENGL_PLATFORM") == "egl"
+        g = xr_graphics_binding(has_egl=self.has_egl, egl_process=egl_process, requested=self.settings.graphics)
+        if g == "none":
+            raise PlatformError("OpenXR has no OpenGL graphics binding on macOS (no OpenXR runtime there offers one)")
         if g == "egl" and not self.has_egl:
             raise PlatformError("the OpenXR runtime does not offer XR_MNDX_egl_enable, needed for headless EGL")
-        if g == "glx" and not has_display():
-            raise PlatformError("the OpenXR runtime needs a GLX context (no XR_MNDX_egl_enable) and there is no display")
+        if g in ("glx", "wgl") and not has_display():
+            raise PlatformError(f"the OpenXR runtime needs a window's GL context (no XR_MNDX_egl_enable) and {no_display_reason()}")
         self.graphics = g
         if g == "egl":
             from vrdiplomacy.xr.glbinding import egl_binding
 
             self.context = create_context("egl")
             self._binding: Any = egl_binding(self.context)
-        else:
-            from vrdiplomacy.xr.glbinding import glx_binding
+            return
+        self.context = create_context("window", ContextSettings(width=64, height=64, visible=False, vsync=False,
+                                                                title=self.settings.app_name))
+        from vrdiplomacy.xr.glbinding import glx_binding, wgl_binding
 
-            self.context = create_context("window", ContextSettings(width=64, height=64, visible=False, vsync=False,
-                                                                    title=self.settings.app_name))
-            self._binding = glx_binding(self.context.window)
+        self._binding = wgl_binding(self.context.window) if g == "wgl" else glx_binding(self.context.window)
 
     def _path(self, text: str) -> Any:
         return self.xr.string_to_path(self.instance, text)
@@ -230,10 +249,14 @@ class OpenXrBackend(XrFrameLoop, Backend):
         xr = self.xr
         self.context.make_current()
         info = xr.SessionCreateInfo(system_id=self.system, next=ctypes.cast(byref(self._binding), c_void_p))
-        try:
-            self.session = xr.create_session(self.instance, info)
-        except xr.exception.XrException as e:
-            raise XrError(f"the OpenXR runtime refused the session ({type(e).__name__})") from None
+        err: Exception | None = None
+        with _loader_messages() as lines:
+            try:
+                self.session = xr.create_session(self.instance, info)
+            except xr.exception.XrException as e:
+                err = e
+        if err is not None:
+            raise XrError(self._refused("xrCreateSession", self.runtime_name, err, lines)) from None
         sh = _h(self.session)
         self._session_h = sh
         kinds = set(xr.enumerate_reference_spaces(self.session))

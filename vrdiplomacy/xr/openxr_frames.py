@@ -13,6 +13,7 @@ actions (only when focused) and reads controllers and hand joints into an InputF
 from __future__ import annotations
 
 import ctypes
+import logging
 import time
 from ctypes import byref, c_int32, c_uint32, c_void_p
 from typing import Any
@@ -28,10 +29,12 @@ from vrdiplomacy.xr import actions as A
 from vrdiplomacy.xr.backend import Frame
 from vrdiplomacy.xr.hands import choose_hand
 
+log = logging.getLogger("vrdiplomacy.xr")
+
 SESSION_LOST = -17
 INSTANCE_LOST = -13
 SPACE_VALID = 0x3
-IDLE_TIMEOUT_S = 30.0
+STATUS_EVERY_S = 10.0  # a status line this often while the session waits (IDLE, standby, READY)
 
 _FN3 = ctypes.CFUNCTYPE(c_int32, c_void_p, c_void_p, c_void_p)
 _FN2 = ctypes.CFUNCTYPE(c_int32, c_void_p, c_void_p)
@@ -116,16 +119,24 @@ class XrFrameLoop:
         self._tracker_h = {h: _h(t) for h, t in self._hand_trackers.items()}
 
     def begin_frame(self) -> Frame | None:
+        """The next frame; while the session is not running (IDLE: the headset is in standby or
+        not worn, the runtime is still starting) this waits as long as it takes, as OpenXR
+        expects, with a status line every ``STATUS_EVERY_S`` seconds."""
         start = time.monotonic()
+        next_status = start + STATUS_EVERY_S
         while True:
             self._poll_events()
             if self.lc.finished or self.session is None:
                 return None
             if self.lc.frames_running:
                 break
-            if time.monotonic() - start > IDLE_TIMEOUT_S:
-                raise XrError(f"the OpenXR session stayed {self.lc.state.name} for {IDLE_TIMEOUT_S:.0f} s")
-            time.sleep(0.005)
+            now = time.monotonic()
+            if now >= next_status:
+                next_status = now + STATUS_EVERY_S
+                log.warning("waiting for the headset: the OpenXR session has been %s for %.0f s (headset in standby or "
+                            "not worn, or the runtime still starting); still waiting, Ctrl+C quits",
+                            self.lc.state.name, now - start)
+            time.sleep(0.005 if now - start < 1.0 else 0.05)
         sh = self._session_h
         try:
             self._call("xrWaitFrame", self._wait_frame(sh, byref(self._frame_wait_info), byref(self._frame_state)))

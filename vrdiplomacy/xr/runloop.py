@@ -37,8 +37,11 @@ def place(origin: Pose | None, pose: Pose) -> Pose:
 
 
 def run(backend: Backend, scene: Scene | None, renderer: Any | None, origin: Pose | None = None,
-        on_frame: Callable[[Frame], None] | None = None, after_render: Callable[[Frame], None] | None = None) -> RunStats:
-    """Run frames until the backend ends the session."""
+        on_frame: Callable[[Frame], None] | None = None, after_render: Callable[[Frame], None] | None = None,
+        render_every: int = 1) -> RunStats:
+    """Run frames until the backend ends the session; draw every ``render_every``-th frame
+    (1: all; more keeps long scripted runs on a software renderer short: the frames between
+    present the last image again)."""
     stats = RunStats()
     perf = time.perf_counter
     while True:
@@ -49,7 +52,8 @@ def run(backend: Backend, scene: Scene | None, renderer: Any | None, origin: Pos
             break
         for e in frame.events:
             stats.events.append((frame.index, e))
-        if frame.should_render and frame.targets and renderer is not None and scene is not None:
+        if (frame.should_render and frame.targets and renderer is not None and scene is not None
+                and frame.index % max(render_every, 1) == 0):
             views = [View(place(origin, v.pose), v.fov, v.name) for v in frame.views]
             renderer.render(scene, views, frame.targets, local_hands=local_hands(frame.input, origin))
             stats.rendered += 1

@@ -1,0 +1,235 @@
+"""What ``vrdiplomacy demo`` runs once its arguments are parsed: a relay and simulated delegates
+on loopback, you at your seat; a desktop window through :class:`~vrdiplomacy.app.client.LiveClient`,
+or headless with eye images, the heard audio and a summary."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from vrdiplomacy.app.client import ClientOptions, LiveClient
+from vrdiplomacy.app.eyes import EyePainter
+from vrdiplomacy.app.session import card_output, progress_line, user_settings
+from vrdiplomacy.errors import ConfigError
+
+log = logging.getLogger("vrdiplomacy.demo")
+
+
+def _snapshot(host: Any) -> tuple[Any, list[Any]]:
+    def get() -> tuple[Any, list[Any]]:
+        s = host.session
+        return s.head, s.state.avatars(s.now)
+
+    return host.call(get)
+
+
+# ---------------------------------------------------------------- headless
+
+
+def run_headless(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple[int, int], duration: float,
+                  out: Path) -> int:
+    from vrdiplomacy.session.bots import HeadMotion
+    from vrdiplomacy.session.host import RoomProcess, SessionThread
+    from vrdiplomacy.voice.devices import WavOutput
+
+    t_start = time.perf_counter()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--out {out}: cannot create the directory ({e.strerror or e})") from None
+    for old in out.glob("eyes_*.png"):
+        old.unlink()
+    heard_path = out / "heard.wav"
+    motion = HeadMotion(seat, None, phase=0.5, turn_s=0.5)
+
+    def pose_source(t: float) -> tuple[Any, None, None]:
+        return motion.pose(t), None, None
+
+    room = RoomProcess(layout.scene, len(plans), seat.seat_id)  # before any GL context or thread: it forks
+    addr = room.start()
+    try:
+        painter = EyePainter(scene, seat, size, out)
+        speakers = WavOutput(heard_path)
+    except BaseException:
+        room.stop()
+        raise
+    host = SessionThread(layout, user_settings(seat, layout.scene), pose_source, relay=addr, speakers=speakers)
+    print(f"demo: relay on loopback, {len(plans)} bots, you at seat {seat.seat_id} ({seat.delegation}) in the "
+          f"{layout.scene}; headless for {duration:g} s, writing to {out}/", flush=True)
+    try:
+        painter.wait_ready()
+        host.start()
+        motion.state = host.session.state if host.session else None
+        room.start_bots()
+        t0 = time.perf_counter()
+        k = 0
+        while (t := time.perf_counter() - t0) < duration:
+            err = host.failed()
+            if err is not None:
+                raise err
+            k += 1
+            drawn = painter.submit(k, *_snapshot(host))
+            note = "" if drawn else f"; no image this second (renderer busy: {painter.skipped} skipped so far)"
+            print(progress_line(host, t, duration) + note, flush=True)
+            time.sleep(max(0.0, min(t0 + k * 1.0, t0 + duration) - time.perf_counter()))
+    finally:
+        report = host.stop()
+        report.relay, report.bots = room.stop()
+        speakers.close()
+        images = painter.close()
+    wall = time.perf_counter() - t_start
+    summary = _summary(report, layout, seat, plans, duration, wall, images, heard_path, out / "summary.json")
+    summary["images"] = {"written": len(images), "skipped_busy": painter.skipped, "size_per_eye": list(size),
+                         "mean_render_s": round(sum(painter.frame_s) / max(len(painter.frame_s), 1), 3)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    _print_summary(summary)
+    return 0 if summary["received"]["poses"] > 0 or not plans else 1
+
+
+# ---------------------------------------------------------------- window
+
+
+def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple[int, int], duration: float,
+               client_options: tuple[ClientOptions, dict[str, str] | None] | None = None) -> int:
+    from vrdiplomacy.render.renderer import Renderer
+    from vrdiplomacy.session.host import RoomProcess, SessionThread
+    from vrdiplomacy.session.runtime import HeldPose
+    from vrdiplomacy.xr import runloop
+    from vrdiplomacy.xr.backend import BackendSettings
+    from vrdiplomacy.xr.desktop import CONTROLS_HELP, DesktopBackend
+
+    options, keys = client_options or (ClientOptions(), None)
+    eye = seat.eye_pose()
+    room = RoomProcess(layout.scene, len(plans), seat.seat_id)  # before any GL context or thread: it forks
+    addr = room.start()
+    try:
+        backend = DesktopBackend(BackendSettings(mode="desktop", width=size[0], height=size[1], fov_deg=90.0,
+                                                 start_pose=(tuple(float(v) for v in eye.position), seat.yaw_deg),
+                                                 desktop_keys=keys))
+    except BaseException:
+        room.stop()
+        raise
+    held = HeldPose(eye)
+    speakers = card_output()
+    host = SessionThread(layout, user_settings(seat, layout.scene), held, relay=addr, speakers=speakers)
+    renderer = Renderer(context=backend.context)
+    client = LiveClient(host, held, scene, None, options)
+    print(f"demo: relay on loopback, {len(plans)} bots, you at seat {seat.seat_id} ({seat.delegation}); "
+          f"{'sound on the default output' if speakers else 'no sound card: silent'}; window for up to {duration:g} s "
+          f"({CONTROLS_HELP})", flush=True)
+    t0 = time.perf_counter()
+    last_print = [0.0]
+    try:
+        host.start()
+        room.start_bots()
+
+        def on_frame(frame: Any) -> None:
+            client.on_frame(frame)
+            t = time.perf_counter() - t0
+            if t - last_print[0] >= 5.0:
+                last_print[0] = t
+                print(progress_line(host, t, duration), flush=True)
+            if t >= duration or host.failed() is not None:
+                backend.request_exit()
+
+        stats = runloop.run(backend, scene, renderer, None, on_frame=on_frame)
+        err = host.failed()
+        if err is not None:
+            raise err
+    finally:
+        report = host.stop()
+        report.relay, report.bots = room.stop()
+        if speakers is not None:
+            speakers.close()
+        renderer.close()
+        backend.shutdown()
+    elapsed = time.perf_counter() - t0
+    fps = stats.frames / max(elapsed, 1e-9)
+    user = report.user
+    print(f"demo: {stats.frames} frames in {elapsed:.1f} s ({fps:.1f} fps); sent {user.get('stats', {}).get('gestures_sent', 0)} "
+          f"gesture events; received {user.get('state', {}).get('poses', 0)} poses, "
+          f"{user.get('state', {}).get('voice_frames', 0)} voice frames, "
+          f"{user.get('state', {}).get('gesture_events', 0)} gesture events from {len(user.get('members', []))} delegates",
+          flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------- summary
+
+
+def _wav_levels(path: Path) -> dict[str, Any]:
+    import wave
+
+    import numpy as np
+
+    with wave.open(str(path), "rb") as w:
+        n, fs, ch = w.getnframes(), w.getframerate(), w.getnchannels()
+        x = np.frombuffer(w.readframes(n), "<i2").astype(np.float64).reshape(-1, ch) / 32768.0
+
+    def dbfs(v: Any) -> float:
+        r = float(np.sqrt(np.mean(v**2))) if v.size else 0.0
+        return round(20.0 * math.log10(r), 1) if r > 1e-9 else -200.0
+
+    return {"seconds": round(n / fs, 2), "channels": ch, "rms_dbfs": dbfs(x),
+            "left_rms_dbfs": dbfs(x[:, 0]), "right_rms_dbfs": dbfs(x[:, -1])}
+
+
+def _summary(report: Any, layout: Any, seat: Any, plans: list[Any], duration: float, wall: float, images: list[Path],
+             heard: Path, summary_path: Path) -> dict[str, Any]:
+    user = report.user
+    state = user.get("state", {})
+    members = user.get("members", [])
+    by_id = {m["client_id"]: m for m in members}
+    block_s = 960 / 48000
+    who = []
+    for cid, blocks in sorted(user.get("heard_blocks", {}).items(), key=lambda kv: -kv[1]):
+        m = by_id.get(cid, {})
+        who.append({"identity": m.get("identity", str(cid)), "delegation": m.get("delegation", ""),
+                    "seat": m.get("seat", ""), "seconds_heard": round(blocks * block_s, 2)})
+    gestures = [{"t": round(t, 2), "identity": by_id.get(cid, {}).get("identity", str(cid)), "gesture": g, "phase": ph}
+                for t, cid, g, ph in user.get("gesture_log", [])]
+    relay = report.relay
+    return {
+        "scene": layout.scene,
+        "you": {"seat": seat.seat_id, "delegation": seat.delegation, "sent": user.get("stats", {})},
+        "duration_s": duration,
+        "wall_s": round(wall, 2),
+        "bots": report.bots,
+        "members_seen": members,
+        "received": {"poses": state.get("poses", 0), "voice_frames": state.get("voice_frames", 0),
+                     "events": state.get("events", 0), "gesture_events": state.get("gesture_events", 0)},
+        "who_spoke": who,
+        "gestures": gestures,
+        "audio": {"file": str(heard), **_wav_levels(heard), **user.get("listen", {}),
+                  "late_blocks": user.get("stats", {}).get("late_blocks", 0)},
+        "relay": {k: relay.get(k, 0) for k in ("sessions_started", "voice_forwarded", "poses_forwarded", "events_in",
+                                               "datagrams_in", "datagrams_out")} if relay else {},
+        "client_drops": {k: v for k, v in user.get("client", {}).items() if k.startswith("dropped_") and v},
+        "files": [str(p) for p in images] + [str(heard), str(summary_path)],
+    }
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    r = s["received"]
+    a = s["audio"]
+    print(f"demo finished in {s['wall_s']:.1f} s: {len(s['members_seen'])} delegates seen, {r['poses']} poses, "
+          f"{r['voice_frames']} voice frames, {r['events']} room events ({r['gesture_events']} gestures) received")
+    if s["who_spoke"]:
+        print("  heard: " + ", ".join(f"{w['delegation'] or w['identity']} {w['seconds_heard']:.1f} s" for w in s["who_spoke"]))
+    kinds: dict[str, int] = {}
+    for g in s["gestures"]:
+        if g["phase"] == "start":
+            kinds[g["gesture"]] = kinds.get(g["gesture"], 0) + 1
+    if kinds:
+        print("  gestures: " + ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items())))
+    print(f"  audio: {a['seconds']:.1f} s stereo, {a['rms_dbfs']:.1f} dBFS RMS (left {a['left_rms_dbfs']:.1f}, "
+          f"right {a['right_rms_dbfs']:.1f}), {a.get('late_blocks', 0)} late blocks")
+    images = [f for f in s["files"] if f.endswith(".png")]
+    im = s.get("images", {})
+    skipped = f"; {im['skipped_busy']} second(s) without an image: the renderer was still drawing the previous one" \
+        if im.get("skipped_busy") else ""
+    print(f"  files: {len(images)} eye images ({images[0] if images else '-'} ... ){skipped}, {a['file']}, {s['files'][-1]}")

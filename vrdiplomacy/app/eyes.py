@@ -1,0 +1,105 @@
+"""Eye images of a headless session, drawn in their own thread (own EGL context)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from vrdiplomacy.errors import ConfigError, PlatformError
+
+log = logging.getLogger("vrdiplomacy.demo")
+
+
+class EyePainter:
+    """Renders eye images in its own thread (its own EGL context), one frame at a time: a frame
+    asked for while the previous one is still drawing is skipped, so a slow software renderer
+    never holds up the session or the end of the demo."""
+
+    def __init__(self, scene: Any, seat: Any, size: tuple[int, int], out: Path) -> None:
+        import queue
+        import threading
+
+        # llvmpipe (software GL) would take every core for a frame a second and starve the voice
+        # path; one rendering thread is plenty at this size (no effect on hardware drivers)
+        os.environ.setdefault("LP_NUM_THREADS", "1")
+        self.scene, self.seat, self.size, self.out = scene, seat, size, out
+        self.jobs: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self.images: list[Path] = []
+        self.frame_s: list[float] = []
+        self.skipped = 0
+        self.error: BaseException | None = None
+        self._ready = threading.Event()
+        self._busy = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="vrd-eyes", daemon=True)
+        self._thread.start()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        if not self._ready.wait(timeout):
+            raise PlatformError(f"the renderer did not start within {timeout:g} s")
+        if self.error is not None:
+            raise self.error
+
+    def submit(self, k: int, head: Any, avatars: list[Any]) -> bool:
+        """Ask for image ``k``; False (and counted in ``skipped``) when the previous one is still drawing."""
+        if self._busy.is_set() or self.jobs.full():
+            self.skipped += 1
+            return False
+        self._busy.set()
+        self.jobs.put((k, head, avatars))
+        return True
+
+    def close(self, timeout: float = 10.0) -> list[Path]:
+        try:
+            self.jobs.put(None, timeout=timeout)
+        except Exception:
+            log.warning("the renderer is still busy; leaving it")
+            return list(self.images)
+        self._thread.join(timeout)
+        return list(self.images)
+
+    def _main(self) -> None:
+        from vrdiplomacy.render.frames import stereo_side_by_side, views_for
+        from vrdiplomacy.render.renderer import Renderer
+
+        try:
+            r = Renderer()
+        except BaseException as e:
+            self.error = e
+            self._ready.set()
+            return
+        try:
+            targets = [r.create_target(*self.size), r.create_target(*self.size)]
+            self.scene.avatars = []
+            r.render(self.scene, views_for(self.seat.eye_pose(), self.size, stereo=True, fov_deg=90.0), targets)
+            r.finish()  # scene upload and shader compilation happen before the session starts
+            self._ready.set()
+            while (job := self.jobs.get()) is not None:
+                k, head, avatars = job
+                c0 = time.perf_counter()
+                self.scene.avatars = avatars
+                r.render(self.scene, views_for(head, self.size, stereo=True, fov_deg=90.0), targets)
+                image = stereo_side_by_side(r.read_pixels(targets[0]), r.read_pixels(targets[1]))
+                path = self.out / f"eyes_{k:02d}.png"
+                save_png(image, path)
+                self.images.append(path)
+                self.frame_s.append(time.perf_counter() - c0)
+                self._busy.clear()
+        except BaseException as e:  # reported by the summary; the session goes on
+            self.error = e
+            log.warning("rendering failed: %s", e)
+        finally:
+            self._ready.set()
+            r.close()
+
+
+def save_png(image: Any, path: Path) -> None:
+    """A quick PNG (fast compression: the session runs beside it)."""
+    from PIL import Image
+
+    try:
+        Image.fromarray(image[..., :3].copy()).save(path, compress_level=1)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot write ({e.strerror or e})") from None

@@ -1,0 +1,171 @@
+"""What ``vrdiplomacy join`` runs once its arguments are parsed: a local session, or a delegate
+in a relay's room through :class:`~vrdiplomacy.app.client.LiveClient`."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vrdiplomacy.app.client import ClientOptions, LiveClient
+from vrdiplomacy.app.session import card_output, start_session, user_settings
+from vrdiplomacy.scene.math3d import Pose
+
+log = logging.getLogger("vrdiplomacy.join")
+
+
+@dataclass
+class JoinOptions:
+    """What ``join`` was asked for beyond the backend: ``duration`` seconds (0: until closed),
+    ``screenshot`` a PNG of the last frame, ``name`` the identity in the room, ``recorder`` a
+    :class:`~vrdiplomacy.gestures.record.Recorder` for the input, ``client`` the live client's
+    options (desktop key hold, recognizer)."""
+
+    duration: float = 0.0
+    screenshot: Path | None = None
+    name: str | None = None
+    recorder: Any = None
+    client: ClientOptions = dataclasses.field(default_factory=ClientOptions)
+
+
+@dataclasses.dataclass
+class SecuredJoin:
+    """Our part in a secured room: ``me`` (LocalIdentity), the trust store ``roots`` (ministry roots
+    and their CRLs), our certificate ``name``, the ``admission`` we present to the relay (our
+    invitation, or a chair's own) and the room ``authority`` we pin (the invitation, or a
+    fingerprint)."""
+
+    me: Any
+    roots: Any
+    name: str
+    admission: Any = None
+    authority: Any = None
+
+
+def seat_origin(seat: Any) -> Pose:
+    """The play space's floor origin at a seat, facing its way (a seated user's head, at the
+    seated eye height above the stage floor, lands on the seat's eye point)."""
+    from vrdiplomacy.scene.avatars import SEATED_EYE_HEIGHT
+
+    eye = seat.eye_pose()
+    p = np.asarray(eye.position, np.float32)
+    return Pose.from_yaw(np.array([p[0], p[1] - SEATED_EYE_HEIGHT, p[2]], np.float32), seat.yaw_deg)
+
+
+def _keep_last(renderer: Any, last: dict[str, Any]) -> Any:
+    def keep(frame: Any) -> None:
+        if frame.targets:
+            last["image"] = renderer.read_pixels(frame.targets[0])
+
+    return keep
+
+
+def save_screenshot(path: Path | None, last: dict[str, Any]) -> None:
+    if path is not None and "image" in last:
+        from PIL import Image
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(last["image"]).save(path)
+        log.info("saved %s", path)
+
+
+def local_session(backend: Any, scene: Any, layout: Any, vp: Any, opts: JoinOptions) -> int:
+    """Alone in a scene (no relay): look around, record input, take a screenshot."""
+    from vrdiplomacy.render.renderer import Renderer
+    from vrdiplomacy.xr import runloop
+
+    renderer = Renderer(context=backend.context)
+    last: dict[str, Any] = {}
+    try:
+        origin = None
+        if backend.mode == "xr":
+            # the play space's floor origin sits on the viewpoint, facing its way
+            origin = Pose.from_yaw(np.array([vp.position[0], vp.position[1] - 1.6, vp.position[2]], np.float32), vp.yaw_deg)
+        if backend.mode == "offscreen":
+            backend.attach_targets([renderer.create_target(backend.settings.width, backend.settings.height)])
+        log.info("joined a local session in the %s (%s mode)%s", layout.scene, backend.mode,
+                 "" if backend.mode != "desktop" else "; see 'vrdiplomacy join --help' for the controls")
+        t_end = time.monotonic() + opts.duration if opts.duration else None
+
+        def on_frame(frame: Any) -> None:
+            if opts.recorder is not None:
+                opts.recorder.write(frame.input)
+            if t_end is not None and time.monotonic() >= t_end:
+                backend.request_exit()
+
+        stats = runloop.run(backend, scene, renderer, origin, on_frame=on_frame,
+                            after_render=_keep_last(renderer, last) if opts.screenshot else None)
+    finally:
+        renderer.close()
+    save_screenshot(opts.screenshot, last)
+    reason = backend.finish_reason
+    log.info("left after %d frames%s", stats.frames, f" ({reason})" if reason else "")
+    return 0
+
+
+def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts: JoinOptions,
+              secured: SecuredJoin | None = None) -> int:
+    """Join a relay's room: your poses, voice and gestures (recognized or keys) go out; the others come in."""
+    from vrdiplomacy.render.renderer import Renderer
+    from vrdiplomacy.session.host import SessionThread
+    from vrdiplomacy.session.runtime import HeldPose
+    from vrdiplomacy.xr import runloop
+
+    settings = user_settings(seat, layout.scene)
+    sealer = None
+    if secured is not None:
+        from vrdiplomacy.net.secure import SecureRoom, SecureSettings
+
+        role = secured.admission.role if secured.admission is not None else None  # the authority's word
+        sealer = SecureRoom(settings.room, secured.me, secured.roots, SecureSettings(role=role),
+                            authority=secured.authority)
+        settings = dataclasses.replace(settings, identity=secured.name,
+                                       client=dataclasses.replace(settings.client, admission=secured.admission))
+    if opts.name:
+        settings = dataclasses.replace(settings, identity=opts.name)
+    held = HeldPose(seat.eye_pose())
+    speakers = card_output()
+    host = SessionThread(layout, settings, held, relay=relay, speakers=speakers, sealer=sealer)
+    renderer = Renderer(context=backend.context)
+    origin = seat_origin(seat) if backend.mode == "xr" else None
+    client = LiveClient(host, held, scene, origin, opts.client, opts.recorder)
+    last: dict[str, Any] = {}
+    try:
+        if backend.mode == "offscreen":
+            backend.attach_targets([renderer.create_target(backend.settings.width, backend.settings.height)])
+        start_session(host, relay)
+        log.info("joined %s:%d as %s at seat %s (%s mode, %s)", relay.host, relay.port, settings.identity, seat.seat_id,
+                 backend.mode, "end-to-end encrypted" if sealer is not None else "NOT end-to-end encrypted: add --root to "
+                 "join a secured room")
+        t_end = time.monotonic() + opts.duration if opts.duration else None
+
+        def on_frame(frame: Any) -> None:
+            client.on_frame(frame)
+            if host.failed() is not None or (t_end is not None and time.monotonic() >= t_end):
+                backend.request_exit()
+
+        stats = runloop.run(backend, scene, renderer, origin, on_frame=on_frame,
+                            after_render=_keep_last(renderer, last) if opts.screenshot else None)
+        err = host.failed()
+        if err is not None:
+            raise err
+    finally:
+        report = host.stop()
+        if speakers is not None:
+            speakers.close()
+        renderer.close()
+    save_screenshot(opts.screenshot, last)
+    sec = report.user.get("security", {})
+    if sec.get("secured"):
+        log.info("room code at the end: %s (roster v%s, %s members; %s security alerts)", sec.get("room_code") or "none yet",
+                 sec.get("roster_version"), sec.get("members"), sec.get("security_alerts"))
+    state = report.user.get("state", {})
+    log.info("left after %d frames; sent %d gesture events; received %d poses, %d voice frames, %d gesture events from "
+             "%d delegates", stats.frames, report.user.get("stats", {}).get("gestures_sent", 0), state.get("poses", 0),
+             state.get("voice_frames", 0), state.get("gesture_events", 0), len(report.user.get("members", [])))
+    return 0
