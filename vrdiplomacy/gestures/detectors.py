@@ -317,7 +317,7 @@ class DipDetector:
     back: float = 0.6
     cross_ratio: float = 0.6
     cross_slack: float = 2.0
-    gap: float = 1.0
+    gap: float = 1.25  # >= max_down + max_up: the next dip of a slow nod may take that long
     grace: float = 0.4
     _hist: deque[tuple[float, float, float]] = field(default_factory=deque)
     _used: float = -1e9  # time of the last bottom that made a dip (each bottom counts once)
