@@ -1,8 +1,7 @@
 """Two detector primitives with hysteresis and debounce, driven by (time, value) samples.
 
 * :class:`HoldDetector` -- a posture held: a score in [0, 1] must stay >= ``on`` for
-  ``debounce_on`` seconds (dips of any depth shorter than ``dip`` seconds forgiven: at 90-120 Hz
-  tracker noise makes single-frame dips) to start, and < ``off`` for
+  ``debounce_on`` seconds (brief dips under ``dip`` seconds forgiven) to start, and < ``off`` for
   ``debounce_off`` seconds to end. Onset is when the score first rose, offset when it first fell.
 * :class:`OscillationDetector` -- a repeated motion: turning points of a 1-D signal found with
   hysteresis ``swing``; ``swings`` consecutive half-swings each lasting ``min_half..max_half``
@@ -74,8 +73,8 @@ class HoldDetector:
                 if t - self._cand >= self.debounce_on:
                     self.active = Span(self._cand, None, self._conf(), t)
                     started = self.active
-            elif self._cand is not None and t - self._cand_last_ok > self.dip:
-                self._cand = None  # below ``on`` for longer than a tracker-noise dip
+            elif self._cand is not None and (score < self.off or t - self._cand_last_ok > self.dip):
+                self._cand = None
         else:
             self._sum += score
             self._n += 1
@@ -314,11 +313,11 @@ class DipDetector:
     max_depth: float = 40.0
     max_down: float = 0.6
     max_up: float = 0.6
-    max_bottom: float = 0.3
+    max_bottom: float = 0.45
     back: float = 0.6
     cross_ratio: float = 0.6
     cross_slack: float = 2.0
-    gap: float = 1.0
+    gap: float = 1.25  # >= max_down + max_up: the next dip of a slow nod may take that long
     grace: float = 0.4
     _hist: deque[tuple[float, float, float]] = field(default_factory=deque)
     _used: float = -1e9  # time of the last bottom that made a dip (each bottom counts once)

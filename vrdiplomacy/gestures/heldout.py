@@ -10,8 +10,8 @@ and never used to tune the recognizer. It shares none of their code or numbers:
   tuning generator's :mod:`.synth` hand), scaled to the person's hand size;
 * **controllers**: the grip pose built from the words of the OpenXR specification ("Semantic
   Paths", "Standard pose identifiers": +X the palm normal, into a right palm / away from a left
-  one; -Z through the curled fingers from the little finger to the thumb), the aim pose tilted
-  from grip by a per-person runtime angle; buttons from finger curls (squeeze, trigger, thumb
+  one; -Z through the curled fingers from the little finger to the thumb), the aim pose along
+  where the hand points, off by a per-person runtime angle of up to 10 degrees; buttons from finger curls (squeeze, trigger, thumb
   rest);
 * **tracking**: 72, 90 or 120 Hz with frame-time jitter, per-joint noise plus a slowly drifting
   offset, whole-hand and partial dropouts, controller pose noise and losses;
@@ -120,7 +120,7 @@ class Person:
         return Person(name, source, height, bool(rng.random() < 0.55), float(height / 1.75 * u(0.88, 1.12)),
                       "left" if rng.random() < 0.35 else "right", float(u(0.7, 1.4)), float(u(0.7, 1.35)),
                       float(rng.choice([72.0, 90.0, 120.0])), float(u(0.0015, 0.004)), float(u(0.0, 0.1)),
-                      float(u(25.0, 55.0)), float(u(-180, 180)), (float(u(-4, 4)), float(u(-4, 4))))
+                      float(u(-10.0, 10.0)), float(u(-180, 180)), (float(u(-4, 4)), float(u(-4, 4))))
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
@@ -227,8 +227,10 @@ def _controller(p: Person, hk: HandKey, palm: F, rot: F, side: str, rng: np.rand
     gp, gr = _grip_pose(palm, rot, side)
     gr = _rot_axis(rng.normal(size=3), math.radians(rng.normal(0, 0.5))) @ gr
     c.grip = Pose((gp + rng.normal(0, 0.001, 3)).astype(np.float32), _mat_quat(gr).astype(np.float32))
-    # aim: the runtime's pointing ray, tilted from grip about grip +X (the controller's nose down)
-    ar = gr @ _rot_axis(np.array([1.0, 0, 0]), -math.radians(p.aim_tilt))
+    # aim: the runtime's pointing ray (+Y up, -Z forward) "by platform conventions": it follows
+    # where the hand points (grip -Y here, the fingers' direction of this hand model), off by a
+    # per-person runtime angle about grip +X
+    ar = gr @ _rot_axis(np.array([1.0, 0, 0]), -math.radians(90.0 + p.aim_tilt))
     c.aim = Pose((gp + gr @ np.array([0.0, 0.0, -0.05])).astype(np.float32), _mat_quat(ar).astype(np.float32))
     return c
 

@@ -128,7 +128,7 @@ class GestureRecognizer:
                                                                      max_half=0.5, low_max=c.clap_gap)),
             _Track(Gesture.NOD, Hand.NONE, DipDetector(c.nod_depth)),
             _Track(Gesture.HEAD_SHAKE, Hand.NONE, OscillationDetector(c.shake_swing, swings=c.shake_swings, min_half=0.1,
-                                                                       max_half=0.5, cross_ratio=0.6)),
+                                                                       max_half=0.65, cross_ratio=0.6)),
         ]
         self._tracks = tracks
         self._wave = {tr.hand: tr for tr in tracks if tr.gesture is Gesture.WAVE}
