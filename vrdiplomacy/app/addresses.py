@@ -1,7 +1,7 @@
 """Relay addresses as people type them: ``HOST:PORT`` and the certificate's SHA-256 fingerprint
-in either printed form (``ab12…`` as ``vrdiplomacy relay --print-fingerprint`` gives it, or
-``AB:12:…`` as ``vrdiplomacy identity show`` and the relay's start-up line show it), and why a
-connection failed, in words that tell the cases apart."""
+in either printed form (``ab12…`` as ``vrdiplomacy relay`` prints it at start and with
+``--print-fingerprint``, or ``AB:12:…`` as ``vrdiplomacy identity show`` prints certificate
+fingerprints), and why a connection failed, in words that tell the cases apart."""
 
 from __future__ import annotations
 
@@ -25,9 +25,8 @@ def parse_fingerprint(text: str, option: str = "--fingerprint") -> str:
 
 
 def show_fingerprint(fp: str) -> str:
-    """The one printed form: colon-separated upper-case pairs (as ``identity show`` prints)."""
-    d = parse_fingerprint(fp).upper()
-    return ":".join(d[i:i + 2] for i in range(0, len(d), 2))
+    """The form vrdiplomacy prints a relay fingerprint in: 64 lowercase hex digits."""
+    return parse_fingerprint(fp)
 
 
 def parse_host_port(text: str, option: str = "--relay") -> tuple[str, int]:
@@ -46,8 +45,7 @@ def relay_address(relay: str | None, fingerprint: str | None) -> Any:
         return None
     host, port = parse_host_port(relay)
     if not fingerprint:
-        raise ConfigError("--relay needs --fingerprint: the relay certificate's SHA-256 fingerprint that "
-                          "'vrdiplomacy relay' prints at start (it pins the relay)")
+        raise ConfigError("--relay needs --fingerprint: the 64 hex digits 'vrdiplomacy relay' prints (it pins the relay)")
     from vrdiplomacy.session.host import RelayAddress
 
     return RelayAddress(host, port, parse_fingerprint(fingerprint))
