@@ -184,7 +184,8 @@ def test_cli_prints_fingerprint_and_reports_bad_arguments(tmp_path: Path) -> Non
     run = [sys.executable, "-m", "vrdiplomacy", "relay"]
     out = subprocess.run(run + ["--state-dir", str(tmp_path), "--print-fingerprint"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0
-    assert out.stdout.strip() == tls.ensure_certificate(tmp_path)[2]
+    hexfp = tls.ensure_certificate(tmp_path)[2]
+    assert out.stdout.strip() == ":".join(hexfp[i : i + 2] for i in range(0, 64, 2)).upper()  # as identity show prints
     assert (tmp_path / tls.KEY_FILE).stat().st_mode & 0o077 == 0
     bad = subprocess.run(run + ["--layout", "chamber=/nonexistent.json"], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode != 0 and bad.stderr.strip().startswith("error:") and "Traceback" not in bad.stderr

@@ -35,7 +35,7 @@ def relay(tmp_path: Path):  # type: ignore[no-untyped-def]
                 break
             if m := re.search(r"listening on [\d.]+:(\d+)", line):
                 port = int(m.group(1))
-            if m := re.search(r"\b([0-9a-f]{64})\b", line):
+            if m := re.search(r"\b((?:[0-9A-F]{2}:){31}[0-9A-F]{2})\b", line):
                 fp = m.group(1)
         assert port and fp, "the relay did not print its port and fingerprint"
         yield port, fp
@@ -72,4 +72,4 @@ def test_join_relay_needs_the_fingerprint() -> None:
                        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
-        "error: --relay needs --fingerprint: the 64 hex digits 'vrdiplomacy relay' prints (it pins the relay)"]
+        "error: --relay needs --fingerprint: the certificate fingerprint 'vrdiplomacy relay' prints (it pins the relay)"]

@@ -128,7 +128,7 @@ def _start_relay(state: Path) -> tuple[subprocess.Popen[str], int, str]:
             break
         if m := re.search(r"listening on [\d.]+:(\d+)", line):
             port = int(m.group(1))
-        if m := re.search(r"\b([0-9a-f]{64})\b", line):
+        if m := re.search(r"\b((?:[0-9A-F]{2}:){31}[0-9A-F]{2})\b", line):
             fp = m.group(1)
     if port is None or fp is None:
         proc.kill()

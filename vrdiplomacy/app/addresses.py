@@ -1,7 +1,8 @@
 """Relay addresses as people type them: ``HOST:PORT`` and the certificate's SHA-256 fingerprint
-in either printed form (``ab12…`` as ``vrdiplomacy relay`` prints it at start and with
-``--print-fingerprint``, or ``AB:12:…`` as ``vrdiplomacy identity show`` prints certificate
-fingerprints), and why a connection failed, in words that tell the cases apart."""
+as vrdiplomacy prints every fingerprint (``AB:12:…``: colon-separated upper-case hex, the form
+OpenSSL and browsers show; ``vrdiplomacy relay`` at start and with ``--print-fingerprint``,
+``identity show`` for certificates) or as bare hex in any case, and why a connection failed, in
+words that tell the cases apart."""
 
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ def parse_fingerprint(text: str, option: str = "--fingerprint") -> str:
 
 
 def show_fingerprint(fp: str) -> str:
-    """The form vrdiplomacy prints a relay fingerprint in: 64 lowercase hex digits."""
-    return parse_fingerprint(fp)
+    """The one form vrdiplomacy prints fingerprints in: colon-separated upper-case hex (as
+    :func:`vrdiplomacy.crypto.identity.fingerprint` prints certificates)."""
+    d = parse_fingerprint(fp).upper()
+    return ":".join(d[i : i + 2] for i in range(0, len(d), 2))
 
 
 def parse_host_port(text: str, option: str = "--relay") -> tuple[str, int]:
@@ -45,7 +48,7 @@ def relay_address(relay: str | None, fingerprint: str | None) -> Any:
         return None
     host, port = parse_host_port(relay)
     if not fingerprint:
-        raise ConfigError("--relay needs --fingerprint: the 64 hex digits 'vrdiplomacy relay' prints (it pins the relay)")
+        raise ConfigError("--relay needs --fingerprint: the certificate fingerprint 'vrdiplomacy relay' prints (it pins the relay)")
     from vrdiplomacy.session.host import RelayAddress
 
     return RelayAddress(host, port, parse_fingerprint(fingerprint))

@@ -54,7 +54,7 @@ def start_session(host: Any, relay: Any) -> None:
 
     try:
         host.start()
-    except RelayConnectError as e:
+    except RelayConnectError:
         why = why_no_session(relay.host, relay.port) if relay is not None else None
         if why is None:
             raise

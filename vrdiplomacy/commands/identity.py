@@ -31,7 +31,7 @@ from vrdiplomacy.errors import ConfigError, VrdError
 DEFAULT_HOME = Path(os.environ.get("VRDIPLOMACY_HOME", Path.home() / ".vrdiplomacy"))
 
 
-def _add_passphrase(p: argparse.ArgumentParser, what: str) -> None:
+def add_passphrase(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument(
         "--passphrase-file",
         type=Path,
@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="ministry only: the countries this root may issue for (default: --country); 'any' for an "
                            "international root such as a conference secretariat")
     init.add_argument("--force", action="store_true", help="replace existing files")
-    _add_passphrase(init, "that encrypts the new key")
+    add_passphrase(init, "that encrypts the new key")
 
     issue = sub.add_parser("issue", help="sign a delegation's request with the ministry root",
                            description="Sign a delegation's certificate signing request with the ministry "
@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     issue.add_argument("--days", type=int, default=365, help="validity in days (default 365)")
     issue.add_argument("--out", type=Path, help="certificate to write (default: next to the request, .crt)")
     issue.add_argument("--force", action="store_true", help="replace an existing certificate")
-    _add_passphrase(issue, "of the ministry key")
+    add_passphrase(issue, "of the ministry key")
 
     show = sub.add_parser("show", help="print a certificate's, revocation list's or invitation's contents")
     show.add_argument("cert", type=Path, help="certificate (.crt, PEM or DER), revocation list (.crl) or invitation (.invite)")
@@ -90,7 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     revoke.add_argument("--ca-dir", type=Path, help=f"ministry folder (default {DEFAULT_HOME}/ministry)")
     revoke.add_argument("-o", "--out", type=Path, help="revocation list to update or create (default <ca-dir>/ministry.crl)")
     revoke.add_argument("--days", type=int, default=30, help="days until the list should be re-issued (default 30)")
-    _add_passphrase(revoke, "of the ministry key")
+    add_passphrase(revoke, "of the ministry key")
 
     invite = sub.add_parser("invite", help="as a room's chair, invite a delegation certificate to the room",
                             description="Sign an invitation to a secured room with your chair or host key: your "
@@ -110,11 +110,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     invite.add_argument("--crl", type=Path, action="append", default=[], help="revocation list to check the member against")
     invite.add_argument("-o", "--out", type=Path, required=True, metavar="FILE", help="invitation file to write (.invite)")
     invite.add_argument("--force", action="store_true", help="replace an existing file")
-    _add_passphrase(invite, "of your key")
+    add_passphrase(invite, "of your key")
 
     from vrdiplomacy.net.room_code_cli import add_room_code_parser
 
-    add_room_code_parser(sub, DEFAULT_HOME, _add_passphrase)
+    add_room_code_parser(sub, DEFAULT_HOME, add_passphrase)
 
 
 def read_passphrase(path: Path | None) -> bytes | None:

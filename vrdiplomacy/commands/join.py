@@ -59,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save the last frame (desktop/offscreen: the view; xr: the left eye)")
     p.add_argument("--no-recognizer", action="store_true",
                    help="do not turn hand and controller motion into gestures (gesture keys still work)")
-    from vrdiplomacy.commands.identity import DEFAULT_HOME, _add_passphrase
+    from vrdiplomacy.commands.identity import DEFAULT_HOME, add_passphrase
     from vrdiplomacy.net.room_code_cli import add_identity_arguments
 
     sec = p.add_argument_group(
@@ -69,7 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "listen), and the card below your view shows the room code to compare aloud with the other "
         "delegations, and any roster change or security alert. Without --root the card says the room "
         "is not end-to-end encrypted.", 76))
-    add_identity_arguments(sec, DEFAULT_HOME, _add_passphrase, root_required=False)
+    add_identity_arguments(sec, DEFAULT_HOME, add_passphrase, root_required=False)
 
 
 def _secured_identity(args: argparse.Namespace, relay: object | None) -> tuple[object, list, str] | None:  # type: ignore[type-arg]

@@ -61,7 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="only this room authority (a chair's certificate SHA-256, as 'identity show' prints it) may "
                         "open secured rooms here (repeatable; default: any)")
     p.add_argument("--print-fingerprint", action="store_true",
-                   help="print the certificate fingerprint (64 hex digits, as at start; making the certificate if needed) "
+                   help="print the certificate fingerprint (AB:12:..., as at start; making the certificate if needed) "
                         "and exit; --fingerprint options accept it with or without colons, in any case")
 
 
@@ -73,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
 
     state_dir = args.state_dir or tls.default_state_dir()
     if args.print_fingerprint:
-        print(tls.ensure_certificate(state_dir)[2])
+        from vrdiplomacy.app.addresses import show_fingerprint
+
+        print(show_fingerprint(tls.ensure_certificate(state_dir)[2]))
         return 0
     if args.last_n < 1 or args.audible_radius < 0 or args.resume_grace < 0:
         raise ConfigError("--last-n must be >= 1; --audible-radius and --resume-grace must be >= 0")
@@ -110,7 +112,9 @@ async def _serve(host: str, port: int, state_dir: Path, settings: RelaySettings,
     server = RelayServer(host, port, state_dir, settings, layouts, None, stats_file, layout_for)
     await server.start()
     print(f"relay listening on {host}:{server.port} (TLS over TCP; media on UDP {server.udp_port})", flush=True)
-    print(f"certificate fingerprint (SHA-256): {server.fingerprint}", flush=True)
+    from vrdiplomacy.app.addresses import show_fingerprint
+
+    print(f"certificate fingerprint (SHA-256): {show_fingerprint(server.fingerprint)}", flush=True)
     print(f"state directory: {state_dir}", flush=True)
     s = server.settings
     print("admission: " + ("only invited members of secured rooms" if not s.unsecured_rooms else

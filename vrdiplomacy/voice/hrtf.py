@@ -21,7 +21,6 @@ Where the data comes from, most preferred first (:func:`default_hrtf`):
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import math
 import zipfile
@@ -221,13 +220,13 @@ def read_sofa(path: str | Path) -> SofaData:
     p = Path(path)
     if not p.is_file():
         raise AssetError(f"{p}: SOFA file not found")
-    libname = ctypes.util.find_library("mysofa") or "libmysofa.so.1"
+    from vrdiplomacy.errors import PlatformError
+    from vrdiplomacy.platform.native import load_library
+
     try:
-        lib = ctypes.CDLL(libname)
-    except OSError:
-        raise AssetError(
-            f"{p}: reading SOFA files needs libmysofa (Debian/Ubuntu: apt install libmysofa1)"
-        ) from None
+        lib = load_library("mysofa", f"reading the SOFA file {p}")  # per-OS names, folders and install hint
+    except PlatformError as e:
+        raise AssetError(str(e)) from None
     lib.mysofa_load.restype = ctypes.POINTER(_Hrtf)
     lib.mysofa_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
     lib.mysofa_tospherical.argtypes = [ctypes.POINTER(_Hrtf)]
