@@ -258,8 +258,10 @@ class OscillationDetector:
         n = len(self._ext) - 1
         conf = min(1.0, 0.55 + 0.08 * n + 0.15 * min(1.0, rng / (3.0 * self.swing)))
         if self.centre_ratio is not None:
-            # where the motion started: the approach's start, or the turning point it left from
-            rest = self._ext[0 if self._approach and k == 1 else k][1]
+            # where the head faced before the shake: the signal one typical half-swing before the
+            # first extreme (the turning point it left from may have been dropped as too quick)
+            t_rest = self._ext[k][0] - med_h
+            rest = next((xh for th, xh, _ in self._hist if th >= t_rest), self._ext[k][1])
             self._armed = (t0, conf, rest, rng, self._ext[-1][0])
             return None
         self.active = Span(t0, None, conf, t)
