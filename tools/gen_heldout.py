@@ -7,8 +7,8 @@ Per source (articulated hands, controllers): ``--people`` performers doing each 
 
     python tools/gen_heldout.py --out /tmp/heldout                # the full held-out set (bench)
     python tools/gen_heldout.py --out /tmp/fresh --first 2000 --people 8 --sources articulated
-    python tools/gen_heldout.py --out tests/data/gestures/heldout --seeds articulated:108,controller:117 \\
-        --reps 1 --kinds gestures                                  # the small slice the tests use
+    python tools/gen_heldout.py --out tests/data/gestures/heldout --reps 1 --kinds gestures \\
+        --seeds articulated:104,articulated:108,controller:100,controller:117   # the tests' slice
 """
 
 from __future__ import annotations
