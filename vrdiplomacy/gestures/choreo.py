@@ -126,7 +126,9 @@ def gesture_overlay(
         if reach < 0.04:
             lat, roll = lat * 0.04 / reach, roll * 0.04 / reach
         high = rng.random() < 0.4  # above the eyes: must not count as a raised hand as well
-        base = HandState(np.array([sx * u(0.15, 0.3), u(0.05, 0.25) if high else u(-0.12, 0.15), u(-0.2, -0.05)]),
+        # or low: a wave at shoulder height (the shoulder is ~0.25 m below the eyes)
+        y = u(0.05, 0.25) if high else u(-0.3, -0.15) if rng.random() < 0.35 else u(-0.12, 0.15)
+        base = HandState(np.array([sx * u(0.15, 0.3), y, u(-0.2, -0.05)]),
                          mirror(PALM_FORWARD_UP @ _tilt(rng, 10), side), _shape(rng, p, "open"))
         t_act = n / f
         wrist_off = base.rot @ np.array([0.0, 0.0, 0.05 * p.hand_scale])

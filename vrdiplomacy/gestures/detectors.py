@@ -116,10 +116,10 @@ class OscillationDetector:
     ``min_half``/``max_half`` allowed half-period in seconds; ``low_max`` when set, every low
     turning point must lie below it (claps: the hands must meet); ``cross_ratio`` when set, the
     ``cross`` signal's range over the motion must stay under this fraction of the main range;
-    ``centre_ratio`` when set, the motion must come back to where it started (within this
-    fraction of its range, within ``max_half`` of the last turning point) before it counts: a
-    head shake swings about the direction one faces, while looking round from one person to
-    another ends somewhere else; ``max_still`` when set, the largest fraction of the motion's time
+    ``centre_ratio`` when set, after the last turning point the signal must come back to within
+    this fraction of the last swing of that swing's middle (within ``max_half``) before it counts:
+    a head shake swings about the direction one faces, while looking round from one person to
+    another goes on or stays somewhere else; ``max_still`` when set, the largest fraction of the motion's time
     (first to last turning point) the signal may spend nearly still (under a fifth of its peak
     speed): a shake keeps moving and turns at once, glancing from one person to another and back
     dwells on each.
@@ -134,7 +134,7 @@ class OscillationDetector:
     centre_ratio: float | None = None
     max_still: float | None = None
     grace: float = 0.4
-    _armed: tuple[float, float, float, float, float] | None = None  # (onset, conf, rest value, range, armed at)
+    _armed: tuple[float, float, float, float, float] | None = None  # (onset, conf, centre, swing, armed at)
     _dir: int = 0
     _hi: tuple[float, float] | None = None
     _lo: tuple[float, float] | None = None
@@ -258,11 +258,10 @@ class OscillationDetector:
         n = len(self._ext) - 1
         conf = min(1.0, 0.55 + 0.08 * n + 0.15 * min(1.0, rng / (3.0 * self.swing)))
         if self.centre_ratio is not None:
-            # where the head faced before the shake: the signal one typical half-swing before the
-            # first extreme (the turning point it left from may have been dropped as too quick)
-            t_rest = self._ext[k][0] - med_h
-            rest = next((xh for th, xh, _ in self._hist if th >= t_rest), self._ext[k][1])
-            self._armed = (t0, conf, rest, rng, self._ext[-1][0])
+            # centred: the head comes back towards the middle of its last swing (where it faced),
+            # not on to somewhere else (a glance that goes on, or stays)
+            (_, a, _), (_, b, _) = self._ext[-2], self._ext[-1]
+            self._armed = (t0, conf, 0.5 * (a + b), abs(a - b), self._ext[-1][0])
             return None
         self.active = Span(t0, None, conf, t)
         return self.active

@@ -45,8 +45,8 @@ class RecognizerConfig:
     Fields: ``raise_height`` palm height above the eyes for a raised hand; ``nod_depth`` how far
     (degrees) the head must dip and come back for a nod -- one dip is enough; ``shake_swing``
     head-shake turning-point hysteresis in degrees, ``shake_swings`` half-swings needed (2: left,
-    right, and back to the centre) and ``shake_centre`` how close (a fraction of the swing range)
-    the head must come back to where it faced before a shake counts; ``wave_swing`` finger-tip swing in
+    right, and back to the centre) and ``shake_centre`` how close (a fraction of the last swing)
+    the head must come back to that swing's middle before a shake counts; ``wave_swing`` finger-tip swing in
     metres; ``clap_swing`` change of palm distance per clap and ``clap_gap`` the largest distance
     that still counts as hands meeting; ``hold`` seconds a posture must be held before it counts;
     ``point_slack_deg`` angular slack when ray-casting to targets; ``lower_duration`` how long a
@@ -66,7 +66,7 @@ class RecognizerConfig:
     point_slack_deg: float = 5.0
     lower_duration: float = 0.5
     clap_pause: float = 1.2
-    shake_centre: float = 0.35
+    shake_centre: float = 0.2
 
 
 def _open(h: HandFeatures) -> float:
@@ -264,7 +264,8 @@ class GestureRecognizer:
             h = f.hand(tr.hand.value)
             if h is None:
                 return None, 0.0
-            gate = min(ramp(float(h.palm[1]), -0.3, -0.2), ramp(h.curl_mean, 0.5, 0.35), ramp(float(-h.palmar[2]), 0.2, 0.4))
+            # from shoulder height (palm ~0.25 m below the eyes) up; talking beats stay lower
+            gate = min(ramp(float(h.palm[1]), -0.38, -0.3), ramp(h.curl_mean, 0.5, 0.35), ramp(float(-h.palmar[2]), 0.2, 0.4))
             other = f.right if tr.hand is Hand.LEFT else f.left
             if other is not None:  # hands near each other swing together when clapping, not waving
                 d = other.palm - h.palm
