@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from vrdiplomacy.gestures.heldout_acts import make_recording  # noqa: E402
 from vrdiplomacy.gestures.record import Recorder  # noqa: E402
 
-VERSION = 1
+VERSION = 2  # 2: the hands rest until the first act (its motion began at t=0, before its label)
 
 
 def main(argv: list[str] | None = None) -> int:
