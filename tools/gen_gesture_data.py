@@ -4,8 +4,9 @@
 Deterministic: every file comes from a seed derived from ``--seed-base`` and its index, and
 gzip output carries no timestamp, so the same command writes byte-identical files.
 
-The committed test set uses seed base 1000. Tuning happened on seed bases 0-9 (never on the
-test set): ``python tools/gen_gesture_data.py --seed-base 0 --out /tmp/tune``.
+The committed test set uses seed base 1000 and was written by generator version 3 (it is not
+rewritten with every generator change, to keep the repository small). Tuning happened on seed
+bases 0-9 (never on the test set): ``python tools/gen_gesture_data.py --seed-base 0 --out /tmp/tune``.
 
     python tools/gen_gesture_data.py                       # the committed test set
     python tools/gen_gesture_data.py --only perf_03_controller
@@ -28,7 +29,7 @@ from vrdiplomacy.gestures.background import perform_gestures, perform_negatives 
 from vrdiplomacy.gestures.perform import Performer  # noqa: E402
 from vrdiplomacy.gestures.record import Recorder  # noqa: E402
 
-GENERATOR_VERSION = 3  # 3: OpenXR grip convention; single nods, minimal shakes, high waves, natural-height handshakes, palm-inward beats
+GENERATOR_VERSION = 4  # 3: OpenXR grip convention; single nods, minimal shakes, high waves, natural-height handshakes, palm-inward beats; 4: looking round, adjusting the headset, applause with a pause, shoulder-height waves
 RATE = 30.0
 
 

@@ -6,8 +6,9 @@ Per source (articulated hands, controllers): ``--people`` performers doing each 
 (default 2 x 5.5 = 11 minutes per source). Deterministic; frame rates 72/90/120 Hz.
 
     python tools/gen_heldout.py --out /tmp/heldout                # the full held-out set (bench)
-    python tools/gen_heldout.py --out tests/data/gestures/heldout --people 2 --reps 1 \\
-        --neg-files 1 --neg-minutes 1.5 --first 100                # the small slice the tests use
+    python tools/gen_heldout.py --out /tmp/fresh --first 2000 --people 8 --sources articulated
+    python tools/gen_heldout.py --out tests/data/gestures/heldout --reps 1 --kinds gestures \\
+        --seeds articulated:104,articulated:108,controller:100,controller:117   # the tests' slice
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from vrdiplomacy.gestures.heldout_acts import make_recording  # noqa: E402
 from vrdiplomacy.gestures.record import Recorder  # noqa: E402
 
-VERSION = 1
+VERSION = 2  # 2: the hands rest until the first act (its motion began at t=0, before its label)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,13 +38,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first", type=int, default=0, help="first seed (the test slice uses 100)")
     ap.add_argument("--sources", default="articulated,controller", help="comma-separated input sources")
     ap.add_argument("--kinds", default="gestures,negative", help="comma-separated: gestures, negative")
+    ap.add_argument("--seeds", default="", help="performers by seed instead of --first/--people: SOURCE:SEED,...")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     plan = []
     kinds = args.kinds.split(",")
+    chosen: dict[str, list[int]] = {}
+    for item in filter(None, args.seeds.split(",")):
+        source, _, seed = item.partition(":")
+        chosen.setdefault(source, []).append(int(seed))
     for source in args.sources.split(","):
         if "gestures" in kinds:
-            plan += [(f"ho_{source}_{args.first + i:03d}", source, "gestures", args.first + i) for i in range(args.people)]
+            seeds = chosen.get(source, []) if chosen else [args.first + i for i in range(args.people)]
+            plan += [(f"ho_{source}_{seed:03d}", source, "gestures", seed) for seed in seeds]
         if "negative" in kinds:
             plan += [(f"ho_neg_{source}_{args.first + 500 + i:03d}", source, "negative", args.first + 500 + i)
                      for i in range(args.neg_files)]
@@ -59,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         names.append(path.name)
         print(f"[{n}/{len(plan)}] {path.name}: {len(frames)} frames at {person.rate:.0f} Hz, {len(labels)} labels, "
               f"{path.stat().st_size / 1e6:.2f} MB in {time.perf_counter() - t0:.1f} s", flush=True)
-    if args.sources == "articulated,controller" and args.kinds == "gestures,negative":
-        (args.out / "manifest.json").write_text(json.dumps({"generator": f"heldout-{VERSION}", "files": names}, indent=1) + "\n")
+    names = sorted(p.name for p in args.out.glob("ho_*.jsonl.gz"))  # this run's files and earlier runs' into --out
+    (args.out / "manifest.json").write_text(json.dumps({"generator": f"heldout-{VERSION}", "files": names}, indent=1) + "\n")
     return 0
 
 

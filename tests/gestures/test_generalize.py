@@ -5,6 +5,10 @@ measures), not from the tuning generator. These fail on main 3e2635d: the contro
 grip -Z, controller thumbs up/down, the single nod, the minimal shake, the natural-height
 handshake, the high wave, the skeleton thumbs-up and the grip axes. The palm-inward beats, notes
 and still-raised-hand scenes pass there too: they guard against the fixes over-reaching.
+
+Later scenes (applause with a pause, both hands at the headset, glancing between two people and
+back, a hand offered across a hand resting on the desk) fail on cdd2a0c; the long-break applause
+and the glance that ends elsewhere pass there and guard the fixes.
 """
 
 from __future__ import annotations
@@ -194,3 +198,99 @@ def test_grip_rotation_matches_the_spec_words_for_both_hands() -> None:
         assert np.allclose(m[:, 1], [dorsal_x, 0, 0], atol=1e-6)  # back of the hand
         thumb = -m[:, 0] if side == "right" else m[:, 0]
         assert np.allclose(thumb, [0, 0, -1], atol=1e-6)  # thumb side along grip -Z
+
+
+def _clap_hands(f: InputFrame, gap: float) -> None:
+    """Both hands in front of the chest, palms facing each other, ``gap`` metres between the palms."""
+    fingers = np.array([0.0, 0.6, -1.0]) / np.linalg.norm([0.0, 0.6, -1.0])
+    for side, sx in (("left", -1.0), ("right", 1.0)):
+        palm = np.array([sx * gap / 2, EYE - 0.4, -0.32])
+        setattr(f, side, articulated(side, palm, hand_rot(fingers, UP, side), FLAT))
+
+
+def test_applause_with_a_pause_is_one_applause() -> None:
+    """Four claps at 2.5 Hz, hands apart for 0.8 s (a breath, a look round), four more: one event."""
+    def make(t: float, f: InputFrame) -> None:
+        tau = t - 0.6
+        if 0.0 <= tau < 1.6:
+            _clap_hands(f, 0.03 + 0.09 * (0.5 + 0.5 * math.cos(2 * math.pi * 2.5 * tau)))
+        elif 1.6 <= tau < 2.4:
+            _clap_hands(f, 0.12)
+        elif 2.4 <= tau < 4.0:
+            _clap_hands(f, 0.03 + 0.09 * (0.5 + 0.5 * math.cos(2 * math.pi * 2.5 * (tau - 2.4))))
+
+    dets = run(6.5, make)
+    assert names(dets) == ["applause"], [d.to_dict() for d in dets]
+    assert dets[0].onset < 1.0 and dets[0].offset > 4.3
+
+
+def test_applause_after_a_long_break_is_a_second_applause() -> None:
+    def make(t: float, f: InputFrame) -> None:
+        for start in (0.6, 5.0):
+            if 0.0 <= t - start < 1.6:
+                _clap_hands(f, 0.03 + 0.09 * (0.5 + 0.5 * math.cos(2 * math.pi * 2.5 * (t - start))))
+
+    assert names(run(8.5, make)) == ["applause", "applause"]
+
+
+def test_both_hands_at_the_headset_are_no_raised_hand() -> None:
+    """Adjusting the headset: both hands at the front corners of its housing, above the eyes, fingers up, palms towards the
+    head, held 1.5 s. A raised hand is one hand up alone."""
+    def make(t: float, f: InputFrame) -> None:
+        if 0.5 <= t < 2.5:
+            for side, sx in (("left", -1.0), ("right", 1.0)):
+                palm = np.array([sx * 0.13, EYE + 0.07, -0.08])  # at the front corners of the housing
+                setattr(f, side, articulated(side, palm, hand_rot(UP, np.array([0.0, 0.0, -1.0]), side), FLAT))
+
+    got = names(run(3.5, make))
+    assert "raise_hand" not in got and "lower_hand" not in got
+
+
+def test_glancing_from_one_person_to_another_and_back_is_no_shake() -> None:
+    """25 degree turns in 0.3 s with 0.35 s dwells on each person, back and forth twice: the head
+    rests on each end; a shake turns at once."""
+    def head(t: float) -> tuple[float, float]:
+        keys = [(0.5, 0.0), (0.8, 25.0), (1.15, 25.0), (1.45, 0.0), (1.8, 0.0), (2.1, 25.0), (2.45, 25.0), (2.75, 0.0)]
+        for (ta, ya), (tb, yb) in zip(keys, keys[1:]):
+            if ta <= t < tb:
+                s = (t - ta) / (tb - ta)
+                return ya + (yb - ya) * (0.5 - 0.5 * math.cos(math.pi * s)), 0.0
+        return 0.0, 0.0
+
+    assert "head_shake" not in names(run(3.5, lambda t, f: None, head=head))
+
+
+def test_glancing_left_and_right_and_staying_is_no_shake() -> None:
+    """Quick glances 12 degrees left and right (no dwell) that end looking elsewhere, not back at
+    the start: no shake (the swings are not centred on where the head faced)."""
+    def head(t: float) -> tuple[float, float]:
+        keys = [(0.5, 0.0), (0.8, -12.0), (1.2, 12.0), (1.5, 30.0)]
+        for (ta, ya), (tb, yb) in zip(keys, keys[1:]):
+            if ta <= t < tb:
+                s = (t - ta) / (tb - ta)
+                return ya + (yb - ya) * (0.5 - 0.5 * math.cos(math.pi * s)), 0.0
+        return (30.0 if t >= 1.5 else 0.0), 0.0
+
+    assert "head_shake" not in names(run(3.0, lambda t, f: None, head=head))
+
+
+def test_a_hand_offered_across_a_hand_resting_on_the_desk() -> None:
+    """The left hand rests palm-down in front of the body; the right hand is offered to a partner
+    at the left front and passes within 14 cm of it. Hands together count as a clasp only when the
+    palms face each other."""
+    partner = Target("SEN", (-0.45, EYE, -0.7), 0.25)
+    bearing = np.array([-0.45, 0.0, -0.7]) / np.linalg.norm([-0.45, 0.0, -0.7])
+    tip = math.radians(10)
+    fingers = bearing * math.cos(tip) - UP * math.sin(tip)
+    palm = np.array([0.08, EYE - 0.72, 0.0]) + bearing * 0.4
+    rest = np.array([palm[0] - 0.06, EYE - 0.74, palm[2] + 0.07])
+    assert np.linalg.norm(palm - rest) < 0.14
+
+    def make(t: float, f: InputFrame) -> None:
+        f.left = articulated("left", rest, hand_rot(np.array([0.0, 0.0, -1.0]), np.array([1.0, 0.0, 0.0]), "left"),
+                             (0.2, 0.2, 0.25, 0.3, 0.3))
+        if 0.5 <= t < 2.2:
+            f.right = articulated("right", palm, hand_rot(fingers, UP, "right"), FLAT)
+
+    dets = run(2.8, make, targets=[partner])
+    assert names(dets) == ["handshake"] and dets[0].target == "SEN"

@@ -50,7 +50,8 @@ class Background:
         return Pose3(float(self.yaw.at(t, _lerp)), float(pitch), self.head.at(t, _lerp), hands)
 
 
-MODES_NEG = (("listen", 0.34), ("talk", 0.4), ("notes", 0.1), ("face", 0.08), ("drink", 0.08))
+MODES_NEG = (("listen", 0.3), ("talk", 0.36), ("notes", 0.1), ("face", 0.07), ("drink", 0.07), ("look", 0.06),
+             ("headset", 0.04))
 
 
 def make_background(p: Performer, rng: np.random.Generator, duration: float, negative: bool) -> Background:
@@ -77,6 +78,9 @@ def make_background(p: Performer, rng: np.random.Generator, duration: float, neg
         bg.scribble.add(end - 0.5, 1.0 if mode == "notes" else 0.0)
         # head: look at people now and then, lean a little
         tt = t
+        if mode == "look":  # scanning the room: quick glances left and right with short dwells
+            _look_around(p, rng, bg, t, end)
+            tt = end
         while tt < end:
             tt += u(0.4, 1.2) / p.speed
             look = u(-45, 45) if mode in ("listen", "talk") else u(-12, 12)
@@ -89,6 +93,8 @@ def make_background(p: Performer, rng: np.random.Generator, duration: float, neg
             _talk(p, rng, bg, t, end)
         elif mode in ("face", "drink"):
             _to_face(p, rng, bg, t, end, mode)
+        elif mode == "headset":
+            _adjust_headset(p, rng, bg, t, end)
         else:
             for s in SIDES:
                 r = _rest(p, s, rng) if mode == "listen" else _notes(p, rng, s)
@@ -96,6 +102,59 @@ def make_background(p: Performer, rng: np.random.Generator, duration: float, neg
                 bg.hands[s].add(end - 0.2, HandState(r.pos + rng.normal(0, 0.01, 3), r.rot, r.shape))
         t = end
     return bg
+
+
+def _look_around(p: Performer, rng: np.random.Generator, bg: Background, t0: float, end: float) -> None:
+    """Glances from one person to another: 15-50 degree turns in 0.25-0.5 s, dwells of 0.15-0.8 s,
+    alternating sides now and then and coming back to the front (not a head shake: the head ends
+    up somewhere else, or dwells before it comes back)."""
+    u = rng.uniform
+    tt, yaw = t0, 0.0
+    while tt < end - 1.0:
+        side = 1.0 if rng.random() < 0.5 else -1.0
+        new = 0.0 if (yaw != 0.0 and rng.random() < 0.3) else side * u(15, 50)
+        bg.yaw.add(tt, yaw)
+        tt += u(0.25, 0.5) / p.speed
+        yaw = new
+        bg.yaw.add(tt, yaw)
+        bg.pitch.add(tt, u(-8, 4))
+        tt += u(0.15, 0.8)
+    bg.yaw.add(tt, yaw)
+    for s in SIDES:
+        r = _rest(p, s, rng)
+        bg.hands[s].add(t0 + u(0.4, 1.0), r)
+        bg.hands[s].add(end - 0.2, r)
+
+
+def _adjust_headset(p: Performer, rng: np.random.Generator, bg: Background, t0: float, end: float) -> None:
+    """Hands up at the headset: both hands at its sides (above the eyes) or one at the front of
+    the visor, held a moment while it is shifted, then back down. Not a raised hand."""
+    u = rng.uniform
+    tt = t0
+    while tt < end - 3.0:
+        tt += u(0.5, 2.0)
+        both = rng.random() < 0.7
+        for s in SIDES:
+            bg.hands[s].add(tt, _rest(p, s, rng))
+        tt += u(0.5, 0.9) / p.speed
+        for s in SIDES:
+            if not both and s != "right":
+                continue
+            sx = _sx(s)
+            if both:  # fingers on the housing, palms facing the head
+                pos = np.array([sx * u(0.09, 0.14), u(0.0, 0.1), u(-0.06, 0.04)])
+                rot = mirror(_rot_y(sx * u(1.2, 1.6)) @ PALM_FORWARD_UP @ _tilt(rng, 15), s)
+            else:  # the visor pushed up at the front
+                pos = np.array([sx * u(0.0, 0.05), u(-0.04, 0.04), u(-0.14, -0.09)])
+                rot = mirror(_rot_x(math.pi) @ PALM_FORWARD_UP @ _tilt(rng, 15), s)
+            pose = HandState(pos, rot, _shape(rng, p, "relaxed"))
+            bg.hands[s].add(tt, pose)
+            bg.hands[s].add(tt + u(0.5, 2.0), HandState(pos + rng.normal(0, 0.006, 3), rot, pose.shape))
+        tt += 2.2 + u(0.5, 0.9) / p.speed
+        for s in SIDES:
+            bg.hands[s].add(tt, _rest(p, s, rng))
+    for s in SIDES:
+        bg.hands[s].add(end - 0.2, _rest(p, s, rng))
 
 
 def _notes(p: Performer, rng: np.random.Generator, side: str) -> HandState:

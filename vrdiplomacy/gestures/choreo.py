@@ -41,7 +41,8 @@ def make_targets(p: Performer, rng: np.random.Generator) -> tuple[list[Target], 
     screen_a = float(rng.uniform(-15, 15))
     targets.append(_world_target(p, "screen", screen_a, float(rng.uniform(4.5, 6.0)), 1.0, 0.9))
     partner = str(names[4])
-    targets.append(_world_target(p, partner, float(rng.uniform(-15, 15)), float(rng.uniform(0.75, 0.95)), -0.45, 0.25))
+    # the partner stands in front or to either side (a hand is offered across the body, too)
+    targets.append(_world_target(p, partner, float(rng.uniform(-35, 35)), float(rng.uniform(0.75, 0.95)), -0.45, 0.25))
     return targets, partner
 
 
@@ -125,7 +126,9 @@ def gesture_overlay(
         if reach < 0.04:
             lat, roll = lat * 0.04 / reach, roll * 0.04 / reach
         high = rng.random() < 0.4  # above the eyes: must not count as a raised hand as well
-        base = HandState(np.array([sx * u(0.15, 0.3), u(0.05, 0.25) if high else u(-0.12, 0.15), u(-0.2, -0.05)]),
+        # or low: a wave at shoulder height (the shoulder is ~0.25 m below the eyes)
+        y = u(0.05, 0.25) if high else u(-0.3, -0.15) if rng.random() < 0.35 else u(-0.12, 0.15)
+        base = HandState(np.array([sx * u(0.15, 0.3), y, u(-0.2, -0.05)]),
                          mirror(PALM_FORWARD_UP @ _tilt(rng, 10), side), _shape(rng, p, "open"))
         t_act = n / f
         wrist_off = base.rot @ np.array([0.0, 0.0, 0.05 * p.hand_scale])
@@ -168,10 +171,17 @@ def gesture_overlay(
         y, z = u(-0.45, -0.25), u(-0.35, -0.2)
         tilt = u(0.5, 1.0)
         shapes = {s: _shape(rng, p, "open") for s in SIDES}
-        t_act = n / f
+        # a third of longer applause (6+ claps) pauses once (hands apart, 0.3-1.0 s) after at least
+        # three claps and claps on at least three more: still one applause
+        pause_at = int(rng.integers(3, n - 2)) / f if n >= 6 and rng.random() < 0.5 else None
+        pause = u(0.3, 1.0) if pause_at is not None else 0.0
+        t_act = n / f + pause
 
         def clap_fn(tau: float, bg: Pose3) -> tuple[dict[str, HandState], float, float]:
-            ph = 2 * math.pi * f * min(max(0.0, tau - t_in), t_act)
+            k = min(max(0.0, tau - t_in), t_act)
+            if pause_at is not None and k > pause_at:
+                k = max(pause_at, k - pause)
+            ph = 2 * math.pi * f * k
             d = gap + spread * (0.5 + 0.5 * math.cos(ph))
             out = {s: HandState(np.array([_sx(s) * d / 2, y, z]), mirror(_rot_x(tilt) @ HANDSHAKE_ROT, s), shapes[s])
                    for s in SIDES}
@@ -188,7 +198,8 @@ def gesture_overlay(
         # fingers level or tipped down up to 20 degrees
         floor = u(0.9, 1.15) * p.eye_height / 1.63 if p.eye_height > 1.45 else u(0.72, 0.95)
         tip = math.radians(u(0.0, 20.0))
-        hands[side] = HandState(np.array([u(0.06, 0.16), min(-0.3, floor - p.eye_height), -u(0.36, 0.5) * p.arm]),
+        reach, dh = u(0.36, 0.5) * p.arm, np.array([d[0], d[2]]) / math.hypot(d[0], d[2])
+        hands[side] = HandState(np.array([u(0.04, 0.12) + 0.8 * reach * dh[0], min(-0.3, floor - p.eye_height), reach * dh[1]]),
                                 _rot_y(yaw) @ _rot_x(-tip) @ _tilt(rng, 8) @ HANDSHAKE_ROT, _shape(rng, p, "open"))
         t_act = u(0.8, 2.0)
     else:

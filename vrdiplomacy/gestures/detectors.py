@@ -115,7 +115,14 @@ class OscillationDetector:
     Fields: ``swing`` turning-point hysteresis (signal units); ``swings`` half-swings needed;
     ``min_half``/``max_half`` allowed half-period in seconds; ``low_max`` when set, every low
     turning point must lie below it (claps: the hands must meet); ``cross_ratio`` when set, the
-    ``cross`` signal's range over the motion must stay under this fraction of the main range.
+    ``cross`` signal's range over the motion must stay under this fraction of the main range;
+    ``centre_ratio`` when set, after the last turning point the signal must come back to within
+    this fraction of the last swing of that swing's middle (within ``max_half``) before it counts:
+    a head shake swings about the direction one faces, while looking round from one person to
+    another goes on or stays somewhere else; ``max_still`` when set, the largest fraction of the motion's time
+    (first to last turning point) the signal may spend nearly still (under a fifth of its peak
+    speed): a shake keeps moving and turns at once, glancing from one person to another and back
+    dwells on each.
     """
 
     swing: float
@@ -124,7 +131,10 @@ class OscillationDetector:
     max_half: float = 0.6
     low_max: float | None = None
     cross_ratio: float | None = None
+    centre_ratio: float | None = None
+    max_still: float | None = None
     grace: float = 0.4
+    _armed: tuple[float, float, float, float, float] | None = None  # (onset, conf, centre, swing, armed at)
     _dir: int = 0
     _hi: tuple[float, float] | None = None
     _lo: tuple[float, float] | None = None
@@ -140,6 +150,7 @@ class OscillationDetector:
         self._ext.clear()
         self._hist.clear()
         self._approach = False
+        self._armed = None
 
     def step(self, t: float, x: float | None, cross: float = 0.0) -> tuple[Span | None, Span | None]:
         started: Span | None = None
@@ -181,8 +192,16 @@ class OscillationDetector:
             self._lo = (t, x)
         if turn is not None:
             ended = self._turn(turn)
+            self._armed = None
             if self.active is None and ended is None:
                 started = self._maybe_start(t)
+        if self._armed is not None and started is None:
+            onset, conf, rest, rng, since = self._armed
+            if abs(x - rest) <= self.centre_ratio * rng:  # type: ignore[operator]
+                self.active = started = Span(onset, None, conf, t)
+                self._armed = None
+            elif t - since > self.max_half:
+                self._armed = None
         if self.active is not None and self._ext and t - self._ext[-1][0] > self.max_half * 1.5:
             ended = self._end()
         elif self.active is None and self._ext and t - self._ext[-1][0] > self.max_half * 1.5:
@@ -234,10 +253,36 @@ class OscillationDetector:
                 resid = cs - np.polyval(np.polyfit(ts - ts[0], cs, 1), ts - ts[0])  # slow turns are not shakes
                 if float(resid.max() - resid.min()) > self.cross_ratio * rng:
                     return None
+        if self.max_still is not None and self._still_fraction(self._ext[k][0], self._ext[-1][0]) > self.max_still:
+            return None
         n = len(self._ext) - 1
         conf = min(1.0, 0.55 + 0.08 * n + 0.15 * min(1.0, rng / (3.0 * self.swing)))
+        if self.centre_ratio is not None:
+            # centred: the head comes back towards the middle of its last swing (where it faced),
+            # not on to somewhere else (a glance that goes on, or stays)
+            (_, a, _), (_, b, _) = self._ext[-2], self._ext[-1]
+            self._armed = (t0, conf, 0.5 * (a + b), abs(a - b), self._ext[-1][0])
+            return None
         self.active = Span(t0, None, conf, t)
         return self.active
+
+    def _still_fraction(self, t0: float, t1: float, lag: float = 0.05) -> float:
+        """Fraction of [t0, t1] during which the signal's speed (over ``lag`` s) is under a fifth of its peak."""
+        pts = [(tc, xc) for tc, xc, _ in self._hist if t0 <= tc <= t1]
+        speeds: list[tuple[float, float]] = []
+        j = 0
+        for i, (ti, xi) in enumerate(pts):
+            j = max(j, i + 1)
+            while j < len(pts) and pts[j][0] - ti < lag:
+                j += 1
+            if j >= len(pts):
+                break
+            speeds.append((pts[j][0] - ti, abs(pts[j][1] - xi) / (pts[j][0] - ti)))
+        if not speeds:
+            return 0.0
+        peak = max(v for _, v in speeds)
+        total = sum(dt for dt, _ in speeds)
+        return sum(dt for dt, v in speeds if v < 0.2 * peak) / total if total > 0 else 0.0
 
     def _departure(self, first: tuple[float, float, int], med_h: float, rest: float = 0.15) -> float:
         """When the motion towards ``first`` (a turning point) began: walking back at most one

@@ -104,16 +104,36 @@ def score_file_by_source(path: str) -> tuple[str, str, list[dict[str, Any]], lis
     return source, kind, rec.labels, classify(rec.frames, rec.targets), rec.duration
 
 
-def evaluate_by_source(paths: Iterable[str], tol: float = 0.3, workers: int = 1) -> dict[str, Table]:
-    """One :class:`Table` per input source (articulated hands, controllers) over labelled recordings."""
-    paths = [str(p) for p in paths]
+def score_natural_motion(job: tuple[int, str, float]) -> tuple[str, str, list[dict[str, Any]], list[Detection], float]:
+    """Generate ``(seed, source, minutes)`` of held-out natural motion (no gestures;
+    :mod:`vrdiplomacy.gestures.heldout_acts`) in memory and classify it, shaped like
+    :func:`score_file_by_source`."""
+    from vrdiplomacy.gestures.heldout_acts import make_recording
+    from vrdiplomacy.gestures.recognizer import classify
+
+    seed, source, minutes = job
+    frames, _, targets, _ = make_recording(seed, source, "negative", 1, minutes)
+    duration = frames[-1].time - frames[0].time if frames else 0.0
+    return source, "negative", [], classify(frames, targets), duration
+
+
+def _score_job(job: str | tuple[int, str, float]) -> tuple[str, str, list[dict[str, Any]], list[Detection], float]:
+    return score_file_by_source(job) if isinstance(job, str) else score_natural_motion(job)
+
+
+def evaluate_by_source(
+    paths: Iterable[str], tol: float = 0.3, workers: int = 1, natural: Sequence[tuple[int, str, float]] = ()
+) -> dict[str, Table]:
+    """One :class:`Table` per input source (articulated hands, controllers) over labelled recordings,
+    plus ``natural`` motion generated from ``(seed, source, minutes)`` (see :func:`score_natural_motion`)."""
+    jobs: list[str | tuple[int, str, float]] = [*natural, *(str(p) for p in paths)]
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(workers) as ex:
-            results = list(ex.map(score_file_by_source, paths))
+            results = list(ex.map(_score_job, jobs))
     else:
-        results = [score_file_by_source(p) for p in paths]
+        results = [_score_job(j) for j in jobs]
     tables: dict[str, Table] = {}
     for source, kind, labels, dets, duration in results:
         table = tables.setdefault(source, Table())

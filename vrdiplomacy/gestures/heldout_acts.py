@@ -294,6 +294,8 @@ def make_recording(seed: int, source: str, kind: str, reps: int = 2, minutes: fl
     sc = Script()
     _start(sc, p, rng)
     t = float(rng.uniform(1.0, 2.0))
+    for s in SIDES:  # the hands rest until just before the first act, as between acts (its label starts then)
+        sc.hands[s].add(t - 0.3, sc.hands[s].v[0])
     if kind == "gestures":
         todo = [g for g in PERFORMED for _ in range(reps)]
         for i in rng.permutation(len(todo)):

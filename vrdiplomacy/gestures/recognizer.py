@@ -45,11 +45,14 @@ class RecognizerConfig:
     Fields: ``raise_height`` palm height above the eyes for a raised hand; ``nod_depth`` how far
     (degrees) the head must dip and come back for a nod -- one dip is enough; ``shake_swing``
     head-shake turning-point hysteresis in degrees, ``shake_swings`` half-swings needed (2: left,
-    right, and back to the centre); ``wave_swing`` finger-tip swing in
+    right, and back to the centre) and ``shake_centre`` how close (a fraction of the last swing)
+    the head must come back to that swing's middle before a shake counts; ``wave_swing`` finger-tip swing in
     metres; ``clap_swing`` change of palm distance per clap and ``clap_gap`` the largest distance
     that still counts as hands meeting; ``hold`` seconds a posture must be held before it counts;
     ``point_slack_deg`` angular slack when ray-casting to targets; ``lower_duration`` how long a
-    lower-hand event lasts after a raised hand comes down.
+    lower-hand event lasts after a raised hand comes down; ``clap_pause`` the longest pause
+    (seconds, from the last clap to the next one's onset) inside one applause: people stop for a
+    breath, look round or cheer and clap on, and that is one applause, not two.
     """
 
     raise_height: float = 0.06
@@ -62,6 +65,8 @@ class RecognizerConfig:
     hold: float = 0.35
     point_slack_deg: float = 5.0
     lower_duration: float = 0.5
+    clap_pause: float = 1.2
+    shake_centre: float = 0.2
 
 
 def _open(h: HandFeatures) -> float:
@@ -90,6 +95,9 @@ class _Track:
     hand: Hand
     det: HoldDetector | OscillationDetector | DipDetector
     votes: Counter[str] = field(default_factory=Counter)
+    merge_gap: float = 0.0  # a new span starting within this many seconds of the last one's end continues it
+    merge_wait: float = 0.0  # how long an ended span is held back waiting for such a continuation
+    held: Span | None = None  # an ended span held back (its end event not sent yet)
 
 
 class GestureRecognizer:
@@ -125,10 +133,12 @@ class GestureRecognizer:
             _Track(Gesture.HANDSHAKE, Hand.RIGHT, HoldDetector(debounce_on=0.7, debounce_off=0.15)),
             _Track(Gesture.OPEN_PALMS, Hand.BOTH, HoldDetector(debounce_on=0.4, debounce_off=0.15)),
             _Track(Gesture.APPLAUSE, Hand.BOTH, OscillationDetector(c.clap_swing, swings=5, min_half=0.06,
-                                                                     max_half=0.5, low_max=c.clap_gap)),
+                                                                     max_half=0.5, low_max=c.clap_gap),
+                   merge_gap=c.clap_pause, merge_wait=c.clap_pause + 1.0),
             _Track(Gesture.NOD, Hand.NONE, DipDetector(c.nod_depth)),
             _Track(Gesture.HEAD_SHAKE, Hand.NONE, OscillationDetector(c.shake_swing, swings=c.shake_swings, min_half=0.1,
-                                                                       max_half=0.65, cross_ratio=0.6)),
+                                                                       max_half=0.65, cross_ratio=0.6,
+                                                                       centre_ratio=c.shake_centre, max_still=0.35)),
         ]
         self._tracks = tracks
         self._wave = {tr.hand: tr for tr in tracks if tr.gesture is Gesture.WAVE}
@@ -154,6 +164,9 @@ class GestureRecognizer:
             away = ramp(math.sqrt(px * px + (py - 0.03) ** 2 + (pz - 0.08) ** 2), 0.13, 0.19)
             if self._wave[tr.hand].det.active is not None:
                 return 0.0  # a high wave is not a raised hand
+            other = f.hand("left" if tr.hand is Hand.RIGHT else "right")
+            if other is not None:  # both hands up at the head: adjusting the headset, not asking for the floor
+                above = min(above, ramp(float(other.palm[1]), -0.02, -0.1))
             # raised and *still*: the finger tips stay within a few cm for 0.45 s (a wave never does)
             return min(above, away, _still(h), ramp(h.tip_range, 0.07, 0.045))
         if g in (Gesture.THUMBS_UP, Gesture.THUMBS_DOWN):
@@ -190,16 +203,19 @@ class GestureRecognizer:
         score = min(
             opened, ramp(inward, 0.5, 0.72), ramp(abs(float(h.palmar[1])), 0.5, 0.35),
             ramp(fy, -0.72, -0.55), ramp(fy, 0.45, 0.3),
-            ramp(math.hypot(px, pz), 0.27, 0.33), ramp(h.thumb_out, 0.1, 0.25),
+            ramp(math.hypot(px, pz), 0.24, 0.3), ramp(h.thumb_out, 0.1, 0.25),
             ramp(py, -0.95, -0.85), ramp(py, -0.05, -0.15), _still(h, 0.4), ramp(h.tip_range, 0.07, 0.045),
         )
         if score == 0.0:
             return 0.0
         other = f.left
         if other is not None:
-            d = other.palm - h.palm
-            if math.sqrt(float(d @ d)) < 0.14:
-                return 0.0  # both hands together: clapping or clasping, not an offered hand
+            d = h.palm - other.palm
+            n = math.sqrt(float(d @ d))
+            if n < 0.14 and float(other.palmar @ d) > 0.4 * n:
+                # both hands together, palms facing: clapping or clasping, not an offered hand (a hand
+                # resting palm-down on the desk may lie that close when the other is offered across it)
+                return 0.0
         if self.targets and self._partner(f, h) is None:
             return 0.0  # in a scene, a hand is offered to someone within reach, where the fingers point
         return score
@@ -248,7 +264,8 @@ class GestureRecognizer:
             h = f.hand(tr.hand.value)
             if h is None:
                 return None, 0.0
-            gate = min(ramp(float(h.palm[1]), -0.3, -0.2), ramp(h.curl_mean, 0.5, 0.35), ramp(float(-h.palmar[2]), 0.2, 0.4))
+            # from shoulder height (palm ~0.25 m below the eyes) up; talking beats stay lower
+            gate = min(ramp(float(h.palm[1]), -0.38, -0.3), ramp(h.curl_mean, 0.5, 0.35), ramp(float(-h.palmar[2]), 0.2, 0.4))
             other = f.right if tr.hand is Hand.LEFT else f.left
             if other is not None:  # hands near each other swing together when clapping, not waving
                 d = other.palm - h.palm
@@ -296,6 +313,8 @@ class GestureRecognizer:
                     tr.det.reset()
                 else:
                     started, ended = tr.det.step(f.t, x, cross)
+            if tr.merge_gap > 0.0:
+                started, ended = self._merge(tr, started, ended, f.t)
             if tr.gesture in (Gesture.POINT, Gesture.HANDSHAKE) and (tr.det.active is not None or started):
                 name = self._target(tr, f)
                 if name is not None:
@@ -320,6 +339,23 @@ class GestureRecognizer:
                 still.append((due, low))
         self._pending_lower = still
         return out
+
+    @staticmethod
+    def _merge(tr: _Track, started: Span | None, ended: Span | None, now: float) -> tuple[Span | None, Span | None]:
+        """Hysteresis over whole spans: an ended span is held back ``merge_wait`` seconds; a new one
+        whose onset lies within ``merge_gap`` of its offset continues it (no second start event)."""
+        if ended is not None:
+            tr.held, ended = ended, None
+        if started is not None and tr.held is not None:
+            held, tr.held = tr.held, None
+            if held.offset is not None and started.onset - held.offset <= tr.merge_gap:
+                tr.det.active = Span(held.onset, None, max(held.confidence, started.confidence), held.emitted_at,
+                                     held.extra)
+                return None, None
+            ended = held
+        elif tr.held is not None and tr.held.offset is not None and now - tr.held.offset > tr.merge_wait:
+            ended, tr.held = tr.held, None
+        return started, ended
 
     def _detection(self, tr: _Track, span: Span, now: float) -> Detection:
         target = tr.votes.most_common(1)[0][0] if tr.votes else None
@@ -362,6 +398,9 @@ class GestureRecognizer:
         t = self._last_t if self._last_t is not None else 0.0
         out: list[Detection] = []
         for tr in self._tracks + list(self._keys.values()):
+            if tr.held is not None:
+                out.append(self._detection(tr, tr.held, t))
+                tr.held = None
             span = tr.det.finish(t)
             if span is not None:
                 out.append(self._detection(tr, span, t))
