@@ -8,7 +8,8 @@ and still-raised-hand scenes pass there too: they guard against the fixes over-r
 
 Later scenes (applause with a pause, both hands at the headset, glancing between two people and
 back, a hand offered across a hand resting on the desk) fail on cdd2a0c; the long-break applause
-and the glance that ends elsewhere pass there and guard the fixes.
+and the glance that ends elsewhere pass there and guard the fixes. The hand raised right beside the
+head (palm forward) fails on d440439; the hand on the head (palm towards it) guards that fix.
 """
 
 from __future__ import annotations
