@@ -8,7 +8,8 @@ and still-raised-hand scenes pass there too: they guard against the fixes over-r
 
 Later scenes (applause with a pause, both hands at the headset, glancing between two people and
 back, a hand offered across a hand resting on the desk) fail on cdd2a0c; the long-break applause
-and the glance that ends elsewhere pass there and guard the fixes.
+and the glance that ends elsewhere pass there and guard the fixes. The hand raised right beside the
+head (palm forward) fails on d440439; the hand on the head (palm towards it) guards that fix.
 """
 
 from __future__ import annotations
@@ -294,3 +295,29 @@ def test_a_hand_offered_across_a_hand_resting_on_the_desk() -> None:
 
     dets = run(2.8, make, targets=[partner])
     assert names(dets) == ["handshake"] and dets[0].target == "SEN"
+
+
+def test_a_hand_raised_right_beside_the_head_palm_forward_is_a_raised_hand() -> None:
+    """Asking for the floor with the hand close to the head: palm 7 cm to the side of it and 11 cm above the eyes,
+    fingers up, palm facing forward, held 2 s. Fails on d440439 (rejected as a hand at the head)."""
+    rot = hand_rot(UP, np.array([-1.0, 0, 0]), "right")  # right thumb towards the body's middle: palm forward
+
+    def make(t: float, f: InputFrame) -> None:
+        if 0.4 <= t < 2.5:
+            f.right = articulated("right", np.array([0.07, EYE + 0.11, 0.0]), rot, FLAT)
+
+    assert names(run(3.5, make)) == ["raise_hand", "lower_hand"]
+
+
+def test_a_hand_on_the_head_palm_towards_it_is_no_raised_hand() -> None:
+    """Touching the side of the head (palm on it, fingers up) or resting the hand on top of it (palm down, fingers
+    forward), held 2 s: the palm faces the head, so it is not a hand raised beside it."""
+    side_rot = hand_rot(UP, np.array([0.0, 0, 1.0]), "right")  # thumb back: the right palm faces left, at the head
+    top_rot = hand_rot(np.array([0.0, 0, -1.0]), np.array([-1.0, 0, 0]), "right")  # palm down
+    for palm, rot in ((np.array([0.09, EYE + 0.08, 0.03]), side_rot), (np.array([0.03, EYE + 0.15, 0.02]), top_rot)):
+        def make(t: float, f: InputFrame, palm: np.ndarray = palm, rot: np.ndarray = rot) -> None:
+            if 0.4 <= t < 2.5:
+                f.right = articulated("right", palm, rot, FLAT)
+
+        got = names(run(3.5, make))
+        assert "raise_hand" not in got and "lower_hand" not in got, (palm, got)

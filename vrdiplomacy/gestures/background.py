@@ -127,13 +127,16 @@ def _look_around(p: Performer, rng: np.random.Generator, bg: Background, t0: flo
 
 
 def _adjust_headset(p: Performer, rng: np.random.Generator, bg: Background, t0: float, end: float) -> None:
-    """Hands up at the headset: both hands at its sides (above the eyes) or one at the front of
-    the visor, held a moment while it is shifted, then back down. Not a raised hand."""
+    """Hands up at the headset: both hands at its sides (above the eyes), one at the front of
+    the visor, or one on the head (its side or top, palm on it: scratching, touching), held a
+    moment, then back down. Not a raised hand."""
     u = rng.uniform
     tt = t0
     while tt < end - 3.0:
         tt += u(0.5, 2.0)
-        both = rng.random() < 0.7
+        kind = rng.random()
+        both = kind < 0.55
+        on_head = kind >= 0.8  # one hand on the head (scratching it, touching the side): palm on it
         for s in SIDES:
             bg.hands[s].add(tt, _rest(p, s, rng))
         tt += u(0.5, 0.9) / p.speed
@@ -144,6 +147,12 @@ def _adjust_headset(p: Performer, rng: np.random.Generator, bg: Background, t0: 
             if both:  # fingers on the housing, palms facing the head
                 pos = np.array([sx * u(0.09, 0.14), u(0.0, 0.1), u(-0.06, 0.04)])
                 rot = mirror(_rot_y(sx * u(1.2, 1.6)) @ PALM_FORWARD_UP @ _tilt(rng, 15), s)
+            elif on_head and rng.random() < 0.5:  # on the side of the head, palm towards it
+                pos = np.array([sx * u(0.08, 0.13), u(0.03, 0.14), u(-0.03, 0.07)])
+                rot = mirror(_rot_y(sx * u(1.35, 1.75)) @ PALM_FORWARD_UP @ _tilt(rng, 12), s)
+            elif on_head:  # on top of the head, palm down onto it, fingers forward
+                pos = np.array([sx * u(0.0, 0.07), u(0.12, 0.18), u(-0.02, 0.1)])
+                rot = mirror(_rot_x(-math.pi / 2) @ PALM_FORWARD_UP @ _tilt(rng, 15), s)
             else:  # the visor pushed up at the front
                 pos = np.array([sx * u(0.0, 0.05), u(-0.04, 0.04), u(-0.14, -0.09)])
                 rot = mirror(_rot_x(math.pi) @ PALM_FORWARD_UP @ _tilt(rng, 15), s)

@@ -113,8 +113,13 @@ def gesture_overlay(
 
         return Overlay(g, "none", t0, 0.0, dur, 0.0, head_fn)
     if g is Gesture.RAISE_HAND:
-        hands[side] = HandState(np.array([sx * u(0.08, 0.22), u(0.14, 0.3) * min(1.2, max(0.85, A)), u(-0.15, 0.0)]),
-                                mirror(PALM_FORWARD_UP @ _tilt(rng, 12), side), _shape(rng, p, "open"))
+        if rng.random() < 0.25:  # right beside the head, palm forward (or turned a little outward)
+            pos = np.array([sx * u(0.05, 0.12), u(0.08, 0.16), u(-0.06, 0.04)])
+            rot = mirror(_rot_y(-sx * u(0.0, 0.6)) @ PALM_FORWARD_UP @ _tilt(rng, 10), side)
+        else:
+            pos = np.array([sx * u(0.08, 0.22), u(0.14, 0.3) * min(1.2, max(0.85, A)), u(-0.15, 0.0)])
+            rot = mirror(PALM_FORWARD_UP @ _tilt(rng, 12), side)
+        hands[side] = HandState(pos, rot, _shape(rng, p, "open"))
         t_in, t_out = u(0.5, 0.9) / S, u(0.5, 0.9) / S
         t_act = u(1.3, 3.0)
     elif g is Gesture.WAVE:

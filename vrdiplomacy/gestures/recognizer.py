@@ -83,6 +83,24 @@ def _off_face(h: HandFeatures) -> float:
     return ramp(math.sqrt(x * x + (y + 0.05) ** 2 + (z - 0.03) ** 2), 0.17, 0.22)
 
 
+def _palm_off_head(h: HandFeatures) -> float:
+    """1 for a hand held up beside the head to ask for the floor, 0 for one on the head.
+
+    Both can sit a few centimetres from the head. The raised hand is open, its fingers point
+    up and its palm faces forward or outward, away from the head; a hand that touches or
+    scratches the head or holds the headset has its palm on it (towards the head, or down onto
+    its top). The head centre is ~8 cm behind and 3 cm above the eyes."""
+    opened = _open(h)
+    if opened == 0.0:
+        return 0.0
+    d = h.palm - np.array([0.0, 0.03, 0.08])
+    n = float(np.linalg.norm(d)) or 1.0
+    pal = h.palmar
+    out = float(pal @ d) / n  # +1 palm facing straight away from the head, -1 straight at it
+    off = max(float(-pal[2]), out)  # palm forward, or facing away from the head
+    return min(opened, ramp(off, 0.3, 0.55), ramp(out, -0.45, -0.2), ramp(float(h.fingers[1]), 0.4, 0.65))
+
+
 def _still(h: HandFeatures, fast: float = 0.45) -> float:
     return ramp(max(h.speed, 0.6 * h.tip_speed), fast, fast * 0.5)
 
@@ -161,7 +179,8 @@ class GestureRecognizer:
             above = ramp(py, c.raise_height - 0.04, c.raise_height)
             if above == 0.0:
                 return 0.0
-            away = ramp(math.sqrt(px * px + (py - 0.03) ** 2 + (pz - 0.08) ** 2), 0.13, 0.19)
+            away = max(ramp(math.sqrt(px * px + (py - 0.03) ** 2 + (pz - 0.08) ** 2), 0.13, 0.19),
+                       _palm_off_head(h))
             if self._wave[tr.hand].det.active is not None:
                 return 0.0  # a high wave is not a raised hand
             other = f.hand("left" if tr.hand is Hand.RIGHT else "right")
