@@ -12,7 +12,7 @@ from __future__ import annotations
 import collections
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vrdiplomacy.crypto.identity import ROSTER_SIGNER_ROLES, VerifiedIdentity
 from vrdiplomacy.crypto.roster import (
@@ -83,26 +83,21 @@ class RosterFollower:
     def member(self) -> bool:
         return self.session.index is not None
 
-    def _authority_settings(self) -> AuthoritySettings:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by SecureRoom, which mixes this in
 
-    def _kem_update_s(self) -> float:
-        raise NotImplementedError
+        def _authority_settings(self) -> AuthoritySettings: ...
 
-    def _alert(self, text: str) -> None:
-        raise NotImplementedError
+        def _kem_update_s(self) -> float: ...
 
-    def _removed(self, epoch: int, me: Member | None) -> None:
-        raise NotImplementedError
+        def _alert(self, text: str) -> None: ...
 
-    def _send_entry(self, force: bool = False, entry: RosterEntry | None = None) -> None:
-        raise NotImplementedError
+        def _removed(self, epoch: int, me: Member | None) -> None: ...
 
-    def _send_message(self, kind: Kind, data: bytes) -> None:
-        raise NotImplementedError
+        def _send_entry(self, force: bool = False, entry: RosterEntry | None = None) -> None: ...
 
-    def _after_roster(self, old: VerifiedRoster | None, vr: VerifiedRoster, before: str | None) -> None:
-        raise NotImplementedError
+        def _send_message(self, kind: Kind, data: bytes) -> None: ...
+
+        def _after_roster(self, old: VerifiedRoster | None, vr: VerifiedRoster, before: str | None) -> None: ...
 
     def _kem_tick(self, now: float) -> None:
         """Replace our HPKE key at every ``kem_update_s`` boundary of the clock (all members at
