@@ -54,6 +54,17 @@ ensure_apt() {
 }
 
 ensure_venv() {
+  # A venv copied from another machine, a dangling symlink or a half-made
+  # directory cannot run: replace it rather than fail on "File exists".
+  if { [ -e "$venv" ] || [ -L "$venv" ]; } && ! "$venv/bin/python" -c '' 2>/dev/null; then
+    if [ -L "$venv" ] || [ -f "$venv/pyvenv.cfg" ] || [ -z "$(ls -A "$venv" 2>/dev/null)" ]; then
+      log "replacing unusable virtual environment at $venv"
+      rm -rf -- "$venv"
+    else
+      log "$venv exists but is not a virtual environment: move it away or set VRD_VENV"
+      exit 1
+    fi
+  fi
   if [ ! -x "$venv/bin/python" ]; then
     log "creating virtual environment in $venv"
     python3 -m venv "$venv"
