@@ -37,12 +37,14 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import random
 import sys
 import threading
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
+
+from vrdiplomacy.errors import ConfigError
+from vrdiplomacy.voice.netsim import NetSim, NetSimSettings
 
 UP, DOWN = "up", "down"
 CHUNK = 65536
@@ -50,14 +52,14 @@ CHUNK = 65536
 
 @dataclass
 class Faults:
-    """Impairments of one direction.
+    """Impairments of one direction (the datagram model is :class:`vrdiplomacy.voice.netsim.NetSim`).
 
     loss: long-run fraction of UDP datagrams dropped (0..1).
     burst: mean length of a run of lost datagrams; 1 gives independent (Bernoulli) loss, larger
         values a two-state Gilbert model with the same long-run loss.
     delay: one-way delay added to everything, seconds.
-    jitter: standard deviation of extra, normally distributed delay (clipped at 0), seconds. UDP
-        datagrams can overtake each other because of it; TCP bytes keep their order.
+    jitter: standard deviation of extra, normally distributed delay, seconds. UDP datagrams can
+        overtake each other because of it; TCP bytes keep their order.
     reorder: probability that a UDP datagram is held back by ``reorder_gap`` seconds more.
     reorder_gap: extra hold of a reordered datagram, seconds.
     blackout: nothing passes: UDP is dropped, TCP bytes are held until the blackout ends.
@@ -71,16 +73,15 @@ class Faults:
     reorder_gap: float = 0.03
     blackout: bool = False
 
+    def netsim(self) -> NetSimSettings:
+        return NetSimSettings(loss=self.loss, burst=self.burst, jitter_ms=self.jitter * 1000.0,
+                              base_delay_ms=self.delay * 1000.0, reorder=self.reorder,
+                              reorder_ms=self.reorder_gap * 1000.0)
+
     def __post_init__(self) -> None:
-        if not 0.0 <= self.loss < 1.0:
-            raise ValueError(f"loss must be in [0, 1), got {self.loss}")
-        if self.burst < 1.0:
-            raise ValueError(f"burst must be >= 1, got {self.burst}")
-        for name in ("delay", "jitter", "reorder_gap"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0")
-        if not 0.0 <= self.reorder <= 1.0:
-            raise ValueError(f"reorder must be in [0, 1], got {self.reorder}")
+        if self.delay < 0:
+            raise ConfigError("delay must be >= 0")
+        self.netsim().validate()
 
 
 @dataclass
@@ -95,47 +96,43 @@ class Counters:
 
 
 class Direction:
-    """The loss/delay model of one direction; pure, with its own seeded random stream."""
+    """The loss/delay model of one direction: a seeded :class:`NetSim` plus blackout and TCP order."""
 
     def __init__(self, faults: Faults, seed: int) -> None:
-        self.faults = faults
-        self.rng = random.Random(seed)
-        self.bad = False  # Gilbert state: in a loss burst
+        self.seed = seed
         self.counters = Counters()
         self.tcp_release = 0.0  # keeps TCP chunks in order
+        self._changes = 0
+        self.faults = faults
 
-    def drop(self) -> bool:
-        f = self.faults
-        if f.loss <= 0.0:
-            return False
-        if f.burst <= 1.0:
-            return self.rng.random() < f.loss
-        leave = 1.0 / f.burst  # P(bad -> good): mean burst length is 1 / leave
-        enter = f.loss * leave / (1.0 - f.loss)  # P(good -> bad) for the same long-run loss
-        self.bad = (self.rng.random() >= leave) if self.bad else (self.rng.random() < enter)
-        return self.bad
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        self._faults = faults
+        self.net = NetSim(faults.netsim(), seed=self.seed * 1000 + self._changes)
+        self._changes += 1
 
     def datagram_delay(self) -> float | None:
         """Seconds to hold a datagram, or None to drop it."""
-        c, f = self.counters, self.faults
+        c = self.counters
         c.datagrams += 1
-        if f.blackout:
+        if self._faults.blackout:
             c.blacked_out += 1
             return None
-        if self.drop():
-            c.dropped += 1
-            return None
-        d = f.delay + (max(0.0, self.rng.gauss(0.0, f.jitter)) if f.jitter > 0 else 0.0)
-        if f.reorder > 0 and self.rng.random() < f.reorder:
-            c.reordered += 1
-            d += f.reorder_gap
+        reordered = self.net.stats.reordered
+        d = self.net.delay_for_next()
+        c.dropped += d is None
+        c.reordered += self.net.stats.reordered - reordered
         return d
 
     def chunk_release(self, now: float, size: int) -> float:
         """Loop time at which a TCP chunk may be written (never before the previous one)."""
-        f = self.faults
+        f = self._faults
         self.counters.tcp_bytes += size
-        d = f.delay + (max(0.0, self.rng.gauss(0.0, f.jitter)) if f.jitter > 0 else 0.0)
+        d = f.delay + (max(0.0, self.net.rng.normal(0.0, f.jitter)) if f.jitter > 0 else 0.0)
         self.tcp_release = max(self.tcp_release, now + d)
         return self.tcp_release
 
@@ -369,7 +366,7 @@ FIELDS = {f.name: f.type for f in dataclasses.fields(Faults)}
 
 
 def parse_changes(words: list[str]) -> tuple[str | None, dict[str, Any]]:
-    """``["up", "loss=0.1", "delay=0.05"]`` -> ("up", {...}); raises ValueError on bad input."""
+    """``["up", "loss=0.1", "delay=0.05"]`` -> ("up", {...}); raises ValueError/ConfigError on bad input."""
     direction = None
     if words and words[0] in (UP, DOWN):
         direction, words = words[0], words[1:]
@@ -398,7 +395,7 @@ def handle_line(proxy: FaultProxy, line: str) -> str:
             return "ok"
         if cmd == "stats":
             return json.dumps(proxy.stats())
-    except ValueError as e:
+    except (ValueError, ConfigError) as e:
         return f"error: {e}"
     return "error: commands are 'set [up|down] NAME=VALUE ...', 'blackout on|off', 'stats'"
 
@@ -454,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--target needs a port other than 0")
     try:
         Faults(loss=args.loss, burst=args.burst, delay=args.delay, jitter=args.jitter, reorder=args.reorder)
-    except ValueError as e:
+    except ConfigError as e:
         p.error(str(e))
     try:
         return asyncio.run(_serve(args))

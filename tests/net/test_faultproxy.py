@@ -12,6 +12,7 @@ from types import ModuleType
 
 import pytest
 
+from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.client_core import VoiceReceived
 from vrdiplomacy.net.client_io import connect
@@ -63,7 +64,7 @@ def test_jitter_reorders_datagrams_but_keeps_tcp_in_order() -> None:
 
 def test_bad_settings_are_refused() -> None:
     for bad in ({"loss": 1.0}, {"loss": -0.1}, {"burst": 0.5}, {"delay": -1}):
-        with pytest.raises(ValueError):
+        with pytest.raises(ConfigError):
             fp.Faults(**bad)
     with pytest.raises(ValueError, match="NAME=VALUE"):
         fp.parse_changes(["loss"])
@@ -129,7 +130,7 @@ def test_command_line_answers_on_stdin() -> None:
         p.stdin.flush()
         lines = [p.stdout.readline().strip() for _ in range(4)]
         assert lines[:2] == ["ok", "ok"]
-        assert lines[2].startswith("error: loss must be in [0, 1)")
+        assert lines[2].startswith("error: loss must be a fraction in [0, 1)")
         assert '"up"' in lines[3] and '"connections": 0' in lines[3]
     finally:
         p.kill()
