@@ -648,7 +648,7 @@ class ClientCore:
                     self._drop_member(m)
         if self.state not in ("connecting", "connected"):
             return
-        if now - self._last_rx > self.heartbeat * self.s.heartbeat_misses:
+        if now - self._last_rx >= self.heartbeat * self.s.heartbeat_misses:  # >=: the timer fires at that very time
             self.counters.heartbeat_timeouts += 1
             self.want_close = True
             self.close_cause = ("heartbeat", f"heartbeat timeout: no word from the relay for {now - self._last_rx:.1f} s")
