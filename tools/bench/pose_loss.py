@@ -13,7 +13,8 @@ downlink bundles are lost). Each loss rate runs with the older delta codec ("old
 ``PoseEncoder(deltas=True)``, a delta is useless without its keyframe) and the self-contained
 one ("new", the default), with the same proxy seed, so both see the same drop pattern.
 
-Columns: frames sent; frames the near listener decoded; delivery (decoded / sent); the longest
+Each row sums one run per ``--seeds`` (the drop pattern of one seed may happen to spare or hit
+the keyframes). Columns: frames sent; frames the near listener decoded; delivery (decoded / sent); the longest
 time the near listener's view of the sender got no new pose (from the first frame sent to the
 last: an avatar "frozen" that long, before any extrapolation); frames per
 second the far listener decoded (the keyframe tier still works); the pose stream's payload
@@ -73,6 +74,7 @@ class Result:
     datagram_bps: float
     realized_loss: float
     keyframes: int
+    dropped: int = 0  # datagrams the fault proxy dropped on the lossy direction while streaming
 
     @property
     def delivery(self) -> float:
@@ -176,16 +178,26 @@ async def measure(relay: EmbeddedRelay, codec: str, loss: float, seconds: float,
     return Result(codec, loss, sent, len(near), freeze, len(far) / dur,
                   sum(p for p, _, _ in sizes) / dur,
                   sum(wire.MEDIA_HEADER_SIZE + f + TAG_SIZE + UDP_IP for _, f, _ in sizes) / dur,
-                  lost / seen if seen else 0.0, sum(k for _, _, k in sizes))
+                  lost / seen if seen else 0.0, sum(k for _, _, k in sizes), lost)
 
 
 def table(rows: list[Result]) -> str:
-    out = ["| codec | loss | sent | decoded | delivery | longest freeze | far listener | payload | datagrams |",
+    out = ["| codec | loss (realized) | sent | decoded | delivery | longest freeze | far listener | payload | datagrams |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        out.append(f"| {r.codec} | {r.loss * 100:.0f} % | {r.sent} | {r.decoded} | {r.delivery * 100:.1f} % | "
+        out.append(f"| {r.codec} | {r.loss * 100:.0f} % ({r.realized_loss * 100:.1f} %) | {r.sent} | {r.decoded} | {r.delivery * 100:.1f} % | "
                    f"{r.longest_freeze:.2f} s | {r.far_per_s:.1f} /s | {r.payload_bps:.0f} B/s | {r.datagram_bps:.0f} B/s |")
     return "\n".join(out)
+
+
+def combine(runs: list[Result]) -> Result:
+    """Runs of one codec and loss rate (several seeds) as one row: frames summed, the longest
+    freeze of all, rates averaged."""
+    n = len(runs)
+    return Result(runs[0].codec, runs[0].loss, sum(r.sent for r in runs), sum(r.decoded for r in runs),
+                  max(r.longest_freeze for r in runs), sum(r.far_per_s for r in runs) / n,
+                  sum(r.payload_bps for r in runs) / n, sum(r.datagram_bps for r in runs) / n,
+                  sum(r.realized_loss for r in runs) / n, sum(r.keyframes for r in runs), sum(r.dropped for r in runs))
 
 
 async def _main(args: argparse.Namespace) -> list[Result]:
@@ -193,10 +205,14 @@ async def _main(args: argparse.Namespace) -> list[Result]:
     async with EmbeddedRelay() as relay:
         for loss in args.loss:
             for codec in ("old", "new"):
-                r = await measure(relay, codec, loss, args.seconds, args.burst, args.seed, args.direction)
-                rows.append(r)
-                print(f"  {codec} at {loss * 100:.0f} % loss ({args.direction}, realized {r.realized_loss * 100:.1f} %): "
-                      f"{r.decoded}/{r.sent} decoded, longest freeze {r.longest_freeze:.2f} s", file=sys.stderr, flush=True)
+                runs = []
+                for seed in args.seeds:
+                    r = await measure(relay, codec, loss, args.seconds, args.burst, seed, args.direction)
+                    runs.append(r)
+                    print(f"  {codec} at {loss * 100:.0f} % loss ({args.direction}, seed {seed}, realized "
+                          f"{r.realized_loss * 100:.1f} %): {r.decoded}/{r.sent} decoded, longest freeze "
+                          f"{r.longest_freeze:.2f} s", file=sys.stderr, flush=True)
+                rows.append(combine(runs))
     return rows
 
 
@@ -207,10 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--burst", type=float, default=1.0, help="mean loss burst length (1: independent loss)")
     p.add_argument("--direction", choices=("up", "down"), default="up",
                    help="up: the sender's uplink is lossy; down: the near listener's downlink")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
+                   help="fault proxy seeds: one run per seed, summed in a row (default 1 2 3)")
     args = p.parse_args(argv)
     rows = asyncio.run(_main(args))
-    print(f"pose streams at {RATE:g} Hz, {args.seconds:g} s per run, loss on the {args.direction}link"
+    print(f"pose streams at {RATE:g} Hz, {len(args.seeds)} runs of {args.seconds:g} s per row, loss on the {args.direction}link"
           f"{'' if args.burst <= 1 else f' in bursts of {args.burst:g}'}:")
     print(table(rows))
     return 0
