@@ -75,6 +75,8 @@ class Result:
     realized_loss: float
     keyframes: int
     dropped: int = 0  # datagrams the fault proxy dropped on the lossy direction while streaming
+    late: int = 0  # frames the near listener dropped as older than one it had shown (all senders)
+    undecodable: int = 0  # frames the near listener could not decode (a delta without its keyframe)
 
     @property
     def delivery(self) -> float:
@@ -128,25 +130,33 @@ async def measure(relay: EmbeddedRelay, codec: str, loss: float, seconds: float,
                 return send_frame(frame)
 
             a.core.send_pose_frame = counted  # type: ignore[method-assign]
-            # bob and carol stream too, so the relay knows where they sit (bob near, carol far)
-            places = {b: (1.0, 1.2, 0.0), c: (30.0, 1.2, 0.0)}
+            # bob and carol stream too, so the relay knows where they sit (bob near, carol far); alice
+            # streams from the start as well (a delegate's stream runs all along), measured from t0
+            places = {a: (0.0, 1.2, 0.0), b: (1.0, 1.2, 0.0), c: (30.0, 1.2, 0.0)}
 
             async def others() -> None:
                 k = 0
                 while True:
                     k += 1
-                    for x, base in places.items():
+                    for x, base in list(places.items()):
                         x.send_pose(*motion(k / RATE, base))
                     await asyncio.sleep(1 / RATE)
 
             side = asyncio.create_task(others())
             await asyncio.sleep(0.6)  # routes recomputed with everyone's position
+            del places[a]
+            await asyncio.sleep(0.01)  # the loop no longer sends for alice
+            sizes.clear()
+            first = a.pose_encoder.seq + 1  # the first frame measured
+            for x in (b, c):
+                x.drain_events()
             arrivals: dict[Client, list[float]] = {b: [], c: []}
+            late0, undec0 = b.pose_late, b.pose_undecodable
 
             async def listen(x: Client) -> None:
                 while True:
                     ev = await x.next_event(1.0)
-                    if isinstance(ev, PoseUpdate) and ev.source == a.client_id:
+                    if isinstance(ev, PoseUpdate) and ev.source == a.client_id and ev.sample.seq >= first:
                         arrivals[x].append(loop.time())
 
             listeners = [asyncio.create_task(listen(x)) for x in (b, c)]
@@ -162,6 +172,7 @@ async def measure(relay: EmbeddedRelay, codec: str, loss: float, seconds: float,
             t_end = loop.time()
             await asyncio.sleep(0.4)
             after = proxy.stats()[direction]
+            late, undecodable = b.pose_late - late0, b.pose_undecodable - undec0
             for t in (*listeners, side):
                 t.cancel()
             await asyncio.gather(*listeners, side, return_exceptions=True)
@@ -178,7 +189,7 @@ async def measure(relay: EmbeddedRelay, codec: str, loss: float, seconds: float,
     return Result(codec, loss, sent, len(near), freeze, len(far) / dur,
                   sum(p for p, _, _ in sizes) / dur,
                   sum(wire.MEDIA_HEADER_SIZE + f + TAG_SIZE + UDP_IP for _, f, _ in sizes) / dur,
-                  lost / seen if seen else 0.0, sum(k for _, _, k in sizes), lost)
+                  lost / seen if seen else 0.0, sum(k for _, _, k in sizes), lost, late, undecodable)
 
 
 def table(rows: list[Result]) -> str:
@@ -197,7 +208,8 @@ def combine(runs: list[Result]) -> Result:
     return Result(runs[0].codec, runs[0].loss, sum(r.sent for r in runs), sum(r.decoded for r in runs),
                   max(r.longest_freeze for r in runs), sum(r.far_per_s for r in runs) / n,
                   sum(r.payload_bps for r in runs) / n, sum(r.datagram_bps for r in runs) / n,
-                  sum(r.realized_loss for r in runs) / n, sum(r.keyframes for r in runs), sum(r.dropped for r in runs))
+                  sum(r.realized_loss for r in runs) / n, sum(r.keyframes for r in runs), sum(r.dropped for r in runs),
+                  sum(r.late for r in runs), sum(r.undecodable for r in runs))
 
 
 async def _main(args: argparse.Namespace) -> list[Result]:
