@@ -8,6 +8,13 @@ breaks it calls :meth:`ClientCore.connection_lost` and reconnects at ``reconnect
 resumes the same identity, seat and client id with its resume token and re-sends room events the
 relay has not acknowledged. Malformed input is counted in :attr:`ClientCore.counters` and dropped.
 
+Link state for people: a broken stream yields :class:`Disconnected` with its ``cause`` (a key of
+:data:`LINK_CAUSES`: "heartbeat" when the core found the relay silent, "closed", "protocol", ...;
+the core's own cause wins over what the adapter saw) and how long the relay had been silent; each
+failed attempt to get back yields :class:`ReconnectFailed` ("refused" when nothing accepts
+connections: the relay process is gone). :class:`~vrdiplomacy.session.link.LinkStatus` turns them
+into the card's and the command line's words.
+
 Sans-I/O parts of the client plug into the core (:meth:`ClientCore.plug`): the end-to-end room
 sealer (:class:`~vrdiplomacy.net.secure.SecureRoom`) has its periodic key and signature flush run
 by the core's timer, so the adapter stays the only thing that owns a clock or a task.
