@@ -158,6 +158,7 @@ def test_a_blackout_is_told_on_the_command_line_and_the_card_and_the_peer_shows_
             assert "HUD: Reconnecting… | link lost: heartbeat timeout" in out, out
             assert re.search(r"HUD card drawn \(alert\): Reconnecting… \| link lost: heartbeat timeout", out), out
             assert "connection lost" not in out  # a 10 s blackout is not a lost connection
+            print("\n".join(line for _, line in a.lines if re.search(r"reconnect|HUD|connection lost", line, re.I)))
     finally:
         if a is not None:
             a.stop()
@@ -178,6 +179,7 @@ def test_a_killed_relay_is_a_lost_connection_and_a_refused_port_is_refused(tmp_p
         a.wait_for(r"connection lost: relay closed the connection \(refused: nothing accepts connections at 127\.0\.0\.1:"
                    + str(port), 10)
         a.wait_for(r"HUD card drawn \(alert\): Connection lost: relay closed the connection \| still retrying", 10)
+        print("\n".join(line for _, line in a.lines if re.search(r"reconnect|HUD|connection lost", line, re.I)))
     finally:
         a.stop()
         relay.stop()
