@@ -125,6 +125,7 @@ class LiveClient:
         self._keys_until: dict[str, float] = {}
         self._mapped = False
         self._last_lines: tuple[str, ...] | None = None
+        self.link: Any = None  # the session's LinkStatus (read on the session's thread)
 
     # ------------------------------------------------------------ frame loop's thread
 
@@ -180,7 +181,7 @@ class LiveClient:
         while (e := s.gestures.next_event()) is not None:
             news.append(handshake_news(s, e))
         lines, alert = s.security.hud_lines(s.now)
-        link = s.state.link
+        link = self.link = s.state.link
         link_lines, link_alert = link.hud_lines(s.now)
         if link_lines:  # the link first: nothing else on the card holds while it is down
             lines, alert = (*link_lines, *lines), alert or link_alert

@@ -172,6 +172,13 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
     if sec.get("secured"):
         log.info("room code at the end: %s (roster v%s, %s members; %s security alerts)", sec.get("room_code") or "none yet",
                  sec.get("roster_version"), sec.get("members"), sec.get("security_alerts"))
+    link = client.link
+    if link is not None and link.outages:
+        n = f"{link.outages} outage{'' if link.outages == 1 else 's'}"
+        if link.up:
+            log.info("link to the relay: %s, the last %.1f s", n, link.last_outage_s)
+        else:
+            log.info("link to the relay: %s; down at the end (%s)", n, link.what())
     state = report.user.get("state", {})
     log.info("left after %d frames; sent %d gesture events; received %d poses, %d voice frames, %d gesture events from "
              "%d delegates", stats.frames, report.user.get("stats", {}).get("gestures_sent", 0), state.get("poses", 0),
