@@ -23,7 +23,7 @@ def test_quaternion_quantization_error_is_small() -> None:
 
 
 def test_pose_stream_keyframes_and_deltas() -> None:
-    enc, dec = PoseEncoder(key_interval=10), PoseDecoder()
+    enc, dec = PoseEncoder(key_interval=10, deltas=True), PoseDecoder()
     keys = 0
     for i in range(25):
         head = Pose(np.array([1.0 + 0.01 * i, 1.6, -2.0], np.float32), quat_from_axis_angle((0, 1, 0), 0.05 * i))
@@ -40,7 +40,7 @@ def test_pose_stream_keyframes_and_deltas() -> None:
 
 
 def test_delta_without_its_keyframe_is_refused() -> None:
-    enc = PoseEncoder()
+    enc = PoseEncoder(deltas=True)
     head = Pose.from_yaw((0, 1.6, 0), 0)
     enc.encode(head)
     delta, key, _ = enc.encode(head)
@@ -52,7 +52,7 @@ def test_delta_without_its_keyframe_is_refused() -> None:
 
 
 def test_large_jump_forces_a_keyframe() -> None:
-    enc = PoseEncoder()
+    enc = PoseEncoder(deltas=True)
     enc.encode(Pose.from_yaw((0, 1.6, 0), 0))
     _, key, _ = enc.encode(Pose.from_yaw((5, 1.6, 0), 0))
     assert key
@@ -102,3 +102,52 @@ def test_pose_tiers_by_distance() -> None:
     r = ri.recompute(0.0)
     assert r.near[1] == [2] and r.mid[1] == [3]
     assert 4 not in r.near[1] + r.mid[1]  # far: keyframes only (room-wide batch)
+
+
+def test_self_contained_frames_decode_after_any_loss_and_keep_the_key_schedule() -> None:
+    """Every frame decodes on its own (a lost keyframe costs only itself); keyframes still come
+    every ``key_interval`` frames for the relay's far tier. With delta coding, the frames after a
+    lost keyframe are lost too (fails on main 3e2635d, where every stream is delta coded)."""
+    def frames(enc: PoseEncoder) -> list[tuple[bytes, bool, int]]:
+        out = []
+        for i in range(30):
+            head = Pose(np.array([0.5 + 0.01 * i, 1.6, -2.0], np.float32), quat_from_axis_angle((0, 1, 0), 0.05 * i))
+            left = Pose(np.array([0.3, 1.2, -2.3], np.float32), quat_from_axis_angle((1, 0, 0), 0.3))
+            right = Pose(np.array([0.7, 1.2, -2.3 + 0.005 * i], np.float32), quat_from_axis_angle((1, 0, 0), -0.3))
+            out.append(enc.encode(head, left, right))
+        return out
+
+    new, old = frames(PoseEncoder()), frames(PoseEncoder(deltas=True))
+    assert [k for _, k, _ in new] == [k for _, k, _ in old] == [i % 10 == 0 for i in range(30)]
+    assert {len(p) for p, _, _ in new} == {33}  # 13 + 10 per hand
+    lost_key = {10}  # the second keyframe is lost
+    dec_new, dec_old = PoseDecoder(), PoseDecoder()
+    got_new = [dec_new.decode(p).seq for i, (p, _, _) in enumerate(new) if i not in lost_key]
+    assert len(got_new) == 29
+    got_old = []
+    for i, (p, _, _) in enumerate(old):
+        if i in lost_key:
+            continue
+        try:
+            got_old.append(dec_old.decode(p).seq)
+        except ProtocolError:
+            pass
+    assert len(got_old) == 20  # frames 11..19 had no keyframe
+    s = PoseDecoder().decode(new[17][0])
+    assert s.key and np.allclose(s.head.position, (0.67, 1.6, -2.0), atol=0.0011)
+    assert s.right is not None and np.allclose(s.right.position, (0.7, 1.2, -2.3 + 0.085), atol=0.0011)
+
+
+def test_reordered_and_duplicated_frames_are_refused_but_a_restart_is_taken() -> None:
+    from vrdiplomacy.net.pose import LatePose
+
+    enc, dec = PoseEncoder(), PoseDecoder()
+    ps = [enc.encode(Pose.from_yaw((0.01 * i, 1.6, 0), 0))[0] for i in range(200)]
+    dec.decode(ps[5])
+    for late in (ps[3], ps[5]):
+        with pytest.raises(LatePose):
+            dec.decode(late)
+    assert dec.decode(ps[7]).seq == 8
+    fresh = PoseEncoder().encode(Pose.from_yaw((0, 1.6, 0), 0))[0]  # a restarted sender: seq 1 again
+    dec.decode(ps[150])
+    assert dec.decode(fresh).seq == 1

@@ -148,3 +148,15 @@ def test_unsecured_room_keeps_the_relay_view_labelled_unverified() -> None:
     (a,) = st.avatars(0.0)
     assert a.delegation == "France (unverified)" and not st.members[9].verified
     assert st.unverified() == []  # nothing to verify against: the card says the room is not secured
+
+
+def test_a_member_whose_relay_link_is_down_shows_away_in_a_secured_room() -> None:
+    """The relay's "away" reaches the avatar of the member who stated that relay client id (and
+    only its display: names still come from the certificate)."""
+    st = _room()
+    _state(st, CHAIR, C_CHAIR, "S001")
+    _state(st, FRANCE, C_FRANCE, "S002")
+    st.apply(MemberUpdate(C_FRANCE, "fr", "S002", "away"), 1.0)
+    assert {x.delegation for x in st.avatars(1.0)} == {"Chair", "France (away)"}
+    st.apply(MemberUpdate(C_FRANCE, "fr", "S002", "present"), 2.0)
+    assert {x.delegation for x in st.avatars(2.0)} == {"Chair", "France"}

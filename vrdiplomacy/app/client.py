@@ -14,8 +14,13 @@ origin at the user's seat), the user's head and hands go to the pose stream
   frames the recognizer sees for ``key_hold`` seconds (it starts the gesture, whose end goes out
   when the hold ends); H offers a handshake to the delegate one faces, or the nearest within
   reach, through the same consent flow;
-* reads back the others' avatars (with their gesture icons) and the head-up card's lines (room
-  security, handshake offers).
+* reads back the others' avatars (with their gesture icons) and the head-up card's lines (the
+  link to the relay while it is down or just back, room security, handshake offers).
+
+The link to the relay (:class:`~vrdiplomacy.session.link.LinkStatus`) is told both on the card
+("Reconnecting…", "Reconnected after 10.2 s", "Connection lost: heartbeat timeout") and on the
+command line, one line per change ("reconnecting… (heartbeat timeout: …)", "reconnected after
+10.2 s", "connection lost: relay closed the connection (…)").
 """
 
 from __future__ import annotations
@@ -88,13 +93,15 @@ def place_frame(origin: Pose | None, inp: InputFrame) -> InputFrame:
 class ClientView:
     """What the frame loop draws, read in the session's thread: the others' avatars, the card's
     lines and whether it is an alert, handshake news since the last frame, and the gesture events
-    this frame sent (:class:`~vrdiplomacy.gestures.events.GestureEvent`)."""
+    this frame sent (:class:`~vrdiplomacy.gestures.events.GestureEvent`), and the link messages
+    since the last frame ("reconnecting… (…)", "reconnected after N s", "connection lost: …")."""
 
     avatars: list[Any]
     lines: tuple[str, ...]
     alert: bool
     news: list[str] = field(default_factory=list)
     sent: list[Any] = field(default_factory=list)
+    link: list[str] = field(default_factory=list)
 
 
 class LiveClient:
@@ -118,6 +125,7 @@ class LiveClient:
         self._keys_until: dict[str, float] = {}
         self._mapped = False
         self._last_lines: tuple[str, ...] | None = None
+        self.link: Any = None  # the session's LinkStatus (read on the session's thread)
 
     # ------------------------------------------------------------ frame loop's thread
 
@@ -135,6 +143,8 @@ class LiveClient:
         for n in view.news:
             log.info("%s", n)
             self.news.append((inp.time, n))
+        for msg in view.link:
+            log.log(logging.INFO if msg.startswith("reconnected") else logging.WARNING, "%s", msg)
         lines = view.lines
         if self.news and inp.time - self.news[-1][0] < self.o.news_s:
             lines = lines + (self.news[-1][1],)
@@ -171,7 +181,14 @@ class LiveClient:
         while (e := s.gestures.next_event()) is not None:
             news.append(handshake_news(s, e))
         lines, alert = s.security.hud_lines(s.now)
-        return ClientView(s.state.avatars(s.now), tuple(lines), alert, news, sent)
+        link = self.link = s.state.link
+        link_lines, link_alert = link.hud_lines(s.now)
+        if link_lines:  # the link first: nothing else on the card holds while it is down
+            lines, alert = (*link_lines, *lines), alert or link_alert
+        said = []
+        while (msg := link.next_message()) is not None:
+            said.append(msg)
+        return ClientView(s.state.avatars(s.now), tuple(lines), alert, news, sent, said)
 
 
 def for_recognizer(inp: InputFrame) -> InputFrame:

@@ -111,6 +111,8 @@ def local_session(backend: Any, scene: Any, layout: Any, vp: Any, opts: JoinOpti
 def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts: JoinOptions,
               secured: SecuredJoin | None = None) -> int:
     """Join a relay's room: your poses, voice and gestures (recognized or keys) go out; the others come in."""
+    from vrdiplomacy.net.client_core import LINK_CAUSES
+    from vrdiplomacy.net.client_io import RelayConnectError
     from vrdiplomacy.render.renderer import Renderer
     from vrdiplomacy.session.host import SessionThread
     from vrdiplomacy.session.runtime import HeldPose
@@ -138,7 +140,13 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
     try:
         if backend.mode == "offscreen":
             backend.attach_targets([renderer.create_target(backend.settings.width, backend.settings.height)])
-        start_session(host, relay)
+        try:
+            start_session(host, relay)
+        except RelayConnectError as e:
+            # the same words the card and the log use when an established link goes (session/link.py)
+            cause = e.cause or getattr(e.__context__, "cause", "")
+            log.warning("connection lost: %s", LINK_CAUSES.get(cause, "no session with the relay"))
+            raise
         log.info("joined %s:%d as %s at seat %s (%s mode, %s)", relay.host, relay.port, settings.identity, seat.seat_id,
                  backend.mode, "end-to-end encrypted" if sealer is not None else "NOT end-to-end encrypted: add --root to "
                  "join a secured room")
@@ -164,6 +172,13 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
     if sec.get("secured"):
         log.info("room code at the end: %s (roster v%s, %s members; %s security alerts)", sec.get("room_code") or "none yet",
                  sec.get("roster_version"), sec.get("members"), sec.get("security_alerts"))
+    link = client.link
+    if link is not None and link.outages:
+        n = f"{link.outages} outage{'' if link.outages == 1 else 's'}"
+        if link.up:
+            log.info("link to the relay: %s, the last %.1f s", n, link.last_outage_s)
+        else:
+            log.info("link to the relay: %s; down at the end (%s)", n, link.what())
     state = report.user.get("state", {})
     log.info("left after %d frames; sent %d gesture events; received %d poses, %d voice frames, %d gesture events from "
              "%d delegates", stats.frames, report.user.get("stats", {}).get("gestures_sent", 0), state.get("poses", 0),

@@ -8,6 +8,13 @@ breaks it calls :meth:`ClientCore.connection_lost` and reconnects at ``reconnect
 resumes the same identity, seat and client id with its resume token and re-sends room events the
 relay has not acknowledged. Malformed input is counted in :attr:`ClientCore.counters` and dropped.
 
+Link state for people: a broken stream yields :class:`Disconnected` with its ``cause`` (a key of
+:data:`LINK_CAUSES`: "heartbeat" when the core found the relay silent, "closed", "protocol", ...;
+the core's own cause wins over what the adapter saw) and how long the relay had been silent; each
+failed attempt to get back yields :class:`ReconnectFailed` ("refused" when nothing accepts
+connections: the relay process is gone). :class:`~vrdiplomacy.session.link.LinkStatus` turns them
+into the card's and the command line's words.
+
 Sans-I/O parts of the client plug into the core (:meth:`ClientCore.plug`): the end-to-end room
 sealer (:class:`~vrdiplomacy.net.secure.SecureRoom`) has its periodic key and signature flush run
 by the core's timer, so the adapter stays the only thing that owns a clock or a task.
@@ -171,9 +178,41 @@ class MediaReady:
     """The relay confirmed the UDP path."""
 
 
+# Why the link went down (``Disconnected.cause``, ``ReconnectFailed.cause``), in words for people.
+LINK_CAUSES = {
+    "heartbeat": "heartbeat timeout",
+    "closed": "relay closed the connection",
+    "refused": "refused",
+    "timeout": "no answer from the relay",
+    "unreachable": "relay unreachable",
+    "protocol": "protocol error",
+    "tls": "TLS error",
+    "error": "network error",
+}
+
+
 @dataclass
 class Disconnected:
+    """The control stream of a connected (or connecting) session broke; the core reconnects.
+
+    ``reason``: what happened, in words; ``cause``: one of :data:`LINK_CAUSES`; ``silent_s``:
+    seconds since the last word from the relay when the link was found dead (the outage had
+    begun that long before this event)."""
+
     reason: str
+    cause: str = "error"
+    silent_s: float = 0.0
+
+
+@dataclass
+class ReconnectFailed:
+    """An attempt to reach the relay again (or for the first time) failed; the core retries at
+    ``reconnect_at``. ``cause``: one of :data:`LINK_CAUSES` ("refused": nothing accepts
+    connections there, the relay process is gone); ``attempts``: failures in a row."""
+
+    reason: str
+    cause: str
+    attempts: int
 
 
 @dataclass
@@ -199,7 +238,7 @@ class RelayNotice:
 
 ClientEvent = (
     Connected | MemberUpdate | VoiceReceived | PoseReceived | RoomEventReceived | FloorChanged | MediaReady | Disconnected
-    | RelayError | RelayNotice
+    | ReconnectFailed | RelayError | RelayNotice
 )
 FATAL_CODES = (wire.ERR_VERSION, wire.ERR_BAD_HELLO, wire.ERR_SEAT_TAKEN, wire.ERR_FULL, wire.ERR_NOT_INVITED,
                wire.ERR_SECURED_ROOM, wire.ERR_SECURED_ONLY)
@@ -262,6 +301,9 @@ class ClientCore:
         self._n_away = 0
         self._away_min: float | None = None
         self._parts: list[TimedPart] = []
+        # why the core wants the stream closed (heartbeat timeout, malformed input): (cause, reason)
+        self.close_cause: tuple[str, str] | None = None
+        self._failed_attempts = 0
 
     # ------------------------------------------------------------ plugged parts
 
@@ -282,6 +324,7 @@ class ClientCore:
             return
         self.state = "connecting"
         self.want_close = False
+        self.close_cause = None
         self._decoder = wire.FrameDecoder()
         self._out.clear()
         self._last_rx = now
@@ -294,10 +337,15 @@ class ClientCore:
                        self.unacked[0][0] if self.unacked else self.next_seq, inv)
         )
 
-    def connection_lost(self, now: float, reason: str = "connection lost") -> None:
-        """The control stream broke; media stops until the next Welcome."""
+    def connection_lost(self, now: float, reason: str = "connection lost", cause: str = "error") -> None:
+        """The control stream broke (or a connection attempt failed, from state idle); media
+        stops until the next Welcome. When the core itself asked for the close (``want_close``:
+        heartbeat timeout, malformed input) its own cause and reason win over the adapter's."""
         if self.state == "closed":
             return
+        if self.close_cause is not None:
+            cause, reason = self.close_cause
+            self.close_cause = None
         was = self.state
         self.state = "idle"
         self._sealer = self._opener = None
@@ -306,7 +354,11 @@ class ClientCore:
         self.reconnect_at = now + self._backoff
         self._backoff = min(self.s.reconnect_max, self._backoff * 2)
         if was != "idle":
-            self._events.append(Disconnected(reason))
+            self._failed_attempts = 0
+            self._events.append(Disconnected(reason, cause, max(0.0, now - self._last_rx)))
+        else:
+            self._failed_attempts += 1
+            self._events.append(ReconnectFailed(reason, cause, self._failed_attempts))
 
     def close(self) -> None:
         """Stop for good (after :meth:`leave` or a fatal error)."""
@@ -370,9 +422,10 @@ class ClientCore:
         while True:
             try:
                 frame = self._decoder.next_frame()
-            except ProtocolError:
+            except ProtocolError as e:
                 self.counters.control_malformed += 1
                 self.want_close = True
+                self.close_cause = ("protocol", f"protocol error: {e}")
                 return
             if frame is None:
                 return
@@ -438,6 +491,7 @@ class ClientCore:
                 self._drop_member(m)
         self.state = "connected"
         self._ever_connected = True
+        self._failed_attempts = 0
         self._backoff = self.s.reconnect_min
         self.client_id = w.client_id
         self.token = w.resume_token
@@ -601,9 +655,10 @@ class ClientCore:
                     self._drop_member(m)
         if self.state not in ("connecting", "connected"):
             return
-        if now - self._last_rx > self.heartbeat * self.s.heartbeat_misses:
+        if now - self._last_rx >= self.heartbeat * self.s.heartbeat_misses:  # >=: the timer fires at that very time
             self.counters.heartbeat_timeouts += 1
             self.want_close = True
+            self.close_cause = ("heartbeat", f"heartbeat timeout: no word from the relay for {now - self._last_rx:.1f} s")
             return
         if now >= self._next_ping:
             self._next_ping = now + self.heartbeat

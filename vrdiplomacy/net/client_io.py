@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import socket
 import ssl
 from collections import deque
@@ -41,7 +42,7 @@ from vrdiplomacy.net.client_core import (
     RoomEventReceived,
     VoiceReceived,
 )
-from vrdiplomacy.net.pose import PoseDecoder, PoseEncoder
+from vrdiplomacy.net.pose import LatePose, PoseDecoder, PoseEncoder
 from vrdiplomacy.scene.math3d import Pose
 
 if TYPE_CHECKING:
@@ -51,7 +52,12 @@ DRAIN_MAX = 256
 
 
 class RelayConnectError(VrdError):
-    """The relay could not be reached, refused the session, or failed the fingerprint check."""
+    """The relay could not be reached, refused the session, or failed the fingerprint check.
+    ``cause``: why, as a key of ``client_core.LINK_CAUSES`` ("refused", "timeout", ...), or ""."""
+
+    def __init__(self, message: str, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 class PayloadSealer(Protocol):
@@ -110,10 +116,11 @@ class Client:
         self.core = ClientCore(identity, seat, room, settings, self.fingerprint)
         self.sealer: PayloadSealer = sealer or PlainPayloads()
         self.connect_timeout = connect_timeout
-        self.pose_undecodable = 0
+        self.pose_undecodable = 0  # pose payloads that could not be decoded (e.g. a delta without its keyframe)
+        self.pose_late = 0  # pose frames older than one already shown (reordered on the way), dropped
         self.payload_rejected = 0
         self.sends_failed = 0
-        self._encoder = PoseEncoder()
+        self.pose_encoder = PoseEncoder()  # self-contained frames; PoseEncoder(deltas=True) for the older coding
         self._decoders: dict[tuple[str, int], PoseDecoder] = {}
         self._events: deque[AppEvent] = deque()
         self._wakeup = asyncio.Event()
@@ -128,6 +135,7 @@ class Client:
         self.raw_media = False
         self.unsealed = 0
         self._held: deque[tuple[str, bytes]] = deque()
+        self._last_failure: tuple[str, str] | None = None  # (cause, reason) of the latest failed connection attempt
         attach = getattr(self.sealer, "attach", None)
         if attach is not None:
             attach(self)
@@ -146,7 +154,9 @@ class Client:
             await asyncio.wait_for(asyncio.shield(self._first), self.connect_timeout)
         except asyncio.TimeoutError:
             await self.close()
-            raise RelayConnectError(f"no session with relay {self.host}:{self.port} within {self.connect_timeout:g} s") from None
+            cause, why = self._last_failure or ("timeout", "")
+            raise RelayConnectError(f"no session with relay {self.host}:{self.port} within {self.connect_timeout:g} s"
+                                    + (f" ({why})" if why else ""), cause) from None
         except VrdError:
             await self.close()
             raise
@@ -216,7 +226,7 @@ class Client:
 
     def send_pose(self, head: Pose, left: Pose | None = None, right: Pose | None = None) -> bool:
         """Send our pose; False when it could not go (no media path, or not yet in the E2EE roster)."""
-        payload, key, seq = self._encoder.encode(head, left, right)
+        payload, key, seq = self.pose_encoder.encode(head, left, right)
         sealed = self._seal("pose", payload)
         if sealed is None:
             self.unsealed += 1
@@ -325,7 +335,8 @@ class Client:
                     asyncio.open_connection(self.host, self.port, ssl=ctx, server_hostname=None), self.connect_timeout
                 )
             except (OSError, ssl.SSLError, asyncio.TimeoutError) as e:
-                self.core.connection_lost(self._loop.time(), f"cannot connect: {e}")
+                cause, why = self._last_failure = connect_failure(e, self.host, self.port, self.connect_timeout)
+                self.core.connection_lost(self._loop.time(), why, cause)
                 continue
             try:
                 tls.check_pin(writer.get_extra_info("ssl_object"), self.fingerprint)
@@ -337,7 +348,8 @@ class Client:
             self._writer = writer
             self.core.connect(self._loop.time())
             self._flush()
-            reason = "relay closed the connection"
+            # the core's own reason (heartbeat timeout, malformed input) wins in connection_lost
+            cause, reason = "closed", "relay closed the connection"
             try:
                 while True:
                     data = await reader.read(65536)
@@ -346,14 +358,17 @@ class Client:
                     self.core.receive(data, self._loop.time())
                     self._flush()
                     if self.core.want_close or self.core.state == "closed":
-                        reason = "protocol error or heartbeat timeout"
                         break
-            except (ConnectionError, ssl.SSLError, OSError) as e:
-                reason = f"connection error: {type(e).__name__}"
+            except ConnectionResetError:
+                reason = "relay closed the connection (reset)"
+            except ssl.SSLError as e:
+                cause, reason = "tls", f"TLS error: {e.reason or e}"
+            except (ConnectionError, OSError) as e:
+                cause, reason = "error", f"connection error: {e.strerror or type(e).__name__}"
             finally:
                 self._writer = None
                 writer.transport.abort()
-            self.core.connection_lost(self._loop.time(), reason)
+            self.core.connection_lost(self._loop.time(), reason, cause)
             self._flush()
 
     def _fail(self, exc: VrdError) -> None:
@@ -419,7 +434,7 @@ class Client:
             if isinstance(ev, Connected) and not self._first.done():
                 self._first.set_result(None)
             if isinstance(ev, RelayError) and ev.fatal:
-                self._fail(RelayConnectError(f"relay refused the session: {ev.message}"))
+                self._fail(RelayConnectError(f"relay refused the session: {ev.message}", "refused"))
             if isinstance(ev, PoseReceived) and not self.raw_media:
                 self._pose(ev)
                 continue
@@ -456,13 +471,35 @@ class Client:
             payload, member = bytes(opened), None
         else:
             payload, member = opened.payload, opened.member
-        # delta decoding state per verified member (a relay re-labelling senders cannot mix streams)
+        # decoding state per verified member (a relay re-labelling senders cannot mix streams)
         key = ("m", member) if member is not None else ("r", ev.source)
         dec = self._decoders.setdefault(key, PoseDecoder())
         try:
             self._events.append(PoseUpdate(ev.source, dec.decode(payload), member))
+        except LatePose:
+            self.pose_late += 1
         except ProtocolError:
             self.pose_undecodable += 1
+
+
+def connect_failure(e: BaseException, host: str, port: int, timeout: float) -> tuple[str, str]:
+    """(cause, reason) of a failed connection attempt (see ``client_core.LINK_CAUSES``): refused
+    (nothing listens, or what accepted closed at once: the relay is gone), no answer, unreachable,
+    TLS, or another network error."""
+    where = f"{host}:{port}"
+    if isinstance(e, ConnectionRefusedError):
+        return "refused", f"refused: nothing accepts connections at {where}"
+    if isinstance(e, (ConnectionResetError, ConnectionAbortedError, ssl.SSLEOFError)):
+        return "refused", f"refused: {where} closed the connection before the TLS handshake ended"
+    if isinstance(e, (asyncio.TimeoutError, TimeoutError)):
+        return "timeout", f"no answer from {where} within {timeout:g} s"
+    if isinstance(e, ssl.SSLError):
+        return "tls", f"TLS error with {where}: {e.reason or e}"
+    if isinstance(e, OSError) and e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN):
+        return "unreachable", f"cannot reach {where}: {e.strerror}"
+    if isinstance(e, OSError):
+        return "error", f"cannot connect to {where}: {e.strerror or e}"
+    return "error", f"cannot connect to {where}: {e}"
 
 
 @contextlib.asynccontextmanager

@@ -10,7 +10,8 @@ zone, or both outside every isolated zone) and at least one of:
 Poses are forwarded in tiers: *near* (same space, within ``near_radius``) every frame, *mid*
 (same space, within ``mid_radius``) every ``mid_divisor``-th frame, and everyone else (farther,
 or in another space) keyframes only, about 2 Hz; keyframes reach the whole room in one batch per
-flush tick. Positions come from the plaintext coarse head position of each member's pose
+flush tick. Pose frames are self-contained (:mod:`vrdiplomacy.net.pose`), so every frame a tier
+gets decodes, whatever else was thinned or lost. Positions come from the plaintext coarse head position of each member's pose
 datagrams; seats and zones from a :class:`RoomGeometry` (made from the scene layout by
 :meth:`RoomGeometry.of`, which reads the layout's seats and zones without importing ``scene``).
 

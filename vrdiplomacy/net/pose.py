@@ -1,19 +1,32 @@
-"""Quantized, delta-coded pose streams: head + both hands at a fixed rate.
+"""Quantized pose streams: head + both hands at a fixed rate, decodable after any loss.
 
-A **keyframe** carries absolute values; a **delta** frame refers to the latest keyframe (not to
-the previous frame), so the relay can thin a stream (e.g. keyframes only for distant listeners)
-without breaking decoding. Encoder settings: a keyframe every ``key_interval`` frames (10 at
-20 Hz = 2 Hz), or whenever a delta would not fit.
+Every frame is **self-contained** by default: it carries absolute values, so each one that
+arrives is shown, whatever was lost before it. The stream still marks a **keyframe** every
+``key_interval`` frames (10 at 20 Hz = 2 Hz) in its routing header: the relay thins a stream to
+those for distant listeners (:mod:`vrdiplomacy.net.interest`), and the mid tier gets every
+``mid_divisor``-th frame; with self-contained frames every one of them decodes.
+
+The older **delta** coding (``PoseEncoder(deltas=True)``) sends absolute values only in keyframes
+and, in between, small steps from the latest keyframe: 6 to 7 bytes less per frame (about
+130 bytes/s of payload at 20 Hz, some 7 % of a pose datagram), but a delta whose keyframe was
+lost cannot be decoded, so under loss a stream loses far more than the lost frames (at 20 %
+loss about 65 % of frames decode instead of 80 %, and two lost keyframes in a row freeze an
+avatar for a second; ``tools/bench/pose_loss.py`` measures both). Deltas against the last
+*acknowledged* keyframe would need every receiver to acknowledge every sender through the
+relay; self-contained frames need no feedback at all. The decoder reads both, so a client that
+still sends deltas is understood.
 
 Payload layout (big-endian)::
 
-    key:   u8 flags | u16 seq | head pos 3 x i16 (2 mm) | head rot u32 | per hand: pos 3 x i16 (1 mm,
-           relative to the head) | rot u32
-    delta: u8 flags | u16 seq | u16 key seq | head dpos 3 x i8 (2 mm) | head rot u32 | per hand:
-           dpos 3 x i8 (1 mm) | rot u32
+    absolute: u8 flags | u16 seq | head pos 3 x i16 (2 mm) | head rot u32 | per hand: pos 3 x i16
+              (1 mm, relative to the head) | rot u32                      (13 + 10 per hand bytes)
+    delta:    u8 flags | u16 seq | u16 key seq | head dpos 3 x i8 (2 mm) | head rot u32 | per hand:
+              dpos 3 x i8 (1 mm) | rot u32                                (12 + 7 per hand bytes)
 
-flags: bit0 keyframe, bit1 left hand present, bit2 right hand present. Rotations use
+flags: bit0 absolute, bit1 left hand present, bit2 right hand present. Rotations use
 "smallest three" (2-bit index of the dropped component, three 10-bit components, 0 exact).
+The sequence number orders frames: :meth:`PoseDecoder.decode` refuses one older than the newest
+it decoded (:class:`LatePose`), so a reordered frame never moves an avatar back in time.
 """
 
 from __future__ import annotations
@@ -69,7 +82,8 @@ def _q(v: object, unit: float) -> tuple[int, int, int]:
 
 @dataclass
 class PoseSample:
-    """A decoded pose frame: head and (optional) hands in the room frame."""
+    """A decoded pose frame: head and (optional) hands in the room frame. ``key``: the frame
+    was self-contained (absolute values), not a delta."""
 
     seq: int
     key: bool
@@ -79,16 +93,25 @@ class PoseSample:
 
 
 class PoseEncoder:
-    """Encodes one client's pose stream. ``key_interval``: frames between keyframes."""
+    """Encodes one client's pose stream.
 
-    def __init__(self, key_interval: int = 10) -> None:
+    key_interval: frames from one keyframe to the next (the relay sends keyframes to everyone);
+    deltas: send the older delta coding between keyframes (smaller, but a delta is lost with
+    its keyframe; see the module docstring) instead of self-contained frames.
+    """
+
+    def __init__(self, key_interval: int = 10, deltas: bool = False) -> None:
+        if key_interval < 1:
+            raise ValueError(f"key_interval must be >= 1, got {key_interval}")
         self.key_interval = key_interval
+        self.deltas = deltas
         self.seq = 0
         self._key: tuple[int, tuple[int, int, int], list[tuple[int, int, int] | None]] | None = None
         self._since_key = 0
 
     def encode(self, head: Pose, left: Pose | None = None, right: Pose | None = None) -> tuple[bytes, bool, int]:
-        """Payload for the next frame; returns (payload, is_key, seq)."""
+        """Payload for the next frame; returns (payload, is_key, seq). ``is_key``: this frame is
+        a keyframe (the relay's routing header says so)."""
         self.seq = (self.seq + 1) & 0xFFFF
         hp = _q(head.position, HEAD_UNIT)
         hx, hy, hz = (float(c) for c in head.position)
@@ -99,7 +122,7 @@ class PoseEncoder:
         rots = [pack_quat(p.orientation) for p in (head, left, right) if p is not None]
         flags = (LEFT if left is not None else 0) | (RIGHT if right is not None else 0)
         key = self._key is None or self._since_key >= self.key_interval - 1
-        if not key and self._key is not None:
+        if self.deltas and not key and self._key is not None:
             kseq, khp, khands = self._key
             if [h is None for h in khands] != [h is None for h in hands]:
                 key = True
@@ -111,16 +134,18 @@ class PoseEncoder:
         if key:
             self._key = (self.seq, hp, hands)
             self._since_key = 0
+        else:
+            self._since_key += 1
+        if key or not self.deltas:
             out = bytes((flags | KEY,)) + self.seq.to_bytes(2, "big") + _P3.pack(*hp) + _U32.pack(rots[0])
             r = 1
             for h in hands:
                 if h is not None:
                     out += _P3.pack(*h) + _U32.pack(rots[r])
                     r += 1
-            return out, True, self.seq
+            return out, key, self.seq
         assert self._key is not None
         kseq, khp, khands = self._key
-        self._since_key += 1
         out = bytes((flags,)) + self.seq.to_bytes(2, "big") + kseq.to_bytes(2, "big")
         out += _D3.pack(*(a - b for a, b in zip(hp, khp))) + _U32.pack(rots[0])
         r = 1
@@ -131,17 +156,32 @@ class PoseEncoder:
         return out, False, self.seq
 
 
-class PoseDecoder:
-    """Decodes one sender's stream; deltas whose keyframe is missing raise ProtocolError."""
+class LatePose(ProtocolError):
+    """A pose frame older than (or the same as) the newest one decoded from its stream."""
 
-    def __init__(self) -> None:
+
+class PoseDecoder:
+    """Decodes one sender's stream. A delta whose keyframe is missing raises ProtocolError; a
+    frame at most ``reorder_window`` frames older than the newest decoded one (a reordered or
+    duplicated datagram) raises :class:`LatePose`. A frame older than that is taken as a new
+    start of the stream (the sender restarted)."""
+
+    def __init__(self, reorder_window: int = 64) -> None:
+        self.reorder_window = reorder_window
+        self.newest: int | None = None
         self._key: tuple[int, tuple[int, ...], list[tuple[int, ...] | None]] | None = None
 
     def decode(self, payload: bytes) -> PoseSample:
+        if len(payload) >= 3 and self.newest is not None:
+            back = (self.newest - int.from_bytes(payload[1:3], "big")) & 0xFFFF
+            if back <= self.reorder_window:
+                raise LatePose(f"pose frame {back} frame(s) older than the newest one decoded")
         try:
-            return self._decode(payload)
+            sample = self._decode(payload)
         except (struct.error, IndexError):
             raise ProtocolError("truncated pose payload") from None
+        self.newest = sample.seq
+        return sample
 
     def _decode(self, b: bytes) -> PoseSample:
         flags = b[0]

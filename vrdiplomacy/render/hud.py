@@ -8,6 +8,7 @@ test, in every view. Same bundled font as the placards, so the pixels are the sa
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,8 @@ from PIL import Image, ImageDraw, ImageFont
 from vrdiplomacy.render.atlas import _font  # the placards' bundled font, cached per size
 from vrdiplomacy.scene.hud import HudPanel
 from vrdiplomacy.scene.math3d import quat_rotate
+
+log = logging.getLogger("vrdiplomacy.render.hud")
 
 HUD_WIDTH_PX = 768
 PAD = 28
@@ -70,6 +73,8 @@ class HudLayer:
         self._key: tuple[tuple[str, ...], bool] | None = None
         self._aspect = 1.0
         self.uploads = 0  # texture uploads (only when the text or the alert state changes)
+        self.lines: tuple[str, ...] = ()  # what the card in the texture says
+        self.alert = False
 
     def prepare(self, panel: HudPanel) -> None:
         """Upload the card's pixels if its text changed, and place its corners (once per frame)."""
@@ -91,6 +96,8 @@ class HudLayer:
             self._key = key
             self._aspect = h / w
             self.uploads += 1
+            self.lines, self.alert = panel.lines, panel.alert
+            log.debug("HUD card drawn%s: %s", " (alert)" if panel.alert else "", " | ".join(panel.lines))
         q = panel.pose.orientation
         half_w = panel.width * 0.5
         half_h = half_w * self._aspect

@@ -4,8 +4,11 @@ Colours come from the delegation name (a hue from its CRC-32, so a delegation ke
 in every scene); heads look slightly around, hands rest on the desk in front.
 
 Also: :func:`pose_gesture` (a still pose and icon for a named gesture, for renders and tests),
-:func:`assign_gestures` (deterministic gestures over a crowd) and :func:`local_hands` (the
-viewer's own hands from an :class:`~vrdiplomacy.input.frame.InputFrame`, drawn first person).
+:func:`assign_gestures` (deterministic gestures over a crowd), :func:`local_hands` (the
+viewer's own hands from an :class:`~vrdiplomacy.input.frame.InputFrame`, drawn first person), and
+what a remote avatar does when its poses stop coming: it keeps moving a short while at its last
+velocity (:func:`velocity`, :func:`extrapolate`), then holds and fades to grey
+(:func:`staleness`, :func:`faded`); one whose link is down is grey and labelled "(away)".
 """
 
 from __future__ import annotations
@@ -246,3 +249,44 @@ def local_hands(frame: InputFrame, origin: Pose | None = None, color: RGB = (0.1
     root = Pose.from_yaw(np.asarray(head.position, np.float32) - np.array([0.0, STANDING_EYE_HEIGHT, 0.0], np.float32), yaw)
     return Avatar(-1, "", root=root, head=head, left=hand_pose_from_frame(frame.left, origin),
                   right=hand_pose_from_frame(frame.right, origin), color=color, seated=False)
+
+
+# --- remote avatars under loss: dead reckoning and fading (see RoomState.avatars) ---------------
+AWAY_GREY: RGB = (0.16, 0.16, 0.17)  # linear RGB of a delegate whose link is down
+AWAY_LABEL = " (away)"
+
+
+def velocity(p0: Iterable[float], p1: Iterable[float], dt: float, max_speed: float) -> np.ndarray | None:
+    """Velocity from ``p0`` to ``p1`` over ``dt`` seconds, its speed clipped to ``max_speed``
+    (m/s); None without a usable interval."""
+    if dt <= 0.0:
+        return None
+    v = (np.asarray(list(p1), np.float32) - np.asarray(list(p0), np.float32)) / np.float32(dt)
+    speed = float(np.linalg.norm(v))
+    if speed > max_speed:
+        v *= np.float32(max_speed / speed)
+    return v.astype(np.float32)
+
+
+def extrapolate(position: Iterable[float], vel: np.ndarray | None, age: float, horizon: float) -> np.ndarray:
+    """Where a point last seen ``age`` seconds ago at ``position``, moving at ``vel``, is shown:
+    it keeps moving for at most ``horizon`` seconds, then holds (never further than that)."""
+    p = np.asarray(list(position), np.float32)
+    if vel is None or age <= 0.0:
+        return p.copy()
+    return (p + vel * np.float32(min(age, horizon))).astype(np.float32)
+
+
+def staleness(age: float, after: float, span: float) -> float:
+    """0 while a pose is at most ``after`` seconds old, rising to 1 over the next ``span`` seconds."""
+    if age <= after:
+        return 0.0
+    return 1.0 if span <= 0.0 else min(1.0, (age - after) / span)
+
+
+def faded(color: RGB, amount: float) -> RGB:
+    """``color`` moved ``amount`` (0..1) of the way to :data:`AWAY_GREY`."""
+    a = min(1.0, max(0.0, amount))
+    r, g, b = color
+    gr, gg, gb = AWAY_GREY
+    return (r + (gr - r) * a, g + (gg - g) * a, b + (gb - b) * a)

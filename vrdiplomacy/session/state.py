@@ -29,10 +29,32 @@ import numpy as np
 
 from vrdiplomacy.errors import ProtocolError
 from vrdiplomacy.gestures.events import GestureEvent
-from vrdiplomacy.net.client_core import Connected, FloorChanged, MemberUpdate, PoseUpdate, RoomEventReceived, VoiceReceived
+from vrdiplomacy.net.client_core import (
+    Connected,
+    Disconnected,
+    FloorChanged,
+    MemberUpdate,
+    PoseUpdate,
+    ReconnectFailed,
+    RelayError,
+    RoomEventReceived,
+    VoiceReceived,
+)
+from vrdiplomacy.net.pose import PoseSample
 from vrdiplomacy.net.secure import RosterChanged
 from vrdiplomacy.session.attribution import Attribution, MemberStated, RelayParticipant
-from vrdiplomacy.scene.avatars import SEATED_EYE_HEIGHT, STANDING_EYE_HEIGHT, avatar_at, delegation_color
+from vrdiplomacy.session.link import LinkSettings, LinkStatus
+from vrdiplomacy.scene.avatars import (
+    AWAY_LABEL,
+    SEATED_EYE_HEIGHT,
+    STANDING_EYE_HEIGHT,
+    avatar_at,
+    delegation_color,
+    extrapolate,
+    faded,
+    staleness,
+    velocity,
+)
 from vrdiplomacy.scene.layout import Layout, Seat
 from vrdiplomacy.scene.math3d import Pose
 from vrdiplomacy.scene.model import Avatar, HandPose
@@ -59,6 +81,12 @@ class StateSettings:
     pose_timeout_s: a member whose poses stopped this long ago is reported as ``stale``.
     unverified_label: appended to the placard of a member nobody verified (a room without
     end-to-end encryption, where names and seats are the relay's word).
+    pose_hz: the rate others send poses at (the sequence numbers' clock, for velocities).
+    extrapolate_s: when poses stop coming, an avatar keeps moving at its last velocity this
+    long, then holds still; max_speed: the fastest it is moved that way (m/s).
+    fade_after_s / fade_s: an avatar whose newest pose is older than ``fade_after_s`` fades
+    towards grey over ``fade_s`` more seconds (it is not frozen in full colour).
+    link: how the link to the relay is reported (:class:`~vrdiplomacy.session.link.LinkSettings`).
     """
 
     speaking_floor_dbov: float = -55.0
@@ -68,6 +96,12 @@ class StateSettings:
     icon_min_s: float = 1.0
     pose_timeout_s: float = 2.0
     unverified_label: str = " (unverified)"
+    pose_hz: float = 20.0
+    extrapolate_s: float = 0.3
+    max_speed: float = 3.0
+    fade_after_s: float = 0.5
+    fade_s: float = 1.0
+    link: LinkSettings = field(default_factory=LinkSettings)
 
 
 @dataclass
@@ -113,6 +147,8 @@ class RemoteMember:
     right: Pose | None = None
     posed: bool = False
     last_pose: float = -1e9
+    pose_seq: int = -1  # sequence number of the newest pose
+    velocities: tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None] = (None, None, None)  # head, left, right
     level: float = 0.0  # speaking level 0..1 at ``level_t``
     level_t: float = -1e9
     voice_frames: int = 0
@@ -160,6 +196,7 @@ class RoomState:
         self.departed: list[int] = []  # keys of members who left, for the meeting layer (drain it)
         self._connected = False
         self._seats: dict[str, Seat] = {s.seat_id: s for s in layout.seats} if layout else {}
+        self.link = LinkStatus(self.s.link)  # our own link to the relay, as the card tells it
 
     # ------------------------------------------------------------ input
 
@@ -186,6 +223,8 @@ class RoomState:
     def apply(self, ev: object, now: float) -> None:
         """Fold one client event in."""
         c = self.counters
+        if isinstance(ev, (Connected, Disconnected, ReconnectFailed, RelayError)):
+            self.link.apply(ev, now)
         if isinstance(ev, Connected):
             if self._connected:
                 c.reconnects += 1
@@ -202,6 +241,7 @@ class RoomState:
         elif isinstance(ev, MemberUpdate):
             if self.secured:
                 self.attribution.relay_member(ev)
+                self._link_state(ev)
             else:
                 self._member(ev, now)
         elif isinstance(ev, PoseUpdate):
@@ -214,10 +254,7 @@ class RoomState:
                 return
             c.poses += 1
             m.poses += 1
-            m.head = ev.sample.head
-            m.left, m.right = ev.sample.left, ev.sample.right
-            m.posed = True
-            m.last_pose = now
+            self._pose(m, ev.sample, now)
         elif isinstance(ev, VoiceReceived):
             key = self._attributed(ev, "voice")
             if key is not None:
@@ -229,6 +266,30 @@ class RoomState:
                 self._room_event(ev, key, now)
         elif isinstance(ev, FloorChanged):
             self.floor = ev.holder
+
+    def _pose(self, m: RemoteMember, sample: PoseSample, now: float) -> None:
+        """A member's new pose, and its velocities from the previous one (for dead reckoning)."""
+        gap = (sample.seq - m.pose_seq) & 0xFFFF if m.posed and m.pose_seq >= 0 else 0
+        if 1 <= gap <= 10:  # consecutive enough to tell a velocity (a sequence step is 1 / pose_hz)
+            dt, vmax = gap / self.s.pose_hz, self.s.max_speed
+            pairs = ((m.head, sample.head), (m.left, sample.left), (m.right, sample.right))
+            m.velocities = tuple(  # type: ignore[assignment]
+                velocity(a.position, b.position, dt, vmax) if a is not None and b is not None else None for a, b in pairs)
+        else:
+            m.velocities = (None, None, None)
+        m.head, m.left, m.right = sample.head, sample.left, sample.right
+        m.pose_seq = sample.seq
+        m.posed = True
+        m.last_pose = now
+
+    def _link_state(self, ev: MemberUpdate) -> None:
+        """Secured room: the relay's word that a member's link is down ("away") or back, shown on
+        the avatar of the member who stated that relay client id (never used to attribute media)."""
+        if ev.state not in ("away", "present") or not ev.client_id:
+            return
+        for m in self.members.values():
+            if m.client_id == ev.client_id:
+                m.state = ev.state
 
     def _roster(self, ev: RosterChanged, now: float) -> None:
         """A verified roster: its members are the room (keyed by index), named by their certificates."""
@@ -366,27 +427,38 @@ class RoomState:
         return {cid: m.mouth() for cid, m in self.members.items() if m.state == "present" and (m.posed or m.seat in self._seats)}
 
     def avatars(self, now: float) -> list[Avatar]:
-        """Renderable avatars of every present member, halos and gesture icons on."""
+        """Renderable avatars of every member in the room, halos and gesture icons on.
+
+        When a member's poses stop coming its avatar keeps moving at its last velocity for
+        ``extrapolate_s`` seconds, then holds and fades to grey (``fade_after_s``, ``fade_s``);
+        a member whose link is down (the relay says "away") is grey, labelled "(away)", silent."""
         self.expire(now)
+        s = self.s
         out = []
         for cid, m in sorted(self.members.items()):
-            if m.state != "present" or not (m.posed or m.seat in self._seats):
+            if m.state not in ("present", "away") or not (m.posed or m.seat in self._seats):
                 continue
+            away = m.state == "away"
             seated = m.seat in self._seats
             if seated:
                 a = avatar_at(cid, m.delegation, m.root.position, _yaw(m.root), seated=True)
             else:  # no seat in this layout: standing where the head is
                 feet = np.asarray(m.head.position, np.float32) - np.array([0.0, STANDING_EYE_HEIGHT, 0.0], np.float32)
                 a = avatar_at(cid, m.delegation, feet, _yaw(m.head), seated=False)
-            a.color = delegation_color(m.delegation)
+            age = now - m.last_pose if m.posed else 0.0
+            a.color = faded(delegation_color(m.delegation), 1.0 if away else staleness(age, s.fade_after_s, s.fade_s))
             if not m.verified:  # the placard says whose word the name is
                 a.delegation = m.delegation + self.s.unverified_label
-            a.head = Pose(np.asarray(m.head.position, np.float32).copy(), np.asarray(m.head.orientation, np.float32).copy())
+            if away:
+                a.delegation += AWAY_LABEL
+            vh, vl, vr = m.velocities if not away else (None, None, None)
+            horizon = s.extrapolate_s
+            a.head = Pose(extrapolate(m.head.position, vh, age, horizon), np.asarray(m.head.orientation, np.float32).copy())
             if m.left is not None:
-                a.left = HandPose(m.left, "open", True)
+                a.left = HandPose(Pose(extrapolate(m.left.position, vl, age, horizon), m.left.orientation), "open", True)
             if m.right is not None:
-                a.right = HandPose(m.right, "open", True)
-            a.speaking = m.speaking(now, self.s.speaking_release_s)
+                a.right = HandPose(Pose(extrapolate(m.right.position, vr, age, horizon), m.right.orientation), "open", True)
+            a.speaking = 0.0 if away else m.speaking(now, self.s.speaking_release_s)
             a.gesture_icon = m.shown_icon(now)
             if m.gesture in GESTURE_SHAPES:
                 side, shape = GESTURE_SHAPES[m.gesture]
