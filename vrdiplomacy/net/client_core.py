@@ -6,7 +6,9 @@ The adapter opens a control stream and calls :meth:`ClientCore.connect`, feeds s
 :meth:`ClientCore.to_send` / :meth:`ClientCore.datagrams_to_send` return. When the stream
 breaks it calls :meth:`ClientCore.connection_lost` and reconnects at ``reconnect_at``: the core
 resumes the same identity, seat and client id with its resume token and re-sends room events the
-relay has not acknowledged. Malformed input is counted in :attr:`ClientCore.counters` and dropped.
+relay has not acknowledged (exactly once, in order: :mod:`~vrdiplomacy.net.client_events`); a token
+kept by a crashed process (:meth:`ClientCore.restore`) gets the seat and client id back. "Seat
+taken" is retried. Malformed input is counted in :attr:`ClientCore.counters` and dropped.
 
 Sans-I/O parts of the client plug into the core (:meth:`ClientCore.plug`): the end-to-end room
 sealer (:class:`~vrdiplomacy.net.secure.SecureRoom`) has its periodic key and signature flush run
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net import wire
+from vrdiplomacy.net.client_events import ReliableEvents
 from vrdiplomacy.net.hop import DOWNLINK, UPLINK, HopOpener, HopSealer, ReplayError
 from vrdiplomacy.net.pose import PoseSample
 
@@ -77,6 +80,7 @@ class ClientCounters:
     control_unknown: int = 0
     control_unexpected: int = 0
     events_duplicate: int = 0
+    events_missed: int = 0  # room sequence numbers skipped (the relay no longer had them to replay)
     reconnects: int = 0
     heartbeat_timeouts: int = 0
 
@@ -201,8 +205,8 @@ ClientEvent = (
     Connected | MemberUpdate | VoiceReceived | PoseReceived | RoomEventReceived | FloorChanged | MediaReady | Disconnected
     | RelayError | RelayNotice
 )
-FATAL_CODES = (wire.ERR_VERSION, wire.ERR_BAD_HELLO, wire.ERR_SEAT_TAKEN, wire.ERR_FULL, wire.ERR_NOT_INVITED,
-               wire.ERR_SECURED_ROOM, wire.ERR_SECURED_ONLY)
+FATAL_CODES = (wire.ERR_VERSION, wire.ERR_BAD_HELLO, wire.ERR_FULL, wire.ERR_NOT_INVITED,
+               wire.ERR_SECURED_ROOM, wire.ERR_SECURED_ONLY)  # not ERR_SEAT_TAKEN: retried until the seat is free
 MediaSink = Callable[[int, int, bytes], None]
 
 
@@ -232,9 +236,7 @@ class ClientCore:
         self.client_id = 0
         self.token = b""
         self.epoch = 0
-        self.last_room_seq = 0
-        self.next_seq = 1
-        self.unacked: deque[tuple[int, bytes]] = deque()
+        self.reliable = ReliableEvents(self.s.max_unacked_events)
         self.members: dict[int, Member] = {}
         self.floor = 0
         self.udp_port = 0
@@ -290,8 +292,8 @@ class ClientCore:
             self.counters.reconnects += 1
         inv = bytes(self.admission.invitation) if self.admission is not None else b""
         self._queue(
-            wire.Hello(self.identity, self.seat, self.room, self.token, self.epoch, self.last_room_seq,
-                       self.unacked[0][0] if self.unacked else self.next_seq, inv)
+            wire.Hello(self.identity, self.seat, self.room, self.token, self.reliable.log_id,
+                       self.reliable.last_room_seq, self.reliable.first_unacked, inv)
         )
 
     def connection_lost(self, now: float, reason: str = "connection lost") -> None:
@@ -308,6 +310,13 @@ class ClientCore:
         if was != "idle":
             self._events.append(Disconnected(reason))
 
+    def restore(self, token: bytes) -> None:
+        """Resume with ``token``, kept by an earlier process of ours (it crashed): the relay gives
+        back the same seat and client id; our event numbering continues after what it stored."""
+        if self.state == "idle" and not self._ever_connected:
+            self.token = token
+            self.reliable.restored = True
+
     def close(self) -> None:
         """Stop for good (after :meth:`leave` or a fatal error)."""
         self.state = "closed"
@@ -317,13 +326,7 @@ class ClientCore:
 
     def send_event(self, payload: bytes) -> int:
         """Queue a reliable room event; returns its sequence number."""
-        if len(payload) > wire.MAX_PAYLOAD:
-            raise ProtocolError(f"room event of {len(payload)} bytes exceeds {wire.MAX_PAYLOAD}")
-        if len(self.unacked) >= self.s.max_unacked_events:
-            raise ProtocolError("too many unacknowledged room events; the relay is unreachable")
-        seq = self.next_seq
-        self.next_seq += 1
-        self.unacked.append((seq, payload))
+        seq = self.reliable.queue(payload)
         if self.state == "connected":
             self._queue(wire.Event(seq, payload))
         return seq
@@ -411,14 +414,13 @@ class ClientCore:
         elif isinstance(msg, wire.RosterEnd):
             self._roster_end(now)
         elif isinstance(msg, wire.RoomEvent):
-            if msg.room_seq <= self.last_room_seq:
-                c.events_duplicate += 1
+            if not self.reliable.received(msg.room_seq):
+                c.events_duplicate = self.reliable.duplicates
                 return
-            self.last_room_seq = msg.room_seq
+            c.events_missed = self.reliable.missed
             self._events.append(RoomEventReceived(msg.room_seq, msg.sender, msg.payload))
         elif isinstance(msg, wire.Ack):
-            while self.unacked and self.unacked[0][0] <= msg.client_seq:
-                self.unacked.popleft()
+            self.reliable.acked(msg.client_seq)
         elif isinstance(msg, wire.FloorState):
             if msg.holder != self.floor:
                 self.floor = msg.holder
@@ -444,8 +446,7 @@ class ClientCore:
         self.udp_port = w.udp_port
         self.heartbeat = max(0.1, w.heartbeat_ms / 1000.0)
         self._epoch_changed = w.epoch != self.epoch
-        if self._epoch_changed or not w.resumed or self._joining:
-            self.last_room_seq = w.room_seq
+        resend = self.reliable.welcome(w, w.resumed and not self._joining)
         self._joining = False
         self.epoch = w.epoch
         self._sealer = HopSealer(w.media_key, UPLINK, w.client_id)
@@ -453,10 +454,8 @@ class ClientCore:
         self.media_ready = False
         self._next_bind = now
         self._roster = set()
-        while self.unacked and self.unacked[0][0] <= w.acked_seq:
-            self.unacked.popleft()
-        for seq, payload in self.unacked:
-            self._queue(wire.Event(seq, payload))
+        for ev in resend:
+            self._queue(ev)
         self._events.append(Connected(w.client_id, w.resumed, w.epoch))
 
     def _presence(self, p: wire.Presence, now: float) -> None:
