@@ -6,9 +6,8 @@ The adapter opens a control stream and calls :meth:`ClientCore.connect`, feeds s
 :meth:`ClientCore.to_send` / :meth:`ClientCore.datagrams_to_send` return. When the stream
 breaks it calls :meth:`ClientCore.connection_lost` and reconnects at ``reconnect_at``: the core
 resumes the same identity, seat and client id with its resume token and re-sends room events the
-relay has not acknowledged (exactly once, in order: :mod:`~vrdiplomacy.net.client_events`); a token
-kept by a crashed process (:meth:`ClientCore.restore`) gets the seat and client id back. "Seat
-taken" is retried. Malformed input is counted in :attr:`ClientCore.counters` and dropped.
+relay has not acknowledged (:mod:`~vrdiplomacy.net.client_events`); "seat taken" is retried.
+Malformed input is counted in :attr:`ClientCore.counters` and dropped.
 
 Sans-I/O parts of the client plug into the core (:meth:`ClientCore.plug`): the end-to-end room
 sealer (:class:`~vrdiplomacy.net.secure.SecureRoom`) has its periodic key and signature flush run
@@ -24,6 +23,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from vrdiplomacy.errors import CryptoError, ProtocolError
@@ -45,7 +45,8 @@ class ClientSettings:
     keepalive: seconds between UDP keepalives once bound (keeps NAT bindings open).
     away_grace: seconds a member marked away (or unconfirmed after a relay restart) is kept.
     max_unacked_events: room events buffered while not acknowledged (older ones are refused).
-    reconnect_min / reconnect_max: reconnect backoff bounds in seconds.
+    reconnect_min / reconnect_max: reconnect backoff bounds in seconds (also how often a taken seat is tried).
+    resume_dir: the user's state folder: the adapter keeps the resume token there for a restart.
     admission: the invitation (and the invited key) this client presents to enter a secured room;
         None joins a plain room. See :mod:`vrdiplomacy.crypto.admission`.
     """
@@ -58,6 +59,7 @@ class ClientSettings:
     reconnect_min: float = 0.05
     reconnect_max: float = 1.0
     admission: Admission | None = None
+    resume_dir: Path | None = None
 
 
 @dataclass
@@ -311,11 +313,8 @@ class ClientCore:
             self._events.append(Disconnected(reason))
 
     def restore(self, token: bytes) -> None:
-        """Resume with ``token``, kept by an earlier process of ours (it crashed): the relay gives
-        back the same seat and client id; our event numbering continues after what it stored."""
-        if self.state == "idle" and not self._ever_connected:
-            self.token = token
-            self.reliable.restored = True
+        """Resume with a ``token`` kept by a crashed process of ours (same seat and client id)."""
+        self.token, self.reliable.restored = token, True
 
     def close(self) -> None:
         """Stop for good (after :meth:`leave` or a fatal error)."""
@@ -397,6 +396,8 @@ class ClientCore:
             self._welcome(msg, now)
         elif isinstance(msg, wire.Error):
             fatal = msg.code in FATAL_CODES
+            if msg.code == wire.ERR_BAD_HELLO and self.reliable.restored:  # a kept token this relay no longer takes
+                self.token, self.reliable.restored, fatal = b"", False, False
             self._events.append(RelayError(msg.code, msg.message, fatal))
             if fatal:
                 self.close()

@@ -294,8 +294,8 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
         msg = f"seat '{holder.seat}' in room '{name}' is taken by {holder.identity}"
         if holder.away_since is not None:
             left = max(0.0, self.s.resume_grace - (now - holder.away_since))
-            return msg + f" (away; kept for its resume for {left:.0f} s more); retrying"
-        return msg + "; retrying until it is free"
+            return msg + f" (away; kept for its resume for {left:.0f} s more)"
+        return msg
 
     def _room_name(self, key: str) -> str:
         r = self.rooms.get(key)
