@@ -29,6 +29,9 @@ class ReliableEvents:
         self.last_room_seq = 0
         self.duplicates = 0
         self.missed = 0
+        self.replayed = 0  # events received that the relay had stored before our (re)connection
+        self._replay_upto = 0
+        self.acked_by_welcome = 0  # sent, stored by the relay, but acknowledged only on the resume (crash or drop)
         self.restored = False  # resuming with a token from an earlier process: renumber at the welcome
 
     def queue(self, payload: bytes) -> int:
@@ -53,13 +56,16 @@ class ReliableEvents:
             # a new sequence space (a fresh session, another room, a relay that lost its state):
             # events from here on; on the same log the relay replays what followed last_room_seq
             self.last_room_seq = w.room_seq
+        self._replay_upto = w.room_seq
         self.log_id = w.log_id
         if self.restored:
             # a new process of ours resumed the session: our numbering continues after the relay's
             self.restored = False
             self.unacked = deque((w.acked_seq + 1 + i, p) for i, (_, p) in enumerate(self.unacked))
             self.next_seq = w.acked_seq + 1 + len(self.unacked)
+        before = len(self.unacked)
         self.acked(w.acked_seq)
+        self.acked_by_welcome += before - len(self.unacked)
         return [wire.Event(seq, payload) for seq, payload in self.unacked]
 
     def acked(self, client_seq: int) -> None:
@@ -73,4 +79,5 @@ class ReliableEvents:
             return False
         self.missed += room_seq - self.last_room_seq - 1
         self.last_room_seq = room_seq
+        self.replayed += room_seq <= self._replay_upto
         return True
