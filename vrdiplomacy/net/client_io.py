@@ -138,6 +138,7 @@ class Client:
         self.raw_media = False
         self.unsealed = 0
         self._held: deque[tuple[str, bytes]] = deque()
+        self._collecting = False
         self._seat_refused_at = -1e9
         self._seat_message = ""
         self.resume: ResumeFile | None = None
@@ -444,6 +445,18 @@ class Client:
             self._timer = self._loop.call_at(t, self._on_timer)
 
     def _collect(self) -> None:
+        # not re-entered: the sealer sends (and so flushes) while it handles an event; the events
+        # queued behind that one wait for it to finish (an authority admitting two members
+        # at once would otherwise sign the second roster inside the first one's installation)
+        if self._collecting:
+            return
+        self._collecting = True
+        try:
+            self._collect_events()
+        finally:
+            self._collecting = False
+
+    def _collect_events(self) -> None:
         got = False
         observe = getattr(self.sealer, "observe", None)
         while (ev := self.core.next_event()) is not None:
