@@ -95,9 +95,10 @@ class MemoryEventStore:
     """An :class:`EventStore` in memory: changes become durable at :meth:`sync` (or at once with
     ``auto_sync``); :meth:`load` returns copies of the durable part, as a restarted relay reads it."""
 
-    def __init__(self, auto_sync: bool = True) -> None:
+    def __init__(self, auto_sync: bool = True, keep: int = 4096) -> None:
         self.auto_sync = auto_sync
-        self.durable: dict[str, tuple[int, int, list[StoredEvent]]] = {}  # key -> (log id, seq base, events)
+        self.keep = keep  # newest events kept per log
+        self.durable: dict[str, tuple[int, int, deque[StoredEvent]]] = {}  # key -> (log id, seq base, events)
         self.pending: list[tuple[str, str, object]] = []
 
     def load(self, history: int) -> dict[str, RoomLog]:
@@ -127,7 +128,7 @@ class MemoryEventStore:
         for kind, key, arg in self.pending:
             if kind == "created":
                 log_id, base = arg  # type: ignore[misc]
-                self.durable[key] = (log_id, base, [])
+                self.durable[key] = (log_id, base, deque(maxlen=self.keep))
             elif kind == "appended" and key in self.durable:
                 self.durable[key][2].append(arg)  # type: ignore[arg-type]
             elif kind == "dropped":
@@ -151,6 +152,10 @@ class RelayEvents:
         # logs read back at start that no room claimed yet, and when they are given up
         self._dormant: dict[str, RoomLog] = self.events_store.load(history)
         self._dormant_deadline: float | None = None
+
+    def waiting_logs(self) -> list[RoomLog]:
+        """Logs read back at start that no room has claimed yet (their members may still resume)."""
+        return list(self._dormant.values())
 
     def _room_log(self, key: str) -> RoomLog:
         """The log for a room being created: the stored one after a restart, else a new one."""

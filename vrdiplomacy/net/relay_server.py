@@ -117,6 +117,10 @@ class RelayServer:
         if self.stats_file is not None:
             self._stats_task = asyncio.create_task(self._stats_loop())
         log.debug("relay listening on %s:%d (TLS/TCP), media on UDP %d", self.host, self.port, self.udp_port)
+        logs = self.core.waiting_logs()
+        if logs:
+            log.info("room events of %d rooms restored from %s (%d kept for replay); their members may resume",
+                     len(logs), self.journal.path, sum(len(x.history) for x in logs))
 
     def _bind_udp(self) -> socket.socket:
         fam = socket.AF_INET6 if ":" in self.host else socket.AF_INET
