@@ -220,3 +220,42 @@ def test_file_journal_round_trip_torn_tail_and_compaction(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="not a relay event journal"):
         FileEventStore(tmp_path / "other").load(10)
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_kept_token_the_relay_no_longer_takes_gets_a_fresh_session() -> None:
+    """The relay lost its secret (a new state directory): the stored token is refused, and the
+    client asks for a new session instead of stopping."""
+    pm = DurablePump(MemoryEventStore())
+    a = Peer(ClientCore("alice", "s1", "plenary"), ("127.0.0.1", 40200))
+    a.core.restore(bytes(20))
+    pm.peers.append(a)
+    pm.connect(a)
+    pm.run(0.2)
+    errs = [e for e in a.events if isinstance(e, RelayError)]
+    assert errs and errs[0].code == wire.ERR_BAD_HELLO and not errs[0].fatal and a.core.token == b""
+    pm.connect(a)
+    pm.run(0.2)
+    con = [e for e in a.events if isinstance(e, Connected)]
+    assert con and not con[0].resumed and a.core.state == "connected"
+
+
+def test_resume_file_is_private_locked_and_only_for_its_relay_room_and_identity(tmp_path: Path) -> None:
+    from vrdiplomacy.net.resume_file import ResumeFile, resume_path
+
+    path = resume_path(tmp_path, "AB" * 32, "chamber", "alice")
+    assert path.parent == tmp_path / "sessions"
+    rf = ResumeFile(path, "AB" * 32, "chamber", "alice")
+    assert rf.acquire() and rf.load() == b""
+    rf.save(b"T" * 20, 42, "s1")
+    assert path.stat().st_mode & 0o777 == 0o600 and rf.load() == b"T" * 20
+    second = ResumeFile(path, "AB" * 32, "chamber", "alice")
+    assert not second.acquire()  # another running process of the same identity: no shared session
+    other = ResumeFile(path, "AB" * 32, "chamber", "bob")  # the file says alice: not bob's token
+    assert other.load() == b""
+    rf.release()
+    assert second.acquire() and second.load() == b"T" * 20
+    path.write_text("{not json")
+    assert second.load() == b""  # unreadable: ignored with a warning, a fresh session follows
+    second.remove()
+    assert not path.exists()
+    second.release()
