@@ -202,11 +202,12 @@ class FileEventStore:
         finally:
             os.close(fd)
         os.replace(tmp, self.path)
-        dfd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        with contextlib.suppress(OSError):  # the rename's own durability; Windows cannot open a folder
+            dfd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
 
     def _snapshot(self) -> bytes:
         out = bytearray(MAGIC)
