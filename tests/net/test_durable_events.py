@@ -259,3 +259,31 @@ def test_resume_file_is_private_locked_and_only_for_its_relay_room_and_identity(
     second.remove()
     assert not path.exists()
     second.release()
+
+
+def test_invited_member_without_a_token_takes_its_own_seat_back_with_the_same_id() -> None:
+    """A secured room: a new process of the same invited member that lost its token (or another
+    device) proves the invitation again and takes over its session, client id included."""
+    import time
+
+    from test_admission import RELAY_FP, Pki, _add, _invite
+
+    relay = RelayCore(SECRET, layouts={"chamber": lounge_layout()}, epoch=7, fingerprint=RELAY_FP)
+    pm = Pump(relay)
+    relay.wall_offset = time.time() - pm.now
+    pki = Pki()
+    chair = pki.member("Chair", "CH", "chair")
+    ch = _add(pm, "chair", "B1", _invite(pki, chair, chair, "chair"))
+    adm = _invite(pki, chair, pki.member("France", "FR", "head"), "head", "A1")
+    fr = _add(pm, "france", "A1", adm)
+    pm.run(0.3)
+    cid = fr.core.client_id
+    pm.drop(fr)  # kill -9
+    pm.peers.remove(fr)
+    pm.run(0.2)
+    again = _add(pm, "france", "A1", adm)  # no token
+    pm.run(0.3)
+    con = [e for e in again.events if isinstance(e, Connected)]
+    assert con and con[0].resumed and again.core.client_id == cid
+    assert [m.state for m in ch.core.members.values() if m.client_id == cid] == ["present"]
+    assert not [e for e in ch.events if isinstance(e, MemberUpdate) and e.state == "left"]
