@@ -287,3 +287,20 @@ def test_invited_member_without_a_token_takes_its_own_seat_back_with_the_same_id
     assert con and con[0].resumed and again.core.client_id == cid
     assert [m.state for m in ch.core.members.values() if m.client_id == cid] == ["present"]
     assert not [e for e in ch.events if isinstance(e, MemberUpdate) and e.state == "left"]
+
+
+def test_a_restored_log_nobody_resumes_into_is_dropped_after_the_grace() -> None:
+    store = MemoryEventStore()
+    pm = DurablePump(store)
+    a = pm.add("alice", "s1")
+    pm.run(0.3)
+    a.core.send_event(b"x")
+    pm.run(0.2)
+    assert list(store.durable) == ["plenary"]
+    pm.restart(epoch=12)  # nobody comes back
+    pm.peers.clear()
+    assert [x.key for x in pm.relay.waiting_logs()] == ["plenary"]
+    pm.run(29.0, dt=0.5)
+    assert list(store.durable) == ["plenary"]  # members may still resume within the grace
+    pm.run(2.0, dt=0.5)
+    assert store.durable == {} and pm.relay.waiting_logs() == []
