@@ -14,6 +14,7 @@ import numpy as np
 
 from vrdiplomacy.app.client import ClientOptions, LiveClient
 from vrdiplomacy.app.session import card_output, start_session, user_settings
+from vrdiplomacy.config import user_dirs
 from vrdiplomacy.scene.math3d import Pose
 
 log = logging.getLogger("vrdiplomacy.join")
@@ -130,6 +131,8 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
                                        client=dataclasses.replace(settings.client, admission=secured.admission))
     if opts.name:
         settings = dataclasses.replace(settings, identity=opts.name)
+    # the resume token lives in the user's state folder: after a crash, the next join gets the seat back
+    settings = dataclasses.replace(settings, client=dataclasses.replace(settings.client, resume_dir=user_dirs().state))
     held = HeldPose(seat.eye_pose())
     speakers = card_output()
     host = SessionThread(layout, settings, held, relay=relay, speakers=speakers, sealer=sealer)

@@ -43,7 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--listen", type=_host_port, default=("127.0.0.1", 7390), metavar="HOST:PORT",
                    help="TLS control port on TCP; media uses UDP on the same port (default 127.0.0.1:7390)")
     p.add_argument("--state-dir", type=Path, default=None, metavar="DIR",
-                   help="where the certificate and resume secret live (default ~/.local/state/vrdiplomacy/relay)")
+                   help="where the certificate, resume secret and room event journal live (default "
+                        "~/.local/state/vrdiplomacy/relay); a relay restarted on it resumes sessions and room events")
     p.add_argument("--layout", type=_room_layout, action="append", default=[], metavar="ROOM=SCENE",
                    help="zones for a room from a scene name or layout file (repeatable); rooms named after a "
                         "scene (chamber, bilateral, embassy) use that scene's layout by default")

@@ -6,7 +6,8 @@ The adapter opens a control stream and calls :meth:`ClientCore.connect`, feeds s
 :meth:`ClientCore.to_send` / :meth:`ClientCore.datagrams_to_send` return. When the stream
 breaks it calls :meth:`ClientCore.connection_lost` and reconnects at ``reconnect_at``: the core
 resumes the same identity, seat and client id with its resume token and re-sends room events the
-relay has not acknowledged. Malformed input is counted in :attr:`ClientCore.counters` and dropped.
+relay has not acknowledged (:mod:`~vrdiplomacy.net.client_events`); "seat taken" is retried.
+Malformed input is counted in :attr:`ClientCore.counters` and dropped.
 
 Link state for people: a broken stream yields :class:`Disconnected` with its ``cause`` (a key of
 :data:`LINK_CAUSES`: "heartbeat" when the core found the relay silent, "closed", "protocol", ...;
@@ -29,10 +30,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net import wire
+from vrdiplomacy.net.client_events import ReliableEvents
 from vrdiplomacy.net.hop import DOWNLINK, UPLINK, HopOpener, HopSealer, ReplayError
 from vrdiplomacy.net.pose import PoseSample
 
@@ -49,7 +52,8 @@ class ClientSettings:
     keepalive: seconds between UDP keepalives once bound (keeps NAT bindings open).
     away_grace: seconds a member marked away (or unconfirmed after a relay restart) is kept.
     max_unacked_events: room events buffered while not acknowledged (older ones are refused).
-    reconnect_min / reconnect_max: reconnect backoff bounds in seconds.
+    reconnect_min / reconnect_max: reconnect backoff bounds in seconds (also how often a taken seat is tried).
+    resume_dir: the user's state folder: the adapter keeps the resume token there for a restart.
     admission: the invitation (and the invited key) this client presents to enter a secured room;
         None joins a plain room. See :mod:`vrdiplomacy.crypto.admission`.
     """
@@ -62,6 +66,7 @@ class ClientSettings:
     reconnect_min: float = 0.05
     reconnect_max: float = 1.0
     admission: Admission | None = None
+    resume_dir: Path | None = None
 
 
 @dataclass
@@ -84,6 +89,7 @@ class ClientCounters:
     control_unknown: int = 0
     control_unexpected: int = 0
     events_duplicate: int = 0
+    events_missed: int = 0  # room sequence numbers skipped (the relay no longer had them to replay)
     reconnects: int = 0
     heartbeat_timeouts: int = 0
 
@@ -240,8 +246,8 @@ ClientEvent = (
     Connected | MemberUpdate | VoiceReceived | PoseReceived | RoomEventReceived | FloorChanged | MediaReady | Disconnected
     | ReconnectFailed | RelayError | RelayNotice
 )
-FATAL_CODES = (wire.ERR_VERSION, wire.ERR_BAD_HELLO, wire.ERR_SEAT_TAKEN, wire.ERR_FULL, wire.ERR_NOT_INVITED,
-               wire.ERR_SECURED_ROOM, wire.ERR_SECURED_ONLY)
+FATAL_CODES = (wire.ERR_VERSION, wire.ERR_BAD_HELLO, wire.ERR_FULL, wire.ERR_NOT_INVITED,
+               wire.ERR_SECURED_ROOM, wire.ERR_SECURED_ONLY)  # not ERR_SEAT_TAKEN: retried until the seat is free
 MediaSink = Callable[[int, int, bytes], None]
 
 
@@ -271,9 +277,7 @@ class ClientCore:
         self.client_id = 0
         self.token = b""
         self.epoch = 0
-        self.last_room_seq = 0
-        self.next_seq = 1
-        self.unacked: deque[tuple[int, bytes]] = deque()
+        self.reliable = ReliableEvents(self.s.max_unacked_events)
         self.members: dict[int, Member] = {}
         self.floor = 0
         self.udp_port = 0
@@ -333,8 +337,8 @@ class ClientCore:
             self.counters.reconnects += 1
         inv = bytes(self.admission.invitation) if self.admission is not None else b""
         self._queue(
-            wire.Hello(self.identity, self.seat, self.room, self.token, self.epoch, self.last_room_seq,
-                       self.unacked[0][0] if self.unacked else self.next_seq, inv)
+            wire.Hello(self.identity, self.seat, self.room, self.token, self.reliable.log_id,
+                       self.reliable.last_room_seq, self.reliable.first_unacked, inv)
         )
 
     def connection_lost(self, now: float, reason: str = "connection lost", cause: str = "error") -> None:
@@ -360,6 +364,10 @@ class ClientCore:
             self._failed_attempts += 1
             self._events.append(ReconnectFailed(reason, cause, self._failed_attempts))
 
+    def restore(self, token: bytes) -> None:
+        """Resume with a ``token`` kept by a crashed process of ours (same seat and client id)."""
+        self.token, self.reliable.restored = token, True
+
     def close(self) -> None:
         """Stop for good (after :meth:`leave` or a fatal error)."""
         self.state = "closed"
@@ -369,13 +377,7 @@ class ClientCore:
 
     def send_event(self, payload: bytes) -> int:
         """Queue a reliable room event; returns its sequence number."""
-        if len(payload) > wire.MAX_PAYLOAD:
-            raise ProtocolError(f"room event of {len(payload)} bytes exceeds {wire.MAX_PAYLOAD}")
-        if len(self.unacked) >= self.s.max_unacked_events:
-            raise ProtocolError("too many unacknowledged room events; the relay is unreachable")
-        seq = self.next_seq
-        self.next_seq += 1
-        self.unacked.append((seq, payload))
+        seq = self.reliable.queue(payload)
         if self.state == "connected":
             self._queue(wire.Event(seq, payload))
         return seq
@@ -447,6 +449,8 @@ class ClientCore:
             self._welcome(msg, now)
         elif isinstance(msg, wire.Error):
             fatal = msg.code in FATAL_CODES
+            if msg.code == wire.ERR_BAD_HELLO and self.reliable.restored:  # a kept token this relay no longer takes
+                self.token, self.reliable.restored, fatal = b"", False, False
             self._events.append(RelayError(msg.code, msg.message, fatal))
             if fatal:
                 self.close()
@@ -464,14 +468,13 @@ class ClientCore:
         elif isinstance(msg, wire.RosterEnd):
             self._roster_end(now)
         elif isinstance(msg, wire.RoomEvent):
-            if msg.room_seq <= self.last_room_seq:
-                c.events_duplicate += 1
+            if not self.reliable.received(msg.room_seq):
+                c.events_duplicate = self.reliable.duplicates
                 return
-            self.last_room_seq = msg.room_seq
+            c.events_missed = self.reliable.missed
             self._events.append(RoomEventReceived(msg.room_seq, msg.sender, msg.payload))
         elif isinstance(msg, wire.Ack):
-            while self.unacked and self.unacked[0][0] <= msg.client_seq:
-                self.unacked.popleft()
+            self.reliable.acked(msg.client_seq)
         elif isinstance(msg, wire.FloorState):
             if msg.holder != self.floor:
                 self.floor = msg.holder
@@ -498,8 +501,7 @@ class ClientCore:
         self.udp_port = w.udp_port
         self.heartbeat = max(0.1, w.heartbeat_ms / 1000.0)
         self._epoch_changed = w.epoch != self.epoch
-        if self._epoch_changed or not w.resumed or self._joining:
-            self.last_room_seq = w.room_seq
+        resend = self.reliable.welcome(w, w.resumed and not self._joining)
         self._joining = False
         self.epoch = w.epoch
         self._sealer = HopSealer(w.media_key, UPLINK, w.client_id)
@@ -507,10 +509,8 @@ class ClientCore:
         self.media_ready = False
         self._next_bind = now
         self._roster = set()
-        while self.unacked and self.unacked[0][0] <= w.acked_seq:
-            self.unacked.popleft()
-        for seq, payload in self.unacked:
-            self._queue(wire.Event(seq, payload))
+        for ev in resend:
+            self._queue(ev)
         self._events.append(Connected(w.client_id, w.resumed, w.epoch))
 
     def _presence(self, p: wire.Presence, now: float) -> None:

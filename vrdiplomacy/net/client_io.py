@@ -14,6 +14,12 @@ Payloads pass through ``sealer`` (identity by default) so end-to-end encryption 
 :class:`vrdiplomacy.net.secure.SecureRoom` seals every voice frame, pose and room event
 (``send_event(payload, stream="gesture")`` picks the event stream) and adds its own events
 (roster, key and room-code changes, security alerts) to the ones this client yields.
+
+With ``settings.resume_dir`` (the user's state folder) the resume token is kept on disk
+(:mod:`vrdiplomacy.net.resume_file`): a process that crashed and starts again gets its seat and
+client id back at once. A seat held by someone else is not an error: :meth:`Client.start` keeps
+waiting (retrying every ``reconnect_max``) for as long as the relay answers "seat taken", with
+one log line saying who holds it.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ import asyncio
 import contextlib
 import dataclasses
 import errno
+import logging
 import socket
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -43,12 +51,14 @@ from vrdiplomacy.net.client_core import (
     VoiceReceived,
 )
 from vrdiplomacy.net.pose import LatePose, PoseDecoder, PoseEncoder
+from vrdiplomacy.net.resume_file import ResumeFile, resume_path
 from vrdiplomacy.scene.math3d import Pose
 
 if TYPE_CHECKING:
     from vrdiplomacy.crypto.admission import Admission
 
 DRAIN_MAX = 256
+log = logging.getLogger("vrdiplomacy.net")
 
 
 class RelayConnectError(VrdError):
@@ -136,11 +146,28 @@ class Client:
         self.unsealed = 0
         self._held: deque[tuple[str, bytes]] = deque()
         self._last_failure: tuple[str, str] | None = None  # (cause, reason) of the latest failed connection attempt
+        self._collecting = False
+        self._seat_refused_at = -1e9
+        self._seat_message = ""
+        self.resume: ResumeFile | None = None
+        if self.core.s.resume_dir is not None:
+            self._restore(self.core.s.resume_dir, identity, room)
         attach = getattr(self.sealer, "attach", None)
         if attach is not None:
             attach(self)
 
     # ------------------------------------------------------------ lifecycle
+
+    def _restore(self, state_dir: Path, identity: str, room: str) -> None:
+        rf = ResumeFile(resume_path(state_dir, self.fingerprint, room, identity), self.fingerprint, room, identity)
+        if not rf.acquire():
+            log.warning("another running client of %s holds its resume token; asking for a new session", identity)
+            return
+        self.resume = rf
+        token = rf.load()
+        if token:
+            self.core.restore(token)
+            log.info("resuming the session of %s in room %s kept in %s", identity, room, rf.path)
 
     async def start(self) -> None:
         fam = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -150,16 +177,20 @@ class Client:
             self._udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         self._loop.add_reader(self._udp.fileno(), self._on_readable)
         self._task = asyncio.create_task(self._run())
-        try:
-            await asyncio.wait_for(asyncio.shield(self._first), self.connect_timeout)
-        except asyncio.TimeoutError:
-            await self.close()
-            cause, why = self._last_failure or ("timeout", "")
-            raise RelayConnectError(f"no session with relay {self.host}:{self.port} within {self.connect_timeout:g} s"
-                                    + (f" ({why})" if why else ""), cause) from None
-        except VrdError:
-            await self.close()
-            raise
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._first), self.connect_timeout)
+                return
+            except asyncio.TimeoutError:
+                if self._loop.time() - self._seat_refused_at < self.connect_timeout:
+                    continue  # the relay answers: our seat is taken for now; keep waiting for it
+                await self.close(leave=False)
+                cause, why = self._last_failure or ("timeout", "")
+                raise RelayConnectError(f"no session with relay {self.host}:{self.port} within {self.connect_timeout:g} s"
+                                        + (f" ({why})" if why else ""), cause) from None
+            except VrdError:
+                await self.close(leave=False)
+                raise
 
     async def close(self, leave: bool = True) -> None:
         """Leave the room (unless ``leave`` is False: then the session stays resumable) and stop."""
@@ -171,6 +202,10 @@ class Client:
             if self._writer is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._writer.drain(), 1.0)
+            if self.resume is not None:
+                self.resume.remove()  # we left: the next start is a new session
+        if self.resume is not None:
+            self.resume.release()
         self._closed = True
         self.core.close()
         detach = getattr(self.sealer, "detach", None)
@@ -425,16 +460,38 @@ class Client:
             self._timer = self._loop.call_at(t, self._on_timer)
 
     def _collect(self) -> None:
+        # not re-entered: the sealer sends (and so flushes) while it handles an event; the events
+        # queued behind that one wait for it to finish (an authority admitting two members
+        # at once would otherwise sign the second roster inside the first one's installation)
+        if self._collecting:
+            return
+        self._collecting = True
+        try:
+            self._collect_events()
+        finally:
+            self._collecting = False
+
+    def _collect_events(self) -> None:
         got = False
         observe = getattr(self.sealer, "observe", None)
         while (ev := self.core.next_event()) is not None:
             got = True
             if observe is not None:
                 observe(ev)
-            if isinstance(ev, Connected) and not self._first.done():
-                self._first.set_result(None)
+            if isinstance(ev, Connected):
+                if not self._first.done():
+                    self._first.set_result(None)
+                if self.resume is not None:
+                    self.resume.save(self.core.token, ev.client_id, self.core.seat)
+                self._seat_message = ""
             if isinstance(ev, RelayError) and ev.fatal:
                 self._fail(RelayConnectError(f"relay refused the session: {ev.message}", "refused"))
+            elif isinstance(ev, RelayError) and ev.code == wire.ERR_SEAT_TAKEN:
+                self._seat_refused_at = self._loop.time()
+                holder = ev.message.split(" (", 1)[0]
+                if holder != self._seat_message:  # one line per holder, not one per try
+                    self._seat_message = holder
+                    log.warning("%s; waiting for it (retrying every %g s)", ev.message, self.core.s.reconnect_max)
             if isinstance(ev, PoseReceived) and not self.raw_media:
                 self._pose(ev)
                 continue

@@ -10,6 +10,11 @@ Media (:meth:`RelayCore.receive_datagram`, from :class:`~vrdiplomacy.net.relay_m
 the relay opens the hop-by-hop seal, reads only the routing header, and forwards the opaque rest
 in per-receiver *bundles*: voice goes out at once; pose entries wait at most ``pose_hold`` for a
 voice datagram to ride along with.
+
+Room events (:class:`~vrdiplomacy.net.relay_events.RelayEvents`): each is stored in its room's
+log (storage injected as ``events``; the adapter syncs it before releasing any control bytes,
+so an ``Ack`` means stored durably), fanned out, and replayed to clients that resume, across
+relay restarts too.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.interest import RoomInterest
 from vrdiplomacy.net.relay_admission import RelayAdmission
+from vrdiplomacy.net.relay_events import EventStore, RelayEvents
 from vrdiplomacy.net.relay_media import Datagram, RelayMedia
 from vrdiplomacy.net.relay_state import Connection, RelayCounters, RelaySettings, Room, Session, SessionEvent, room_key
 from vrdiplomacy.scene.layout import Layout
@@ -44,7 +50,7 @@ class Outgoing:
     close: list[int] = field(default_factory=list)
 
 
-class RelayCore(RelayAdmission, RelayMedia):
+class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
     """The relay's protocol state machine for any number of control connections."""
 
     def __init__(
@@ -58,6 +64,7 @@ class RelayCore(RelayAdmission, RelayMedia):
         layout_for: Callable[[str], Layout | None] | None = None,
         fingerprint: str = "",
         wall_offset: float | None = None,
+        events: EventStore | None = None,
     ) -> None:
         if len(secret) < 16:
             raise CryptoError("relay secret must be at least 16 bytes")
@@ -76,6 +83,7 @@ class RelayCore(RelayAdmission, RelayMedia):
         self._closing: list[int] = []
         self._out_conns: dict[int, Connection] = {}  # connections with control bytes to write
         self._init_media()
+        self._init_events(events, self.s.event_history)
         self._next_housekeeping = 0.0
         self.random_key: Callable[[], bytes] = lambda: secrets.token_bytes(32)
         self.random_nonce: Callable[[], bytes] = lambda: secrets.token_bytes(wire.NONCE_SIZE)
@@ -251,6 +259,18 @@ class RelayCore(RelayAdmission, RelayMedia):
         mac = hmac.new(self.secret, b"vrd-resume-v1" + raw + identity.encode("utf-8"), hashlib.sha256).digest()[:16]
         return raw + mac
 
+    def _member_session(self, key: str, member_key: bytes) -> Session | None:
+        r = self.rooms.get(key)
+        return None if r is None else next((m for m in r.members.values() if m.member_key == member_key), None)
+
+    def _detach(self, s: Session, now: float) -> None:
+        """Take session ``s`` off its old connection, if any (it resumes on a new one)."""
+        old = self.conns.get(s.conn) if s.conn is not None else None
+        s.conn = None
+        if old is not None:
+            old.session = None
+            self._close(old, wire.ERR_REPLACED, "resumed on another connection", now)
+
     def _room(self, key: str, name: str, authority: str = "") -> Room:
         room = self.rooms.get(key)
         if room is None:
@@ -259,13 +279,23 @@ class RelayCore(RelayAdmission, RelayMedia):
                 layout = self.layout_for(name)
             if layout is None:
                 layout = self.default_layout
-            room = Room(name, RoomInterest(self.s.interest, layout), self.s.event_history, authority)
+            room = Room(name, RoomInterest(self.s.interest, layout), self._room_log(key), authority)
             self.rooms[key] = room
         return room
 
-    def _seat_taken(self, room: str, seat: str, cid: int) -> bool:
+    def _seat_holder(self, room: str, seat: str, cid: int) -> Session | None:
         r = self.rooms.get(room)
-        return bool(seat) and r is not None and any(m.seat == seat and m.client_id != cid for m in r.members.values())
+        if not seat or r is None:
+            return None
+        return next((m for m in r.members.values() if m.seat == seat and m.client_id != cid), None)
+
+    def _seat_taken_message(self, holder: Session, name: str, now: float) -> str:
+        """Why a seat cannot be had now, and what will free it (the client retries meanwhile)."""
+        msg = f"seat '{holder.seat}' in room '{name}' is taken by {holder.identity}"
+        if holder.away_since is not None:
+            left = max(0.0, self.s.resume_grace - (now - holder.away_since))
+            return msg + f" (away; kept for its resume for {left:.0f} s more)"
+        return msg
 
     def _room_name(self, key: str) -> str:
         r = self.rooms.get(key)
@@ -289,7 +319,13 @@ class RelayCore(RelayAdmission, RelayMedia):
         authority = inv.authority_fingerprint if inv is not None else ""
         resumed = False
         s: Session | None = None
-        if h.resume_token:
+        cid = 0
+        if not h.resume_token and inv is not None:
+            # a signed re-admission of the same invited key takes over its session (and client id)
+            s = self._member_session(key, inv.member_key)
+            resumed = s is not None
+            cid = s.client_id if s is not None else 0
+        elif h.resume_token:
             tok = h.resume_token
             cid = int.from_bytes(tok[:4], "big") if len(tok) == 20 else 0
             s = self.sessions.get(cid)
@@ -301,27 +337,31 @@ class RelayCore(RelayAdmission, RelayMedia):
                 self._refuse(conn, *why, now)
                 return
             resumed = True
-            if s is not None and s.conn is not None:
-                old = self.conns.get(s.conn)
-                s.conn = None
-                if old is not None:
-                    old.session = None
-                    self._close(old, wire.ERR_REPLACED, "resumed on another connection", now)
-            if s is None:
-                s = Session(cid, name, h.seat, key, tok, now, self.s)
-                s.last_client_seq = max(0, h.next_event_seq - 1)
+        if resumed:
+            holder = self._seat_holder(key, h.seat, cid)
+            if holder is not None:  # taken by someone else while we were away (or a relay restart)
+                self._refuse(conn, wire.ERR_SEAT_TAKEN, self._seat_taken_message(holder, h.room, now), now)
+                return
+            if s is not None:
+                self._detach(s, now)
+                if s.room != key or s.seat != h.seat:
+                    self._move(s, key, h.room, h.seat, now, authority)
+            else:
+                s = Session(cid, name, h.seat, key, h.resume_token, now, self.s)
+                # events stored before a restart but never acknowledged are not stored twice
+                logs = [r.log for r in self.rooms.values()] + list(self._dormant.values())
+                s.last_client_seq = max(0, h.next_event_seq - 1, self._logged_client_seq(cid, logs))
                 self.sessions[cid] = s
                 room = self._room(key, h.room, authority)
                 room.members[cid] = s
                 room.interest.add(cid, h.seat)
-            elif s.room != key or s.seat != h.seat:
-                self._move(s, key, h.room, h.seat, now, authority)
         else:
             if inv is None and (why := self._plain_refusal(h.room, now)) is not None:
                 self._refuse(conn, *why, now)
                 return
-            if self._seat_taken(key, h.seat, 0) and not (inv is not None and self._seat_is_own(key, h.seat, inv)):
-                self._refuse(conn, wire.ERR_SEAT_TAKEN, f"seat '{h.seat}' in room '{h.room}' is taken", now)
+            holder = self._seat_holder(key, h.seat, 0)
+            if holder is not None and not (inv is not None and self._seat_is_own(key, h.seat, inv)):
+                self._refuse(conn, wire.ERR_SEAT_TAKEN, self._seat_taken_message(holder, h.room, now), now)
                 return
             if len(self.sessions) >= self.s.max_sessions or (
                     inv is None and sum(1 for x in self.sessions.values() if not x.member_key) >= self.s.max_unsecured_sessions):
@@ -348,7 +388,8 @@ class RelayCore(RelayAdmission, RelayMedia):
             c.sessions_started += 1
         self._events.append(SessionEvent("resumed" if resumed else "started", s.client_id, s.identity, s.seat, h.room,
                                          role=s.role))
-        replay = resumed and h.epoch == self.epoch and key == s.room
+        room = self.rooms[s.room]
+        replay = resumed and h.log_id != 0 and h.log_id == room.log.log_id
         self._welcome(conn, s, resumed, h.last_room_seq if replay else None, now)
         self._broadcast_presence(s, wire.PRESENT, now)
         if inv is not None:
@@ -360,8 +401,8 @@ class RelayCore(RelayAdmission, RelayMedia):
         self._send(
             conn,
             wire.Welcome(
-                s.client_id, s.token, s.key, self.udp_port, self.epoch, room.seq, s.last_client_seq,
-                int(self.s.heartbeat_interval * 1000), resumed,
+                s.client_id, s.token, s.key, self.udp_port, self.epoch, room.log.seq, s.last_client_seq,
+                int(self.s.heartbeat_interval * 1000), resumed, room.log.log_id,
             ),
             now,
         )
@@ -372,10 +413,9 @@ class RelayCore(RelayAdmission, RelayMedia):
         self._send(conn, wire.FloorState(room.floor), now)
         self._send(conn, wire.RosterEnd(n), now)
         if replay_after is not None:
-            for ev in room.history:
-                if ev.room_seq > replay_after:
-                    self._send(conn, ev, now)
-                    self.counters.events_replayed += 1
+            n, missing = self._replay(conn, room.log, replay_after, now)
+            self.counters.events_replayed += n
+            self.counters.events_not_replayable += missing
 
     def _broadcast(self, room: Room, frame: bytes, now: float, skip: int = 0) -> None:
         for m in room.members.values():
@@ -398,10 +438,8 @@ class RelayCore(RelayAdmission, RelayMedia):
         c.events_in += 1
         s.last_client_seq = e.client_seq
         room = self.rooms[s.room]
-        room.seq += 1
-        ev = wire.RoomEvent(room.seq, s.client_id, e.payload)
-        room.history.append(ev)
-        self._broadcast(room, ev.frame(), now)
+        ev = self._store_event(room.log, s.client_id, e.client_seq, e.payload)
+        self._broadcast(room, ev.message().frame(), now)
         self._send(conn, wire.Ack(e.client_seq), now)
 
     def _set_floor(self, room: Room, holder: int, now: float) -> None:
@@ -420,6 +458,7 @@ class RelayCore(RelayAdmission, RelayMedia):
                 self._set_floor(old, 0, now)
             if not old.members and old.key != key:
                 del self.rooms[old.key]
+                self._drop_log(old.key)
         s.room, s.seat = key, seat
         room = self._room(key, name, authority)
         room.members[s.client_id] = s
@@ -441,8 +480,9 @@ class RelayCore(RelayAdmission, RelayMedia):
     def _join_room(self, conn: Connection, s: Session, name: str, seat: str, now: float, inv: Invitation | None) -> None:
         authority = inv.authority_fingerprint if inv is not None else ""
         key = room_key(name, authority)
-        if self._seat_taken(key, seat, s.client_id) and not (inv is not None and self._seat_is_own(key, seat, inv)):
-            self._send(conn, wire.Error(wire.ERR_SEAT_TAKEN, f"seat '{seat}' in room '{name}' is taken"), now)
+        holder = self._seat_holder(key, seat, s.client_id)
+        if holder is not None and not (inv is not None and self._seat_is_own(key, seat, inv)):
+            self._send(conn, wire.Error(wire.ERR_SEAT_TAKEN, self._seat_taken_message(holder, name, now)), now)
             return
         if inv is not None:
             self._replace_member(key, inv.member_key, s.client_id, now)
@@ -481,6 +521,7 @@ class RelayCore(RelayAdmission, RelayMedia):
                 self._set_floor(room, 0, now)
             if not room.members:
                 del self.rooms[s.room]
+                self._drop_log(s.room)
         s.conn = None
         s.opener = s.sealer = None
         s.addr = None
@@ -501,3 +542,4 @@ class RelayCore(RelayAdmission, RelayMedia):
         for s in list(self.sessions.values()):
             if s.away_since is not None and now - s.away_since > self.s.resume_grace:
                 self._end_session(s, now, "resume grace expired")
+        self._expire_dormant(now, self.s.resume_grace)

@@ -3,16 +3,29 @@
 All protocol decisions live in :class:`~vrdiplomacy.net.relay_core.RelayCore`; this module reads
 sockets, passes ``loop.time()`` as the clock, writes what the core returns and measures
 forwarding latency (receive to ``sendto``) for voice and pose bundles.
+
+Room events are durable: the core's room logs go to a journal in the state directory
+(:class:`~vrdiplomacy.net.event_log.FileEventStore`). While the journal has changes not yet on
+disk, the control bytes the core produces are held, in order, and a worker thread writes and
+``fsync``-s the journal; then they go out. Acknowledgements and fan-out therefore follow the
+``fsync``; datagrams (voice, poses) never wait for it. A relay restarted on the same state
+directory numbers each room's events on from where it stopped and replays to resuming clients.
+
+``VRD_RELAY_CRASH_AFTER_EVENTS=N`` (fault injection for tests) makes the process kill itself
+with SIGKILL right after the sync that made the N-th room event durable, before any
+acknowledgement or fan-out of it leaves.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import logging
 import os
 import resource
+import signal
 import socket
 import ssl
 import tempfile
@@ -24,6 +37,7 @@ from typing import Any
 
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.net import tls
+from vrdiplomacy.net.event_log import FileEventStore
 from vrdiplomacy.net.relay_core import Datagram, RelayCore
 from vrdiplomacy.net.relay_state import RelaySettings
 from vrdiplomacy.net.stats import BINS, PER_BIN, LatencyHistogram
@@ -54,8 +68,17 @@ class RelayServer:
         self.settings = settings or RelaySettings()
         self.stats_file = stats_file
         self.cert, self.key, self.fingerprint = tls.ensure_certificate(self.state_dir)
+        self.journal = FileEventStore(self.state_dir / "events.journal")
         self.core = RelayCore(tls.ensure_secret(self.state_dir), self.settings, 0, layouts, default_layout, layout_for=layout_for,
-                              fingerprint=self.fingerprint)
+                              fingerprint=self.fingerprint, events=self.journal)
+        # control output waiting for the journal's fsync: (streams, connections to close), in order
+        self._held: list[tuple[dict[int, bytes], list[int]]] = []
+        self._sync_task: asyncio.Task[None] | None = None
+        self._journal_io: concurrent.futures.ThreadPoolExecutor | None = None
+        self.sync_ms_max = 0.0
+        self._events_synced = 0
+        crash = os.environ.get("VRD_RELAY_CRASH_AFTER_EVENTS", "")
+        self._crash_after = int(crash) if crash.isdigit() else None
         self.port = 0
         self.udp_port = 0
         self.voice_latency = LatencyHistogram()
@@ -89,10 +112,15 @@ class RelayServer:
         self.udp_port = self._udp.getsockname()[1]
         self.core.udp_port = self.udp_port
         loop.add_reader(self._udp.fileno(), self._on_readable)
+        self._journal_io = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vrd-journal")
         self._schedule()
         if self.stats_file is not None:
             self._stats_task = asyncio.create_task(self._stats_loop())
         log.debug("relay listening on %s:%d (TLS/TCP), media on UDP %d", self.host, self.port, self.udp_port)
+        logs = self.core.waiting_logs()
+        if logs:
+            log.info("room events of %d rooms restored from %s (%d kept for replay); their members may resume",
+                     len(logs), self.journal.path, sum(len(x.history) for x in logs))
 
     def _bind_udp(self) -> socket.socket:
         fam = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -137,6 +165,14 @@ class RelayServer:
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)
+        if self._sync_task is not None:
+            with contextlib.suppress(Exception):
+                await self._sync_task
+        with contextlib.suppress(OSError):
+            self.journal.sync()
+        self.journal.close()
+        if self._journal_io is not None:
+            self._journal_io.shutdown(wait=True)
         self._write_stats()
 
     async def __aenter__(self) -> RelayServer:
@@ -230,7 +266,23 @@ class RelayServer:
             return
         now = loop.time()
         out = self.core.to_send(now)
-        for conn_id, data in out.streams.items():
+        if out.datagrams and self._udp is not None:
+            self._send_datagrams(out.datagrams)
+        if self._held or self.journal.unsynced:
+            # room events are not on disk yet: their acks and fan-out (and all that follows) wait
+            if out.streams or out.close:
+                self._held.append((out.streams, out.close))
+            if self._sync_task is None and not self._closed.is_set():
+                self._sync_task = asyncio.create_task(self._sync_journal())
+        else:
+            self._write_out(out.streams, out.close, now)
+        while (ev := self.core.next_event()) is not None:
+            log.info("session %s: %s (%s, seat %s, room %s%s)%s", ev.kind, ev.client_id, ev.identity, ev.seat or "-", ev.room,
+                     f", invited as {ev.role}" if ev.role else "", f": {ev.reason}" if ev.reason else "")
+        self._schedule()
+
+    def _write_out(self, streams: dict[int, bytes], close: list[int], now: float) -> None:
+        for conn_id, data in streams.items():
             w = self._writers.get(conn_id)
             if w is None or w.transport.is_closing():
                 continue
@@ -240,16 +292,38 @@ class RelayServer:
                 self._writers.pop(conn_id, None)
                 self.core.connection_lost(conn_id, now, "too slow to keep up")
                 w.transport.abort()
-        if out.datagrams and self._udp is not None:
-            self._send_datagrams(out.datagrams)
-        for conn_id in out.close:
+        for conn_id in close:
             w = self._writers.pop(conn_id, None)
             if w is not None:
                 w.close()
-        while (ev := self.core.next_event()) is not None:
-            log.info("session %s: %s (%s, seat %s, room %s%s)%s", ev.kind, ev.client_id, ev.identity, ev.seat or "-", ev.room,
-                     f", invited as {ev.role}" if ev.role else "", f": {ev.reason}" if ev.reason else "")
-        self._schedule()
+
+    async def _sync_journal(self) -> None:
+        """Write and fsync the journal in a worker thread, then release the output held for it."""
+        loop = asyncio.get_running_loop()
+        try:
+            while (self._held or self.journal.unsynced) and not self._closed.is_set():
+                n = len(self._held)  # everything held so far depends only on changes taken now
+                batch = self.journal.take()
+                if batch is not None:
+                    t0 = time.monotonic()
+                    try:
+                        await loop.run_in_executor(self._journal_io, self.journal.write, batch)
+                    except OSError as e:  # nothing is acknowledged until the journal is written
+                        log.error("cannot write the event journal %s: %s; retrying", self.journal.path, e)
+                        self.journal.requeue(batch)
+                        await asyncio.sleep(0.5)
+                        continue
+                    self.sync_ms_max = max(self.sync_ms_max, (time.monotonic() - t0) * 1000)
+                    self._events_synced += batch.events
+                    if self._crash_after is not None and self._events_synced >= self._crash_after:
+                        os.kill(os.getpid(), signal.SIGKILL)  # fault injection: stored, not yet acknowledged
+                ready, self._held = self._held[:n], self._held[n:]
+                now = loop.time()
+                for streams, close in ready:
+                    self._write_out(streams, close, now)
+                self._flush()
+        finally:
+            self._sync_task = None
 
     def _send_datagrams(self, datagrams: list[Datagram]) -> None:
         """``sendto`` each datagram and record its forwarding latency (receipt to ``sendto``)."""
@@ -297,6 +371,8 @@ class RelayServer:
         d["send_errors"] = self.send_errors
         d["udp_wakeups"] = self.udp_wakeups
         d["udp_reads"] = self.udp_reads
+        d["journal"] = {"bytes": self.journal.size, "syncs": self.journal.syncs, "sync_ms_max": round(self.sync_ms_max, 3),
+                        "compactions": self.journal.compactions, "torn_bytes": self.journal.torn_bytes}
         d["cpu_s"] = ru.ru_utime + ru.ru_stime
         d["pid"] = os.getpid()
         return d

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -10,7 +9,8 @@ from typing import Any
 from vrdiplomacy.net.hop import DOWNLINK, UPLINK, HopOpener, HopSealer
 from vrdiplomacy.net.interest import InterestSettings, RoomInterest
 from vrdiplomacy.net.ratelimit import PacketBudget, TokenBucket
-from vrdiplomacy.net.wire import FrameDecoder, RoomEvent
+from vrdiplomacy.net.relay_events import RoomLog
+from vrdiplomacy.net.wire import FrameDecoder
 
 
 @dataclass
@@ -21,7 +21,8 @@ class RelaySettings:
     heartbeat_timeout: seconds of control-channel silence after which a link is dead.
     resume_grace: seconds an "away" session keeps its seat for a resume before it leaves.
     max_sessions: sessions (present or away) the relay accepts.
-    event_history: room events kept per room to replay to resuming clients.
+    event_history: room events kept per room (in memory and in the state directory's event
+        journal) to replay to resuming clients, across relay restarts too.
     uplink_pps / uplink_bps: per-client datagram rate and byte budget (bytes/s), burst 1/3 s.
     control_events_per_s / control_bps: per-connection control budget; beyond it the relay stops
         reading the connection (TCP backpressure) instead of dropping reliable events.
@@ -108,6 +109,7 @@ class RelayCounters:
     events_in: int = 0
     events_duplicate: int = 0
     events_replayed: int = 0
+    events_not_replayable: int = 0  # a resuming client's gap reached past the kept history
     admissions: int = 0
     admissions_refused: int = 0
     unsecured_refused: int = 0
@@ -215,18 +217,18 @@ def room_key(name: str, authority: str = "") -> str:
 
 
 class Room:
-    """A room: members, ordered event history, floor and interest state. ``authority`` is the
-    fingerprint of a secured room's authority ("" for a plain room)."""
+    """A room: members, its event log (:class:`~vrdiplomacy.net.relay_events.RoomLog`: sequence
+    numbers and history), floor and interest state. ``authority`` is the fingerprint of a secured
+    room's authority ("" for a plain room)."""
 
-    def __init__(self, name: str, interest: RoomInterest, history: int, authority: str = "") -> None:
+    def __init__(self, name: str, interest: RoomInterest, log: RoomLog, authority: str = "") -> None:
         self.name = name
         self.authority = authority
         self.key = room_key(name, authority)
         self.last_notice = -1e9
         self.notices_held = 0
         self.members: dict[int, Session] = {}
-        self.seq = 0
-        self.history: deque[RoomEvent] = deque(maxlen=history)
+        self.log = log
         self.floor = 0
         self.interest = interest
         # routes resolved to sessions (see RelayMedia._recompute); each value is a (receiver
@@ -239,3 +241,12 @@ class Room:
         self.keys: list[bytes] = []
         self.keys_size = 0
         self.keys_t = 0.0
+
+    @property
+    def seq(self) -> int:
+        """The room sequence number of the newest event."""
+        return self.log.seq
+
+    @seq.setter
+    def seq(self, value: int) -> None:
+        self.log.seq = value

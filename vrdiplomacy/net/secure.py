@@ -258,7 +258,7 @@ class SecureRoom(RosterFollower):
         self._next_tick = 0.0  # in the driving core's clock; 0.0: as soon as it runs
         self._stated: tuple[int, str] | None = None  # (relay client id, seat) we last stated
         self._stated_at = -1e9
-        self._stated_members: frozenset[int] = frozenset()
+        self._stated_members: frozenset[tuple[int, bytes]] = frozenset()
         self._roster_seen, self._roster_at = -1, 0.0
         self._handles: dict[int, int] = {}  # member -> the relay handle it last stated
         self._state_again = False
@@ -355,7 +355,8 @@ class SecureRoom(RosterFollower):
         if r.version != self._roster_seen:
             self._roster_seen, self._roster_at = r.version, now
         me = (c.client_id, c.core.seat)
-        members = frozenset(r.members)
+        # a member back with fresh keys (a restarted client; a periodic key update) hears it again
+        members = frozenset((i, m.kem_public) for i, m in r.members.items())
         self._stated_members &= members  # who left must hear it again when back
         due = me != self._stated or bool(members - self._stated_members)
         if due and now - self._roster_at < self.s.presence_settle_s:

@@ -137,9 +137,11 @@ class ControlMessage:
 class Hello(ControlMessage):
     """First message of a connection: who I am, where I sit, and how to resume.
 
-    ``resume_token`` is empty for a fresh session. ``epoch``/``last_room_seq`` name the last room
-    event received (so a relay that still has them can replay the gap); ``next_event_seq`` is the
-    sequence number of the first room event this client has not had acknowledged.
+    ``resume_token`` is empty for a fresh session. ``log_id``/``last_room_seq`` name the last room
+    event received: the room event log it belongs to (:attr:`Welcome.log_id`; 0: none) and its
+    sequence number, so the relay replays what followed, across relay restarts too;
+    ``next_event_seq`` is the sequence number of the first room event this client has not had
+    acknowledged.
     ``invitation`` (optional trailing ``blob16``, absent when empty) asks for the secured room of
     that invitation's authority; the relay answers with a :class:`Challenge` and admits the client
     after a valid :class:`Proof`.
@@ -150,7 +152,7 @@ class Hello(ControlMessage):
     seat: str
     room: str
     resume_token: bytes = b""
-    epoch: int = 0
+    log_id: int = 0
     last_room_seq: int = 0
     next_event_seq: int = 1
     invitation: bytes = b""
@@ -161,7 +163,7 @@ class Hello(ControlMessage):
             + _str8(self.seat)
             + _str8(self.room)
             + _blob16(self.resume_token, 64)
-            + struct.pack("!III", self.epoch, self.last_room_seq, self.next_event_seq)
+            + struct.pack("!III", self.log_id, self.last_room_seq, self.next_event_seq)
             + _opt_blob(self.invitation)
         )
 
@@ -287,7 +289,13 @@ class Proof(ControlMessage):
 
 @dataclass
 class Welcome(ControlMessage):
-    """Session accepted: media key and port, resume token, event sequence state."""
+    """Session accepted: media key and port, resume token, event sequence state.
+
+    ``epoch`` changes with every start of the relay process (members missing from the roster
+    after a change may still resume). ``room_seq`` is the newest event of the room's event log
+    ``log_id`` (optional trailing ``u32``, absent when 0), whose numbers survive relay restarts;
+    ``acked_seq`` the newest client sequence number of ours the relay has stored.
+    """
 
     TYPE: ClassVar[int] = 0x81
     client_id: int
@@ -299,6 +307,7 @@ class Welcome(ControlMessage):
     acked_seq: int
     heartbeat_ms: int
     resumed: bool
+    log_id: int = 0
 
     def body(self) -> bytes:
         if len(self.media_key) != 32:
@@ -308,6 +317,7 @@ class Welcome(ControlMessage):
             + _blob16(self.resume_token, 64)
             + self.media_key
             + struct.pack("!HIIIHB", self.udp_port, self.epoch, self.room_seq, self.acked_seq, self.heartbeat_ms, int(self.resumed))
+            + (self.log_id.to_bytes(4, "big") if self.log_id else b"")
         )
 
     @classmethod
@@ -316,7 +326,12 @@ class Welcome(ControlMessage):
         port, epoch, rseq, aseq, hb, resumed = struct.unpack("!HIIIHB", r.take(17))
         if resumed > 1:
             raise ProtocolError("resumed flag is not 0 or 1")
-        return cls(cid, tok, key, port, epoch, rseq, aseq, hb, bool(resumed))
+        log_id = 0
+        if r.pos < len(r.data):
+            log_id = r.u32()
+            if not log_id:
+                raise ProtocolError("a zero event log id must be omitted")
+        return cls(cid, tok, key, port, epoch, rseq, aseq, hb, bool(resumed), log_id)
 
 
 PRESENT, AWAY, LEFT = 1, 2, 3

@@ -1,0 +1,258 @@
+"""The relay's room event journal: a file in its state directory (an :class:`~vrdiplomacy.net.relay_events.EventStore`).
+
+The relay core reports every change of its room logs (a room's log created, an event stored, a
+log dropped) without waiting; they are encoded into a buffer. The adapter takes the buffer
+(:meth:`FileEventStore.take`, on the event loop) and writes and ``fsync``-s it
+(:meth:`FileEventStore.write`, in a worker thread) before it releases the control bytes the core
+produced after those changes: acknowledgements and fan-out go out only once the events are on disk.
+
+File: ``VRDEVLG1`` then records ``u32 length | u32 CRC-32 | body``; bodies are ``u8 kind | u16
+key length | room key (UTF-8) | fields``:
+
+======  ==========  ===============================================================
+kind    name        fields
+======  ==========  ===============================================================
+1       created     ``u32 log_id | u32 seq`` (seq: the log's numbers continue after it)
+2       event       ``u32 room_seq | u32 sender | u32 client_seq | payload``
+3       dropped     (none)
+4       client_seq  ``u32 client_id | u32 client_seq`` (written when compacting)
+======  ==========  ===============================================================
+
+A crash can leave a torn record at the end: loading stops at the first record whose length or
+CRC does not hold, truncates the file there and counts the bytes (:attr:`FileEventStore.torn_bytes`);
+those changes were never synced, so nothing acknowledged is lost. When the file grows past
+``compact_bytes`` (and twice its live content) it is rewritten from the live logs (kept
+history and client sequence numbers) into a temporary file, synced and renamed over it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import struct
+import zlib
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from vrdiplomacy.errors import ConfigError
+from vrdiplomacy.net.relay_events import RoomLog, StoredEvent
+
+log = logging.getLogger("vrdiplomacy.relay")
+
+MAGIC = b"VRDEVLG1"
+CREATED, EVENT, DROPPED, CLIENT_SEQ = 1, 2, 3, 4
+_HEAD = struct.Struct("!II")
+_U32x2 = struct.Struct("!II")
+_U32x3 = struct.Struct("!III")
+MAX_RECORD = 1 << 20
+
+
+def _record(kind: int, key: str, fields: bytes) -> bytes:
+    k = key.encode("utf-8")
+    body = bytes((kind,)) + len(k).to_bytes(2, "big") + k + fields
+    return _HEAD.pack(len(body), zlib.crc32(body)) + body
+
+
+@dataclass
+class Batch:
+    """What one sync writes: appended records, or (``compact``) the whole file's new content."""
+
+    data: bytes
+    compact: bool
+    events: int
+
+
+class FileEventStore:
+    """Room event logs in a journal file (see the module docstring); ``compact_bytes``: the file
+    size past which it is rewritten from the live logs."""
+
+    def __init__(self, path: Path, compact_bytes: int = 8 << 20) -> None:
+        self.path = path
+        self.compact_bytes = compact_bytes
+        self.torn_bytes = 0
+        self.records_skipped = 0
+        self.syncs = 0
+        self.compactions = 0
+        self.size = 0
+        self._buf = bytearray()
+        self._events = 0  # event records in the buffer
+        self._logs: dict[str, RoomLog] = {}
+        self._live = 0  # bytes of the last compaction (or load)
+        self._fd = -1
+        self._force_compact = False
+
+    # ------------------------------------------------------------ EventStore (event loop)
+
+    def load(self, history: int) -> dict[str, RoomLog]:
+        """Read the journal (creating it, mode 0600, when there is none); truncate a torn tail."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            data = b""
+        except OSError as e:
+            raise ConfigError(f"{self.path}: cannot read the relay's event journal ({e.strerror})") from None
+        if data and not data.startswith(MAGIC):
+            raise ConfigError(f"{self.path}: not a relay event journal (remove it to start with empty room logs)")
+        logs, good = self._parse(data, history)
+        try:
+            if not data:
+                self._write_new(MAGIC)
+                good = len(MAGIC)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            if good < len(data):
+                self.torn_bytes = len(data) - good
+                log.warning("%s: dropped a torn record of %d bytes at the end (never acknowledged)", self.path,
+                            self.torn_bytes)
+                os.ftruncate(self._fd, good)
+                os.fsync(self._fd)
+        except OSError as e:
+            raise ConfigError(f"{self.path}: cannot open the relay's event journal ({e.strerror})") from None
+        self.size = self._live = good
+        self._logs = dict(logs)
+        return logs
+
+    def created(self, rl: RoomLog) -> None:
+        self._logs[rl.key] = rl
+        self._buf += _record(CREATED, rl.key, _U32x2.pack(rl.log_id, rl.seq))
+
+    def appended(self, rl: RoomLog, ev: StoredEvent) -> None:
+        self._buf += _record(EVENT, rl.key, _U32x3.pack(ev.room_seq, ev.sender, ev.client_seq) + ev.payload)
+        self._events += 1
+
+    def dropped(self, key: str) -> None:
+        self._logs.pop(key, None)
+        self._buf += _record(DROPPED, key, b"")
+
+    # ------------------------------------------------------------ syncing
+
+    @property
+    def unsynced(self) -> bool:
+        """Changes not yet taken for a sync."""
+        return bool(self._buf) or self._force_compact
+
+    def take(self) -> Batch | None:
+        """The changes since the last take (on the event loop), or the compacted file."""
+        if not self.unsynced:
+            return None
+        n, self._events = self._events, 0
+        grown = self.size + len(self._buf)
+        if self._force_compact or (grown > self.compact_bytes and grown > 2 * self._live):
+            self._force_compact = False
+            self._buf.clear()
+            return Batch(self._snapshot(), True, n)
+        data = bytes(self._buf)
+        self._buf.clear()
+        return Batch(data, False, n)
+
+    def write(self, batch: Batch) -> None:
+        """Write and fsync ``batch`` (in a worker thread; one at a time). Raises OSError."""
+        if batch.compact:
+            self._write_new(batch.data)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            old, self._fd = self._fd, fd
+            if old >= 0:
+                os.close(old)
+            self.size = self._live = len(batch.data)
+            self.compactions += 1
+        else:
+            try:
+                view = memoryview(batch.data)
+                while view:
+                    view = view[os.write(self._fd, view):]
+                os.fsync(self._fd)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, self.size)  # no half record before the retry
+                raise
+            self.size += len(batch.data)
+        self.syncs += 1
+
+    def requeue(self, batch: Batch) -> None:
+        """A failed :meth:`write`: its changes go into the next batch again (first)."""
+        if batch.compact:
+            self._force_compact = True
+        else:
+            self._buf[0:0] = batch.data
+        self._events += batch.events
+
+    def sync(self) -> None:
+        """Take and write what is pending, here and now (tests; closing)."""
+        batch = self.take()
+        if batch is not None:
+            self.write(batch)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    # ------------------------------------------------------------ file content
+
+    def _write_new(self, content: bytes) -> None:
+        """Replace the file with ``content``, durably (temporary file, fsync, rename, fsync dir)."""
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+        with contextlib.suppress(OSError):  # the rename's own durability; Windows cannot open a folder
+            dfd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+    def _snapshot(self) -> bytes:
+        out = bytearray(MAGIC)
+        for key, rl in self._logs.items():
+            base = rl.history[0].room_seq - 1 if rl.history else rl.seq
+            out += _record(CREATED, key, _U32x2.pack(rl.log_id, base))
+            for cid, cseq in rl.client_seqs.items():
+                out += _record(CLIENT_SEQ, key, _U32x2.pack(cid, cseq))
+            for ev in rl.history:
+                out += _record(EVENT, key, _U32x3.pack(ev.room_seq, ev.sender, ev.client_seq) + ev.payload)
+        return bytes(out)
+
+    def _parse(self, data: bytes, history: int) -> tuple[dict[str, RoomLog], int]:
+        """The logs in ``data`` and the length of its valid prefix."""
+        logs: dict[str, RoomLog] = {}
+        pos = good = len(MAGIC) if data else 0
+        n = len(data)
+        while pos + _HEAD.size <= n:
+            ln, crc = _HEAD.unpack_from(data, pos)
+            end = pos + _HEAD.size + ln
+            if ln < 3 or ln > MAX_RECORD or end > n:
+                break
+            body = data[pos + _HEAD.size:end]
+            if zlib.crc32(body) != crc:
+                break
+            pos = good = end
+            kind, kl = body[0], int.from_bytes(body[1:3], "big")
+            try:
+                key = body[3:3 + kl].decode("utf-8")
+            except UnicodeDecodeError:
+                self.records_skipped += 1
+                continue
+            f = body[3 + kl:]
+            if kind == CREATED and len(f) == 8:
+                log_id, seq = _U32x2.unpack(f)
+                logs[key] = RoomLog(key, log_id, seq, deque(maxlen=history))
+            elif kind == EVENT and len(f) >= 12 and key in logs:
+                rs, sender, cseq = _U32x3.unpack_from(f)
+                logs[key].add(StoredEvent(rs, sender, cseq, bytes(f[12:])))
+            elif kind == DROPPED:
+                logs.pop(key, None)
+            elif kind == CLIENT_SEQ and len(f) == 8 and key in logs:
+                cid, cseq = _U32x2.unpack(f)
+                rl = logs[key]
+                rl.client_seqs[cid] = max(rl.client_seqs.get(cid, 0), cseq)
+            else:
+                self.records_skipped += 1
+        return logs, good
