@@ -50,7 +50,8 @@ class LinkStatus:
     retry_reason: str = ""  # why the latest attempt to reconnect failed
     down_since: float = 0.0  # session time of the last word from the relay before the break
     last_outage_s: float = 0.0
-    reconnected_at: float = -1e9
+    reconnected_at: float = -1e9  # when the card first said "Reconnected after" (news_s counts from there)
+    _news_pending: bool = False
     outages: int = 0
     attempts: int = 0
     _messages: deque[str] = field(default_factory=deque)
@@ -65,6 +66,7 @@ class LinkStatus:
             if self.state in ("reconnecting", "lost"):
                 self.last_outage_s = max(0.0, now - self.down_since)
                 self.reconnected_at = now
+                self._news_pending = True  # shown for news_s from the first frame that draws it
                 self._say(f"reconnected after {self.last_outage_s:.1f} s"
                           + ("" if ev.resumed else " (a new session: the relay had lost ours)"))
             if self.state != "closed":
@@ -131,6 +133,9 @@ class LinkStatus:
             return (f"Connection lost: {self.what()}", "still retrying"), True
         if self.state == "closed":
             return (f"Connection lost: {self.what()}",), True
+        if self.state == "up" and self._news_pending:  # a slow frame must not miss the news
+            self._news_pending = False
+            self.reconnected_at = now
         if self.state == "up" and now - self.reconnected_at < self.settings.news_s:
             return (f"Reconnected after {self.last_outage_s:.1f} s",), False
         return (), False
