@@ -2,7 +2,8 @@
 
 All protocol decisions live in :class:`~vrdiplomacy.net.relay_core.RelayCore`; this module reads
 sockets, passes ``loop.time()`` as the clock, writes what the core returns and measures
-forwarding latency (receive to ``sendto``) for voice and pose bundles.
+forwarding latency (receive to ``sendto``) for voice and pose bundles. TLS runs in
+:mod:`vrdiplomacy.net.preauth` (bounded handshakes on raw TCP), not in asyncio's SSL transport.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import logging
 import os
 import resource
 import socket
-import ssl
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,6 +24,7 @@ from typing import Any
 
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.net import tls
+from vrdiplomacy.net.preauth import HandshakeGate, TlsStream
 from vrdiplomacy.net.relay_core import Datagram, RelayCore
 from vrdiplomacy.net.relay_state import RelaySettings
 from vrdiplomacy.net.stats import BINS, PER_BIN, LatencyHistogram
@@ -32,6 +33,7 @@ from vrdiplomacy.scene.layout import Layout
 log = logging.getLogger("vrdiplomacy.relay")
 DRAIN_MAX = 512  # datagrams read per readiness wake-up before flushing
 SOCK_BUF = 4 << 20
+LISTEN_BACKLOG = 1024  # queued TCP connections (a burst is accepted and judged, not dropped by the kernel)
 
 
 class RelayServer:
@@ -66,8 +68,8 @@ class RelayServer:
         self._server: asyncio.AbstractServer | None = None
         self._udp: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._writers: dict[int, asyncio.StreamWriter] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: dict[int, TlsStream] = {}
+        self._gate: HandshakeGate | None = None
         self._next_conn = 1
         self._timer: asyncio.TimerHandle | None = None
         self._stats_task: asyncio.Task[None] | None = None
@@ -78,9 +80,11 @@ class RelayServer:
     async def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
         ctx = tls.server_context(self.cert, self.key)
+        gate = self._gate = HandshakeGate(self.settings, loop)
         try:
-            self._server = await asyncio.start_server(
-                self._on_connection, self.host, self.requested_port, ssl=ctx, ssl_handshake_timeout=10.0, reuse_address=True
+            self._server = await loop.create_server(
+                lambda: TlsStream(gate, ctx, self._on_open, self._on_data, self._on_lost), self.host, self.requested_port,
+                reuse_address=True, backlog=LISTEN_BACKLOG,
             )
         except OSError as e:
             raise ConfigError(f"cannot listen on {self.host}:{self.requested_port}: {e.strerror}") from None
@@ -128,12 +132,12 @@ class RelayServer:
             self._udp.close()
         if self._server is not None:
             self._server.close()
+        if self._gate is not None:
+            self._gate.close()
         for w in list(self._writers.values()):
-            w.transport.abort()
-        for t in list(self._tasks):
-            t.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            w.abort()
+        self._writers.clear()
+        await asyncio.sleep(0)  # let the transports report their loss
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)
@@ -148,39 +152,40 @@ class RelayServer:
 
     # ------------------------------------------------------------ control connections
 
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)  # type: ignore[arg-type]
-        conn_id = self._next_conn
+    def _on_open(self, st: TlsStream) -> None:
+        """A TLS handshake finished: the connection now belongs to the core."""
+        if self._closed.is_set() or self._loop is None:
+            st.abort()
+            return
+        st.conn_id = conn_id = self._next_conn
         self._next_conn += 1
-        loop = asyncio.get_running_loop()
-        self._writers[conn_id] = writer
-        self.core.connection_made(conn_id, loop.time())
-        reason = "connection closed"
-        try:
-            while not self._closed.is_set():
-                data = await reader.read(65536)
-                if not data:
-                    break
-                self.core.receive_stream(conn_id, data, loop.time())
-                self._flush()
-                while self.core.reading_paused(conn_id) and conn_id in self._writers:
-                    await asyncio.sleep(0.02)
-                if conn_id not in self._writers:
-                    break
-        except (ConnectionError, ssl.SSLError, OSError) as e:
-            reason = f"connection error: {type(e).__name__}"
-        except asyncio.CancelledError:
-            pass
-        finally:
-            self._writers.pop(conn_id, None)
-            if not self._closed.is_set():
-                self.core.connection_lost(conn_id, loop.time(), reason)
-                self._flush()
-            writer.transport.abort()
-            if task is not None:
-                self._tasks.discard(task)  # type: ignore[arg-type]
+        self._writers[conn_id] = st
+        self.core.connection_made(conn_id, self._loop.time())
+
+    def _on_data(self, st: TlsStream, data: bytes) -> None:
+        if self._writers.get(st.conn_id) is not st or self._loop is None:
+            return
+        self.core.receive_stream(st.conn_id, data, self._loop.time())
+        self._flush()
+        if st.conn_id in self._writers and self.core.reading_paused(st.conn_id):
+            st.transport.pause_reading()  # the core's control budget is spent: TCP backpressure
+            self._loop.call_later(0.02, self._resume, st)
+
+    def _resume(self, st: TlsStream) -> None:
+        if self._writers.get(st.conn_id) is not st or self._loop is None:
+            return
+        if self.core.reading_paused(st.conn_id):
+            self._loop.call_later(0.02, self._resume, st)
+        else:
+            st.transport.resume_reading()
+
+    def _on_lost(self, st: TlsStream, reason: str) -> None:
+        if self._writers.get(st.conn_id) is not st or self._loop is None:
+            return
+        del self._writers[st.conn_id]
+        if not self._closed.is_set():
+            self.core.connection_lost(st.conn_id, self._loop.time(), reason)
+            self._flush()
 
     # ------------------------------------------------------------ media
 
@@ -297,6 +302,8 @@ class RelayServer:
         d["send_errors"] = self.send_errors
         d["udp_wakeups"] = self.udp_wakeups
         d["udp_reads"] = self.udp_reads
+        if self._gate is not None:
+            d["preauth"] = {**self._gate.counters.as_dict(), "unfinished": len(self._gate.pending), "peak": self._gate.peak}
         d["cpu_s"] = ru.ru_utime + ru.ru_stime
         d["pid"] = os.getpid()
         return d

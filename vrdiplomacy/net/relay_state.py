@@ -49,6 +49,16 @@ class RelaySettings:
     admission_timeout: seconds a client has to answer the admission challenge.
     notice_interval: least seconds between two "unsecured client refused" notices to one room
         (the ones in between are counted into the next).
+    handshake_timeout: seconds a TCP connection has to finish its TLS handshake.
+    max_handshakes: unfinished TLS handshakes at once (about 50 KB each while a ClientHello is
+        incomplete, 2 KB before its first byte); a new connection at the limit closes the oldest
+        unfinished one, so a real client (one round trip) still gets through a flood.
+    max_handshakes_per_address: unfinished TLS handshakes at once from one IP address; a
+        connection beyond it is closed at once (counted as ``handshakes_refused``).
+    hello_timeout: seconds a connection has after its TLS handshake to start a session (Hello).
+    frame_timeout: seconds a control frame may take from its first byte to its last. Only complete
+        frames count as signs of life for ``heartbeat_timeout``, so a connection that trickles
+        bytes of a frame it never finishes is closed after ``frame_timeout``.
     """
 
     heartbeat_interval: float = 2.0
@@ -72,6 +82,11 @@ class RelaySettings:
     authorities: frozenset[str] | None = None
     admission_timeout: float = 5.0
     notice_interval: float = 1.0
+    handshake_timeout: float = 5.0
+    max_handshakes: int = 256
+    max_handshakes_per_address: int = 64
+    hello_timeout: float = 10.0
+    frame_timeout: float = 4.0
 
 
 @dataclass
@@ -102,6 +117,8 @@ class RelayCounters:
     connections_rejected: int = 0
     connections_slow: int = 0
     heartbeat_timeouts: int = 0
+    frame_timeouts: int = 0
+    hello_timeouts: int = 0
     sessions_started: int = 0
     sessions_resumed: int = 0
     sessions_ended: int = 0
@@ -198,7 +215,9 @@ class Connection:
         self.conn_id = conn_id
         self.decoder = FrameDecoder()
         self.session: Session | None = None
-        self.last_rx = now
+        self.last_rx = now  # when the last complete frame arrived (or the connection opened)
+        self.opened = now
+        self.frame_started = now  # when the first byte of the incomplete frame in ``decoder`` arrived
         self.out: list[bytes] = []
         self.out_size = 0
         self.events = TokenBucket(s.control_events_per_s, s.control_events_per_s, now)
