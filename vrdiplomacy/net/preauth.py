@@ -3,18 +3,21 @@
 asyncio's own server TLS (``start_server(ssl=...)``) gives every accepted socket an
 ``SSLProtocol`` whose 256 KiB read buffer exists from the first SYN: measured on this Python
 3.11, 500 connections that never finished their handshake cost 160 MB, nothing limited their
-number, and the relay kept the memory after they closed (a fragmented heap). Here the relay
-accepts plain TCP and runs TLS itself over :class:`ssl.MemoryBIO`:
+number, and the relay kept the memory after they closed (reference cycles of closed transports
+that only a full garbage collection frees, then a fragmented heap). Here the relay accepts plain
+TCP itself (:class:`TlsListener`) and runs TLS over :class:`ssl.MemoryBIO` (:class:`TlsStream`):
 
-* a socket costs about 2 KB until its first byte arrives; only then is the ``SSLObject`` made
-  (about 50 KB while a ClientHello is incomplete);
+* a socket costs about 2 KB plus the bytes it sent until its first TLS record (the ClientHello)
+  is complete; only then is the ``SSLObject`` made (about 50 KB until the handshake finishes);
+  a first record that is not a TLS handshake record closes the connection at once;
 * :class:`HandshakeGate` bounds unfinished handshakes: a connection beyond
-  ``max_handshakes_per_address`` from one IP address is closed at once; at ``max_handshakes``
-  the *oldest* unfinished handshake is closed to make room, so a flood from many addresses
+  ``max_handshakes_per_address`` from one IP address is reset right after ``accept()``, before
+  asyncio makes a transport for it; at ``max_handshakes`` a connection from an address with no
+  unfinished handshake closes the *oldest* one to make room (others are reset), so a flood
   cannot keep out a real client, whose handshake takes one round trip;
 * each handshake must finish within ``handshake_timeout``;
-* once a burst has drained, :func:`trim_heap` hands the freed heap back to the system
-  (glibc keeps it otherwise).
+* once a burst has drained, :func:`trim_heap` collects the reference cycles closed asyncio
+  transports leave behind and hands the freed heap back to the system (glibc keeps it otherwise).
 
 Refusals and evictions are counted (:class:`PreauthCounters`, in the relay's stats under
 ``preauth``) and logged at most once per ``LOG_INTERVAL`` seconds.
@@ -26,20 +29,30 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import errno
+import gc
 import logging
+import socket
 import ssl
+import struct
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from vrdiplomacy.net.relay_state import RelaySettings
 
 log = logging.getLogger("vrdiplomacy.relay")
 LOG_INTERVAL = 10.0  # least seconds between two "connections refused before TLS" log lines
-TRIM_AFTER = 64  # TLS objects made since the last trim before an idle moment trims the heap
-TRIM_DELAY = 1.0  # seconds after the last unfinished handshake ended before trimming
+TRIM_AFTER = 128  # connections accepted since the last trim before the heap is trimmed ...
+TRIM_DELAY = 1.0  # ... once no handshake is unfinished (checked every TRIM_DELAY seconds) ...
+TRIM_UNDER_LOAD = 4096  # ... or anyway after this many
 READ_CHUNK = 1 << 16
+LISTEN_BACKLOG = 4096  # queued TCP connections (a burst is accepted and judged, not dropped by the kernel)
+ACCEPT_BATCH = 512  # connections accepted per readiness wake-up
+ACCEPT_PAUSE = 0.1  # seconds without accepting after running out of file descriptors
+RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
+TLS_HANDSHAKE_RECORD = 22  # TLS record content type of a ClientHello
+MAX_FIRST_RECORD = 16384 + 256  # largest TLSPlaintext record (RFC 8446 5.1) with some slack
 
 
 @dataclass
@@ -73,7 +86,9 @@ _TRIM = _malloc_trim()
 
 
 def trim_heap() -> bool:
-    """Give free heap memory back to the system (glibc ``malloc_trim``); False where unavailable."""
+    """Collect garbage cycles, then give free heap memory back to the system (glibc
+    ``malloc_trim``); False where that is unavailable."""
+    gc.collect()
     if _TRIM is None:
         return False
     _TRIM(0)
@@ -87,19 +102,27 @@ class HandshakeGate:
         self.s = settings
         self.loop = loop
         self.counters = PreauthCounters()
-        self.pending: dict[TlsStream, None] = {}  # insertion order: oldest first
+        self.pending: dict[TlsStream, float] = {}  # when each was accepted; insertion order: oldest first
         self.per_address: Counter[str] = Counter()
         self.peak = 0  # most unfinished handshakes at once
-        self._made = 0  # TLS objects made since the last trim
+        self._accepted = 0  # connections accepted since the last trim
         self._trim: asyncio.TimerHandle | None = None
+        self._sweep: asyncio.TimerHandle | None = None  # the oldest unfinished handshake's deadline
         self._held = 0  # refusals and evictions not yet logged
         self._last_log = -1e9
 
-    def admit(self, st: TlsStream) -> bool:
-        """Count ``st`` as unfinished, or refuse it (False: the caller closes it at once)."""
+    def admit(self, address: str) -> bool:
+        """May a new connection from ``address`` start a handshake? False: close it at once.
+
+        At ``max_handshakes`` a connection from an address with no unfinished handshake closes
+        the oldest unfinished one to make room; one from an address that has some is refused."""
         c = self.counters
         c.accepted += 1
-        if self.per_address[st.address] >= self.s.max_handshakes_per_address:
+        self._accepted += 1
+        if self._trim is None and self._accepted >= TRIM_AFTER:
+            self._trim = self.loop.call_later(TRIM_DELAY, self._trim_now)
+        n = self.per_address[address]
+        if n >= self.s.max_handshakes_per_address or (n and len(self.pending) >= self.s.max_handshakes):
             c.handshakes_refused += 1
             self._note()
             return False
@@ -109,10 +132,14 @@ class HandshakeGate:
             c.handshakes_evicted += 1
             self._note()
             oldest.abort()
-        self.pending[st] = None
+        return True
+
+    def track(self, st: TlsStream) -> None:
+        """``st`` (admitted) is handshaking."""
+        self.pending[st] = self.loop.time()
         self.per_address[st.address] += 1
         self.peak = max(self.peak, len(self.pending))
-        return True
+        self._arm()
 
     def release(self, st: TlsStream) -> None:
         """``st`` finished its handshake or is gone (idempotent)."""
@@ -123,17 +150,31 @@ class HandshakeGate:
             self.per_address[st.address] = n
         else:
             del self.per_address[st.address]
-        if not self.pending and self._made >= TRIM_AFTER and self._trim is None:
-            self._trim = self.loop.call_later(TRIM_DELAY, self._trim_now)
 
-    def made_tls(self) -> None:
-        self._made += 1
+    def _arm(self) -> None:
+        if self._sweep is None and self.pending:
+            t0 = next(iter(self.pending.values()))
+            self._sweep = self.loop.call_at(t0 + self.s.handshake_timeout, self._expire)
+
+    def _expire(self) -> None:
+        """Close the handshakes older than ``handshake_timeout`` (one timer for all of them)."""
+        self._sweep = None
+        limit = self.loop.time() - self.s.handshake_timeout
+        while self.pending:
+            st, t0 = next(iter(self.pending.items()))
+            if t0 > limit:
+                break
+            self.release(st)
+            self.counters.handshake_timeouts += 1
+            st.abort()
+        self._arm()
 
     def _trim_now(self) -> None:
         self._trim = None
-        if self.pending:
-            return  # a new burst; its end trims
-        self._made = 0
+        if self.pending and self._accepted < TRIM_UNDER_LOAD:
+            self._trim = self.loop.call_later(TRIM_DELAY, self._trim_now)  # the burst goes on
+            return
+        self._accepted = 0
         if trim_heap():
             self.counters.heap_trims += 1
 
@@ -148,12 +189,102 @@ class HandshakeGate:
             self._last_log = now
 
     def close(self) -> None:
-        if self._trim is not None:
-            self._trim.cancel()
-            self._trim = None
+        for h in (self._trim, self._sweep):
+            if h is not None:
+                h.cancel()
+        self._trim = self._sweep = None
         for st in list(self.pending):
             self.release(st)
             st.abort()
+
+
+class TlsListener:
+    """The relay's TCP listening socket with its own accept loop.
+
+    A connection the gate refuses is reset (RST) right after ``accept()``: it never becomes an
+    asyncio transport. An admitted one gets a :class:`TlsStream`."""
+
+    def __init__(self, host: str, port: int, ctx: ssl.SSLContext, settings: RelaySettings,
+                 on_open: Callable[[TlsStream], None], on_data: Callable[[TlsStream, bytes], None],
+                 on_lost: Callable[[TlsStream, str], None]) -> None:
+        self.host, self.requested_port = host, port
+        self.ctx = ctx
+        self.callbacks = (on_open, on_data, on_lost)
+        self.loop = asyncio.get_running_loop()
+        self.gate = HandshakeGate(settings, self.loop)
+        self.port = 0
+        self._sock: socket.socket | None = None
+        self._attaching: set[asyncio.Task[None]] = set()
+        self._paused: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        """Bind and listen (raises OSError)."""
+        fam = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        info = socket.getaddrinfo(self.host, self.requested_port, fam, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+        sock = socket.socket(fam, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(info[0][4])
+            sock.listen(LISTEN_BACKLOG)
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        self._sock = sock
+        self.port = int(sock.getsockname()[1])
+        self.loop.add_reader(sock.fileno(), self._on_acceptable)
+
+    def close(self) -> None:
+        if self._paused is not None:
+            self._paused.cancel()
+            self._paused = None
+        if self._sock is not None:
+            self.loop.remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+        self.gate.close()
+        for t in self._attaching:
+            t.cancel()
+
+    def _on_acceptable(self) -> None:
+        sock = self._sock
+        for _ in range(ACCEPT_BATCH):
+            if sock is None:
+                return
+            try:
+                conn, peer = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    log.warning("cannot accept connections (%s); pausing accept for %g s", e.strerror, ACCEPT_PAUSE)
+                    self.loop.remove_reader(sock.fileno())
+                    self._paused = self.loop.call_later(ACCEPT_PAUSE, self._resume_accept)
+                    return
+                continue  # the peer gave up already (ECONNABORTED and the like)
+            address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+            if not self.gate.admit(address):
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET)
+                conn.close()
+                continue
+            conn.setblocking(False)
+            st = TlsStream(self.gate, self.ctx, address, *self.callbacks)
+            self.gate.track(st)
+            task = self.loop.create_task(self._attach(st, conn))
+            self._attaching.add(task)
+            task.add_done_callback(self._attaching.discard)
+
+    async def _attach(self, st: TlsStream, conn: socket.socket) -> None:
+        try:
+            await self.loop.connect_accepted_socket(lambda: st, conn)
+        except OSError:
+            self.gate.release(st)
+            conn.close()
+
+    def _resume_accept(self) -> None:
+        self._paused = None
+        if self._sock is not None:
+            self.loop.add_reader(self._sock.fileno(), self._on_acceptable)
 
 
 class TlsStream(asyncio.Protocol):
@@ -163,7 +294,10 @@ class TlsStream(asyncio.Protocol):
     uses (``write``, ``close``, ``transport``) and hands plaintext to ``on_data``.
     """
 
-    def __init__(self, gate: HandshakeGate, ctx: ssl.SSLContext, on_open: Callable[[TlsStream], None],
+    __slots__ = ("gate", "ctx", "on_open", "on_data", "on_lost", "transport", "address", "conn_id", "open", "_dead",
+                 "_obj", "_in", "_out", "_head")
+
+    def __init__(self, gate: HandshakeGate, ctx: ssl.SSLContext, address: str, on_open: Callable[[TlsStream], None],
                  on_data: Callable[[TlsStream, bytes], None], on_lost: Callable[[TlsStream, str], None]) -> None:
         self.gate = gate
         self.ctx = ctx
@@ -171,34 +305,38 @@ class TlsStream(asyncio.Protocol):
         self.on_data = on_data
         self.on_lost = on_lost
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set in connection_made
-        self.address = ""
+        self.address = address
         self.conn_id = 0  # set by the relay once the handshake finished
         self.open = False  # handshake finished
         self._dead = False
         self._obj: ssl.SSLObject | None = None
         self._in: ssl.MemoryBIO | None = None
         self._out: ssl.MemoryBIO | None = None
-        self._deadline: asyncio.TimerHandle | None = None
+        self._head = b""  # bytes of the first TLS record while it is incomplete
 
     # ------------------------------------------------------------ asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        peer: Any = transport.get_extra_info("peername")
-        self.address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
-        if not self.gate.admit(self):
-            self._dead = True
+        if self._dead:  # evicted or expired before its transport existed
             transport.abort()
-            return
-        self._deadline = self.gate.loop.call_later(self.gate.s.handshake_timeout, self._expired)
 
     def data_received(self, data: bytes) -> None:
         if self._dead:
             return
         if self._obj is None:
+            head = self._head + data
+            n = int.from_bytes(head[3:5], "big") if len(head) >= 5 else 0
+            if head[0] != TLS_HANDSHAKE_RECORD or n > MAX_FIRST_RECORD:
+                self.gate.counters.handshakes_failed += 1  # not TLS
+                self.abort()
+                return
+            if len(head) < 5 or len(head) < 5 + n:
+                self._head = head  # wait for the whole first record before making an SSLObject
+                return
+            self._head, data = b"", head
             self._in, self._out = ssl.MemoryBIO(), ssl.MemoryBIO()
             self._obj = self.ctx.wrap_bio(self._in, self._out, server_side=True)
-            self.gate.made_tls()
         assert self._in is not None
         self._in.write(data)
         if not self.open:
@@ -296,13 +434,4 @@ class TlsStream(asyncio.Protocol):
             self.transport.write(out.read())
 
     def _end_handshake(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
         self.gate.release(self)
-
-    def _expired(self) -> None:
-        self._deadline = None
-        if not self.open and not self._dead:
-            self.gate.counters.handshake_timeouts += 1
-            self.abort()

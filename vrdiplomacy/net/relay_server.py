@@ -24,7 +24,7 @@ from typing import Any
 
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.net import tls
-from vrdiplomacy.net.preauth import HandshakeGate, TlsStream
+from vrdiplomacy.net.preauth import TlsListener, TlsStream
 from vrdiplomacy.net.relay_core import Datagram, RelayCore
 from vrdiplomacy.net.relay_state import RelaySettings
 from vrdiplomacy.net.stats import BINS, PER_BIN, LatencyHistogram
@@ -33,7 +33,6 @@ from vrdiplomacy.scene.layout import Layout
 log = logging.getLogger("vrdiplomacy.relay")
 DRAIN_MAX = 512  # datagrams read per readiness wake-up before flushing
 SOCK_BUF = 4 << 20
-LISTEN_BACKLOG = 1024  # queued TCP connections (a burst is accepted and judged, not dropped by the kernel)
 
 
 class RelayServer:
@@ -65,11 +64,10 @@ class RelayServer:
         self.send_errors = 0
         self.udp_wakeups = 0  # readiness wake-ups of the UDP socket
         self.udp_reads = 0  # datagrams read from it
-        self._server: asyncio.AbstractServer | None = None
+        self._listener: TlsListener | None = None
         self._udp: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writers: dict[int, TlsStream] = {}
-        self._gate: HandshakeGate | None = None
         self._next_conn = 1
         self._timer: asyncio.TimerHandle | None = None
         self._stats_task: asyncio.Task[None] | None = None
@@ -80,15 +78,13 @@ class RelayServer:
     async def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
         ctx = tls.server_context(self.cert, self.key)
-        gate = self._gate = HandshakeGate(self.settings, loop)
+        self._listener = TlsListener(self.host, self.requested_port, ctx, self.settings, self._on_open, self._on_data,
+                                     self._on_lost)
         try:
-            self._server = await loop.create_server(
-                lambda: TlsStream(gate, ctx, self._on_open, self._on_data, self._on_lost), self.host, self.requested_port,
-                reuse_address=True, backlog=LISTEN_BACKLOG,
-            )
+            self._listener.start()
         except OSError as e:
             raise ConfigError(f"cannot listen on {self.host}:{self.requested_port}: {e.strerror}") from None
-        self.port = self._server.sockets[0].getsockname()[1]
+        self.port = self._listener.port
         self._udp = self._bind_udp()
         self.udp_port = self._udp.getsockname()[1]
         self.core.udp_port = self.udp_port
@@ -130,17 +126,12 @@ class RelayServer:
         if self._udp is not None and self._loop is not None:
             self._loop.remove_reader(self._udp.fileno())
             self._udp.close()
-        if self._server is not None:
-            self._server.close()
-        if self._gate is not None:
-            self._gate.close()
+        if self._listener is not None:
+            self._listener.close()
         for w in list(self._writers.values()):
             w.abort()
         self._writers.clear()
         await asyncio.sleep(0)  # let the transports report their loss
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2.0)
         self._write_stats()
 
     async def __aenter__(self) -> RelayServer:
@@ -302,8 +293,9 @@ class RelayServer:
         d["send_errors"] = self.send_errors
         d["udp_wakeups"] = self.udp_wakeups
         d["udp_reads"] = self.udp_reads
-        if self._gate is not None:
-            d["preauth"] = {**self._gate.counters.as_dict(), "unfinished": len(self._gate.pending), "peak": self._gate.peak}
+        if self._listener is not None:
+            g = self._listener.gate
+            d["preauth"] = {**g.counters.as_dict(), "unfinished": len(g.pending), "peak": g.peak}
         d["cpu_s"] = ru.ru_utime + ru.ru_stime
         d["pid"] = os.getpid()
         return d
