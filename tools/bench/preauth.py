@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import selectors
 import socket
 import ssl
@@ -42,19 +41,21 @@ from vrdiplomacy.crypto import identity as ident  # noqa: E402
 from vrdiplomacy.crypto.admission import Admission, Invitation  # noqa: E402
 from vrdiplomacy.net import tls  # noqa: E402
 from vrdiplomacy.net.client_io import connect  # noqa: E402
+from vrdiplomacy.net.preauth import raise_fd_limit  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/statm") as f:
         return int(f.read().split()[1]) * PAGE / 1e6
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid``."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def client_hello() -> bytes:
@@ -233,6 +234,7 @@ async def _bench(port: int, fp: str, pid: int, args: argparse.Namespace, sampler
     baseline = statistics.median(rss_mb(pid) for _ in range(5))
     loop = asyncio.get_running_loop()
     t_attack = time.monotonic()
+    cpu0 = cpu_s(pid)
     atk = asyncio.create_subprocess_exec(
         sys.executable, __file__, "--attacker", str(port), str(args.connections), str(args.addresses), str(args.attack),
         str(args.rate), stdout=asyncio.subprocess.PIPE, cwd=str(ROOT))
@@ -248,6 +250,7 @@ async def _bench(port: int, fp: str, pid: int, args: argparse.Namespace, sampler
         await asyncio.sleep(0.2)
     out, _ = await proc.communicate()
     t_end = time.monotonic()
+    relay_cpu = (cpu_s(pid) - cpu0) / (t_end - t_attack)
     attacker = json.loads(out.decode().strip().splitlines()[-1])
     tricklers = await asyncio.gather(*(trickle(port) for _ in range(args.tricklers)))
     await asyncio.sleep(max(0.0, t_end + args.settle - time.monotonic()))
@@ -267,6 +270,7 @@ async def _bench(port: int, fp: str, pid: int, args: argparse.Namespace, sampler
         "quiet_p50_ms": 1000 * quiet[len(quiet) // 2] if quiet else float("nan"),
         "quiet_p95_ms": 1000 * quiet[min(len(quiet) - 1, int(len(quiet) * 0.95))] if quiet else float("nan"),
         "attacker": attacker,
+        "relay_cpu": relay_cpu,
         "trickle_closed_s": tricklers,
         "preauth": st.get("preauth", {}),
         "counters": st.get("counters", {}),
@@ -306,6 +310,7 @@ def table(r: dict[str, Any]) -> str:
         ("attack", f"{r['connections']} unfinished TLS handshakes from {r['addresses']} addresses, replaced at "
                    f"<= {r['rate']:g}/s for {r['attack_s']:g} s ({a['opened']} opened, {a['closed_by_relay']} closed by "
                    f"the relay)"),
+        ("relay CPU during attack", f"{100 * r['relay_cpu']:.0f} % of one core"),
         ("relay RSS baseline", f"{r['baseline_mb']:.1f} MB"),
         ("relay RSS peak", f"{r['peak_mb']:.1f} MB (+{r['peak_mb'] - r['baseline_mb']:.1f} MB)"),
         (f"relay RSS {r['settle_s']:g} s after", f"{r['after_mb']:.1f} MB ({100 * (r['after_mb'] / r['baseline_mb'] - 1):+.1f} %)"),

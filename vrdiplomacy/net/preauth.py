@@ -28,10 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import ctypes.util
 import errno
 import gc
 import logging
+import resource
 import socket
 import ssl
 import struct
@@ -61,7 +61,7 @@ class PreauthCounters:
 
     accepted: int = 0  # TCP connections accepted (before any limit)
     handshakes: int = 0  # handshakes that completed
-    handshakes_refused: int = 0  # closed at once: their address had max_handshakes_per_address open
+    handshakes_refused: int = 0  # reset at once: address at max_handshakes_per_address (or with some at max_handshakes)
     handshakes_evicted: int = 0  # closed to make room at max_handshakes (the oldest unfinished one)
     handshake_timeouts: int = 0  # not finished within handshake_timeout
     handshakes_failed: int = 0  # TLS error, or the peer hung up before finishing
@@ -72,9 +72,8 @@ class PreauthCounters:
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
     try:
-        fn = getattr(ctypes.CDLL(name), "malloc_trim")
+        fn = getattr(ctypes.CDLL(None), "malloc_trim")  # the C library this process runs on
     except (OSError, AttributeError, TypeError):
         return None  # not glibc
     fn.argtypes = [ctypes.c_size_t]
@@ -93,6 +92,16 @@ def trim_heap() -> bool:
         return False
     _TRIM(0)
     return True
+
+
+def raise_fd_limit() -> int:
+    """Raise this process's soft limit on open files to its hard limit (every connection is one);
+    returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else max(soft, 65536), hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 class HandshakeGate:
