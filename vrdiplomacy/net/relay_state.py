@@ -18,7 +18,7 @@ class RelaySettings:
     """Relay settings.
 
     heartbeat_interval: seconds between client pings (told to clients in Welcome).
-    heartbeat_timeout: seconds of control-channel silence after which a link is dead.
+    heartbeat_timeout: seconds without a complete control frame after which a link is dead.
     resume_grace: seconds an "away" session keeps its seat for a resume before it leaves.
     max_sessions: sessions (present or away) the relay accepts.
     event_history: room events kept per room to replay to resuming clients.
@@ -50,11 +50,14 @@ class RelaySettings:
     notice_interval: least seconds between two "unsecured client refused" notices to one room
         (the ones in between are counted into the next).
     handshake_timeout: seconds a TCP connection has to finish its TLS handshake.
-    max_handshakes: unfinished TLS handshakes at once (about 50 KB each while a ClientHello is
-        incomplete, 2 KB before its first byte); a new connection at the limit closes the oldest
-        unfinished one, so a real client (one round trip) still gets through a flood.
+    max_handshakes: unfinished TLS handshakes at once (a few KB each until the ClientHello is
+        complete, about 50 KB from then until the handshake ends). At the limit a connection from
+        an address with no unfinished handshake closes the oldest one to make room, so a real
+        client (one round trip) still gets through a flood; one from an address that has some
+        is reset at once (``handshakes_refused`` in the relay's stats, under ``preauth``).
     max_handshakes_per_address: unfinished TLS handshakes at once from one IP address; a
-        connection beyond it is closed at once (counted as ``handshakes_refused``).
+        connection beyond it is reset at once (``relay --handshakes-per-address``; raise it when
+        many delegates share one NAT address and reconnect together).
     hello_timeout: seconds a connection has after its TLS handshake to start a session (Hello).
     frame_timeout: seconds a control frame may take from its first byte to its last. Only complete
         frames count as signs of life for ``heartbeat_timeout``, so a connection that trickles
