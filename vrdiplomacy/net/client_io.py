@@ -124,7 +124,6 @@ class Client:
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
-        self._collecting = False
         self._first = asyncio.get_running_loop().create_future()
         self.raw_media = False
         self.unsealed = 0
@@ -411,15 +410,6 @@ class Client:
             self._timer = self._loop.call_at(t, self._on_timer)
 
     def _collect(self) -> None:
-        if self._collecting:
-            return  # a handler below sent something (send_control -> _flush): this loop takes the rest, in order
-        self._collecting = True
-        try:
-            self._collect_events()
-        finally:
-            self._collecting = False
-
-    def _collect_events(self) -> None:
         got = False
         observe = getattr(self.sealer, "observe", None)
         while (ev := self.core.next_event()) is not None:
