@@ -277,6 +277,7 @@ class TlsListener:
                 conn.close()
                 continue
             conn.setblocking(False)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small control frames go out at once
             st = TlsStream(self.gate, self.ctx, address, *self.callbacks)
             self.gate.track(st)
             task = self.loop.create_task(self._attach(st, conn))
