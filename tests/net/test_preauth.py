@@ -210,6 +210,7 @@ def test_2000_unfinished_handshakes_against_a_relay_process() -> None:
     # machine; on a loaded shared one joins are slower with or without an attack), and none waits
     # for a dropped SYN (1 s) or behind the flood
     assert r["join_p50_ms"] <= max(50.0, 1.5 * r["quiet_p50_ms"])
+    assert r["join_p95_ms"] <= max(50.0, 2.0 * r["quiet_p95_ms"])
     assert r["join_max_ms"] <= 500.0
     assert all(RelaySettings().frame_timeout <= t <= RelaySettings().frame_timeout + 1.0 for t in r["trickle_closed_s"])
     assert r["counters"]["frame_timeouts"] == 2
