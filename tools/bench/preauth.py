@@ -131,13 +131,13 @@ def attack(port: int, n: int, addresses: int, duration: float, rate: float) -> d
 
 # ---------------------------------------------------------------- the relay under test
 
-def start_relay(root: Path, state: Path, stats: Path) -> tuple[subprocess.Popen[str], int, str]:
+def start_relay(root: Path, state: Path, stats: Path, extra: list[str] | None = None) -> tuple[subprocess.Popen[str], int, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     proc = subprocess.Popen(
         [sys.executable, "-m", "vrdiplomacy", "-q", "relay", "--listen", f"127.0.0.1:{port}", "--state-dir", str(state),
-         "--stats-file", str(stats)],
+         "--stats-file", str(stats), *(extra or [])],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(root),
         env={**os.environ, "PYTHONPATH": str(root)},
     )
@@ -278,14 +278,14 @@ async def _bench(port: int, fp: str, pid: int, args: argparse.Namespace, sampler
 
 
 def run(root: Path = ROOT, connections: int = 2000, addresses: int = 8, attack_s: float = 8.0, rate: float = 1000.0,
-        settle: float = 30.0, tricklers: int = 4, quiet_joins: int = 10) -> dict[str, Any]:
+        settle: float = 30.0, tricklers: int = 4, quiet_joins: int = 10, relay_args: list[str] | None = None) -> dict[str, Any]:
     """Start a relay from ``root``, flood it, and return the figures (see the module docstring)."""
     raise_fd_limit()
     with tempfile.TemporaryDirectory(prefix="vrd-preauth-") as tmp:
         stats = Path(tmp) / "stats.json"
         args = argparse.Namespace(connections=connections, addresses=addresses, attack=attack_s, rate=rate, settle=settle,
                                   tricklers=tricklers, quiet_joins=quiet_joins, stats_path=stats)
-        proc, port, fp = start_relay(root, Path(tmp) / "state", stats)
+        proc, port, fp = start_relay(root, Path(tmp) / "state", stats, relay_args)
         sampler = Sampler(proc.pid)
         sampler.start()
         try:
@@ -338,6 +338,8 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=1000.0, help="replacement connections per second at most")
     ap.add_argument("--settle", type=float, default=30.0, help="seconds after the attack to measure RSS")
     ap.add_argument("--tricklers", type=int, default=4)
+    ap.add_argument("--relay-arg", action="append", default=[], metavar="ARG",
+                    help="extra argument for 'vrdiplomacy relay' (repeatable), e.g. --relay-arg=--handshakes-per-address=1000")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
     ap.add_argument("--attacker", nargs=5, metavar=("PORT", "N", "ADDRS", "SECONDS", "RATE"), help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -345,7 +347,7 @@ def main() -> None:
         port, n, addrs, secs, rate = a.attacker
         print(json.dumps(attack(int(port), int(n), int(addrs), float(secs), float(rate))), flush=True)
         return
-    r = run(a.root, a.connections, a.addresses, a.attack, a.rate, a.settle, a.tricklers)
+    r = run(a.root, a.connections, a.addresses, a.attack, a.rate, a.settle, a.tricklers, relay_args=a.relay_arg)
     print(table(r))
     if a.json:
         print(json.dumps(r))
