@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import socket
-import ssl
 import sys
 import time
 from pathlib import Path

@@ -13,7 +13,8 @@ from 127.0.0.1 as an invited member (TLS, Hello, admission challenge and proof, 
 times each join. After the attack, ``--tricklers`` TLS clients finish their handshake and send a
 control frame one byte per second without ever finishing it; the time until the relay closes
 each is reported. The relay's RSS (``/proc/<pid>/statm``) is sampled every 50 ms: baseline (after
-one warm-up join), peak, and ``--settle`` seconds after the attack ended.
+three warm-up joins and ten timed joins without an attack, for comparison), peak, and ``--settle``
+seconds after the attack ended. Relay CPU is read from ``/proc/<pid>/stat`` over the attack.
 """
 
 from __future__ import annotations

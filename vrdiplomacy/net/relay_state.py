@@ -50,7 +50,7 @@ class RelaySettings:
     notice_interval: least seconds between two "unsecured client refused" notices to one room
         (the ones in between are counted into the next).
     handshake_timeout: seconds a TCP connection has to finish its TLS handshake.
-    max_handshakes: unfinished TLS handshakes at once (a few KB each until the ClientHello is
+    max_handshakes: unfinished TLS handshakes at once (about 5 KB each until the ClientHello is
         complete, about 50 KB from then until the handshake ends). At the limit a connection from
         an address with no unfinished handshake closes the oldest one to make room, so a real
         client (one round trip) still gets through a flood; one from an address that has some
