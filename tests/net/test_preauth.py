@@ -179,6 +179,39 @@ def test_handshake_limits_per_address_global_and_deadline() -> None:
     asyncio.run(main())
 
 
+def test_finished_handshakes_without_a_session_count_against_their_address() -> None:
+    settings = RelaySettings(max_handshakes_per_address=2, hello_timeout=1.0)
+
+    async def main() -> None:
+        async with EmbeddedRelay(settings=settings) as relay:
+            port, ctx = relay.port, tls.client_context()
+            idle = [await asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname=None,
+                                                  local_addr=("127.0.0.7", 0)) for _ in range(2)]
+            extra, other = _dial(port, "127.0.0.7"), _dial(port, "127.0.0.8")
+            await asyncio.sleep(0.15)
+            assert _state(extra) == "reset" and _state(other) == "open"
+            # a session lifts the count: one of them says Hello and gets its Welcome
+            r0, w0 = idle[0]
+            w0.write(wire.Hello("x", "s9", "plenary").frame())
+            head = await asyncio.wait_for(r0.readexactly(4), 2.0)  # length, version, type
+            assert head[3] == wire.Welcome.TYPE
+            again = _dial(port, "127.0.0.7")
+            await asyncio.sleep(0.15)
+            assert _state(again) == "open"
+            # the one that never says Hello is closed after hello_timeout
+            r1, w1 = idle[1]
+            t0 = time.monotonic()
+            data = await asyncio.wait_for(r1.read(-1), 3.0)
+            assert [e.code for e in _errors(data)] == [wire.ERR_TIMEOUT] and time.monotonic() - t0 <= 1.5
+            assert relay.server.core.counters.hello_timeouts == 1
+            for s in (extra, other, again):
+                s.close()
+            for _, w in idle:
+                w.close()
+
+    asyncio.run(main())
+
+
 def test_a_trickling_tls_client_is_closed_within_the_frame_deadline() -> None:
     """After a finished TLS handshake, one byte per second of a frame that never completes."""
     bench = _bench()

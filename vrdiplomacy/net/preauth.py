@@ -16,7 +16,9 @@ TCP itself (:class:`TlsListener`) and runs TLS over :class:`ssl.MemoryBIO` (:cla
   asyncio makes a transport for it; at ``max_handshakes`` a connection from an address with no
   unfinished handshake closes the *oldest* one to make room (others are reset), so a flood
   cannot keep out a real client, whose handshake takes one round trip;
-* each handshake must finish within ``handshake_timeout``;
+* each handshake must finish within ``handshake_timeout``; a finished one still counts against
+  its address's limit until the relay gives it a session (the core closes it after
+  ``hello_timeout`` without one);
 * once a burst has drained, :func:`trim_heap` collects the reference cycles closed asyncio
   transports leave behind and hands the freed heap back to the system (glibc keeps it otherwise).
 
@@ -44,7 +46,7 @@ from vrdiplomacy.net.relay_state import RelaySettings
 
 log = logging.getLogger("vrdiplomacy.relay")
 LOG_INTERVAL = 10.0  # least seconds between two "connections refused before TLS" log lines
-TRIM_AFTER = 128  # connections accepted since the last trim before the heap is trimmed ...
+TRIM_AFTER = 128  # connections accepted or closed since the last trim before the heap is trimmed ...
 TRIM_DELAY = 1.0  # ... once no handshake is unfinished (checked every TRIM_DELAY seconds) ...
 TRIM_UNDER_LOAD = 4096  # ... or anyway after this many
 READ_CHUNK = 1 << 16
@@ -114,8 +116,9 @@ class HandshakeGate:
         self.counters = PreauthCounters()
         self.pending: dict[TlsStream, float] = {}  # when each was accepted; insertion order: oldest first
         self.per_address: Counter[str] = Counter()
+        self.unauthenticated: Counter[str] = Counter()  # per address: TLS done, no session yet
         self.peak = 0  # most unfinished handshakes at once
-        self._accepted = 0  # connections accepted since the last trim
+        self._churn = 0  # connections accepted or closed since the last trim
         self._trim: asyncio.TimerHandle | None = None
         self._sweep: asyncio.TimerHandle | None = None  # the oldest unfinished handshake's deadline
         self._held = 0  # refusals and evictions not yet logged
@@ -128,11 +131,10 @@ class HandshakeGate:
         the oldest unfinished one to make room; one from an address that has some is refused."""
         c = self.counters
         c.accepted += 1
-        self._accepted += 1
-        if self._trim is None and self._accepted >= TRIM_AFTER:
-            self._trim = self.loop.call_later(TRIM_DELAY, self._trim_now)
+        self.churn()
         n = self.per_address[address]
-        if n >= self.s.max_handshakes_per_address or (n and len(self.pending) >= self.s.max_handshakes):
+        if n + self.unauthenticated[address] >= self.s.max_handshakes_per_address or (
+                n and len(self.pending) >= self.s.max_handshakes):
             c.handshakes_refused += 1
             self._note()
             return False
@@ -143,6 +145,12 @@ class HandshakeGate:
             self._note()
             oldest.abort()
         return True
+
+    def churn(self) -> None:
+        """A connection was accepted or closed: after many, trim the heap (see :func:`trim_heap`)."""
+        self._churn += 1
+        if self._trim is None and self._churn >= TRIM_AFTER:
+            self._trim = self.loop.call_later(TRIM_DELAY, self._trim_now)
 
     def track(self, st: TlsStream) -> None:
         """``st`` (admitted) is handshaking."""
@@ -160,6 +168,24 @@ class HandshakeGate:
             self.per_address[st.address] = n
         else:
             del self.per_address[st.address]
+
+    def opened(self, st: TlsStream) -> None:
+        """``st`` finished its handshake; until :meth:`authenticated` it still counts against its
+        address's limit (the relay closes it after ``hello_timeout`` without a session)."""
+        self.release(st)
+        st.unauthenticated = True
+        self.unauthenticated[st.address] += 1
+
+    def authenticated(self, st: TlsStream) -> None:
+        """``st`` has a session, or is gone (idempotent)."""
+        if not st.unauthenticated:
+            return
+        st.unauthenticated = False
+        n = self.unauthenticated[st.address] - 1
+        if n > 0:
+            self.unauthenticated[st.address] = n
+        else:
+            del self.unauthenticated[st.address]
 
     def _arm(self) -> None:
         if self._sweep is None and self.pending:
@@ -181,10 +207,10 @@ class HandshakeGate:
 
     def _trim_now(self) -> None:
         self._trim = None
-        if self.pending and self._accepted < TRIM_UNDER_LOAD:
+        if self.pending and self._churn < TRIM_UNDER_LOAD:
             self._trim = self.loop.call_later(TRIM_DELAY, self._trim_now)  # the burst goes on
             return
-        self._accepted = 0
+        self._churn = 0
         if trim_heap():
             self.counters.heap_trims += 1
 
@@ -305,8 +331,8 @@ class TlsStream(asyncio.Protocol):
     uses (``write``, ``close``, ``transport``) and hands plaintext to ``on_data``.
     """
 
-    __slots__ = ("gate", "ctx", "on_open", "on_data", "on_lost", "transport", "address", "conn_id", "open", "_dead",
-                 "_obj", "_in", "_out", "_head")
+    __slots__ = ("gate", "ctx", "on_open", "on_data", "on_lost", "transport", "address", "conn_id", "open",
+                 "unauthenticated", "_dead", "_obj", "_in", "_out", "_head")
 
     def __init__(self, gate: HandshakeGate, ctx: ssl.SSLContext, address: str, on_open: Callable[[TlsStream], None],
                  on_data: Callable[[TlsStream, bytes], None], on_lost: Callable[[TlsStream, str], None]) -> None:
@@ -319,6 +345,7 @@ class TlsStream(asyncio.Protocol):
         self.address = address
         self.conn_id = 0  # set by the relay once the handshake finished
         self.open = False  # handshake finished
+        self.unauthenticated = False  # handshake finished, no session yet (see HandshakeGate.opened)
         self._dead = False
         self._obj: ssl.SSLObject | None = None
         self._in: ssl.MemoryBIO | None = None
@@ -363,7 +390,7 @@ class TlsStream(asyncio.Protocol):
                 return
             self._send_out()
             self.open = True
-            self._end_handshake()
+            self.gate.opened(self)
             self.gate.counters.handshakes += 1
             self.on_open(self)
         self._read()
@@ -377,8 +404,10 @@ class TlsStream(asyncio.Protocol):
             self.gate.counters.handshakes_failed += 1
         self._dead = True
         self._end_handshake()
+        self.gate.authenticated(self)
         self._obj = self._in = self._out = None
         if was_open:
+            self.gate.churn()
             self.on_lost(self, f"connection error: {type(exc).__name__}" if exc is not None else "connection closed")
 
     # ------------------------------------------------------------ writer side

@@ -158,6 +158,10 @@ class RelayServer:
             return
         self.core.receive_stream(st.conn_id, data, self._loop.time())
         self._flush()
+        if st.unauthenticated and self._listener is not None:
+            conn = self.core.conns.get(st.conn_id)
+            if conn is not None and conn.session is not None:
+                self._listener.gate.authenticated(st)
         if st.conn_id in self._writers and self.core.reading_paused(st.conn_id):
             st.transport.pause_reading()  # the core's control budget is spent: TCP backpressure
             self._loop.call_later(0.02, self._resume, st)

@@ -55,8 +55,8 @@ class RelaySettings:
         an address with no unfinished handshake closes the oldest one to make room, so a real
         client (one round trip) still gets through a flood; one from an address that has some
         is reset at once (``handshakes_refused`` in the relay's stats, under ``preauth``).
-    max_handshakes_per_address: unfinished TLS handshakes at once from one IP address; a
-        connection beyond it is reset at once (``relay --handshakes-per-address``; raise it when
+    max_handshakes_per_address: unfinished TLS handshakes at once from one IP address, counting
+        finished ones whose connection has no session yet; a connection beyond it is reset at once (``relay --handshakes-per-address``; raise it when
         many delegates share one NAT address and reconnect together).
     hello_timeout: seconds a connection has after its TLS handshake to start a session (Hello).
     frame_timeout: seconds a control frame may take from its first byte to its last. Only complete
@@ -88,7 +88,7 @@ class RelaySettings:
     handshake_timeout: float = 5.0
     max_handshakes: int = 256
     max_handshakes_per_address: int = 64
-    hello_timeout: float = 10.0
+    hello_timeout: float = 5.0
     frame_timeout: float = 4.0
 
 
