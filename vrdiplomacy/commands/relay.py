@@ -53,8 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume-grace", type=float, default=30.0, metavar="S",
                    help="seconds a dropped delegate keeps their seat for a resume (default 30)")
     p.add_argument("--handshakes-per-address", type=int, default=None, metavar="N",
-                   help="unfinished TLS handshakes at once from one IP address; more are refused at once (default 64; "
-                        "raise it when many delegates share one NAT address)")
+                   help="connections at once from one IP address that have not finished TLS or not yet started a "
+                        "session; more are refused at once (default 64; raise it when many delegates share one NAT address)")
     p.add_argument("--stats-file", type=Path, default=None, metavar="FILE",
                    help="write counters and latency as JSON to FILE every second")
     p.add_argument("--secured-only", action="store_true",
