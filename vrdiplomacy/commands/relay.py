@@ -53,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="metres within which anyone is heard (default 3)")
     p.add_argument("--resume-grace", type=float, default=30.0, metavar="S",
                    help="seconds a dropped delegate keeps their seat for a resume (default 30)")
+    p.add_argument("--handshakes-per-address", type=int, default=None, metavar="N",
+                   help="connections at once from one IP address that have not finished TLS or not yet started a "
+                        "session; more are refused at once (default 64; raise it when many delegates share one NAT address)")
     p.add_argument("--stats-file", type=Path, default=None, metavar="FILE",
                    help="write counters and latency as JSON to FILE every second")
     p.add_argument("--secured-only", action="store_true",
@@ -80,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.last_n < 1 or args.audible_radius < 0 or args.resume_grace < 0:
         raise ConfigError("--last-n must be >= 1; --audible-radius and --resume-grace must be >= 0")
+    if args.handshakes_per_address is not None and args.handshakes_per_address < 1:
+        raise ConfigError("--handshakes-per-address must be >= 1")
     layouts = {room: load_layout(src) for room, src in args.layout}
 
     def layout_for(room: str) -> Layout | None:
@@ -102,14 +107,19 @@ def run(args: argparse.Namespace) -> int:
         unsecured_rooms=not args.secured_only,
         authorities=authorities,
     )
+    if args.handshakes_per_address is not None:
+        settings.max_handshakes_per_address = args.handshakes_per_address
+        settings.max_handshakes = max(settings.max_handshakes, args.handshakes_per_address)
     host, port = args.listen
     return asyncio.run(_serve(host, port, state_dir, settings, layouts, layout_for, args.stats_file))
 
 
 async def _serve(host: str, port: int, state_dir: Path, settings: RelaySettings, layouts: dict[str, Layout],
                  layout_for: Callable[[str], Layout | None], stats_file: Path | None) -> int:
+    from vrdiplomacy.net.preauth import raise_fd_limit
     from vrdiplomacy.net.relay_server import RelayServer
 
+    files = raise_fd_limit()
     server = RelayServer(host, port, state_dir, settings, layouts, None, stats_file, layout_for)
     await server.start()
     print(f"relay listening on {host}:{server.port} (TLS over TCP; media on UDP {server.udp_port})", flush=True)
@@ -122,6 +132,8 @@ async def _serve(host: str, port: int, state_dir: Path, settings: RelaySettings,
                            "invited members to secured rooms; anyone to plain rooms")
           + (f"; secured rooms only from {len(s.authorities)} listed authorities" if s.authorities is not None else ""),
           flush=True)
+    print(f"before TLS: at most {s.max_handshakes} unfinished handshakes ({s.max_handshakes_per_address} per address), "
+          f"each within {s.handshake_timeout:g} s; up to {files} open files", flush=True)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.close()))

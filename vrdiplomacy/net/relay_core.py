@@ -107,8 +107,9 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
         conn = self.conns.get(conn_id)
         if conn is None or conn.closing:
             return
+        if not conn.decoder.buf:
+            conn.frame_started = now
         conn.decoder.feed(data)
-        conn.last_rx = now
         self._process(conn, now)
 
     def input_backlog(self, conn_id: int) -> int:
@@ -180,6 +181,7 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
                 return
             if frame is None:
                 return
+            conn.last_rx = conn.frame_started = now  # only complete frames are signs of life
             conn.events.take(1, now)
             conn.bytes.take(min(len(frame), conn.bytes.available(now)), now)
             c.control_frames_in += 1
@@ -530,6 +532,8 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
 
     def _housekeeping(self, now: float) -> None:
         for conn in list(self.conns.values()):
+            if conn.decoder.buf and not conn.closing:
+                self._process(conn, now)  # frames held back by the control budget
             if conn.closing:
                 continue
             if conn.admission is not None and now > conn.admission[3]:
@@ -537,8 +541,12 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
             elif now - conn.last_rx > self.s.heartbeat_timeout:
                 self.counters.heartbeat_timeouts += 1
                 self._close(conn, wire.ERR_TIMEOUT, "heartbeat timeout", now)
-            elif conn.decoder.buf:
-                self._process(conn, now)
+            elif conn.decoder.incomplete() and now - conn.frame_started > self.s.frame_timeout:
+                self.counters.frame_timeouts += 1
+                self._close(conn, wire.ERR_TIMEOUT, f"control frame not completed within {self.s.frame_timeout:g} s", now)
+            elif conn.session is None and conn.admission is None and now - conn.opened > self.s.hello_timeout:
+                self.counters.hello_timeouts += 1
+                self._close(conn, wire.ERR_TIMEOUT, f"no Hello within {self.s.hello_timeout:g} s", now)
         for s in list(self.sessions.values()):
             if s.away_since is not None and now - s.away_since > self.s.resume_grace:
                 self._end_session(s, now, "resume grace expired")

@@ -2,7 +2,8 @@
 
 All protocol decisions live in :class:`~vrdiplomacy.net.relay_core.RelayCore`; this module reads
 sockets, passes ``loop.time()`` as the clock, writes what the core returns and measures
-forwarding latency (receive to ``sendto``) for voice and pose bundles.
+forwarding latency (receive to ``sendto``) for voice and pose bundles. TLS runs in
+:mod:`vrdiplomacy.net.preauth` (bounded handshakes on raw TCP), not in asyncio's SSL transport.
 
 Room events are durable: the core's room logs go to a journal in the state directory
 (:class:`~vrdiplomacy.net.event_log.FileEventStore`). While the journal has changes not yet on
@@ -27,7 +28,6 @@ import os
 import resource
 import signal
 import socket
-import ssl
 import tempfile
 import time
 from collections.abc import Callable
@@ -38,6 +38,7 @@ from typing import Any
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.net import tls
 from vrdiplomacy.net.event_log import FileEventStore
+from vrdiplomacy.net.preauth import TlsListener, TlsStream
 from vrdiplomacy.net.relay_core import Datagram, RelayCore
 from vrdiplomacy.net.relay_state import RelaySettings
 from vrdiplomacy.net.stats import BINS, PER_BIN, LatencyHistogram
@@ -86,11 +87,10 @@ class RelayServer:
         self.send_errors = 0
         self.udp_wakeups = 0  # readiness wake-ups of the UDP socket
         self.udp_reads = 0  # datagrams read from it
-        self._server: asyncio.AbstractServer | None = None
+        self._listener: TlsListener | None = None
         self._udp: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._writers: dict[int, asyncio.StreamWriter] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: dict[int, TlsStream] = {}
         self._next_conn = 1
         self._timer: asyncio.TimerHandle | None = None
         self._stats_task: asyncio.Task[None] | None = None
@@ -101,13 +101,13 @@ class RelayServer:
     async def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
         ctx = tls.server_context(self.cert, self.key)
+        self._listener = TlsListener(self.host, self.requested_port, ctx, self.settings, self._on_open, self._on_data,
+                                     self._on_lost)
         try:
-            self._server = await asyncio.start_server(
-                self._on_connection, self.host, self.requested_port, ssl=ctx, ssl_handshake_timeout=10.0, reuse_address=True
-            )
+            self._listener.start()
         except OSError as e:
             raise ConfigError(f"cannot listen on {self.host}:{self.requested_port}: {e.strerror}") from None
-        self.port = self._server.sockets[0].getsockname()[1]
+        self.port = self._listener.port
         self._udp = self._bind_udp()
         self.udp_port = self._udp.getsockname()[1]
         self.core.udp_port = self.udp_port
@@ -154,17 +154,12 @@ class RelayServer:
         if self._udp is not None and self._loop is not None:
             self._loop.remove_reader(self._udp.fileno())
             self._udp.close()
-        if self._server is not None:
-            self._server.close()
+        if self._listener is not None:
+            self._listener.close()
         for w in list(self._writers.values()):
-            w.transport.abort()
-        for t in list(self._tasks):
-            t.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2.0)
+            w.abort()
+        self._writers.clear()
+        await asyncio.sleep(0)  # let the transports report their loss
         if self._sync_task is not None:
             with contextlib.suppress(Exception):
                 await self._sync_task
@@ -184,39 +179,44 @@ class RelayServer:
 
     # ------------------------------------------------------------ control connections
 
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)  # type: ignore[arg-type]
-        conn_id = self._next_conn
+    def _on_open(self, st: TlsStream) -> None:
+        """A TLS handshake finished: the connection now belongs to the core."""
+        if self._closed.is_set() or self._loop is None:
+            st.abort()
+            return
+        st.conn_id = conn_id = self._next_conn
         self._next_conn += 1
-        loop = asyncio.get_running_loop()
-        self._writers[conn_id] = writer
-        self.core.connection_made(conn_id, loop.time())
-        reason = "connection closed"
-        try:
-            while not self._closed.is_set():
-                data = await reader.read(65536)
-                if not data:
-                    break
-                self.core.receive_stream(conn_id, data, loop.time())
-                self._flush()
-                while self.core.reading_paused(conn_id) and conn_id in self._writers:
-                    await asyncio.sleep(0.02)
-                if conn_id not in self._writers:
-                    break
-        except (ConnectionError, ssl.SSLError, OSError) as e:
-            reason = f"connection error: {type(e).__name__}"
-        except asyncio.CancelledError:
-            pass
-        finally:
-            self._writers.pop(conn_id, None)
-            if not self._closed.is_set():
-                self.core.connection_lost(conn_id, loop.time(), reason)
-                self._flush()
-            writer.transport.abort()
-            if task is not None:
-                self._tasks.discard(task)  # type: ignore[arg-type]
+        self._writers[conn_id] = st
+        self.core.connection_made(conn_id, self._loop.time())
+
+    def _on_data(self, st: TlsStream, data: bytes) -> None:
+        if self._writers.get(st.conn_id) is not st or self._loop is None:
+            return
+        self.core.receive_stream(st.conn_id, data, self._loop.time())
+        self._flush()
+        if st.unauthenticated and self._listener is not None:
+            conn = self.core.conns.get(st.conn_id)
+            if conn is not None and conn.session is not None:
+                self._listener.gate.authenticated(st)
+        if st.conn_id in self._writers and self.core.reading_paused(st.conn_id):
+            st.transport.pause_reading()  # the core's control budget is spent: TCP backpressure
+            self._loop.call_later(0.02, self._resume, st)
+
+    def _resume(self, st: TlsStream) -> None:
+        if self._writers.get(st.conn_id) is not st or self._loop is None:
+            return
+        if self.core.reading_paused(st.conn_id):
+            self._loop.call_later(0.02, self._resume, st)
+        else:
+            st.transport.resume_reading()
+
+    def _on_lost(self, st: TlsStream, reason: str) -> None:
+        if self._writers.get(st.conn_id) is not st or self._loop is None:
+            return
+        del self._writers[st.conn_id]
+        if not self._closed.is_set():
+            self.core.connection_lost(st.conn_id, self._loop.time(), reason)
+            self._flush()
 
     # ------------------------------------------------------------ media
 
@@ -373,6 +373,9 @@ class RelayServer:
         d["udp_reads"] = self.udp_reads
         d["journal"] = {"bytes": self.journal.size, "syncs": self.journal.syncs, "sync_ms_max": round(self.sync_ms_max, 3),
                         "compactions": self.journal.compactions, "torn_bytes": self.journal.torn_bytes}
+        if self._listener is not None:
+            g = self._listener.gate
+            d["preauth"] = {**g.counters.as_dict(), "unfinished": len(g.pending), "peak": g.peak}
         d["cpu_s"] = ru.ru_utime + ru.ru_stime
         d["pid"] = os.getpid()
         return d

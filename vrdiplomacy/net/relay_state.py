@@ -18,7 +18,7 @@ class RelaySettings:
     """Relay settings.
 
     heartbeat_interval: seconds between client pings (told to clients in Welcome).
-    heartbeat_timeout: seconds of control-channel silence after which a link is dead.
+    heartbeat_timeout: seconds without a complete control frame after which a link is dead.
     resume_grace: seconds an "away" session keeps its seat for a resume before it leaves.
     max_sessions: sessions (present or away) the relay accepts.
     event_history: room events kept per room (in memory and in the state directory's event
@@ -50,6 +50,19 @@ class RelaySettings:
     admission_timeout: seconds a client has to answer the admission challenge.
     notice_interval: least seconds between two "unsecured client refused" notices to one room
         (the ones in between are counted into the next).
+    handshake_timeout: seconds a TCP connection has to finish its TLS handshake.
+    max_handshakes: unfinished TLS handshakes at once (about 5 KB each until the ClientHello is
+        complete, about 50 KB from then until the handshake ends). At the limit a connection from
+        an address with no unfinished handshake closes the oldest one to make room, so a real
+        client (one round trip) still gets through a flood; one from an address that has some
+        is reset at once (``handshakes_refused`` in the relay's stats, under ``preauth``).
+    max_handshakes_per_address: unfinished TLS handshakes at once from one IP address, counting
+        finished ones whose connection has no session yet; a connection beyond it is reset at once (``relay --handshakes-per-address``; raise it when
+        many delegates share one NAT address and reconnect together).
+    hello_timeout: seconds a connection has after its TLS handshake to start a session (Hello).
+    frame_timeout: seconds a control frame may take from its first byte to its last. Only complete
+        frames count as signs of life for ``heartbeat_timeout``, so a connection that trickles
+        bytes of a frame it never finishes is closed after ``frame_timeout``.
     """
 
     heartbeat_interval: float = 2.0
@@ -73,6 +86,11 @@ class RelaySettings:
     authorities: frozenset[str] | None = None
     admission_timeout: float = 5.0
     notice_interval: float = 1.0
+    handshake_timeout: float = 5.0
+    max_handshakes: int = 256
+    max_handshakes_per_address: int = 64
+    hello_timeout: float = 5.0
+    frame_timeout: float = 4.0
 
 
 @dataclass
@@ -103,6 +121,8 @@ class RelayCounters:
     connections_rejected: int = 0
     connections_slow: int = 0
     heartbeat_timeouts: int = 0
+    frame_timeouts: int = 0
+    hello_timeouts: int = 0
     sessions_started: int = 0
     sessions_resumed: int = 0
     sessions_ended: int = 0
@@ -200,7 +220,9 @@ class Connection:
         self.conn_id = conn_id
         self.decoder = FrameDecoder()
         self.session: Session | None = None
-        self.last_rx = now
+        self.last_rx = now  # when the last complete frame arrived (or the connection opened)
+        self.opened = now
+        self.frame_started = now  # when the first byte of the incomplete frame in ``decoder`` arrived
         self.out: list[bytes] = []
         self.out_size = 0
         self.events = TokenBucket(s.control_events_per_s, s.control_events_per_s, now)

@@ -537,6 +537,11 @@ class FrameDecoder:
         del self.buf[: 2 + n]
         return out
 
+    def incomplete(self) -> bool:
+        """True while the buffer holds only the start of a frame (some bytes, not all of them)."""
+        b = self.buf
+        return bool(b) and (len(b) < 2 or len(b) < 2 + int.from_bytes(b[:2], "big"))
+
 
 # ---------------------------------------------------------------- media (UDP)
 
