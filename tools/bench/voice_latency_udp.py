@@ -31,33 +31,17 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import correlate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from vrdiplomacy.voice import simulate  # noqa: E402
 from vrdiplomacy.voice.codec import OpusSettings  # noqa: E402
+from vrdiplomacy.voice.latency import window_lags  # noqa: E402
 from vrdiplomacy.voice.devices import CardModel, CardModelInput, CardModelOutput, WavInput, WavOutput, read_wav, write_wav  # noqa: E402
 from vrdiplomacy.voice.receiver import VoiceReceiver  # noqa: E402
 from vrdiplomacy.voice.sender import SenderSettings, VoiceSender  # noqa: E402
 
 FS, B = 48000, 480
-
-
-def window_lags(x: np.ndarray, y: np.ndarray, win: int = FS // 2, max_lag: int = int(0.4 * FS)) -> list[float]:
-    """Delay of ``y`` behind ``x`` (ms) in every window of ``x`` with speech."""
-    lags = []
-    for s in range(0, x.size - win - max_lag, win):
-        a = x[s:s + win].astype(np.float64)
-        if np.sqrt(np.mean(a ** 2)) < 0.01:
-            continue
-        b = y[s:s + win + max_lag].astype(np.float64)
-        c = correlate(b, a, mode="valid", method="fft")
-        k = int(np.argmax(c))
-        if c[k] <= 0.3 * np.sqrt(np.dot(a, a) * np.dot(b[k:k + win], b[k:k + win])):
-            continue  # no clear match (lost or concealed frames)
-        lags.append(1000.0 * k / FS)
-    return lags
 
 
 async def measure(x: np.ndarray, jitter_ms: float, seed: int, opus: OpusSettings, card: CardModel | None,

@@ -199,7 +199,11 @@ class SessionThread:
 async def start_bot(plan: BotPlan, addr: RelayAddress, layout: Layout, room: str,
                     hrtf: HrtfSet | None = None) -> tuple[Bot, asyncio.Task[None]]:
     """Connect one bot and start its gesture script; returns the bot and that task."""
-    settings = SessionSettings(plan.identity, plan.seat.seat_id, room, hear=False, track_poses=False)
+    from vrdiplomacy.voice.codec import OpusSettings
+    from vrdiplomacy.voice.sender import SenderSettings
+
+    settings = SessionSettings(plan.identity, plan.seat.seat_id, room, hear=False, track_poses=False,
+                               sender=SenderSettings(opus=OpusSettings().with_profile("full")))
     speech = ScheduledSpeech(plan.clip[1], plan.speak_at)
     holder: list[BotMotion] = []
     session = DelegateSession(addr.host, addr.port, addr.fingerprint, settings, layout,
