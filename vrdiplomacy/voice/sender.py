@@ -1,9 +1,8 @@
 """VoiceSender: microphone blocks in, voice packets out (sans-I/O).
 
-Per capture block: echo cancellation and noise suppression against what the loudspeakers
-played (only when the user is not on headphones; :func:`vrdiplomacy.voice.apm.make_canceller`),
-then per Opus frame: the transmit gate (voice activity that also hears from the canceller
-which frames hold only far-end echo, push-to-talk, mute), Opus encoding and packetisation with sequence number, timestamp,
+Per capture block: echo cancellation against what the loudspeakers played (only when the
+user is not on headphones), then per Opus frame: the transmit gate (voice activity,
+push-to-talk, mute), Opus encoding and packetisation with sequence number, timestamp,
 speaker id and audio level. Receiver reports (or any loss measurement) drive the
 encoder's expected-loss setting, which decides how many bits in-band FEC gets.
 """
