@@ -63,6 +63,11 @@ def main() -> int:
                 gf = es.measure_gate(m, backend, gain_db=g)
                 print(f"transmit gate, echo path {g:+d} dB: far-end-only frames sent {100 * gf.far_only_sent:.1f} % "
                       f"of {gf.far_only_frames}; near-end speech frames sent {100 * gf.near_sent:.0f} % of {gf.near_frames}")
+            for g in (-10, 0):
+                gf = es.measure_gate(m, backend, gain_db=g, change_at_s=6.0)
+                print(f"transmit gate, echo path {g:+d} dB, path change at 6 s (room, delay 80 -> 140 ms): far-end-only "
+                      f"frames sent {100 * gf.far_only_sent:.1f} % of {gf.far_only_frames}, "
+                      f"{100 * gf.settled_sent:.1f} % from 1 s after the change")
             print(f"({time.perf_counter() - t0:.0f} s)")
     return 0
 

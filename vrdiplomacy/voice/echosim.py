@@ -233,20 +233,23 @@ def measure_double_talk(make: Factory, m: Material, delay_ms: float = 60.0, gain
 @dataclass
 class GateFigures:
     """Through the real sender: ``far_only_sent`` share of far-end-only frames sent;
-    ``near_sent`` share of near-end speech frames sent; frame counts."""
+    ``near_sent`` share of near-end speech frames sent; frame counts; with a path change,
+    ``settled_sent`` the share of far-end-only frames sent from 1 s after it on."""
 
     far_only_sent: float
     far_only_frames: int
     near_sent: float
     near_frames: int
+    settled_sent: float = float("nan")
 
 
 def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: float = 0.0,
-                 block: int = 960) -> GateFigures:
+                 block: int = 960, change_at_s: float | None = None) -> GateFigures:
     """Far-end speech on the loudspeakers throughout, near-end speech from 4 s to 7 s, through
     :class:`VoiceSender` (voice activity mode, loudspeakers). The mic block captured at tick
     k holds the echo of what was written at tick k-1 and before (``block`` of output queue),
-    plus ``delay_ms``."""
+    plus ``delay_ms``. ``change_at_s``: the echo path changes then to ``m.other_room`` with
+    twice the delay (the near end is silent from then on)."""
     from vrdiplomacy.voice.sender import SenderSettings, VoiceSender
 
     seconds = 12.0
@@ -255,7 +258,11 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
     near_speech = load_voices(m.near, 3.0, peak=0.35)
     near = np.zeros_like(far)
     s0 = 4 * FS
-    near[s0:s0 + near_speech.size] = near_speech
+    if change_at_s is None:
+        near[s0:s0 + near_speech.size] = near_speech
+    else:
+        k = int(change_at_s * FS)
+        echo[k:] = echo_of(far, room_rir(m.other_room), 1000.0 * block / FS + 2 * delay_ms, gain_db)[k:]
     mic = echo + near + noise(far.size, 4)
     snd = VoiceSender(1, SenderSettings(headphones=False, transmit="vad",
                                         aec=AecSettings(backend=backend, tail_ms=450.0 if backend == "builtin" else 120.0)))
@@ -273,5 +280,9 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
     quiet = np.convolve(ne > 1e-7, np.ones(41), mode="same") == 0
     far_only = [i for i in range(nf) if quiet[i] and fe[i] > 1e-6 and i * frame >= FS]
     talk = [i for i in range(nf) if ne[i] > 10.0 ** (-40 / 10)]
+    settled = float("nan")
+    if change_at_s is not None:
+        late = [i for i in far_only if i * frame >= (change_at_s + 1.0) * FS]
+        settled = sum(i in sent_at for i in late) / max(1, len(late))
     return GateFigures(sum(i in sent_at for i in far_only) / max(1, len(far_only)), len(far_only),
-                       sum(i in sent_at for i in talk) / max(1, len(talk)), len(talk))
+                       sum(i in sent_at for i in talk) / max(1, len(talk)), len(talk), settled)
