@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from vrdiplomacy.app.client import ClientOptions, LiveClient
-from vrdiplomacy.app.session import card_output, start_session, user_settings
+from vrdiplomacy.app.session import VoiceOptions, card_input, card_output, start_session, user_settings
 from vrdiplomacy.config import user_dirs
 from vrdiplomacy.scene.math3d import Pose
 
@@ -25,13 +25,14 @@ class JoinOptions:
     """What ``join`` was asked for beyond the backend: ``duration`` seconds (0: until closed),
     ``screenshot`` a PNG of the last frame, ``name`` the identity in the room, ``recorder`` a
     :class:`~vrdiplomacy.gestures.record.Recorder` for the input, ``client`` the live client's
-    options (desktop key hold, recognizer)."""
+    options (desktop key hold, recognizer), ``voice`` microphone, headphones and voice profile."""
 
     duration: float = 0.0
     screenshot: Path | None = None
     name: str | None = None
     recorder: Any = None
     client: ClientOptions = dataclasses.field(default_factory=ClientOptions)
+    voice: VoiceOptions = dataclasses.field(default_factory=VoiceOptions)
 
 
 @dataclasses.dataclass
@@ -119,7 +120,7 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
     from vrdiplomacy.session.runtime import HeldPose
     from vrdiplomacy.xr import runloop
 
-    settings = user_settings(seat, layout.scene)
+    settings = user_settings(seat, layout.scene, opts.voice)
     sealer = None
     if secured is not None:
         from vrdiplomacy.net.secure import SecureRoom, SecureSettings
@@ -135,7 +136,8 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
     settings = dataclasses.replace(settings, client=dataclasses.replace(settings.client, resume_dir=user_dirs().state))
     held = HeldPose(seat.eye_pose())
     speakers = card_output()
-    host = SessionThread(layout, settings, held, relay=relay, speakers=speakers, sealer=sealer)
+    mic = card_input(opts.voice.mic)
+    host = SessionThread(layout, settings, held, relay=relay, mic=mic, speakers=speakers, sealer=sealer)
     renderer = Renderer(context=backend.context)
     origin = seat_origin(seat) if backend.mode == "xr" else None
     client = LiveClient(host, held, scene, origin, opts.client, opts.recorder)
@@ -169,6 +171,8 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
         report = host.stop()
         if speakers is not None:
             speakers.close()
+        if mic is not None:
+            mic.close()
         renderer.close()
     save_screenshot(opts.screenshot, last)
     sec = report.user.get("security", {})

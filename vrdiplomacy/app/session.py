@@ -3,20 +3,55 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger("vrdiplomacy.app")
 
 
-def user_settings(seat: Any, room: str) -> Any:
-    """The user's SessionSettings at ``seat``: identity from the delegation, +12 dB listening gain."""
+@dataclass
+class VoiceOptions:
+    """The user's voice: ``mic`` the microphone (a device name as ``audio devices`` lists
+    them, ``file:PATH.wav``, or "none"); ``headphones`` True turns the echo canceller and
+    noise suppressor off (nothing from the loudspeakers reaches the microphone); ``profile``
+    "full" (48 kHz Opus up to 20 kHz: the HRTF's front/back and elevation cues are heard) or
+    "low" (wideband, 24 kb/s, for poor links)."""
+
+    mic: str = "default"
+    headphones: bool = False
+    profile: str = "full"
+
+
+def user_settings(seat: Any, room: str, voice: VoiceOptions | None = None) -> Any:
+    """The user's SessionSettings at ``seat``: identity from the delegation, +12 dB listening gain,
+    the voice profile and, on loudspeakers (the default), WebRTC echo cancellation and noise
+    suppression ahead of the echo-aware voice activity gate."""
     from vrdiplomacy.session.audio import ListenSettings
     from vrdiplomacy.session.runtime import SessionSettings
+    from vrdiplomacy.voice.codec import OpusSettings
     from vrdiplomacy.voice.mixer import MixerSettings
+    from vrdiplomacy.voice.sender import SenderSettings
 
+    v = voice or VoiceOptions()
     # +12 dB: others sit 2 to 8 m away (inverse-distance law); the limiter keeps peaks below -1 dBFS
     listen = ListenSettings(mixer=MixerSettings(master_gain=4.0))
-    return SessionSettings(f"you-{(seat.delegation or seat.seat_id).lower()}", seat.seat_id, room, listen=listen)
+    sender = SenderSettings(opus=OpusSettings().with_profile(v.profile), headphones=v.headphones)
+    return SessionSettings(f"you-{(seat.delegation or seat.seat_id).lower()}", seat.seat_id, room, listen=listen,
+                           sender=sender)
+
+
+def card_input(spec: str) -> Any:
+    """The microphone ``spec`` ("none": no microphone), or None (with one warning) when it cannot be opened."""
+    from vrdiplomacy.errors import AudioError
+    from vrdiplomacy.voice.devices import open_input
+
+    if spec == "none":
+        return None
+    try:
+        return open_input(spec)
+    except AudioError as e:
+        log.warning("no microphone (%s); you are heard by no one", e)
+        return None
 
 
 def card_output() -> Any:

@@ -59,6 +59,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save the last frame (desktop/offscreen: the view; xr: the left eye)")
     p.add_argument("--no-recognizer", action="store_true",
                    help="do not turn hand and controller motion into gestures (gesture keys still work)")
+    voice = p.add_argument_group("voice")
+    voice.add_argument("--mic", default="default", metavar="DEVICE",
+                       help="microphone: default, a sound card index or part of its name, file:PATH.wav, or none "
+                            "(default: the default input)")
+    voice.add_argument("--headphones", action="store_true",
+                       help="you wear headphones: no echo cancellation or noise suppression (default: loudspeakers, "
+                            "with WebRTC's echo canceller and noise suppressor)")
+    voice.add_argument("--voice-profile", choices=("full", "low"), default="full",
+                       help="full: 48 kHz Opus up to 20 kHz, 48 kb/s, so voices keep their front/back and height "
+                            "cues (default); low: wideband 24 kb/s for poor links")
     from vrdiplomacy.commands.identity import DEFAULT_HOME, add_passphrase
     from vrdiplomacy.net.room_code_cli import add_identity_arguments
 
@@ -142,9 +152,12 @@ def run(args: argparse.Namespace) -> int:
         from vrdiplomacy.gestures.record import Recorder
 
         recorder = Recorder(args.record, meta={"scene": layout.scene, "mode": backend.mode})
+    from vrdiplomacy.app.session import VoiceOptions
+
     opts = JoinOptions(args.duration, args.screenshot, args.name, recorder,
                        ClientOptions(config.client.key_hold, recognize=not args.no_recognizer,
-                                     mapping=config.mapping.controller))
+                                     mapping=config.mapping.controller),
+                       VoiceOptions(args.mic, args.headphones, args.voice_profile))
     try:
         if relay is not None:
             return networked(backend, scene, layout, seat, relay, opts, secured)  # type: ignore[arg-type]

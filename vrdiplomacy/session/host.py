@@ -24,8 +24,10 @@ from vrdiplomacy.net.client_io import PayloadSealer
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.session.bots import Bot, BotMotion, BotPlan, ScheduledSpeech
 from vrdiplomacy.session.runtime import DelegateSession, PoseSource, SessionSettings
+from vrdiplomacy.voice.codec import OpusSettings
 from vrdiplomacy.voice.devices import InputDevice, OutputDevice
 from vrdiplomacy.voice.hrtf import HrtfSet, default_hrtf
+from vrdiplomacy.voice.sender import SenderSettings
 
 log = logging.getLogger("vrdiplomacy.session")
 T = TypeVar("T")
@@ -199,7 +201,8 @@ class SessionThread:
 async def start_bot(plan: BotPlan, addr: RelayAddress, layout: Layout, room: str,
                     hrtf: HrtfSet | None = None) -> tuple[Bot, asyncio.Task[None]]:
     """Connect one bot and start its gesture script; returns the bot and that task."""
-    settings = SessionSettings(plan.identity, plan.seat.seat_id, room, hear=False, track_poses=False)
+    settings = SessionSettings(plan.identity, plan.seat.seat_id, room, hear=False, track_poses=False,
+                               sender=SenderSettings(opus=OpusSettings().with_profile("full")))
     speech = ScheduledSpeech(plan.clip[1], plan.speak_at)
     holder: list[BotMotion] = []
     session = DelegateSession(addr.host, addr.port, addr.fingerprint, settings, layout,

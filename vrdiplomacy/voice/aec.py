@@ -10,11 +10,16 @@ bin's far-end power summed over the partitions.
 Adaptation freezes while a Geigel double-talk detector sees near-end speech (the
 microphone peak above ``geigel`` times the recent far-end peak), and while the far end is
 silent; a divergence guard resets the filter if it ever adds energy.
+
+This is the fallback canceller: the client uses WebRTC's AEC3 (:mod:`vrdiplomacy.voice.apm`)
+where its binding loads, which measured better on every case of ``tools/bench/voice_echo.py``.
+:class:`EchoMeter` serves both: it tells the transmit gate which frames hold only echo.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,20 +42,92 @@ class AecSettings:
     far-end power below which the filter does not adapt; ``regularization`` added to each
     bin's normalising power, as a fraction of the mean power over bins (keeps the constrained
     update stable on tonal, vowel-like signals).
+
+    Backend (:mod:`vrdiplomacy.voice.apm`): ``backend`` "auto" (WebRTC AEC3 when its binding
+    loads, else this canceller with a warning), "webrtc" or "builtin"; ``noise_suppression``,
+    ``high_pass`` and ``gain_control`` WebRTC's noise suppressor, high-pass filter and AGC;
+    ``stream_delay_ms`` the known loudspeaker-to-microphone delay handed to AEC3 as a starting
+    point (its delay estimator finds the real one).
+
+    Echo gate (:class:`EchoMeter`): a frame holds only echo when the far end played above
+    ``far_active_dbfs`` within the last ``echo_window_ms`` and either the canceller took more
+    than ``echo_removed_db`` off the microphone signal (near-end speech passes the canceller
+    nearly untouched, echo does not) or what is left is ``far_margin_db`` below the loudest
+    far-end block of that window (a talker at the microphone is about as loud as the
+    loudspeakers or louder).
     """
 
     fs: int = 48000
-    block: int = 240
+    block: int = 480
     tail_ms: float = 120.0
     step: float = 0.5
     geigel: float = 0.5
     hold_ms: float = 150.0
     silence_dbfs: float = -70.0
     regularization: float = 1.0
+    backend: str = "auto"
+    noise_suppression: bool = True
+    high_pass: bool = True
+    gain_control: bool = False
+    stream_delay_ms: float = 0.0
+    far_active_dbfs: float = -55.0
+    echo_window_ms: float = 400.0
+    echo_removed_db: float = 20.0
+    far_margin_db: float = 30.0
+
+
+class EchoMeter:
+    """Per block: microphone energy, canceller output energy and whether the far end was
+    active; :meth:`frame_is_echo` consumes them in output order."""
+
+    def __init__(self, settings: AecSettings) -> None:
+        self.s = settings
+        self._far: deque[float] = deque(maxlen=max(1, int(math.ceil(settings.echo_window_ms * settings.fs / 1000.0
+                                                                       / settings.block))))
+        self._blocks: deque[tuple[int, float, float, float]] = deque()
+        self._far_active = 10.0 ** (settings.far_active_dbfs / 10.0)
+        self._ratio = 10.0 ** (-settings.echo_removed_db / 10.0)
+        self._margin = 10.0 ** (-settings.far_margin_db / 10.0)
+        self.echo_frames = 0
+
+    def block(self, mic: npt.ArrayLike, out: npt.ArrayLike, far: npt.ArrayLike | None) -> None:
+        m = np.asarray(mic, dtype=np.float64)
+        o = np.asarray(out, dtype=np.float64)
+        if far is not None:
+            f = np.asarray(far, dtype=np.float64)
+            self._far.append(float(np.dot(f, f)) / max(1, f.size))
+        far_max = max(self._far) if self._far else 0.0
+        self._blocks.append((m.size, float(np.dot(m, m)), float(np.dot(o, o)), far_max))
+        while len(self._blocks) > 1000:  # nobody asks: keep ten seconds
+            self._blocks.popleft()
+
+    def frame_is_echo(self, n: int) -> bool:
+        """Consume ``n`` samples' worth of blocks; True when the far end was active and the
+        canceller removed more than ``echo_removed_db`` of them (what is left is echo)."""
+        mic_e = out_e = far_max = 0.0
+        count = n
+        while n > 0 and self._blocks:
+            size, me, oe, fm = self._blocks[0]
+            take = min(n, size)
+            frac = take / size
+            mic_e += me * frac
+            out_e += oe * frac
+            far_max = max(far_max, fm)
+            n -= take
+            if take == size:
+                self._blocks.popleft()
+            else:
+                self._blocks[0] = (size - take, me * (1 - frac), oe * (1 - frac), fm)
+        active = far_max > self._far_active
+        echo = active and (out_e < self._ratio * mic_e or out_e < self._margin * far_max * count)
+        self.echo_frames += int(echo)
+        return echo
 
 
 class EchoCanceller:
     """PBFDAF echo canceller; feed it microphone and loudspeaker blocks in step."""
+
+    backend = "builtin"
 
     def __init__(self, settings: AecSettings | None = None) -> None:
         self.s = s = settings or AecSettings()
@@ -69,6 +146,11 @@ class EchoCanceller:
         self._silence = (10.0 ** (s.silence_dbfs / 10.0))
         self.double_talk = False
         self.resets = 0
+        self.meter = EchoMeter(s)
+
+    def frame_is_echo(self, n: int) -> bool:
+        """Whether the next ``n`` output samples carry only residual echo (see :class:`EchoMeter`)."""
+        return self.meter.frame_is_echo(n)
 
     def reset(self) -> None:
         self._W[:] = 0
@@ -117,6 +199,7 @@ class EchoCanceller:
         out = np.empty_like(d)
         for i in range(0, d.size, n):
             out[i : i + n] = self._block(d[i : i + n], x[i : i + n])
+            self.meter.block(d[i : i + n], out[i : i + n], x[i : i + n])
         return out.astype(np.float32)
 
     def erle_db(self, mic: npt.ArrayLike, out: npt.ArrayLike) -> float:

@@ -3,6 +3,11 @@ imported lazily) and WAV files for tests and the headless demo.
 
 Device names: ``default``; ``file:PATH.wav`` (input: read, resampled to 48 kHz and mixed
 to mono; output: written as 16-bit PCM); a sound card's index or a part of its name.
+
+File devices can model a sound card's latency (:class:`CardModel`): the output's block
+queue (a newly written block plays after the periods already queued) and the converters'
+and driver's delay on both sides, as delay lines on the file's time axis, so that a
+mouth-to-ear measurement over files counts what a real card adds.
 """
 
 from __future__ import annotations
@@ -166,6 +171,102 @@ class WavOutput:
         if self._w is not None:
             self._w.close()
             self._w = None
+
+
+# ---------------------------------------------------------------- card latency model
+
+
+@dataclass(frozen=True)
+class CardModel:
+    """The latency a sound card adds, for file devices.
+
+    ``period`` samples per hardware period (480: a 10 ms card); ``periods`` periods queued
+    in the output buffer ahead of a newly written block (ALSA/PortAudio keep two or three);
+    ``adc_ms`` and ``dac_ms`` converter filters, driver and USB/HDA transfer on the capture
+    and the playback side. The capture period itself needs no model: a block is read when
+    its last sample has been captured, as a file is read at the end of each tick.
+    Defaults: a 10 ms card with two periods queued and 1.5 ms each way (typical delta-sigma
+    converter group delay plus transfer)."""
+
+    period: int = 480
+    periods: int = 2
+    adc_ms: float = 1.5
+    dac_ms: float = 1.5
+    fs: int = FS
+
+    @property
+    def input_delay(self) -> int:
+        return int(round(self.adc_ms * self.fs / 1000.0))
+
+    @property
+    def output_delay(self) -> int:
+        return self.periods * self.period + int(round(self.dac_ms * self.fs / 1000.0))
+
+    @property
+    def round_trip_ms(self) -> float:
+        """What the card adds to mouth-to-ear, in ms."""
+        return 1000.0 * (self.input_delay + self.output_delay) / self.fs
+
+
+class CardModelInput:
+    """An input device (a WAV file) seen through a card's capture latency: every sample comes
+    ``model.input_delay`` samples later (the first ones are silence)."""
+
+    def __init__(self, inner: InputDevice, model: CardModel | None = None) -> None:
+        self.inner = inner
+        self.model = m = model or CardModel()
+        self.name = f"{inner.name} (card model: {m.round_trip_ms:.1f} ms round trip)"
+        self.fs = inner.fs
+        self._held = np.zeros(m.input_delay, dtype=np.float32)
+        self._ended = False
+
+    def read(self, n: int) -> F32 | None:
+        if not self._ended:
+            x = self.inner.read(n)
+            if x is None:
+                self._ended = True
+            else:
+                self._held = np.concatenate([self._held, np.asarray(x, dtype=np.float32).reshape(-1)])
+        if self._ended and self._held.size == 0:
+            return None
+        out, self._held = self._held[:n], self._held[n:]
+        if out.size < n:
+            out = np.concatenate([out, np.zeros(n - out.size, dtype=np.float32)])
+        return out
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class CardModelOutput:
+    """An output device (a WAV file) seen through a card's playback latency: a block written
+    now is heard ``model.output_delay`` samples later (the queue starts full of silence, as a
+    card's buffer is primed when the stream starts); closing plays out what is queued."""
+
+    def __init__(self, inner: OutputDevice, model: CardModel | None = None) -> None:
+        self.inner = inner
+        self.model = model or CardModel()
+        self.name = inner.name
+        self.fs = inner.fs
+        self.channels = inner.channels
+        self._queue = np.zeros((self.model.output_delay, inner.channels), dtype=np.float32)
+
+    def write(self, block: npt.ArrayLike) -> None:
+        x = np.asarray(block, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[:, None]
+        if x.shape[1] != self.channels:
+            x = np.repeat(x.mean(axis=1, keepdims=True), self.channels, axis=1)
+        self._queue = np.concatenate([self._queue, x])
+        n = x.shape[0]
+        self.inner.write(self._queue[:n])
+        self._queue = self._queue[n:]
+
+    def close(self) -> None:
+        if self._queue.size:
+            self.inner.write(self._queue)
+            self._queue = self._queue[:0]
+        self.inner.close()
 
 
 # ---------------------------------------------------------------- sound cards

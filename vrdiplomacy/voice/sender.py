@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from vrdiplomacy.errors import ConfigError
-from vrdiplomacy.voice.aec import AecSettings, EchoCanceller
+from vrdiplomacy.voice.aec import AecSettings
+from vrdiplomacy.voice.apm import make_canceller
 from vrdiplomacy.voice.codec import Encoder, OpusEncoder, OpusSettings
 from vrdiplomacy.voice.packet import FLAG_CBR, FLAG_FEC, FLAG_START, FLAG_VOICE, ReceiverReport, VoicePacket, level_dbov
 from vrdiplomacy.voice.vad import TransmitGate, VadSettings, VoiceActivity
@@ -52,7 +53,7 @@ class VoiceSender:
         self.encoder: Encoder = encoder or OpusEncoder(s.opus)
         self.frame = s.opus.frame_samples
         self.gate = TransmitGate(s.transmit, VoiceActivity(s.vad, s.opus.frame_ms), frame_ms=s.opus.frame_ms)
-        self.aec = None if s.headphones else EchoCanceller(s.aec)
+        self.aec = None if s.headphones else make_canceller(s.aec)
         self._mic = np.zeros(0, dtype=np.float32)
         self._far: deque[F32] = deque()
         self._far_len = 0
@@ -145,7 +146,8 @@ class VoiceSender:
         return out
 
     def _frame(self, frame: F32) -> VoicePacket | None:
-        send, audible, speech = self.gate.decide(frame)
+        echo = self.aec.frame_is_echo(frame.size) if self.aec is not None else False
+        send, audible, speech = self.gate.decide(frame, echo)
         pcm = frame if audible else np.zeros_like(frame)
         ts = self._ts
         self._ts = (self._ts + self.frame) & 0xFFFFFFFF

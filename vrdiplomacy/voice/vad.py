@@ -2,9 +2,16 @@
 
 The detector compares each frame's energy with a noise floor tracked as the minimum of
 the smoothed frame energy over the last ``floor_window_s`` seconds (minimum statistics),
-so steady background noise (fans, air conditioning) is not taken for speech. A frame is
-speech when it is ``threshold_db`` above the floor and above ``min_dbfs``; a hangover keeps
-the gate open over short pauses so word endings are not clipped.
+so steady background noise (fans, air conditioning) is not taken for speech. The floor
+starts at an absolute ``initial_floor_dbfs`` (a quiet room): until the window has filled it
+may fall at once but rise only ``floor_rise_db_s`` per second, so speech from the very first
+frame is not mistaken for the noise floor and gated. A frame is speech when it is ``threshold_db`` above the floor and
+above ``min_dbfs``; a hangover keeps the gate open over short pauses so word endings are
+not clipped.
+
+On loudspeakers the echo canceller tells the gate which frames hold only what is left of
+the far end's echo (:meth:`vrdiplomacy.voice.aec.EchoMeter.frame_is_echo`): those are never
+speech and end the hangover, so the far end is not sent back to itself.
 """
 
 from __future__ import annotations
@@ -29,7 +36,9 @@ class VadSettings:
     Fields: ``threshold_db`` above the noise floor that counts as speech; ``min_dbfs``
     frames quieter than this are never speech; ``hangover_ms`` the gate stays open this
     long after the last speech frame; ``floor_window_s`` span of the minimum-statistics
-    noise floor; ``smoothing`` of the frame energy (0..1, weight of the new frame).
+    noise floor; ``smoothing`` of the frame energy (0..1, weight of the new frame);
+    ``initial_floor_dbfs`` the floor before anything was heard; ``floor_rise_db_s`` how fast
+    the floor may rise while the first window fills (it falls at once).
     """
 
     threshold_db: float = 9.0
@@ -37,6 +46,8 @@ class VadSettings:
     hangover_ms: float = 300.0
     floor_window_s: float = 2.0
     smoothing: float = 0.6
+    initial_floor_dbfs: float = -70.0
+    floor_rise_db_s: float = 30.0
 
 
 class VoiceActivity:
@@ -48,18 +59,27 @@ class VoiceActivity:
         self._smooth: float | None = None
         self._hist: deque[float] = deque(maxlen=max(1, int(self.s.floor_window_s * 1000 / frame_ms)))
         self._hang = 0
-        self.floor_db = -90.0
+        self._rise = self.s.floor_rise_db_s * frame_ms / 1000.0
+        self.floor_db = self.s.initial_floor_dbfs
         self.energy_db = -120.0
 
-    def update(self, frame: F32) -> bool:
-        """Feed one frame; True while speech (or its hangover) is present."""
+    def update(self, frame: F32, echo: bool = False) -> bool:
+        """Feed one frame; True while speech (or its hangover) is present. ``echo``: the echo
+        canceller found only residual echo in this frame (never speech, ends the hangover)."""
         x = np.asarray(frame, dtype=np.float32)
         e = 10.0 * math.log10(float(np.mean(x.astype(np.float64) ** 2)) + 1e-12)
         self.energy_db = e
         a = self.s.smoothing
         self._smooth = e if self._smooth is None else a * e + (1 - a) * self._smooth
         self._hist.append(self._smooth)
-        self.floor_db = min(self._hist)
+        lowest = min(self._hist)
+        if len(self._hist) < (self._hist.maxlen or 1):  # young: rise slowly from the absolute start
+            self.floor_db = min(lowest, self.floor_db + self._rise)
+        else:
+            self.floor_db = lowest
+        if echo:
+            self._hang = 0
+            return False
         speech = e > self.floor_db + self.s.threshold_db and e > self.s.min_dbfs
         if speech:
             self._hang = int(math.ceil(self.s.hangover_ms / self.frame_ms))
@@ -95,8 +115,9 @@ class TransmitGate:
             self._ptt_tail = self._ptt_tail_frames
         self.ptt_pressed = pressed
 
-    def decide(self, frame: F32) -> tuple[bool, bool, bool]:
-        speech = self.vad.update(frame)
+    def decide(self, frame: F32, echo: bool = False) -> tuple[bool, bool, bool]:
+        """``echo``: the echo canceller found only residual echo in ``frame``."""
+        speech = self.vad.update(frame, echo)
         if self.mode == "continuous":
             return True, not self.muted, speech and not self.muted
         if self.mode == "ptt":

@@ -1,0 +1,138 @@
+"""Microphone processing from WebRTC's audio processing module (AEC3 echo canceller with its
+own delay estimator and residual-echo suppressor, noise suppression, high-pass filter,
+optional gain control), through LiveKit's Python SDK (``livekit.rtc.AudioProcessingModule``,
+Apache-2.0, prebuilt wheels for Linux, macOS and Windows).
+
+:func:`make_canceller` picks the backend from :attr:`AecSettings.backend`: ``"auto"`` uses
+WebRTC when the binding loads and otherwise logs one warning and falls back to our own
+canceller (:class:`~vrdiplomacy.voice.aec.EchoCanceller`, no noise suppression); ``"webrtc"``
+requires the binding (:class:`~vrdiplomacy.errors.AudioError` saying how to install it);
+``"builtin"`` is our own canceller.
+
+Both backends have the same contract: :meth:`process` takes microphone and loudspeaker
+samples in equal-length multiples of ``block`` (10 ms) and returns the cleaned microphone
+signal; :meth:`frame_is_echo` tells the transmit gate whether the next output samples hold
+only what is left of the far end's echo (:class:`~vrdiplomacy.voice.aec.EchoMeter`).
+"""
+
+from __future__ import annotations
+
+import logging
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vrdiplomacy.errors import AudioError, ConfigError
+from vrdiplomacy.voice.aec import AecSettings, EchoCanceller, EchoMeter
+
+log = logging.getLogger(__name__)
+F32 = npt.NDArray[np.float32]
+BACKENDS = ("auto", "webrtc", "builtin")
+INSTALL_HELP = "pip install livekit (WebRTC's audio processing module, prebuilt for Linux, macOS and Windows)"
+_warned = False
+
+
+def load_webrtc() -> ModuleType:
+    """Import ``livekit.rtc`` (and its native WebRTC library), or raise :class:`AudioError`."""
+    try:
+        from livekit import rtc
+    except ImportError as e:
+        raise AudioError(f"WebRTC audio processing is not installed ({e}): {INSTALL_HELP}") from None
+    except OSError as e:  # the wheel's native library does not load on this platform
+        raise AudioError(f"WebRTC audio processing does not load here ({e}): {INSTALL_HELP}") from None
+    return rtc
+
+
+def webrtc_available() -> bool:
+    try:
+        load_webrtc()
+    except AudioError:
+        return False
+    return True
+
+
+class WebRtcProcessor:
+    """WebRTC AEC3 + noise suppression + high-pass (+ gain control) on 10 ms blocks.
+
+    ``echo`` False leaves the echo canceller out (headphones) and keeps noise suppression.
+    The float samples are converted to 16 bits, the module's format."""
+
+    backend = "webrtc"
+
+    def __init__(self, settings: AecSettings | None = None, echo: bool = True) -> None:
+        self.s = s = settings or AecSettings()
+        if s.block * 100 != s.fs:
+            raise ConfigError(f"WebRTC audio processing works on 10 ms blocks: block must be {s.fs // 100}, not {s.block}")
+        rtc = load_webrtc()
+        self._rtc = rtc
+        try:
+            self._apm: Any = rtc.AudioProcessingModule(echo_cancellation=echo, noise_suppression=s.noise_suppression,
+                                                       high_pass_filter=s.high_pass, auto_gain_control=s.gain_control)
+            if echo:
+                self._apm.set_stream_delay_ms(int(s.stream_delay_ms))
+        except Exception as e:  # the FFI reports failures as plain exceptions
+            raise AudioError(f"WebRTC audio processing could not start: {e}") from None
+        self.echo = echo
+        self.meter = EchoMeter(s)
+        self.double_talk = False
+        self.resets = 0
+        self._mic_frame = rtc.AudioFrame.create(s.fs, 1, s.block)
+        self._far_frame = rtc.AudioFrame.create(s.fs, 1, s.block)
+        self._mic16 = np.frombuffer(self._mic_frame.data, dtype=np.int16)
+        self._far16 = np.frombuffer(self._far_frame.data, dtype=np.int16)
+
+    @staticmethod
+    def _to16(x: npt.NDArray[np.float64], dst: npt.NDArray[np.int16]) -> None:
+        np.clip(np.rint(x * 32767.0), -32768, 32767, out=x)
+        dst[:] = x
+
+    def process(self, mic: npt.ArrayLike, far: npt.ArrayLike) -> F32:
+        """Clean ``mic`` of the echo of ``far`` (what the loudspeakers played) and of noise.
+        Both have the same length, a multiple of ``block``."""
+        d = np.asarray(mic, dtype=np.float64).reshape(-1)
+        x = np.asarray(far, dtype=np.float64).reshape(-1)
+        n = self.s.block
+        if d.size != x.size or d.size % n:
+            raise ConfigError(f"audio processing input must be equal-length multiples of {n} samples")
+        out = np.empty(d.size, dtype=np.float32)
+        try:
+            for i in range(0, d.size, n):
+                if self.echo:
+                    self._to16(x[i:i + n].copy(), self._far16)
+                    self._apm.process_reverse_stream(self._far_frame)
+                    self._apm.set_stream_delay_ms(int(self.s.stream_delay_ms))
+                self._to16(d[i:i + n].copy(), self._mic16)
+                self._apm.process_stream(self._mic_frame)
+                out[i:i + n] = self._mic16 * (1.0 / 32768.0)
+                self.meter.block(d[i:i + n], out[i:i + n], x[i:i + n] if self.echo else None)
+        except RuntimeError as e:
+            raise AudioError(f"WebRTC audio processing failed: {e}") from None
+        return out
+
+    def frame_is_echo(self, n: int) -> bool:
+        """Whether the next ``n`` output samples carry only residual echo (see :class:`EchoMeter`)."""
+        return self.meter.frame_is_echo(n)
+
+
+Canceller = WebRtcProcessor | EchoCanceller
+
+
+def make_canceller(settings: AecSettings | None = None, echo: bool = True) -> Canceller | None:
+    """The microphone processor :attr:`AecSettings.backend` asks for (see the module docstring).
+    None when there is nothing to do: no echo to cancel and only our own canceller available."""
+    global _warned
+    s = settings or AecSettings()
+    if s.backend not in BACKENDS:
+        raise ConfigError(f"echo canceller backend must be one of {', '.join(BACKENDS)}, not '{s.backend}'")
+    if s.backend in ("auto", "webrtc"):
+        try:
+            return WebRtcProcessor(s, echo=echo)
+        except AudioError as e:
+            if s.backend == "webrtc":
+                raise
+            if not _warned:
+                log.warning("%s; using the built-in echo canceller (no noise suppression, weaker on long echo paths)", e)
+                _warned = True
+    return EchoCanceller(s) if echo else None

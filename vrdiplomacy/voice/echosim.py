@@ -1,0 +1,288 @@
+"""Echo measurements for the microphone processors (:mod:`vrdiplomacy.voice.apm`).
+
+A simulated room: the far end's speech (what the loudspeakers play) reaches the microphone
+through a room impulse response (exponentially decaying noise after a direct path: the
+statistical model of a diffuse reverberant room) after an extra delay (device buffers and
+the loudspeaker-to-microphone distance), scaled to an echo path gain (0 dB: the echo is as
+loud as the loudspeaker signal, a laptop). Near-end speech and a little microphone noise
+are added. Measured:
+
+* ERLE (echo return loss enhancement): echo energy over output energy, in 10 ms blocks
+  where the echo is above -60 dBFS, after the first second (convergence);
+* recovery after an echo path change: the time until every later 250 ms window with echo
+  has ERLE above the target;
+* double talk: how much of the near-end speech survives (correlation with the clean near
+  speech, its level change, PESQ-WB);
+* the transmit gate through the real :class:`~vrdiplomacy.voice.sender.VoiceSender`: the
+  share of far-end-only frames (near end silent) that it still sends.
+
+Material: Debian alsa-utils' recorded voices (:data:`TUNING` and :data:`HELD_OUT` use
+different talkers' files in each role and different rooms).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from vrdiplomacy.errors import AssetError
+from vrdiplomacy.voice.aec import AecSettings
+from vrdiplomacy.voice.apm import Canceller, make_canceller
+from vrdiplomacy.voice.devices import read_wav
+
+F64 = npt.NDArray[np.float64]
+FS = 48000
+ALSA_SOUNDS = "/usr/share/sounds/alsa"
+BLOCK = 480
+
+
+@dataclass(frozen=True)
+class Room:
+    """An echo path: ``t60_s`` reverberation time, ``length_s`` of the response, ``seed`` of
+    its noise, ``direct`` the direct path's share of the energy."""
+
+    seed: int
+    t60_s: float
+    length_s: float = 0.3
+    direct: float = 0.3
+
+
+@dataclass(frozen=True)
+class Material:
+    """Which recordings play which role: ``far`` the other delegates (loudspeakers),
+    ``near`` the local talker; ``room`` the echo path; ``other_room`` the path it changes to."""
+
+    name: str
+    far: tuple[str, ...]
+    near: tuple[str, ...]
+    room: Room
+    other_room: Room
+
+
+TUNING = Material("tuning", ("Front_Center", "Front_Left", "Front_Right", "Side_Left"), ("Rear_Center", "Rear_Left"),
+                  Room(1, 0.25), Room(2, 0.3, direct=0.2))
+HELD_OUT = Material("held-out", ("Rear_Right", "Side_Right", "Rear_Center", "Rear_Left"), ("Front_Center", "Side_Left"),
+                    Room(11, 0.45, length_s=0.4, direct=0.15), Room(12, 0.2, direct=0.4))
+
+
+def room_rir(room: Room, fs: int = FS) -> F64:
+    """Unit-energy impulse response: a direct path, then exponentially decaying noise (60 dB in
+    ``t60_s``) starting 2 ms later."""
+    rng = np.random.default_rng(room.seed)
+    n = int(room.length_s * fs)
+    t = np.arange(n) / fs
+    tail = rng.standard_normal(n) * np.exp(-6.91 * t / room.t60_s)
+    tail[: int(0.002 * fs)] = 0.0
+    tail *= math.sqrt((1.0 - room.direct) / float(np.sum(tail**2)))
+    tail[0] = math.sqrt(room.direct)
+    return tail
+
+
+def load_voices(names: tuple[str, ...], seconds: float, peak: float = 0.5) -> F64:
+    """The named recordings, concatenated, looped to ``seconds`` and scaled to ``peak``."""
+    try:
+        parts = [read_wav(f"{ALSA_SOUNDS}/{n}.wav").astype(np.float64) for n in names]
+    except AssetError as e:
+        raise AssetError(f"{e} (Debian: apt install alsa-utils)") from None
+    x = np.concatenate(parts)
+    n = int(seconds * FS)
+    x = np.tile(x, int(math.ceil(n / x.size)))[:n]
+    return x * (peak / float(np.max(np.abs(x))))
+
+
+def echo_of(far: F64, h: F64, delay_ms: float, gain_db: float) -> F64:
+    from scipy.signal import fftconvolve
+
+    d = int(round(delay_ms * FS / 1000.0))
+    e = fftconvolve(far, h)[: far.size] * 10.0 ** (gain_db / 20.0)
+    return np.concatenate([np.zeros(d), e[: far.size - d]])
+
+
+def erle_db(echo: F64, out: npt.ArrayLike, start_s: float = 1.0, min_dbfs: float = -60.0) -> float:
+    """ERLE over the 10 ms blocks from ``start_s`` on where the echo is above ``min_dbfs``."""
+    o = np.asarray(out, dtype=np.float64)
+    n = min(echo.size, o.size) // BLOCK * BLOCK
+    e = echo[:n].reshape(-1, BLOCK)
+    ob = o[:n].reshape(-1, BLOCK)
+    ee = np.mean(e**2, axis=1)
+    keep = ee > 10.0 ** (min_dbfs / 10.0)
+    keep[: int(start_s * FS / BLOCK)] = False
+    if not keep.any():
+        return float("nan")
+    return 10.0 * math.log10(float(np.sum(e[keep] ** 2)) / (float(np.sum(ob[keep] ** 2)) + 1e-20))
+
+
+Factory = Callable[[], Canceller]
+
+
+def factory(backend: str) -> Factory:
+    """A function that makes a fresh canceller of ``backend`` ("webrtc" or "builtin"); the
+    built-in one models a tail long enough for the longest delay measured."""
+    def make() -> Canceller:
+        s = AecSettings(backend=backend, tail_ms=450.0 if backend == "builtin" else 120.0)
+        c = make_canceller(s)
+        assert c is not None
+        return c
+    return make
+
+
+def run_canceller(make: Factory, mic: F64, far: F64) -> npt.NDArray[np.float32]:
+    n = mic.size // BLOCK * BLOCK
+    return make().process(mic[:n], far[:n])
+
+
+def noise(n: int, seed: int, dbfs: float = -75.0) -> F64:
+    return np.random.default_rng(seed).standard_normal(n) * 10.0 ** (dbfs / 20.0)
+
+
+def measure_erle(make: Factory, m: Material, delay_ms: float, gain_db: float, seconds: float = 8.0) -> float:
+    far = load_voices(m.far, seconds)
+    echo = echo_of(far, room_rir(m.room), delay_ms, gain_db)
+    out = run_canceller(make, echo + noise(far.size, 1), far)
+    return erle_db(echo, out)
+
+
+def measure_path_change(make: Factory, m: Material, new_delay_ms: float = 40.0, target_db: float = 25.0,
+                        seconds: float = 10.0, change_s: float = 5.0) -> tuple[float, float]:
+    """(ERLE in the first second after the path changes, seconds until every later 250 ms
+    window with echo (above -45 dBFS) keeps ERLE >= ``target_db``). The room changes from ``m.room`` (40 ms
+    delay, -6 dB) to ``m.other_room`` (``new_delay_ms``, -3 dB): someone moved the laptop."""
+    far = load_voices(m.far, seconds)
+    a = echo_of(far, room_rir(m.room), 40.0, -6.0)
+    b = echo_of(far, room_rir(m.other_room), new_delay_ms, -3.0)
+    k = int(change_s * FS)
+    echo = np.concatenate([a[:k], b[k:]])
+    out = np.asarray(run_canceller(make, echo + noise(far.size, 2), far), dtype=np.float64)
+    first = erle_db(echo[k:k + FS], out[k:k + FS], start_s=0.0)
+    win = FS // 4
+    ok_from = None
+    for i in range(k, out.size - win + 1, win):
+        e = erle_db(echo[i:i + win], out[i:i + win], start_s=0.0, min_dbfs=-45.0)
+        if math.isnan(e):
+            continue
+        if e >= target_db:
+            ok_from = i if ok_from is None else ok_from
+        else:
+            ok_from = None
+    rec = float("inf") if ok_from is None else (ok_from - k) / FS
+    return first, rec
+
+
+def band_envelopes(x: npt.ArrayLike) -> F64:
+    """Log energies (dB) of 24 log-spaced bands from 100 Hz to 16 kHz in 20 ms frames."""
+    from scipy.signal import stft
+
+    f, _, z = stft(np.asarray(x, dtype=np.float64), FS, nperseg=960, noverlap=480)
+    p = np.abs(z) ** 2
+    edges = np.geomspace(100.0, 16000.0, 25)
+    bands = np.array([p[(f >= a) & (f < b)].sum(axis=0) for a, b in zip(edges[:-1], edges[1:])])
+    return 10.0 * np.log10(bands + 1e-12)
+
+
+def envelope_corr(ref: npt.ArrayLike, x: npt.ArrayLike) -> float:
+    """Correlation of the band envelopes of ``x`` with those of ``ref`` over ``ref``'s frames
+    within 50 dB of its loudest (insensitive to the phase and the few milliseconds of delay
+    a filter bank adds)."""
+    a, b = band_envelopes(ref), band_envelopes(x)
+    keep = a.max(axis=0) > a.max() - 50.0
+    return float(np.corrcoef(a[:, keep].ravel(), b[:, keep].ravel())[0, 1])
+
+
+@dataclass
+class DoubleTalk:
+    """Near-end speech during far-end speech: ``level_db`` output energy over clean near-end
+    energy during the near-end speech (0: kept; residual echo is tens of dB below);
+    ``env_out`` and ``env_mic`` band-envelope correlation of the output and of the raw
+    microphone with the clean near-end speech; ``pesq_out``, ``pesq_mic`` the same in
+    PESQ-WB (None without the pesq package); ``erle_after`` ERLE in the 2 s after (the
+    canceller kept the echo path)."""
+
+    level_db: float
+    env_out: float
+    env_mic: float
+    pesq_out: float | None
+    pesq_mic: float | None
+    erle_after: float
+
+
+def measure_double_talk(make: Factory, m: Material, delay_ms: float = 60.0, gain_db: float = -6.0) -> DoubleTalk:
+    """The near end (peak 0.35, about 3 dB above the echo) talks for 3 s from 4 s on."""
+    from vrdiplomacy.voice.simulate import pesq_wb
+
+    seconds = 10.0
+    far = load_voices(m.far, seconds)
+    echo = echo_of(far, room_rir(m.room), delay_ms, gain_db)
+    near_speech = load_voices(m.near, 3.0, peak=0.35)
+    near = np.zeros_like(far)
+    s0 = int(4.0 * FS)
+    near[s0:s0 + near_speech.size] = near_speech
+    mic = echo + near + noise(far.size, 3)
+    out = np.asarray(run_canceller(make, mic, far), dtype=np.float64)
+    seg = slice(s0, s0 + near_speech.size)
+    o, ns = out[seg], near[seg]
+    level = 10.0 * math.log10(float(np.dot(o, o)) / float(np.dot(ns, ns)))
+    after = slice(s0 + near_speech.size, s0 + near_speech.size + 2 * FS)
+    return DoubleTalk(level, envelope_corr(ns, o), envelope_corr(ns, mic[seg]), pesq_wb(ns, o), pesq_wb(ns, mic[seg]),
+                      erle_db(echo[after], out[after], start_s=0.0))
+
+
+@dataclass
+class GateFigures:
+    """Through the real sender: ``far_only_sent`` share of far-end-only frames sent;
+    ``near_sent`` share of near-end speech frames sent; frame counts; with a path change,
+    ``settled_sent`` the share of far-end-only frames sent from 1 s after it on."""
+
+    far_only_sent: float
+    far_only_frames: int
+    near_sent: float
+    near_frames: int
+    settled_sent: float = float("nan")
+
+
+def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: float = 0.0,
+                 block: int = 960, change_at_s: float | None = None) -> GateFigures:
+    """Far-end speech on the loudspeakers throughout, near-end speech from 4 s to 7 s, through
+    :class:`VoiceSender` (voice activity mode, loudspeakers). The mic block captured at tick
+    k holds the echo of what was written at tick k-1 and before (``block`` of output queue),
+    plus ``delay_ms``. ``change_at_s``: the echo path changes then to ``m.other_room`` with
+    twice the delay (the near end is silent from then on)."""
+    from vrdiplomacy.voice.sender import SenderSettings, VoiceSender
+
+    seconds = 12.0
+    far = load_voices(m.far, seconds)
+    echo = echo_of(far, room_rir(m.room), 1000.0 * block / FS + delay_ms, gain_db)
+    near_speech = load_voices(m.near, 3.0, peak=0.35)
+    near = np.zeros_like(far)
+    s0 = 4 * FS
+    if change_at_s is None:
+        near[s0:s0 + near_speech.size] = near_speech
+    else:
+        k = int(change_at_s * FS)
+        echo[k:] = echo_of(far, room_rir(m.other_room), 1000.0 * block / FS + 2 * delay_ms, gain_db)[k:]
+    mic = echo + near + noise(far.size, 4)
+    snd = VoiceSender(1, SenderSettings(headphones=False, transmit="vad",
+                                        aec=AecSettings(backend=backend, tail_ms=450.0 if backend == "builtin" else 120.0)))
+    frame = snd.frame
+    sent_at: set[int] = set()
+    for k in range(far.size // block):
+        blk = slice(k * block, (k + 1) * block)
+        for pkt in snd.capture(mic[blk].astype(np.float32)):
+            sent_at.add(pkt.timestamp // frame)
+        snd.playback(far[blk].astype(np.float32))
+    nf = far.size // frame
+    ne = np.mean(near[: nf * frame].reshape(nf, frame) ** 2, axis=1)
+    fe = np.mean(echo[: nf * frame].reshape(nf, frame) ** 2, axis=1)
+    # near-end silent for 400 ms around (speech hangover is not the far end's fault), echo audible
+    quiet = np.convolve(ne > 1e-7, np.ones(41), mode="same") == 0
+    far_only = [i for i in range(nf) if quiet[i] and fe[i] > 1e-6 and i * frame >= FS]
+    talk = [i for i in range(nf) if ne[i] > 10.0 ** (-40 / 10)]
+    settled = float("nan")
+    if change_at_s is not None:
+        late = [i for i in far_only if i * frame >= (change_at_s + 1.0) * FS]
+        settled = sum(i in sent_at for i in late) / max(1, len(late))
+    return GateFigures(sum(i in sent_at for i in far_only) / max(1, len(far_only)), len(far_only),
+                       sum(i in sent_at for i in talk) / max(1, len(talk)), len(talk), settled)
