@@ -24,13 +24,15 @@ class JoinOptions:
     """What ``join`` was asked for beyond the backend: ``duration`` seconds (0: until closed),
     ``screenshot`` a PNG of the last frame, ``name`` the identity in the room, ``recorder`` a
     :class:`~vrdiplomacy.gestures.record.Recorder` for the input, ``client`` the live client's
-    options (desktop key hold, recognizer)."""
+    options (desktop key hold, recognizer), ``render_every`` draw every N-th frame (1: all;
+    see :func:`vrdiplomacy.xr.runloop.run`)."""
 
     duration: float = 0.0
     screenshot: Path | None = None
     name: str | None = None
     recorder: Any = None
     client: ClientOptions = dataclasses.field(default_factory=ClientOptions)
+    render_every: int = 1
 
 
 @dataclasses.dataclass
@@ -99,7 +101,8 @@ def local_session(backend: Any, scene: Any, layout: Any, vp: Any, opts: JoinOpti
                 backend.request_exit()
 
         stats = runloop.run(backend, scene, renderer, origin, on_frame=on_frame,
-                            after_render=_keep_last(renderer, last) if opts.screenshot else None)
+                            after_render=_keep_last(renderer, last) if opts.screenshot else None,
+                            render_every=opts.render_every)
     finally:
         renderer.close()
     save_screenshot(opts.screenshot, last)
@@ -150,7 +153,8 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
                 backend.request_exit()
 
         stats = runloop.run(backend, scene, renderer, origin, on_frame=on_frame,
-                            after_render=_keep_last(renderer, last) if opts.screenshot else None)
+                            after_render=_keep_last(renderer, last) if opts.screenshot else None,
+                            render_every=opts.render_every)
         err = host.failed()
         if err is not None:
             raise err
