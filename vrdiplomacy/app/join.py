@@ -107,6 +107,7 @@ def local_session(backend: Any, scene: Any, layout: Any, vp: Any, opts: JoinOpti
         renderer.close()
     save_screenshot(opts.screenshot, last)
     reason = backend.finish_reason
+    log.info("frame loop: %s", stats.summary())
     log.info("left after %d frames%s", stats.frames, f" ({reason})" if reason else "")
     return 0
 
@@ -169,6 +170,7 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
         log.info("room code at the end: %s (roster v%s, %s members; %s security alerts)", sec.get("room_code") or "none yet",
                  sec.get("roster_version"), sec.get("members"), sec.get("security_alerts"))
     state = report.user.get("state", {})
+    log.info("frame loop: %s", stats.summary())
     log.info("left after %d frames; sent %d gesture events; received %d poses, %d voice frames, %d gesture events from "
              "%d delegates", stats.frames, report.user.get("stats", {}).get("gestures_sent", 0), state.get("poses", 0),
              state.get("voice_frames", 0), state.get("gesture_events", 0), len(report.user.get("members", [])))
