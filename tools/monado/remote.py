@@ -55,6 +55,7 @@ import struct
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 from dataclasses import dataclass, field, fields, replace
 
 HEADER = struct.unpack("<Q", b"mndrmt3\0")[0]
@@ -291,6 +292,10 @@ SOURCES = ("controller", "hands")
 ORDER = ("raise_hand", "nod", "head_shake", "thumbs_up", "thumbs_down", "wave", "applause", "point", "open_palms",
          "handshake")
 WRIST_TO_PALM: Vec3 = (-0.003, 0.001, -0.064)  # Monado 25's simulated right hand, metres in the wrist frame
+# Monado 25's straight thumb (curl 0), proximal joint to tip, in a right hand's wrist frame: 24 degrees
+# towards the palm and 27 forward of the project's thumbs-up thumb (which runs along -X)
+MONADO_THUMB: Vec3 = (-0.796, -0.408, -0.447)
+HOLD_S = 1.8  # the shortest a held gesture (raised hand, thumbs, pointing, open palms) is held
 
 
 @dataclass(frozen=True)
@@ -314,10 +319,17 @@ class Performance:
     ``join`` puts on a seat), gestures with its right hand, moves naturally (head bobs, glances)
     between gestures, with tracking noise and dropouts off. ``targets`` and ``partner`` are the
     performer's (stage space): a handshake is offered to ``partner``; ``handshake_hold`` seconds
-    the offered hand is held out (long enough for the other delegate to answer and shake it)."""
+    the offered hand is held out (long enough for the other delegate to answer and shake it); other
+    held gestures last at least ``hold`` seconds, and waves and applause go on at least as long.
+
+    Tracked hands are Monado's hand model, not the performer's: the script places Monado's palm
+    joint on the performer's palm with the same orientation and curls the fingers as the performer
+    does; where the performer's thumb sticks up or down (thumbs up/down) the hand is turned by the
+    rotation that takes Monado's straight thumb (``MONADO_THUMB``) onto the performer's, so the
+    thumb, not the fist, points where the performer's does."""
 
     def __init__(self, source: str = "controller", gestures: Sequence[str] = ORDER, seed: int = 3, rate: float = 60.0,
-                 gap: float = 1.6, lead: float = 2.0, handshake_hold: float = 7.0) -> None:
+                 gap: float = 1.3, lead: float = 2.0, handshake_hold: float = 6.0, hold: float = HOLD_S) -> None:
         import numpy as np
 
         from vrdiplomacy.gestures.background import make_background
@@ -325,6 +337,7 @@ class Performance:
         from vrdiplomacy.gestures.perform import Performer
         from vrdiplomacy.gestures.types import Gesture
 
+        held = {Gesture.RAISE_HAND, Gesture.THUMBS_UP, Gesture.THUMBS_DOWN, Gesture.POINT, Gesture.OPEN_PALMS}
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
         self.source, self.rate = source, rate
@@ -339,8 +352,13 @@ class Performance:
         cues = []
         for name in gestures:
             ov = gesture_overlay(Gesture.parse(name), "right", perf, rng, t, self.targets, self.partner)
+            while ov.gesture in (Gesture.WAVE, Gesture.APPLAUSE) and ov.t_act < hold:
+                # a clear wave or applause: a draw with fewer cycles than ``hold`` seconds is drawn again
+                ov = gesture_overlay(Gesture.parse(name), "right", perf, rng, t, self.targets, self.partner)
             if ov.gesture is Gesture.HANDSHAKE:
                 ov = replace(ov, t_act=handshake_hold)
+            elif ov.gesture in held:
+                ov = replace(ov, t_act=max(ov.t_act, hold))  # a clear performance, not the recognizer's edge case
             overlays.append(ov)
             cues.append(Cue(name, ov.hand, ov.t0, ov.t0 + ov.t_in, ov.t0 + ov.t_in + ov.t_act, ov.end))
             t = ov.end + gap
@@ -391,8 +409,10 @@ class Performance:
                                       squeeze=c.squeeze, trigger_touch=c.trigger_touch, thumbstick_touch=c.thumb_touch,
                                       hand_tracking_active=False))
                 continue
-            off = np.array(WRIST_TO_PALM) * (1.0 if side == "right" else np.array([-1.0, 1.0, 1.0]))
-            wrist = pos - rot @ off  # Monado's palm joint lands on the performer's palm
+            mirror = np.array([1.0 if side == "right" else -1.0, 1.0, 1.0])
+            if h.shape.thumb_up > 0.0:
+                rot = rot @ _thumb_turn(side, h.shape.thumb_up)
+            wrist = pos - rot @ (np.array(WRIST_TO_PALM) * mirror)  # Monado's palm joint lands on the performer's palm
             curls = h.shape.curls  # index, middle, ring, little
             ctl.append(Controller(Pose(_vec(wrist), _q(_quat(rot))),
                                   hand_curl=(curls[3], curls[2], curls[1], curls[0], h.shape.thumb_fold),
@@ -403,6 +423,26 @@ class Performance:
         i = min(max(int(round(t * self.rate)), 0), len(self._frames) - 1)
         head, left, right = self._frames[i]
         return RemoteData(head, left, right)
+
+
+def _thumb_turn(side: str, weight: float) -> Any:
+    """The rotation (hand frame, ``weight`` of it) taking Monado's straight thumb onto the
+    performer's thumbs-up thumb (:func:`vrdiplomacy.gestures.synth.local_joints`)."""
+    import numpy as np
+
+    from vrdiplomacy.gestures.synth import HandShape, local_joints
+    from vrdiplomacy.input.frame import Joint
+
+    j = local_joints(HandShape((1.0, 1.0, 1.0, 1.0), 0.0, 1.0), side)
+    b = j[Joint.THUMB_TIP] - j[Joint.THUMB_PROXIMAL]
+    b = b / np.linalg.norm(b)
+    a = np.array(MONADO_THUMB) * np.array([1.0 if side == "right" else -1.0, 1.0, 1.0])
+    a = a / np.linalg.norm(a)
+    axis = np.cross(a, b)
+    angle = math.atan2(float(np.linalg.norm(axis)), float(a @ b)) * min(max(weight, 0.0), 1.0)
+    k = axis / np.linalg.norm(axis)
+    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + math.sin(angle) * kx + (1.0 - math.cos(angle)) * (kx @ kx)  # Rodrigues
 
 
 def _vec(v: Sequence[float]) -> Vec3:
