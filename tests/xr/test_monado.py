@@ -730,3 +730,62 @@ def test_private_apt_configuration_stays_in_its_own_folder(tmp_path: Path) -> No
     assert len(paths) >= 6 and all(p.startswith(str(tmp_path / "apt")) for p in paths if p), conf
     assert (tmp_path / "apt" / "etc" / "sources.list").read_text() == "deb-src http://deb.debian.org/debian trixie main\n"
     assert apt.env()["APT_CONFIG"] == str(tmp_path / "apt" / "apt.conf")
+
+
+def test_build_patch_makes_the_null_compositor_rate_an_option(tmp_path: Path) -> None:
+    """The one source patch: the hard-coded 20 Hz becomes XRT_COMPOSITOR_NULL_FPS (default 20);
+    a source where the line moved is a clear build error, not an unpatched build."""
+    build = _load("build")
+    f = tmp_path / "src/xrt/compositor/null/null_compositor.c"
+    f.parent.mkdir(parents=True)
+    original = ('DEBUG_GET_ONCE_LOG_OPTION(log, "XRT_COMPOSITOR_LOG", U_LOGGING_INFO)\n\nvoid f(void)\n{\n'
+                '\tc->settings.frame_interval_ns = U_TIME_1S_IN_NS / 20; // 20 FPS\n}\n')
+    f.write_text(original)
+    build.apply_patches(tmp_path)
+    text = f.read_text()
+    assert 'DEBUG_GET_ONCE_NUM_OPTION(null_fps, "XRT_COMPOSITOR_NULL_FPS", 20)' in text
+    assert "U_TIME_1S_IN_NS / (debug_get_num_option_null_fps() > 0 ? debug_get_num_option_null_fps() : 20)" in text
+    assert "/ 20; // 20 FPS" not in text
+    with pytest.raises(build.BuildError, match="found it 0 times"):
+        build.apply_patches(tmp_path)  # already patched: the old line is gone
+    assert build.version_dir(tmp_path, "25.0.0+dfsg-2").name == f"25.0.0+dfsg-2+p{build.patches_key()}"
+
+
+def test_join_render_every_must_be_positive() -> None:
+    p = subprocess.run([sys.executable, "-m", "vrdiplomacy", "join", "--mode", "offscreen", "--render-every", "0"], cwd=REPO,
+                       env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "--render-every must be >= 1" in p.stderr, p.stderr
+
+
+def test_controller_performance_is_every_gesture_to_the_recognizer() -> None:
+    """Without Monado: the controller script's messages, read as the remote driver reports them
+    (aim pose = grip pose), make the project's recognizer find every gesture, each in its cue."""
+    from vrdiplomacy.gestures.recognizer import GestureRecognizer
+    from vrdiplomacy.gestures.types import Target
+    from vrdiplomacy.input.frame import ControllerState, HandFrame, InputFrame
+    from vrdiplomacy.scene.math3d import Pose
+
+    script = remote.Performance("controller", rate=30.0)
+    partner = next(t for t in script.targets if t.name == script.partner)
+    rec = GestureRecognizer(targets=[Target(partner.name, partner.position, 0.3)])
+
+    def pose(p: Any) -> Any:
+        return Pose(np.array(p.position, np.float32), np.array(p.orientation, np.float32))
+
+    def hand(c: Any) -> HandFrame:
+        assert not c.hand_tracking_active
+        g = pose(c.pose)
+        return HandFrame("controller", None, ControllerState(active=True, trigger=c.trigger, squeeze=c.squeeze,
+                                                             thumb_touch=c.thumbstick_touch, trigger_touch=c.trigger_touch,
+                                                             grip=g, aim=g))
+
+    started: dict[str, float] = {}
+    for i in range(int(script.duration * 30)):
+        d = script.at(i / 30)
+        for phase, det in rec.push(InputFrame(i / 30, pose(d.head), hand(d.left), hand(d.right))):
+            if phase == "start":
+                started.setdefault(det.gesture.value, i / 30)
+    assert set(started) == set(ALL), sorted(set(ALL) - set(started))
+    for cue in script.cues:
+        assert cue.onset <= started[cue.gesture] <= cue.end, (cue, started[cue.gesture])
+    assert rec.targets and started["handshake"] >= script.cue("handshake").held
