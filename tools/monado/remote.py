@@ -373,28 +373,16 @@ class Performance:
         return next(c for c in self.cues if c.gesture == gesture)
 
     def _frame(self, t: float) -> tuple[Pose, Controller, Controller]:
-        """The performer at ``t`` (background plus the gesture overlays, as the tuning data's
-        renderer blends them) as a head pose and two remote controllers."""
+        """The performer at ``t`` (:func:`vrdiplomacy.gestures.background.performer_at`: the
+        background with the gesture overlays, as the tuning data's renderer blends them) as a
+        head pose and two remote controllers."""
         import numpy as np
 
-        from vrdiplomacy.gestures.background import _controller
-        from vrdiplomacy.gestures.perform import Pose3, _quat
+        from vrdiplomacy.gestures.background import _controller, performer_at
+        from vrdiplomacy.gestures.perform import _quat
         from vrdiplomacy.scene.math3d import quat_from_yaw_pitch_roll
 
-        pose = self._bg.at(t)
-        for ov in self._overlays:  # nobody looks around while nodding or shaking the head
-            if ov.hand == "none" and ov.t0 - 0.3 <= t <= ov.end + 0.3:
-                still = self._bg.at(ov.t0 - 0.3)
-                pose = Pose3(still.yaw, still.pitch, pose.head, pose.hands)
-        hands = dict(pose.hands)
-        dyaw = dpitch = 0.0
-        for ov in self._overlays:
-            if ov.t0 <= t <= ov.end:
-                w = ov.weight(t)
-                gh, dy, dp = ov.fn(t - ov.t0, pose)
-                for side, h in gh.items():
-                    hands[side] = hands[side].blend(h, w)
-                dyaw, dpitch = dyaw + dy, dpitch + dp
+        pose, hands, dyaw, dpitch = performer_at(self._bg, self._overlays, t)
         eye = np.array([0.0, self.performer.eye_height, 0.0])
         q = quat_from_yaw_pitch_roll(math.radians(pose.yaw + dyaw), math.radians(pose.pitch + dpitch))
         head = Pose(_vec(eye + pose.head), _q(q))
