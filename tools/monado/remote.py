@@ -296,6 +296,7 @@ WRIST_TO_PALM: Vec3 = (-0.003, 0.001, -0.064)  # Monado 25's simulated right han
 # towards the palm and 27 forward of the project's thumbs-up thumb (which runs along -X)
 MONADO_THUMB: Vec3 = (-0.796, -0.408, -0.447)
 HOLD_S = 1.8  # the shortest a held gesture (raised hand, thumbs, pointing, open palms) is held
+CYCLES_S = 2.5  # the shortest a wave or applause goes on
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,7 @@ class Performance:
     between gestures, with tracking noise and dropouts off. ``targets`` and ``partner`` are the
     performer's (stage space): a handshake is offered to ``partner``; ``handshake_hold`` seconds
     the offered hand is held out (long enough for the other delegate to answer and shake it); other
-    held gestures last at least ``hold`` seconds, and waves and applause go on at least as long.
+    held gestures last at least ``hold`` seconds, waves and applause go on at least ``cycles`` seconds.
 
     Tracked hands are Monado's hand model, not the performer's: the script places Monado's palm
     joint on the performer's palm with the same orientation and curls the fingers as the performer
@@ -329,7 +330,8 @@ class Performance:
     thumb, not the fist, points where the performer's does."""
 
     def __init__(self, source: str = "controller", gestures: Sequence[str] = ORDER, seed: int = 3, rate: float = 60.0,
-                 gap: float = 1.3, lead: float = 2.0, handshake_hold: float = 6.0, hold: float = HOLD_S) -> None:
+                 gap: float = 1.3, lead: float = 2.0, handshake_hold: float = 6.0, hold: float = HOLD_S,
+                 cycles: float = CYCLES_S) -> None:
         import numpy as np
 
         from vrdiplomacy.gestures.background import make_background
@@ -352,8 +354,8 @@ class Performance:
         cues = []
         for name in gestures:
             ov = gesture_overlay(Gesture.parse(name), "right", perf, rng, t, self.targets, self.partner)
-            while ov.gesture in (Gesture.WAVE, Gesture.APPLAUSE) and ov.t_act < hold:
-                # a clear wave or applause: a draw with fewer cycles than ``hold`` seconds is drawn again
+            while ov.gesture in (Gesture.WAVE, Gesture.APPLAUSE) and ov.t_act < cycles:
+                # a clear wave or applause: a draw with fewer cycles than ``cycles`` seconds is drawn again
                 ov = gesture_overlay(Gesture.parse(name), "right", perf, rng, t, self.targets, self.partner)
             if ov.gesture is Gesture.HANDSHAKE:
                 ov = replace(ov, t_act=handshake_hold)
