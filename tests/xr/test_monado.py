@@ -419,7 +419,7 @@ def test_raise_hand_from_the_controller_reaches_the_peer(remote_run: RemoteRun) 
 
 ALL = sorted(g.value for g in __import__("vrdiplomacy.gestures.types", fromlist=["GESTURES"]).GESTURES)
 NULL_FPS = "60"
-RENDER_EVERY = "60"
+RENDER_EVERY = "240"  # one frame in 240 drawn: a few seconds apart (a drawn frame stalls input on llvmpipe)
 NO_CONSENT_S = 1.5  # the peer holds its hand at the offered one this long before it offers its own
 
 
@@ -624,6 +624,8 @@ def test_the_recognizer_sees_at_least_30_frames_a_second(performance_run: Perfor
     assert rate >= 30.0, f"{rate:.1f} input frames/s over {span:.0f} s"
     # most frames come at the runtime's 60 Hz; the drawn one in 60 takes longer
     assert np.median(gaps) < 0.02 and np.percentile(gaps, 95) < 0.05, np.percentile(gaps, [50, 95, 99])
+    m = re.search(r"frame loop: ([\d.]+) frames/s, (\d+) drawn", r.log)
+    assert m and int(m.group(2)) >= 5, m and m.group(0)  # the scene was drawn into the swapchain now and then
     want = "articulated" if r.source == "hands" else "controller"
     srcs = [f.get("right", {}).get("src") for f in frames]
     assert srcs.count(want) > 0.95 * len(srcs), {s: srcs.count(s) for s in set(srcs)}
