@@ -56,7 +56,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 
 HEADER = struct.unpack("<Q", b"mndrmt3\0")[0]
 _POSE = "4f3f"  # xrt_pose: orientation xyzw, then position xyz
