@@ -57,6 +57,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 HEADER = struct.unpack("<Q", b"mndrmt3\0")[0]
 _POSE = "4f3f"  # xrt_pose: orientation xyzw, then position xyz
@@ -472,17 +473,24 @@ def main(argv: list[str] | None = None) -> int:
                    help="raise: the right controller goes up, is held 3 s, comes down; all: every gesture in turn; "
                         "a gesture's name: that gesture")
     a = p.parse_args(argv)
+    root = str(Path(__file__).resolve().parents[2])  # run from a checkout: the gesture scripts import vrdiplomacy
+    if root not in sys.path:
+        sys.path.insert(0, root)
     script: RaiseHand | Performance
     if a.script == "raise":
         script = RaiseHand()
     else:
         script = Performance(a.source, ORDER if a.script == "all" else (a.script,), seed=a.seed, rate=a.rate)
         print("cues: " + ", ".join(f"{c.gesture} {c.onset:.1f}-{c.end:.1f} s" for c in script.cues))
-    with RemoteClient(a.port, a.host) as c:
-        c.connect()
-        print(f"connected; the hub's reset state puts the head at {c.reset.head.position if c.reset else '?'}")
-        n = play(c, script, a.rate, a.repeat)
-        print(f"sent {n} messages")
+    try:
+        with RemoteClient(a.port, a.host) as c:
+            c.connect()
+            print(f"connected; the hub's reset state puts the head at {c.reset.head.position if c.reset else '?'}")
+            n = play(c, script, a.rate, a.repeat)
+            print(f"sent {n} messages")
+    except (OSError, RemoteProtocolError) as e:  # no hub, or it went away (the runtime ended)
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 
