@@ -29,7 +29,7 @@ from vrdiplomacy.gestures.background import perform_gestures, perform_negatives 
 from vrdiplomacy.gestures.perform import Performer  # noqa: E402
 from vrdiplomacy.gestures.record import Recorder  # noqa: E402
 
-GENERATOR_VERSION = 5  # 3: OpenXR grip convention; single nods, minimal shakes, high waves, natural-height handshakes, palm-inward beats; 4: looking round, adjusting the headset, applause with a pause, shoulder-height waves; 5: a hand raised right beside the head (palm forward), one on the head (palm on it)
+GENERATOR_VERSION = 6  # 3: OpenXR grip convention; single nods, minimal shakes, high waves, natural-height handshakes, palm-inward beats; 4: looking round, adjusting the headset, applause with a pause, shoulder-height waves; 5: a hand raised right beside the head (palm forward), one on the head (palm on it); 6: the head settles before a nod or shake (no glance running into it), offered hands held 1.0-2.5 s
 RATE = 30.0
 
 

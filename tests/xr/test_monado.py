@@ -11,15 +11,15 @@ client's EGL binding (XR_MNDX_egl_enable): no GPU, no display.
   sits; the right controller is lifted above the head and held there. The app's own recording
   (``join --record``) must show exactly that controller motion, the peer must see the raised hand
   in the delegate's pose stream, and the peer must receive the ``raise_hand`` gesture.
+
+Every gesture on the remote driver, per input source: ``test_monado_gestures.py``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -27,40 +27,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-LVP_ICD = Path("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from monado_helpers import REPO, SCENE, SEAT, _free_port, _load, _monado_env, _peer, _start_relay, remote  # noqa: E402
+
 STATES = ["IDLE", "READY", "SYNCHRONIZED", "VISIBLE", "FOCUSED", "VISIBLE", "SYNCHRONIZED", "STOPPING", "IDLE", "EXITING"]
 INDEX = "/interaction_profiles/valve/index_controller"
 WMR = "/interaction_profiles/microsoft/motion_controller"
-SCENE, SEAT, PEER_SEAT = "bilateral", "A1", "B1"
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"monado_{name}", REPO / "tools" / "monado" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
-
-
-remote = _load("remote")
-
-
-def _monado_env(manifest: str, config_home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "XR_RUNTIME_JSON")}
-    env.update(XR_RUNTIME_JSON=manifest, XRT_COMPOSITOR_NULL="1", XRT_LOG="warn", PYOPENGL_PLATFORM="egl",
-               EGL_PLATFORM="surfaceless", XDG_CONFIG_HOME=str(config_home), PYTHONPATH=str(REPO))
-    if LVP_ICD.exists():
-        env["VK_ICD_FILENAMES"] = str(LVP_ICD)
-    env.update(extra)
-    return env
 
 
 def _states(log: str) -> list[str]:
@@ -69,12 +46,6 @@ def _states(log: str) -> list[str]:
 
 def _profiles(log: str) -> list[str]:
     return re.findall(r"OpenXR interaction profile: (\S+)", log)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("0.0.0.0", 0))  # the remote hub listens on all interfaces
-        return int(s.getsockname()[1])
 
 
 # ------------------------------------------------------------------ simulated HMD: the lifecycle
@@ -113,42 +84,6 @@ class RemoteRun:
     peer_samples: list[dict[str, Any]] = field(default_factory=list)
     peer_report: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-
-
-def _start_relay(state: Path) -> tuple[subprocess.Popen[str], int, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    proc = subprocess.Popen([sys.executable, "-m", "vrdiplomacy", "relay", "--listen", "127.0.0.1:0", "--state-dir", str(state)],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    port = fp = None
-    deadline = time.monotonic() + 60
-    assert proc.stdout is not None
-    while (port is None or fp is None) and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if m := re.search(r"listening on [\d.]+:(\d+)", line):
-            port = int(m.group(1))
-        if m := re.search(r"\b((?:[0-9A-F]{2}:){31}[0-9A-F]{2})\b", line):
-            fp = m.group(1)
-    if port is None or fp is None:
-        proc.kill()
-        raise AssertionError("the relay did not print its port and fingerprint")
-    threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep draining
-    return proc, port, fp
-
-
-def _peer(port: int, fp: str) -> Any:
-    """The second delegate: the library's session host at seat B1, as an app embeds it."""
-    from vrdiplomacy.scene.assets import load_scene
-    from vrdiplomacy.session.host import RelayAddress, SessionThread
-    from vrdiplomacy.session.runtime import HeldPose, SessionSettings
-
-    _, layout = load_scene(SCENE)
-    seat = layout.seat(PEER_SEAT)
-    host = SessionThread(layout, SessionSettings("peer-b1", PEER_SEAT, SCENE, hear=False), HeldPose(seat.eye_pose()),
-                         relay=RelayAddress("127.0.0.1", port, fp))
-    host.start()
-    return host
 
 
 def _peer_sample(host: Any) -> list[dict[str, Any]]:
@@ -459,3 +394,28 @@ def test_private_apt_configuration_stays_in_its_own_folder(tmp_path: Path) -> No
     assert len(paths) >= 6 and all(p.startswith(str(tmp_path / "apt")) for p in paths if p), conf
     assert (tmp_path / "apt" / "etc" / "sources.list").read_text() == "deb-src http://deb.debian.org/debian trixie main\n"
     assert apt.env()["APT_CONFIG"] == str(tmp_path / "apt" / "apt.conf")
+
+
+def test_build_patch_makes_the_null_compositor_rate_an_option(tmp_path: Path) -> None:
+    """The one source patch: the hard-coded 20 Hz becomes XRT_COMPOSITOR_NULL_FPS (default 20);
+    a source where the line moved is a clear build error, not an unpatched build."""
+    build = _load("build")
+    f = tmp_path / "src/xrt/compositor/null/null_compositor.c"
+    f.parent.mkdir(parents=True)
+    original = ('DEBUG_GET_ONCE_LOG_OPTION(log, "XRT_COMPOSITOR_LOG", U_LOGGING_INFO)\n\nvoid f(void)\n{\n'
+                '\tc->settings.frame_interval_ns = U_TIME_1S_IN_NS / 20; // 20 FPS\n}\n')
+    f.write_text(original)
+    build.apply_patches(tmp_path)
+    text = f.read_text()
+    assert 'DEBUG_GET_ONCE_NUM_OPTION(null_fps, "XRT_COMPOSITOR_NULL_FPS", 20)' in text
+    assert "U_TIME_1S_IN_NS / (debug_get_num_option_null_fps() > 0 ? debug_get_num_option_null_fps() : 20)" in text
+    assert "/ 20; // 20 FPS" not in text
+    with pytest.raises(build.BuildError, match="found it 0 times"):
+        build.apply_patches(tmp_path)  # already patched: the old line is gone
+    assert build.version_dir(tmp_path, "25.0.0+dfsg-2").name == f"25.0.0+dfsg-2+p{build.patches_key()}"
+
+
+def test_join_render_every_must_be_positive() -> None:
+    p = subprocess.run([sys.executable, "-m", "vrdiplomacy", "join", "--mode", "offscreen", "--render-every", "0"], cwd=REPO,
+                       env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "--render-every must be >= 1" in p.stderr, p.stderr

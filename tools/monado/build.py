@@ -16,9 +16,15 @@ headless test needs, from Debian 13's (trixie) ``monado`` source package, on Deb
    recipe's lifecycle runs) and the ``remote`` driver (a simulated HMD and two Valve Index
    controllers whose poses, buttons and finger curls come from a TCP socket, which is how a test
    feeds controller input headlessly); every other driver off;
-4. build: ``nice ninja -j2 openxr_monado``; the result, with the manifest
-   ``openxr_monado-dev.json``, lives in ``<cache>/monado/<source version>/build`` and a later run
-   with the same source version and options finishes in seconds.
+4. patch: one source edit (``PATCHES``), checked to apply exactly once: the null compositor's
+   frame rate, hard-coded to 20 Hz in Monado 25 (``null_compositor.c``:
+   ``frame_interval_ns = U_TIME_1S_IN_NS / 20``), is read from ``XRT_COMPOSITOR_NULL_FPS``
+   (default 20, so nothing changes unless it is set). At 20 Hz an app sees 20 input frames per
+   second however fast it is, too few for the head and hand gestures the tests drive (nods,
+   waves, applause); the tests run it at 60;
+5. build: ``nice ninja -j2 openxr_monado``; the result, with the manifest
+   ``openxr_monado-dev.json``, lives in ``<cache>/monado/<source version>+p<patches>/build`` and a
+   later run with the same source version, patches and options finishes in seconds.
 
 ``<cache>`` is ``$VRDIPLOMACY_CACHE`` or ``$XDG_CACHE_HOME/vrdiplomacy`` or ``~/.cache/vrdiplomacy``.
 The last line printed on success is ``manifest: <path>``; ``--print-manifest`` prints only the path
@@ -66,6 +72,53 @@ BASE_OPTIONS = {
     "XRT_BUILD_SAMPLES": "OFF", "XRT_BUILD_DRIVER_SIMULATED": "ON", "XRT_BUILD_DRIVER_REMOTE": "ON",
     "XRT_MODULE_AUX_VIVE": "ON",  # the remote driver's controllers use aux_vive's Index bindings
 }
+
+
+@dataclass(frozen=True)
+class SourcePatch:
+    """Replace ``old`` (which must occur exactly once) with ``new`` in the source file ``path``."""
+
+    path: str
+    old: str
+    new: str
+    why: str
+
+
+PATCHES = (
+    SourcePatch(
+        "src/xrt/compositor/null/null_compositor.c",
+        "\tc->settings.frame_interval_ns = U_TIME_1S_IN_NS / 20; // 20 FPS\n",
+        "\tc->settings.frame_interval_ns = U_TIME_1S_IN_NS / (debug_get_num_option_null_fps() > 0 ? "
+        "debug_get_num_option_null_fps() : 20);\n",
+        "null compositor frame rate from XRT_COMPOSITOR_NULL_FPS (default 20 Hz, as before)",
+    ),
+    SourcePatch(
+        "src/xrt/compositor/null/null_compositor.c",
+        'DEBUG_GET_ONCE_LOG_OPTION(log, "XRT_COMPOSITOR_LOG", U_LOGGING_INFO)\n',
+        'DEBUG_GET_ONCE_LOG_OPTION(log, "XRT_COMPOSITOR_LOG", U_LOGGING_INFO)\n'
+        'DEBUG_GET_ONCE_NUM_OPTION(null_fps, "XRT_COMPOSITOR_NULL_FPS", 20)\n',
+        "(the option's reader)",
+    ),
+)
+
+
+def patches_key(patches: tuple[SourcePatch, ...] = PATCHES) -> str:
+    return hashlib.sha256(json.dumps([asdict(p) for p in patches]).encode()).hexdigest()[:8]
+
+
+def apply_patches(src: Path, patches: tuple[SourcePatch, ...] = PATCHES) -> None:
+    """Edit the unpacked source; a patch whose text is not found exactly once is a BuildError
+    (a new source version that moved the line must be looked at, not built unpatched)."""
+    for p in patches:
+        f = src / p.path
+        try:
+            text = f.read_text()
+        except OSError as e:
+            raise BuildError(f"patch '{p.why}': cannot read {f}: {e.strerror}") from None
+        n = text.count(p.old)
+        if n != 1:
+            raise BuildError(f"patch '{p.why}': expected the line {p.old.strip()!r} once in {p.path}, found it {n} times")
+        f.write_text(text.replace(p.old, p.new))
 
 
 class BuildError(Exception):
@@ -335,12 +388,15 @@ def configure_and_build(src: Path, build: Path, opts: dict[str, str], jobs: int)
 # ---------------------------------------------------------------------------- cache
 
 def cached_builds(root: Path) -> list[dict[str, object]]:
-    """Complete builds in the cache (build-info.json present, manifest and library exist), newest first."""
+    """Complete builds with today's patches in the cache (build-info.json present, manifest and
+    library exist), newest first."""
     out = []
     for info in root.glob("*/build-info.json"):
         try:
             data = json.loads(info.read_text())
         except (OSError, ValueError):
+            continue
+        if data.get("patches_key") != patches_key():
             continue
         if Path(str(data.get("manifest", ""))).exists() and Path(str(data.get("library", ""))).exists():
             out.append(data)
@@ -348,7 +404,9 @@ def cached_builds(root: Path) -> list[dict[str, object]]:
 
 
 def version_dir(root: Path, version: str) -> Path:
-    return root / re.sub(r"[^A-Za-z0-9.+~-]", "_", version)
+    """The build folder of a source version with today's patches (builds of other patch sets,
+    e.g. an older checkout's, stay where they are and are left alone)."""
+    return root / re.sub(r"[^A-Za-z0-9.+~-]", "_", f"{version}+p{patches_key()}")
 
 
 def ensure_built(*, install_deps: bool, refresh: bool = False, offline: bool = False, jobs: int = 2,
@@ -421,13 +479,16 @@ def _build(apt: PrivateApt, rec: dict[str, object], vdir: Path, install_deps: bo
     files = apt.download(download)
     how = unpack(download, files, rec, src)
     say(f"unpacked: {how}")
+    apply_patches(src)
+    say(f"patched: {'; '.join(p.why for p in PATCHES)}")
     opts = cmake_options(src)
     build = vdir / "build"
     configure_and_build(src, build, opts, jobs)
     manifest = build / MANIFEST
     lib = json.loads(manifest.read_text())["runtime"]["library_path"]
     lib_path = (manifest.parent / lib).resolve()
-    info = {"version": version, "source": how, "options": opts, "options_key": options_key(opts),
+    info = {"version": version, "source": how, "patches": [p.why for p in PATCHES], "patches_key": patches_key(),
+            "options": opts, "options_key": options_key(opts),
             "manifest": str(manifest), "library": str(lib_path), "built_at": time.time(),
             "build_seconds": round(time.monotonic() - tstart, 1), "jobs": jobs}
     info_path.write_text(json.dumps(info, indent=2) + "\n")

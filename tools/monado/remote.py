@@ -25,8 +25,25 @@ little-endian with C alignment, 376 bytes (offsets checked against the compiled 
 A pose is Monado's ``xrt_pose``: orientation quaternion (x, y, z, w) first, then position (x, y, z),
 in the runtime's stage space (the remote hub makes stage the tracking origin; local is 1.6 m up).
 
+Hand tracking: the remote driver's controllers also report XR_EXT_hand_tracking joints
+(``r_device.c``, ``r_device_get_hand_tracking``): Monado's hand simulation
+(``u_hand_sim_simulate_for_valve_index_knuckles``) bends a 0.095 m hand by the five ``hand_curl``
+values (0 straight, 1 curled) and places it at the controller's pose, which serves as the WRIST
+joint's pose (measured on Monado 25: the wrist joint sits at the pose, the palm joint 6.4 cm along
+its -Z with the same orientation; -Z runs along the fingers, +Y out of the back of the hand, the
+thumb towards -X on a right hand: the XR_EXT_hand_tracking palm convention, not the OpenXR grip
+pose's). ``hand_tracking_active`` says whether the runtime reports the joints as active.
+
+Gesture scripts (:class:`Performance`) are the project's simulated performer
+(:mod:`vrdiplomacy.gestures.choreo` overlays on a :mod:`vrdiplomacy.gestures.background`), turned
+into remote messages: with ``source="controller"`` the Index controllers' grip pose, trigger,
+squeeze and thumbstick-touch (hand tracking reported inactive, so the app builds the hand from the
+controller); with ``source="hands"`` the hand's wrist pose and five finger curls (hand tracking
+active, so the app uses Monado's simulated joints).
+
 Run by hand: ``python tools/monado/remote.py --port 4242 raise`` lifts the right controller above
-the head and holds it there (see ``--help``).
+the head and holds it there; ``all`` performs every gesture in turn, ``--source hands`` with
+tracked hands; a gesture's name performs that one (see ``--help``).
 """
 
 from __future__ import annotations
@@ -38,7 +55,9 @@ import struct
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from typing import Any
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 HEADER = struct.unpack("<Q", b"mndrmt3\0")[0]
 _POSE = "4f3f"  # xrt_pose: orientation xyzw, then position xyz
@@ -268,7 +287,164 @@ class RaiseHand:
         return replace(base, head=self.head, right=right, header=HEADER)
 
 
-def play(client: RemoteClient, script: RaiseHand, rate_hz: float = 60.0, repeat: int = 1,
+# ------------------------------------------------------------------ every gesture, from the simulated performer
+
+SOURCES = ("controller", "hands")
+ORDER = ("raise_hand", "nod", "head_shake", "thumbs_up", "thumbs_down", "wave", "applause", "point", "open_palms",
+         "handshake")
+WRIST_TO_PALM: Vec3 = (-0.003, 0.001, -0.064)  # Monado 25's simulated right hand, metres in the wrist frame
+# Monado 25's straight thumb (curl 0), proximal joint to tip, in a right hand's wrist frame: 24 degrees
+# towards the palm and 27 forward of the project's thumbs-up thumb (which runs along -X)
+MONADO_THUMB: Vec3 = (-0.796, -0.408, -0.447)
+HOLD_S = 1.8  # the shortest a held gesture (raised hand, thumbs, pointing, open palms) is held
+CYCLES_S = 2.5  # the shortest a wave or applause goes on
+
+
+@dataclass(frozen=True)
+class Cue:
+    """When a gesture is performed: ``onset`` the motion starts, ``held`` it is fully formed,
+    ``end`` the hand is back at rest (seconds from the script's start)."""
+
+    gesture: str
+    hand: str
+    onset: float
+    held: float
+    release: float
+    end: float
+
+
+class Performance:
+    """``gestures`` in turn (``gap`` seconds of ordinary listening between them) by the project's
+    simulated performer, as remote-driver messages at ``rate`` Hz.
+
+    The performer sits at the stage origin facing -Z with its eyes 1.2 m up (the seated eye height
+    ``join`` puts on a seat), gestures with its right hand, moves naturally (head bobs, glances)
+    between gestures, with tracking noise and dropouts off. ``targets`` and ``partner`` are the
+    performer's (stage space): a handshake is offered to ``partner``; ``handshake_hold`` seconds
+    the offered hand is held out (long enough for the other delegate to answer and shake it); other
+    held gestures last at least ``hold`` seconds, waves and applause go on at least ``cycles`` seconds.
+
+    Tracked hands are Monado's hand model, not the performer's: the script places Monado's palm
+    joint on the performer's palm with the same orientation and curls the fingers as the performer
+    does; where the performer's thumb sticks up or down (thumbs up/down) the hand is turned by the
+    rotation that takes Monado's straight thumb (``MONADO_THUMB``) onto the performer's, so the
+    thumb, not the fist, points where the performer's does."""
+
+    def __init__(self, source: str = "controller", gestures: Sequence[str] = ORDER, seed: int = 3, rate: float = 60.0,
+                 gap: float = 1.3, lead: float = 2.0, handshake_hold: float = 6.0, hold: float = HOLD_S,
+                 cycles: float = CYCLES_S) -> None:
+        import numpy as np
+
+        from vrdiplomacy.gestures.background import make_background
+        from vrdiplomacy.gestures.choreo import gesture_overlay, make_targets
+        from vrdiplomacy.gestures.perform import Performer
+        from vrdiplomacy.gestures.types import Gesture
+
+        held = {Gesture.RAISE_HAND, Gesture.THUMBS_UP, Gesture.THUMBS_DOWN, Gesture.POINT, Gesture.OPEN_PALMS}
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+        self.source, self.rate = source, rate
+        rng = np.random.default_rng(seed)
+        perf = Performer("monado", "controller" if source == "controller" else "articulated", hand_scale=1.0, speed=0.9,
+                         amplitude=1.0, eye_height=1.2, dominant="right", noise=0.0, dropout_rate=0.0, yaw0=0.0,
+                         position=(0.0, 0.0), arm=1.0)
+        self.performer = perf
+        self.targets, self.partner = make_targets(perf, rng)
+        t = lead
+        overlays = []
+        cues = []
+        for name in gestures:
+            ov = gesture_overlay(Gesture.parse(name), "right", perf, rng, t, self.targets, self.partner)
+            while ov.gesture in (Gesture.WAVE, Gesture.APPLAUSE) and ov.t_act < cycles:
+                # a clear wave or applause: a draw with fewer cycles than ``cycles`` seconds is drawn again
+                ov = gesture_overlay(Gesture.parse(name), "right", perf, rng, t, self.targets, self.partner)
+            if ov.gesture is Gesture.HANDSHAKE:
+                ov = replace(ov, t_act=handshake_hold)
+            elif ov.gesture in held:
+                ov = replace(ov, t_act=max(ov.t_act, hold))  # a clear performance, not the recognizer's edge case
+            overlays.append(ov)
+            cues.append(Cue(name, ov.hand, ov.t0, ov.t0 + ov.t_in, ov.t0 + ov.t_in + ov.t_act, ov.end))
+            t = ov.end + gap
+        self.cues = tuple(cues)
+        self.duration = t
+        self._overlays = overlays
+        self._bg = make_background(perf, rng, self.duration + 1.0, negative=False)
+        self._rng = rng
+        self._frames = [self._frame(i / rate) for i in range(int(self.duration * rate) + 1)]
+
+    def cue(self, gesture: str) -> Cue:
+        return next(c for c in self.cues if c.gesture == gesture)
+
+    def _frame(self, t: float) -> tuple[Pose, Controller, Controller]:
+        """The performer at ``t`` (:func:`vrdiplomacy.gestures.background.performer_at`: the
+        background with the gesture overlays, as the tuning data's renderer blends them) as a
+        head pose and two remote controllers."""
+        import numpy as np
+
+        from vrdiplomacy.gestures.background import _controller, performer_at
+        from vrdiplomacy.gestures.perform import _quat
+        from vrdiplomacy.scene.math3d import quat_from_yaw_pitch_roll
+
+        pose, hands, dyaw, dpitch = performer_at(self._bg, self._overlays, t)
+        eye = np.array([0.0, self.performer.eye_height, 0.0])
+        q = quat_from_yaw_pitch_roll(math.radians(pose.yaw + dyaw), math.radians(pose.pitch + dpitch))
+        head = Pose(_vec(eye + pose.head), _q(q))
+        ctl = []
+        for side in ("left", "right"):
+            h = hands[side]
+            pos, rot = eye + h.pos, h.rot  # body frame = stage frame (the performer faces -Z at the origin)
+            if self.source == "controller":
+                c = _controller(h, side, pos, rot, self._rng)
+                assert c.grip is not None
+                ctl.append(Controller(Pose(_vec(c.grip.position), _q(c.grip.orientation)), trigger=c.trigger,
+                                      squeeze=c.squeeze, trigger_touch=c.trigger_touch, thumbstick_touch=c.thumb_touch,
+                                      hand_tracking_active=False))
+                continue
+            mirror = np.array([1.0 if side == "right" else -1.0, 1.0, 1.0])
+            if h.shape.thumb_up > 0.0:
+                rot = rot @ _thumb_turn(side, h.shape.thumb_up)
+            wrist = pos - rot @ (np.array(WRIST_TO_PALM) * mirror)  # Monado's palm joint lands on the performer's palm
+            curls = h.shape.curls  # index, middle, ring, little
+            ctl.append(Controller(Pose(_vec(wrist), _q(_quat(rot))),
+                                  hand_curl=(curls[3], curls[2], curls[1], curls[0], h.shape.thumb_fold),
+                                  hand_tracking_active=True))
+        return head, ctl[0], ctl[1]
+
+    def at(self, t: float, base: RemoteData | None = None) -> RemoteData:
+        i = min(max(int(round(t * self.rate)), 0), len(self._frames) - 1)
+        head, left, right = self._frames[i]
+        return RemoteData(head, left, right)
+
+
+def _thumb_turn(side: str, weight: float) -> Any:
+    """The rotation (hand frame, ``weight`` of it) taking Monado's straight thumb onto the
+    performer's thumbs-up thumb (:func:`vrdiplomacy.gestures.synth.local_joints`)."""
+    import numpy as np
+
+    from vrdiplomacy.gestures.synth import HandShape, local_joints
+    from vrdiplomacy.input.frame import Joint
+
+    j = local_joints(HandShape((1.0, 1.0, 1.0, 1.0), 0.0, 1.0), side)
+    b = j[Joint.THUMB_TIP] - j[Joint.THUMB_PROXIMAL]
+    b = b / np.linalg.norm(b)
+    a = np.array(MONADO_THUMB) * np.array([1.0 if side == "right" else -1.0, 1.0, 1.0])
+    a = a / np.linalg.norm(a)
+    axis = np.cross(a, b)
+    angle = math.atan2(float(np.linalg.norm(axis)), float(a @ b)) * min(max(weight, 0.0), 1.0)
+    k = axis / np.linalg.norm(axis)
+    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + math.sin(angle) * kx + (1.0 - math.cos(angle)) * (kx @ kx)  # Rodrigues
+
+
+def _vec(v: Sequence[float]) -> Vec3:
+    return (float(v[0]), float(v[1]), float(v[2]))
+
+
+def _q(v: Sequence[float]) -> Quat:
+    return (float(v[0]), float(v[1]), float(v[2]), float(v[3]))
+
+
+def play(client: RemoteClient, script: RaiseHand | Performance, rate_hz: float = 60.0, repeat: int = 1,
          alive: Callable[[], bool] = lambda: True) -> int:
     """Send ``script`` ``repeat`` times at ``rate_hz``; returns the messages sent."""
     base = client.initial or RemoteData()
@@ -285,18 +461,36 @@ def play(client: RemoteClient, script: RaiseHand, rate_hz: float = 60.0, repeat:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Drive Monado's remote driver: lift the right controller above the head.")
+    p = argparse.ArgumentParser(description="Drive Monado's remote driver: head, controllers and tracked hands.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=4242, help="the hub's port (remote.port in Monado's config_v0.json)")
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--rate", type=float, default=60.0, help="messages per second")
-    p.add_argument("script", choices=("raise",), help="raise: the right hand goes up, is held 3 s, comes down")
+    p.add_argument("--source", choices=SOURCES, default="controller",
+                   help="gesture scripts: controller (Index controllers, hand tracking off) or hands (tracked hands)")
+    p.add_argument("--seed", type=int, default=3, help="the simulated performer's random seed (gesture scripts)")
+    p.add_argument("script", choices=("raise", "all", *ORDER),
+                   help="raise: the right controller goes up, is held 3 s, comes down; all: every gesture in turn; "
+                        "a gesture's name: that gesture")
     a = p.parse_args(argv)
-    with RemoteClient(a.port, a.host) as c:
-        c.connect()
-        print(f"connected; the hub's reset state puts the head at {c.reset.head.position if c.reset else '?'}")
-        n = play(c, RaiseHand(), a.rate, a.repeat)
-        print(f"sent {n} messages")
+    root = str(Path(__file__).resolve().parents[2])  # run from a checkout: the gesture scripts import vrdiplomacy
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    script: RaiseHand | Performance
+    if a.script == "raise":
+        script = RaiseHand()
+    else:
+        script = Performance(a.source, ORDER if a.script == "all" else (a.script,), seed=a.seed, rate=a.rate)
+        print("cues: " + ", ".join(f"{c.gesture} {c.onset:.1f}-{c.end:.1f} s" for c in script.cues))
+    try:
+        with RemoteClient(a.port, a.host) as c:
+            c.connect()
+            print(f"connected; the hub's reset state puts the head at {c.reset.head.position if c.reset else '?'}")
+            n = play(c, script, a.rate, a.repeat)
+            print(f"sent {n} messages")
+    except (OSError, RemoteProtocolError) as e:  # no hub, or it went away (the runtime ended)
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -25,7 +25,8 @@ class JoinOptions:
     """What ``join`` was asked for beyond the backend: ``duration`` seconds (0: until closed),
     ``screenshot`` a PNG of the last frame, ``name`` the identity in the room, ``recorder`` a
     :class:`~vrdiplomacy.gestures.record.Recorder` for the input, ``client`` the live client's
-    options (desktop key hold, recognizer), ``voice`` microphone, headphones and voice profile."""
+    options (desktop key hold, recognizer), ``voice`` microphone, headphones and voice profile,
+    ``render_every`` draw every N-th frame (1: all; see :func:`vrdiplomacy.xr.runloop.run`)."""
 
     duration: float = 0.0
     screenshot: Path | None = None
@@ -33,6 +34,7 @@ class JoinOptions:
     recorder: Any = None
     client: ClientOptions = dataclasses.field(default_factory=ClientOptions)
     voice: VoiceOptions = dataclasses.field(default_factory=VoiceOptions)
+    render_every: int = 1
 
 
 @dataclasses.dataclass
@@ -101,11 +103,13 @@ def local_session(backend: Any, scene: Any, layout: Any, vp: Any, opts: JoinOpti
                 backend.request_exit()
 
         stats = runloop.run(backend, scene, renderer, origin, on_frame=on_frame,
-                            after_render=_keep_last(renderer, last) if opts.screenshot else None)
+                            after_render=_keep_last(renderer, last) if opts.screenshot else None,
+                            render_every=opts.render_every)
     finally:
         renderer.close()
     save_screenshot(opts.screenshot, last)
     reason = backend.finish_reason
+    log.info("frame loop: %s", stats.summary())
     log.info("left after %d frames%s", stats.frames, f" ({reason})" if reason else "")
     return 0
 
@@ -163,7 +167,8 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
                 backend.request_exit()
 
         stats = runloop.run(backend, scene, renderer, origin, on_frame=on_frame,
-                            after_render=_keep_last(renderer, last) if opts.screenshot else None)
+                            after_render=_keep_last(renderer, last) if opts.screenshot else None,
+                            render_every=opts.render_every)
         err = host.failed()
         if err is not None:
             raise err
@@ -187,6 +192,7 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
         else:
             log.info("link to the relay: %s; down at the end (%s)", n, link.what())
     state = report.user.get("state", {})
+    log.info("frame loop: %s", stats.summary())
     log.info("left after %d frames; sent %d gesture events; received %d poses, %d voice frames, %d gesture events from "
              "%d delegates", stats.frames, report.user.get("stats", {}).get("gestures_sent", 0), state.get("poses", 0),
              state.get("voice_frames", 0), state.get("gesture_events", 0), len(report.user.get("members", [])))

@@ -47,6 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="OpenXR graphics binding (default auto: EGL headless when the runtime offers it, else GLX)")
     p.add_argument("--space", choices=("stage", "local"), default="stage", help="OpenXR reference space (default stage)")
     p.add_argument("--no-hand-tracking", action="store_true", help="do not use XR_EXT_hand_tracking")
+    p.add_argument("--render-every", type=int, default=1, metavar="N",
+                   help="draw every N-th frame only (default 1: all). Input is still read and sent every frame: on "
+                        "a software renderer (no GPU) this keeps gestures and poses at the runtime's frame rate")
     p.add_argument("--relay", metavar="HOST:PORT", help="join the session on this relay (default: a local session)")
     p.add_argument("--fingerprint", metavar="FP",
                    help="the relay certificate's SHA-256 fingerprint, as printed by 'vrdiplomacy relay' (required with "
@@ -120,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--frames must be >= 0")
     if args.duration < 0:
         raise ConfigError("--duration must be >= 0")
+    if args.render_every < 1:
+        raise ConfigError("--render-every must be >= 1")
     w, h = parse_size(args.size)
     relay = relay_address(args.relay, args.fingerprint)
     identity = _secured_identity(args, relay)
@@ -157,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     opts = JoinOptions(args.duration, args.screenshot, args.name, recorder,
                        ClientOptions(config.client.key_hold, recognize=not args.no_recognizer,
                                      mapping=config.mapping.controller),
-                       VoiceOptions(args.mic, args.headphones, args.voice_profile))
+                       VoiceOptions(args.mic, args.headphones, args.voice_profile), args.render_every)
     try:
         if relay is not None:
             return networked(backend, scene, layout, seat, relay, opts, secured)  # type: ignore[arg-type]

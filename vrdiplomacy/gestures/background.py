@@ -277,6 +277,52 @@ def _controller(h: HandState, side: str, pos: F64, rot: F64, rng: np.random.Gene
     )
 
 
+SETTLE_S = 0.8  # the head is still this long before a nod or head shake (and stays still until after it)
+SETTLE_BLEND_S = 0.5  # ... coming to rest from whatever it was doing over this long
+
+
+def _settle(t: float, ov: Overlay) -> float:
+    """How still the head is held around head gesture ``ov`` at ``t`` (0 free, 1 held)."""
+    a, b = ov.t0 - SETTLE_S, ov.end + 0.3
+    if t < a - SETTLE_BLEND_S or t > b + SETTLE_BLEND_S:
+        return 0.0
+    if t < a:
+        return _smooth_step((t - a + SETTLE_BLEND_S) / SETTLE_BLEND_S)
+    if t > b:
+        return 1.0 - _smooth_step((t - b) / SETTLE_BLEND_S)
+    return 1.0
+
+
+def _smooth_step(u: float) -> float:
+    u = min(1.0, max(0.0, u))
+    return u * u * (3.0 - 2.0 * u)
+
+
+def performer_at(bg: Background, overlays: list[Overlay], t: float) -> tuple[Pose3, dict[str, HandState], float, float]:
+    """The performer at ``t`` without noise: (background pose, both hands with the gesture
+    overlays blended in, extra head yaw and pitch in degrees from the overlays).
+
+    Nobody looks around while nodding or shaking the head: the head comes to rest (smoothly, over
+    ``SETTLE_BLEND_S``) ``SETTLE_S`` seconds before a head gesture and is held until 0.3 s after it.
+    (Generator 5 froze it only 0.3 s before, abruptly, mid-glance: the glance ran into the gesture,
+    and the recognizer rightly dated the motion's onset to the glance, outside the label.)"""
+    pose = bg.at(t)
+    for ov in overlays:
+        if ov.hand == "none" and (w := _settle(t, ov)) > 0.0:
+            still = bg.at(ov.t0 - SETTLE_S)
+            pose = Pose3((1 - w) * pose.yaw + w * still.yaw, (1 - w) * pose.pitch + w * still.pitch, pose.head, pose.hands)
+    hands = dict(pose.hands)
+    dyaw = dpitch = 0.0
+    for ov in overlays:
+        if ov.t0 <= t <= ov.end:
+            w = ov.weight(t)
+            gh, dy, dp = ov.fn(t - ov.t0, pose)
+            for s, h in gh.items():
+                hands[s] = hands[s].blend(h, w)
+            dyaw, dpitch = dyaw + dy, dpitch + dp
+    return pose, hands, dyaw, dpitch
+
+
 def render(
     p: Performer, rng: np.random.Generator, duration: float, rate: float, bg: Background, overlays: list[Overlay]
 ) -> list[InputFrame]:
@@ -287,20 +333,7 @@ def render(
     frames: list[InputFrame] = []
     for i in range(int(duration * rate)):
         t = i / rate + float(rng.uniform(-0.002, 0.002))
-        pose = bg.at(t)
-        for ov in overlays:  # nobody looks around while nodding or shaking the head
-            if ov.hand == "none" and ov.t0 - 0.3 <= t <= ov.end + 0.3:
-                still = bg.at(ov.t0 - 0.3)
-                pose = Pose3(still.yaw, still.pitch, pose.head, pose.hands)
-        hands = dict(pose.hands)
-        dyaw = dpitch = 0.0
-        for ov in overlays:
-            if ov.t0 <= t <= ov.end:
-                w = ov.weight(t)
-                gh, dy, dp = ov.fn(t - ov.t0, pose)
-                for s, h in gh.items():
-                    hands[s] = hands[s].blend(h, w)
-                dyaw, dpitch = dyaw + dy, dpitch + dp
+        pose, hands, dyaw, dpitch = performer_at(bg, overlays, t)
         head_pos = base + r0 @ pose.head + rng.normal(0, 0.0005, 3)
         q = quat_from_yaw_pitch_roll(math.radians(p.yaw0 + pose.yaw + dyaw + rng.normal(0, 0.1)),
                                      math.radians(pose.pitch + dpitch + rng.normal(0, 0.1)))

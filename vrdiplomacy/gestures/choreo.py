@@ -206,7 +206,9 @@ def gesture_overlay(
         reach, dh = u(0.36, 0.5) * p.arm, np.array([d[0], d[2]]) / math.hypot(d[0], d[2])
         hands[side] = HandState(np.array([u(0.04, 0.12) + 0.8 * reach * dh[0], min(-0.3, floor - p.eye_height), reach * dh[1]]),
                                 _rot_y(yaw) @ _rot_x(-tip) @ _tilt(rng, 8) @ HANDSHAKE_ROT, _shape(rng, p, "open"))
-        t_act = u(0.8, 2.0)
+        # an offered hand is held out until the other takes it (or it is clearly not taken): at
+        # least a second (generator 5 drew 0.8-2.0 s, holds shorter than the offer takes to read)
+        t_act = u(1.0, 2.5)
     else:
         raise ValueError(g)
     sway = rng.normal(0, 0.01, 3)
