@@ -181,10 +181,14 @@ class LossAdapter:
         return max((r for _, r in self._reports.values()), key=lambda r: (r.unplayable, r.burst))
 
     def plan(self, now: float) -> Plan:
-        s = self.s
-        w = self.worst(now)
-        if w is None:
+        """The plan that serves every listener: the deepest copies any of them needs."""
+        if self.worst(now) is None:
             return Plan()
+        plans = [self._plan_for(r) for _, r in self._reports.values()]
+        return max(plans, key=lambda p: (len(p.copies), p.copies, p.expected_loss))
+
+    def _plan_for(self, w: StreamReport) -> Plan:
+        s = self.s
         u = w.unplayable
         bursty = w.burst >= s.burst_red3 and u >= s.red_from
         if u >= s.red3_from or bursty:
