@@ -83,12 +83,16 @@ def test_sender_carries_copies_and_marks_fec_only_when_written(speech: np.ndarra
         assert p.flags & FLAG_RED and not p.flags & FLAG_FEC  # copies replace in-band FEC
         assert dict(p.redundancy) == {1: prev.payload, 2: prev2.payload}  # byte for byte
         assert VoicePacket.parse(bytes(p)) == p
-    s.on_report(StreamReport(9, loss=0.006), reporter=4, now=2.0)
-    p = s.capture(speech[2 * FS: 2 * FS + F])[0]
-    assert p.flags & FLAG_FEC and not p.redundancy and s.encoder.expected_loss_perc == 1
+    s.on_report(StreamReport(9, loss=0.03), reporter=4, now=2.0)
+    assert s.copies == (1, 2)  # hysteresis: a loss hovering near a threshold does not toggle depth
+    s.on_report(StreamReport(9, loss=0.02), reporter=4, now=3.0)
+    assert s.copies == (1,)
     s.tick(30.0)  # the listener went quiet: its report expired
     p = s.capture(speech[2 * FS + F: 2 * FS + 2 * F])[0]
     assert not p.flags & (FLAG_FEC | FLAG_RED) and s.encoder.expected_loss_perc == 0
+    s.on_report(StreamReport(9, loss=0.008), reporter=4, now=31.0)  # light loss: in-band FEC only
+    p = s.capture(speech[2 * FS: 2 * FS + F])[0]
+    assert p.flags & FLAG_FEC and not p.redundancy and s.encoder.expected_loss_perc == 1
 
 
 def _pkt(seq: int, copies: tuple[int, ...] = (), start: bool = False) -> VoicePacket:

@@ -137,7 +137,10 @@ class AdaptSettings:
     which three copies are carried whatever the loss (bursts defeat short distances);
     ``max_expected_loss``: cap of the Opus loss hint; ``hint_with_copies``: the loss hint
     while copies protect the stream (in-band FEC costs the primary bits, and copies
-    already cover single losses).
+    already cover single losses); ``step_down``: fewer copies only once the loss fell below
+    this share of the threshold that called for the current ones (each change of depth
+    makes listeners' buffers re-time the speech, so a loss that hovers at a threshold
+    must not toggle it).
     """
 
     expire_s: float = 12.0
@@ -147,6 +150,7 @@ class AdaptSettings:
     burst_red3: float = 2.0
     max_expected_loss: float = 0.25
     hint_with_copies: float = 0.0
+    step_down: float = 0.6
 
     def validate(self) -> None:
         if not 0.0 <= self.red_from <= self.red2_from <= self.red3_from <= 1.0:
@@ -162,6 +166,7 @@ class LossAdapter:
         self.s = s = settings or AdaptSettings()
         s.validate()
         self._reports: dict[int, tuple[float, StreamReport]] = {}
+        self._depth = 0  # copies in the current plan
         self.reports_used = 0
 
     def on_report(self, reporter: int, report: StreamReport, now: float) -> None:
@@ -183,22 +188,29 @@ class LossAdapter:
     def plan(self, now: float) -> Plan:
         """The plan that serves every listener: the deepest copies any of them needs."""
         if self.worst(now) is None:
+            self._depth = 0
             return Plan()
         plans = [self._plan_for(r) for _, r in self._reports.values()]
-        return max(plans, key=lambda p: (len(p.copies), p.copies, p.expected_loss))
+        plan = max(plans, key=lambda p: (len(p.copies), p.copies, p.expected_loss))
+        self._depth = len(plan.copies)
+        return plan
+
+    def _depth_for(self, w: StreamReport, scale: float) -> int:
+        s = self.s
+        u = w.unplayable
+        if u >= s.red3_from * scale or (w.burst >= s.burst_red3 and u >= s.red_from * scale):
+            return 3
+        if u >= s.red2_from * scale:
+            return 2
+        return 1 if u >= s.red_from * scale else 0
 
     def _plan_for(self, w: StreamReport) -> Plan:
         s = self.s
+        depth = self._depth_for(w, 1.0)
+        if depth < self._depth:  # step down only when clearly below the current depth's threshold
+            depth = max(depth, min(self._depth, self._depth_for(w, s.step_down)))
+        copies = tuple(range(1, depth + 1))
         u = w.unplayable
-        bursty = w.burst >= s.burst_red3 and u >= s.red_from
-        if u >= s.red3_from or bursty:
-            copies: tuple[int, ...] = (1, 2, 3)
-        elif u >= s.red2_from:
-            copies = (1, 2)
-        elif u >= s.red_from:
-            copies = (1,)
-        else:
-            copies = ()
         hint = min(u, s.max_expected_loss) if not copies else min(s.hint_with_copies, s.max_expected_loss)
         return Plan(hint, copies)
 

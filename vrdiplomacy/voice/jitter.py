@@ -154,7 +154,7 @@ class JitterBuffer:
         self._max_seq: int | None = None
         self._transit: float | None = None
         self.jitter = 0.0  # RFC 3550 interarrival jitter, seconds
-        self._help_depth = 0  # frames back the stream's latest packet can rebuild (FEC or copies)
+        self._help: deque[int] = deque(maxlen=w)  # frames back each recent packet can rebuild
         self.playing = False
         self.next_ts = 0
         self._frame = 960
@@ -189,9 +189,9 @@ class JitterBuffer:
             return "duplicate"
         self._note_seen(seq)
         if packet.flags & FLAG_RED:
-            self._help_depth = max(d for d, _ in packet.redundancy)
+            self._help.append(max(d for d, _ in packet.redundancy))
         else:
-            self._help_depth = 1 if packet.flags & FLAG_FEC else 0
+            self._help.append(1 if packet.flags & FLAG_FEC else 0)
         stale = self._last_played_ts is not None and ts <= self._last_played_ts
         if (self.playing and ts < self.next_ts) or stale:
             self._target = None  # react to lateness at once
@@ -279,10 +279,12 @@ class JitterBuffer:
 
     def hold_frames(self) -> int:
         """Frames held back for FEC data or redundant copies: how far back the stream's
-        packets reach, while it loses more than ``fec_loss_threshold``; else none."""
-        if not self.s.fec_hold or self._help_depth == 0:
+        recent packets (the last ``window``) reach, while it loses more than
+        ``fec_loss_threshold``; else none."""
+        depth = max(self._help) if self._help else 0
+        if not self.s.fec_hold or depth == 0:
             return 0
-        return self._help_depth if self.loss_fraction() + self.late_fraction() > self.s.fec_loss_threshold else 0
+        return depth if self.loss_fraction() + self.late_fraction() > self.s.fec_loss_threshold else 0
 
     def target_offset(self) -> float:
         """The playout offset to aim for (seconds, on the receiver clock minus timestamp),

@@ -191,8 +191,8 @@ class VoiceSender:
         flags = (FLAG_VOICE if speech else 0) | (0 if self._was_sending else FLAG_START)
         if self.s.opus.cbr:
             flags |= FLAG_CBR
-        if self.s.opus.fec and self.expected_loss > 0:
-            flags |= FLAG_FEC  # libopus writes in-band FEC only with a loss hint above zero
+        if self.s.opus.fec and round(self.expected_loss * 100) >= 1:
+            flags |= FLAG_FEC  # libopus writes in-band FEC only with a loss hint of 1 % or more
         red = self._redundancy(ts)
         if red:
             flags |= FLAG_RED
