@@ -81,8 +81,10 @@ class StreamReport:
 
     @property
     def unplayable(self) -> float:
-        """Fraction of packets that did not arrive in time: what redundancy must cover."""
-        return min(1.0, self.loss + self.late)
+        """Fraction of packets that never arrived: what redundant copies must cover (late
+        packets are the jitter buffer's business: its delay follows the arrival spread, and
+        when a stall delays a run of packets, their copies come just as late)."""
+        return self.loss
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ class AdaptSettings:
 
     ``expire_s``: a listener's report counts this long (listeners repeat theirs every
     :attr:`ReportSettings.refresh_s` while they have loss to report); ``red_from``: the
-    unplayable fraction (loss plus late) from which each packet carries a copy of the
+    network loss from which each packet carries a copy of the
     previous frame; ``red2_from``: from which it carries two (distances 1 and 2);
     ``red3_from``: from which three (1, 2, 3); ``burst_red3``: mean loss-run length from
     which three copies are carried whatever the loss (bursts defeat short distances);

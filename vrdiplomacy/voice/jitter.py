@@ -51,7 +51,9 @@ class JitterSettings:
     ``idle_frames`` frames of nothing to play before a stream goes idle; ``max_packets``
     packets buffered per speaker at most (older ones are dropped and counted);
     ``hysteresis_ms`` slack below the target before a frame is expanded or an underrun is
-    waited out; ``accelerate_ms`` excess above the target before frames are accelerated;
+    waited out; ``accelerate_ms`` excess above the target before quiet frames are
+    accelerated (speech frames from three times that excess: a delay that is only a little
+    too long waits for the next pause);
     ``quiet_level`` frames at or below this level (-dBov) take the growth that holding for
     FEC or copies needs at once, louder frames only when packets would otherwise come
     late or the hold has been short for ``hold_wait_s`` (speech keeps its timing while a
@@ -358,7 +360,8 @@ class JitterBuffer:
             elif self._short_since is None:
                 self._short_since = play_time
             waited = self._short_since is not None and play_time - self._short_since >= s.hold_wait_s
-            if offset > target + s.accelerate_ms / 1e3:
+            excess = offset - target - s.accelerate_ms / 1e3
+            if excess > 0 and (entry.packet.level >= s.quiet_level or excess > 2 * s.accelerate_ms / 1e3):
                 stretch = "accelerate"
                 self.stats.accelerate += 1
             elif offset < base - hyst or (short and (entry.packet.level >= s.quiet_level or waited)):
