@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from vrdiplomacy.errors import ConfigError, ProtocolError
+from vrdiplomacy.scene.math3d import Pose
 from vrdiplomacy.voice.codec import OpusSettings
 from vrdiplomacy.voice.feedback import AdaptSettings, LossAdapter, LossReport, Plan, ReportScheduler, StreamReport
 from vrdiplomacy.voice.jitter import JitterBuffer, JitterSettings
@@ -129,3 +130,33 @@ def test_jitter_buffer_plays_lost_frames_from_copies_and_holds_only_for_them() -
     _drive(bare, (), lost)
     assert bare.loss_fraction() > 0.04 and bare.hold_frames() == 0
     assert bare.target_offset() < jb.target_offset() - 0.035
+
+
+def test_session_applies_only_reports_about_itself_from_someone_else(speech: np.ndarray) -> None:
+    from vrdiplomacy.session.audio import ListenerMix, apply_loss_report
+
+    # In a secured room ``me`` and the reporter are roster member indices (the key that opened the
+    # signed room event), while the sender stamps its relay client id: the entry is matched by key.
+    snd = VoiceSender(1234, SenderSettings(opus=OpusSettings(dtx=False), transmit="continuous"))
+    about_me = bytes(LossReport((StreamReport(5, loss=0.2), StreamReport(2, loss=0.07))))
+    assert apply_loss_report(snd, 2, 5, about_me, 1.0) == "applied" and snd.copies == (1, 2)
+    assert apply_loss_report(snd, 2, 2, about_me, 1.0) == "other"  # our own report
+    assert apply_loss_report(snd, 3, 5, about_me, 1.0) == "other"  # about others only
+    assert apply_loss_report(snd, 2, 5, about_me[:-1], 1.0) == "malformed"
+
+    # A listener whose stream from speaker 7 loses every 8th packet reports it (and only then).
+    mix = ListenerMix()
+    src = VoiceSender(7, SenderSettings(opus=OpusSettings(dtx=False), transmit="continuous"))
+    sent = [p for f in _frames(speech[: 3 * FS]) for p in src.capture(f)]
+    reports = []
+    for k, p in enumerate(sent):
+        now = k * 0.02
+        if k % 8 != 5 or k < 60:
+            mix.receive(7, bytes(p), now + 0.005)
+        mix.render(now, Pose(), {})
+        rep = mix.loss_report(now)
+        if rep is not None:
+            reports.append((now, rep))
+    assert reports and all(t >= 1.2 for t, _ in reports)  # nothing while the stream was clean
+    (e,) = reports[-1][1].entries
+    assert e.speaker == 7 and 0.04 < e.loss < 0.16 and mix.counters.reports_sent == len(reports)

@@ -124,7 +124,8 @@ def _score(ref: F32, out: F32, max_lag: int) -> float:
     return s
 
 
-async def _live(clip: F32, loss: float, burst: float, jitter: float, seed: int) -> tuple[F32, dict[str, float]]:
+async def _live(clip: F32, loss: float, burst: float, jitter: float, seed: int,
+                settle: float) -> tuple[F32, dict[str, float]]:
     fp = _faultproxy()
     layout = load_layout("chamber")
     seats = layout.seats
@@ -144,7 +145,7 @@ async def _live(clip: F32, loss: float, burst: float, jitter: float, seed: int) 
             assert b.mix is not None
             b.mix.on_voice = lambda spk, now, mono: heard.append((now, mono.copy()))
             await a.start()
-            await asyncio.sleep(1.5)  # both are in the room, and past their start-up work, before the first word
+            await asyncio.sleep(settle)  # both are in the room, and past their start-up work, before the first word
             a.mic = ArrayInput(src)
             a.mic_ended = False
             await asyncio.sleep(src.size / FS + 0.8)
@@ -177,12 +178,13 @@ async def _live(clip: F32, loss: float, burst: float, jitter: float, seed: int) 
     return out, stats
 
 
-def live(clip: F32, loss: float, burst: float, jitter: float, seed: int) -> LiveResult:
-    """One live session: the clip twice through relay and proxy; PESQ-WB of both passes."""
-    out, stats = asyncio.run(_live(clip, loss, burst, jitter, seed))
-    # the speaker's microphone starts about 1.5 s after the listener's clock; find the clip
+def live(clip: F32, loss: float, burst: float, jitter: float, seed: int, settle: float = 1.5) -> LiveResult:
+    """One live session: the clip twice through relay and proxy; PESQ-WB of both passes.
+    ``settle``: seconds both delegates sit in the room before the speaker starts."""
+    out, stats = asyncio.run(_live(clip, loss, burst, jitter, seed, settle))
+    # the speaker's microphone starts about ``settle`` s after the listener's clock; find the clip
     src = np.concatenate([clip, clip])
-    lag = delay_by_xcorr(src, out, min(out.size - 1, int(4.0 * FS)))
+    lag = delay_by_xcorr(src, out, min(out.size - 1, int((settle + 2.5) * FS)))
     got = out[lag:]
     cold = _score(clip, got[: clip.size + FS // 2], FS // 2)
     warm = _score(clip, got[clip.size - FS // 4 :], FS // 2)
@@ -193,7 +195,7 @@ def live(clip: F32, loss: float, burst: float, jitter: float, seed: int) -> Live
 def warm_up() -> None:
     """One short session first: a process's first session pays for one-time work (library
     loading, first decodes and renders) that stalls its event loop; a client pays it once."""
-    live(speech(("Front_Center",))[: FS // 2], 0.0, 1.0, 0.0, 0)
+    live(speech(("Front_Center",))[: FS // 2], 0.0, 1.0, 0.0, 0, settle=0.5)
 
 
 def plain_opus(clip: F32, loss: float, burst: float, seed: int) -> float:
@@ -218,12 +220,51 @@ def plain_opus(clip: F32, loss: float, burst: float, seed: int) -> float:
     return _score(clip, y, FS // 10)
 
 
+def cpu_per_frame(clip: F32, frames: int = 500) -> dict[str, float]:
+    """Thread CPU time per 20 ms frame (microseconds): the sender without and with three
+    copies, the receiver (parse, jitter buffer, decode) without and with copies, and one
+    WSOLA accelerate / expand of a decoded speech frame."""
+    from vrdiplomacy.voice.feedback import Plan
+    from vrdiplomacy.voice.receiver import VoiceReceiver
+    from vrdiplomacy.voice.sender import SenderSettings, VoiceSender
+    from vrdiplomacy.voice.stretch import accelerate, expand
+
+    n = 960
+    x = np.concatenate([clip] * (frames * n // clip.size + 1))[: frames * n]
+    out: dict[str, float] = {}
+    for label, copies in (("plain", ()), ("3 copies", (1, 2, 3))):
+        snd = VoiceSender(1, SenderSettings(opus=OpusSettings(dtx=False), transmit="continuous"))
+        snd.apply(Plan(0.0, copies))
+        t0 = time.thread_time()
+        pkts = [bytes(p) for i in range(frames) for p in snd.capture(x[i * n : (i + 1) * n])]
+        out[f"send, {label}"] = (time.thread_time() - t0) / frames * 1e6
+        rcv = VoiceReceiver()
+        t0 = time.thread_time()
+        for i, p in enumerate(pkts):
+            if i % 10 != 3:  # 10 % loss: copies (when there) fill in
+                rcv.receive(p, i * 0.02 + 0.001)
+            rcv.pull(i * 0.02 - 0.06, n)
+        out[f"receive, {label}"] = (time.thread_time() - t0) / len(pkts) * 1e6
+    frames_pcm = [x[i * n : (i + 1) * n] for i in range(0, frames, 5)]
+    t0 = time.thread_time()
+    for f in frames_pcm:
+        accelerate(f)
+        expand(f)
+    out["accelerate + expand"] = (time.thread_time() - t0) / len(frames_pcm) * 1e6
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=None)
     ap.add_argument("--set", choices=("tune", "held-out", "both"), default="both")
     ap.add_argument("--conditions", type=int, nargs="+", default=None, help="indices into the table (0..5)")
+    ap.add_argument("--cpu", action="store_true", help="only measure CPU time per frame")
     a = ap.parse_args()
+    if a.cpu:
+        for k, v in cpu_per_frame(speech(TUNE)).items():
+            print(f"{k:24s} {v:7.0f} us per 20 ms frame")
+        return 0
     sets = {"tune": (TUNE, a.seeds or [1, 2]), "held-out": (HELD_OUT, a.seeds or [11, 12])}
     chosen = ["tune", "held-out"] if a.set == "both" else [a.set]
     conds = [CONDITIONS[i] for i in a.conditions] if a.conditions else CONDITIONS
