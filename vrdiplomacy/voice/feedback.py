@@ -5,7 +5,7 @@ network, packets that came too late to play, the mean length of loss runs, the a
 jitter) and now and then tells the room in a :class:`LossReport`. A speaker's
 :class:`LossAdapter` keeps the latest report of every listener about it and plans its
 encoder for the worst-served one (:class:`Plan`): the Opus expected-loss hint (which makes
-libopus write in-band FEC for the previous frame), and redundant copies of the previous
+libopus write in-band FEC for the previous frame), its bitrate, and redundant copies of the previous
 frames in each packet (RFC 2198 style, see :mod:`vrdiplomacy.voice.packet`), so a frame
 whose own packet was lost is still decoded exactly from a later packet. Listeners' jitter
 buffers hold back only as many frames as the copies the stream carries reach, and only
@@ -121,10 +121,12 @@ class LossReport:
 class Plan:
     """What the speaker's encoder does: ``expected_loss`` the Opus loss hint (0..1: in-band
     FEC strength); ``copies`` distances (frames back) of the redundant copies each packet
-    carries, () for none."""
+    carries, () for none; ``bitrate_scale`` of the configured Opus bitrate (below 1 when
+    many copies multiply what the stream costs)."""
 
     expected_loss: float = 0.0
     copies: tuple[int, ...] = ()
+    bitrate_scale: float = 1.0
 
 
 @dataclass
@@ -142,7 +144,9 @@ class AdaptSettings:
     already cover single losses); ``step_down``: fewer copies only once the loss fell below
     this share of the threshold that called for the current ones (each change of depth
     makes listeners' buffers re-time the speech, so a loss that hovers at a threshold
-    must not toggle it).
+    must not toggle it); ``deep_bitrate_scale``: the Opus bitrate, as a share of the
+    configured one, while three copies are carried (keeps a stream of four copies of each
+    frame near three times the plain rate).
     """
 
     expire_s: float = 12.0
@@ -153,12 +157,15 @@ class AdaptSettings:
     max_expected_loss: float = 0.25
     hint_with_copies: float = 0.0
     step_down: float = 0.6
+    deep_bitrate_scale: float = 0.75
 
     def validate(self) -> None:
         if not 0.0 <= self.red_from <= self.red2_from <= self.red3_from <= 1.0:
             raise ConfigError("redundancy thresholds must satisfy 0 <= red_from <= red2_from <= red3_from <= 1")
         if self.expire_s <= 0 or self.burst_red3 < 1.0:
             raise ConfigError("expire_s must be positive and burst_red3 at least 1")
+        if not 0.2 <= self.deep_bitrate_scale <= 1.0:
+            raise ConfigError("deep_bitrate_scale must be within 0.2..1")
 
 
 class LossAdapter:
@@ -214,7 +221,7 @@ class LossAdapter:
         copies = tuple(range(1, depth + 1))
         u = w.unplayable
         hint = min(u, s.max_expected_loss) if not copies else min(s.hint_with_copies, s.max_expected_loss)
-        return Plan(hint, copies)
+        return Plan(hint, copies, s.deep_bitrate_scale if depth >= 3 else 1.0)
 
 
 @dataclass

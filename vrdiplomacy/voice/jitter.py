@@ -61,7 +61,7 @@ class JitterSettings:
     """
 
     fs: int = 48000
-    percentile: float = 99.0
+    percentile: float = 98.0
     margin_ms: float = 2.0
     min_delay_ms: float = 0.0
     max_delay_ms: float = 250.0

@@ -78,6 +78,7 @@ class VoiceSender:
         self._was_sending = False
         self.expected_loss = s.opus.expected_loss
         self.adapter = LossAdapter(s.adapt)
+        self.bitrate = s.opus.bitrate
         self.copies: tuple[int, ...] = ()
         self._history: deque[tuple[int, bytes]] = deque(maxlen=MAX_DISTANCE)  # (timestamp, payload) sent
         self.sent = 0
@@ -109,8 +110,13 @@ class VoiceSender:
         self.copies = d
 
     def apply(self, plan: Plan) -> None:
+        """Follow a plan: loss hint, copies and bitrate."""
         self.set_expected_loss(plan.expected_loss)
         self.set_copies(plan.copies)
+        bitrate = max(6000, int(self.s.opus.bitrate * plan.bitrate_scale))
+        if bitrate != self.bitrate:
+            self.encoder.set_bitrate(bitrate)
+            self.bitrate = bitrate
 
     def on_report(self, report: StreamReport, reporter: int, now: float) -> None:
         """Fold listener ``reporter``'s measurement of this stream in and follow the plan of
