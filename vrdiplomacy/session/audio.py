@@ -137,6 +137,8 @@ class ListenerMix:
 
     def loss_report(self, now: float) -> LossReport | None:
         """The loss report to send at ``now`` (None most of the time; never in a loss-free room)."""
+        if not self.scheduler.ready(now):
+            return None
         rep = self.scheduler.due(now, self.receiver.reports(self.s.reports.min_packets))
         if rep is not None:
             self.counters.reports_sent += 1

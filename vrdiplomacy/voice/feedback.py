@@ -42,6 +42,7 @@ from vrdiplomacy.errors import ConfigError, ProtocolError
 REPORT_TAG = 0x4C
 REPORT_VERSION = 1
 MAX_ENTRIES = 64
+CHECK_EVERY_S = 0.25  # how often a listener looks at its measurements
 _HEAD = struct.Struct(">BBB")
 _ENTRY = struct.Struct(">IBBBBHH")
 
@@ -245,7 +246,16 @@ class ReportScheduler:
     settings: ReportSettings = field(default_factory=ReportSettings)
     _last_sent: dict[int, StreamReport] = field(default_factory=dict)
     _last_time: float = -1e9
+    _last_check: float = -1e9
     sent: int = 0
+
+    def ready(self, now: float) -> bool:
+        """Whether measurements are worth gathering at ``now`` (a few times a second at most,
+        never within ``min_interval_s`` of the last report)."""
+        if now - self._last_time < self.settings.min_interval_s or now - self._last_check < CHECK_EVERY_S:
+            return False
+        self._last_check = now
+        return True
 
     def due(self, now: float, measured: list[StreamReport]) -> LossReport | None:
         """The report to send at ``now`` given the current measurements, or None."""
