@@ -129,7 +129,7 @@ def test_jitter_buffer_plays_lost_frames_from_copies_and_holds_only_for_them() -
     bare = JitterBuffer(JitterSettings())
     _drive(bare, (), lost)
     assert bare.loss_fraction() > 0.04 and bare.hold_frames() == 0
-    assert bare.target_offset() < jb.target_offset() - 0.035
+    assert bare.target_offset() < jb.target_offset() - 0.019  # the floor covers one of the two frames
 
 
 def test_session_applies_only_reports_about_itself_from_someone_else(speech: np.ndarray) -> None:

@@ -63,7 +63,7 @@ class JitterSettings:
     fs: int = 48000
     percentile: float = 98.0
     margin_ms: float = 2.0
-    min_delay_ms: float = 0.0
+    min_delay_ms: float = 20.0
     max_delay_ms: float = 250.0
     window: int = 250
     fec_hold: bool = True
