@@ -51,9 +51,11 @@ def test_live_speech_quality_under_loss(bench: ModuleType, label: str, loss: flo
                                         target: float) -> None:
     clip = bench.speech(CLIP)
     r = bench.live(clip, loss, burst, jitter, seed=3, settle=1.0)
-    if r.warm < target and r.stats["late_blocks"] > 0:
-        # the test machine stalled the event loop (audio ticks came late): measure once more
-        print(f"{label}: {r.warm:.2f} with {r.stats['late_blocks']:.0f} late audio ticks; again")
+    if r.warm < target and (r.stats["stalls"] > 0 or r.stats["late_blocks"] > 0):
+        # the test machine starved the process (the event loop woke over 30 ms late, audio ticks
+        # came late): that is not the network under test, so measure once more
+        print(f"{label}: {r.warm:.2f} with {r.stats['stalls']:.0f} stalls "
+              f"(longest {r.stats['stall_ms']:.0f} ms), {r.stats['late_blocks']:.0f} late audio ticks; again")
         r = bench.live(clip, loss, burst, jitter, seed=4, settle=1.0)
     print(f"{label}: PESQ-WB {r.warm:.2f} (first pass {r.cold:.2f}), {r.stats}")
     assert r.warm >= target
