@@ -40,27 +40,25 @@ def best_lag(x: F32, min_lag: int = MIN_LAG, max_lag: int = MAX_LAG) -> tuple[in
     w = n - max_lag
     d = x[: n - n % DECIM].reshape(-1, DECIM).mean(axis=1).astype(np.float64)
     wd, lo, hi = w // DECIM, max(1, min_lag // DECIM), max_lag // DECIM
-    ref = d[:wd]
-    best_t, best_c = 0, -1.0
-    e0 = float(ref @ ref) + 1e-12
-    for t in range(lo, hi + 1):
-        seg = d[t : t + wd]
-        if seg.size < wd:
-            break
-        c = float(ref @ seg) / np.sqrt(e0 * (float(seg @ seg) + 1e-12))
-        if c > best_c:
-            best_t, best_c = t, c
-    xf = x.astype(np.float64)
-    ref = xf[:w]
-    e0 = float(ref @ ref) + 1e-12
-    t0 = best_t * DECIM
-    best_t, best_c = 0, -1.0
-    for t in range(max(min_lag, t0 - DECIM), min(max_lag, t0 + DECIM) + 1):
-        seg = xf[t : t + w]
-        c = float(ref @ seg) / np.sqrt(e0 * (float(seg @ seg) + 1e-12))
-        if c > best_c:
-            best_t, best_c = t, c
-    return best_t, best_c
+    hi = min(hi, d.size - wd)
+    if hi < lo:
+        return 0, 0.0
+    t0, _ = _search(d, wd, lo, hi)
+    t0 *= DECIM
+    return _search(x.astype(np.float64), w, max(min_lag, t0 - DECIM), min(max_lag, t0 + DECIM))
+
+
+def _search(x: npt.NDArray[np.float64], w: int, lo: int, hi: int) -> tuple[int, float]:
+    """(lag in lo..hi, normalized correlation) maximizing the match of x[:w] and x[t:t+w]."""
+    hi = min(hi, x.size - w)
+    segs = np.lib.stride_tricks.sliding_window_view(x, w)[lo : hi + 1]
+    ref = x[:w]
+    cross = segs @ ref
+    c2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    energy = c2[lo + w : hi + w + 1] - c2[lo : hi + 1]
+    corr = cross / np.sqrt((float(ref @ ref) + 1e-12) * (energy + 1e-12))
+    i = int(np.argmax(corr))
+    return lo + i, float(corr[i])
 
 
 def _fades(t: int) -> tuple[F32, F32]:
