@@ -208,7 +208,8 @@ class LossAdapter:
     def _depth_for(self, w: StreamReport, scale: float) -> int:
         s = self.s
         u = w.unplayable
-        if u >= s.red3_from * scale or (w.burst >= s.burst_red3 and u >= s.red_from * scale):
+        bursty = w.burst >= 1.0 + (s.burst_red3 - 1.0) * scale
+        if u >= s.red3_from * scale or (bursty and u >= s.red_from * scale):
             return 3
         if u >= s.red2_from * scale:
             return 2
