@@ -37,7 +37,9 @@ def test_bench_voice_prints_figures_and_writes_aligned_output(
     x, y = read_wav(speech_file), read_wav(out)
     assert y.size == x.size
     env = lambda s: np.convolve(np.abs(s), np.ones(960) / 960, "same")  # noqa: E731
-    assert np.corrcoef(env(x), env(y))[0, 1] > 0.8  # time-aligned with the input
+    # time-aligned with the input (the jitter buffer re-times speech by whole pitch periods while
+    # it grows to the link's jitter, so parts of this 1.4 s clip sit tens of ms off the one lag)
+    assert np.corrcoef(env(x), env(y))[0, 1] > 0.7
 
 
 def test_bad_arguments_are_one_line_errors(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,16 +7,17 @@ from hypothesis import strategies as st
 from vrdiplomacy.errors import ProtocolError
 from vrdiplomacy.voice.packet import (
     FLAG_FEC,
+    FLAG_RED,
     FLAG_START,
     FLAG_VOICE,
-    ReceiverReport,
     VoicePacket,
     level_dbov,
 )
 
 # Stored vectors: kind 'V', flags VOICE|START|FEC, seq 0x1234, ts 0x000003c0, speaker 7, level 30.
 VECTOR = bytes.fromhex("560b1234000003c0000000071e" + "78deadbeef")
-REPORT_VECTOR = bytes.fromhex("52190028000000070000002a")
+# The same with the RED flag: two copies (distances 1 and 3, 2 and 1 bytes), then the primary.
+RED_VECTOR = bytes.fromhex("561b1234000003c0000000071e" + "02" + "010002" + "030001" + "aaaa" + "bb" + "78deadbeef")
 
 
 def test_voice_packet_vector_roundtrip() -> None:
@@ -27,12 +28,35 @@ def test_voice_packet_vector_roundtrip() -> None:
     assert bytes(p) == VECTOR
 
 
-def test_report_vector_roundtrip() -> None:
-    r = ReceiverReport.parse(REPORT_VECTOR)
-    assert (r.fraction_lost, r.delay_ms, r.speaker, r.reporter) == (25, 40, 7, 42)
-    assert abs(r.loss - 25 / 256) < 1e-9
-    assert bytes(r) == REPORT_VECTOR
-    assert ReceiverReport.from_loss(7, 42, 0.0977, 40.4) == r
+def test_red_vector_roundtrip() -> None:
+    p = VoicePacket.parse(RED_VECTOR)
+    assert p.flags & FLAG_RED and p.payload == bytes.fromhex("78deadbeef")
+    assert p.redundancy == ((1, b"\xaa\xaa"), (3, b"\xbb"))
+    assert bytes(p) == RED_VECTOR
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        RED_VECTOR[:13] + b"\x00" + RED_VECTOR[14:],  # zero copies with the RED flag
+        RED_VECTOR[:13] + b"\x04" + RED_VECTOR[14:],  # four copies
+        RED_VECTOR[:14] + b"\x03" + RED_VECTOR[15:],  # distances not increasing (3, 3)
+        RED_VECTOR[:16] + b"\x09" + RED_VECTOR[17:],  # a copy longer than the packet
+        RED_VECTOR[:23],  # truncated: no primary payload left
+        RED_VECTOR[:18],  # truncated in the copy headers
+        VECTOR[:1] + b"\x1b" + VECTOR[2:13] + b"\x01\x01",  # truncated copy header
+    ],
+)
+def test_malformed_red_packets_are_rejected(data: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        VoicePacket.parse(data)
+
+
+def test_red_flag_and_copies_must_agree() -> None:
+    with pytest.raises(ProtocolError):
+        VoicePacket(1, 960, 7, 30, b"\x78", FLAG_VOICE | FLAG_RED)
+    with pytest.raises(ProtocolError):
+        VoicePacket(1, 960, 7, 30, b"\x78", FLAG_VOICE, ((1, b"\x78"),))
 
 
 @pytest.mark.parametrize(
@@ -51,14 +75,8 @@ def test_malformed_voice_packets_are_rejected(data: bytes) -> None:
         VoicePacket.parse(data)
 
 
-def test_malformed_reports_are_rejected() -> None:
-    for bad in (REPORT_VECTOR[:-1], b"V" + REPORT_VECTOR[1:], REPORT_VECTOR + b"\x00"):
-        with pytest.raises(ProtocolError):
-            ReceiverReport.parse(bad)
-
-
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=64))
+@given(st.binary(max_size=64) | st.binary(min_size=14, max_size=40).map(lambda b: RED_VECTOR[:13] + b))
 def test_fuzz_parse_raises_only_protocol_errors(data: bytes) -> None:
     try:
         p = VoicePacket.parse(data)

@@ -64,8 +64,9 @@ def test_fec_recovers_lost_frames_better_than_plc(speech: np.ndarray) -> None:
     with_fec, rebuilt = quality(True)
     without, _ = quality(False)
     # Every loss after the first (which reveals that the link loses packets and makes the
-    # buffer hold one frame for FEC) is rebuilt from the next packet.
-    assert rebuilt == len(drop) - 1
+    # buffer hold one frame for FEC; its 20 ms floor may already cover the first) is rebuilt
+    # from the next packet.
+    assert rebuilt >= len(drop) - 1
     assert with_fec > without + 0.3
 
 

@@ -5,7 +5,6 @@ import pytest
 
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.voice.codec import OpusSettings
-from vrdiplomacy.voice.packet import ReceiverReport
 from vrdiplomacy.voice.sender import SenderSettings, VoiceSender
 from vrdiplomacy.voice.vad import TransmitGate, VoiceActivity
 
@@ -64,17 +63,6 @@ def test_cbr_continuous_hides_speech(speech: np.ndarray) -> None:
     pk = [p for f in frames(x) for p in s.capture(f)]
     assert len(pk) == len(frames(x))  # a packet every frame, speech or not
     assert {len(p.payload) for p in pk} == {80}
-
-
-def test_reports_drive_expected_loss() -> None:
-    s = VoiceSender(9)
-    s.on_report(ReceiverReport.from_loss(9, 1, 0.08, 40))
-    assert s.encoder.expected_loss_perc == 8
-    s.on_report(ReceiverReport.from_loss(3, 1, 0.5, 40))  # about another speaker: ignored
-    assert s.encoder.expected_loss_perc == 8
-    for _ in range(10):
-        s.on_report(ReceiverReport.from_loss(9, 1, 0.0, 40))
-    assert s.encoder.expected_loss_perc == 0
 
 
 def test_sender_cancels_echo_on_loudspeakers() -> None:

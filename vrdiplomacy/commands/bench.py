@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     dt = time.perf_counter() - t0
     kbps = r.sent_bytes * 8 / max(r.sent * args.frame_ms / 1000, 1e-9) / 1000
     print(f"packets: sent {r.sent} (payload {kbps:.1f} kb/s), lost in network {r.network_lost}, late {r.late}, "
-          f"rebuilt by FEC {r.fec}, concealed {r.plc}, skipped {r.skipped}, stretched {r.stretched}")
+          f"rebuilt by FEC {r.fec}, from copies {r.recovered}, concealed {r.plc}, "
+          f"time-stretched -{r.accelerated_ms:.0f}/+{r.expanded_ms:.0f} ms")
     print(f"latency: mouth-to-ear {r.latency_ms:.1f} ms (cross-correlation); jitter buffer mean "
           f"{r.buffer_mean_ms:.1f} ms, p95 {r.buffer_p95_ms:.1f} ms; encoder expected loss {r.expected_loss_perc} %")
     if not args.no_pesq:

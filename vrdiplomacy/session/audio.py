@@ -7,6 +7,12 @@ relative to the listener's head (:class:`~vrdiplomacy.voice.spatial.Spatializer`
 distance and zone gains) and mixes the result through the limiter
 (:class:`~vrdiplomacy.voice.mixer.Mixer`). The clock is passed in.
 
+Loss feedback: :meth:`ListenerMix.loss_report` answers, now and then, the
+:class:`~vrdiplomacy.voice.feedback.LossReport` this listener's jitter buffers measured (the
+session sends it as a room event: sealed and signed per member in a secured room), and
+:func:`apply_loss_report` hands a received one to the local speaker's sender, which follows
+the worst-served listener (Opus loss hint, redundant copies of earlier frames).
+
 Who speaks: in a room without end-to-end encryption a packet's speaker id must be the
 relay-stamped sender: packets claiming another speaker are dropped and counted (``spoofed``). In a
 secured room the caller passes the verified member (the roster index whose key opened the frame)
@@ -16,7 +22,7 @@ neither the relay nor the sender's own header can move a voice to someone else's
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -25,10 +31,12 @@ import numpy.typing as npt
 from vrdiplomacy.errors import ProtocolError
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.scene.math3d import Pose
+from vrdiplomacy.voice.feedback import LossReport, ReportScheduler, ReportSettings
 from vrdiplomacy.voice.hrtf import HrtfSet
 from vrdiplomacy.voice.mixer import Mixer, MixerSettings
 from vrdiplomacy.voice.packet import VoicePacket
 from vrdiplomacy.voice.receiver import ReceiverSettings, VoiceReceiver
+from vrdiplomacy.voice.sender import VoiceSender
 from vrdiplomacy.voice.spatial import SpatialSettings, Spatializer
 
 F32 = npt.NDArray[np.float32]
@@ -38,19 +46,21 @@ F32 = npt.NDArray[np.float32]
 class ListenSettings:
     """Listening settings: ``block`` samples per tick (960 = 20 ms at 48 kHz); ``receiver``
     jitter-buffer settings; ``spatial`` spatializer settings (its block is set to ``block``);
-    ``mixer`` master gain and limiter."""
+    ``mixer`` master gain and limiter; ``reports`` when loss reports go out."""
 
     block: int = 960
     receiver: ReceiverSettings = field(default_factory=ReceiverSettings)
     spatial: SpatialSettings = field(default_factory=SpatialSettings)
     mixer: MixerSettings = field(default_factory=MixerSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
 
 
 @dataclass
 class ListenCounters:
     """Voice packets filed (``packets``), refused (``spoofed``: speaker id is not the sender;
     ``malformed``; ``late`` and other jitter-buffer refusals in ``refused``), blocks rendered,
-    and voices that played without a known position (``unplaced``, heard from straight ahead)."""
+    and voices that played without a known position (``unplaced``, heard from straight ahead);
+    loss reports sent (``reports_sent``)."""
 
     packets: int = 0
     spoofed: int = 0
@@ -58,6 +68,7 @@ class ListenCounters:
     refused: int = 0
     blocks: int = 0
     unplaced: int = 0
+    reports_sent: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -77,6 +88,9 @@ class ListenerMix:
         self.counters = ListenCounters()
         self.heard_energy: dict[int, float] = {}  # speaker -> sum of squares of the decoded voice played
         self.heard_blocks: dict[int, int] = {}  # speaker -> blocks in which the voice was audible
+        self.scheduler = ReportScheduler(s.reports)
+        # Called with (speaker, now, mono block) for every voice played: a measurement tap.
+        self.on_voice: Callable[[int, float, F32], None] | None = None
 
     def receive(self, source: int, payload: bytes, now: float, verified: bool = False) -> str:
         """File a voice payload (a :class:`VoicePacket`) of ``source``: the relay's client id, or
@@ -106,6 +120,8 @@ class ListenerMix:
         sources: dict[int, tuple[npt.ArrayLike, F32]] = {}
         ahead = np.asarray(listener.position, np.float32) + np.asarray(listener.forward(), np.float32)
         for spk, mono in voices.items():
+            if self.on_voice is not None:
+                self.on_voice(spk, now, mono)
             pos = positions.get(spk)
             if pos is None:
                 self.counters.unplaced += 1
@@ -118,3 +134,29 @@ class ListenerMix:
         stereo = self.spatializer.render(listener, sources)
         self.counters.blocks += 1
         return self.mixer.mix([stereo], n)
+
+    def loss_report(self, now: float) -> LossReport | None:
+        """The loss report to send at ``now`` (None most of the time; never in a loss-free room)."""
+        if not self.scheduler.ready(now):
+            return None
+        rep = self.scheduler.due(now, self.receiver.reports(self.s.reports.min_packets))
+        if rep is not None:
+            self.counters.reports_sent += 1
+        return rep
+
+
+def apply_loss_report(sender: VoiceSender, me: int | None, reporter: int, payload: bytes, now: float) -> str:
+    """Hand the entry about ``me`` (our key in the room state) of a loss report that
+    ``reporter`` sent to our ``sender``. Returns "applied", "other" (nothing about us) or
+    "malformed" (dropped)."""
+    try:
+        rep = LossReport.parse(payload)
+    except ProtocolError:
+        return "malformed"
+    if me is None or reporter == me:
+        return "other"
+    for e in rep.entries:
+        if e.speaker == me:
+            sender.on_report(replace(e, speaker=sender.speaker), reporter, now)
+            return "applied"
+    return "other"

@@ -51,11 +51,12 @@ from vrdiplomacy.net.secure import KeysChanged, RoomCodeChanged, RosterChanged, 
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.scene.math3d import Pose
 from vrdiplomacy.net.presence import MemberStated
-from vrdiplomacy.session.audio import ListenerMix, ListenSettings
+from vrdiplomacy.session.audio import ListenerMix, ListenSettings, apply_loss_report
 from vrdiplomacy.session.gestures import ENVELOPE_TAG, GestureSettings, SessionGestures, right_hand_position
 from vrdiplomacy.session.security import SecuritySettings, SecurityStatus
 from vrdiplomacy.session.state import RoomState, StateSettings
 from vrdiplomacy.voice.devices import FS, InputDevice, OutputDevice
+from vrdiplomacy.voice.feedback import LossReport
 from vrdiplomacy.voice.hrtf import HrtfSet
 from vrdiplomacy.voice.sender import SenderSettings, VoiceSender
 
@@ -110,11 +111,13 @@ class SessionSettings:
 class SessionStats:
     """What the session sent and how its clock kept up: pose frames and voice packets sent,
     audio blocks processed, blocks processed late (``late_blocks``: a tick came more than one
-    block after its time), voice frames heard per speaker."""
+    block after its time), voice frames heard per speaker; loss reports received
+    (``loss_reports``: applied to our voice sender, about others, malformed)."""
 
     poses_sent: int = 0
     voice_sent: int = 0
     voice_bytes: int = 0
+    loss_reports: dict[str, int] = field(default_factory=dict)
     blocks: int = 0
     late_blocks: int = 0
     gestures_sent: int = 0
@@ -310,7 +313,11 @@ class DelegateSession:
                 self.mix.receive(key, ev.payload, now, verified=st.secured)
         elif isinstance(ev, RoomEventReceived):
             key = st.key_of(ev)
-            if key is not None:
+            if key is not None and LossReport.looks_like(ev.payload):
+                if self.sender is not None:
+                    what = apply_loss_report(self.sender, st.me, key, ev.payload, now)
+                    self.stats.loss_reports[what] = self.stats.loss_reports.get(what, 0) + 1
+            elif key is not None:
                 self.gestures.receive(ev, now, sender=key)
                 self.flush_gestures()
         elif isinstance(ev, Connected):
@@ -392,6 +399,10 @@ class DelegateSession:
             if self.speakers is not None:
                 self.speakers.write(block)
             self.sender.playback(block)
+            report = self.mix.loss_report(t)
+            if report is not None:  # a room event: sealed and signed per member in a secured room
+                self.client.send_event(bytes(report), stream="room")
+        self.sender.tick(t)
         self.stats.blocks += 1
         if self.on_tick is not None:
             self.on_tick(t)

@@ -45,6 +45,8 @@ class Encoder(Protocol):
 
     def set_expected_loss(self, fraction: float) -> None: ...
 
+    def set_bitrate(self, bitrate: int) -> None: ...
+
 
 class Decoder(Protocol):
     def decode(self, payload: bytes | None, frame_samples: int, fec: bool = False) -> F32: ...
@@ -195,6 +197,7 @@ class OpusEncoder:
         self.frame_samples = s.frame_samples
         st = self._enc.encoder_state
         self._set(self._ctl.set_bitrate, s.bitrate)
+        self.bitrate = s.bitrate
         self._set(self._ctl.set_complexity, s.complexity)
         self._set(self._ctl.set_signal, 3001)  # OPUS_SIGNAL_VOICE
         self._set(self._ctl.set_vbr, 0 if s.cbr else 1)
@@ -218,6 +221,14 @@ class OpusEncoder:
         if perc != self._loss_perc:
             self._set(self._ctl.set_packet_loss_perc, perc)
             self._loss_perc = perc
+
+    def set_bitrate(self, bitrate: int) -> None:
+        """Change the target bitrate (b/s, 6000..510000) between frames."""
+        if not 6000 <= bitrate <= 510000:
+            raise CodecError(f"Opus bitrate must be 6000..510000 b/s, not {bitrate}")
+        if bitrate != self.bitrate:
+            self._set(self._ctl.set_bitrate, bitrate)
+            self.bitrate = bitrate
 
     @property
     def expected_loss_perc(self) -> int:

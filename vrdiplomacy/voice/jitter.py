@@ -4,18 +4,25 @@ Every packet's one-way "offset" ``D = arrival - timestamp / fs`` is recorded (th
 and receiver's clocks need not agree; only differences matter). A frame with timestamp
 ``ts`` plays at ``ts / fs + O``; it is on time when ``D <= O``. The target offset is a high
 percentile of the recent offsets plus a small margin, bounded between the fastest packet
-plus ``min_delay_ms`` and the fastest packet plus ``max_delay_ms``. When the stream loses
-packets, one more frame is held so that a lost frame can be rebuilt from the next
-packet's in-band FEC data.
+plus ``min_delay_ms`` and the fastest packet plus ``max_delay_ms``. While the stream loses
+packets, and only when help is on its way, frames are held back for it: as many frames as
+the redundant copies in its packets reach back (a lost frame is then played from a copy
+in a later packet, see :mod:`vrdiplomacy.voice.packet`), or one frame when its packets
+carry in-band FEC data for their predecessor.
 
 Adaptation: a stream (re)starts at the target offset, so silences (DTX, end of a
-talkspurt) re-centre it. During continuous speech the buffer grows by stretching an
-underrun (concealing without advancing) when the target is above the current offset, and
-shrinks by skipping one frame when it is a frame or more above the target.
+talkspurt) re-centre it. During speech the buffer changes its delay by time-stretching
+the decoded audio a pitch period at a time (:mod:`vrdiplomacy.voice.stretch`, WSOLA, as
+WebRTC's NetEQ does), never by skipping or repeating whole frames: a frame played while
+the offset is more than ``accelerate_ms`` above the target is marked ``"accelerate"``
+(play it a pitch period shorter), one played below the target ``"expand"`` (a pitch period
+longer). When the next frame has not arrived and the buffer is below its target, the
+frame is concealed without advancing: the packet, late, plays when it comes.
 
 :meth:`JitterBuffer.pop` answers, for the next frame to play, a :class:`Playout`:
-``"packet"`` (decode it), ``"fec"`` (decode the lost frame from the next packet's FEC),
-``"plc"`` (conceal), or ``None`` while the stream is idle.
+``"packet"`` (decode it; its redundant copy when its own packet was lost), ``"fec"``
+(decode the lost frame from the next packet's FEC), ``"plc"`` (conceal), or ``None`` while
+the stream is idle.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vrdiplomacy.voice.packet import VoicePacket
+from vrdiplomacy.voice.packet import FLAG_FEC, FLAG_RED, FLAG_START, VoicePacket
 
 RECOMPUTE_EVERY = 8  # packets between recomputations of the target delay
 
@@ -39,18 +46,24 @@ class JitterSettings:
     about 2 % of packets may arrive late under steady jitter); ``margin_ms`` added on top;
     ``min_delay_ms``/``max_delay_ms`` bounds of the buffering beyond the fastest packet;
     ``window`` packets of history for the percentile and for the loss estimate;
-    ``fec_hold`` hold one extra frame while measured loss exceeds ``fec_loss_threshold``;
+    ``fec_hold`` hold frames for FEC data and redundant copies while the measured loss
+    exceeds ``fec_loss_threshold`` (only when the stream's packets carry them);
     ``idle_frames`` frames of nothing to play before a stream goes idle; ``max_packets``
     packets buffered per speaker at most (older ones are dropped and counted);
-    ``hysteresis_ms`` slack before shrinking or stretching; ``quiet_level`` frames at or
-    below this level (-dBov) may be skipped to shrink the delay at once, louder ones only
-    after the excess lasted ``shrink_after_s`` seconds.
+    ``hysteresis_ms`` slack below the target before a frame is expanded or an underrun is
+    waited out; ``accelerate_ms`` excess above the target before quiet frames are
+    accelerated (speech frames from three times that excess: a delay that is only a little
+    too long waits for the next pause);
+    ``quiet_level`` frames at or below this level (-dBov) take the growth that holding for
+    FEC or copies needs at once, louder frames only when packets would otherwise come
+    late or the hold has been short for ``hold_wait_s`` (speech keeps its timing while a
+    pause to grow in is likely to come).
     """
 
     fs: int = 48000
     percentile: float = 98.0
     margin_ms: float = 2.0
-    min_delay_ms: float = 0.0
+    min_delay_ms: float = 20.0
     max_delay_ms: float = 250.0
     window: int = 250
     fec_hold: bool = True
@@ -58,27 +71,31 @@ class JitterSettings:
     idle_frames: int = 10
     max_packets: int = 128
     hysteresis_ms: float = 1.0
-    quiet_level: int = 50
-    shrink_after_s: float = 2.0
+    accelerate_ms: float = 30.0
+    quiet_level: int = 40
+    hold_wait_s: float = 1.0
 
 
 @dataclass
 class JitterStats:
     """Counters of one stream: packets ``received`` on time, ``late`` (after their playout),
-    ``duplicate``, ``overflow`` (buffer full), ``played`` normally, ``fec`` (frames rebuilt
-    from FEC), ``plc`` (frames concealed), ``skipped`` (dropped to shrink the delay),
-    ``stretched`` (frames inserted to grow it), ``starts`` (talkspurts), ``buffer_ms``
-    (recent time packets waited before playout)."""
+    ``duplicate``, ``overflow`` (buffer full), ``played`` normally (``recovered`` of them from
+    a redundant copy in a later packet), ``fec`` (frames rebuilt from FEC), ``plc`` (frames
+    concealed), ``waited`` (concealed while waiting for a late packet, without advancing),
+    ``accelerate`` / ``expand`` (frames marked to play shorter / longer), ``starts``
+    (talkspurts), ``buffer_ms`` (recent time packets waited before playout)."""
 
     received: int = 0
     late: int = 0
     duplicate: int = 0
     overflow: int = 0
     played: int = 0
+    recovered: int = 0
     fec: int = 0
     plc: int = 0
-    skipped: int = 0
-    stretched: int = 0
+    waited: int = 0
+    accelerate: int = 0
+    expand: int = 0
     starts: int = 0
     buffer_ms: deque[float] = field(default_factory=lambda: deque(maxlen=500))
 
@@ -90,17 +107,20 @@ class _Entry:
     packet: VoicePacket
     arrival: float
     samples: int
+    copy: bool = False  # filed from a redundant copy in a later packet
 
 
 @dataclass
 class Playout:
     """What to do for the next frame: ``kind`` is "packet", "fec" or "plc"; ``packet`` the
     packet to decode (for "fec": the next packet, whose FEC data rebuilds this frame);
-    ``samples`` the frame length."""
+    ``samples`` the frame length; ``stretch`` "accelerate" (play it shorter by a pitch
+    period), "expand" (longer) or "" (as it is)."""
 
     kind: str
     samples: int
     packet: VoicePacket | None = None
+    stretch: str = ""
 
 
 def _unwrap(value: int, ref: int | None, bits: int) -> int:
@@ -120,47 +140,65 @@ class JitterBuffer:
         self.s = settings or JitterSettings()
         self.stats = JitterStats()
         self._buf: dict[int, _Entry] = {}
-        # The last ``window`` offsets and accepted sequence numbers, as rings (the order
-        # does not matter to the estimates), and the sequence numbers also as a set.
+        # The last ``window`` offsets and arrived sequence numbers (on time or late), as
+        # rings (the order does not matter to the estimates), the sequence numbers also as
+        # a set; late ones also in their own ring.
         w = max(1, self.s.window)
         self._offsets = np.zeros(w, dtype=np.float64)
         self._n_offsets = 0
         self._seen = np.zeros(w, dtype=np.int64)
         self._n_seen = 0
         self._seen_set: set[int] = set()
+        self._late_seqs: deque[int] = deque(maxlen=w)
+        self._outcomes: deque[bool] = deque(maxlen=w)  # per frame played: concealed?
         self._ts_ref: int | None = None
         self._seq_ref: int | None = None
         self._max_seq: int | None = None
+        self._transit: float | None = None
+        self.jitter = 0.0  # RFC 3550 interarrival jitter, seconds
+        self._help: deque[int] = deque(maxlen=w)  # frames back each recent packet can rebuild
         self.playing = False
         self.next_ts = 0
         self._frame = 960
         self._missing = 0
         self._last_played_ts: int | None = None
-        self._deep_since: float | None = None
         self._last_seq: int | None = None
         self._target: float | None = None
+        self._target_base = 0.0
         self._new_since_target = 0
+        self._short_since: float | None = None  # when the hold started to be short
 
     # ---------------------------------------------------------------- input
 
     def push(self, packet: VoicePacket, samples: int, now: float) -> str:
         """Add a packet that arrived at ``now``; ``samples`` is its frame length. Returns
-        "ok", "late", "duplicate" or "overflow" (the last three are dropped and counted)."""
+        "ok", "late", "duplicate" or "overflow" (the last three are dropped and counted).
+        Redundant copies it carries are filed for frames whose own packets are missing."""
         ts = _unwrap(packet.timestamp, self._ts_ref, 32)
         seq = _unwrap(packet.sequence, self._seq_ref, 16)
         self._ts_ref = max(ts, self._ts_ref) if self._ts_ref is not None else ts
         self._seq_ref = max(seq, self._seq_ref) if self._seq_ref is not None else seq
         w = self._offsets.size
-        self._offsets[self._n_offsets % w] = now - ts / self.s.fs
+        transit = now - ts / self.s.fs
+        self._offsets[self._n_offsets % w] = transit
         self._n_offsets += 1
         self._new_since_target += 1
-        if ts in self._buf or seq in self._seen_set:
+        if self._transit is not None and seq not in self._seen_set:
+            self.jitter += (abs(transit - self._transit) - self.jitter) / 16.0
+        self._transit = transit
+        if seq in self._seen_set or (ts in self._buf and not self._buf[ts].copy):
             self.stats.duplicate += 1
             return "duplicate"
+        self._note_seen(seq)
+        if packet.flags & FLAG_RED:
+            self._help.append(max(d for d, _ in packet.redundancy))
+        else:
+            self._help.append(1 if packet.flags & FLAG_FEC else 0)
         stale = self._last_played_ts is not None and ts <= self._last_played_ts
         if (self.playing and ts < self.next_ts) or stale:
             self._target = None  # react to lateness at once
             self.stats.late += 1
+            self._late_seqs.append(seq)
             return "late"
         if len(self._buf) >= self.s.max_packets:
             oldest = min(self._buf)
@@ -170,48 +208,111 @@ class JitterBuffer:
             del self._buf[oldest]
             self.stats.overflow += 1
         self._buf[ts] = _Entry(ts, seq, packet, now, samples)
+        self._max_seq = seq if self._max_seq is None else max(self._max_seq, seq)
+        self.stats.received += 1
+        for d, copy in packet.redundancy:
+            self._file_copy(packet, ts - d * samples, seq - d, copy, now, samples)
+        return "ok"
+
+    def _note_seen(self, seq: int) -> None:
+        w = self._seen.size
         slot = self._n_seen % w
         if self._n_seen >= w:
             self._seen_set.discard(int(self._seen[slot]))
         self._seen[slot] = seq
         self._seen_set.add(seq)
         self._n_seen += 1
-        self._max_seq = seq if self._max_seq is None else max(self._max_seq, seq)
-        self.stats.received += 1
-        return "ok"
+
+    def _file_copy(self, packet: VoicePacket, ts: int, seq: int, payload: bytes, now: float, samples: int) -> None:
+        """File a redundant copy of frame ``ts`` unless its own packet came or it is too late."""
+        if ts in self._buf or seq in self._seen_set:
+            return
+        if (self._last_played_ts is not None and ts <= self._last_played_ts) or (self.playing and ts < self.next_ts):
+            return
+        if self._max_seq is not None and seq < self._max_seq - self.s.window:
+            return
+        flags = packet.flags & ~(FLAG_RED | FLAG_START)
+        copy = VoicePacket(seq & 0xFFFF, ts & 0xFFFFFFFF, packet.speaker, packet.level, payload, flags)
+        self._buf[ts] = _Entry(ts, seq, copy, now, samples, copy=True)
 
     # ---------------------------------------------------------------- estimates
 
-    def loss_fraction(self) -> float:
-        """Fraction of the last ``window`` sequence numbers that did not arrive in time."""
+    def _window(self) -> tuple[int, int] | None:
         if self._max_seq is None or not self._n_seen:
-            return 0.0
+            return None
         seen = self._seen[: min(self._n_seen, self._seen.size)]
         lo = max(self._max_seq - self.s.window + 1, int(seen.min()))
-        expected = self._max_seq - lo + 1
-        got = int(np.count_nonzero(seen >= lo))
+        return lo, self._max_seq
+
+    def loss_fraction(self) -> float:
+        """Fraction of the last ``window`` sequence numbers that never arrived (network loss)."""
+        win = self._window()
+        if win is None:
+            return 0.0
+        lo, hi = win
+        seen = self._seen[: min(self._n_seen, self._seen.size)]
+        got = int(np.count_nonzero((seen >= lo) & (seen <= hi)))
+        expected = hi - lo + 1
         return max(0.0, 1.0 - got / expected) if expected > 0 else 0.0
 
+    def late_fraction(self) -> float:
+        """Fraction of the last ``window`` sequence numbers that arrived too late to play."""
+        win = self._window()
+        if win is None:
+            return 0.0
+        lo, hi = win
+        return sum(1 for q in self._late_seqs if q >= lo) / max(1, hi - lo + 1)
+
+    def burst_length(self) -> float:
+        """Mean length of the runs of missing sequence numbers in the window (1.0 if none)."""
+        win = self._window()
+        if win is None:
+            return 1.0
+        lo, hi = win
+        seen = self._seen[: min(self._n_seen, self._seen.size)]
+        got = np.unique(seen[(seen >= lo) & (seen <= hi)])
+        gaps = np.diff(got) - 1
+        gaps = gaps[gaps > 0]
+        return float(gaps.mean()) if gaps.size else 1.0
+
+    def residual_fraction(self) -> float:
+        """Fraction of recently played frames that had to be concealed."""
+        return sum(self._outcomes) / len(self._outcomes) if self._outcomes else 0.0
+
+    def hold_frames(self) -> int:
+        """Frames held back for FEC data or redundant copies: how far back the stream's
+        recent packets (the last ``window``) reach, while it loses more than
+        ``fec_loss_threshold``; else none."""
+        depth = max(self._help) if self._help else 0
+        if not self.s.fec_hold or depth == 0:
+            return 0
+        return depth if self.loss_fraction() + self.late_fraction() > self.s.fec_loss_threshold else 0
+
     def target_offset(self) -> float:
-        """The playout offset to aim for (seconds, on the receiver clock minus timestamp).
+        """The playout offset to aim for (seconds, on the receiver clock minus timestamp),
+        holding for FEC or copies included.
 
         Recomputed after every ``RECOMPUTE_EVERY`` packets, and at once after a late one."""
-        if self._target is None or self._new_since_target >= RECOMPUTE_EVERY:
-            self._target = self._compute_target()
-            self._new_since_target = 0
-        return self._target
+        return self._targets()[1]
 
-    def _compute_target(self) -> float:
+    def _targets(self) -> tuple[float, float]:
+        """(offset that keeps packets on time, that plus the hold for FEC or copies)."""
+        if self._target is None or self._new_since_target >= RECOMPUTE_EVERY:
+            self._target_base, self._target = self._compute_target()
+            self._new_since_target = 0
+        return self._target_base, self._target
+
+    def _compute_target(self) -> tuple[float, float]:
         s = self.s
         if not self._n_offsets:
-            return 0.0
+            return 0.0, 0.0
         arr = self._offsets[: min(self._n_offsets, self._offsets.size)]
         lo = float(arr.min())
         k = min(arr.size - 1, max(0, int(math.ceil(s.percentile / 100.0 * arr.size)) - 1))
-        target = float(np.partition(arr, k)[k]) + s.margin_ms / 1e3
-        if s.fec_hold and self.loss_fraction() > s.fec_loss_threshold:
-            target += self._frame / s.fs
-        return min(max(target, lo + s.min_delay_ms / 1e3), lo + s.max_delay_ms / 1e3)
+        base = float(np.partition(arr, k)[k]) + s.margin_ms / 1e3
+        held = base + self.hold_frames() * self._frame / s.fs
+        bounds = lo + s.min_delay_ms / 1e3, lo + s.max_delay_ms / 1e3
+        return min(max(base, bounds[0]), bounds[1]), min(max(held, bounds[0]), bounds[1])
 
     def _start_ts(self) -> int:
         """Where an idle stream starts: its first buffered packet, or one frame earlier when
@@ -232,8 +333,10 @@ class JitterBuffer:
 
     # ---------------------------------------------------------------- output
 
-    def pop(self, play_time: float) -> Playout | None:
-        """The next frame for a playout starting at ``play_time`` (receiver clock)."""
+    def pop(self, play_time: float, lead: float = 0.0) -> Playout | None:
+        """The next frame for a playout starting at ``play_time`` (receiver clock), decided
+        ``lead`` seconds before it plays (audio decoded ahead): packets arriving in that
+        time come too late for this decision, so the buffer's delay is measured from it."""
         s = self.s
         if not self.playing:
             start = self.start_time()
@@ -246,38 +349,40 @@ class JitterBuffer:
             self.stats.starts += 1
         fs = s.fs
         hyst = s.hysteresis_ms / 1e3
-        offset = play_time - self.next_ts / fs
-        target = self.target_offset()
+        offset = play_time - lead - self.next_ts / fs
+        base, target = self._targets()
         entry = self._buf.pop(self.next_ts, None)
         if entry is not None:
-            nxt = self._buf.get(self.next_ts + entry.samples)
-            too_deep = offset > target + entry.samples / fs + hyst
-            if not too_deep:
-                self._deep_since = None
-            elif self._deep_since is None:
-                self._deep_since = play_time
-            quiet = entry.packet.level >= s.quiet_level
-            long_deep = self._deep_since is not None and play_time - self._deep_since > s.shrink_after_s
-            if too_deep and nxt is not None and (quiet or long_deep):
-                # Shrink: skip a frame (a quiet one unless the excess lasted long) whose
-                # successor is already here.
-                self._deep_since = None
-                self.stats.skipped += 1
-                self._last_played_ts = entry.ts
-                self.next_ts += entry.samples
-                return self.pop(play_time)
+            stretch = ""
+            short = offset < target - hyst
+            if not short:
+                self._short_since = None
+            elif self._short_since is None:
+                self._short_since = play_time
+            waited = self._short_since is not None and play_time - self._short_since >= s.hold_wait_s
+            excess = offset - target - s.accelerate_ms / 1e3
+            if excess > 0 and (entry.packet.level >= s.quiet_level or excess > 2 * s.accelerate_ms / 1e3):
+                stretch = "accelerate"
+                self.stats.accelerate += 1
+            elif offset < base - hyst or (short and (entry.packet.level >= s.quiet_level or waited)):
+                stretch = "expand"
+                self.stats.expand += 1
             self._frame = entry.samples
             self._missing = 0
             self._last_played_ts = entry.ts
             self._last_seq = entry.seq
             self.next_ts += entry.samples
             self.stats.played += 1
+            if entry.copy:
+                self.stats.recovered += 1
+            self._outcomes.append(False)
             self.stats.buffer_ms.append((play_time - entry.arrival) * 1e3)
-            return Playout("packet", entry.samples, entry.packet)
+            return Playout("packet", entry.samples, entry.packet, stretch)
         frame = self._frame
         nxt = self._buf.get(self.next_ts + frame)
         if nxt is not None:
             self.stats.fec += 1
+            self._outcomes.append(not nxt.packet.flags & FLAG_FEC)
             self._last_played_ts = self.next_ts
             self.next_ts += frame
             self._missing = 0
@@ -288,9 +393,10 @@ class JitterBuffer:
             return None
         self._missing += 1
         self.stats.plc += 1
-        if offset < target - hyst:
-            self.stats.stretched += 1  # underrun while the target is higher: wait, do not advance
+        if offset < base - hyst:
+            self.stats.waited += 1  # underrun below the target: conceal, wait for the late packet
             return Playout("plc", frame)
+        self._outcomes.append(True)
         self._last_played_ts = self.next_ts
         self.next_ts += frame
         return Playout("plc", frame)

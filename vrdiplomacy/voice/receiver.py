@@ -3,9 +3,11 @@
 ``receive(data, now)`` parses a :class:`~vrdiplomacy.voice.packet.VoicePacket` and files
 it in that speaker's :class:`~vrdiplomacy.voice.jitter.JitterBuffer`; malformed packets
 are counted and dropped. ``pull(now, n)`` returns ``{speaker: n samples}`` for the block
-that starts playing at ``now``: each frame is decoded, rebuilt from the next packet's
-in-band FEC when it was lost and that packet is already here, or concealed (Opus PLC).
-A stream that starts inside a block starts at its exact sample.
+that starts playing at ``now``: each frame is decoded (from its redundant copy in a later
+packet when its own packet was lost), rebuilt from the next packet's in-band FEC when it
+was lost and that packet is already here, or concealed (Opus PLC). Frames the jitter
+buffer marks are time-stretched by a pitch period (:mod:`vrdiplomacy.voice.stretch`). A
+stream that starts inside a block starts at its exact sample.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import numpy.typing as npt
 
 from vrdiplomacy.errors import AudioError, ProtocolError
 from vrdiplomacy.voice.codec import Decoder, OpusDecoder
+from vrdiplomacy.voice.feedback import StreamReport
 from vrdiplomacy.voice.jitter import JitterBuffer, JitterSettings, Playout
-from vrdiplomacy.voice.packet import ReceiverReport, VoicePacket
+from vrdiplomacy.voice.packet import VoicePacket
+from vrdiplomacy.voice.stretch import accelerate, expand
 
 log = logging.getLogger(__name__)
 F32 = npt.NDArray[np.float32]
@@ -41,11 +45,14 @@ class ReceiverSettings:
 @dataclass
 class ReceiverCounters:
     """Receiver-wide counters: ``malformed`` packets, ``undecodable`` payloads (concealed
-    instead), ``refused`` packets beyond ``max_speakers``."""
+    instead), ``refused`` packets beyond ``max_speakers``; time-stretching: samples removed
+    (``accelerated``) and added (``expanded``)."""
 
     malformed: int = 0
     undecodable: int = 0
     refused: int = 0
+    accelerated: int = 0
+    expanded: int = 0
 
 
 class _Stream:
@@ -139,10 +146,18 @@ class VoiceReceiver:
                         if have >= n:
                             break
                     t = max(t, start)
-                p = jb.pop(t)
+                p = jb.pop(t, t - now)
                 if p is None:
                     break
                 frame = self._decode(st, p)
+                if p.stretch == "accelerate":
+                    short = accelerate(frame)
+                    self.counters.accelerated += frame.size - short.size
+                    frame = short
+                elif p.stretch == "expand":
+                    long = expand(frame)
+                    self.counters.expanded += long.size - frame.size
+                    frame = long
                 parts.append(frame)
                 have += frame.size
             if not have and not jb.playing:
@@ -172,11 +187,18 @@ class VoiceReceiver:
             raise KeyError(speaker)
         return st.jb
 
-    def report(self, speaker: int, reporter: int) -> ReceiverReport:
-        """What this receiver measured about ``speaker``'s stream, for its encoder."""
+    def report(self, speaker: int, key: int | None = None) -> StreamReport:
+        """What this receiver measured about ``speaker``'s stream, for its encoder (``key``:
+        the speaker's key in the report, default ``speaker``)."""
         jb = self.jitter_buffer(speaker)
         delay = float(np.median(jb.stats.buffer_ms)) if jb.stats.buffer_ms else 0.0
-        return ReceiverReport.from_loss(speaker, reporter, jb.loss_fraction(), delay)
+        return StreamReport(speaker if key is None else key, jb.loss_fraction(), jb.late_fraction(),
+                            jb.residual_fraction(), jb.burst_length(), jb.jitter * 1e3, delay)
+
+    def reports(self, min_packets: int = 25) -> list[StreamReport]:
+        """Reports on every stream that received at least ``min_packets`` packets."""
+        return [self.report(spk) for spk, st in self._streams.items()
+                if st.jb.stats.received + st.jb.stats.late >= min_packets]
 
     def forget_idle(self, now: float) -> None:
         """Drop the state of streams with no packets for ``forget_after_s``."""

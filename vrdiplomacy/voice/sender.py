@@ -3,8 +3,11 @@
 Per capture block: echo cancellation against what the loudspeakers played (only when the
 user is not on headphones), then per Opus frame: the transmit gate (voice activity,
 push-to-talk, mute), Opus encoding and packetisation with sequence number, timestamp,
-speaker id and audio level. Receiver reports (or any loss measurement) drive the
-encoder's expected-loss setting, which decides how many bits in-band FEC gets.
+speaker id and audio level. Listeners' loss reports (:mod:`vrdiplomacy.voice.feedback`)
+drive a :class:`~vrdiplomacy.voice.feedback.LossAdapter` whose plan sets the encoder's
+expected-loss hint (in-band FEC) and how many earlier frames each packet repeats
+(redundant copies, RFC 2198 style: a copy is the earlier packet's Opus payload byte for
+byte, so a listener that lost it decodes exactly what it missed).
 """
 
 from __future__ import annotations
@@ -20,7 +23,18 @@ from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.voice.aec import AecSettings
 from vrdiplomacy.voice.apm import make_canceller
 from vrdiplomacy.voice.codec import Encoder, OpusEncoder, OpusSettings
-from vrdiplomacy.voice.packet import FLAG_CBR, FLAG_FEC, FLAG_START, FLAG_VOICE, ReceiverReport, VoicePacket, level_dbov
+from vrdiplomacy.voice.feedback import AdaptSettings, LossAdapter, Plan, StreamReport
+from vrdiplomacy.voice.packet import (
+    FLAG_CBR,
+    FLAG_FEC,
+    FLAG_RED,
+    FLAG_START,
+    FLAG_VOICE,
+    MAX_COPIES,
+    MAX_DISTANCE,
+    VoicePacket,
+    level_dbov,
+)
 from vrdiplomacy.voice.vad import TransmitGate, VadSettings, VoiceActivity
 
 F32 = npt.NDArray[np.float32]
@@ -31,15 +45,17 @@ class SenderSettings:
     """Sender settings: ``opus`` encoder settings; ``transmit`` "vad", "ptt" or
     "continuous" (continuous with ``opus.cbr`` hides speech from packet sizes and timing);
     ``headphones`` True turns echo cancellation off (nothing to cancel); ``aec`` and
-    ``vad`` their settings; ``loss_smoothing`` weight of a new loss report in the expected
-    loss (0..1)."""
+    ``vad`` their settings; ``adapt`` how listeners' loss reports set the loss hint and the
+    redundant copies; ``max_red_bytes`` the most bytes of copies one packet carries (older
+    copies are left out beyond it)."""
 
     opus: OpusSettings = field(default_factory=OpusSettings)
     transmit: str = "vad"
     headphones: bool = True
     aec: AecSettings = field(default_factory=AecSettings)
     vad: VadSettings = field(default_factory=VadSettings)
-    loss_smoothing: float = 0.5
+    adapt: AdaptSettings = field(default_factory=AdaptSettings)
+    max_red_bytes: int = 700
 
 
 class VoiceSender:
@@ -62,8 +78,13 @@ class VoiceSender:
         self._ts = 0
         self._was_sending = False
         self.expected_loss = s.opus.expected_loss
+        self.adapter = LossAdapter(s.adapt)
+        self.bitrate = s.opus.bitrate
+        self.copies: tuple[int, ...] = ()
+        self._history: deque[tuple[int, bytes]] = deque(maxlen=MAX_DISTANCE)  # (timestamp, payload) sent
         self.sent = 0
         self.sent_bytes = 0
+        self.red_bytes = 0
 
     # ---------------------------------------------------------------- controls
 
@@ -82,14 +103,33 @@ class VoiceSender:
         self.expected_loss = min(max(float(fraction), 0.0), 1.0)
         self.encoder.set_expected_loss(self.expected_loss)
 
-    def on_report(self, report: ReceiverReport) -> None:
-        """Fold a listener's loss measurement into the expected loss (largest wins: the
-        worst-connected listener is the one FEC must serve)."""
+    def set_copies(self, distances: tuple[int, ...]) -> None:
+        """Carry redundant copies of the frames ``distances`` back in every packet."""
+        d = tuple(sorted(set(int(v) for v in distances)))
+        if len(d) > MAX_COPIES or any(not 1 <= v <= MAX_DISTANCE for v in d):
+            raise ConfigError(f"at most {MAX_COPIES} copy distances in 1..{MAX_DISTANCE}, not {distances}")
+        self.copies = d
+
+    def apply(self, plan: Plan) -> None:
+        """Follow a plan: loss hint, copies and bitrate."""
+        self.set_expected_loss(plan.expected_loss)
+        self.set_copies(plan.copies)
+        bitrate = max(6000, int(self.s.opus.bitrate * plan.bitrate_scale))
+        if bitrate != self.bitrate:
+            self.encoder.set_bitrate(bitrate)
+            self.bitrate = bitrate
+
+    def on_report(self, report: StreamReport, reporter: int, now: float) -> None:
+        """Fold listener ``reporter``'s measurement of this stream in and follow the plan of
+        the worst-served listener. Reports about other speakers are ignored."""
         if report.speaker != self.speaker:
             return
-        a = self.s.loss_smoothing
-        new = report.loss if report.loss > self.expected_loss else a * report.loss + (1 - a) * self.expected_loss
-        self.set_expected_loss(new)
+        self.adapter.on_report(reporter, report, now)
+        self.apply(self.adapter.plan(now))
+
+    def tick(self, now: float) -> None:
+        """Let reports expire (a listener that stopped reporting no longer sets the plan)."""
+        self.apply(self.adapter.plan(now))
 
     # ---------------------------------------------------------------- audio
 
@@ -159,11 +199,31 @@ class VoiceSender:
         flags = (FLAG_VOICE if speech else 0) | (0 if self._was_sending else FLAG_START)
         if self.s.opus.cbr:
             flags |= FLAG_CBR
-        if self.s.opus.fec:
-            flags |= FLAG_FEC
-        pkt = VoicePacket(self._seq, ts, self.speaker, level_dbov(rms), payload, flags)
+        if self.s.opus.fec and round(self.expected_loss * 100) >= 1:
+            flags |= FLAG_FEC  # libopus writes in-band FEC only with a loss hint of 1 % or more
+        red = self._redundancy(ts)
+        if red:
+            flags |= FLAG_RED
+        pkt = VoicePacket(self._seq, ts, self.speaker, level_dbov(rms), payload, flags, red)
+        self._history.append((ts, payload))
         self._seq = (self._seq + 1) & 0xFFFF
         self._was_sending = True
         self.sent += 1
-        self.sent_bytes += len(payload)
+        n_red = sum(len(c) for _, c in red)
+        self.sent_bytes += len(payload) + n_red
+        self.red_bytes += n_red
         return pkt
+
+    def _redundancy(self, ts: int) -> tuple[tuple[int, bytes], ...]:
+        """Copies of the frames ``self.copies`` back that were sent (a gated frame has none)."""
+        if not self.copies or not self._history:
+            return ()
+        sent = {t: p for t, p in self._history}
+        out: list[tuple[int, bytes]] = []
+        budget = self.s.max_red_bytes
+        for d in self.copies:
+            p = sent.get((ts - d * self.frame) & 0xFFFFFFFF)
+            if p is not None and len(p) <= budget:
+                out.append((d, p))
+                budget -= len(p)
+        return tuple(out)

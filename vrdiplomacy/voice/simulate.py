@@ -4,7 +4,8 @@ Runs in simulated time, block by block, as a real client would: the microphone d
 a block at the end of its capture time; packets cross a :class:`NetSim`; the receiver
 plays a block out at the same instant. The received audio is put on the input's time
 axis, the mouth-to-ear delay is found by cross-correlation, and the output is time-aligned
-with the input. Receiver reports drive the sender's expected loss every ``report_s``.
+with the input. Receiver reports drive the sender's plan (loss hint, redundant copies)
+every ``report_s``.
 """
 
 from __future__ import annotations
@@ -75,12 +76,16 @@ class SimResult:
     late: int
     fec: int
     plc: int
-    skipped: int
-    stretched: int
+    recovered: int
+    waited: int
+    accelerated_ms: float
+    expanded_ms: float
     buffer_mean_ms: float
     buffer_p95_ms: float
     expected_loss_perc: int
     sent_bytes: int
+    red_bytes: int
+    copies: tuple[int, ...]
     counters: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -119,7 +124,7 @@ def run(
         if blocks:
             out[(k + 1) * block : (k + 2) * block] = sum(blocks.values())
         if t >= next_report and 1 in rcv.speakers():
-            snd.on_report(rcv.report(1, 2))
+            snd.on_report(rcv.report(1), 2, t)
             next_report += report_s
     lag = delay_by_xcorr(x, out, int(0.6 * FS) + int(sim.s.base_s * FS) + int(4 * sim.s.jitter_ms / 1000 * FS))
     aligned = out[lag : lag + x.size]
@@ -136,11 +141,15 @@ def run(
         late=st.late if st else 0,
         fec=st.fec if st else 0,
         plc=st.plc if st else 0,
-        skipped=st.skipped if st else 0,
-        stretched=st.stretched if st else 0,
+        recovered=st.recovered if st else 0,
+        waited=st.waited if st else 0,
+        accelerated_ms=rcv.counters.accelerated / FS * 1e3,
+        expanded_ms=rcv.counters.expanded / FS * 1e3,
         buffer_mean_ms=float(buf.mean()),
         buffer_p95_ms=float(np.percentile(buf, 95)),
         expected_loss_perc=int(enc_loss),
         sent_bytes=snd.sent_bytes,
+        red_bytes=snd.red_bytes,
+        copies=snd.copies,
         counters={"malformed": rcv.counters.malformed, "undecodable": rcv.counters.undecodable},
     )
