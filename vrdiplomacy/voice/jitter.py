@@ -44,7 +44,10 @@ class JitterSettings:
 
     Fields: ``fs`` timestamp rate; ``percentile`` of observed offsets to cover (98 means
     about 2 % of packets may arrive late under steady jitter); ``margin_ms`` added on top;
-    ``min_delay_ms``/``max_delay_ms`` bounds of the buffering beyond the fastest packet;
+    ``min_delay_ms``/``max_delay_ms`` bounds of the buffering beyond the fastest packet
+    (``lossy_min_delay_ms`` instead of ``min_delay_ms`` while the stream loses or delays more
+    than ``fec_loss_threshold`` of its packets: a clean link keeps the shorter mouth-to-ear
+    delay, a lossy one the headroom against scheduling hiccups);
     ``window`` packets of history for the percentile and for the loss estimate;
     ``fec_hold`` hold frames for FEC data and redundant copies while the measured loss
     exceeds ``fec_loss_threshold`` (only when the stream's packets carry them);
@@ -63,7 +66,8 @@ class JitterSettings:
     fs: int = 48000
     percentile: float = 98.0
     margin_ms: float = 2.0
-    min_delay_ms: float = 20.0
+    min_delay_ms: float = 10.0
+    lossy_min_delay_ms: float = 20.0
     max_delay_ms: float = 250.0
     window: int = 250
     fec_hold: bool = True
@@ -311,7 +315,9 @@ class JitterBuffer:
         k = min(arr.size - 1, max(0, int(math.ceil(s.percentile / 100.0 * arr.size)) - 1))
         base = float(np.partition(arr, k)[k]) + s.margin_ms / 1e3
         held = base + self.hold_frames() * self._frame / s.fs
-        bounds = lo + s.min_delay_ms / 1e3, lo + s.max_delay_ms / 1e3
+        lossy = self.loss_fraction() + self.late_fraction() > s.fec_loss_threshold
+        floor = max(s.min_delay_ms, s.lossy_min_delay_ms) if lossy else s.min_delay_ms
+        bounds = lo + floor / 1e3, lo + s.max_delay_ms / 1e3
         return min(max(base, bounds[0]), bounds[1]), min(max(held, bounds[0]), bounds[1])
 
     def _start_ts(self) -> int:
