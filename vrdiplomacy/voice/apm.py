@@ -18,6 +18,8 @@ only what is left of the far end's echo (:class:`~vrdiplomacy.voice.aec.EchoMete
 from __future__ import annotations
 
 import logging
+import math
+from collections import deque
 from types import ModuleType
 from typing import Any
 
@@ -53,6 +55,48 @@ def webrtc_available() -> bool:
     return True
 
 
+class ResidualGate:
+    """What AEC3 leaves of the echo, attenuated further (see :class:`AecSettings`,
+    ``residual_*``): while the far end is active, a 10 ms block from which AEC3 removed at
+    least ``residual_trigger_db`` is echo-dominated and is brought down to
+    ``residual_target_db`` below the microphone; a block AEC3 passed within
+    ``residual_pass_db`` is the near end talking, and the gate then stays open for
+    ``residual_hold_ms``. The gain ramps over each block (no clicks)."""
+
+    def __init__(self, settings: AecSettings) -> None:
+        s = self.s = settings
+        blocks_s = s.fs / s.block
+        self._far_pow: deque[float] = deque(maxlen=max(1, int(math.ceil(s.echo_window_ms * blocks_s / 1000.0))))
+        self._far_active = 10.0 ** (s.far_active_dbfs / 10.0)
+        self._trigger = 10.0 ** (-s.residual_trigger_db / 10.0)
+        self._target = 10.0 ** (-s.residual_target_db / 10.0)
+        self._pass = 10.0 ** (-s.residual_pass_db / 10.0)
+        self._hold_blocks = int(round(s.residual_hold_ms * blocks_s / 1000.0))
+        self._hold = 0
+        self._gain = 1.0
+        self._ramp = (np.arange(1, s.block + 1, dtype=np.float64) / s.block).astype(np.float32)
+        self.attenuated = 0  # blocks the gate attenuated
+
+    def block(self, mic: npt.NDArray[np.float64], far: npt.NDArray[np.float64], out: F32) -> None:
+        """One block: ``mic`` and ``far`` as AEC3 got them, ``out`` its output (changed in place)."""
+        self._far_pow.append(float(np.dot(far, far)) / max(1, far.size))
+        mic_e = float(np.dot(mic, mic))
+        o = out.astype(np.float64)
+        out_e = float(np.dot(o, o))
+        gain = 1.0
+        far_active = max(self._far_pow) > self._far_active
+        if far_active and out_e > mic_e * self._pass:
+            self._hold = self._hold_blocks  # AEC3 let the near end through
+        elif self._hold > 0:
+            self._hold -= 1
+        elif far_active and 0.0 < out_e < mic_e * self._trigger:
+            gain = min(1.0, math.sqrt(mic_e * self._target / out_e))
+            self.attenuated += int(gain < 1.0)
+        if gain != 1.0 or self._gain != 1.0:
+            out *= self._gain + (gain - self._gain) * self._ramp
+        self._gain = gain
+
+
 class WebRtcProcessor:
     """WebRTC AEC3 + noise suppression + high-pass (+ gain control) on 10 ms blocks.
 
@@ -81,6 +125,7 @@ class WebRtcProcessor:
         self._mic_frame = rtc.AudioFrame.create(s.fs, 1, s.block)
         self._far_frame = rtc.AudioFrame.create(s.fs, 1, s.block)
         self._mic16 = np.frombuffer(self._mic_frame.data, dtype=np.int16)
+        self.residual = ResidualGate(s) if echo and s.residual_target_db > 0 else None
         self._far16 = np.frombuffer(self._far_frame.data, dtype=np.int16)
 
     @staticmethod
@@ -106,6 +151,8 @@ class WebRtcProcessor:
                 self._to16(d[i:i + n].copy(), self._mic16)
                 self._apm.process_stream(self._mic_frame)
                 out[i:i + n] = self._mic16 * (1.0 / 32768.0)
+                if self.residual is not None:
+                    self.residual.block(d[i:i + n], x[i:i + n], out[i:i + n])
                 self.meter.block(d[i:i + n], out[i:i + n], x[i:i + n] if self.echo else None)
         except RuntimeError as e:
             raise AudioError(f"WebRTC audio processing failed: {e}") from None
