@@ -4,6 +4,7 @@ far-end-only frames the transmit gate still sends; for WebRTC AEC3 (through live
 our own canceller, on the tuning material and on the held-out one.
 
     nice .venv/bin/python tools/bench/voice_echo.py [--backend webrtc builtin] [--quick]
+        [--residual-db 0 --no-align]   # AEC3 alone, as on d7a55a9
 
 The simulation is :mod:`vrdiplomacy.voice.echosim` (rooms of exponentially decaying noise,
 Debian alsa-utils voices). ``--quick`` measures fewer delays.
@@ -37,14 +38,16 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="delays 10, 100, 200 ms only")
     ap.add_argument("--residual-db", type=float, default=None,
                     help="residual echo gate target after AEC3 (0: off, as before; default: AecSettings')")
+    ap.add_argument("--no-align", action="store_true", help="no delay alignment before AEC3 (as before)")
     args = ap.parse_args()
+    align = not args.no_align
     delays = (10, 100, 200) if args.quick else (10, 50, 100, 150, 200)
     gains = (-10, 0)
     for backend in args.backend:
         if backend == "webrtc" and not webrtc_available():
             print("webrtc: livekit is not installed (pip install livekit); skipped")
             continue
-        make = es.factory(backend, args.residual_db)
+        make = es.factory(backend, args.residual_db, align)
         for m in (es.TUNING, es.HELD_OUT):
             t0 = time.perf_counter()
             print(f"\n== {backend}, {m.name} material (far: {', '.join(m.far)}; near: {', '.join(m.near)}; "
@@ -65,12 +68,12 @@ def main() -> int:
                   f"band-envelope correlation with the near speech {dt.env_out:.2f} (microphone {dt.env_mic:.2f}), "
                   f"PESQ-WB {fmt(dt.pesq_out, 2)} (microphone {fmt(dt.pesq_mic, 2)}), ERLE in the 2 s after {dt.erle_after:.1f} dB")
             for g in (-10, 0):
-                gf = es.measure_gate(m, backend, gain_db=g, residual_db=args.residual_db)
+                gf = es.measure_gate(m, backend, gain_db=g, residual_db=args.residual_db, align=align)
                 print(f"transmit gate, echo path {g:+d} dB: far-end-only frames sent {100 * gf.far_only_sent:.1f} % "
                       f"of {gf.far_only_frames}; near-end speech frames sent {100 * gf.near_sent:.0f} % of {gf.near_frames} "
                       f"({100 * gf.near_kept_sent:.0f} % of the {gf.near_kept_frames} that AEC3 let through)")
             for g in (-10, 0):
-                gf = es.measure_gate(m, backend, gain_db=g, change_at_s=6.0, residual_db=args.residual_db)
+                gf = es.measure_gate(m, backend, gain_db=g, change_at_s=6.0, residual_db=args.residual_db, align=align)
                 print(f"transmit gate, echo path {g:+d} dB, path change at 6 s (room, delay 80 -> 140 ms): far-end-only "
                       f"frames sent {100 * gf.far_only_sent:.1f} % of {gf.far_only_frames}, "
                       f"{100 * gf.settled_sent:.1f} % from 1 s after the change")

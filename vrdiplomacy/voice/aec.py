@@ -62,6 +62,11 @@ class AecSettings:
     and is attenuated further until ``residual_target_db`` is removed in all; 0 turns it off.
     A block that AEC3 passed within ``residual_pass_db`` is near-end speech: the gate stays
     open for ``residual_hold_ms`` after it, so word endings in double talk are not cut.
+
+    Delay alignment before AEC3 (:class:`~vrdiplomacy.voice.apm.DelayAligner`): with
+    ``align_delay`` the bulk delay (up to ``align_max_delay_ms``) is measured every
+    ``align_every_ms`` over ``align_window_ms`` (GCC-PHAT; a peak ``align_quality`` times the
+    spread counts) and taken out of the reference, leaving AEC3 ``align_margin_ms``.
     It covers the seconds after an echo path change, when AEC3's linear filter re-converges
     and its own suppressor lets 20 dB windows through.
     """
@@ -87,6 +92,12 @@ class AecSettings:
     residual_target_db: float = 35.0
     residual_pass_db: float = 3.0
     residual_hold_ms: float = 500.0
+    align_delay: bool = True
+    align_margin_ms: float = 10.0
+    align_max_delay_ms: float = 500.0
+    align_window_ms: float = 400.0
+    align_every_ms: float = 100.0
+    align_quality: float = 8.0
 
 
 class EchoMeter:

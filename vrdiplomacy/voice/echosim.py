@@ -119,21 +119,22 @@ def erle_db(echo: F64, out: npt.ArrayLike, start_s: float = 1.0, min_dbfs: float
 Factory = Callable[[], Canceller]
 
 
-def settings(backend: str, residual_db: float | None = None) -> AecSettings:
+def settings(backend: str, residual_db: float | None = None, align: bool = True) -> AecSettings:
     """The canceller settings measured: ``backend``; the built-in canceller models a tail long
     enough for the longest delay measured; ``residual_db`` the residual echo gate's target
-    (:attr:`AecSettings.residual_target_db`, 0: off; None: the default)."""
-    s = AecSettings(backend=backend, tail_ms=450.0 if backend == "builtin" else 120.0)
+    (:attr:`AecSettings.residual_target_db`, 0: off; None: the default); ``align`` the delay
+    alignment before AEC3 (:attr:`AecSettings.align_delay`)."""
+    s = AecSettings(backend=backend, tail_ms=450.0 if backend == "builtin" else 120.0, align_delay=align)
     if residual_db is not None:
         s.residual_target_db = residual_db
     return s
 
 
-def factory(backend: str, residual_db: float | None = None) -> Factory:
+def factory(backend: str, residual_db: float | None = None, align: bool = True) -> Factory:
     """A function that makes a fresh canceller of ``backend`` ("webrtc" or "builtin"), see
     :func:`settings`."""
     def make() -> Canceller:
-        s = settings(backend, residual_db)
+        s = settings(backend, residual_db, align)
         c = make_canceller(s)
         assert c is not None
         return c
@@ -287,7 +288,8 @@ class GateFigures:
 
 
 def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: float = 0.0,
-                 block: int = 960, change_at_s: float | None = None, residual_db: float | None = None) -> GateFigures:
+                 block: int = 960, change_at_s: float | None = None, residual_db: float | None = None,
+                 align: bool = True) -> GateFigures:
     """Far-end speech on the loudspeakers throughout, near-end speech from 4 s to 7 s, through
     :class:`VoiceSender` (voice activity mode, loudspeakers). The mic block captured at tick
     k holds the echo of what was written at tick k-1 and before (``block`` of output queue),
@@ -307,7 +309,7 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
         k = int(change_at_s * FS)
         echo[k:] = echo_of(far, room_rir(m.other_room), 1000.0 * block / FS + 2 * delay_ms, gain_db)[k:]
     mic = echo + near + noise(far.size, 4)
-    snd = VoiceSender(1, SenderSettings(headphones=False, transmit="vad", aec=settings(backend, residual_db)))
+    snd = VoiceSender(1, SenderSettings(headphones=False, transmit="vad", aec=settings(backend, residual_db, align)))
     frame = snd.frame
     sent_at: set[int] = set()
     outs: list[npt.NDArray[np.float32]] = []
