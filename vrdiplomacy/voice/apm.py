@@ -9,6 +9,12 @@ canceller (:class:`~vrdiplomacy.voice.aec.EchoCanceller`, no noise suppression);
 requires the binding (:class:`~vrdiplomacy.errors.AudioError` saying how to install it);
 ``"builtin"`` is our own canceller.
 
+Around AEC3 (the binding exposes only on/off switches and ``set_stream_delay_ms``, which AEC3's
+own delay estimator overrides): :class:`DelayAligner` takes the bulk echo delay out of AEC3's
+reference, so that a moved laptop or another audio device reaches AEC3 as a new room at its
+old delay (re-converged within a second) rather than as a delay jump (2-3 s);
+:class:`ResidualGate` attenuates blocks that AEC3 cut only partly while the far end talks.
+
 Both backends have the same contract: :meth:`process` takes microphone and loudspeaker
 samples in equal-length multiples of ``block`` (10 ms) and returns the cleaned microphone
 signal; :meth:`frame_is_echo` tells the transmit gate whether the next output samples hold
