@@ -24,12 +24,12 @@ needs_webrtc = pytest.mark.skipif(not apm.webrtc_available(), reason="livekit (W
 @pytest.mark.parametrize("delay_ms,gain_db", [(10, -10), (200, -10), (10, 0), (200, 0)])
 def test_erle_over_long_delays_and_a_laptop_echo_path(delay_ms: int, gain_db: int) -> None:
     """ERLE >= 25 dB from 10 to 200 ms of echo delay, also with a 0 dB echo path, in the
-    tuning room (T60 0.25 s); >= 22 dB in the held-out room (T60 0.45 s, 15 % direct
-    energy: its tail outlasts AEC3's linear filter, measured minimum 23.9 dB at 10 ms).
-    Fails on main 3e2635d (our canceller: 16 dB at 10 ms, 0 dB at 140 ms, none at 0 dB)."""
+    tuning room (T60 0.25 s) and in the held-out room (T60 0.45 s, 15 % direct energy).
+    Fails on main 3e2635d (our canceller: 16 dB at 10 ms, 0 dB at 140 ms, none at 0 dB); the
+    held-out 10 ms / -10 dB cell fails on d7a55a9 (AEC3 alone, no residual gate: 23.9 dB)."""
     make = es.factory("webrtc")
     assert es.measure_erle(make, es.TUNING, delay_ms, gain_db) >= 25.0
-    assert es.measure_erle(make, es.HELD_OUT, delay_ms, gain_db) >= 22.0
+    assert es.measure_erle(make, es.HELD_OUT, delay_ms, gain_db) >= 25.0
 
 
 @needs_webrtc
@@ -47,10 +47,82 @@ def test_double_talk_keeps_the_near_end() -> None:
 @needs_webrtc
 def test_sender_does_not_send_the_far_end_back() -> None:
     """Through the real sender on loudspeakers (0 dB path, 60 ms): far-end-only frames are
-    not sent (< 5 %), the local talker is; fails on main 3e2635d (420 of 625 frames sent)."""
+    not sent (< 5 %), the local talker is; fails on main 3e2635d (420 of 625 frames sent).
+    Every near-end frame that AEC3 let through during double talk is sent (the rest AEC3
+    muted at word onsets: nothing left to send)."""
     g = es.measure_gate(es.HELD_OUT, "webrtc", gain_db=0.0)
     assert g.far_only_frames > 200 and g.far_only_sent < 0.05
-    assert g.near_sent > 0.35
+    assert g.near_sent > 0.3
+    assert g.near_kept_frames > 20 and g.near_kept_sent >= 0.95
+
+
+@needs_webrtc
+@pytest.mark.parametrize("new_delay_ms", [40.0, 120.0])
+def test_echo_path_change_recovers_within_a_second(new_delay_ms: float) -> None:
+    """Someone moves the laptop (another room, 40 ms -> ``new_delay_ms``, -6 -> -3 dB): every
+    250 ms window from 1 s after the change on keeps ERLE >= 25 dB, on both materials.
+    Fails on d7a55a9 (AEC3 alone: 3.5 s at 40 ms and 2.5 s at 120 ms, tuning; 2.25 s at
+    120 ms, held-out)."""
+    for m in (es.TUNING, es.HELD_OUT):
+        _, settled = es.measure_path_change(es.factory("webrtc"), m, new_delay_ms=new_delay_ms)
+        assert settled <= 1.0, m.name
+
+
+@needs_webrtc
+def test_gate_stops_sending_the_far_end_soon_after_a_path_change() -> None:
+    """Through the real sender (0 dB path, the room changes at 6 s and the delay goes from
+    80 to 140 ms): from 1 s after the change < 2 % of far-end-only frames are sent. Fails on
+    d7a55a9 (5.4 % held-out, 16.4 % tuning)."""
+    g = es.measure_gate(es.HELD_OUT, "webrtc", gain_db=0.0, change_at_s=6.0)
+    assert g.far_only_frames > 200 and g.settled_sent < 0.02
+
+
+@needs_webrtc
+def test_residual_gate_leaves_double_talk_alone() -> None:
+    """The residual gate after AEC3 costs the near end nothing measurable during double talk
+    (held-out material): level and band-envelope correlation as with AEC3 alone."""
+    on = es.measure_double_talk(es.factory("webrtc"), es.HELD_OUT)
+    off = es.measure_double_talk(es.factory("webrtc", residual_db=0.0), es.HELD_OUT)
+    assert abs(on.level_db - off.level_db) < 0.5
+    assert on.env_out > off.env_out - 0.03
+
+
+def test_residual_gate_attenuates_echo_and_passes_the_near_end() -> None:
+    """Unit: a block AEC3 cut by 10 dB is echo and is brought to 35 dB below the microphone;
+    a block it passed (near-end speech) is untouched, and so are the next 500 ms (word
+    endings); without far-end sound nothing is touched."""
+    s = AecSettings()
+    rng = np.random.default_rng(1)
+    mic = 0.1 * rng.standard_normal(480)
+    far = 0.1 * rng.standard_normal(480)
+
+    def energy_db(x: np.ndarray) -> float:
+        return 10 * float(np.log10(np.sum(np.asarray(x, np.float64) ** 2)))
+
+    g = apm.ResidualGate(s)
+    out = (mic * 10 ** (-10 / 20)).astype(np.float32)
+    g.block(mic, far, out)  # the gain ramps down over the first block
+    out = (mic * 10 ** (-10 / 20)).astype(np.float32)
+    g.block(mic, far, out)
+    assert energy_db(mic) - energy_db(out) == pytest.approx(35.0, abs=0.1)
+
+    g = apm.ResidualGate(s)
+    near = mic.astype(np.float32)
+    g.block(mic, far, near.copy())
+    for _ in range(50):  # the hold, 500 ms: an echo-like block passes too
+        out = (mic * 10 ** (-10 / 20)).astype(np.float32)
+        ref = out.copy()
+        g.block(mic, far, out)
+        assert np.array_equal(out, ref)
+    out = (mic * 10 ** (-10 / 20)).astype(np.float32)
+    g.block(mic, far, out)
+    assert energy_db(mic) - energy_db(out) > 10.5  # the hold is over
+
+    g = apm.ResidualGate(s)
+    out = (mic * 10 ** (-10 / 20)).astype(np.float32)
+    ref = out.copy()
+    g.block(mic, np.zeros(480), out)
+    assert np.array_equal(out, ref) and g.attenuated == 0
 
 
 @needs_webrtc
@@ -99,3 +171,35 @@ def test_echo_frames_are_not_speech_and_end_the_hangover(speech: np.ndarray) -> 
     assert vad.update(f)
     assert not vad.update(f, echo=True)
     assert not vad.update(np.zeros(F, np.float32))  # no hangover after an echo frame
+
+
+def test_delay_aligner_finds_and_follows_the_echo_delay() -> None:
+    """GCC-PHAT on 10 ms blocks: the reference is delayed by the echo delay less the margin
+    within half a second, follows a jump from 123 to 60 ms within a second, and does not move
+    while the microphone hears only someone else (no correlation with the far end)."""
+    s = AecSettings()
+    rng = np.random.default_rng(2)
+    far = 0.1 * rng.standard_normal(FS * 4)
+
+    def delayed(x: np.ndarray, ms: float) -> np.ndarray:
+        d = int(ms * FS / 1000)
+        return np.concatenate([np.zeros(d), x[:-d]])
+
+    mic = np.concatenate([0.5 * delayed(far, 123.0)[: FS * 2], 0.5 * delayed(far, 60.0)[FS * 2:]])
+    al = apm.DelayAligner(s)
+    shifts = []
+    for i in range(0, far.size, 480):
+        ref = al.push(mic[i:i + 480], far[i:i + 480])
+        assert ref.shape == (480,)
+        shifts.append(al.shift)
+    assert shifts[50] == pytest.approx((123.0 - s.align_margin_ms) * 48, abs=48)
+    assert shifts[300] == pytest.approx((60.0 - s.align_margin_ms) * 48, abs=48)
+    assert al.delay_ms == pytest.approx(60.0, abs=1.0)
+    # the block handed on is the far end delayed by the shift
+    assert np.array_equal(ref, far[far.size - 480 - al.shift: far.size - al.shift])
+
+    al = apm.DelayAligner(s)
+    other = 0.1 * rng.standard_normal(far.size)
+    for i in range(0, far.size, 480):
+        al.push(other[i:i + 480], far[i:i + 480])
+    assert al.shift == 0 and al.delay_ms is None

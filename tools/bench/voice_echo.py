@@ -4,6 +4,7 @@ far-end-only frames the transmit gate still sends; for WebRTC AEC3 (through live
 our own canceller, on the tuning material and on the held-out one.
 
     nice .venv/bin/python tools/bench/voice_echo.py [--backend webrtc builtin] [--quick]
+        [--residual-db 0 --no-align]   # AEC3 alone, as on d7a55a9
 
 The simulation is :mod:`vrdiplomacy.voice.echosim` (rooms of exponentially decaying noise,
 Debian alsa-utils voices). ``--quick`` measures fewer delays.
@@ -35,14 +36,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", nargs="+", default=["webrtc", "builtin"], choices=("webrtc", "builtin"))
     ap.add_argument("--quick", action="store_true", help="delays 10, 100, 200 ms only")
+    ap.add_argument("--residual-db", type=float, default=None,
+                    help="residual echo gate target after AEC3 (0: off, as before; default: AecSettings')")
+    ap.add_argument("--no-align", action="store_true", help="no delay alignment before AEC3 (as before)")
     args = ap.parse_args()
+    align = not args.no_align
     delays = (10, 100, 200) if args.quick else (10, 50, 100, 150, 200)
     gains = (-10, 0)
     for backend in args.backend:
         if backend == "webrtc" and not webrtc_available():
             print("webrtc: livekit is not installed (pip install livekit); skipped")
             continue
-        make = es.factory(backend)
+        make = es.factory(backend, args.residual_db, align)
         for m in (es.TUNING, es.HELD_OUT):
             t0 = time.perf_counter()
             print(f"\n== {backend}, {m.name} material (far: {', '.join(m.far)}; near: {', '.join(m.near)}; "
@@ -55,19 +60,24 @@ def main() -> int:
                 first, rec = es.measure_path_change(make, m, new_delay_ms=nd)
                 print(f"path change (room, delay 40 -> {nd:.0f} ms): ERLE {fmt(first)} dB in the first second, "
                       f"every later 250 ms window >= 25 dB after {fmt(rec, 2)} s")
+            fresh = [es.measure_fresh_convergence(make, m, d) for d in (5.0, 40.0, 120.0)]
+            print("a fresh canceller on the new room (as if re-created at the change), delay 5 / 40 / 120 ms: every later "
+                  "250 ms window >= 25 dB after " + " / ".join(fmt(v, 2) for v in fresh) + " s")
             dt = es.measure_double_talk(make, m)
             print(f"double talk (near about 3 dB over the echo): output level over near speech {dt.level_db:+.1f} dB, "
                   f"band-envelope correlation with the near speech {dt.env_out:.2f} (microphone {dt.env_mic:.2f}), "
                   f"PESQ-WB {fmt(dt.pesq_out, 2)} (microphone {fmt(dt.pesq_mic, 2)}), ERLE in the 2 s after {dt.erle_after:.1f} dB")
             for g in (-10, 0):
-                gf = es.measure_gate(m, backend, gain_db=g)
+                gf = es.measure_gate(m, backend, gain_db=g, residual_db=args.residual_db, align=align)
                 print(f"transmit gate, echo path {g:+d} dB: far-end-only frames sent {100 * gf.far_only_sent:.1f} % "
-                      f"of {gf.far_only_frames}; near-end speech frames sent {100 * gf.near_sent:.0f} % of {gf.near_frames}")
+                      f"of {gf.far_only_frames}; near-end speech frames sent {100 * gf.near_sent:.0f} % of {gf.near_frames} "
+                      f"({100 * gf.near_kept_sent:.0f} % of the {gf.near_kept_frames} that AEC3 let through)")
             for g in (-10, 0):
-                gf = es.measure_gate(m, backend, gain_db=g, change_at_s=6.0)
+                gf = es.measure_gate(m, backend, gain_db=g, change_at_s=6.0, residual_db=args.residual_db, align=align)
                 print(f"transmit gate, echo path {g:+d} dB, path change at 6 s (room, delay 80 -> 140 ms): far-end-only "
                       f"frames sent {100 * gf.far_only_sent:.1f} % of {gf.far_only_frames}, "
                       f"{100 * gf.settled_sent:.1f} % from 1 s after the change")
+            print(f"CPU per 20 ms frame: {es.cpu_ms_per_frame(make, m):.2f} ms")
             print(f"({time.perf_counter() - t0:.0f} s)")
     return 0
 

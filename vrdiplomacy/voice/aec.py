@@ -55,6 +55,20 @@ class AecSettings:
     nearly untouched, echo does not) or what is left is ``far_margin_db`` below the loudest
     far-end block of that window (a talker at the microphone is about as loud as the
     loudspeakers or louder).
+
+    Residual echo gate after AEC3 (:class:`~vrdiplomacy.voice.apm.WebRtcProcessor`): while
+    the far end is active, a 10 ms block from which AEC3 already removed at least
+    ``residual_trigger_db`` is echo-dominated (near-end speech passes AEC3 within a few dB),
+    and is attenuated further until ``residual_target_db`` is removed in all; 0 turns it off.
+    A block that AEC3 passed within ``residual_pass_db`` is near-end speech: the gate stays
+    open for ``residual_hold_ms`` after it, so word endings in double talk are not cut.
+
+    Delay alignment before AEC3 (:class:`~vrdiplomacy.voice.apm.DelayAligner`): with
+    ``align_delay`` the bulk delay (up to ``align_max_delay_ms``) is measured every
+    ``align_every_ms`` over ``align_window_ms`` (GCC-PHAT; a peak ``align_quality`` times the
+    spread counts) and taken out of the reference, leaving AEC3 ``align_margin_ms``.
+    It covers the seconds after an echo path change, when AEC3's linear filter re-converges
+    and its own suppressor lets 20 dB windows through.
     """
 
     fs: int = 48000
@@ -74,6 +88,16 @@ class AecSettings:
     echo_window_ms: float = 400.0
     echo_removed_db: float = 20.0
     far_margin_db: float = 30.0
+    residual_trigger_db: float = 6.0
+    residual_target_db: float = 35.0
+    residual_pass_db: float = 3.0
+    residual_hold_ms: float = 500.0
+    align_delay: bool = True
+    align_margin_ms: float = 10.0
+    align_max_delay_ms: float = 500.0
+    align_window_ms: float = 400.0
+    align_every_ms: float = 100.0
+    align_quality: float = 8.0
 
 
 class EchoMeter:

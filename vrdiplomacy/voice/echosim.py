@@ -119,11 +119,22 @@ def erle_db(echo: F64, out: npt.ArrayLike, start_s: float = 1.0, min_dbfs: float
 Factory = Callable[[], Canceller]
 
 
-def factory(backend: str) -> Factory:
-    """A function that makes a fresh canceller of ``backend`` ("webrtc" or "builtin"); the
-    built-in one models a tail long enough for the longest delay measured."""
+def settings(backend: str, residual_db: float | None = None, align: bool = True) -> AecSettings:
+    """The canceller settings measured: ``backend``; the built-in canceller models a tail long
+    enough for the longest delay measured; ``residual_db`` the residual echo gate's target
+    (:attr:`AecSettings.residual_target_db`, 0: off; None: the default); ``align`` the delay
+    alignment before AEC3 (:attr:`AecSettings.align_delay`)."""
+    s = AecSettings(backend=backend, tail_ms=450.0 if backend == "builtin" else 120.0, align_delay=align)
+    if residual_db is not None:
+        s.residual_target_db = residual_db
+    return s
+
+
+def factory(backend: str, residual_db: float | None = None, align: bool = True) -> Factory:
+    """A function that makes a fresh canceller of ``backend`` ("webrtc" or "builtin"), see
+    :func:`settings`."""
     def make() -> Canceller:
-        s = AecSettings(backend=backend, tail_ms=450.0 if backend == "builtin" else 120.0)
+        s = settings(backend, residual_db, align)
         c = make_canceller(s)
         assert c is not None
         return c
@@ -158,6 +169,12 @@ def measure_path_change(make: Factory, m: Material, new_delay_ms: float = 40.0, 
     echo = np.concatenate([a[:k], b[k:]])
     out = np.asarray(run_canceller(make, echo + noise(far.size, 2), far), dtype=np.float64)
     first = erle_db(echo[k:k + FS], out[k:k + FS], start_s=0.0)
+    return first, settle_s(echo, out, k, target_db)
+
+
+def settle_s(echo: F64, out: F64, k: int, target_db: float = 25.0) -> float:
+    """Seconds from sample ``k`` until every later 250 ms window with echo (above -45 dBFS)
+    keeps ERLE >= ``target_db`` (inf: never)."""
     win = FS // 4
     ok_from = None
     for i in range(k, out.size - win + 1, win):
@@ -168,8 +185,31 @@ def measure_path_change(make: Factory, m: Material, new_delay_ms: float = 40.0, 
             ok_from = i if ok_from is None else ok_from
         else:
             ok_from = None
-    rec = float("inf") if ok_from is None else (ok_from - k) / FS
-    return first, rec
+    return float("inf") if ok_from is None else (ok_from - k) / FS
+
+
+def measure_fresh_convergence(make: Factory, m: Material, delay_ms: float, target_db: float = 25.0,
+                              seconds: float = 6.0) -> float:
+    """Seconds a freshly made canceller needs on ``m.other_room`` (``delay_ms``, -3 dB) until
+    every later 250 ms window keeps ERLE >= ``target_db``: the best that re-creating the
+    canceller the moment the echo path changes could do."""
+    far = load_voices(m.far, seconds)
+    echo = echo_of(far, room_rir(m.other_room), delay_ms, -3.0)
+    out = np.asarray(run_canceller(make, echo + noise(far.size, 2), far), dtype=np.float64)
+    return settle_s(echo, out, 0, target_db)
+
+
+def cpu_ms_per_frame(make: Factory, m: Material, seconds: float = 10.0, frame_ms: float = 20.0) -> float:
+    """Processor time per ``frame_ms`` of audio (far-end speech, echo at 60 ms, -6 dB)."""
+    import time
+
+    far = load_voices(m.far, seconds)
+    mic = echo_of(far, room_rir(m.room), 60.0, -6.0) + noise(far.size, 5)
+    c = make()
+    n = mic.size // BLOCK * BLOCK
+    t0 = time.process_time()
+    c.process(mic[:n], far[:n])
+    return 1000.0 * (time.process_time() - t0) / (n / FS * 1000.0 / frame_ms)
 
 
 def band_envelopes(x: npt.ArrayLike) -> F64:
@@ -233,7 +273,9 @@ def measure_double_talk(make: Factory, m: Material, delay_ms: float = 60.0, gain
 @dataclass
 class GateFigures:
     """Through the real sender: ``far_only_sent`` share of far-end-only frames sent;
-    ``near_sent`` share of near-end speech frames sent; frame counts; with a path change,
+    ``near_sent`` share of near-end speech frames sent; frame counts; ``near_kept_sent`` the
+    share sent of the near-end speech frames the canceller let through (output within 10 dB of
+    the clean near speech: the gate's own part, the rest AEC3 muted); with a path change,
     ``settled_sent`` the share of far-end-only frames sent from 1 s after it on."""
 
     far_only_sent: float
@@ -241,10 +283,13 @@ class GateFigures:
     near_sent: float
     near_frames: int
     settled_sent: float = float("nan")
+    near_kept_sent: float = float("nan")
+    near_kept_frames: int = 0
 
 
 def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: float = 0.0,
-                 block: int = 960, change_at_s: float | None = None) -> GateFigures:
+                 block: int = 960, change_at_s: float | None = None, residual_db: float | None = None,
+                 align: bool = True) -> GateFigures:
     """Far-end speech on the loudspeakers throughout, near-end speech from 4 s to 7 s, through
     :class:`VoiceSender` (voice activity mode, loudspeakers). The mic block captured at tick
     k holds the echo of what was written at tick k-1 and before (``block`` of output queue),
@@ -264,10 +309,20 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
         k = int(change_at_s * FS)
         echo[k:] = echo_of(far, room_rir(m.other_room), 1000.0 * block / FS + 2 * delay_ms, gain_db)[k:]
     mic = echo + near + noise(far.size, 4)
-    snd = VoiceSender(1, SenderSettings(headphones=False, transmit="vad",
-                                        aec=AecSettings(backend=backend, tail_ms=450.0 if backend == "builtin" else 120.0)))
+    snd = VoiceSender(1, SenderSettings(headphones=False, transmit="vad", aec=settings(backend, residual_db, align)))
     frame = snd.frame
     sent_at: set[int] = set()
+    outs: list[npt.NDArray[np.float32]] = []
+    aec = snd.aec
+    assert aec is not None
+    process = aec.process
+
+    def recording(mic_blk: npt.ArrayLike, far_blk: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        o = process(mic_blk, far_blk)
+        outs.append(o)
+        return o
+
+    aec.process = recording  # type: ignore[method-assign]
     for k in range(far.size // block):
         blk = slice(k * block, (k + 1) * block)
         for pkt in snd.capture(mic[blk].astype(np.float32)):
@@ -280,9 +335,13 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
     quiet = np.convolve(ne > 1e-7, np.ones(41), mode="same") == 0
     far_only = [i for i in range(nf) if quiet[i] and fe[i] > 1e-6 and i * frame >= FS]
     talk = [i for i in range(nf) if ne[i] > 10.0 ** (-40 / 10)]
+    out = np.concatenate(outs).astype(np.float64)
+    oe = np.mean(np.resize(out, nf * frame).reshape(nf, frame) ** 2, axis=1)
+    kept = [i for i in talk if (i + 1) * frame <= out.size and oe[i] > 0.1 * ne[i]]
     settled = float("nan")
     if change_at_s is not None:
         late = [i for i in far_only if i * frame >= (change_at_s + 1.0) * FS]
         settled = sum(i in sent_at for i in late) / max(1, len(late))
     return GateFigures(sum(i in sent_at for i in far_only) / max(1, len(far_only)), len(far_only),
-                       sum(i in sent_at for i in talk) / max(1, len(talk)), len(talk), settled)
+                       sum(i in sent_at for i in talk) / max(1, len(talk)), len(talk), settled,
+                       sum(i in sent_at for i in kept) / max(1, len(kept)), len(kept))
