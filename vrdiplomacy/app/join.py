@@ -69,6 +69,16 @@ def _keep_last(renderer: Any, last: dict[str, Any]) -> Any:
     return keep
 
 
+def window_renderer(backend: Any, renderer: Any) -> Any:
+    """What the frame loop draws with: in desktop mode the renderer behind dynamic resolution (it
+    holds a frame rate, software GL included: see :mod:`vrdiplomacy.render.dynres`), else itself."""
+    if backend.mode != "desktop":
+        return renderer
+    from vrdiplomacy.render.dynres import AdaptiveRenderer
+
+    return AdaptiveRenderer(renderer, swap_cpu=lambda: backend.swap_cpu_s)
+
+
 def save_screenshot(path: Path | None, last: dict[str, Any]) -> None:
     if path is not None and "image" in last:
         from PIL import Image
@@ -102,7 +112,7 @@ def local_session(backend: Any, scene: Any, layout: Any, vp: Any, opts: JoinOpti
             if t_end is not None and time.monotonic() >= t_end:
                 backend.request_exit()
 
-        stats = runloop.run(backend, scene, renderer, origin, on_frame=on_frame,
+        stats = runloop.run(backend, scene, window_renderer(backend, renderer), origin, on_frame=on_frame,
                             after_render=_keep_last(renderer, last) if opts.screenshot else None,
                             render_every=opts.render_every)
     finally:
@@ -166,7 +176,7 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
             if host.failed() is not None or (t_end is not None and time.monotonic() >= t_end):
                 backend.request_exit()
 
-        stats = runloop.run(backend, scene, renderer, origin, on_frame=on_frame,
+        stats = runloop.run(backend, scene, window_renderer(backend, renderer), origin, on_frame=on_frame,
                             after_render=_keep_last(renderer, last) if opts.screenshot else None,
                             render_every=opts.render_every)
         err = host.failed()

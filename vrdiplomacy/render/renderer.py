@@ -51,7 +51,7 @@ _CALLS = _DRAWS + (
     "glDisable", "glEnable", "glEnableVertexAttribArray", "glFinish", "glFramebufferRenderbuffer",
     "glFramebufferTexture2D", "glFramebufferTextureLayer", "glGenBuffers", "glGenFramebuffers",
     "glGenRenderbuffers", "glGenTextures", "glGenVertexArrays", "glGenerateMipmap", "glGetIntegerv",
-    "glGetProgramInfoLog", "glGetProgramiv", "glGetShaderInfoLog", "glGetShaderiv", "glGetString", "glGetStringi",
+    "glGetProgramInfoLog", "glTexSubImage2D", "glGetProgramiv", "glGetShaderInfoLog", "glGetShaderiv", "glGetString", "glGetStringi",
     "glGetFloatv", "glGetUniformBlockIndex", "glGetUniformLocation", "glLinkProgram", "glPixelStorei", "glReadPixels",
     "glRenderbufferStorage", "glShaderSource", "glTexImage2D", "glTexImage3D", "glTexParameterf", "glTexParameteri",
     "glUniform1i", "glUniform3fv", "glUniform4f", "glUniformBlockBinding", "glUseProgram", "glVertexAttribDivisor", "glVertexAttribPointer",
@@ -179,6 +179,25 @@ class Renderer:
                 and (major, minor) < (4, 6):
             return 0.0
         return min(16.0, float(gl.glGetFloatv(MAX_TEXTURE_MAX_ANISOTROPY)))
+
+    @property
+    def anisotropy(self) -> float:
+        """The anisotropic filtering level of the scene textures (0: none)."""
+        return self._anisotropy
+
+    def set_anisotropy(self, level: float) -> None:
+        """Change the scene textures' anisotropic filtering (0 or 1: off; capped at the driver's
+        limit). On a software rasterizer 16x anisotropy costs several times the whole frame's
+        fragment work (llvmpipe at 1280x720: about 6x), so the desktop window turns it off there."""
+        limit = self._max_anisotropy()
+        self._anisotropy = min(max(float(level), 0.0), limit) if limit > 0.0 else 0.0
+        gl = self.gl
+        for target, tex in ((GL.GL_TEXTURE_2D_ARRAY, self._tex_array), (GL.GL_TEXTURE_2D_ARRAY, self._large_array),
+                            (GL.GL_TEXTURE_2D, self._atlas_tex), (GL.GL_TEXTURE_2D, self._icon_tex)):
+            if limit > 0.0:
+                gl.glBindTexture(target, tex)
+                gl.glTexParameterf(target, TEXTURE_MAX_ANISOTROPY, max(self._anisotropy, 1.0))
+            gl.glBindTexture(target, 0)
 
     # ---------------------------------------------------------------- set-up helpers
     def _buffer(self, target: int, size: int, data: Any = None, usage: int | None = None) -> int:
@@ -516,6 +535,35 @@ class Renderer:
         self._owned_targets.append((fbo, tex, rb))
         return FramebufferTarget(fbo, width, height)
 
+    def free_target(self, target: FramebufferTarget) -> None:
+        """Delete a target made by :meth:`create_target` (its FBO, colour texture and depth buffer)."""
+        for entry in self._owned_targets:
+            if entry[0] == target.fbo:
+                fbo, tex, rb = entry
+                gl = self.gl
+                gl.glDeleteFramebuffers(1, [fbo])
+                gl.glDeleteRenderbuffers(1, [rb])
+                gl.glDeleteTextures(1, [tex])
+                self._textures.remove(tex)
+                self._owned_targets.remove(entry)
+                return
+        raise RenderError(f"framebuffer {target.fbo} is not a target this renderer made")
+
+    def write_pixels(self, target: FramebufferTarget, pixels: npt.NDArray[np.uint8]) -> None:
+        """Replace the colour of a :meth:`create_target` target with ``pixels``: (height, width, 4)
+        sRGB bytes, top row first (the target's own size)."""
+        tex = next((t for f, t, _ in self._owned_targets if f == target.fbo), None)
+        if tex is None:
+            raise RenderError(f"framebuffer {target.fbo} is not a target this renderer made")
+        if pixels.shape != (target.height, target.width, 4) or pixels.dtype != np.uint8:
+            raise RenderError(f"pixels {pixels.shape} {pixels.dtype} do not fit a {target.width}x{target.height} RGBA target")
+        gl = self.gl
+        gl.glBindTexture(GL.GL_TEXTURE_2D, tex)
+        gl.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+        gl.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, target.width, target.height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE,
+                           np.ascontiguousarray(pixels[::-1]))
+        gl.glBindTexture(GL.GL_TEXTURE_2D, 0)
+
     def create_texture_array(self, width: int, height: int, layers: int) -> int:
         """An SRGB8_ALPHA8 2D texture array (one layer per eye), like a stereo XR swapchain image."""
         self._check_size(width, height)
@@ -544,13 +592,14 @@ class Renderer:
         gl.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, 0)
         return np.ascontiguousarray(out[::-1])
 
-    def blit(self, target: Target, dest: FramebufferTarget, rect: tuple[int, int, int, int]) -> None:
-        """Copy ``target``'s colour into ``rect`` (x0, y0, x1, y1) of ``dest`` (0 = the window)."""
+    def blit(self, target: Target, dest: FramebufferTarget, rect: tuple[int, int, int, int], nearest: bool = False) -> None:
+        """Copy ``target``'s colour into ``rect`` (x0, y0, x1, y1, from the bottom left) of ``dest``
+        (0 = the window), scaled with linear filtering (``nearest``: without)."""
         fbo, w, h = self._fbo_for(target)
         gl = self.gl
         gl.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, fbo)
         gl.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, dest.fbo)
-        gl.glBlitFramebuffer(0, 0, w, h, *rect, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
+        gl.glBlitFramebuffer(0, 0, w, h, *rect, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST if nearest else GL.GL_LINEAR)
         gl.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
 
     # ---------------------------------------------------------------- teardown
