@@ -17,6 +17,7 @@ from vrdiplomacy.app.session import card_output, progress_line, user_settings
 from vrdiplomacy.errors import ConfigError
 
 log = logging.getLogger("vrdiplomacy.demo")
+SETTLE_S = 5.0  # the window's frame rate is reported from this many seconds on (dynamic resolution settles)
 
 
 def _snapshot(host: Any) -> tuple[Any, list[Any]]:
@@ -127,6 +128,7 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
     t0 = backend.opened_at  # the duration counts from the window's opening
     last_print = [0.0]
     first = [True]
+    settled: list[float] = []  # the times of the frames from SETTLE_S on (the scale has found its level)
     try:
         host.start()
         room.start_bots()
@@ -134,6 +136,8 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
         def on_frame(frame: Any) -> None:
             client.on_frame(frame)
             t = time.perf_counter() - t0
+            if t >= SETTLE_S:
+                settled.append(t)
             if first[0] and backend.first_frame_s is None:
                 first[0] = False
                 print(f"demo: first frame {t:.1f} s after the window opened ({_quality(adaptive)})", flush=True)
@@ -159,12 +163,13 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
     fps = stats.frames / max(elapsed, 1e-9)
     user = report.user
     q = adaptive.report()
+    settled_fps = (len(settled) - 1) / (settled[-1] - settled[0]) if len(settled) > 1 and settled[-1] > settled[0] else 0.0
     first_s = backend.first_frame_s
     print(f"demo: window: first frame {'-' if first_s is None else f'{first_s:.1f}'} s after it opened; at the end "
           f"{q['fps']:.1f} fps at {q['scale'] * 100:.0f}% resolution ({q['render_size'][0]}x{q['render_size'][1]}"
           f"{', software rendering: ' + q['software'] if q['software'] else ''}); main thread CPU per frame "
           f"{q['cpu_ms_per_frame']:.1f} ms ({q['gl_cpu_ms_per_frame']:.1f} ms in GL calls and the swap, "
-          f"{q['python_cpu_ms_per_frame']:.1f} ms Python); closed {elapsed:.1f} s after it opened (--duration {duration:g})",
+          f"{q['python_cpu_ms_per_frame']:.1f} ms Python); from {SETTLE_S:g} s on {settled_fps:.1f} fps; closed {elapsed:.1f} s after it opened (--duration {duration:g})",
           flush=True)
     print(f"demo: {stats.frames} frames in {elapsed:.1f} s ({fps:.1f} fps); sent {user.get('stats', {}).get('gestures_sent', 0)} "
           f"gesture events; received {user.get('state', {}).get('poses', 0)} poses, "
