@@ -97,7 +97,7 @@ def run_headless(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tup
 def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple[int, int], duration: float,
                client_options: tuple[ClientOptions, dict[str, str] | None] | None = None) -> int:
     from vrdiplomacy.render.dynres import AdaptiveRenderer
-    from vrdiplomacy.render.renderer import Renderer
+    from vrdiplomacy.render.renderer import Renderer, static_batch
     from vrdiplomacy.session.host import RoomProcess, SessionThread
     from vrdiplomacy.session.runtime import HeldPose
     from vrdiplomacy.xr import runloop
@@ -106,6 +106,7 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
 
     options, keys = client_options or (ClientOptions(), None)
     eye = seat.eye_pose()
+    batch = static_batch(scene)  # the textures' resampling, before the window opens: its first frame comes sooner
     room = RoomProcess(layout.scene, len(plans), seat.seat_id)  # before any GL context or thread: it forks
     addr = room.start()
     try:
@@ -119,7 +120,9 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
     speakers = card_output()
     host = SessionThread(layout, user_settings(seat, layout.scene), held, relay=addr, speakers=speakers)
     renderer = Renderer(context=backend.context)
-    adaptive = AdaptiveRenderer(renderer, swap_cpu=lambda: backend.swap_cpu_s)
+    adaptive = AdaptiveRenderer(renderer, swap_cpu=lambda: backend.swap_cpu_s)  # before the upload: it sets the filtering
+    renderer.upload(scene, batch)
+    del batch
     client = LiveClient(host, held, scene, None, options)
     print(f"demo: relay on loopback, {len(plans)} bots, you at seat {seat.seat_id} ({seat.delegation}); "
           f"{'sound on the default output' if speakers else 'no sound card: silent'}; window for up to {duration:g} s "

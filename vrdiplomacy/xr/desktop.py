@@ -40,7 +40,7 @@ CONTROLS_HELP = (
     + ", ".join(f"{k[4:]} {g}" for k, g in GESTURE_KEYS.items())
 )
 HAND_DISTANCE = 0.45
-REST_CURSOR = (0.62, -0.78)  # where the hand rests in the view (-1..1, y up) while the cursor is away
+REST_CURSOR = (0.7, -0.95)  # where the hand rests in the view (-1..1, y up) while the cursor is away
 
 
 def key_codes(keys: dict[str, str] | None) -> dict[str, str]:
@@ -91,7 +91,8 @@ class DesktopBackend(Backend):
         self._t0 = time.monotonic()
         self._last = self._t0
         self._cursor: tuple[float, float] | None = None
-        self._cursor_in = False  # the cursor entered the window (else the hand rests at the edge)
+        self._cursor_in = False  # the mouse moved in the window (else the hand rests at the edge)
+        self._cursor_home: tuple[float, float] | None = None
         self.first_frame_s: float | None = None  # from opening to the first frame's swap
         self.swap_cpu_s = 0.0  # thread CPU of the last buffer swap (the driver's copy to the window)
         self._pending_keys: set[str] = set()
@@ -122,10 +123,17 @@ class DesktopBackend(Backend):
             self._dragging = action == self.glfw.PRESS
 
     def _on_enter(self, window: Any, entered: int) -> None:
-        self._cursor_in = bool(entered)
+        if not entered:  # the cursor left: the hand goes back to rest
+            self._cursor_in = False
+            self._cursor_home = None
 
     def _on_cursor(self, window: Any, x: float, y: float) -> None:
-        self._cursor_in = True
+        # the hand follows once the mouse moves in the window (a window opened under a still
+        # pointer, or the pointer of a headless X server, leaves it at rest)
+        if self._cursor_home is None:
+            self._cursor_home = (x, y)
+        elif abs(x - self._cursor_home[0]) + abs(y - self._cursor_home[1]) > 3.0:
+            self._cursor_in = True
         # look-drags are summed as the events come, so a drag between two slow frames still turns
         if self._dragging and self._drag_from is not None:
             self._drag[0] += x - self._drag_from[0]
