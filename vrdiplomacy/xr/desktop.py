@@ -170,8 +170,12 @@ class DesktopBackend(Backend):
         f = self.fov
         d = np.array([nx * math.tan(f.angle_right), ny * math.tan(f.angle_up), -1.0], np.float32)
         d /= np.linalg.norm(d)
-        # the higher the hand in the view, the more its fingers point up (palm forward: a raised hand)
-        tilt = quat_from_yaw_pitch_roll(-math.atan(nx * math.tan(f.angle_right)), math.radians(RAISE_PITCH * min(max(2.0 * ny, 0.0), 1.0)))
+        # the higher the mouse in the window, the more the fingers point up (palm forward: a raised
+        # hand): fully raised in the top quarter
+        h = max(glfw.get_window_size(win)[1], 1)
+        high = 1.0 - (cursor[1] / h) * 2.0 if self._cursor_in else -1.0
+        tilt = quat_from_yaw_pitch_roll(-math.atan(nx * math.tan(f.angle_right)),
+                                        math.radians(RAISE_PITCH * min(max(2.0 * high, 0.0), 1.0)))
         wrist = Pose((head.position + quat_rotate(head.orientation, d * HAND_DISTANCE)).astype(np.float32),
                      quat_mul(head.orientation, tilt))
         pinch = glfw.get_mouse_button(win, glfw.MOUSE_BUTTON_LEFT) == glfw.PRESS
