@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.xvfb, pytest.mark.gl, pytest.mark.slow]
 
 DURATION = 15.0
 MIN_FPS = 15.0  # from 5 s on: issue 17's figure for a laptop without a GPU
-LOADED_MIN_FPS = 4.0  # the same, on a box whose cores are already busy (main gave 0.0 there)
+LOADED_MIN_FPS = 3.0  # the same, on a box whose cores are already busy (main drew 1-2 frames in all there)
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,7 +69,8 @@ def test_demo_window_on_llvmpipe_starts_fast_holds_its_rate_and_ends_on_time(xvf
     busy = os.getloadavg()[0] / (os.cpu_count() or 1)  # runnable processes per core before we start
     t0 = time.perf_counter()
     p = subprocess.run([sys.executable, "-m", "vrdiplomacy", "demo", "--bots", "3", "--duration", f"{DURATION:g}",
-                        "--window-size", "1280x720"], env=x_env(xvfb_720), capture_output=True, text=True, timeout=120)
+                        "--window-size", "1280x720"], env=x_env(xvfb_720), capture_output=True, text=True, timeout=120,
+                       check=False)
     wall = time.perf_counter() - t0
     out = p.stdout + p.stderr
     assert p.returncode == 0, out
@@ -92,7 +93,7 @@ def test_demo_window_on_llvmpipe_starts_fast_holds_its_rate_and_ends_on_time(xvf
     # the figures hold on a box with its cores free; on one already busy (other test runs, a
     # 2-core CI runner) the renderer gets a share of the CPU and the bounds widen accordingly
     free = busy < 0.75
-    assert first_s <= (3.0 if free else 8.0)
+    assert first_s <= (3.0 if free else 10.0)
     assert settled_fps >= (MIN_FPS if free else LOADED_MIN_FPS)
     assert closed_s <= DURATION + 5.0
     assert python_ms < 25.0  # the desktop loop's own Python work leaves the frame to the renderer

@@ -216,7 +216,7 @@ class AdaptiveRenderer:
 
     def _offscreen_for(self, width: int, height: int) -> FramebufferTarget:
         s = self.scale
-        w, h = max(16, int(round(width * s / 8)) * 8), max(16, int(round(height * s / 8)) * 8)
+        w, h = max(16, round(width * s / 8) * 8), max(16, round(height * s / 8) * 8)
         w, h = min(w, width), min(h, height)
         off = self._offscreen
         if off is None or (off.width, off.height) != (w, h):
