@@ -131,6 +131,7 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
     t0 = backend.opened_at  # the duration counts from the window's opening
     last_print = [0.0]
     first = [True]
+    checked = [0.0]
     settled: list[float] = []  # the times of the frames from SETTLE_S on (the scale has found its level)
     try:
         host.start()
@@ -147,7 +148,8 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
             if t - last_print[0] >= 5.0:
                 last_print[0] = t
                 print(progress_line(host, t, duration) + f"; {_quality(adaptive)}", flush=True)
-            if t >= duration or host.failed() is not None:
+            # is the session alive? a round trip to its thread, so twice a second, not every frame
+            if t >= duration or (t - checked[0] >= 0.5 and (checked.__setitem__(0, t) or host.failed() is not None)):
                 backend.request_exit()
 
         stats = runloop.run(backend, scene, adaptive, None, on_frame=on_frame)
@@ -174,6 +176,7 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
           f"{q['cpu_ms_per_frame']:.1f} ms ({q['gl_cpu_ms_per_frame']:.1f} ms in GL calls and the swap, "
           f"{q['python_cpu_ms_per_frame']:.1f} ms Python); from {SETTLE_S:g} s on {settled_fps:.1f} fps; closed {elapsed:.1f} s after it opened (--duration {duration:g})",
           flush=True)
+    print(f"demo: frame loop: {stats.summary()}", flush=True)
     print(f"demo: {stats.frames} frames in {elapsed:.1f} s ({fps:.1f} fps); sent {user.get('stats', {}).get('gestures_sent', 0)} "
           f"gesture events; received {user.get('state', {}).get('poses', 0)} poses, "
           f"{user.get('state', {}).get('voice_frames', 0)} voice frames, "

@@ -170,11 +170,17 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
                  backend.mode, "end-to-end encrypted" if sealer is not None else "NOT end-to-end encrypted: add --root to "
                  "join a secured room")
         t_end = time.monotonic() + opts.duration if opts.duration else None
+        checked = [0.0]
 
         def on_frame(frame: Any) -> None:
             client.on_frame(frame)
-            if host.failed() is not None or (t_end is not None and time.monotonic() >= t_end):
+            now = time.monotonic()
+            if t_end is not None and now >= t_end:
                 backend.request_exit()
+            elif now - checked[0] >= 0.5:  # is the session alive? a round trip to its thread: twice a second
+                checked[0] = now
+                if host.failed() is not None:
+                    backend.request_exit()
 
         stats = runloop.run(backend, scene, window_renderer(backend, renderer), origin, on_frame=on_frame,
                             after_render=_keep_last(renderer, last) if opts.screenshot else None,
