@@ -3,7 +3,10 @@
 A case is a scene, its avatars and the views to draw, at 160x90 per eye. The ``test_*`` cases use
 the procedural scene of :mod:`scene_builder` (the renderer alone); the others the shipped scenes.
 ``test_gestures`` poses some of the test scene's delegates (raised hands, thumbs up, applause,
-a nod) with their icons above the head, seen from the rostrum.
+a nod) with their icons above the head, seen from the rostrum. ``hud_secured`` and
+``hud_unsecured`` put the head-up card in front of the rostrum view at 320x180, legible: the
+room code on the usual dark card, and the amber "not end-to-end encrypted" card with its open
+padlock and its reason.
 """
 
 from __future__ import annotations
@@ -30,12 +33,26 @@ from vrdiplomacy.scene.model import Scene, View  # noqa: E402
 GOLDEN_DIR = HERE / "golden"
 SIZE = (160, 90)
 ASSET_SCENES = ("chamber", "bilateral", "embassy")
-CASES = ("test_overview_stereo", "test_rostrum", "test_gestures", *ASSET_SCENES)
+HUD_CASES = ("hud_secured", "hud_unsecured")
+HUD_SIZE = (320, 180)
+CASES = ("test_overview_stereo", "test_rostrum", "test_gestures", *HUD_CASES, *ASSET_SCENES)
 GESTURE_CASE = ["raise_hand", "thumbs_up", "applause", "raise_hand", "nod", "thumbs_down", "wave"]
 
 
 def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
     """The scene (avatars populated) and views of golden case ``name``."""
+    if name in HUD_CASES:
+        from vrdiplomacy.scene.hud import place_hud
+
+        scene, layout = build_test_scene()
+        populate_avatars(scene, layout, speakers=2)
+        views = views_for(layout.view("rostrum"), HUD_SIZE, stereo=False)
+        if name == "hud_secured":
+            lines: tuple[str, ...] = ("Room code", "48213 90577 12093", "55810 76342 01928")
+        else:
+            lines = ("Not end-to-end encrypted", "the relay's host can listen")
+        scene.hud = place_hud(views[0].pose, lines, distance=0.6, drop=0.05, width=0.5, insecure=name == "hud_unsecured")
+        return scene, layout, views
     if name.startswith("test_"):
         scene, layout = build_test_scene()
         populate_avatars(scene, layout, speakers=2)
@@ -52,10 +69,13 @@ def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
 
 def render_views(renderer: Any, scene: Scene, views: list[View]) -> npt.NDArray[np.uint8]:
     """Render ``views`` (one, or a stereo pair side by side) into fresh targets and read them back."""
-    targets = getattr(renderer, "_golden_targets", None)
+    cache = getattr(renderer, "_golden_targets", None)
+    if cache is None:
+        cache = renderer._golden_targets = {}
+    key = HUD_SIZE if scene.hud is not None else SIZE
+    targets = cache.get(key)
     if targets is None:
-        targets = [renderer.create_target(*SIZE), renderer.create_target(*SIZE)]
-        renderer._golden_targets = targets
+        targets = cache[key] = [renderer.create_target(*key), renderer.create_target(*key)]
     renderer.upload(scene)
     renderer.render(scene, views, targets[: len(views)])
     images = [renderer.read_pixels(t) for t in targets[: len(views)]]

@@ -31,6 +31,24 @@ def test_card_pixels_show_the_text_and_the_alert_colour() -> None:
     assert rasterize_hud(()).shape[1] == 768  # no lines: an empty card, not an error
 
 
+def test_unencrypted_card_is_amber_with_an_open_padlock_and_the_secured_card_keeps_its_look() -> None:
+    """Fails on main d7a55a9: the "not end-to-end encrypted" card looked exactly like the secured one."""
+    lines = ("Not end-to-end encrypted", "the relay's host can listen")
+    amber = rasterize_hud(lines, insecure=True).astype(int)
+    plain = rasterize_hud(lines).astype(int)
+    bg = amber[amber.shape[0] // 2, 8, :3]
+    assert bg[0] > 200 and 110 < bg[1] < 190 and bg[2] < 60  # amber
+    assert plain[plain.shape[0] // 2, 8, :3].tolist() == [16, 22, 34]  # the usual card
+    assert np.array_equal(rasterize_hud(CODE, insecure=False), rasterize_hud(CODE))  # secured: unchanged
+    # the padlock: dark pixels in the title line's left margin, where the plain card has none
+    margin = amber[20:80, 24:70, :3]
+    assert (margin.max(axis=2) < 90).mean() > 0.1
+    assert (plain[20:80, 24:70, :3].max(axis=2) > 100).mean() < 0.01
+    # an alert stays red, even in an unencrypted room
+    red = rasterize_hud(lines, alert=True, insecure=True)[40, 8, :3].astype(int)
+    assert red[0] > 2 * red[2] and red[1] < 60
+
+
 @pytest.fixture(scope="module")
 def targets(renderer: Any) -> list[Any]:
     return [renderer.create_target(*SIZE), renderer.create_target(*SIZE)]

@@ -10,10 +10,11 @@ from vrdiplomacy.session.security import SecuritySettings, SecurityStatus
 CODE = "11111 22222 33333 44444 55555 66666"
 
 
-def test_unsecured_room_warns_then_keeps_a_quiet_reminder() -> None:
+def test_unsecured_room_keeps_its_reason_on_the_amber_card() -> None:
     s = SecurityStatus(secured=False)
-    assert s.hud_lines(1.0) == (("Not end-to-end encrypted", "the relay's host can listen"), True)
-    assert s.hud_lines(60.0) == (("Not end-to-end encrypted",), False)
+    # the amber card (not the red alert), and its reason stays on it (issue 17)
+    assert s.hud_lines(1.0) == (("Not end-to-end encrypted", "the relay's host can listen"), False)
+    assert s.hud_lines(60.0) == (("Not end-to-end encrypted", "the relay's host can listen"), False)
 
 
 def test_code_roster_news_and_alerts_take_turns_on_the_card() -> None:

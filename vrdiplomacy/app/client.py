@@ -102,6 +102,7 @@ class ClientView:
     news: list[str] = field(default_factory=list)
     sent: list[Any] = field(default_factory=list)
     link: list[str] = field(default_factory=list)
+    insecure: bool = False  # the room is not end-to-end encrypted: the card is amber
 
 
 class LiveClient:
@@ -149,7 +150,7 @@ class LiveClient:
         if self.news and inp.time - self.news[-1][0] < self.o.news_s:
             lines = lines + (self.news[-1][1],)
         if self.o.hud:
-            self.scene.hud = place_hud(placed.head, lines, view.alert)
+            self.scene.hud = place_hud(placed.head, lines, view.alert, insecure=view.insecure)
         if self.o.log_hud and view.lines != self._last_lines:
             self._last_lines = view.lines
             log.info("HUD: %s", " | ".join(view.lines))
@@ -188,7 +189,7 @@ class LiveClient:
         said = []
         while (msg := link.next_message()) is not None:
             said.append(msg)
-        return ClientView(s.state.avatars(s.now), tuple(lines), alert, news, sent, said)
+        return ClientView(s.state.avatars(s.now), tuple(lines), alert, news, sent, said, not s.security.secured)
 
 
 def for_recognizer(inp: InputFrame) -> InputFrame:

@@ -17,6 +17,7 @@ from vrdiplomacy.app.session import card_output, progress_line, user_settings
 from vrdiplomacy.errors import ConfigError
 
 log = logging.getLogger("vrdiplomacy.demo")
+SETTLE_S = 5.0  # the window's frame rate is reported from this many seconds on (dynamic resolution settles)
 
 
 def _snapshot(host: Any) -> tuple[Any, list[Any]]:
@@ -95,7 +96,8 @@ def run_headless(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tup
 
 def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple[int, int], duration: float,
                client_options: tuple[ClientOptions, dict[str, str] | None] | None = None) -> int:
-    from vrdiplomacy.render.renderer import Renderer
+    from vrdiplomacy.render.dynres import AdaptiveRenderer
+    from vrdiplomacy.render.renderer import Renderer, static_batch
     from vrdiplomacy.session.host import RoomProcess, SessionThread
     from vrdiplomacy.session.runtime import HeldPose
     from vrdiplomacy.xr import runloop
@@ -104,6 +106,7 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
 
     options, keys = client_options or (ClientOptions(), None)
     eye = seat.eye_pose()
+    batch = static_batch(scene)  # the textures' resampling, before the window opens: its first frame comes sooner
     room = RoomProcess(layout.scene, len(plans), seat.seat_id)  # before any GL context or thread: it forks
     addr = room.start()
     try:
@@ -117,12 +120,19 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
     speakers = card_output()
     host = SessionThread(layout, user_settings(seat, layout.scene), held, relay=addr, speakers=speakers)
     renderer = Renderer(context=backend.context)
+    adaptive = AdaptiveRenderer(renderer, swap_cpu=lambda: backend.swap_cpu_s)  # before the upload: it sets the filtering
+    renderer.upload(scene, batch)
+    del batch
     client = LiveClient(host, held, scene, None, options)
     print(f"demo: relay on loopback, {len(plans)} bots, you at seat {seat.seat_id} ({seat.delegation}); "
           f"{'sound on the default output' if speakers else 'no sound card: silent'}; window for up to {duration:g} s "
           f"({CONTROLS_HELP})", flush=True)
-    t0 = time.perf_counter()
+
+    t0 = backend.opened_at  # the duration counts from the window's opening
     last_print = [0.0]
+    first = [True]
+    checked = [0.0]
+    settled: list[float] = []  # the times of the frames from SETTLE_S on (the scale has found its level)
     try:
         host.start()
         room.start_bots()
@@ -130,13 +140,19 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
         def on_frame(frame: Any) -> None:
             client.on_frame(frame)
             t = time.perf_counter() - t0
+            if t >= SETTLE_S:
+                settled.append(t)
+            if first[0] and backend.first_frame_s is None:
+                first[0] = False
+                print(f"demo: first frame {t:.1f} s after the window opened ({_quality(adaptive)})", flush=True)
             if t - last_print[0] >= 5.0:
                 last_print[0] = t
-                print(progress_line(host, t, duration), flush=True)
-            if t >= duration or host.failed() is not None:
+                print(progress_line(host, t, duration) + f"; {_quality(adaptive)}", flush=True)
+            # is the session alive? a round trip to its thread, so twice a second, not every frame
+            if t >= duration or (t - checked[0] >= 0.5 and (checked.__setitem__(0, t) or host.failed() is not None)):
                 backend.request_exit()
 
-        stats = runloop.run(backend, scene, renderer, None, on_frame=on_frame)
+        stats = runloop.run(backend, scene, adaptive, None, on_frame=on_frame)
         err = host.failed()
         if err is not None:
             raise err
@@ -145,17 +161,33 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
         report.relay, report.bots = room.stop()
         if speakers is not None:
             speakers.close()
+        adaptive.close()
         renderer.close()
         backend.shutdown()
     elapsed = time.perf_counter() - t0
     fps = stats.frames / max(elapsed, 1e-9)
     user = report.user
+    q = adaptive.report()
+    settled_fps = (len(settled) - 1) / (settled[-1] - settled[0]) if len(settled) > 1 and settled[-1] > settled[0] else 0.0
+    first_s = backend.first_frame_s
+    print(f"demo: window: first frame {'-' if first_s is None else f'{first_s:.1f}'} s after it opened; at the end "
+          f"{q['fps']:.1f} fps at {q['scale'] * 100:.0f}% resolution ({q['render_size'][0]}x{q['render_size'][1]}"
+          f"{', software rendering: ' + q['software'] if q['software'] else ''}); main thread CPU per frame "
+          f"{q['cpu_ms_per_frame']:.1f} ms ({q['gl_cpu_ms_per_frame']:.1f} ms in GL calls and the swap, "
+          f"{q['python_cpu_ms_per_frame']:.1f} ms Python); from {SETTLE_S:g} s on {settled_fps:.1f} fps; closed {elapsed:.1f} s after it opened (--duration {duration:g})",
+          flush=True)
+    print(f"demo: frame loop: {stats.summary()}", flush=True)
     print(f"demo: {stats.frames} frames in {elapsed:.1f} s ({fps:.1f} fps); sent {user.get('stats', {}).get('gestures_sent', 0)} "
           f"gesture events; received {user.get('state', {}).get('poses', 0)} poses, "
           f"{user.get('state', {}).get('voice_frames', 0)} voice frames, "
           f"{user.get('state', {}).get('gesture_events', 0)} gesture events from {len(user.get('members', []))} delegates",
           flush=True)
     return 0
+
+
+def _quality(adaptive: Any) -> str:
+    w, h = adaptive.render_size
+    return f"{adaptive.fps:.1f} fps at {adaptive.scale * 100:.0f}% resolution ({w}x{h})"
 
 
 # ---------------------------------------------------------------- summary

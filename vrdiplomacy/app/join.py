@@ -69,6 +69,16 @@ def _keep_last(renderer: Any, last: dict[str, Any]) -> Any:
     return keep
 
 
+def window_renderer(backend: Any, renderer: Any) -> Any:
+    """What the frame loop draws with: in desktop mode the renderer behind dynamic resolution (it
+    holds a frame rate, software GL included: see :mod:`vrdiplomacy.render.dynres`), else itself."""
+    if backend.mode != "desktop":
+        return renderer
+    from vrdiplomacy.render.dynres import AdaptiveRenderer
+
+    return AdaptiveRenderer(renderer, swap_cpu=lambda: backend.swap_cpu_s)
+
+
 def save_screenshot(path: Path | None, last: dict[str, Any]) -> None:
     if path is not None and "image" in last:
         from PIL import Image
@@ -102,7 +112,7 @@ def local_session(backend: Any, scene: Any, layout: Any, vp: Any, opts: JoinOpti
             if t_end is not None and time.monotonic() >= t_end:
                 backend.request_exit()
 
-        stats = runloop.run(backend, scene, renderer, origin, on_frame=on_frame,
+        stats = runloop.run(backend, scene, window_renderer(backend, renderer), origin, on_frame=on_frame,
                             after_render=_keep_last(renderer, last) if opts.screenshot else None,
                             render_every=opts.render_every)
     finally:
@@ -160,13 +170,19 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
                  backend.mode, "end-to-end encrypted" if sealer is not None else "NOT end-to-end encrypted: add --root to "
                  "join a secured room")
         t_end = time.monotonic() + opts.duration if opts.duration else None
+        checked = [0.0]
 
         def on_frame(frame: Any) -> None:
             client.on_frame(frame)
-            if host.failed() is not None or (t_end is not None and time.monotonic() >= t_end):
+            now = time.monotonic()
+            if t_end is not None and now >= t_end:
                 backend.request_exit()
+            elif now - checked[0] >= 0.5:  # is the session alive? a round trip to its thread: twice a second
+                checked[0] = now
+                if host.failed() is not None:
+                    backend.request_exit()
 
-        stats = runloop.run(backend, scene, renderer, origin, on_frame=on_frame,
+        stats = runloop.run(backend, scene, window_renderer(backend, renderer), origin, on_frame=on_frame,
                             after_render=_keep_last(renderer, last) if opts.screenshot else None,
                             render_every=opts.render_every)
         err = host.failed()

@@ -16,6 +16,7 @@ import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
 from vrdiplomacy.render.atlas import _font  # the placards' bundled font, cached per size
+from vrdiplomacy.render.icons import draw_padlock
 from vrdiplomacy.scene.hud import HudPanel
 from vrdiplomacy.scene.math3d import quat_rotate
 
@@ -27,6 +28,8 @@ TITLE_PX = 34
 BODY_PX = 44
 BACKGROUND = (16, 22, 34, 255)
 ALERT_BACKGROUND = (128, 16, 16, 255)
+INSECURE_BACKGROUND = (236, 150, 22, 255)  # amber: the room is not end-to-end encrypted
+INSECURE_TEXT = (40, 22, 0, 255)
 TITLE_COLOR = (170, 190, 215, 255)
 BODY_COLOR = (255, 255, 255, 255)
 
@@ -41,20 +44,33 @@ def _shrink(draw: ImageDraw.ImageDraw, text: str, size: int, width: int) -> Imag
         size -= 2
 
 
-def rasterize_hud(lines: tuple[str, ...], alert: bool = False) -> npt.NDArray[np.uint8]:
-    """The card as (height, width, 4) sRGB bytes, top row first: a title line, then body lines."""
+def rasterize_hud(lines: tuple[str, ...], alert: bool = False, insecure: bool = False) -> npt.NDArray[np.uint8]:
+    """The card as (height, width, 4) sRGB bytes, top row first: a title line, then body lines.
+
+    ``alert``: red; else ``insecure`` (the room is not end-to-end encrypted): amber, dark text, an
+    open padlock before the title; else the usual dark blue-grey."""
     lines = lines or ("",)
     sizes = [TITLE_PX] + [BODY_PX] * (len(lines) - 1)
     height = PAD * 2 + sum(int(s * 1.3) for s in sizes)
     img = Image.new("RGBA", (HUD_WIDTH_PX, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
-    draw.rounded_rectangle((0, 0, HUD_WIDTH_PX - 1, height - 1), radius=24,
-                           fill=ALERT_BACKGROUND if alert else BACKGROUND)
+    amber = insecure and not alert
+    background = ALERT_BACKGROUND if alert else INSECURE_BACKGROUND if amber else BACKGROUND
+    draw.rounded_rectangle((0, 0, HUD_WIDTH_PX - 1, height - 1), radius=24, fill=background)
+    title_fill, body_fill = (INSECURE_TEXT, INSECURE_TEXT) if amber else (TITLE_COLOR, BODY_COLOR)
     y = PAD
     for i, (text, size) in enumerate(zip(lines, sizes)):
-        font = _shrink(draw, text, size, HUD_WIDTH_PX - 2 * PAD)
-        draw.text((HUD_WIDTH_PX // 2, y + int(size * 0.65)), text, font=font, anchor="mm",
-                  fill=TITLE_COLOR if i == 0 else BODY_COLOR)
+        left, right = PAD, HUD_WIDTH_PX - PAD
+        if amber and i == 0:
+            lock = int(size * 1.5)
+            top = y + int(size * 0.65) - lock // 2
+            draw_padlock(draw, (PAD, top, PAD + int(lock * 0.8), top + lock), INSECURE_TEXT, opened=True,
+                         hole=INSECURE_BACKGROUND)
+            left = PAD + lock  # the title centred in the room right of the lock
+            right = HUD_WIDTH_PX - PAD - lock // 2
+        font = _shrink(draw, text, size, right - left)
+        draw.text(((left + right) // 2, y + int(size * 0.65)), text, font=font, anchor="mm",
+                  fill=title_fill if i == 0 else body_fill)
         y += int(size * 1.3)
     return np.asarray(img, dtype=np.uint8)
 
@@ -70,18 +86,19 @@ class HudLayer:
         self.texture = texture
         self.vao = int(gl.glGenVertexArrays(1))
         self._corner_loc = gl.glGetUniformLocation(program, "u_corner")
-        self._key: tuple[tuple[str, ...], bool] | None = None
+        self._key: tuple[tuple[str, ...], bool, bool] | None = None
         self._aspect = 1.0
         self.uploads = 0  # texture uploads (only when the text or the alert state changes)
         self.lines: tuple[str, ...] = ()  # what the card in the texture says
         self.alert = False
+        self.insecure = False
 
     def prepare(self, panel: HudPanel) -> None:
         """Upload the card's pixels if its text changed, and place its corners (once per frame)."""
         gl, GL = self.gl, self.GL
-        key = (panel.lines, panel.alert)
+        key = (panel.lines, panel.alert, panel.insecure)
         if key != self._key:
-            pixels = rasterize_hud(panel.lines, panel.alert)
+            pixels = rasterize_hud(panel.lines, panel.alert, panel.insecure)
             h, w = pixels.shape[:2]
             gl.glActiveTexture(GL.GL_TEXTURE0 + self.UNIT)
             gl.glBindTexture(GL.GL_TEXTURE_2D, self.texture)
@@ -96,8 +113,9 @@ class HudLayer:
             self._key = key
             self._aspect = h / w
             self.uploads += 1
-            self.lines, self.alert = panel.lines, panel.alert
-            log.debug("HUD card drawn%s: %s", " (alert)" if panel.alert else "", " | ".join(panel.lines))
+            self.lines, self.alert, self.insecure = panel.lines, panel.alert, panel.insecure
+            log.debug("HUD card drawn%s: %s", " (alert)" if panel.alert else " (amber, not end-to-end encrypted)"
+                      if panel.insecure else "", " | ".join(panel.lines))
         q = panel.pose.orientation
         half_w = panel.width * 0.5
         half_h = half_w * self._aspect

@@ -178,3 +178,28 @@ def icon_index(name: str | None) -> int:
     if not name:
         return -1
     return ICON_INDEX.get(name, -1)
+
+
+def draw_padlock(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], color: tuple[int, int, int, int],
+                 opened: bool, hole: tuple[int, int, int, int] = (0, 0, 0, 0)) -> None:
+    """A padlock in ``box`` (x0, y0, x1, y1, pixels, y down): a body and its shackle, the shackle
+    lifted and free of the body on the right when ``opened`` (the room is not end-to-end
+    encrypted); the keyhole in ``hole`` (the background's colour)."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    body_top = y0 + int(h * 0.45)
+    draw.rounded_rectangle((x0, body_top, x1, y1), radius=max(2, w // 8), fill=color)
+    line = max(3, w // 7)
+    inset = int(w * 0.18)
+    lift = int(h * 0.14) if opened else 0
+    arc_box = (x0 + inset, y0 - lift, x1 - inset, body_top + int(h * 0.2) - lift)
+    # the shackle: a half ring on two legs; open, the right leg stops short of the body
+    draw.arc(arc_box, 180, 360, fill=color, width=line)
+    mid = (arc_box[1] + arc_box[3]) // 2
+    draw.line((arc_box[0] + line // 2, mid, arc_box[0] + line // 2, body_top), fill=color, width=line)
+    right_end = mid + (body_top - mid) // 3 if opened else body_top
+    draw.line((arc_box[2] - line // 2 - 1, mid, arc_box[2] - line // 2 - 1, right_end), fill=color, width=line)
+    # the keyhole
+    cx, cy = (x0 + x1) // 2, body_top + (y1 - body_top) // 2
+    r = max(2, w // 10)
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=hole)

@@ -1,4 +1,5 @@
-"""The GL renderer: the only module of vrdiplomacy that calls GL.
+"""The GL renderer: the only module of vrdiplomacy that calls GL (with its render targets,
+:mod:`vrdiplomacy.render.targets`).
 
 GL 3.3 core. Static geometry is baked into one buffer with a material index per vertex (at
 most three draws per view); avatars are one instanced draw whatever their number, their
@@ -21,7 +22,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from vrdiplomacy.errors import RenderError
 from vrdiplomacy.platform import ContextSettings, GLContext, create_context
@@ -30,12 +30,13 @@ from vrdiplomacy.render.hud import HudLayer
 from vrdiplomacy.render.avatar_mesh import build_avatar_mesh
 from vrdiplomacy.render.avatar_mesh import STRIDE as AVATAR_STRIDE
 from vrdiplomacy.render.batching import STRIDE as STATIC_STRIDE
-from vrdiplomacy.render.batching import build_static_batch
+from vrdiplomacy.render.batching import StaticBatch, build_static_batch
 from vrdiplomacy.render.icons import COLUMNS as ICON_COLUMNS
 from vrdiplomacy.render.icons import build_icon_atlas
 from vrdiplomacy.render.instances import gather_flags, gather_poses
 from vrdiplomacy.render.shaders import load_shader
-from vrdiplomacy.render.types import FRAME_STATS, FramebufferTarget, FrameStats, RendererSettings, Target, TextureLayerTarget
+from vrdiplomacy.render.targets import RenderTargets
+from vrdiplomacy.render.types import FRAME_STATS, FrameStats, RendererSettings, Target, TextureLayerTarget
 from vrdiplomacy.scene.math3d import view_projection_colmajor
 from vrdiplomacy.scene.model import Avatar, Scene, View
 
@@ -51,7 +52,7 @@ _CALLS = _DRAWS + (
     "glDisable", "glEnable", "glEnableVertexAttribArray", "glFinish", "glFramebufferRenderbuffer",
     "glFramebufferTexture2D", "glFramebufferTextureLayer", "glGenBuffers", "glGenFramebuffers",
     "glGenRenderbuffers", "glGenTextures", "glGenVertexArrays", "glGenerateMipmap", "glGetIntegerv",
-    "glGetProgramInfoLog", "glGetProgramiv", "glGetShaderInfoLog", "glGetShaderiv", "glGetString", "glGetStringi",
+    "glGetProgramInfoLog", "glTexSubImage2D", "glGetProgramiv", "glGetShaderInfoLog", "glGetShaderiv", "glGetString", "glGetStringi",
     "glGetFloatv", "glGetUniformBlockIndex", "glGetUniformLocation", "glLinkProgram", "glPixelStorei", "glReadPixels",
     "glRenderbufferStorage", "glShaderSource", "glTexImage2D", "glTexImage3D", "glTexParameterf", "glTexParameteri",
     "glUniform1i", "glUniform3fv", "glUniform4f", "glUniformBlockBinding", "glUseProgram", "glVertexAttribDivisor", "glVertexAttribPointer",
@@ -64,6 +65,13 @@ INSTANCE_VEC4 = INSTANCE_FLOATS // 4
 MAX_LIGHTS = 8
 TEXTURE_MAX_ANISOTROPY = 0x84FE  # GL 4.6 / EXT_texture_filter_anisotropic (same enums)
 MAX_TEXTURE_MAX_ANISOTROPY = 0x84FF
+
+
+def static_batch(scene: Scene, settings: RendererSettings | None = None) -> StaticBatch:
+    """``scene``'s static geometry, materials and resampled textures as :meth:`Renderer.upload`
+    takes them (no GL: CPU work, about 0.6 s for the chamber)."""
+    s = settings or RendererSettings()
+    return build_static_batch(scene, s.max_texture_size, s.large_texture_size, s.max_large_textures)
 
 
 class _CountingGL:
@@ -111,7 +119,7 @@ def _offset(n: int) -> ctypes.c_void_p:
     return ctypes.c_void_p(n)
 
 
-class Renderer:
+class Renderer(RenderTargets):
     """Draws a :class:`Scene` from a list of views into a list of targets.
 
     ``Renderer(settings, context=None)`` makes an offscreen EGL context when given none (and
@@ -180,6 +188,25 @@ class Renderer:
             return 0.0
         return min(16.0, float(gl.glGetFloatv(MAX_TEXTURE_MAX_ANISOTROPY)))
 
+    @property
+    def anisotropy(self) -> float:
+        """The anisotropic filtering level of the scene textures (0: none)."""
+        return self._anisotropy
+
+    def set_anisotropy(self, level: float) -> None:
+        """Change the scene textures' anisotropic filtering (0 or 1: off; capped at the driver's
+        limit). On a software rasterizer 16x anisotropy costs several times the whole frame's
+        fragment work (llvmpipe at 1280x720: about 6x), so the desktop window turns it off there."""
+        limit = self._max_anisotropy()
+        self._anisotropy = min(max(float(level), 0.0), limit) if limit > 0.0 else 0.0
+        gl = self.gl
+        for target, tex in ((GL.GL_TEXTURE_2D_ARRAY, self._tex_array), (GL.GL_TEXTURE_2D_ARRAY, self._large_array),
+                            (GL.GL_TEXTURE_2D, self._atlas_tex), (GL.GL_TEXTURE_2D, self._icon_tex)):
+            if limit > 0.0:
+                gl.glBindTexture(target, tex)
+                gl.glTexParameterf(target, TEXTURE_MAX_ANISOTROPY, max(self._anisotropy, 1.0))
+            gl.glBindTexture(target, 0)
+
     # ---------------------------------------------------------------- set-up helpers
     def _buffer(self, target: int, size: int, data: Any = None, usage: int | None = None) -> int:
         gl = self.gl
@@ -246,11 +273,11 @@ class Renderer:
         gl.glBindVertexArray(0)
 
     # ---------------------------------------------------------------- upload
-    def upload(self, scene: Scene) -> None:
-        """Upload ``scene``'s static geometry, materials, textures, lights and placard names."""
+    def upload(self, scene: Scene, batch: StaticBatch | None = None) -> None:
+        """Upload ``scene``'s static geometry, materials, textures, lights and placard names;
+        ``batch``: its :func:`static_batch`, made beforehand (e.g. before a window opens)."""
         gl = self.gl
-        s = self.settings
-        batch = build_static_batch(scene, s.max_texture_size, s.large_texture_size, s.max_large_textures)
+        batch = batch if batch is not None else static_batch(scene, self.settings)
         if self._static_vao:
             gl.glDeleteVertexArrays(1, [self._static_vao])
         if self._static_buffers:
@@ -465,93 +492,6 @@ class Renderer:
     def finish(self) -> None:
         """Wait until the GPU has finished the submitted frames."""
         self.gl.glFinish()
-
-    # ---------------------------------------------------------------- targets
-    def _fbo_for(self, target: Target) -> tuple[int, int, int]:
-        if isinstance(target, FramebufferTarget):
-            return target.fbo, target.width, target.height
-        key = (target.texture, target.layer)
-        cached = self._fbos.get(key)
-        if cached is None:
-            gl = self.gl
-            fbo = int(gl.glGenFramebuffers(1))
-            gl.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
-            if target.layer >= 0:
-                gl.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, target.texture, 0, target.layer)
-            else:
-                gl.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, target.texture, 0)
-            rb = self._depth_buffer(target.width, target.height)
-            self._check_fbo(f"texture {target.texture} layer {target.layer}")
-            cached = self._fbos[key] = (fbo, rb)
-        return cached[0], target.width, target.height
-
-    def _depth_buffer(self, w: int, h: int) -> int:
-        gl = self.gl
-        rb = int(gl.glGenRenderbuffers(1))
-        gl.glBindRenderbuffer(GL.GL_RENDERBUFFER, rb)
-        gl.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT24, w, h)
-        gl.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, rb)
-        return rb
-
-    def _check_fbo(self, what: str) -> None:
-        status = self.gl.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
-        if status != GL.GL_FRAMEBUFFER_COMPLETE:
-            raise RenderError(f"framebuffer for {what} is incomplete (status 0x{int(status):x})")
-
-    @staticmethod
-    def _check_size(width: int, height: int) -> None:
-        if not (0 < width <= 16384 and 0 < height <= 16384):
-            raise RenderError(f"target size {width}x{height} out of range (1..16384)")
-
-    def create_target(self, width: int, height: int) -> FramebufferTarget:
-        """An FBO with an SRGB8_ALPHA8 colour texture and a 24-bit depth buffer, owned by the renderer."""
-        self._check_size(width, height)
-        gl = self.gl
-        tex = self._new_color_texture(GL.GL_TEXTURE_2D, width, height, 0)
-        fbo = int(gl.glGenFramebuffers(1))
-        gl.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
-        gl.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, tex, 0)
-        rb = self._depth_buffer(width, height)
-        self._check_fbo(f"{width}x{height} target")
-        self._owned_targets.append((fbo, tex, rb))
-        return FramebufferTarget(fbo, width, height)
-
-    def create_texture_array(self, width: int, height: int, layers: int) -> int:
-        """An SRGB8_ALPHA8 2D texture array (one layer per eye), like a stereo XR swapchain image."""
-        self._check_size(width, height)
-        return self._new_color_texture(GL.GL_TEXTURE_2D_ARRAY, width, height, layers)
-
-    def _new_color_texture(self, kind: int, width: int, height: int, layers: int) -> int:
-        gl = self.gl
-        tex = self._texture()
-        gl.glBindTexture(kind, tex)
-        if kind == GL.GL_TEXTURE_2D_ARRAY:
-            gl.glTexImage3D(kind, 0, GL.GL_SRGB8_ALPHA8, width, height, layers, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, None)
-        else:
-            gl.glTexImage2D(kind, 0, GL.GL_SRGB8_ALPHA8, width, height, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, None)
-        gl.glTexParameteri(kind, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR)
-        gl.glTexParameteri(kind, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
-        return tex
-
-    def read_pixels(self, target: Target) -> npt.NDArray[np.uint8]:
-        """The target's colour as (height, width, 4) uint8 sRGB bytes, top row first."""
-        fbo, w, h = self._fbo_for(target)
-        gl = self.gl
-        gl.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, fbo)
-        gl.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
-        out = np.empty((h, w, 4), dtype=np.uint8)
-        gl.glReadPixels(0, 0, w, h, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, out)
-        gl.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, 0)
-        return np.ascontiguousarray(out[::-1])
-
-    def blit(self, target: Target, dest: FramebufferTarget, rect: tuple[int, int, int, int]) -> None:
-        """Copy ``target``'s colour into ``rect`` (x0, y0, x1, y1) of ``dest`` (0 = the window)."""
-        fbo, w, h = self._fbo_for(target)
-        gl = self.gl
-        gl.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, fbo)
-        gl.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, dest.fbo)
-        gl.glBlitFramebuffer(0, 0, w, h, *rect, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
-        gl.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
 
     # ---------------------------------------------------------------- teardown
     def close(self) -> None:

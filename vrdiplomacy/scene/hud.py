@@ -20,16 +20,18 @@ from vrdiplomacy.scene.math3d import Pose, quat_rotate
 class HudPanel:
     """A card of ``lines`` (the first is the title) centred on ``pose``, ``width`` metres wide,
     facing the pose's +Z (towards the viewer for a pose taken from the head). ``alert`` draws it
-    in the alert colour."""
+    in the alert colour (red); else ``insecure`` (the room is not end-to-end encrypted) in amber
+    with an open padlock; else in the usual dark colour."""
 
     lines: tuple[str, ...]
     pose: Pose
     width: float = 0.36
     alert: bool = False
+    insecure: bool = False
 
 
 def place_hud(head: Pose, lines: tuple[str, ...], alert: bool = False, distance: float = 0.7,
-              drop: float = 0.17, width: float = 0.36) -> HudPanel:
+              drop: float = 0.17, width: float = 0.36, insecure: bool = False) -> HudPanel:
     """A panel ``distance`` metres ahead of ``head`` and ``drop`` metres below its eye line, facing it."""
     offset = quat_rotate(head.orientation, (0.0, -drop, -distance))
-    return HudPanel(lines, Pose(head.position + offset, head.orientation), width, alert)
+    return HudPanel(lines, Pose(head.position + offset, head.orientation), width, alert, insecure)

@@ -108,10 +108,8 @@ class SecurityStatus:
 
     def hud_lines(self, now: float) -> tuple[tuple[str, ...], bool]:
         """The card's lines at ``now`` and whether it is an alert."""
-        if not self.secured:  # said loudly at first, then kept as a quiet reminder
-            if now < self.settings.alert_s:
-                return ("Not end-to-end encrypted", "the relay's host can listen"), True
-            return ("Not end-to-end encrypted",), False
+        if not self.secured:  # the amber card (HudPanel.insecure), with its reason, for as long as it is so
+            return ("Not end-to-end encrypted", "the relay's host can listen"), False
         b = self._banner
         news = b is not None and now - b[0] < self.settings.alert_s
         if self.unverified:  # first, and never the room code (which reads as "secured") while someone is not

@@ -3,8 +3,10 @@
 Controls (also in ``vrdiplomacy join --help``):
 
 * right mouse button + drag: look around; W A S D: walk; Escape or closing the window: quit
-* the mouse moves your right hand (it follows the cursor, 45 cm in front of you; near the top of
-  the window its fingers point up, a raised hand); you see it, first person, as the app draws it;
+* your right hand rests at the bottom right edge of the view, as in a first-person game; while
+  the cursor is in the window the hand follows it (45 cm in front of you, pushed towards the
+  lower right so it never hides what you look at; near the top of the window its fingers point
+  up, a raised hand); you see it, first person, as the app draws it;
   left button: pinch, middle button: grip (fist), hold Alt: point
 * gesture keys: 1 raise_hand, 2 lower_hand, 3 nod, 4 head_shake, 5 thumbs_up, 6 thumbs_down,
   7 wave, 8 applause, 9 point, 0 open_palms, H handshake
@@ -38,6 +40,7 @@ CONTROLS_HELP = (
     + ", ".join(f"{k[4:]} {g}" for k, g in GESTURE_KEYS.items())
 )
 HAND_DISTANCE = 0.45
+REST_CURSOR = (0.7, -0.95)  # where the hand rests in the view (-1..1, y up) while the cursor is away
 
 
 def key_codes(keys: dict[str, str] | None) -> dict[str, str]:
@@ -51,6 +54,20 @@ RAISE_PITCH = 80.0  # degrees the mouse hand's fingers tilt up in the top quarte
 MAX_PITCH = 85.0
 
 
+def hand_place(cursor: tuple[float, float], size: tuple[int, int], inside: bool) -> tuple[float, float]:
+    """Where the mouse hand is in the view, (-1..1, -1..1) with y up: at rest at the bottom right
+    edge while the cursor is away, else towards the cursor, kept in the lower right so that the
+    hand (and its forearm, which comes from below) never covers the middle of the view."""
+    if not inside:
+        return REST_CURSOR
+    w, h = size
+    nx = (cursor[0] / max(w, 1)) * 2.0 - 1.0
+    ny = 1.0 - (cursor[1] / max(h, 1)) * 2.0
+    # the cursor's whole range maps onto the right half (x) and the view's height, pulled down
+    # a little: the middle of the window puts the hand at the lower right, the top raises it
+    return 0.35 + 0.55 * (nx + 1.0) * 0.5, min(max(ny, -1.0), 1.0) * 0.8 - 0.2
+
+
 class DesktopBackend(Backend):
     """A window with one camera view; the mouse and keys produce the InputFrame."""
 
@@ -60,6 +77,7 @@ class DesktopBackend(Backend):
         from vrdiplomacy.platform import ContextSettings, create_context
 
         self.settings = s = settings or BackendSettings(mode="desktop")
+        self.opened_at = time.perf_counter()  # the window is asked for
         self.context = create_context("window", ContextSettings(width=s.width, height=s.height, visible=s.visible,
                                                                 title=f"{s.app_name} (desktop mode)"))
         import glfw
@@ -73,6 +91,10 @@ class DesktopBackend(Backend):
         self._t0 = time.monotonic()
         self._last = self._t0
         self._cursor: tuple[float, float] | None = None
+        self._cursor_in = False  # the mouse moved in the window (else the hand rests at the edge)
+        self._cursor_home: tuple[float, float] | None = None
+        self.first_frame_s: float | None = None  # from opening to the first frame's swap
+        self.swap_cpu_s = 0.0  # thread CPU of the last buffer swap (the driver's copy to the window)
         self._pending_keys: set[str] = set()
         self._exit = False
         self._key_codes = {getattr(glfw, k): g for k, g in key_codes(s.desktop_keys).items() if hasattr(glfw, k)}
@@ -82,6 +104,7 @@ class DesktopBackend(Backend):
         self._drag = [0.0, 0.0]
         glfw.set_mouse_button_callback(win, self._on_button)
         glfw.set_cursor_pos_callback(win, self._on_cursor)
+        glfw.set_cursor_enter_callback(win, self._on_enter)
         self.fov = default_fov(s)
 
     def _on_key(self, window: Any, key: int, scancode: int, action: int, mods: int) -> None:
@@ -99,7 +122,18 @@ class DesktopBackend(Backend):
         if button == self.glfw.MOUSE_BUTTON_RIGHT:
             self._dragging = action == self.glfw.PRESS
 
+    def _on_enter(self, window: Any, entered: int) -> None:
+        if not entered:  # the cursor left: the hand goes back to rest
+            self._cursor_in = False
+            self._cursor_home = None
+
     def _on_cursor(self, window: Any, x: float, y: float) -> None:
+        # the hand follows once the mouse moves in the window (a window opened under a still
+        # pointer, or the pointer of a headless X server, leaves it at rest)
+        if self._cursor_home is None:
+            self._cursor_home = (x, y)
+        elif abs(x - self._cursor_home[0]) + abs(y - self._cursor_home[1]) > 3.0:
+            self._cursor_in = True
         # look-drags are summed as the events come, so a drag between two slow frames still turns
         if self._dragging and self._drag_from is not None:
             self._drag[0] += x - self._drag_from[0]
@@ -132,14 +166,16 @@ class DesktopBackend(Backend):
 
     def _mouse_hand(self, head: Pose, cursor: tuple[float, float]) -> HandFrame:
         glfw, win = self.glfw, self.context.window
-        w, h = glfw.get_window_size(win)
-        nx = (cursor[0] / max(w, 1)) * 2.0 - 1.0
-        ny = 1.0 - (cursor[1] / max(h, 1)) * 2.0
+        nx, ny = hand_place(cursor, glfw.get_window_size(win), self._cursor_in)
         f = self.fov
         d = np.array([nx * math.tan(f.angle_right), ny * math.tan(f.angle_up), -1.0], np.float32)
         d /= np.linalg.norm(d)
-        # the higher the hand in the view, the more its fingers point up (palm forward: a raised hand)
-        tilt = quat_from_yaw_pitch_roll(-math.atan(nx * math.tan(f.angle_right)), math.radians(RAISE_PITCH * min(max(2.0 * ny, 0.0), 1.0)))
+        # the higher the mouse in the window, the more the fingers point up (palm forward: a raised
+        # hand): fully raised in the top quarter
+        h = max(glfw.get_window_size(win)[1], 1)
+        high = 1.0 - (cursor[1] / h) * 2.0 if self._cursor_in else -1.0
+        tilt = quat_from_yaw_pitch_roll(-math.atan(nx * math.tan(f.angle_right)),
+                                        math.radians(RAISE_PITCH * min(max(2.0 * high, 0.0), 1.0)))
         wrist = Pose((head.position + quat_rotate(head.orientation, d * HAND_DISTANCE)).astype(np.float32),
                      quat_mul(head.orientation, tilt))
         pinch = glfw.get_mouse_button(win, glfw.MOUSE_BUTTON_LEFT) == glfw.PRESS
@@ -168,8 +204,12 @@ class DesktopBackend(Backend):
         return Frame(self.frame_count, inp.time, [View(head, self.fov, "camera")], [FramebufferTarget(0, fw, fh)], inp, fw > 0 and fh > 0)
 
     def end_frame(self) -> None:
+        c0 = time.thread_time()
         self.context.swap_buffers()
+        self.swap_cpu_s = time.thread_time() - c0
         self.frame_count += 1
+        if self.first_frame_s is None:
+            self.first_frame_s = time.perf_counter() - self.opened_at
 
     def request_exit(self) -> None:
         self._exit = True
