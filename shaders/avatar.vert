@@ -7,21 +7,21 @@
 
 layout(location = 0) in vec3 a_pos;
 layout(location = 1) in vec3 a_normal;
-layout(location = 2) in vec2 a_uv;        // UV; for hands and arms x is the digit / segment
-layout(location = 3) in vec2 a_part;      // x: part id, y: colour source
-layout(location = 4) in vec3 a_color;
-// per instance
-layout(location = 5) in vec4 i_root;      // xyz seat origin, w speaking level 0..1
-layout(location = 6) in vec4 i_root_q;
-layout(location = 7) in vec4 i_head;      // xyz head position, w left hand visible
-layout(location = 8) in vec4 i_head_q;
-layout(location = 9) in vec4 i_left;      // xyz left hand position, w right hand visible
-layout(location = 10) in vec4 i_left_q;
-layout(location = 11) in vec4 i_right;    // xyz right hand position, w seated
-layout(location = 12) in vec4 i_right_q;
-layout(location = 13) in vec4 i_color;    // rgb delegation colour (linear)
-layout(location = 14) in vec4 i_placard;  // UV rect of the name in the atlas
-layout(location = 15) in vec4 i_extra;    // x left hand shape, y right hand shape, z icon (-1 none), w hands only
+layout(location = 2) in vec4 a_uv_part;   // xy UV (for hands and arms x is the digit / segment), z part id, w colour source
+layout(location = 3) in vec3 a_color;
+// per instance (locations 4..15: sixteen in all, the GL minimum)
+layout(location = 4) in vec4 i_root;      // xyz seat origin, w speaking level 0..1
+layout(location = 5) in vec4 i_root_q;
+layout(location = 6) in vec4 i_head;      // xyz head position, w left hand visible
+layout(location = 7) in vec4 i_head_q;
+layout(location = 8) in vec4 i_left;      // xyz left hand position, w right hand visible
+layout(location = 9) in vec4 i_left_q;
+layout(location = 10) in vec4 i_right;    // xyz right hand position, w seated
+layout(location = 11) in vec4 i_right_q;
+layout(location = 12) in vec4 i_color;    // rgb delegation colour (linear)
+layout(location = 13) in vec4 i_placard;  // UV rect of the name in the atlas
+layout(location = 14) in vec4 i_extra;    // x left hand shape, y right hand shape, z icon (-1 none), w hands only
+layout(location = 15) in vec4 i_face;     // xyz the point the eyes look at (x NaN: ahead), w avatar id (blink phase)
 
 uniform vec4 u_icon_grid;                 // icon atlas: columns, cell width and height in UV
 
@@ -110,7 +110,12 @@ void segment(vec3 a, vec3 b, vec3 ref, inout vec3 p, inout vec3 n) {
     n = x * n.x + y * n.y + z * n.z;
 }
 
+vec2 a_uv;
+vec2 a_part;
+
 void main() {
+    a_uv = a_uv_part.xy;
+    a_part = a_uv_part.zw;
     int part = int(a_part.x + 0.5);
     v_source = int(a_part.y + 0.5);
     vec3 p = a_pos;
