@@ -396,7 +396,8 @@ class Renderer:
         buf[:, 1:8:2, :] = poses[:, :, 3:7]
         buf[:, 0:8:2, 3] = flags[:, 0:4]
         buf[:, 8:11, :] = flags[:, 4:16].reshape(n, 3, 4)
-        buf[:, 11, :] = (np.nan, 0.0, 0.0, 0.0)  # eyes ahead
+        buf[:, 8, 3] = [a.avatar_id % 65536 for a in avatars]
+        buf[:, 11, :] = (np.nan, 0.0, 0.0, 0.0)  # eyes ahead, open
         self._upload_instances(n)
         return n
 
@@ -438,13 +439,13 @@ class Renderer:
             b[:, 2:6:2, 3] = crowd.visible
             b[:, 6, 3] = crowd.seated
             b[:, 8, 0:3] = crowd.color
-            b[:, 8, 3] = 1.0
+            b[:, 8, 3] = crowd.ids % 65536  # the shader picks skin, hair, suit and build from it
             b[:, 9, :] = self._label_rects(crowd.names)[crowd.label]
             b[:, 10, 0:2] = _SHAPE_LUT[crowd.shape]
             b[:, 10, 2] = _ICON_LUT[crowd.gesture + 1]
             b[:, 10, 3] = 0.0
             b[:, 11, 0:3] = crowd.look
-            b[:, 11, 3] = crowd.ids
+            b[:, 11, 3] = crowd.blink
         if local_hands is not None:
             own = Crowd.from_avatars([local_hands])
             own.label[0] = 0
@@ -459,7 +460,7 @@ class Renderer:
         row[0:8:2, 0:3] = p[:, 0:3]
         row[1:8:2, :] = p[:, 3:7]
         row[0:8:2, 3] = (0.0, own.visible[0, 0], own.visible[0, 1], own.seated[0])
-        row[8] = (*own.color[0], 1.0)
+        row[8] = (*own.color[0], own.ids[0] % 65536)
         row[9] = 0.0
         row[10] = (*_SHAPE_LUT[own.shape[0]], -1.0, 1.0)
         row[11] = (np.nan, 0.0, 0.0, 0.0)

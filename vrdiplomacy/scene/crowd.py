@@ -42,9 +42,10 @@ class Crowd:
     (:data:`ROOT` seat/feet origin, :data:`HEAD`, :data:`LEFT`/:data:`RIGHT` hand centre) in
     scene coordinates; ``label[i]`` indexes :attr:`names` (the placard text); ``shape[i]`` the
     left and right hand shapes in :data:`SHAPE_NAMES`; ``gesture[i]`` the icon in
-    :data:`GESTURES` (-1 none); ``look[i]`` the scene point the eyes turn to (NaN: straight ahead)."""
+    :data:`GESTURES` (-1 none); ``look[i]`` the scene point the eyes turn to (NaN: straight ahead);
+    ``blink[i]`` 1 while the eyelids are shut (see :func:`blinks`)."""
 
-    ids: npt.NDArray[np.int32]
+    ids: npt.NDArray[np.int64]
     pose: npt.NDArray[np.float32]
     speaking: npt.NDArray[np.float32]
     visible: npt.NDArray[np.bool_]
@@ -54,6 +55,7 @@ class Crowd:
     shape: npt.NDArray[np.int8]
     gesture: npt.NDArray[np.int16]
     look: npt.NDArray[np.float32]
+    blink: npt.NDArray[np.float32]
     names: list[str] = field(default_factory=list)
 
     @classmethod
@@ -63,10 +65,10 @@ class Crowd:
             raise ConfigError(f"a crowd needs n >= 0, got {n}")
         pose = _f32(n, 4, 7)
         pose[:, :, 6] = 1.0
-        return cls(ids=np.arange(n, dtype=np.int32), pose=pose, speaking=_f32(n), visible=np.ones((n, 2), np.bool_),
+        return cls(ids=np.arange(n, dtype=np.int64), pose=pose, speaking=_f32(n), visible=np.ones((n, 2), np.bool_),
                    seated=np.ones(n, np.bool_), color=np.full((n, 3), 0.3, np.float32), label=np.zeros(n, np.int32),
                    shape=np.zeros((n, 2), np.int8), gesture=np.full(n, -1, np.int16),
-                   look=np.full((n, 3), np.nan, np.float32), names=[])
+                   look=np.full((n, 3), np.nan, np.float32), blink=_f32(n), names=[])
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -130,7 +132,7 @@ class Crowd:
         if len(self) != len(other):
             return False
         same = all(np.array_equal(getattr(self, f), getattr(other, f), equal_nan=f == "look")
-                   for f in ("ids", "pose", "speaking", "visible", "seated", "color", "shape", "gesture", "look"))
+                   for f in ("ids", "pose", "speaking", "visible", "seated", "color", "shape", "gesture", "look", "blink"))
         return same and [self.names[i] for i in self.label] == [other.names[i] for i in other.label]
 
     __hash__ = None  # type: ignore[assignment]
@@ -153,3 +155,16 @@ class Crowd:
         self.look[:] = self.pose[k, HEAD, 0:3]
         self.look[k] = np.nan  # the speaker looks ahead
         return k
+
+
+BLINK_PERIOD_S = 4.0  # mean time between blinks
+BLINK_S = 0.15  # how long the lids stay shut
+
+
+def blinks(now: float, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+    """1.0 for the avatars (by id) whose eyes are shut at ``now``, else 0.0: every avatar blinks for
+    :data:`BLINK_S` once per 3.2 .. 4.8 s (its own period and phase, from its id), never in step."""
+    i = ids.astype(np.float64)
+    period = BLINK_PERIOD_S * (0.8 + 0.4 * ((i * 0.618034) % 1.0))
+    phase = (i * 0.754877) % 1.0 * period
+    return (((now + phase) % period) < BLINK_S).astype(np.float32)

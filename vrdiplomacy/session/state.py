@@ -55,7 +55,7 @@ from vrdiplomacy.scene.avatars import (
     staleness,
     velocity,
 )
-from vrdiplomacy.scene.crowd import Crowd
+from vrdiplomacy.scene.crowd import Crowd, blinks
 from vrdiplomacy.scene.layout import Layout, Seat
 from vrdiplomacy.scene.math3d import Pose
 from vrdiplomacy.scene.model import HandPose
@@ -468,6 +468,7 @@ class RoomState:
                 hand.shape = shape
             out.set_row(row, a)
         out.look_at_speaker()
+        out.blink[:] = blinks(now, out.ids)
         return out
 
     def summary(self, now: float) -> list[dict[str, object]]:
