@@ -52,7 +52,7 @@ def _pupil_x(img: npt.NDArray[np.int64]) -> float:
     for sel in (xs < mid, xs >= mid):
         y0, y1, x0, x1 = ys[sel].min() - 1, ys[sel].max() + 2, xs[sel].min() - 1, xs[sel].max() + 2
         box = img[y0:y1, x0:x1]
-        dy, dx = np.nonzero(box.max(axis=2) < 70)
+        _dy, dx = np.nonzero(box.max(axis=2) < 70)
         assert dx.size > 3, "a pupil in each eye"
         cols.append(x0 + dx.mean())
     return float(np.mean(cols))

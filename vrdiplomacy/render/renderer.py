@@ -26,14 +26,14 @@ import numpy.typing as npt
 from vrdiplomacy.errors import RenderError
 from vrdiplomacy.platform import ContextSettings, GLContext, create_context
 from vrdiplomacy.render.atlas import PlacardAtlas, build_atlas
-from vrdiplomacy.render.avatar_mesh import HAND_SHAPES, build_avatar_mesh
+from vrdiplomacy.render.avatar_mesh import build_avatar_mesh
 from vrdiplomacy.render.avatar_mesh import STRIDE as AVATAR_STRIDE
 from vrdiplomacy.render.batching import STRIDE as STATIC_STRIDE
 from vrdiplomacy.render.batching import build_static_batch
 from vrdiplomacy.render.hud import HudLayer
 from vrdiplomacy.render.icons import COLUMNS as ICON_COLUMNS
-from vrdiplomacy.render.icons import ICON_INDEX, build_icon_atlas
-from vrdiplomacy.render.instances import gather_flags, gather_poses
+from vrdiplomacy.render.icons import build_icon_atlas
+from vrdiplomacy.render.instances import gather_flags, gather_poses, pack_crowd, pack_gathered, pack_local_hands
 from vrdiplomacy.render.shaders import load_shader
 from vrdiplomacy.render.types import (
     FRAME_STATS,
@@ -43,7 +43,7 @@ from vrdiplomacy.render.types import (
     Target,
     TextureLayerTarget,
 )
-from vrdiplomacy.scene.crowd import GESTURES, SHAPE_NAMES, Crowd
+from vrdiplomacy.scene.crowd import Crowd
 from vrdiplomacy.scene.math3d import view_projection_colmajor
 from vrdiplomacy.scene.model import Avatar, Scene, View
 
@@ -70,9 +70,6 @@ VIEW_BINDING, SCENE_BINDING, MATERIAL_BINDING = 0, 1, 2
 INSTANCE_FLOATS = 48  # twelve vec4 per avatar, see shaders/avatar.vert
 INSTANCE_VEC4 = INSTANCE_FLOATS // 4
 INSTANCE_LOCATION = 4  # first instance attribute; 4 + 12 = 16 locations, the GL minimum of GL_MAX_VERTEX_ATTRIBS
-# crowd index tables -> shader values: hand shape index, gesture icon cell (row 0 is "no icon")
-_SHAPE_LUT = np.array([HAND_SHAPES[name] for name in SHAPE_NAMES], np.float32)
-_ICON_LUT = np.array([-1.0] + [float(ICON_INDEX.get(g, -1)) for g in GESTURES], np.float32)
 MAX_LIGHTS = 8
 TEXTURE_MAX_ANISOTROPY = 0x84FE  # GL 4.6 / EXT_texture_filter_anisotropic (same enums)
 MAX_TEXTURE_MAX_ANISOTROPY = 0x84FF
@@ -391,13 +388,7 @@ class Renderer:
             flags = gather_flags(avatars, self._rects)
         if local_hands is not None:
             flags[-1, 15] = 1.0  # hands only
-        buf = self._instances[:n].reshape(n, INSTANCE_VEC4, 4)
-        buf[:, 0:8:2, 0:3] = poses[:, :, 0:3]
-        buf[:, 1:8:2, :] = poses[:, :, 3:7]
-        buf[:, 0:8:2, 3] = flags[:, 0:4]
-        buf[:, 8:11, :] = flags[:, 4:16].reshape(n, 3, 4)
-        buf[:, 8, 3] = [a.avatar_id % 65536 for a in avatars]
-        buf[:, 11, :] = (np.nan, 0.0, 0.0, 0.0)  # eyes ahead, open
+        pack_gathered(self._instances[:n].reshape(n, INSTANCE_VEC4, 4), poses, flags, [a.avatar_id for a in avatars])
         self._upload_instances(n)
         return n
 
@@ -431,39 +422,11 @@ class Renderer:
         self._reserve(n)
         buf = self._instances[:n].reshape(n, INSTANCE_VEC4, 4)
         if m:
-            b = buf[:m]
-            p = crowd.pose
-            b[:, 0:8:2, 0:3] = p[:, :, 0:3]
-            b[:, 1:8:2, :] = p[:, :, 3:7]
-            b[:, 0, 3] = crowd.speaking
-            b[:, 2:6:2, 3] = crowd.visible
-            b[:, 6, 3] = crowd.seated
-            b[:, 8, 0:3] = crowd.color
-            b[:, 8, 3] = crowd.ids % 65536  # the shader picks skin, hair, suit and build from it
-            b[:, 9, :] = self._label_rects(crowd.names)[crowd.label]
-            b[:, 10, 0:2] = _SHAPE_LUT[crowd.shape]
-            b[:, 10, 2] = _ICON_LUT[crowd.gesture + 1]
-            b[:, 10, 3] = 0.0
-            b[:, 11, 0:3] = crowd.look
-            b[:, 11, 3] = crowd.blink
+            pack_crowd(buf[:m], crowd, self._label_rects(crowd.names))
         if local_hands is not None:
-            own = Crowd.from_avatars([local_hands])
-            own.label[0] = 0
-            own.names = [""] if not crowd.names else [crowd.names[0]]
-            self._pack_crowd_row(buf[m], own)
+            pack_local_hands(buf[m], local_hands)
         self._upload_instances(n)
         return n
-
-    def _pack_crowd_row(self, row: npt.NDArray[np.float32], own: Crowd) -> None:
-        """The viewer's own hands (drawn hands and forearms only) into instance ``row``."""
-        p = own.pose[0]
-        row[0:8:2, 0:3] = p[:, 0:3]
-        row[1:8:2, :] = p[:, 3:7]
-        row[0:8:2, 3] = (0.0, own.visible[0, 0], own.visible[0, 1], own.seated[0])
-        row[8] = (*own.color[0], own.ids[0] % 65536)
-        row[9] = 0.0
-        row[10] = (*_SHAPE_LUT[own.shape[0]], -1.0, 1.0)
-        row[11] = (np.nan, 0.0, 0.0, 0.0)
 
     def render(self, scene: Scene, views: Sequence[View], targets: Sequence[Target], local_hands: Avatar | None = None) -> None:
         """Draw ``scene`` once per view into the matching target (``views[i]`` -> ``targets[i]``).
