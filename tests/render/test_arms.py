@@ -92,3 +92,17 @@ def test_a_hidden_hand_hides_its_arm(renderer: Any) -> None:
     world = avatar_vertices(renderer, [delegate], VIEW)[0]
     sel = np.rint(MESH[:, 8]) == PART_ARM_RIGHT
     assert np.ptp(world[sel], axis=0).max() < 1e-4, "collapsed to a point"
+
+
+def test_the_halo_sits_at_the_head(renderer: Any) -> None:
+    """Fails on main d7a55a9: the halo floated 11 cm above the crown."""
+    from vrdiplomacy.render.avatar_mesh import PART_HEAD, PART_INDICATOR
+
+    delegate = avatar_at(0, "Testland", (0.0, 0.0, 0.0), 0.0, seated=True)
+    delegate.speaking = 0.6
+    world = avatar_vertices(renderer, [delegate], VIEW)[0]
+    halo = world[np.rint(MESH[:, 8]) == PART_INDICATOR]
+    crown = world[np.rint(MESH[:, 8]) == PART_HEAD][:, 1].max()
+    assert 0.0 < halo[:, 1].min() - crown < 0.05, (halo[:, 1].min(), crown)
+    centre = halo.mean(axis=0)
+    assert np.linalg.norm(centre[[0, 2]] - delegate.head.position[[0, 2]]) < 0.01, "centred over the head"

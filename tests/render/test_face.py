@@ -105,3 +105,18 @@ def test_delegates_differ_in_skin_and_hair(renderer: Any, target: Any) -> None:
         cheek = img[int(h * 0.42), int(w * 0.44)]  # below the left eye, beside the nose
         cheeks.add(tuple(int(c) // 12 for c in cheek))
     assert len(cheeks) >= 3, cheeks
+
+
+def test_the_delegation_colour_is_an_accent_not_the_suit(renderer: Any, target: Any) -> None:
+    """Fails on main d7a55a9: torso and sleeves were all in the (saturated) delegation colour."""
+    scene, views = closeup(0.0, None)
+    renderer.render(scene, views, [target])
+    img = renderer.read_pixels(target)[..., :3].astype(np.int64)
+    colour = (np.asarray(scene.avatars.color[0]) ** (1 / 2.2) * 255).astype(np.int64)
+    background = np.abs(img - img[0, 0]).max(axis=2) < 6
+    body = ~background
+    accent = (np.abs(img - colour).max(axis=2) < 45) & body
+    assert body.sum() > 0.3 * img.shape[0] * img.shape[1]
+    assert 0 < accent.sum() < 0.08 * body.sum(), (int(accent.sum()), int(body.sum()))
+    ys, xs = np.nonzero(accent)
+    assert abs(xs.mean() - img.shape[1] / 2) < img.shape[1] * 0.1, "the tie, down the middle"
