@@ -26,23 +26,16 @@ import numpy.typing as npt
 from vrdiplomacy.errors import RenderError
 from vrdiplomacy.platform import ContextSettings, GLContext, create_context
 from vrdiplomacy.render.atlas import PlacardAtlas, build_atlas
+from vrdiplomacy.render.hud import HudLayer
 from vrdiplomacy.render.avatar_mesh import build_avatar_mesh
 from vrdiplomacy.render.avatar_mesh import STRIDE as AVATAR_STRIDE
 from vrdiplomacy.render.batching import STRIDE as STATIC_STRIDE
 from vrdiplomacy.render.batching import build_static_batch
-from vrdiplomacy.render.hud import HudLayer
 from vrdiplomacy.render.icons import COLUMNS as ICON_COLUMNS
 from vrdiplomacy.render.icons import build_icon_atlas
 from vrdiplomacy.render.instances import gather_flags, gather_poses, pack_crowd, pack_gathered, pack_local_hands
 from vrdiplomacy.render.shaders import load_shader
-from vrdiplomacy.render.types import (
-    FRAME_STATS,
-    FramebufferTarget,
-    FrameStats,
-    RendererSettings,
-    Target,
-    TextureLayerTarget,
-)
+from vrdiplomacy.render.types import FRAME_STATS, FramebufferTarget, FrameStats, RendererSettings, Target, TextureLayerTarget
 from vrdiplomacy.scene.crowd import Crowd
 from vrdiplomacy.scene.math3d import view_projection_colmajor
 from vrdiplomacy.scene.model import Avatar, Scene, View
