@@ -7,21 +7,21 @@
 
 layout(location = 0) in vec3 a_pos;
 layout(location = 1) in vec3 a_normal;
-layout(location = 2) in vec2 a_uv;        // UV; for hands and arms x is the digit / segment
-layout(location = 3) in vec2 a_part;      // x: part id, y: colour source
-layout(location = 4) in vec3 a_color;
-// per instance
-layout(location = 5) in vec4 i_root;      // xyz seat origin, w speaking level 0..1
-layout(location = 6) in vec4 i_root_q;
-layout(location = 7) in vec4 i_head;      // xyz head position, w left hand visible
-layout(location = 8) in vec4 i_head_q;
-layout(location = 9) in vec4 i_left;      // xyz left hand position, w right hand visible
-layout(location = 10) in vec4 i_left_q;
-layout(location = 11) in vec4 i_right;    // xyz right hand position, w seated
-layout(location = 12) in vec4 i_right_q;
-layout(location = 13) in vec4 i_color;    // rgb delegation colour (linear)
-layout(location = 14) in vec4 i_placard;  // UV rect of the name in the atlas
-layout(location = 15) in vec4 i_extra;    // x left hand shape, y right hand shape, z icon (-1 none), w hands only
+layout(location = 2) in vec4 a_uv_part;   // xy UV (for hands and arms x is the digit / segment), z part id, w colour source
+layout(location = 3) in vec3 a_color;
+// per instance (locations 4..15: sixteen in all, the GL minimum)
+layout(location = 4) in vec4 i_root;      // xyz seat origin, w speaking level 0..1
+layout(location = 5) in vec4 i_root_q;
+layout(location = 6) in vec4 i_head;      // xyz head position, w left hand visible
+layout(location = 7) in vec4 i_head_q;
+layout(location = 8) in vec4 i_left;      // xyz left hand position, w right hand visible
+layout(location = 9) in vec4 i_left_q;
+layout(location = 10) in vec4 i_right;    // xyz right hand position, w seated
+layout(location = 11) in vec4 i_right_q;
+layout(location = 12) in vec4 i_color;    // rgb delegation colour (linear), w avatar id (skin, hair, suit, build)
+layout(location = 13) in vec4 i_placard;  // UV rect of the name in the atlas
+layout(location = 14) in vec4 i_extra;    // x left hand shape, y right hand shape, z icon (-1 none), w hands only
+layout(location = 15) in vec4 i_face;     // xyz the point the eyes look at (x NaN: ahead), w eyelids closed 0..1
 
 uniform vec4 u_icon_grid;                 // icon atlas: columns, cell width and height in UV
 
@@ -33,7 +33,30 @@ flat out int v_source;
 
 const int PART_ROOT = 0, PART_HEAD = 1, PART_LEFT = 2, PART_RIGHT = 3, PART_PLACARD = 4,
           PART_INDICATOR = 5, PART_SEATED = 6, PART_LEGS = 7, PART_ARM_LEFT = 8, PART_ARM_RIGHT = 9,
-          PART_ICON = 10;
+          PART_ICON = 10, PART_PUPIL_LEFT = 11, PART_PUPIL_RIGHT = 12, PART_LID = 13, PART_JAW = 14,
+          PART_MOUTH = 15, PART_HAIR_LONG = 16;
+const int SRC_DELEGATION = 1, SRC_SKIN = 5, SRC_HAIR = 6, SRC_SUIT = 7;
+// head space, as render/avatar_mesh.py
+const vec3 EYE_CENTER = vec3(0.033, 0.018, -0.088);
+const vec3 MOUTH_CENTER = vec3(0.0, -0.052, -0.090);
+const float MOUTH_OPEN = 0.024, JAW_DROP = 0.014;   // at full voice level
+const float EYE_MAX_YAW = 0.55, EYE_MAX_PITCH = 0.35;
+// sober palettes (linear RGB): skin tones, hair, suits
+const vec3 SKINS[6] = vec3[6](vec3(0.80, 0.60, 0.48), vec3(0.68, 0.47, 0.35), vec3(0.50, 0.33, 0.22),
+                              vec3(0.33, 0.20, 0.13), vec3(0.20, 0.12, 0.08), vec3(0.74, 0.56, 0.40));
+const vec3 HAIRS[5] = vec3[5](vec3(0.015, 0.012, 0.010), vec3(0.09, 0.05, 0.025), vec3(0.30, 0.20, 0.10),
+                              vec3(0.45, 0.45, 0.45), vec3(0.035, 0.025, 0.02));
+const vec3 SUITS[5] = vec3[5](vec3(0.018, 0.020, 0.030), vec3(0.035, 0.035, 0.038), vec3(0.012, 0.018, 0.045),
+                              vec3(0.060, 0.058, 0.055), vec3(0.025, 0.020, 0.016));
+
+// a stable pseudo-random integer for (avatar id, what)
+int hash_id(float id, int what) {
+    uint h = uint(int(abs(id) + 0.5)) * 747796405u + uint(what) * 2891336453u;
+    h = ((h >> ((h >> 28u) + 4u)) ^ h) * 277803737u;
+    return int((h >> 22u) ^ h) & 0x7fffffff;
+}
+
+mat3 rot_y(float a) { float c = cos(a), s = sin(a); return mat3(c, 0, -s, 0, 1, 0, s, 0, c); }
 const int DIGIT_PALM = 0, DIGIT_THUMB = 1, DIGIT_INDEX = 2, DIGIT_FINGERS = 3;
 const int SHAPE_OPEN = 0, SHAPE_FIST = 1, SHAPE_POINT = 2, SHAPE_THUMBS_UP = 3, SHAPE_THUMBS_DOWN = 4;
 const vec3 PLACARD_OFFSET = vec3(0.0, 0.80, -0.52);
@@ -110,7 +133,12 @@ void segment(vec3 a, vec3 b, vec3 ref, inout vec3 p, inout vec3 n) {
     n = x * n.x + y * n.y + z * n.z;
 }
 
+vec2 a_uv;
+vec2 a_part;
+
 void main() {
+    a_uv = a_uv_part.xy;
+    a_part = a_uv_part.zw;
     int part = int(a_part.x + 0.5);
     v_source = int(a_part.y + 0.5);
     vec3 p = a_pos;
@@ -121,6 +149,8 @@ void main() {
     bool seated = i_right.w > 0.5;
     bool hands_only = i_extra.w > 0.5;
     bool placed = false;  // p, n already in world space
+    float id = i_color.w;
+    float build = 0.92 + 0.06 * float(hash_id(id, 3) % 5);  // shoulders and waist: 0.92 .. 1.16
     int digit = int(a_uv.x + 0.5);
     v_uv = a_uv;
     if (!seated) {
@@ -128,8 +158,31 @@ void main() {
         if (part == PART_LEGS) { p.z += 0.38; p.y *= 2.15; }
         if (part == PART_SEATED) scale = 0.0;
     }
-    if (part == PART_HEAD) {
+    if (part == PART_ROOT || part == PART_SEATED || part == PART_LEGS) {
+        if (part == PART_ROOT && p.y > 0.45) p.x *= build;
+        if (part == PART_ROOT && p.y < 1.0 && p.z > -0.08) p.z = 0.02 + (p.z - 0.02) * mix(1.0, build, 0.7);
+    }
+    if (part == PART_HEAD || part == PART_HAIR_LONG || part == PART_LID || part == PART_JAW || part == PART_MOUTH
+        || part == PART_PUPIL_LEFT || part == PART_PUPIL_RIGHT) {
         origin = i_head.xyz; q = i_head_q;
+        if (part == PART_HAIR_LONG && hash_id(id, 4) % 3 != 0) scale = 0.0;
+        if (part == PART_LID && i_face.w < 0.5) scale = 0.0;
+        float open = clamp(i_root.w, 0.0, 1.0);
+        if (part == PART_JAW) p.y -= JAW_DROP * open;
+        if (part == PART_MOUTH) p.y = MOUTH_CENTER.y + (p.y - MOUTH_CENTER.y) * (1.0 + MOUTH_OPEN / 0.006 * open) - 0.5 * MOUTH_OPEN * open;
+        if (part == PART_PUPIL_LEFT || part == PART_PUPIL_RIGHT) {
+            vec3 c = EYE_CENTER * vec3(part == PART_PUPIL_LEFT ? -1.0 : 1.0, 1.0, 1.0);
+            vec3 d = vec3(0.0, 0.0, -1.0);
+            if (!isnan(i_face.x)) {
+                vec3 to = qrot(vec4(-q.xyz, q.w), i_face.xyz - (origin + qrot(q, c)));
+                if (dot(to, to) > 1e-8) d = normalize(to);
+            }
+            float yaw = clamp(atan(d.x, -d.z), -EYE_MAX_YAW, EYE_MAX_YAW);
+            float pitch = clamp(asin(clamp(d.y, -1.0, 1.0)), -EYE_MAX_PITCH, EYE_MAX_PITCH);
+            mat3 r = rot_y(-yaw) * rot_x(pitch);
+            p = c + r * (p - c);
+            n = r * n;
+        }
     } else if (part == PART_LEFT || part == PART_RIGHT) {
         bool left = part == PART_LEFT;
         origin = left ? i_left.xyz : i_right.xyz;
@@ -196,6 +249,10 @@ void main() {
     }
     v_pos = world;
     if (v_source == 2) v_uv = mix(i_placard.xy, i_placard.zw, a_uv);
-    v_color = v_source == 1 ? i_color.rgb : a_color;
+    if (v_source == SRC_DELEGATION) v_color = i_color.rgb * a_color;
+    else if (v_source == SRC_SKIN) v_color = SKINS[hands_only ? 0 : hash_id(id, 0) % 6] * a_color;
+    else if (v_source == SRC_HAIR) v_color = HAIRS[hash_id(id, 1) % 5] * a_color;
+    else if (v_source == SRC_SUIT) v_color = (hands_only ? i_color.rgb : SUITS[hash_id(id, 2) % 5]) * a_color;  // own sleeves: their colour
+    else v_color = a_color;
     gl_Position = u_view_proj * vec4(world, 1.0);
 }

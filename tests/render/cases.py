@@ -7,6 +7,9 @@ a nod) with their icons above the head, seen from the rostrum. ``hud_secured`` a
 ``hud_unsecured`` put the head-up card in front of the rostrum view at 320x180, legible: the
 room code on the usual dark card, and the amber "not end-to-end encrypted" card with its open
 padlock and its reason.
+``closeup_speaking`` and
+``closeup_listening`` are one seated delegate's head and shoulders, face on: speaking (halo on,
+jaw open) and listening (silent, eyes turned to a speaker on their right).
 """
 
 from __future__ import annotations
@@ -26,17 +29,41 @@ if str(HERE) not in sys.path:
 from scene_builder import build_test_scene  # noqa: E402
 
 from vrdiplomacy.render.frames import stereo_side_by_side, views_for  # noqa: E402
-from vrdiplomacy.scene.avatars import assign_gestures, populate_avatars  # noqa: E402
+from vrdiplomacy.scene.avatars import assign_gestures, avatar_at, populate_avatars, without_viewer  # noqa: E402
+from vrdiplomacy.scene.crowd import Crowd  # noqa: E402
 from vrdiplomacy.scene.layout import Layout  # noqa: E402
-from vrdiplomacy.scene.model import Scene, View  # noqa: E402
+from vrdiplomacy.scene.math3d import Pose  # noqa: E402
+from vrdiplomacy.scene.model import Fov, Light, Scene, View  # noqa: E402
 
 GOLDEN_DIR = HERE / "golden"
 SIZE = (160, 90)
 ASSET_SCENES = ("chamber", "bilateral", "embassy")
 HUD_CASES = ("hud_secured", "hud_unsecured")
 HUD_SIZE = (320, 180)
-CASES = ("test_overview_stereo", "test_rostrum", "test_gestures", *HUD_CASES, *ASSET_SCENES)
+CLOSEUPS = ("closeup_speaking", "closeup_listening")
+CASES = ("test_overview_stereo", "test_rostrum", "test_gestures", *HUD_CASES, *CLOSEUPS, *ASSET_SCENES)
 GESTURE_CASE = ["raise_hand", "thumbs_up", "applause", "raise_hand", "nod", "thumbs_down", "wave"]
+
+
+def closeup(speaking: float, speaker_x: float | None = 1.2, face_id: int = 3) -> tuple[Scene, list[View]]:
+    """One seated delegate at the origin facing the camera (+Z), head and shoulders, speaking at
+    ``speaking``; another (off screen, at ``speaker_x`` to the camera's left) speaks when ``speaker_x``
+    is set and ``speaking`` is 0, so the eyes turn to it."""
+    scene = Scene("closeup", lights=[Light("directional", (1.0, 0.96, 0.9), 2.0, direction=(-0.2, -0.6, -1.0))],
+                  ambient=(0.35, 0.35, 0.38), clear_color=(0.18, 0.2, 0.24, 1.0))
+    me = avatar_at(face_id, "Testland", (0.0, 0.0, 0.0), 180.0)
+    me.head = Pose(me.head.position.copy(), Pose.from_yaw((0, 0, 0), 180.0).orientation)
+    me.speaking = speaking
+    avatars = [me]
+    if speaker_x is not None:
+        other = avatar_at(face_id + 1, "Otherland", (-speaker_x, 0.0, 0.6), 90.0)
+        other.speaking = 0.0 if speaking > 0.0 else 0.8
+        avatars.append(other)
+    crowd = Crowd.from_avatars(avatars)
+    crowd.look_at_speaker()
+    scene.avatars = crowd
+    eye = (0.0, float(me.head.position[1]) - 0.07, 1.0)
+    return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(34.0, SIZE[0] / SIZE[1]))]
 
 
 def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
@@ -53,6 +80,9 @@ def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
             lines = ("Not end-to-end encrypted", "the relay's host can listen")
         scene.hud = place_hud(views[0].pose, lines, distance=0.6, drop=0.05, width=0.5, insecure=name == "hud_unsecured")
         return scene, layout, views
+    if name in CLOSEUPS:
+        scene, views = closeup(0.9 if name == "closeup_speaking" else 0.0)
+        return scene, Layout(scene.name, ""), views
     if name.startswith("test_"):
         scene, layout = build_test_scene()
         populate_avatars(scene, layout, speakers=2)
@@ -64,7 +94,9 @@ def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
 
     scene, layout = load_scene(name)
     populate_avatars(scene, layout, speakers=3)
-    return scene, layout, views_for(layout.view(None), SIZE, stereo=False)
+    viewpoint = layout.view(None)
+    scene.avatars = without_viewer(scene.avatars, viewpoint.position)  # as `vrdiplomacy render` does
+    return scene, layout, views_for(viewpoint, SIZE, stereo=False)
 
 
 def render_views(renderer: Any, scene: Scene, views: list[View]) -> npt.NDArray[np.uint8]:

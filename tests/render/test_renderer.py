@@ -122,7 +122,8 @@ def test_speaking_indicator_and_hidden_hands_show(renderer: Any, targets: list[A
     assert (greenish[:, 1] > greenish[:, 0] + 40).mean() > 0.5
     scene.avatars[0].speaking = 0.0
     scene.avatars[0].left.visible = scene.avatars[0].right.visible = False
-    assert (np.abs(shot() - quiet).max(axis=2) > 30).sum() > 5
+    # seen from behind, the hidden arms are dark suit sleeves against a dark hall: a smaller change
+    assert (np.abs(shot() - quiet).max(axis=2) > 12).sum() > 5
 
 
 def test_unknown_delegation_after_upload_gets_a_placard(renderer: Any, targets: list[Any]) -> None:
@@ -199,10 +200,10 @@ def test_gesture_icon_shows_above_the_head_in_its_colour(renderer: Any, targets:
 
 
 def test_raised_hand_reads_as_a_raised_arm(renderer: Any, targets: list[Any]) -> None:
-    """At 640x360 a raised hand puts the delegation-coloured arm and the hand above the head."""
+    """At 640x360 a raised hand puts the arm (a dark suit sleeve) and the hand above the head."""
     from vrdiplomacy.scene.avatars import pose_gesture
 
-    scene = Scene("one", ambient=(0.6, 0.6, 0.6))
+    scene = Scene("one", ambient=(0.6, 0.6, 0.6), clear_color=(0.5, 0.5, 0.5, 1.0))  # a light wall behind the dark suit
     scene.avatars = [avatar_at(0, "Testland", (0.0, 0.0, 0.0), 180.0)]
     view = View(Pose.from_yaw((0.0, 1.5, 3.0), 0.0, -3.0), Fov.symmetric(60, 640 / 360))  # in front of it
     target = renderer.create_target(640, 360)
@@ -215,9 +216,8 @@ def test_raised_hand_reads_as_a_raised_arm(renderer: Any, targets: list[Any]) ->
     raised = renderer.read_pixels(target)[..., :3].astype(int)
     above = _changed(raised, rest)[:head_top]
     assert above.sum() > 400, "nothing drawn above the head"
-    colour = np.array(scene.avatars[0].color) ** (1 / 2.2) * 255
-    sleeve = np.abs(raised[:head_top][above] - colour).max(axis=1) < 70
-    assert sleeve.sum() > 150, "no sleeve (delegation colour) above the head"
+    sleeve = raised[:head_top][above].max(axis=1) < 80  # sober attire: the sleeve is dark, not the delegation colour
+    assert sleeve.sum() > 150, "no (dark suit) sleeve above the head"
     ys, xs = np.nonzero(above)
     assert xs.mean() < 320, "the avatar's right arm is on the viewer's left (it faces us)"
     assert ys.max() - ys.min() > 40, "the arm reaches well above the head"

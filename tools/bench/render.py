@@ -17,6 +17,11 @@ medians over ``--frames`` frames:
   overhead is the "GL calls" count times a few microseconds (with error checking off).
 
 GL calls and draw calls per frame come from the renderer's counting layer (FRAME_STATS).
+
+Each avatar count is measured twice in the same run: "objects" hands the renderer a list of
+``Avatar`` objects (the per-avatar gathers of ``render/instances.py``, the path before the
+struct-of-arrays crowd), "crowd" the same avatars as a :class:`~vrdiplomacy.scene.crowd.Crowd`
+(vectorized copies into the instance buffer; what ``RoomState.avatars`` gives the client).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ def run(scene_name: str, counts: list[int], frames: int, size: int) -> tuple[lis
     from vrdiplomacy.render.renderer import Renderer
     from vrdiplomacy.scene.assets import load_scene
     from vrdiplomacy.scene.avatars import crowd_avatars
+    from vrdiplomacy.scene.crowd import Crowd
     from vrdiplomacy.scene.model import Fov, stereo_views
 
     scene, layout = load_scene(scene_name)
@@ -49,8 +55,9 @@ def run(scene_name: str, counts: list[int], frames: int, size: int) -> tuple[lis
         r.time_gl_calls(True)
         targets = [r.create_target(size, size), r.create_target(size, size)]
         r.upload(scene)
-        for n in counts:
-            scene.avatars = crowd_avatars(n, center=(center[0], 0.0, center[2] - 12.0), spacing=0.8)
+        for n, path in [(n, path) for n in counts for path in ("objects", "crowd")]:
+            avatars = crowd_avatars(n, center=(center[0], 0.0, center[2] - 12.0), spacing=0.8)
+            scene.avatars = avatars if path == "objects" else Crowd.from_avatars(avatars)
             for _ in range(5):  # warm-up: instance buffer growth, placard atlas
                 r.render(scene, views, targets)
                 r.finish()
@@ -65,6 +72,7 @@ def run(scene_name: str, counts: list[int], frames: int, size: int) -> tuple[lis
             python.sort()
             rows.append({
                 "avatars": n,
+                "path": path,
                 "python_ms": statistics.median(python) * 1e3,
                 "python_p95_ms": python[int(0.95 * (len(python) - 1))] * 1e3,
                 "gl_ms": (statistics.median(total) - statistics.median(python)) * 1e3,
@@ -85,10 +93,10 @@ def main() -> int:
     rows, info = run(args.scene, counts, args.frames, args.size)
     print(f"{info['GL_RENDERER']} / {info['GL_VERSION']}; scene {args.scene}; {args.size}x{args.size} per eye; "
           f"{args.frames} stereo frames per row; thread CPU medians")
-    print("| avatars | Python ms / stereo frame (p95) | in GL calls ms | GL calls / frame | draw calls / frame |")
-    print("|--------:|-------------------------------:|---------------:|-----------------:|-------------------:|")
+    print("| avatars | path    | Python ms / stereo frame (p95) | in GL calls ms | GL calls / frame | draw calls / frame |")
+    print("|--------:|:--------|-------------------------------:|---------------:|-----------------:|-------------------:|")
     for row in rows:
-        print(f"| {row['avatars']:7d} | {row['python_ms']:6.3f} ({row['python_p95_ms']:.3f}) | {row['gl_ms']:14.3f} "
+        print(f"| {row['avatars']:7d} | {row['path']:7s} | {row['python_ms']:6.3f} ({row['python_p95_ms']:.3f}) | {row['gl_ms']:14.3f} "
               f"| {row['gl_calls']:16d} | {row['draw_calls']:18d} |")
     return 0
 

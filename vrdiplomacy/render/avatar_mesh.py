@@ -26,9 +26,10 @@ import numpy.typing as npt
 
 # part ids (vertex attribute a_part.x); keep in step with shaders/avatar.vert
 (PART_ROOT, PART_HEAD, PART_LEFT, PART_RIGHT, PART_PLACARD, PART_INDICATOR, PART_SEATED, PART_LEGS,
- PART_ARM_LEFT, PART_ARM_RIGHT, PART_ICON) = range(11)
-# colour sources (a_part.y)
-SRC_VERTEX, SRC_DELEGATION, SRC_PLACARD, SRC_INDICATOR, SRC_ICON = 0, 1, 2, 3, 4
+ PART_ARM_LEFT, PART_ARM_RIGHT, PART_ICON, PART_PUPIL_LEFT, PART_PUPIL_RIGHT, PART_LID, PART_JAW, PART_MOUTH,
+ PART_HAIR_LONG) = range(17)
+# colour sources (a_part.y): per-avatar skin, hair and suit colours are picked in the shader from the avatar id
+SRC_VERTEX, SRC_DELEGATION, SRC_PLACARD, SRC_INDICATOR, SRC_ICON, SRC_SKIN, SRC_HAIR, SRC_SUIT = range(8)
 # digits of a hand (uv.x of hand vertices)
 DIGIT_PALM, DIGIT_THUMB, DIGIT_INDEX, DIGIT_FINGERS = 0, 1, 2, 3
 # hand shape name -> shape index (per-instance); names without their own look map to the nearest
@@ -41,9 +42,16 @@ HAND_SHAPES: dict[str, int] = {
 }
 KNUCKLE_Z = -0.07  # the fingers' pivot line (hand space); keep in step with shaders/avatar.vert
 
-SKIN = (0.62, 0.50, 0.42)
-HAIR = (0.06, 0.04, 0.03)
-VISOR = (0.03, 0.035, 0.045)
+EYE_WHITE = (0.85, 0.84, 0.80)
+PUPIL = (0.02, 0.018, 0.016)
+MOUTH = (0.08, 0.012, 0.012)
+SHIRT = (0.82, 0.83, 0.85)
+# head space (faces -Z): the eye centres and the mouth; keep in step with shaders/avatar.vert
+EYE_CENTER = (0.033, 0.018, -0.088)  # x mirrored for the other eye
+EYE_RADIUS = 0.016
+PUPIL_RADIUS = 0.0075
+MOUTH_CENTER = (0.0, -0.052, -0.090)
+HALO_Y = 0.16  # the speaking halo's height above the head centre (the crown is at 0.12)
 DARK = (0.05, 0.05, 0.06)
 PLACARD_BOARD = (0.9, 0.9, 0.86)
 STRIDE = 13  # floats per vertex: pos3 normal3 uv2 part1 source1 color3
@@ -112,7 +120,7 @@ class _Builder:
 
     def ellipsoid(self, center: tuple[float, float, float], radii: tuple[float, float, float], part: int,
                   color: tuple[float, float, float], seg: int = 14, rings: int = 9,
-                  y_range: tuple[float, float] = (-1.0, 1.0)) -> None:
+                  y_range: tuple[float, float] = (-1.0, 1.0), source: int | None = None) -> None:
         c = np.asarray(center, dtype=np.float32)
         r = np.asarray(radii, dtype=np.float32)
         th0, th1 = math.acos(y_range[1]), math.acos(y_range[0])
@@ -130,7 +138,8 @@ class _Builder:
             for j in range(seg):
                 a, b = i * (seg + 1) + j, (i + 1) * (seg + 1) + j
                 tris += [a, b, a + 1, a + 1, b, b + 1]
-        self.add(pos, nrm, np.zeros((len(pos), 2)), tris, part, SRC_VERTEX if part != PART_ROOT else SRC_DELEGATION, color)
+        src = source if source is not None else (SRC_VERTEX if part != PART_ROOT else SRC_DELEGATION)
+        self.add(pos, nrm, np.zeros((len(pos), 2)), tris, part, src, color)
 
     def ring(self, center: tuple[float, float, float], r_in: float, r_out: float, height: float, part: int,
              source: int, color: tuple[float, float, float], seg: int = 20) -> None:
@@ -165,37 +174,55 @@ class _Builder:
 
 
 def build_avatar_mesh() -> AvatarMesh:
-    """The seated delegate: torso and legs (delegation colour), head with a headset visor, mitten
-    hands, a name placard on a stand in front, and a speaking halo above the head."""
+    """The seated delegate in a dark business suit (white shirt, a tie in the delegation colour),
+    a head with eyes (pupils the shader turns to the speaker, lids that blink), nose, mouth and
+    jaw (opened by the voice level), hair (short, or longer for some avatars), hands, a name
+    placard on a stand in front, and a speaking halo just above the head. Skin, hair and suit
+    colours and the build vary per avatar (shader, from the avatar id)."""
     b = _Builder()
-    # torso: a slightly tapered ellipsoid body, shoulders, and a collar, in the delegation colour
-    b.ellipsoid((0.0, 0.80, 0.02), (0.19, 0.30, 0.12), PART_ROOT, (1, 1, 1))
-    b.box((0.0, 1.02, 0.02), (0.42, 0.08, 0.16), PART_ROOT, SRC_DELEGATION, (1, 1, 1))
-    b.box((0.0, 1.08, 0.02), (0.08, 0.06, 0.08), PART_ROOT, SRC_VERTEX, SKIN)  # neck
+    # torso: a tapered suit jacket, shoulders, a white shirt front, the tie (delegation colour), the neck
+    b.ellipsoid((0.0, 0.80, 0.02), (0.19, 0.30, 0.12), PART_ROOT, (1, 1, 1), source=SRC_SUIT)
+    b.box((0.0, 1.02, 0.02), (0.42, 0.08, 0.16), PART_ROOT, SRC_SUIT, (1, 1, 1))
+    b.box((0.0, 0.97, -0.085), (0.085, 0.16, 0.02), PART_ROOT, SRC_VERTEX, SHIRT)  # shirt in the jacket's V
+    b.box((0.0, 0.93, -0.098), (0.032, 0.20, 0.012), PART_ROOT, SRC_DELEGATION, (1, 1, 1))  # tie
+    b.box((0.0, 1.035, -0.094), (0.038, 0.03, 0.016), PART_ROOT, SRC_DELEGATION, (1, 1, 1))  # tie knot
+    b.box((-0.11, 0.95, -0.093), (0.03, 0.02, 0.01), PART_ROOT, SRC_DELEGATION, (1, 1, 1))  # lapel pin
+    b.box((0.0, 1.08, 0.02), (0.08, 0.06, 0.08), PART_ROOT, SRC_SKIN, (1, 1, 1))  # neck
     # seated legs: thighs forward (hidden when standing), shins down (straightened when standing)
     for x in (-0.1, 0.1):
-        b.box((x, 0.50, -0.18), (0.14, 0.13, 0.40), PART_SEATED, SRC_VERTEX, DARK)
-        b.box((x, 0.22, -0.36), (0.12, 0.44, 0.12), PART_LEGS, SRC_VERTEX, DARK)
-    # head: skin-tone ellipsoid with a dark headset visor in front and a strap
-    b.ellipsoid((0.0, 0.0, 0.0), (0.095, 0.12, 0.105), PART_HEAD, SKIN)
-    b.ellipsoid((0.0, 0.004, 0.008), (0.1, 0.124, 0.108), PART_HEAD, HAIR, y_range=(-0.15, 1.0))  # hair cap
-    b.box((0.0, 0.02, -0.09), (0.17, 0.065, 0.07), PART_HEAD, SRC_VERTEX, VISOR)
-    b.box((0.0, 0.03, 0.0), (0.205, 0.018, 0.19), PART_HEAD, SRC_VERTEX, (0.25, 0.26, 0.3))  # headset strap
+        b.box((x, 0.50, -0.18), (0.14, 0.13, 0.40), PART_SEATED, SRC_SUIT, (0.8, 0.8, 0.8))
+        b.box((x, 0.22, -0.36), (0.12, 0.44, 0.12), PART_LEGS, SRC_SUIT, (0.8, 0.8, 0.8))
+    # head: skin ellipsoid, hair cap (and longer hair at the back for some), nose, eyes, mouth and jaw
+    b.ellipsoid((0.0, 0.0, 0.0), (0.095, 0.12, 0.105), PART_HEAD, (1, 1, 1), source=SRC_SKIN)
+    b.ellipsoid((0.0, 0.012, 0.01), (0.1, 0.124, 0.108), PART_HEAD, (1, 1, 1), y_range=(0.25, 1.0), source=SRC_HAIR)
+    b.ellipsoid((0.0, -0.03, 0.035), (0.1, 0.12, 0.08), PART_HAIR_LONG, (1, 1, 1), y_range=(-0.6, 0.9), source=SRC_HAIR)
+    b.box((0.0, -0.012, -0.106), (0.018, 0.036, 0.02), PART_HEAD, SRC_SKIN, (0.95, 0.95, 0.95))  # nose
+    ex, ey, ez = EYE_CENTER
+    for side, pupil in ((-1.0, PART_PUPIL_LEFT), (1.0, PART_PUPIL_RIGHT)):
+        c = (side * ex, ey, ez)
+        b.ellipsoid(c, (EYE_RADIUS,) * 3, PART_HEAD, EYE_WHITE, seg=10, rings=6)
+        b.ellipsoid((c[0], c[1], c[2] - EYE_RADIUS + PUPIL_RADIUS * 0.6), (PUPIL_RADIUS, PUPIL_RADIUS, PUPIL_RADIUS * 0.7),
+                    pupil, PUPIL, seg=8, rings=5)
+        b.ellipsoid(c, (EYE_RADIUS * 1.12,) * 3, PART_LID, (0.92, 0.92, 0.92), seg=10, rings=6, source=SRC_SKIN)
+        b.box((side * ex, ey + 0.026, ez - 0.018), (0.03, 0.006, 0.01), PART_HEAD, SRC_HAIR, (1, 1, 1))  # eyebrow
+    mx, my, mz = MOUTH_CENTER
+    b.box((mx, my, mz), (0.042, 0.006, 0.012), PART_MOUTH, SRC_VERTEX, MOUTH)  # stretched open by the voice
+    b.ellipsoid((0.0, my - 0.026, mz + 0.026), (0.042, 0.02, 0.03), PART_JAW, (1, 1, 1), source=SRC_SKIN)  # chin
     # hands: palm, four fingers towards -Z from the knuckle line, and a thumb (built pointing +Y,
     # the shader turns it); a left hand has its thumb on +X (palm down, fingers forward)
     for part in (PART_LEFT, PART_RIGHT):
         side = 1.0 if part == PART_LEFT else -1.0
-        b.box((0.0, 0.0, -0.02), (0.085, 0.032, 0.10), part, SRC_VERTEX, SKIN, digit=DIGIT_PALM)
+        b.box((0.0, 0.0, -0.02), (0.085, 0.032, 0.10), part, SRC_SKIN, (1, 1, 1), digit=DIGIT_PALM)
         for k, (length, x) in enumerate(((0.075, 0.03), (0.082, 0.01), (0.078, -0.01), (0.062, -0.03))):
             z0 = KNUCKLE_Z + 0.006
-            b.box((side * x, 0.0, z0 - length / 2), (0.019, 0.022, length), part, SRC_VERTEX, SKIN,
+            b.box((side * x, 0.0, z0 - length / 2), (0.019, 0.022, length), part, SRC_SKIN, (1, 1, 1),
                   digit=DIGIT_INDEX if k == 0 else DIGIT_FINGERS)
-        b.box((side * 0.042, 0.0, -0.005 + 0.0), (0.022, 0.062, 0.022), part, SRC_VERTEX, SKIN, digit=DIGIT_THUMB,
+        b.box((side * 0.042, 0.0, -0.005 + 0.0), (0.022, 0.062, 0.022), part, SRC_SKIN, (1, 1, 1), digit=DIGIT_THUMB,
               offset=(0.0, 0.031, 0.0))
-    # arms: upper (delegation sleeve) and lower (sleeve with a dark cuff end), unit length along +Y
+    # arms: suit sleeves, upper and lower, unit length along +Y
     for part in (PART_ARM_LEFT, PART_ARM_RIGHT):
-        b.box((0.0, 0.5, 0.0), (0.095, 1.0, 0.095), part, SRC_DELEGATION, (1, 1, 1), digit=0)
-        b.box((0.0, 0.5, 0.0), (0.078, 1.0, 0.078), part, SRC_DELEGATION, (1, 1, 1), digit=1)
+        b.box((0.0, 0.5, 0.0), (0.095, 1.0, 0.095), part, SRC_SUIT, (1, 1, 1), digit=0)
+        b.box((0.0, 0.5, 0.0), (0.078, 1.0, 0.078), part, SRC_SUIT, (1, 1, 1), digit=1)
     # gesture icon: a unit quad facing +Z (the shader scales it, turns it to the camera, picks the cell)
     b.add([(-0.5, -0.5, 0.0), (0.5, -0.5, 0.0), (0.5, 0.5, 0.0), (-0.5, 0.5, 0.0)], [(0, 0, 1)] * 4,
           [(0, 1), (1, 1), (1, 0), (0, 0)], [0, 1, 2, 0, 2, 3], PART_ICON, SRC_ICON, (1, 1, 1))
@@ -206,6 +233,6 @@ def build_avatar_mesh() -> AvatarMesh:
     # face 5 faces -Z (those the delegate faces), face 4 faces +Z (the delegate): both read left to right
     b.box((px, py, pz), (w, h, 0.025), PART_PLACARD, SRC_PLACARD, PLACARD_BOARD, uv_faces={5: cell, 4: cell})
     b.box((px, py - h / 2 - 0.015, pz), (w * 0.6, 0.03, 0.08), PART_SEATED, SRC_VERTEX, DARK)
-    # speaking halo: drawn only while speaking > 0 (the shader collapses it otherwise)
-    b.ring((0.0, 0.24, 0.0), 0.07, 0.11, 0.02, PART_INDICATOR, SRC_INDICATOR, (0.2, 1.0, 0.35))
+    # speaking halo just above the crown: drawn only while speaking > 0 (the shader collapses it otherwise)
+    b.ring((0.0, HALO_Y, 0.0), 0.07, 0.105, 0.016, PART_INDICATOR, SRC_INDICATOR, (0.2, 1.0, 0.35))
     return b.build()

@@ -1,4 +1,9 @@
-"""Per-frame gathering of avatar state into flat float32 arrays for the instance buffer (no GL).
+"""Per-frame packing of avatar state into the instance buffer's rows (numpy, no GL).
+
+A :class:`~vrdiplomacy.scene.crowd.Crowd` (struct-of-arrays) packs with a dozen vectorized
+copies whatever its size (:func:`pack_crowd`). A list of :class:`Avatar` objects goes through
+:func:`gather_poses` and :func:`gather_flags` first (a pass over the objects) and
+:func:`pack_gathered`. The row layout (twelve vec4) is the one shaders/avatar.vert reads.
 
 The renderer calls these once per frame for every avatar, so they are written for CPython speed:
 one flat pass over the avatars each, no per-avatar numpy assignment (the costly part at 200+
@@ -14,6 +19,7 @@ import numpy.typing as npt
 
 from vrdiplomacy.render.avatar_mesh import HAND_SHAPES
 from vrdiplomacy.render.icons import ICON_INDEX
+from vrdiplomacy.scene.crowd import GESTURES, SHAPE_NAMES, Crowd
 from vrdiplomacy.scene.model import Avatar
 
 POSE_FLOATS = 7  # position xyz + orientation xyzw
@@ -49,3 +55,53 @@ def gather_flags(avatars: Sequence[Avatar], rects: dict[str, tuple[float, float,
         ext((a.speaking, lh.visible, rh.visible, a.seated, *a.color, 1.0, *rects[a.delegation],
              shapes(lh.shape, 0), shapes(rh.shape, 0), icons(a.gesture_icon, -1), 0.0))
     return np.array(out, dtype=np.float32).reshape(len(avatars), FLAG_FLOATS)
+
+
+# crowd index tables -> shader values: hand shape index, gesture icon cell (row 0 is "no icon")
+SHAPE_LUT = np.array([HAND_SHAPES[name] for name in SHAPE_NAMES], np.float32)
+ICON_LUT = np.array([-1.0] + [float(ICON_INDEX.get(g, -1)) for g in GESTURES], np.float32)
+SEED_MOD = 65536  # avatar ids reach the shader modulo this (exact in float32): skin, hair, suit, build
+
+
+def pack_crowd(buf: npt.NDArray[np.float32], crowd: Crowd, label_rects: npt.NDArray[np.float32]) -> None:
+    """Rows ``buf`` (len(crowd), 12, 4) from ``crowd``; ``label_rects`` (len(crowd.names), 4) are the
+    placard rectangles of its names in the atlas."""
+    p = crowd.pose
+    buf[:, 0:8:2, 0:3] = p[:, :, 0:3]
+    buf[:, 1:8:2, :] = p[:, :, 3:7]
+    buf[:, 0, 3] = crowd.speaking
+    buf[:, 2:6:2, 3] = crowd.visible
+    buf[:, 6, 3] = crowd.seated
+    buf[:, 8, 0:3] = crowd.color
+    buf[:, 8, 3] = crowd.ids % SEED_MOD
+    buf[:, 9, :] = label_rects[crowd.label]
+    buf[:, 10, 0:2] = SHAPE_LUT[crowd.shape]
+    buf[:, 10, 2] = ICON_LUT[crowd.gesture + 1]
+    buf[:, 10, 3] = 0.0
+    buf[:, 11, 0:3] = crowd.look
+    buf[:, 11, 3] = crowd.blink
+
+
+def pack_gathered(buf: npt.NDArray[np.float32], poses: npt.NDArray[np.float32], flags: npt.NDArray[np.float32],
+                  ids: Sequence[int]) -> None:
+    """Rows ``buf`` (n, 12, 4) from :func:`gather_poses` and :func:`gather_flags` output and the avatar ids
+    (eyes ahead, open: objects carry no gaze or blink)."""
+    n = len(ids)
+    buf[:, 0:8:2, 0:3] = poses[:, :, 0:3]
+    buf[:, 1:8:2, :] = poses[:, :, 3:7]
+    buf[:, 0:8:2, 3] = flags[:, 0:4]
+    buf[:, 8:11, :] = flags[:, 4:16].reshape(n, 3, 4)
+    buf[:, 8, 3] = np.asarray(ids, np.int64) % SEED_MOD
+    buf[:, 11, :] = (np.nan, 0.0, 0.0, 0.0)
+
+
+def pack_local_hands(row: npt.NDArray[np.float32], own: Avatar) -> None:
+    """The viewer's own hands and forearms (nothing else of them is drawn) into instance ``row`` (12, 4)."""
+    for k, pose in enumerate((own.root, own.head, own.left.pose, own.right.pose)):
+        row[2 * k, 0:3] = pose.position
+        row[2 * k + 1] = pose.orientation
+    row[0:8:2, 3] = (0.0, own.left.visible, own.right.visible, own.seated)
+    row[8] = (*own.color, own.avatar_id % SEED_MOD)
+    row[9] = 0.0
+    row[10] = (HAND_SHAPES.get(own.left.shape, 0), HAND_SHAPES.get(own.right.shape, 0), -1.0, 1.0)
+    row[11] = (np.nan, 0.0, 0.0, 0.0)

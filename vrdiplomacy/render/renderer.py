@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from vrdiplomacy.errors import RenderError
 from vrdiplomacy.platform import ContextSettings, GLContext, create_context
@@ -33,10 +34,11 @@ from vrdiplomacy.render.batching import STRIDE as STATIC_STRIDE
 from vrdiplomacy.render.batching import StaticBatch, build_static_batch
 from vrdiplomacy.render.icons import COLUMNS as ICON_COLUMNS
 from vrdiplomacy.render.icons import build_icon_atlas
-from vrdiplomacy.render.instances import gather_flags, gather_poses
+from vrdiplomacy.render.instances import gather_flags, gather_poses, pack_crowd, pack_gathered, pack_local_hands
 from vrdiplomacy.render.shaders import load_shader
 from vrdiplomacy.render.targets import RenderTargets
-from vrdiplomacy.render.types import FRAME_STATS, FrameStats, RendererSettings, Target, TextureLayerTarget
+from vrdiplomacy.render.types import FRAME_STATS, FrameStats, RendererSettings, Target
+from vrdiplomacy.scene.crowd import Crowd
 from vrdiplomacy.scene.math3d import view_projection_colmajor
 from vrdiplomacy.scene.model import Avatar, Scene, View
 
@@ -60,8 +62,9 @@ _CALLS = _DRAWS + (
 )
 
 VIEW_BINDING, SCENE_BINDING, MATERIAL_BINDING = 0, 1, 2
-INSTANCE_FLOATS = 44  # eleven vec4 per avatar, see shaders/avatar.vert
+INSTANCE_FLOATS = 48  # twelve vec4 per avatar, see shaders/avatar.vert
 INSTANCE_VEC4 = INSTANCE_FLOATS // 4
+INSTANCE_LOCATION = 4  # first instance attribute; 4 + 12 = 16 locations, the GL minimum of GL_MAX_VERTEX_ATTRIBS
 MAX_LIGHTS = 8
 TEXTURE_MAX_ANISOTROPY = 0x84FE  # GL 4.6 / EXT_texture_filter_anisotropic (same enums)
 MAX_TEXTURE_MAX_ANISOTROPY = 0x84FF
@@ -166,6 +169,7 @@ class Renderer(RenderTargets):
         self._upload_icons()
         self._atlas: PlacardAtlas | None = None
         self._rects: dict[str, tuple[float, float, float, float]] = {}
+        self._crowd_rects: tuple[list[str], npt.NDArray[np.float32]] | None = None
         self._uploaded: Scene | None = None
         self._clear = (0.0, 0.0, 0.0, 1.0)
         self._hud: HudLayer | None = None  # made with the first scene that has a HUD card
@@ -264,12 +268,12 @@ class Renderer(RenderTargets):
         self._avatar_vao = int(gl.glGenVertexArrays(1))
         gl.glBindVertexArray(self._avatar_vao)
         self._buffer(GL.GL_ARRAY_BUFFER, mesh.vertices.nbytes, mesh.vertices, GL.GL_STATIC_DRAW)
-        self._attribs([(0, 3, 0), (1, 3, 3), (2, 2, 6), (3, 2, 8), (4, 3, 10)], AVATAR_STRIDE)
+        self._attribs([(0, 3, 0), (1, 3, 3), (2, 4, 6), (3, 3, 10)], AVATAR_STRIDE)  # uv + part share location 2
         self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER, mesh.indices.nbytes, mesh.indices, GL.GL_STATIC_DRAW)
         self._capacity = max(1, self.settings.avatar_capacity)
         self._instances = np.zeros((self._capacity, INSTANCE_FLOATS), dtype=np.float32)
         self._instance_vbo = self._buffer(GL.GL_ARRAY_BUFFER, self._instances.nbytes, self._instances, GL.GL_STREAM_DRAW)
-        self._attribs([(5 + i, 4, 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS, divisor=1)
+        self._attribs([(INSTANCE_LOCATION + i, 4, 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS, divisor=1)
         gl.glBindVertexArray(0)
 
     # ---------------------------------------------------------------- upload
@@ -307,7 +311,8 @@ class Renderer(RenderTargets):
                         0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, np.ascontiguousarray(large))
         self._tex_params(GL.GL_TEXTURE_2D_ARRAY, GL.GL_REPEAT)
         self._upload_scene_block(scene)
-        self._upload_atlas([a.delegation for a in scene.avatars])
+        crowd = scene.avatars
+        self._upload_atlas(list(crowd.names) if isinstance(crowd, Crowd) else [a.delegation for a in crowd])
         self._clear = tuple(float(c) for c in scene.clear_color)
         self._uploaded = scene
 
@@ -363,6 +368,7 @@ class Renderer(RenderTargets):
         self._tex_params(GL.GL_TEXTURE_2D, GL.GL_CLAMP_TO_EDGE)
         self._atlas = atlas
         self._rects = dict(atlas.rects)
+        self._crowd_rects = None
 
     # ---------------------------------------------------------------- per frame
     def _pack_views(self, views: Sequence[View]) -> None:
@@ -383,18 +389,17 @@ class Renderer(RenderTargets):
         gl.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._view_ubo)
         gl.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, len(views) * self._view_stride, d)
 
-    def _pack_avatars(self, avatars: Sequence[Avatar], local_hands: Avatar | None = None) -> int:
+    def _pack_avatars(self, avatars: Sequence[Avatar] | Crowd, local_hands: Avatar | None = None) -> int:
+        """Fill the instance buffer: a :class:`Crowd` with vectorized copies (:meth:`_pack_crowd`), an
+        Avatar list with the per-avatar gathers; the viewer's ``local_hands`` as one more row."""
+        if isinstance(avatars, Crowd):
+            return self._pack_crowd(avatars, local_hands)
         if local_hands is not None:
             avatars = [*avatars, local_hands]
         n = len(avatars)
         if n == 0:
             return 0
-        gl = self.gl
-        if n > self._capacity:
-            self._capacity = 1 << (n - 1).bit_length()
-            self._instances = np.zeros((self._capacity, INSTANCE_FLOATS), dtype=np.float32)
-            gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
-            gl.glBufferData(GL.GL_ARRAY_BUFFER, self._instances.nbytes, self._instances, GL.GL_STREAM_DRAW)
+        self._reserve(n)
         poses = gather_poses(avatars)
         rects = self._rects
         try:
@@ -404,13 +409,44 @@ class Renderer(RenderTargets):
             flags = gather_flags(avatars, self._rects)
         if local_hands is not None:
             flags[-1, 15] = 1.0  # hands only
+        pack_gathered(self._instances[:n].reshape(n, INSTANCE_VEC4, 4), poses, flags, [a.avatar_id for a in avatars])
+        self._upload_instances(n)
+        return n
+
+    def _reserve(self, n: int) -> None:
+        if n > self._capacity:
+            self._capacity = 1 << (n - 1).bit_length()
+            self._instances = np.zeros((self._capacity, INSTANCE_FLOATS), dtype=np.float32)
+            self.gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
+            self.gl.glBufferData(GL.GL_ARRAY_BUFFER, self._instances.nbytes, self._instances, GL.GL_STREAM_DRAW)
+
+    def _upload_instances(self, n: int) -> None:
+        self.gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
+        self.gl.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, n * INSTANCE_FLOATS * 4, self._instances)
+
+    def _label_rects(self, names: list[str]) -> npt.NDArray[np.float32]:
+        """(len(names), 4) placard rectangles of ``names``, cached while the names stay the same."""
+        cached = self._crowd_rects
+        if cached is not None and cached[0] == names:
+            return cached[1]
+        if any(name not in self._rects for name in names):
+            self._upload_atlas(list(self._rects) + names)
+        table = np.array([self._rects[name] for name in names] or [(0.0, 0.0, 0.0, 0.0)], np.float32)
+        self._crowd_rects = (list(names), table)
+        return table
+
+    def _pack_crowd(self, crowd: Crowd, local_hands: Avatar | None) -> int:
+        m = len(crowd)
+        n = m + (local_hands is not None)
+        if n == 0:
+            return 0
+        self._reserve(n)
         buf = self._instances[:n].reshape(n, INSTANCE_VEC4, 4)
-        buf[:, 0:8:2, 0:3] = poses[:, :, 0:3]
-        buf[:, 1:8:2, :] = poses[:, :, 3:7]
-        buf[:, 0:8:2, 3] = flags[:, 0:4]
-        buf[:, 8:11, :] = flags[:, 4:16].reshape(n, 3, 4)
-        gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
-        gl.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, n * INSTANCE_FLOATS * 4, self._instances)
+        if m:
+            pack_crowd(buf[:m], crowd, self._label_rects(crowd.names))
+        if local_hands is not None:
+            pack_local_hands(buf[m], local_hands)
+        self._upload_instances(n)
         return n
 
     def render(self, scene: Scene, views: Sequence[View], targets: Sequence[Target], local_hands: Avatar | None = None) -> None:

@@ -22,8 +22,15 @@ import numpy as np
 
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.input.frame import HandFrame, HandJoints, InputFrame, Joint
+from vrdiplomacy.scene.crowd import GESTURES
 from vrdiplomacy.scene.layout import Layout, Seat
-from vrdiplomacy.scene.math3d import Pose, quat_from_yaw_pitch_roll, quat_mul, quat_rotate, quat_to_mat3
+from vrdiplomacy.scene.math3d import (
+    Pose,
+    quat_from_yaw_pitch_roll,
+    quat_mul,
+    quat_rotate,
+    quat_to_mat3,
+)
 from vrdiplomacy.scene.model import RGB, Avatar, HandPose, Scene
 
 SEATED_EYE_HEIGHT = 1.2
@@ -134,8 +141,6 @@ def crowd_avatars(n: int, center: Iterable[float] = (0.0, 0.0, 0.0), spacing: fl
     return out
 
 
-GESTURES = ("raise_hand", "lower_hand", "nod", "head_shake", "thumbs_up", "thumbs_down", "wave", "applause",
-            "point", "open_palms", "handshake")
 
 # gesture -> per hand (side -1 left, +1 right): root-space hand centre (seated; standing adds
 # STAND_LIFT to y) and (pitch, roll) in degrees of the hand about the avatar's facing, and shape

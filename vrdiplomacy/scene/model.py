@@ -11,12 +11,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from vrdiplomacy.scene.hud import HudPanel
 from vrdiplomacy.scene.math3d import Mat4, Pose, mat4_identity, mat4_perspective_fov
+
+if TYPE_CHECKING:
+    from vrdiplomacy.scene.crowd import Crowd
 
 RGBA = tuple[float, float, float, float]
 RGB = tuple[float, float, float]
@@ -173,7 +177,7 @@ class Scene:
     name: str
     nodes: list[Node] = field(default_factory=list)
     lights: list[Light] = field(default_factory=list)
-    avatars: list[Avatar] = field(default_factory=list)
+    avatars: list[Avatar] | Crowd = field(default_factory=list)  # a Crowd draws without per-avatar Python
     clear_color: RGBA = (0.02, 0.02, 0.03, 1.0)
     ambient: RGB = (0.25, 0.25, 0.28)
     source: Path | None = None

@@ -7,7 +7,7 @@
 delegation, head and hand poses (scene coordinates; hands are hand centres), a speaking level
 driven by the RFC 6464 levels of their voice frames, and the gesture they are making (from
 :class:`~vrdiplomacy.gestures.events.GestureEvent` room events). :meth:`RoomState.avatars` turns it
-into renderable :class:`~vrdiplomacy.scene.model.Avatar`\\ s.
+into a renderable :class:`~vrdiplomacy.scene.crowd.Crowd` (avatars as struct-of-arrays).
 
 Who is who (:mod:`vrdiplomacy.session.attribution`): in a secured room (``secured`` True) members
 are the chair-signed roster's, keyed by roster index; every frame and event is attributed to the
@@ -55,9 +55,10 @@ from vrdiplomacy.scene.avatars import (
     staleness,
     velocity,
 )
+from vrdiplomacy.scene.crowd import Crowd, blinks
 from vrdiplomacy.scene.layout import Layout, Seat
 from vrdiplomacy.scene.math3d import Pose
-from vrdiplomacy.scene.model import Avatar, HandPose
+from vrdiplomacy.scene.model import HandPose
 
 VAD_FLAG = 0x80
 # The hand shape a remote avatar shows while making a gesture (poses carry no finger data).
@@ -426,18 +427,19 @@ class RoomState:
         """Where each present member's voice comes from (head position, seat until the first pose)."""
         return {cid: m.mouth() for cid, m in self.members.items() if m.state == "present" and (m.posed or m.seat in self._seats)}
 
-    def avatars(self, now: float) -> list[Avatar]:
-        """Renderable avatars of every member in the room, halos and gesture icons on.
+    def avatars(self, now: float) -> Crowd:
+        """Renderable avatars of every member in the room (a struct-of-arrays :class:`Crowd`, one row
+        per member), halos and gesture icons on, every listener's eyes on the loudest speaker.
 
         When a member's poses stop coming its avatar keeps moving at its last velocity for
         ``extrapolate_s`` seconds, then holds and fades to grey (``fade_after_s``, ``fade_s``);
         a member whose link is down (the relay says "away") is grey, labelled "(away)", silent."""
         self.expire(now)
         s = self.s
-        out = []
-        for cid, m in sorted(self.members.items()):
-            if m.state not in ("present", "away") or not (m.posed or m.seat in self._seats):
-                continue
+        shown = [(cid, m) for cid, m in sorted(self.members.items())
+                 if m.state in ("present", "away") and (m.posed or m.seat in self._seats)]
+        out = Crowd.empty(len(shown))
+        for row, (cid, m) in enumerate(shown):
             away = m.state == "away"
             seated = m.seat in self._seats
             if seated:
@@ -464,7 +466,9 @@ class RoomState:
                 side, shape = GESTURE_SHAPES[m.gesture]
                 hand = a.right if side == "right" else a.left
                 hand.shape = shape
-            out.append(a)
+            out.set_row(row, a)
+        out.look_at_speaker()
+        out.blink[:] = blinks(now, out.ids)
         return out
 
     def summary(self, now: float) -> list[dict[str, object]]:
