@@ -153,7 +153,7 @@ def test_a_blackout_is_told_on_the_command_line_and_the_card_and_the_peer_shows_
             outage = float(m.group(1))
             assert 9.0 <= outage <= 16.0, a.text  # counted from the last word before the blackout
             _until(lambda: placard() == seen, 15, "delegate-a present again")
-            a.wait_for(r"HUD card drawn: Reconnected after [\d.]+ s", 10)
+            a.wait_for(r"HUD card drawn(?: \([^)]*\))?: Reconnected after [\d.]+ s", 10)
             out = a.text
             assert "HUD: Reconnecting… | link lost: heartbeat timeout" in out, out
             assert re.search(r"HUD card drawn \(alert\): Reconnecting… \| link lost: heartbeat timeout", out), out
