@@ -75,15 +75,10 @@ CONDITIONS = [
 
 
 def _faultproxy() -> ModuleType:
-    name = "vrd_faultproxy"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / "faultproxy.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    """``tools/faultproxy.py`` (a script, not part of the package), imported from the tools folder."""
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
+    return importlib.import_module("faultproxy")
 
 
 def speech(names: tuple[str, ...]) -> F32:

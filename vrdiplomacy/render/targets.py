@@ -5,7 +5,7 @@ counting layer (``self.gl``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,8 +35,8 @@ class RenderTargets:
     _owned_targets: list[tuple[int, int, int]]  # (fbo, texture, renderbuffer)
     _textures: list[int]
 
-    def _texture(self) -> int:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the Renderer (declared here for type checkers only)
+        def _texture(self) -> int: ...
 
     def _fbo_for(self, target: Target) -> tuple[int, int, int]:
         if isinstance(target, FramebufferTarget):
