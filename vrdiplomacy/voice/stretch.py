@@ -70,17 +70,23 @@ def _rms(x: F32) -> float:
     return float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) if x.size else 0.0
 
 
-def accelerate(x: F32) -> F32:
-    """``x`` one pitch period shorter, or ``x`` itself when no period matches well."""
+def _period(x: F32, min_corr: float) -> int:
+    """The period to remove or insert: any (the longest that fits) in a quiet frame, else the
+    best-matching pitch lag if it correlates at least ``min_corr``; 0 when none will do."""
     n = x.size
     if n < 4 * MIN_LAG:
-        return x
+        return 0
     if _rms(x) < QUIET_RMS:
-        t = min(MAX_LAG, n // 2)
-    else:
-        t, c = best_lag(x)
-        if t == 0 or c < ACCEL_CORR:
-            return x
+        return min(MAX_LAG, n // 2)
+    t, c = best_lag(x)
+    return t if t and c >= min_corr else 0
+
+
+def accelerate(x: F32) -> F32:
+    """``x`` one pitch period shorter, or ``x`` itself when no period matches well."""
+    t = _period(x, ACCEL_CORR)
+    if not t:
+        return x
     down, up = _fades(t)
     mid = x[:t] * down + x[t : 2 * t] * up
     return np.concatenate([mid, x[2 * t :]]).astype(np.float32)
@@ -88,15 +94,9 @@ def accelerate(x: F32) -> F32:
 
 def expand(x: F32) -> F32:
     """``x`` one pitch period longer, or ``x`` itself when no period matches well."""
-    n = x.size
-    if n < 4 * MIN_LAG:
+    t = _period(x, EXPAND_CORR)
+    if not t:
         return x
-    if _rms(x) < QUIET_RMS:
-        t = min(MAX_LAG, n // 2)
-    else:
-        t, c = best_lag(x)
-        if t == 0 or c < EXPAND_CORR:
-            return x
     down, up = _fades(t)
     mid = x[t : 2 * t] * down + x[:t] * up
     return np.concatenate([x[:t], mid, x[t:]]).astype(np.float32)
