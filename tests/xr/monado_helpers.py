@@ -35,7 +35,9 @@ remote = _load("remote")
 def _monado_env(manifest: str, config_home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "XR_RUNTIME_JSON")}
     env.update(XR_RUNTIME_JSON=manifest, XRT_COMPOSITOR_NULL="1", XRT_LOG="warn", PYOPENGL_PLATFORM="egl",
-               EGL_PLATFORM="surfaceless", XDG_CONFIG_HOME=str(config_home), PYTHONPATH=str(REPO))
+               EGL_PLATFORM="surfaceless", XDG_CONFIG_HOME=str(config_home), PYTHONPATH=str(REPO),
+               # join keeps resume tokens in the state folder: one per test, never the user's
+               XDG_STATE_HOME=str(config_home / "state"))
     if LVP_ICD.exists():
         env["VK_ICD_FILENAMES"] = str(LVP_ICD)
     env.update(extra)
