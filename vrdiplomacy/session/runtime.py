@@ -45,14 +45,32 @@ from vrdiplomacy.gestures.recognizer import GestureRecognizer
 from vrdiplomacy.gestures.types import Gesture, Hand
 from vrdiplomacy.input.frame import InputFrame
 from vrdiplomacy.net import wire
-from vrdiplomacy.net.client_core import ClientSettings, Connected, RelayNotice, RoomEventReceived, VoiceReceived
+from vrdiplomacy.net.client_core import (
+    ClientSettings,
+    Connected,
+    RelayNotice,
+    RoomEventReceived,
+    VoiceReceived,
+)
 from vrdiplomacy.net.client_io import AppEvent, Client, PayloadSealer
-from vrdiplomacy.net.secure import KeysChanged, RoomCodeChanged, RosterChanged, SecureRoom, SecurityAlert
+from vrdiplomacy.net.presence import MemberStated
+from vrdiplomacy.net.secure import (
+    KeysChanged,
+    RoomCodeChanged,
+    RosterChanged,
+    SecureRoom,
+    SecurityAlert,
+)
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.scene.math3d import Pose
-from vrdiplomacy.net.presence import MemberStated
 from vrdiplomacy.session.audio import ListenerMix, ListenSettings, apply_loss_report
-from vrdiplomacy.session.gestures import ENVELOPE_TAG, GestureSettings, SessionGestures, right_hand_position
+from vrdiplomacy.session.gestures import (
+    ENVELOPE_TAG,
+    GestureSettings,
+    SessionGestures,
+    right_hand_position,
+)
+from vrdiplomacy.session.meeting_view import MeetingView, Participant, QueueEntry
 from vrdiplomacy.session.security import SecuritySettings, SecurityStatus
 from vrdiplomacy.session.state import RoomState, StateSettings
 from vrdiplomacy.voice.devices import FS, InputDevice, OutputDevice
@@ -239,6 +257,28 @@ class DelegateSession:
         """Session time in seconds (0 at connection)."""
         assert self._loop is not None
         return self._loop.time() - self.t0
+
+    def meeting_view(self, now: float) -> MeetingView:
+        """The meeting as screens, panels and the HUD show it at session time ``now``."""
+        st, floor = self.state, self.gestures.floor
+
+        def line(key: int) -> tuple[str, str]:
+            m = st.members.get(key)
+            if m is None:
+                return (self.s.identity, "") if key == st.me else (f"#{key}", "")
+            return m.identity, m.delegation
+
+        speaking = st.speaking(now)
+        parts = tuple(
+            Participant(m.key, m.identity, m.delegation, m.role or "delegate", m.state == "present",
+                        speaking.get(m.key, 0.0) > 0.0, False, m.verified, "plenary", floor.position(m.key) is not None)
+            for m in sorted(st.members.values(), key=lambda m: m.key))
+        me = Participant(st.me, self.s.identity, "", "delegate", True, False, False, st.secured, "plenary",
+                         floor.position(st.me) is not None)
+        speaker = None if floor.speaker is None else QueueEntry(floor.speaker, *line(floor.speaker))
+        queue = tuple(QueueEntry(k, *line(k)) for k in floor.queue)
+        return MeetingView(time=now, speaker=speaker, queue=queue, participants=parts, me=me,
+                           my_place=floor.position(st.me), mic_on=self.mic is not None)
 
     # ------------------------------------------------------------ sending
 
