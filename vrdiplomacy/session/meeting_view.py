@@ -94,3 +94,24 @@ class MeetingView:
         """What a chamber screen shows, to the second: redraw its texture only when this changes."""
         remaining = int(self.remaining_s) if self.speaking_time_s > 0 else None
         return (self.speaker, remaining, self.next_five, self.agenda_item, self.phase)
+
+
+@dataclass(frozen=True)
+class MeetingNote:
+    """One decision-relevant happening, for the record (``DelegateSession.drain_meeting_notes()``).
+
+    ``kind``: "joined", "left", "floor_requested", "floor_withdrawn", "floor_granted",
+    "floor_revoked", "statement_began", "statement_ended", "time_set", "muted", "unmuted",
+    "point_of_order", "right_of_reply", "agenda_set", "agenda_item", "phase", "room_moved",
+    "vote_opened", "vote_closed", ... (new kinds may be added; a reader keeps unknown ones as
+    they are). ``actor`` did it (member key, None: the procedure itself, e.g. a timer ran out),
+    ``subject`` it was done to (None: nobody in particular), ``text`` the human-readable line
+    for the minutes ("Chair gave the floor to France"), ``data`` any further fields.
+    """
+
+    time: float
+    kind: str
+    actor: int | None
+    subject: int | None
+    text: str
+    data: tuple[tuple[str, str], ...] = ()
