@@ -73,3 +73,39 @@ def test_join_relay_needs_the_fingerprint() -> None:
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
         "error: --relay needs --fingerprint: the certificate fingerprint 'vrdiplomacy relay' prints (it pins the relay)"]
+
+
+@pytest.mark.gl
+def test_a_delegate_sits_at_its_delegations_seat_and_a_taken_default_seat_is_a_clear_error(relay) -> None:  # type: ignore[no-untyped-def]
+    """Without --seat, "France" sits at France's seat in the chamber; two delegates whose names
+    match no delegation both get the layout's default seat: the second is told at once who holds
+    it and how to choose another (before: it waited silently until the 30 s start timeout)."""
+    port, fp = relay
+    base = [sys.executable, "-m", "vrdiplomacy", "join", "--mode", "offscreen", "--size", "96x54",
+            "--relay", f"127.0.0.1:{port}", "--fingerprint", fp, "--mic", "none"]
+    from vrdiplomacy.scene.delegations import delegation
+
+    france = subprocess.run([*base, "--scene", "chamber", "--name", "France", "--frames", "2"], cwd=ROOT, env=_env(),
+                            capture_output=True, text=True, timeout=120)
+    assert france.returncode == 0, france.stderr
+    assert f"as France at seat {delegation('FRA').seat} " in france.stderr + france.stdout
+    first = subprocess.Popen([*base, "--scene", "bilateral", "--name", "Alice", "--duration", "30"], cwd=ROOT, env=_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert first.stdout is not None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = first.stdout.readline()
+            if "joined 127.0.0.1" in line or not line:
+                break
+        assert "as Alice at seat" in line, line
+        t0 = time.monotonic()
+        second = subprocess.run([*base, "--scene", "bilateral", "--name", "Bob", "--duration", "5"], cwd=ROOT, env=_env(),
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2, second.stderr
+        last = second.stderr.strip().splitlines()[-1]
+        assert re.fullmatch(r"error: seat '\w+' in room 'bilateral' is taken by Alice: choose a free seat with --seat ID", last), last
+        assert time.monotonic() - t0 < 25  # told, not left waiting for the start timeout
+    finally:
+        first.kill()
+        first.wait(timeout=10)

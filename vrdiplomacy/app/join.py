@@ -15,6 +15,7 @@ import numpy as np
 from vrdiplomacy.app.client import ClientOptions, LiveClient
 from vrdiplomacy.app.session import VoiceOptions, card_input, card_output, start_session, user_settings
 from vrdiplomacy.config import user_dirs
+from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.scene.math3d import Pose
 
 log = logging.getLogger("vrdiplomacy.join")
@@ -26,7 +27,8 @@ class JoinOptions:
     ``screenshot`` a PNG of the last frame, ``name`` the identity in the room, ``recorder`` a
     :class:`~vrdiplomacy.gestures.record.Recorder` for the input, ``client`` the live client's
     options (desktop key hold, recognizer), ``voice`` microphone, headphones and voice profile,
-    ``render_every`` draw every N-th frame (1: all; see :func:`vrdiplomacy.xr.runloop.run`)."""
+    ``render_every`` draw every N-th frame (1: all; see :func:`vrdiplomacy.xr.runloop.run`),
+    ``seat_named`` False when the seat was chosen for the user (a taken one then fails at once)."""
 
     duration: float = 0.0
     screenshot: Path | None = None
@@ -35,6 +37,7 @@ class JoinOptions:
     client: ClientOptions = dataclasses.field(default_factory=ClientOptions)
     voice: VoiceOptions = dataclasses.field(default_factory=VoiceOptions)
     render_every: int = 1
+    seat_named: bool = True  # the user named the seat: wait for it while someone else holds it
 
 
 @dataclasses.dataclass
@@ -147,7 +150,8 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
     if opts.name:
         settings = dataclasses.replace(settings, identity=opts.name)
     # the resume token lives in the user's state folder: after a crash, the next join gets the seat back
-    settings = dataclasses.replace(settings, client=dataclasses.replace(settings.client, resume_dir=user_dirs().state))
+    settings = dataclasses.replace(settings, client=dataclasses.replace(
+        settings.client, resume_dir=user_dirs().state, seat_wait_s=settings.client.seat_wait_s if opts.seat_named else 0.0))
     held = HeldPose(seat.eye_pose())
     speakers = card_output()
     mic = card_input(opts.voice.mic)
@@ -164,6 +168,8 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
         except RelayConnectError as e:
             # the same words the card and the log use when an established link goes (session/link.py)
             cause = e.cause or getattr(e.__context__, "cause", "")
+            if cause == "seat_taken":
+                raise ConfigError(f"{e}: choose a free seat with --seat ID") from None
             log.warning("connection lost: %s", LINK_CAUSES.get(cause, "no session with the relay"))
             raise
         log.info("joined %s:%d as %s at seat %s (%s mode, %s)", relay.host, relay.port, settings.identity, seat.seat_id,

@@ -54,7 +54,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fingerprint", metavar="FP",
                    help="the relay certificate's SHA-256 fingerprint, as printed by 'vrdiplomacy relay' (required with "
                         "--relay): 64 hex digits, with or without colons, any case")
-    p.add_argument("--seat", metavar="ID", help="your seat id in the layout (default: the layout's default seat)")
+    p.add_argument("--seat", metavar="ID", help="your seat id in the layout (default: your delegation's seat, found by your certificate's name or "
+                        "--name, else the layout's default seat; a default seat someone holds is an error, a named one is waited for)")
     p.add_argument("--name", metavar="NAME", help="your identity in the room (default: derived from the seat's delegation)")
     p.add_argument("--record", type=Path, metavar="FILE.jsonl",
                    help="record your input (head, hands, controllers, keys) as JSON Lines (.gz to compress); "
@@ -135,7 +136,12 @@ def run(args: argparse.Namespace) -> int:
     vp = layout.view(args.view)
     seat = None
     if relay is not None:
-        seat_id = args.seat or layout.default_seat or (layout.seats[0].seat_id if layout.seats else "")
+        from vrdiplomacy.scene.delegations import seat_of
+
+        # not named: the delegation's own seat (by certificate name or --name), else the layout's default
+        who = identity[2] if identity is not None else (args.name or "")
+        seat_id = (args.seat or seat_of(who, {s.seat_id for s in layout.seats}) or layout.default_seat
+                   or (layout.seats[0].seat_id if layout.seats else ""))
         try:
             seat = layout.seat(seat_id)
         except KeyError:
@@ -162,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
     opts = JoinOptions(args.duration, args.screenshot, args.name, recorder,
                        ClientOptions(config.client.key_hold, recognize=not args.no_recognizer,
                                      mapping=config.mapping.controller),
-                       VoiceOptions(args.mic, args.headphones, args.voice_profile), args.render_every)
+                       VoiceOptions(args.mic, args.headphones, args.voice_profile), args.render_every,
+                       seat_named=args.seat is not None)
     try:
         if relay is not None:
             return networked(backend, scene, layout, seat, relay, opts, secured)  # type: ignore[arg-type]

@@ -70,6 +70,9 @@ class ClientSettings:
     away_grace: seconds a member marked away (or unconfirmed after a relay restart) is kept.
     max_unacked_events: room events buffered while not acknowledged (older ones are refused).
     reconnect_min / reconnect_max: reconnect backoff bounds in seconds (also how often a taken seat is tried).
+    seat_wait_s: how long to keep asking for a seat the relay says someone else holds (a crashed
+        session of ours is released by the relay after its grace); past it the connection fails
+        with cause "seat_taken". ``join`` waits only for a seat the user named.
     resume_dir: the user's state folder: the adapter keeps the resume token there for a restart.
     admission: the invitation (and the invited key) this client presents to enter a secured room;
         None joins a plain room. See :mod:`vrdiplomacy.crypto.admission`.
@@ -82,6 +85,7 @@ class ClientSettings:
     max_unacked_events: int = 1024
     reconnect_min: float = 0.05
     reconnect_max: float = 1.0
+    seat_wait_s: float = float("inf")
     admission: Admission | None = None
     resume_dir: Path | None = None
 

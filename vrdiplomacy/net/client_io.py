@@ -148,6 +148,7 @@ class Client:
         self._last_failure: tuple[str, str] | None = None  # (cause, reason) of the latest failed connection attempt
         self._collecting = False
         self._seat_refused_at = -1e9
+        self._seat_first_refused: float | None = None
         self._seat_message = ""
         self.resume: ResumeFile | None = None
         if self.core.s.resume_dir is not None:
@@ -487,11 +488,17 @@ class Client:
             if isinstance(ev, RelayError) and ev.fatal:
                 self._fail(RelayConnectError(f"relay refused the session: {ev.message}", "refused"))
             elif isinstance(ev, RelayError) and ev.code == wire.ERR_SEAT_TAKEN:
-                self._seat_refused_at = self._loop.time()
-                holder = ev.message.split(" (", 1)[0]
-                if holder != self._seat_message:  # one line per holder, not one per try
-                    self._seat_message = holder
-                    log.warning("%s; waiting for it (retrying every %g s)", ev.message, self.core.s.reconnect_max)
+                if self._seat_first_refused is None:
+                    self._seat_first_refused = self._loop.time()
+                if (not self._first.done()
+                        and self._loop.time() - self._seat_first_refused >= self.core.s.seat_wait_s):
+                    self._fail(RelayConnectError(ev.message, "seat_taken"))
+                else:
+                    self._seat_refused_at = self._loop.time()
+                    holder = ev.message.split(" (", 1)[0]
+                    if holder != self._seat_message:  # one line per holder, not one per try
+                        self._seat_message = holder
+                        log.warning("%s; waiting for it (retrying every %g s)", ev.message, self.core.s.reconnect_max)
             if isinstance(ev, PoseReceived) and not self.raw_media:
                 self._pose(ev)
                 continue

@@ -110,6 +110,7 @@ LINK_CAUSES = {
     "protocol": "protocol error",
     "tls": "TLS error",
     "error": "network error",
+    "seat_taken": "the seat is taken",
 }
 
 

@@ -74,3 +74,19 @@ def delegation(code: str) -> Delegation:
         if d.code == want:
             return d
     raise AssetError(f"unknown delegation '{code}'")
+
+
+def seat_of(name: str, seat_ids: set[str]) -> str:
+    """The seat of the delegation called ``name`` (its name, placard or ISO alpha-3 code, any
+    case) when that seat is among ``seat_ids``; "" when no delegation or seat matches."""
+    want = name.strip().casefold()
+    if not want:
+        return ""
+    try:
+        every = load_delegations()
+    except AssetError:
+        return ""
+    for d in every:
+        if want in (d.name.casefold(), d.placard.casefold(), d.code.casefold()) and d.seat in seat_ids:
+            return d.seat
+    return ""

@@ -1,0 +1,22 @@
+"""Fixtures for every test.
+
+Each test gets its own user state folder (``XDG_STATE_HOME``): relays started with their default
+state directory get a fresh certificate and resume secret, and ``join`` keeps its resume tokens
+there. Without this, a relay on a port an earlier test used is, to a later ``join``, the same
+relay restarted, and that ``join`` resumes the earlier test's session (a stale client id in the
+room). Subprocesses inherit it through the environment. The cache (built runtimes, Monado) stays
+shared.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _own_state_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state
