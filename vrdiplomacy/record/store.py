@@ -75,8 +75,12 @@ class RecordStore:
     @classmethod
     def open(cls, path: Path, readonly: bool = False) -> RecordStore:
         """An existing record file (its header read and checked)."""
-        if not path.is_file():
+        if not path.exists():
             raise RecordError(f"{path}: no such record file")
+        if not path.is_file():
+            raise RecordError(f"{path} is not a file")
+        if path.stat().st_size == 0:
+            raise RecordError(f"{path} is empty: not a vrdiplomacy record")
         try:
             if readonly:
                 try:
