@@ -40,9 +40,12 @@ def write_identity(me: LocalIdentity, folder: Path) -> Path:
     return folder
 
 
-def env() -> dict[str, str]:
+def env(state: Path | None = None) -> dict[str, str]:
+    """The environment of a child process; ``state``: its own state folder (resume tokens)."""
     e = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "VRDIPLOMACY_PASSPHRASE")}
     e.update(PYTHONPATH=str(ROOT), PYOPENGL_PLATFORM="egl", EGL_PLATFORM="surfaceless")
+    if state is not None:
+        e["XDG_STATE_HOME"] = str(state)
     return e
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from cryptography import x509
 
+from vrdiplomacy.config import user_dirs
 from vrdiplomacy.crypto import identity as ident
 from vrdiplomacy.crypto.session import LocalIdentity
 from vrdiplomacy.errors import VrdError
@@ -142,6 +143,8 @@ async def _keep(opts: KeepOptions, keeper: Keeper, resumed: bool) -> int:
         head = Pose.from_yaw(vp.position, vp.yaw_deg)
     settings = SessionSettings(identity=opts.name, seat=opts.seat, room=opts.room, pose_hz=1.0, hear=False,
                                track_poses=False)
+    # the resume token in the user's state folder: a node restarted after a crash gets its seat back at once
+    settings.client = dataclasses.replace(settings.client, resume_dir=user_dirs().state)
     sealer = None
     if opts.secured is not None:
         s = opts.secured
@@ -164,10 +167,14 @@ async def _keep(opts: KeepOptions, keeper: Keeper, resumed: bool) -> int:
         m = sealer.members().get(key)
         return None if m is None else m.country
 
-    observer = Observer(opts.observe, procedure_notes=drain is not None, country=country,
+    observe = opts.observe if sealer is None else dataclasses.replace(opts.observe, settle_s=0.0)
+    observer = Observer(observe, procedure_notes=drain is not None, country=country,
                         resumed=resumed)
     me = _own(opts.me, opts.name)
-    await session.start()
+    if not await _start(session, stop):
+        keeper.write(Note(now_us(), "record_closed", me, NOBODY, f"Record closed by {me.label()} (stopped before "
+                          "the room was reached)"))
+        return 0
     try:
         log.info("recording room %s on %s:%d into %s as %s (%s)", opts.room, opts.relay.host, opts.relay.port, opts.out,
                  opts.name, "end-to-end encrypted room, members named by their verified certificates" if sealer
@@ -180,7 +187,8 @@ async def _keep(opts: KeepOptions, keeper: Keeper, resumed: bool) -> int:
             if err is not None:
                 raise err
             notes = list(drain()) if drain is not None else []
-            for note in observer.observe(session.state, session.gestures.floor, notes, now_us(), t0_us):
+            ready = sealer is None or bool(sealer.member)  # a secured room: once a verified roster lists us
+            for note in observer.observe(session.state, session.gestures.floor, notes, now_us(), t0_us, ready):
                 keeper.write(note)
             if end is not None and time.monotonic() >= end:
                 reason = "duration over"
@@ -194,6 +202,22 @@ async def _keep(opts: KeepOptions, keeper: Keeper, resumed: bool) -> int:
     print(f"record: {e.seq} entries in {opts.out}; {keeper.acknowledged} acknowledged in this run; last entry hash "
           f"{e.head.hex()}", flush=True)
     return 0
+
+
+async def _start(session: Any, stop: asyncio.Event) -> bool:
+    """Connect the session unless told to stop first (a relay that keeps the seat waiting)."""
+    starting = asyncio.ensure_future(session.start())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if starting.done():
+        starting.result()  # raises what the connection failed of
+        return True
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await starting
+    await session.stop()
+    return False
 
 
 # --------------------------------------------------------------------------- verify / export

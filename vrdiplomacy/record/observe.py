@@ -36,15 +36,19 @@ FLOOR_KINDS = {"requested": "floor_requested", "withdrawn": "floor_withdrawn", "
                "released": "floor_released"}
 FLOOR_TEXT = {"requested": "asks for the floor", "withdrawn": "withdraws the request for the floor",
               "granted": "has the floor", "released": "ends the turn at the floor"}
+LEFT_TEXT = {"withdrawn": "no longer asks for the floor (left the room)",
+             "released": "no longer has the floor (left the room)"}
 MEMBERSHIP_NOTES = frozenset({"joined", "left"})
 
 
 @dataclass
 class ObserveSettings:
-    """settle_s: members seen within this many seconds of the first observation were already in
-    the room ("present") rather than joining; gestures: write others' gestures down."""
+    """settle_s: members seen within this many seconds of the first observation once the node is
+    in the room were already there ("present") rather than joining (the relay lists them right
+    after its welcome; a secured room's roster comes whole, so 0 there); gestures: write others'
+    gestures down."""
 
-    settle_s: float = 1.5
+    settle_s: float = 0.5
     gestures: bool = True
 
 
@@ -70,6 +74,7 @@ class Observer:
         self._present: dict[int, str] = {}  # key -> "present" | "away"
         self._first_us: int | None = None
         self._gestures_seen = 0
+        self._countries: dict[int, str] = {}
         self.dropped_notes = 0
 
     # ------------------------------------------------------------ naming
@@ -81,7 +86,10 @@ class Observer:
         m: RemoteMember | None = state.members.get(key) or state.left_members.get(key)
         if m is None:
             return Party(f"member #{key}"), (("verified", "0"),)
-        delegation = self.country(key) or (m.delegation if m.delegation != m.identity else "")
+        country = self.country(key)
+        if country:
+            self._countries[key] = country  # still named so once the roster dropped the member
+        delegation = self._countries.get(key) or (m.delegation if m.delegation != m.identity else "")
         fields = [("role", m.role)] if m.role else []
         fields.append(("verified", "1" if m.verified else "0"))
         if m.fingerprint:
@@ -100,16 +108,19 @@ class Observer:
     # ------------------------------------------------------------ observing
 
     def observe(self, state: RoomState, floor: FloorQueue | None, notes: Iterable[MeetingNote], now_us: int,
-                session_t0_us: int = 0) -> list[Note]:
+                session_t0_us: int = 0, ready: bool = True) -> list[Note]:
         """Everything that changed since the last call, in order: membership, the floor, gestures,
         then the procedure's notes. ``session_t0_us`` is the wall time of session time 0 (the
-        procedure's notes and gestures carry session times)."""
+        procedure's notes and gestures carry session times). ``ready``: the node is in the room
+        (connected; in a secured room, in a verified roster); until then membership is not noted."""
         out: list[Note] = []
-        if self._first_us is None:
+        if ready and self._first_us is None:
             self._first_us = now_us
-        settling = now_us - self._first_us < _us(self.s.settle_s)
+        settling = self._first_us is None or now_us - self._first_us <= _us(self.s.settle_s)
         current = {k: ("away" if m.state == "away" else "present") for k, m in state.members.items()
                    if m.state in ("present", "away") and k != state.me}
+        if not ready:
+            current = dict(self._present)
         for k, how in sorted(current.items()):
             was = self._present.get(k)
             if was is None:
@@ -143,5 +154,8 @@ class Observer:
         return out
 
     def _floor(self, state: RoomState, fe: FloorEvent, session_t0_us: int) -> Note:
+        text = FLOOR_TEXT.get(fe.kind, fe.kind)
+        if fe.kind in ("withdrawn", "released") and fe.client_id not in state.members:
+            text = LEFT_TEXT[fe.kind]
         return self._note(state, session_t0_us + _us(fe.time), FLOOR_KINDS.get(fe.kind, f"floor_{fe.kind}"),
-                          fe.client_id, FLOOR_TEXT.get(fe.kind, fe.kind))
+                          fe.client_id, text)
