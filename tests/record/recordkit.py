@@ -10,7 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vrdiplomacy.crypto import identity as ident
-from vrdiplomacy.crypto.identity import ANY_COUNTRY, create_delegation_request, create_ministry_root, issue_delegation
+from vrdiplomacy.crypto.identity import (
+    ANY_COUNTRY,
+    create_delegation_request,
+    create_ministry_root,
+    issue_delegation,
+)
 from vrdiplomacy.crypto.session import LocalIdentity
 from vrdiplomacy.record.entry import NOBODY, Chain, Note, Party, RecordHeader
 from vrdiplomacy.record.store import RecordStore

@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from recordkit import ROOT, Pki, cli, env, write_identity
 
 from vrdiplomacy.gestures.events import GestureEvent
@@ -217,7 +216,11 @@ async def _kill_scenario(rng: random.Random, seed: int, keep: list, db: Path, ro
 def test_secured_room_names_members_by_their_verified_certificates(tmp_path: Path) -> None:
     """The node joins an end-to-end encrypted room with its invitation; a delegate who tells the
     relay it is "the-chair" is written down as the certificate says: Germany (DE)."""
-    from vrdiplomacy.crypto.admission import Invitation, check_for_member, self_admission
+    from vrdiplomacy.crypto.admission import (
+        Invitation,
+        check_for_member,
+        self_admission,
+    )
     from vrdiplomacy.net.client_io import connect
     from vrdiplomacy.net.relay_server import EmbeddedRelay
     from vrdiplomacy.net.secure import SecureRoom, SecureSettings

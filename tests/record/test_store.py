@@ -9,11 +9,17 @@ import time
 from pathlib import Path
 
 import pytest
-
 from recordkit import Pki, cli
 
 from vrdiplomacy.crypto import identity as ident
-from vrdiplomacy.record.entry import NOBODY, Chain, Note, Party, RecordError, RecordHeader
+from vrdiplomacy.record.entry import (
+    NOBODY,
+    Chain,
+    Note,
+    Party,
+    RecordError,
+    RecordHeader,
+)
 from vrdiplomacy.record.store import RecordStore
 from vrdiplomacy.record.verify import verify_rows
 

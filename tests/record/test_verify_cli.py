@@ -10,10 +10,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from recordkit import EVENTS, Pki, cli, make_record
 
 from vrdiplomacy.record.entry import Entry
+
 
 # offsets of the fields of a stored entry (see vrdiplomacy.record.entry): name -> offset from its start
 def _field_offsets(raw: bytes) -> dict[str, int]:
@@ -89,7 +89,7 @@ def test_one_changed_byte_in_the_file_is_caught_naming_the_entry(record: tuple[P
 
 
 def test_changed_header_breaks_the_chain_at_entry_1(record: tuple[Path, list[bytes], Path]) -> None:
-    path, _, root = record
+    path, _, _ = record
     with sqlite3.connect(path) as db:
         (h,) = db.execute("SELECT data FROM header").fetchone()
         h = bytearray(h)
@@ -170,3 +170,22 @@ def test_damaged_files_give_one_clear_line(record: tuple[Path, list[bytes], Path
         assert r.err.startswith("error: ")
     if damage == "bad entry blob":
         assert "entry 5: malformed" in r.err
+
+
+def test_keep_refuses_to_continue_a_damaged_or_foreign_record(record: tuple[Path, list[bytes], Path],
+                                                               tmp_path: Path, pki: Pki) -> None:
+    """The node checks a record before continuing it (no relay is needed to find out)."""
+    from recordkit import write_identity
+
+    path, _, _ = record
+    fp = "00" * 32
+    mine = write_identity(pki.identity("Secretariat", "observer"), tmp_path / "me")
+    r = cli("record", "keep", "--relay", "127.0.0.1:9", "--fingerprint", fp, "--dir", mine, "--out", path)
+    assert r.rc == 1 and r.err.strip() == f"error: {path} is kept with another certificate: record into a new file"
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"\x00" * 5000)
+    r = cli("record", "keep", "--relay", "127.0.0.1:9", "--fingerprint", fp, "--dir", mine, "--out", garbage)
+    assert r.rc == 1 and r.err.startswith(f"error: {garbage}") and "Traceback" not in r.err, r.err
+    r = cli("record", "keep", "--relay", "127.0.0.1:9", "--fingerprint", fp, "--dir", tmp_path / "nobody", "--out",
+            tmp_path / "new.db")
+    assert r.rc != 0 and r.err.startswith("error: cannot read certificate") and not (tmp_path / "new.db").exists()

@@ -31,9 +31,17 @@ from vrdiplomacy.config import user_dirs
 from vrdiplomacy.crypto import identity as ident
 from vrdiplomacy.crypto.session import LocalIdentity
 from vrdiplomacy.errors import VrdError
-from vrdiplomacy.record.entry import NOBODY, Chain, Entry, Note, Party, RecordError, RecordHeader
+from vrdiplomacy.record.entry import (
+    NOBODY,
+    Chain,
+    Entry,
+    Note,
+    Party,
+    RecordError,
+    RecordHeader,
+)
 from vrdiplomacy.record.minutes import render
-from vrdiplomacy.record.observe import ObserveSettings, Observer
+from vrdiplomacy.record.observe import Observer, ObserveSettings
 from vrdiplomacy.record.store import RecordStore
 from vrdiplomacy.record.verify import Verified, verify_rows
 
@@ -83,15 +91,19 @@ def open_record(opts: KeepOptions) -> tuple[RecordStore, Chain, Note]:
             now_us(), "record_opened", me, NOBODY, f"Record opened by {me.label()} in room {opts.room}",
             (("room", opts.room), ("relay", relay), mode))
     store = RecordStore.open(opts.out)
-    try:
-        if store.header.certificate != der:
-            raise RecordError(f"{opts.out} is kept with another certificate: record into a new file")
-        if store.header.room != opts.room:
-            raise RecordError(f"{opts.out} records room '{store.header.room}', not '{opts.room}': record into a new file")
-        checked = verify_rows(store.header, store.rows())
-    except RecordError as e:
+    why = None
+    if store.header.certificate != der:
+        why = f"{opts.out} is kept with another certificate: record into a new file"
+    elif store.header.room != opts.room:
+        why = f"{opts.out} records room '{store.header.room}', not '{opts.room}': record into a new file"
+    else:
+        try:
+            checked = verify_rows(store.header, store.rows())
+        except RecordError as e:
+            why = f"cannot continue {opts.out}: {e}"
+    if why is not None:
         store.close()
-        raise RecordError(f"cannot continue {opts.out}: {e}") from None
+        raise RecordError(why)
     last = checked.entries[-1] if checked.entries else None
     kept = len(checked.entries)
     return store, Chain(store.header, opts.me.signing_key, last), Note(

@@ -37,10 +37,10 @@ def markdown(v: Verified) -> str:
         "",
         f"- Room: {h.room}" + (f" (relay {h.relay})" if h.relay else ""),
         f"- Date: {start:%Y-%m-%d} (times in UTC)",
-        f"- Record kept by: {v.name} ({v.fingerprint})" + (f", certificate issued by {v.ministry}" if v.trusted else
-                                                           ", certificate not checked against a trusted root"),
-        f"- Record: {h.record_id.hex()}, {len(v.entries)} entries, chain and signatures verified; last entry hash "
-        f"{v.head.hex()}",
+        (f"- Record kept by: {v.name} ({v.fingerprint})"
+         + (f", certificate issued by {v.ministry}" if v.trusted else ", certificate not checked against a trusted root")),
+        (f"- Record: {h.record_id.hex()}, {len(v.entries)} entries, chain and signatures verified; last entry hash "
+         f"{v.head.hex()}"),
         "",
         "| # | Time | Who | What |",
         "|---:|---|---|---|",

@@ -53,7 +53,7 @@ class ObserveSettings:
 
 
 def _us(seconds: float) -> int:
-    return int(round(seconds * 1e6))
+    return round(seconds * 1e6)
 
 
 class Observer:
