@@ -189,3 +189,7 @@ def test_keep_refuses_to_continue_a_damaged_or_foreign_record(record: tuple[Path
     r = cli("record", "keep", "--relay", "127.0.0.1:9", "--fingerprint", fp, "--dir", tmp_path / "nobody", "--out",
             tmp_path / "new.db")
     assert r.rc != 0 and r.err.startswith("error: cannot read certificate") and not (tmp_path / "new.db").exists()
+    # a relay that cannot be reached: one line, and no empty record file left behind
+    r = cli("record", "keep", "--relay", "127.0.0.1:9", "--fingerprint", fp, "--dir", mine, "--out", tmp_path / "n.db")
+    assert r.rc == 1 and r.err.startswith("error: no session with relay 127.0.0.1:9"), r.err
+    assert not list(tmp_path.glob("n.db*"))

@@ -132,17 +132,22 @@ def _print_ack(e: Entry) -> None:
 
 
 def keep(opts: KeepOptions) -> int:
-    """Run the recording node until its duration ends or it is told to stop."""
+    """Run the recording node until its duration ends or it is told to stop. A new record file
+    that never got an entry (the relay could not be reached) is removed again."""
+    created = not opts.out.exists()
     store, chain, first = open_record(opts)
     keeper = Keeper(store, chain, _print_ack)
     try:
-        keeper.write(first)
-        return asyncio.run(_keep(opts, keeper, first.kind == "record_resumed"))
+        return asyncio.run(_keep(opts, keeper, first))
     finally:
         store.close()
+        if created and keeper.acknowledged == 0:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(OSError):
+                    Path(f"{opts.out}{suffix}").unlink()
 
 
-async def _keep(opts: KeepOptions, keeper: Keeper, resumed: bool) -> int:
+async def _keep(opts: KeepOptions, keeper: Keeper, first: Note) -> int:
     from vrdiplomacy.net.secure import SecureRoom, SecureSettings
     from vrdiplomacy.scene.layout import load_layout
     from vrdiplomacy.scene.math3d import Pose
@@ -181,12 +186,12 @@ async def _keep(opts: KeepOptions, keeper: Keeper, resumed: bool) -> int:
 
     observe = opts.observe if sealer is None else dataclasses.replace(opts.observe, settle_s=0.0)
     observer = Observer(observe, procedure_notes=drain is not None, country=country,
-                        resumed=resumed)
+                        resumed=first.kind == "record_resumed")
     me = _own(opts.me, opts.name)
     if not await _start(session, stop):
-        keeper.write(Note(now_us(), "record_closed", me, NOBODY, f"Record closed by {me.label()} (stopped before "
-                          "the room was reached)"))
+        log.info("stopped before the room was reached: nothing recorded")
         return 0
+    keeper.write(dataclasses.replace(first, time_us=now_us()))  # record_opened / _resumed, once in the room
     try:
         log.info("recording room %s on %s:%d into %s as %s (%s)", opts.room, opts.relay.host, opts.relay.port, opts.out,
                  opts.name, "end-to-end encrypted room, members named by their verified certificates" if sealer
