@@ -81,3 +81,17 @@ def test_nothing_about_membership_before_the_node_is_in_the_room() -> None:
     assert [n.kind for n in obs.observe(st, g.floor, [], 5 * S)] == ["present"]
     st.apply(MemberUpdate(8, "France", "S002", "present"), 6.0)
     assert [n.kind for n in obs.observe(st, g.floor, [], 6 * S + 1)] == ["joined"]
+
+
+def test_a_reused_member_key_is_a_leave_and_a_join_of_two_people() -> None:
+    """Between two looks, one member left and another came under the same key (a roster index
+    can be reused): the minutes name both, each as they were."""
+    st, g = _room()
+    obs = Observer(ObserveSettings(settle_s=0.0))
+    obs.observe(st, g.floor, [], 0)
+    st.apply(MemberUpdate(9, "Ms Tanaka", "S075", "present"), 1.0)
+    assert [n.text for n in obs.observe(st, g.floor, [], 1 * S)] == ["Ms Tanaka (HND) joined the room"]
+    st.members[9].identity = "Mr Silva"  # what a new roster puts under the same index
+    st.members[9].fingerprint = "AB:CD"
+    out = obs.observe(st, g.floor, [], 2 * S)
+    assert [(n.kind, n.actor.name) for n in out] == [("left", "Ms Tanaka"), ("joined", "Mr Silva")]

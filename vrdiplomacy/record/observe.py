@@ -71,10 +71,11 @@ class Observer:
         self.resumed = resumed
         self.procedure_notes = procedure_notes
         self.country = country or (lambda key: None)
-        self._present: dict[int, str] = {}  # key -> "present" | "away"
+        self._present: dict[int, tuple[str, str]] = {}  # key -> ("present" | "away", who: fingerprint or name)
         self._first_us: int | None = None
         self._gestures_seen = 0
         self._countries: dict[int, str] = {}
+        self._known: dict[int, tuple[Party, tuple[tuple[str, str], ...]]] = {}
         self.dropped_notes = 0
 
     # ------------------------------------------------------------ naming
@@ -83,7 +84,10 @@ class Observer:
         """The party a member key names, and its identification fields."""
         if key is None:
             return NOBODY, ()
-        m: RemoteMember | None = state.members.get(key) or state.left_members.get(key)
+        m: RemoteMember | None = state.members.get(key)
+        if m is None and key in self._known:  # gone: named as when last seen (a roster index may be reused)
+            return self._known[key]
+        m = m or state.left_members.get(key)
         if m is None:
             return Party(f"member #{key}"), (("verified", "0"),)
         country = self.country(key)
@@ -94,7 +98,10 @@ class Observer:
         fields.append(("verified", "1" if m.verified else "0"))
         if m.fingerprint:
             fields.append(("fingerprint", m.fingerprint))
-        return Party(m.identity, delegation), tuple(fields)
+        named = Party(m.identity, delegation), tuple(fields)
+        if key in state.members:
+            self._known[key] = named
+        return named
 
     def _note(self, state: RoomState, now_us: int, kind: str, key: int | None, text: str,
               subject: int | None = None, extra: Iterable[tuple[str, str]] = ()) -> Note:
@@ -117,23 +124,26 @@ class Observer:
         if ready and self._first_us is None:
             self._first_us = now_us
         settling = self._first_us is None or now_us - self._first_us <= _us(self.s.settle_s)
-        current = {k: ("away" if m.state == "away" else "present") for k, m in state.members.items()
-                   if m.state in ("present", "away") and k != state.me}
+        current = {k: ("away" if m.state == "away" else "present", m.fingerprint or m.identity)
+                   for k, m in state.members.items() if m.state in ("present", "away") and k != state.me}
         if not ready:
             current = dict(self._present)
-        for k, how in sorted(current.items()):
+        for k, (how, who) in sorted(current.items()):
             was = self._present.get(k)
+            if was is not None and was[1] != who:  # someone else under the same key: the other one left
+                out.append(self._left(state, now_us, k))
+                was = None
             if was is None:
                 if settling:
                     out.append(self._note(state, now_us, "present", k, "was in the room when the record "
                                           + ("resumed" if self.resumed else "began")))
                 else:
                     out.append(self._note(state, now_us, "joined", k, "joined the room"))
-            elif was != how:
+            elif was[0] != how:
                 out.append(self._note(state, now_us, how if how == "away" else "back", k,
                                       "lost the connection to the relay" if how == "away" else "is back"))
         for k in sorted(set(self._present) - set(current)):
-            out.append(self._note(state, now_us, "left", k, "left the room"))
+            out.append(self._left(state, now_us, k))
         self._present = current
         if floor is not None and not self.procedure_notes:
             while (fe := floor.next_event()) is not None:
@@ -152,6 +162,15 @@ class Observer:
             note = self._note(state, session_t0_us + _us(n.time), n.kind, n.actor, "", n.subject, n.data)
             out.append(Note(note.time_us, note.kind, note.actor, note.subject, n.text, note.data))
         return out
+
+    def _left(self, state: RoomState, now_us: int, key: int) -> Note:
+        """Member ``key`` left: named as when last seen (the key may already be someone else's)."""
+        known = self._known.get(key)
+        if known is None:
+            return self._note(state, now_us, "left", key, "left the room")
+        party, fields = known  # kept: a floor event of the member who left still names them
+        return Note(now_us, "left", party, NOBODY, f"{party.label()} left the room",
+                    tuple((f"actor.{k}", v) for k, v in fields))
 
     def _floor(self, state: RoomState, fe: FloorEvent, session_t0_us: int) -> Note:
         text = FLOOR_TEXT.get(fe.kind, fe.kind)
