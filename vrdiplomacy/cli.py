@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audio": ("vrdiplomacy.commands.audio", "list and test audio devices"),
     "bench": ("vrdiplomacy.commands.bench", "measure voice quality, latency and loss (bench voice)"),
     "identity": ("vrdiplomacy.commands.identity", "create, issue, show and verify delegation identities"),
+    "record": ("vrdiplomacy.commands.record", "keep, verify and export the meeting's signed record (minutes)"),
 }
 
 EPILOG = "Run 'vrdiplomacy COMMAND --help' for the options of one command."
