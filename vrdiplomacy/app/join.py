@@ -26,7 +26,8 @@ class JoinOptions:
     ``screenshot`` a PNG of the last frame, ``name`` the identity in the room, ``recorder`` a
     :class:`~vrdiplomacy.gestures.record.Recorder` for the input, ``client`` the live client's
     options (desktop key hold, recognizer), ``voice`` microphone, headphones and voice profile,
-    ``render_every`` draw every N-th frame (1: all; see :func:`vrdiplomacy.xr.runloop.run`)."""
+    ``render_every`` draw every N-th frame (1: all; see :func:`vrdiplomacy.xr.runloop.run`), ``rooms``
+    the room within the room and interpretation channels (:class:`~vrdiplomacy.session.rooms.RoomsSettings`)."""
 
     duration: float = 0.0
     screenshot: Path | None = None
@@ -35,6 +36,7 @@ class JoinOptions:
     client: ClientOptions = dataclasses.field(default_factory=ClientOptions)
     voice: VoiceOptions = dataclasses.field(default_factory=VoiceOptions)
     render_every: int = 1
+    rooms: Any = None
 
 
 @dataclasses.dataclass
@@ -146,6 +148,8 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
                                        client=dataclasses.replace(settings.client, admission=secured.admission))
     if opts.name:
         settings = dataclasses.replace(settings, identity=opts.name)
+    if opts.rooms is not None:
+        settings = dataclasses.replace(settings, rooms=opts.rooms)
     # the resume token lives in the user's state folder: after a crash, the next join gets the seat back
     settings = dataclasses.replace(settings, client=dataclasses.replace(settings.client, resume_dir=user_dirs().state))
     held = HeldPose(seat.eye_pose())

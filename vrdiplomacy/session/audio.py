@@ -56,7 +56,9 @@ class MixPlan:
     ``rostrum``, a world position, or straight ahead when None, at rostrum level); ``channels``
     interpreter -> language channel; ``listen`` our channel ("" the floor); ``duck_db`` the floor
     under a speaking channel; ``duck_hold_s`` how long the duck holds after the channel's last
-    audible block; ``near_m`` the distance the floor holder and interpreters are heard from."""
+    audible block; ``near_m`` the distance the floor holder and interpreters are heard from;
+    ``muted`` speakers not played at all (members of another space: what their jitter buffers
+    still hold when we or they move is dropped, counted in ``other_space``)."""
 
     floor: int | None = None
     rostrum: tuple[float, float, float] | None = None
@@ -65,6 +67,7 @@ class MixPlan:
     duck_db: float = -18.0
     duck_hold_s: float = 0.5
     near_m: float = 1.0
+    muted: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -86,7 +89,7 @@ class ListenCounters:
     ``malformed``; ``late`` and other jitter-buffer refusals in ``refused``), blocks rendered,
     and voices that played without a known position (``unplaced``, heard from straight ahead);
     loss reports sent (``reports_sent``); blocks of interpreters on a channel we do not listen
-    to, dropped (``other_channel``)."""
+    to, dropped (``other_channel``); blocks of members of another space, dropped (``other_space``)."""
 
     packets: int = 0
     spoofed: int = 0
@@ -96,6 +99,7 @@ class ListenCounters:
     unplaced: int = 0
     reports_sent: int = 0
     other_channel: int = 0
+    other_space: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -154,6 +158,9 @@ class ListenerMix:
         near = ahead if plan.near_m == 1.0 else lp + plan.near_m * np.asarray(listener.forward(), np.float32)
         duck = self._duck_ramp(now, voices, n)
         for spk, mono in voices.items():
+            if spk in plan.muted:
+                self.counters.other_space += 1
+                continue
             channel = plan.channels.get(spk)
             if channel is not None and channel != plan.listen:
                 self.counters.other_channel += 1

@@ -176,9 +176,11 @@ class SessionRooms:
         if floor is not None and not self.spaces.same_space(state.floor):
             floor = None
         p = mix.plan
-        if (p.floor, p.channels, p.listen, p.rostrum, p.duck_db) != (floor, channels, self.s.listen, self.rostrum,
-                                                                     self.s.duck_db):
-            mix.plan = MixPlan(floor, self.rostrum, channels, self.s.listen, self.s.duck_db, p.duck_hold_s, p.near_m)
+        muted = frozenset(self._hidden)
+        if (p.floor, p.channels, p.listen, p.rostrum, p.duck_db, p.muted) != (floor, channels, self.s.listen, self.rostrum,
+                                                                              self.s.duck_db, muted):
+            mix.plan = MixPlan(floor, self.rostrum, channels, self.s.listen, self.s.duck_db, p.duck_hold_s, p.near_m,
+                               muted)
 
     def _keys(self, state: Any) -> dict[int, int]:
         """Relay client id -> the state's member key (the same in a plain room)."""
