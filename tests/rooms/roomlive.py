@@ -4,6 +4,7 @@ recorded speech (Debian alsa-utils' announcements)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import wave
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -103,7 +104,7 @@ def _bands(x: np.ndarray, hop: int = 480, n_bands: int = 24) -> np.ndarray:
     spec = np.abs(np.fft.rfft(x[idx] * np.hanning(2 * hop), axis=1)) ** 2
     freqs = np.fft.rfftfreq(2 * hop, 1 / FS)
     edges = np.geomspace(100.0, 8000.0, n_bands + 1)
-    out = np.stack([spec[:, (freqs >= lo) & (freqs < hi)].sum(axis=1) for lo, hi in zip(edges[:-1], edges[1:])], axis=1)
+    out = np.stack([spec[:, (freqs >= lo) & (freqs < hi)].sum(axis=1) for lo, hi in itertools.pairwise(edges)], axis=1)
     return np.sqrt(out)
 
 

@@ -44,8 +44,9 @@ def test_secured_room_ignores_a_relay_labelled_interpreter_without_the_role() ->
             self.client_id, self.role, self.state = cid, role, "present"
 
     class State:
-        members = {10: M(2, "delegate"), 11: M(3, "interpreter")}
-        floor = 0
+        def __init__(self) -> None:
+            self.members = {10: M(2, "delegate"), 11: M(3, "interpreter")}
+            self.floor = 0
 
     r = _rooms(secured=True)
     r.spaces.receive(Placed(2, "", "fr"))

@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 
 import numpy as np
-from roomlive import Delegate, spectral_correlation, energy_db, run, run_room, talk_file
+from roomlive import Delegate, energy_db, run, run_room, spectral_correlation, talk_file
 
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.session.rooms import RoomsSettings

@@ -59,7 +59,7 @@ def test_bilateral_room_and_lounge_are_inaudible_outside(tmp_path: Path, chamber
         return ds, seen, shown, relay.server.core.space_stats()
 
     ds, cid, shown, relay_stats = run(run_room(chamber, body))
-    p, b, l2, intruder, a, l1, s = ds
+    p, b, l2, intruder, a, l1, _s = ds
     split = int(SILENT_TILL * FS)
     heard_p, heard_b, heard_l2 = p.heard(), b.heard(), l2.heard()
     inside_b = energy_db(heard_b[:split])

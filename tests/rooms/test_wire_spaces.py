@@ -77,7 +77,7 @@ def test_relay_rules_for_bilateral_rooms_and_interpreters() -> None:
     assert core.place_refusal(fra, Place(room)) is None
     why = core.place_refusal(gab, Place(room))
     assert why is not None and "\n" not in why
-    assert why == ("the bilateral room DEU-FRA is closed to all but delegations DEU and FRA (m-%s is GAB)" % seats["GAB"])
+    assert why == f"the bilateral room DEU-FRA is closed to all but delegations DEU and FRA (m-{seats['GAB']} is GAB)"
     # plain room: no verified roles, anyone may interpret; secured room: the interpreter role only
     assert core.place_refusal(gab, Place("", "fr")) is None
     deleg = _session(core, seats["ITA"], role="delegate", secured=True)

@@ -19,9 +19,20 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from vrdiplomacy.net.client_types import PoseReceived, PoseUpdate, RelayError, RoomEventReceived, VoiceReceived
+from vrdiplomacy.net.client_types import (
+    PoseReceived,
+    PoseUpdate,
+    RelayError,
+    RoomEventReceived,
+    VoiceReceived,
+)
 from vrdiplomacy.net.spaces import ClientSpaces, PlaceChanged
-from vrdiplomacy.net.wire_spaces import ERR_PLACE_REFUSED, check_language, check_space, space_label
+from vrdiplomacy.net.wire_spaces import (
+    ERR_PLACE_REFUSED,
+    check_language,
+    check_space,
+    space_label,
+)
 from vrdiplomacy.session.audio import ListenerMix, MixPlan
 
 log = logging.getLogger("vrdiplomacy.session")
