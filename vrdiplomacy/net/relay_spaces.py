@@ -5,10 +5,10 @@ A member tells the relay where it is with a :class:`~vrdiplomacy.net.wire_spaces
 space (plenary ``""``, ``lounge``, ``bilateral:AAA+BBB``), the language channel it interprets into
 and the one it listens to. The relay checks it:
 
-* a bilateral room admits members of its two delegations only. A member's delegations are its
-  seat's delegation in the room layout and, in a secured room, the country of its invitation
-  (both signed by the room authority there: the invitation names the seat); in a plain room the
-  seat is the member's own claim;
+* a bilateral room admits members of its two delegations only. In a secured room a member's
+  delegation is the country its invitation names (the certificate's, checked by the room
+  authority who signed the invitation: ``bilateral:DE+FR``); in a plain room it is the delegation
+  of the seat it took in the layout (``bilateral:DEU+FRA``), the member's own claim;
 * only a member with the role ``interpreter`` (from its invitation) may interpret in a secured
   room; a plain room has no verified roles, so there anyone may.
 
@@ -75,15 +75,14 @@ class RelaySpaces:
     # ------------------------------------------------------------ places
 
     def delegations_of(self, s: Session) -> set[str]:
-        """The delegations member ``s`` belongs to (see the module docstring)."""
-        out = set()
+        """The delegation member ``s`` belongs to (see the module docstring): in a secured room the
+        country of its invitation, in a plain room its seat's delegation in the layout."""
+        if s.member_key:
+            country = self._countries.get(s.client_id, "")
+            return {country} if country else set()
         room = self.rooms.get(s.room)
         geo = room.interest.layout if room is not None else None
-        if geo is not None and s.seat in geo.delegations:
-            out.add(geo.delegations[s.seat])
-        if s.member_key and self._countries.get(s.client_id):
-            out.add(self._countries[s.client_id])
-        return out
+        return {geo.delegations[s.seat]} if geo is not None and s.seat in geo.delegations else set()
 
     def place_refusal(self, s: Session, p: Place) -> str | None:
         """Why ``s`` may not take place ``p`` (None: it may)."""
