@@ -73,3 +73,24 @@ def test_join_options() -> None:
         join_cmd._rooms(_parse("--room-space", "kitchen"))
     with pytest.raises(ConfigError, match="lowercase"):
         join_cmd._rooms(_parse("--listen", "French"))
+
+
+def test_desktop_keys_cycle_rooms_and_channels() -> None:
+    asked: list[tuple[str, str, str]] = []
+
+    class Core:
+        spaces = SessionRooms().spaces
+
+    class FakeClient:  # records what the session asks the relay for
+        core = Core()
+
+        def place(self, space: str, interpret: str = "", listen: str = "") -> None:
+            asked.append((space, interpret, listen))
+
+    r = SessionRooms(RoomsSettings(space="bilateral:DEU+FRA"))
+    r.attach(FakeClient())
+    assert asked == [("bilateral:DEU+FRA", "", "")]
+    for keys in ({"room"}, {"room"}, set(), {"room", "nod"}, set(), {"room"}, {"listen"}, set(), {"listen"}):
+        r.on_keys(keys)  # a key held over frames acts once
+    assert asked[1:] == [("", "", ""), ("lounge", "", ""), ("bilateral:DEU+FRA", "", ""),
+                         ("bilateral:DEU+FRA", "", "en"), ("bilateral:DEU+FRA", "", "fr")]

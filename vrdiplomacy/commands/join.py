@@ -28,6 +28,9 @@ DESKTOP_HELP = textwrap.dedent("""\
     gesture keys:
       1 raise_hand   2 lower_hand   3 nod          4 head_shake   5 thumbs_up   6 thumbs_down
       7 wave         8 applause     9 point        0 open_palms   H handshake
+    room keys:
+      R  next room (plenary, lounge, the bilateral room of --room-space)
+      L  next listening channel (floor, en, fr, es, ar, ru, zh)
     """)
 
 

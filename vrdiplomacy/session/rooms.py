@@ -98,6 +98,8 @@ class SessionRooms:
         self._interpreters: frozenset[int] = frozenset()  # relay client ids of roster interpreters (secured)
         self._dirty = True
         self._n_members = -1
+        self._keys_down: set[str] = set()
+        self._bilateral = self.s.space if self.s.space.startswith("bilateral:") else ""
 
     def attach(self, client: Any) -> None:
         """Use ``client``'s place bookkeeping and ask for the starting place."""
@@ -127,6 +129,24 @@ class SessionRooms:
         i = order.index(self.s.listen) if self.s.listen in order else 0
         self.listen_to(order[(i + 1) % len(order)])
         return self.s.listen
+
+    def cycle_space(self) -> str:
+        """The next room: the plenary, the lounge, then the bilateral room we started in (if any)."""
+        order = ["", "lounge"] + ([self._bilateral] if self._bilateral else [])
+        i = order.index(self.s.space) if self.s.space in order else 0
+        self.move(order[(i + 1) % len(order)])
+        return self.s.space
+
+    def on_keys(self, keys: Any) -> None:
+        """Desktop keys ("room", "listen") held in this frame: act on each press (a key held down
+        over several frames acts once)."""
+        down = {k for k in keys if k in ("room", "listen")}
+        for k in down - self._keys_down:
+            if k == "room":
+                self.cycle_space()
+            else:
+                self.cycle_listen()
+        self._keys_down = down
 
     def _send(self) -> None:
         if self.client is not None:

@@ -299,6 +299,7 @@ class DelegateSession:
         """Pass one local InputFrame (scene coordinates) through the gesture recognizer and send
         the onsets and offsets it yields (and handshake offers) at once; returns those events."""
         right = right_hand_position(self.pose_source(self.now)) if self.client is not None else None
+        self.rooms.on_keys(frame.keys)  # the desktop's room and listening-channel keys
         out = self.gestures.push_frame(frame, self.now, self.state, right)
         self.flush_gestures()
         return out
