@@ -94,3 +94,18 @@ def test_desktop_keys_cycle_rooms_and_channels() -> None:
         r.on_keys(keys)  # a key held over frames acts once
     assert asked[1:] == [("", "", ""), ("lounge", "", ""), ("bilateral:DEU+FRA", "", ""),
                          ("bilateral:DEU+FRA", "", "en"), ("bilateral:DEU+FRA", "", "fr")]
+
+
+def test_room_labels_for_panels() -> None:
+    class M:
+        client_id = 2
+
+    class State:
+        me = 1
+        members = {2: M()}
+
+    r = _rooms()
+    r.spaces.receive(Placed(2, "bilateral:DEU+FRA"))
+    assert r.room_of(2, State()) == "bilateral room DEU-FRA" and r.room_of(1, State()) == "plenary"
+    r.s.listen = "fr"
+    assert r.status_line() == "Plenary - listening: fr"

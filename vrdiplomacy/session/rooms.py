@@ -238,6 +238,25 @@ class SessionRooms:
                 m.state = ELSEWHERE
         self._hidden = now_hidden
 
+    def room_of(self, key: int, state: Any) -> str:
+        """Where the member with state key ``key`` is, as people read it ("plenary", "lounge",
+        "bilateral room DEU-FRA"; ours for our own key): for participants panels and screens."""
+        if key == state.me:
+            return space_label(self.space)
+        m = state.members.get(key)
+        cid = key if not self.secured else (m.client_id if m is not None else 0)
+        return space_label(self.spaces.place_of(cid)[0])
+
+    def status_line(self) -> str:
+        """Our room and channel in one line for the head-up card ("Lounge - listening: fr")."""
+        where = space_label(self.space)
+        line = where[:1].upper() + where[1:]
+        if self.s.interpret:
+            line += f" - interpreting into {self.s.interpret}"
+        if self.s.listen:
+            line += f" - listening: {self.s.listen}"
+        return line
+
     def report(self) -> dict[str, Any]:
         return {"space": space_label(self.space), "listen": self.s.listen or "floor", "interpret": self.s.interpret,
                 "places": {cid: list(p) for cid, p in self.spaces.places.items()}, **self.counters.__dict__}
