@@ -109,15 +109,33 @@ def _bands(x: np.ndarray, hop: int = 480, n_bands: int = 24) -> np.ndarray:
 
 
 def spectral_correlation(src: np.ndarray, out: np.ndarray, min_lag_s: float, max_lag_s: float) -> tuple[float, float]:
-    """(highest correlation of the band amplitudes of ``src`` and of ``out`` over lags
-    min_lag_s..max_lag_s, lag s): a time-frequency match, which tells two utterances of one voice
-    apart better than broadband envelopes; linear amplitudes, so a voice 18 dB down weighs little."""
+    """(correlation of the band amplitudes of ``src`` and of ``out``, lag s): a time-frequency match,
+    which tells two utterances of one voice apart better than broadband envelopes; linear
+    amplitudes, so a voice 18 dB down weighs little. The best lag over min_lag_s..max_lag_s for the
+    whole of ``src``, then each 0.5 s window of it at its own best lag within 80 ms of that (the
+    jitter buffer stretches and shrinks time under load), averaged weighted by the window's energy."""
     hop = 480
     a, b = _bands(src, hop), _bands(out, hop)
+
+    def corr(x: np.ndarray, y: np.ndarray) -> float:
+        # each band's mean removed: what is compared is how the spectrum moves, not the voice's
+        # long-term spectrum (the same speaker's utterances share it)
+        x, y = x - x.mean(axis=0), y - y.mean(axis=0)
+        if x.std() == 0 or y.std() == 0:
+            return 0.0
+        return float(np.corrcoef(x.ravel(), y.ravel())[0, 1])
+
     best, best_lag = -1.0, 0
     for lag in range(int(min_lag_s * FS / hop), min(int(max_lag_s * FS / hop), b.shape[0] - a.shape[0]) + 1):
-        seg = b[lag : lag + a.shape[0]]
-        c = float(np.corrcoef(a.ravel(), seg.ravel())[0, 1])
+        c = corr(a, b[lag : lag + a.shape[0]])
         if c > best:
             best, best_lag = c, lag
-    return best, best_lag * hop / FS
+    win, slack = 50, 8  # 0.5 s windows, 80 ms
+    total = weight = 0.0
+    for start in range(0, a.shape[0] - win + 1, win):
+        w = float(np.sum(a[start : start + win] ** 2))
+        lo, hi = max(0, best_lag + start - slack), min(b.shape[0] - win, best_lag + start + slack)
+        c = max((corr(a[start : start + win], b[k : k + win]) for k in range(lo, hi + 1)), default=0.0)
+        total += w * c
+        weight += w
+    return (total / weight if weight else best), best_lag * hop / FS

@@ -10,9 +10,9 @@ distance and zone gains) and mixes the result through the limiter
 Rostrum and interpretation (:class:`MixPlan`, set by the session every block): the floor holder
 is heard by every listener at rostrum level, from the rostrum's direction at ``near_m`` (a
 fixed level whatever the distance), everyone else spatially. An interpreter's voice plays only
-for a listener on its channel, from straight ahead at ``near_m``; while that channel speaks
-(and for ``duck_hold_s`` after) every other voice, the floor included, is ducked by
-``duck_db`` (default -18 dB), ramped over a block. Voices of interpreters on other channels are
+for a listener on its channel, from straight ahead at ``near_m``; while an interpreter is on
+that channel every other voice, the floor included, is ducked by ``duck_db`` (default -18 dB,
+ramped over a block); a channel nobody interprets into leaves the floor at full level. Voices of interpreters on other channels are
 dropped and counted (``other_channel``).
 
 Loss feedback: :meth:`ListenerMix.loss_report` answers, now and then, the
@@ -55,8 +55,7 @@ class MixPlan:
     """Who is heard how (keys as the mix's speakers): ``floor`` the floor holder (heard from
     ``rostrum``, a world position, or straight ahead when None, at rostrum level); ``channels``
     interpreter -> language channel; ``listen`` our channel ("" the floor); ``duck_db`` the floor
-    under a speaking channel; ``duck_hold_s`` how long the duck holds after the channel's last
-    audible block; ``near_m`` the distance the floor holder and interpreters are heard from;
+    under our channel while an interpreter is on it; ``near_m`` the distance the floor holder and interpreters are heard from;
     ``muted`` speakers not played at all (members of another space: what their jitter buffers
     still hold when we or they move is dropped, counted in ``other_space``)."""
 
@@ -65,7 +64,6 @@ class MixPlan:
     channels: dict[int, str] = field(default_factory=dict)
     listen: str = ""
     duck_db: float = -18.0
-    duck_hold_s: float = 0.5
     near_m: float = 1.0
     muted: frozenset[int] = frozenset()
 
@@ -124,7 +122,6 @@ class ListenerMix:
         self.on_voice: Callable[[int, float, F32], None] | None = None
         self.plan = MixPlan()
         self._duck = 1.0  # gain on the floor at the end of the last block
-        self._channel_heard = -1e9  # when our channel last had an audible block
 
     def receive(self, source: int, payload: bytes, now: float, verified: bool = False) -> str:
         """File a voice payload (a :class:`VoicePacket`) of ``source``: the relay's client id, or
@@ -156,7 +153,7 @@ class ListenerMix:
         ahead = lp + np.asarray(listener.forward(), np.float32)
         plan = self.plan
         near = ahead if plan.near_m == 1.0 else lp + plan.near_m * np.asarray(listener.forward(), np.float32)
-        duck = self._duck_ramp(now, voices, n)
+        duck = self._duck_ramp(n)
         for spk, mono in voices.items():
             if spk in plan.muted:
                 self.counters.other_space += 1
@@ -197,14 +194,13 @@ class ListenerMix:
         dist = float(np.linalg.norm(d))
         return near if dist < 1e-3 else (lp + d * (plan.near_m / dist)).astype(np.float32)
 
-    def _duck_ramp(self, now: float, voices: Mapping[int, F32], n: int) -> F32 | None:
-        """The per-sample gain on non-channel voices this block (None: unducked, no change)."""
+    def _duck_ramp(self, n: int) -> F32 | None:
+        """The per-sample gain on the floor (every voice but our channel's) this block: ``duck_db``
+        while an interpreter is on our channel, else none; ramped over a block when it changes
+        (None: unducked, no change)."""
         plan = self.plan
-        if plan.listen:
-            for spk, mono in voices.items():
-                if plan.channels.get(spk) == plan.listen and float(np.dot(mono, mono)) > n * 1e-6:
-                    self._channel_heard = now
-        target = 10.0 ** (plan.duck_db / 20.0) if plan.listen and now - self._channel_heard <= plan.duck_hold_s else 1.0
+        on = bool(plan.listen) and plan.listen in plan.channels.values()
+        target = 10.0 ** (plan.duck_db / 20.0) if on else 1.0
         start, self._duck = self._duck, target
         if start == target == 1.0:
             return None

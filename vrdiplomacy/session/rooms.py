@@ -210,7 +210,7 @@ class SessionRooms:
         muted = frozenset(self._hidden)
         if (p.floor, p.channels, p.listen, p.rostrum, p.duck_db, p.muted) != (floor, channels, self.s.listen, self.rostrum,
                                                                               self.s.duck_db, muted):
-            mix.plan = MixPlan(floor, self.rostrum, channels, self.s.listen, self.s.duck_db, p.duck_hold_s, p.near_m,
+            mix.plan = MixPlan(floor, self.rostrum, channels, self.s.listen, self.s.duck_db, p.near_m,
                                muted)
 
     def _keys(self, state: Any) -> dict[int, int]:
