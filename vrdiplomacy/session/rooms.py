@@ -38,6 +38,7 @@ from vrdiplomacy.session.audio import ListenerMix, MixPlan
 log = logging.getLogger("vrdiplomacy.session")
 
 ELSEWHERE = "elsewhere"  # RoomState member state of a member in another space (not shown, not heard)
+REFRESH = 25  # audio blocks (0.5 s) between refreshes of who is where in the room state
 
 
 @dataclass
@@ -99,6 +100,9 @@ class SessionRooms:
         self._dirty = True
         self._n_members = -1
         self._keys_down: set[str] = set()
+        self._ticks = 0
+        self._by_cid: dict[int, int] = {}  # relay client id -> state key (from the last _hide)
+        self._muted: frozenset[int] = frozenset()
         self._bilateral = self.s.space if self.s.space.startswith("bilateral:") else ""
 
     def attach(self, client: Any) -> None:
@@ -185,33 +189,37 @@ class SessionRooms:
     # ------------------------------------------------------------ every block
 
     def tick(self, mix: ListenerMix | None, state: Any) -> None:
-        """Hide members of other spaces in ``state`` and set ``mix``'s plan (every audio block)."""
+        """Hide members of other spaces in ``state`` and set ``mix``'s plan (every audio block;
+        the secured room's client id -> member map is refreshed every ``REFRESH`` blocks)."""
         members = state.members
-        if self._dirty or len(members) != self._n_members or any(
+        self._ticks += 1
+        refresh = self._ticks % REFRESH == 0
+        if self._dirty or refresh or len(members) != self._n_members or any(
                 members[k].state != ELSEWHERE for k in self._hidden if k in members):
             self._dirty = False
             self._n_members = len(members)
             self._hide(state)
-        if self.secured and any(p[1] for p in self.spaces.places.values()):
-            self.bind(state)
         if mix is None:
             return
-        keys = self._keys(state)
+        places = self.spaces.places
         channels: dict[int, str] = {}
-        for cid, (_space, interp, _listen) in self.spaces.places.items():
+        for cid, (_space, interp, _listen) in places.items():
             if interp and cid != self.spaces.me and self.spaces.same_space(cid):
-                k = keys.get(cid)
+                k = self._key_of(cid, state)
                 if k is not None:
                     channels[k] = interp
-        floor = keys.get(state.floor) if state.floor and state.floor != self.spaces.me else None
-        if floor is not None and not self.spaces.same_space(state.floor):
-            floor = None
+        f = state.floor
+        floor = self._key_of(f, state) if f and f != self.spaces.me and self.spaces.same_space(f) else None
         p = mix.plan
-        muted = frozenset(self._hidden)
-        if (p.floor, p.channels, p.listen, p.rostrum, p.duck_db, p.muted) != (floor, channels, self.s.listen, self.rostrum,
-                                                                              self.s.duck_db, muted):
-            mix.plan = MixPlan(floor, self.rostrum, channels, self.s.listen, self.s.duck_db, p.near_m,
-                               muted)
+        if (p.floor, p.channels, p.listen, p.duck_db, p.muted) != (floor, channels, self.s.listen, self.s.duck_db,
+                                                                   self._muted):
+            mix.plan = MixPlan(floor, self.rostrum, channels, self.s.listen, self.s.duck_db, p.near_m, self._muted)
+
+    def _key_of(self, cid: int, state: Any) -> int | None:
+        """The state's member key of relay client id ``cid`` (itself in a plain room)."""
+        if not self.secured:
+            return cid if cid in state.members else None
+        return self._by_cid.get(cid)
 
     def _keys(self, state: Any) -> dict[int, int]:
         """Relay client id -> the state's member key (the same in a plain room)."""
@@ -227,6 +235,7 @@ class SessionRooms:
     def _hide(self, state: Any) -> None:
         self.bind(state)
         keys = self._keys(state)
+        self._by_cid = keys
         now_hidden = {k for cid, k in keys.items() if not self.spaces.same_space(cid)}
         for k in self._hidden - now_hidden:
             m = state.members.get(k)
@@ -237,6 +246,7 @@ class SessionRooms:
             if m is not None and m.state in ("present", "away"):
                 m.state = ELSEWHERE
         self._hidden = now_hidden
+        self._muted = frozenset(now_hidden)
 
     def room_of(self, key: int, state: Any) -> str:
         """Where the member with state key ``key`` is, as people read it ("plenary", "lounge",
