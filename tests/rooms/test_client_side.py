@@ -101,8 +101,8 @@ def test_room_labels_for_panels() -> None:
         client_id = 2
 
     class State:
-        me = 1
-        members = {2: M()}
+        def __init__(self) -> None:
+            self.me, self.members = 1, {2: M()}
 
     r = _rooms()
     r.spaces.receive(Placed(2, "bilateral:DEU+FRA"))
