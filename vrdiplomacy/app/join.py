@@ -28,7 +28,9 @@ class JoinOptions:
     :class:`~vrdiplomacy.gestures.record.Recorder` for the input, ``client`` the live client's
     options (desktop key hold, recognizer), ``voice`` microphone, headphones and voice profile,
     ``render_every`` draw every N-th frame (1: all; see :func:`vrdiplomacy.xr.runloop.run`),
-    ``seat_named`` False when the seat was chosen for the user (a taken one then fails at once)."""
+    ``seat_named`` False when the seat was chosen for the user (a taken one then fails at once),
+    ``rooms`` the room within the room and interpretation channels
+    (:class:`~vrdiplomacy.session.rooms.RoomsSettings`)."""
 
     duration: float = 0.0
     screenshot: Path | None = None
@@ -38,6 +40,7 @@ class JoinOptions:
     voice: VoiceOptions = dataclasses.field(default_factory=VoiceOptions)
     render_every: int = 1
     seat_named: bool = True  # the user named the seat: wait for it while someone else holds it
+    rooms: Any = None
 
 
 @dataclasses.dataclass
@@ -149,6 +152,8 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
                                        client=dataclasses.replace(settings.client, admission=secured.admission))
     if opts.name:
         settings = dataclasses.replace(settings, identity=opts.name)
+    if opts.rooms is not None:
+        settings = dataclasses.replace(settings, rooms=opts.rooms)
     # the resume token lives in the user's state folder: after a crash, the next join gets the seat back
     settings = dataclasses.replace(settings, client=dataclasses.replace(
         settings.client, resume_dir=user_dirs().state, seat_wait_s=settings.client.seat_wait_s if opts.seat_named else 0.0))

@@ -28,6 +28,9 @@ DESKTOP_HELP = textwrap.dedent("""\
     gesture keys:
       1 raise_hand   2 lower_hand   3 nod          4 head_shake   5 thumbs_up   6 thumbs_down
       7 wave         8 applause     9 point        0 open_palms   H handshake
+    room keys:
+      R  next room (plenary, lounge, the bilateral room of --room-space)
+      L  next listening channel (floor, en, fr, es, ar, ru, zh)
     """)
 
 
@@ -73,6 +76,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     voice.add_argument("--voice-profile", choices=("full", "low"), default="full",
                        help="full: 48 kHz Opus up to 20 kHz, 48 kb/s, so voices keep their front/back and height "
                             "cues (default); low: wideband 24 kb/s for poor links")
+    rooms = p.add_argument_group(
+        "rooms and interpretation",
+        textwrap.fill("The room holds the plenary, an informal lounge and closed-door bilateral rooms: you hear, see "
+                      "and reach only the members of the one you are in. Interpreters speak into a language "
+                      "channel; each listener hears the floor or one channel (the floor ducked 18 dB under it).", 76))
+    rooms.add_argument("--room-space", default="plenary", metavar="ROOM",
+                       help="start in this room: plenary (default), lounge, or bilateral:AAA+BBB (the two delegations "
+                            "only; the relay refuses anyone else with a one-line reason)")
+    rooms.add_argument("--listen", default="floor", metavar="LANG",
+                       help="hear the floor (default) or an interpretation channel, e.g. fr")
+    rooms.add_argument("--interpret", default="", metavar="LANG",
+                       help="interpret into this channel, e.g. fr (you hear the floor; in a secured room your "
+                            "invitation must give you the interpreter role)")
     from vrdiplomacy.commands.identity import DEFAULT_HOME, add_passphrase
     from vrdiplomacy.net.room_code_cli import add_identity_arguments
 
@@ -108,6 +124,19 @@ def _secured_join(args: argparse.Namespace, identity: tuple[object, list, str], 
     me, roots, name = identity
     admission = load_admission(args, me, roots, room, seat)  # type: ignore[arg-type]
     return SecuredJoin(me, roots, name, admission, room_authority(args, admission))
+
+
+def _rooms(args: argparse.Namespace) -> object:
+    """The RoomsSettings of ``--room-space``, ``--listen`` and ``--interpret`` (checked before a window opens)."""
+    from vrdiplomacy.errors import ProtocolError
+    from vrdiplomacy.net.wire_spaces import parse_space_option
+    from vrdiplomacy.session.rooms import RoomsSettings
+
+    listen = "" if args.listen in ("floor", "") else args.listen
+    try:
+        return RoomsSettings(parse_space_option(args.room_space), args.interpret, listen)
+    except ProtocolError as e:
+        raise ConfigError(f"--room-space/--listen/--interpret: {e}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -165,11 +194,12 @@ def run(args: argparse.Namespace) -> int:
         recorder = Recorder(args.record, meta={"scene": layout.scene, "mode": backend.mode})
     from vrdiplomacy.app.session import VoiceOptions
 
+    rooms = _rooms(args)
     opts = JoinOptions(args.duration, args.screenshot, args.name, recorder,
                        ClientOptions(config.client.key_hold, recognize=not args.no_recognizer,
                                      mapping=config.mapping.controller),
                        VoiceOptions(args.mic, args.headphones, args.voice_profile), args.render_every,
-                       seat_named=args.seat is not None)
+                       seat_named=args.seat is not None, rooms=rooms)
     try:
         if relay is not None:
             return networked(backend, scene, layout, seat, relay, opts, secured)  # type: ignore[arg-type]

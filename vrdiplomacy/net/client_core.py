@@ -55,6 +55,8 @@ from vrdiplomacy.net.client_types import (  # re-exported: the adapter and the a
     VoiceReceived,
 )
 from vrdiplomacy.net.hop import DOWNLINK, UPLINK, HopOpener, HopSealer, ReplayError
+from vrdiplomacy.net.spaces import ClientSpaces
+from vrdiplomacy.net.wire_spaces import Place, Placed, SpaceEvent, SpaceEventIn
 
 if TYPE_CHECKING:
     from vrdiplomacy.crypto.admission import Admission
@@ -147,6 +149,7 @@ class ClientCore:
         self.reliable = ReliableEvents(self.s.max_unacked_events)
         self.members: dict[int, Member] = {}
         self.floor = 0
+        self.spaces = ClientSpaces()  # where we and the others are (rooms within the room, channels)
         self.udp_port = 0
         self.heartbeat = 2.0
         self.media_ready = False
@@ -253,6 +256,21 @@ class ClientCore:
         if self.state == "connected":
             self._queue(wire.Floor(take))
 
+    def place(self, space: str, interpret: str = "", listen: str = "") -> None:
+        """Move to ``space`` (plenary "", "lounge", "bilateral:AAA+BBB"), interpreting into
+        ``interpret`` and listening to ``listen`` (the relay may refuse: a RelayError says why)."""
+        self.spaces.want = Place(space, interpret, listen)
+        if self.state == "connected":
+            self._queue(self.spaces.want)
+
+    def send_space_event(self, payload: bytes) -> bool:
+        """An event for the members of our space only (not stored, not resent after a reconnect)."""
+        if self.state != "connected":
+            self.counters.media_not_sent += 1
+            return False
+        self._queue(SpaceEvent(payload))
+        return True
+
     def join(self, room: str, seat: str, admission: Admission | None = None) -> None:
         """Move to ``room`` at ``seat``: a secured one with ``admission`` (its invitation), else a plain one."""
         self.room, self.seat, self.admission = room, seat, admission
@@ -346,6 +364,8 @@ class ClientCore:
             if msg.holder != self.floor:
                 self.floor = msg.holder
                 self._events.append(FloorChanged(msg.holder))
+        elif isinstance(msg, (Placed, SpaceEventIn)):
+            self._events.extend(self.spaces.receive(msg))  # type: ignore[arg-type]
         elif isinstance(msg, wire.Pong):
             pass
         else:
@@ -378,6 +398,8 @@ class ClientCore:
         self._roster = set()
         for ev in resend:
             self._queue(ev)
+        for p in self.spaces.welcome(w.client_id):
+            self._queue(p)
         self._events.append(Connected(w.client_id, w.resumed, w.epoch))
 
     def _presence(self, p: wire.Presence, now: float) -> None:
@@ -412,6 +434,7 @@ class ClientCore:
                 self._drop_member(m)
 
     def _drop_member(self, m: Member) -> None:
+        self.spaces.left(m.client_id)
         if self.members.pop(m.client_id, None) is not None:
             if m.away_deadline:
                 self._n_away -= 1

@@ -52,6 +52,7 @@ from vrdiplomacy.net.client_core import (
 )
 from vrdiplomacy.net.pose import LatePose, PoseDecoder, PoseEncoder
 from vrdiplomacy.net.resume_file import ResumeFile, resume_path
+from vrdiplomacy.net.spaces import SPACE_STREAMS
 from vrdiplomacy.scene.math3d import Pose
 
 if TYPE_CHECKING:
@@ -297,6 +298,10 @@ class Client:
         if sealed is None:
             self._held.append((stream, payload))
             return 0
+        if stream in SPACE_STREAMS and self.core.spaces.my_space:  # in a side room: for its members only
+            self.core.send_space_event(sealed)
+            self._flush()
+            return 0
         seq = self.core.send_event(sealed)
         self._flush()
         return seq
@@ -308,6 +313,9 @@ class Client:
             if sealed is None:
                 return
             self._held.popleft()
+            if stream in SPACE_STREAMS and self.core.spaces.my_space:
+                self.core.send_space_event(sealed)
+                continue
             self.core.send_event(sealed)
         self._flush()
 
@@ -326,6 +334,12 @@ class Client:
 
     def set_floor(self, take: bool = True) -> None:
         self.core.set_floor(take)
+        self._flush()
+
+    def place(self, space: str, interpret: str = "", listen: str = "") -> None:
+        """Move to another space of the room and pick interpretation channels (see
+        :meth:`ClientCore.place`)."""
+        self.core.place(space, interpret, listen)
         self._flush()
 
     def join(self, room: str, seat: str, admission: Admission | None = None) -> None:

@@ -1,11 +1,16 @@
 """Interest management: who receives whose voice and poses, and how often.
 
-Voice from speaker S reaches listener L when both are in the same *space* (the same isolated
-zone, or both outside every isolated zone) and at least one of:
+Voice from speaker S reaches listener L when both are in the same *space* (the same explicit
+space of :mod:`~vrdiplomacy.net.wire_spaces`: plenary, lounge or a bilateral room, set by the
+members' ``Place`` messages; and within it the same isolated zone, or both outside every isolated
+zone) and at least one of:
 
 * S is among the ``last_n`` loudest recently active speakers of that space,
 * S is within ``audible_radius`` of L,
 * S holds the floor.
+
+An interpreter (a member whose place names a channel it ``interpret``-s into) is heard by the
+members of its space who ``listen`` to that channel, whatever the distance, and by nobody else.
 
 Poses are forwarded in tiers: *near* (same space, within ``near_radius``) every frame, *mid*
 (same space, within ``mid_radius``) every ``mid_divisor``-th frame, and everyone else (farther,
@@ -53,6 +58,7 @@ class RoomGeometry:
 
     seats: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     zones: tuple[Box, ...] = ()
+    delegations: dict[str, str] = field(default_factory=dict)  # seat id -> delegation code (where the layout says)
 
     @classmethod
     def of(cls, layout: Any) -> "RoomGeometry | None":
@@ -63,7 +69,8 @@ class RoomGeometry:
         seats = {str(st.seat_id): tuple(float(v) for v in st.position) for st in getattr(layout, "seats", ())}
         zones = tuple(Box(str(z.name), tuple(float(v) for v in z.min), tuple(float(v) for v in z.max),  # type: ignore[arg-type]
                           bool(getattr(z, "isolated", False))) for z in getattr(layout, "zones", ()))
-        return cls(seats, zones)  # type: ignore[arg-type]
+        dels = {str(st.seat_id): str(st.delegation).upper() for st in getattr(layout, "seats", ()) if getattr(st, "delegation", "")}
+        return cls(seats, zones, dels)  # type: ignore[arg-type]
 
     def zone_at(self, p: Any) -> Box | None:
         """The innermost isolated zone containing ``p``, else any zone, else None."""
@@ -107,6 +114,7 @@ class Routes:
 
 
 _NAN3 = (np.nan, np.nan, np.nan)
+PLENARY_PLACE = ("", "", "")  # (space, interpret, listen) of a member who never sent a Place
 
 
 class RoomInterest:
@@ -122,6 +130,9 @@ class RoomInterest:
         self.level: dict[int, float] = {}
         self.last_active: dict[int, float] = {}
         self.floor_holder = 0
+        # explicit places (space, interpret channel, listen channel) of members not in the plain plenary
+        self.place: dict[int, tuple[str, str, str]] = {}
+        self.place_version = 0  # bumped on every change of a place
         self.routes = Routes()
         self.next_recompute = 0.0
         self.last_recompute = -1e9
@@ -142,8 +153,9 @@ class RoomInterest:
     def remove(self, cid: int) -> None:
         if cid in self.members:
             self.members.remove(cid)
-            for d in (self.position, self.pose_hdr, self.level, self.last_active):
+            for d in (self.position, self.pose_hdr, self.level, self.last_active, self.place):
                 d.pop(cid, None)  # type: ignore[attr-defined]
+            self.place_version += 1
             if self.floor_holder == cid:
                 self.floor_holder = 0
             self.dirty = True
@@ -165,6 +177,20 @@ class RoomInterest:
             self.floor_holder = holder
             self.dirty = True
 
+    def set_place(self, cid: int, space: str, interpret: str = "", listen: str = "") -> None:
+        """Put member ``cid`` in explicit ``space`` with its interpretation channels (routes change)."""
+        p = (space, interpret, listen)
+        if self.place.get(cid, PLENARY_PLACE) != p:
+            if p == PLENARY_PLACE:
+                self.place.pop(cid, None)
+            else:
+                self.place[cid] = p
+            self.place_version += 1
+            self.dirty = True
+
+    def place_of(self, cid: int) -> tuple[str, str, str]:
+        return self.place.get(cid, PLENARY_PLACE)
+
     def note_voice(self, cid: int, level: int, now: float) -> None:
         """Record a voice frame's RFC 6464 level byte; marks routes dirty for a new speaker."""
         if level & 0x80:
@@ -177,7 +203,8 @@ class RoomInterest:
                 self.dirty = True
 
     def space_of(self, cid: int) -> str:
-        """The isolated zone name the member is in, or "" for the open room."""
+        """The isolated zone name the member is in, or "" for the open room (see also
+        :meth:`place_of` for its explicit space)."""
         p = self.position_of(cid)
         if p is None or self.layout is None:
             return ""
@@ -192,7 +219,19 @@ class RoomInterest:
         """Whether routes should be recomputed now (dirty ones at most every 50 ms)."""
         return now >= self.next_recompute or (self.dirty and now >= self.last_recompute + 0.05)
 
-    def _spaces(self, pos: np.ndarray) -> np.ndarray:
+    def _spaces(self, pos: np.ndarray, ids: list[int]) -> np.ndarray:
+        """Per member: a number equal for members in the same explicit space and the same isolated
+        zone (see :meth:`_zones`), different otherwise."""
+        out = self._zones(pos)
+        if self.place:
+            labels: dict[str, int] = {"": 0}
+            place = self.place
+            code = np.array([labels.setdefault(place[cid][0], len(labels)) if cid in place else 0 for cid in ids],
+                            dtype=np.int64)
+            out = out * len(labels) + code
+        return out
+
+    def _zones(self, pos: np.ndarray) -> np.ndarray:
         """Per member: index of the innermost isolated zone containing it, -1 for the open room,
         or a unique negative value when its position is unknown and the room has isolated zones."""
         out = np.full(len(pos), -1, dtype=np.int64)
@@ -226,7 +265,7 @@ class RoomInterest:
         hdr, posd = self.pose_hdr, self.position
         pos = np.array([(h[2] * 0.01, h[3] * 0.01, h[4] * 0.01) if (h := hdr.get(cid)) is not None else posd.get(cid, _NAN3)
                         for cid in ids], dtype=np.float64)
-        sp = self._spaces(pos)
+        sp = self._spaces(pos, ids)
         same = sp[:, None] == sp[None, :]
         sq = np.einsum("ij,ij->i", pos, pos)
         d2 = sq[:, None] + sq[None, :] - 2.0 * (pos @ pos.T)
@@ -235,7 +274,10 @@ class RoomInterest:
         # last-N per space among recently active speakers
         selected = np.zeros(n, dtype=bool)
         by_space: dict[int, list[tuple[float, int]]] = {}
+        place = self.place
         for i, cid in enumerate(ids):
+            if cid in place and place[cid][1]:
+                continue  # interpreters reach their channel's listeners, not the floor's last N
             if now - self.last_active.get(cid, -1e9) <= s.speaker_hold:
                 by_space.setdefault(int(sp[i]), []).append((self.level.get(cid, 0.0), i))
         min_level = 0.0
@@ -250,6 +292,11 @@ class RoomInterest:
         near_d = d2 <= s.near_radius**2
         mid_d = d2 <= s.mid_radius**2
         voice = same & ((selected | floor)[:, None] | (d2 <= s.audible_radius**2))
+        if any(p[1] for p in place.values()):
+            interp = np.array([place.get(cid, PLENARY_PLACE)[1] for cid in ids], dtype=object)
+            listen = np.array([place.get(cid, PLENARY_PLACE)[2] for cid in ids], dtype=object)
+            rows = np.flatnonzero(interp != "")
+            voice[rows] = same[rows] & (listen[None, :] == interp[rows][:, None])
         near = same & near_d
         mid = same & mid_d & ~near_d
         arr = np.array(ids, dtype=np.int64)

@@ -35,7 +35,9 @@ from vrdiplomacy.net.interest import RoomInterest
 from vrdiplomacy.net.relay_admission import RelayAdmission
 from vrdiplomacy.net.relay_events import EventStore, RelayEvents
 from vrdiplomacy.net.relay_media import Datagram, RelayMedia
+from vrdiplomacy.net.relay_spaces import RelaySpaces
 from vrdiplomacy.net.relay_state import Connection, RelayCounters, RelaySettings, Room, Session, SessionEvent, room_key
+from vrdiplomacy.net.wire_spaces import Place, SpaceEvent
 from vrdiplomacy.scene.layout import Layout
 
 __all__ = ["Datagram", "Outgoing", "RelayCore"]
@@ -50,7 +52,7 @@ class Outgoing:
     close: list[int] = field(default_factory=list)
 
 
-class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
+class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents):
     """The relay's protocol state machine for any number of control connections."""
 
     def __init__(
@@ -83,6 +85,7 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
         self._closing: list[int] = []
         self._out_conns: dict[int, Connection] = {}  # connections with control bytes to write
         self._init_media()
+        self._init_spaces()
         self._init_events(events, self.s.event_history)
         self._next_housekeeping = 0.0
         self.random_key: Callable[[], bytes] = lambda: secrets.token_bytes(32)
@@ -164,6 +167,7 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
             "rooms": {(r.name if not r.authority else f"{r.name} [secured, authority {r.authority[:11]}]"): len(r.members)
                       for r in self.rooms.values()},
             "counters": self.counters.as_dict(),
+            "spaces": self.space_stats(),
         }
 
     # ------------------------------------------------------------ control channel
@@ -219,6 +223,10 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
             room = self.rooms[s.room]
             holder = s.client_id if msg.take else (0 if room.floor == s.client_id else room.floor)
             self._set_floor(room, holder, now)
+        elif isinstance(msg, Place):
+            self._place(conn, s, msg, now)
+        elif isinstance(msg, SpaceEvent):
+            self._space_event(s, msg, now)
         elif isinstance(msg, wire.Join):
             self._join(conn, s, msg, now)
         elif isinstance(msg, wire.Leave):
@@ -413,6 +421,7 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
             self._send(conn, wire.Presence(m.client_id, wire.AWAY if m.away_since is not None else wire.PRESENT, m.identity, m.seat), now)
             n += 1
         self._send(conn, wire.FloorState(room.floor), now)
+        self._send_places(conn, room, now)
         self._send(conn, wire.RosterEnd(n), now)
         if replay_after is not None:
             n, missing = self._replay(conn, room.log, replay_after, now)

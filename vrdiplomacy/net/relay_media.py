@@ -65,6 +65,7 @@ class RelayMedia:
     counters: RelayCounters
     sessions: dict[int, Session]
     rooms: dict[str, Room]
+    _withheld: Any
 
     def _init_media(self) -> None:
         self._dgrams: list[Datagram] = []
@@ -156,6 +157,8 @@ class RelayMedia:
                     ap(entry)
                 c.voice_forwarded += len(route[2])
                 self._voice_out.append((route[1], now))
+            if ri.place:
+                self._withheld(room, cid)  # isolation of spaces, counted (net/relay_spaces.py)
         else:
             assert s.sealer is not None
             self._dgrams.append((s.sealer.seal(wire.DG_BIND_ACK, b""), addr, 0.0, 0.0))

@@ -71,6 +71,7 @@ from vrdiplomacy.session.gestures import (
     right_hand_position,
 )
 from vrdiplomacy.session.meeting_view import MeetingView, Participant, QueueEntry
+from vrdiplomacy.session.rooms import RoomsSettings, SessionRooms
 from vrdiplomacy.session.security import SecuritySettings, SecurityStatus
 from vrdiplomacy.session.state import RoomState, StateSettings
 from vrdiplomacy.voice.devices import FS, InputDevice, OutputDevice
@@ -100,7 +101,8 @@ class SessionSettings:
     connect_timeout: seconds to wait for the relay's welcome; gestures: recognized gestures,
     handshakes and the floor queue (:class:`~vrdiplomacy.session.gestures.GestureSettings`);
     security: how long the HUD shows a roster change or security alert
-    (:class:`~vrdiplomacy.session.security.SecuritySettings`).
+    (:class:`~vrdiplomacy.session.security.SecuritySettings`); rooms: the space we start in and
+    the interpretation channels (:class:`~vrdiplomacy.session.rooms.RoomsSettings`).
     """
 
     identity: str
@@ -117,6 +119,7 @@ class SessionSettings:
     connect_timeout: float = 5.0
     gestures: GestureSettings = field(default_factory=GestureSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    rooms: RoomsSettings = field(default_factory=RoomsSettings)  # space, interpretation channels (session/rooms.py)
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.pose_hz <= 120.0:
@@ -187,6 +190,7 @@ class DelegateSession:
         self.state = RoomState(layout, settings.state, secured=secured)
         self.security = SecurityStatus(secured=secured, settings=settings.security)
         self.gestures = SessionGestures(GestureRecognizer(), settings.gestures)
+        self.rooms = SessionRooms(settings.rooms, secured, layout)
         self.mix: ListenerMix | None = None
         if settings.hear:
             listen = settings.listen
@@ -211,6 +215,7 @@ class DelegateSession:
         if not self.s.track_poses and not self.s.hear and not self.state.secured:
             # the cheap path reads the relay's routing header; a secured room attributes by key only
             c.core.media_sink = self._levels_only
+        self.rooms.attach(c)
         await c.start()
         self.client = c
         self.t0 = self._loop.time()
@@ -294,6 +299,7 @@ class DelegateSession:
         """Pass one local InputFrame (scene coordinates) through the gesture recognizer and send
         the onsets and offsets it yields (and handshake offers) at once; returns those events."""
         right = right_hand_position(self.pose_source(self.now)) if self.client is not None else None
+        self.rooms.on_keys(frame.keys)  # the desktop's room and listening-channel keys
         out = self.gestures.push_frame(frame, self.now, self.state, right)
         self.flush_gestures()
         return out
@@ -335,6 +341,8 @@ class DelegateSession:
         assert self._loop is not None
         now = self._loop.time() - self.t0
         st = self.state
+        if self.rooms.drops(ev):  # places, and media or side-room events from another space
+            return
         if isinstance(ev, MemberStated):
             st.apply(ev, now)
             self._after_state(now)
@@ -434,6 +442,7 @@ class DelegateSession:
             if self.client.send_voice(wire.level_byte(-float(pkt.level), pkt.voice), data):
                 self.stats.voice_sent += 1
                 self.stats.voice_bytes += len(data)
+        self.rooms.tick(self.mix, self.state)
         if self.mix is not None:
             block = self.mix.render(t, self.head, self.state.positions())
             if self.speakers is not None:
