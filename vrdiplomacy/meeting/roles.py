@@ -11,7 +11,7 @@ Permissions (``PERMISSIONS[role]``)::
     role         ask_floor speak chair agenda vote edit_text closed_rooms
     guest            -       -     -     -     -      -          -
     observer         -       -     -     -     -      -          -
-    interpreter      -       -     -     -     -      -          x
+    interpreter      -       x     -     -     -      -          x
     advisor          -       x     -     -     -      x          x
     delegate         x       x     -     -     x      x          x
     head             x       x     -     -     x      x          x
@@ -21,7 +21,8 @@ Permissions (``PERMISSIONS[role]``)::
 
 ``ask_floor``: raise a hand, withdraw it, raise a point of order, ask for the right of reply,
 and so be granted the floor; ``speak``: have one's voice forwarded to the room (the relay drops
-the voice of a role without it, and of a member the chair muted); ``chair``: grant, revoke, set
+the voice of a role without it, and of a member the chair muted; an interpreter's voice goes to
+its language channel); ``chair``: grant, revoke, set
 the speaking time, mute and unmute, clear a member's requests; ``agenda``: set the agenda, the
 current item and the phase; ``vote``: cast a vote; ``edit_text``: change a draft text;
 ``closed_rooms``: enter a closed-door room (a bilateral is further restricted to its two
@@ -43,7 +44,7 @@ _PRESIDING = frozenset({"ask_floor", "speak", "chair", "agenda", "edit_text", "c
 PERMISSIONS: dict[str, frozenset[str]] = {
     "guest": frozenset(),
     "observer": frozenset(),
-    "interpreter": frozenset({"closed_rooms"}),
+    "interpreter": frozenset({"speak", "closed_rooms"}),
     "advisor": frozenset({"speak", "edit_text", "closed_rooms"}),
     "delegate": _MEMBER,
     "head": _MEMBER,

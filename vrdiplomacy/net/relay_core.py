@@ -35,6 +35,7 @@ from vrdiplomacy.net.interest import RoomInterest
 from vrdiplomacy.net.relay_admission import RelayAdmission
 from vrdiplomacy.net.relay_events import EventStore, RelayEvents
 from vrdiplomacy.net.relay_media import Datagram, RelayMedia
+from vrdiplomacy.net.relay_meeting import RelayMeeting
 from vrdiplomacy.net.relay_state import Connection, RelayCounters, RelaySettings, Room, Session, SessionEvent, room_key
 from vrdiplomacy.scene.layout import Layout
 
@@ -50,7 +51,7 @@ class Outgoing:
     close: list[int] = field(default_factory=list)
 
 
-class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
+class RelayCore(RelayAdmission, RelayMedia, RelayEvents, RelayMeeting):
     """The relay's protocol state machine for any number of control connections."""
 
     def __init__(
@@ -84,6 +85,7 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
         self._out_conns: dict[int, Connection] = {}  # connections with control bytes to write
         self._init_media()
         self._init_events(events, self.s.event_history)
+        self._init_meeting()
         self._next_housekeeping = 0.0
         self.random_key: Callable[[], bytes] = lambda: secrets.token_bytes(32)
         self.random_nonce: Callable[[], bytes] = lambda: secrets.token_bytes(wire.NONCE_SIZE)
@@ -128,9 +130,12 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
             t = min(t, ri.next_recompute, ri.last_recompute + 0.05 if ri.dirty else t)
         if self._pose_since or self._poses_waiting or any(r.keys for r in self.rooms.values()):
             t = min(t, self._next_pose_flush)
+        if (mt := self._meeting_timer()) is not None:
+            t = min(t, mt)
         return t
 
     def handle_timer(self, now: float) -> None:
+        self._meeting_tick(now)
         for room in self.rooms.values():
             if room.interest.due(now):
                 self._recompute(room, now)
@@ -164,6 +169,7 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
             "rooms": {(r.name if not r.authority else f"{r.name} [secured, authority {r.authority[:11]}]"): len(r.members)
                       for r in self.rooms.values()},
             "counters": self.counters.as_dict(),
+            "meeting": dict(self.meeting_counters),
         }
 
     # ------------------------------------------------------------ control channel
@@ -215,7 +221,7 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
                 self.counters.control_unexpected += 1
         elif isinstance(msg, wire.Event):
             self._event(conn, s, msg, now)
-        elif isinstance(msg, wire.Floor):
+        elif isinstance(msg, wire.Floor) and self._floor_taken(s):
             room = self.rooms[s.room]
             holder = s.client_id if msg.take else (0 if room.floor == s.client_id else room.floor)
             self._set_floor(room, holder, now)
@@ -439,8 +445,12 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
             return
         c.events_in += 1
         s.last_client_seq = e.client_seq
+        payload = self._meeting_event(conn, s, e.payload, now)
+        if payload is None:  # a procedure action the sender may not take: acknowledged, not stored
+            self._send(conn, wire.Ack(e.client_seq), now)
+            return
         room = self.rooms[s.room]
-        ev = self._store_event(room.log, s.client_id, e.client_seq, e.payload)
+        ev = self._store_event(room.log, s.client_id, e.client_seq, payload)
         self._broadcast(room, ev.message().frame(), now)
         self._send(conn, wire.Ack(e.client_seq), now)
 

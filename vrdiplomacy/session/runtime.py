@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -44,15 +45,20 @@ from vrdiplomacy.gestures.events import GestureEvent
 from vrdiplomacy.gestures.recognizer import GestureRecognizer
 from vrdiplomacy.gestures.types import Gesture, Hand
 from vrdiplomacy.input.frame import InputFrame
+from vrdiplomacy.meeting import wire as mw
+from vrdiplomacy.meeting.procedure import KIND_NAMES, Note
+from vrdiplomacy.meeting.roles import may
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.client_core import (
     ClientSettings,
     Connected,
+    MemberUpdate,
     RelayNotice,
     RoomEventReceived,
     VoiceReceived,
 )
 from vrdiplomacy.net.client_io import AppEvent, Client, PayloadSealer
+from vrdiplomacy.net.relay_meeting import NOTICE_MEETING_REFUSED
 from vrdiplomacy.net.presence import MemberStated
 from vrdiplomacy.net.secure import (
     KeysChanged,
@@ -70,7 +76,8 @@ from vrdiplomacy.session.gestures import (
     SessionGestures,
     right_hand_position,
 )
-from vrdiplomacy.session.meeting_view import MeetingView, Participant, QueueEntry
+from vrdiplomacy.session.meeting import MeetingSession, note_text
+from vrdiplomacy.session.meeting_view import MeetingNote, MeetingView, Participant, QueueEntry
 from vrdiplomacy.session.security import SecuritySettings, SecurityStatus
 from vrdiplomacy.session.state import RoomState, StateSettings
 from vrdiplomacy.voice.devices import FS, InputDevice, OutputDevice
@@ -187,6 +194,9 @@ class DelegateSession:
         self.state = RoomState(layout, settings.state, secured=secured)
         self.security = SecurityStatus(secured=secured, settings=settings.security)
         self.gestures = SessionGestures(GestureRecognizer(), settings.gestures)
+        self.meeting = MeetingSession({} if secured else None)
+        self._meeting_members: set[int] = set()
+        self._wall_t0 = 0.0  # UNIX time at session time 0
         self.mix: ListenerMix | None = None
         if settings.hear:
             listen = settings.listen
@@ -201,6 +211,7 @@ class DelegateSession:
         self.on_tick: Callable[[float], None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._gesture_sent_at = -1e9
 
     # ------------------------------------------------------------ lifecycle
 
@@ -214,10 +225,12 @@ class DelegateSession:
         await c.start()
         self.client = c
         self.t0 = self._loop.time()
+        self._wall_t0 = time.time()
         self.head = self.pose_source(0.0)[0]
         if not self.state.secured:
             self.state.me = c.client_id
             self.gestures.me = c.client_id
+            self.meeting.me = c.client_id
         self.state.attribution.connected(c.client_id)
         self.sender = VoiceSender(c.client_id, self.s.sender)
         self._tasks = [asyncio.create_task(self._receive(), name=f"{self.s.identity}-rx"),
@@ -258,27 +271,95 @@ class DelegateSession:
         assert self._loop is not None
         return self._loop.time() - self.t0
 
+    def local_ms(self, now: float) -> int:
+        """UNIX milliseconds at session time ``now``."""
+        return int((self._wall_t0 + now) * 1000.0)
+
+    def member_name(self, key: int | None) -> str:
+        """A member's name as the meeting shows it (its delegation when the seat has one)."""
+        if key is None:
+            return "nobody"
+        if key == self.state.me:
+            return self.s.identity
+        m = self.state.members.get(key) or self.state.left_members.get(key)
+        if m is None:
+            return f"#{key}"
+        return m.delegation if m.delegation and m.delegation != m.identity else m.identity
+
     def meeting_view(self, now: float) -> MeetingView:
-        """The meeting as screens, panels and the HUD show it at session time ``now``."""
-        st, floor = self.state, self.gestures.floor
+        """The meeting as screens, panels and the HUD show it at session time ``now``: the
+        procedure every client folds alike (:attr:`meeting`), its timer run to ``now``."""
+        st, mt = self.state, self.meeting
+        local = self.local_ms(now)
+        p = mt.at(local)
+        relay_now = mt.relay_ms(local)
 
         def line(key: int) -> tuple[str, str]:
-            m = st.members.get(key)
+            m = st.members.get(key) or st.left_members.get(key)
             if m is None:
                 return (self.s.identity, "") if key == st.me else (f"#{key}", "")
             return m.identity, m.delegation
 
+        waiting = {k for k, _ in p.queue}
         speaking = st.speaking(now)
         parts = tuple(
-            Participant(m.key, m.identity, m.delegation, m.role or "delegate", m.state == "present",
-                        speaking.get(m.key, 0.0) > 0.0, False, m.verified, "plenary", floor.position(m.key) is not None)
+            Participant(m.key, m.identity, m.delegation, mt.role(m.key) if st.secured or m.key in p.claimed else
+                        (m.role or mt.role(m.key)), m.state == "present", speaking.get(m.key, 0.0) > 0.0,
+                        m.key in p.muted, m.verified, "plenary", m.key in waiting)
             for m in sorted(st.members.values(), key=lambda m: m.key))
-        me = Participant(st.me, self.s.identity, "", "delegate", True, False, False, st.secured, "plenary",
-                         floor.position(st.me) is not None)
-        speaker = None if floor.speaker is None else QueueEntry(floor.speaker, *line(floor.speaker))
-        queue = tuple(QueueEntry(k, *line(k)) for k in floor.queue)
-        return MeetingView(time=now, speaker=speaker, queue=queue, participants=parts, me=me,
-                           my_place=floor.position(st.me), mic_on=self.mic is not None)
+        my_role = mt.role(st.me)
+        me = Participant(st.me, self.s.identity, "", my_role, True, False, st.me in p.muted, st.secured, "plenary",
+                         st.me in waiting)
+        speaker = None if p.speaker is None else QueueEntry(p.speaker, *line(p.speaker), KIND_NAMES[p.speaker_kind])
+        queue = tuple(QueueEntry(k, *line(k), KIND_NAMES[kind]) for k, kind in p.queue)
+        notices: list[str] = []
+        if p.speaker is not None and p.speaker == st.me:
+            notices.append("The floor is yours")
+        if st.me in p.muted:
+            notices.append("The chair muted you")
+        notices.extend(mt.refusals)
+        last = self.gestures.sent[-1] if self.gestures.sent else None
+        return MeetingView(
+            time=now, speaker=speaker, speaking_time_s=p.limit_ms / 1000.0 if p.speaker is not None else p.default_ms / 1000.0,
+            remaining_s=p.remaining_ms(relay_now) / 1000.0, queue=queue, agenda=p.agenda, agenda_index=p.agenda_index,
+            phase=p.phase, participants=parts, me=me, my_place=p.position(st.me),
+            mic_on=self.mic is not None and st.me not in p.muted,
+            last_sent_gesture=last.gesture.value if last is not None else None,
+            last_sent_at=self._gesture_sent_at, chair_controls=may(my_role, "chair"), notices=tuple(notices))
+
+    def drain_meeting_notes(self) -> list[MeetingNote]:
+        """Every decision-relevant happening since the last call, for the record: the procedure's
+        (requests, grants, statements, time, mutes, points of order, replies, agenda, phase; timed
+        by the relay's stamps, the same on every client) and members joining and leaving."""
+        out = []
+        for n in self.meeting.drain_notes():
+            data = (("value", str(n.value)),) + ((("detail", n.text),) if n.text else ())
+            out.append(MeetingNote(n.at_ms / 1000.0, n.kind, n.actor, n.subject, note_text(n, self.member_name), data))
+        return out
+
+    def meeting_act(self, action: int | str, subject: int | None = None, value: int = 0, data: bytes | str = b"") -> int:
+        """Send a procedure action (``action``: a :mod:`vrdiplomacy.meeting.wire` number or name
+        such as "grant", "mute"); ``subject`` a member key. Returns the room event's sequence
+        number (0: held until the end-to-end layer is ready). Whether it was accepted shows in
+        :attr:`meeting` (our action seen back, or the relay's refusal)."""
+        target = 0
+        if subject is not None:
+            if subject == self.state.me:
+                target = self.client.client_id if self.client is not None else 0
+            else:
+                m = self.state.members.get(subject)
+                target = m.client_id if m is not None else (0 if self.state.secured else subject)
+        self.meeting.act(action, subject, value, data, target)
+        return self.flush_meeting()
+
+    def flush_meeting(self) -> int:
+        """Send the procedure actions the meeting glue queued; the last one's sequence number."""
+        seq = 0
+        if self.client is None:
+            return seq
+        for pending in self.meeting.data_to_send():
+            seq = self.client.send_event(pending.body, stream=mw.STREAM, header=pending.header)
+        return seq
 
     # ------------------------------------------------------------ sending
 
@@ -288,7 +369,22 @@ class DelegateSession:
         assert self.client is not None
         ev = GestureEvent(Gesture.parse(gesture), Hand(hand), phase, self.now, 1.0, target, duration)
         self.stats.gestures_sent += 1
-        return self.client.send_event(bytes(ev), stream="gesture")
+        self.gestures.sent.append(ev)
+        self._gesture_sent_at = self.now
+        seq = self.client.send_event(bytes(ev), stream="gesture")
+        self._gesture_to_procedure(ev)
+        return seq
+
+    def _gesture_to_procedure(self, ev: GestureEvent) -> None:
+        """A raised hand asks for the floor, a lowered one withdraws (when our role may ask)."""
+        if ev.phase != "start" or ev.gesture not in (Gesture.RAISE_HAND, Gesture.LOWER_HAND):
+            return
+        me = self.state.me
+        if ev.gesture is Gesture.RAISE_HAND and self.meeting.may(me, "ask_floor") and \
+                self.meeting.procedure.position(me) is None and self.meeting.procedure.speaker != me:
+            self.meeting_act(mw.REQUEST)
+        elif ev.gesture is Gesture.LOWER_HAND and self.meeting.procedure.position(me) is not None:
+            self.meeting_act(mw.WITHDRAW)
 
     def push_frame(self, frame: InputFrame) -> list[GestureEvent]:
         """Pass one local InputFrame (scene coordinates) through the gesture recognizer and send
@@ -296,6 +392,9 @@ class DelegateSession:
         right = right_hand_position(self.pose_source(self.now)) if self.client is not None else None
         out = self.gestures.push_frame(frame, self.now, self.state, right)
         self.flush_gestures()
+        for ev in out:
+            self._gesture_sent_at = self.now
+            self._gesture_to_procedure(ev)
         return out
 
     def flush_gestures(self) -> None:
@@ -339,21 +438,38 @@ class DelegateSession:
             st.apply(ev, now)
             self._after_state(now)
             return
+        if isinstance(ev, RelayNotice) and ev.code == NOTICE_MEETING_REFUSED:
+            self.meeting.refused(ev.message)
+            log.info("%s: the relay refused a procedure action: %s", self.s.identity, ev.message)
+            return
         if isinstance(ev, SECURE_EVENTS):
             self.security.apply(ev, now)
             if isinstance(ev, RosterChanged):
                 st.apply(ev, now)
                 self.gestures.me = st.me
+                if self.meeting.roles is not None:
+                    self.meeting.roles.clear()
+                    self.meeting.roles.update({i: info.role for i, info in ev.info.items()})
+                self.meeting.me = st.me
                 self._after_state(now)
+                self._meeting_presence(now)
             return
         st.apply(ev, now)
+        if isinstance(ev, (MemberUpdate, Connected)) and not st.secured:
+            self._meeting_presence(now)
         if isinstance(ev, VoiceReceived):
             key = st.key_of(ev)
             if self.mix is not None and key is not None:
                 self.mix.receive(key, ev.payload, now, verified=st.secured)
         elif isinstance(ev, RoomEventReceived):
             key = st.key_of(ev)
-            if key is not None and LossReport.looks_like(ev.payload):
+            if key is not None and mw.looks_like(ev.payload):
+                if not st.secured or ev.stream == mw.STREAM:
+                    self.meeting.receive(key, ev.room_seq, ev.payload, self.local_ms(now))
+                    self.flush_meeting()
+                else:
+                    self.meeting.counters["wrong_stream"] += 1
+            elif key is not None and LossReport.looks_like(ev.payload):
                 if self.sender is not None:
                     what = apply_loss_report(self.sender, st.me, key, ev.payload, now)
                     self.stats.loss_reports[what] = self.stats.loss_reports.get(what, 0) + 1
@@ -363,10 +479,30 @@ class DelegateSession:
         elif isinstance(ev, Connected):
             if not st.secured:
                 self.gestures.me = ev.client_id
+                self.meeting.me = ev.client_id
             if self.sender is not None and ev.client_id != self.sender.speaker:
                 # the relay lost our session and gave us a new id: our voice must carry it
                 self.sender = VoiceSender(ev.client_id, self.s.sender)
         self._after_state(now)
+
+    def _meeting_presence(self, now: float) -> None:
+        """Members who arrived or left since the last look: notes for the record, and the chair's
+        client tells newcomers the procedure's state and clears who left from the list."""
+        st, mt = self.state, self.meeting
+        present = {k for k, m in st.members.items() if m.state != "left"}
+        if (st.secured and st.me >= 0 and mt.roles) or (not st.secured and st.me):
+            present.add(st.me)
+        if present == self._meeting_members:
+            return
+        at = mt.relay_ms(self.local_ms(now))
+        for key in sorted(present - self._meeting_members):
+            mt.note(Note(at, "joined", key, key, 0, self.member_name(key)))
+            mt.member_joined(key)
+        for key in sorted(self._meeting_members - present):
+            mt.note(Note(at, "left", key, key, 0, self.member_name(key)))
+            mt.member_left(key)
+        self._meeting_members = present
+        self.flush_meeting()
 
     def _after_state(self, now: float) -> None:
         """Hand what the room state learnt to the meeting layer and the card."""
