@@ -159,12 +159,12 @@ class Procedure:
             return self._claim(sender, a, t)
         if check and perm is not None and not may(self.role(sender), perm):
             return self._ignore("not_permitted")
-        ok = self._dispatch(sender, a, t)
+        ok = self._dispatch(sender, a, t, check)
         if ok:
             self.applied += 1
         return ok
 
-    def _dispatch(self, sender: int, a: wire.MeetingAction, t: int) -> bool:
+    def _dispatch(self, sender: int, a: wire.MeetingAction, t: int, check: bool = True) -> bool:
         act, subj = a.action, a.subject
         who = None if subj == wire.NOBODY else subj
         if act == wire.REQUEST:

@@ -380,10 +380,11 @@ class DelegateSession:
         if ev.phase != "start" or ev.gesture not in (Gesture.RAISE_HAND, Gesture.LOWER_HAND):
             return
         me = self.state.me
+        p = self.meeting.at(self.local_ms(self.now))  # the timer may have passed the floor since the last action
         if ev.gesture is Gesture.RAISE_HAND and self.meeting.may(me, "ask_floor") and \
-                self.meeting.procedure.position(me) is None and self.meeting.procedure.speaker != me:
+                p.position(me) is None and p.speaker != me:
             self.meeting_act(mw.REQUEST)
-        elif ev.gesture is Gesture.LOWER_HAND and self.meeting.procedure.position(me) is not None:
+        elif ev.gesture is Gesture.LOWER_HAND and p.position(me) is not None:
             self.meeting_act(mw.WITHDRAW)
 
     def push_frame(self, frame: InputFrame) -> list[GestureEvent]:
