@@ -284,10 +284,11 @@ class MeetingSession:
             return False
         self._skew.append(stamp - local_ms)
         self._skew_ms = max(self._skew)
-        if sender == self.me:
-            self.acked.append((a.action, stamp))
         if a.action == wire.SNAPSHOT:
             return self._snapshot(sender, a, stamp)
+        if sender == self.me:
+            self.acked.append((a.action, stamp))
+            c["own"] += 1
         self.last_seq = max(self.last_seq, room_seq)
         self._buffer.append((room_seq, sender, a, stamp))
         ok = self.procedure.apply(sender, a, stamp)

@@ -352,6 +352,41 @@ class DelegateSession:
         self.meeting.act(action, subject, value, data, target)
         return self.flush_meeting()
 
+    def chair_key(self, key: str) -> str:
+        """A chair's desktop key ("chair_grant", "chair_revoke", "chair_mute"): the action, or the
+        one line saying why not; returns the line the card shows."""
+        me = self.state.me
+        if not self.meeting.may(me, "chair"):
+            return f"Only the chair can do that (your role: {self.meeting.role(me)})"
+        p = self.meeting.at(self.local_ms(self.now))
+        if key == "chair_grant":
+            if not p.queue:
+                return "Nobody is on the speakers' list"
+            self.meeting_act(mw.GRANT)
+            return f"You gave the floor to {self.member_name(p.queue[0][0])}"
+        if key == "chair_revoke":
+            if p.speaker is None:
+                return "Nobody holds the floor"
+            self.meeting_act(mw.REVOKE)
+            return f"You ended {self.member_name(p.speaker)}'s statement"
+        if key == "chair_mute":
+            if p.speaker is None:
+                return "Nobody holds the floor to mute"
+            muted = p.speaker in p.muted
+            self.meeting_act(mw.UNMUTE if muted else mw.MUTE, p.speaker)
+            return f"You {'unmuted' if muted else 'muted'} {self.member_name(p.speaker)}"
+        return f"unknown chair key {key!r}"
+
+    def meeting_report(self) -> dict[str, object]:
+        """The procedure's figures at the end of a session (actions folded, ignored by reason, ...)."""
+        mt = self.meeting
+        view = self.meeting_view(self.now)
+        return {"actions": mt.procedure.applied, "ignored": dict(mt.procedure.ignored), "counters": dict(mt.counters),
+                "refusals": list(mt.refusals),
+                "summary": f"{mt.procedure.applied} procedure actions; speaker "
+                           f"{view.speaker.delegation or view.speaker.name if view.speaker else 'none'}; "
+                           f"{len(view.queue)} waiting; phase {view.phase}"}
+
     def flush_meeting(self) -> int:
         """Send the procedure actions the meeting glue queued; the last one's sequence number."""
         seq = 0
