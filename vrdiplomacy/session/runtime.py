@@ -212,6 +212,7 @@ class DelegateSession:
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._gesture_sent_at = -1e9
+        self._delegation: str | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -275,12 +276,20 @@ class DelegateSession:
         """UNIX milliseconds at session time ``now``."""
         return int((self._wall_t0 + now) * 1000.0)
 
+    def my_delegation(self) -> str:
+        """Our delegation: our seat's in the layout, else our identity."""
+        if self._delegation is None:
+            seats = self.layout.seats if self.layout is not None else []
+            self._delegation = next((x.delegation for x in seats if x.seat_id == self.s.seat and x.delegation),
+                                    self.s.identity)
+        return self._delegation
+
     def member_name(self, key: int | None) -> str:
         """A member's name as the meeting shows it (its delegation when the seat has one)."""
         if key is None:
             return "nobody"
         if key == self.state.me:
-            return self.s.identity
+            return self.my_delegation()
         m = self.state.members.get(key) or self.state.left_members.get(key)
         if m is None:
             return f"#{key}"
@@ -294,10 +303,12 @@ class DelegateSession:
         p = mt.at(local)
         relay_now = mt.relay_ms(local)
 
+        mine = self.my_delegation()
+
         def line(key: int) -> tuple[str, str]:
             m = st.members.get(key) or st.left_members.get(key)
             if m is None:
-                return (self.s.identity, "") if key == st.me else (f"#{key}", "")
+                return (self.s.identity, mine) if key == st.me else (f"#{key}", "")
             return m.identity, m.delegation
 
         waiting = {k for k, _ in p.queue}
@@ -308,7 +319,7 @@ class DelegateSession:
                         m.key in p.muted, m.verified, "plenary", m.key in waiting)
             for m in sorted(st.members.values(), key=lambda m: m.key))
         my_role = mt.role(st.me)
-        me = Participant(st.me, self.s.identity, "", my_role, True, False, st.me in p.muted, st.secured, "plenary",
+        me = Participant(st.me, self.s.identity, mine, my_role, True, False, st.me in p.muted, st.secured, "plenary",
                          st.me in waiting)
         speaker = None if p.speaker is None else QueueEntry(p.speaker, *line(p.speaker), KIND_NAMES[p.speaker_kind])
         queue = tuple(QueueEntry(k, *line(k), KIND_NAMES[kind]) for k, kind in p.queue)
