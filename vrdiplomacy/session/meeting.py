@@ -253,8 +253,10 @@ class MeetingSession:
     def member_joined(self, key: int) -> None:
         """A member arrived: when we may chair, send it our state (it missed what came before)."""
         self.counters["joined"] += 1
-        if key != self.me and self.synced_enough() and self.may(self.me, "chair"):
-            self._snapshot_due = True  # one snapshot for all who arrived together
+        p = self.procedure
+        started = p.applied or p.claimed or p.clock_ms
+        if key != self.me and started and self.synced_enough() and self.may(self.me, "chair"):
+            self._snapshot_due = True  # one snapshot for all who arrived together (none before anything happened)
 
     def member_left(self, key: int) -> None:
         """A member left: when we may chair and it was waiting or speaking, clear it (an action,
