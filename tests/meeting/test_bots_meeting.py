@@ -15,8 +15,6 @@ from vrdiplomacy.session.bots import plan_bots
 from vrdiplomacy.session.host import RelayAddress, start_bot
 from vrdiplomacy.session.runtime import DelegateSession, HeldPose, SessionSettings
 
-from meetnet import until
-
 SPEECH = Path("/usr/share/sounds/alsa/Front_Center.wav")
 
 

@@ -8,12 +8,12 @@ import os
 import sys
 from pathlib import Path
 
+from meetnet import claim, seat_of, until
+
 from vrdiplomacy.app.meeting_control import MeetingControl
 from vrdiplomacy.net.relay_server import EmbeddedRelay
 from vrdiplomacy.scene.layout import load_layout
 from vrdiplomacy.session.runtime import DelegateSession, HeldPose, SessionSettings
-
-from meetnet import claim, seat_of, until
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from meetnet import claim, rms, seat_of, until
 
 from vrdiplomacy.meeting import wire as mw
 from vrdiplomacy.net.relay_server import EmbeddedRelay
@@ -23,8 +24,6 @@ from vrdiplomacy.session.bots import ScheduledSpeech
 from vrdiplomacy.session.meeting_view import PHASES
 from vrdiplomacy.session.runtime import DelegateSession, HeldPose, SessionSettings
 from vrdiplomacy.voice.devices import FS, WavOutput, read_wav
-
-from meetnet import claim, rms, seat_of, until
 
 SPEECH = Path("/usr/share/sounds/alsa/Front_Center.wav")
 LISTENERS = ("chair", "france", "germany", "observer")

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from meetnet import seat_of, until
+
 from vrdiplomacy.crypto.admission import Admission, Invitation, self_admission
 from vrdiplomacy.meeting import wire as mw
 from vrdiplomacy.net.client_core import ClientSettings
@@ -19,10 +21,8 @@ from vrdiplomacy.net.secure import SecureRoom, SecureSettings
 from vrdiplomacy.scene.layout import load_layout
 from vrdiplomacy.session.runtime import DelegateSession, HeldPose, SessionSettings
 
-from meetnet import seat_of, until
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2ee"))
-from harness import Pki  # noqa: E402
+from harness import Pki
 
 PEOPLE = (("Chair", "chair", "CH", "CHE"), ("France", "head", "FR", "FRA"), ("Germany", "delegate", "DE", "DEU"),
           ("Observer", "observer", "NO", "NOR"))

@@ -6,11 +6,17 @@ import random
 
 import pytest
 
+from vrdiplomacy.crypto.roster import ROLE_RANK
 from vrdiplomacy.errors import ProtocolError
 from vrdiplomacy.meeting import wire as w
 from vrdiplomacy.meeting.procedure import POINT_OF_ORDER, REPLY, SPEAKER, Procedure
-from vrdiplomacy.meeting.roles import PERMISSIONS, ROLES, may, permission_table, role_index
-from vrdiplomacy.crypto.roster import ROLE_RANK
+from vrdiplomacy.meeting.roles import (
+    PERMISSIONS,
+    ROLES,
+    may,
+    permission_table,
+    role_index,
+)
 
 A = w.MeetingAction
 CHAIR, FR, DE, JP, BR, OBS = 1, 2, 3, 4, 5, 6
@@ -170,7 +176,7 @@ def test_time_up_with_nobody_waiting_opens_the_floor_and_revoke_yield_mute() -> 
 
 def test_agenda_phase_and_snapshot_restore() -> None:
     p = meeting()
-    p.apply(CHAIR, A(w.AGENDA, value=0, data="Opening\nClimate finance\n\nAOB\n".encode()), 1001)
+    p.apply(CHAIR, A(w.AGENDA, value=0, data=b"Opening\nClimate finance\n\nAOB\n"), 1001)
     assert p.agenda == ("Opening", "Climate finance", "AOB") and p.agenda_index == 0
     assert p.apply(CHAIR, A(w.AGENDA_ITEM, value=2), 1002) and not p.apply(CHAIR, A(w.AGENDA_ITEM, value=3), 1003)
     assert p.apply(CHAIR, A(w.PHASE, value=3), 1004) and p.phase == "drafting"

@@ -37,11 +37,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from vrdiplomacy.meeting import wire as mw  # noqa: E402
-from vrdiplomacy.meeting.roles import role_index  # noqa: E402
-from vrdiplomacy.net import tls, wire  # noqa: E402
-from vrdiplomacy.net.client_core import ClientCore, RoomEventReceived  # noqa: E402
-from vrdiplomacy.session.meeting import MeetingSession  # noqa: E402
+from vrdiplomacy.meeting import wire as mw
+from vrdiplomacy.meeting.roles import role_index
+from vrdiplomacy.net import tls
+from vrdiplomacy.net.client_core import ClientCore, RoomEventReceived
+from vrdiplomacy.session.meeting import MeetingSession
 
 CHAIR_ACTIONS = (mw.GRANT, mw.SET_TIME, mw.MUTE, mw.UNMUTE, mw.AGENDA_ITEM, mw.REVOKE)
 
@@ -147,7 +147,7 @@ class Bench:
         chair, delegates = self.sims[0], self.sims[1:]
         rng = random.Random(7)
         self.act(chair, mw.CLAIM_ROLE, value=role_index("chair"))
-        self.act(chair, mw.AGENDA, value=0, data="Opening\nClimate finance\nMaritime boundaries\nAOB".encode())
+        self.act(chair, mw.AGENDA, value=0, data=b"Opening\nClimate finance\nMaritime boundaries\nAOB")
         await asyncio.sleep(0.5)
         for d in rng.sample(delegates, min(10, len(delegates))):
             self.act(d, mw.REQUEST)

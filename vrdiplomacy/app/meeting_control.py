@@ -195,7 +195,7 @@ class MeetingControl:
             cmd = MeetingCommand.decode(raw)
             self.commands += 1
             ok, line = await execute(self.session, cmd)
-        except (ProtocolError, asyncio.TimeoutError) as e:
+        except (TimeoutError, ProtocolError) as e:
             ok, line = False, f"error: {e}"
         except VrdError as e:
             ok, line = False, f"error: {e}"

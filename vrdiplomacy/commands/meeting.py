@@ -54,7 +54,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vrdiplomacy.app.meeting_control import command_from_args, control_path, send_command
+    from vrdiplomacy.app.meeting_control import (
+        command_from_args,
+        control_path,
+        send_command,
+    )
     from vrdiplomacy.errors import ConfigError
 
     items = list(args.args)

@@ -130,7 +130,6 @@ class RelayMeeting:
     def _meeting_refuse(self, conn: Connection, message: str, now: float) -> None:
         self.meeting_counters["refused"] += 1
         self._send(conn, wire.Notice(NOTICE_MEETING_REFUSED, message), now)
-        return None
 
     def _meeting_route(self, room: Room, rm: RoomMeeting, now: float) -> None:
         """The floor holder and the silenced voices as the procedure says at ``now``."""

@@ -58,8 +58,8 @@ from vrdiplomacy.net.client_core import (
     VoiceReceived,
 )
 from vrdiplomacy.net.client_io import AppEvent, Client, PayloadSealer
-from vrdiplomacy.net.relay_meeting import NOTICE_MEETING_REFUSED
 from vrdiplomacy.net.presence import MemberStated
+from vrdiplomacy.net.relay_meeting import NOTICE_MEETING_REFUSED
 from vrdiplomacy.net.secure import (
     KeysChanged,
     RoomCodeChanged,
