@@ -289,6 +289,7 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents, RelayMeeting):
                 layout = self.default_layout
             room = Room(name, RoomInterest(self.s.interest, layout), self._room_log(key), authority)
             self.rooms[key] = room
+            self._meeting_restore(room)
         return room
 
     def _seat_holder(self, room: str, seat: str, cid: int) -> Session | None:

@@ -127,6 +127,19 @@ class RelayMeeting:
         self._meeting_route(room, rm, now)
         return bytes(h.stamped(stamp)) + payload[mw.HEADER_SIZE:]
 
+    def _meeting_restore(self, room: Room) -> None:
+        """A room created on a stored log (a restarted relay): fold the actions it kept, so the
+        floor holder and the mutes hold again before anyone acts."""
+        if not any(mw.looks_like(ev.payload) for ev in room.log.history):
+            return
+        self._meetings.pop(room.key, None)
+        p = self._meeting_of(room).procedure
+        if p.speaker is not None:
+            room.floor = p.speaker
+            room.interest.set_floor(p.speaker)
+        self._silenced.update(p.muted)
+        self.meeting_counters["restored"] += 1
+
     def _meeting_refuse(self, conn: Connection, message: str, now: float) -> None:
         self.meeting_counters["refused"] += 1
         self._send(conn, wire.Notice(NOTICE_MEETING_REFUSED, message), now)
