@@ -171,7 +171,8 @@ class RelayMeeting:
         ms = self._wall_ms(now)
         for key, rm in list(self._meetings.items()):
             room = self.rooms.get(key)
-            if room is None:
+            if room is None:  # the room emptied: forget its procedure and whom it silenced
+                self._silenced -= rm.procedure.muted
                 del self._meetings[key]
                 continue
             d = rm.procedure.deadline_ms

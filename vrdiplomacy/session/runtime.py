@@ -26,6 +26,13 @@ Gestures go out as :class:`~vrdiplomacy.gestures.events.GestureEvent` room event
 recognizer (:meth:`DelegateSession.push_frame`), whose onsets and offsets are sent the same way.
 Received gestures feed the meeting's floor queue and handshakes travel as room events
 (:class:`~vrdiplomacy.session.gestures.SessionGestures`, :attr:`DelegateSession.gestures`).
+
+The meeting's procedure (:mod:`vrdiplomacy.meeting`, :attr:`DelegateSession.meeting`): procedure
+actions arrive as room events with a relay-visible header (:mod:`vrdiplomacy.meeting.wire`) and
+are folded in the relay's order with the relay's stamps, so every client holds the same speakers'
+list, floor, timer, mutes, agenda and phase; :meth:`DelegateSession.meeting_view` shows it,
+:meth:`DelegateSession.meeting_act` sends our actions (a raised hand asks for the floor by
+itself), :meth:`DelegateSession.drain_meeting_notes` hands what happened to the record.
 """
 
 from __future__ import annotations
