@@ -200,3 +200,23 @@ def test_roles_from_a_roster_ignore_claims() -> None:
     assert not p.apply(OBS, A(w.REQUEST), 1001) and p.apply(FR, A(w.REQUEST), 1002)
     assert not p.apply(99, A(w.REQUEST), 1003)  # not in the roster: a guest
     assert p.ignored["roles_from_roster"] == 1 and p.ignored["not_permitted"] == 2
+
+
+def test_a_plain_rooms_header_must_name_the_actions_subject() -> None:
+    """In a room without end-to-end encryption member keys are relay client ids: a header that
+    routes another member than the action names (the relay would give the floor to one, the
+    clients to another) is ignored and counted."""
+    from vrdiplomacy.session.meeting import MeetingSession
+
+    ms = MeetingSession(None)
+    ms.me = 5
+    claim = A(w.CLAIM_ROLE, value=role_index("chair"))
+    assert ms.receive(CHAIR, 1, bytes(w.MeetingFrame(claim.header().stamped(100), bytes(claim))), 100)
+    grant = A(w.GRANT, FR, 30_000)
+    lying = w.MeetingFrame(grant.header(DE).stamped(101), bytes(grant))
+    assert not ms.receive(CHAIR, 2, bytes(lying), 101)
+    assert ms.counters["target_mismatch"] == 1 and ms.procedure.speaker is None
+    unstamped = w.MeetingFrame(grant.header(FR), bytes(grant))  # never through a relay
+    assert not ms.receive(CHAIR, 3, bytes(unstamped), 102) and ms.counters["unstamped"] == 1
+    honest = w.MeetingFrame(grant.header(FR).stamped(103), bytes(grant))
+    assert ms.receive(CHAIR, 4, bytes(honest), 103) and ms.procedure.speaker == FR

@@ -280,6 +280,10 @@ class MeetingSession:
         except ProtocolError:
             c["malformed"] += 1
             return False
+        if self.roles is None and frame.header.target and frame.header.target != a.subject:
+            # a plain room's member keys are relay client ids: the relay must route whom the action names
+            c["target_mismatch"] += 1
+            return False
         stamp = frame.header.stamp_ms
         if stamp <= 0:
             c["unstamped"] += 1  # never through a relay: someone forged it past the relay

@@ -367,6 +367,8 @@ class DelegateSession:
             else:
                 m = self.state.members.get(subject)
                 target = m.client_id if m is not None else (0 if self.state.secured else subject)
+            if not target:  # the relay routes by it (the floor, whose voice it drops)
+                raise ConfigError(f"{self.member_name(subject)} has not told the room its relay handle yet; try again")
         self.meeting.act(action, subject, value, data, target)
         return self.flush_meeting()
 
