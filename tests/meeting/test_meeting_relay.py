@@ -104,15 +104,15 @@ async def _run(tmp: Path) -> dict[str, object]:
         await until(lambda: all(v.agenda_item == "Climate finance" and v.phase == "general_debate" for v in views()), 5,
                     "the agenda on every client")
 
-        # the chair grants the floor for 1.5 s; the timer runs out and the floor passes to Germany
-        chair.meeting_act("grant", value=1500)
-        await until(lambda: speakers() == [F] * len(everyone), 5, "France granted", speakers)
+        # the chair grants the floor for 3 s; the timer runs out and the floor passes to Germany
         t_grant = chair.now
-        assert all(abs(v.speaking_time_s - 1.5) < 1e-9 for v in views())
+        chair.meeting_act("grant", value=3000)
+        await until(lambda: speakers() == [F] * len(everyone), 5, "France granted", speakers)
+        assert all(abs(v.speaking_time_s - 3.0) < 1e-9 for v in views())
         await until(lambda: all(s.state.floor == F for s in everyone), 5, "the relay's floor holder is France")
-        await until(lambda: speakers() == [D] * len(everyone), 4, "the floor passed to Germany", speakers)
+        await until(lambda: speakers() == [D] * len(everyone), 6, "the floor passed to Germany", speakers)
         out["passed_after_s"] = chair.now - t_grant
-        assert 1.3 < chair.now - t_grant < 2.5
+        assert 2.9 < chair.now - t_grant < 5.0  # never early; the exact time is in the notes below
         assert queues() == [[(J, "speaker")]] * len(everyone)
         await until(lambda: all(s.state.floor == D for s in everyone), 3, "the relay's floor holder follows the timer")
 
@@ -180,7 +180,7 @@ async def _run(tmp: Path) -> dict[str, object]:
 def test_scripted_meeting(tmp_path: Path) -> None:
     out = asyncio.run(_run(tmp_path))
     print("refusal:", out["refusal"])
-    print(f"floor passed {out['passed_after_s']:.2f} s after a 1.5 s grant")
+    print(f"floor passed {out['passed_after_s']:.2f} s after a 3 s grant (seen on every client)")
     for name, (a, b) in out["levels"].items():  # type: ignore[union-attr]
         print(f"{name}: Japan unmuted {a:.2e} RMS, muted {b:.2e} RMS")
         assert a > 1e-3, f"{name} did not hear Japan before the mute"
@@ -190,7 +190,7 @@ def test_scripted_meeting(tmp_path: Path) -> None:
     for k in ("joined", "role_claimed", "floor_requested", "agenda_set", "agenda_item", "phase", "floor_granted",
               "statement_began", "statement_ended", "point_of_order", "floor_revoked", "muted", "time_set"):
         assert k in kinds, k
-    # the timer's passing is noted by the procedure itself, at the grant's stamp + 1.5 s on every client
+    # the timer's passing is noted by the procedure itself, at the grant's stamp + 3 s on every client
     began = [n for n in notes if n.kind == "floor_granted"]  # type: ignore[union-attr]
-    assert began[1].actor is None and abs(began[1].time - began[0].time - 1.5) < 1e-6
+    assert began[1].actor is None and abs(began[1].time - began[0].time - 3.0) < 1e-6
     assert any("gave the floor to" in n.text for n in notes)  # type: ignore[union-attr]
