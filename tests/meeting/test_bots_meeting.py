@@ -68,11 +68,12 @@ def test_bots_hold_a_meeting() -> None:
     assert {b.session.client.client_id for b in bots[1:]} >= set(changes)
     chair = bots[0].session.client.client_id
     assert chair not in changes  # the chair presides
-    # speak only while holding the floor (halo level from their voice; 0.5 s allowed for the hand-over)
+    # speak only while holding the floor (halo level from their voice; 1 s allowed for the hand-over
+    # on a loaded machine: turns last seconds, so a bot talking on its own schedule is still caught)
     for i, (t, sp, _, talking) in enumerate(timeline):
         others = talking - {sp}
         if others:
-            recent = {s for tt, s, _, _ in timeline[max(0, i - 12):i + 1] if t - tt <= 0.6}
+            recent = {s for tt, s, _, _ in timeline[max(0, i - 40):i + 1] if t - tt <= 1.0}
             assert others <= recent, f"at {t:.2f} s {others} spoke while {sp} held the floor"
     kinds = [n.kind for n in out["notes"]]  # type: ignore[union-attr]
     assert "floor_granted" in kinds and "statement_ended" in kinds and "agenda_set" in kinds
