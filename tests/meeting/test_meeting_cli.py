@@ -47,6 +47,22 @@ async def _run(tmp: Path) -> None:
             rc, out, err = await cli("grant", "--control", str(tmp / "chair.sock"))
             assert rc == 1 and out == "grant: nothing changed (nobody is on the speakers' list)", (out, err)
 
+            # the chair's desktop keys (G, R, M in 'join'): the same actions, one line back
+            assert chair.chair_key("chair_grant") == "Nobody is on the speakers' list"
+            assert fra.chair_key("chair_grant") == "Only the chair can do that (your role: delegate)"
+            deu.send_gesture("raise_hand", "start", "right")  # a raised hand asks for the floor
+            await until(lambda: chair.meeting.procedure.queue == [(deu.state.me, 0)], 5, "Germany's hand")
+            assert chair.chair_key("chair_grant") == "You gave the floor to DEU"
+            await until(lambda: all(x.meeting.procedure.speaker == deu.state.me for x in (fra, chair)), 5,
+                        "Germany granted")
+            assert chair.chair_key("chair_mute") == "You muted DEU"
+            await until(lambda: all(deu.state.me in x.meeting.procedure.muted for x in (fra, chair)), 5, "Germany muted")
+            assert chair.chair_key("chair_mute") == "You unmuted DEU"
+            await until(lambda: not chair.meeting.procedure.muted, 5, "Germany unmuted")
+            assert chair.chair_key("chair_revoke") == "You ended DEU's statement"
+            await until(lambda: fra.meeting.procedure.speaker is None and not fra.meeting.procedure.muted, 5,
+                        "the floor open again")
+
             rc, out, err = await cli("raise", "--control", str(tmp / "fr.sock"))
             assert rc == 0 and out.startswith("ok: "), (out, err)
             rc, out, err = await cli("grant", "--control", str(tmp / "fr.sock"))  # France is no chair
