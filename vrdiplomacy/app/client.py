@@ -10,6 +10,9 @@ origin at the user's seat), the user's head and hands go to the pose stream
   aimed at, or accepts their offer (the handshake consent flow of
   :mod:`vrdiplomacy.gestures.handshake`: it completes only when both have offered, and both right
   hands meet);
+* the chair's desktop keys (G grant the floor to the next on the list, R revoke it, M mute or
+  unmute the speaker) send procedure actions (:meth:`~vrdiplomacy.session.runtime.DelegateSession.chair_key`);
+  the outcome, or why the user's role may not, is one line on the card and the log;
 * desktop gesture keys (1-0, H) take the same path: a key press holds the gesture's key in the
   frames the recognizer sees for ``key_hold`` seconds (it starts the gesture, whose end goes out
   when the hold ends); H offers a handshake to the delegate one faces, or the nearest within
@@ -39,6 +42,8 @@ from vrdiplomacy.scene.math3d import Pose, quat_mul, quat_rotate
 from vrdiplomacy.scene.model import Scene
 
 log = logging.getLogger("vrdiplomacy.app")
+CHAIR_KEYS = frozenset({"chair_grant", "chair_revoke", "chair_mute"})
+"""Desktop keys that are the chair's procedure actions (G, R, M), not gestures."""
 
 @dataclass
 class ClientOptions:
@@ -134,10 +139,11 @@ class LiveClient:
         inp = frame.input
         if self.recorder is not None:
             self.recorder.write(inp)
-        placed = place_frame(self.origin, self.hold_keys(inp))
+        chair = inp.keys & CHAIR_KEYS  # pressed this frame (held gesture keys come back every frame)
+        placed = place_frame(self.origin, self.hold_keys(replace(inp, keys=inp.keys - CHAIR_KEYS) if chair else inp))
         left, right = hand_pose_from_frame(placed.left), hand_pose_from_frame(placed.right)
         self.held.set(placed.head, left.pose if left.visible else None, right.pose if right.visible else None)
-        view = self.host.call(lambda: self._in_session(placed))
+        view = self.host.call(lambda: self._in_session(placed, chair))
         self.frames += 1
         self.sent = view.sent
         self.scene.avatars = view.avatars
@@ -168,8 +174,9 @@ class LiveClient:
 
     # ------------------------------------------------------------ session's thread
 
-    def _in_session(self, inp: InputFrame) -> ClientView:
+    def _in_session(self, inp: InputFrame, chair: frozenset[str] = frozenset()) -> ClientView:
         s = self.host.session
+        news = [s.chair_key(k) for k in sorted(chair)]
         if self.o.mapping is not None and not self._mapped:
             from vrdiplomacy.gestures.recognizer import GestureRecognizer
 
@@ -178,7 +185,6 @@ class LiveClient:
         sent = []
         if self.o.recognize or inp.keys:
             sent = s.push_frame(for_recognizer(inp) if self.o.recognize else _keys_only(inp))
-        news = []
         while (e := s.gestures.next_event()) is not None:
             news.append(handshake_news(s, e))
         lines, alert = s.security.hud_lines(s.now)

@@ -20,6 +20,28 @@ log = logging.getLogger("vrdiplomacy.demo")
 SETTLE_S = 5.0  # the window's frame rate is reported from this many seconds on (dynamic resolution settles)
 
 
+def _meeting(host: Any) -> Any:
+    """The meeting as the user's client shows it now (its ``MeetingView``)."""
+    return host.call(lambda: host.session.meeting_view(host.session.now))
+
+
+def meeting_line(v: Any) -> str:
+    """One line for the progress output: who has the floor, time left, the next on the list."""
+    if v.speaker is None:
+        floor = "floor open"
+    else:
+        left = f" {max(v.remaining_s, 0.0):.0f} s left" if v.speaking_time_s else ""
+        floor = f"floor: {v.speaker.delegation or v.speaker.name}{left}"
+    nxt = ", ".join(q.delegation or q.name for q in v.next_five)
+    return f"{floor}; list: {nxt or 'empty'}"
+
+
+def _timeline_entry(t: float, v: Any) -> dict[str, Any]:
+    return {"t": round(t, 1), "speaker": None if v.speaker is None else (v.speaker.delegation or v.speaker.name),
+            "remaining_s": round(v.remaining_s, 1) if v.speaker is not None and v.speaking_time_s else None,
+            "queue": [q.delegation or q.name for q in v.queue], "agenda_item": v.agenda_item, "phase": v.phase}
+
+
 def _snapshot(host: Any) -> tuple[Any, list[Any]]:
     def get() -> tuple[Any, list[Any]]:
         s = host.session
@@ -61,9 +83,12 @@ def run_headless(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tup
     host = SessionThread(layout, user_settings(seat, layout.scene), pose_source, relay=addr, speakers=speakers)
     print(f"demo: relay on loopback, {len(plans)} bots, you at seat {seat.seat_id} ({seat.delegation}) in the "
           f"{layout.scene}; headless for {duration:g} s, writing to {out}/", flush=True)
+    timeline: list[dict[str, Any]] = []
+    control = None
     try:
         painter.wait_ready()
         host.start()
+        control = _control(host)
         motion.state = host.session.state if host.session else None
         room.start_bots()
         t0 = time.perf_counter()
@@ -75,9 +100,12 @@ def run_headless(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tup
             k += 1
             drawn = painter.submit(k, *_snapshot(host))
             note = "" if drawn else f"; no image this second (renderer busy: {painter.skipped} skipped so far)"
-            print(progress_line(host, t, duration) + note, flush=True)
+            view = _meeting(host)
+            timeline.append(_timeline_entry(t, view))
+            print(progress_line(host, t, duration) + f"; {meeting_line(view)}" + note, flush=True)
             time.sleep(max(0.0, min(t0 + k * 1.0, t0 + duration) - time.perf_counter()))
     finally:
+        _stop_control(host, control)
         report = host.stop()
         report.relay, report.bots = room.stop()
         speakers.close()
@@ -86,6 +114,7 @@ def run_headless(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tup
     summary = _summary(report, layout, seat, plans, duration, wall, images, heard_path, out / "summary.json")
     summary["images"] = {"written": len(images), "skipped_busy": painter.skipped, "size_per_eye": list(size),
                          "mean_render_s": round(sum(painter.frame_s) / max(len(painter.frame_s), 1), 3)}
+    summary["meeting"] = {**report.user.get("meeting", {}), "timeline": timeline}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _print_summary(summary)
     return 0 if summary["received"]["poses"] > 0 or not plans else 1
@@ -124,6 +153,7 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
     renderer.upload(scene, batch)
     del batch
     client = LiveClient(host, held, scene, None, options)
+    control = None
     print(f"demo: relay on loopback, {len(plans)} bots, you at seat {seat.seat_id} ({seat.delegation}); "
           f"{'sound on the default output' if speakers else 'no sound card: silent'}; window for up to {duration:g} s "
           f"({CONTROLS_HELP})", flush=True)
@@ -135,6 +165,7 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
     settled: list[float] = []  # the times of the frames from SETTLE_S on (the scale has found its level)
     try:
         host.start()
+        control = _control(host)
         room.start_bots()
 
         def on_frame(frame: Any) -> None:
@@ -147,7 +178,8 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
                 print(f"demo: first frame {t:.1f} s after the window opened ({_quality(adaptive)})", flush=True)
             if t - last_print[0] >= 5.0:
                 last_print[0] = t
-                print(progress_line(host, t, duration) + f"; {_quality(adaptive)}", flush=True)
+                print(progress_line(host, t, duration) + f"; {_quality(adaptive)}; {meeting_line(_meeting(host))}",
+                      flush=True)
             # is the session alive? a round trip to its thread, so twice a second, not every frame
             if t >= duration or (t - checked[0] >= 0.5 and (checked.__setitem__(0, t) or host.failed() is not None)):
                 backend.request_exit()
@@ -157,6 +189,7 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
         if err is not None:
             raise err
     finally:
+        _stop_control(host, control)
         report = host.stop()
         report.relay, report.bots = room.stop()
         if speakers is not None:
@@ -183,6 +216,24 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
           f"{user.get('state', {}).get('gesture_events', 0)} gesture events from {len(user.get('members', []))} delegates",
           flush=True)
     return 0
+
+
+def _control(host: Any) -> Any:
+    """The meeting control socket on the user's session ('vrdiplomacy meeting status' reaches it)."""
+    from vrdiplomacy.app.meeting_control import start_control
+    from vrdiplomacy.errors import VrdError
+
+    try:
+        return start_control(host, None)
+    except VrdError as e:
+        log.info("no meeting control socket: %s", e)
+        return None
+
+
+def _stop_control(host: Any, control: Any) -> None:
+    from vrdiplomacy.app.meeting_control import stop_control
+
+    stop_control(host, control)
 
 
 def _quality(adaptive: Any) -> str:
@@ -258,6 +309,13 @@ def _print_summary(s: dict[str, Any]) -> None:
             kinds[g["gesture"]] = kinds.get(g["gesture"], 0) + 1
     if kinds:
         print("  gestures: " + ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items())))
+    m = s.get("meeting", {})
+    spoke = []
+    for e in m.get("timeline", []):
+        if e["speaker"] and (not spoke or spoke[-1] != e["speaker"]):
+            spoke.append(e["speaker"])
+    if m:
+        print(f"  meeting: {m.get('summary', '')}; the floor went to {' -> '.join(spoke) or 'nobody'}")
     print(f"  audio: {a['seconds']:.1f} s stereo, {a['rms_dbfs']:.1f} dBFS RMS (left {a['left_rms_dbfs']:.1f}, "
           f"right {a['right_rms_dbfs']:.1f}), {a.get('late_blocks', 0)} late blocks")
     images = [f for f in s["files"] if f.endswith(".png")]

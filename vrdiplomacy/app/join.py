@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 from vrdiplomacy.app.client import ClientOptions, LiveClient
+from vrdiplomacy.app.meeting_control import start_control, stop_control
 from vrdiplomacy.app.session import VoiceOptions, card_input, card_output, start_session, user_settings
 from vrdiplomacy.config import user_dirs
-from vrdiplomacy.errors import ConfigError
+from vrdiplomacy.errors import ConfigError, VrdError
 from vrdiplomacy.scene.math3d import Pose
 
 log = logging.getLogger("vrdiplomacy.join")
@@ -30,7 +31,9 @@ class JoinOptions:
     ``render_every`` draw every N-th frame (1: all; see :func:`vrdiplomacy.xr.runloop.run`),
     ``seat_named`` False when the seat was chosen for the user (a taken one then fails at once),
     ``rooms`` the room within the room and interpretation channels
-    (:class:`~vrdiplomacy.session.rooms.RoomsSettings`)."""
+    (:class:`~vrdiplomacy.session.rooms.RoomsSettings`), ``control`` the meeting control socket
+    ``vrdiplomacy meeting`` reaches this client through (None: ``meeting.sock`` in the user's
+    state folder)."""
 
     duration: float = 0.0
     screenshot: Path | None = None
@@ -41,6 +44,7 @@ class JoinOptions:
     render_every: int = 1
     seat_named: bool = True  # the user named the seat: wait for it while someone else holds it
     rooms: Any = None
+    control: Path | None = None
 
 
 @dataclasses.dataclass
@@ -165,6 +169,7 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
     origin = seat_origin(seat) if backend.mode == "xr" else None
     client = LiveClient(host, held, scene, origin, opts.client, opts.recorder)
     last: dict[str, Any] = {}
+    control = None
     try:
         if backend.mode == "offscreen":
             backend.attach_targets([renderer.create_target(backend.settings.width, backend.settings.height)])
@@ -180,6 +185,10 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
         log.info("joined %s:%d as %s at seat %s (%s mode, %s)", relay.host, relay.port, settings.identity, seat.seat_id,
                  backend.mode, "end-to-end encrypted" if sealer is not None else "NOT end-to-end encrypted: add --root to "
                  "join a secured room")
+        try:
+            control = start_control(host, opts.control)
+        except VrdError as e:
+            log.warning("no meeting control socket: %s", e)
         t_end = time.monotonic() + opts.duration if opts.duration else None
         checked = [0.0]
 
@@ -200,6 +209,7 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
         if err is not None:
             raise err
     finally:
+        stop_control(host, control)
         report = host.stop()
         if speakers is not None:
             speakers.close()
@@ -219,6 +229,9 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
         else:
             log.info("link to the relay: %s; down at the end (%s)", n, link.what())
     state = report.user.get("state", {})
+    meeting = report.user.get("meeting", {})
+    if meeting.get("actions"):
+        log.info("meeting: %s", meeting.get("summary", ""))
     log.info("frame loop: %s", stats.summary())
     log.info("left after %d frames; sent %d gesture events; received %d poses, %d voice frames, %d gesture events from "
              "%d delegates", stats.frames, report.user.get("stats", {}).get("gestures_sent", 0), state.get("poses", 0),

@@ -29,8 +29,11 @@ DESKTOP_HELP = textwrap.dedent("""\
       1 raise_hand   2 lower_hand   3 nod          4 head_shake   5 thumbs_up   6 thumbs_down
       7 wave         8 applause     9 point        0 open_palms   H handshake
     room keys:
-      R  next room (plenary, lounge, the bilateral room of --room-space)
+      N  next room (plenary, lounge, the bilateral room of --room-space)
       L  next listening channel (floor, en, fr, es, ar, ru, zh)
+    chair keys (your role must allow it; otherwise one line says why):
+      G grant the floor to the next on the list   R revoke the floor   M mute/unmute the speaker
+    procedure actions from another terminal: vrdiplomacy meeting --help
     """)
 
 
@@ -64,6 +67,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="record your input (head, hands, controllers, keys) as JSON Lines (.gz to compress); "
                         "'vrdiplomacy gestures classify FILE' reads it")
     p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save the last frame (desktop/offscreen: the view; xr: the left eye)")
+    p.add_argument("--control", type=Path, metavar="PATH",
+                   help="the socket 'vrdiplomacy meeting' reaches this client through (default: meeting.sock in your "
+                        "state folder)")
     p.add_argument("--no-recognizer", action="store_true",
                    help="do not turn hand and controller motion into gestures (gesture keys still work)")
     voice = p.add_argument_group("voice")
@@ -199,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
                        ClientOptions(config.client.key_hold, recognize=not args.no_recognizer,
                                      mapping=config.mapping.controller),
                        VoiceOptions(args.mic, args.headphones, args.voice_profile), args.render_every,
-                       seat_named=args.seat is not None, rooms=rooms)
+                       seat_named=args.seat is not None, rooms=rooms, control=args.control)
     try:
         if relay is not None:
             return networked(backend, scene, layout, seat, relay, opts, secured)  # type: ignore[arg-type]

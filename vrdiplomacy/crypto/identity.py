@@ -44,8 +44,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from vrdiplomacy.errors import ConfigError, CryptoError
 
-ROLES = ("head", "delegate", "advisor", "interpreter", "observer", "chair", "host")
+ROLES = ("head", "delegate", "advisor", "interpreter", "observer", "chair", "host", "secretariat", "guest")
 """Roles a ministry may put in a delegation certificate; ``chair`` and ``host`` may sign rosters."""
+STAFF_ROLES = ("secretariat", "guest")
+"""Roles outside any delegation: a certificate with one is given exactly that role."""
 
 ROSTER_SIGNER_ROLES = frozenset({"chair", "host"})
 MEMBER_ROLE_ORDER = ("observer", "interpreter", "advisor", "delegate", "head")
@@ -97,6 +99,8 @@ def grantable_roles(cert_role: str) -> tuple[str, ...]:
         return (cert_role, *MEMBER_ROLE_ORDER)
     if cert_role in MEMBER_ROLE_ORDER:
         return MEMBER_ROLE_ORDER[: MEMBER_ROLE_ORDER.index(cert_role) + 1]
+    if cert_role in STAFF_ROLES:
+        return (cert_role,)
     return ()
 
 

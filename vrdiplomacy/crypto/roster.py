@@ -66,8 +66,10 @@ _KEM_LABEL = b"vrdiplomacy kem key v1"
 _ROSTER_LABEL = b"vrdiplomacy roster v2\x00"
 _TRANSCRIPT_LABEL = b"vrdiplomacy transcript v2\x00"
 
-ROLE_RANK = {"observer": 0, "interpreter": 1, "advisor": 2, "delegate": 3, "head": 4, "host": 5, "chair": 6}
-"""Room roles from least to most. A member's room role is at most its certificate's."""
+ROLE_RANK = {"guest": 0, "observer": 1, "interpreter": 2, "advisor": 3, "delegate": 4, "head": 5, "secretariat": 6,
+             "host": 7, "chair": 8}
+"""Room roles from least to most (:data:`vrdiplomacy.meeting.roles.ROLES`, whose permission table
+says what each may do). A member's room role is at most its certificate's."""
 CAPPED_ROLE = "delegate"
 """The room role of a chair/host certificate that is not the room's authority."""
 

@@ -38,6 +38,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vrdiplomacy.errors import CryptoError, ProtocolError, VrdError
+from vrdiplomacy.meeting.wire import split_header
 from vrdiplomacy.net import tls, wire
 from vrdiplomacy.net.client_core import (
     ClientCore,
@@ -145,7 +146,7 @@ class Client:
         self._first = asyncio.get_running_loop().create_future()
         self.raw_media = False
         self.unsealed = 0
-        self._held: deque[tuple[str, bytes]] = deque()
+        self._held: deque[tuple[str, bytes, bytes]] = deque()  # (stream, payload, relay-visible header)
         self._last_failure: tuple[str, str] | None = None  # (cause, reason) of the latest failed connection attempt
         self._collecting = False
         self._seat_refused_at = -1e9
@@ -283,40 +284,42 @@ class Client:
         self._flush()
         return ok
 
-    def send_event(self, payload: bytes, stream: str = "event") -> int:
+    def send_event(self, payload: bytes, stream: str = "event", header: bytes = b"") -> int:
         """Send a reliable, ordered room event (delivered to everyone in the room, sender too).
 
         ``stream`` ("room", "gesture", "floor", "vote"; "event" = "room") tells an end-to-end
-        sealer which signed stream it belongs to. Returns the event's sequence number, or 0 when
-        the end-to-end layer is not ready yet: the event is then held and sent, in order, once it is.
+        sealer which signed stream it belongs to. ``header``: bytes the relay reads, sent in clear
+        before the sealed payload (a meeting procedure action's, :mod:`vrdiplomacy.meeting.wire`).
+        Returns the event's sequence number, or 0 when the end-to-end layer is not ready yet: the
+        event is then held and sent, in order, once it is.
         """
         if self._held:
-            self._held.append((stream, payload))
+            self._held.append((stream, payload, header))
             self._send_held()
             return 0
         sealed = self._seal(stream, payload)
         if sealed is None:
-            self._held.append((stream, payload))
+            self._held.append((stream, payload, header))
             return 0
         if stream in SPACE_STREAMS and self.core.spaces.my_space:  # in a side room: for its members only
-            self.core.send_space_event(sealed)
+            self.core.send_space_event(header + sealed)
             self._flush()
             return 0
-        seq = self.core.send_event(sealed)
+        seq = self.core.send_event(header + sealed)
         self._flush()
         return seq
 
     def _send_held(self) -> None:
         while self._held:
-            stream, payload = self._held[0]
+            stream, payload, header = self._held[0]
             sealed = self._seal(stream, payload)
             if sealed is None:
                 return
             self._held.popleft()
             if stream in SPACE_STREAMS and self.core.spaces.my_space:
-                self.core.send_space_event(sealed)
+                self.core.send_space_event(header + sealed)
                 continue
-            self.core.send_event(sealed)
+            self.core.send_event(header + sealed)
         self._flush()
 
     def send_control(self, payload: bytes) -> int:
@@ -518,17 +521,20 @@ class Client:
                 continue
             if isinstance(ev, (VoiceReceived, RoomEventReceived)) and not self.raw_media:
                 kind, sender = ("voice", ev.source) if isinstance(ev, VoiceReceived) else ("event", ev.sender)
+                # a meeting action's relay-visible header stays beside what the sealer opens
+                split = split_header(ev.payload) if kind == "event" else None
+                header, body = split if split is not None else (b"", ev.payload)
                 try:
-                    opened = self.sealer.open(kind, sender, ev.payload)
+                    opened = self.sealer.open(kind, sender, body)
                 except (CryptoError, ProtocolError):
                     self.payload_rejected += 1
                     continue
                 if opened is None:
                     continue
                 if isinstance(opened, (bytes, bytearray)):
-                    ev.payload = bytes(opened)
+                    ev.payload = header + bytes(opened)
                 else:  # verified: attributed to the member whose key opened it, not the relay's label
-                    ev.payload = opened.payload
+                    ev.payload = header + opened.payload
                     ev.member = opened.member
                     if isinstance(ev, RoomEventReceived):
                         ev.stream = opened.stream

@@ -36,6 +36,7 @@ from vrdiplomacy.net.relay_admission import RelayAdmission
 from vrdiplomacy.net.relay_events import EventStore, RelayEvents
 from vrdiplomacy.net.relay_media import Datagram, RelayMedia
 from vrdiplomacy.net.relay_spaces import RelaySpaces
+from vrdiplomacy.net.relay_meeting import RelayMeeting
 from vrdiplomacy.net.relay_state import Connection, RelayCounters, RelaySettings, Room, Session, SessionEvent, room_key
 from vrdiplomacy.net.wire_spaces import Place, SpaceEvent
 from vrdiplomacy.scene.layout import Layout
@@ -52,7 +53,7 @@ class Outgoing:
     close: list[int] = field(default_factory=list)
 
 
-class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents):
+class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents, RelayMeeting):
     """The relay's protocol state machine for any number of control connections."""
 
     def __init__(
@@ -87,6 +88,7 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents):
         self._init_media()
         self._init_spaces()
         self._init_events(events, self.s.event_history)
+        self._init_meeting()
         self._next_housekeeping = 0.0
         self.random_key: Callable[[], bytes] = lambda: secrets.token_bytes(32)
         self.random_nonce: Callable[[], bytes] = lambda: secrets.token_bytes(wire.NONCE_SIZE)
@@ -131,9 +133,12 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents):
             t = min(t, ri.next_recompute, ri.last_recompute + 0.05 if ri.dirty else t)
         if self._pose_since or self._poses_waiting or any(r.keys for r in self.rooms.values()):
             t = min(t, self._next_pose_flush)
+        if (mt := self._meeting_timer()) is not None:
+            t = min(t, mt)
         return t
 
     def handle_timer(self, now: float) -> None:
+        self._meeting_tick(now)
         for room in self.rooms.values():
             if room.interest.due(now):
                 self._recompute(room, now)
@@ -168,6 +173,7 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents):
                       for r in self.rooms.values()},
             "counters": self.counters.as_dict(),
             "spaces": self.space_stats(),
+            "meeting": dict(self.meeting_counters),
         }
 
     # ------------------------------------------------------------ control channel
@@ -219,7 +225,7 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents):
                 self.counters.control_unexpected += 1
         elif isinstance(msg, wire.Event):
             self._event(conn, s, msg, now)
-        elif isinstance(msg, wire.Floor):
+        elif isinstance(msg, wire.Floor) and self._floor_taken(s):
             room = self.rooms[s.room]
             holder = s.client_id if msg.take else (0 if room.floor == s.client_id else room.floor)
             self._set_floor(room, holder, now)
@@ -291,6 +297,7 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents):
                 layout = self.default_layout
             room = Room(name, RoomInterest(self.s.interest, layout), self._room_log(key), authority)
             self.rooms[key] = room
+            self._meeting_restore(room)
         return room
 
     def _seat_holder(self, room: str, seat: str, cid: int) -> Session | None:
@@ -448,8 +455,12 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents):
             return
         c.events_in += 1
         s.last_client_seq = e.client_seq
+        payload = self._meeting_event(conn, s, e.payload, now)
+        if payload is None:  # a procedure action the sender may not take: acknowledged, not stored
+            self._send(conn, wire.Ack(e.client_seq), now)
+            return
         room = self.rooms[s.room]
-        ev = self._store_event(room.log, s.client_id, e.client_seq, e.payload)
+        ev = self._store_event(room.log, s.client_id, e.client_seq, payload)
         self._broadcast(room, ev.message().frame(), now)
         self._send(conn, wire.Ack(e.client_seq), now)
 

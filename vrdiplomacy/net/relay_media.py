@@ -66,6 +66,7 @@ class RelayMedia:
     sessions: dict[int, Session]
     rooms: dict[str, Room]
     _withheld: Any
+    _voice_blocked: Any  # (Session) -> bool, from RelayMeeting
 
     def _init_media(self) -> None:
         self._dgrams: list[Datagram] = []
@@ -145,6 +146,8 @@ class RelayMedia:
                 c.dropped_malformed += 1
                 return
             c.voice_in += 1
+            if self._voice_blocked(s):  # muted by the chair, or a role that may not speak (relay_meeting)
+                return
             room = self.rooms[s.room]
             ri = room.interest
             ri.note_voice(cid, pt[0], now)

@@ -9,14 +9,22 @@ Opus voice path and pose stream); only its inputs are scripted:
   (from the speaking levels the bot receives), the hands rest on the desk and move while the
   bot speaks, and gestures move them (a raised hand goes up, applause claps, a nod nods);
 * :meth:`Bot.run_gestures` sends its gestures as
-  :class:`~vrdiplomacy.gestures.events.GestureEvent` room events (start, then end).
+  :class:`~vrdiplomacy.gestures.events.GestureEvent` room events (start, then end);
+* the bots follow the meeting's procedure (:mod:`vrdiplomacy.meeting`): the first bot chairs
+  (it claims the role, sets the agenda, the phase and the speaking time, and gives the floor to
+  the first on the list whenever it is open); the others raise a hand (a real raised-hand
+  gesture, which asks for the floor), speak only once they hold it, yield when done, and raise a
+  hand again a while later. Every third turn a bot speaks on past its time: the timer ends its
+  turn and the floor passes to the next on the list, and the bot falls silent.
 
-Everything is deterministic in the bot's index and the session clock.
+Everything is deterministic in the bot's index and the session clock (and, for the procedure,
+in the relay's order of the bots' actions).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import math
 from dataclasses import dataclass, field
@@ -25,6 +33,8 @@ import numpy as np
 import numpy.typing as npt
 
 from vrdiplomacy.errors import AssetError, ConfigError
+from vrdiplomacy.meeting import wire as mw
+from vrdiplomacy.meeting.roles import role_index
 from vrdiplomacy.scene.avatars import SEATED_EYE_HEIGHT, avatar_at, pose_gesture
 from vrdiplomacy.scene.layout import Layout, Seat
 from vrdiplomacy.scene.math3d import Pose, quat_from_yaw_pitch_roll, quat_rotate, quat_slerp, yaw_towards
@@ -39,6 +49,7 @@ BOT_GESTURES: tuple[tuple[str, str, float], ...] = (
     ("raise_hand", "right", 3.0), ("nod", "none", 1.6), ("thumbs_up", "right", 2.0), ("wave", "right", 2.0),
     ("head_shake", "none", 1.6), ("applause", "both", 2.5), ("open_palms", "both", 2.0), ("point", "right", 2.0),
 )
+AGENDA = ("Adoption of the agenda", "Climate finance", "Maritime boundaries", "Any other business")
 
 
 def speech_clips(directory: str = ALSA_SOUNDS) -> list[tuple[str, F32]]:
@@ -52,7 +63,11 @@ def speech_clips(directory: str = ALSA_SOUNDS) -> list[tuple[str, F32]]:
 @dataclass
 class BotPlan:
     """One bot's script: its ``seat``, ``identity``, the ``clip`` it speaks (name, samples), the
-    session times ``speak_at`` its turns start, and its ``gestures`` as (time, name, hand, hold)."""
+    session times ``speak_at`` its turns start (only when it does not follow the procedure), its
+    ``gestures`` as (time, name, hand, hold), its meeting ``role`` ("chair" or "delegate"),
+    whether it follows the ``procedure`` (asks for the floor and speaks only when given it),
+    ``raise_at`` when it first raises its hand, ``pause_s`` how long after a turn it asks again
+    and ``turn_s`` the speaking time a chair bot sets."""
 
     index: int
     seat: Seat
@@ -60,6 +75,11 @@ class BotPlan:
     clip: tuple[str, F32]
     speak_at: list[float] = field(default_factory=list)
     gestures: list[tuple[float, str, str, float]] = field(default_factory=list)
+    role: str = "delegate"
+    procedure: bool = True
+    raise_at: float = 1.0
+    pause_s: float = 4.0
+    turn_s: float = 6.0
 
 
 def bot_seats(layout: Layout, n: int, viewer_seat: str | None = None, cone_deg: float = 42.0) -> list[Seat]:
@@ -84,9 +104,12 @@ def bot_seats(layout: Layout, n: int, viewer_seat: str | None = None, cone_deg: 
 
 
 def plan_bots(layout: Layout, n: int, viewer_seat: str | None = None, clips: list[tuple[str, F32]] | None = None,
-              lead_s: float = 0.8, gap_s: float = 0.45, gesture_every_s: float = 9.0) -> list[BotPlan]:
-    """Scripts for ``n`` bots: seats from :func:`bot_seats`, one speech clip each, turns one
-    after another (``gap_s`` apart, repeating), gestures spread over time."""
+              lead_s: float = 0.8, gap_s: float = 0.45, gesture_every_s: float = 9.0,
+              procedure: bool = True) -> list[BotPlan]:
+    """Scripts for ``n`` bots: seats from :func:`bot_seats`, one speech clip each, gestures
+    spread over time. With ``procedure`` (and two bots or more) the first bot chairs and the
+    others ask for the floor one after another (``gap_s`` apart) and speak when given it;
+    ``speak_at`` holds the turns they would take without a chair (one after another, repeating)."""
     seats = bot_seats(layout, n, viewer_seat)
     clips = clips if clips is not None else (speech_clips() if n else [])
     if n and not clips:
@@ -98,10 +121,15 @@ def plan_bots(layout: Layout, n: int, viewer_seat: str | None = None, clips: lis
     for i, seat in enumerate(seats):
         who = seat.delegation or seat.seat_id
         start = lead_s + i * turn
-        plan = BotPlan(i, seat, f"bot-{who.lower()}", clips[i % len(clips)], [start + k * cycle for k in range(64)])
+        chairs = procedure and n >= 2 and i == 0
+        plan = BotPlan(i, seat, f"bot-{who.lower()}", clips[i % len(clips)], [start + k * cycle for k in range(64)],
+                       role="chair" if chairs else "delegate", procedure=procedure and n >= 2,
+                       raise_at=lead_s + max(0, i - 1) * gap_s, pause_s=2.0 + 1.3 * i, turn_s=round(longest + 1.5, 1))
         g0 = 1.5 + 1.1 * i
         for k in range(16):
             g, hand, hold = BOT_GESTURES[(i + k * 3) % len(BOT_GESTURES)]
+            if plan.procedure and g in ("raise_hand", "lower_hand"):
+                g, hand, hold = "nod", "none", 1.6  # hands go up for the floor, not at random
             plan.gestures.append((g0 + k * gesture_every_s, g, hand, hold))
         plans.append(plan)
     return plans
@@ -117,11 +145,27 @@ class ScheduledSpeech:
         self.clip = np.asarray(clip, dtype=np.float32)
         self.starts = [int(round(t * fs)) for t in sorted(speak_at)]
         self.pos = 0
+        self.cut: int | None = None  # silent from this sample on (a speaker who lost the floor)
 
     def speaking(self, t: float) -> bool:
         """Whether the clip is playing at session time ``t``."""
         s = int(t * self.fs)
+        if self.cut is not None and s >= self.cut:
+            return False
         return any(0 <= s - a < self.clip.size for a in self.starts)
+
+    def say(self, times: int = 1, lead: int = 960) -> int:
+        """Speak the clip ``times`` times from ``lead`` samples on; the sample where it ends."""
+        self.cut = None
+        a = self.pos + lead
+        self.starts = [s for s in self.starts if s + self.clip.size > self.pos]
+        self.starts.extend(a + k * self.clip.size for k in range(times))
+        return a + times * self.clip.size
+
+    def hush(self) -> None:
+        """Fall silent now (what was still to be said is dropped)."""
+        self.cut = self.pos
+        self.starts = [s for s in self.starts if s + self.clip.size > self.pos and s < self.pos]
 
     def read(self, n: int) -> F32:
         out = np.zeros(n, dtype=np.float32)
@@ -132,6 +176,8 @@ class ScheduledSpeech:
                 continue
             s0, s1 = max(a, lo), min(b, hi)
             out[s0 - lo : s1 - lo] = self.clip[s0 - a : s1 - a]
+        if self.cut is not None and self.cut < hi:
+            out[max(self.cut - lo, 0):] = 0.0
         self.pos = hi
         return out
 
@@ -261,9 +307,87 @@ class Bot:
         self.plan = plan
         self.session = session
         self.motion = motion
+        self.turns = 0  # turns this bot spoke (a delegate) or floors it gave (the chair)
+        self.overruns = 0  # turns the timer ended
+        if plan.procedure:
+            motion.speech.starts = []  # it speaks when the chair gives it the floor, not on a schedule
 
     async def run_gestures(self) -> None:
-        """Send the plan's gestures at their times (start, hold, end), forever."""
+        """Send the plan's gestures at their times (start, hold, end), forever; and follow the
+        meeting's procedure (see the module docstring)."""
+        if not self.plan.procedure:
+            await self._gestures()
+            return
+        side = asyncio.create_task(self._gestures())
+        try:
+            await (self._chair() if self.plan.role == "chair" else self._delegate())
+        finally:
+            side.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await side
+
+    async def _chair(self, tick: float = 0.1, item_every_s: float = 30.0) -> None:
+        """Preside: claim the chair, set the agenda, phase and speaking time; whenever the floor is
+        open and someone waits, give it to the first on the list; move the agenda on now and then."""
+        s = self.session
+        s.meeting_act(mw.CLAIM_ROLE, value=role_index("chair"))
+        s.meeting_act(mw.AGENDA, value=1, data="\n".join(AGENDA))
+        s.meeting_act(mw.PHASE, value=1)  # general debate
+        s.meeting_act(mw.SET_TIME, value=int(self.plan.turn_s * 1000))
+        granted_at = -1e9
+        next_item, item = item_every_s, 1
+        while True:
+            await asyncio.sleep(tick)
+            now = s.now
+            p = s.meeting.at(s.local_ms(now))
+            if p.speaker is None and p.queue and now - granted_at > 1.0 and s.meeting.may(s.state.me, "chair"):
+                s.meeting_act(mw.GRANT)
+                granted_at = now
+                self.turns += 1
+            if now >= next_item:
+                next_item += item_every_s
+                item = item % (len(AGENDA) - 1) + 1
+                s.meeting_act(mw.AGENDA_ITEM, value=item)
+
+    async def _delegate(self, tick: float = 0.05) -> None:
+        """Ask for the floor (a raised hand), speak when given it, yield when done, ask again later."""
+        s, speech = self.session, self.motion.speech
+        raise_at = self.plan.raise_at
+        lowered_at = None
+        asked_at = -1e9
+        turn: tuple[int, int, bool] | None = None  # (grant stamp, sample the speech ends, overrunning)
+        while True:
+            await asyncio.sleep(tick)
+            now = s.now
+            me = s.state.me
+            p = s.meeting.at(s.local_ms(now))
+            if lowered_at is not None and now >= lowered_at:
+                self.motion.gesture, lowered_at = None, None
+                s.send_gesture("raise_hand", "end", "right", duration=2.0)
+            if turn is None and p.speaker == me:
+                overrun = (self.plan.index + self.turns) % 3 == 2
+                turn = (p.granted_ms, speech.say(3 if overrun else 1), overrun)
+                self.turns += 1
+                if self.motion.gesture is not None and self.motion.gesture[0] == "raise_hand":
+                    self.motion.gesture, lowered_at = None, None
+                    s.send_gesture("raise_hand", "end", "right", duration=max(0.0, now - asked_at))
+            elif turn is not None and (p.speaker != me or p.granted_ms != turn[0]):
+                speech.hush()  # the floor passed (the timer, or the chair): silent at once
+                self.overruns += turn[2]
+                turn, raise_at = None, now + self.plan.pause_s
+            elif turn is not None and speech.pos >= turn[1]:
+                s.meeting_act(mw.YIELD)  # done before the time ran out
+                turn, raise_at = None, now + self.plan.pause_s
+            elif turn is None and now >= raise_at and p.position(me) is None and p.speaker != me:
+                self.motion.gesture = ("raise_hand", now, 2.0)
+                s.send_gesture("raise_hand", "start", "right")  # asks for the floor (DelegateSession)
+                lowered_at, raise_at = now + 2.0, now + 1e9
+                asked_at = now
+            elif turn is None and raise_at > now + 1e8 and now - asked_at > 3.0 and p.position(me) is None \
+                    and p.speaker != me:
+                raise_at = now + self.plan.pause_s  # taken off the list (or the request was lost): ask again
+
+    async def _gestures(self) -> None:
         s = self.session
         for at, name, hand, hold in self.plan.gestures:
             delay = at - s.now

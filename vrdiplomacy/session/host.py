@@ -195,6 +195,7 @@ class SessionThread:
                       "heard_blocks": dict(s.mix.heard_blocks) if s.mix else {},
                       "gesture_log": list(s.state.gesture_log),
                       "security": s.security.report(),
+                      "meeting": s.meeting_report(),
                       "client": s.client.core.counters.as_dict() if s.client else {}}
 
 

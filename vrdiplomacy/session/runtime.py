@@ -26,6 +26,13 @@ Gestures go out as :class:`~vrdiplomacy.gestures.events.GestureEvent` room event
 recognizer (:meth:`DelegateSession.push_frame`), whose onsets and offsets are sent the same way.
 Received gestures feed the meeting's floor queue and handshakes travel as room events
 (:class:`~vrdiplomacy.session.gestures.SessionGestures`, :attr:`DelegateSession.gestures`).
+
+The meeting's procedure (:mod:`vrdiplomacy.meeting`, :attr:`DelegateSession.meeting`): procedure
+actions arrive as room events with a relay-visible header (:mod:`vrdiplomacy.meeting.wire`) and
+are folded in the relay's order with the relay's stamps, so every client holds the same speakers'
+list, floor, timer, mutes, agenda and phase; :meth:`DelegateSession.meeting_view` shows it,
+:meth:`DelegateSession.meeting_act` sends our actions (a raised hand asks for the floor by
+itself), :meth:`DelegateSession.drain_meeting_notes` hands what happened to the record.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -44,16 +52,19 @@ from vrdiplomacy.gestures.events import GestureEvent
 from vrdiplomacy.gestures.recognizer import GestureRecognizer
 from vrdiplomacy.gestures.types import Gesture, Hand
 from vrdiplomacy.input.frame import InputFrame
+from vrdiplomacy.meeting import wire as mw
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.client_core import (
     ClientSettings,
     Connected,
+    MemberUpdate,
     RelayNotice,
     RoomEventReceived,
     VoiceReceived,
 )
 from vrdiplomacy.net.client_io import AppEvent, Client, PayloadSealer
 from vrdiplomacy.net.presence import MemberStated
+from vrdiplomacy.net.relay_meeting import NOTICE_MEETING_REFUSED
 from vrdiplomacy.net.secure import (
     KeysChanged,
     RoomCodeChanged,
@@ -70,7 +81,8 @@ from vrdiplomacy.session.gestures import (
     SessionGestures,
     right_hand_position,
 )
-from vrdiplomacy.session.meeting_view import MeetingView, Participant, QueueEntry
+from vrdiplomacy.session.meeting import MeetingSession
+from vrdiplomacy.session.meeting_client import MeetingClient
 from vrdiplomacy.session.rooms import RoomsSettings, SessionRooms
 from vrdiplomacy.session.security import SecuritySettings, SecurityStatus
 from vrdiplomacy.session.state import RoomState, StateSettings
@@ -157,7 +169,7 @@ class HeldPose:
         return self.value
 
 
-class DelegateSession:
+class DelegateSession(MeetingClient):
     """``async with DelegateSession(host, port, fp, settings, layout, pose_source, mic, speakers):``
 
     ``mic`` (an input device, or None for a silent delegate) and ``speakers`` (an output device,
@@ -191,6 +203,9 @@ class DelegateSession:
         self.security = SecurityStatus(secured=secured, settings=settings.security)
         self.gestures = SessionGestures(GestureRecognizer(), settings.gestures)
         self.rooms = SessionRooms(settings.rooms, secured, layout)
+        self.meeting = MeetingSession({} if secured else None)
+        self._meeting_members: set[int] = set()
+        self._wall_t0 = 0.0  # UNIX time at session time 0
         self.mix: ListenerMix | None = None
         if settings.hear:
             listen = settings.listen
@@ -205,6 +220,8 @@ class DelegateSession:
         self.on_tick: Callable[[float], None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._gesture_sent_at = -1e9
+        self._delegation: str | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -219,10 +236,12 @@ class DelegateSession:
         await c.start()
         self.client = c
         self.t0 = self._loop.time()
+        self._wall_t0 = time.time()
         self.head = self.pose_source(0.0)[0]
         if not self.state.secured:
             self.state.me = c.client_id
             self.gestures.me = c.client_id
+            self.meeting.me = c.client_id
         self.state.attribution.connected(c.client_id)
         self.sender = VoiceSender(c.client_id, self.s.sender)
         self._tasks = [asyncio.create_task(self._receive(), name=f"{self.s.identity}-rx"),
@@ -263,28 +282,6 @@ class DelegateSession:
         assert self._loop is not None
         return self._loop.time() - self.t0
 
-    def meeting_view(self, now: float) -> MeetingView:
-        """The meeting as screens, panels and the HUD show it at session time ``now``."""
-        st, floor = self.state, self.gestures.floor
-
-        def line(key: int) -> tuple[str, str]:
-            m = st.members.get(key)
-            if m is None:
-                return (self.s.identity, "") if key == st.me else (f"#{key}", "")
-            return m.identity, m.delegation
-
-        speaking = st.speaking(now)
-        parts = tuple(
-            Participant(m.key, m.identity, m.delegation, m.role or "delegate", m.state == "present",
-                        speaking.get(m.key, 0.0) > 0.0, False, m.verified, "plenary", floor.position(m.key) is not None)
-            for m in sorted(st.members.values(), key=lambda m: m.key))
-        me = Participant(st.me, self.s.identity, "", "delegate", True, False, False, st.secured, "plenary",
-                         floor.position(st.me) is not None)
-        speaker = None if floor.speaker is None else QueueEntry(floor.speaker, *line(floor.speaker))
-        queue = tuple(QueueEntry(k, *line(k)) for k in floor.queue)
-        return MeetingView(time=now, speaker=speaker, queue=queue, participants=parts, me=me,
-                           my_place=floor.position(st.me), mic_on=self.mic is not None)
-
     # ------------------------------------------------------------ sending
 
     def send_gesture(self, gesture: str, phase: str = "start", hand: str = "none", duration: float = 0.0,
@@ -293,7 +290,11 @@ class DelegateSession:
         assert self.client is not None
         ev = GestureEvent(Gesture.parse(gesture), Hand(hand), phase, self.now, 1.0, target, duration)
         self.stats.gestures_sent += 1
-        return self.client.send_event(bytes(ev), stream="gesture")
+        self.gestures.sent.append(ev)
+        self._gesture_sent_at = self.now
+        seq = self.client.send_event(bytes(ev), stream="gesture")
+        self._gesture_to_procedure(ev)
+        return seq
 
     def push_frame(self, frame: InputFrame) -> list[GestureEvent]:
         """Pass one local InputFrame (scene coordinates) through the gesture recognizer and send
@@ -302,6 +303,9 @@ class DelegateSession:
         self.rooms.on_keys(frame.keys)  # the desktop's room and listening-channel keys
         out = self.gestures.push_frame(frame, self.now, self.state, right)
         self.flush_gestures()
+        for ev in out:
+            self._gesture_sent_at = self.now
+            self._gesture_to_procedure(ev)
         return out
 
     def flush_gestures(self) -> None:
@@ -347,21 +351,38 @@ class DelegateSession:
             st.apply(ev, now)
             self._after_state(now)
             return
+        if isinstance(ev, RelayNotice) and ev.code == NOTICE_MEETING_REFUSED:
+            self.meeting.refused(ev.message)
+            log.info("%s: the relay refused a procedure action: %s", self.s.identity, ev.message)
+            return
         if isinstance(ev, SECURE_EVENTS):
             self.security.apply(ev, now)
             if isinstance(ev, RosterChanged):
                 st.apply(ev, now)
                 self.gestures.me = st.me
+                if self.meeting.roles is not None:
+                    self.meeting.roles.clear()
+                    self.meeting.roles.update({i: info.role for i, info in ev.info.items()})
+                self.meeting.me = st.me
                 self._after_state(now)
+                self._meeting_presence(now)
             return
         st.apply(ev, now)
+        if isinstance(ev, (MemberUpdate, Connected)) and not st.secured:
+            self._meeting_presence(now)
         if isinstance(ev, VoiceReceived):
             key = st.key_of(ev)
             if self.mix is not None and key is not None:
                 self.mix.receive(key, ev.payload, now, verified=st.secured)
         elif isinstance(ev, RoomEventReceived):
             key = st.key_of(ev)
-            if key is not None and LossReport.looks_like(ev.payload):
+            if key is not None and mw.looks_like(ev.payload):
+                if not st.secured or ev.stream == mw.STREAM:
+                    self.meeting.receive(key, ev.room_seq, ev.payload, self.local_ms(now))
+                    self.flush_meeting()
+                else:
+                    self.meeting.counters["wrong_stream"] += 1
+            elif key is not None and LossReport.looks_like(ev.payload):
                 if self.sender is not None:
                     what = apply_loss_report(self.sender, st.me, key, ev.payload, now)
                     self.stats.loss_reports[what] = self.stats.loss_reports.get(what, 0) + 1
@@ -371,6 +392,7 @@ class DelegateSession:
         elif isinstance(ev, Connected):
             if not st.secured:
                 self.gestures.me = ev.client_id
+                self.meeting.me = ev.client_id
             if self.sender is not None and ev.client_id != self.sender.speaker:
                 # the relay lost our session and gave us a new id: our voice must carry it
                 self.sender = VoiceSender(ev.client_id, self.s.sender)

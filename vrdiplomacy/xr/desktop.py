@@ -33,7 +33,9 @@ GESTURE_KEYS: dict[str, str] = {
     "KEY_1": "raise_hand", "KEY_2": "lower_hand", "KEY_3": "nod", "KEY_4": "head_shake",
     "KEY_5": "thumbs_up", "KEY_6": "thumbs_down", "KEY_7": "wave", "KEY_8": "applause",
     "KEY_9": "point", "KEY_0": "open_palms", "KEY_H": "handshake",
-    "KEY_R": "room", "KEY_L": "listen",  # not gestures: next room, next listening channel (session/rooms.py)
+    "KEY_N": "room", "KEY_L": "listen",  # not gestures: next room, next listening channel (session/rooms.py)
+    # the chair's keys (app.client: procedure actions, not gestures)
+    "KEY_G": "chair_grant", "KEY_R": "chair_revoke", "KEY_M": "chair_mute",
 }
 CONTROLS_HELP = (
     "desktop controls: right-drag to look, W/A/S/D to walk, mouse moves your right hand "
