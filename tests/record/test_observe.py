@@ -66,9 +66,10 @@ def test_procedure_notes_are_recorded_with_names_and_the_floor_queue_is_not_doub
              MeetingNote(1.6, "joined", 9, None, "Japan joined"),
              MeetingNote(181.5, "floor_revoked", None, 9, "Speaking time over")]
     out = obs.observe(st, g.floor, notes, 200 * S, session_t0_us=0)
+    # named the record's way (name and seat delegation), the procedure's wording
     assert [(n.kind, n.actor.name, n.subject.name, n.text) for n in out] == [
-        ("floor_granted", "Chair", "Japan", "Chair gave the floor to Japan"),
-        ("floor_revoked", "", "Japan", "Speaking time over")]
+        ("floor_granted", "Chair", "Japan", "Chair (AFG) gave the floor to Japan (HND)"),
+        ("floor_revoked", "", "Japan", "The procedure took the floor from Japan (HND)")]
     assert out[1].actor == NOBODY and ("speaking_time_s", "180") in out[0].data
     assert out[0].time_us == 1_500_000 and obs.dropped_notes == 1
 

@@ -175,8 +175,7 @@ async def _keep(opts: KeepOptions, keeper: Keeper, first: Note) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    # merge bridge: the meeting procedure's notes, when this version of the session has them
-    drain: Callable[[], Sequence[Any]] | None = getattr(session, "drain_meeting_notes", None)
+    drain = session.drain_meeting_notes  # the meeting procedure's notes
 
     def country(key: int) -> str | None:
         if not isinstance(sealer, SecureRoom):
@@ -185,7 +184,7 @@ async def _keep(opts: KeepOptions, keeper: Keeper, first: Note) -> int:
         return None if m is None else m.country
 
     observe = opts.observe if sealer is None else dataclasses.replace(opts.observe, settle_s=0.0)
-    observer = Observer(observe, procedure_notes=drain is not None, country=country,
+    observer = Observer(observe, procedure_notes=True, country=country,
                         resumed=first.kind == "record_resumed")
     me = _own(opts.me, opts.name)
     if not await _start(session, stop):
@@ -203,7 +202,7 @@ async def _keep(opts: KeepOptions, keeper: Keeper, first: Note) -> int:
             err = session.failed()
             if err is not None:
                 raise err
-            notes = list(drain()) if drain is not None else []
+            notes = drain()
             ready = sealer is None or bool(sealer.member)  # a secured room: once a verified roster lists us
             for note in observer.observe(session.state, session.gestures.floor, notes, now_us(), t0_us, ready):
                 keeper.write(note)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from vrdiplomacy.record.entry import NOBODY, Note, Party
-from vrdiplomacy.session.meeting import FloorEvent, FloorQueue
+from vrdiplomacy.session.meeting import FloorEvent, FloorQueue, minutes_line
 from vrdiplomacy.session.meeting_view import MeetingNote
 from vrdiplomacy.session.state import RemoteMember, RoomState
 
@@ -117,8 +117,8 @@ class Observer:
     def observe(self, state: RoomState, floor: FloorQueue | None, notes: Iterable[MeetingNote], now_us: int,
                 session_t0_us: int = 0, ready: bool = True) -> list[Note]:
         """Everything that changed since the last call, in order: membership, the floor, gestures,
-        then the procedure's notes. ``session_t0_us`` is the wall time of session time 0 (the
-        procedure's notes and gestures carry session times). ``ready``: the node is in the room
+        then the procedure's notes. ``session_t0_us`` is the wall time of session time 0 (gestures
+        and the floor queue carry session times; the procedure's notes carry the relay's UNIX time). ``ready``: the node is in the room
         (connected; in a secured room, in a verified roster); until then membership is not noted."""
         out: list[Note] = []
         if ready and self._first_us is None:
@@ -159,9 +159,22 @@ class Observer:
             if n.kind in MEMBERSHIP_NOTES:
                 self.dropped_notes += 1
                 continue
-            note = self._note(state, session_t0_us + _us(n.time), n.kind, n.actor, "", n.subject, n.data)
-            out.append(Note(note.time_us, note.kind, note.actor, note.subject, n.text, note.data))
+            note = self._note(state, _us(n.time), n.kind, n.actor, "", n.subject, n.data)  # the relay's stamp, UNIX time
+            out.append(Note(note.time_us, note.kind, note.actor, note.subject, self._line(n, note), note.data))
         return out
+
+    @staticmethod
+    def _line(n: MeetingNote, note: Note) -> str:
+        """The procedure note's line with the record's own names ("France (FR)", verified ones from
+        the roster), so the minutes name everyone one way; the procedure's own text otherwise."""
+        data = dict(n.data)
+        try:
+            value = int(data.get("value", "0"))
+        except ValueError:
+            return n.text
+        actor = note.actor.label() if n.actor is not None and note.actor.name else "The procedure"
+        subject = note.subject.label() if note.subject.name else "nobody"
+        return minutes_line(n.kind, actor, subject, value, data.get("detail", ""))
 
     def _left(self, state: RoomState, now_us: int, key: int) -> Note:
         """Member ``key`` left: named as when last seen (the key may already be someone else's)."""

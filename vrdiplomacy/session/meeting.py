@@ -344,11 +344,13 @@ class MeetingSession:
 
 def note_text(n: Note, name: Callable[[int | None], str]) -> str:
     """The minutes' line of a procedure note (``name`` turns a member key into its name)."""
-    v = n.value
-    if n.kind == "time_set":
-        vt = "unlimited" if not v else f"{v / 1000:g} s"
-    else:
-        vt = str(v)
-    tmpl = _NOTE_TEXT.get(n.kind, n.kind.replace("_", " ") + " ({t})")
-    return tmpl.format(a=name(n.actor) if n.actor is not None else "The procedure", s=name(n.subject), v=vt,
-                       n=v + 1, t=n.text)
+    return minutes_line(n.kind, name(n.actor) if n.actor is not None else "The procedure", name(n.subject), n.value,
+                        n.text)
+
+
+def minutes_line(kind: str, actor: str, subject: str, value: int, detail: str) -> str:
+    """The minutes' line of a procedure note of ``kind`` by ``actor`` about ``subject`` (names as
+    the reader shows them), with the note's ``value`` and ``detail`` text."""
+    vt = ("unlimited" if not value else f"{value / 1000:g} s") if kind == "time_set" else str(value)
+    tmpl = _NOTE_TEXT.get(kind, kind.replace("_", " ") + " ({t})")
+    return tmpl.format(a=actor, s=subject, v=vt, n=value + 1, t=detail)

@@ -106,7 +106,9 @@ class MeetingNote:
     "vote_opened", "vote_closed", ... (new kinds may be added; a reader keeps unknown ones as
     they are). ``actor`` did it (member key, None: the procedure itself, e.g. a timer ran out),
     ``subject`` it was done to (None: nobody in particular), ``text`` the human-readable line
-    for the minutes ("Chair gave the floor to France"), ``data`` any further fields.
+    for the minutes ("Chair gave the floor to France"), ``data`` any further fields. ``time`` is
+    UNIX seconds: the relay's stamp for procedure actions (the same on every client), the local
+    estimate of the relay's clock for joins and leaves.
     """
 
     time: float
