@@ -28,7 +28,8 @@ class JoinOptions:
     :class:`~vrdiplomacy.gestures.record.Recorder` for the input, ``client`` the live client's
     options (desktop key hold, recognizer), ``voice`` microphone, headphones and voice profile,
     ``render_every`` draw every N-th frame (1: all; see :func:`vrdiplomacy.xr.runloop.run`),
-    ``seat_named`` False when the seat was chosen for the user (a taken one then fails at once)."""
+    ``seat_named`` False when the seat was chosen for the user (a taken one then fails at once),
+    ``relays`` the other nodes of the relay's federation to fail over to."""
 
     duration: float = 0.0
     screenshot: Path | None = None
@@ -38,6 +39,7 @@ class JoinOptions:
     voice: VoiceOptions = dataclasses.field(default_factory=VoiceOptions)
     render_every: int = 1
     seat_named: bool = True  # the user named the seat: wait for it while someone else holds it
+    relays: tuple[tuple[str, int], ...] = ()
 
 
 @dataclasses.dataclass
@@ -151,7 +153,7 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
         settings = dataclasses.replace(settings, identity=opts.name)
     # the resume token lives in the user's state folder: after a crash, the next join gets the seat back
     settings = dataclasses.replace(settings, client=dataclasses.replace(
-        settings.client, resume_dir=user_dirs().state, seat_wait_s=settings.client.seat_wait_s if opts.seat_named else 0.0))
+        settings.client, resume_dir=user_dirs().state, relays=opts.relays, seat_wait_s=settings.client.seat_wait_s if opts.seat_named else 0.0))
     held = HeldPose(seat.eye_pose())
     speakers = card_output()
     mic = card_input(opts.voice.mic)

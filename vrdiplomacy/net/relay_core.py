@@ -31,6 +31,7 @@ from typing import Any
 from vrdiplomacy.crypto.admission import Invitation
 from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net import wire
+from vrdiplomacy.net.federation import RelayFederation
 from vrdiplomacy.net.interest import RoomInterest
 from vrdiplomacy.net.relay_admission import RelayAdmission
 from vrdiplomacy.net.relay_events import EventStore, RelayEvents
@@ -50,7 +51,7 @@ class Outgoing:
     close: list[int] = field(default_factory=list)
 
 
-class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
+class RelayCore(RelayAdmission, RelayMedia, RelayFederation, RelayEvents):
     """The relay's protocol state machine for any number of control connections."""
 
     def __init__(
@@ -84,6 +85,7 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
         self._out_conns: dict[int, Connection] = {}  # connections with control bytes to write
         self._init_media()
         self._init_events(events, self.s.event_history)
+        self._init_federation()
         self._next_housekeeping = 0.0
         self.random_key: Callable[[], bytes] = lambda: secrets.token_bytes(32)
         self.random_nonce: Callable[[], bytes] = lambda: secrets.token_bytes(wire.NONCE_SIZE)
@@ -319,6 +321,8 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
         name = inv.member_name if inv is not None else h.identity
         key = room_key(h.room, inv.authority_fingerprint if inv is not None else "")
         authority = inv.authority_fingerprint if inv is not None else ""
+        if self._fed_hold(conn, h, key, inv):
+            return  # federated: the room's subjects and stream first
         resumed = False
         s: Session | None = None
         cid = 0
@@ -412,6 +416,7 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
         for m in room.members.values():
             self._send(conn, wire.Presence(m.client_id, wire.AWAY if m.away_since is not None else wire.PRESENT, m.identity, m.seat), now)
             n += 1
+        n += self._fed_roster(conn, room, now)
         self._send(conn, wire.FloorState(room.floor), now)
         self._send(conn, wire.RosterEnd(n), now)
         if replay_after is not None:
@@ -430,9 +435,13 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
         room = self.rooms.get(s.room)
         if room is not None:
             self._broadcast(room, wire.Presence(s.client_id, state, s.identity, s.seat).frame(), now, skip=s.client_id)
+            self._fed_presence(s, state)
 
     def _event(self, conn: Connection, s: Session, e: wire.Event, now: float) -> None:
         c = self.counters
+        if self.fed is not None:
+            self._fed_event(conn, s, e, now)  # stored by JetStream, acknowledged then
+            return
         if e.client_seq <= s.last_client_seq:
             c.events_duplicate += 1
             self._send(conn, wire.Ack(s.last_client_seq), now)
@@ -449,6 +458,7 @@ class RelayCore(RelayAdmission, RelayMedia, RelayEvents):
             room.floor = holder
             room.interest.set_floor(holder)
             self._broadcast(room, wire.FloorState(holder).frame(), now)
+            self._fed_floor(room)
 
     def _move(self, s: Session, key: str, name: str, seat: str, now: float, authority: str = "") -> None:
         old = self.rooms.get(s.room)
