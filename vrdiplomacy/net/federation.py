@@ -196,6 +196,8 @@ class RelayFederation:
     def _fed_presence(self, s: Session, state: int) -> None:
         fr = self._fed_rooms.get(s.room)
         if fr is not None and self.fed is not None:
+            if state == wire.PRESENT:
+                fr.remote.pop(s.client_id, None)  # it was on another node and resumed here
             msg = fw.PresenceMsg(self.fed.node, state, s.client_id, s.identity, s.seat)
             self.fed.out.publish.append((fw.room_subject(fr.token, "presence"), bytes(msg)))
 
@@ -225,7 +227,10 @@ class RelayFederation:
         assert f is not None
         if e.client_seq <= s.last_client_seq:
             self.counters.events_duplicate += 1
-            acked = f.acked.get(s.client_id, 0)
+            fr = self._fed_rooms.get(s.room)
+            # stored: acknowledged by JetStream to this node, or read back from the stream (sent
+            # through a node that died before it could acknowledge it)
+            acked = max(f.acked.get(s.client_id, 0), fr.log.client_seqs.get(s.client_id, 0) if fr is not None else 0)
             if e.client_seq <= acked:
                 self._send(conn, wire.Ack(acked), now)
             return  # else it is on its way to the stream; its Ack follows

@@ -65,9 +65,10 @@ class FederationLink:
         self.reconnects = 0
         self.publish_bytes = 0
         self.publish_msgs = 0
+        self._first_errors: list[str] | None = None
 
     async def start(self) -> None:
-        import nats
+        from nats.aio.client import Client as NATS
         from nats.errors import Error as NatsError, NoServersError
 
         self.core.enable_federation(self.opts.federation)
@@ -76,14 +77,22 @@ class FederationLink:
             kw["user_credentials"] = self.opts.creds
         elif self.opts.user:
             kw["user"], kw["password"] = self.opts.user, self.opts.password or ""
+        self._first_errors = []
         try:
-            self.nc = await nats.connect(
+            # a few tries of each server at start (a refusal is reported, not retried for ever) ...
+            self.nc = NATS()
+            await asyncio.wait_for(self.nc.connect(
                 self.opts.urls, name=f"vrd-relay-{self.opts.federation.node_name}", no_echo=True, connect_timeout=2,
-                reconnect_time_wait=0.2, max_reconnect_attempts=-1, allow_reconnect=True, dont_randomize=True, ping_interval=2,
+                reconnect_time_wait=0.2, max_reconnect_attempts=2, allow_reconnect=True, dont_randomize=True, ping_interval=2,
                 max_outstanding_pings=2, error_cb=self._on_error, disconnected_cb=self._on_disconnected,
-                reconnected_cb=self._on_reconnected, **kw)
+                reconnected_cb=self._on_reconnected, **kw), 4.0 + 2.0 * len(self.opts.urls))
         except (NoServersError, NatsError, OSError, asyncio.TimeoutError) as e:
-            raise ConfigError(f"cannot join the federation at {','.join(self.opts.urls)}: {_why(e)}") from None
+            with contextlib.suppress(Exception):
+                await self.nc.close()
+            why = self._first_errors[-1] if self._first_errors else _why(e)
+            raise ConfigError(f"cannot join the federation at {','.join(self.opts.urls)}: {why}") from None
+        self._first_errors = None
+        self.nc.options["max_reconnect_attempts"] = -1  # ... then, once in, it never gives up
         self.js = self.nc.jetstream(timeout=2.0)
         try:
             await self.js.account_info()
@@ -131,6 +140,9 @@ class FederationLink:
     # ------------------------------------------------------------ NATS callbacks
 
     async def _on_error(self, e: Exception) -> None:
+        if self._first_errors is not None:
+            self._first_errors.append(str(e).strip() or type(e).__name__)
+            return
         log.warning("NATS: %s", _why(e))
 
     async def _on_disconnected(self) -> None:
