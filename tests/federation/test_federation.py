@@ -20,6 +20,9 @@ import pytest
 from vrdiplomacy.net.client_core import ClientSettings
 from vrdiplomacy.net.client_io import Client
 from vrdiplomacy.net.client_types import Connected, RoomEventReceived, VoiceReceived
+from vrdiplomacy.net.federation_io import stream_config
+from vrdiplomacy.net.federation_wire import room_token
+from vrdiplomacy.net.relay_state import room_key
 
 from fedcluster import ROOT, NatsCluster, RelayNode
 
@@ -46,17 +49,19 @@ async def _client(node: RelayNode, who: str, seat: str, settings: ClientSettings
 
 
 class Seen:
-    """What one client received: voice latency per source, room events in arrival order."""
+    """What one client received (read as it arrives, by a task): voice latency per source, room
+    events in arrival order, (re)connections."""
 
     def __init__(self, c: Client) -> None:
         self.c = c
         self.voice: dict[int, list[float]] = {}
         self.events: list[tuple[int, bytes]] = []
         self.connected: list[tuple[float, bool]] = []
+        self.task = asyncio.create_task(self._read())
 
-    def pump(self) -> None:
-        now = time.monotonic()
-        for e in self.c.drain_events():
+    async def _read(self) -> None:
+        async for e in self.c:
+            now = time.monotonic()
             if isinstance(e, VoiceReceived):
                 sent = struct.unpack_from("!d", e.payload)[0]
                 self.voice.setdefault(e.source, []).append(now - sent)
@@ -108,14 +113,10 @@ def test_cross_node_voice_presence_and_one_room_event_order(relays: list[RelayNo
                         p = f"{w}:{i // 5}".encode()
                         c.send_event(p)
                         sent[w].append(p)
-                for s in seen.values():
-                    s.pump()
                 await asyncio.sleep(0.02)
             await _until(lambda: all(not c.core.reliable.unacked for c in clients.values()), 10.0, "every event acknowledged")
             total = sum(map(len, sent.values()))
             for _ in range(200):
-                for s in seen.values():
-                    s.pump()
                 if all(len(s.events) >= total for s in seen.values()):
                     break
                 await asyncio.sleep(0.02)
@@ -185,23 +186,44 @@ def test_nats_refuses_whoever_has_no_node_credentials(nats_cluster: NatsCluster,
 
 def test_kill_nats_node_and_relay_node_clients_fail_over_within_2s_no_acked_event_lost(
         tmp_path: Path, nats_cluster: NatsCluster) -> None:
-    """Mid-session, kill -9 the NATS server relay 1 is connected to and the whole relay node 2:
+    """Mid-session, kill -9 the NATS server relay 1 is connected to (the leader of the room's event
+    stream) and the whole relay node 2:
     relay 1 moves to another NATS server, the clients of relay 2 reconnect to relay 1 within 2 s
     and resume (same client id), every acknowledged room event is in the room once, and every
     client sees one order."""
     r1, r2 = RelayNode(tmp_path, nats_cluster, 1), RelayNode(tmp_path, nats_cluster, 2)
+    leader = asyncio.run(_room_stream_leader(nats_cluster))
     urls = nats_cluster.urls
+    first = urls[leader:] + urls[:leader]  # relay 1 talks to the NATS server leading the room's stream
     try:
-        r1.start(urls)
-        r2.start(urls[1:] + urls[:1])
-        report = asyncio.run(_failover(r1, r2, nats_cluster))
+        r1.start(first)
+        r2.start(first[1:] + first[:1])
+        report = asyncio.run(_failover(r1, r2, nats_cluster, leader))
     finally:
         r1.stop()
         r2.stop()
     print("\n" + report)
 
 
-async def _failover(r1: RelayNode, r2: RelayNode, cluster: NatsCluster) -> str:
+async def _room_stream_leader(cluster: NatsCluster) -> int:
+    """Make the room's stream (as a relay would) and return which NATS server (0-based) leads it."""
+    import nats
+
+    nc = await nats.connect(cluster.urls, user="relay-1", password=cluster.password(1))
+    try:
+        js = nc.jetstream(timeout=5.0)
+        info = await js.add_stream(stream_config(room_token(room_key(ROOM, "")), 3))
+        for _ in range(50):
+            if info.cluster is not None and info.cluster.leader:
+                return int(info.cluster.leader.rsplit("-", 1)[1]) - 1
+            await asyncio.sleep(0.1)
+            info = await js.stream_info(info.config.name)
+        raise AssertionError("the room's stream has no leader")
+    finally:
+        await nc.close()
+
+
+async def _failover(r1: RelayNode, r2: RelayNode, cluster: NatsCluster, leader: int) -> str:
     nodes = (("127.0.0.1", r1.port), ("127.0.0.1", r2.port))
     settings = ClientSettings(relays=nodes, reconnect_max=0.5)
     where = {"A": r1, "B": r1, "C": r2, "D": r2}
@@ -223,13 +245,12 @@ async def _failover(r1: RelayNode, r2: RelayNode, cluster: NatsCluster) -> str:
                 sent[who].append(p)
                 n += 1
                 c.send_voice(LOUD, _voice(n))
-                seen[who].pump()
                 await asyncio.sleep(0.05)
 
         tasks = [asyncio.create_task(talk(w, c)) for w, c in clients.items()]
         await asyncio.sleep(1.5)
         t_kill = time.monotonic()
-        cluster.kill(0)  # relay 1's NATS server
+        cluster.kill(leader)  # relay 1's NATS server, the leader of the room's stream
         r2.kill()  # relay node 2 and its clients' connections
         await _until(lambda: all(clients[w].connected and any(t > t_kill for t, _r in seen[w].connected) for w in "CD"),
                      5.0, "C and D to resume on relay 1")
@@ -243,8 +264,6 @@ async def _failover(r1: RelayNode, r2: RelayNode, cluster: NatsCluster) -> str:
         await _until(lambda: all(not c.core.reliable.unacked for c in clients.values()), 15.0, "every event acknowledged")
         total = sum(map(len, sent.values()))
         for _ in range(500):
-            for s in seen.values():
-                s.pump()
             if all(len(s.events) >= total for s in seen.values()):
                 break
             await asyncio.sleep(0.02)
@@ -254,7 +273,7 @@ async def _failover(r1: RelayNode, r2: RelayNode, cluster: NatsCluster) -> str:
         after = sum(1 for s in seen["A"].voice.get(ids["C"], []))
         assert after > 0
         return (f"failover: C {failover['C'] * 1000:.0f} ms, D {failover['D'] * 1000:.0f} ms after kill -9 of relay 2 "
-                f"(and of NATS server 1); {len(order)} room events, all acknowledged, one order on 4 clients; "
+                f"(and of the stream's leader, NATS server {leader + 1}); {len(order)} room events, all acknowledged, one order on 4 clients; "
                 f"relay 1: {fed.get('reconnects')} NATS reconnection(s), {fed.get('event_retries')} event publish retries")
     finally:
         for cl in clients.values():

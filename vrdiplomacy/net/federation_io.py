@@ -222,15 +222,13 @@ class FederationLink:
 
     async def _ensure_stream(self, token: str) -> int:
         """Create the room's stream if needed; returns its last sequence number."""
-        from nats.js.api import StorageType, StreamConfig
         from nats.js.errors import NotFoundError
 
         name = fw.stream_name(token)
         try:
             info = await self.js.stream_info(name)
         except NotFoundError:
-            cfg = StreamConfig(name=name, subjects=[fw.event_subject(token)], storage=StorageType.FILE,
-                               num_replicas=self.opts.federation.replicas, duplicate_window=120.0)
+            cfg = stream_config(token, self.opts.federation.replicas)
             try:
                 info = await self.js.add_stream(cfg)
             except Exception:  # noqa: BLE001 - another node created it meanwhile
@@ -293,6 +291,15 @@ class FederationLink:
         if len(parts) == 4:
             self.core.fed_message(parts[2], parts[3], msg.data, asyncio.get_running_loop().time())
             self.flush()
+
+
+def stream_config(token: str, replicas: int) -> Any:
+    """The JetStream stream of a room's events: file storage, ``replicas`` copies, and a 2-minute
+    de-duplication window (a client's re-sent event after a failover is stored once)."""
+    from nats.js.api import StorageType, StreamConfig
+
+    return StreamConfig(name=fw.stream_name(token), subjects=[fw.event_subject(token)], storage=StorageType.FILE,
+                        num_replicas=replicas, duplicate_window=120.0)
 
 
 def _why(e: BaseException) -> str:
