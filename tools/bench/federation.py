@@ -161,23 +161,19 @@ def start_relay(args: argparse.Namespace, tmp: Path, n: int, cluster: Any) -> tu
         urls = cluster.urls[n - 1:] + cluster.urls[:n - 1]
         cmd += ["--shared-dir", str(d / "shared"), "--nats", ",".join(urls), "--node", f"relay-{n}",
                 "--nats-user", f"relay-{n}", "--nats-password-file", str(d / f"relay-{n}.password")]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(ROOT),
-                         env=dict(os.environ, PYTHONPATH=str(ROOT)), start_new_session=True)
-    assert p.stdout is not None
-    fp = ""
+    log = tmp / f"relay-{n}.log"  # a file, not a pipe: a relay never blocks on its own output
+    with open(log, "w") as out:
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, cwd=str(ROOT),
+                             env=dict(os.environ, PYTHONPATH=str(ROOT)), start_new_session=True)
     end = time.monotonic() + 30
-    while time.monotonic() < end:
-        line = p.stdout.readline()
-        if not line:
-            break
-        if "fingerprint" in line:
-            fp = line.rsplit(" ", 1)[1].strip()
-            if cluster is None:
-                return p, port, fp, stats
-        if line.startswith("federation:"):
+    while time.monotonic() < end and p.poll() is None:
+        text = log.read_text()
+        if "fingerprint" in text and (cluster is None or "\nfederation:" in text):
+            fp = text.split("fingerprint", 1)[1].split("\n", 1)[0].rsplit(" ", 1)[1].strip()
             return p, port, fp, stats
+        time.sleep(0.1)
     p.kill()
-    raise SystemExit(f"relay {n} did not start")
+    raise SystemExit(f"relay {n} did not start: {log.read_text()[-500:]}")
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -249,6 +245,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "nats_kbyte_per_s": [round(f["publish_bytes"] / wall / 1000) for f in fed],
         "entries_per_batch": [round(f["entries_out"] / max(1, f["batches_out"]), 1) for f in fed],
         "links_lost": bench.links_lost,
+        "logs": str(tmp),
     }
 
 
