@@ -148,6 +148,7 @@ class RelayFederation:
     def _init_federation(self) -> None:
         self.fed: FedState | None = None
         self._fed_rooms: dict[str, FedRoom] = {}  # empty unless federated: the media hot path tests it
+        self._fed_tokens: dict[str, FedRoom] = {}  # the same rooms by their name on NATS
 
     def enable_federation(self, settings: FederationSettings) -> None:
         self.fed = FedState(settings)
@@ -172,7 +173,7 @@ class RelayFederation:
         assert self.fed is not None
         token = fw.room_token(key)
         fr = FedRoom(key, token, RoomLog(key, fw.log_id_of(key), 0, deque(maxlen=self._history)))
-        self._fed_rooms[key] = fr
+        self._fed_rooms[key] = self._fed_tokens[token] = fr
         self.fed.out.open.append(fr)
         return fr
 
@@ -190,6 +191,7 @@ class RelayFederation:
         if fr is None:
             super()._drop_log(key)  # type: ignore[misc]
             return
+        self._fed_tokens.pop(fr.token, None)
         assert self.fed is not None
         self.fed.out.close.append(fr.token)
 
@@ -261,7 +263,7 @@ class RelayFederation:
         return out
 
     def fed_room(self, token: str) -> FedRoom | None:
-        return next((fr for fr in self._fed_rooms.values() if fr.token == token), None)
+        return self._fed_tokens.get(token)
 
     def fed_synced(self, key: str, now: float) -> None:
         """The adapter joined the room's subjects and read its stream up to its tail: held Hellos go on."""

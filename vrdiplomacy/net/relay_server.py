@@ -12,6 +12,13 @@ disk, the control bytes the core produces are held, in order, and a worker threa
 ``fsync``; datagrams (voice, poses) never wait for it. A relay restarted on the same state
 directory numbers each room's events on from where it stopped and replays to resuming clients.
 
+With ``nats`` (:class:`~vrdiplomacy.net.federation_io.NatsOptions`) the relay is one node of a
+federation: :class:`~vrdiplomacy.net.federation_io.FederationLink` joins NATS at start (a refusal
+there stops the start with a :class:`~vrdiplomacy.errors.ConfigError`), room events are stored in
+JetStream instead of the journal (acknowledged when JetStream has them), and every flush also
+hands the core's federation outbox to NATS. ``shared_dir`` holds the certificate and resume secret
+all nodes share.
+
 ``VRD_RELAY_CRASH_AFTER_EVENTS=N`` (fault injection for tests) makes the process kill itself
 with SIGKILL right after the sync that made the N-th room event durable, before any
 acknowledgement or fan-out of it leaves.
