@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fedcluster import NatsCluster, RelayNode  # noqa: E402
+from fedcluster import NatsCluster, RelayNode
 
 
 @pytest.fixture

@@ -14,11 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from fedcluster import ROOT, RelayNode
 
 from vrdiplomacy.net.client_core import MemberUpdate
 from vrdiplomacy.net.client_io import Client
-
-from fedcluster import ROOT, RelayNode  # noqa: I001
 
 SEAT = "S074"
 

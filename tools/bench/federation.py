@@ -33,12 +33,19 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "tests" / "federation"))
 
-from relay_load import UDP_IP_OVERHEAD, Bench, SimClient, proc_cpu, read_stats, seat_position  # noqa: E402
+from relay_load import (
+    UDP_IP_OVERHEAD,
+    Bench,
+    SimClient,
+    proc_cpu,
+    read_stats,
+    seat_position,
+)
 
-from vrdiplomacy.errors import CryptoError  # noqa: E402
-from vrdiplomacy.net import wire  # noqa: E402
-from vrdiplomacy.net.client_core import ClientCore  # noqa: E402
-from vrdiplomacy.net.stats import LatencyHistogram  # noqa: E402
+from vrdiplomacy.errors import CryptoError
+from vrdiplomacy.net import wire
+from vrdiplomacy.net.client_core import ClientCore
+from vrdiplomacy.net.stats import LatencyHistogram
 
 _ENTRY = wire.ENTRY_HDR.unpack_from
 _CTR = wire.MEDIA_HEADER.unpack_from
@@ -233,7 +240,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         fa, fb = a.get("federation", {}), b.get("federation", {})
         fed.append({k: fb.get(k, 0) - fa.get(k, 0) for k in ("publish_msgs", "publish_bytes", "batches_out", "entries_out",
                                                              "batches_in", "entries_in")})
-    ms = lambda h: (round(h.percentile(50) * 1e3, 2), round(h.percentile(99) * 1e3, 2))  # noqa: E731
+    ms = lambda h: (round(h.percentile(50) * 1e3, 2), round(h.percentile(99) * 1e3, 2))
     return {
         "guests": n, "nodes": args.nodes, "speakers": args.speakers, "ready": ready, "window_s": round(wall, 1),
         "downlink_kbit_mean": round(sum(down) / max(1, n)), "downlink_kbit_max": round(max(down, default=0)),

@@ -99,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
 
     state_dir = args.state_dir or tls.default_state_dir()
     if args.nats_config is not None:
-        from vrdiplomacy.net.federation_config import ClusterLayout, write_cluster_config
+        from vrdiplomacy.net.federation_config import (
+            ClusterLayout,
+            write_cluster_config,
+        )
 
         if args.nats_nodes < 1:
             raise ConfigError("--nats-nodes must be >= 1")

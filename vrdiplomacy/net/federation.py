@@ -35,10 +35,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vrdiplomacy.errors import ProtocolError
-from vrdiplomacy.net import wire
 from vrdiplomacy.net import federation_wire as fw
+from vrdiplomacy.net import wire
 from vrdiplomacy.net.relay_events import RoomLog, StoredEvent
-from vrdiplomacy.net.relay_state import Connection, RelayCounters, RelaySettings, Room, Session
+from vrdiplomacy.net.relay_state import (
+    Connection,
+    RelayCounters,
+    RelaySettings,
+    Room,
+    Session,
+)
 
 _ENTRY_UNPACK = wire.ENTRY_HDR.unpack_from
 _ENTRY_SIZE = wire.ENTRY_HDR.size

@@ -69,7 +69,8 @@ class FederationLink:
 
     async def start(self) -> None:
         from nats.aio.client import Client as NATS
-        from nats.errors import Error as NatsError, NoServersError
+        from nats.errors import Error as NatsError
+        from nats.errors import NoServersError
 
         self.core.enable_federation(self.opts.federation)
         kw: dict[str, Any] = {}
@@ -86,7 +87,7 @@ class FederationLink:
                 reconnect_time_wait=0.2, max_reconnect_attempts=2, allow_reconnect=True, dont_randomize=True, ping_interval=2,
                 max_outstanding_pings=2, error_cb=self._on_error, disconnected_cb=self._on_disconnected,
                 reconnected_cb=self._on_reconnected, **kw), 4.0 + 2.0 * len(self.opts.urls))
-        except (NoServersError, NatsError, OSError, asyncio.TimeoutError) as e:
+        except (TimeoutError, NoServersError, NatsError, OSError) as e:
             with contextlib.suppress(Exception):
                 await self.nc.close()
             why = self._first_errors[-1] if self._first_errors else _why(e)
@@ -264,7 +265,7 @@ class FederationLink:
                                               ordered_consumer=True, idle_heartbeat=0.5, config=cfg)
                 try:
                     await asyncio.wait_for(caught_up.wait(), 5.0)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     with contextlib.suppress(Exception):
                         await sub.unsubscribe()
                     raise
