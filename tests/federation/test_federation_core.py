@@ -20,7 +20,7 @@ from netpump import SECRET, Peer, Pump
 from vrdiplomacy.errors import ProtocolError
 from vrdiplomacy.net import federation_wire as fw
 from vrdiplomacy.net import wire
-from vrdiplomacy.net.client_types import MemberUpdate, RoomEventReceived, VoiceReceived
+from vrdiplomacy.net.client_types import MemberUpdate, RelayError, RoomEventReceived, VoiceReceived
 from vrdiplomacy.net.federation import FederationSettings
 from vrdiplomacy.net.federation_config import ClusterLayout, write_cluster_config
 from vrdiplomacy.net.relay_core import RelayCore
@@ -159,6 +159,17 @@ def test_a_silent_node_s_members_go_away_then_leave() -> None:
     n1.step()
     assert bid not in n1.relay.rooms[next(iter(n1.relay.rooms))].interest.members
     assert [e.state for e in a.events if isinstance(e, MemberUpdate) and e.client_id == bid][-1] == "left"
+
+
+def test_a_seat_held_on_another_node_is_refused_with_who_holds_it() -> None:
+    bus, n1, n2 = _federation()
+    _a = _join(bus, n1, "alice", "s1")
+    _b = _join(bus, n2, "bob", "s2")
+    c = n2.add("carol", "s1", ROOM)
+    bus.run(0.3)
+    errors = [e for e in c.events if isinstance(e, RelayError)]
+    assert c.core.state != "connected" and errors and errors[0].code == wire.ERR_SEAT_TAKEN
+    assert "taken by alice (on another relay node)" in errors[0].message
 
 
 def test_bad_input_from_nats_is_counted_never_raised() -> None:

@@ -148,6 +148,7 @@ class RelayFederation:
     _recompute: Callable[..., None]
     _start: Callable[..., None]
     _end_session: Callable[..., None]
+    _refuse: Callable[..., None]
     _room_log: Callable[[str], RoomLog]
     _drop_log: Callable[[str], None]
 
@@ -161,13 +162,21 @@ class RelayFederation:
 
     # ------------------------------------------------------------ hooks called by the core
 
-    def _fed_hold(self, conn: Connection, h: wire.Hello, key: str, inv: Any) -> bool:
-        """Hold a Hello for a room this node has not joined yet (True: held; it is redone later)."""
+    def _fed_hold(self, conn: Connection, h: wire.Hello, key: str, inv: Any, now: float) -> bool:
+        """Hold a Hello for a room this node has not joined yet, or refuse it a seat a member on
+        another node holds (True: held, redone later; or refused)."""
         f = self.fed
         if f is None:
             return False
         fr = self._fed_rooms.get(key)
         if fr is not None and fr.synced:
+            tok = h.resume_token
+            cid = int.from_bytes(tok[:4], "big") if len(tok) == 20 else 0
+            holder = next((r for c, r in fr.remote.items() if h.seat and r.seat == h.seat and c != cid), None)
+            if holder is not None and (inv is None or cid):  # (a re-admission without a token may be the holder)
+                self._refuse(conn, wire.ERR_SEAT_TAKEN,
+                             f"seat '{h.seat}' in room '{h.room}' is taken by {holder.identity} (on another relay node)", now)
+                return True
             return False
         if fr is None:
             fr = self._fed_open(key)

@@ -321,8 +321,8 @@ class RelayCore(RelayAdmission, RelayMedia, RelayFederation, RelayEvents):
         name = inv.member_name if inv is not None else h.identity
         key = room_key(h.room, inv.authority_fingerprint if inv is not None else "")
         authority = inv.authority_fingerprint if inv is not None else ""
-        if self._fed_hold(conn, h, key, inv):
-            return  # federated: the room's subjects and stream first
+        if self._fed_hold(conn, h, key, inv, now):
+            return  # federated: the room's subjects and stream first (or a seat held on another node)
         resumed = False
         s: Session | None = None
         cid = 0
