@@ -230,3 +230,55 @@ def test_config_writer_makes_a_cluster_nats_server_accepts(tmp_path: Path) -> No
     for f in files:
         r = subprocess.run([exe, "-t", "-c", str(f)], capture_output=True, text=True, timeout=30, check=False)
         assert r.returncode == 0, r.stderr + r.stdout
+
+
+def test_a_secured_room_spans_two_nodes_with_one_certificate() -> None:
+    """Invited members of one secured room on two nodes (which share one certificate, so the
+    admission proofs bound to it hold on either): both admitted, each sees the other under the
+    invited name, and the sealed events (opaque to the relays) reach both in one order."""
+    import time as _time
+
+    from vrdiplomacy.crypto import identity as ident
+    from vrdiplomacy.crypto.admission import Admission, Invitation
+    from vrdiplomacy.net.client_core import ClientCore, ClientSettings, Connected
+
+    fp = "ab" * 32
+    t = _time.time()
+    root_key, root = ident.create_ministry_root("Secretariat", "CH", t - 60, scope=[ident.ANY_COUNTRY])
+
+    def member(name: str, country: str, role: str) -> tuple[object, object]:
+        key, csr = ident.create_delegation_request(name, country)
+        return key, ident.issue_delegation(csr, root_key, root, role, t - 60)
+
+    chair = member("Chair", "CH", "chair")
+
+    def admission(who: tuple[object, object], role: str, seat: str) -> Admission:
+        inv = Invitation.create("chamber", chair[1], chair[0], who[1], role, t, seat, 1.0)  # type: ignore[arg-type]
+        return Admission(inv, who[0])  # type: ignore[arg-type]
+
+    nodes = []
+    for name in ("n1", "n2"):
+        core = RelayCore(SECRET, epoch=7, fingerprint=fp)
+        core.enable_federation(FederationSettings(node_name=name))
+        pm = Pump(core)
+        core.wall_offset = t - pm.now
+        nodes.append(pm)
+    bus = Bus(*nodes)
+    peers = []
+    for pm, who, role, seat in ((nodes[0], chair, "chair", "B1"), (nodes[1], member("France", "FR", "head"), "head", "A1")):
+        p = Peer(ClientCore(f"{role}-client", seat, "chamber", ClientSettings(admission=admission(who, role, seat)), fp),
+                 ("127.0.0.1", 42000 + len(pm.peers)))
+        pm.peers.append(p)
+        pm.connect(p)
+        bus.run(0.3)
+        assert pm.of(p, Connected), [type(e).__name__ for e in p.events]
+        peers.append(p)
+    bus.run(0.3)
+    ch, fr = peers
+    assert {m.identity for m in ch.core.members.values()} == {"Chair", "France"}
+    assert {m.identity for m in fr.core.members.values()} == {"Chair", "France"}
+    fr.core.send_event(b"\x00sealed-by-france")
+    ch.core.send_event(b"\x00sealed-by-chair")
+    bus.run(0.3)
+    got = [[(e.room_seq, e.payload) for e in p.events if isinstance(e, RoomEventReceived)] for p in peers]
+    assert got[0] == got[1] and len(got[0]) == 2
