@@ -20,7 +20,12 @@ from netpump import SECRET, Peer, Pump
 from vrdiplomacy.errors import ProtocolError
 from vrdiplomacy.net import federation_wire as fw
 from vrdiplomacy.net import wire
-from vrdiplomacy.net.client_types import MemberUpdate, RelayError, RoomEventReceived, VoiceReceived
+from vrdiplomacy.net.client_types import (
+    MemberUpdate,
+    RelayError,
+    RoomEventReceived,
+    VoiceReceived,
+)
 from vrdiplomacy.net.federation import FederationSettings
 from vrdiplomacy.net.federation_config import ClusterLayout, write_cluster_config
 from vrdiplomacy.net.relay_core import RelayCore
