@@ -60,6 +60,8 @@ class FederationLink:
         self._queues: dict[str, asyncio.Queue[fw.EventRecord]] = {}
         self._publishers: dict[str, asyncio.Task[None]] = {}
         self._closed = False
+        self._room_tasks: set[asyncio.Task[None]] = set()
+        self._inflight: set[str] = set()  # rooms whose publisher holds an event not yet stored
         self.publish_errors = 0
         self.event_retries = 0
         self.reconnects = 0
@@ -108,9 +110,10 @@ class FederationLink:
 
     async def close(self) -> None:
         self._closed = True
-        for t in [*self._tasks, *self._publishers.values()]:
+        tasks = [*self._tasks, *self._publishers.values(), *self._room_tasks]
+        for t in tasks:
             t.cancel()
-        for t in [*self._tasks, *self._publishers.values()]:
+        for t in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         if self.nc is not None:
@@ -168,9 +171,9 @@ class FederationLink:
             self._kick.clear()
             out = self.core.fed_take()
             for fr in out.open:
-                asyncio.create_task(self._open(fr))
+                self._spawn(self._open(fr))
             for token in out.close:
-                asyncio.create_task(self._leave(token))
+                self._spawn(self._leave(token))
             for subject, data in out.publish:
                 try:
                     await self.nc.publish(subject, data)
@@ -185,6 +188,12 @@ class FederationLink:
                     q = self._queues[token] = asyncio.Queue()
                     self._publishers[token] = asyncio.create_task(self._publisher(token, q))
                 q.put_nowait(rec)
+
+    def _spawn(self, coro: Any) -> None:
+        """Run a room task, keeping a reference until it ends (and cancelling it at close)."""
+        t = asyncio.create_task(coro)
+        self._room_tasks.add(t)
+        t.add_done_callback(self._room_tasks.discard)
 
     async def _alive_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -202,6 +211,7 @@ class FederationLink:
         loop = asyncio.get_running_loop()
         while True:
             rec = await q.get()
+            self._inflight.add(token)
             delay = 0.05
             while True:
                 try:
@@ -216,6 +226,7 @@ class FederationLink:
                             await self._ensure_stream(token)
                     await asyncio.sleep(delay)
                     delay = min(0.5, delay * 2)
+            self._inflight.discard(token)
             self.core.fed_stored(rec.sender, rec.client_seq, loop.time())
             self.flush()
 
@@ -283,6 +294,10 @@ class FederationLink:
     async def _leave(self, token: str) -> None:
         if self.core.fed_room(token) is not None:
             return  # opened again meanwhile
+        q = self._queues.get(token)
+        if q is not None and q.empty() and token not in self._inflight:  # all its events stored: the publisher may go
+            del self._queues[token]
+            self._publishers.pop(token).cancel()
         for sub in self._subs.pop(token, []):
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
