@@ -54,8 +54,9 @@ def free_ports(n: int) -> list[int]:
 class NatsCluster:
     """``nodes`` nats-server processes with routes and JetStream, from ``relay --nats-config``'s writer."""
 
-    def __init__(self, root: Path, nodes: int = 3) -> None:
+    def __init__(self, root: Path, nodes: int = 3, nice: int = 5) -> None:
         self.bin = nats_server_bin()
+        self.nice = nice
         ports = free_ports(2 * nodes)
         self.layout = ClusterLayout("127.0.0.1", tuple(ports[:nodes]), tuple(ports[nodes:]))
         self.dir = root / "nats"
@@ -66,7 +67,7 @@ class NatsCluster:
     def start(self) -> None:
         for i, conf in enumerate(self.confs):
             log = open(self.dir / f"nats-{i + 1}.log", "wb")  # noqa: SIM115 - kept open for the process
-            self.procs[i] = subprocess.Popen(["nice", "-n", "5", self.bin, "-c", str(conf)], stdout=log, stderr=log)
+            self.procs[i] = subprocess.Popen(["nice", "-n", str(self.nice), self.bin, "-c", str(conf)], stdout=log, stderr=log)
         asyncio.run(self._ready(20.0))
 
     def password(self, relay: int) -> str:

@@ -191,7 +191,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.nodes > 1:
             from fedcluster import NatsCluster
 
-            cluster = NatsCluster(tmp)
+            cluster = NatsCluster(tmp, nice=args.nice)
             await asyncio.to_thread(cluster.start)
         for n in range(1, args.nodes + 1):
             relays.append(start_relay(args, tmp, n, cluster))
@@ -251,6 +251,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "nats_published_per_s": [round(f["publish_msgs"] / wall) for f in fed],
         "nats_kbyte_per_s": [round(f["publish_bytes"] / wall / 1000) for f in fed],
         "entries_per_batch": [round(f["entries_out"] / max(1, f["batches_out"]), 1) for f in fed],
+        "nats_voice_transit_p50_p99_ms": [(round(s.get("federation", {}).get("voice_transit", {}).get("p50_ms", 0), 2),
+                                           round(s.get("federation", {}).get("voice_transit", {}).get("p99_ms", 0), 2))
+                                          for s in stats1],
+        "relay_voice_forwarding_p50_p99_ms": [(round(s.get("voice_latency", {}).get("p50_ms", 0), 2),
+                                               round(s.get("voice_latency", {}).get("p99_ms", 0), 2)) for s in stats1],
+        "relay_to_nats_pump_lag_p50_p99_ms": [(round(s.get("federation", {}).get("pump_lag", {}).get("p50_ms", 0), 2),
+                                               round(s.get("federation", {}).get("pump_lag", {}).get("p99_ms", 0), 2))
+                                              for s in stats1],
         "links_lost": bench.links_lost,
         "logs": str(tmp),
     }

@@ -29,6 +29,7 @@ members may be spread over nodes (subjects and messages: :mod:`vrdiplomacy.net.f
 from __future__ import annotations
 
 import secrets
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from vrdiplomacy.net.relay_state import (
     Room,
     Session,
 )
+from vrdiplomacy.net.stats import LatencyHistogram
 
 _ENTRY_UNPACK = wire.ENTRY_HDR.unpack_from
 _ENTRY_SIZE = wire.ENTRY_HDR.size
@@ -130,6 +132,7 @@ class FedState:
         self.lost: set[int] = set()
         self.acked: dict[int, int] = {}  # client id -> highest client seq JetStream acknowledged
         self.next_alive = 0.0
+        self.transit = LatencyHistogram()  # voice batches: sent by another node to taken here (clocks of both)
 
 
 class RelayFederation:
@@ -270,12 +273,16 @@ class RelayFederation:
             for kind, items in ((fw.VOICE, fr.voice), (fw.POSE, fr.pose)):
                 if items:
                     out.publish.append((fw.room_subject(fr.token, "voice" if kind == fw.VOICE else "pose"),
-                                        bytes(fw.MediaBatch(kind, f.node, b"".join(items)))))
+                                        bytes(fw.MediaBatch(kind, f.node, b"".join(items), self.wall_ns()))))
                     f.counters.batches_out += 1
                     f.counters.entries_out += len(items)
                     items.clear()
         f.out = FedOutbox()
         return out
+
+    def wall_ns(self) -> int:
+        """UNIX time in ns for media batches' send stamps (statistics only)."""
+        return time.time_ns()
 
     def fed_room(self, token: str) -> FedRoom | None:
         return self._fed_tokens.get(token)
@@ -461,6 +468,8 @@ class RelayFederation:
         assert f is not None
         self._heard(batch.node, now)
         f.counters.batches_in += 1
+        if batch.kind == fw.VOICE and batch.sent_ns:
+            f.transit.add(max(0, self.wall_ns() - batch.sent_ns) * 1e-9)
         data = batch.entries
         n = len(data)
         pos = 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.net import federation_wire as fw
 from vrdiplomacy.net.federation import FederationSettings, FedRoom
+from vrdiplomacy.net.stats import LatencyHistogram
 
 if TYPE_CHECKING:
     from vrdiplomacy.net.relay_core import RelayCore
@@ -61,6 +63,8 @@ class FederationLink:
         self._publishers: dict[str, asyncio.Task[None]] = {}
         self._closed = False
         self._room_tasks: set[asyncio.Task[None]] = set()
+        self._kicked = 0.0
+        self.pump_lag = LatencyHistogram()  # kick to the pump's turn (one loop iteration)
         self._inflight: set[str] = set()  # rooms whose publisher holds an event not yet stored
         self.publish_errors = 0
         self.event_retries = 0
@@ -124,7 +128,9 @@ class FederationLink:
 
     def kick(self) -> None:
         """The core may have something for NATS (called after every relay flush)."""
-        self._kick.set()
+        if not self._kick.is_set():
+            self._kicked = time.monotonic()
+            self._kick.set()
 
     def stats(self) -> dict[str, Any]:
         fed = self.core.fed
@@ -139,6 +145,8 @@ class FederationLink:
             "event_retries": self.event_retries,
             "reconnects": self.reconnects,
             **(fed.counters.as_dict() if fed is not None else {}),
+            "voice_transit": fed.transit.as_dict() if fed is not None else {},
+            "pump_lag": self.pump_lag.as_dict(),
         }
 
     # ------------------------------------------------------------ NATS callbacks
@@ -169,6 +177,7 @@ class FederationLink:
         while True:
             await self._kick.wait()
             self._kick.clear()
+            self.pump_lag.add(time.monotonic() - self._kicked)
             out = self.core.fed_take()
             for fr in out.open:
                 self._spawn(self._open(fr))

@@ -31,7 +31,7 @@ VOICE, POSE = 1, 2
 STREAMS = {"voice": VOICE, "pose": POSE}
 PRESENT, AWAY, LEFT, ROSTER_REQUEST = 1, 2, 3, 4
 
-_BATCH = struct.Struct("!BBI")  # version, kind, node id
+_BATCH = struct.Struct("!BBIQ")  # version, kind, node id, send time (UNIX ns: transit statistics only)
 _PRESENCE = struct.Struct("!BIBI")  # version, node id, state, client id
 _FLOOR = struct.Struct("!BII")  # version, node id, holder
 _RECORD = struct.Struct("!BII")  # version, sender client id, client sequence number
@@ -91,17 +91,18 @@ class MediaBatch:
     kind: int
     node: int
     entries: bytes
+    sent_ns: int = 0
 
     def __bytes__(self) -> bytes:
-        return _BATCH.pack(VERSION, self.kind, self.node) + self.entries
+        return _BATCH.pack(VERSION, self.kind, self.node, self.sent_ns) + self.entries
 
     @classmethod
     def parse(cls, data: bytes) -> MediaBatch:
         _check(data, _BATCH.size, "media batch")
-        _v, kind, node = _BATCH.unpack_from(data)
+        _v, kind, node, sent = _BATCH.unpack_from(data)
         if kind not in (VOICE, POSE):
             raise ProtocolError(f"media batch: unknown kind {kind}")
-        return cls(kind, node, bytes(data[_BATCH.size:]))
+        return cls(kind, node, bytes(data[_BATCH.size:]), sent)
 
 
 @dataclass(frozen=True)
