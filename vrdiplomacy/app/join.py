@@ -33,7 +33,7 @@ class JoinOptions:
     ``rooms`` the room within the room and interpretation channels
     (:class:`~vrdiplomacy.session.rooms.RoomsSettings`), ``control`` the meeting control socket
     ``vrdiplomacy meeting`` reaches this client through (None: ``meeting.sock`` in the user's
-    state folder)."""
+    state folder), ``relays`` the other nodes of the relay's federation to fail over to."""
 
     duration: float = 0.0
     screenshot: Path | None = None
@@ -45,6 +45,7 @@ class JoinOptions:
     seat_named: bool = True  # the user named the seat: wait for it while someone else holds it
     rooms: Any = None
     control: Path | None = None
+    relays: tuple[tuple[str, int], ...] = ()
 
 
 @dataclasses.dataclass
@@ -160,7 +161,7 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
         settings = dataclasses.replace(settings, rooms=opts.rooms)
     # the resume token lives in the user's state folder: after a crash, the next join gets the seat back
     settings = dataclasses.replace(settings, client=dataclasses.replace(
-        settings.client, resume_dir=user_dirs().state, seat_wait_s=settings.client.seat_wait_s if opts.seat_named else 0.0))
+        settings.client, resume_dir=user_dirs().state, relays=opts.relays, seat_wait_s=settings.client.seat_wait_s if opts.seat_named else 0.0))
     held = HeldPose(seat.eye_pose())
     speakers = card_output()
     mic = card_input(opts.voice.mic)

@@ -56,7 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--render-every", type=int, default=1, metavar="N",
                    help="draw every N-th frame only (default 1: all). Input is still read and sent every frame: on "
                         "a software renderer (no GPU) this keeps gestures and poses at the runtime's frame rate")
-    p.add_argument("--relay", metavar="HOST:PORT", help="join the session on this relay (default: a local session)")
+    p.add_argument("--relay", metavar="HOST:PORT[,HOST:PORT...]",
+                   help="join the session on this relay (default: a local session); several nodes of one federation "
+                        "(comma-separated, one certificate): the client fails over between them")
     p.add_argument("--fingerprint", metavar="FP",
                    help="the relay certificate's SHA-256 fingerprint, as printed by 'vrdiplomacy relay' (required with "
                         "--relay): 64 hex digits, with or without colons, any case")
@@ -147,7 +149,7 @@ def _rooms(args: argparse.Namespace) -> object:
 
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("OpenGL").setLevel(logging.WARNING)  # PyOpenGL's start-up chatter
-    from vrdiplomacy.app.addresses import relay_address
+    from vrdiplomacy.app.addresses import parse_host_port, relay_address
     from vrdiplomacy.app.client import ClientOptions
     from vrdiplomacy.app.join import JoinOptions, local_session, networked
     from vrdiplomacy.config import load_user_config
@@ -162,7 +164,9 @@ def run(args: argparse.Namespace) -> int:
     if args.render_every < 1:
         raise ConfigError("--render-every must be >= 1")
     w, h = parse_size(args.size)
-    relay = relay_address(args.relay, args.fingerprint)
+    first, _sep, others = (args.relay or "").partition(",")
+    relay = relay_address(first or None, args.fingerprint)
+    relays = tuple(parse_host_port(a.strip()) for a in others.split(",") if a.strip())
     identity = _secured_identity(args, relay)
     config = load_user_config()
     from vrdiplomacy.scene.assets import load_scene
@@ -205,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
                        ClientOptions(config.client.key_hold, recognize=not args.no_recognizer,
                                      mapping=config.mapping.controller),
                        VoiceOptions(args.mic, args.headphones, args.voice_profile), args.render_every,
-                       seat_named=args.seat is not None, rooms=rooms, control=args.control)
+                       seat_named=args.seat is not None, rooms=rooms, control=args.control, relays=relays)
     try:
         if relay is not None:
             return networked(backend, scene, layout, seat, relay, opts, secured)  # type: ignore[arg-type]

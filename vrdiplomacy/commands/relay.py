@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from vrdiplomacy.errors import AssetError, ConfigError
 
 if TYPE_CHECKING:
+    from vrdiplomacy.net.federation_io import NatsOptions
     from vrdiplomacy.net.relay_state import RelaySettings
     from vrdiplomacy.scene.layout import Layout
 
@@ -64,6 +65,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--authority", action="append", default=[], metavar="FINGERPRINT",
                    help="only this room authority (a chair's certificate SHA-256, as 'identity show' prints it) may "
                         "open secured rooms here (repeatable; default: any)")
+    g = p.add_argument_group("federation over NATS (without --nats: one relay process, no NATS)")
+    g.add_argument("--nats", metavar="URL[,URL...]", default=None,
+                   help="join a federation of relay nodes over these NATS servers (nats://host:4222); a room's "
+                        "members may then be spread over nodes; room events are stored in JetStream")
+    g.add_argument("--node", default=None, metavar="NAME", help="this node's name in the federation (default: HOST:PORT)")
+    g.add_argument("--nats-user", default=None, metavar="USER", help="this node's NATS user")
+    g.add_argument("--nats-password-file", type=Path, default=None, metavar="FILE",
+                   help="a file holding the NATS user's password (or the environment variable VRD_NATS_PASSWORD)")
+    g.add_argument("--nats-creds", default=None, metavar="FILE", help="a NATS credentials file (JWT and nkey) instead")
+    g.add_argument("--nats-replicas", type=int, default=3, metavar="N",
+                   help="JetStream replicas of each room's event stream (default 3: a 3-node NATS cluster)")
+    g.add_argument("--shared-dir", type=Path, default=None, metavar="DIR",
+                   help="the certificate, key and resume secret every node of the federation shares (so clients "
+                        "fail over with one pin and one resume token); default: the state directory")
+    g.add_argument("--nats-config", type=Path, default=None, metavar="DIR",
+                   help="write an example federation configuration to DIR (NATS cluster configs with routes, "
+                        "JetStream and one user per relay node limited to vrd.>; the shared identity; the commands) "
+                        "and exit")
+    g.add_argument("--nats-nodes", type=int, default=3, metavar="N", help="NATS servers for --nats-config (default 3)")
+    g.add_argument("--nats-host", default="127.0.0.1", metavar="HOST",
+                   help="the address the --nats-config servers listen on (default 127.0.0.1; ports 4222+ and 6222+)")
     p.add_argument("--print-fingerprint", action="store_true",
                    help="print the certificate fingerprint (AB:12:..., as at start; making the certificate if needed) "
                         "and exit; --fingerprint options accept it with or without colons, in any case")
@@ -76,10 +98,22 @@ def run(args: argparse.Namespace) -> int:
     from vrdiplomacy.scene.layout import SCENES, Layout, load_layout
 
     state_dir = args.state_dir or tls.default_state_dir()
+    if args.nats_config is not None:
+        from vrdiplomacy.net.federation_config import (
+            ClusterLayout,
+            write_cluster_config,
+        )
+
+        if args.nats_nodes < 1:
+            raise ConfigError("--nats-nodes must be >= 1")
+        files = write_cluster_config(args.nats_config, ClusterLayout.consecutive(args.nats_nodes, args.nats_host))
+        print(f"wrote {len(files)} NATS server configs, the relay nodes' passwords and the shared identity to "
+              f"{args.nats_config}; how to start everything: {args.nats_config / 'commands.txt'}")
+        return 0
     if args.print_fingerprint:
         from vrdiplomacy.app.addresses import show_fingerprint
 
-        print(show_fingerprint(tls.ensure_certificate(state_dir)[2]))
+        print(show_fingerprint(tls.ensure_certificate(args.shared_dir or state_dir)[2]))
         return 0
     if args.last_n < 1 or args.audible_radius < 0 or args.resume_grace < 0:
         raise ConfigError("--last-n must be >= 1; --audible-radius and --resume-grace must be >= 0")
@@ -111,16 +145,46 @@ def run(args: argparse.Namespace) -> int:
         settings.max_handshakes_per_address = args.handshakes_per_address
         settings.max_handshakes = max(settings.max_handshakes, args.handshakes_per_address)
     host, port = args.listen
-    return asyncio.run(_serve(host, port, state_dir, settings, layouts, layout_for, args.stats_file))
+    nats = _nats_options(args, f"{host}:{port}")
+    return asyncio.run(_serve(host, port, state_dir, settings, layouts, layout_for, args.stats_file, nats, args.shared_dir))
+
+
+def _nats_options(args: argparse.Namespace, where: str) -> NatsOptions | None:
+    if not args.nats:
+        if args.nats_user or args.nats_creds or args.nats_password_file or args.node:
+            raise ConfigError("--node and the --nats-* credentials need --nats URL")
+        return None
+    import os
+
+    from vrdiplomacy.net.federation import FederationSettings
+    from vrdiplomacy.net.federation_io import NatsOptions
+
+    urls = [u.strip() for u in args.nats.split(",") if u.strip()]
+    urls = [u if "://" in u else f"nats://{u}" for u in urls]
+    if not urls:
+        raise ConfigError("--nats needs at least one URL (nats://host:4222)")
+    if args.nats_replicas < 1:
+        raise ConfigError("--nats-replicas must be >= 1")
+    password = os.environ.get("VRD_NATS_PASSWORD")
+    if args.nats_password_file is not None:
+        try:
+            password = args.nats_password_file.read_text().strip()
+        except OSError as e:
+            raise ConfigError(f"--nats-password-file {args.nats_password_file}: {e.strerror}") from None
+    if args.nats_user and password is None:
+        raise ConfigError("--nats-user needs --nats-password-file FILE (or VRD_NATS_PASSWORD)")
+    return NatsOptions(urls, args.nats_user, password, args.nats_creds,
+                       FederationSettings(node_name=args.node or where, replicas=args.nats_replicas))
 
 
 async def _serve(host: str, port: int, state_dir: Path, settings: RelaySettings, layouts: dict[str, Layout],
-                 layout_for: Callable[[str], Layout | None], stats_file: Path | None) -> int:
+                 layout_for: Callable[[str], Layout | None], stats_file: Path | None, nats: NatsOptions | None = None,
+                 shared_dir: Path | None = None) -> int:
     from vrdiplomacy.net.preauth import raise_fd_limit
     from vrdiplomacy.net.relay_server import RelayServer
 
     files = raise_fd_limit()
-    server = RelayServer(host, port, state_dir, settings, layouts, None, stats_file, layout_for)
+    server = RelayServer(host, port, state_dir, settings, layouts, None, stats_file, layout_for, nats, shared_dir)
     await server.start()
     print(f"relay listening on {host}:{server.port} (TLS over TCP; media on UDP {server.udp_port})", flush=True)
     from vrdiplomacy.app.addresses import show_fingerprint
@@ -134,6 +198,9 @@ async def _serve(host: str, port: int, state_dir: Path, settings: RelaySettings,
           flush=True)
     print(f"before TLS: at most {s.max_handshakes} unfinished handshakes ({s.max_handshakes_per_address} per address), "
           f"each within {s.handshake_timeout:g} s; up to {files} open files", flush=True)
+    if nats is not None:
+        print(f"federation: node {nats.federation.node_name} on NATS {','.join(nats.urls)} "
+              f"(room events in JetStream, {nats.federation.replicas} replicas)", flush=True)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.close()))

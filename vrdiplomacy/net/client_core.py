@@ -78,6 +78,8 @@ class ClientSettings:
     resume_dir: the user's state folder: the adapter keeps the resume token there for a restart.
     admission: the invitation (and the invited key) this client presents to enter a secured room;
         None joins a plain room. See :mod:`vrdiplomacy.crypto.admission`.
+    relays: other nodes (host, port) of the relay's federation (same certificate, same resume
+        secret): when a connection attempt fails the adapter tries the next one, resuming there.
     """
 
     heartbeat_misses: float = 3.0
@@ -90,6 +92,7 @@ class ClientSettings:
     seat_wait_s: float = float("inf")
     admission: Admission | None = None
     resume_dir: Path | None = None
+    relays: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass

@@ -153,6 +153,9 @@ class Client:
         self._seat_first_refused: float | None = None
         self._seat_message = ""
         self.resume: ResumeFile | None = None
+        # the federation's nodes: a failed connection attempt moves on to the next (and resumes there)
+        self.addresses = [(host, port), *((h, p) for h, p in self.core.s.relays if (h, p) != (host, port))]
+        self._address = 0
         if self.core.s.resume_dir is not None:
             self._restore(self.core.s.resume_dir, identity, room)
         attach = getattr(self.sealer, "attach", None)
@@ -390,6 +393,9 @@ class Client:
             except (OSError, ssl.SSLError, asyncio.TimeoutError) as e:
                 cause, why = self._last_failure = connect_failure(e, self.host, self.port, self.connect_timeout)
                 self.core.connection_lost(self._loop.time(), why, cause)
+                if len(self.addresses) > 1:
+                    self._address = (self._address + 1) % len(self.addresses)
+                    self.host, self.port = self.addresses[self._address]
                 continue
             try:
                 tls.check_pin(writer.get_extra_info("ssl_object"), self.fingerprint)

@@ -31,6 +31,7 @@ from typing import Any
 from vrdiplomacy.crypto.admission import Invitation
 from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net import wire
+from vrdiplomacy.net.federation import RelayFederation
 from vrdiplomacy.net.interest import RoomInterest
 from vrdiplomacy.net.relay_admission import RelayAdmission
 from vrdiplomacy.net.relay_events import EventStore, RelayEvents
@@ -53,7 +54,7 @@ class Outgoing:
     close: list[int] = field(default_factory=list)
 
 
-class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents, RelayMeeting):
+class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayFederation, RelayEvents, RelayMeeting):
     """The relay's protocol state machine for any number of control connections."""
 
     def __init__(
@@ -89,6 +90,7 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents, RelayMeeti
         self._init_spaces()
         self._init_events(events, self.s.event_history)
         self._init_meeting()
+        self._init_federation()
         self._next_housekeeping = 0.0
         self.random_key: Callable[[], bytes] = lambda: secrets.token_bytes(32)
         self.random_nonce: Callable[[], bytes] = lambda: secrets.token_bytes(wire.NONCE_SIZE)
@@ -334,6 +336,8 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents, RelayMeeti
         name = inv.member_name if inv is not None else h.identity
         key = room_key(h.room, inv.authority_fingerprint if inv is not None else "")
         authority = inv.authority_fingerprint if inv is not None else ""
+        if self._fed_hold(conn, h, key, inv, now):
+            return  # federated: the room's subjects and stream first (or a seat held on another node)
         resumed = False
         s: Session | None = None
         cid = 0
@@ -427,6 +431,7 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents, RelayMeeti
         for m in room.members.values():
             self._send(conn, wire.Presence(m.client_id, wire.AWAY if m.away_since is not None else wire.PRESENT, m.identity, m.seat), now)
             n += 1
+        n += self._fed_roster(conn, room, now)
         self._send(conn, wire.FloorState(room.floor), now)
         self._send_places(conn, room, now)
         self._send(conn, wire.RosterEnd(n), now)
@@ -446,9 +451,13 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents, RelayMeeti
         room = self.rooms.get(s.room)
         if room is not None:
             self._broadcast(room, wire.Presence(s.client_id, state, s.identity, s.seat).frame(), now, skip=s.client_id)
+            self._fed_presence(s, state)
 
     def _event(self, conn: Connection, s: Session, e: wire.Event, now: float) -> None:
         c = self.counters
+        if self.fed is not None:
+            self._fed_event(conn, s, e, now)  # stored by JetStream, acknowledged then
+            return
         if e.client_seq <= s.last_client_seq:
             c.events_duplicate += 1
             self._send(conn, wire.Ack(s.last_client_seq), now)
@@ -469,6 +478,7 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayEvents, RelayMeeti
             room.floor = holder
             room.interest.set_floor(holder)
             self._broadcast(room, wire.FloorState(holder).frame(), now)
+            self._fed_floor(room)
 
     def _move(self, s: Session, key: str, name: str, seat: str, now: float, authority: str = "") -> None:
         old = self.rooms.get(s.room)

@@ -67,6 +67,8 @@ class RelayMedia:
     rooms: dict[str, Room]
     _withheld: Any
     _voice_blocked: Any  # (Session) -> bool, from RelayMeeting
+    _fed_rooms: dict[str, Any]  # federated rooms (RelayFederation); empty when not federated
+    _fed_media_out: Any
 
     def _init_media(self) -> None:
         self._dgrams: list[Datagram] = []
@@ -119,6 +121,8 @@ class RelayMedia:
             room = self.rooms[s.room]
             room.interest.pose_hdr[cid] = hdr
             entry = _ENTRY_PACK(_POSE, cid, len(pt)) + pt
+            if self._fed_rooms:
+                self._fed_media_out(s.room, _POSE, entry)
             if hdr[0] & _KEY:
                 # keyframes (about 2 Hz) go to the whole room in one batch per flush tick
                 if not room.keys:
@@ -154,6 +158,8 @@ class RelayMedia:
             if ri.dirty and ri.wants_now(cid, now):
                 self._recompute(room, now)
             route = room.voice.get(cid)
+            if self._fed_rooms:
+                self._fed_media_out(s.room, _VOICE, _ENTRY_PACK(_VOICE, cid, len(pt)) + pt)
             if route is not None:
                 entry = _ENTRY_PACK(_VOICE, cid, len(pt)) + pt
                 for ap in route[2]:

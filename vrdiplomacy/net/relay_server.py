@@ -12,6 +12,13 @@ disk, the control bytes the core produces are held, in order, and a worker threa
 ``fsync``; datagrams (voice, poses) never wait for it. A relay restarted on the same state
 directory numbers each room's events on from where it stopped and replays to resuming clients.
 
+With ``nats`` (:class:`~vrdiplomacy.net.federation_io.NatsOptions`) the relay is one node of a
+federation: :class:`~vrdiplomacy.net.federation_io.FederationLink` joins NATS at start (a refusal
+there stops the start with a :class:`~vrdiplomacy.errors.ConfigError`), room events are stored in
+JetStream instead of the journal (acknowledged when JetStream has them), and every flush also
+hands the core's federation outbox to NATS. ``shared_dir`` holds the certificate and resume secret
+all nodes share.
+
 ``VRD_RELAY_CRASH_AFTER_EVENTS=N`` (fault injection for tests) makes the process kill itself
 with SIGKILL right after the sync that made the N-th room event durable, before any
 acknowledgement or fan-out of it leaves.
@@ -38,6 +45,7 @@ from typing import Any
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.net import tls
 from vrdiplomacy.net.event_log import FileEventStore
+from vrdiplomacy.net.federation_io import FederationLink, NatsOptions
 from vrdiplomacy.net.preauth import TlsListener, TlsStream
 from vrdiplomacy.net.relay_core import Datagram, RelayCore
 from vrdiplomacy.net.relay_state import RelaySettings
@@ -62,15 +70,21 @@ class RelayServer:
         default_layout: Layout | None = None,
         stats_file: Path | None = None,
         layout_for: Callable[[str], Layout | None] | None = None,
+        nats: NatsOptions | None = None,
+        shared_dir: Path | None = None,
     ) -> None:
         self.host = host
         self.requested_port = port
         self.state_dir = state_dir or tls.default_state_dir()
         self.settings = settings or RelaySettings()
         self.stats_file = stats_file
-        self.cert, self.key, self.fingerprint = tls.ensure_certificate(self.state_dir)
+        # federated nodes share one certificate and resume secret (``shared_dir``): a client fails over
+        # to any node with the same pin and token
+        self.cert, self.key, self.fingerprint = tls.ensure_certificate(shared_dir or self.state_dir)
+        if shared_dir is not None:
+            tls.ensure_secret(self.state_dir)  # makes the state directory (mode 0700) for the journal
         self.journal = FileEventStore(self.state_dir / "events.journal")
-        self.core = RelayCore(tls.ensure_secret(self.state_dir), self.settings, 0, layouts, default_layout, layout_for=layout_for,
+        self.core = RelayCore(tls.ensure_secret(shared_dir or self.state_dir), self.settings, 0, layouts, default_layout, layout_for=layout_for,
                               fingerprint=self.fingerprint, events=self.journal)
         # control output waiting for the journal's fsync: (streams, connections to close), in order
         self._held: list[tuple[dict[int, bytes], list[int]]] = []
@@ -95,6 +109,8 @@ class RelayServer:
         self._timer: asyncio.TimerHandle | None = None
         self._stats_task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
+        self.nats = nats
+        self.fed: FederationLink | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -113,6 +129,13 @@ class RelayServer:
         self.core.udp_port = self.udp_port
         loop.add_reader(self._udp.fileno(), self._on_readable)
         self._journal_io = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vrd-journal")
+        if self.nats is not None:
+            self.fed = FederationLink(self.core, self.nats, self._flush)
+            try:
+                await self.fed.start()
+            except BaseException:
+                await self.close()
+                raise
         self._schedule()
         if self.stats_file is not None:
             self._stats_task = asyncio.create_task(self._stats_loop())
@@ -145,6 +168,8 @@ class RelayServer:
         if self._closed.is_set():
             return
         self._closed.set()
+        if self.fed is not None:
+            await self.fed.close()
         if self._timer is not None:
             self._timer.cancel()
         if self._stats_task is not None:
@@ -279,6 +304,8 @@ class RelayServer:
         while (ev := self.core.next_event()) is not None:
             log.info("session %s: %s (%s, seat %s, room %s%s)%s", ev.kind, ev.client_id, ev.identity, ev.seat or "-", ev.room,
                      f", invited as {ev.role}" if ev.role else "", f": {ev.reason}" if ev.reason else "")
+        if self.fed is not None:
+            self.fed.kick()
         self._schedule()
 
     def _write_out(self, streams: dict[int, bytes], close: list[int], now: float) -> None:
@@ -376,6 +403,8 @@ class RelayServer:
         if self._listener is not None:
             g = self._listener.gate
             d["preauth"] = {**g.counters.as_dict(), "unfinished": len(g.pending), "peak": g.peak}
+        if self.fed is not None:
+            d["federation"] = self.fed.stats()
         d["cpu_s"] = ru.ru_utime + ru.ru_stime
         d["pid"] = os.getpid()
         return d

@@ -1,0 +1,289 @@
+"""The federation's sans-I/O part: two real relay cores joined by an in-memory NATS (a core-NATS
+bus without echo, and a per-room "stream" that numbers events in arrival order), fake clock.
+Also the wire messages and the configuration writer. Fails on main ebabf24 (no federation)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "net"))
+
+from netpump import SECRET, Peer, Pump
+
+from vrdiplomacy.errors import ProtocolError
+from vrdiplomacy.net import federation_wire as fw
+from vrdiplomacy.net import wire
+from vrdiplomacy.net.client_types import (
+    MemberUpdate,
+    RelayError,
+    RoomEventReceived,
+    VoiceReceived,
+)
+from vrdiplomacy.net.federation import FederationSettings
+from vrdiplomacy.net.federation_config import ClusterLayout, write_cluster_config
+from vrdiplomacy.net.relay_core import RelayCore
+
+ROOM = "plenary"
+
+
+class Bus:
+    """NATS in memory: core subjects (no echo) and one stream per room; ``store`` False holds
+    JetStream's acknowledgements (and the stored events) until :meth:`release`."""
+
+    def __init__(self, *pumps: Pump) -> None:
+        self.pumps = list(pumps)
+        self.streams: dict[str, list[bytes]] = {}
+        self.opened: dict[int, set[str]] = {id(p.relay): set() for p in pumps}
+        self.store = True
+        self.waiting: list[tuple[RelayCore, str, fw.EventRecord]] = []
+        self.ids: set[str] = set()
+
+    def step(self, dt: float = 0.0) -> None:
+        for _ in range(10):
+            moved = False
+            for p in self.pumps:
+                p.step(dt if _ == 0 else 0.0)
+                core = p.relay
+                beat = core.fed_tick(p.now)
+                out = core.fed_take()
+                for fr in out.open:
+                    self.opened[id(core)].add(fr.token)
+                    for seq, data in enumerate(self.streams.get(fr.token, []), 1):
+                        core.fed_event_in(fr.token, seq, data, p.now)
+                    core.fed_synced(fr.key, p.now)
+                    moved = True
+                for token in out.close:
+                    self.opened[id(core)].discard(token)
+                for subject, data in out.publish + ([(fw.ALIVE_SUBJECT, beat)] if beat else []):
+                    moved = True
+                    for q in self.pumps:
+                        if q is p:
+                            continue
+                        if subject == fw.ALIVE_SUBJECT:
+                            q.relay.fed_alive(data, q.now)
+                            continue
+                        _vrd, _room, token, stream = subject.split(".")
+                        if token in self.opened[id(q.relay)]:
+                            q.relay.fed_message(token, stream, data, q.now)
+                for token, rec in out.events:
+                    moved = True
+                    self.waiting.append((core, token, rec))
+                if self.store and self.waiting:
+                    self.release()
+            if not moved:
+                break
+
+    def release(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for core, token, rec in waiting:
+            if rec.msg_id(token) not in self.ids:  # JetStream's de-duplication
+                self.ids.add(rec.msg_id(token))
+                self.streams.setdefault(token, []).append(bytes(rec))
+                seq = len(self.streams[token])
+                for p in self.pumps:
+                    if token in self.opened[id(p.relay)]:
+                        p.relay.fed_event_in(token, seq, bytes(rec), p.now)
+            core.fed_stored(rec.sender, rec.client_seq, self.pumps[0].now)
+
+    def run(self, seconds: float, dt: float = 0.01) -> None:
+        for _ in range(round(seconds / dt)):
+            self.step(dt)
+
+
+def _node(name: str) -> Pump:
+    core = RelayCore(SECRET, epoch=7)
+    core.enable_federation(FederationSettings(node_name=name))
+    return Pump(core)
+
+
+def _federation() -> tuple[Bus, Pump, Pump]:
+    n1, n2 = _node("n1"), _node("n2")
+    return Bus(n1, n2), n1, n2
+
+
+def _join(bus: Bus, pump: Pump, who: str, seat: str) -> Peer:
+    p = pump.add(who, seat, ROOM)
+    bus.run(0.3)
+    assert p.core.state == "connected"
+    return p
+
+
+def test_members_on_two_nodes_see_and_hear_each_other_and_share_one_event_order() -> None:
+    bus, n1, n2 = _federation()
+    a, b = _join(bus, n1, "alice", "s1"), _join(bus, n2, "bob", "s2")
+    bus.run(0.2)
+    assert b.core.client_id in a.core.members and a.core.client_id in b.core.members
+    for i in range(10):
+        a.core.send_voice(0x80 | 10, b"a-voice-%d" % i)
+        bus.step(0.02)
+    heard = [e for e in b.events if isinstance(e, VoiceReceived) and e.source == a.core.client_id]
+    assert len(heard) == 10
+    for i in range(5):
+        a.core.send_event(b"a%d" % i)
+        b.core.send_event(b"b%d" % i)
+        bus.step(0.01)
+    bus.run(0.2)
+    seen = [[(e.room_seq, e.payload) for e in p.events if isinstance(e, RoomEventReceived)] for p in (a, b)]
+    assert seen[0] == seen[1] and [q for q, _ in seen[0]] == list(range(1, 11))
+    assert sorted(x for _, x in seen[0]) == sorted([b"a%d" % i for i in range(5)] + [b"b%d" % i for i in range(5)])
+
+
+def test_an_event_is_acknowledged_only_after_the_stream_stored_it() -> None:
+    bus, n1, n2 = _federation()
+    a, _b = _join(bus, n1, "alice", "s1"), _join(bus, n2, "bob", "s2")
+    bus.store = False
+    a.core.send_event(b"held")
+    bus.run(0.5)
+    assert [s for s, _ in a.core.reliable.unacked] == [1], "acknowledged before JetStream had it"
+    assert not [e for e in a.events if isinstance(e, RoomEventReceived)]
+    bus.release()
+    bus.run(0.1)
+    assert not a.core.reliable.unacked
+    assert [e.payload for e in a.events if isinstance(e, RoomEventReceived)] == [b"held"]
+
+
+def test_a_silent_node_s_members_go_away_then_leave() -> None:
+    bus, n1, n2 = _federation()
+    a, b = _join(bus, n1, "alice", "s1"), _join(bus, n2, "bob", "s2")
+    bid = b.core.client_id
+    bus.pumps.remove(n2)  # node 2 dies: no heartbeat, no presence
+    for _ in range(300):
+        n1.step(0.01)
+        n1.relay.fed_tick(n1.now)
+    ups = [e.state for e in a.events if isinstance(e, MemberUpdate) and e.client_id == bid]
+    assert ups[-1] == "away"
+    n1.run(n1.relay.s.resume_grace + 1.0, dt=0.25)
+    n1.relay.fed_tick(n1.now)
+    n1.step()
+    assert bid not in n1.relay.rooms[next(iter(n1.relay.rooms))].interest.members
+    assert [e.state for e in a.events if isinstance(e, MemberUpdate) and e.client_id == bid][-1] == "left"
+
+
+def test_a_seat_held_on_another_node_is_refused_with_who_holds_it() -> None:
+    bus, n1, n2 = _federation()
+    _a = _join(bus, n1, "alice", "s1")
+    _b = _join(bus, n2, "bob", "s2")
+    c = n2.add("carol", "s1", ROOM)
+    bus.run(0.3)
+    errors = [e for e in c.events if isinstance(e, RelayError)]
+    assert c.core.state != "connected" and errors and errors[0].code == wire.ERR_SEAT_TAKEN
+    assert "taken by alice (on another relay node)" in errors[0].message
+
+
+def test_bad_input_from_nats_is_counted_never_raised() -> None:
+    bus, n1, n2 = _federation()
+    _a, _b = _join(bus, n1, "alice", "s1"), _join(bus, n2, "bob", "s2")
+    core = n1.relay
+    token = next(iter(core._fed_rooms.values())).token
+    c = core.fed.counters  # type: ignore[union-attr]
+    before = c.malformed
+    core.fed_message(token, "voice", b"\x01", n1.now)
+    core.fed_message(token, "presence", b"\x09" * 20, n1.now)
+    core.fed_message(token, "floor", b"", n1.now)
+    core.fed_message(token, "bogus", b"x", n1.now)
+    core.fed_event_in(token, 99, b"\x01", n1.now)
+    core.fed_alive(b"", n1.now)
+    truncated = bytes(fw.MediaBatch(fw.VOICE, 5, wire.ENTRY_HDR.pack(wire.DG_VOICE, 1, 50) + b"short"))
+    core.fed_message(token, "voice", truncated, n1.now)
+    assert c.malformed - before == 7
+    stranger = bytes(fw.MediaBatch(fw.VOICE, 5, wire.ENTRY_HDR.pack(wire.DG_VOICE, 12345, 3) + b"\x8a\x00\x01"))
+    core.fed_message(token, "voice", stranger, n1.now)
+    assert c.dropped_unknown_member == 1
+    core.fed_message("0" * 32, "voice", b"\x00", n1.now)  # a room this node does not serve: ignored
+
+
+@pytest.mark.parametrize("msg", [
+    fw.MediaBatch(fw.POSE, 7, b"\x02abc"), fw.PresenceMsg(3, fw.AWAY, 9, "délégué", "s-1"), fw.FloorMsg(1, 42),
+    fw.EventRecord(5, 6, b"payload"), fw.Alive(8, "relay-1"),
+])
+def test_wire_round_trip_and_truncation(msg: object) -> None:
+    data = bytes(msg)  # type: ignore[call-overload]
+    assert type(msg).parse(data) == msg  # type: ignore[attr-defined]
+    with pytest.raises(ProtocolError):
+        type(msg).parse(data[:2])  # type: ignore[attr-defined]
+    with pytest.raises(ProtocolError):
+        type(msg).parse(b"\x63" + data[1:])  # type: ignore[attr-defined]
+
+
+def test_room_names_never_appear_on_nats_and_log_ids_agree() -> None:
+    t = fw.room_token("secret room\x00AB:CD")
+    assert len(t) == 32 and "secret" not in fw.room_subject(t, "voice")
+    assert fw.log_id_of("x") == fw.log_id_of("x") != fw.log_id_of("y")
+
+
+def test_config_writer_makes_a_cluster_nats_server_accepts(tmp_path: Path) -> None:
+    files = write_cluster_config(tmp_path / "fed", ClusterLayout.consecutive(3, "127.0.0.1", 14222, 16222))
+    assert [f.name for f in files] == ["nats-1.conf", "nats-2.conf", "nats-3.conf"]
+    d = tmp_path / "fed"
+    for f in [*files, *(d / f"relay-{i}.password" for i in (1, 2, 3))]:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600
+    conf = files[0].read_text()
+    assert "nats-route://route:" in conf and ":16223" in conf and ":16224" in conf and ":16222\"" in conf
+    assert '"vrd.>"' in conf and '"$JS.API.>"' in conf and ">\"]" in conf
+    assert (d / "shared" / "cert.pem").exists() or any((d / "shared").iterdir())
+    assert "--nats-user relay-2" in (d / "commands.txt").read_text()
+    exe = shutil.which("nats-server") or ("/usr/sbin/nats-server" if os.path.exists("/usr/sbin/nats-server") else None)
+    if exe is None:
+        pytest.skip("nats-server not installed: the syntax check needs it")
+    for f in files:
+        r = subprocess.run([exe, "-t", "-c", str(f)], capture_output=True, text=True, timeout=30, check=False)
+        assert r.returncode == 0, r.stderr + r.stdout
+
+
+def test_a_secured_room_spans_two_nodes_with_one_certificate() -> None:
+    """Invited members of one secured room on two nodes (which share one certificate, so the
+    admission proofs bound to it hold on either): both admitted, each sees the other under the
+    invited name, and the sealed events (opaque to the relays) reach both in one order."""
+    import time as _time
+
+    from vrdiplomacy.crypto import identity as ident
+    from vrdiplomacy.crypto.admission import Admission, Invitation
+    from vrdiplomacy.net.client_core import ClientCore, ClientSettings, Connected
+
+    fp = "ab" * 32
+    t = _time.time()
+    root_key, root = ident.create_ministry_root("Secretariat", "CH", t - 60, scope=[ident.ANY_COUNTRY])
+
+    def member(name: str, country: str, role: str) -> tuple[object, object]:
+        key, csr = ident.create_delegation_request(name, country)
+        return key, ident.issue_delegation(csr, root_key, root, role, t - 60)
+
+    chair = member("Chair", "CH", "chair")
+
+    def admission(who: tuple[object, object], role: str, seat: str) -> Admission:
+        inv = Invitation.create("chamber", chair[1], chair[0], who[1], role, t, seat, 1.0)  # type: ignore[arg-type]
+        return Admission(inv, who[0])  # type: ignore[arg-type]
+
+    nodes = []
+    for name in ("n1", "n2"):
+        core = RelayCore(SECRET, epoch=7, fingerprint=fp)
+        core.enable_federation(FederationSettings(node_name=name))
+        pm = Pump(core)
+        core.wall_offset = t - pm.now
+        nodes.append(pm)
+    bus = Bus(*nodes)
+    peers = []
+    for pm, who, role, seat in ((nodes[0], chair, "chair", "B1"), (nodes[1], member("France", "FR", "head"), "head", "A1")):
+        p = Peer(ClientCore(f"{role}-client", seat, "chamber", ClientSettings(admission=admission(who, role, seat)), fp),
+                 ("127.0.0.1", 42000 + len(pm.peers)))
+        pm.peers.append(p)
+        pm.connect(p)
+        bus.run(0.3)
+        assert pm.of(p, Connected), [type(e).__name__ for e in p.events]
+        peers.append(p)
+    bus.run(0.3)
+    ch, fr = peers
+    assert {m.identity for m in ch.core.members.values()} == {"Chair", "France"}
+    assert {m.identity for m in fr.core.members.values()} == {"Chair", "France"}
+    fr.core.send_event(b"\x00sealed-by-france")
+    ch.core.send_event(b"\x00sealed-by-chair")
+    bus.run(0.3)
+    got = [[(e.room_seq, e.payload) for e in p.events if isinstance(e, RoomEventReceived)] for p in peers]
+    assert got[0] == got[1] and len(got[0]) == 2

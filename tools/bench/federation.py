@@ -1,0 +1,295 @@
+"""Federation load: N simulated guests of one room spread over relay nodes joined by NATS.
+
+    python tools/bench/federation.py --clients 200 --nodes 2 --duration 10
+    python tools/bench/federation.py --clients 200 --nodes 1 --duration 10   # the same, one relay, no NATS
+
+Starts a 3-node NATS cluster with JetStream on loopback (``relay --nats-config``'s writer, random
+ports, a temp folder) and ``--nodes`` relay processes (``vrdiplomacy relay --nats``); with
+``--nodes 1`` one plain relay (no NATS) for comparison. Guests are the sans-I/O clients of
+``tools/bench/relay_load.py`` (one TLS link each, one shared UDP socket per node, poses at 20 Hz
+and ``--speakers`` voices at 50 Hz with their send time in the first 8 bytes); guest ``i`` joins
+node ``i % nodes``. Reported: per-guest downlink, voice end-to-end latency split into same-node and
+cross-node pairs, delivery, relay CPU per node and NATS server CPU (``/proc``), NATS messages and
+bytes the relays published. Bounded: at most 1000 guests and 60 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(ROOT / "tests" / "federation"))
+
+from relay_load import (
+    UDP_IP_OVERHEAD,
+    Bench,
+    SimClient,
+    proc_cpu,
+    read_stats,
+    seat_position,
+)
+
+from vrdiplomacy.errors import CryptoError
+from vrdiplomacy.net import wire
+from vrdiplomacy.net.client_core import ClientCore
+from vrdiplomacy.net.stats import LatencyHistogram
+
+_ENTRY = wire.ENTRY_HDR.unpack_from
+_CTR = wire.MEDIA_HEADER.unpack_from
+
+
+class FedBench(Bench):
+    """relay_load's generator with each guest on its own node (``sim.node``)."""
+
+    def __init__(self, args: argparse.Namespace, nodes: list[tuple[int, str]]) -> None:
+        super().__init__(args, "127.0.0.1", nodes[0][0], nodes[0][1])
+        self.nodes = nodes
+        self.node_of: dict[int, int] = {}  # client id -> node index
+        self.udp_targets: list[tuple[str, int] | None] = [None] * len(nodes)
+        self.voice_cross = LatencyHistogram()
+        self.voice_local = LatencyHistogram()
+
+    async def _link(self, sim: SimClient, up: asyncio.Future[None]) -> None:
+        # Bench._link reads self.port before its first await, so setting it here picks the node
+        self.port = self.nodes[sim.node][0]  # type: ignore[attr-defined]
+        await super()._link(sim, up)
+
+    async def join_all(self) -> list[asyncio.Task[None]]:
+        tasks: list[asyncio.Task[None]] = []
+        n = self.args.clients
+        for start in range(0, n, 25):
+            ups = []
+            for i in range(start, min(n, start + 25)):
+                pos, yaw = seat_position(i)
+                sim = SimClient(i, ClientCore(f"guest-{i:04d}", f"seat-{i:04d}", "reception"), pos, yaw)
+                sim.node = i % len(self.nodes)  # type: ignore[attr-defined]
+                self.sims.append(sim)
+                up: asyncio.Future[None] = self.loop.create_future()
+                tasks.append(asyncio.create_task(self._link(sim, up)))
+                ups.append(up)
+            await asyncio.wait_for(asyncio.gather(*ups), 60.0)
+        for s in self.sims:
+            self.by_id[s.core.client_id] = s
+            self.node_of[s.core.client_id] = s.node  # type: ignore[attr-defined]
+            self.udp_targets[s.node] = ("127.0.0.1", s.core.udp_port)  # type: ignore[attr-defined]
+        self.relay_udp = self.udp_targets[0]
+        self.loop.add_reader(self.udp.fileno(), self._on_readable)
+        for s in self.sims:
+            self._flush(s)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not all(s.core.media_ready for s in self.sims):
+            await asyncio.sleep(0.05)
+        return tasks
+
+    def _send_dgrams(self, sim: SimClient) -> None:
+        target = self.udp_targets[getattr(sim, "node", 0)]
+        if target is None:
+            return
+        send = self.udp.sendto
+        for d in sim.core.datagrams_to_send(self.loop.time()):
+            try:
+                send(d, target)
+            except OSError:
+                self.send_failed += 1
+
+    def _on_readable(self) -> None:
+        recv = self.udp.recv
+        by_id, node_of = self.by_id, self.node_of
+        now = self.loop.time()
+        clock = time.monotonic_ns
+        for _ in range(4096):
+            try:
+                data = recv(2048)
+            except OSError:
+                break
+            if len(data) < wire.MEDIA_HEADER_SIZE + 16:
+                continue
+            _v, kind, cid, ctr = _CTR(data)
+            sim = by_id.get(cid)
+            if sim is None:
+                continue
+            if kind != wire.DG_BUNDLE or sim.opener is None:
+                sim.core.receive_datagram(data, now)
+                continue
+            try:
+                pt = sim.opener.open(data, ctr)
+            except CryptoError:
+                sim.rx_bad += 1
+                continue
+            if not self.measuring:
+                continue
+            sim.rx_bytes += len(data) + UDP_IP_OVERHEAD
+            sim.rx_dgrams += 1
+            t = clock()
+            w0, w1 = self.window_ns
+            here = node_of.get(cid)
+            pos, n = 0, len(pt)
+            while pos < n:
+                k, src, ln = _ENTRY(pt, pos)
+                pos += 7
+                if src != cid:
+                    if k == wire.DG_VOICE:
+                        sent = int.from_bytes(pt[pos + 3:pos + 11], "big")
+                        if w0 <= sent < w1:
+                            sim.rx_voice += 1
+                            (self.voice_local if node_of.get(src) == here else self.voice_cross).add((t - sent) * 1e-9)
+                    else:
+                        sim.rx_poses += 1
+                pos += ln
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_relay(args: argparse.Namespace, tmp: Path, n: int, cluster: Any) -> tuple[subprocess.Popen[str], int, str, Path]:
+    port = free_port()
+    stats = tmp / f"stats-{n}.json"
+    cmd = ["nice", "-n", str(args.nice), sys.executable, "-m", "vrdiplomacy", "-q", "relay", "--listen", f"127.0.0.1:{port}",
+           "--state-dir", str(tmp / f"relay-{n}"), "--stats-file", str(stats), "--last-n", str(args.last_n),
+           "--handshakes-per-address", "1100"]
+    if cluster is not None:
+        d = cluster.dir
+        urls = cluster.urls[n - 1:] + cluster.urls[:n - 1]
+        cmd += ["--shared-dir", str(d / "shared"), "--nats", ",".join(urls), "--node", f"relay-{n}",
+                "--nats-user", f"relay-{n}", "--nats-password-file", str(d / f"relay-{n}.password")]
+    log = tmp / f"relay-{n}.log"  # a file, not a pipe: a relay never blocks on its own output
+    with open(log, "w") as out:
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, cwd=str(ROOT),
+                             env=dict(os.environ, PYTHONPATH=str(ROOT)), start_new_session=True)
+    end = time.monotonic() + 30
+    while time.monotonic() < end and p.poll() is None:
+        text = log.read_text()
+        if "fingerprint" in text and (cluster is None or "\nfederation:" in text):
+            fp = text.split("fingerprint", 1)[1].split("\n", 1)[0].rsplit(" ", 1)[1].strip()
+            return p, port, fp, stats
+        time.sleep(0.1)
+    p.kill()
+    raise SystemExit(f"relay {n} did not start: {log.read_text()[-500:]}")
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="vrd-fed-bench-"))
+    cluster = None
+    relays: list[tuple[subprocess.Popen[str], int, str, Path]] = []
+    try:
+        if args.nodes > 1:
+            from fedcluster import NatsCluster
+
+            cluster = NatsCluster(tmp, nice=args.nice)
+            await asyncio.to_thread(cluster.start)
+        for n in range(1, args.nodes + 1):
+            relays.append(start_relay(args, tmp, n, cluster))
+        bench = FedBench(args, [(port, fp) for _p, port, fp, _s in relays])
+        print(f"joining {args.clients} guests over {args.nodes} node(s) ...", file=sys.stderr)
+        tasks = await bench.join_all()
+        ready = sum(s.core.media_ready for s in bench.sims)
+        bench.prepare_poses()
+        gc.collect()
+        gc.freeze()
+        print(f"{ready}/{args.clients} ready; warming up {args.warmup:g} s, measuring {args.duration:g} s", file=sys.stderr)
+        await bench.drive(args.warmup)
+        pids = [p.pid for p, *_ in relays]
+        npids = [p.pid for p in cluster.procs if p is not None] if cluster is not None else []
+        stats0 = [read_stats(s) for *_x, s in relays]
+        cpu0 = [sum(proc_cpu(pid)) for pid in pids + npids]
+        t0 = time.monotonic()
+        bench.measuring = True
+        bench.window_ns = (time.monotonic_ns(), 1 << 62)
+        await bench.drive(args.duration)
+        bench.window_ns = (bench.window_ns[0], time.monotonic_ns())
+        wall = time.monotonic() - t0
+        cpu1 = [sum(proc_cpu(pid)) for pid in pids + npids]
+        rx = [s.rx_bytes for s in bench.sims]
+        await asyncio.sleep(1.2)
+        bench.measuring = False
+        stats1 = [read_stats(s) for *_x, s in relays]
+        await bench.close(tasks)
+    finally:
+        for p, *_ in relays:
+            p.terminate()
+        for p, *_ in relays:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if cluster is not None:
+            cluster.stop()
+    cpu = [(b - a) / wall * 100 for a, b in zip(cpu0, cpu1)]
+    n = len(bench.sims)
+    down = [b * 8 / wall / 1000 for b in rx]
+    expected = bench.voice_sent * (n - 1)
+    got = sum(s.rx_voice for s in bench.sims)
+    fed = []
+    for a, b in zip(stats0, stats1):
+        fa, fb = a.get("federation", {}), b.get("federation", {})
+        fed.append({k: fb.get(k, 0) - fa.get(k, 0) for k in ("publish_msgs", "publish_bytes", "batches_out", "entries_out",
+                                                             "batches_in", "entries_in")})
+    ms = lambda h: (round(h.percentile(50) * 1e3, 2), round(h.percentile(99) * 1e3, 2))
+    return {
+        "guests": n, "nodes": args.nodes, "speakers": args.speakers, "ready": ready, "window_s": round(wall, 1),
+        "downlink_kbit_mean": round(sum(down) / max(1, n)), "downlink_kbit_max": round(max(down, default=0)),
+        "voice_same_node_p50_p99_ms": ms(bench.voice_local), "voice_cross_node_p50_p99_ms": ms(bench.voice_cross),
+        "voice_delivered_pct": round(100 * got / max(1, expected), 2),
+        "relay_cpu_pct": [round(c, 1) for c in cpu[:len(relays)]], "nats_cpu_pct": [round(c, 1) for c in cpu[len(relays):]],
+        "generator_loop_lag_p99_ms": round(bench.loop_lag.percentile(99) * 1e3, 2),
+        "nats_published_per_s": [round(f["publish_msgs"] / wall) for f in fed],
+        "nats_kbyte_per_s": [round(f["publish_bytes"] / wall / 1000) for f in fed],
+        "entries_per_batch": [round(f["entries_out"] / max(1, f["batches_out"]), 1) for f in fed],
+        "nats_voice_transit_p50_p99_ms": [(round(s.get("federation", {}).get("voice_transit", {}).get("p50_ms", 0), 2),
+                                           round(s.get("federation", {}).get("voice_transit", {}).get("p99_ms", 0), 2))
+                                          for s in stats1],
+        "relay_voice_forwarding_p50_p99_ms": [(round(s.get("voice_latency", {}).get("p50_ms", 0), 2),
+                                               round(s.get("voice_latency", {}).get("p99_ms", 0), 2)) for s in stats1],
+        "relay_to_nats_pump_lag_p50_p99_ms": [(round(s.get("federation", {}).get("pump_lag", {}).get("p50_ms", 0), 2),
+                                               round(s.get("federation", {}).get("pump_lag", {}).get("p99_ms", 0), 2))
+                                              for s in stats1],
+        "links_lost": bench.links_lost,
+        "logs": str(tmp),
+    }
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--clients", type=int, default=200, help="simulated guests (1-1000, default 200)")
+    p.add_argument("--nodes", type=int, default=2, help="relay nodes (1: one relay without NATS; default 2)")
+    p.add_argument("--speakers", type=int, default=3, help="simultaneous speakers (default 3)")
+    p.add_argument("--duration", type=float, default=10.0, help="measured seconds (max 60, default 10)")
+    p.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring (default 2)")
+    p.add_argument("--voice-bytes", type=int, default=90, help="voice payload bytes per 20 ms frame (default 90)")
+    p.add_argument("--last-n", type=int, default=4, help="relay last-N (default 4)")
+    p.add_argument("--nice", type=int, default=5, help="niceness of the relays (default 5)")
+    p.add_argument("--json", default="", help="also write the result as JSON to this file")
+    args = p.parse_args()
+    args.stagger_voice = False
+    if not 1 <= args.clients <= 1000 or not 1 <= args.nodes <= 3 or not 0 <= args.speakers <= args.clients:
+        p.error("--clients 1..1000, --nodes 1..3, --speakers 0..clients")
+    if not 0 < args.duration <= 60:
+        p.error("--duration must be in (0, 60]")
+    os.nice(args.nice)
+    res = asyncio.run(run(args))
+    w = max(map(len, res))
+    for k, v in res.items():
+        print(f"{k:<{w}}  {v}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
