@@ -20,10 +20,10 @@ log = logging.getLogger("vrdiplomacy.demo")
 SETTLE_S = 5.0  # the window's frame rate is reported from this many seconds on (dynamic resolution settles)
 
 
-def _snapshot(host: Any) -> tuple[Any, list[Any]]:
-    def get() -> tuple[Any, list[Any]]:
+def _snapshot(host: Any) -> tuple[Any, list[Any], Any]:
+    def get() -> tuple[Any, list[Any], Any]:
         s = host.session
-        return s.head, s.state.avatars(s.now)
+        return s.head, s.state.avatars(s.now), s.meeting_view(s.now)
 
     return host.call(get)
 
@@ -86,6 +86,7 @@ def run_headless(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tup
     summary = _summary(report, layout, seat, plans, duration, wall, images, heard_path, out / "summary.json")
     summary["images"] = {"written": len(images), "skipped_busy": painter.skipped, "size_per_eye": list(size),
                          "mean_render_s": round(sum(painter.frame_s) / max(len(painter.frame_s), 1), 3)}
+    summary["screens"] = {"shown": painter.shown, "redraws": painter.redraws}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _print_summary(summary)
     return 0 if summary["received"]["poses"] > 0 or not plans else 1

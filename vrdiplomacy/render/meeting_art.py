@@ -45,8 +45,8 @@ GREEN: RGBA = (56, 200, 100, 255)
 AMBER: RGBA = (240, 170, 40, 255)
 GOLD: RGBA = (236, 200, 90, 255)
 TEAL: RGBA = (40, 170, 180, 255)
-PANEL_BG: RGBA = (16, 22, 34, 248)
-ROW_ALT: RGBA = (28, 36, 52, 248)
+PANEL_BG: RGBA = (16, 22, 34, 255)  # opaque: blending is linear, 3% of a white wall would show as grey
+ROW_ALT: RGBA = (28, 36, 52, 255)
 MAX_PARTICIPANT_ROWS = 14
 
 PHASE_LABELS = {"general_debate": "General debate", "opening": "Opening", "negotiation": "Negotiation",

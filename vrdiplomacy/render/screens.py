@@ -40,6 +40,7 @@ log = logging.getLogger("vrdiplomacy.render.screens")
 
 SCREEN_MATERIALS = {"speaker": "screen_speaker", "agenda": "screen_agenda"}
 SCREEN_LIFT = 0.01  # metres in front of the baked screen surface
+CLOCK_LIFT = 0.004  # the clock's box, this much further in front of its screen (coplanar would fail the depth test)
 TEXTURE_MAX_ANISOTROPY = 0x84FE
 
 Corners = npt.NDArray[np.float32]  # (4, 3): bottom-left, bottom-right, top-left, top-right
@@ -142,7 +143,9 @@ class MeetingLayer:
             world.append(("speaker", corners))
             if art.clock_key(view) is not None:
                 self._refresh("clock", view)
-                world.append(("clock", sub_corners(corners, art.CLOCK_BOX, art.SCREEN_SIZE)))
+                n = np.cross(corners[1] - corners[0], corners[2] - corners[0])
+                lift = (n / max(float(np.linalg.norm(n)), 1e-9) * CLOCK_LIFT).astype(np.float32)
+                world.append(("clock", sub_corners(corners, art.CLOCK_BOX, art.SCREEN_SIZE) + lift))
         if "agenda" in self._screens:
             self._refresh("agenda", view)
             world.append(("agenda", self._screens["agenda"]))
