@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from cases import SIZE, screen_scene
+from cases import screen_scene
 from rectify import downsample, project, rectify
 from scene_helpers import occluder
 from views import plenary

@@ -95,7 +95,10 @@ def fmt_time(seconds: float) -> str:
     return f"{sign}{s // 60:02d}:{s % 60:02d}"
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, size: int, width: int, smallest: int = 16) -> tuple[str, ImageFont.FreeTypeFont | ImageFont.ImageFont]:
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, size: int, width: int, smallest: int = 16) -> tuple[str, Font]:
     """``text`` in the largest font up to ``size`` px that fits ``width`` px (cut with "…" below ``smallest``)."""
     while True:
         font = _font(size)

@@ -83,10 +83,14 @@ def panel_poses(overlay: MeetingOverlay) -> tuple[Pose, Pose] | None:
     if overlay.head is None:
         return None
     d = overlay.distance
-    side, bottom, turn = (0.42 * d, -0.34 * d, 15.0) if overlay.stereo else (0.62 * d, -0.5 * d, 0.0)
+    if overlay.stereo:
+        side, bottom = 0.42 * d, -0.34 * d
+        turn, tilt = math.atan2(side, d), math.atan2(-bottom - 0.17 * d, d)  # face the eyes from mid-height
+    else:  # a window: flat to the screen, as a 2D overlay would be
+        side, bottom, turn, tilt = 0.62 * d, -0.5 * d, 0.0, 0.0
     out = []
     for sign in (-1.0, 1.0):
         offset = quat_rotate(overlay.head.orientation, (sign * side, bottom, -d))
-        q = quat_mul(overlay.head.orientation, quat_from_yaw_pitch_roll(math.radians(-sign * turn)))
+        q = quat_mul(overlay.head.orientation, quat_from_yaw_pitch_roll(-sign * turn, -tilt))
         out.append(Pose(overlay.head.position + offset, q))
     return out[0], out[1]
