@@ -120,6 +120,7 @@ class MeetingLayer:
         self.view: MeetingView | None = None  # what the textures show
         self._scene: Scene | None = None
         self._screens: dict[str, Corners] = {}
+        self._clock: Corners = np.zeros((4, 3), np.float32)
         self._world: list[tuple[str, Corners]] = []  # depth-tested quads of this frame
         self._panels: list[tuple[str, Corners]] = []  # quads over everything
 
@@ -133,6 +134,11 @@ class MeetingLayer:
         if scene is not self._scene:
             self._scene = scene
             self._screens = screen_corners(scene)
+            if "speaker" in self._screens:  # the clock's box, a little in front of its screen
+                corners = self._screens["speaker"]
+                n = np.cross(corners[1] - corners[0], corners[2] - corners[0])
+                lift = (n / max(float(np.linalg.norm(n)), 1e-9) * CLOCK_LIFT).astype(np.float32)
+                self._clock = sub_corners(corners, art.CLOCK_BOX, art.SCREEN_SIZE) + lift
             log.debug("live screens: %s", ", ".join(self._screens) or "none in this scene")
         view = overlay.view
         self.view = view
@@ -143,9 +149,7 @@ class MeetingLayer:
             world.append(("speaker", corners))
             if art.clock_key(view) is not None:
                 self._refresh("clock", view)
-                n = np.cross(corners[1] - corners[0], corners[2] - corners[0])
-                lift = (n / max(float(np.linalg.norm(n)), 1e-9) * CLOCK_LIFT).astype(np.float32)
-                world.append(("clock", sub_corners(corners, art.CLOCK_BOX, art.SCREEN_SIZE) + lift))
+                world.append(("clock", self._clock))
         if "agenda" in self._screens:
             self._refresh("agenda", view)
             world.append(("agenda", self._screens["agenda"]))
