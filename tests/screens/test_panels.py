@@ -64,3 +64,18 @@ def test_desktop_panels_fit_a_1280x720_window_beside_its_middle() -> None:
         assert bottom_px < 720 - 20 and top_px > 20, (bottom_px, top_px)
         # text: 26 px of the texture is 13 window pixels or more
         assert 26 * overlay.width / art.PANEL_WIDTH * px_per_m >= 12.9
+
+
+def test_the_renderers_plain_float_axes_agree_with_the_poses() -> None:
+    from vrdiplomacy.scene.hud import panel_axes
+
+    for stereo in (False, True):
+        for head in _heads():
+            overlay = MeetingOverlay(plenary(), head, stereo=stereo)
+            poses, axes = panel_poses(overlay), panel_axes(overlay)
+            assert poses is not None and axes is not None
+            for pose, (bottom, right, up) in zip(poses, axes):
+                assert np.allclose(bottom, pose.position, atol=1e-5)
+                assert np.allclose(right, quat_rotate(pose.orientation, (1.0, 0.0, 0.0)), atol=1e-5)
+                assert np.allclose(up, quat_rotate(pose.orientation, (0.0, 1.0, 0.0)), atol=1e-5)
+    assert panel_axes(MeetingOverlay(plenary())) is None

@@ -31,8 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vrdiplomacy.render import meeting_art as art
-from vrdiplomacy.scene.hud import MeetingOverlay, panel_poses
-from vrdiplomacy.scene.math3d import quat_rotate
+from vrdiplomacy.scene.hud import MeetingOverlay, panel_axes
 from vrdiplomacy.scene.model import Scene
 from vrdiplomacy.session.meeting_view import MeetingView
 
@@ -155,17 +154,17 @@ class MeetingLayer:
             world.append(("agenda", self._screens["agenda"]))
         self._world = world
         panels: list[tuple[str, Corners]] = []
-        poses = panel_poses(overlay)
-        if poses is not None:
-            for name, pose in zip(("participants", "status"), poses):
+        axes = panel_axes(overlay)
+        if axes is not None:
+            for name, (bottom, right, up) in zip(("participants", "status"), axes):
                 pic = self._refresh(name, view)
-                half_w = overlay.width * 0.5
-                h = overlay.width * pic.aspect
-                right = quat_rotate(pose.orientation, (half_w, 0.0, 0.0))
-                up = quat_rotate(pose.orientation, (0.0, h, 0.0))
-                bottom = np.asarray(pose.position, dtype=np.float64)  # the pose is the panel's bottom centre
-                panels.append((name, np.array([bottom - right, bottom + right, bottom - right + up, bottom + right + up],
-                                              dtype=np.float32)))
+                half_w, h = overlay.width * 0.5, overlay.width * pic.aspect
+                bx, by, bz = bottom
+                rx, ry, rz = right[0] * half_w, right[1] * half_w, right[2] * half_w
+                ux, uy, uz = up[0] * h, up[1] * h, up[2] * h
+                panels.append((name, np.array([(bx - rx, by - ry, bz - rz), (bx + rx, by + ry, bz + rz),
+                                               (bx - rx + ux, by - ry + uy, bz - rz + uz),
+                                               (bx + rx + ux, by + ry + uy, bz + rz + uz)], dtype=np.float32)))
         self._panels = panels
 
     def _refresh(self, name: str, view: MeetingView) -> _Picture:
@@ -210,12 +209,8 @@ class MeetingLayer:
 
     def draw_world(self) -> None:
         """Draw the live screens into the bound framebuffer and view, depth-tested (after the opaque scene)."""
-        if not self._world:
-            return
-        gl, GL = self.gl, self.GL
-        gl.glDisable(GL.GL_CULL_FACE)
-        self._quads(self._world)
-        gl.glEnable(GL.GL_CULL_FACE)
+        if self._world:  # quads wound counter-clockwise seen from the front: back-face culling stays on
+            self._quads(self._world)
 
     def draw_panels(self) -> None:
         """Draw the interface panels over everything (blended, no depth test)."""
@@ -223,12 +218,10 @@ class MeetingLayer:
             return
         gl, GL = self.gl, self.GL
         gl.glDisable(GL.GL_DEPTH_TEST)
-        gl.glDisable(GL.GL_CULL_FACE)
         gl.glEnable(GL.GL_BLEND)
         gl.glBlendFunc(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)
         self._quads(self._panels)
         gl.glDisable(GL.GL_BLEND)
-        gl.glEnable(GL.GL_CULL_FACE)
         gl.glEnable(GL.GL_DEPTH_TEST)
 
     def close(self) -> None:

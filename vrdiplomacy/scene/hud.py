@@ -94,3 +94,45 @@ def panel_poses(overlay: MeetingOverlay) -> tuple[Pose, Pose] | None:
         q = quat_mul(overlay.head.orientation, quat_from_yaw_pitch_roll(-sign * turn, -tilt))
         out.append(Pose(overlay.head.position + offset, q))
     return out[0], out[1]
+
+
+Vec3 = tuple[float, float, float]
+
+
+def _matrix(q: tuple[float, float, float, float]) -> tuple[Vec3, Vec3, Vec3]:
+    """Rows of the rotation matrix of unit quaternion (x, y, z, w)."""
+    x, y, z, w = q
+    return ((1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)),
+            (2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)),
+            (2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)))
+
+
+def _apply(m: tuple[Vec3, Vec3, Vec3], v: Vec3) -> Vec3:
+    return (m[0][0] * v[0] + m[0][1] * v[1] + m[0][2] * v[2], m[1][0] * v[0] + m[1][1] * v[1] + m[1][2] * v[2],
+            m[2][0] * v[0] + m[2][1] * v[1] + m[2][2] * v[2])
+
+
+def panel_axes(overlay: MeetingOverlay) -> list[tuple[Vec3, Vec3, Vec3]] | None:
+    """:func:`panel_poses` as plain floats, per panel (bottom centre, right edge direction, up
+    direction; unit vectors): what the renderer places the cards with, each frame, without numpy."""
+    poses = _AXES_CACHE.get((overlay.stereo, overlay.distance))
+    if poses is None:  # the panels' poses relative to the head: the same every frame
+        rel = panel_poses(MeetingOverlay(overlay.view, Pose(), overlay.stereo, overlay.distance, overlay.width))
+        assert rel is not None
+        poses = _AXES_CACHE[(overlay.stereo, overlay.distance)] = [
+            (tuple(float(v) for v in p.position), _matrix(tuple(float(v) for v in p.orientation)))  # type: ignore[misc]
+            for p in rel]
+    if overlay.head is None:
+        return None
+    hm = _matrix(tuple(float(v) for v in overlay.head.orientation))  # type: ignore[arg-type]
+    hp = tuple(float(v) for v in overlay.head.position)
+    out = []
+    for offset, m in poses:
+        o = _apply(hm, offset)
+        right = _apply(hm, (m[0][0], m[1][0], m[2][0]))
+        up = _apply(hm, (m[0][1], m[1][1], m[2][1]))
+        out.append(((hp[0] + o[0], hp[1] + o[1], hp[2] + o[2]), right, up))
+    return out
+
+
+_AXES_CACHE: dict[tuple[bool, float], list[tuple[Vec3, tuple[Vec3, Vec3, Vec3]]]] = {}
