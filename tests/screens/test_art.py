@@ -118,3 +118,16 @@ def test_unknown_delegations_get_a_stable_colour() -> None:
     assert name == "Atlantis" and rgb == art.delegation_style("Atlantis")[1]
     assert art.delegation_style("fra")[0] == "France"
     assert art.delegation_style("France")[1] == art.delegation_style("FRA")[1]
+
+
+def test_odd_values_draw_instead_of_crashing() -> None:
+    odd = replace(plenary(), remaining_s=float("nan"), speaking_time_s=float("inf"))
+    assert art.fmt_time(float("nan")) == "--:--" and art.fmt_time(1e12) == "99:59"
+    assert art.speaker_clock(odd).shape[2] == 4 and art.clock_key(odd) is not None
+    long_name = QueueEntry(5, "A" * 300 + " \u202e\U0001f600", "", "unknown_kind")
+    weird = replace(plenary(), speaker=long_name, queue=(long_name,) * 9, agenda=("x" * 500,), agenda_index=7,
+                    phase="made_up_phase", notices=("n" * 400,) * 5, last_sent_gesture="made_up", last_sent_at=99.9)
+    for draw in (art.speaker_screen, art.agenda_screen, art.participants_panel, art.status_panel):
+        assert draw(weird).dtype == np.uint8
+    assert art.ack_text(weird) == "Made up sent"
+    assert art.speaker_screen(replace(weird, speaking_time_s=float("nan"))).shape == (576, 1024, 4)

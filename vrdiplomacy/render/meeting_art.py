@@ -19,6 +19,7 @@ same on every machine; glyphs that font lacks (check mark, arrow) are drawn as s
 
 from __future__ import annotations
 
+import math
 import zlib
 from functools import lru_cache
 
@@ -88,8 +89,11 @@ def delegation_style(delegation: str) -> tuple[str, tuple[int, int, int]]:
 
 
 def fmt_time(seconds: float) -> str:
-    """mm:ss of ``seconds`` (whole seconds, rounded towards zero; "-mm:ss" when negative)."""
-    s = int(seconds)
+    """mm:ss of ``seconds`` (whole seconds, rounded towards zero; "-mm:ss" when negative; "--:--"
+    when not a finite number, capped at 99:59 either way)."""
+    if not math.isfinite(seconds):
+        return "--:--"
+    s = max(-5999, min(5999, int(seconds)))
     sign = "-" if s < 0 else ""
     s = abs(s)
     return f"{sign}{s // 60:02d}:{s % 60:02d}"
@@ -194,9 +198,9 @@ def speaker_screen_key(view: MeetingView) -> tuple[object, ...]:
 
 def clock_key(view: MeetingView) -> int | None:
     """The whole seconds left of a timed turn (None: no clock shown: the floor is open or untimed)."""
-    if view.speaker is None or view.speaking_time_s <= 0:
+    if view.speaker is None or not view.speaking_time_s > 0:
         return None
-    return int(view.remaining_s)
+    return int(view.remaining_s) if math.isfinite(view.remaining_s) else -1 << 31
 
 
 def speaker_clock(view: MeetingView) -> Pixels:
