@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from cases import screen_scene
+from screen_cases import screen_scene
 from rectify import downsample, project, rectify
 from scene_helpers import occluder
 from views import plenary

@@ -1,6 +1,6 @@
 """Golden images at 1280x720 of the speaker screen (a speaker, the time left, the list), a
 delegate's participants and status panels, and the chair's controls; and proof that the
-comparison catches a one-entry change of the list. Regenerate with ``tests/screens/cases.py``."""
+comparison catches a one-entry change of the list. Regenerate with ``tests/screens/screen_cases.py``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from cases import CASES, GOLDEN_DIR, build_case, render_case
+from screen_cases import CASES, GOLDEN_DIR, build_case, render_case
 
 from vrdiplomacy.errors import GoldenMismatch
 from vrdiplomacy.render.golden import compare, load_png, read_info, renderer_mismatch
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.gl
 def golden_renderer(renderer: Any) -> Any:
     why = renderer_mismatch(read_info(GOLDEN_DIR), renderer.info)
     if why:
-        pytest.skip(why.replace("tools/update_goldens.py", "tests/screens/cases.py"))
+        pytest.skip(why.replace("tools/update_goldens.py", "tests/screens/screen_cases.py"))
     return renderer
 
 

@@ -10,7 +10,7 @@ drawn over a plain room (no lighting involved), so the goldens test the meeting 
 
 Regenerate (look at the images before committing):
 
-    PYOPENGL_PLATFORM=egl EGL_PLATFORM=surfaceless .venv/bin/python tests/screens/cases.py
+    PYOPENGL_PLATFORM=egl EGL_PLATFORM=surfaceless .venv/bin/python tests/screens/screen_cases.py
 """
 
 from __future__ import annotations
