@@ -17,8 +17,12 @@ origin at the user's seat), the user's head and hands go to the pose stream
   frames the recognizer sees for ``key_hold`` seconds (it starts the gesture, whose end goes out
   when the hold ends); H offers a handshake to the delegate one faces, or the nearest within
   reach, through the same consent flow;
-* reads back the others' avatars (with their gesture icons) and the head-up card's lines (the
-  link to the relay while it is down or just back, room security, handshake offers).
+* reads back the others' avatars (with their gesture icons), the head-up card's lines (the
+  link to the relay while it is down or just back, room security, handshake offers) and the
+  meeting (:meth:`~vrdiplomacy.session.runtime.DelegateSession.meeting_view`): set on the scene as
+  a :class:`~vrdiplomacy.scene.hud.MeetingOverlay`, it drives the chamber's live screens and the
+  interface panels that follow the head (participants; mic, push-to-talk, place on the list,
+  "✓ Raise hand sent", notices, the chair's keys); the renderer redraws each only when it changes.
 
 The link to the relay (:class:`~vrdiplomacy.session.link.LinkStatus`) is told both on the card
 ("Reconnecting…", "Reconnected after 10.2 s", "Connection lost: heartbeat timeout") and on the
@@ -37,12 +41,12 @@ import numpy as np
 from vrdiplomacy.gestures.handshake import State
 from vrdiplomacy.input.frame import HandFrame, HandJoints, InputFrame
 from vrdiplomacy.scene.avatars import hand_pose_from_frame
-from vrdiplomacy.scene.hud import place_hud
+from vrdiplomacy.scene.hud import MeetingOverlay, place_hud
 from vrdiplomacy.scene.math3d import Pose, quat_mul, quat_rotate
 from vrdiplomacy.scene.model import Scene
 
 log = logging.getLogger("vrdiplomacy.app")
-CHAIR_KEYS = frozenset({"chair_grant", "chair_revoke", "chair_mute"})
+CHAIR_KEYS = frozenset({"chair_grant", "chair_revoke", "chair_mute", "chair_time", "chair_next_item"})
 """Desktop keys that are the chair's procedure actions (G, R, M), not gestures."""
 
 @dataclass
@@ -63,6 +67,7 @@ class ClientOptions:
     log_hud: bool = True
     news_s: float = 6.0
     mapping: Any = None
+    panels: bool = True
 
 
 def place_pose(origin: Pose | None, pose: Pose) -> Pose:
@@ -108,6 +113,7 @@ class ClientView:
     sent: list[Any] = field(default_factory=list)
     link: list[str] = field(default_factory=list)
     insecure: bool = False  # the room is not end-to-end encrypted: the card is amber
+    meeting: Any = None  # the session's MeetingView (vrdiplomacy.session.meeting_view)
 
 
 class LiveClient:
@@ -132,6 +138,8 @@ class LiveClient:
         self._mapped = False
         self._last_lines: tuple[str, ...] | None = None
         self.link: Any = None  # the session's LinkStatus (read on the session's thread)
+        self.meeting: Any = None  # the last MeetingView drawn
+        self._last_sent: tuple[str, float] | None = None  # our own last gesture start sent (name, session time)
 
     # ------------------------------------------------------------ frame loop's thread
 
@@ -157,6 +165,10 @@ class LiveClient:
             lines = lines + (self.news[-1][1],)
         if self.o.hud:
             self.scene.hud = place_hud(placed.head, lines, view.alert, insecure=view.insecure)
+        if view.meeting is not None:
+            self.meeting = view.meeting
+            self.scene.meeting = MeetingOverlay(view.meeting, placed.head if self.o.panels else None,
+                                                stereo=len(getattr(frame, "views", ())) > 1)
         if self.o.log_hud and view.lines != self._last_lines:
             self._last_lines = view.lines
             log.info("HUD: %s", " | ".join(view.lines))
@@ -195,7 +207,19 @@ class LiveClient:
         said = []
         while (msg := link.next_message()) is not None:
             said.append(msg)
-        return ClientView(s.state.avatars(s.now), tuple(lines), alert, news, sent, said, not s.security.secured)
+        return ClientView(s.state.avatars(s.now), tuple(lines), alert, news, sent, said, not s.security.secured,
+                          self._meeting(s, sent))
+
+    def _meeting(self, s: Any, sent: list[Any]) -> Any:
+        """The session's MeetingView, acknowledging the gesture this client last sent when the view
+        does not already (the session's view only knows gestures the procedure took in)."""
+        for ev in sent:
+            if ev.phase == "start":
+                self._last_sent = (ev.gesture.value, s.now)
+        view = s.meeting_view(s.now)
+        if self._last_sent is not None and self._last_sent[1] > view.last_sent_at:
+            view = replace(view, last_sent_gesture=self._last_sent[0], last_sent_at=self._last_sent[1])
+        return view
 
 
 def for_recognizer(inp: InputFrame) -> InputFrame:

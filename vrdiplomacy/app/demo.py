@@ -42,10 +42,10 @@ def _timeline_entry(t: float, v: Any) -> dict[str, Any]:
             "queue": [q.delegation or q.name for q in v.queue], "agenda_item": v.agenda_item, "phase": v.phase}
 
 
-def _snapshot(host: Any) -> tuple[Any, list[Any]]:
-    def get() -> tuple[Any, list[Any]]:
+def _snapshot(host: Any) -> tuple[Any, list[Any], Any]:
+    def get() -> tuple[Any, list[Any], Any]:
         s = host.session
-        return s.head, s.state.avatars(s.now)
+        return s.head, s.state.avatars(s.now), s.meeting_view(s.now)
 
     return host.call(get)
 
@@ -115,6 +115,7 @@ def run_headless(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tup
     summary["images"] = {"written": len(images), "skipped_busy": painter.skipped, "size_per_eye": list(size),
                          "mean_render_s": round(sum(painter.frame_s) / max(len(painter.frame_s), 1), 3)}
     summary["meeting"] = {**report.user.get("meeting", {}), "timeline": timeline}
+    summary["screens"] = {"shown": painter.shown, "redraws": painter.redraws}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _print_summary(summary)
     return 0 if summary["received"]["poses"] > 0 or not plans else 1

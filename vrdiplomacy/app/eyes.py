@@ -1,10 +1,16 @@
-"""Eye images of a headless session, drawn in their own thread (own EGL context)."""
+"""Eye images of a headless session, drawn in their own thread (own EGL context).
+
+Each image shows the meeting as the session saw it when the image was asked for: the chamber's
+live screens (speaker, time left, the next five on the list, agenda, phase) and the interface
+panels a headset shows beside the view; :attr:`EyePainter.shown` keeps, per image, the head pose
+and what the speaker screen showed (the demo's summary lists it, so the images can be checked)."""
 
 from __future__ import annotations
 
 import logging
 import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +24,7 @@ class EyePainter:
     asked for while the previous one is still drawing is skipped, so a slow software renderer
     never holds up the session or the end of the demo."""
 
-    def __init__(self, scene: Any, seat: Any, size: tuple[int, int], out: Path) -> None:
+    def __init__(self, scene: Any, seat: Any, size: tuple[int, int], out: Path, panels: bool = True) -> None:
         import queue
         import threading
 
@@ -26,6 +32,9 @@ class EyePainter:
         # path; one rendering thread is plenty at this size (no effect on hardware drivers)
         os.environ.setdefault("LP_NUM_THREADS", "1")
         self.scene, self.seat, self.size, self.out = scene, seat, size, out
+        self.panels = panels
+        self.shown: list[dict[str, Any]] = []  # per image written: its head pose and speaker screen
+        self.redraws: dict[str, int] = {}  # texture redraws per live screen and panel, at the end
         self.jobs: queue.Queue[Any] = queue.Queue(maxsize=1)
         self.images: list[Path] = []
         self.frame_s: list[float] = []
@@ -42,13 +51,14 @@ class EyePainter:
         if self.error is not None:
             raise self.error
 
-    def submit(self, k: int, head: Any, avatars: list[Any]) -> bool:
-        """Ask for image ``k``; False (and counted in ``skipped``) when the previous one is still drawing."""
+    def submit(self, k: int, head: Any, avatars: list[Any], meeting: Any = None) -> bool:
+        """Ask for image ``k`` (``meeting``: the session's MeetingView, None: no live screens or
+        panels); False (and counted in ``skipped``) when the previous one is still drawing."""
         if self._busy.is_set() or self.jobs.full():
             self.skipped += 1
             return False
         self._busy.set()
-        self.jobs.put((k, head, avatars))
+        self.jobs.put((k, head, avatars, meeting))
         return True
 
     def close(self, timeout: float = 10.0) -> list[Path]:
@@ -63,6 +73,7 @@ class EyePainter:
     def _main(self) -> None:
         from vrdiplomacy.render.frames import stereo_side_by_side, views_for
         from vrdiplomacy.render.renderer import Renderer
+        from vrdiplomacy.scene.hud import MeetingOverlay
 
         try:
             r = Renderer()
@@ -77,14 +88,19 @@ class EyePainter:
             r.finish()  # scene upload and shader compilation happen before the session starts
             self._ready.set()
             while (job := self.jobs.get()) is not None:
-                k, head, avatars = job
+                k, head, avatars, meeting = job
                 c0 = time.perf_counter()
                 self.scene.avatars = avatars
+                self.scene.meeting = None if meeting is None else \
+                    MeetingOverlay(meeting, head if self.panels else None, stereo=True)
                 r.render(self.scene, views_for(head, self.size, stereo=True, fov_deg=90.0), targets)
                 image = stereo_side_by_side(r.read_pixels(targets[0]), r.read_pixels(targets[1]))
                 path = self.out / f"eyes_{k:02d}.png"
                 save_png(image, path)
                 self.images.append(path)
+                if meeting is not None and r.meeting is not None:
+                    self.redraws = dict(r.meeting.redraws)
+                    self.shown.append(shown_record(path, head, meeting))
                 self.frame_s.append(time.perf_counter() - c0)
                 self._busy.clear()
         except BaseException as e:  # reported by the summary; the session goes on
@@ -93,6 +109,23 @@ class EyePainter:
         finally:
             self._ready.set()
             r.close()
+
+
+def shown_record(path: Path, head: Any, view: Any) -> dict[str, Any]:
+    """What image ``path`` shows of the meeting: the head pose it was drawn from and the speaker
+    screen's content (speaker, time, the list, agenda item, phase), as JSON-ready data."""
+    return {
+        "image": str(path),
+        "time": round(float(view.time), 3),
+        "head": {"position": [float(v) for v in head.position], "orientation": [float(v) for v in head.orientation]},
+        "speaker": None if view.speaker is None else asdict(view.speaker),
+        "speaking_time_s": float(view.speaking_time_s),
+        "remaining_s": float(view.remaining_s),
+        "queue": [asdict(q) for q in view.queue],
+        "agenda": list(view.agenda),
+        "agenda_index": int(view.agenda_index),
+        "phase": view.phase,
+    }
 
 
 def save_png(image: Any, path: Path) -> None:

@@ -33,6 +33,7 @@ DESKTOP_HELP = textwrap.dedent("""\
       L  next listening channel (floor, en, fr, es, ar, ru, zh)
     chair keys (your role must allow it; otherwise one line says why):
       G grant the floor to the next on the list   R revoke the floor   M mute/unmute the speaker
+      T one more minute of speaking time          I next agenda item
     procedure actions from another terminal: vrdiplomacy meeting --help
     """)
 

@@ -28,6 +28,7 @@ from vrdiplomacy.errors import RenderError
 from vrdiplomacy.platform import ContextSettings, GLContext, create_context
 from vrdiplomacy.render.atlas import PlacardAtlas, build_atlas
 from vrdiplomacy.render.hud import HudLayer
+from vrdiplomacy.render.screens import MeetingLayer
 from vrdiplomacy.render.avatar_mesh import build_avatar_mesh
 from vrdiplomacy.render.avatar_mesh import STRIDE as AVATAR_STRIDE
 from vrdiplomacy.render.batching import STRIDE as STATIC_STRIDE
@@ -173,6 +174,7 @@ class Renderer(RenderTargets):
         self._uploaded: Scene | None = None
         self._clear = (0.0, 0.0, 0.0, 1.0)
         self._hud: HudLayer | None = None  # made with the first scene that has a HUD card
+        self.meeting: MeetingLayer | None = None  # live screens and panels, made with the first scene.meeting
 
     def time_gl_calls(self, enabled: bool = True) -> None:
         """Measure the thread CPU time spent inside GL calls into ``stats.gl_cpu_s`` (for the
@@ -478,6 +480,7 @@ class Renderer(RenderTargets):
         gl.glBindBufferBase(GL.GL_UNIFORM_BUFFER, SCENE_BINDING, self._scene_ubo)
         gl.glBindBufferBase(GL.GL_UNIFORM_BUFFER, MATERIAL_BINDING, self._material_ubo)
         hud = self._hud_for(scene)
+        meeting = self._meeting_for(scene)
         opaque, double, blended = (self._static_ranges.get(k, (0, 0)) for k in ("opaque", "double_sided", "blended"))
         tri, uint = GL.GL_TRIANGLES, GL.GL_UNSIGNED_INT
         for i, target in enumerate(targets):
@@ -495,6 +498,8 @@ class Renderer(RenderTargets):
                     gl.glDisable(GL.GL_CULL_FACE)
                     gl.glDrawElements(tri, double[1], uint, _offset(double[0]))
                     gl.glEnable(GL.GL_CULL_FACE)
+            if meeting is not None:
+                meeting.draw_world()
             if n:
                 gl.glUseProgram(self._avatar)
                 gl.glBindVertexArray(self._avatar_vao)
@@ -510,6 +515,8 @@ class Renderer(RenderTargets):
                 gl.glEnable(GL.GL_CULL_FACE)
                 gl.glDepthMask(GL.GL_TRUE)
                 gl.glDisable(GL.GL_BLEND)
+            if meeting is not None:
+                meeting.draw_panels()
             if hud is not None:
                 hud.draw()
         gl.glBindVertexArray(0)
@@ -524,6 +531,16 @@ class Renderer(RenderTargets):
             self._hud = HudLayer(self.gl, GL, self._program("hud.vert", "hud.frag", {"u_hud": HudLayer.UNIT}), self._texture())
         self._hud.prepare(scene.hud)
         return self._hud
+
+    def _meeting_for(self, scene: Scene) -> MeetingLayer | None:
+        """The meeting layer, prepared for ``scene.meeting`` (None when the scene shows no meeting)."""
+        if scene.meeting is None:
+            return None
+        if self.meeting is None:
+            self.meeting = MeetingLayer(self.gl, GL, self._program("hud.vert", "hud.frag", {"u_hud": MeetingLayer.UNIT}),
+                                        self._texture, lambda: self._anisotropy)
+        self.meeting.prepare(scene, scene.meeting)
+        return self.meeting
 
     def finish(self) -> None:
         """Wait until the GPU has finished the submitted frames."""
@@ -553,6 +570,8 @@ class Renderer(RenderTargets):
         gl.glDeleteProgram(self._avatar)
         if self._hud is not None:
             self._hud.close()
+        if self.meeting is not None:
+            self.meeting.close()
         self._fbos.clear()
         self._owned_targets.clear()
         if self._owns_context:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from vrdiplomacy.scene.hud import HudPanel
+from vrdiplomacy.scene.hud import HudPanel, MeetingOverlay
 from vrdiplomacy.scene.math3d import Mat4, Pose, mat4_identity, mat4_perspective_fov
 
 if TYPE_CHECKING:
@@ -182,6 +182,7 @@ class Scene:
     ambient: RGB = (0.25, 0.25, 0.28)
     source: Path | None = None
     hud: HudPanel | None = None  # drawn last, over everything (see vrdiplomacy.scene.hud)
+    meeting: MeetingOverlay | None = None  # live chamber screens and the interface panels (vrdiplomacy.scene.hud)
 
     def meshes(self) -> list[tuple[Mesh, Mat4]]:
         """Every mesh with its world matrix."""

@@ -150,7 +150,8 @@ class MeetingClient:
         return self.flush_meeting()
 
     def chair_key(self, key: str) -> str:
-        """A chair's desktop key ("chair_grant", "chair_revoke", "chair_mute"): the action, or the
+        """A chair's desktop key ("chair_grant", "chair_revoke", "chair_mute", "chair_time": one more
+        minute of speaking time, "chair_next_item"): the action, or the
         one line saying why not; returns the line the card shows."""
         me = self.state.me
         if not self.meeting.may(me, "chair"):
@@ -172,6 +173,15 @@ class MeetingClient:
             muted = p.speaker in p.muted
             self.meeting_act(mw.UNMUTE if muted else mw.MUTE, p.speaker)
             return f"You {'unmuted' if muted else 'muted'} {self.member_name(p.speaker)}"
+        if key == "chair_time":
+            limit = (p.limit_ms if p.speaker is not None else p.default_ms) or 0
+            self.meeting_act(mw.SET_TIME, value=limit + 60_000)
+            return f"Speaking time set to {(limit + 60_000) / 60_000:g} min"
+        if key == "chair_next_item":
+            if p.agenda_index + 1 >= len(p.agenda):
+                return "No further agenda item"
+            self.meeting_act(mw.AGENDA_ITEM, value=p.agenda_index + 1)
+            return f"Agenda item {p.agenda_index + 2}: {p.agenda[p.agenda_index + 1]}"
         return f"unknown chair key {key!r}"
 
     def meeting_report(self) -> dict[str, object]:

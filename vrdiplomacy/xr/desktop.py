@@ -35,7 +35,8 @@ GESTURE_KEYS: dict[str, str] = {
     "KEY_9": "point", "KEY_0": "open_palms", "KEY_H": "handshake",
     "KEY_N": "room", "KEY_L": "listen",  # not gestures: next room, next listening channel (session/rooms.py)
     # the chair's keys (app.client: procedure actions, not gestures)
-    "KEY_G": "chair_grant", "KEY_R": "chair_revoke", "KEY_M": "chair_mute",
+    "KEY_G": "chair_grant", "KEY_R": "chair_revoke", "KEY_M": "chair_mute", "KEY_T": "chair_time",
+    "KEY_I": "chair_next_item",
 }
 CONTROLS_HELP = (
     "desktop controls: right-drag to look, W/A/S/D to walk, mouse moves your right hand "

@@ -1,6 +1,12 @@
 """The app's frame loop over any backend: render the scene into the frame's targets (with the
 user's own hands from the frame's InputFrame, first person), hand the InputFrame on, measure
-frame and backend times. Used by ``join`` and ``qa run``."""
+frame and backend times. Used by ``join``, the demo's window and ``qa run``.
+
+What a frame shows besides the room travels on the scene: ``on_frame``
+(:class:`~vrdiplomacy.app.client.LiveClient`) sets the others' avatars, the head-up card and
+``scene.meeting``, the session's :class:`~vrdiplomacy.session.meeting_view.MeetingView` with the
+head the interface panels follow; the next ``render`` draws the chamber's live screens and the
+panels from it (redrawing a texture only when what it shows changed)."""
 
 from __future__ import annotations
 
