@@ -72,12 +72,18 @@ class LinearSettings:
     enabled: bool = True
     tail_ms: float = 250.0
     step: float = 1.0
+    regularization: float = 1.0
+    kalman: bool = True
+    best_of_two: bool = True
+    kalman_a: float = 0.9995
+    kalman_p0: float = 1.0
     smooth: float = 0.15
     copy_db: float = 1.0
+    change_db: float = 6.0
     change_s: float = 1.0
     suspect_db: float = 6.0
     reset_db: float = 6.0
-    oversub_db: float = 6.0
+    oversub_db: float = 3.0
     dt_ratio_db: float = 6.0
     min_near_dbfs: float = -60.0
     trust_db: float = 6.0
@@ -87,8 +93,10 @@ class LinearSettings:
     echo_window_ms: float = 400.0
     loud_db: float = 20.0
     mute_db: float = 6.0
-    burst_ms: float = 300.0
+    pass_db: float = 12.0
+    burst_ms: float = 200.0
     rearm_ms: float = 150.0
+    disarm_ms: float = 1500.0
 
 
 class LinearEcho:
@@ -109,10 +117,15 @@ class LinearEcho:
         self._xprev = np.zeros(n)
         self._fg = np.zeros((p, bins), dtype=np.complex128)
         self._bg = np.zeros((p, bins), dtype=np.complex128)
+        self._P = np.full((p, bins), s.kalman_p0)
+        self._m = np.zeros(bins)
         self._pad = np.zeros(2 * n)
         self._silence = 10.0 ** (silence_dbfs / 10.0) * n
         self._copy = 10.0 ** (-s.copy_db / 10.0)
         self._reset = 10.0 ** (s.reset_db / 10.0)
+        self._change = 10.0 ** (-s.change_db / 10.0)
+        self.changed = False  # the last block's foreground took a far better background (path change)
+        self.bg_error = np.zeros(n)
         self._e_fg = self._e_bg = self._e_d = 0.0
         self.copies = 0
         self.restarts = 0
@@ -124,6 +137,8 @@ class LinearEcho:
         """Forget the echo path (the reference jumped: the delay alignment moved)."""
         self._fg[:] = 0
         self._bg[:] = 0
+        self._P[:] = self.s.kalman_p0
+        self._m[:] = 0.0
         self._e_fg = self._e_bg = self._e_d = 0.0
         self.restarts += 1
 
@@ -141,7 +156,7 @@ class LinearEcho:
                             2 * n, axis=1)[:, n:]
         y = both[0]
         e = d - y
-        eb = d - both[1]
+        eb = self.bg_error = d - both[1]
         self.y_energy = float(np.dot(y, y))
         self.e_energy = ef_e = float(np.dot(e, e))
         self.far_active = float(np.dot(x, x)) > self._silence
@@ -152,13 +167,35 @@ class LinearEcho:
         self._e_bg += a * (float(np.dot(eb, eb)) - self._e_bg)
         self._e_d += a * (float(np.dot(d, d)) - self._e_d)
         self._adapt(eb)
-        if compare:
+        self.changed = False
+        if not compare:
+            if self._e_bg < self._change * self._e_fg and self._e_bg < self._e_d:
+                self.adopt()  # far better, even in double talk: the echo path changed
+                self.changed = True
+        else:
             if self._e_bg < self._copy * self._e_fg and self._e_bg < self._e_d:
                 self.adopt()
             elif self._e_bg > self._reset * self._e_fg:
                 self._bg[:] = self._fg
                 self._e_bg = self._e_fg
         return e
+
+    def _kalman(self, E: npt.NDArray[np.complex128]) -> None:
+        """Partitioned-block frequency-domain Kalman update (Kuech, Mabande and Enzner 2014,
+        diagonal form): each partition and bin gets the step its own uncertainty ``_P`` over
+        the error power allows, so bins the far end has not yet excited converge at once and
+        a large error (double talk) shrinks the step."""
+        n = self.n
+        xp = self._X.real ** 2 + self._X.imag ** 2
+        ee = E.real ** 2 + E.imag ** 2
+        self._m += 0.5 * (ee - self._m)
+        r = np.sum(xp * self._P, axis=0) + 2.0 * self._m / self.partitions + 1e-20
+        mu = self._P / r
+        g = np.fft.irfft(mu * np.conj(self._X) * E, 2 * n, axis=1)
+        g[:, n:] = 0.0
+        self._bg += np.fft.rfft(g, axis=1)
+        a2 = self.s.kalman_a ** 2
+        self._P = a2 * (1.0 - 0.5 * mu * xp) * self._P + (1.0 - a2) * (self._bg.real ** 2 + self._bg.imag ** 2)
 
     def adopt(self) -> None:
         """The foreground takes the background's coefficients."""
@@ -171,8 +208,11 @@ class LinearEcho:
         self._pad[:n] = 0.0
         self._pad[n:] = eb
         E = np.fft.rfft(self._pad)
+        if self.s.kalman:
+            self._kalman(E)
+            return
         pw = np.sum(self._X.real ** 2 + self._X.imag ** 2, axis=0)
-        norm = pw + float(pw.mean()) + self._silence * self.partitions
+        norm = pw + self.s.regularization * float(pw.mean()) + self._silence * self.partitions
         g = np.fft.irfft(np.conj(self._X) * (self.s.step * E / norm), 2 * n, axis=1)
         g[:, n:] = 0.0
         self._bg += np.fft.rfft(g, axis=1)
@@ -206,6 +246,7 @@ class NearEndKeeper:
         self._dt_ratio = 10.0 ** (s.dt_ratio_db / 10.0)
         self._min_near = 10.0 ** (s.min_near_dbfs / 10.0) * n * n  # summed |rfft|^2 of a frame: n^2 times its power
         self._mute = 10.0 ** (-s.mute_db / 10.0)
+        self._pass = 10.0 ** (-s.pass_db / 10.0)
         self._hold_blocks = max(1, int(round(s.dt_hold_ms * blocks_s / 1000.0)))
         self._burst_blocks = max(1, int(round(s.burst_ms * blocks_s / 1000.0)))
         self._rearm_blocks = max(1, int(round(s.rearm_ms * blocks_s / 1000.0)))
@@ -226,6 +267,9 @@ class NearEndKeeper:
         self.path_changes = 0
         self._burst = 0
         self._clear = self._rearm_blocks
+        self._confirmed = True  # AEC3 let the near end through during the current burst
+        self._disarmed = 0
+        self._disarm_blocks = max(1, int(round(s.disarm_ms * blocks_s / 1000.0)))
         self.lag = lag
         extra = max(0, lag - n)  # the overlap-add already delays by one block
         self._line = np.zeros(extra + n)
@@ -254,6 +298,12 @@ class NearEndKeeper:
         self._xpeak.append(float(np.dot(ref, ref)))
         excite = self._xpeak[-1] > self._loud * max(self._xpeak)  # far-end sound that excites the filter
         e = lin.block(d, ref, adapt=True, compare=excite and not self.double_talk)
+        if lin.changed:  # not double talk: a changed echo path, now followed
+            self._hold = self._long = self._run = self._burst = 0
+            self.double_talk = False
+            self.path_changes += 1
+        if s.best_of_two and float(np.dot(lin.bg_error, lin.bg_error)) < lin.e_energy:
+            e = lin.bg_error  # the background already follows a changed path better
         y = d - e
         E = np.fft.rfft(np.concatenate([self._e_prev, e]) * self._win)
         Y = np.fft.rfft(np.concatenate([self._y_prev, y]) * self._win)
@@ -292,12 +342,19 @@ class NearEndKeeper:
             self._ne += self._w * (pe - self._ne)
             self._ny += self._w * (py - self._ny)
         # at most burst_ms of replacement per onset, re-armed after rearm_ms without double talk
+        if self._disarmed > 0:
+            self._disarmed -= 1
         if self.double_talk:
-            if self._clear >= self._rearm_blocks:
+            if self._clear >= self._rearm_blocks and self._disarmed == 0:
                 self._burst = self._burst_blocks
+                self._confirmed = False
             self._clear = 0
         else:
             self._clear += 1
+        if self._burst == 1 and not self._confirmed:
+            # a whole burst and AEC3 never let anything through: an echo path change, not
+            # a talker; no replacement until AEC3 has re-converged
+            self._disarmed = self._disarm_blocks
         use = self.double_talk and self._burst > 0
         if use:
             self._burst -= 1
@@ -321,8 +378,11 @@ class NearEndKeeper:
         gain = 0.0
         if flag:
             o = out.astype(np.float64)
-            if float(np.dot(o, o)) < self._mute * float(np.dot(lin, lin)):
+            oe, le = float(np.dot(o, o)), float(np.dot(lin, lin))
+            if oe < self._mute * le:
                 gain = 1.0
+            if oe > self._pass * le:
+                self._confirmed = True  # AEC3 lets the near end through: it was double talk
         if gain == 0.0 and self._gain == 0.0:
             return
         w = self._gain + (gain - self._gain) * self._ramp
