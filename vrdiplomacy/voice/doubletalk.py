@@ -5,30 +5,30 @@ the linear output in where AEC3 muted the near end.
 Measured first (:func:`vrdiplomacy.voice.echosim.measure_gate`, ``tools/bench/voice_echo.py``):
 of the near-end speech frames not sent during double talk, all but one or two are frames
 that AEC3's residual-echo suppressor itself muted (the first 70-200 ms of a word, and
-again in mid-word). Our residual gate, the echo flag and the voice activity detector drop
+again in mid-word); our residual gate, the echo flag and the voice activity detector drop
 nothing AEC3 let through. LiveKit's binding exposes no AEC3 setting and no linear output
-(nor does ``aec-audio-processing`` 1.0.1, the other binding on PyPI), so the near end
-AEC3 mutes can only come back from a canceller of our own.
-
-EXPERIMENTAL, off by default (:attr:`LinearSettings.enabled`): on the tuning material it
-keeps 90 % of the near-end frames (AEC3 alone: 65 %) at the far-end-only targets, but on
-the held-out room (T60 0.45 s) this linear filter reaches only 4-8 dB of echo reduction
-within seconds, so its detector either misses the double talk or takes far-end-only
-blocks for it, and ERLE falls below 25 dB; an echo path change is also taken for double
-talk (recovery 2-4.75 s instead of under 1 s). ``tools/bench/voice_echo.py --keeper``
-measures it.
+(nor does ``aec-audio-processing`` 1.0.1, the other binding on PyPI: a source-only build
+with on/off switches), so what AEC3 mutes can only come back from a canceller of our own.
 
 :class:`LinearEcho`: a partitioned-block frequency-domain adaptive filter (overlap-save,
-10 ms partitions, constrained gradient, per-bin normalised step) on the delay-aligned
-loudspeaker signal AEC3 also gets, in the two-filter form: a *background* filter adapts on
-every block with far-end sound, a *foreground* filter gives the output and takes the
-background's coefficients while they cancel better (much better during double talk).
-0.17 ms per 10 ms block (16 partitions) on this machine's CPU.
+10 ms partitions, constrained gradient) on the delay-aligned loudspeaker signal AEC3 also
+gets, in the two-filter form: a *background* filter adapts on every block with far-end
+sound (a diagonal frequency-domain Kalman update: each bin's step follows its own
+uncertainty over the error power, so large errors in double talk shrink it), a
+*foreground* filter gives the output and takes the background's coefficients while they
+cancel better outside double talk.
 
-:class:`NearEndKeeper`: double talk is a block whose foreground error over its echo
-estimate is ``dt_margin_db`` above the mean ratio on echo alone; AEC3's output comes
-``lag`` samples late (:func:`aec3_lag`, 15 ms with noise suppression), so the linear
-output and the decisions are delayed as much before they replace an AEC3 block.
+:class:`NearEndKeeper`: per frequency bin it learns what the foreground leaves of the echo
+(as a ratio to its echo estimate) on echo alone; double talk is a block whose error holds
+clearly more than that, three blocks running. The replacement is the linear error with
+each bin brought down to that excess (spectral subtraction of the expected residual), so a
+block taken for double talk by mistake passes little. It replaces AEC3's output only where
+AEC3 cut it, and for at most ``burst_ms`` from an onset: AEC3 lets the near end through by
+itself after 120-160 ms. A burst in which AEC3 never let anything through was no talker
+but a changed echo path; the keeper then stands aside while AEC3 re-converges.
+
+AEC3's output comes ``lag`` samples after its input (:func:`aec3_lag`, 15 ms with noise
+suppression at 48 kHz), so the replacement and the decisions are delayed as much.
 """
 
 from __future__ import annotations
@@ -49,32 +49,33 @@ F64 = npt.NDArray[np.float64]
 @dataclass
 class LinearSettings:
     """The linear echo canceller beside AEC3 and the double-talk detector (see the module
-    docstring).
+    docstring; tuned on :data:`vrdiplomacy.voice.echosim.TUNING`).
 
-    Fields: ``enabled`` (False: AEC3's output as it is, as before); ``tail_ms`` the echo
-    path the filter models after the delay alignment (the room's decay); ``step`` the
-    background filter's normalised step (0..1]; ``smooth`` weight of a new 10 ms block in
-    the smoothed error energies that the two filters are compared on; ``copy_db`` how much
-    lower the background's error must be for the foreground to take its coefficients
-    outside double talk, ``change_db`` during it (only a changed echo path gives that
-    much); ``reset_db`` how much higher before the background restarts from the foreground.
+    Linear filter: ``enabled`` (False: AEC3's output as it is); ``tail_ms`` the echo path
+    modelled after the delay alignment (the room's decay); ``kalman_a`` the Kalman state
+    transition (1 - a^2: how fast the echo path may drift), ``kalman_p0`` the starting
+    uncertainty; ``smooth`` weight of a new 10 ms block in the error energies the two filters
+    are compared on; ``copy_db`` how much lower the background's error must be for the
+    foreground to take its coefficients outside double talk, ``change_db`` during it (a
+    changed echo path); ``reset_db`` how much higher before the background restarts from
+    the foreground; ``change_s`` "double talk" this long is a changed echo path.
 
-    Double talk: a block whose foreground error is ``dt_margin_db`` above the residual the
-    filter reaches on echo alone (the lowest smoothed error-to-estimate ratio of the last
-    ``floor_s``), while the filter is trusted (that residual ``trust_db`` or more below its
-    echo estimate); the flag holds ``dt_hold_ms``. The linear output replaces AEC3's in a
-    block that AEC3 cut ``mute_db`` below it during double talk, for at most ``burst_ms``
-    from a double-talk onset (AEC3 lets the near end through after 120-160 ms; a longer
-    burst would be an echo path change taken for double talk), re-armed once the flag has
-    been clear ``rearm_ms``.
+    Detector: the expected residual per bin is learnt over ``floor_s`` on blocks with echo
+    (echo estimate within ``loud_db`` of the loudest of the last ``echo_window_ms``) and no
+    double talk, leaving out blocks ``suspect_db`` above it (a missed talker); the filter is
+    trusted once that residual is ``trust_db`` below its echo estimate. Near-end power:
+    the error beyond ``oversub_db`` over the expected residual, bin by bin; double talk:
+    that is ``dt_ratio_db`` over the expected residual in all and above ``min_near_dbfs``,
+    in ``confirm`` blocks running; the flag holds ``dt_hold_ms``.
+
+    Replacement: where AEC3's output is ``mute_db`` below the replacement, for at most
+    ``burst_ms`` from an onset, re-armed after ``rearm_ms`` without double talk; AEC3's
+    output within ``pass_db`` of the replacement means AEC3 itself passes the talker; a
+    burst without that stands the keeper aside for ``disarm_ms`` (a changed echo path).
     """
 
     enabled: bool = True
     tail_ms: float = 250.0
-    step: float = 1.0
-    regularization: float = 1.0
-    kalman: bool = True
-    best_of_two: bool = True
     kalman_a: float = 0.9995
     kalman_p0: float = 1.0
     smooth: float = 0.15
@@ -108,8 +109,9 @@ class LinearEcho:
 
     def __init__(self, settings: LinearSettings, fs: int = 48000, block: int = 480, silence_dbfs: float = -70.0) -> None:
         s = self.s = settings
-        if block <= 0 or s.tail_ms <= 0 or not 0.0 < s.step <= 1.0:
-            raise ConfigError("linear echo canceller: block and tail must be positive, step in (0, 1]")
+        if block <= 0 or s.tail_ms <= 0 or not 0.0 < s.kalman_a <= 1.0 or s.kalman_p0 <= 0.0:
+            raise ConfigError("linear echo canceller: block, tail and starting uncertainty must be positive, "
+                              "the state transition in (0, 1]")
         self.n = n = block
         self.partitions = p = max(1, int(math.ceil(s.tail_ms * fs / 1000.0 / n)))
         bins = n + 1
@@ -180,6 +182,13 @@ class LinearEcho:
                 self._e_bg = self._e_fg
         return e
 
+    def _adapt(self, eb: F64) -> None:
+        n = self.n
+        self._pad[:n] = 0.0
+        self._pad[n:] = eb
+        E = np.fft.rfft(self._pad)
+        self._kalman(E)
+
     def _kalman(self, E: npt.NDArray[np.complex128]) -> None:
         """Partitioned-block frequency-domain Kalman update (Kuech, Mabande and Enzner 2014,
         diagonal form): each partition and bin gets the step its own uncertainty ``_P`` over
@@ -203,37 +212,15 @@ class LinearEcho:
         self._e_fg = self._e_bg
         self.copies += 1
 
-    def _adapt(self, eb: F64) -> None:
-        n = self.n
-        self._pad[:n] = 0.0
-        self._pad[n:] = eb
-        E = np.fft.rfft(self._pad)
-        if self.s.kalman:
-            self._kalman(E)
-            return
-        pw = np.sum(self._X.real ** 2 + self._X.imag ** 2, axis=0)
-        norm = pw + self.s.regularization * float(pw.mean()) + self._silence * self.partitions
-        g = np.fft.irfft(np.conj(self._X) * (self.s.step * E / norm), 2 * n, axis=1)
-        g[:, n:] = 0.0
-        self._bg += np.fft.rfft(g, axis=1)
-
 
 class NearEndKeeper:
-    """Keeps the near end through AEC3's double-talk onsets: :meth:`push` runs the linear
-    filter and the detector on one block (the microphone and the reference AEC3 gets);
-    :meth:`mix` then replaces AEC3's output block where AEC3 muted the near end during
-    double talk.
-
-    Per frequency bin (sqrt-Hann frames of two blocks, hop one block) the residual the
-    linear filter leaves on echo alone is tracked as a ratio to its echo estimate; in each
-    block the near end's power is what the linear error holds beyond ``oversub_db`` over
-    that expected residual. Double talk: that excess is ``dt_ratio_db`` over the expected
-    residual in all. What replaces AEC3 is the linear error with each bin scaled to its
-    excess (a spectral subtraction of the expected residual echo), so a block taken for
-    double talk by mistake passes only what the linear filter could not explain.
-
-    ``lag``: samples AEC3's output comes after its input; the replacement (one block late
-    from the overlap-add) is delayed to match, and so are the decisions."""
+    """Keeps the near end through AEC3's double-talk onsets (see the module docstring):
+    :meth:`push` runs the linear filter and the detector on one block (the microphone and
+    the reference AEC3 gets), :meth:`mix` then replaces AEC3's output block where AEC3
+    muted the near end during double talk. The bins are those of sqrt-Hann frames of two
+    blocks, hop one block. ``lag``: samples AEC3's output comes after its input; the
+    replacement (one block late from the overlap-add) is delayed to match, and so are the
+    decisions; the switch ramps over a block."""
 
     def __init__(self, settings: LinearSettings, fs: int = 48000, block: int = 480, lag: int = 0) -> None:
         s = self.s = settings
@@ -302,7 +289,7 @@ class NearEndKeeper:
             self._hold = self._long = self._run = self._burst = 0
             self.double_talk = False
             self.path_changes += 1
-        if s.best_of_two and float(np.dot(lin.bg_error, lin.bg_error)) < lin.e_energy:
+        if float(np.dot(lin.bg_error, lin.bg_error)) < lin.e_energy:
             e = lin.bg_error  # the background already follows a changed path better
         y = d - e
         E = np.fft.rfft(np.concatenate([self._e_prev, e]) * self._win)
