@@ -115,13 +115,14 @@ class LinearEcho:
         self.n = n = block
         self.partitions = p = max(1, int(math.ceil(s.tail_ms * fs / 1000.0 / n)))
         bins = n + 1
-        self._X = np.zeros((p, bins), dtype=np.complex128)
-        self._xprev = np.zeros(n)
-        self._fg = np.zeros((p, bins), dtype=np.complex128)
-        self._bg = np.zeros((p, bins), dtype=np.complex128)
-        self._P = np.full((p, bins), s.kalman_p0)
-        self._m = np.zeros(bins)
-        self._pad = np.zeros(2 * n)
+        # single precision: half the memory traffic, and the filter needs no more
+        self._X = np.zeros((p, bins), dtype=np.complex64)
+        self._xprev = np.zeros(n, dtype=np.float32)
+        self._fg = np.zeros((p, bins), dtype=np.complex64)
+        self._bg = np.zeros((p, bins), dtype=np.complex64)
+        self._P = np.full((p, bins), s.kalman_p0, dtype=np.float32)
+        self._m = np.zeros(bins, dtype=np.float32)
+        self._pad = np.zeros(2 * n, dtype=np.float32)
         self._silence = 10.0 ** (silence_dbfs / 10.0) * n
         self._copy = 10.0 ** (-s.copy_db / 10.0)
         self._reset = 10.0 ** (s.reset_db / 10.0)
@@ -156,7 +157,7 @@ class LinearEcho:
         self._X[0] = np.fft.rfft(self._pad)
         both = np.fft.irfft(np.stack([np.sum(self._fg * self._X, axis=0), np.sum(self._bg * self._X, axis=0)]),
                             2 * n, axis=1)[:, n:]
-        y = both[0]
+        y = both[0].astype(np.float64)
         e = d - y
         eb = self.bg_error = d - both[1]
         self.y_energy = float(np.dot(y, y))
@@ -198,12 +199,12 @@ class LinearEcho:
         xp = self._X.real ** 2 + self._X.imag ** 2
         ee = E.real ** 2 + E.imag ** 2
         self._m += 0.5 * (ee - self._m)
-        r = np.sum(xp * self._P, axis=0) + 2.0 * self._m / self.partitions + 1e-20
+        r = np.sum(xp * self._P, axis=0) + 2.0 * self._m / self.partitions + np.float32(1e-30)
         mu = self._P / r
         g = np.fft.irfft(mu * np.conj(self._X) * E, 2 * n, axis=1)
         g[:, n:] = 0.0
         self._bg += np.fft.rfft(g, axis=1)
-        a2 = self.s.kalman_a ** 2
+        a2 = np.float32(self.s.kalman_a ** 2)
         self._P = a2 * (1.0 - 0.5 * mu * xp) * self._P + (1.0 - a2) * (self._bg.real ** 2 + self._bg.imag ** 2)
 
     def adopt(self) -> None:
