@@ -128,7 +128,8 @@ class LinearEcho:
         self._reset = 10.0 ** (s.reset_db / 10.0)
         self._change = 10.0 ** (-s.change_db / 10.0)
         self.changed = False  # the last block's foreground took a far better background (path change)
-        self.bg_error = np.zeros(n)
+        self.bg_error = np.zeros(n)  # the last block's error of the background filter
+        self.error = np.zeros(n)  # and of the foreground
         self._e_fg = self._e_bg = self._e_d = 0.0
         self.copies = 0
         self.restarts = 0
@@ -158,7 +159,7 @@ class LinearEcho:
         both = np.fft.irfft(np.stack([np.sum(self._fg * self._X, axis=0), np.sum(self._bg * self._X, axis=0)]),
                             2 * n, axis=1)[:, n:]
         y = both[0].astype(np.float64)
-        e = d - y
+        e = self.error = d - y
         eb = self.bg_error = d - both[1]
         self.y_energy = float(np.dot(y, y))
         self.e_energy = ef_e = float(np.dot(e, e))
