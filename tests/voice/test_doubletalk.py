@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 
 from vrdiplomacy.errors import ConfigError
-from vrdiplomacy.voice.doubletalk import LinearEcho, LinearSettings, NearEndKeeper, aec3_lag
+from vrdiplomacy.voice.doubletalk import (
+    LinearEcho,
+    LinearSettings,
+    NearEndKeeper,
+    aec3_lag,
+)
 
 FS, N = 48000, 480
 

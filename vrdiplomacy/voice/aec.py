@@ -72,7 +72,7 @@ class AecSettings:
     and its own suppressor lets 20 dB windows through.
 
     ``linear``: the linear canceller and double-talk detector beside AEC3
-    (:mod:`vrdiplomacy.voice.doubletalk`, experimental, off by default).
+    that keeps near-end word onsets AEC3 mutes (:mod:`vrdiplomacy.voice.doubletalk`).
     """
 
     fs: int = 48000

@@ -281,7 +281,7 @@ class NearEndKeeper:
         self._hold = self._long = self._run = 0
 
     def push(self, d: F64, ref: F64) -> None:
-        s = self.s
+        """One 10 ms block: ``d`` the microphone, ``ref`` the loudspeaker signal as AEC3 gets it."""
         n = self.n
         lin = self.linear
         self._xpeak.append(float(np.dot(ref, ref)))
