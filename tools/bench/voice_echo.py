@@ -5,6 +5,9 @@ our own canceller, on the tuning material and on the held-out one.
 
     nice .venv/bin/python tools/bench/voice_echo.py [--backend webrtc builtin] [--quick]
         [--residual-db 0 --no-align]   # AEC3 alone, as on d7a55a9
+        [--no-keeper]                  # no linear canceller beside AEC3, as on 5dfeb41
+    nice .venv/bin/python tools/bench/voice_echo.py --double-talk   # only the double-talk
+        table: near-end frames sent through the sender, AEC3 alone vs with the keeper
 
 The simulation is :mod:`vrdiplomacy.voice.echosim` (rooms of exponentially decaying noise,
 Debian alsa-utils voices). ``--quick`` measures fewer delays.
@@ -39,15 +42,20 @@ def main() -> int:
     ap.add_argument("--residual-db", type=float, default=None,
                     help="residual echo gate target after AEC3 (0: off, as before; default: AecSettings')")
     ap.add_argument("--no-align", action="store_true", help="no delay alignment before AEC3 (as before)")
+    ap.add_argument("--no-keeper", action="store_true", help="no linear canceller beside AEC3 (as on 5dfeb41)")
+    ap.add_argument("--double-talk", action="store_true", help="only the double-talk table (keeper off vs on)")
     args = ap.parse_args()
+    if args.double_talk:
+        return double_talk_table((10, 100, 200) if args.quick else (10, 50, 100, 200))
     align = not args.no_align
+    keeper = not args.no_keeper
     delays = (10, 100, 200) if args.quick else (10, 50, 100, 150, 200)
     gains = (-10, 0)
     for backend in args.backend:
         if backend == "webrtc" and not webrtc_available():
             print("webrtc: livekit is not installed (pip install livekit); skipped")
             continue
-        make = es.factory(backend, args.residual_db, align)
+        make = es.factory(backend, args.residual_db, align, keeper)
         for m in (es.TUNING, es.HELD_OUT):
             t0 = time.perf_counter()
             print(f"\n== {backend}, {m.name} material (far: {', '.join(m.far)}; near: {', '.join(m.near)}; "
@@ -68,17 +76,47 @@ def main() -> int:
                   f"band-envelope correlation with the near speech {dt.env_out:.2f} (microphone {dt.env_mic:.2f}), "
                   f"PESQ-WB {fmt(dt.pesq_out, 2)} (microphone {fmt(dt.pesq_mic, 2)}), ERLE in the 2 s after {dt.erle_after:.1f} dB")
             for g in (-10, 0):
-                gf = es.measure_gate(m, backend, gain_db=g, residual_db=args.residual_db, align=align)
+                gf = es.measure_gate(m, backend, gain_db=g, residual_db=args.residual_db, align=align, keeper=keeper)
                 print(f"transmit gate, echo path {g:+d} dB: far-end-only frames sent {100 * gf.far_only_sent:.1f} % "
                       f"of {gf.far_only_frames}; near-end speech frames sent {100 * gf.near_sent:.0f} % of {gf.near_frames} "
-                      f"({100 * gf.near_kept_sent:.0f} % of the {gf.near_kept_frames} that AEC3 let through)")
+                      f"({100 * gf.near_kept_sent:.0f} % of the {gf.near_kept_frames} that the canceller let through); "
+                      f"not sent: muted by the canceller {gf.lost_canceller}, by the residual gate {gf.lost_gate}, "
+                      f"flagged echo {gf.lost_echo_flag}, VAD {gf.lost_vad}; sent signal's band-envelope correlation "
+                      f"with the near speech {gf.sent_env:.2f} (microphone {gf.mic_env:.2f})")
             for g in (-10, 0):
-                gf = es.measure_gate(m, backend, gain_db=g, change_at_s=6.0, residual_db=args.residual_db, align=align)
+                gf = es.measure_gate(m, backend, gain_db=g, change_at_s=6.0, residual_db=args.residual_db, align=align,
+                                     keeper=keeper)
                 print(f"transmit gate, echo path {g:+d} dB, path change at 6 s (room, delay 80 -> 140 ms): far-end-only "
                       f"frames sent {100 * gf.far_only_sent:.1f} % of {gf.far_only_frames}, "
                       f"{100 * gf.settled_sent:.1f} % from 1 s after the change")
             print(f"CPU per 20 ms frame: {es.cpu_ms_per_frame(make, m):.2f} ms")
             print(f"({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+def double_talk_table(delays: tuple[int, ...]) -> int:
+    """Near end talking 3 s into far-end speech, through the real sender (voice activity,
+    loudspeakers): per material, echo delay and echo path, the share of near-end speech
+    frames sent, the band-envelope correlation of what was sent with the clean near speech,
+    and the share of far-end-only frames sent; AEC3 alone (as on 5dfeb41) and with the
+    keeper (the default)."""
+    if not webrtc_available():
+        print("webrtc: livekit is not installed (pip install livekit); nothing to measure")
+        return 1
+    print("material  delay  path   near sent %     sent env corr   far-only sent %   lost to canceller / gate / flag / VAD")
+    print("                        AEC3  +keeper   AEC3  +keeper   AEC3  +keeper     AEC3 -> +keeper")
+    for m in (es.TUNING, es.HELD_OUT):
+        for d in delays:
+            for g in (-10.0, 0.0):
+                a = es.measure_gate(m, "webrtc", delay_ms=d, gain_db=g, keeper=False)
+                b = es.measure_gate(m, "webrtc", delay_ms=d, gain_db=g, keeper=True)
+                print(f"{m.name:9s} {d:4d} ms {g:+4.0f} dB  {100 * a.near_sent:4.0f}  {100 * b.near_sent:5.0f}     "
+                      f"{a.sent_env:5.2f} {b.sent_env:6.2f}     {100 * a.far_only_sent:5.1f} {100 * b.far_only_sent:6.1f}"
+                      f"      {a.lost_canceller}/{a.lost_gate}/{a.lost_echo_flag}/{a.lost_vad} -> "
+                      f"{b.lost_canceller}/{b.lost_gate}/{b.lost_echo_flag}/{b.lost_vad}", flush=True)
+    for k in (False, True):
+        cpu = es.cpu_ms_per_frame(es.factory("webrtc", keeper=k), es.TUNING)
+        print(f"CPU per 20 ms frame, AEC3 chain {'with' if k else 'without'} the keeper: {cpu:.2f} ms")
     return 0
 
 

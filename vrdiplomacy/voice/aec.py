@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from vrdiplomacy.errors import ConfigError
+from vrdiplomacy.voice.doubletalk import LinearSettings
 
 F32 = npt.NDArray[np.float32]
 
@@ -69,6 +70,9 @@ class AecSettings:
     spread counts) and taken out of the reference, leaving AEC3 ``align_margin_ms``.
     It covers the seconds after an echo path change, when AEC3's linear filter re-converges
     and its own suppressor lets 20 dB windows through.
+
+    ``linear``: the linear canceller and double-talk detector beside AEC3
+    that keeps near-end word onsets AEC3 mutes (:mod:`vrdiplomacy.voice.doubletalk`).
     """
 
     fs: int = 48000
@@ -98,6 +102,7 @@ class AecSettings:
     align_window_ms: float = 400.0
     align_every_ms: float = 100.0
     align_quality: float = 8.0
+    linear: LinearSettings = field(default_factory=LinearSettings)
 
 
 class EchoMeter:

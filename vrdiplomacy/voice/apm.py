@@ -14,6 +14,9 @@ own delay estimator overrides): :class:`DelayAligner` takes the bulk echo delay 
 reference, so that a moved laptop or another audio device reaches AEC3 as a new room at its
 old delay (re-converged within a second) rather than as a delay jump (2-3 s);
 :class:`ResidualGate` attenuates blocks that AEC3 cut only partly while the far end talks.
+:class:`~vrdiplomacy.voice.doubletalk.NearEndKeeper` (:attr:`AecSettings.linear`) runs a
+linear canceller beside AEC3 and puts its output in where AEC3's suppressor mutes near-end
+word onsets during double talk.
 
 Both backends have the same contract: :meth:`process` takes microphone and loudspeaker
 samples in equal-length multiples of ``block`` (10 ms) and returns the cleaned microphone
@@ -34,6 +37,7 @@ import numpy.typing as npt
 
 from vrdiplomacy.errors import AudioError, ConfigError
 from vrdiplomacy.voice.aec import AecSettings, EchoCanceller, EchoMeter
+from vrdiplomacy.voice.doubletalk import NearEndKeeper, aec3_lag
 
 log = logging.getLogger(__name__)
 F32 = npt.NDArray[np.float32]
@@ -200,6 +204,28 @@ class WebRtcProcessor:
         self.residual = ResidualGate(s) if echo and s.residual_target_db > 0 else None
         self.aligner = DelayAligner(s) if echo and s.align_delay else None
         self._far16 = np.frombuffer(self._far_frame.data, dtype=np.int16)
+        self.keeper = NearEndKeeper(s.linear, s.fs, s.block, self._lag()) if echo and s.linear.enabled else None
+
+    def _lag(self) -> int:
+        """How many samples later AEC3 (with this chain's settings) hands out what it got:
+        measured once on a throwaway module (:func:`~vrdiplomacy.voice.doubletalk.aec3_lag`)."""
+        apm = self._new_apm()
+        n = self.s.block
+        mic = self._rtc.AudioFrame.create(self.s.fs, 1, n)
+        far = self._rtc.AudioFrame.create(self.s.fs, 1, n)
+        m16 = np.frombuffer(mic.data, dtype=np.int16)
+
+        def run(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+            apm.process_reverse_stream(far)
+            apm.set_stream_delay_ms(int(self.s.stream_delay_ms))
+            self._to16(x.copy(), m16)
+            apm.process_stream(mic)
+            return m16 * (1.0 / 32768.0)
+
+        try:
+            return aec3_lag(run, self.s.fs, n)
+        except RuntimeError as e:
+            raise AudioError(f"WebRTC audio processing failed: {e}") from None
 
     def _new_apm(self) -> Any:
         s = self.s
@@ -239,12 +265,18 @@ class WebRtcProcessor:
                             # afresh; later ones give it back the delay it is used to.
                             self._apm = self._new_apm()
                             self.resets += 1
+                        if self.keeper is not None and self.aligner.changes != changes:
+                            self.keeper.restart()
+                    if self.keeper is not None:
+                        self.keeper.push(d[i:i + n], ref)
                     self._to16(ref.copy(), self._far16)
                     self._apm.process_reverse_stream(self._far_frame)
                     self._apm.set_stream_delay_ms(int(self.s.stream_delay_ms))
                 self._to16(d[i:i + n].copy(), self._mic16)
                 self._apm.process_stream(self._mic_frame)
                 out[i:i + n] = self._mic16 * (1.0 / 32768.0)
+                if self.keeper is not None:
+                    self.keeper.mix(out[i:i + n])
                 if self.residual is not None:
                     self.residual.block(d[i:i + n], x[i:i + n], out[i:i + n])
                 self.meter.block(d[i:i + n], out[i:i + n], x[i:i + n] if self.echo else None)

@@ -119,22 +119,25 @@ def erle_db(echo: F64, out: npt.ArrayLike, start_s: float = 1.0, min_dbfs: float
 Factory = Callable[[], Canceller]
 
 
-def settings(backend: str, residual_db: float | None = None, align: bool = True) -> AecSettings:
+def settings(backend: str, residual_db: float | None = None, align: bool = True, keeper: bool = True) -> AecSettings:
     """The canceller settings measured: ``backend``; the built-in canceller models a tail long
     enough for the longest delay measured; ``residual_db`` the residual echo gate's target
     (:attr:`AecSettings.residual_target_db`, 0: off; None: the default); ``align`` the delay
-    alignment before AEC3 (:attr:`AecSettings.align_delay`)."""
+    alignment before AEC3 (:attr:`AecSettings.align_delay`); ``keeper`` the linear canceller
+    that keeps the near end through AEC3's double-talk onsets (:attr:`AecSettings.linear`,
+    False: AEC3's output as on main 5dfeb41)."""
     s = AecSettings(backend=backend, tail_ms=450.0 if backend == "builtin" else 120.0, align_delay=align)
     if residual_db is not None:
         s.residual_target_db = residual_db
+    s.linear.enabled = keeper
     return s
 
 
-def factory(backend: str, residual_db: float | None = None, align: bool = True) -> Factory:
+def factory(backend: str, residual_db: float | None = None, align: bool = True, keeper: bool = True) -> Factory:
     """A function that makes a fresh canceller of ``backend`` ("webrtc" or "builtin"), see
     :func:`settings`."""
     def make() -> Canceller:
-        s = settings(backend, residual_db, align)
+        s = settings(backend, residual_db, align, keeper)
         c = make_canceller(s)
         assert c is not None
         return c
@@ -276,7 +279,15 @@ class GateFigures:
     ``near_sent`` share of near-end speech frames sent; frame counts; ``near_kept_sent`` the
     share sent of the near-end speech frames the canceller let through (output within 10 dB of
     the clean near speech: the gate's own part, the rest AEC3 muted); with a path change,
-    ``settled_sent`` the share of far-end-only frames sent from 1 s after it on."""
+    ``settled_sent`` the share of far-end-only frames sent from 1 s after it on.
+
+    Where the near-end frames that were not sent went (counts): ``lost_canceller`` muted
+    (more than 10 dB under the clean near speech) by AEC3 and what runs beside it before the
+    residual gate; ``lost_gate`` by the residual gate after it; ``lost_echo_flag`` passed
+    by both but flagged as echo; ``lost_vad`` left out by the voice activity detector.
+    ``sent_env``: band-envelope correlation with the clean near speech of what was sent
+    (frames not sent are silence) over the near-end talk, ``mic_env`` the same for the
+    microphone (near speech plus the echo)."""
 
     far_only_sent: float
     far_only_frames: int
@@ -285,11 +296,17 @@ class GateFigures:
     settled_sent: float = float("nan")
     near_kept_sent: float = float("nan")
     near_kept_frames: int = 0
+    lost_canceller: int = 0
+    lost_gate: int = 0
+    lost_echo_flag: int = 0
+    lost_vad: int = 0
+    sent_env: float = float("nan")
+    mic_env: float = float("nan")
 
 
 def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: float = 0.0,
                  block: int = 960, change_at_s: float | None = None, residual_db: float | None = None,
-                 align: bool = True) -> GateFigures:
+                 align: bool = True, keeper: bool = True) -> GateFigures:
     """Far-end speech on the loudspeakers throughout, near-end speech from 4 s to 7 s, through
     :class:`VoiceSender` (voice activity mode, loudspeakers). The mic block captured at tick
     k holds the echo of what was written at tick k-1 and before (``block`` of output queue),
@@ -309,10 +326,12 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
         k = int(change_at_s * FS)
         echo[k:] = echo_of(far, room_rir(m.other_room), 1000.0 * block / FS + 2 * delay_ms, gain_db)[k:]
     mic = echo + near + noise(far.size, 4)
-    snd = VoiceSender(1, SenderSettings(headphones=False, transmit="vad", aec=settings(backend, residual_db, align)))
+    snd = VoiceSender(1, SenderSettings(headphones=False, transmit="vad", aec=settings(backend, residual_db, align, keeper)))
     frame = snd.frame
     sent_at: set[int] = set()
     outs: list[npt.NDArray[np.float32]] = []
+    before_gate: list[npt.NDArray[np.float32]] = []
+    flags: list[bool] = []
     aec = snd.aec
     assert aec is not None
     process = aec.process
@@ -323,6 +342,22 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
         return o
 
     aec.process = recording  # type: ignore[method-assign]
+    residual = getattr(aec, "residual", None)
+    if residual is not None:
+        gate_block = residual.block
+
+        def gate_recording(mic_blk: F64, far_blk: F64, out_blk: npt.NDArray[np.float32]) -> None:
+            before_gate.append(out_blk.copy())
+            gate_block(mic_blk, far_blk, out_blk)
+
+        residual.block = gate_recording
+    is_echo = aec.frame_is_echo
+
+    def echo_recording(n: int) -> bool:
+        flags.append(is_echo(n))
+        return flags[-1]
+
+    aec.frame_is_echo = echo_recording  # type: ignore[method-assign]
     for k in range(far.size // block):
         blk = slice(k * block, (k + 1) * block)
         for pkt in snd.capture(mic[blk].astype(np.float32)):
@@ -342,6 +377,22 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
     if change_at_s is not None:
         late = [i for i in far_only if i * frame >= (change_at_s + 1.0) * FS]
         settled = sum(i in sent_at for i in late) / max(1, len(late))
+    pre = np.concatenate(before_gate).astype(np.float64) if before_gate else out
+    pe = np.mean(np.resize(pre, nf * frame).reshape(nf, frame) ** 2, axis=1)
+    lost = [i for i in talk if i not in sent_at]
+    lost_canceller = sum(pe[i] <= 0.1 * ne[i] for i in lost)
+    lost_gate = sum(pe[i] > 0.1 * ne[i] and oe[i] <= 0.1 * ne[i] for i in lost)
+    lost_flag = sum(oe[i] > 0.1 * ne[i] and i < len(flags) and flags[i] for i in lost)
+    sent = np.zeros(nf * frame)
+    for i in sent_at:
+        if i < nf and (i + 1) * frame <= out.size:
+            sent[i * frame:(i + 1) * frame] = out[i * frame:(i + 1) * frame]
+    seg = slice(s0, s0 + near_speech.size) if change_at_s is None else slice(0, 0)
+    sent_env = envelope_corr(near[seg], sent[seg]) if change_at_s is None else float("nan")
+    mic_env = envelope_corr(near[seg], mic[seg]) if change_at_s is None else float("nan")
     return GateFigures(sum(i in sent_at for i in far_only) / max(1, len(far_only)), len(far_only),
                        sum(i in sent_at for i in talk) / max(1, len(talk)), len(talk), settled,
-                       sum(i in sent_at for i in kept) / max(1, len(kept)), len(kept))
+                       sum(i in sent_at for i in kept) / max(1, len(kept)), len(kept),
+                       int(lost_canceller), int(lost_gate), int(lost_flag),
+                       int(len(lost) - lost_canceller - lost_gate - lost_flag),
+                       sent_env, mic_env)

@@ -1,0 +1,124 @@
+"""The linear canceller and double-talk detector beside AEC3 (vrdiplomacy.voice.doubletalk),
+on their own: no WebRTC needed. Through AEC3 and the sender: tests/voice/test_apm.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vrdiplomacy.errors import ConfigError
+from vrdiplomacy.voice.doubletalk import (
+    LinearEcho,
+    LinearSettings,
+    NearEndKeeper,
+    aec3_lag,
+)
+
+FS, N = 48000, 480
+
+
+def room(seed: int = 1, ms: float = 120.0, gain_db: float = 0.0) -> np.ndarray:
+    """A 10 ms delay then exponentially decaying noise (T60 0.25 s), ``gain_db`` overall."""
+    rng = np.random.default_rng(seed)
+    n = int(ms * FS / 1000)
+    h = rng.standard_normal(n) * np.exp(-6.91 * np.arange(n) / (0.25 * FS))
+    h[: int(0.010 * FS)] = 0.0
+    return h * np.sqrt(10 ** (gain_db / 10) / np.sum(h**2))
+
+
+def talk(seconds: float, seed: int, rms: float) -> np.ndarray:
+    """Speech-like noise at ``rms`` over its syllables: 4 Hz syllables, low-pass tilted."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * FS)
+    x = np.cumsum(rng.standard_normal(n)) * 0.02
+    x -= np.convolve(x, np.ones(64) / 64, mode="same")
+    env = np.clip(np.sin(2 * np.pi * 4.0 * np.arange(n) / FS + seed), 0.0, None)
+    y = x * env
+    return y * rms / np.sqrt(np.mean(y[env > 0] ** 2))
+
+
+def erle(echo: np.ndarray, out: np.ndarray) -> float:
+    return 10 * np.log10(np.sum(echo**2) / np.sum(out**2))
+
+
+def test_linear_filter_cancels_a_room_echo() -> None:
+    rng = np.random.default_rng(3)
+    far = 0.1 * rng.standard_normal(FS * 3)
+    echo = np.convolve(far, room())[: far.size]
+    lin = LinearEcho(LinearSettings())
+    out = np.concatenate([lin.block(echo[i:i + N] + 1e-5 * rng.standard_normal(N), far[i:i + N])
+                          for i in range(0, far.size, N)])
+    assert erle(echo[2 * FS:], out[2 * FS:]) > 25.0
+    assert lin.copies > 0
+
+
+def test_foreground_holds_the_echo_path_through_double_talk() -> None:
+    """Two seconds of echo alone, one second with a talker 6 dB over the echo, then echo
+    alone again: the detector flags the talk, and the filter that cancels is as good after
+    it as before (it did not learn the talker)."""
+    rng = np.random.default_rng(4)
+    far = 0.1 * rng.standard_normal(FS * 4)
+    echo = np.convolve(far, room(gain_db=-3.0))[: far.size]
+    near = np.zeros_like(far)
+    near[2 * FS:3 * FS] = talk(1.0, 5, rms=2.0 * np.std(echo))
+    mic = echo + near + 1e-5 * rng.standard_normal(far.size)
+    keeper = NearEndKeeper(LinearSettings())
+    lin = keeper.linear
+    residual = []
+    flagged = 0
+    for i in range(0, far.size, N):
+        keeper.push(mic[i:i + N], far[i:i + N])
+        residual.append(np.sum((lin.error - near[i:i + N]) ** 2))  # the echo the foreground left
+        flagged += int(keeper.double_talk and 2 * FS <= i < 3 * FS)
+    res = np.array(residual)
+    blocks = FS // N
+    before = 10 * np.log10(np.sum(echo[FS:2 * FS] ** 2) / np.sum(res[blocks:2 * blocks]))
+    after = 10 * np.log10(np.sum(echo[3 * FS + FS // 5:] ** 2) / np.sum(res[3 * blocks + blocks // 5:]))
+    assert flagged > blocks // 2
+    assert before > 20.0
+    assert after > before - 3.0
+
+
+def test_keeper_puts_the_talker_back_where_the_canceller_muted_it() -> None:
+    """The canceller beside it mutes everything (a worst-case AEC3): while only the echo is
+    there nothing is replaced; at a talker's onset the replacement brings the talker back
+    within 200 ms, at its level, for at most the burst."""
+    rng = np.random.default_rng(6)
+    far = 0.1 * rng.standard_normal(FS * 4)
+    echo = np.convolve(far, room(gain_db=-3.0))[: far.size]
+    near = np.zeros_like(far)
+    onset = 3 * FS
+    near[onset:] = talk(1.0, 7, rms=2.0 * np.std(echo))
+    mic = echo + near + 1e-5 * rng.standard_normal(far.size)
+    keeper = NearEndKeeper(LinearSettings(), lag=700)
+    out = np.zeros(far.size, dtype=np.float32)
+    for i in range(0, far.size, N):
+        keeper.push(mic[i:i + N], far[i:i + N])
+        blk = np.zeros(N, dtype=np.float32)  # AEC3 muted this block
+        keeper.mix(blk)
+        out[i:i + N] = blk
+    assert not np.any(out[: onset + 700])  # echo alone: nothing replaced
+    assert keeper.kept_blocks <= keeper.s.burst_ms / 10 + 2  # one burst (the switch spans two blocks)
+    seg = slice(onset + 700 + int(0.05 * FS), onset + 700 + int(0.2 * FS))
+    ref = near[onset + int(0.05 * FS): onset + int(0.2 * FS)]
+    level = 10 * np.log10(np.sum(out[seg].astype(np.float64) ** 2) / np.sum(ref**2))
+    assert -6.0 < level < 3.0
+    assert np.corrcoef(out[seg], ref)[0, 1] > 0.8  # the talker, time-aligned with AEC3's output
+
+
+def test_aec3_lag_finds_a_pure_delay() -> None:
+    state = np.zeros(N + 718)
+
+    def delayed(x: np.ndarray) -> np.ndarray:
+        state[:-N] = state[N:]
+        state[-N:] = x
+        return state[: N].copy()
+
+    assert aec3_lag(delayed) == 718
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ConfigError):
+        LinearEcho(LinearSettings(tail_ms=0.0))
+    with pytest.raises(ConfigError):
+        LinearEcho(LinearSettings(kalman_a=1.5))

@@ -1,0 +1,394 @@
+"""Double talk around WebRTC AEC3 (issue 16, "near-end speech kept during double talk"):
+a linear echo canceller beside AEC3, a double-talk detector on it, and the switch that puts
+the linear output in where AEC3 muted the near end.
+
+Measured first (:func:`vrdiplomacy.voice.echosim.measure_gate`, ``tools/bench/voice_echo.py``):
+of the near-end speech frames not sent during double talk, all but one or two are frames
+that AEC3's residual-echo suppressor itself muted (the first 70-200 ms of a word, and
+again in mid-word); our residual gate, the echo flag and the voice activity detector drop
+nothing AEC3 let through. LiveKit's binding exposes no AEC3 setting and no linear output
+(nor does ``aec-audio-processing`` 1.0.1, the other binding on PyPI: a source-only build
+with on/off switches), so what AEC3 mutes can only come back from a canceller of our own.
+
+:class:`LinearEcho`: a partitioned-block frequency-domain adaptive filter (overlap-save,
+10 ms partitions, constrained gradient) on the delay-aligned loudspeaker signal AEC3 also
+gets, in the two-filter form: a *background* filter adapts on every block with far-end
+sound (a diagonal frequency-domain Kalman update: each bin's step follows its own
+uncertainty over the error power, so large errors in double talk shrink it), a
+*foreground* filter gives the output and takes the background's coefficients while they
+cancel better outside double talk.
+
+:class:`NearEndKeeper`: per frequency bin it learns what the foreground leaves of the echo
+(as a ratio to its echo estimate) on echo alone; double talk is a block whose error holds
+clearly more than that, three blocks running. The replacement is the linear error with
+each bin brought down to that excess (spectral subtraction of the expected residual), so a
+block taken for double talk by mistake passes little. It replaces AEC3's output only where
+AEC3 cut it, and for at most ``burst_ms`` from an onset: AEC3 lets the near end through by
+itself after 120-160 ms. A burst in which AEC3 never let anything through was no talker
+but a changed echo path; the keeper then stands aside while AEC3 re-converges.
+
+AEC3's output comes ``lag`` samples after its input (:func:`aec3_lag`, 15 ms with noise
+suppression at 48 kHz), so the replacement and the decisions are delayed as much.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from vrdiplomacy.errors import ConfigError
+
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass
+class LinearSettings:
+    """The linear echo canceller beside AEC3 and the double-talk detector (see the module
+    docstring; tuned on :data:`vrdiplomacy.voice.echosim.TUNING`).
+
+    Linear filter: ``enabled`` (False: AEC3's output as it is); ``tail_ms`` the echo path
+    modelled after the delay alignment (the room's decay); ``kalman_a`` the Kalman state
+    transition (1 - a^2: how fast the echo path may drift), ``kalman_p0`` the starting
+    uncertainty; ``smooth`` weight of a new 10 ms block in the error energies the two filters
+    are compared on; ``copy_db`` how much lower the background's error must be for the
+    foreground to take its coefficients outside double talk, ``change_db`` during it (a
+    changed echo path); ``reset_db`` how much higher before the background restarts from
+    the foreground; ``change_s`` "double talk" this long is a changed echo path.
+
+    Detector: the expected residual per bin is learnt over ``floor_s`` on blocks with echo
+    (echo estimate within ``loud_db`` of the loudest of the last ``echo_window_ms``) and no
+    double talk, leaving out blocks ``suspect_db`` above it (a missed talker); the filter is
+    trusted once that residual is ``trust_db`` below its echo estimate. Near-end power:
+    the error beyond ``oversub_db`` over the expected residual, bin by bin; double talk:
+    that is ``dt_ratio_db`` over the expected residual in all and above ``min_near_dbfs``,
+    in ``confirm`` blocks running; the flag holds ``dt_hold_ms``.
+
+    Replacement: where AEC3's output is ``mute_db`` below the replacement, for at most
+    ``burst_ms`` from an onset, re-armed after ``rearm_ms`` without double talk; AEC3's
+    output within ``pass_db`` of the replacement means AEC3 itself passes the talker; a
+    burst without that stands the keeper aside for ``disarm_ms`` (a changed echo path).
+    """
+
+    enabled: bool = True
+    tail_ms: float = 250.0
+    kalman_a: float = 0.9995
+    kalman_p0: float = 1.0
+    smooth: float = 0.15
+    copy_db: float = 1.0
+    change_db: float = 6.0
+    change_s: float = 1.0
+    suspect_db: float = 6.0
+    reset_db: float = 6.0
+    oversub_db: float = 3.0
+    dt_ratio_db: float = 6.0
+    min_near_dbfs: float = -60.0
+    trust_db: float = 6.0
+    floor_s: float = 0.3
+    confirm: int = 3
+    dt_hold_ms: float = 60.0
+    echo_window_ms: float = 400.0
+    loud_db: float = 20.0
+    mute_db: float = 6.0
+    pass_db: float = 12.0
+    burst_ms: float = 200.0
+    rearm_ms: float = 150.0
+    disarm_ms: float = 1500.0
+
+
+class LinearEcho:
+    """Two-filter PBFDAF on ``block``-sample blocks: :meth:`block` takes one microphone
+    block and the matching (delay-aligned) loudspeaker block and returns the microphone less
+    the foreground filter's echo estimate. ``double_talk`` (set by the caller before the
+    block) keeps the foreground from taking the background's coefficients unless they are
+    ``change_db`` better."""
+
+    def __init__(self, settings: LinearSettings, fs: int = 48000, block: int = 480, silence_dbfs: float = -70.0) -> None:
+        s = self.s = settings
+        if block <= 0 or s.tail_ms <= 0 or not 0.0 < s.kalman_a <= 1.0 or s.kalman_p0 <= 0.0:
+            raise ConfigError("linear echo canceller: block, tail and starting uncertainty must be positive, "
+                              "the state transition in (0, 1]")
+        self.n = n = block
+        self.partitions = p = max(1, int(math.ceil(s.tail_ms * fs / 1000.0 / n)))
+        bins = n + 1
+        # single precision: half the memory traffic, and the filter needs no more
+        self._X = np.zeros((p, bins), dtype=np.complex64)
+        self._xprev = np.zeros(n, dtype=np.float32)
+        self._fg = np.zeros((p, bins), dtype=np.complex64)
+        self._bg = np.zeros((p, bins), dtype=np.complex64)
+        self._P = np.full((p, bins), s.kalman_p0, dtype=np.float32)
+        self._m = np.zeros(bins, dtype=np.float32)
+        self._pad = np.zeros(2 * n, dtype=np.float32)
+        self._silence = 10.0 ** (silence_dbfs / 10.0) * n
+        self._copy = 10.0 ** (-s.copy_db / 10.0)
+        self._reset = 10.0 ** (s.reset_db / 10.0)
+        self._change = 10.0 ** (-s.change_db / 10.0)
+        self.changed = False  # the last block's foreground took a far better background (path change)
+        self.bg_error = np.zeros(n)  # the last block's error of the background filter
+        self.error = np.zeros(n)  # and of the foreground
+        self._e_fg = self._e_bg = self._e_d = 0.0
+        self.copies = 0
+        self.restarts = 0
+        self.far_active = False
+        self.y_energy = 0.0  # last block: foreground echo estimate energy
+        self.e_energy = 0.0  # last block: foreground error energy
+
+    def restart(self) -> None:
+        """Forget the echo path (the reference jumped: the delay alignment moved)."""
+        self._fg[:] = 0
+        self._bg[:] = 0
+        self._P[:] = self.s.kalman_p0
+        self._m[:] = 0.0
+        self._e_fg = self._e_bg = self._e_d = 0.0
+        self.restarts += 1
+
+    def block(self, d: F64, x: F64, adapt: bool = True, compare: bool = True) -> F64:
+        """One block: ``d`` microphone, ``x`` reference; ``adapt`` lets the background
+        filter learn from it (far-end sound loud enough to excite the filter), ``compare``
+        lets the foreground take the background's coefficients (no double talk)."""
+        n = self.n
+        self._pad[:n] = self._xprev
+        self._pad[n:] = x
+        self._xprev = x.copy()
+        self._X[1:] = self._X[:-1]
+        self._X[0] = np.fft.rfft(self._pad)
+        both = np.fft.irfft(np.stack([np.sum(self._fg * self._X, axis=0), np.sum(self._bg * self._X, axis=0)]),
+                            2 * n, axis=1)[:, n:]
+        y = both[0].astype(np.float64)
+        e = self.error = d - y
+        eb = self.bg_error = d - both[1]
+        self.y_energy = float(np.dot(y, y))
+        self.e_energy = ef_e = float(np.dot(e, e))
+        self.far_active = float(np.dot(x, x)) > self._silence
+        if not (adapt and self.far_active):
+            return e
+        a = self.s.smooth
+        self._e_fg += a * (ef_e - self._e_fg)
+        self._e_bg += a * (float(np.dot(eb, eb)) - self._e_bg)
+        self._e_d += a * (float(np.dot(d, d)) - self._e_d)
+        self._adapt(eb)
+        self.changed = False
+        if not compare:
+            if self._e_bg < self._change * self._e_fg and self._e_bg < self._e_d:
+                self.adopt()  # far better, even in double talk: the echo path changed
+                self.changed = True
+        else:
+            if self._e_bg < self._copy * self._e_fg and self._e_bg < self._e_d:
+                self.adopt()
+            elif self._e_bg > self._reset * self._e_fg:
+                self._bg[:] = self._fg
+                self._e_bg = self._e_fg
+        return e
+
+    def _adapt(self, eb: F64) -> None:
+        n = self.n
+        self._pad[:n] = 0.0
+        self._pad[n:] = eb
+        E = np.fft.rfft(self._pad)
+        self._kalman(E)
+
+    def _kalman(self, E: npt.NDArray[np.complex128]) -> None:
+        """Partitioned-block frequency-domain Kalman update (Kuech, Mabande and Enzner 2014,
+        diagonal form): each partition and bin gets the step its own uncertainty ``_P`` over
+        the error power allows, so bins the far end has not yet excited converge at once and
+        a large error (double talk) shrinks the step."""
+        n = self.n
+        xp = self._X.real ** 2 + self._X.imag ** 2
+        ee = E.real ** 2 + E.imag ** 2
+        self._m += 0.5 * (ee - self._m)
+        r = np.sum(xp * self._P, axis=0) + 2.0 * self._m / self.partitions + np.float32(1e-30)
+        mu = self._P / r
+        g = np.fft.irfft(mu * np.conj(self._X) * E, 2 * n, axis=1)
+        g[:, n:] = 0.0
+        self._bg += np.fft.rfft(g, axis=1)
+        a2 = np.float32(self.s.kalman_a ** 2)
+        self._P = a2 * (1.0 - 0.5 * mu * xp) * self._P + (1.0 - a2) * (self._bg.real ** 2 + self._bg.imag ** 2)
+
+    def adopt(self) -> None:
+        """The foreground takes the background's coefficients."""
+        self._fg[:] = self._bg
+        self._e_fg = self._e_bg
+        self.copies += 1
+
+
+class NearEndKeeper:
+    """Keeps the near end through AEC3's double-talk onsets (see the module docstring):
+    :meth:`push` runs the linear filter and the detector on one block (the microphone and
+    the reference AEC3 gets), :meth:`mix` then replaces AEC3's output block where AEC3
+    muted the near end during double talk. The bins are those of sqrt-Hann frames of two
+    blocks, hop one block. ``lag``: samples AEC3's output comes after its input; the
+    replacement (one block late from the overlap-add) is delayed to match, and so are the
+    decisions; the switch ramps over a block."""
+
+    def __init__(self, settings: LinearSettings, fs: int = 48000, block: int = 480, lag: int = 0) -> None:
+        s = self.s = settings
+        self.n = n = block
+        self.linear = LinearEcho(s, fs, block)
+        blocks_s = fs / block
+        self._w = 1.0 / max(1.0, s.floor_s * blocks_s)
+        self._trust = 10.0 ** (-s.trust_db / 10.0)
+        self._oversub = 10.0 ** (s.oversub_db / 10.0)
+        self._dt_ratio = 10.0 ** (s.dt_ratio_db / 10.0)
+        self._min_near = 10.0 ** (s.min_near_dbfs / 10.0) * n * n  # summed |rfft|^2 of a frame: n^2 times its power
+        self._mute = 10.0 ** (-s.mute_db / 10.0)
+        self._pass = 10.0 ** (-s.pass_db / 10.0)
+        self._hold_blocks = max(1, int(round(s.dt_hold_ms * blocks_s / 1000.0)))
+        self._burst_blocks = max(1, int(round(s.burst_ms * blocks_s / 1000.0)))
+        self._rearm_blocks = max(1, int(round(s.rearm_ms * blocks_s / 1000.0)))
+        self._ypeak: deque[float] = deque([0.0], maxlen=max(1, int(round(s.echo_window_ms * blocks_s / 1000.0))))
+        self._loud = 10.0 ** (-s.loud_db / 10.0)
+        self._win = np.sqrt(0.5 - 0.5 * np.cos(2.0 * np.pi * (np.arange(2 * n) + 0.5) / (2 * n)))
+        self._e_prev = np.zeros(n)
+        self._y_prev = np.zeros(n)
+        self._ola = np.zeros(n)
+        self._ne = np.zeros(n + 1)  # expected residual: smoothed |E|^2 and |Y|^2 on echo alone
+        self._ny = np.zeros(n + 1)
+        self._hold = 0
+        self._xpeak: deque[float] = deque([0.0], maxlen=self._ypeak.maxlen)
+        self._long = 0
+        self._run = 0
+        self._change_blocks = max(1, int(round(s.change_s * blocks_s)))
+        self._suspect = 10.0 ** (s.suspect_db / 10.0)
+        self.path_changes = 0
+        self._burst = 0
+        self._clear = self._rearm_blocks
+        self._confirmed = True  # AEC3 let the near end through during the current burst
+        self._disarmed = 0
+        self._disarm_blocks = max(1, int(round(s.disarm_ms * blocks_s / 1000.0)))
+        self.lag = lag
+        extra = max(0, lag - n)  # the overlap-add already delays by one block
+        self._line = np.zeros(extra + n)
+        depth = extra // n + 3
+        self._flags: deque[bool] = deque([False] * depth, maxlen=depth)
+        self._extra = extra
+        self._gain = 0.0
+        self._ramp = np.arange(1, n + 1, dtype=np.float64) / n
+        self.double_talk = False
+        self.trusted = False
+        self.dt_blocks = 0  # blocks flagged as double talk
+        self.kept_blocks = 0  # output blocks where the linear output replaced AEC3's
+
+    def restart(self) -> None:
+        """The reference jumped (the delay alignment moved): forget the echo path and the
+        residual learnt on it; no double talk is detected until it is learnt again."""
+        self.linear.restart()
+        self._ne[:] = 0.0
+        self._ny[:] = 0.0
+        self._hold = self._long = self._run = 0
+
+    def push(self, d: F64, ref: F64) -> None:
+        """One 10 ms block: ``d`` the microphone, ``ref`` the loudspeaker signal as AEC3 gets it."""
+        n = self.n
+        lin = self.linear
+        self._xpeak.append(float(np.dot(ref, ref)))
+        excite = self._xpeak[-1] > self._loud * max(self._xpeak)  # far-end sound that excites the filter
+        e = lin.block(d, ref, adapt=True, compare=excite and not self.double_talk)
+        if lin.changed:  # not double talk: a changed echo path, now followed
+            self._hold = self._long = self._run = self._burst = 0
+            self.double_talk = False
+            self.path_changes += 1
+        if float(np.dot(lin.bg_error, lin.bg_error)) < lin.e_energy:
+            e = lin.bg_error  # the background already follows a changed path better
+        y = d - e
+        E = np.fft.rfft(np.concatenate([self._e_prev, e]) * self._win)
+        Y = np.fft.rfft(np.concatenate([self._y_prev, y]) * self._win)
+        self._e_prev = e
+        self._y_prev = y
+        pe = E.real ** 2 + E.imag ** 2
+        py = Y.real ** 2 + Y.imag ** 2
+        self._ypeak.append(lin.y_energy)
+        loud = lin.far_active and lin.y_energy > self._loud * max(self._ypeak)
+        ne_sum, ny_sum = float(self._ne.sum()), float(self._ny.sum())
+        self.trusted = ny_sum > 0.0 and ne_sum < self._trust * ny_sum
+        expected = self._oversub * (self._ne / (self._ny + 1e-20)) * py
+        excess = np.maximum(pe - expected, 0.0)
+        near = float(excess.sum())
+        dt = (self.trusted and loud and near > self._dt_ratio * float(expected.sum())
+              and near > self._min_near)
+        self._run = self._run + 1 if dt else 0
+        if self._run >= self.s.confirm:
+            self._hold = self._hold_blocks
+        elif self._hold > 0:
+            self._hold -= 1
+        self.double_talk = self._hold > 0
+        self._long = self._long + 1 if self.double_talk else 0
+        if self._long > self._change_blocks:
+            # "double talk" this long is an echo path the foreground no longer fits: start over
+            # from the background filter and learn the residual afresh
+            lin.adopt()
+            self._ne[:] = 0.0
+            self._ny[:] = 0.0
+            self._hold = self._long = 0
+            self.double_talk = False
+            self.path_changes += 1
+        # learn the residual on echo alone; a block far above it is near-end speech the
+        # detector missed (or a changed path): it must not raise the expectation
+        if loud and not self.double_talk and (not self.trusted or float(pe.sum()) < self._suspect * ne_sum / ny_sum * float(py.sum())):
+            self._ne += self._w * (pe - self._ne)
+            self._ny += self._w * (py - self._ny)
+        # at most burst_ms of replacement per onset, re-armed after rearm_ms without double talk
+        if self._disarmed > 0:
+            self._disarmed -= 1
+        if self.double_talk:
+            if self._clear >= self._rearm_blocks and self._disarmed == 0:
+                self._burst = self._burst_blocks
+                self._confirmed = False
+            self._clear = 0
+        else:
+            self._clear += 1
+        if self._burst == 1 and not self._confirmed:
+            # a whole burst and AEC3 never let anything through: an echo path change, not
+            # a talker; no replacement until AEC3 has re-converged
+            self._disarmed = self._disarm_blocks
+        use = self.double_talk and self._burst > 0
+        if use:
+            self._burst -= 1
+        self.dt_blocks += int(self.double_talk)
+        # the linear error less the expected residual echo, per bin (overlap-add, one block late)
+        g = np.sqrt(excess / (pe + 1e-20))
+        frame = np.fft.irfft(E * g, 2 * n) * self._win
+        done = self._ola + frame[:n]
+        self._ola = frame[n:].copy()
+        self._line[:-n] = self._line[n:]
+        self._line[-n:] = done
+        self._flags.append(use)
+
+    def mix(self, out: npt.NDArray[np.float32]) -> None:
+        """Replace AEC3's output block ``out`` (in place) where double talk was detected
+        ``lag`` samples earlier and AEC3 cut the near end ``mute_db`` below the replacement."""
+        n = self.n
+        lin = self._line[:n]
+        k = self._extra // n + 1  # flags[-1] is this block's, the replacement is one block late
+        flag = self._flags[-1 - k] or bool(self._extra % n and self._flags[-2 - k])
+        gain = 0.0
+        if flag:
+            o = out.astype(np.float64)
+            oe, le = float(np.dot(o, o)), float(np.dot(lin, lin))
+            if oe < self._mute * le:
+                gain = 1.0
+            if oe > self._pass * le:
+                self._confirmed = True  # AEC3 lets the near end through: it was double talk
+        if gain == 0.0 and self._gain == 0.0:
+            return
+        w = self._gain + (gain - self._gain) * self._ramp
+        out[:] = (1.0 - w) * out + w * lin
+        self._gain = gain
+        self.kept_blocks += int(gain > 0.0)
+
+
+def aec3_lag(process: Callable[[F64], F64], fs: int = 48000, block: int = 480, seconds: float = 0.3) -> int:
+    """Samples by which ``process`` (a fresh AEC3 + noise suppression chain, 10 ms blocks,
+    silent far end) delays its input: found by cross-correlating its output with bursts of
+    noise (a harmonic probe would be ambiguous by a pitch period)."""
+    n = int(seconds * fs) // block * block
+    rng = np.random.default_rng(7)
+    t = np.arange(n) / fs
+    x = 0.1 * rng.standard_normal(n) * np.clip(np.sin(2 * np.pi * 3.0 * t), 0.0, None)
+    y = np.concatenate([process(x[i:i + block]) for i in range(0, n, block)])
+    m = 1 << int(math.ceil(math.log2(2 * n)))
+    r = np.fft.irfft(np.fft.rfft(y, m) * np.conj(np.fft.rfft(x, m)), m)
+    return int(np.argmax(r[: min(n, int(0.05 * fs))]))
