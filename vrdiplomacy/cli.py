@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audio": ("vrdiplomacy.commands.audio", "list and test audio devices"),
     "bench": ("vrdiplomacy.commands.bench", "measure voice quality, latency and loss (bench voice)"),
     "identity": ("vrdiplomacy.commands.identity", "create, issue, show and verify delegation identities"),
+    "vote": ("vrdiplomacy.commands.vote", "verify a published vote's bulletin board offline; simulate a vote"),
 }
 
 EPILOG = "Run 'vrdiplomacy COMMAND --help' for the options of one command."
