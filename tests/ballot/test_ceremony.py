@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 
 import pytest
-
 from pump import keyed_context
 
 from vrdiplomacy.ballot import ceremony as ce

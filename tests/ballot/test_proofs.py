@@ -8,13 +8,19 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
 from pump import keyed_context
 
 from vrdiplomacy.ballot import group as g
 from vrdiplomacy.ballot import proofs as zk
-from vrdiplomacy.ballot.election import (ElectionContext, EncryptedBallot, Manifest, _range_hash, _sum_hash,
-                                         encrypt_ballot, verify_ballot)
+from vrdiplomacy.ballot.election import (
+    ElectionContext,
+    EncryptedBallot,
+    Manifest,
+    _range_hash,
+    _sum_hash,
+    encrypt_ballot,
+    verify_ballot,
+)
 from vrdiplomacy.errors import CryptoError
 
 VOTERS = ("France", "Germany", "Italy", "Spain")

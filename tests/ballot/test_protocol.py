@@ -8,7 +8,6 @@ import json
 import random
 
 import pytest
-
 from pump import Room, room
 
 from vrdiplomacy.ballot import wire

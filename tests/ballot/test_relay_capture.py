@@ -10,12 +10,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "e2ee"))
 
-from harness import Member, Pki, RelayTap, codes_agree, member, until  # noqa: E402
+from harness import Member, Pki, RelayTap, codes_agree, member, until
 
-from vrdiplomacy.ballot import wire  # noqa: E402
-from vrdiplomacy.ballot.election import Manifest  # noqa: E402
-from vrdiplomacy.ballot.protocol import VoteCore  # noqa: E402
-from vrdiplomacy.net.relay_server import EmbeddedRelay  # noqa: E402
+from vrdiplomacy.ballot import wire
+from vrdiplomacy.ballot.election import Manifest
+from vrdiplomacy.ballot.protocol import VoteCore
+from vrdiplomacy.net.relay_server import EmbeddedRelay
 
 QUESTION = "Adopt draft resolution L.12 on fisheries in the Eastern Atlantic?"
 

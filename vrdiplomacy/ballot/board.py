@@ -82,7 +82,7 @@ class Board:
             self.stage = "open"
 
     @classmethod
-    def opened(cls, sender: str, msg: wire.Open) -> "Board":
+    def opened(cls, sender: str, msg: wire.Open) -> Board:
         b = cls(msg.manifest)
         b.entries.append(Entry(sender, bytes(msg)))
         return b

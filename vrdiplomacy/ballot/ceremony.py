@@ -69,7 +69,7 @@ class Commitment:
         w.raw(self.share_key)
 
     @classmethod
-    def read(cls, r: Reader) -> "Commitment":
+    def read(cls, r: Reader) -> Commitment:
         i, n = r.u8(), r.u8()
         try:
             ks, ps = [], []

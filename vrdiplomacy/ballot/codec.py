@@ -13,34 +13,34 @@ class Writer:
     def __init__(self) -> None:
         self._parts: list[bytes] = []
 
-    def u8(self, v: int) -> "Writer":
+    def u8(self, v: int) -> Writer:
         self._parts.append(struct.pack(">B", v))
         return self
 
-    def u16(self, v: int) -> "Writer":
+    def u16(self, v: int) -> Writer:
         self._parts.append(struct.pack(">H", v))
         return self
 
-    def f64(self, v: float) -> "Writer":
+    def f64(self, v: float) -> Writer:
         self._parts.append(struct.pack(">d", v))
         return self
 
-    def raw(self, data: bytes) -> "Writer":
+    def raw(self, data: bytes) -> Writer:
         self._parts.append(bytes(data))
         return self
 
-    def blob(self, data: bytes) -> "Writer":
+    def blob(self, data: bytes) -> Writer:
         if len(data) > 0xFFFF:
             raise ProtocolError("field too long")
         return self.u16(len(data)).raw(data)
 
-    def text(self, s: str) -> "Writer":
+    def text(self, s: str) -> Writer:
         b = s.encode()
         if len(b) > MAX_TEXT:
             raise ProtocolError(f"text longer than {MAX_TEXT} bytes")
         return self.blob(b)
 
-    def texts(self, items: tuple[str, ...]) -> "Writer":
+    def texts(self, items: tuple[str, ...]) -> Writer:
         self.u16(len(items))
         for s in items:
             self.text(s)

@@ -80,7 +80,7 @@ class Manifest:
          .texts(self.voters).texts(self.trustees).u8(self.threshold).f64(self.closes_at).text(self.chair))
 
     @classmethod
-    def read(cls, r: Reader) -> "Manifest":
+    def read(cls, r: Reader) -> Manifest:
         m = cls(r.text(), r.text(), r.text(), r.texts(), bool(r.u8()), r.texts(), r.texts(), r.u8(), r.f64(), r.text())
         m.check()
         return m
@@ -91,7 +91,7 @@ class Manifest:
         return bytes(w)
 
     @classmethod
-    def parse(cls, data: bytes) -> "Manifest":
+    def parse(cls, data: bytes) -> Manifest:
         r = Reader(data)
         m = cls.read(r)
         r.end()
@@ -142,7 +142,7 @@ class EncryptedBallot:
         w.raw(bytes(self.sum_proof))
 
     @classmethod
-    def read(cls, r: Reader) -> "EncryptedBallot":
+    def read(cls, r: Reader) -> EncryptedBallot:
         voter = r.text()
         n = r.u8()
         if not 1 <= n <= MAX_OPTIONS:
@@ -163,7 +163,7 @@ class EncryptedBallot:
         return bytes(w)
 
     @classmethod
-    def parse(cls, data: bytes) -> "EncryptedBallot":
+    def parse(cls, data: bytes) -> EncryptedBallot:
         r = Reader(data)
         b = cls.read(r)
         r.end()

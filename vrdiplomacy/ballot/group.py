@@ -128,18 +128,18 @@ class Transcript:
         self.bytes(b"vrdiplomacy/ballot/" + GROUP_NAME.encode())
         self.bytes(label.encode())
 
-    def bytes(self, data: bytes) -> "Transcript":
+    def bytes(self, data: bytes) -> Transcript:
         self._h.update(struct.pack(">I", len(data)))
         self._h.update(data)
         return self
 
-    def text(self, s: str) -> "Transcript":
+    def text(self, s: str) -> Transcript:
         return self.bytes(s.encode())
 
-    def int(self, v: int) -> "Transcript":
+    def int(self, v: int) -> Transcript:
         return self.bytes(struct.pack(">q", v))
 
-    def points(self, ps: Iterable[Point]) -> "Transcript":
+    def points(self, ps: Iterable[Point]) -> Transcript:
         ps = list(ps)
         self.int(len(ps))
         for p in ps:

@@ -25,7 +25,7 @@ class LocalRoom:
     events: dict[str, list[VoteEvent]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, names: list[str], chair: str = "Chair") -> "LocalRoom":
+    def of(cls, names: list[str], chair: str = "Chair") -> LocalRoom:
         return cls({n: VoteCore(n, lambda s, c=chair: s == c) for n in dict.fromkeys([chair, *names])})
 
     def inject(self, sender: str, payload: bytes, now: float = 0.0) -> None:

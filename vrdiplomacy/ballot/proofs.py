@@ -47,12 +47,12 @@ class Ciphertext:
         return self.a + self.b
 
     @classmethod
-    def parse(cls, data: bytes) -> "Ciphertext":
+    def parse(cls, data: bytes) -> Ciphertext:
         if len(data) != CIPHERTEXT_BYTES:
             raise CryptoError(f"a ciphertext is {CIPHERTEXT_BYTES} bytes, not {len(data)}")
         return cls(g.point_from(data[:32]), g.point_from(data[32:]))
 
-    def __add__(self, other: "Ciphertext") -> "Ciphertext":
+    def __add__(self, other: Ciphertext) -> Ciphertext:
         return Ciphertext(g.add(self.a, other.a), g.add(self.b, other.b))
 
 
@@ -84,7 +84,7 @@ class DleqProof:
         return g.scalar_bytes(self.c) + g.scalar_bytes(self.v)
 
     @classmethod
-    def parse(cls, data: bytes) -> "DleqProof":
+    def parse(cls, data: bytes) -> DleqProof:
         return cls(*_pair(data, "a Chaum–Pedersen proof"))
 
 
@@ -115,7 +115,7 @@ class RangeProof:
         return b"".join(g.scalar_bytes(s) for s in (self.c0, self.c1, self.v0, self.v1))
 
     @classmethod
-    def parse(cls, data: bytes) -> "RangeProof":
+    def parse(cls, data: bytes) -> RangeProof:
         if len(data) != RANGE_PROOF_BYTES:
             raise CryptoError(f"a range proof is {RANGE_PROOF_BYTES} bytes, not {len(data)}")
         return cls(*(g.scalar_from(data[i:i + 32]) for i in range(0, 128, 32)))
@@ -164,7 +164,7 @@ class SchnorrProof:
         return g.scalar_bytes(self.c) + g.scalar_bytes(self.v)
 
     @classmethod
-    def parse(cls, data: bytes) -> "SchnorrProof":
+    def parse(cls, data: bytes) -> SchnorrProof:
         return cls(*_pair(data, "a Schnorr proof"))
 
 
