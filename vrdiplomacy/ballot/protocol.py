@@ -229,6 +229,15 @@ class VoteCore:
     def next_event(self) -> VoteEvent | None:
         return self._events.popleft() if self._events else None
 
+    def trustee_done(self, vote_id: str) -> bool:
+        """Whether we owe vote ``vote_id`` nothing more as a trustee: not one of its trustees, our
+        partial decryption is on the board, or our part of the ceremony failed."""
+        b = self.boards.get(vote_id)
+        if b is None:
+            return True
+        idx = b.manifest.trustee_index(self.me)
+        return not idx or idx in b.partials or vote_id not in self._trustee
+
     def result(self, vote_id: str) -> Result | None:
         b = self.boards.get(vote_id)
         return None if b is None else b.result
