@@ -27,7 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audio": ("vrdiplomacy.commands.audio", "list and test audio devices"),
     "bench": ("vrdiplomacy.commands.bench", "measure voice quality, latency and loss (bench voice)"),
     "identity": ("vrdiplomacy.commands.identity", "create, issue, show and verify delegation identities"),
-    "vote": ("vrdiplomacy.commands.vote", "verify a published vote's bulletin board offline; simulate a vote"),
+    "vote": ("vrdiplomacy.commands.vote", "open, cast and follow votes in a secured room; verify a published board offline"),
+    "text": ("vrdiplomacy.commands.text", "read and edit a joint draft (bracketed text, CRDT-merged) in a secured room"),
 }
 
 EPILOG = "Run 'vrdiplomacy COMMAND --help' for the options of one command."

@@ -242,3 +242,10 @@ def test_other_room_events_are_ignored() -> None:
     for payload in (b"", b"\x01\x02gesture", b"\x48handshake", bytes(300)):
         c.receive(payload, "Germany", 0.0)
     assert c.counters.received == 0 and c.next_event() is None
+
+
+def test_an_opening_too_large_for_one_sealed_event_is_refused() -> None:
+    c = VoteCore("Chair", lambda s: s == "Chair")
+    voters = tuple(f"Delegation of the Republic number {i:04d}" for i in range(400))
+    with pytest.raises(ConfigError, match="sealed room event"):
+        c.open(secret_manifest(voters))

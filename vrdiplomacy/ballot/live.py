@@ -61,6 +61,29 @@ def roster_names(room: Any) -> dict[str, str]:
     return {} if r is None else {m.identity.name: m.role for m in r.members.values()}
 
 
+class RoleBook:
+    """Room roles by verified name, remembered after a member leaves.
+
+    An event is opened (and its sender verified) when it arrives, but read by the application a
+    moment later: by then its sender may have left and the roster dropped it. Its role is the one
+    of the last roster that listed it (it was a member when it signed: the event opened)."""
+
+    def __init__(self, room: Any) -> None:
+        self.room = room
+        self.roles: dict[str, str] = {}
+        self._seen: object = None
+
+    def refresh(self) -> dict[str, str]:
+        r = self.room.roster
+        if r is not self._seen:
+            self._seen = r
+            self.roles.update(roster_names(self.room))
+        return self.roles
+
+    def role(self, name: str) -> str:
+        return self.refresh().get(name, "")
+
+
 async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable[[str], None] = print,
                    clock: Callable[[], float] = time.time) -> Result | None:
     """Run ``job`` over a connected ``client`` (``vrdiplomacy.net.client_io.Client``) whose sealer
@@ -68,7 +91,8 @@ async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable
     from vrdiplomacy.net.client_core import RoomEventReceived
     from vrdiplomacy.net.secure import RoomCodeChanged
 
-    core = VoteCore(me, lambda name: roster_names(room).get(name, "") in CHAIR_ROLES)
+    roles = RoleBook(room)
+    core = VoteCore(me, lambda name: roles.role(name) in CHAIR_ROLES)
     start = clock()
     opened = closed = cast_sent = False
     dropped = 0

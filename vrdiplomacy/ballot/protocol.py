@@ -37,6 +37,7 @@ from vrdiplomacy.ballot.election import Manifest, encrypt_ballot
 from vrdiplomacy.errors import ConfigError, ProtocolError
 
 STREAM = wire.STREAM
+MAX_EVENT = 7600  # bytes of one vote message: a sealed room event carries about 8 KB
 MAX_VOTES = 256  # votes one client keeps (the oldest tallied ones are dropped first)
 
 
@@ -94,7 +95,11 @@ class VoteCore:
             raise ConfigError("only the chair opens a vote")
         if manifest.vote_id in self.boards:
             raise ConfigError(f"vote {manifest.vote_id!r} exists")
-        self._send(wire.Open(manifest))
+        msg = wire.Open(manifest)
+        if len(bytes(msg)) > MAX_EVENT:
+            raise ConfigError(f"the vote's opening is {len(bytes(msg))} bytes, more than one sealed room event "
+                              f"carries ({MAX_EVENT}): fewer voters or shorter names")
+        self._send(msg)
 
     def cast(self, vote_id: str, choice: int | str) -> None:
         """Vote ``choice`` (option index or name) in ``vote_id``."""

@@ -4,8 +4,9 @@
 A local edit is applied at once (a CRDT needs no round trip) and queued as an :class:`Update`
 for the room's ``text`` stream, where the end-to-end layer seals and signs it. ``receive(payload,
 sender, now)`` merges a peer's update; ``sender`` is the verified member name, the update's
-**author** in the history. Only members ``may_edit`` accepts are merged (the others are dropped
-and counted: every replica drops the same ones, so they still converge).
+**author** in the history. Only updates from members ``may_edit`` accepts are merged (the others
+are dropped and counted: every replica drops the same ones, so they still converge); any member
+may ask for a document (:meth:`TextCore.join`) and read it.
 
 History: one :class:`HistoryEntry` per update as it came back from the relay (our own included),
 in room order, with the author, its sequence number, the time and the version's digest.
@@ -30,6 +31,7 @@ from vrdiplomacy.text.document import JointText
 STREAM = wire.STREAM
 MAX_DOCS = 64
 MAX_HISTORY = 10_000  # entries kept per document (the oldest are dropped)
+MAX_PENDING_PER_SENDER = 4  # unfinished multi-part messages kept per sender
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class TextCore:
         self.history: dict[str, deque[HistoryEntry]] = {}
         self.counters = TextCounters()
         self._seq = 0
+        self._msg_id = 0
+        self._parts: dict[tuple[str, str, int], dict[int, bytes]] = {}
         self._out: deque[tuple[str, bytes]] = deque()
         self._events: deque[TextEvent] = deque(maxlen=4096)
 
@@ -112,6 +116,14 @@ class TextCore:
         self._require_edit()
         self._local(doc_id, self.doc(doc_id).resolve(bracket_id, self.me, keep))
 
+    def join(self, doc_id: str) -> None:
+        """Ask the room for document ``doc_id`` (peers answer with what we lack, and ask us back)."""
+        self._send(bytes(wire.Sync(doc_id, self.doc(doc_id).state_vector(), answer=True)))
+
+    def load(self, doc_id: str, snapshot: bytes) -> None:
+        """Restore a saved document (:meth:`JointText.snapshot`), e.g. after a crash; then :meth:`join`."""
+        self.doc(doc_id).apply(snapshot)
+
     def resync(self) -> None:
         """After a reconnection: exchange what each side lacks, for every document."""
         for doc_id, d in self.docs.items():
@@ -132,7 +144,13 @@ class TextCore:
         except ProtocolError:
             self.counters.malformed += 1
             return
-        if not self.may_edit(sender):
+        if isinstance(msg, wire.Part):
+            whole = self._reassemble(sender, msg)
+            if whole is not None:
+                self.counters.received -= 1  # the whole message counts once
+                self.receive(whole, sender, now)
+            return
+        if not isinstance(msg, wire.Sync) and not self.may_edit(sender):  # any member may read
             self.counters.not_allowed += 1
             return
         if msg.doc not in self.docs and len(self.docs) >= MAX_DOCS:
@@ -173,11 +191,31 @@ class TextCore:
         self.history[msg.doc].append(HistoryEntry(sender, seq, now, d.digest(), kind))
         self._events.append(TextEvent("changed", msg.doc, sender))
 
+    def _reassemble(self, sender: str, p: wire.Part) -> bytes | None:
+        key = (sender, p.doc, p.msg_id)
+        have = self._parts.get(key)
+        if have is None:
+            if sum(1 for k in self._parts if k[0] == sender) >= MAX_PENDING_PER_SENDER:
+                self.counters.malformed += 1  # a sender with too many unfinished messages: dropped
+                return None
+            have = self._parts[key] = {}
+        have[p.index] = p.chunk
+        if len(have) < p.count:
+            return None
+        del self._parts[key]
+        if set(have) != set(range(p.count)):
+            self.counters.malformed += 1
+            return None
+        return b"".join(have[i] for i in range(p.count))
+
     # ------------------------------------------------------------ output
 
     def _send(self, payload: bytes) -> None:
         self.counters.sent += 1
-        self._out.append((STREAM, payload))
+        self._msg_id += 1
+        doc = wire.parse(payload).doc
+        for piece in wire.split(doc, self._msg_id, payload):
+            self._out.append((STREAM, piece))
 
     def data_to_send(self) -> list[tuple[str, bytes]]:
         out = list(self._out)

@@ -6,6 +6,8 @@ Layout (big-endian)::
     kind 1 UPDATE      u32 author's sequence number, u32 len + CRDT update (Yjs v1 encoding)
     kind 2 SYNC        u8 flags (1: answer with your own SYNC too), u32 len + state vector
     kind 3 SYNC_REPLY  u32 len + CRDT update (what the SYNC's sender lacked)
+    kind 4 PART        u32 message id, u16 index, u16 count, u32 len + bytes: one piece of a text
+                       message too large for one room event (a sealed event holds ~8 KB)
 
 Byte vectors: tests/text/test_wire.py. :func:`parse` raises :class:`ProtocolError` on anything else.
 """
@@ -17,10 +19,12 @@ from dataclasses import dataclass
 
 from vrdiplomacy.errors import ProtocolError
 
-STREAM = "text"
+STREAM = "room"  # the end-to-end layer's generic signed event stream (streams are fixed there)
 TAG = 0x54
 VERSION = 1
-UPDATE, SYNC, SYNC_REPLY = 1, 2, 3
+UPDATE, SYNC, SYNC_REPLY, PART = 1, 2, 3, 4
+MAX_EVENT = 7000  # bytes of one text message in one room event; larger ones travel in parts
+MAX_PARTS = 128
 MAX_DOC_ID = 128
 MAX_BLOB = 512 * 1024  # a secured room's event carries up to ~1 MB
 _HEAD = struct.Struct(">BBBH")
@@ -68,7 +72,30 @@ class SyncReply:
         return _head(SYNC_REPLY, self.doc) + _blob(self.update)
 
 
-TextMessage = Update | Sync | SyncReply
+@dataclass(frozen=True)
+class Part:
+    doc: str
+    msg_id: int
+    index: int
+    count: int
+    chunk: bytes
+
+    def __bytes__(self) -> bytes:
+        return _head(PART, self.doc) + struct.pack(">IHH", self.msg_id, self.index, self.count) + _blob(self.chunk)
+
+
+TextMessage = Update | Sync | SyncReply | Part
+
+
+def split(doc: str, msg_id: int, data: bytes) -> list[bytes]:
+    """``data`` (one text message) as room-event payloads: itself, or parts."""
+    if len(data) <= MAX_EVENT:
+        return [data]
+    step = MAX_EVENT - 64
+    chunks = [data[i:i + step] for i in range(0, len(data), step)]
+    if len(chunks) > MAX_PARTS:
+        raise ProtocolError(f"text message of {len(data)} bytes needs more than {MAX_PARTS} parts")
+    return [bytes(Part(doc, msg_id, i, len(chunks), c)) for i, c in enumerate(chunks)]
 
 
 def is_text(data: bytes) -> bool:
@@ -112,4 +139,11 @@ def parse(data: bytes) -> TextMessage:
         return Sync(doc, blob(pos + 1), bool(data[pos]))
     if kind == SYNC_REPLY:
         return SyncReply(doc, blob(pos))
+    if kind == PART:
+        if pos + 8 > len(data):
+            raise ProtocolError("text message truncated")
+        mid, idx, cnt = struct.unpack_from(">IHH", data, pos)
+        if not 0 <= idx < cnt <= MAX_PARTS:
+            raise ProtocolError(f"part {idx} of {cnt}")
+        return Part(doc, mid, idx, cnt, blob(pos + 8))
     raise ProtocolError(f"unknown text message kind {kind}")
