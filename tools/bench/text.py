@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "e2ee"))
 
-from harness import Pki, codes_agree, member, until  # noqa: E402
+from harness import Pki, codes_agree, member, until
 
-from vrdiplomacy.net.client_core import RoomEventReceived  # noqa: E402
-from vrdiplomacy.net.relay_server import EmbeddedRelay  # noqa: E402
-from vrdiplomacy.text.core import STREAM, TextCore  # noqa: E402
+from vrdiplomacy.net.client_core import RoomEventReceived
+from vrdiplomacy.net.relay_server import EmbeddedRelay
+from vrdiplomacy.text.core import STREAM, TextCore
 
 
 async def run(keys: int, interval: float) -> tuple[list[float], float]:
