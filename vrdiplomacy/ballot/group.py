@@ -22,9 +22,16 @@ import secrets
 import struct
 from collections.abc import Iterable
 
-import pysodium
+from vrdiplomacy.errors import CryptoError, PlatformError
 
-from vrdiplomacy.errors import CryptoError
+try:
+    import pysodium
+    if not hasattr(pysodium, "crypto_core_ristretto255_add"):
+        raise ImportError("pysodium without ristretto255")
+    pysodium.crypto_scalarmult_ristretto255_base(bytes([1]) + bytes(31))  # needs libsodium >= 1.0.18
+except (ImportError, OSError, ValueError) as _e:  # no libsodium, or one too old
+    raise PlatformError("the secret ballot needs libsodium >= 1.0.18 and pysodium "
+                        f"(Debian/Ubuntu: apt install libsodium23; pip install pysodium): {_e}") from _e
 
 GROUP_NAME = "ristretto255"
 L = 2**252 + 27742317777372353535851937790883648493
