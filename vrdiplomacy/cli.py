@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("vrdiplomacy.commands.bench", "measure voice quality, latency and loss (bench voice)"),
     "identity": ("vrdiplomacy.commands.identity", "create, issue, show and verify delegation identities"),
     "record": ("vrdiplomacy.commands.record", "keep, verify and export the meeting's signed record (minutes)"),
+    "vote": ("vrdiplomacy.commands.vote", "open, cast and follow votes in a secured room; verify a published board offline"),
+    "text": ("vrdiplomacy.commands.text", "read and edit a joint draft (bracketed text, CRDT-merged) in a secured room"),
 }
 
 EPILOG = "Run 'vrdiplomacy COMMAND --help' for the options of one command."

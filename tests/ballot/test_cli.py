@@ -1,0 +1,52 @@
+"""``vrdiplomacy vote``: simulate a vote, verify its board offline, catch a tampered board."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vrdiplomacy.ballot.local import simulate
+from vrdiplomacy.cli import main
+
+
+def test_simulate_then_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "board.json"
+    assert main(["vote", "simulate", "--voters", "12", "--seed", "3", "-o", str(out)]) == 0
+    assert main(["vote", "verify", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "OK: every proof verifies" in text and "ballots accepted: 12" in text
+    doc = json.loads(out.read_text())
+    counts = doc["result"]["counts"]
+    assert sum(counts.values()) == 12 and f"yes {counts['yes']}," in text
+
+
+def test_a_tampered_board_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    board, choices = simulate(6, 3, 2, seed=9)
+    assert board.result is not None and list(board.result.counts) == [choices.count(i) for i in range(3)]
+    doc = json.loads(board.to_json())
+    i = next(i for i, e in enumerate(doc["entries"]) if e["kind"] == "ballot")
+    raw = bytearray.fromhex(doc["entries"][i]["message"])
+    raw[-100] ^= 0x20
+    doc["entries"][i]["message"] = raw.hex()
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    assert main(["vote", "verify", str(bad)]) == 1
+    assert "FAILED: entry" in capsys.readouterr().out
+
+
+def test_recorded_simulation_lists_each_delegation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "rec.json"
+    assert main(["vote", "simulate", "--recorded", "--voters", "3", "--seed", "1", "-o", str(out)]) == 0
+    assert main(["vote", "verify", str(out)]) == 0
+    assert "Delegation 003:" in capsys.readouterr().out
+
+
+def test_unreadable_or_malformed_board_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["vote", "verify", str(tmp_path / "missing.json")]) == 2
+    assert capsys.readouterr().err.startswith("error: cannot read")
+    junk = tmp_path / "junk.json"
+    junk.write_text("{ not json")
+    assert main(["vote", "verify", str(junk)]) == 1
+    assert capsys.readouterr().out.startswith("FAILED: malformed board")

@@ -1,0 +1,1 @@
+"""The secret ballot and votes: see vrdiplomacy/ballot/protocol.py."""

@@ -1,0 +1,194 @@
+"""A vote client in a secured room on a relay: the I/O around :class:`~vrdiplomacy.ballot.protocol.VoteCore`.
+
+:func:`run_live` connects (TLS to the relay, the end-to-end layer of
+:class:`~vrdiplomacy.net.secure.SecureRoom`), feeds every opened, verified vote event to the core
+(the sender is the member whose signature verified, never the relay's client id) and sends what
+the core answers on the ``vote`` stream. Depending on :class:`LiveVote`:
+
+* the **chair** waits until every voter and trustee of its manifest is in the signed roster, opens
+  the vote, closes it at ``closes_in`` seconds (or when everyone has voted) and waits for the tally;
+* a **voter** waits for the vote, casts its choice and waits for its ballot to come back accepted
+  (then for the tally, if it is also a trustee or asked to);
+* a **trustee** runs its part of the key ceremony and the decryption by itself while it follows.
+
+Vote events that come without a verified sender (a room without end-to-end encryption) are
+dropped: a vote needs signed events. Who may chair is read from the signed roster (room role
+chair or host). It writes the board (JSON) when asked, for ``vrdiplomacy vote verify``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vrdiplomacy.ballot.board import Result
+from vrdiplomacy.ballot.election import Manifest
+from vrdiplomacy.ballot.protocol import VoteCore, VoteEvent
+from vrdiplomacy.errors import ConfigError, VrdError
+
+CHAIR_ROLES = frozenset({"chair", "host"})
+
+
+@dataclass
+class LiveVote:
+    """What this client does. vote_id: the vote to follow; manifest: open it (chair); choice: cast
+    it (voter); closes_in: the chair closes after that many seconds (0: when all voted);
+    until: "tallied" (default) or "cast" (a voter leaves once its ballot was accepted);
+    board: write the board there at the end; timeout: give up after that many seconds; settle:
+    the chair opens once everyone has been in the roster this long (a member just admitted needs
+    a moment for the senders' keys: an event sealed before it has them does not open there)."""
+
+    vote_id: str
+    manifest: Manifest | None = None
+    choice: str | None = None
+    closes_in: float = 0.0
+    until: str = "tallied"
+    board: Path | None = None
+    timeout: float = 120.0
+    settle: float = 1.5
+
+
+class VoteTimeout(VrdError):
+    """The vote did not reach the awaited stage in time."""
+
+
+def roster_names(room: Any) -> dict[str, str]:
+    """Verified member name -> room role, from the signed roster of a SecureRoom."""
+    r = room.roster
+    return {} if r is None else {m.identity.name: m.role for m in r.members.values()}
+
+
+class RoleBook:
+    """Room roles by verified name, remembered after a member leaves.
+
+    An event is opened (and its sender verified) when it arrives, but read by the application a
+    moment later: by then its sender may have left and the roster dropped it. Its role is the one
+    of the last roster that listed it (it was a member when it signed: the event opened)."""
+
+    def __init__(self, room: Any) -> None:
+        self.room = room
+        self.roles: dict[str, str] = {}
+        self._seen: object = None
+
+    def refresh(self) -> dict[str, str]:
+        r = self.room.roster
+        if r is not self._seen:
+            self._seen = r
+            self.roles.update(roster_names(self.room))
+        return self.roles
+
+    def role(self, name: str) -> str:
+        return self.refresh().get(name, "")
+
+
+async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable[[str], None] = print,
+                   clock: Callable[[], float] = time.time) -> Result | None:
+    """Run ``job`` over a connected ``client`` (``vrdiplomacy.net.client_io.Client``) whose sealer
+    is ``room`` (a ``SecureRoom``); returns the result (None if leaving after a cast)."""
+    from vrdiplomacy.net.client_core import RoomEventReceived
+    from vrdiplomacy.net.secure import RoomCodeChanged
+
+    roles = RoleBook(room)
+    core = VoteCore(me, lambda name: roles.role(name) in CHAIR_ROLES)
+    start = clock()
+    opened = closed = cast_sent = False
+    dropped = 0
+    all_present_since: float | None = None
+
+    def flush() -> None:
+        for stream, payload in core.data_to_send():
+            client.send_event(payload, stream=stream)
+
+    def show(e: VoteEvent) -> None:
+        if e.vote_id != job.vote_id and e.kind != "rejected":
+            return
+        if e.kind == "rejected":
+            say(f"vote {e.vote_id or '?'}: rejected from {e.who}: {e.detail}")
+        elif e.kind == "tallied" and e.result is not None:
+            say(f"vote {e.vote_id}: result " + ", ".join(f"{o} {c}" for o, c in zip(e.result.options, e.result.counts))
+                + "".join(f"\n  {v}: {c}" for v, c in e.result.choices))
+        elif e.kind == "accepted":
+            say(f"vote {e.vote_id}: ballot of {e.who} accepted")
+        else:
+            say(f"vote {e.vote_id}: {e.kind}" + (f" ({e.detail})" if e.detail else ""))
+
+    while True:
+        now = clock()
+        if now - start > job.timeout:
+            b = core.boards.get(job.vote_id)
+            raise VoteTimeout(f"vote {job.vote_id}: still {b.stage if b else 'not open'} after {job.timeout:g} s")
+        ev = await client.next_event(timeout=0.05)
+        if isinstance(ev, RoomCodeChanged):
+            say(f"room code: {ev.code}")
+        if isinstance(ev, RoomEventReceived) and ev.stream == "vote":
+            if ev.member is None or not ev.verified_sender:
+                dropped += 1
+                if dropped == 1:
+                    say("vote events without a verified sender dropped: a vote needs an end-to-end encrypted room")
+            else:
+                core.receive(ev.payload, ev.verified_sender, now)
+        m = job.manifest
+        if m is not None and not opened:
+            present = roster_names(room)
+            missing = [n for n in (*m.voters, *m.trustees) if n not in present]
+            all_present_since = None if missing else (all_present_since if all_present_since is not None else now)
+            if all_present_since is not None and now - all_present_since >= job.settle \
+                    and present.get(me, "") in CHAIR_ROLES:
+                core.open(m if not job.closes_in else _with_close(m, now + job.closes_in))
+                opened = True
+                say(f"vote {m.vote_id}: opening ({'secret' if m.secret else 'recorded'}, {len(m.voters)} voters)")
+        b = core.boards.get(job.vote_id)
+        if b is not None and job.choice is not None and b.stage == "open" and me in b.manifest.voters \
+                and me not in b.ballots and me not in b.recorded and not cast_sent:
+            core.cast(job.vote_id, job.choice)
+            cast_sent = True
+        if b is not None and m is not None and not closed and b.stage == "open" and not job.closes_in \
+                and len(b.ballots) + len(b.recorded) == len(b.manifest.voters):
+            core.close(job.vote_id)
+            closed = True
+        core.tick(now)
+        flush()
+        while (e := core.next_event()) is not None:
+            show(e)
+        if b is not None:
+            if job.until == "cast" and (me in b.ballots or me in b.recorded):
+                return None
+            if b.result is not None and b.stage == "tallied" and core.trustee_done(job.vote_id):
+                if job.board is not None:
+                    job.board.write_text(b.to_json())
+                    say(f"board written to {job.board}")
+                return b.result
+
+
+def _with_close(m: Manifest, at: float) -> Manifest:
+    from dataclasses import replace
+
+    return replace(m, closes_at=at)
+
+
+def check_job(job: LiveVote) -> None:
+    if job.until not in ("tallied", "cast"):
+        raise ConfigError("--until is tallied or cast")
+    if job.until == "cast" and job.choice is None:
+        raise ConfigError("--until cast needs a choice to cast")
+
+
+async def connect_and_run(relay: str, fingerprint: str, room_name: str, seat: str, identity: Any, admission: Any,
+                          authority: Any, job: LiveVote, say: Callable[[str], None] = print) -> Result | None:
+    """Join ``room_name`` on ``relay`` as ``identity`` ((LocalIdentity, roots, name), see
+    ``room_code_cli.load_delegate``) with ``admission`` and run ``job``."""
+    from vrdiplomacy.app.addresses import parse_fingerprint, parse_host_port
+    from vrdiplomacy.net.client_io import connect
+    from vrdiplomacy.net.room_code_cli import admission_settings
+    from vrdiplomacy.net.secure import SecureRoom
+
+    me, roots, name = identity
+    host, port = parse_host_port(relay)
+    room = SecureRoom(room_name, me, roots, admission_settings(admission), authority=authority)
+    async with connect(host, port, parse_fingerprint(fingerprint), name, seat, room=room_name, sealer=room,
+                       admission=admission) as c:
+        say(f"joined room {room_name!r} as {name}")
+        return await run_live(c, room, name, job, say)

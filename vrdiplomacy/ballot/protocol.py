@@ -1,0 +1,248 @@
+"""The vote protocol of one client (sans-I/O): open, cast, close, tally, result.
+
+:class:`VoteCore` takes room events (``receive(payload, sender, now)``, ``sender`` the verified
+member name that signed the event) and returns the vote messages to send
+(:meth:`VoteCore.data_to_send`: ``(stream, payload)`` pairs for
+:meth:`~vrdiplomacy.net.client_io.Client.send_event`) and what happened
+(:meth:`VoteCore.next_event`). The clock is passed in. Nothing is applied when it is sent: every
+message, our own included, changes state only when it comes back from the relay in room order
+(the relay echoes a room event to its sender), so every client applies the same messages in the
+same order and computes the same boards and results.
+
+Roles:
+
+* **chair** (``is_chair(name)``, from the signed roster; the meeting layer provides it): opens a vote
+  on an agenda item (:meth:`VoteCore.open`) and closes it (:meth:`VoteCore.close`, or
+  automatically at ``closes_at`` in :meth:`VoteCore.tick`).
+* **trustees** (named in the manifest): their cores run the key ceremony and the partial
+  decryptions by themselves — commit when the vote opens, deal shares once every commitment is in,
+  check their shares, decrypt the sums when the vote closes.
+* **voters** (named in the manifest): :meth:`VoteCore.cast` — a plain signed choice in a recorded
+  vote, an encrypted ballot with proofs in a secret one.
+
+Every client verifies every proof (:class:`~vrdiplomacy.ballot.board.Board`); a bad message is
+rejected with a reason and counted, never raised.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from vrdiplomacy.ballot import wire
+from vrdiplomacy.ballot.board import Board, Result
+from vrdiplomacy.ballot.ceremony import CeremonyError, Trustee
+from vrdiplomacy.ballot.election import Manifest, encrypt_ballot
+from vrdiplomacy.errors import ConfigError, ProtocolError
+
+STREAM = wire.STREAM
+MAX_EVENT = 7600  # bytes of one vote message: a sealed room event carries about 8 KB
+MAX_VOTES = 256  # votes one client keeps (the oldest tallied ones are dropped first)
+
+
+@dataclass(frozen=True)
+class VoteEvent:
+    """Something that happened to vote ``vote_id``.
+
+    kind: "opened", "ready" (ballots accepted), "accepted", "rejected", "closed", "tallied",
+    "ceremony_failed"; who: the member concerned; detail: a rejection's reason; result: when tallied.
+    """
+
+    kind: str
+    vote_id: str
+    who: str = ""
+    detail: str = ""
+    result: Result | None = None
+
+
+@dataclass
+class VoteCounters:
+    received: int = 0
+    malformed: int = 0
+    unknown_vote: int = 0
+    rejected: int = 0
+    sent: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class VoteCore:
+    """One client's side of every vote in a room (see the module docstring).
+
+    me: our verified member name; is_chair: whether a member may open and close votes.
+    """
+
+    def __init__(self, me: str, is_chair: Callable[[str], bool]) -> None:
+        self.me = me
+        self.is_chair = is_chair
+        self.boards: dict[str, Board] = {}
+        self.counters = VoteCounters()
+        self._trustee: dict[str, Trustee] = {}
+        self._dealt: set[str] = set()
+        self._decrypted: set[str] = set()
+        self._close_sent: set[str] = set()
+        self._out: deque[tuple[str, bytes]] = deque()
+        self._events: deque[VoteEvent] = deque(maxlen=4096)
+
+    # ------------------------------------------------------------ local actions
+
+    def open(self, manifest: Manifest) -> None:
+        """Open a vote (we must be its chair)."""
+        manifest.check()
+        if manifest.chair != self.me or not self.is_chair(self.me):
+            raise ConfigError("only the chair opens a vote")
+        if manifest.vote_id in self.boards:
+            raise ConfigError(f"vote {manifest.vote_id!r} exists")
+        msg = wire.Open(manifest)
+        if len(bytes(msg)) > MAX_EVENT:
+            raise ConfigError(f"the vote's opening is {len(bytes(msg))} bytes, more than one sealed room event "
+                              f"carries ({MAX_EVENT}): fewer voters or shorter names")
+        self._send(msg)
+
+    def cast(self, vote_id: str, choice: int | str) -> None:
+        """Vote ``choice`` (option index or name) in ``vote_id``."""
+        b = self.boards.get(vote_id)
+        if b is None:
+            raise ConfigError(f"no vote {vote_id!r}")
+        m = b.manifest
+        idx = m.options.index(choice) if isinstance(choice, str) and choice in m.options else choice
+        if not isinstance(idx, int) or not 0 <= idx < len(m.options):
+            raise ConfigError(f"{choice!r} is not one of {', '.join(m.options)}")
+        if self.me not in m.voters:
+            raise ConfigError(f"{self.me} is not a voter in {vote_id!r}")
+        if b.stage != "open":
+            raise ConfigError(f"vote {vote_id!r} is {b.stage}, not open")
+        if self.me in b.ballots or self.me in b.recorded:
+            raise ConfigError(f"{self.me} already voted in {vote_id!r}")
+        if m.secret:
+            assert b.context is not None
+            self._send(wire.Cast(vote_id, encrypt_ballot(b.context, self.me, idx)))
+        else:
+            self._send(wire.RecordedCast(vote_id, self.me, idx))
+
+    def close(self, vote_id: str) -> None:
+        b = self.boards.get(vote_id)
+        if b is None or b.manifest.chair != self.me:
+            raise ConfigError(f"we do not chair vote {vote_id!r}")
+        if vote_id not in self._close_sent and b.stage in ("ceremony", "open"):
+            self._close_sent.add(vote_id)
+            self._send(wire.Close(vote_id))
+
+    def tick(self, now: float) -> None:
+        """The chair's client closes its votes at their closing time."""
+        for vid, b in self.boards.items():
+            if b.manifest.chair == self.me and b.manifest.closes_at and now >= b.manifest.closes_at:
+                self.close(vid)
+
+    # ------------------------------------------------------------ network input
+
+    def receive(self, payload: bytes, sender: str, now: float = 0.0) -> None:
+        """Fold in one room event (any event: ones that are not votes are ignored)."""
+        if not wire.is_vote(payload):
+            return
+        self.counters.received += 1
+        try:
+            msg = wire.parse(payload)
+        except ProtocolError as e:
+            self.counters.malformed += 1
+            self._events.append(VoteEvent("rejected", "", sender, f"malformed: {e}"))
+            return
+        if isinstance(msg, wire.Open):
+            self._opened(sender, msg)
+            return
+        b = self.boards.get(msg.vote_id)
+        if b is None:
+            self.counters.unknown_vote += 1
+            return
+        before = b.stage
+        reason = b.apply(sender, msg)
+        if reason:
+            self.counters.rejected += 1
+            self._events.append(VoteEvent("rejected", msg.vote_id, sender, reason))
+            return
+        if isinstance(msg, (wire.Cast, wire.RecordedCast)):
+            self._events.append(VoteEvent("accepted", msg.vote_id, sender))
+        if b.stage != before:
+            kind = {"open": "ready", "closed": "closed", "tallied": "tallied"}[b.stage]
+            if kind == "tallied" and before == "open":
+                self._events.append(VoteEvent("closed", msg.vote_id, sender))
+            self._events.append(VoteEvent(kind, msg.vote_id, sender, result=b.result))
+        self._act_as_trustee(b)
+
+    def _opened(self, sender: str, msg: wire.Open) -> None:
+        m = msg.manifest
+        if m.vote_id in self.boards:
+            self.counters.rejected += 1
+            self._events.append(VoteEvent("rejected", m.vote_id, sender, "duplicate: vote already open"))
+            return
+        if sender != m.chair or not self.is_chair(sender):
+            self.counters.rejected += 1
+            self._events.append(VoteEvent("rejected", m.vote_id, sender, f"not the chair: {sender}"))
+            return
+        if len(self.boards) >= MAX_VOTES:
+            done = [v for v, b in self.boards.items() if b.stage == "tallied"]
+            if not done:
+                self.counters.rejected += 1
+                return
+            del self.boards[done[0]]
+        b = Board.opened(sender, msg)
+        self.boards[m.vote_id] = b
+        self._events.append(VoteEvent("opened", m.vote_id, sender))
+        if b.stage == "open":
+            self._events.append(VoteEvent("ready", m.vote_id, sender))
+        idx = m.trustee_index(self.me)
+        if idx:
+            t = Trustee(b.ceremony_id, idx, len(m.trustees), m.threshold)
+            self._trustee[m.vote_id] = t
+            self._send(wire.Commit(m.vote_id, t.commitment()))
+
+    def _act_as_trustee(self, b: Board) -> None:
+        vid = b.manifest.vote_id
+        t = self._trustee.get(vid)
+        if t is None:
+            return
+        n = len(b.manifest.trustees)
+        comms = [b.commitments[i] for i in sorted(b.commitments)]
+        if len(comms) == n and vid not in self._dealt:
+            self._dealt.add(vid)
+            self._send(wire.Shares(vid, t.index, tuple(sorted(t.shares_for(comms).items()))))
+        if len(b.shares) == n and t.key_share is None and len(comms) == n:
+            try:
+                t.receive_shares(comms, {d: s[t.index] for d, s in b.shares.items() if d != t.index})
+            except CeremonyError as e:
+                self._events.append(VoteEvent("ceremony_failed", vid, self.me, str(e)))
+                self._trustee.pop(vid)
+                return
+        if b.stage == "closed" and t.key_share is not None and vid not in self._decrypted:
+            self._decrypted.add(vid)
+            assert b.context is not None
+            self._send(wire.Partial(vid, t.index, tuple(t.partial(b.context.hash, b.sums))))
+
+    # ------------------------------------------------------------ output
+
+    def _send(self, msg: wire.VoteMessage) -> None:
+        self.counters.sent += 1
+        self._out.append((STREAM, bytes(msg)))
+
+    def data_to_send(self) -> list[tuple[str, bytes]]:
+        out = list(self._out)
+        self._out.clear()
+        return out
+
+    def next_event(self) -> VoteEvent | None:
+        return self._events.popleft() if self._events else None
+
+    def trustee_done(self, vote_id: str) -> bool:
+        """Whether we owe vote ``vote_id`` nothing more as a trustee: not one of its trustees, our
+        partial decryption is on the board, or our part of the ceremony failed."""
+        b = self.boards.get(vote_id)
+        if b is None:
+            return True
+        idx = b.manifest.trustee_index(self.me)
+        return not idx or idx in b.partials or vote_id not in self._trustee
+
+    def result(self, vote_id: str) -> Result | None:
+        b = self.boards.get(vote_id)
+        return None if b is None else b.result

@@ -1,0 +1,174 @@
+"""The vote's room events: one tag byte, a version, a kind, the vote id, then the body.
+
+They travel on the signed, end-to-end sealed event stream :data:`STREAM` (a secured room seals and
+signs each one; the relay sees only ciphertext). Layout (big-endian; ``text`` = u16 length + UTF-8,
+points and scalars 32 bytes)::
+
+    u8 tag 0x56 ("V")  u8 version 1  u8 kind  text vote_id  body
+    kind 1 OPEN      manifest (see Manifest.write)
+    kind 2 COMMIT    u8 trustee index, u8 k, k × (point K_m, 64-byte Schnorr proof), point share key
+    kind 3 SHARES    u8 dealer index, u8 count, count × (u8 to, 80-byte sealed share)
+    kind 4 BALLOT    text voter, u8 n, n × (64-byte ciphertext, 128-byte range proof), 64-byte sum proof
+    kind 5 RECORDED  text voter, u8 option index
+    kind 6 CLOSE     (nothing)
+    kind 7 PARTIAL   u8 trustee index, u8 n, n × (point M, 64-byte Chaum–Pedersen proof)
+
+The tag is distinct from the other room events (GestureEvent's version byte 1, handshake 0x48 "H",
+presence 0x50 "P", feedback 0x4C "L"). :func:`parse` raises :class:`ProtocolError` on anything
+malformed. Byte vectors: tests/ballot/test_wire.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vrdiplomacy.ballot import ceremony as ce
+from vrdiplomacy.ballot import group as g
+from vrdiplomacy.ballot import proofs as zk
+from vrdiplomacy.ballot.codec import Reader, Writer
+from vrdiplomacy.ballot.election import EncryptedBallot, Manifest
+from vrdiplomacy.errors import CryptoError, ProtocolError
+
+STREAM = "vote"
+TAG = 0x56
+VERSION = 1
+OPEN, COMMIT, SHARES, BALLOT, RECORDED, CLOSE, PARTIAL = range(1, 8)
+KIND_NAMES = {OPEN: "open", COMMIT: "commit", SHARES: "shares", BALLOT: "ballot", RECORDED: "recorded",
+              CLOSE: "close", PARTIAL: "partial"}
+
+
+def _head(kind: int, vote_id: str) -> Writer:
+    return Writer().u8(TAG).u8(VERSION).u8(kind).text(vote_id)
+
+
+@dataclass(frozen=True)
+class Open:
+    manifest: Manifest
+    kind = OPEN
+
+    @property
+    def vote_id(self) -> str:
+        return self.manifest.vote_id
+
+    def __bytes__(self) -> bytes:
+        w = Writer().u8(TAG).u8(VERSION).u8(OPEN)
+        self.manifest.write(w)
+        return bytes(w)
+
+
+@dataclass(frozen=True)
+class Commit:
+    vote_id: str
+    commitment: ce.Commitment
+    kind = COMMIT
+
+    def __bytes__(self) -> bytes:
+        w = _head(COMMIT, self.vote_id)
+        self.commitment.write(w)
+        return bytes(w)
+
+
+@dataclass(frozen=True)
+class Shares:
+    vote_id: str
+    dealer: int
+    sealed: tuple[tuple[int, bytes], ...]  # (to trustee index, sealed share)
+    kind = SHARES
+
+    def __bytes__(self) -> bytes:
+        w = _head(SHARES, self.vote_id).u8(self.dealer).u8(len(self.sealed))
+        for to, s in self.sealed:
+            w.u8(to).raw(s)
+        return bytes(w)
+
+
+@dataclass(frozen=True)
+class Cast:
+    vote_id: str
+    ballot: EncryptedBallot
+    kind = BALLOT
+
+    def __bytes__(self) -> bytes:
+        w = _head(BALLOT, self.vote_id)
+        self.ballot.write(w)
+        return bytes(w)
+
+
+@dataclass(frozen=True)
+class RecordedCast:
+    vote_id: str
+    voter: str
+    choice: int
+    kind = RECORDED
+
+    def __bytes__(self) -> bytes:
+        return bytes(_head(RECORDED, self.vote_id).text(self.voter).u8(self.choice))
+
+
+@dataclass(frozen=True)
+class Close:
+    vote_id: str
+    kind = CLOSE
+
+    def __bytes__(self) -> bytes:
+        return bytes(_head(CLOSE, self.vote_id))
+
+
+@dataclass(frozen=True)
+class Partial:
+    vote_id: str
+    trustee: int
+    shares: tuple[tuple[g.Point, zk.DleqProof], ...]  # one (M_j, proof) per option
+    kind = PARTIAL
+
+    def __bytes__(self) -> bytes:
+        w = _head(PARTIAL, self.vote_id).u8(self.trustee).u8(len(self.shares))
+        for m, pr in self.shares:
+            w.raw(m).raw(bytes(pr))
+        return bytes(w)
+
+
+VoteMessage = Open | Commit | Shares | Cast | RecordedCast | Close | Partial
+
+
+def is_vote(data: bytes) -> bool:
+    """Whether a room event is (meant to be) a vote message: its first byte is the tag."""
+    return data[:1] == bytes([TAG])
+
+
+def parse(data: bytes) -> VoteMessage:
+    """One vote message from a room event's payload."""
+    data = bytes(data)
+    if len(data) < 3 or data[0] != TAG:
+        raise ProtocolError("not a vote message")
+    if data[1] != VERSION:
+        raise ProtocolError(f"vote message version {data[1]} not supported")
+    kind = data[2]
+    r = Reader(data, 3)
+    msg: VoteMessage
+    try:
+        if kind == OPEN:
+            msg = Open(Manifest.read(r))
+        else:
+            vid = r.text()
+            if kind == COMMIT:
+                msg = Commit(vid, ce.Commitment.read(r))
+            elif kind == SHARES:
+                dealer, n = r.u8(), r.u8()
+                msg = Shares(vid, dealer, tuple((r.u8(), r.take(ce.SEALED_SHARE_BYTES)) for _ in range(n)))
+            elif kind == BALLOT:
+                msg = Cast(vid, EncryptedBallot.read(r))
+            elif kind == RECORDED:
+                msg = RecordedCast(vid, r.text(), r.u8())
+            elif kind == CLOSE:
+                msg = Close(vid)
+            elif kind == PARTIAL:
+                t, n = r.u8(), r.u8()
+                msg = Partial(vid, t, tuple((g.point_from(r.take(32)), zk.DleqProof.parse(r.take(64)))
+                                            for _ in range(n)))
+            else:
+                raise ProtocolError(f"unknown vote message kind {kind}")
+    except CryptoError as e:
+        raise ProtocolError(f"malformed vote message: {e}") from e
+    r.end()
+    return msg

@@ -1,0 +1,1 @@
+"""Joint text: a shared draft that delegations edit at once, merged by a CRDT (pycrdt / Yjs)."""

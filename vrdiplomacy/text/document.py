@@ -1,0 +1,177 @@
+"""A joint draft: one paragraph of text with bracketed passages, merged by a kept CRDT.
+
+The document is a :mod:`pycrdt` ``Doc`` (Yrs, the Rust port of Yjs: updates from any number of
+replicas merge to the same state whatever their order, duplicates included) with:
+
+* ``body`` — a ``Text``; a bracketed passage ("[disputed wording]", as diplomats draft) is a run
+  of characters carrying the formatting attribute ``{"bracket": id}``. Text typed inside a
+  bracket joins it (Yjs formatting semantics), so a bracket follows concurrent edits.
+* ``brackets`` — a ``Map`` from bracket id to its owner (the delegation that opened it, who alone
+  may resolve it through this API) and who opened it.
+
+Positions in this API are characters (Python string indices); pycrdt's ``Text`` counts UTF-8
+bytes, so every position is converted (:meth:`JointText._at`) — an edit never splits a character
+(splitting "🌊" made replicas diverge before this conversion; tests/text keep such characters).
+
+Brackets do not nest: opening one over text that is already bracketed is refused. Rendering puts
+"[" and "]" around each bracketed run (:meth:`JointText.render`). Every local change returns its
+CRDT update (bytes) for the room; :meth:`JointText.apply` merges a peer's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pycrdt import Doc, Map, Text
+
+from vrdiplomacy.errors import ConfigError, ProtocolError
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """A bracketed passage: its id, owner, and the text it holds now (``start``..``end`` in the body)."""
+
+    id: str
+    owner: str
+    text: str
+    start: int
+    end: int
+
+
+class JointText:
+    """One document (see the module docstring). ``client_id`` pins the CRDT replica id (tests)."""
+
+    def __init__(self, client_id: int | None = None) -> None:
+        self.doc = Doc() if client_id is None else Doc(client_id=client_id)
+        self.doc["body"] = self.body = Text()
+        self.doc["brackets"] = self.meta = Map()
+
+    # ------------------------------------------------------------ reading
+
+    def text(self) -> str:
+        """The plain text, without bracket marks."""
+        return str(self.body)
+
+    def runs(self) -> list[tuple[str, str | None]]:
+        """``(text, bracket id or None)`` runs in order."""
+        out: list[tuple[str, str | None]] = []
+        for chunk, attrs in self.body.diff():
+            bid = (attrs or {}).get("bracket")
+            s = str(chunk)
+            if out and out[-1][1] == bid:
+                out[-1] = (out[-1][0] + s, bid)
+            else:
+                out.append((s, bid))
+        return out
+
+    def render(self) -> str:
+        """The text as diplomats read it: bracketed passages in square brackets."""
+        return "".join(f"[{s}]" if bid else s for s, bid in self.runs())
+
+    def brackets(self) -> list[Bracket]:
+        out, pos = [], 0
+        for s, bid in self.runs():
+            if bid:
+                out.append(Bracket(bid, self.owner(bid), s, pos, pos + len(s)))
+            pos += len(s)
+        return out
+
+    def owner(self, bracket_id: str) -> str:
+        raw = self.meta.get(bracket_id)
+        if raw is None:
+            return ""
+        try:
+            return str(json.loads(str(raw)).get("owner", ""))
+        except (ValueError, AttributeError):
+            return ""
+
+    def state_vector(self) -> bytes:
+        return self.doc.get_state()
+
+    def digest(self) -> str:
+        """SHA-256 of the rendered text with the owners (a version's fingerprint)."""
+        owners = {b.id: b.owner for b in self.brackets()}
+        return hashlib.sha256((self.render() + json.dumps(owners, sort_keys=True)).encode()).hexdigest()[:16]
+
+    # ------------------------------------------------------------ local edits (each returns its update)
+
+    def _change(self, fn: Callable[[], None]) -> bytes:
+        before = self.doc.get_state()
+        with self.doc.transaction():
+            fn()
+        return self.doc.get_update(before)
+
+    def _at(self, text: str, index: int) -> int:
+        """The UTF-8 byte offset pycrdt uses for character ``index`` of ``text``."""
+        return len(text[:index].encode())
+
+    def insert(self, index: int, s: str) -> bytes:
+        t = self.text()
+        if not 0 <= index <= len(t):
+            raise ConfigError(f"position {index} is outside the text (0..{len(t)})")
+        at = self._at(t, index)
+        return self._change(lambda: self.body.insert(at, s))
+
+    def delete(self, start: int, end: int) -> bytes:
+        t = self.text()
+        if not 0 <= start <= end <= len(t):
+            raise ConfigError(f"range {start}..{end} is outside the text (0..{len(t)})")
+        a, b = self._at(t, start), self._at(t, end)
+        return self._change(lambda: self.body.__delitem__(slice(a, b)))
+
+    def bracket(self, start: int, end: int, bracket_id: str, owner: str) -> bytes:
+        """Put ``start..end`` in brackets owned by ``owner``."""
+        t = self.text()
+        if not 0 <= start < end <= len(t):
+            raise ConfigError(f"range {start}..{end} is outside the text (0..{len(t)})")
+        if bracket_id in self.meta:
+            raise ConfigError(f"bracket {bracket_id!r} exists")
+        if any(b.start < end and start < b.end for b in self.brackets()):
+            raise ConfigError("brackets do not nest or overlap")
+
+        def go() -> None:
+            self.meta[bracket_id] = json.dumps({"owner": owner})
+            self.body.format(self._at(t, start), self._at(t, end), {"bracket": bracket_id})
+        return self._change(go)
+
+    def resolve(self, bracket_id: str, by: str, keep: bool = True) -> bytes:
+        """Remove a bracket (only its owner may): keep its text plain, or delete it (``keep=False``)."""
+        b = next((b for b in self.brackets() if b.id == bracket_id), None)
+        if b is None:
+            raise ConfigError(f"no bracket {bracket_id!r}")
+        if by != b.owner:
+            raise ConfigError(f"bracket {bracket_id!r} belongs to {b.owner}, not {by}")
+
+        t = self.text()
+        a, z = self._at(t, b.start), self._at(t, b.end)
+
+        def go() -> None:
+            if keep:
+                self.body.format(a, z, {"bracket": None})
+            else:
+                del self.body[a:z]
+            del self.meta[bracket_id]
+        return self._change(go)
+
+    # ------------------------------------------------------------ merging
+
+    def apply(self, update: bytes) -> None:
+        """Merge a peer's update (idempotent; out-of-order ones wait for what they depend on)."""
+        try:
+            self.doc.apply_update(bytes(update))
+        except Exception as e:  # pycrdt raises plain ValueError/RuntimeError on a malformed update
+            raise ProtocolError(f"malformed text update: {e}") from e
+
+    def diff_since(self, state_vector: bytes) -> bytes:
+        """What a replica at ``state_vector`` lacks."""
+        try:
+            return self.doc.get_update(bytes(state_vector))
+        except Exception as e:
+            raise ProtocolError(f"malformed state vector: {e}") from e
+
+    def snapshot(self) -> bytes:
+        """The whole document as one update (to save, or to send a newcomer)."""
+        return self.doc.get_update()
