@@ -28,7 +28,7 @@ from vrdiplomacy.errors import RenderError
 from vrdiplomacy.platform import ContextSettings, GLContext, create_context
 from vrdiplomacy.render.atlas import PlacardAtlas, build_atlas
 from vrdiplomacy.render.hud import HudLayer
-from vrdiplomacy.render.avatar_mesh import build_avatar_mesh
+from vrdiplomacy.render.avatar_mesh import LOD_DISTANCE, build_avatar_mesh
 from vrdiplomacy.render.avatar_mesh import STRIDE as AVATAR_STRIDE
 from vrdiplomacy.render.batching import STRIDE as STATIC_STRIDE
 from vrdiplomacy.render.batching import StaticBatch, build_static_batch
@@ -38,7 +38,7 @@ from vrdiplomacy.render.instances import gather_flags, gather_poses, pack_crowd,
 from vrdiplomacy.render.shaders import load_shader
 from vrdiplomacy.render.targets import RenderTargets
 from vrdiplomacy.render.types import FRAME_STATS, FrameStats, RendererSettings, Target
-from vrdiplomacy.scene.crowd import Crowd
+from vrdiplomacy.scene.crowd import TAG_SEP, Crowd
 from vrdiplomacy.scene.math3d import view_projection_colmajor
 from vrdiplomacy.scene.model import Avatar, Scene, View
 
@@ -58,7 +58,7 @@ _CALLS = _DRAWS + (
     "glGetFloatv", "glGetUniformBlockIndex", "glGetUniformLocation", "glLinkProgram", "glPixelStorei", "glReadPixels",
     "glRenderbufferStorage", "glShaderSource", "glTexImage2D", "glTexImage3D", "glTexParameterf", "glTexParameteri",
     "glUniform1i", "glUniform3fv", "glUniform4f", "glUniformBlockBinding", "glUseProgram", "glVertexAttribDivisor", "glVertexAttribPointer",
-    "glViewport", "glFlush",
+    "glViewport", "glFlush", "glDrawBuffer", "glReadBuffer", "glPolygonOffset", "glClearDepth",
 )
 
 VIEW_BINDING, SCENE_BINDING, MATERIAL_BINDING = 0, 1, 2
@@ -66,6 +66,9 @@ INSTANCE_FLOATS = 48  # twelve vec4 per avatar, see shaders/avatar.vert
 INSTANCE_VEC4 = INSTANCE_FLOATS // 4
 INSTANCE_LOCATION = 4  # first instance attribute; 4 + 12 = 16 locations, the GL minimum of GL_MAX_VERTEX_ATTRIBS
 MAX_LIGHTS = 8
+SCENE_VEC4 = 3 + 2 * MAX_LIGHTS + 5  # sky, ground, count, positions, colours, shadow matrix (4), shadow params
+SHADOW_SIZE = 2048  # the key light's shadow map side (texels); 0: no shadow map
+SHADOW_UNIT = 4
 TEXTURE_MAX_ANISOTROPY = 0x84FE  # GL 4.6 / EXT_texture_filter_anisotropic (same enums)
 MAX_TEXTURE_MAX_ANISOTROPY = 0x84FF
 
@@ -75,6 +78,31 @@ def static_batch(scene: Scene, settings: RendererSettings | None = None) -> Stat
     takes them (no GL: CPU work, about 0.6 s for the chamber)."""
     s = settings or RendererSettings()
     return build_static_batch(scene, s.max_texture_size, s.large_texture_size, s.max_large_textures)
+
+
+def shadow_matrix(direction: Sequence[float], points: npt.NDArray[np.float32], size: int
+                  ) -> tuple[npt.NDArray[np.float32], float]:
+    """A directional light's shadow map matrix (4x4, row-major: world -> [0,1]^3, depth growing
+    along the light) fitted to the bounding box of ``points``, and one texel's size in metres."""
+    f = np.asarray(direction, np.float64)
+    f = f / max(float(np.linalg.norm(f)), 1e-9)
+    up = np.array([0.0, 0.0, 1.0]) if abs(f[1]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    right = np.cross(f, up)
+    right /= np.linalg.norm(right)
+    u = np.cross(right, f)
+    if points.size:
+        lo, hi = points.min(axis=0).astype(np.float64), points.max(axis=0).astype(np.float64)
+    else:
+        lo, hi = np.full(3, -1.0), np.full(3, 1.0)
+    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    basis = np.stack([right, u, f])
+    ls = corners @ basis.T
+    lmin, lmax = ls.min(axis=0) - 0.05, ls.max(axis=0) + 0.05
+    ext = lmax - lmin
+    m = np.eye(4)
+    m[0:3, 0:3] = basis / ext[:, None]
+    m[0:3, 3] = -lmin / ext
+    return m.astype(np.float32), float(max(ext[0], ext[1]) / max(size, 1))
 
 
 class _CountingGL:
@@ -149,14 +177,20 @@ class Renderer(RenderTargets):
         self._textures: list[int] = []
         self._fbos: dict[tuple[int, int], tuple[int, int]] = {}  # (texture, layer) -> (fbo, depth rb)
         self._owned_targets: list[tuple[int, int, int]] = []  # (fbo, texture, renderbuffer)
-        self._static = self._program("static.vert", "static.frag", {"u_textures": 0, "u_large": 3})
-        self._avatar = self._program("avatar.vert", "avatar.frag", {"u_atlas": 1, "u_icons": 2})
+        self._static = self._program("static.vert", "static.frag",
+                                     {"u_textures": 0, "u_large": 3, "u_shadow_map": SHADOW_UNIT})
+        self._avatar = self._program("avatar.vert", "avatar.frag", {"u_atlas": 1, "u_icons": 2, "u_shadow_map": SHADOW_UNIT})
+        self.shadow_size = SHADOW_SIZE  # the key light's shadow map for the next upload (0: none)
+        self._shadow_program = 0
+        self._shadow_tex = self._texture()
+        self._shadow_fbo = 0
+        self._shadow_params = np.zeros((5, 4), np.float32)
         self._anisotropy = self._max_anisotropy()
         align = int(gl.glGetIntegerv(GL.GL_UNIFORM_BUFFER_OFFSET_ALIGNMENT))
         self._view_stride = ((80 + align - 1) // align) * align
         self._view_ubo = self._buffer(GL.GL_UNIFORM_BUFFER, 8 * self._view_stride)
         self._view_data = np.zeros(8 * self._view_stride // 4, dtype=np.float32)
-        self._scene_ubo = self._buffer(GL.GL_UNIFORM_BUFFER, (3 + 2 * MAX_LIGHTS) * 16)
+        self._scene_ubo = self._buffer(GL.GL_UNIFORM_BUFFER, SCENE_VEC4 * 16)
         self._material_ubo = self._buffer(GL.GL_UNIFORM_BUFFER, 256 * 48)
         self._setup_avatar_geometry()
         self._static_vao = 0
@@ -263,13 +297,18 @@ class Renderer(RenderTargets):
 
     def _setup_avatar_geometry(self) -> None:
         gl = self.gl
-        mesh = build_avatar_mesh()
-        self._avatar_index_count = int(mesh.indices.size)
+        near, far = build_avatar_mesh(), build_avatar_mesh(far=True)
+        vertices = np.concatenate([near.vertices, far.vertices])
+        indices = np.concatenate([near.indices, far.indices + np.uint32(len(near.vertices))])
+        self._avatar_index_count = int(near.indices.size)  # the near mesh; the far one follows it
+        self._avatar_far_count = int(far.indices.size)
+        self.lod_distance = LOD_DISTANCE  # avatars farther than this from the viewer get the far mesh (inf: never)
+        self._far_order: npt.NDArray[np.intp] | None = None
         self._avatar_vao = int(gl.glGenVertexArrays(1))
         gl.glBindVertexArray(self._avatar_vao)
-        self._buffer(GL.GL_ARRAY_BUFFER, mesh.vertices.nbytes, mesh.vertices, GL.GL_STATIC_DRAW)
+        self._buffer(GL.GL_ARRAY_BUFFER, vertices.nbytes, vertices, GL.GL_STATIC_DRAW)
         self._attribs([(0, 3, 0), (1, 3, 3), (2, 4, 6), (3, 3, 10)], AVATAR_STRIDE)  # uv + part share location 2
-        self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER, mesh.indices.nbytes, mesh.indices, GL.GL_STATIC_DRAW)
+        self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER, indices.nbytes, indices, GL.GL_STATIC_DRAW)
         self._capacity = max(1, self.settings.avatar_capacity)
         self._instances = np.zeros((self._capacity, INSTANCE_FLOATS), dtype=np.float32)
         self._instance_vbo = self._buffer(GL.GL_ARRAY_BUFFER, self._instances.nbytes, self._instances, GL.GL_STREAM_DRAW)
@@ -310,7 +349,9 @@ class Renderer(RenderTargets):
         gl.glTexImage3D(GL.GL_TEXTURE_2D_ARRAY, 0, GL.GL_SRGB8_ALPHA8, large.shape[2], large.shape[1], large.shape[0],
                         0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, np.ascontiguousarray(large))
         self._tex_params(GL.GL_TEXTURE_2D_ARRAY, GL.GL_REPEAT)
+        self._shadow_params = self._shadow_setup(scene, batch)
         self._upload_scene_block(scene)
+        self._render_shadow_map(batch)
         crowd = scene.avatars
         self._upload_atlas(list(crowd.names) if isinstance(crowd, Crowd) else [a.delegation for a in crowd])
         self._clear = tuple(float(c) for c in scene.clear_color)
@@ -326,8 +367,67 @@ class Renderer(RenderTargets):
         gl.glTexParameteri(target, GL.GL_TEXTURE_WRAP_S, wrap)
         gl.glTexParameteri(target, GL.GL_TEXTURE_WRAP_T, wrap)
 
+    def _shadow_setup(self, scene: Scene, batch: StaticBatch) -> npt.NDArray[np.float32]:
+        """The shadow rows of the scene block: the key light's world -> [0,1]^3 matrix (column-major
+        rows 0..3) and (on, texel, normal offset, depth bias); all zero (off) without a directional
+        first light, casters or a shadow map size."""
+        out = np.zeros((5, 4), np.float32)
+        if not self.shadow_size or not scene.lights or scene.lights[0].kind != "directional" or not batch.casters.size:
+            return out
+        m, texel_m = shadow_matrix(scene.lights[0].direction, batch.vertices[:, 0:3], self.shadow_size)
+        out[0:4] = m.T  # std140 mat4: columns
+        depth = 1.0 / max(float(np.linalg.norm(m[2, 0:3])), 1e-9)  # metres of the [0,1] depth range
+        out[4] = (1.0, 1.0 / self.shadow_size, 1.5 * texel_m, 1.5 * texel_m / depth)
+        return out
+
+    def _render_shadow_map(self, batch: StaticBatch) -> None:
+        """Draw the static casters' depth from the key light into the shadow map (once per scene:
+        the room does not move; avatars get their contact shadows in their own draw)."""
+        gl = self.gl
+        on = self._shadow_params[4, 0] > 0.5
+        size = self.shadow_size if on else 1
+        gl.glBindTexture(GL.GL_TEXTURE_2D, self._shadow_tex)
+        gl.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_DEPTH_COMPONENT24, size, size, 0, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT, None)
+        for pname, value in ((GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR), (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
+                             (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE), (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE),
+                             (GL.GL_TEXTURE_COMPARE_MODE, GL.GL_COMPARE_REF_TO_TEXTURE),
+                             (GL.GL_TEXTURE_COMPARE_FUNC, GL.GL_LEQUAL)):
+            gl.glTexParameteri(GL.GL_TEXTURE_2D, pname, value)
+        gl.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        if not on:
+            return
+        if not self._shadow_program:
+            self._shadow_program = self._program("shadow.vert", "shadow.frag", {})
+        if not self._shadow_fbo:
+            self._shadow_fbo = int(gl.glGenFramebuffers(1))
+        gl.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._shadow_fbo)
+        gl.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_TEXTURE_2D, self._shadow_tex, 0)
+        gl.glDrawBuffer(GL.GL_NONE)
+        gl.glReadBuffer(GL.GL_NONE)
+        if gl.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER) != GL.GL_FRAMEBUFFER_COMPLETE:
+            raise RenderError("the shadow map framebuffer is incomplete")
+        gl.glViewport(0, 0, size, size)
+        gl.glEnable(GL.GL_DEPTH_TEST)
+        gl.glClearDepth(1.0)
+        gl.glClear(GL.GL_DEPTH_BUFFER_BIT)
+        gl.glDisable(GL.GL_CULL_FACE)
+        gl.glEnable(GL.GL_POLYGON_OFFSET_FILL)
+        gl.glPolygonOffset(1.5, 3.0)
+        gl.glUseProgram(self._shadow_program)
+        gl.glBindBufferBase(GL.GL_UNIFORM_BUFFER, SCENE_BINDING, self._scene_ubo)
+        gl.glBindVertexArray(self._static_vao)
+        ibo = self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER, batch.casters.nbytes, batch.casters, GL.GL_STATIC_DRAW)
+        gl.glDrawElements(GL.GL_TRIANGLES, int(batch.casters.size), GL.GL_UNSIGNED_INT, None)
+        gl.glBindBuffer(GL.GL_ELEMENT_ARRAY_BUFFER, self._static_buffers[1])  # the VAO's own indices again
+        gl.glBindVertexArray(0)
+        gl.glDeleteBuffers(1, [ibo])
+        self._buffers.remove(ibo)
+        gl.glDisable(GL.GL_POLYGON_OFFSET_FILL)
+        gl.glEnable(GL.GL_CULL_FACE)
+        gl.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
     def _upload_scene_block(self, scene: Scene) -> None:
-        data = np.zeros((3 + 2 * MAX_LIGHTS, 4), dtype=np.float32)
+        data = np.zeros((SCENE_VEC4, 4), dtype=np.float32)
         amb = np.asarray(scene.ambient, dtype=np.float32)
         data[0, :3] = amb
         data[1, :3] = amb * 0.45
@@ -340,6 +440,7 @@ class Renderer(RenderTargets):
                 d = np.asarray(light.direction, dtype=np.float32)
                 data[3 + i] = (*(d / max(float(np.linalg.norm(d)), 1e-9)), 0.0)
             data[3 + MAX_LIGHTS + i] = (*(np.asarray(light.color) * light.intensity), max(light.range, 1e-3))
+        data[3 + 2 * MAX_LIGHTS:] = self._shadow_params
         gl = self.gl
         gl.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._scene_ubo)
         gl.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, data.nbytes, data)
@@ -420,18 +521,34 @@ class Renderer(RenderTargets):
             self.gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
             self.gl.glBufferData(GL.GL_ARRAY_BUFFER, self._instances.nbytes, self._instances, GL.GL_STREAM_DRAW)
 
+    def _split_lod(self, n: int, eye: npt.NDArray[np.float32]) -> int:
+        """Reorder the first ``n`` packed instance rows so those within :attr:`lod_distance` of
+        ``eye`` (and the local hands, flagged hands-only) come first; returns how many they are.
+        One vectorized distance test and one row gather, whatever ``n``."""
+        rows = self._instances[:n]
+        d = rows[:, 0:3] - eye  # i_root.xyz
+        near = np.einsum("ij,ij->i", d, d) <= self.lod_distance * self.lod_distance
+        hands = rows[:, 4 * 10 + 3]  # i_extra.w: 1 for the viewer's own hands
+        near |= (hands > 0.5) & (hands < 1.5)
+        k = int(np.count_nonzero(near))
+        if 0 < k < n:
+            self._instances[:n] = rows[np.argsort(~near, kind="stable")]
+        return k
+
     def _upload_instances(self, n: int) -> None:
         self.gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
         self.gl.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, n * INSTANCE_FLOATS * 4, self._instances)
 
     def _label_rects(self, names: list[str]) -> npt.NDArray[np.float32]:
-        """(len(names), 4) placard rectangles of ``names``, cached while the names stay the same."""
+        """(len(names), 5) placard rectangles of ``names`` and 2.0 where the label has a name tag
+        (the i_extra.w flag), cached while the names stay the same."""
         cached = self._crowd_rects
         if cached is not None and cached[0] == names:
             return cached[1]
         if any(name not in self._rects for name in names):
             self._upload_atlas(list(self._rects) + names)
-        table = np.array([self._rects[name] for name in names] or [(0.0, 0.0, 0.0, 0.0)], np.float32)
+        table = np.array([(*self._rects[name], 2.0 if TAG_SEP in name else 0.0) for name in names]
+                         or [(0.0, 0.0, 0.0, 0.0, 0.0)], np.float32)
         self._crowd_rects = (list(names), table)
         return table
 
@@ -463,6 +580,12 @@ class Renderer(RenderTargets):
         gl = self.gl
         self._pack_views(views)
         n = self._pack_avatars(scene.avatars, local_hands)
+        n_near = n
+        if n and self.lod_distance < float("inf"):
+            eye = np.mean([v.pose.position for v in views], axis=0).astype(np.float32)
+            n_near = self._split_lod(n, eye)
+            if n_near < n:
+                self._upload_instances(n)
         gl.glEnable(GL.GL_DEPTH_TEST)
         gl.glEnable(GL.GL_CULL_FACE)
         gl.glEnable(GL.GL_FRAMEBUFFER_SRGB)
@@ -473,6 +596,8 @@ class Renderer(RenderTargets):
         gl.glBindTexture(GL.GL_TEXTURE_2D, self._icon_tex)
         gl.glActiveTexture(GL.GL_TEXTURE3)
         gl.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self._large_array)
+        gl.glActiveTexture(GL.GL_TEXTURE0 + SHADOW_UNIT)
+        gl.glBindTexture(GL.GL_TEXTURE_2D, self._shadow_tex)
         gl.glActiveTexture(GL.GL_TEXTURE0)
         gl.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self._tex_array)
         gl.glBindBufferBase(GL.GL_UNIFORM_BUFFER, SCENE_BINDING, self._scene_ubo)
@@ -498,7 +623,16 @@ class Renderer(RenderTargets):
             if n:
                 gl.glUseProgram(self._avatar)
                 gl.glBindVertexArray(self._avatar_vao)
-                gl.glDrawElementsInstanced(tri, self._avatar_index_count, uint, None, n)
+                gl.glEnable(GL.GL_BLEND)  # the contact shadows; every other avatar fragment is opaque (alpha 1)
+                gl.glBlendFunc(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)
+                if n_near:
+                    gl.glDrawElementsInstanced(tri, self._avatar_index_count, uint, None, n_near)
+                if n_near < n:  # the far mesh for the rest: instance attributes moved to their first row
+                    self._instance_base(n_near)
+                    gl.glDrawElementsInstanced(tri, self._avatar_far_count, uint, _offset(self._avatar_index_count * 4),
+                                               n - n_near)
+                    self._instance_base(0)
+                gl.glDisable(GL.GL_BLEND)
             if blended[1]:
                 gl.glUseProgram(self._static)
                 gl.glBindVertexArray(self._static_vao)
@@ -515,6 +649,13 @@ class Renderer(RenderTargets):
         gl.glBindVertexArray(0)
         stats.views = len(views)
         stats.avatars = n - (local_hands is not None)
+
+    def _instance_base(self, row: int) -> None:
+        """Point the avatar VAO's per-instance attributes at instance row ``row`` (GL 3.3 has no
+        base instance)."""
+        self.gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
+        base = row * INSTANCE_FLOATS
+        self._attribs([(INSTANCE_LOCATION + i, 4, base + 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS)
 
     def _hud_for(self, scene: Scene) -> HudLayer | None:
         """The HUD layer, prepared for ``scene.hud`` (None when the scene has no card)."""
@@ -551,6 +692,10 @@ class Renderer(RenderTargets):
                 gl.glDeleteVertexArrays(1, [vao])
         gl.glDeleteProgram(self._static)
         gl.glDeleteProgram(self._avatar)
+        if self._shadow_program:
+            gl.glDeleteProgram(self._shadow_program)
+        if self._shadow_fbo:
+            gl.glDeleteFramebuffers(1, [self._shadow_fbo])
         if self._hud is not None:
             self._hud.close()
         self._fbos.clear()

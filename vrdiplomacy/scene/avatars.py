@@ -9,6 +9,10 @@ viewer's own hands from an :class:`~vrdiplomacy.input.frame.InputFrame`, drawn f
 what a remote avatar does when its poses stop coming: it keeps moving a short while at its last
 velocity (:func:`velocity`, :func:`extrapolate`), then holds and fades to grey
 (:func:`staleness`, :func:`faded`); one whose link is down is grey and labelled "(away)".
+
+Name tags: :func:`roster_tag` makes a row's :class:`~vrdiplomacy.scene.crowd.Tag` from what the
+signed roster says about a member (identity, delegation, role, verified); :func:`sample_tags`
+gives renders and goldens deterministic stand-in people (names, titles) for their delegates.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.input.frame import HandFrame, HandJoints, InputFrame, Joint
-from vrdiplomacy.scene.crowd import GESTURES
+from vrdiplomacy.scene.crowd import GESTURES, Crowd, Tag
 from vrdiplomacy.scene.layout import Layout, Seat
 from vrdiplomacy.scene.math3d import (
     Pose,
@@ -85,6 +89,32 @@ def _seat_delegation(s: Seat) -> str:
     if s.delegation:
         return s.delegation
     return f"Delegation {s.side}" if s.side else f"Delegate {s.index + 1}"
+
+
+ROLES = ("Ambassador", "Minister for Foreign Affairs", "Deputy Permanent Representative", "Counsellor",
+         "First Secretary", "Legal Adviser")
+# stand-in people for renders and goldens (no real persons): given-name initial and a family name
+SAMPLE_FAMILY = ("Okafor", "Lindqvist", "Haddad", "Moreau", "Tanaka", "Mensah", "Kowalski", "Ferreira",
+                 "Nakamura", "Achterberg", "Rahman", "Castellanos", "Ivanova", "Osei", "Delacroix", "Petrova")
+SAMPLE_INITIALS = "AMJLKSHEDRNTCBPV"
+
+
+def roster_tag(identity: str, delegation: str, role: str = "", verified: bool = False) -> Tag:
+    """The name tag of a roster member: ``identity`` (its name), ``delegation``, ``role`` (title);
+    ``verified`` only when the signed roster's certificate vouches for them (the tag says
+    "unverified" otherwise, in amber)."""
+    return Tag(identity.strip() or delegation, delegation.strip(), role.strip(), bool(verified))
+
+
+def sample_tags(crowd: Crowd, every: int = 1) -> Crowd:
+    """Give every ``every``-th row of ``crowd`` a deterministic stand-in name tag (a name, a title
+    from :data:`ROLES`, its placard's delegation, verified); returns ``crowd``."""
+    for i in range(0, len(crowd), max(1, every)):
+        k = int(crowd.ids[i])
+        name = f"{SAMPLE_INITIALS[(k * 7) % len(SAMPLE_INITIALS)]}. {SAMPLE_FAMILY[(k * 5 + 3) % len(SAMPLE_FAMILY)]}"
+        placard = crowd.avatar(i).delegation
+        crowd.set_tag(i, roster_tag(name, placard, ROLES[k % len(ROLES)], verified=True))
+    return crowd
 
 
 def populate_avatars(scene: Scene, layout: Layout, n: int | None = None, seated: bool = True,
