@@ -303,16 +303,26 @@ class Renderer(RenderTargets):
         self._avatar_index_count = int(near.indices.size)  # the near mesh; the far one follows it
         self._avatar_far_count = int(far.indices.size)
         self.lod_distance = LOD_DISTANCE  # avatars farther than this from the viewer get the far mesh (inf: never)
-        self._far_order: npt.NDArray[np.intp] | None = None
         self._avatar_vao = int(gl.glGenVertexArrays(1))
         gl.glBindVertexArray(self._avatar_vao)
-        self._buffer(GL.GL_ARRAY_BUFFER, vertices.nbytes, vertices, GL.GL_STATIC_DRAW)
+        vbo = self._buffer(GL.GL_ARRAY_BUFFER, vertices.nbytes, vertices, GL.GL_STATIC_DRAW)
         self._attribs([(0, 3, 0), (1, 3, 3), (2, 4, 6), (3, 3, 10)], AVATAR_STRIDE)  # uv + part share location 2
-        self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER, indices.nbytes, indices, GL.GL_STATIC_DRAW)
+        ibo = self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER, indices.nbytes, indices, GL.GL_STATIC_DRAW)
         self._capacity = max(1, self.settings.avatar_capacity)
         self._instances = np.zeros((self._capacity, INSTANCE_FLOATS), dtype=np.float32)
         self._instance_vbo = self._buffer(GL.GL_ARRAY_BUFFER, self._instances.nbytes, self._instances, GL.GL_STREAM_DRAW)
         self._attribs([(INSTANCE_LOCATION + i, 4, 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS, divisor=1)
+        # the far mesh's VAO: the same buffers, its instance attributes start at the first far row
+        # (GL 3.3 has no base instance; re-pointed only when the near/far split moves)
+        self._far_vao = int(gl.glGenVertexArrays(1))
+        gl.glBindVertexArray(self._far_vao)
+        gl.glBindBuffer(GL.GL_ARRAY_BUFFER, vbo)
+        self._attribs([(0, 3, 0), (1, 3, 3), (2, 4, 6), (3, 3, 10)], AVATAR_STRIDE)
+        gl.glBindBuffer(GL.GL_ELEMENT_ARRAY_BUFFER, ibo)
+        gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
+        self._attribs([(INSTANCE_LOCATION + i, 4, 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS, divisor=1)
+        self._n_near = 0  # instance rows [0, _n_near) take the near mesh this frame
+        self._eye: npt.NDArray[np.float32] | None = None
         gl.glBindVertexArray(0)
 
     # ---------------------------------------------------------------- upload
@@ -536,6 +546,9 @@ class Renderer(RenderTargets):
         return k
 
     def _upload_instances(self, n: int) -> None:
+        """Sort the ``n`` packed rows into near and far (:meth:`_split_lod`) and upload them."""
+        eye = self._eye
+        self._n_near = self._split_lod(n, eye) if eye is not None and self.lod_distance < float("inf") else n
         self.gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
         self.gl.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, n * INSTANCE_FLOATS * 4, self._instances)
 
@@ -579,13 +592,11 @@ class Renderer(RenderTargets):
         stats.begin_frame()
         gl = self.gl
         self._pack_views(views)
+        self._eye = np.mean([v.pose.position for v in views], axis=0).astype(np.float32) if views else None
         n = self._pack_avatars(scene.avatars, local_hands)
-        n_near = n
-        if n and self.lod_distance < float("inf"):
-            eye = np.mean([v.pose.position for v in views], axis=0).astype(np.float32)
-            n_near = self._split_lod(n, eye)
-            if n_near < n:
-                self._upload_instances(n)
+        n_near = self._n_near
+        if n:
+            self._far_rows_from(n_near)
         gl.glEnable(GL.GL_DEPTH_TEST)
         gl.glEnable(GL.GL_CULL_FACE)
         gl.glEnable(GL.GL_FRAMEBUFFER_SRGB)
@@ -625,13 +636,12 @@ class Renderer(RenderTargets):
                 gl.glBindVertexArray(self._avatar_vao)
                 gl.glEnable(GL.GL_BLEND)  # the contact shadows; every other avatar fragment is opaque (alpha 1)
                 gl.glBlendFunc(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)
-                if n_near:
-                    gl.glDrawElementsInstanced(tri, self._avatar_index_count, uint, None, n_near)
-                if n_near < n:  # the far mesh for the rest: instance attributes moved to their first row
-                    self._instance_base(n_near)
-                    gl.glDrawElementsInstanced(tri, self._avatar_far_count, uint, _offset(self._avatar_index_count * 4),
-                                               n - n_near)
-                    self._instance_base(0)
+                # near mesh, then the far mesh for the rest (both always issued: the draw count
+                # stays the same whatever the avatars' number and distances; zero instances draw nothing)
+                gl.glDrawElementsInstanced(tri, self._avatar_index_count, uint, None, n_near)
+                gl.glBindVertexArray(self._far_vao)
+                gl.glDrawElementsInstanced(tri, self._avatar_far_count, uint, _offset(self._avatar_index_count * 4),
+                                           n - n_near)
                 gl.glDisable(GL.GL_BLEND)
             if blended[1]:
                 gl.glUseProgram(self._static)
@@ -650,12 +660,14 @@ class Renderer(RenderTargets):
         stats.views = len(views)
         stats.avatars = n - (local_hands is not None)
 
-    def _instance_base(self, row: int) -> None:
-        """Point the avatar VAO's per-instance attributes at instance row ``row`` (GL 3.3 has no
-        base instance)."""
+    def _far_rows_from(self, row: int) -> None:
+        """Point the far VAO's per-instance attributes at instance row ``row`` (every frame, so a
+        frame's GL calls do not depend on where the split falls)."""
+        self.gl.glBindVertexArray(self._far_vao)
         self.gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
         base = row * INSTANCE_FLOATS
         self._attribs([(INSTANCE_LOCATION + i, 4, base + 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS)
+        self.gl.glBindVertexArray(0)
 
     def _hud_for(self, scene: Scene) -> HudLayer | None:
         """The HUD layer, prepared for ``scene.hud`` (None when the scene has no card)."""
@@ -687,7 +699,7 @@ class Renderer(RenderTargets):
             gl.glDeleteTextures(len(self._textures), self._textures)
         if self._buffers:
             gl.glDeleteBuffers(len(self._buffers), self._buffers)
-        for vao in (self._avatar_vao, self._static_vao):
+        for vao in (self._avatar_vao, self._far_vao, self._static_vao):
             if vao:
                 gl.glDeleteVertexArrays(1, [vao])
         gl.glDeleteProgram(self._static)
