@@ -32,6 +32,7 @@ from vrdiplomacy.render.avatar_mesh import LOD_DISTANCE, build_avatar_mesh
 from vrdiplomacy.render.avatar_mesh import STRIDE as AVATAR_STRIDE
 from vrdiplomacy.render.batching import STRIDE as STATIC_STRIDE
 from vrdiplomacy.render.batching import StaticBatch, build_static_batch
+from vrdiplomacy.render.hands import MAX_BONES, ROW_FLOATS, capsule_mesh, hand_bones
 from vrdiplomacy.render.icons import COLUMNS as ICON_COLUMNS
 from vrdiplomacy.render.icons import build_icon_atlas
 from vrdiplomacy.render.instances import gather_flags, gather_poses, pack_crowd, pack_gathered, pack_local_hands
@@ -180,6 +181,8 @@ class Renderer(RenderTargets):
         self._static = self._program("static.vert", "static.frag",
                                      {"u_textures": 0, "u_large": 3, "u_shadow_map": SHADOW_UNIT})
         self._avatar = self._program("avatar.vert", "avatar.frag", {"u_atlas": 1, "u_icons": 2, "u_shadow_map": SHADOW_UNIT})
+        self._hand = self._program("hand.vert", "hand.frag", {"u_shadow_map": SHADOW_UNIT})
+        self._setup_hand_geometry()
         self.shadow_size = SHADOW_SIZE  # the key light's shadow map for the next upload (0: none)
         self._shadow_program = 0
         self._shadow_tex = self._texture()
@@ -324,6 +327,37 @@ class Renderer(RenderTargets):
         self._n_near = 0  # instance rows [0, _n_near) take the near mesh this frame
         self._eye: npt.NDArray[np.float32] | None = None
         gl.glBindVertexArray(0)
+
+    def _setup_hand_geometry(self) -> None:
+        """The first-person hands: a unit capsule, instanced once per bone (render/hands.py)."""
+        gl = self.gl
+        verts, idx = capsule_mesh()
+        self._hand_index_count = int(idx.size)
+        self._hand_vao = int(gl.glGenVertexArrays(1))
+        gl.glBindVertexArray(self._hand_vao)
+        self._buffer(GL.GL_ARRAY_BUFFER, verts.nbytes, verts, GL.GL_STATIC_DRAW)
+        self._attribs([(0, 4, 0)], 4)
+        self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER, idx.nbytes, idx, GL.GL_STATIC_DRAW)
+        self._hand_rows = np.zeros((MAX_BONES, ROW_FLOATS), np.float32)
+        self._hand_vbo = self._buffer(GL.GL_ARRAY_BUFFER, self._hand_rows.nbytes, self._hand_rows, GL.GL_STREAM_DRAW)
+        self._attribs([(1, 4, 0), (2, 4, 4), (3, 4, 8)], ROW_FLOATS, divisor=1)
+        gl.glBindVertexArray(0)
+
+    def _pack_own_hands(self, own: Avatar | None) -> int:
+        """The viewer's articulated hands into the bone buffer; how many bones (0: none, or an
+        :class:`Avatar` without joints, which the avatar draw shows with its hands-only row)."""
+        from vrdiplomacy.scene.avatars import OwnHands
+
+        if not isinstance(own, OwnHands):
+            return 0
+        parts = [hand_bones(j, own.origin, own.color) for j in (own.left_joints, own.right_joints) if j is not None]
+        rows = np.concatenate(parts)[:MAX_BONES] if parts else self._hand_rows[:0]
+        k = len(rows)
+        if k:
+            self._hand_rows[:k] = rows
+            self.gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._hand_vbo)
+            self.gl.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, k * ROW_FLOATS * 4, self._hand_rows)
+        return k
 
     # ---------------------------------------------------------------- upload
     def upload(self, scene: Scene, batch: StaticBatch | None = None) -> None:
@@ -593,7 +627,8 @@ class Renderer(RenderTargets):
         gl = self.gl
         self._pack_views(views)
         self._eye = np.mean([v.pose.position for v in views], axis=0).astype(np.float32) if views else None
-        n = self._pack_avatars(scene.avatars, local_hands)
+        bones = self._pack_own_hands(local_hands)
+        n = self._pack_avatars(scene.avatars, None if bones else local_hands)
         n_near = self._n_near
         if n:
             self._far_rows_from(n_near)
@@ -643,6 +678,10 @@ class Renderer(RenderTargets):
                 gl.glDrawElementsInstanced(tri, self._avatar_far_count, uint, _offset(self._avatar_index_count * 4),
                                            n - n_near)
                 gl.glDisable(GL.GL_BLEND)
+            if n or bones:  # the viewer's own articulated hands (issued with the avatars: zero bones draw nothing)
+                gl.glUseProgram(self._hand)
+                gl.glBindVertexArray(self._hand_vao)
+                gl.glDrawElementsInstanced(tri, self._hand_index_count, uint, None, bones)
             if blended[1]:
                 gl.glUseProgram(self._static)
                 gl.glBindVertexArray(self._static_vao)
@@ -658,7 +697,7 @@ class Renderer(RenderTargets):
                 hud.draw()
         gl.glBindVertexArray(0)
         stats.views = len(views)
-        stats.avatars = n - (local_hands is not None)
+        stats.avatars = n - (local_hands is not None and not bones)
 
     def _far_rows_from(self, row: int) -> None:
         """Point the far VAO's per-instance attributes at instance row ``row`` (every frame, so a
@@ -699,11 +738,12 @@ class Renderer(RenderTargets):
             gl.glDeleteTextures(len(self._textures), self._textures)
         if self._buffers:
             gl.glDeleteBuffers(len(self._buffers), self._buffers)
-        for vao in (self._avatar_vao, self._far_vao, self._static_vao):
+        for vao in (self._avatar_vao, self._far_vao, self._hand_vao, self._static_vao):
             if vao:
                 gl.glDeleteVertexArrays(1, [vao])
         gl.glDeleteProgram(self._static)
         gl.glDeleteProgram(self._avatar)
+        gl.glDeleteProgram(self._hand)
         if self._shadow_program:
             gl.glDeleteProgram(self._shadow_program)
         if self._shadow_fbo:

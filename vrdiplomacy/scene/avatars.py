@@ -21,6 +21,7 @@ import colorsys
 import math
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -271,10 +272,22 @@ def hand_pose_from_frame(hand: HandFrame, origin: Pose | None = None) -> HandPos
     return HandPose(pose, hand_shape(j), True)
 
 
-def local_hands(frame: InputFrame, origin: Pose | None = None, color: RGB = (0.16, 0.2, 0.3)) -> Avatar:
+@dataclass
+class OwnHands(Avatar):
+    """The viewer's own hands: an :class:`Avatar` (hand poses and shapes, as a remote delegate's
+    would be sent) that also carries the frame's 26 joints per hand (``left_joints``,
+    ``right_joints``; None: not tracked) and the play space's pose (``origin``), so the renderer
+    draws them articulated, bone by bone (:mod:`vrdiplomacy.render.hands`)."""
+
+    left_joints: HandJoints | None = None
+    right_joints: HandJoints | None = None
+    origin: Pose | None = None
+
+
+def local_hands(frame: InputFrame, origin: Pose | None = None, color: RGB = (0.16, 0.2, 0.3)) -> OwnHands:
     """The viewer's own body for ``Renderer.render(..., local_hands=...)``: both hands of the
-    frame (articulated joints, else the controller- or mouse-synthesized hand) and forearms in
-    ``color``; the renderer draws nothing else of it."""
+    frame (articulated joints, else the controller- or mouse-synthesized hand), each with a shirt
+    cuff and a forearm sleeve in ``color``; the renderer draws nothing else of it."""
     head = frame.head
     if origin is not None:
         head = Pose((origin.position + quat_rotate(origin.orientation, head.position)).astype(np.float32),
@@ -282,8 +295,10 @@ def local_hands(frame: InputFrame, origin: Pose | None = None, color: RGB = (0.1
     fwd = head.forward()
     yaw = math.degrees(math.atan2(-float(fwd[0]), -float(fwd[2])))
     root = Pose.from_yaw(np.asarray(head.position, np.float32) - np.array([0.0, STANDING_EYE_HEIGHT, 0.0], np.float32), yaw)
-    return Avatar(-1, "", root=root, head=head, left=hand_pose_from_frame(frame.left, origin),
-                  right=hand_pose_from_frame(frame.right, origin), color=color, seated=False)
+    left, right = hand_pose_from_frame(frame.left, origin), hand_pose_from_frame(frame.right, origin)
+    return OwnHands(-1, "", root=root, head=head, left=left, right=right, color=color, seated=False,
+                    left_joints=frame.left.joints if left.visible else None,
+                    right_joints=frame.right.joints if right.visible else None, origin=origin)
 
 
 # --- remote avatars under loss: dead reckoning and fading (see RoomState.avatars) ---------------
