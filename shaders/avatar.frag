@@ -20,9 +20,9 @@ void main() {
     if (!gl_FrontFacing) N = -N;
     if (v_source == 8) {
         float r = length(v_uv * 2.0 - 1.0);
-        float a = (1.0 - smoothstep(0.15, 1.0, r)) * 0.55;
-        if (a < 0.01) discard;
-        frag_color = vec4(0.0, 0.0, 0.0, a * a * 1.6);
+        float a = 1.0 - smoothstep(0.05, 1.0, r);
+        if (a < 0.02) discard;
+        frag_color = vec4(0.0, 0.0, 0.0, 0.72 * pow(a, 1.3));
         return;
     }
     if (v_source == 9) {  // the name tag: unlit, so it reads the same in any light

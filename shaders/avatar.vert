@@ -157,6 +157,12 @@ void main() {
     float build = 0.92 + 0.06 * float(hash_id(id, 3) % 5);  // shoulders and waist: 0.92 .. 1.16
     int digit = int(a_uv.x + 0.5);
     v_uv = a_uv;
+    if (part == PART_ROOT && p.y > 0.45 && p.y < 1.06) {
+        // the jacket narrows from the shoulders to the waist (not an egg)
+        float t = smoothstep(0.5, 1.0, p.y);
+        p.x *= mix(0.78, 1.04, t);
+        p.z = 0.02 + (p.z - 0.02) * mix(0.85, 1.0, t);
+    }
     if (!seated) {
         if (part == PART_ROOT && p.y > 0.45) p.y += 0.45;
         if (part == PART_LEGS) { p.z += 0.38; p.y *= 2.15; }

@@ -9,7 +9,10 @@ room code on the usual dark card, and the amber "not end-to-end encrypted" card 
 padlock and its reason.
 ``closeup_speaking`` and
 ``closeup_listening`` are one seated delegate's head and shoulders, face on: speaking (halo on,
-jaw open) and listening (silent, eyes turned to a speaker on their right).
+jaw open) and listening (silent, eyes turned to a speaker on their right), each with the name
+tag the roster gives them. The shipped scenes carry stand-in name tags on every delegate
+(:func:`~vrdiplomacy.scene.avatars.sample_tags`); the embassy has guests standing at its points of
+interest, none closer than 2.6 m to the camera.
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ if str(HERE) not in sys.path:
 from scene_builder import build_test_scene  # noqa: E402
 
 from vrdiplomacy.render.frames import stereo_side_by_side, views_for  # noqa: E402
-from vrdiplomacy.scene.avatars import assign_gestures, avatar_at, populate_avatars, without_viewer  # noqa: E402
+from vrdiplomacy.scene.avatars import (  # noqa: E402
+    assign_gestures,
+    avatar_at,
+    populate_avatars,
+    roster_tag,
+    sample_tags,
+    without_viewer,
+)
 from vrdiplomacy.scene.crowd import Crowd  # noqa: E402
 from vrdiplomacy.scene.layout import Layout  # noqa: E402
 from vrdiplomacy.scene.math3d import Pose  # noqa: E402
@@ -60,6 +70,7 @@ def closeup(speaking: float, speaker_x: float | None = 1.2, face_id: int = 3) ->
         other.speaking = 0.0 if speaking > 0.0 else 0.8
         avatars.append(other)
     crowd = Crowd.from_avatars(avatars)
+    crowd.set_tag(0, roster_tag("A. Mensah", "Testland", "Ambassador", verified=True))
     crowd.look_at_speaker()
     scene.avatars = crowd
     eye = (0.0, float(me.head.position[1]) - 0.07, 1.0)
@@ -93,9 +104,13 @@ def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
     from vrdiplomacy.scene.assets import load_scene
 
     scene, layout = load_scene(name)
-    populate_avatars(scene, layout, speakers=3)
+    populate_avatars(scene, layout, speakers=3, guests=24 if name == "embassy" else 0)
     viewpoint = layout.view(None)
-    scene.avatars = without_viewer(scene.avatars, viewpoint.position)  # as `vrdiplomacy render` does
+    # as `vrdiplomacy render` does (and guests keep a polite distance from the camera)
+    avatars = without_viewer(scene.avatars, viewpoint.position, radius=2.6 if name == "embassy" else 0.45)
+    crowd = Crowd.from_avatars(avatars)
+    crowd.look_at_speaker()
+    scene.avatars = sample_tags(crowd)
     return scene, layout, views_for(viewpoint, SIZE, stereo=False)
 
 

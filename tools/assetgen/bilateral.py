@@ -27,7 +27,7 @@ MATERIALS: dict[str, MaterialSpec] = {
     "wall": MaterialSpec((0.62, 0.58, 0.50, 1.0), 0.0, 0.85),
     "wood": MaterialSpec((0.33, 0.19, 0.09, 1.0), 0.0, 0.5),
     "panel_wood": MaterialSpec((0.26, 0.15, 0.075, 1.0), 0.0, 0.45),
-    "paper": MaterialSpec((0.85, 0.85, 0.82, 1.0), 0.0, 0.9),
+    "paper": MaterialSpec((0.62, 0.62, 0.6, 1.0), 0.0, 0.9),
     "glass_water": MaterialSpec((0.55, 0.62, 0.66, 0.45), 0.0, 0.1),
     "table_wood": MaterialSpec((0.22, 0.11, 0.05, 1.0), 0.0, 0.3),
     "leather": MaterialSpec((0.05, 0.09, 0.06, 1.0), 0.0, 0.55),

@@ -280,6 +280,7 @@ def build(members: tuple[tuple[str, str, str], ...]) -> tuple[Builders, dict[str
     eye = (mid.position[0], mid.position[1] + EYE_HEIGHT, mid.position[2])
     speaker_head = (rostrum[0], rostrum[1] + 1.6, rostrum[2])
     yaw, pitch = c.look(eye, speaker_head)
+    pitch -= 7.0  # a little down, so the own desk placard is whole in view, not cut by the frame
     over = (0.0, 9.0, HALL_BACK - 1.5)
     oyaw, opitch = c.look(over, (0.0, 1.5, 0.0))
     president = (0.0, DAIS_H, -3.75)

@@ -56,6 +56,7 @@ PUPIL_RADIUS = 0.0075
 MOUTH_CENTER = (0.0, -0.052, -0.090)
 HALO_Y = 0.16  # the speaking halo's height above the head centre (the crown is at 0.12)
 DARK = (0.05, 0.05, 0.06)
+SHOE = (0.025, 0.018, 0.014)
 PLACARD_BOARD = (0.9, 0.9, 0.86)
 STRIDE = 13  # floats per vertex: pos3 normal3 uv2 part1 source1 color3
 
@@ -204,6 +205,7 @@ def build_avatar_mesh(far: bool = False) -> AvatarMesh:
     for x in (-0.1, 0.1):
         b.box((x, 0.50, -0.18), (0.14, 0.13, 0.40), PART_SEATED, SRC_SUIT, (0.8, 0.8, 0.8))
         b.box((x, 0.22, -0.36), (0.12, 0.44, 0.12), PART_LEGS, SRC_SUIT, (0.8, 0.8, 0.8))
+        b.box((x, 0.02, -0.41), (0.105, 0.04, 0.26), PART_LEGS, SRC_VERTEX, SHOE)  # a shoe (taller when standing)
     # head: skin ellipsoid, hair cap (and longer hair at the back for some), nose, eyes, mouth and jaw
     b.ellipsoid((0.0, 0.0, 0.0), (0.095, 0.12, 0.105), PART_HEAD, (1, 1, 1), source=SRC_SKIN, seg=seg, rings=rings)
     b.ellipsoid((0.0, 0.012, 0.01), (0.1, 0.124, 0.108), PART_HEAD, (1, 1, 1), y_range=(0.25, 1.0), source=SRC_HAIR,
