@@ -15,7 +15,14 @@ from scene_builder import box_mesh
 
 from vrdiplomacy.render.atlas import build_atlas
 from vrdiplomacy.render.avatar_mesh import LOD_DISTANCE, build_avatar_mesh
-from vrdiplomacy.render.batching import SURF_CARPET, SURF_MARBLE, SURF_METAL, SURF_PLAIN, SURF_WOOD, surface_kind
+from vrdiplomacy.render.batching import (
+    SURF_CARPET,
+    SURF_MARBLE,
+    SURF_METAL,
+    SURF_PLAIN,
+    SURF_WOOD,
+    surface_kind,
+)
 from vrdiplomacy.render.hands import hand_bones
 from vrdiplomacy.render.tags import PLACARD_SHARE, TAG_AMBER, flag_colours
 from vrdiplomacy.scene.avatars import avatar_at, crowd_avatars, roster_tag
@@ -58,7 +65,7 @@ def _floor_pixel(image: np.ndarray, x: float, height: float = 6.0) -> int:
     not in the sampled column at +-0.75 m from its centre... sample beside it instead)."""
     w, h = SIZE
     half = np.tan(np.radians(30.0)) * height  # half width in metres at the floor
-    col = int(round((x / half * 0.5 + 0.5) * (w - 1)))
+    col = round((x / half * 0.5 + 0.5) * (w - 1))
     return int(image[h // 2, col].sum())
 
 
@@ -76,7 +83,7 @@ def test_the_key_light_casts_a_shadow_from_static_geometry(renderer: Any, target
     renderer.upload(scene)
     diff = flat.sum(axis=2) - shaded.sum(axis=2)
     assert (diff > 60).sum() > 40, "a shadow on the floor under the slab"
-    ys, xs = np.nonzero(diff > 60)
+    _ys, xs = np.nonzero(diff > 60)
     assert xs.mean() < SIZE[0] / 2, "on the slab's side (-x)"
     assert (diff < -30).sum() == 0, "nothing gets brighter"
 
@@ -150,7 +157,7 @@ def test_flag_colours_come_from_the_delegations_file() -> None:
 
     d = delegation("ALB")
     main, band = flag_colours("Albania")
-    assert main == tuple(int(round(c * 255)) for c in d.colour)
+    assert main == tuple(round(c * 255) for c in d.colour)
     assert flag_colours("ALB")[0] == main and band != main
     assert flag_colours("Delegation B")[0] == flag_colours("Delegation B")[0]  # unlisted: stable
 

@@ -44,7 +44,7 @@ def _delegation_colours() -> dict[str, RGB8]:
         return {}
     out: dict[str, RGB8] = {}
     for d in table:
-        rgb = tuple(int(round(c * 255)) for c in d.colour)
+        rgb = tuple(round(c * 255) for c in d.colour)
         for key in (d.code, d.name, d.placard):
             out[key.upper()] = rgb  # type: ignore[assignment]
     return out
@@ -57,7 +57,7 @@ def flag_colours(delegation: str) -> tuple[RGB8, RGB8]:
     if rgb is None:
         from vrdiplomacy.scene.avatars import delegation_color
 
-        rgb = tuple(int(round(255 * min(1.0, max(0.0, c)) ** (1 / 2.2))) for c in delegation_color(delegation))  # type: ignore[assignment]
+        rgb = tuple(round(255 * min(1.0, max(0.0, c)) ** (1 / 2.2)) for c in delegation_color(delegation))  # type: ignore[assignment]
     light = sum(rgb) > 600
     return rgb, ((24, 40, 96) if light else (240, 240, 236))  # type: ignore[return-value]
 
