@@ -93,6 +93,7 @@ class Crowd:
     look: npt.NDArray[np.float32]
     blink: npt.NDArray[np.float32]
     names: list[str] = field(default_factory=list)
+    _label_index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def empty(cls, n: int) -> Crowd:
@@ -110,12 +111,18 @@ class Crowd:
         return int(self.ids.shape[0])
 
     def label_of(self, name: str) -> int:
-        """The index of placard text ``name`` in :attr:`names`, added when new."""
+        """The index of placard text ``name`` in :attr:`names`, added when new (a dict lookup: one
+        tag per person makes as many labels as rows)."""
+        i = self._label_index.get(name)
+        if i is not None and i < len(self.names) and self.names[i] == name:
+            return i
         try:
-            return self.names.index(name)
+            i = self.names.index(name)
         except ValueError:
             self.names.append(name)
-            return len(self.names) - 1
+            i = len(self.names) - 1
+        self._label_index[name] = i
+        return i
 
     def set_tag(self, i: int, tag: Tag | None) -> None:
         """Give row ``i`` the name tag ``tag`` (None: none), keeping its placard text."""
