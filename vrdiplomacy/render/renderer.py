@@ -312,18 +312,20 @@ class Renderer(RenderTargets):
         self._attribs([(0, 3, 0), (1, 3, 3), (2, 4, 6), (3, 3, 10)], AVATAR_STRIDE)  # uv + part share location 2
         ibo = self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER, indices.nbytes, indices, GL.GL_STATIC_DRAW)
         self._capacity = max(1, self.settings.avatar_capacity)
-        self._instances = np.zeros((self._capacity, INSTANCE_FLOATS), dtype=np.float32)
+        # rows [0, capacity): the packed avatars, near ones first; [capacity, 2 capacity): the far ones
+        self._instances = np.zeros((2 * self._capacity, INSTANCE_FLOATS), dtype=np.float32)
         self._instance_vbo = self._buffer(GL.GL_ARRAY_BUFFER, self._instances.nbytes, self._instances, GL.GL_STREAM_DRAW)
         self._attribs([(INSTANCE_LOCATION + i, 4, 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS, divisor=1)
-        # the far mesh's VAO: the same buffers, its instance attributes start at the first far row
-        # (GL 3.3 has no base instance; re-pointed only when the near/far split moves)
+        # the far mesh's VAO: the same buffers, its instance attributes start at row `capacity`, where
+        # the far rows go (GL 3.3 has no base instance; re-pointed only when the buffer grows)
         self._far_vao = int(gl.glGenVertexArrays(1))
         gl.glBindVertexArray(self._far_vao)
         gl.glBindBuffer(GL.GL_ARRAY_BUFFER, vbo)
         self._attribs([(0, 3, 0), (1, 3, 3), (2, 4, 6), (3, 3, 10)], AVATAR_STRIDE)
         gl.glBindBuffer(GL.GL_ELEMENT_ARRAY_BUFFER, ibo)
         gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
-        self._attribs([(INSTANCE_LOCATION + i, 4, 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS, divisor=1)
+        base = self._capacity * INSTANCE_FLOATS
+        self._attribs([(INSTANCE_LOCATION + i, 4, base + 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS, divisor=1)
         self._n_near = 0  # instance rows [0, _n_near) take the near mesh this frame
         self._eye: npt.NDArray[np.float32] | None = None
         gl.glBindVertexArray(0)
@@ -561,30 +563,43 @@ class Renderer(RenderTargets):
     def _reserve(self, n: int) -> None:
         if n > self._capacity:
             self._capacity = 1 << (n - 1).bit_length()
-            self._instances = np.zeros((self._capacity, INSTANCE_FLOATS), dtype=np.float32)
+            self._instances = np.zeros((2 * self._capacity, INSTANCE_FLOATS), dtype=np.float32)
             self.gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
             self.gl.glBufferData(GL.GL_ARRAY_BUFFER, self._instances.nbytes, self._instances, GL.GL_STREAM_DRAW)
+            self.gl.glBindVertexArray(self._far_vao)  # the far rows moved with the capacity
+            base = self._capacity * INSTANCE_FLOATS
+            self._attribs([(INSTANCE_LOCATION + i, 4, base + 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS)
+            self.gl.glBindVertexArray(0)
 
     def _split_lod(self, n: int, eye: npt.NDArray[np.float32]) -> int:
-        """Reorder the first ``n`` packed instance rows so those within :attr:`lod_distance` of
-        ``eye`` (and the local hands, flagged hands-only) come first; returns how many they are.
-        One vectorized distance test and one row gather, whatever ``n``."""
+        """Move the packed instance rows farther than :attr:`lod_distance` from ``eye`` to the far
+        region (from row ``capacity``) and close up the near ones (the local hands, flagged hands
+        only, stay near); returns how many are near. One vectorized distance test and two row
+        gathers, whatever ``n``."""
         rows = self._instances[:n]
         d = rows[:, 0:3] - eye  # i_root.xyz
         near = np.einsum("ij,ij->i", d, d) <= self.lod_distance * self.lod_distance
         hands = rows[:, 4 * 10 + 3]  # i_extra.w: 1 for the viewer's own hands
         near |= (hands > 0.5) & (hands < 1.5)
         k = int(np.count_nonzero(near))
-        if 0 < k < n:
-            self._instances[:n] = rows[np.argsort(~near, kind="stable")]
+        if k < n:
+            cap = self._capacity
+            self._instances[cap:cap + n - k] = rows[~near]
+            if k:
+                self._instances[:k] = rows[near]
         return k
 
     def _upload_instances(self, n: int) -> None:
-        """Sort the ``n`` packed rows into near and far (:meth:`_split_lod`) and upload them."""
+        """Split the ``n`` packed rows into near and far (:meth:`_split_lod`) and upload both
+        ranges (two calls every frame, however the split falls)."""
         eye = self._eye
-        self._n_near = self._split_lod(n, eye) if eye is not None and self.lod_distance < float("inf") else n
-        self.gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
-        self.gl.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, n * INSTANCE_FLOATS * 4, self._instances)
+        k = self._split_lod(n, eye) if eye is not None and self.lod_distance < float("inf") else n
+        self._n_near = k
+        gl = self.gl
+        gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
+        gl.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, k * INSTANCE_FLOATS * 4, self._instances)
+        far = self._instances[self._capacity:self._capacity + n - k]
+        gl.glBufferSubData(GL.GL_ARRAY_BUFFER, self._capacity * INSTANCE_FLOATS * 4, far.nbytes, far)
 
     def _label_rects(self, names: list[str]) -> npt.NDArray[np.float32]:
         """(len(names), 5) placard rectangles of ``names`` and 2.0 where the label has a name tag
@@ -630,8 +645,6 @@ class Renderer(RenderTargets):
         bones = self._pack_own_hands(local_hands)
         n = self._pack_avatars(scene.avatars, None if bones else local_hands)
         n_near = self._n_near
-        if n:
-            self._far_rows_from(n_near)
         gl.glEnable(GL.GL_DEPTH_TEST)
         gl.glEnable(GL.GL_CULL_FACE)
         gl.glEnable(GL.GL_FRAMEBUFFER_SRGB)
@@ -698,15 +711,6 @@ class Renderer(RenderTargets):
         gl.glBindVertexArray(0)
         stats.views = len(views)
         stats.avatars = n - (local_hands is not None and not bones)
-
-    def _far_rows_from(self, row: int) -> None:
-        """Point the far VAO's per-instance attributes at instance row ``row`` (every frame, so a
-        frame's GL calls do not depend on where the split falls)."""
-        self.gl.glBindVertexArray(self._far_vao)
-        self.gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
-        base = row * INSTANCE_FLOATS
-        self._attribs([(INSTANCE_LOCATION + i, 4, base + 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS)
-        self.gl.glBindVertexArray(0)
 
     def _hud_for(self, scene: Scene) -> HudLayer | None:
         """The HUD layer, prepared for ``scene.hud`` (None when the scene has no card)."""
