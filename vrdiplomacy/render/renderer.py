@@ -476,7 +476,7 @@ class Renderer(RenderTargets):
         data = np.zeros((SCENE_VEC4, 4), dtype=np.float32)
         amb = np.asarray(scene.ambient, dtype=np.float32)
         data[0, :3] = amb
-        data[1, :3] = amb * 0.45
+        data[1, :3] = amb * 0.65  # the floor's bounce: lights ceilings and undersides
         lights = scene.lights[:MAX_LIGHTS]
         data[2, 0] = len(lights)
         for i, light in enumerate(lights):
