@@ -5,18 +5,23 @@ hand joints, a shirt cuff and a sleeve, nothing else of the body.
 instanced draw of a unit capsule (shaders/hand.vert): each row is the bone's two ends with their
 radii and a colour. Finger radii come from the joints (``XrHandJointLocationEXT.radius``), at
 least a plausible minimum so synthesized hands (mouse, controller) are not wire-thin; the palm is
-a few overlapping wide capsules from the wrist to the knuckles.
+a few overlapping wide capsules from the wrist to the knuckles. :class:`OwnHandsLayer` keeps the
+capsule and the bone rows on the GPU (through the renderer's counting GL layer) and draws them.
 """
 
 from __future__ import annotations
 
+import ctypes
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from vrdiplomacy.input.frame import HandJoints, Joint
 from vrdiplomacy.scene.math3d import Pose, quat_mul, quat_rotate
+from vrdiplomacy.scene.model import Avatar
 
 SKIN = (0.80, 0.60, 0.48)  # linear RGB; the first of the avatar skin tones (shaders/avatar.vert)
 SHIRT = (0.82, 0.83, 0.85)
@@ -110,3 +115,50 @@ def capsule_mesh(segments: int = 10, cap_rings: int = 3) -> tuple[npt.NDArray[np
             c, d = a + segments, b + segments
             idx += [a, b, d, a, d, c]
     return np.array(verts, np.float32), np.array(idx, np.uint32)
+
+
+class OwnHandsLayer:
+    """The first-person hands' GL side: a unit capsule (:func:`capsule_mesh`) and the bone rows of
+    :func:`hand_bones`, one instanced draw. ``buffer(target, size, data, usage)`` makes a buffer
+    the renderer frees."""
+
+    def __init__(self, gl: Any, GL: Any, program: int, buffer: Callable[..., int]) -> None:
+        self.gl, self.GL, self.program = gl, GL, program
+        verts, idx = capsule_mesh()
+        self.index_count = int(idx.size)
+        self.vao = int(gl.glGenVertexArrays(1))
+        gl.glBindVertexArray(self.vao)
+        buffer(GL.GL_ARRAY_BUFFER, verts.nbytes, verts, GL.GL_STATIC_DRAW)
+        gl.glEnableVertexAttribArray(0)
+        gl.glVertexAttribPointer(0, 4, GL.GL_FLOAT, GL.GL_FALSE, 16, None)
+        buffer(GL.GL_ELEMENT_ARRAY_BUFFER, idx.nbytes, idx, GL.GL_STATIC_DRAW)
+        self.rows = np.zeros((MAX_BONES, ROW_FLOATS), np.float32)
+        self.vbo = buffer(GL.GL_ARRAY_BUFFER, self.rows.nbytes, self.rows, GL.GL_STREAM_DRAW)
+        for loc in (1, 2, 3):
+            gl.glEnableVertexAttribArray(loc)
+            gl.glVertexAttribPointer(loc, 4, GL.GL_FLOAT, GL.GL_FALSE, ROW_FLOATS * 4, ctypes.c_void_p((loc - 1) * 16))
+            gl.glVertexAttribDivisor(loc, 1)
+        gl.glBindVertexArray(0)
+
+    def pack(self, own: Avatar | None) -> int:
+        """The viewer's articulated hands into the bone buffer; how many bones (0: none, or an
+        :class:`Avatar` without joints, which the avatar draw shows with its hands-only row)."""
+        from vrdiplomacy.scene.avatars import OwnHands
+
+        if not isinstance(own, OwnHands):
+            return 0
+        parts = [hand_bones(j, own.origin, own.color) for j in (own.left_joints, own.right_joints) if j is not None]
+        rows = np.concatenate(parts)[:MAX_BONES] if parts else self.rows[:0]
+        k = len(rows)
+        if k:
+            self.rows[:k] = rows
+            self.gl.glBindBuffer(self.GL.GL_ARRAY_BUFFER, self.vbo)
+            self.gl.glBufferSubData(self.GL.GL_ARRAY_BUFFER, 0, k * ROW_FLOATS * 4, self.rows)
+        return k
+
+    def draw(self, bones: int) -> None:
+        """One instanced draw of ``bones`` capsules (zero draws nothing)."""
+        gl = self.gl
+        gl.glUseProgram(self.program)
+        gl.glBindVertexArray(self.vao)
+        gl.glDrawElementsInstanced(self.GL.GL_TRIANGLES, self.index_count, self.GL.GL_UNSIGNED_INT, None, bones)

@@ -1,11 +1,16 @@
 """The GL renderer: the only module of vrdiplomacy that calls GL (with its render targets,
-:mod:`vrdiplomacy.render.targets`).
+:mod:`vrdiplomacy.render.targets`, and the layers it hands its counting GL: the HUD card,
+the key light's shadow map :mod:`~vrdiplomacy.render.shadows`, the own hands
+:mod:`~vrdiplomacy.render.hands`).
 
 GL 3.3 core. Static geometry is baked into one buffer with a material index per vertex (at
-most three draws per view); avatars are one instanced draw whatever their number, their
-per-instance data refreshed by one ``glBufferSubData`` per frame. The same draw carries each
-avatar's hand shapes, arms and gesture icon (per-instance indices) and the local user's own
-hands (one more instance, hands and forearms only). A frame renders a list of
+most three draws per view), lit by a key light whose shadow map is drawn once per scene;
+avatars are two instanced draws whatever their number (the near mesh, and the far level of
+detail beyond :data:`~vrdiplomacy.render.avatar_mesh.LOD_DISTANCE`), their per-instance data
+refreshed by two ``glBufferSubData`` per frame. The same draws carry each avatar's hand shapes,
+arms, gesture icon, name tag and contact shadow (per-instance indices). The viewer's own hands
+are one more instanced draw, articulated from the tracked joints (capsules per bone); a bare
+:class:`Avatar` as ``local_hands`` still rides in the avatar draw (hands and forearms only). A frame renders a list of
 views (one per eye) into the targets it is handed: FBOs, or layers of a texture array as an
 OpenXR swapchain gives them. Per-view matrices live in one uniform buffer, bound by range.
 Output is sRGB: SRGB8_ALPHA8 targets with ``GL_FRAMEBUFFER_SRGB``, sRGB textures.
@@ -32,11 +37,12 @@ from vrdiplomacy.render.avatar_mesh import LOD_DISTANCE, build_avatar_mesh
 from vrdiplomacy.render.avatar_mesh import STRIDE as AVATAR_STRIDE
 from vrdiplomacy.render.batching import STRIDE as STATIC_STRIDE
 from vrdiplomacy.render.batching import StaticBatch, build_static_batch
-from vrdiplomacy.render.hands import MAX_BONES, ROW_FLOATS, capsule_mesh, hand_bones
+from vrdiplomacy.render.hands import OwnHandsLayer
 from vrdiplomacy.render.icons import COLUMNS as ICON_COLUMNS
 from vrdiplomacy.render.icons import build_icon_atlas
 from vrdiplomacy.render.instances import gather_flags, gather_poses, pack_crowd, pack_gathered, pack_local_hands
 from vrdiplomacy.render.shaders import load_shader
+from vrdiplomacy.render.shadows import render_shadow_map, shadow_params
 from vrdiplomacy.render.targets import RenderTargets
 from vrdiplomacy.render.types import FRAME_STATS, FrameStats, RendererSettings, Target
 from vrdiplomacy.scene.crowd import TAG_SEP, Crowd
@@ -79,31 +85,6 @@ def static_batch(scene: Scene, settings: RendererSettings | None = None) -> Stat
     takes them (no GL: CPU work, about 0.6 s for the chamber)."""
     s = settings or RendererSettings()
     return build_static_batch(scene, s.max_texture_size, s.large_texture_size, s.max_large_textures)
-
-
-def shadow_matrix(direction: Sequence[float], points: npt.NDArray[np.float32], size: int
-                  ) -> tuple[npt.NDArray[np.float32], float]:
-    """A directional light's shadow map matrix (4x4, row-major: world -> [0,1]^3, depth growing
-    along the light) fitted to the bounding box of ``points``, and one texel's size in metres."""
-    f = np.asarray(direction, np.float64)
-    f = f / max(float(np.linalg.norm(f)), 1e-9)
-    up = np.array([0.0, 0.0, 1.0]) if abs(f[1]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    right = np.cross(f, up)
-    right /= np.linalg.norm(right)
-    u = np.cross(right, f)
-    if points.size:
-        lo, hi = points.min(axis=0).astype(np.float64), points.max(axis=0).astype(np.float64)
-    else:
-        lo, hi = np.full(3, -1.0), np.full(3, 1.0)
-    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
-    basis = np.stack([right, u, f])
-    ls = corners @ basis.T
-    lmin, lmax = ls.min(axis=0) - 0.05, ls.max(axis=0) + 0.05
-    ext = lmax - lmin
-    m = np.eye(4)
-    m[0:3, 0:3] = basis / ext[:, None]
-    m[0:3, 3] = -lmin / ext
-    return m.astype(np.float32), float(max(ext[0], ext[1]) / max(size, 1))
 
 
 class _CountingGL:
@@ -181,8 +162,8 @@ class Renderer(RenderTargets):
         self._static = self._program("static.vert", "static.frag",
                                      {"u_textures": 0, "u_large": 3, "u_shadow_map": SHADOW_UNIT})
         self._avatar = self._program("avatar.vert", "avatar.frag", {"u_atlas": 1, "u_icons": 2, "u_shadow_map": SHADOW_UNIT})
-        self._hand = self._program("hand.vert", "hand.frag", {"u_shadow_map": SHADOW_UNIT})
-        self._setup_hand_geometry()
+        self._hands = OwnHandsLayer(self.gl, GL, self._program("hand.vert", "hand.frag", {"u_shadow_map": SHADOW_UNIT}),
+                                    self._buffer)
         self.shadow_size = SHADOW_SIZE  # the key light's shadow map for the next upload (0: none)
         self._shadow_program = 0
         self._shadow_tex = self._texture()
@@ -330,37 +311,6 @@ class Renderer(RenderTargets):
         self._eye: npt.NDArray[np.float32] | None = None
         gl.glBindVertexArray(0)
 
-    def _setup_hand_geometry(self) -> None:
-        """The first-person hands: a unit capsule, instanced once per bone (render/hands.py)."""
-        gl = self.gl
-        verts, idx = capsule_mesh()
-        self._hand_index_count = int(idx.size)
-        self._hand_vao = int(gl.glGenVertexArrays(1))
-        gl.glBindVertexArray(self._hand_vao)
-        self._buffer(GL.GL_ARRAY_BUFFER, verts.nbytes, verts, GL.GL_STATIC_DRAW)
-        self._attribs([(0, 4, 0)], 4)
-        self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER, idx.nbytes, idx, GL.GL_STATIC_DRAW)
-        self._hand_rows = np.zeros((MAX_BONES, ROW_FLOATS), np.float32)
-        self._hand_vbo = self._buffer(GL.GL_ARRAY_BUFFER, self._hand_rows.nbytes, self._hand_rows, GL.GL_STREAM_DRAW)
-        self._attribs([(1, 4, 0), (2, 4, 4), (3, 4, 8)], ROW_FLOATS, divisor=1)
-        gl.glBindVertexArray(0)
-
-    def _pack_own_hands(self, own: Avatar | None) -> int:
-        """The viewer's articulated hands into the bone buffer; how many bones (0: none, or an
-        :class:`Avatar` without joints, which the avatar draw shows with its hands-only row)."""
-        from vrdiplomacy.scene.avatars import OwnHands
-
-        if not isinstance(own, OwnHands):
-            return 0
-        parts = [hand_bones(j, own.origin, own.color) for j in (own.left_joints, own.right_joints) if j is not None]
-        rows = np.concatenate(parts)[:MAX_BONES] if parts else self._hand_rows[:0]
-        k = len(rows)
-        if k:
-            self._hand_rows[:k] = rows
-            self.gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._hand_vbo)
-            self.gl.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, k * ROW_FLOATS * 4, self._hand_rows)
-        return k
-
     # ---------------------------------------------------------------- upload
     def upload(self, scene: Scene, batch: StaticBatch | None = None) -> None:
         """Upload ``scene``'s static geometry, materials, textures, lights and placard names;
@@ -395,7 +345,7 @@ class Renderer(RenderTargets):
         gl.glTexImage3D(GL.GL_TEXTURE_2D_ARRAY, 0, GL.GL_SRGB8_ALPHA8, large.shape[2], large.shape[1], large.shape[0],
                         0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, np.ascontiguousarray(large))
         self._tex_params(GL.GL_TEXTURE_2D_ARRAY, GL.GL_REPEAT)
-        self._shadow_params = self._shadow_setup(scene, batch)
+        self._shadow_params = shadow_params(scene, batch, self.shadow_size)
         self._upload_scene_block(scene)
         self._render_shadow_map(batch)
         crowd = scene.avatars
@@ -413,64 +363,19 @@ class Renderer(RenderTargets):
         gl.glTexParameteri(target, GL.GL_TEXTURE_WRAP_S, wrap)
         gl.glTexParameteri(target, GL.GL_TEXTURE_WRAP_T, wrap)
 
-    def _shadow_setup(self, scene: Scene, batch: StaticBatch) -> npt.NDArray[np.float32]:
-        """The shadow rows of the scene block: the key light's world -> [0,1]^3 matrix (column-major
-        rows 0..3) and (on, texel, normal offset, depth bias); all zero (off) without a directional
-        first light, casters or a shadow map size."""
-        out = np.zeros((5, 4), np.float32)
-        if not self.shadow_size or not scene.lights or scene.lights[0].kind != "directional" or not batch.casters.size:
-            return out
-        m, texel_m = shadow_matrix(scene.lights[0].direction, batch.vertices[:, 0:3], self.shadow_size)
-        out[0:4] = m.T  # std140 mat4: columns
-        depth = 1.0 / max(float(np.linalg.norm(m[2, 0:3])), 1e-9)  # metres of the [0,1] depth range
-        out[4] = (1.0, 1.0 / self.shadow_size, 1.5 * texel_m, 1.5 * texel_m / depth)
-        return out
-
     def _render_shadow_map(self, batch: StaticBatch) -> None:
-        """Draw the static casters' depth from the key light into the shadow map (once per scene:
-        the room does not move; avatars get their contact shadows in their own draw)."""
-        gl = self.gl
-        on = self._shadow_params[4, 0] > 0.5
-        size = self.shadow_size if on else 1
-        gl.glBindTexture(GL.GL_TEXTURE_2D, self._shadow_tex)
-        gl.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_DEPTH_COMPONENT24, size, size, 0, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT, None)
-        for pname, value in ((GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR), (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
-                             (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE), (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE),
-                             (GL.GL_TEXTURE_COMPARE_MODE, GL.GL_COMPARE_REF_TO_TEXTURE),
-                             (GL.GL_TEXTURE_COMPARE_FUNC, GL.GL_LEQUAL)):
-            gl.glTexParameteri(GL.GL_TEXTURE_2D, pname, value)
-        gl.glBindTexture(GL.GL_TEXTURE_2D, 0)
-        if not on:
-            return
-        if not self._shadow_program:
+        """The static casters' depth from the key light (once per scene: the room does not move;
+        avatars get their contact shadows in their own draw)."""
+        on = bool(self._shadow_params[4, 0] > 0.5)
+        if on and not self._shadow_program:
             self._shadow_program = self._program("shadow.vert", "shadow.frag", {})
-        if not self._shadow_fbo:
-            self._shadow_fbo = int(gl.glGenFramebuffers(1))
-        gl.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._shadow_fbo)
-        gl.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_TEXTURE_2D, self._shadow_tex, 0)
-        gl.glDrawBuffer(GL.GL_NONE)
-        gl.glReadBuffer(GL.GL_NONE)
-        if gl.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER) != GL.GL_FRAMEBUFFER_COMPLETE:
-            raise RenderError("the shadow map framebuffer is incomplete")
-        gl.glViewport(0, 0, size, size)
-        gl.glEnable(GL.GL_DEPTH_TEST)
-        gl.glClearDepth(1.0)
-        gl.glClear(GL.GL_DEPTH_BUFFER_BIT)
-        gl.glDisable(GL.GL_CULL_FACE)
-        gl.glEnable(GL.GL_POLYGON_OFFSET_FILL)
-        gl.glPolygonOffset(1.5, 3.0)
-        gl.glUseProgram(self._shadow_program)
-        gl.glBindBufferBase(GL.GL_UNIFORM_BUFFER, SCENE_BINDING, self._scene_ubo)
-        gl.glBindVertexArray(self._static_vao)
-        ibo = self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER, batch.casters.nbytes, batch.casters, GL.GL_STATIC_DRAW)
-        gl.glDrawElements(GL.GL_TRIANGLES, int(batch.casters.size), GL.GL_UNSIGNED_INT, None)
-        gl.glBindBuffer(GL.GL_ELEMENT_ARRAY_BUFFER, self._static_buffers[1])  # the VAO's own indices again
-        gl.glBindVertexArray(0)
-        gl.glDeleteBuffers(1, [ibo])
-        self._buffers.remove(ibo)
-        gl.glDisable(GL.GL_POLYGON_OFFSET_FILL)
-        gl.glEnable(GL.GL_CULL_FACE)
-        gl.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        if on and not self._shadow_fbo:
+            self._shadow_fbo = int(self.gl.glGenFramebuffers(1))
+        if on:
+            self.gl.glBindBufferBase(GL.GL_UNIFORM_BUFFER, SCENE_BINDING, self._scene_ubo)
+        render_shadow_map(self.gl, GL, self._shadow_tex, self._shadow_fbo, self._shadow_program if on else 0,
+                          self.shadow_size if on else 1, batch.casters, self._static_vao,
+                          self._static_buffers[1] if self._static_buffers else 0)
 
     def _upload_scene_block(self, scene: Scene) -> None:
         data = np.zeros((SCENE_VEC4, 4), dtype=np.float32)
@@ -642,7 +547,7 @@ class Renderer(RenderTargets):
         gl = self.gl
         self._pack_views(views)
         self._eye = np.mean([v.pose.position for v in views], axis=0).astype(np.float32) if views else None
-        bones = self._pack_own_hands(local_hands)
+        bones = self._hands.pack(local_hands)
         n = self._pack_avatars(scene.avatars, None if bones else local_hands)
         n_near = self._n_near
         gl.glEnable(GL.GL_DEPTH_TEST)
@@ -692,9 +597,7 @@ class Renderer(RenderTargets):
                                            n - n_near)
                 gl.glDisable(GL.GL_BLEND)
             if n or bones:  # the viewer's own articulated hands (issued with the avatars: zero bones draw nothing)
-                gl.glUseProgram(self._hand)
-                gl.glBindVertexArray(self._hand_vao)
-                gl.glDrawElementsInstanced(tri, self._hand_index_count, uint, None, bones)
+                self._hands.draw(bones)
             if blended[1]:
                 gl.glUseProgram(self._static)
                 gl.glBindVertexArray(self._static_vao)
@@ -742,12 +645,12 @@ class Renderer(RenderTargets):
             gl.glDeleteTextures(len(self._textures), self._textures)
         if self._buffers:
             gl.glDeleteBuffers(len(self._buffers), self._buffers)
-        for vao in (self._avatar_vao, self._far_vao, self._hand_vao, self._static_vao):
+        for vao in (self._avatar_vao, self._far_vao, self._hands.vao, self._static_vao):
             if vao:
                 gl.glDeleteVertexArrays(1, [vao])
         gl.glDeleteProgram(self._static)
         gl.glDeleteProgram(self._avatar)
-        gl.glDeleteProgram(self._hand)
+        gl.glDeleteProgram(self._hands.program)
         if self._shadow_program:
             gl.glDeleteProgram(self._shadow_program)
         if self._shadow_fbo:
