@@ -35,7 +35,7 @@ const int PART_ROOT = 0, PART_HEAD = 1, PART_LEFT = 2, PART_RIGHT = 3, PART_PLAC
           PART_INDICATOR = 5, PART_SEATED = 6, PART_LEGS = 7, PART_ARM_LEFT = 8, PART_ARM_RIGHT = 9,
           PART_ICON = 10, PART_PUPIL_LEFT = 11, PART_PUPIL_RIGHT = 12, PART_LID = 13, PART_JAW = 14,
           PART_MOUTH = 15, PART_HAIR_LONG = 16, PART_SHADOW = 17, PART_TAG = 18;
-const float TAG_ABOVE = 0.26;             // the name tag's centre above the head centre (just over the hair)
+const float TAG_ABOVE = 0.32;             // the name tag's centre above the head centre (just over the hair)
 const float TAG_NEAREST = 0.9, TAG_AWAY_NEAREST = 3.0;  // metres: see PART_TAG below
 const float PLACARD_SHARE = 0.4;          // render/tags.py: the tag is below the placard in its atlas cell
 const int SRC_DELEGATION = 1, SRC_SKIN = 5, SRC_HAIR = 6, SRC_SUIT = 7;
@@ -223,8 +223,10 @@ void main() {
         else segment(e, wrist, ref, p, n);
         placed = true;
     } else if (part == PART_INDICATOR) {
+        // the halo widens with the voice level but stays at its height just over the crown
         origin = i_head.xyz;
-        scale = i_root.w > 0.0 ? 1.0 + 0.35 * i_root.w : 0.0;
+        scale = i_root.w > 0.0 ? 1.0 : 0.0;
+        p.xz *= 1.0 + 0.35 * i_root.w;
     } else if (part == PART_PLACARD && !seated) {
         // standing: the name floats above the head like a label (unless a name tag says it)
         origin = i_head.xyz + vec3(0.0, 0.36, 0.0);
@@ -256,7 +258,7 @@ void main() {
         vec3 r = cross(vec3(0.0, 1.0, 0.0), f);
         r = dot(r, r) > 1e-6 ? normalize(r) : vec3(1.0, 0.0, 0.0);
         vec3 u = cross(f, r);
-        if (tagged) c.y += 0.1;  // above the name tag
+        if (tagged) c.y += 0.14;  // above the name tag
         float icon = i_extra.z;
         float s = icon >= 0.0 ? ICON_SIZE : 0.0;
         p = c + (r * p.x + u * p.y) * s;

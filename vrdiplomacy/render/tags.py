@@ -1,8 +1,8 @@
 """Name tags (Pillow, no GL): the card above an avatar's head with who it is, from the roster.
 
 A tag shows a flag placeholder in the delegation's colours (``assets/data/delegations.json``;
-a delegation not listed there gets its avatar tint), the person's name, and the role and
-delegation on a second line. A tag the signed roster did not verify has an amber frame and says
+a delegation not listed there gets its avatar tint), the person's name, their role (title) and
+their delegation, one line each. A tag the signed roster did not verify has an amber frame and says
 "unverified" instead of the role, so a name the relay merely claims never looks vouched for.
 
 Tags are drawn into the placard atlas (:mod:`vrdiplomacy.render.atlas`), below the placard text
@@ -79,7 +79,7 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, width: float, size: int, smallest
 def draw_tag(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], tag: Tag) -> None:
     """Draw ``tag`` into ``box`` (x0, y0, x1, y1, inclusive) of an RGBA image."""
     x0, y0, x1, y1 = box
-    w, h = x1 - x0 + 1, y1 - y0 + 1
+    h = y1 - y0 + 1
     border = TAG_BORDER if tag.verified else TAG_AMBER
     draw.rectangle(box, fill=TAG_BG)
     t = max(1, h // 24)
@@ -96,11 +96,11 @@ def draw_tag(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], tag: Tag
     draw.rectangle((fx0, fy0, fx0 + fw - 1, fy0 + fh - 1), outline=(0, 0, 0, 255), width=1)
     tx = fx0 + fw + pad
     tw = x1 - pad - tx
-    f1, name = _fit(draw, tag.name or tag.delegation, tw, int(h * 0.44), max(8, int(h * 0.26)))
-    second = tag.role if tag.verified else "unverified"
-    if tag.delegation and tag.name:
-        second = f"{second} · {tag.delegation}" if second else tag.delegation
-    f2, line2 = _fit(draw, second, tw, int(h * 0.30), max(7, int(h * 0.2)))
-    draw.text((tx, y0 + h * 0.30), name, font=f1, fill=TAG_NAME, anchor="lm")
-    draw.text((tx, y0 + h * 0.72), line2, font=f2, fill=TAG_LINE2 if tag.verified else TAG_AMBER, anchor="lm")
-    _ = w
+    # three lines: the name, the title (or "unverified"), the delegation
+    f1, name = _fit(draw, tag.name or tag.delegation, tw, int(h * 0.36), max(8, int(h * 0.24)))
+    role = tag.role if tag.verified else "unverified"
+    f2, line2 = _fit(draw, role, tw, int(h * 0.22), max(7, int(h * 0.16)))
+    f3, line3 = _fit(draw, tag.delegation if tag.name else "", tw, int(h * 0.22), max(7, int(h * 0.16)))
+    draw.text((tx, y0 + h * 0.27), name, font=f1, fill=TAG_NAME, anchor="lm")
+    draw.text((tx, y0 + h * 0.58), line2, font=f2, fill=TAG_LINE2 if tag.verified else TAG_AMBER, anchor="lm")
+    draw.text((tx, y0 + h * 0.82), line3, font=f3, fill=TAG_LINE2, anchor="lm")
