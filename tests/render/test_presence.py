@@ -24,7 +24,12 @@ from vrdiplomacy.render.batching import (
     surface_kind,
 )
 from vrdiplomacy.render.hands import hand_bones
-from vrdiplomacy.render.tags import PLACARD_SHARE, TAG_AMBER, flag_colours
+from vrdiplomacy.render.tags import (
+    PLACARD_SHARE,
+    TAG_AMBER,
+    delegation_name,
+    flag_colours,
+)
 from vrdiplomacy.scene.avatars import avatar_at, crowd_avatars, roster_tag
 from vrdiplomacy.scene.crowd import Crowd, Tag, split_label, tag_label
 from vrdiplomacy.scene.math3d import Pose, quat_from_yaw_pitch_roll
@@ -160,6 +165,7 @@ def test_flag_colours_come_from_the_delegations_file() -> None:
     assert main == tuple(round(c * 255) for c in d.colour)
     assert flag_colours("ALB")[0] == main and band != main
     assert flag_colours("Delegation B")[0] == flag_colours("Delegation B")[0]  # unlisted: stable
+    assert delegation_name("alb") == "Albania" and delegation_name("Delegation B") == "Delegation B"
 
 
 def _tag_scene(yaw: float) -> tuple[Scene, View]:

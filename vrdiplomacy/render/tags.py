@@ -33,6 +33,23 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 @lru_cache(maxsize=1)
+def _delegation_names() -> dict[str, str]:
+    """Delegation code (upper case) -> the name as the UN lists it."""
+    from vrdiplomacy.errors import AssetError
+    from vrdiplomacy.scene.delegations import load_delegations
+
+    try:
+        return {d.code.upper(): d.name for d in load_delegations()}
+    except AssetError:
+        return {}
+
+
+def delegation_name(delegation: str) -> str:
+    """``delegation`` as a tag writes it: a listed ISO code becomes the country's name."""
+    return _delegation_names().get(delegation.strip().upper(), delegation)
+
+
+@lru_cache(maxsize=1)
 def _delegation_colours() -> dict[str, RGB8]:
     """Delegation code, name and placard text (upper case) -> its flag colour, sRGB 0..255."""
     from vrdiplomacy.errors import AssetError
@@ -100,7 +117,7 @@ def draw_tag(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], tag: Tag
     f1, name = _fit(draw, tag.name or tag.delegation, tw, int(h * 0.36), max(8, int(h * 0.24)))
     role = tag.role if tag.verified else "unverified"
     f2, line2 = _fit(draw, role, tw, int(h * 0.22), max(7, int(h * 0.16)))
-    f3, line3 = _fit(draw, tag.delegation if tag.name else "", tw, int(h * 0.22), max(7, int(h * 0.16)))
+    f3, line3 = _fit(draw, delegation_name(tag.delegation) if tag.name else "", tw, int(h * 0.22), max(7, int(h * 0.16)))
     draw.text((tx, y0 + h * 0.27), name, font=f1, fill=TAG_NAME, anchor="lm")
     draw.text((tx, y0 + h * 0.58), line2, font=f2, fill=TAG_LINE2 if tag.verified else TAG_AMBER, anchor="lm")
     draw.text((tx, y0 + h * 0.82), line3, font=f3, fill=TAG_LINE2, anchor="lm")
