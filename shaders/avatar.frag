@@ -1,6 +1,7 @@
 #version 330 core
 // Avatars: vertex or delegation colour, the placard atlas, the emissive speaking halo, or a
-// gesture icon badge (unlit, cut out by its alpha so no blending or sorting is needed).
+// gesture icon badge (unlit, cut out by its alpha), or the soft contact shadow on the floor under
+// each avatar (the only translucent part: the avatar pass blends, everything else writes alpha 1).
 #include "common.glsl"
 
 uniform sampler2D u_atlas;
@@ -17,6 +18,17 @@ out vec4 frag_color;
 void main() {
     vec3 N = normalize(v_normal);
     if (!gl_FrontFacing) N = -N;
+    if (v_source == 8) {
+        float r = length(v_uv * 2.0 - 1.0);
+        float a = 1.0 - smoothstep(0.05, 1.0, r);
+        if (a < 0.02) discard;
+        frag_color = vec4(0.0, 0.0, 0.0, 0.72 * pow(a, 1.3));
+        return;
+    }
+    if (v_source == 9) {  // the name tag: unlit, so it reads the same in any light
+        frag_color = vec4(texture(u_atlas, v_uv).rgb * 0.92, 1.0);
+        return;
+    }
     if (v_source == 4) {
         vec4 icon = texture(u_icons, v_uv);
         if (icon.a < 0.5) discard;

@@ -20,7 +20,7 @@ layout(location = 10) in vec4 i_right;    // xyz right hand position, w seated
 layout(location = 11) in vec4 i_right_q;
 layout(location = 12) in vec4 i_color;    // rgb delegation colour (linear), w avatar id (skin, hair, suit, build)
 layout(location = 13) in vec4 i_placard;  // UV rect of the name in the atlas
-layout(location = 14) in vec4 i_extra;    // x left hand shape, y right hand shape, z icon (-1 none), w hands only
+layout(location = 14) in vec4 i_extra;    // x left hand shape, y right hand shape, z icon (-1 none), w 1: hands only, 2: has a name tag
 layout(location = 15) in vec4 i_face;     // xyz the point the eyes look at (x NaN: ahead), w eyelids closed 0..1
 
 uniform vec4 u_icon_grid;                 // icon atlas: columns, cell width and height in UV
@@ -34,7 +34,10 @@ flat out int v_source;
 const int PART_ROOT = 0, PART_HEAD = 1, PART_LEFT = 2, PART_RIGHT = 3, PART_PLACARD = 4,
           PART_INDICATOR = 5, PART_SEATED = 6, PART_LEGS = 7, PART_ARM_LEFT = 8, PART_ARM_RIGHT = 9,
           PART_ICON = 10, PART_PUPIL_LEFT = 11, PART_PUPIL_RIGHT = 12, PART_LID = 13, PART_JAW = 14,
-          PART_MOUTH = 15, PART_HAIR_LONG = 16;
+          PART_MOUTH = 15, PART_HAIR_LONG = 16, PART_SHADOW = 17, PART_TAG = 18;
+const float TAG_ABOVE = 0.32;             // the name tag's centre above the head centre (just over the hair)
+const float TAG_NEAREST = 0.9, TAG_AWAY_NEAREST = 3.0;  // metres: see PART_TAG below
+const float PLACARD_SHARE = 0.4;          // render/tags.py: the tag is below the placard in its atlas cell
 const int SRC_DELEGATION = 1, SRC_SKIN = 5, SRC_HAIR = 6, SRC_SUIT = 7;
 // head space, as render/avatar_mesh.py
 const vec3 EYE_CENTER = vec3(0.033, 0.018, -0.088);
@@ -147,12 +150,19 @@ void main() {
     vec3 origin = i_root.xyz;
     vec4 q = i_root_q;
     bool seated = i_right.w > 0.5;
-    bool hands_only = i_extra.w > 0.5;
+    bool hands_only = i_extra.w > 0.5 && i_extra.w < 1.5;
+    bool tagged = i_extra.w > 1.5;
     bool placed = false;  // p, n already in world space
     float id = i_color.w;
     float build = 0.92 + 0.06 * float(hash_id(id, 3) % 5);  // shoulders and waist: 0.92 .. 1.16
     int digit = int(a_uv.x + 0.5);
     v_uv = a_uv;
+    if (part == PART_ROOT && p.y > 0.45 && p.y < 1.06) {
+        // the jacket narrows from the shoulders to the waist (not an egg)
+        float t = smoothstep(0.5, 1.0, p.y);
+        p.x *= mix(0.78, 1.04, t);
+        p.z = 0.02 + (p.z - 0.02) * mix(0.85, 1.0, t);
+    }
     if (!seated) {
         if (part == PART_ROOT && p.y > 0.45) p.y += 0.45;
         if (part == PART_LEGS) { p.z += 0.38; p.y *= 2.15; }
@@ -213,12 +223,33 @@ void main() {
         else segment(e, wrist, ref, p, n);
         placed = true;
     } else if (part == PART_INDICATOR) {
+        // the halo widens with the voice level but stays at its height just over the crown
         origin = i_head.xyz;
-        scale = i_root.w > 0.0 ? 1.0 + 0.35 * i_root.w : 0.0;
+        scale = i_root.w > 0.0 ? 1.0 : 0.0;
+        p.xz *= 1.0 + 0.35 * i_root.w;
     } else if (part == PART_PLACARD && !seated) {
-        // standing: the name floats above the head like a label
+        // standing: the name floats above the head like a label (unless a name tag says it)
         origin = i_head.xyz + vec3(0.0, 0.36, 0.0);
         p = (p - PLACARD_OFFSET) * 0.8;
+        if (tagged) scale = 0.0;
+    } else if (part == PART_TAG) {
+        // the name tag just above the head, upright, turned about the vertical to the camera
+        vec3 c = i_head.xyz + vec3(0.0, TAG_ABOVE, 0.0);
+        vec3 f = u_camera.xyz - c;
+        f.y = 0.0;
+        float dist = length(f);
+        f = dist > 1e-4 ? f / dist : vec3(0.0, 0.0, 1.0);
+        vec3 r = cross(vec3(0.0, 1.0, 0.0), f);
+        // shown for whoever faces the viewer, and for those turned away from 3 m on (a tag right
+        // in front of a seat would cover the rostrum; their desk placard says who they are)
+        bool away = dot(qrot(i_root_q, vec3(0.0, 0.0, -1.0)), f) < -0.2;
+        bool show = tagged && dist > TAG_NEAREST && !(away && dist < TAG_AWAY_NEAREST);
+        p = c + (r * p.x + vec3(0.0, 1.0, 0.0) * p.y) * (show ? 1.0 : 0.0);
+        n = f;
+        float h = i_placard.w - i_placard.y;
+        v_uv = vec2(mix(i_placard.x, i_placard.z, a_uv.x),
+                    mix(i_placard.w + 0.03 * h, i_placard.y + h / PLACARD_SHARE, a_uv.y));
+        placed = true;
     } else if (part == PART_ICON) {
         // a badge above the head (above the name label when standing), turned to the camera
         vec3 c = i_head.xyz + vec3(0.0, seated ? 0.42 : 0.66, 0.0);
@@ -227,6 +258,7 @@ void main() {
         vec3 r = cross(vec3(0.0, 1.0, 0.0), f);
         r = dot(r, r) > 1e-6 ? normalize(r) : vec3(1.0, 0.0, 0.0);
         vec3 u = cross(f, r);
+        if (tagged) c.y += 0.14;  // above the name tag
         float icon = i_extra.z;
         float s = icon >= 0.0 ? ICON_SIZE : 0.0;
         p = c + (r * p.x + u * p.y) * s;
@@ -248,7 +280,7 @@ void main() {
         v_normal = qrot(q, n);
     }
     v_pos = world;
-    if (v_source == 2) v_uv = mix(i_placard.xy, i_placard.zw, a_uv);
+    if (v_source == 2 && part != PART_TAG) v_uv = mix(i_placard.xy, i_placard.zw, a_uv);
     if (v_source == SRC_DELEGATION) v_color = i_color.rgb * a_color;
     else if (v_source == SRC_SKIN) v_color = SKINS[hands_only ? 0 : hash_id(id, 0) % 6] * a_color;
     else if (v_source == SRC_HAIR) v_color = HAIRS[hash_id(id, 1) % 5] * a_color;

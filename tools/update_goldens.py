@@ -4,7 +4,8 @@
 
 Renders every case of tests/render/cases.py (or the ones named) offscreen and records the GL
 renderer and version beside them; the tests refuse to compare on a different renderer.
-Look at the images before committing them.
+Look at the images before committing them: ``--review DIR`` also writes each case at
+``--review-size`` (default 960x540, the same views) into DIR, large enough to judge.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(description="Regenerate the renderer golden images.")
     p.add_argument("cases", nargs="*", help=f"cases to render (default: all of {', '.join(CASES)})")
+    p.add_argument("--review", type=Path, metavar="DIR", help="also write each case at --review-size into DIR")
+    p.add_argument("--review-size", default="960x540", metavar="WxH", help="size of the review copies (default 960x540)")
     args = p.parse_args(argv)
     unknown = [c for c in args.cases if c not in CASES]
     if unknown:
@@ -48,12 +51,32 @@ def main(argv: list[str] | None = None) -> int:
                 out = GOLDEN_DIR / f"{name}.png"
                 save_png(image, out)
                 print(f"wrote {out.relative_to(ROOT)} ({image.shape[1]}x{image.shape[0]})")
+                if args.review is not None:
+                    review = _review(r, name, args.review_size)
+                    args.review.mkdir(parents=True, exist_ok=True)
+                    save_png(review, args.review / f"{name}.png")
+                    print(f"wrote {args.review / (name + '.png')} ({review.shape[1]}x{review.shape[0]})")
             write_info(GOLDEN_DIR, r.info)
             print(f"renderer: {r.info['GL_RENDERER']} / {r.info['GL_VERSION']}")
     except VrdError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+def _review(renderer, name: str, size: str):  # type: ignore[no-untyped-def]
+    """Case ``name`` rendered at ``size`` (WxH per eye; same views, so the same framing)."""
+    from cases import build_case
+
+    from vrdiplomacy.render.frames import stereo_side_by_side
+
+    w, h = (int(x) for x in size.lower().split("x"))
+    scene, _layout, views = build_case(name)
+    targets = [renderer.create_target(w, h) for _ in views]
+    renderer.upload(scene)
+    renderer.render(scene, views, targets)
+    images = [renderer.read_pixels(t) for t in targets]
+    return stereo_side_by_side(*images) if len(images) == 2 else images[0]
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ room code on the usual dark card, and the amber "not end-to-end encrypted" card 
 padlock and its reason.
 ``closeup_speaking`` and
 ``closeup_listening`` are one seated delegate's head and shoulders, face on: speaking (halo on,
-jaw open) and listening (silent, eyes turned to a speaker on their right).
+jaw open) and listening (silent, eyes turned to a speaker on their right), each with the name
+tag the roster gives them. The shipped scenes carry stand-in name tags on every delegate
+(:func:`~vrdiplomacy.scene.avatars.sample_tags`); the embassy has guests standing at its points of
+interest, none closer than 2.6 m to the camera.
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ if str(HERE) not in sys.path:
 from scene_builder import build_test_scene  # noqa: E402
 
 from vrdiplomacy.render.frames import stereo_side_by_side, views_for  # noqa: E402
-from vrdiplomacy.scene.avatars import assign_gestures, avatar_at, populate_avatars, without_viewer  # noqa: E402
+from vrdiplomacy.scene.avatars import (  # noqa: E402
+    assign_gestures,
+    avatar_at,
+    populate_avatars,
+    roster_tag,
+    sample_tags,
+    without_viewer,
+)
 from vrdiplomacy.scene.crowd import Crowd  # noqa: E402
 from vrdiplomacy.scene.layout import Layout  # noqa: E402
 from vrdiplomacy.scene.math3d import Pose  # noqa: E402
@@ -45,10 +55,12 @@ CASES = ("test_overview_stereo", "test_rostrum", "test_gestures", *HUD_CASES, *C
 GESTURE_CASE = ["raise_hand", "thumbs_up", "applause", "raise_hand", "nod", "thumbs_down", "wave"]
 
 
-def closeup(speaking: float, speaker_x: float | None = 1.2, face_id: int = 3) -> tuple[Scene, list[View]]:
+def closeup(speaking: float, speaker_x: float | None = 1.2, face_id: int = 3, with_tag: bool = False
+            ) -> tuple[Scene, list[View]]:
     """One seated delegate at the origin facing the camera (+Z), head and shoulders, speaking at
     ``speaking``; another (off screen, at ``speaker_x`` to the camera's left) speaks when ``speaker_x``
-    is set and ``speaking`` is 0, so the eyes turn to it."""
+    is set and ``speaking`` is 0, so the eyes turn to it. ``with_tag``: the delegate has a name tag
+    and the view takes in the head, the halo and the tag (the goldens); else the face fills it."""
     scene = Scene("closeup", lights=[Light("directional", (1.0, 0.96, 0.9), 2.0, direction=(-0.2, -0.6, -1.0))],
                   ambient=(0.35, 0.35, 0.38), clear_color=(0.18, 0.2, 0.24, 1.0))
     me = avatar_at(face_id, "Testland", (0.0, 0.0, 0.0), 180.0)
@@ -60,8 +72,13 @@ def closeup(speaking: float, speaker_x: float | None = 1.2, face_id: int = 3) ->
         other.speaking = 0.0 if speaking > 0.0 else 0.8
         avatars.append(other)
     crowd = Crowd.from_avatars(avatars)
+    if with_tag:
+        crowd.set_tag(0, roster_tag("A. Mensah", "Testland", "Ambassador", verified=True))
     crowd.look_at_speaker()
     scene.avatars = crowd
+    if with_tag:  # head, halo and name tag in frame, the collar at the bottom
+        eye = (0.0, float(me.head.position[1]) + 0.1, 1.15)
+        return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(50.0, SIZE[0] / SIZE[1]))]
     eye = (0.0, float(me.head.position[1]) - 0.07, 1.0)
     return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(34.0, SIZE[0] / SIZE[1]))]
 
@@ -81,7 +98,7 @@ def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
         scene.hud = place_hud(views[0].pose, lines, distance=0.6, drop=0.05, width=0.5, insecure=name == "hud_unsecured")
         return scene, layout, views
     if name in CLOSEUPS:
-        scene, views = closeup(0.9 if name == "closeup_speaking" else 0.0)
+        scene, views = closeup(0.9 if name == "closeup_speaking" else 0.0, with_tag=True)
         return scene, Layout(scene.name, ""), views
     if name.startswith("test_"):
         scene, layout = build_test_scene()
@@ -93,9 +110,13 @@ def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
     from vrdiplomacy.scene.assets import load_scene
 
     scene, layout = load_scene(name)
-    populate_avatars(scene, layout, speakers=3)
+    populate_avatars(scene, layout, speakers=3, guests=24 if name == "embassy" else 0)
     viewpoint = layout.view(None)
-    scene.avatars = without_viewer(scene.avatars, viewpoint.position)  # as `vrdiplomacy render` does
+    # as `vrdiplomacy render` does (and guests keep a polite distance from the camera)
+    avatars = without_viewer(scene.avatars, viewpoint.position, radius=2.6 if name == "embassy" else 0.45)
+    crowd = Crowd.from_avatars(avatars)
+    crowd.look_at_speaker()
+    scene.avatars = sample_tags(crowd)
     return scene, layout, views_for(viewpoint, SIZE, stereo=False)
 
 

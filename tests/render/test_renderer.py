@@ -46,9 +46,10 @@ def test_draw_calls_do_not_grow_with_avatars(renderer: Any, targets: list[Any]) 
         assert renderer.stats.avatars == n
     assert counts[1] == counts[50] == counts[500], counts
     draws, calls = counts[1]
-    # per eye: opaque + double-sided static, one instanced draw for every avatar, blended glass
-    assert draws == 8
-    assert draws < calls < 100
+    # per eye: opaque + double-sided static, two instanced draws for every avatar (near and far
+    # level of detail), the viewer's own hands (none here: zero instances), blended glass
+    assert draws == 12
+    assert draws < calls < 120  # (the far mesh's instance attributes are re-pointed once a frame: 14 calls)
 
 
 def test_stereo_views_into_texture_array_layers(renderer: Any, targets: list[Any]) -> None:

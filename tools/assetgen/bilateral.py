@@ -12,7 +12,7 @@ from typing import Any
 from . import common as c
 from .geom import WORLD, Builders, Frame, V3
 from .glb import MaterialSpec
-from .textures import flag_atlas, label_atlas, png_bytes
+from .textures import flag_atlas, label_atlas, png_bytes, window_view
 
 ROOM_X, ROOM_Z, ROOM_H = 5.0, 4.0, 3.2
 TABLE_TOP = 0.76
@@ -26,15 +26,20 @@ MATERIALS: dict[str, MaterialSpec] = {
     "carpet": MaterialSpec((0.20, 0.16, 0.12, 1.0), 0.0, 0.95),
     "wall": MaterialSpec((0.62, 0.58, 0.50, 1.0), 0.0, 0.85),
     "wood": MaterialSpec((0.33, 0.19, 0.09, 1.0), 0.0, 0.5),
+    "panel_wood": MaterialSpec((0.26, 0.15, 0.075, 1.0), 0.0, 0.45),
+    "paper": MaterialSpec((0.62, 0.62, 0.6, 1.0), 0.0, 0.9),
+    "glass_water": MaterialSpec((0.55, 0.62, 0.66, 0.45), 0.0, 0.1),
     "table_wood": MaterialSpec((0.22, 0.11, 0.05, 1.0), 0.0, 0.3),
     "leather": MaterialSpec((0.05, 0.09, 0.06, 1.0), 0.0, 0.55),
     "seat_leather": MaterialSpec((0.10, 0.06, 0.04, 1.0), 0.0, 0.6),
     "metal": MaterialSpec((0.55, 0.56, 0.58, 1.0), 1.0, 0.35),
+    "counter_stone": MaterialSpec((0.30, 0.29, 0.27, 1.0), 0.0, 0.25),
     "brass": MaterialSpec((0.78, 0.60, 0.30, 1.0), 1.0, 0.35),
     "door_wood": MaterialSpec((0.25, 0.14, 0.07, 1.0), 0.0, 0.5),
     "ceiling": MaterialSpec((0.70, 0.69, 0.66, 1.0), 0.0, 0.9),
     "ceiling_light": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 1.0, emissive=(1.0, 0.96, 0.88)),
-    "window": MaterialSpec((0.6, 0.7, 0.8, 1.0), 0.0, 0.1, emissive=(0.55, 0.65, 0.8)),
+    "window": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.1, emissive=(0.9, 0.9, 0.9),
+                           texture="window_view", emissive_texture="window_view"),
     "placards": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.7, texture="placards"),
     "flags": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.9, texture="flags"),
 }
@@ -65,8 +70,9 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
     c.wall(b, "wall", "x", ROOM_Z + 0.1, -ROOM_X, ROOM_X, ROOM_H)
     for z0, z1, h in doors:
         c.double_door(b, Frame.at((ROOM_X + 0.1, 0.0, (z0 + z1) / 2.0), 90.0), z1 - z0, h)
-    for sx in (-1.0, 1.0):  # skirting/wainscot on the long walls
-        b["wood"].add_box(WORLD, (0.0, 0.5, sx * (ROOM_Z - 0.02)), (2 * ROOM_X, 1.0, 0.04))
+    for axis, fixed, start, end, openings in (("z", ROOM_X + 0.1, -ROOM_Z, ROOM_Z, doors), ("z", -ROOM_X - 0.1, -ROOM_Z, ROOM_Z, ()),
+                                              ("x", -ROOM_Z - 0.1, -ROOM_X, ROOM_X, ()), ("x", ROOM_Z + 0.1, -ROOM_X, ROOM_X, ())):
+        c.wainscot(b, "panel_wood", "wood", axis, fixed, start, end, openings)
     for x in (-2.4, 0.0, 2.4):  # windows behind side A
         f = Frame.at((x, 1.95, -ROOM_Z + 0.015), 180.0)
         b["wood"].add_box(f, (0.0, 0.0, 0.0), (1.5, 1.9, 0.02))
@@ -86,6 +92,9 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
             f = Frame.at(pos, yaw)
             c.office_chair(b, f, "seat_leather", "metal", width=0.55)
             b["leather"].add_box(f, (0.0, TABLE_TOP + 0.003, -0.65), (0.5, 0.006, 0.36))
+            b["paper"].add_box(f, (-0.05, TABLE_TOP + 0.008, -0.64), (0.21, 0.004, 0.28))  # a notepad
+            b["metal"].add_box(f, (0.09, TABLE_TOP + 0.0125, -0.64), (0.008, 0.005, 0.14))  # a pen
+            b["glass_water"].add_cylinder(f, (0.2, TABLE_TOP + 0.006, -0.72), 0.032, 0.11, segments=10)  # a glass
             seats.append({"id": f"{side}{i + 1}", "index": index, "delegation": "", "position": c.v3(pos),
                           "yaw_deg": yaw, "tier": 0, "side": side})
             index += 1
@@ -109,7 +118,14 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
         c.flag_on_pole(b, (-ROOM_X + 0.6, 0.0, -1.0 if side == "A" else 1.0), uv, height=2.5, cloth=(0.9, 0.6),
                        yaw_deg=90.0 if side == "A" else -90.0)
 
-    images = {"placards": png_bytes(placard_img), "flags": png_bytes(flags_img)}
+    # a carafe on each side, a credenza under the windows
+    for z in (-0.45, 0.45):
+        for x in (-1.2, 1.2):
+            b["glass_water"].add_cylinder(WORLD, (x, TABLE_TOP, z), 0.045, 0.2, segments=12)
+    b["panel_wood"].add_box(WORLD, (0.0, 0.4, -ROOM_Z + 0.3), (3.2, 0.8, 0.45))
+    b["counter_stone"].add_box(WORLD, (0.0, 0.815, -ROOM_Z + 0.3), (3.3, 0.03, 0.5))
+
+    images = {"placards": png_bytes(placard_img), "flags": png_bytes(flags_img), "window_view": png_bytes(window_view())}
 
     pos_a3, yaw_a3 = seat_position("A", 2)
     eye = (pos_a3[0], EYE_HEIGHT, pos_a3[2])
@@ -143,10 +159,11 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
         "screens": [],
         "zones": [c.zone("bilateral_room", "bilateral", (-ROOM_X, -0.5, -ROOM_Z), (ROOM_X, ROOM_H, ROOM_Z), True)],
         "lights": [
-            c.light("directional", (1.0, 0.97, 0.92), 0.9, direction=(0.3, -1.0, 0.5)),
-            c.light("point", (1.0, 0.93, 0.82), 1.2, position=(0.0, 2.8, 0.0), range=9.0),
+            c.light("directional", (1.0, 0.96, 0.9), 1.45, direction=(0.45, -1.0, 0.55)),
+            c.light("directional", (0.75, 0.82, 1.0), 0.25, direction=(0.2, -0.3, 1.0)),
+            c.light("point", (1.0, 0.93, 0.82), 0.9, position=(0.0, 2.8, 0.0), range=9.0),
         ],
-        "ambient": [0.24, 0.23, 0.22],
+        "ambient": [0.17, 0.165, 0.16],
         "clear_color": [0.02, 0.02, 0.03, 1.0],
     }
     return b, MATERIALS, images, layout

@@ -42,6 +42,7 @@ MATERIALS: dict[str, MaterialSpec] = {
     "ceiling": MaterialSpec((0.62, 0.60, 0.56, 1.0), 0.0, 0.9),
     "ceiling_light": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 1.0, emissive=(1.0, 0.96, 0.88)),
     "wood": MaterialSpec((0.36, 0.20, 0.10, 1.0), 0.0, 0.55),
+    "panel_wood": MaterialSpec((0.28, 0.16, 0.08, 1.0), 0.0, 0.45),
     "stage": MaterialSpec((0.30, 0.17, 0.08, 1.0), 0.0, 0.5),
     "rostrum": MaterialSpec((0.16, 0.09, 0.05, 1.0), 0.0, 0.4),
     "podium_marble": MaterialSpec((0.08, 0.22, 0.16, 1.0), 0.0, 0.25),
@@ -160,8 +161,10 @@ def _hall(b: Builders) -> None:
     doors = ((-9.0, -7.0, 2.6), (7.0, 9.0, 2.6))
     c.wall(b, "wall", "x", HALL_BACK + 0.1, -HALL_X, HALL_X, HALL_H, doors)
     c.wall(b, "wall", "x", HALL_FRONT - 0.1, -HALL_X, HALL_X, HALL_H)
+    c.wainscot(b, "panel_wood", "wood", "x", HALL_FRONT - 0.1, -HALL_X, HALL_X, height=1.4)
     for side in (-1.0, 1.0):
         c.wall(b, "wall", "z", side * (HALL_X + 0.1), HALL_FRONT, HALL_BACK, HALL_H)
+        c.wainscot(b, "panel_wood", "wood", "z", side * (HALL_X + 0.1), HALL_FRONT, HALL_BACK, height=1.4)
     for x0, x1, h in doors:
         c.double_door(b, Frame.at(((x0 + x1) / 2.0, 0.0, HALL_BACK + 0.1), 0.0), x1 - x0, h)
     # wooden wainscot on the walls facing the seats
@@ -277,6 +280,7 @@ def build(members: tuple[tuple[str, str, str], ...]) -> tuple[Builders, dict[str
     eye = (mid.position[0], mid.position[1] + EYE_HEIGHT, mid.position[2])
     speaker_head = (rostrum[0], rostrum[1] + 1.6, rostrum[2])
     yaw, pitch = c.look(eye, speaker_head)
+    pitch -= 7.0  # a little down, so the own desk placard is whole in view, not cut by the frame
     over = (0.0, 9.0, HALL_BACK - 1.5)
     oyaw, opitch = c.look(over, (0.0, 1.5, 0.0))
     president = (0.0, DAIS_H, -3.75)
@@ -319,11 +323,12 @@ def build(members: tuple[tuple[str, str, str], ...]) -> tuple[Builders, dict[str
             c.zone("stage", "stage", (-9.0, STAGE_H - 0.1, HALL_FRONT), (9.0, HALL_H, 1.5)),
         ],
         "lights": [
-            c.light("directional", (1.0, 0.96, 0.9), 1.1, direction=(0.25, -1.0, -0.45)),
-            c.light("point", (1.0, 0.92, 0.8), 1.6, position=(0.0, 7.0, -1.5), range=22.0),
-            c.light("point", (0.9, 0.92, 1.0), 1.2, position=(0.0, 9.0, 12.0), range=26.0),
+            c.light("directional", (1.0, 0.96, 0.9), 1.5, direction=(0.35, -1.0, -0.5)),
+            c.light("directional", (0.75, 0.82, 1.0), 0.22, direction=(-0.3, -0.4, -1.0)),
+            c.light("point", (1.0, 0.92, 0.8), 1.3, position=(0.0, 7.0, -1.5), range=22.0),
+            c.light("point", (0.9, 0.92, 1.0), 0.8, position=(0.0, 9.0, 12.0), range=26.0),
         ],
-        "ambient": [0.22, 0.21, 0.2],
+        "ambient": [0.16, 0.155, 0.15],
         "clear_color": [0.02, 0.02, 0.03, 1.0],
     }
     extras = {"colours": colours, "tiers": n_tiers}

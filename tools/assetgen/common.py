@@ -58,6 +58,28 @@ def wall(b: Builders, mat: str, axis: str, fixed: float, start: float, end: floa
             b[mat].add_box(WORLD, (fixed, cy, mid), (thickness, hy, length))
 
 
+def wainscot(b: Builders, panel: str, rail: str, axis: str, fixed: float, start: float, end: float,
+             openings: tuple[Opening, ...] = (), thickness: float = 0.2, height: float = 1.0) -> None:
+    """Wood panelling on both faces of a :func:`wall` (same ``axis``, ``fixed``, ``openings``): a
+    panel to ``height``, a dado rail along its top and a skirting board, stopping at the openings."""
+    pos = start
+    spans: list[tuple[float, float]] = []
+    for a, c, _h in sorted(openings):
+        if a > pos:
+            spans.append((pos, a))
+        pos = c
+    if pos < end:
+        spans.append((pos, end))
+    for a, c in spans:
+        mid, length = (a + c) / 2.0, c - a
+        for mat, y, h, proud in ((panel, height / 2.0, height, 0.03), (rail, height, 0.05, 0.06),
+                                 (rail, 0.06, 0.12, 0.05)):
+            if axis == "x":
+                b[mat].add_box(WORLD, (mid, y, fixed), (length, h, thickness + proud))
+            else:
+                b[mat].add_box(WORLD, (fixed, y, mid), (thickness + proud, h, length))
+
+
 def ceiling_lights(b: Builders, mat: str, x0: float, x1: float, z0: float, z1: float, y: float,
                    nx: int, nz: int, size: tuple[float, float]) -> None:
     """A grid of emissive panels just under the ceiling, facing down."""

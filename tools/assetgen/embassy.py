@@ -30,13 +30,14 @@ from .textures import (
 EYE = 1.65
 
 MATERIALS: dict[str, MaterialSpec] = {
-    "floor_marble": MaterialSpec((0.42, 0.40, 0.37, 1.0), 0.0, 0.35),
+    "floor_marble": MaterialSpec((0.24, 0.21, 0.17, 1.0), 0.0, 0.4),
     "rug": MaterialSpec((0.22, 0.035, 0.045, 1.0), 0.0, 0.95),
     "carpet": MaterialSpec((0.14, 0.16, 0.22, 1.0), 0.0, 0.95),
     "wall": MaterialSpec((0.72, 0.68, 0.60, 1.0), 0.0, 0.85),
     "ceiling": MaterialSpec((0.78, 0.77, 0.74, 1.0), 0.0, 0.9),
     "ceiling_light": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 1.0, emissive=(1.0, 0.96, 0.88)),
     "wood": MaterialSpec((0.33, 0.19, 0.09, 1.0), 0.0, 0.5),
+    "panel_wood": MaterialSpec((0.30, 0.17, 0.085, 1.0), 0.0, 0.45),
     "door_wood": MaterialSpec((0.25, 0.14, 0.07, 1.0), 0.0, 0.5),
     "consular_desk": MaterialSpec((0.16, 0.10, 0.06, 1.0), 0.0, 0.45),
     "counter_top": MaterialSpec((0.45, 0.45, 0.47, 1.0), 0.0, 0.2),
@@ -80,6 +81,13 @@ def exhibit_images() -> dict[str, Image.Image]:
     return {ex_id: exhibit_image(kind, ex_id) for ex_id, kind, *_ in EXHIBITS}
 
 
+def _wall(b: Builders, axis: str, fixed: float, start: float, end: float, height: float,
+          openings: tuple[tuple[float, float, float], ...] = ()) -> None:
+    """A plaster wall with wood panelling to 1.1 m on both faces."""
+    c.wall(b, "wall", axis, fixed, start, end, height, openings)
+    c.wainscot(b, "panel_wood", "wood", axis, fixed, start, end, openings, height=1.1)
+
+
 def _shell(b: Builders) -> None:
     c.floor_quad(b, "floor_marble", -6.0, 6.0, 4.0, 12.0)
     c.floor_quad(b, "floor_marble", -9.0, 9.0, -10.0, 4.0)
@@ -90,18 +98,18 @@ def _shell(b: Builders) -> None:
     c.ceiling_lights(b, "ceiling_light", -5.0, 5.0, 5.0, 11.0, 4.48, 2, 2, (1.2, 1.2))
     c.ceiling_lights(b, "ceiling_light", 10.0, 14.0, -9.0, -3.0, 3.48, 2, 2, (0.8, 0.8))
     # entrance hall
-    c.wall(b, "wall", "x", 12.1, -6.0, 6.0, 4.5, ((-1.0, 1.0, 2.6),))
+    _wall(b, "x", 12.1, -6.0, 6.0, 4.5, ((-1.0, 1.0, 2.6),))
     for x in (-6.1, 6.1):
-        c.wall(b, "wall", "z", x, 4.0, 12.0, 4.5)
+        _wall(b, "z", x, 4.0, 12.0, 4.5)
     # reception hall (the z=4 wall is shared with the entrance hall)
-    c.wall(b, "wall", "x", 4.0, -9.2, 9.2, 5.0, ((-1.5, 1.5, 3.0),))
-    c.wall(b, "wall", "x", -10.1, -9.2, 9.2, 5.0)
-    c.wall(b, "wall", "z", -9.1, -10.0, 4.0, 5.0)
-    c.wall(b, "wall", "z", 9.1, -10.0, 4.0, 5.0, ((-4.0, -2.8, 2.4),))
+    _wall(b, "x", 4.0, -9.2, 9.2, 5.0, ((-1.5, 1.5, 3.0),))
+    _wall(b, "x", -10.1, -9.2, 9.2, 5.0)
+    _wall(b, "z", -9.1, -10.0, 4.0, 5.0)
+    _wall(b, "z", 9.1, -10.0, 4.0, 5.0, ((-4.0, -2.8, 2.4),))
     # lounge
-    c.wall(b, "wall", "x", -10.1, 9.2, 15.2, 3.5)
-    c.wall(b, "wall", "x", -1.9, 9.2, 15.2, 3.5)
-    c.wall(b, "wall", "z", 15.1, -10.0, -2.0, 3.5)
+    _wall(b, "x", -10.1, 9.2, 15.2, 3.5)
+    _wall(b, "x", -1.9, 9.2, 15.2, 3.5)
+    _wall(b, "z", 15.1, -10.0, -2.0, 3.5)
     c.double_door(b, Frame.at((0.0, 0.0, 12.1), 0.0), 2.0, 2.6)
     # the lounge door stands open against the lounge wall, hinged at z = -2.8
     b["door_wood"].add_box(WORLD, (9.8, 1.2, -2.75), (1.18, 2.4, 0.05))
@@ -252,12 +260,13 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
             c.zone("lounge", "lounge", (9.0, -0.5, -10.0), (15.0, 3.5, -2.0), True),
         ],
         "lights": [
-            c.light("directional", (1.0, 0.97, 0.92), 0.8, direction=(-0.3, -1.0, -0.4)),
-            c.light("point", (1.0, 0.93, 0.82), 1.0, position=(0.0, 4.0, 8.0), range=10.0),
-            c.light("point", (1.0, 0.88, 0.7), 1.4, position=(0.0, 3.4, -3.0), range=14.0),
+            c.light("directional", (1.0, 0.96, 0.9), 1.3, direction=(-0.4, -1.0, -0.5)),
+            c.light("directional", (0.75, 0.82, 1.0), 0.22, direction=(0.3, -0.4, 1.0)),
+            c.light("point", (1.0, 0.93, 0.82), 0.7, position=(0.0, 4.0, 8.0), range=10.0),
+            c.light("point", (1.0, 0.88, 0.7), 1.0, position=(0.0, 3.4, -3.0), range=14.0),
             c.light("point", (1.0, 0.85, 0.65), 0.9, position=(12.0, 3.0, -6.0), range=8.0),
         ],
-        "ambient": [0.25, 0.24, 0.22],
+        "ambient": [0.18, 0.172, 0.16],
         "clear_color": [0.55, 0.68, 0.85, 1.0],
     }
     return b, MATERIALS, images, layout, pictures

@@ -334,6 +334,33 @@ EXHIBIT_PAINTERS = {
 }
 
 
+def window_view(size: tuple[int, int] = (256, 256)) -> Image.Image:
+    """What a window shows: a pale sky over a distant, hazy city and a line of trees (drawn,
+    deterministic), so a window is a view rather than a white panel."""
+    w, h = size
+    img = Image.new("RGB", size)
+    d = ImageDraw.Draw(img)
+    for y in range(h):  # sky: deeper blue at the top, hazy near the horizon
+        t = y / (h * 0.7)
+        top, low = (118, 158, 206), (214, 224, 232)
+        d.line([(0, y), (w, y)], fill=tuple(int(top[k] + (low[k] - top[k]) * min(t, 1.0)) for k in range(3)))
+    rng = Rng("window-view")
+    x = 0
+    while x < w:  # distant buildings, bluish grey
+        bw = 10 + rng.randint(22)
+        bh = int(h * (0.12 + 0.22 * rng.uniform()))
+        shade = 150 + rng.randint(30)
+        d.rectangle((x, int(h * 0.72) - bh, x + bw, h), fill=(shade - 12, shade - 4, shade + 10))
+        x += bw + rng.randint(4)
+    for i in range(0, w, 6):  # trees in front
+        r = 9 + rng.randint(8)
+        cy = int(h * 0.76) + rng.randint(6)
+        g = 70 + rng.randint(30)
+        d.ellipse((i - r, cy - r, i + r, cy + r), fill=(g - 30, g, g - 40))
+    d.rectangle((0, int(h * 0.8), w, h), fill=(96, 108, 86))
+    return img
+
+
 def exhibit_image(kind: str, seed: str, size: int = 256) -> Image.Image:
     img = Image.new("RGB", (size, size), (0, 0, 0))
     EXHIBIT_PAINTERS[kind](ImageDraw.Draw(img), size, size, Rng("exhibit:" + seed))

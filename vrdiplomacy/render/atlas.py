@@ -1,7 +1,9 @@
 """The placard name atlas (Pillow, no GL): every delegation name rendered once into one image.
 
 Each avatar's placard samples its cell through a per-instance UV rectangle, so names cost no
-draw calls. Uses Pillow's bundled FreeType font so the pixels are the same on every machine.
+draw calls. When any label carries a name tag (:func:`vrdiplomacy.scene.crowd.tag_label`) every
+cell grows below the placard text to hold the tag (:mod:`vrdiplomacy.render.tags`): the placard is
+the top :data:`~vrdiplomacy.render.tags.PLACARD_SHARE` of the cell, the tag the rest. Uses Pillow's bundled FreeType font so the pixels are the same on every machine.
 """
 
 from __future__ import annotations
@@ -44,9 +46,16 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, w: int, h: int) -> tuple[ImageFon
 
 
 def build_atlas(names: list[str], cell: tuple[int, int] = (256, 64)) -> PlacardAtlas:
-    """Render ``names`` (deduplicated, sorted, plus the blank name "") into a grid of cells."""
+    """Render ``names`` (deduplicated, sorted, plus the blank name "") into a grid of cells; with
+    tagged labels among them the cells are ``cell`` tall for the placard plus room for the tag."""
+    from vrdiplomacy.render.tags import PLACARD_SHARE, draw_tag
+    from vrdiplomacy.scene.crowd import split_label
+
     unique = sorted(set(names) | {""})
+    tagged = any(split_label(n)[1] is not None for n in unique)
     cw, ch = cell
+    if tagged:
+        ch = int(round(ch / PLACARD_SHARE))
     cols = max(1, min(len(unique), MAX_ATLAS // cw))
     rows = math.ceil(len(unique) / cols)
     if rows * ch > MAX_ATLAS:
@@ -61,13 +70,18 @@ def build_atlas(names: list[str], cell: tuple[int, int] = (256, 64)) -> PlacardA
     rects: dict[str, tuple[float, float, float, float]] = {}
     for i, name in enumerate(unique):
         x0, y0 = (i % cols) * cw, (i // cols) * ch
-        draw.rectangle((x0, y0, x0 + cw - 1, y0 + ch - 1), fill=(236, 234, 226, 255))
-        draw.rectangle((x0 + 2, y0 + 2, x0 + cw - 3, y0 + ch - 3), outline=(40, 52, 90, 255), width=2)
-        if name:
-            font, box = _fit(draw, name, cw, ch)
+        ph = int(round(ch * PLACARD_SHARE)) if tagged else ch  # the placard's share of the cell
+        text, tag = split_label(name)
+        draw.rectangle((x0, y0, x0 + cw - 1, y0 + ph - 1), fill=(236, 234, 226, 255))
+        draw.rectangle((x0 + 2, y0 + 2, x0 + cw - 3, y0 + ph - 3), outline=(40, 52, 90, 255), width=2)
+        if text:
+            font, box = _fit(draw, text, cw, ph)
             tx = x0 + (cw - (box[2] - box[0])) / 2 - box[0]
-            ty = y0 + (ch - (box[3] - box[1])) / 2 - box[1]
-            draw.text((tx, ty), name, font=font, fill=(12, 14, 22, 255))
+            ty = y0 + (ph - (box[3] - box[1])) / 2 - box[1]
+            draw.text((tx, ty), text, font=font, fill=(12, 14, 22, 255))
+        if tag is not None:
+            draw_tag(draw, (x0 + 1, y0 + ph + 1, x0 + cw - 2, y0 + ch - 2), tag)
         # half-texel inset so bilinear filtering never bleeds into the neighbour cell
-        rects[name] = ((x0 + 0.5) / width, (y0 + 0.5) / height, (x0 + cw - 0.5) / width, (y0 + ch - 0.5) / height)
+        # (the placard's share only: the shader finds a tag below it, 1/PLACARD_SHARE - 1 times as tall)
+        rects[name] = ((x0 + 0.5) / width, (y0 + 0.5) / height, (x0 + cw - 0.5) / width, (y0 + ph - 0.5) / height)
     return PlacardAtlas(np.asarray(img, dtype=np.uint8).copy(), rects)

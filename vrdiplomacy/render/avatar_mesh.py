@@ -27,9 +27,12 @@ import numpy.typing as npt
 # part ids (vertex attribute a_part.x); keep in step with shaders/avatar.vert
 (PART_ROOT, PART_HEAD, PART_LEFT, PART_RIGHT, PART_PLACARD, PART_INDICATOR, PART_SEATED, PART_LEGS,
  PART_ARM_LEFT, PART_ARM_RIGHT, PART_ICON, PART_PUPIL_LEFT, PART_PUPIL_RIGHT, PART_LID, PART_JAW, PART_MOUTH,
- PART_HAIR_LONG) = range(17)
+ PART_HAIR_LONG, PART_SHADOW, PART_TAG) = range(19)
 # colour sources (a_part.y): per-avatar skin, hair and suit colours are picked in the shader from the avatar id
-SRC_VERTEX, SRC_DELEGATION, SRC_PLACARD, SRC_INDICATOR, SRC_ICON, SRC_SKIN, SRC_HAIR, SRC_SUIT = range(8)
+SRC_VERTEX, SRC_DELEGATION, SRC_PLACARD, SRC_INDICATOR, SRC_ICON, SRC_SKIN, SRC_HAIR, SRC_SUIT, SRC_CONTACT, SRC_TAG = range(10)
+TAG_SIZE = (0.38, 0.38 * 96 / 256)  # the name tag card, metres (the atlas tag area's aspect)
+CONTACT_SIZE = 0.95  # the soft contact shadow under each avatar (a square the shader fades to a disc), metres
+LOD_DISTANCE = 9.0  # beyond this many metres from the viewer an avatar is drawn with the far mesh
 # digits of a hand (uv.x of hand vertices)
 DIGIT_PALM, DIGIT_THUMB, DIGIT_INDEX, DIGIT_FINGERS = 0, 1, 2, 3
 # hand shape name -> shape index (per-instance); names without their own look map to the nearest
@@ -53,6 +56,7 @@ PUPIL_RADIUS = 0.0075
 MOUTH_CENTER = (0.0, -0.052, -0.090)
 HALO_Y = 0.16  # the speaking halo's height above the head centre (the crown is at 0.12)
 DARK = (0.05, 0.05, 0.06)
+SHOE = (0.025, 0.018, 0.014)
 PLACARD_BOARD = (0.9, 0.9, 0.86)
 STRIDE = 13  # floats per vertex: pos3 normal3 uv2 part1 source1 color3
 
@@ -173,15 +177,24 @@ class _Builder:
         return AvatarMesh(np.concatenate(self.verts), np.concatenate(self.idx).astype(np.uint32))
 
 
-def build_avatar_mesh() -> AvatarMesh:
+def build_avatar_mesh(far: bool = False) -> AvatarMesh:
     """The seated delegate in a dark business suit (white shirt, a tie in the delegation colour),
     a head with eyes (pupils the shader turns to the speaker, lids that blink), nose, mouth and
     jaw (opened by the voice level), hair (short, or longer for some avatars), hands, a name
     placard on a stand in front, and a speaking halo just above the head. Skin, hair and suit
-    colours and the build vary per avatar (shader, from the avatar id)."""
+    colours and the build vary per avatar (shader, from the avatar id). A soft contact shadow
+    lies on the floor under it.
+
+    ``far``: the level of detail for avatars beyond :data:`LOD_DISTANCE` (about a quarter of the
+    triangles): coarser ellipsoids, no pupils, lids, eyebrows or nose, fingers as one block."""
     b = _Builder()
+    seg, rings = (7, 5) if far else (14, 9)
+    # contact shadow first, so the body drawn after it blends over nothing of its own
+    s = CONTACT_SIZE / 2.0
+    b.add([(-s, 0.006, -s - 0.1), (-s, 0.006, s - 0.1), (s, 0.006, s - 0.1), (s, 0.006, -s - 0.1)], [(0, 1, 0)] * 4,
+          [(0, 0), (0, 1), (1, 1), (1, 0)], [0, 1, 2, 0, 2, 3], PART_SHADOW, SRC_CONTACT, (0, 0, 0))
     # torso: a tapered suit jacket, shoulders, a white shirt front, the tie (delegation colour), the neck
-    b.ellipsoid((0.0, 0.80, 0.02), (0.19, 0.30, 0.12), PART_ROOT, (1, 1, 1), source=SRC_SUIT)
+    b.ellipsoid((0.0, 0.80, 0.02), (0.19, 0.30, 0.12), PART_ROOT, (1, 1, 1), source=SRC_SUIT, seg=seg, rings=rings)
     b.box((0.0, 1.02, 0.02), (0.42, 0.08, 0.16), PART_ROOT, SRC_SUIT, (1, 1, 1))
     b.box((0.0, 0.97, -0.085), (0.085, 0.16, 0.02), PART_ROOT, SRC_VERTEX, SHIRT)  # shirt in the jacket's V
     b.box((0.0, 0.93, -0.098), (0.032, 0.20, 0.012), PART_ROOT, SRC_DELEGATION, (1, 1, 1))  # tie
@@ -192,13 +205,21 @@ def build_avatar_mesh() -> AvatarMesh:
     for x in (-0.1, 0.1):
         b.box((x, 0.50, -0.18), (0.14, 0.13, 0.40), PART_SEATED, SRC_SUIT, (0.8, 0.8, 0.8))
         b.box((x, 0.22, -0.36), (0.12, 0.44, 0.12), PART_LEGS, SRC_SUIT, (0.8, 0.8, 0.8))
+        b.box((x, 0.02, -0.41), (0.105, 0.04, 0.26), PART_LEGS, SRC_VERTEX, SHOE)  # a shoe (taller when standing)
     # head: skin ellipsoid, hair cap (and longer hair at the back for some), nose, eyes, mouth and jaw
-    b.ellipsoid((0.0, 0.0, 0.0), (0.095, 0.12, 0.105), PART_HEAD, (1, 1, 1), source=SRC_SKIN)
-    b.ellipsoid((0.0, 0.012, 0.01), (0.1, 0.124, 0.108), PART_HEAD, (1, 1, 1), y_range=(0.25, 1.0), source=SRC_HAIR)
-    b.ellipsoid((0.0, -0.03, 0.035), (0.1, 0.12, 0.08), PART_HAIR_LONG, (1, 1, 1), y_range=(-0.6, 0.9), source=SRC_HAIR)
-    b.box((0.0, -0.012, -0.106), (0.018, 0.036, 0.02), PART_HEAD, SRC_SKIN, (0.95, 0.95, 0.95))  # nose
+    b.ellipsoid((0.0, 0.0, 0.0), (0.095, 0.12, 0.105), PART_HEAD, (1, 1, 1), source=SRC_SKIN, seg=seg, rings=rings)
+    b.ellipsoid((0.0, 0.012, 0.01), (0.1, 0.124, 0.108), PART_HEAD, (1, 1, 1), y_range=(0.25, 1.0), source=SRC_HAIR,
+                seg=seg, rings=max(3, rings // 2))
+    b.ellipsoid((0.0, -0.03, 0.035), (0.1, 0.12, 0.08), PART_HAIR_LONG, (1, 1, 1), y_range=(-0.6, 0.9), source=SRC_HAIR,
+                seg=seg, rings=rings)
     ex, ey, ez = EYE_CENTER
-    for side, pupil in ((-1.0, PART_PUPIL_LEFT), (1.0, PART_PUPIL_RIGHT)):
+    if far:  # eyes as dark dots, a mouth line: what is left of a face at ten metres
+        for side in (-1.0, 1.0):
+            b.box((side * ex, ey, ez - 0.008), (0.02, 0.012, 0.01), PART_HEAD, SRC_VERTEX, PUPIL)
+        b.box(MOUTH_CENTER, (0.042, 0.006, 0.012), PART_MOUTH, SRC_VERTEX, MOUTH)
+    for side, pupil in () if far else ((-1.0, PART_PUPIL_LEFT), (1.0, PART_PUPIL_RIGHT)):
+        if side < 0:
+            b.box((0.0, -0.012, -0.106), (0.018, 0.036, 0.02), PART_HEAD, SRC_SKIN, (0.95, 0.95, 0.95))  # nose
         c = (side * ex, ey, ez)
         b.ellipsoid(c, (EYE_RADIUS,) * 3, PART_HEAD, EYE_WHITE, seg=10, rings=6)
         b.ellipsoid((c[0], c[1], c[2] - EYE_RADIUS + PUPIL_RADIUS * 0.6), (PUPIL_RADIUS, PUPIL_RADIUS, PUPIL_RADIUS * 0.7),
@@ -206,14 +227,19 @@ def build_avatar_mesh() -> AvatarMesh:
         b.ellipsoid(c, (EYE_RADIUS * 1.12,) * 3, PART_LID, (0.92, 0.92, 0.92), seg=10, rings=6, source=SRC_SKIN)
         b.box((side * ex, ey + 0.026, ez - 0.018), (0.03, 0.006, 0.01), PART_HEAD, SRC_HAIR, (1, 1, 1))  # eyebrow
     mx, my, mz = MOUTH_CENTER
-    b.box((mx, my, mz), (0.042, 0.006, 0.012), PART_MOUTH, SRC_VERTEX, MOUTH)  # stretched open by the voice
-    b.ellipsoid((0.0, my - 0.026, mz + 0.026), (0.042, 0.02, 0.03), PART_JAW, (1, 1, 1), source=SRC_SKIN)  # chin
+    if not far:
+        b.box((mx, my, mz), (0.042, 0.006, 0.012), PART_MOUTH, SRC_VERTEX, MOUTH)  # stretched open by the voice
+        b.ellipsoid((0.0, my - 0.026, mz + 0.026), (0.042, 0.02, 0.03), PART_JAW, (1, 1, 1), source=SRC_SKIN)  # chin
     # hands: palm, four fingers towards -Z from the knuckle line, and a thumb (built pointing +Y,
     # the shader turns it); a left hand has its thumb on +X (palm down, fingers forward)
     for part in (PART_LEFT, PART_RIGHT):
         side = 1.0 if part == PART_LEFT else -1.0
         b.box((0.0, 0.0, -0.02), (0.085, 0.032, 0.10), part, SRC_SKIN, (1, 1, 1), digit=DIGIT_PALM)
-        for k, (length, x) in enumerate(((0.075, 0.03), (0.082, 0.01), (0.078, -0.01), (0.062, -0.03))):
+        if far:  # the index finger and the other three as one block each
+            z0 = KNUCKLE_Z + 0.006
+            b.box((side * 0.03, 0.0, z0 - 0.0375), (0.019, 0.022, 0.075), part, SRC_SKIN, (1, 1, 1), digit=DIGIT_INDEX)
+            b.box((side * -0.01, 0.0, z0 - 0.036), (0.058, 0.022, 0.072), part, SRC_SKIN, (1, 1, 1), digit=DIGIT_FINGERS)
+        for k, (length, x) in enumerate(() if far else ((0.075, 0.03), (0.082, 0.01), (0.078, -0.01), (0.062, -0.03))):
             z0 = KNUCKLE_Z + 0.006
             b.box((side * x, 0.0, z0 - length / 2), (0.019, 0.022, length), part, SRC_SKIN, (1, 1, 1),
                   digit=DIGIT_INDEX if k == 0 else DIGIT_FINGERS)
@@ -233,6 +259,11 @@ def build_avatar_mesh() -> AvatarMesh:
     # face 5 faces -Z (those the delegate faces), face 4 faces +Z (the delegate): both read left to right
     b.box((px, py, pz), (w, h, 0.025), PART_PLACARD, SRC_PLACARD, PLACARD_BOARD, uv_faces={5: cell, 4: cell})
     b.box((px, py - h / 2 - 0.015, pz), (w * 0.6, 0.03, 0.08), PART_SEATED, SRC_VERTEX, DARK)
+    # the name tag (near mesh only: beyond the LOD distance the desk placard says who it is)
+    if not far:
+        tw, th = TAG_SIZE
+        b.add([(-tw / 2, -th / 2, 0.0), (tw / 2, -th / 2, 0.0), (tw / 2, th / 2, 0.0), (-tw / 2, th / 2, 0.0)],
+              [(0, 0, 1)] * 4, [(0, 1), (1, 1), (1, 0), (0, 0)], [0, 1, 2, 0, 2, 3], PART_TAG, SRC_TAG, (1, 1, 1))
     # speaking halo just above the crown: drawn only while speaking > 0 (the shader collapses it otherwise)
-    b.ring((0.0, HALO_Y, 0.0), 0.07, 0.105, 0.016, PART_INDICATOR, SRC_INDICATOR, (0.2, 1.0, 0.35))
+    b.ring((0.0, HALO_Y, 0.0), 0.07, 0.105, 0.016, PART_INDICATOR, SRC_INDICATOR, (0.2, 1.0, 0.35), seg=10 if far else 20)
     return b.build()

@@ -20,6 +20,18 @@ STRIDE = 9  # floats per vertex: pos3 normal3 uv2 material1
 MAX_MATERIALS = 256
 LARGE_LAYER = 4096  # material texture layers >= this index the large array (keep in step with static.frag)
 GROUPS = ("opaque", "double_sided", "blended")
+# procedural surface detail of untextured materials (keep in step with shaders/static.frag)
+SURF_PLAIN, SURF_WOOD, SURF_CARPET, SURF_MARBLE, SURF_PLASTER, SURF_FABRIC, SURF_METAL = range(7)
+# a material name containing the word (glTF material names of assets/*.glb) gets that surface
+SURFACE_WORDS: tuple[tuple[str, int], ...] = (
+    ("ceiling", SURF_PLAIN), ("light", SURF_PLAIN), ("screen", SURF_PLAIN), ("window", SURF_PLAIN),
+    ("marble", SURF_MARBLE), ("stone", SURF_MARBLE), ("counter_top", SURF_MARBLE),
+    ("wood", SURF_WOOD), ("desk", SURF_WOOD), ("stage", SURF_WOOD), ("rostrum", SURF_WOOD), ("table", SURF_WOOD),
+    ("carpet", SURF_CARPET), ("rug", SURF_CARPET),
+    ("fabric", SURF_FABRIC), ("leather", SURF_FABRIC), ("cloth", SURF_FABRIC), ("curtain", SURF_FABRIC),
+    ("wall", SURF_PLASTER), ("plaster", SURF_PLASTER),
+    ("metal", SURF_METAL), ("brass", SURF_METAL), ("gold", SURF_METAL), ("steel", SURF_METAL),
+)
 
 
 @dataclass
@@ -34,7 +46,7 @@ class DrawRange:
 class StaticBatch:
     """What the renderer uploads: interleaved vertices, indices, draw ranges per group, the
     material table (MAX_MATERIALS x 12 float32: base colour; emissive + base-colour texture
-    layer; metallic, roughness, emissive texture layer, unused; a layer of -1 means none, a layer of
+    layer; metallic, roughness, emissive texture layer, :func:`surface_kind`; a layer of -1 means none, a layer of
     ``LARGE_LAYER + k`` means layer k of the large array) and the texture-array layers: ``layers``
     (L, S, S, 4) uint8 at the layer size, ``large_layers`` (K, B, B, 4) for the few big textures
     (placard and flag atlases) that would be unreadable squeezed into S (None when there are none)."""
@@ -46,6 +58,26 @@ class StaticBatch:
     layers: npt.NDArray[np.uint8]
     material_names: list[str] = field(default_factory=list)
     large_layers: npt.NDArray[np.uint8] | None = None
+    casters: npt.NDArray[np.uint32] = field(default_factory=lambda: np.zeros(0, np.uint32))
+
+
+def casts_shadow(m: Material) -> bool:
+    """Whether ``m``'s triangles go into the key light's shadow map: opaque, not emissive (lamps,
+    screens, windows) and not a ceiling (the key light stands for the room's overhead lighting,
+    which the ceiling would otherwise block entirely)."""
+    return m.base_color[3] >= 0.999 and max(m.emissive) <= 0.0 and "ceiling" not in m.name.lower()
+
+
+def surface_kind(m: Material) -> int:
+    """The procedural surface of material ``m`` (:data:`SURF_PLAIN` ...) from its name, the first
+    word of :data:`SURFACE_WORDS` it contains; textured and emissive materials stay plain."""
+    if m.base_color_texture is not None or max(m.emissive) > 0.0:
+        return SURF_PLAIN
+    name = m.name.lower()
+    for word, kind in SURFACE_WORDS:
+        if word in name:
+            return kind
+    return SURF_METAL if m.metallic >= 0.5 else SURF_PLAIN
 
 
 def _group(m: Material) -> str:
@@ -147,6 +179,7 @@ def build_static_batch(scene: Scene, layer_size: int = 512, large_size: int = 20
         table[i, 9] = m.roughness
         et = m.emissive_texture
         table[i, 10] = slot[tex_index[id(et)]] if et is not None else -1.0
+        table[i, 11] = surface_kind(m)
     layers = (
         np.stack([_resize(t, layer_size) for t in small])
         if small
@@ -157,12 +190,11 @@ def build_static_batch(scene: Scene, layer_size: int = 512, large_size: int = 20
         side = max(np.asarray(textures[k].pixels).shape[:2])
         big_side = max(big_side, min(large_size, 1 << (int(side) - 1).bit_length()))
     large_layers = np.stack([_resize(textures[k], big_side) for k in large]) if large else None
-    return StaticBatch(
-        np.concatenate(verts) if verts else np.zeros((0, STRIDE), dtype=np.float32),
-        np.concatenate(inds) if inds else np.zeros(0, dtype=np.uint32),
-        ranges,
-        table,
-        layers,
-        [m.name for m in materials],
-        large_layers,
-    )
+    vertices = np.concatenate(verts) if verts else np.zeros((0, STRIDE), dtype=np.float32)
+    indices = np.concatenate(inds) if inds else np.zeros(0, dtype=np.uint32)
+    casters = np.zeros(0, np.uint32)
+    if indices.size:
+        casting = np.array([casts_shadow(m) for m in materials], bool)
+        tris = indices.reshape(-1, 3)
+        casters = np.ascontiguousarray(tris[casting[vertices[tris[:, 0], 8].astype(np.int64)]].reshape(-1))
+    return StaticBatch(vertices, indices, ranges, table, layers, [m.name for m in materials], large_layers, casters)

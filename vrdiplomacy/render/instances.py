@@ -64,8 +64,8 @@ SEED_MOD = 65536  # avatar ids reach the shader modulo this (exact in float32): 
 
 
 def pack_crowd(buf: npt.NDArray[np.float32], crowd: Crowd, label_rects: npt.NDArray[np.float32]) -> None:
-    """Rows ``buf`` (len(crowd), 12, 4) from ``crowd``; ``label_rects`` (len(crowd.names), 4) are the
-    placard rectangles of its names in the atlas."""
+    """Rows ``buf`` (len(crowd), 12, 4) from ``crowd``; ``label_rects`` (len(crowd.names), 4 or 5) are the
+    placard rectangles of its names in the atlas and (fifth column) 2.0 for a label with a name tag."""
     p = crowd.pose
     buf[:, 0:8:2, 0:3] = p[:, :, 0:3]
     buf[:, 1:8:2, :] = p[:, :, 3:7]
@@ -74,10 +74,11 @@ def pack_crowd(buf: npt.NDArray[np.float32], crowd: Crowd, label_rects: npt.NDAr
     buf[:, 6, 3] = crowd.seated
     buf[:, 8, 0:3] = crowd.color
     buf[:, 8, 3] = crowd.ids % SEED_MOD
-    buf[:, 9, :] = label_rects[crowd.label]
+    rects = label_rects[crowd.label]
+    buf[:, 9, :] = rects[:, 0:4]
     buf[:, 10, 0:2] = SHAPE_LUT[crowd.shape]
     buf[:, 10, 2] = ICON_LUT[crowd.gesture + 1]
-    buf[:, 10, 3] = 0.0
+    buf[:, 10, 3] = rects[:, 4] if rects.shape[1] > 4 else 0.0
     buf[:, 11, 0:3] = crowd.look
     buf[:, 11, 3] = crowd.blink
 

@@ -1,11 +1,16 @@
 """The GL renderer: the only module of vrdiplomacy that calls GL (with its render targets,
-:mod:`vrdiplomacy.render.targets`).
+:mod:`vrdiplomacy.render.targets`, and the layers it hands its counting GL: the HUD card,
+the key light's shadow map :mod:`~vrdiplomacy.render.shadows`, the own hands
+:mod:`~vrdiplomacy.render.hands`).
 
 GL 3.3 core. Static geometry is baked into one buffer with a material index per vertex (at
-most three draws per view); avatars are one instanced draw whatever their number, their
-per-instance data refreshed by one ``glBufferSubData`` per frame. The same draw carries each
-avatar's hand shapes, arms and gesture icon (per-instance indices) and the local user's own
-hands (one more instance, hands and forearms only). A frame renders a list of
+most three draws per view), lit by a key light whose shadow map is drawn once per scene;
+avatars are two instanced draws whatever their number (the near mesh, and the far level of
+detail beyond :data:`~vrdiplomacy.render.avatar_mesh.LOD_DISTANCE`), their per-instance data
+refreshed by two ``glBufferSubData`` per frame. The same draws carry each avatar's hand shapes,
+arms, gesture icon, name tag and contact shadow (per-instance indices). The viewer's own hands
+are one more instanced draw, articulated from the tracked joints (capsules per bone); a bare
+:class:`Avatar` as ``local_hands`` still rides in the avatar draw (hands and forearms only). A frame renders a list of
 views (one per eye) into the targets it is handed: FBOs, or layers of a texture array as an
 OpenXR swapchain gives them. Per-view matrices live in one uniform buffer, bound by range.
 Output is sRGB: SRGB8_ALPHA8 targets with ``GL_FRAMEBUFFER_SRGB``, sRGB textures.
@@ -27,19 +32,27 @@ import numpy.typing as npt
 from vrdiplomacy.errors import RenderError
 from vrdiplomacy.platform import ContextSettings, GLContext, create_context
 from vrdiplomacy.render.atlas import PlacardAtlas, build_atlas
-from vrdiplomacy.render.hud import HudLayer
-from vrdiplomacy.render.screens import MeetingLayer
-from vrdiplomacy.render.avatar_mesh import build_avatar_mesh
+from vrdiplomacy.render.avatar_mesh import LOD_DISTANCE, build_avatar_mesh
 from vrdiplomacy.render.avatar_mesh import STRIDE as AVATAR_STRIDE
 from vrdiplomacy.render.batching import STRIDE as STATIC_STRIDE
 from vrdiplomacy.render.batching import StaticBatch, build_static_batch
+from vrdiplomacy.render.hands import OwnHandsLayer
+from vrdiplomacy.render.hud import HudLayer
 from vrdiplomacy.render.icons import COLUMNS as ICON_COLUMNS
 from vrdiplomacy.render.icons import build_icon_atlas
-from vrdiplomacy.render.instances import gather_flags, gather_poses, pack_crowd, pack_gathered, pack_local_hands
+from vrdiplomacy.render.instances import (
+    gather_flags,
+    gather_poses,
+    pack_crowd,
+    pack_gathered,
+    pack_local_hands,
+)
+from vrdiplomacy.render.screens import MeetingLayer
 from vrdiplomacy.render.shaders import load_shader
+from vrdiplomacy.render.shadows import render_shadow_map, shadow_params
 from vrdiplomacy.render.targets import RenderTargets
 from vrdiplomacy.render.types import FRAME_STATS, FrameStats, RendererSettings, Target
-from vrdiplomacy.scene.crowd import Crowd
+from vrdiplomacy.scene.crowd import TAG_SEP, Crowd
 from vrdiplomacy.scene.math3d import view_projection_colmajor
 from vrdiplomacy.scene.model import Avatar, Scene, View
 
@@ -59,7 +72,7 @@ _CALLS = _DRAWS + (
     "glGetFloatv", "glGetUniformBlockIndex", "glGetUniformLocation", "glLinkProgram", "glPixelStorei", "glReadPixels",
     "glRenderbufferStorage", "glShaderSource", "glTexImage2D", "glTexImage3D", "glTexParameterf", "glTexParameteri",
     "glUniform1i", "glUniform3fv", "glUniform4f", "glUniformBlockBinding", "glUseProgram", "glVertexAttribDivisor", "glVertexAttribPointer",
-    "glViewport", "glFlush",
+    "glViewport", "glFlush", "glDrawBuffer", "glReadBuffer", "glPolygonOffset", "glClearDepth",
 )
 
 VIEW_BINDING, SCENE_BINDING, MATERIAL_BINDING = 0, 1, 2
@@ -67,6 +80,9 @@ INSTANCE_FLOATS = 48  # twelve vec4 per avatar, see shaders/avatar.vert
 INSTANCE_VEC4 = INSTANCE_FLOATS // 4
 INSTANCE_LOCATION = 4  # first instance attribute; 4 + 12 = 16 locations, the GL minimum of GL_MAX_VERTEX_ATTRIBS
 MAX_LIGHTS = 8
+SCENE_VEC4 = 3 + 2 * MAX_LIGHTS + 5  # sky, ground, count, positions, colours, shadow matrix (4), shadow params
+SHADOW_SIZE = 2048  # the key light's shadow map side (texels); 0: no shadow map
+SHADOW_UNIT = 4
 TEXTURE_MAX_ANISOTROPY = 0x84FE  # GL 4.6 / EXT_texture_filter_anisotropic (same enums)
 MAX_TEXTURE_MAX_ANISOTROPY = 0x84FF
 
@@ -150,14 +166,22 @@ class Renderer(RenderTargets):
         self._textures: list[int] = []
         self._fbos: dict[tuple[int, int], tuple[int, int]] = {}  # (texture, layer) -> (fbo, depth rb)
         self._owned_targets: list[tuple[int, int, int]] = []  # (fbo, texture, renderbuffer)
-        self._static = self._program("static.vert", "static.frag", {"u_textures": 0, "u_large": 3})
-        self._avatar = self._program("avatar.vert", "avatar.frag", {"u_atlas": 1, "u_icons": 2})
+        self._static = self._program("static.vert", "static.frag",
+                                     {"u_textures": 0, "u_large": 3, "u_shadow_map": SHADOW_UNIT})
+        self._avatar = self._program("avatar.vert", "avatar.frag", {"u_atlas": 1, "u_icons": 2, "u_shadow_map": SHADOW_UNIT})
+        self._hands = OwnHandsLayer(self.gl, GL, self._program("hand.vert", "hand.frag", {"u_shadow_map": SHADOW_UNIT}),
+                                    self._buffer)
+        self.shadow_size = SHADOW_SIZE  # the key light's shadow map for the next upload (0: none)
+        self._shadow_program = 0
+        self._shadow_tex = self._texture()
+        self._shadow_fbo = 0
+        self._shadow_params = np.zeros((5, 4), np.float32)
         self._anisotropy = self._max_anisotropy()
         align = int(gl.glGetIntegerv(GL.GL_UNIFORM_BUFFER_OFFSET_ALIGNMENT))
         self._view_stride = ((80 + align - 1) // align) * align
         self._view_ubo = self._buffer(GL.GL_UNIFORM_BUFFER, 8 * self._view_stride)
         self._view_data = np.zeros(8 * self._view_stride // 4, dtype=np.float32)
-        self._scene_ubo = self._buffer(GL.GL_UNIFORM_BUFFER, (3 + 2 * MAX_LIGHTS) * 16)
+        self._scene_ubo = self._buffer(GL.GL_UNIFORM_BUFFER, SCENE_VEC4 * 16)
         self._material_ubo = self._buffer(GL.GL_UNIFORM_BUFFER, 256 * 48)
         self._setup_avatar_geometry()
         self._static_vao = 0
@@ -265,17 +289,34 @@ class Renderer(RenderTargets):
 
     def _setup_avatar_geometry(self) -> None:
         gl = self.gl
-        mesh = build_avatar_mesh()
-        self._avatar_index_count = int(mesh.indices.size)
+        near, far = build_avatar_mesh(), build_avatar_mesh(far=True)
+        vertices = np.concatenate([near.vertices, far.vertices])
+        indices = np.concatenate([near.indices, far.indices + np.uint32(len(near.vertices))])
+        self._avatar_index_count = int(near.indices.size)  # the near mesh; the far one follows it
+        self._avatar_far_count = int(far.indices.size)
+        self.lod_distance = LOD_DISTANCE  # avatars farther than this from the viewer get the far mesh (inf: never)
         self._avatar_vao = int(gl.glGenVertexArrays(1))
         gl.glBindVertexArray(self._avatar_vao)
-        self._buffer(GL.GL_ARRAY_BUFFER, mesh.vertices.nbytes, mesh.vertices, GL.GL_STATIC_DRAW)
+        vbo = self._buffer(GL.GL_ARRAY_BUFFER, vertices.nbytes, vertices, GL.GL_STATIC_DRAW)
         self._attribs([(0, 3, 0), (1, 3, 3), (2, 4, 6), (3, 3, 10)], AVATAR_STRIDE)  # uv + part share location 2
-        self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER, mesh.indices.nbytes, mesh.indices, GL.GL_STATIC_DRAW)
+        ibo = self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER, indices.nbytes, indices, GL.GL_STATIC_DRAW)
         self._capacity = max(1, self.settings.avatar_capacity)
-        self._instances = np.zeros((self._capacity, INSTANCE_FLOATS), dtype=np.float32)
+        # rows [0, capacity): the packed avatars, near ones first; [capacity, 2 capacity): the far ones
+        self._instances = np.zeros((2 * self._capacity, INSTANCE_FLOATS), dtype=np.float32)
         self._instance_vbo = self._buffer(GL.GL_ARRAY_BUFFER, self._instances.nbytes, self._instances, GL.GL_STREAM_DRAW)
         self._attribs([(INSTANCE_LOCATION + i, 4, 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS, divisor=1)
+        # the far mesh's VAO: the same buffers, its instance attributes start at row `capacity`, where
+        # the far rows go (GL 3.3 has no base instance; re-pointed only when the buffer grows)
+        self._far_vao = int(gl.glGenVertexArrays(1))
+        gl.glBindVertexArray(self._far_vao)
+        gl.glBindBuffer(GL.GL_ARRAY_BUFFER, vbo)
+        self._attribs([(0, 3, 0), (1, 3, 3), (2, 4, 6), (3, 3, 10)], AVATAR_STRIDE)
+        gl.glBindBuffer(GL.GL_ELEMENT_ARRAY_BUFFER, ibo)
+        gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
+        base = self._capacity * INSTANCE_FLOATS
+        self._attribs([(INSTANCE_LOCATION + i, 4, base + 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS, divisor=1)
+        self._n_near = 0  # instance rows [0, _n_near) take the near mesh this frame
+        self._eye: npt.NDArray[np.float32] | None = None
         gl.glBindVertexArray(0)
 
     # ---------------------------------------------------------------- upload
@@ -312,7 +353,9 @@ class Renderer(RenderTargets):
         gl.glTexImage3D(GL.GL_TEXTURE_2D_ARRAY, 0, GL.GL_SRGB8_ALPHA8, large.shape[2], large.shape[1], large.shape[0],
                         0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, np.ascontiguousarray(large))
         self._tex_params(GL.GL_TEXTURE_2D_ARRAY, GL.GL_REPEAT)
+        self._shadow_params = shadow_params(scene, batch, self.shadow_size)
         self._upload_scene_block(scene)
+        self._render_shadow_map(batch)
         crowd = scene.avatars
         self._upload_atlas(list(crowd.names) if isinstance(crowd, Crowd) else [a.delegation for a in crowd])
         self._clear = tuple(float(c) for c in scene.clear_color)
@@ -328,11 +371,25 @@ class Renderer(RenderTargets):
         gl.glTexParameteri(target, GL.GL_TEXTURE_WRAP_S, wrap)
         gl.glTexParameteri(target, GL.GL_TEXTURE_WRAP_T, wrap)
 
+    def _render_shadow_map(self, batch: StaticBatch) -> None:
+        """The static casters' depth from the key light (once per scene: the room does not move;
+        avatars get their contact shadows in their own draw)."""
+        on = bool(self._shadow_params[4, 0] > 0.5)
+        if on and not self._shadow_program:
+            self._shadow_program = self._program("shadow.vert", "shadow.frag", {})
+        if on and not self._shadow_fbo:
+            self._shadow_fbo = int(self.gl.glGenFramebuffers(1))
+        if on:
+            self.gl.glBindBufferBase(GL.GL_UNIFORM_BUFFER, SCENE_BINDING, self._scene_ubo)
+        render_shadow_map(self.gl, GL, self._shadow_tex, self._shadow_fbo, self._shadow_program if on else 0,
+                          self.shadow_size if on else 1, batch.casters, self._static_vao,
+                          self._static_buffers[1] if self._static_buffers else 0)
+
     def _upload_scene_block(self, scene: Scene) -> None:
-        data = np.zeros((3 + 2 * MAX_LIGHTS, 4), dtype=np.float32)
+        data = np.zeros((SCENE_VEC4, 4), dtype=np.float32)
         amb = np.asarray(scene.ambient, dtype=np.float32)
         data[0, :3] = amb
-        data[1, :3] = amb * 0.45
+        data[1, :3] = amb * 0.65  # the floor's bounce: lights ceilings and undersides
         lights = scene.lights[:MAX_LIGHTS]
         data[2, 0] = len(lights)
         for i, light in enumerate(lights):
@@ -342,6 +399,7 @@ class Renderer(RenderTargets):
                 d = np.asarray(light.direction, dtype=np.float32)
                 data[3 + i] = (*(d / max(float(np.linalg.norm(d)), 1e-9)), 0.0)
             data[3 + MAX_LIGHTS + i] = (*(np.asarray(light.color) * light.intensity), max(light.range, 1e-3))
+        data[3 + 2 * MAX_LIGHTS:] = self._shadow_params
         gl = self.gl
         gl.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._scene_ubo)
         gl.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, data.nbytes, data)
@@ -418,22 +476,54 @@ class Renderer(RenderTargets):
     def _reserve(self, n: int) -> None:
         if n > self._capacity:
             self._capacity = 1 << (n - 1).bit_length()
-            self._instances = np.zeros((self._capacity, INSTANCE_FLOATS), dtype=np.float32)
+            self._instances = np.zeros((2 * self._capacity, INSTANCE_FLOATS), dtype=np.float32)
             self.gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
             self.gl.glBufferData(GL.GL_ARRAY_BUFFER, self._instances.nbytes, self._instances, GL.GL_STREAM_DRAW)
+            self.gl.glBindVertexArray(self._far_vao)  # the far rows moved with the capacity
+            base = self._capacity * INSTANCE_FLOATS
+            self._attribs([(INSTANCE_LOCATION + i, 4, base + 4 * i) for i in range(INSTANCE_VEC4)], INSTANCE_FLOATS)
+            self.gl.glBindVertexArray(0)
+
+    def _split_lod(self, n: int, eye: npt.NDArray[np.float32]) -> int:
+        """Move the packed instance rows farther than :attr:`lod_distance` from ``eye`` to the far
+        region (from row ``capacity``) and close up the near ones (the local hands, flagged hands
+        only, stay near); returns how many are near. One vectorized distance test and two row
+        gathers, whatever ``n``."""
+        rows = self._instances[:n]
+        d = rows[:, 0:3] - eye  # i_root.xyz
+        near = np.einsum("ij,ij->i", d, d) <= self.lod_distance * self.lod_distance
+        hands = rows[:, 4 * 10 + 3]  # i_extra.w: 1 for the viewer's own hands
+        near |= (hands > 0.5) & (hands < 1.5)
+        k = int(np.count_nonzero(near))
+        if k < n:
+            cap = self._capacity
+            self._instances[cap:cap + n - k] = rows[~near]
+            if k:
+                self._instances[:k] = rows[near]
+        return k
 
     def _upload_instances(self, n: int) -> None:
-        self.gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
-        self.gl.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, n * INSTANCE_FLOATS * 4, self._instances)
+        """Split the ``n`` packed rows into near and far (:meth:`_split_lod`) and upload both
+        ranges (two calls every frame, however the split falls)."""
+        eye = self._eye
+        k = self._split_lod(n, eye) if eye is not None and self.lod_distance < float("inf") else n
+        self._n_near = k
+        gl = self.gl
+        gl.glBindBuffer(GL.GL_ARRAY_BUFFER, self._instance_vbo)
+        gl.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, k * INSTANCE_FLOATS * 4, self._instances)
+        far = self._instances[self._capacity:self._capacity + n - k]
+        gl.glBufferSubData(GL.GL_ARRAY_BUFFER, self._capacity * INSTANCE_FLOATS * 4, far.nbytes, far)
 
     def _label_rects(self, names: list[str]) -> npt.NDArray[np.float32]:
-        """(len(names), 4) placard rectangles of ``names``, cached while the names stay the same."""
+        """(len(names), 5) placard rectangles of ``names`` and 2.0 where the label has a name tag
+        (the i_extra.w flag), cached while the names stay the same."""
         cached = self._crowd_rects
         if cached is not None and cached[0] == names:
             return cached[1]
         if any(name not in self._rects for name in names):
             self._upload_atlas(list(self._rects) + names)
-        table = np.array([self._rects[name] for name in names] or [(0.0, 0.0, 0.0, 0.0)], np.float32)
+        table = np.array([(*self._rects[name], 2.0 if TAG_SEP in name else 0.0) for name in names]
+                         or [(0.0, 0.0, 0.0, 0.0, 0.0)], np.float32)
         self._crowd_rects = (list(names), table)
         return table
 
@@ -464,7 +554,10 @@ class Renderer(RenderTargets):
         stats.begin_frame()
         gl = self.gl
         self._pack_views(views)
-        n = self._pack_avatars(scene.avatars, local_hands)
+        self._eye = np.mean([v.pose.position for v in views], axis=0).astype(np.float32) if views else None
+        bones = self._hands.pack(local_hands)
+        n = self._pack_avatars(scene.avatars, None if bones else local_hands)
+        n_near = self._n_near
         gl.glEnable(GL.GL_DEPTH_TEST)
         gl.glEnable(GL.GL_CULL_FACE)
         gl.glEnable(GL.GL_FRAMEBUFFER_SRGB)
@@ -475,6 +568,8 @@ class Renderer(RenderTargets):
         gl.glBindTexture(GL.GL_TEXTURE_2D, self._icon_tex)
         gl.glActiveTexture(GL.GL_TEXTURE3)
         gl.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self._large_array)
+        gl.glActiveTexture(GL.GL_TEXTURE0 + SHADOW_UNIT)
+        gl.glBindTexture(GL.GL_TEXTURE_2D, self._shadow_tex)
         gl.glActiveTexture(GL.GL_TEXTURE0)
         gl.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self._tex_array)
         gl.glBindBufferBase(GL.GL_UNIFORM_BUFFER, SCENE_BINDING, self._scene_ubo)
@@ -503,7 +598,17 @@ class Renderer(RenderTargets):
             if n:
                 gl.glUseProgram(self._avatar)
                 gl.glBindVertexArray(self._avatar_vao)
-                gl.glDrawElementsInstanced(tri, self._avatar_index_count, uint, None, n)
+                gl.glEnable(GL.GL_BLEND)  # the contact shadows; every other avatar fragment is opaque (alpha 1)
+                gl.glBlendFunc(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)
+                # near mesh, then the far mesh for the rest (both always issued: the draw count
+                # stays the same whatever the avatars' number and distances; zero instances draw nothing)
+                gl.glDrawElementsInstanced(tri, self._avatar_index_count, uint, None, n_near)
+                gl.glBindVertexArray(self._far_vao)
+                gl.glDrawElementsInstanced(tri, self._avatar_far_count, uint, _offset(self._avatar_index_count * 4),
+                                           n - n_near)
+                gl.glDisable(GL.GL_BLEND)
+            if n or bones:  # the viewer's own articulated hands (issued with the avatars: zero bones draw nothing)
+                self._hands.draw(bones)
             if blended[1]:
                 gl.glUseProgram(self._static)
                 gl.glBindVertexArray(self._static_vao)
@@ -521,7 +626,7 @@ class Renderer(RenderTargets):
                 hud.draw()
         gl.glBindVertexArray(0)
         stats.views = len(views)
-        stats.avatars = n - (local_hands is not None)
+        stats.avatars = n - (local_hands is not None and not bones)
 
     def _hud_for(self, scene: Scene) -> HudLayer | None:
         """The HUD layer, prepared for ``scene.hud`` (None when the scene has no card)."""
@@ -563,11 +668,16 @@ class Renderer(RenderTargets):
             gl.glDeleteTextures(len(self._textures), self._textures)
         if self._buffers:
             gl.glDeleteBuffers(len(self._buffers), self._buffers)
-        for vao in (self._avatar_vao, self._static_vao):
+        for vao in (self._avatar_vao, self._far_vao, self._hands.vao, self._static_vao):
             if vao:
                 gl.glDeleteVertexArrays(1, [vao])
         gl.glDeleteProgram(self._static)
         gl.glDeleteProgram(self._avatar)
+        gl.glDeleteProgram(self._hands.program)
+        if self._shadow_program:
+            gl.glDeleteProgram(self._shadow_program)
+        if self._shadow_fbo:
+            gl.glDeleteFramebuffers(1, [self._shadow_fbo])
         if self._hud is not None:
             self._hud.close()
         if self.meeting is not None:

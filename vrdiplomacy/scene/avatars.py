@@ -9,6 +9,10 @@ viewer's own hands from an :class:`~vrdiplomacy.input.frame.InputFrame`, drawn f
 what a remote avatar does when its poses stop coming: it keeps moving a short while at its last
 velocity (:func:`velocity`, :func:`extrapolate`), then holds and fades to grey
 (:func:`staleness`, :func:`faded`); one whose link is down is grey and labelled "(away)".
+
+Name tags: :func:`roster_tag` makes a row's :class:`~vrdiplomacy.scene.crowd.Tag` from what the
+signed roster says about a member (identity, delegation, role, verified); :func:`sample_tags`
+gives renders and goldens deterministic stand-in people (names, titles) for their delegates.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ import colorsys
 import math
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.input.frame import HandFrame, HandJoints, InputFrame, Joint
-from vrdiplomacy.scene.crowd import GESTURES
+from vrdiplomacy.scene.crowd import GESTURES, Crowd, Tag
 from vrdiplomacy.scene.layout import Layout, Seat
 from vrdiplomacy.scene.math3d import (
     Pose,
@@ -85,6 +90,32 @@ def _seat_delegation(s: Seat) -> str:
     if s.delegation:
         return s.delegation
     return f"Delegation {s.side}" if s.side else f"Delegate {s.index + 1}"
+
+
+ROLES = ("Ambassador", "Minister for Foreign Affairs", "Deputy Permanent Representative", "Counsellor",
+         "First Secretary", "Legal Adviser")
+# stand-in people for renders and goldens (no real persons): given-name initial and a family name
+SAMPLE_FAMILY = ("Okafor", "Lindqvist", "Haddad", "Moreau", "Tanaka", "Mensah", "Kowalski", "Ferreira",
+                 "Nakamura", "Achterberg", "Rahman", "Castellanos", "Ivanova", "Osei", "Delacroix", "Petrova")
+SAMPLE_INITIALS = "AMJLKSHEDRNTCBPV"
+
+
+def roster_tag(identity: str, delegation: str, role: str = "", verified: bool = False) -> Tag:
+    """The name tag of a roster member: ``identity`` (its name), ``delegation``, ``role`` (title);
+    ``verified`` only when the signed roster's certificate vouches for them (the tag says
+    "unverified" otherwise, in amber)."""
+    return Tag(identity.strip() or delegation, delegation.strip(), role.strip(), bool(verified))
+
+
+def sample_tags(crowd: Crowd, every: int = 1) -> Crowd:
+    """Give every ``every``-th row of ``crowd`` a deterministic stand-in name tag (a name, a title
+    from :data:`ROLES`, its placard's delegation, verified); returns ``crowd``."""
+    for i in range(0, len(crowd), max(1, every)):
+        k = int(crowd.ids[i])
+        name = f"{SAMPLE_INITIALS[(k * 7) % len(SAMPLE_INITIALS)]}. {SAMPLE_FAMILY[(k * 5 + 3) % len(SAMPLE_FAMILY)]}"
+        placard = crowd.avatar(i).delegation
+        crowd.set_tag(i, roster_tag(name, placard, ROLES[k % len(ROLES)], verified=True))
+    return crowd
 
 
 def populate_avatars(scene: Scene, layout: Layout, n: int | None = None, seated: bool = True,
@@ -241,10 +272,22 @@ def hand_pose_from_frame(hand: HandFrame, origin: Pose | None = None) -> HandPos
     return HandPose(pose, hand_shape(j), True)
 
 
-def local_hands(frame: InputFrame, origin: Pose | None = None, color: RGB = (0.16, 0.2, 0.3)) -> Avatar:
+@dataclass
+class OwnHands(Avatar):
+    """The viewer's own hands: an :class:`Avatar` (hand poses and shapes, as a remote delegate's
+    would be sent) that also carries the frame's 26 joints per hand (``left_joints``,
+    ``right_joints``; None: not tracked) and the play space's pose (``origin``), so the renderer
+    draws them articulated, bone by bone (:mod:`vrdiplomacy.render.hands`)."""
+
+    left_joints: HandJoints | None = None
+    right_joints: HandJoints | None = None
+    origin: Pose | None = None
+
+
+def local_hands(frame: InputFrame, origin: Pose | None = None, color: RGB = (0.16, 0.2, 0.3)) -> OwnHands:
     """The viewer's own body for ``Renderer.render(..., local_hands=...)``: both hands of the
-    frame (articulated joints, else the controller- or mouse-synthesized hand) and forearms in
-    ``color``; the renderer draws nothing else of it."""
+    frame (articulated joints, else the controller- or mouse-synthesized hand), each with a shirt
+    cuff and a forearm sleeve in ``color``; the renderer draws nothing else of it."""
     head = frame.head
     if origin is not None:
         head = Pose((origin.position + quat_rotate(origin.orientation, head.position)).astype(np.float32),
@@ -252,8 +295,10 @@ def local_hands(frame: InputFrame, origin: Pose | None = None, color: RGB = (0.1
     fwd = head.forward()
     yaw = math.degrees(math.atan2(-float(fwd[0]), -float(fwd[2])))
     root = Pose.from_yaw(np.asarray(head.position, np.float32) - np.array([0.0, STANDING_EYE_HEIGHT, 0.0], np.float32), yaw)
-    return Avatar(-1, "", root=root, head=head, left=hand_pose_from_frame(frame.left, origin),
-                  right=hand_pose_from_frame(frame.right, origin), color=color, seated=False)
+    left, right = hand_pose_from_frame(frame.left, origin), hand_pose_from_frame(frame.right, origin)
+    return OwnHands(-1, "", root=root, head=head, left=left, right=right, color=color, seated=False,
+                    left_joints=frame.left.joints if left.visible else None,
+                    right_joints=frame.right.joints if right.visible else None, origin=origin)
 
 
 # --- remote avatars under loss: dead reckoning and fading (see RoomState.avatars) ---------------

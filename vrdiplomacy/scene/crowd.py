@@ -9,6 +9,11 @@ tests that prefer objects still use :class:`~vrdiplomacy.scene.model.Avatar` lis
 
 Names (placard labels, hand shapes, gesture icons) are small integer indices into tables
 (:attr:`Crowd.names`, :data:`SHAPE_NAMES`, :data:`GESTURES`) so a frame has no per-avatar strings.
+
+A row can also carry a name tag (:class:`Tag`: the person's name, delegation, role and whether
+the signed roster verified them), shown on a small card above the head: :meth:`Crowd.set_tag`.
+The tag joins the row's label (one entry of :attr:`Crowd.names`, see :func:`tag_label`), so it
+costs nothing per frame either.
 """
 
 from __future__ import annotations
@@ -30,6 +35,37 @@ SHAPE_NAMES = ("open", "raised", "relaxed", "pinch", "flat", "fist", "grip", "po
 _SHAPE_INDEX = {n: i for i, n in enumerate(SHAPE_NAMES)}
 _GESTURE_INDEX = {n: i for i, n in enumerate(GESTURES)}
 ROOT, HEAD, LEFT, RIGHT = range(4)  # the pose rows of Crowd.pose
+
+
+TAG_SEP = "\x1e"  # joins a placard text and its tag's fields into one label (never in a name)
+
+
+@dataclass(frozen=True)
+class Tag:
+    """Who an avatar is, from the roster: ``name`` (the identity), ``delegation``, ``role`` (a title
+    such as "Ambassador"; may be empty) and ``verified`` (the signed roster vouches for all three)."""
+
+    name: str
+    delegation: str
+    role: str = ""
+    verified: bool = False
+
+
+def tag_label(placard: str, tag: Tag) -> str:
+    """The label text of a row with placard text ``placard`` and name tag ``tag`` (what
+    :attr:`Crowd.names` holds for it; :func:`split_label` reverses it)."""
+    fields = (placard, tag.name, tag.delegation, tag.role, "1" if tag.verified else "0")
+    return TAG_SEP.join(f.replace(TAG_SEP, " ") for f in fields)
+
+
+def split_label(label: str) -> tuple[str, Tag | None]:
+    """(placard text, tag or None) of a label made by :func:`tag_label` (or a plain placard text)."""
+    if TAG_SEP not in label:
+        return label, None
+    parts = label.split(TAG_SEP)
+    if len(parts) != 5:
+        return parts[0], None
+    return parts[0], Tag(parts[1], parts[2], parts[3], parts[4] == "1")
 
 
 def _f32(n: int, *shape: int) -> npt.NDArray[np.float32]:
@@ -57,6 +93,7 @@ class Crowd:
     look: npt.NDArray[np.float32]
     blink: npt.NDArray[np.float32]
     names: list[str] = field(default_factory=list)
+    _label_index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def empty(cls, n: int) -> Crowd:
@@ -74,12 +111,34 @@ class Crowd:
         return int(self.ids.shape[0])
 
     def label_of(self, name: str) -> int:
-        """The index of placard text ``name`` in :attr:`names`, added when new."""
+        """The index of placard text ``name`` in :attr:`names`, added when new (a dict lookup: one
+        tag per person makes as many labels as rows)."""
+        i = self._label_index.get(name)
+        if i is not None and i < len(self.names) and self.names[i] == name:
+            return i
         try:
-            return self.names.index(name)
+            i = self.names.index(name)
         except ValueError:
             self.names.append(name)
-            return len(self.names) - 1
+            i = len(self.names) - 1
+        self._label_index[name] = i
+        return i
+
+    def set_tag(self, i: int, tag: Tag | None) -> None:
+        """Give row ``i`` the name tag ``tag`` (None: none), keeping its placard text."""
+        placard, _old = split_label(self.names[int(self.label[i])] if self.names else "")
+        self.label[i] = self.label_of(tag_label(placard, tag) if tag is not None else placard)
+
+    def tag(self, i: int) -> Tag | None:
+        """Row ``i``'s name tag, or None."""
+        return split_label(self.names[int(self.label[i])])[1] if self.names else None
+
+    def has_tag(self) -> npt.NDArray[np.bool_]:
+        """(n,) whether each row has a name tag (vectorized over the label table)."""
+        if not self.names:
+            return np.zeros(len(self), np.bool_)
+        table = np.array([TAG_SEP in name for name in self.names], np.bool_)
+        return table[self.label]
 
     def set_row(self, i: int, a: Avatar) -> None:
         """Row ``i`` from an :class:`Avatar` (its placard text joins :attr:`names`)."""
@@ -113,7 +172,7 @@ class Crowd:
 
         g = int(self.gesture[i])
         color: RGB = (float(self.color[i, 0]), float(self.color[i, 1]), float(self.color[i, 2]))
-        return Avatar(avatar_id=int(self.ids[i]), delegation=self.names[int(self.label[i])] if self.names else "",
+        return Avatar(avatar_id=int(self.ids[i]), delegation=split_label(self.names[int(self.label[i])])[0] if self.names else "",
                       root=pose(ROOT), head=pose(HEAD),
                       left=HandPose(pose(LEFT), SHAPE_NAMES[int(self.shape[i, 0])], bool(self.visible[i, 0])),
                       right=HandPose(pose(RIGHT), SHAPE_NAMES[int(self.shape[i, 1])], bool(self.visible[i, 1])),

@@ -52,6 +52,7 @@ from vrdiplomacy.scene.avatars import (
     delegation_color,
     extrapolate,
     faded,
+    roster_tag,
     staleness,
     velocity,
 )
@@ -467,6 +468,7 @@ class RoomState:
                 hand = a.right if side == "right" else a.left
                 hand.shape = shape
             out.set_row(row, a)
+            out.set_tag(row, roster_tag(m.identity, m.delegation, m.role, m.verified))  # names from the roster
         out.look_at_speaker()
         out.blink[:] = blinks(now, out.ids)
         return out

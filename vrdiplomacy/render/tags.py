@@ -1,0 +1,123 @@
+"""Name tags (Pillow, no GL): the card above an avatar's head with who it is, from the roster.
+
+A tag shows a flag placeholder in the delegation's colours (``assets/data/delegations.json``;
+a delegation not listed there gets its avatar tint), the person's name, their role (title) and
+their delegation, one line each. A tag the signed roster did not verify has an amber frame and says
+"unverified" instead of the role, so a name the relay merely claims never looks vouched for.
+
+Tags are drawn into the placard atlas (:mod:`vrdiplomacy.render.atlas`), below the placard text
+of the same label, so an avatar's placard and tag are one atlas rectangle and one instance
+attribute; the avatar draw places the tag quad (shaders/avatar.vert, PART_TAG).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from PIL import ImageDraw, ImageFont
+
+from vrdiplomacy.scene.crowd import Tag
+
+PLACARD_SHARE = 0.4  # of an atlas cell's height: the placard text on top, the tag below (shaders/avatar.vert)
+TAG_BG = (22, 28, 44, 255)
+TAG_BORDER = (150, 160, 185, 255)
+TAG_AMBER = (232, 160, 32, 255)
+TAG_NAME = (246, 246, 242, 255)
+TAG_LINE2 = (196, 204, 220, 255)
+RGB8 = tuple[int, int, int]
+
+
+@lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+@lru_cache(maxsize=1)
+def _delegation_names() -> dict[str, str]:
+    """Delegation code (upper case) -> the name as the UN lists it."""
+    from vrdiplomacy.errors import AssetError
+    from vrdiplomacy.scene.delegations import load_delegations
+
+    try:
+        return {d.code.upper(): d.name for d in load_delegations()}
+    except AssetError:
+        return {}
+
+
+def delegation_name(delegation: str) -> str:
+    """``delegation`` as a tag writes it: a listed ISO code becomes the country's name."""
+    return _delegation_names().get(delegation.strip().upper(), delegation)
+
+
+@lru_cache(maxsize=1)
+def _delegation_colours() -> dict[str, RGB8]:
+    """Delegation code, name and placard text (upper case) -> its flag colour, sRGB 0..255."""
+    from vrdiplomacy.errors import AssetError
+    from vrdiplomacy.scene.delegations import load_delegations
+
+    try:
+        table = load_delegations()
+    except AssetError:
+        return {}
+    out: dict[str, RGB8] = {}
+    for d in table:
+        rgb = tuple(round(c * 255) for c in d.colour)
+        for key in (d.code, d.name, d.placard):
+            out[key.upper()] = rgb  # type: ignore[assignment]
+    return out
+
+
+def flag_colours(delegation: str) -> tuple[RGB8, RGB8]:
+    """The two colours of ``delegation``'s flag placeholder: its colour from the delegations file
+    (or, unlisted, the avatar tint of the name) and a contrasting band (white, or navy on white)."""
+    rgb = _delegation_colours().get(delegation.strip().upper())
+    if rgb is None:
+        from vrdiplomacy.scene.avatars import delegation_color
+
+        rgb = tuple(round(255 * min(1.0, max(0.0, c)) ** (1 / 2.2)) for c in delegation_color(delegation))  # type: ignore[assignment]
+    light = sum(rgb) > 600
+    return rgb, ((24, 40, 96) if light else (240, 240, 236))  # type: ignore[return-value]
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, width: float, size: int, smallest: int
+         ) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, str]:
+    """The largest font from ``size`` down to ``smallest`` that fits ``text`` in ``width``; at the
+    smallest, the text is cut with an ellipsis."""
+    for s in range(size, smallest - 1, -1):
+        f = _font(s)
+        if draw.textlength(text, font=f) <= width:
+            return f, text
+    f = _font(smallest)
+    while text and draw.textlength(text + "…", font=f) > width:
+        text = text[:-1]
+    return f, text + "…"
+
+
+def draw_tag(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], tag: Tag) -> None:
+    """Draw ``tag`` into ``box`` (x0, y0, x1, y1, inclusive) of an RGBA image."""
+    x0, y0, x1, y1 = box
+    h = y1 - y0 + 1
+    border = TAG_BORDER if tag.verified else TAG_AMBER
+    draw.rectangle(box, fill=TAG_BG)
+    t = max(1, h // 24)
+    draw.rectangle(box, outline=border, width=t)
+    # the flag placeholder: the delegation colour with a band, on the left
+    pad = max(2, h // 8)
+    fh = h - 2 * pad
+    fh = int(fh * 0.62)
+    fw = int(fh * 1.5)
+    main, band = flag_colours(tag.delegation)
+    fx0, fy0 = x0 + pad, y0 + (h - fh) // 2
+    draw.rectangle((fx0, fy0, fx0 + fw - 1, fy0 + fh - 1), fill=main)
+    draw.rectangle((fx0, fy0 + fh // 3, fx0 + fw - 1, fy0 + 2 * fh // 3 - 1), fill=band)
+    draw.rectangle((fx0, fy0, fx0 + fw - 1, fy0 + fh - 1), outline=(0, 0, 0, 255), width=1)
+    tx = fx0 + fw + pad
+    tw = x1 - pad - tx
+    # three lines: the name, the title (or "unverified"), the delegation
+    f1, name = _fit(draw, tag.name or tag.delegation, tw, int(h * 0.36), max(8, int(h * 0.24)))
+    role = tag.role if tag.verified else "unverified"
+    f2, line2 = _fit(draw, role, tw, int(h * 0.22), max(7, int(h * 0.16)))
+    f3, line3 = _fit(draw, delegation_name(tag.delegation) if tag.name else "", tw, int(h * 0.22), max(7, int(h * 0.16)))
+    draw.text((tx, y0 + h * 0.27), name, font=f1, fill=TAG_NAME, anchor="lm")
+    draw.text((tx, y0 + h * 0.58), line2, font=f2, fill=TAG_LINE2 if tag.verified else TAG_AMBER, anchor="lm")
+    draw.text((tx, y0 + h * 0.82), line3, font=f3, fill=TAG_LINE2, anchor="lm")
