@@ -200,7 +200,7 @@ async def _kill_scenario(rng: random.Random, seed: int, keep: list, db: Path, ro
     kinds: dict[str, list[str]] = {}
     for _, kind, text in total:
         m = re.match(r"^(D\d\d) ", text)
-        if m:
+        if m and not (kind == "present" and m[1] in kinds):  # restated by the resumed node: not an event
             kinds.setdefault(m[1], []).append(kind)
     order = {k: i for i, k in enumerate(("present", *CYCLE))}
     for name, ks in kinds.items():
