@@ -33,7 +33,8 @@ class JoinOptions:
     ``rooms`` the room within the room and interpretation channels
     (:class:`~vrdiplomacy.session.rooms.RoomsSettings`), ``control`` the meeting control socket
     ``vrdiplomacy meeting`` reaches this client through (None: ``meeting.sock`` in the user's
-    state folder), ``relays`` the other nodes of the relay's federation to fail over to."""
+    state folder), ``relays`` the other nodes of the relay's federation to fail over to, ``role``
+    the role claimed in a room without end-to-end encryption (a secured room's is the invitation's)."""
 
     duration: float = 0.0
     screenshot: Path | None = None
@@ -46,6 +47,7 @@ class JoinOptions:
     rooms: Any = None
     control: Path | None = None
     relays: tuple[tuple[str, int], ...] = ()
+    role: str | None = None  # the role claimed in a room without end-to-end encryption
 
 
 @dataclasses.dataclass
@@ -186,6 +188,15 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
         log.info("joined %s:%d as %s at seat %s (%s mode, %s)", relay.host, relay.port, settings.identity, seat.seat_id,
                  backend.mode, "end-to-end encrypted" if sealer is not None else "NOT end-to-end encrypted: add --root to "
                  "join a secured room")
+        if opts.role is not None:
+            if sealer is not None:
+                log.warning("--role is ignored in an end-to-end encrypted room: your role is your invitation's")
+            else:
+                from vrdiplomacy.meeting import wire as mw
+                from vrdiplomacy.meeting.roles import role_index
+
+                host.call(lambda: host.session.meeting_act(mw.CLAIM_ROLE, value=role_index(opts.role)))
+                log.info("claimed the role %s (a room without end-to-end encryption: nobody checks it)", opts.role)
         try:
             control = start_control(host, opts.control)
         except VrdError as e:

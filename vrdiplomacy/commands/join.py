@@ -66,6 +66,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seat", metavar="ID", help="your seat id in the layout (default: your delegation's seat, found by your certificate's name or "
                         "--name, else the layout's default seat; a default seat someone holds is an error, a named one is waited for)")
     p.add_argument("--name", metavar="NAME", help="your identity in the room (default: derived from the seat's delegation)")
+    p.add_argument("--role", metavar="ROLE", choices=("guest", "observer", "interpreter", "advisor", "delegate", "head",
+                                                      "secretariat", "host", "chair"),
+                   help="your role in a room WITHOUT end-to-end encryption (claimed, nobody checks it: practice "
+                        "only); in a secured room your role is your invitation's (default: delegate)")
     p.add_argument("--record", type=Path, metavar="FILE.jsonl",
                    help="record your input (head, hands, controllers, keys) as JSON Lines (.gz to compress); "
                         "'vrdiplomacy gestures classify FILE' reads it")
@@ -210,7 +214,8 @@ def run(args: argparse.Namespace) -> int:
                        ClientOptions(config.client.key_hold, recognize=not args.no_recognizer,
                                      mapping=config.mapping.controller),
                        VoiceOptions(args.mic, args.headphones, args.voice_profile), args.render_every,
-                       seat_named=args.seat is not None, rooms=rooms, control=args.control, relays=relays)
+                       seat_named=args.seat is not None, rooms=rooms, control=args.control, relays=relays,
+                       role=args.role)
     try:
         if relay is not None:
             return networked(backend, scene, layout, seat, relay, opts, secured)  # type: ignore[arg-type]
