@@ -179,7 +179,9 @@ def test_nats_refuses_whoever_has_no_node_credentials(nats_cluster: NatsCluster,
                         str(tmp_path / "nocreds"), "--nats", nats_cluster.urls[0]], capture_output=True, text=True,
                        timeout=60, cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)), check=False)
     assert r.returncode != 0
-    assert "error: cannot join the federation" in r.stderr and "Authorization" in r.stderr, r.stderr
+    # NATS answers -ERR 'Authorization Violation' and closes; the client may see the close first
+    assert "error: cannot join the federation" in r.stderr and ("Authorization" in r.stderr
+                                                                or "reset by peer" in r.stderr), r.stderr
     assert "Traceback" not in r.stderr
 
 

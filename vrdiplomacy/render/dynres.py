@@ -204,10 +204,11 @@ class AdaptiveRenderer:
             off = self._offscreen_for(dest.width, dest.height)
             drawn = list(targets)
             drawn[window[0]] = off
-            self.r.render(scene, views, drawn, local_hands=local_hands)
+            self.r.render(scene, views, drawn, local_hands=local_hands, overlays=False)
             self._gl_cpu = self.r.stats.gl_cpu_s
             t0 = time.thread_time()
             self.r.blit(off, dest, (0, 0, dest.width, dest.height))
+            self.r.draw_overlays(scene, window[0], dest)  # panels and card at the window's resolution
             if self.s.status:
                 self._draw_status(dest, now)
             self._gl_cpu += time.thread_time() - t0
@@ -241,7 +242,7 @@ class AdaptiveRenderer:
                 self._status_text = lines
         st = self._status
         if st is not None:
-            x0, y0 = 8, 8
+            x0, y0 = 8, max(0, dest.height - st.height - 8)  # top left: the meeting panels take the bottom
             w, h = min(st.width, dest.width - x0), min(st.height, dest.height - y0)
             if w > 0 and h > 0:
                 self.r.blit(st, dest, (x0, y0, x0 + st.width, y0 + st.height), nearest=True)

@@ -541,11 +541,14 @@ class Renderer(RenderTargets):
         self._upload_instances(n)
         return n
 
-    def render(self, scene: Scene, views: Sequence[View], targets: Sequence[Target], local_hands: Avatar | None = None) -> None:
+    def render(self, scene: Scene, views: Sequence[View], targets: Sequence[Target], local_hands: Avatar | None = None,
+               overlays: bool = True) -> None:
         """Draw ``scene`` once per view into the matching target (``views[i]`` -> ``targets[i]``).
 
         ``local_hands`` is the viewer's own body (see :func:`vrdiplomacy.scene.avatars.local_hands`):
-        only its visible hands and forearms are drawn, in the same instanced draw as the avatars."""
+        only its visible hands and forearms are drawn, in the same instanced draw as the avatars.
+        ``overlays`` False leaves out the meeting panels and the HUD card: a caller that scales the
+        world up into a window draws them there at full resolution (:meth:`draw_overlays`)."""
         if len(views) != len(targets):
             raise RenderError(f"{len(views)} views but {len(targets)} targets")
         if scene is not self._uploaded:
@@ -620,13 +623,36 @@ class Renderer(RenderTargets):
                 gl.glEnable(GL.GL_CULL_FACE)
                 gl.glDepthMask(GL.GL_TRUE)
                 gl.glDisable(GL.GL_BLEND)
-            if meeting is not None:
-                meeting.draw_panels()
-            if hud is not None:
-                hud.draw()
+            if overlays:
+                self._draw_overlays(meeting, hud)
         gl.glBindVertexArray(0)
         stats.views = len(views)
         stats.avatars = n - (local_hands is not None and not bones)
+
+    def draw_overlays(self, scene: Scene, index: int, target: Target) -> None:
+        """Draw the meeting panels and the HUD card of the last :meth:`render` (its view ``index``,
+        rendered with ``overlays=False``) into ``target`` at that target's own resolution: text stays
+        sharp when the world was drawn smaller and scaled up (dynamic resolution)."""
+        meeting = self.meeting if scene.meeting is not None else None
+        hud = self._hud if scene.hud is not None else None
+        if meeting is None and hud is None:
+            return
+        gl = self.gl
+        fbo, w, h = self._fbo_for(target)
+        gl.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
+        gl.glViewport(0, 0, w, h)
+        gl.glEnable(GL.GL_FRAMEBUFFER_SRGB)
+        gl.glBindBufferBase(GL.GL_UNIFORM_BUFFER, SCENE_BINDING, self._scene_ubo)
+        gl.glBindBufferRange(GL.GL_UNIFORM_BUFFER, VIEW_BINDING, self._view_ubo, index * self._view_stride, 80)
+        self._draw_overlays(meeting, hud)
+        gl.glBindVertexArray(0)
+
+    @staticmethod
+    def _draw_overlays(meeting: MeetingLayer | None, hud: HudLayer | None) -> None:
+        if meeting is not None:
+            meeting.draw_panels()
+        if hud is not None:
+            hud.draw()
 
     def _hud_for(self, scene: Scene) -> HudLayer | None:
         """The HUD layer, prepared for ``scene.hud`` (None when the scene has no card)."""
