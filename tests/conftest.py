@@ -10,9 +10,16 @@ shared.
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
+
+# A test run started in the background of a non-interactive shell inherits SIGINT ignored, and so
+# would every child it starts: the tests that stop a child with SIGINT (Ctrl+C) would then wait in
+# vain. Children of a process with a handler installed start with the default disposition.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
