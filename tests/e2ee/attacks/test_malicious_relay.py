@@ -132,7 +132,7 @@ def test_a_fake_member_invented_by_the_relay_is_flagged_and_shows_nothing() -> N
                 for k in range(5):
                     relay.inject_voice(cid(s), fake, b"\x56\x01" + bytes(40) + bytes([k]))
             for s in honest:
-                await until(lambda: s.security.hud_lines(s.now)[0][0] == "1 participant not verified", 5,
+                await until(lambda: s.security.hud_lines(s.now)[0][0] == "1 participant not verified", 15,
                             "the fake member on the card", lambda: str(s.security.hud_lines(s.now)))
                 lines, red = s.security.hud_lines(s.now)
                 assert red and lines[1] == "relay says: France"
@@ -140,9 +140,8 @@ def test_a_fake_member_invented_by_the_relay_is_flagged_and_shows_nothing() -> N
                 assert names.count("France") == (0 if s is fr else 1), names  # no second France
                 assert all(icon is None for icon in icons(s).values()), icons(s)
                 assert "France" not in queued(s)
-            await asyncio.sleep(0.3)
-            for n, s in p.items():
-                assert drops(s) > before[n], n  # its plaintext was refused, counted
+            for n, s in p.items():  # its plaintext was refused, counted (however loaded the machine)
+                await until(lambda: drops(s) > before[n], 15, f"{n} counting the fake member's plaintext")
             # the relay takes the fake participant away: the cards show the room as secured again
             for s in honest:
                 conn = relay.core.conns[relay.core.sessions[cid(s)].conn]  # type: ignore[index]
