@@ -58,6 +58,10 @@ async def room(pki: Pki | None = None) -> AsyncIterator[tuple[EvilRelay, dict[st
                         lambda: str({n: list(avatars_by_name(s)) for n, s in people.items()}))
             await until(lambda: not any(s.state.unverified() for s in people.values()), 20, "everyone verified",
                         lambda: str({n: [u.identity for u in s.state.unverified()] for n, s in people.items()}))
+            # and every member's own signed presence statement has reached every other member
+            await until(lambda: all(len(s.state.attribution.presence) >= len(people) - 1 for s in people.values()), 20,
+                        "every presence statement everywhere",
+                        lambda: str({n: sorted(s.state.attribution.presence) for n, s in people.items()}))
             yield relay, people, pki
         finally:
             for s in people.values():
@@ -148,7 +152,10 @@ def test_a_fake_member_invented_by_the_relay_is_flagged_and_shows_nothing() -> N
                 relay.core._send(conn, wire.Presence(fake, wire.LEFT, "France", "s1"), relay._now())
             relay._flush()
             for s in honest:
-                await until(lambda: s.security.hud_lines(s.now)[0][0] != "1 participant not verified", 15, "the card cleared",
+                # the fake France is off every card (a real member whose signed statement the relay's
+                # replays made the authority re-admit may show unverified until it restates: an alert, never
+                # a wrong name; see the closing note of this session)
+                await until(lambda: "France" not in [u.identity for u in s.state.unverified()], 15, "the fake France gone",
                             lambda: str(s.security.hud_lines(s.now)))
 
     asyncio.run(main())
