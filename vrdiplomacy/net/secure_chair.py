@@ -53,6 +53,8 @@ Admit = Callable[[VerifiedIdentity], "bool | str"]
 """Admission policy: False refuses; True admits with the certificate's role; a role name admits
 with at most that role (an invitation's role)."""
 
+RETIRED_KEYS = 64  # replaced KEM keys remembered per member (key updates are minutes apart)
+
 
 @dataclass
 class AuthoritySettings:
@@ -112,6 +114,9 @@ class RoomAuthority:
         self.admitted: dict[bytes, _Admitted] = {}
         self._indices: dict[bytes, int] = {}
         self.banned: set[bytes] = set()
+        # KEM keys each member has replaced (a key update): a request carrying one again is an old
+        # request replayed (by the relay), never the member, whose keys only move forward
+        self._retired: dict[bytes, collections.deque[bytes]] = {}
         self._next_index = 0
         self.published: Roster | None = None
         self._dirty_at: float | None = None
@@ -215,6 +220,9 @@ class RoomAuthority:
             self.stats["entry_refused"] += 1
             self._alert(f"{ident.name} ({ident.country}) was refused: {e}")
             return
+        if entry.kem_public in self._retired.get(key, ()):
+            self.stats["entry_replayed"] += 1  # would roll the member back to a key it gave up
+            return
         cur = self.admitted.get(key)
         entry = replace(entry, index=self._index_for(key), role=role)
         if cur is not None and cur.entry == entry:
@@ -222,6 +230,8 @@ class RoomAuthority:
             self.publish(now, force=True)  # the member missed the roster: send it again
             return
         self.admitted[key] = _Admitted(entry, ident, client_id)
+        if cur is not None and cur.entry.kem_public != entry.kem_public:
+            self._retired.setdefault(key, collections.deque(maxlen=RETIRED_KEYS)).append(cur.entry.kem_public)
         if cur is not None and cur.entry.role == entry.role:
             self.stats["key_updates"] += 1  # a periodic key update: batched into one epoch
             self._dirty_at = self._dirty_at if self._dirty_at is not None else now
