@@ -231,11 +231,6 @@ class Client:
             self._udp = None
         self._wakeup.set()
 
-    def abort_link(self) -> None:
-        """Break the control connection abruptly (as a network drop would); the client resumes."""
-        if self._writer is not None:
-            self._writer.transport.abort()
-
     async def __aenter__(self) -> Client:
         await self.start()
         return self

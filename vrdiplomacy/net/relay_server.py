@@ -425,10 +425,6 @@ class RelayServer:
             await asyncio.sleep(1.0)
             self._write_stats()
 
-    def reset_latency(self) -> None:
-        self.voice_latency = LatencyHistogram()
-        self.pose_latency = LatencyHistogram()
-
 
 class EmbeddedRelay:
     """A relay in this process on 127.0.0.1 with an ephemeral port, for the demo and tests.
