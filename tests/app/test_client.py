@@ -106,3 +106,27 @@ def test_keys_are_held_and_sent_and_h_offers_a_handshake() -> None:
             a.stop()
     finally:
         b.stop()
+
+
+def test_the_card_says_which_room_and_channel_we_are_in() -> None:
+    """Listening to an interpretation channel (or away from the plenary) is on the card, so a
+    delegate who hears French instead of the floor sees why. Fails on main 94bf7c4 (the rooms'
+    status line was built but never shown)."""
+    from vrdiplomacy.scene.layout import load_layout
+    from vrdiplomacy.scene.model import Scene
+    from vrdiplomacy.session.host import SessionThread
+    from vrdiplomacy.session.rooms import RoomsSettings
+    from vrdiplomacy.session.runtime import HeldPose, SessionSettings
+
+    layout = load_layout("chamber")
+    seat = layout.seats[0]
+    held = HeldPose(seat.eye_pose())
+    t = SessionThread(layout, SessionSettings("a", seat.seat_id, layout.scene, hear=False, rooms=RoomsSettings(listen="fr")),
+                      held)
+    t.start()
+    try:
+        client = LiveClient(t, held, Scene("chamber"), None, ClientOptions(log_hud=True))
+        client.on_frame(_Frame(InputFrame(0.0, seat.eye_pose())))
+        assert "Plenary - listening: fr" in client._last_lines
+    finally:
+        t.stop()

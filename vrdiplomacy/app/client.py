@@ -204,6 +204,9 @@ class LiveClient:
         link_lines, link_alert = link.hud_lines(s.now)
         if link_lines:  # the link first: nothing else on the card holds while it is down
             lines, alert = (*link_lines, *lines), alert or link_alert
+        rooms = s.rooms
+        if rooms.space or rooms.s.listen or rooms.s.interpret:  # away from the plenary, or on a channel
+            lines = (*lines, rooms.status_line())
         said = []
         while (msg := link.next_message()) is not None:
             said.append(msg)
