@@ -34,7 +34,8 @@ class JoinOptions:
     (:class:`~vrdiplomacy.session.rooms.RoomsSettings`), ``control`` the meeting control socket
     ``vrdiplomacy meeting`` reaches this client through (None: ``meeting.sock`` in the user's
     state folder), ``relays`` the other nodes of the relay's federation to fail over to, ``role``
-    the role claimed in a room without end-to-end encryption (a secured room's is the invitation's)."""
+    the role claimed in a room without end-to-end encryption (a secured room's is the invitation's),
+    ``reception`` the pass and settings of a reception (:mod:`vrdiplomacy.reception`)."""
 
     duration: float = 0.0
     screenshot: Path | None = None
@@ -48,6 +49,7 @@ class JoinOptions:
     control: Path | None = None
     relays: tuple[tuple[str, int], ...] = ()
     role: str | None = None  # the role claimed in a room without end-to-end encryption
+    reception: Any = None  # (PassAdmission, ReceptionSettings): a reception's pass (vrdiplomacy.reception)
 
 
 @dataclasses.dataclass
@@ -159,6 +161,11 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
                                        client=dataclasses.replace(settings.client, admission=secured.admission))
     if opts.name:
         settings = dataclasses.replace(settings, identity=opts.name)
+    if opts.reception is not None:  # a reception: the relay admits us by our pass, under its name
+        adm, rec = opts.reception
+        settings = dataclasses.replace(settings, identity=adm.invitation.guest_name, reception=rec,
+                                       seat=settings.seat if opts.seat_named else "",  # guests stand, no seat held
+                                       client=dataclasses.replace(settings.client, admission=adm))
     if opts.rooms is not None:
         settings = dataclasses.replace(settings, rooms=opts.rooms)
     # the resume token lives in the user's state folder: after a crash, the next join gets the seat back
