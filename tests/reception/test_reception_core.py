@@ -8,16 +8,21 @@ import time
 from pathlib import Path
 
 import pytest
+from netpump import SECRET, Peer, Pump, lounge_layout
 
 from vrdiplomacy.errors import CryptoError
 from vrdiplomacy.net import wire, wire_spaces
-from vrdiplomacy.net.client_core import ClientCore, ClientSettings, Connected, RelayError, RelayNotice
+from vrdiplomacy.net.client_core import (
+    ClientCore,
+    ClientSettings,
+    Connected,
+    RelayError,
+    RelayNotice,
+)
 from vrdiplomacy.net.relay_core import RelayCore
 from vrdiplomacy.reception import wire as rw
 from vrdiplomacy.reception.passes import PassAdmission, ReceptionPass
 from vrdiplomacy.reception.store import ReceptionStore
-
-from netpump import SECRET, Peer, Pump, lounge_layout
 
 RELAY_FP = "cd" * 32
 ROOM = "embassy"

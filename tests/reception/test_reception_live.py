@@ -6,7 +6,6 @@ guest's output audio, beyond the audible radius that limits ordinary voices."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import wave
 from pathlib import Path
 

@@ -99,7 +99,7 @@ def _invite(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from vrdiplomacy.errors import ConfigError
+    from vrdiplomacy.errors import ConfigError, CryptoError
     from vrdiplomacy.reception.passes import read_pass
 
     if len(args.args) != 1:
@@ -110,7 +110,7 @@ def _show(args: argparse.Namespace) -> int:
     try:
         p.verify_signature()
         print(f"{'signature':>12}: valid (by the certificate it carries; check that fingerprint with the host)")
-    except Exception as e:  # a CryptoError: say so, do not crash
+    except CryptoError as e:
         print(f"{'signature':>12}: INVALID: {e}")
         return 1
     return 0

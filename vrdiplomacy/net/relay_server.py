@@ -47,10 +47,10 @@ from vrdiplomacy.net import tls
 from vrdiplomacy.net.event_log import FileEventStore
 from vrdiplomacy.net.federation_io import FederationLink, NatsOptions
 from vrdiplomacy.net.preauth import TlsListener, TlsStream
-from vrdiplomacy.reception.store import ReceptionStore
 from vrdiplomacy.net.relay_core import Datagram, RelayCore
 from vrdiplomacy.net.relay_state import RelaySettings
 from vrdiplomacy.net.stats import BINS, PER_BIN, LatencyHistogram
+from vrdiplomacy.reception.store import ReceptionStore
 from vrdiplomacy.scene.layout import Layout
 
 log = logging.getLogger("vrdiplomacy.relay")
