@@ -192,9 +192,10 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
                 raise ConfigError(f"{e}: choose a free seat with --seat ID") from None
             log.warning("connection lost: %s", LINK_CAUSES.get(cause, "no session with the relay"))
             raise
-        log.info("joined %s:%d as %s at seat %s (%s mode, %s)", relay.host, relay.port, settings.identity, seat.seat_id,
-                 backend.mode, "end-to-end encrypted" if sealer is not None else "NOT end-to-end encrypted: add --root to "
-                 "join a secured room")
+        log.info("joined %s:%d as %s at seat %s (%s mode, %s)", relay.host, relay.port, settings.identity,
+                 settings.seat or "none (standing)", backend.mode,
+                 "end-to-end encrypted" if sealer is not None else "a reception, not end-to-end encrypted"
+                 if opts.reception is not None else "NOT end-to-end encrypted: add --root to join a secured room")
         if opts.role is not None:
             if sealer is not None:
                 log.warning("--role is ignored in an end-to-end encrypted room: your role is your invitation's")
