@@ -77,7 +77,6 @@ class RelayReception:
     random_nonce: Callable[[], bytes]
     _send: Callable[[Connection, wire.ControlMessage, float], None]
     _send_raw: Callable[[Connection, bytes, float], None]
-    _refuse: Callable[[Connection, int, str, float], None]
     _close: Callable[..., None]
     _token: Callable[[int, str], bytes]
     _start: Callable[..., None]
@@ -91,6 +90,7 @@ class RelayReception:
         self.reception_counters: collections.Counter[str] = collections.Counter()
         self._entering: ReceptionPass | None = None  # the pass of the client being admitted right now
         self._pass_of: dict[int, str] = {}  # client id -> token id (hex) of the pass it entered with
+        self._held_passes: dict[int, ReceptionPass] = {}  # connection -> pass, while a federated node holds its Hello
 
     def use_reception_store(self, store: ReceptionStore) -> None:
         """Keep used passes and receptions in ``store`` (the adapter's, in the state folder)."""
@@ -219,6 +219,7 @@ class RelayReception:
         self._entering = p
         try:
             if isinstance(msg, wire.Hello):
+                self._held_passes[conn.conn_id] = p  # a federated node may redo this Hello later (_fed_hold)
                 self._start(conn, replace(msg, identity=p.guest_name, invitation=b""), now, None)
             elif conn.session is not None:
                 s = conn.session
@@ -227,6 +228,22 @@ class RelayReception:
                 self._join_room(conn, s, msg.room, msg.seat, now, None)
         finally:
             self._entering = None
+
+    def _fed_hold(self, conn: Connection, h: wire.Hello, key: str, inv: Any, now: float) -> bool:
+        """Every Hello goes through here first: a federated node that held a pass holder's Hello
+        until the room's state arrived redoes it with the pass it was admitted with."""
+        held = super()._fed_hold(conn, h, key, inv, now)  # type: ignore[misc]
+        p = self._held_passes.pop(conn.conn_id, None)
+        if held and p is not None:
+            self._held_passes[conn.conn_id] = p  # still held: kept for the redo
+        elif p is not None:
+            self._entering = p
+        return bool(held)
+
+    def _refuse(self, conn: Connection, code: int, message: str, now: float) -> None:
+        self._entering = None
+        self._held_passes.pop(conn.conn_id, None)
+        super()._refuse(conn, code, message, now)  # type: ignore[misc]
 
     def _replace(self, old: Session, now: float) -> None:
         oc = self.conns.get(old.conn) if old.conn is not None else None
@@ -252,11 +269,12 @@ class RelayReception:
 
     def _reception_welcome(self, conn: Connection, s: Session, now: float) -> None:
         """After every Welcome: a new arrival takes its place; a returning one is told it again."""
+        p, self._entering = self._entering, None  # used once: a later plain Hello or Join finds it cleared
+        self._held_passes.pop(conn.conn_id, None)
         rec = self._reception_of(s)
         if rec is None:
             return
         cid = s.client_id
-        p = self._entering
         known = cid in rec.hosts or cid in rec.names
         if not known and p is not None:
             self._pass_of[cid] = p.token_hex
