@@ -131,9 +131,15 @@ def test_scripted_reception(pki, tmp_path: Path) -> None:  # type: ignore[no-unt
 
     async def main() -> dict[str, object]:
         nonlocal relay
-        async with EmbeddedRelay(settings=relay_settings, layouts={ROOM: layout}, default_layout=layout) as r:
+        state = tmp_path / "relay-state"
+        async with EmbeddedRelay(state, relay_settings, {ROOM: layout}, layout) as r:
             relay = r
-            return await scenario()
+            out = await scenario()
+        # the relay restarts on its state folder: the used passes stay used, the reception stays a reception
+        async with EmbeddedRelay(state, relay_settings, {ROOM: layout}, layout) as r:
+            relay = r
+            out["after_restart"] = (await refused(codes["Bea"]), await refused(None))
+        return out
 
     relay = None  # type: ignore[assignment]
     out = asyncio.run(main())
@@ -150,6 +156,8 @@ def test_scripted_reception(pki, tmp_path: Path) -> None:  # type: ignore[no-unt
     assert out["heard_names"] == [("Ada", "Ambassador of Sweden"), ("Bea", "Ambassador of Sweden")]
     assert out["announce"][0]  # type: ignore[index]
     assert out["cem_after"] == (rw.LINE, 1)
+    reused, plain = out["after_restart"]  # type: ignore[misc]
+    assert "already used (by Bea" in reused and "is a reception" in plain
     t_plain, t_plain_end, t_ann, t_ann_end = out["windows"]  # type: ignore[misc]
     rms = {n: (_rms(tmp_path / f"{n}.wav", t_plain[n], t_plain_end[n]), _rms(tmp_path / f"{n}.wav", t_ann[n], t_ann_end[n]))
            for n in ("Ada", "Bea", "Cem")}
