@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 ACTIONS_HELP = textwrap.dedent("""\
@@ -72,25 +71,13 @@ def _invite(args: argparse.Namespace) -> int:
     from vrdiplomacy.commands.identity import DEFAULT_HOME, read_passphrase
     from vrdiplomacy.crypto import identity as ident
     from vrdiplomacy.errors import ConfigError
-    from vrdiplomacy.reception.passes import ReceptionPass
+    from vrdiplomacy.reception.passes import write_pass
 
     if args.out is None:
         raise ConfigError("invite needs -o FILE (the pass to hand to the guest)")
-    folder = args.dir or DEFAULT_HOME / "delegation"
-    host_cert = ident.load_certificate(folder / "delegation.crt")
-    host_key = ident.load_private_key(folder / "delegation.key", read_passphrase(args.passphrase_file))
-    role, guest_cert, name = args.role, None, args.guest
-    if args.host:
-        from cryptography.x509.oid import NameOID
-
-        role, guest_cert = "host", host_cert
-        name = args.guest or ident._attr(host_cert.subject, NameOID.COMMON_NAME) or "Host"
-    elif args.guest_cert is not None:
-        guest_cert = ident.load_certificate(args.guest_cert)
-    if not name:
-        raise ConfigError("invite needs --guest NAME (or --host for your own pass)")
-    p = ReceptionPass.create(args.room, host_cert, host_key, name, time.time(), args.hours, role, guest_cert)
-    ident.write_file(args.out, p.armored(), 0o644, args.force)
+    p = write_pass(args.dir or DEFAULT_HOME / "delegation", read_passphrase(args.passphrase_file), args.room, args.guest,
+                   args.out, host=args.host, role=args.role, guest_cert=args.guest_cert, hours=args.hours,
+                   force=args.force)
     kind = "bound to its certificate's key" if p.keyed else "one-time code: it admits once"
     print(f"reception pass {args.out}: {p.guest_name} as {p.role} at the reception in room '{p.room}' ({kind}), "
           f"until {ident.utc(p.not_after):%Y-%m-%d %H:%M} UTC")

@@ -323,3 +323,27 @@ def read_pass(path: Path) -> ReceptionPass:
         return ReceptionPass.from_armored(data)
     except ProtocolError as e:
         raise CryptoError(f"{path} is not a valid reception pass: {e}") from None
+
+
+def write_pass(host_dir: Path, passphrase: bytes | None, room: str, guest: str | None, out: Path, host: bool = False,
+               role: str = "guest", guest_cert: Path | None = None, hours: float = 12.0, force: bool = False,
+               now: float | None = None) -> ReceptionPass:
+    """``vrdiplomacy reception invite``: sign a pass with the host's delegation certificate and
+    key in ``host_dir`` and write it armoured to ``out``. ``host``: the host's own pass (bound to
+    its key, named after its certificate unless ``guest`` is given); ``guest_cert``: bind the pass
+    to that certificate's key (a co-host's, or a guest with an identity); else a one-time code."""
+    import time
+
+    cert = ident.load_certificate(host_dir / "delegation.crt")
+    key = ident.load_private_key(host_dir / "delegation.key", passphrase)
+    bound = None
+    if host:
+        role, bound = "host", cert
+        guest = guest or ident._attr(cert.subject, NameOID.COMMON_NAME) or "Host"
+    elif guest_cert is not None:
+        bound = ident.load_certificate(guest_cert)
+    if not guest:
+        raise ConfigError("invite needs --guest NAME (or --host for your own pass)")
+    p = ReceptionPass.create(room, cert, key, guest, time.time() if now is None else now, hours, role, bound)
+    ident.write_file(out, p.armored(), 0o644, force)
+    return p
