@@ -70,3 +70,12 @@ def test_join_pass_checks(pki, tmp_path: Path) -> None:  # type: ignore[no-untyp
                                                            guest_cert=hc).armored())
     adm, settings = join_cmd._reception(_join_args(tmp_path / "h.pass", capacity=150, dir=host), "embassy")  # type: ignore[misc]
     assert settings.host and settings.capacity == 150 and adm.key is not None
+    # --exhibits without a pass: narrations near the scene's exhibits, no reception
+    from vrdiplomacy.scene.layout import load_layout
+    from vrdiplomacy.voice.devices import write_wav
+
+    write_wav(tmp_path / "n.wav", [0.1] * 4800)
+    (tmp_path / "ex.toml").write_text('[[exhibit]]\nid = "highlands"\nnarration = "n.wav"\n')
+    adm, settings = join_cmd._reception(_join_args(None, exhibits=tmp_path / "ex.toml"), "embassy",  # type: ignore[misc]
+                                        load_layout("embassy"))
+    assert adm is None and [e.exhibit_id for e in settings.exhibits] == ["highlands"]

@@ -161,11 +161,13 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
                                        client=dataclasses.replace(settings.client, admission=secured.admission))
     if opts.name:
         settings = dataclasses.replace(settings, identity=opts.name)
-    if opts.reception is not None:  # a reception: the relay admits us by our pass, under its name
+    if opts.reception is not None:
         adm, rec = opts.reception
-        settings = dataclasses.replace(settings, identity=adm.invitation.guest_name, reception=rec,
-                                       seat=settings.seat if opts.seat_named else "",  # guests stand, no seat held
-                                       client=dataclasses.replace(settings.client, admission=adm))
+        settings = dataclasses.replace(settings, reception=rec)  # exhibits with narrations, host settings
+        if adm is not None:  # a reception: the relay admits us by our pass, under its name
+            settings = dataclasses.replace(settings, identity=adm.invitation.guest_name,
+                                           seat=settings.seat if opts.seat_named else "",  # guests stand, no seat held
+                                           client=dataclasses.replace(settings.client, admission=adm))
     if opts.rooms is not None:
         settings = dataclasses.replace(settings, rooms=opts.rooms)
     # the resume token lives in the user's state folder: after a crash, the next join gets the seat back
@@ -195,7 +197,7 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
         log.info("joined %s:%d as %s at seat %s (%s mode, %s)", relay.host, relay.port, settings.identity,
                  settings.seat or "none (standing)", backend.mode,
                  "end-to-end encrypted" if sealer is not None else "a reception, not end-to-end encrypted"
-                 if opts.reception is not None else "NOT end-to-end encrypted: add --root to join a secured room")
+                 if settings.client.admission is not None else "NOT end-to-end encrypted: add --root to join a secured room")
         if opts.role is not None:
             if sealer is not None:
                 log.warning("--role is ignored in an end-to-end encrypted room: your role is your invitation's")

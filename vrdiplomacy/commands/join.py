@@ -112,6 +112,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="your reception pass (a host's or co-host's pass is bound to the key in --dir)")
     rec.add_argument("--capacity", type=int, metavar="N",
                      help="as the reception's host: guests in the hall (0: no limit); the rest wait")
+    rec.add_argument("--exhibits", type=Path, metavar="FILE.toml",
+                     help="the scene's exhibits with narrated audio (WAV files named in the TOML), each played "
+                          "when you come near it")
     from vrdiplomacy.commands.identity import DEFAULT_HOME, add_passphrase
     from vrdiplomacy.net.room_code_cli import add_identity_arguments
 
@@ -149,11 +152,21 @@ def _secured_join(args: argparse.Namespace, identity: tuple[object, list, str], 
     return SecuredJoin(me, roots, name, admission, room_authority(args, admission))
 
 
-def _reception(args: argparse.Namespace, room: str) -> object | None:
-    """(the pass admission, ReceptionSettings) of ``--pass``, checked before a window opens."""
+def _reception(args: argparse.Namespace, room: str, layout: object = None) -> object | None:
+    """(the pass admission or None, ReceptionSettings) of ``--pass`` and ``--exhibits``, checked
+    before a window opens."""
+    exhibits = []
+    if getattr(args, "exhibits", None) is not None:
+        from vrdiplomacy.reception.exhibits import load_exhibits
+
+        exhibits = load_exhibits(args.exhibits, layout)
     if args.reception_pass is None:
         if args.capacity is not None:
             raise ConfigError("--capacity is for a reception's host: add --pass FILE (your host pass)")
+        if exhibits:
+            from vrdiplomacy.reception.session import ReceptionSettings
+
+            return None, ReceptionSettings(exhibits=exhibits)
         return None
     import time
 
@@ -172,7 +185,7 @@ def _reception(args: argparse.Namespace, room: str) -> object | None:
         key = ident.load_private_key(args.key or folder / "delegation.key", read_passphrase(args.passphrase_file))
     if args.capacity is not None and (p.role != "host" or args.capacity < 0):
         raise ConfigError("--capacity N (N >= 0) is for the reception's host")
-    return PassAdmission(p, key), ReceptionSettings(host=p.role == "host", capacity=args.capacity)
+    return PassAdmission(p, key), ReceptionSettings(host=p.role == "host", capacity=args.capacity, exhibits=exhibits)
 
 
 def _rooms(args: argparse.Namespace) -> object:
@@ -251,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
                                      mapping=config.mapping.controller),
                        VoiceOptions(args.mic, args.headphones, args.voice_profile), args.render_every,
                        seat_named=args.seat is not None, rooms=rooms, control=args.control, relays=relays,
-                       role=args.role, reception=_reception(args, layout.scene) if relay is not None else None)
+                       role=args.role, reception=_reception(args, layout.scene, layout) if relay is not None else None)
     try:
         if relay is not None:
             return networked(backend, scene, layout, seat, relay, opts, secured)  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ import numpy as np
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.client_types import Connected, RelayNotice
 from vrdiplomacy.reception import wire as rw
+from vrdiplomacy.reception.exhibits import ExhibitSpec, Narration
 from vrdiplomacy.voice.devices import F32, InputDevice, WavInput
 
 log = logging.getLogger("vrdiplomacy.reception")
@@ -32,10 +33,12 @@ TAIL_S = 0.4  # seconds the floor is kept after a WAV's last block (the jitter b
 @dataclass
 class ReceptionSettings:
     """``host``: we host (our pass's role); ``capacity``: the capacity we set as host on every
-    (re)connection (None: leave it as it is)."""
+    (re)connection (None: leave it as it is); ``exhibits``: the scene's exhibits with narrations
+    (:func:`~vrdiplomacy.reception.exhibits.load_exhibits`), played near each one."""
 
     host: bool = False
     capacity: int | None = None
+    exhibits: list[ExhibitSpec] = field(default_factory=list)
 
 
 class AnnounceInput:
@@ -78,8 +81,14 @@ class SessionReception:
     announcements: int = 0
     client: Any = None
 
-    def attach(self, client: Any) -> None:
+    narration: Narration | None = None
+
+    def attach(self, client: Any, mix: Any = None) -> None:
+        """Our relay client (host actions) and listening mix (exhibit narrations, when we hear)."""
         self.client = client
+        if self.s.exhibits and mix is not None:
+            self.narration = Narration(self.s.exhibits)
+            mix.local_sources = self.narration.sources
 
     def receive(self, ev: object) -> bool:
         """Fold a client event in; True when it was a reception's (nothing else needs it)."""

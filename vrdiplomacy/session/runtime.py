@@ -236,7 +236,7 @@ class DelegateSession(MeetingClient):
             # the cheap path reads the relay's routing header; a secured room attributes by key only
             c.core.media_sink = self._levels_only
         self.rooms.attach(c)
-        self.reception.attach(c)
+        self.reception.attach(c, self.mix)
         await c.start()
         self.client = c
         self.t0 = self._loop.time()
