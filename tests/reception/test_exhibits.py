@@ -38,11 +38,13 @@ def test_narration_is_heard_near_its_exhibit_from_its_side(tmp_path: Path) -> No
         head = Pose.from_yaw(np.array(at, np.float32), yaw)
         return np.concatenate([mix.render(k * 0.02, head, {}) for k in range(blocks)])
 
-    x, y, z = ex.position
+    x, _y, z = ex.position
     # 1.5 m in front of the picture, facing along the wall (north, -z): the picture is on the left
     near = listen((x + 1.5, 1.6, z), 0.0)
     far = listen((x + 12.0, 1.6, z), 0.0)
-    rms = lambda a: float(np.sqrt(np.mean(a.astype(np.float64) ** 2)))  # noqa: E731
+    def rms(a: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(a.astype(np.float64) ** 2)))
+
     assert rms(near) > 0.01, "nothing heard near the exhibit"
     assert rms(far) == 0.0, "the narration must not be heard across the hall"
     assert rms(near[:, 0]) > 1.5 * rms(near[:, 1]), "the narration comes from the exhibit's side (left)"

@@ -51,7 +51,8 @@ def test_invite_show_and_refusals(pki, tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def _join_args(p: Path, **kw: object) -> argparse.Namespace:
-    base = dict(reception_pass=p, capacity=None, root=None, invite=None, dir=None, key=None, passphrase_file=None)
+    base: dict[str, object] = {"reception_pass": p, "capacity": None, "root": None, "invite": None, "dir": None,
+                               "key": None, "passphrase_file": None}
     base.update(kw)
     return argparse.Namespace(**base)
 
