@@ -28,6 +28,11 @@ the relay keeps with host-signed passes (:mod:`vrdiplomacy.reception.passes`):
 
 The relay learns the guests' names (it admits them by name) and the line's order, as any host at
 the door does.
+
+Federation (``relay --nats``): each node keeps the door, the line, the capacity and the waiting
+area of the clients it serves (a node admits guests once a host, or a co-host, has entered there
+or its state folder knows the reception); the used passes are per node's state folder too. The
+room's voice, poses and events span the nodes as for any room.
 """
 
 from __future__ import annotations
