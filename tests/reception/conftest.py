@@ -11,6 +11,7 @@ import pytest
 from vrdiplomacy.crypto import identity as ident
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "net"))  # netpump
+sys.path.insert(0, str(Path(__file__).parent))  # rcbus
 
 
 class Pki:

@@ -29,10 +29,10 @@ the relay keeps with host-signed passes (:mod:`vrdiplomacy.reception.passes`):
 The relay learns the guests' names (it admits them by name) and the line's order, as any host at
 the door does.
 
-Federation (``relay --nats``): each node keeps the door, the line, the capacity and the waiting
-area of the clients it serves (a node admits guests once a host, or a co-host, has entered there
-or its state folder knows the reception); the used passes are per node's state folder too. The
-room's voice, poses and events span the nodes as for any room.
+Federation (``relay --nats``): the door, the used passes, the greeting line, the capacity and
+the waiting area are the federation's, not a node's: every change is a record in JetStream that
+all nodes apply in the stream's order (:mod:`vrdiplomacy.reception.relay_fed`). The room's voice,
+poses and events span the nodes as for any room.
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ from vrdiplomacy.net import wire, wire_spaces
 from vrdiplomacy.net.relay_state import Connection, Room, Session, room_key
 from vrdiplomacy.net.wire_spaces import Place, Placed
 from vrdiplomacy.reception import wire as rw
+from vrdiplomacy.reception import fed_wire as fwr
 from vrdiplomacy.reception.passes import ReceptionPass, looks_like_pass
-from vrdiplomacy.reception.store import ReceptionStore
+from vrdiplomacy.reception.relay_fed import ReceptionFederation
+from vrdiplomacy.reception.store import ReceptionStore, UsedPass
 
 
 @dataclass
@@ -65,12 +67,25 @@ class Reception:
     line: list[int] = field(default_factory=list)
     waiting: list[int] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)
+    owner: dict[int, int] = field(default_factory=dict)  # federated: client id -> the node serving it
+    used_by: dict[str, int] = field(default_factory=dict)  # federated: pass token id -> client id
 
     def full(self) -> bool:
         return self.capacity > 0 and len(self.hall) >= self.capacity
 
+    def forget(self, cid: int) -> None:
+        """Client ``cid`` is no longer in the reception (hosts, hall, line, waiting area)."""
+        self.hosts.discard(cid)
+        self.names.pop(cid, None)
+        self.owner.pop(cid, None)
+        self.hall.discard(cid)
+        if cid in self.line:
+            self.line.remove(cid)
+        if cid in self.waiting:
+            self.waiting.remove(cid)
 
-class RelayReception:
+
+class RelayReception(ReceptionFederation):
     """Passes at the door, the waiting area, the greeting line and the hosts' floor."""
 
     rooms: dict[str, Room]
@@ -96,6 +111,7 @@ class RelayReception:
         self._entering: ReceptionPass | None = None  # the pass of the client being admitted right now
         self._pass_of: dict[int, str] = {}  # client id -> token id (hex) of the pass it entered with
         self._held_passes: dict[int, ReceptionPass] = {}  # connection -> pass, while a federated node holds its Hello
+        self._init_reception_fed()
 
     def use_reception_store(self, store: ReceptionStore) -> None:
         """Keep used passes and receptions in ``store`` (the adapter's, in the state folder)."""
@@ -156,6 +172,10 @@ class RelayReception:
         if self._secured_named(p.room):
             c["refused_secured"] += 1
             return f"room '{p.room}' is an end-to-end encrypted chamber, never a reception"
+        if self.fed is not None:
+            fr = self._fed_rooms.get(room_key(p.room, ""))
+            if fr is None or not fr.synced:
+                return None  # this node has not read the reception's records yet: the claim decides
         rec = self._reception(p.room)
         if rec is None:
             if p.role != "host":
@@ -173,19 +193,26 @@ class RelayReception:
             used = self.reception_store.used.get(p.token_hex)
             if used is not None and not self._own_return(msg, p):
                 c["refused_used"] += 1
-                from vrdiplomacy.crypto.identity import utc
-
-                return (f"this one-time pass was already used (by {used.name}, {utc(used.at):%Y-%m-%d %H:%M:%S} UTC): "
-                        "ask the host for a new one")
+                return self._used_text(used)
         return None
+
+    def _used_text(self, used: UsedPass) -> str:
+        from vrdiplomacy.crypto.identity import utc
+
+        return (f"this one-time pass was already used (by {used.name}, {utc(used.at):%Y-%m-%d %H:%M:%S} UTC): "
+                "ask the host for a new one")
 
     def _own_return(self, msg: wire.Hello | wire.Join, p: ReceptionPass) -> bool:
         """A used code presented again by the session that used it (a reconnect with its resume token)."""
+        return self._returning(msg, p) != 0
+
+    def _returning(self, msg: wire.Hello | wire.Join, p: ReceptionPass) -> int:
+        """The client id of a session coming back with its resume token (0: a new arrival)."""
         tok = msg.resume_token if isinstance(msg, wire.Hello) else b""
         if len(tok) != 20:
-            return False
+            return 0
         cid = int.from_bytes(tok[:4], "big")
-        return cid != 0 and hmac.compare_digest(tok, self._token(cid, p.guest_name))
+        return cid if cid != 0 and hmac.compare_digest(tok, self._token(cid, p.guest_name)) else 0
 
     def _proof(self, conn: Connection, proof: wire.Proof, now: float) -> None:
         adm = conn.admission
@@ -207,7 +234,11 @@ class RelayReception:
         self._enter(conn, msg, p, now)
 
     def _enter(self, conn: Connection, msg: wire.Hello | wire.Join, p: ReceptionPass, now: float) -> None:
-        """Admit the holder of pass ``p`` (checked) under the pass's name."""
+        """Admit the holder of pass ``p`` (checked) under the pass's name (on a federated node:
+        once the federation's order has admitted its claim)."""
+        if self.fed is not None and not self._rc_admitting:
+            self._rc_claim(conn, msg, p, self._returning(msg, p), now)
+            return
         c = self.reception_counters
         if not p.keyed and p.token_hex not in self.reception_store.used:
             self.reception_store.mark_used(p.token_hex, p.guest_name, now + self.wall_offset)
@@ -281,7 +312,19 @@ class RelayReception:
             return
         cid = s.client_id
         known = cid in rec.hosts or cid in rec.names
-        if not known and p is not None:
+        if self.fed is not None:  # federated: our record places it, in the stream's order
+            if p is not None:
+                self._pass_of[cid] = p.token_hex
+            if p is not None or (known and rec.owner.get(cid) != self.fed.node):
+                self._rc_write(s.room, fwr.ARRIVE, cid=cid, token=p.token_hex if p is not None else "",
+                               name=s.identity, role=p.role if p is not None else ("host" if cid in rec.hosts else ""))
+            room = self.rooms.get(s.room)
+            if room is not None:
+                for w in rec.waiting:  # guests on other nodes waiting: not in this node's hall either
+                    room.interest.set_place(w, wire_spaces.WAITING, "", "")
+            if not known:
+                return
+        elif not known and p is not None:
             self._pass_of[cid] = p.token_hex
             if p.role == "host":
                 rec.hosts.add(cid)
@@ -292,6 +335,8 @@ class RelayReception:
                     rec.waiting.append(cid)
                     self._set_space(rec, cid, wire_spaces.WAITING, now)
                     self.reception_counters["waited"] += 1
+                    for w in rec.waiting[:-1]:  # the waiting area's count grew: "number k of n"
+                        self._tell(rec, w, now)
                 else:
                     rec.hall.add(cid)
                     rec.line.append(cid)
@@ -311,6 +356,10 @@ class RelayReception:
             return
         cid = s.client_id
         self._pass_of.pop(cid, None)
+        if self.fed is not None:  # federated: written, applied in the stream's order
+            if rec.owner.get(cid) == self.fed.node:
+                self._rc_leave(key, cid, self.fed.node)
+            return
         rec.hosts.discard(cid)
         rec.names.pop(cid, None)
         if cid in rec.line:
@@ -340,8 +389,8 @@ class RelayReception:
 
     def _set_space(self, rec: Reception, cid: int, space: str, now: float) -> None:
         room = self.rooms.get(room_key(rec.room, ""))
-        if room is None or cid not in room.members:
-            return
+        if room is None or (cid not in room.members and self.fed is None):
+            return  # (federated: a guest served by another node is placed in this node's routing too)
         room.interest.set_place(cid, space, "", "")
         frame = Placed(cid, space, "", "").frame()
         for m in room.members.values():
@@ -384,6 +433,9 @@ class RelayReception:
             c["host_only_refused"] += 1
             self._send(conn, wire.Notice(rw.NOTICE_RECEPTION, "only a host of this reception may do that"), now)
             return
+        if self.fed is not None:
+            self._reception_fed_message(conn, s, rec, msg, now)
+            return
         if isinstance(msg, rw.ReceptionConfig):
             rec.capacity = msg.capacity
             self.reception_store.set_reception(rec.room, rec.host_fp, msg.capacity)
@@ -409,6 +461,20 @@ class RelayReception:
                 self._tell(rec, g, now)
             self._tell_hosts(rec, now)
 
+    def _reception_fed_message(self, conn: Connection, s: Session, rec: Reception, msg: wire.ControlMessage,
+                               now: float) -> None:
+        """A host's action on a federated node: checked here, written, applied in the stream's order."""
+        if isinstance(msg, rw.ReceptionConfig):
+            self._rc_write(s.room, fwr.CAPACITY, cid=msg.capacity)
+        elif isinstance(msg, rw.Greet):
+            cid = msg.client_id or (rec.line[0] if rec.line else 0)
+            if not rec.line:
+                self._send(conn, wire.Notice(rw.NOTICE_RECEPTION, "nobody is waiting to be greeted"), now)
+            elif cid not in rec.line:
+                self._send(conn, wire.Notice(rw.NOTICE_RECEPTION, f"guest {cid} is not in the greeting line"), now)
+            else:
+                self._rc_write(s.room, fwr.GREET, cid=cid, name=s.identity)
+
     # ------------------------------------------------------------ floor and places (overrides)
 
     def _floor_taken(self, s: Session) -> bool:
@@ -433,4 +499,5 @@ class RelayReception:
         return {"counters": dict(self.reception_counters),
                 "receptions": {r.room: {"capacity": r.capacity, "hosts": len(r.hosts), "hall": len(r.hall),
                                         "line": len(r.line), "waiting": len(r.waiting)}
-                               for r in self.receptions.values()}}
+                               for r in self.receptions.values()},
+                **({"federation": self.reception_fed_stats()} if self.fed is not None else {})}
