@@ -11,9 +11,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "federation"))
 
-from test_federation_core import Bus  # noqa: E402
+from test_federation_core import Bus
 
-from vrdiplomacy.reception import fed_wire as fwr  # noqa: E402
+from vrdiplomacy.reception import fed_wire as fwr
 
 
 class RcBus(Bus):

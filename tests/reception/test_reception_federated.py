@@ -13,7 +13,12 @@ from netpump import SECRET, Peer, Pump, lounge_layout
 from rcbus import RcBus
 
 from vrdiplomacy.net import wire, wire_spaces
-from vrdiplomacy.net.client_core import ClientCore, ClientSettings, Connected, RelayError
+from vrdiplomacy.net.client_core import (
+    ClientCore,
+    ClientSettings,
+    Connected,
+    RelayError,
+)
 from vrdiplomacy.net.federation import FederationSettings
 from vrdiplomacy.net.relay_core import RelayCore
 from vrdiplomacy.reception import fed_wire as fwr

@@ -40,49 +40,18 @@ from __future__ import annotations
 import collections
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from vrdiplomacy.errors import CryptoError, ProtocolError
 from vrdiplomacy.net import wire, wire_spaces
 from vrdiplomacy.net.relay_state import Connection, Room, Session, room_key
 from vrdiplomacy.net.wire_spaces import Place, Placed
-from vrdiplomacy.reception import wire as rw
 from vrdiplomacy.reception import fed_wire as fwr
+from vrdiplomacy.reception import wire as rw
 from vrdiplomacy.reception.passes import ReceptionPass, looks_like_pass
-from vrdiplomacy.reception.relay_fed import ReceptionFederation
+from vrdiplomacy.reception.relay_fed import Reception, ReceptionFederation
 from vrdiplomacy.reception.store import ReceptionStore, UsedPass
-
-
-@dataclass
-class Reception:
-    """One reception: its room, host authority and capacity; who is host, in the hall, in the
-    greeting line and in the waiting area (relay client ids, arrival order)."""
-
-    room: str
-    host_fp: str
-    capacity: int = 0
-    hosts: set[int] = field(default_factory=set)
-    hall: set[int] = field(default_factory=set)
-    line: list[int] = field(default_factory=list)
-    waiting: list[int] = field(default_factory=list)
-    names: dict[int, str] = field(default_factory=dict)
-    owner: dict[int, int] = field(default_factory=dict)  # federated: client id -> the node serving it
-    used_by: dict[str, int] = field(default_factory=dict)  # federated: pass token id -> client id
-
-    def full(self) -> bool:
-        return self.capacity > 0 and len(self.hall) >= self.capacity
-
-    def forget(self, cid: int) -> None:
-        """Client ``cid`` is no longer in the reception (hosts, hall, line, waiting area)."""
-        self.hosts.discard(cid)
-        self.names.pop(cid, None)
-        self.owner.pop(cid, None)
-        self.hall.discard(cid)
-        if cid in self.line:
-            self.line.remove(cid)
-        if cid in self.waiting:
-            self.waiting.remove(cid)
 
 
 class RelayReception(ReceptionFederation):

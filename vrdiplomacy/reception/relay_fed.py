@@ -39,7 +39,37 @@ from vrdiplomacy.reception.store import ReceptionStore
 
 if TYPE_CHECKING:
     from vrdiplomacy.reception.passes import ReceptionPass
-    from vrdiplomacy.reception.relay import Reception
+
+
+@dataclass
+class Reception:
+    """One reception: its room, host authority and capacity; who is host, in the hall, in the
+    greeting line and in the waiting area (relay client ids, arrival order)."""
+
+    room: str
+    host_fp: str
+    capacity: int = 0
+    hosts: set[int] = field(default_factory=set)
+    hall: set[int] = field(default_factory=set)
+    line: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
+    owner: dict[int, int] = field(default_factory=dict)  # federated: client id -> the node serving it
+    used_by: dict[str, int] = field(default_factory=dict)  # federated: pass token id -> client id
+
+    def full(self) -> bool:
+        return self.capacity > 0 and len(self.hall) >= self.capacity
+
+    def forget(self, cid: int) -> None:
+        """Client ``cid`` is no longer in the reception (hosts, hall, line, waiting area)."""
+        self.hosts.discard(cid)
+        self.names.pop(cid, None)
+        self.owner.pop(cid, None)
+        self.hall.discard(cid)
+        if cid in self.line:
+            self.line.remove(cid)
+        if cid in self.waiting:
+            self.waiting.remove(cid)
 
 
 @dataclass
@@ -168,8 +198,6 @@ class ReceptionFederation:
             self._rc_apply_greet(rec, r, now)
 
     def _rc_apply_claim(self, name: str, r: fwr.ReceptionRecord, now: float) -> None:
-        from vrdiplomacy.reception.relay import Reception
-
         c = self.reception_counters
         why: str | None = None
         rec = self._reception(name)
