@@ -17,13 +17,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "federation"))
 
-from fedcluster import NatsCluster, RelayNode  # noqa: E402
+from fedcluster import NatsCluster, RelayNode
 
-from vrdiplomacy.errors import VrdError  # noqa: E402
-from vrdiplomacy.net.client_core import ClientSettings  # noqa: E402
-from vrdiplomacy.net.client_io import Client  # noqa: E402
-from vrdiplomacy.reception import wire as rw  # noqa: E402
-from vrdiplomacy.reception.passes import PassAdmission, ReceptionPass  # noqa: E402
+from vrdiplomacy.errors import VrdError
+from vrdiplomacy.net.client_core import ClientSettings
+from vrdiplomacy.net.client_io import Client
+from vrdiplomacy.reception import wire as rw
+from vrdiplomacy.reception.passes import PassAdmission, ReceptionPass
 
 ROOM = "embassy"
 

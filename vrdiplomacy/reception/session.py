@@ -28,6 +28,8 @@ from vrdiplomacy.voice.devices import F32, InputDevice, WavInput
 
 log = logging.getLogger("vrdiplomacy.reception")
 TAIL_S = 0.4  # seconds the floor is kept after a WAV's last block (the jitter buffers play it out)
+GREETED_S = 8.0  # seconds a greeting stays on the head-up card
+HUD_NAMES = 3  # names of the greeting line a host's card shows
 
 
 @dataclass
@@ -82,6 +84,8 @@ class SessionReception:
     client: Any = None
 
     narration: Narration | None = None
+    _greet_shown: int = 0  # greetings already put on the card
+    _greet_until: float = 0.0
 
     def attach(self, client: Any, mix: Any = None) -> None:
         """Our relay client (host actions) and listening mix (exhibit narrations, when we hear)."""
@@ -111,6 +115,34 @@ class SessionReception:
         if isinstance(ev, Connected) and self.s.host and self.s.capacity is not None:
             self._send(rw.ReceptionConfig(self.s.capacity))
         return False
+
+    def hud_lines(self, now: float) -> tuple[str, ...]:
+        """What the head-up card shows of the reception (nothing outside one): a guest's place
+        ("number 3 of 7 in the waiting area", its number in the greeting line, or the hall); a
+        host's greeting line and counts; the latest greeting for ``GREETED_S`` seconds."""
+        out: list[str] = []
+        st, ln = self.status, self.line
+        if ln is not None and self.s.host:
+            cap = f"/{ln.capacity}" if ln.capacity else ""
+            names = ", ".join(n for _c, n in ln.line[:HUD_NAMES]) or "nobody"
+            more = f" (+{len(ln.line) - HUD_NAMES})" if len(ln.line) > HUD_NAMES else ""
+            out.append(f"Reception: hall {ln.in_hall}{cap}, waiting {ln.waiting}; to greet: {names}{more}")
+        elif st is not None:
+            if st.where == rw.WAITING:
+                out.append(f"Reception full: you are number {st.position} of {st.waiting} in the waiting area")
+            elif st.where == rw.LINE:
+                out.append(f"Reception: you are number {st.position} in the line to greet the host")
+            else:
+                cap = f" of {st.capacity}" if st.capacity else ""
+                out.append(f"Reception: in the hall ({st.in_hall}{cap} guests)")
+        if len(self.greeted) > self._greet_shown:
+            self._greet_shown = len(self.greeted)
+            self._greet_until = now + GREETED_S
+        if self.greeted and now < self._greet_until:
+            g = self.greeted[-1]
+            me = self.client is not None and g.client_id == getattr(self.client.core, "client_id", None)
+            out.append(f"{g.host} greets {'you' if me else g.guest}")
+        return tuple(out)
 
     def _send(self, msg: wire.ControlMessage) -> bool:
         return self.client is not None and bool(self.client.core.send_control(msg))
