@@ -68,13 +68,22 @@ def test_waiting_place_and_greetings_on_the_hud(pki) -> None:  # type: ignore[no
             g.start()
             threads.append(g)
             cards[name] = LiveClient(g, HeldPose(head), Scene(ROOM), None, ClientOptions())
-        until("Ada", "number 1 in the line to greet the host")
-        until("Bea", "Reception full: you are number 1 of 2 in the waiting area")
-        until("Cem", "Reception full: you are number 2 of 2 in the waiting area")
-        until("Ambassador", "Reception: hall 1/1, waiting 2; to greet: Ada")
+        until("Ada", "Number 1 in the line to greet the host")
+        until("Bea", "Number 1 of 2 in the waiting area")
+        cem = until("Cem", "Number 2 of 2 in the waiting area")
+        host_card = until("Ambassador", "Hall 1/1 · waiting 2 · greet: Ada")
         host.call(lambda: host.session.reception.greet())
         until("Ada", "Ambassador greets you")
         until("Bea", "Ambassador greets Ada")  # heard in the waiting area too
+        # legible on the card as drawn: no reception line shrinks below 2/3 of the body size
+        from PIL import Image, ImageDraw
+
+        from vrdiplomacy.render.hud import BODY_PX, HUD_WIDTH_PX, PAD, _shrink, rasterize_hud
+
+        draw = ImageDraw.Draw(Image.new("RGBA", (HUD_WIDTH_PX, 100)))
+        for line in (*cem[1:], *host_card[1:]):
+            assert _shrink(draw, line, BODY_PX, HUD_WIDTH_PX - 2 * PAD).size >= BODY_PX * 2 // 3, line
+        assert rasterize_hud(cem, insecure=True).shape[0] > 0
     finally:
         for t in reversed(threads):
             t.stop()

@@ -126,15 +126,15 @@ class SessionReception:
             cap = f"/{ln.capacity}" if ln.capacity else ""
             names = ", ".join(n for _c, n in ln.line[:HUD_NAMES]) or "nobody"
             more = f" (+{len(ln.line) - HUD_NAMES})" if len(ln.line) > HUD_NAMES else ""
-            out.append(f"Reception: hall {ln.in_hall}{cap}, waiting {ln.waiting}; to greet: {names}{more}")
+            out.append(f"Hall {ln.in_hall}{cap} · waiting {ln.waiting} · greet: {names}{more}")
         elif st is not None:
             if st.where == rw.WAITING:
-                out.append(f"Reception full: you are number {st.position} of {st.waiting} in the waiting area")
+                out.append(f"Number {st.position} of {st.waiting} in the waiting area")
             elif st.where == rw.LINE:
-                out.append(f"Reception: you are number {st.position} in the line to greet the host")
+                out.append(f"Number {st.position} in the line to greet the host")
             else:
                 cap = f" of {st.capacity}" if st.capacity else ""
-                out.append(f"Reception: in the hall ({st.in_hall}{cap} guests)")
+                out.append(f"In the reception hall ({st.in_hall}{cap} guests)")
         if len(self.greeted) > self._greet_shown:
             self._greet_shown = len(self.greeted)
             self._greet_until = now + GREETED_S
