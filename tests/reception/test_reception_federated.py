@@ -198,3 +198,24 @@ def test_reception_record_round_trip_and_malformed() -> None:
     for bad in (bytes(r)[:10], bytes(r)[:-1], bytes((2,)) + bytes(r)[1:], bytes((1, 9)) + bytes(r)[2:]):
         with pytest.raises(ProtocolError):
             fwr.ReceptionRecord.parse(bad)
+
+
+def test_a_claim_whose_holder_went_away_leaves_the_pass_unused(pki) -> None:  # type: ignore[no-untyped-def]
+    """A one-time pass claimed at n1 by a client that disconnects before the claim comes back (a
+    timeout while NATS fails over): the pass is released, and the guest can enter with it later."""
+    n1, n2 = _node("n1"), _node("n2")
+    bus = RcBus(n1, n2)
+    _enter(bus, n1, _host_pass(pki))
+    code = _code(pki, "Ada")
+    first = _peer(n1, code, "Ada")
+    for _ in range(5):
+        if n1.relay.rc_fed.pending:
+            break
+        n1.step(0.01)  # the relay reads the Hello; the claim waits in its outbox
+    assert n1.relay.rc_fed.pending, "no claim pending"
+    n1.drop(first)
+    bus.run(0.1)
+    assert code.invitation.token_hex not in n1.relay.reception_store.used
+    assert "release" in bus.kinds()
+    again = _enter(bus, n2, code, "Ada")
+    assert n2.of(again, Connected)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import time
 
+from PIL import Image, ImageDraw
+
 from vrdiplomacy.app.client import ClientOptions, LiveClient
 from vrdiplomacy.input.frame import InputFrame
 from vrdiplomacy.net.client_core import ClientSettings
 from vrdiplomacy.reception.passes import PassAdmission, ReceptionPass
 from vrdiplomacy.reception.session import ReceptionSettings
+from vrdiplomacy.render.hud import BODY_PX, HUD_WIDTH_PX, PAD, _shrink, rasterize_hud
 from vrdiplomacy.scene.layout import load_layout
 from vrdiplomacy.scene.math3d import Pose
 from vrdiplomacy.scene.model import Scene
@@ -76,10 +79,6 @@ def test_waiting_place_and_greetings_on_the_hud(pki) -> None:  # type: ignore[no
         until("Ada", "Ambassador greets you")
         until("Bea", "Ambassador greets Ada")  # heard in the waiting area too
         # legible on the card as drawn: no reception line shrinks below 2/3 of the body size
-        from PIL import Image, ImageDraw
-
-        from vrdiplomacy.render.hud import BODY_PX, HUD_WIDTH_PX, PAD, _shrink, rasterize_hud
-
         draw = ImageDraw.Draw(Image.new("RGBA", (HUD_WIDTH_PX, 100)))
         for line in (*cem[1:], *host_card[1:]):
             assert _shrink(draw, line, BODY_PX, HUD_WIDTH_PX - 2 * PAD).size >= BODY_PX * 2 // 3, line

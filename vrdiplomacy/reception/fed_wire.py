@@ -22,6 +22,9 @@ back. Records (one :class:`ReceptionRecord`, ``kind``):
 ``LEAVE``      client ``cid`` (last at ``node``) left: applied only while it is still ``node``'s.
 ``CAPACITY``   a host set the capacity to ``cid``.
 ``GREET``      a host (``name``) greeted guest ``cid`` of the line.
+``RELEASE``    the claim of one-time pass ``token`` admitted nobody (its holder went before its
+               Welcome, e.g. a timeout while NATS failed over): unused again unless a client
+               arrived with it.
 =============  ==============================================================================
 """
 
@@ -34,8 +37,8 @@ from vrdiplomacy.errors import ProtocolError
 
 VERSION = 1
 STREAM = "VRD_RECEPTION"
-CLAIM, ARRIVE, LEAVE, CAPACITY, GREET = 1, 2, 3, 4, 5
-KINDS = {CLAIM: "claim", ARRIVE: "arrive", LEAVE: "leave", CAPACITY: "capacity", GREET: "greet"}
+CLAIM, ARRIVE, LEAVE, CAPACITY, GREET, RELEASE = 1, 2, 3, 4, 5, 6
+KINDS = {CLAIM: "claim", ARRIVE: "arrive", LEAVE: "leave", CAPACITY: "capacity", GREET: "greet", RELEASE: "release"}
 ONE_TIME = 1  # flags
 
 _HEAD = struct.Struct("!BBBIIIId")  # version, kind, flags, node, serial, cid, ret, at

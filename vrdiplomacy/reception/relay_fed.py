@@ -196,6 +196,9 @@ class ReceptionFederation:
             self._tell_hosts(rec, now)
         elif r.kind == fwr.GREET:
             self._rc_apply_greet(rec, r, now)
+        elif r.kind == fwr.RELEASE and r.token not in rec.used_by:  # nobody arrived with it
+            self.reception_store.release(r.token)
+            self.reception_counters["released"] += 1
 
     def _rc_apply_claim(self, name: str, r: fwr.ReceptionRecord, now: float) -> None:
         c = self.reception_counters
@@ -227,6 +230,8 @@ class ReceptionFederation:
         conn = self.conns.get(pend.conn_id)
         if conn is None or conn.closing:
             self.rc_fed.counters["claimant_gone"] += 1
+            if why is None and r.one_time:
+                self._rc_write(pend.key, fwr.RELEASE, token=r.token)  # it may come back with its pass
         elif why is not None:
             self.rc_fed.counters["claims_refused"] += 1
             self._refuse(conn, wire.ERR_NOT_INVITED, f"reception pass refused: {why}", now)
@@ -237,6 +242,8 @@ class ReceptionFederation:
                 self._enter(conn, pend.msg, pend.p, now)
             finally:
                 self._rc_admitting = False
+            if conn.closing and r.one_time:  # refused after all (the relay full, a seat taken)
+                self._rc_write(pend.key, fwr.RELEASE, token=r.token)
         fr = self._fed_rooms.get(pend.key)
         if pend.key not in self.rooms and fr is not None and not fr.held:
             self._drop_log(pend.key)  # nobody entered (nor waits to): the room closes on this node again

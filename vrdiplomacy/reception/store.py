@@ -49,6 +49,11 @@ class ReceptionStore:
         self.used[token_hex] = UsedPass(name, at)
         self._save()
 
+    def release(self, token_hex: str) -> None:
+        """A one-time pass whose use admitted nobody (a federated claim whose holder went away)."""
+        if self.used.pop(token_hex, None) is not None:
+            self._save()
+
     def set_reception(self, room: str, host_fp: str, capacity: int) -> None:
         if self.receptions.get(room) != (host_fp, capacity):
             self.receptions[room] = (host_fp, capacity)
