@@ -132,9 +132,8 @@ class SessionReception:
                 out.append(f"Number {st.position} of {st.waiting} in the waiting area")
             elif st.where == rw.LINE:
                 out.append(f"Number {st.position} in the line to greet the host")
-            else:
-                cap = f" of {st.capacity}" if st.capacity else ""
-                out.append(f"In the reception hall ({st.in_hall}{cap} guests)")
+            else:  # (no count: the relay tells a guest in the hall again only when its place changes)
+                out.append("In the reception hall")
         if len(self.greeted) > self._greet_shown:
             self._greet_shown = len(self.greeted)
             self._greet_until = now + GREETED_S

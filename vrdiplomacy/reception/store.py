@@ -4,6 +4,11 @@ One JSON file in the relay's state folder (``reception.json``), rewritten atomic
 file, fsync, rename) on every change, before the guest who used a pass is welcomed: a one-time
 pass presented again after a relay restart is refused as it was before. Without a path the store
 lives in memory only (tests, a relay without a state folder).
+
+On a federated node (``relay --nats``) the federation's record is the reception stream in
+JetStream (:mod:`vrdiplomacy.reception.relay_fed`): the node writes here what it applies from
+the stream, and reads the stream again when it opens the room, so a node restarted without this
+file still refuses a used pass.
 """
 
 from __future__ import annotations
