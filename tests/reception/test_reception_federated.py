@@ -219,3 +219,22 @@ def test_a_claim_whose_holder_went_away_leaves_the_pass_unused(pki) -> None:  # 
     assert "release" in bus.kinds()
     again = _enter(bus, n2, code, "Ada")
     assert n2.of(again, Connected)
+
+
+def test_a_lost_nodes_guests_leave_the_hall_and_the_waiting_area_moves_up(pki) -> None:  # type: ignore[no-untyped-def]
+    """Node n2 dies with a guest in the hall: once its guests' resume grace is over, n1 writes
+    their departure and the first guest of the waiting area (on n1) enters."""
+    n1, n2 = _node("n1"), _node("n2")
+    n1.relay.s.resume_grace = n2.relay.s.resume_grace = 3.0
+    bus = RcBus(n1, n2)
+    host = _enter(bus, n1, _host_pass(pki))
+    host.core.send_control(rw.ReceptionConfig(1))
+    bus.run(0.1)
+    inside = _enter(bus, n2, _code(pki, "Ada"), "Ada")
+    waiting = _enter(bus, n1, _code(pki, "Bea"), "Bea")
+    assert _status(inside).where == rw.LINE and _status(waiting).where == rw.WAITING
+    bus.pumps.remove(n2)  # n2 is gone: no heartbeat, no LEAVE of its own
+    bus.run(2.0 + 3.0 + 1.0, dt=0.05)  # node timeout, then the resume grace
+    assert _status(waiting).where == rw.LINE and _status(waiting).position == 1
+    assert n1.relay.reception_state(ROOM).hall == {waiting.core.client_id}
+    assert "leave" in bus.kinds()
