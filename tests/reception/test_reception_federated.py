@@ -238,3 +238,26 @@ def test_a_lost_nodes_guests_leave_the_hall_and_the_waiting_area_moves_up(pki) -
     assert _status(waiting).where == rw.LINE and _status(waiting).position == 1
     assert n1.relay.reception_state(ROOM).hall == {waiting.core.client_id}
     assert "leave" in bus.kinds()
+
+
+def test_guests_of_a_node_never_heard_leave_after_the_grace(pki) -> None:  # type: ignore[no-untyped-def]
+    """The only node serving a reception dies; a new relay process opens the room, reads the
+    records (its predecessor's guests still in the hall) and, a node timeout and a resume grace
+    later, lets them go: the capacity they held is free again."""
+    n1 = _node("n1")
+    n1.relay.s.resume_grace = 3.0
+    bus = RcBus(n1)
+    host = _enter(bus, n1, _host_pass(pki))
+    host.core.send_control(rw.ReceptionConfig(1))
+    bus.run(0.1)
+    assert n1.of(_enter(bus, n1, _code(pki, "Ada"), "Ada"), Connected)
+    bus.pumps.remove(n1)  # the process dies
+    n3 = _node("n3")
+    n3.relay.s.resume_grace = 3.0
+    bus.add(n3)
+    bea = _enter(bus, n3, _code(pki, "Bea"), "Bea")
+    assert _status(bea).where == rw.WAITING  # Ada (of the dead process) still counts, for now
+    bus.run(2.0 + 3.0 + 1.5, dt=0.05)
+    assert _status(bea).where == rw.LINE
+    st = n3.relay.reception_state(ROOM)
+    assert st.hall == {bea.core.client_id} and not st.hosts

@@ -124,6 +124,8 @@ class ReceptionFederation:
     def _init_reception_fed(self) -> None:
         self.rc_fed = ReceptionFedState()
         self._rc_admitting = False  # True while a claim that came back accepted is being admitted
+        self._rc_orphans: dict[int, float] = {}  # client id -> since when its node is unknown here
+        self._rc_next_sweep = 0.0
 
     # ------------------------------------------------------------ records out
 
@@ -306,6 +308,34 @@ class ReceptionFederation:
             if rec is not None and rec.owner.get(cid) == r.node:
                 self._rc_leave(fr.key, cid, r.node)
         super()._remote_left(fr, cid, now)  # type: ignore[misc]
+
+    def fed_tick(self, now: float) -> bytes | None:  # extends RelayFederation's housekeeping
+        beat: bytes | None = super().fed_tick(now)  # type: ignore[misc]
+        if self.fed is not None and now >= self._rc_next_sweep:
+            self._rc_next_sweep = now + 1.0
+            self._rc_sweep(now)
+        return beat
+
+    def _rc_sweep(self, now: float) -> None:
+        """Guests whose node this node has never heard (it died before this node opened the room,
+        e.g. a whole federation restarted) leave once a node timeout and a resume grace are over."""
+        f = self.fed
+        grace = f.s.node_timeout + self.s.resume_grace  # type: ignore[attr-defined]
+        seen: set[int] = set()
+        for fr in list(self._fed_rooms.values()):
+            rec = self.receptions.get(fr.key.split("\x00", 1)[0]) if fr.synced else None
+            if rec is None:
+                continue
+            for cid, node in list(rec.owner.items()):
+                if node == f.node or node in f.nodes or cid in fr.remote or cid in self.sessions:
+                    continue  # served here, or by a node we hear (or heard: its loss has its own path)
+                seen.add(cid)
+                since = self._rc_orphans.setdefault(cid, now)
+                if now - since > grace:
+                    self._rc_leave(fr.key, cid, node)
+                    self._rc_orphans[cid] = now  # written; again after another grace if it got lost
+        for cid in [c for c in self._rc_orphans if c not in seen]:
+            del self._rc_orphans[cid]
 
     def reception_fed_stats(self) -> dict[str, int]:
         return dict(self.rc_fed.counters)
