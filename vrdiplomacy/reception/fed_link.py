@@ -3,8 +3,11 @@ driven by :class:`~vrdiplomacy.net.federation_io.FederationLink`.
 
 One JetStream stream, ``VRD_RECEPTION`` (subjects ``vrd.reception.*``, file storage, the
 federation's replicas, a 2-minute de-duplication window), holds every reception's records. The
-node writes its records one at a time, in order, each with a ``Nats-Msg-Id`` (a record re-sent
-after a NATS node failure is stored once), retrying until JetStream has it. When the node opens
+node writes its records in order, up to ``WINDOW`` awaiting acknowledgement at once (its one NATS
+connection keeps their order), each with a ``Nats-Msg-Id`` (a record re-sent after a NATS node
+failure is stored once), retrying one that got no acknowledgement until JetStream has it (only
+then may two of a node's records land out of their order; the records are written so that this
+changes no outcome but a guest's place in the line). When the node opens
 a room it reads that room's records with an ordered consumer (filtered on the room's subject)
 from the first it has not applied, and waits until it has read up to the last one before the
 room counts as opened; a room without a reception costs one "last record" lookup.
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from vrdiplomacy.net.federation_io import FederationLink
 
 log = logging.getLogger("vrdiplomacy.reception")
+WINDOW = 64  # records awaiting JetStream's acknowledgement at once
 
 
 class ReceptionLink:
@@ -71,22 +75,32 @@ class ReceptionLink:
                 await js.stream_info(fwr.STREAM)
 
     async def _publish(self) -> None:
+        """Write the queued records: up to ``WINDOW`` at once (one NATS connection keeps their
+        order), then any that got no acknowledgement again, one by one, until stored."""
         while True:
-            token, rec = await self._queue.get()
-            delay = 0.05
-            while True:
-                try:
-                    await self.link.js.publish(fwr.subject(token), bytes(rec), timeout=1.0, stream=fwr.STREAM,
-                                               headers={"Nats-Msg-Id": rec.msg_id()})
-                    break
-                except Exception as e:  # noqa: BLE001 - not stored yet: retried (its outcome waits for it)
+            batch = [await self._queue.get()]
+            while len(batch) < WINDOW and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            done = await asyncio.gather(*(self._put(t, r) for t, r in batch), return_exceptions=True)
+            for (token, rec), ok in zip(batch, done, strict=True):
+                delay = 0.05
+                while ok is not True:
                     self.retries += 1
-                    log.info("reception record %s not stored yet (%s); retrying", fwr.KINDS[rec.kind], e)
-                    if "stream not found" in str(e).lower():
+                    log.info("reception record %s not stored yet (%s); retrying", fwr.KINDS[rec.kind], ok)
+                    if "stream not found" in str(ok).lower():
                         with contextlib.suppress(Exception):
                             await self._ensure_stream()
                     await asyncio.sleep(delay)
                     delay = min(0.5, delay * 2)
+                    try:
+                        ok = await self._put(token, rec)
+                    except Exception as e:  # noqa: BLE001 - not stored yet: retried (its outcome waits for it)
+                        ok = e  # type: ignore[assignment]
+
+    async def _put(self, token: str, rec: fwr.ReceptionRecord) -> bool:
+        await self.link.js.publish(fwr.subject(token), bytes(rec), timeout=1.0, stream=fwr.STREAM,
+                                   headers={"Nats-Msg-Id": rec.msg_id()})
+        return True
 
     async def open(self, token: str) -> None:
         """Read room ``token``'s records on from the first not applied, up to the last one now."""
