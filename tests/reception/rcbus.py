@@ -22,6 +22,8 @@ class RcBus(Bus):
         self.records: list[tuple[str, bytes]] = []  # (room token, record), stream order
         self.msg_ids: set[str] = set()
         self.defer_sync = False
+        self.hold_kinds: set[int] = set()  # records of these kinds wait (JetStream slow) until release_held()
+        self.held: list[tuple[str, Any]] = []
         self.deferred: list[Any] = []
         for p in pumps:
             self._wrap(p)
@@ -57,8 +59,11 @@ class RcBus(Bus):
             super().step(dt if i == 0 else 0.0)
             moved = False
             for p in self.pumps:
-                for token, rec in p.relay.reception_fed_take():
+                for token, rec in p.relay.reception_fed_take() + self._unheld():
                     moved = True
+                    if rec.kind in self.hold_kinds:
+                        self.held.append((token, rec))
+                        continue
                     if rec.msg_id() in self.msg_ids:
                         continue
                     self.msg_ids.add(rec.msg_id())
@@ -69,6 +74,12 @@ class RcBus(Bus):
                             q.relay.reception_fed_in(token, seq, bytes(rec), q.now)
             if not moved:
                 break
+
+    def _unheld(self) -> list[tuple[str, Any]]:
+        if self.hold_kinds:
+            return []
+        out, self.held = self.held, []
+        return out
 
     def release_sync(self) -> None:
         deferred, self.deferred = self.deferred, []

@@ -261,3 +261,21 @@ def test_guests_of_a_node_never_heard_leave_after_the_grace(pki) -> None:  # typ
     assert _status(bea).where == rw.LINE
     st = n3.relay.reception_state(ROOM)
     assert st.hall == {bea.core.client_id} and not st.hosts
+
+
+def test_a_host_acts_before_its_own_arrival_record_is_back(pki) -> None:  # type: ignore[no-untyped-def]
+    """A host's client sets the capacity as soon as it is welcomed (``join --capacity``), while
+    its ARRIVE record is still on its way through JetStream: it is a host already."""
+    n1 = _node("n1")
+    bus = RcBus(n1)
+    bus.hold_kinds = {fwr.ARRIVE}
+    host = _enter(bus, n1, _host_pass(pki))
+    assert n1.of(host, Connected) and bus.held
+    host.core.send_control(rw.ReceptionConfig(5))
+    bus.run(0.1)
+    assert n1.relay.reception_state(ROOM).capacity == 5
+    assert n1.relay.reception_counters["host_only_refused"] == 0
+    bus.hold_kinds = set()
+    bus.run(0.1)
+    assert n1.relay.reception_state(ROOM).hosts == {host.core.client_id}
+    assert _line(host).capacity == 5

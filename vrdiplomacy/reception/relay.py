@@ -284,6 +284,8 @@ class RelayReception(ReceptionFederation):
         if self.fed is not None:  # federated: our record places it, in the stream's order
             if p is not None:
                 self._pass_of[cid] = p.token_hex
+            if p is not None and p.role == "host":
+                self._rc_hosts_arriving.add(cid)  # a host already, for its own actions, while its record travels
             if p is not None or (known and rec.owner.get(cid) != self.fed.node):
                 self._rc_write(s.room, fwr.ARRIVE, cid=cid, token=p.token_hex if p is not None else "",
                                name=s.identity, role=p.role if p is not None else ("host" if cid in rec.hosts else ""))
@@ -325,6 +327,7 @@ class RelayReception(ReceptionFederation):
             return
         cid = s.client_id
         self._pass_of.pop(cid, None)
+        self._rc_hosts_arriving.discard(cid)
         if self.fed is not None:  # federated: written, applied in the stream's order
             if rec.owner.get(cid) == self.fed.node:
                 self._rc_leave(key, cid, self.fed.node)
@@ -398,7 +401,7 @@ class RelayReception(ReceptionFederation):
     def _reception_message(self, conn: Connection, s: Session, msg: wire.ControlMessage, now: float) -> None:
         rec = self._reception_of(s)
         c = self.reception_counters
-        if rec is None or s.client_id not in rec.hosts:
+        if rec is None or (s.client_id not in rec.hosts and s.client_id not in self._rc_hosts_arriving):
             c["host_only_refused"] += 1
             self._send(conn, wire.Notice(rw.NOTICE_RECEPTION, "only a host of this reception may do that"), now)
             return

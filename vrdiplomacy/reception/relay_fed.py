@@ -126,6 +126,7 @@ class ReceptionFederation:
         self._rc_admitting = False  # True while a claim that came back accepted is being admitted
         self._rc_orphans: dict[int, float] = {}  # client id -> since when its node is unknown here
         self._rc_next_sweep = 0.0
+        self._rc_hosts_arriving: set[int] = set()  # our hosts welcomed, their ARRIVE not applied yet
 
     # ------------------------------------------------------------ records out
 
@@ -253,6 +254,7 @@ class ReceptionFederation:
     def _rc_apply_arrive(self, rec: Reception, r: fwr.ReceptionRecord, now: float) -> None:
         cid = r.cid
         rec.owner[cid] = r.node
+        self._rc_hosts_arriving.discard(cid)
         if r.token:
             rec.used_by[r.token] = cid
         if cid not in rec.hosts and cid not in rec.names:
