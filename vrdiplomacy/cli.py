@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "join": ("vrdiplomacy.commands.join", "join a session as a delegate (modes: auto, xr, desktop, offscreen)"),
     "relay": ("vrdiplomacy.commands.relay", "run a relay server that routes sessions it cannot read"),
     "meeting": ("vrdiplomacy.commands.meeting", "chair and delegate actions in a running session (grant, mute, agenda, ...)"),
+    "reception": ("vrdiplomacy.commands.reception", "host a reception: invite guests, greet the line, announce, set capacity"),
     "render": ("vrdiplomacy.commands.render", "render a scene to PNG headless (chamber, bilateral, embassy)"),
     "qa": ("vrdiplomacy.commands.qa", "run a scripted headless session against the simulated headset"),
     "gestures": ("vrdiplomacy.commands.gestures", "classify recorded gesture input or score labelled recordings (JSON Lines)"),

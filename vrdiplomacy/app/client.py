@@ -200,6 +200,7 @@ class LiveClient:
         while (e := s.gestures.next_event()) is not None:
             news.append(handshake_news(s, e))
         lines, alert = s.security.hud_lines(s.now)
+        lines = (*lines, *s.reception.hud_lines(s.now))  # at a reception: our place, the latest greeting
         link = self.link = s.state.link
         link_lines, link_alert = link.hud_lines(s.now)
         if link_lines:  # the link first: nothing else on the card holds while it is down

@@ -34,7 +34,8 @@ class JoinOptions:
     (:class:`~vrdiplomacy.session.rooms.RoomsSettings`), ``control`` the meeting control socket
     ``vrdiplomacy meeting`` reaches this client through (None: ``meeting.sock`` in the user's
     state folder), ``relays`` the other nodes of the relay's federation to fail over to, ``role``
-    the role claimed in a room without end-to-end encryption (a secured room's is the invitation's)."""
+    the role claimed in a room without end-to-end encryption (a secured room's is the invitation's),
+    ``reception`` the pass and settings of a reception (:mod:`vrdiplomacy.reception`)."""
 
     duration: float = 0.0
     screenshot: Path | None = None
@@ -48,6 +49,7 @@ class JoinOptions:
     control: Path | None = None
     relays: tuple[tuple[str, int], ...] = ()
     role: str | None = None  # the role claimed in a room without end-to-end encryption
+    reception: Any = None  # (PassAdmission, ReceptionSettings): a reception's pass (vrdiplomacy.reception)
 
 
 @dataclasses.dataclass
@@ -159,6 +161,13 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
                                        client=dataclasses.replace(settings.client, admission=secured.admission))
     if opts.name:
         settings = dataclasses.replace(settings, identity=opts.name)
+    if opts.reception is not None:
+        adm, rec = opts.reception
+        settings = dataclasses.replace(settings, reception=rec)  # exhibits with narrations, host settings
+        if adm is not None:  # a reception: the relay admits us by our pass, under its name
+            settings = dataclasses.replace(settings, identity=adm.invitation.guest_name,
+                                           seat=settings.seat if opts.seat_named else "",  # guests stand, no seat held
+                                           client=dataclasses.replace(settings.client, admission=adm))
     if opts.rooms is not None:
         settings = dataclasses.replace(settings, rooms=opts.rooms)
     # the resume token lives in the user's state folder: after a crash, the next join gets the seat back
@@ -185,9 +194,10 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
                 raise ConfigError(f"{e}: choose a free seat with --seat ID") from None
             log.warning("connection lost: %s", LINK_CAUSES.get(cause, "no session with the relay"))
             raise
-        log.info("joined %s:%d as %s at seat %s (%s mode, %s)", relay.host, relay.port, settings.identity, seat.seat_id,
-                 backend.mode, "end-to-end encrypted" if sealer is not None else "NOT end-to-end encrypted: add --root to "
-                 "join a secured room")
+        log.info("joined %s:%d as %s at seat %s (%s mode, %s)", relay.host, relay.port, settings.identity,
+                 settings.seat or "none (standing)", backend.mode,
+                 "end-to-end encrypted" if sealer is not None else "a reception, not end-to-end encrypted"
+                 if settings.client.admission is not None else "NOT end-to-end encrypted: add --root to join a secured room")
         if opts.role is not None:
             if sealer is not None:
                 log.warning("--role is ignored in an end-to-end encrypted room: your role is your invitation's")

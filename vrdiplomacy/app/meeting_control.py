@@ -32,6 +32,8 @@ from typing import Any
 from vrdiplomacy.errors import ConfigError, ProtocolError, VrdError
 from vrdiplomacy.meeting import wire as mw
 from vrdiplomacy.meeting.roles import may
+from vrdiplomacy.reception.control import execute as reception_execute
+from vrdiplomacy.reception.control import is_reception
 from vrdiplomacy.session.meeting_view import PHASES
 
 log = logging.getLogger("vrdiplomacy.meeting")
@@ -192,9 +194,10 @@ class MeetingControl:
             raw = await asyncio.wait_for(reader.readline(), 5.0)
             if len(raw) > MAX_LINE:
                 raise ProtocolError("command too long")
-            cmd = MeetingCommand.decode(raw)
+            rec = is_reception(raw)  # vrdiplomacy reception ...
+            cmd = MeetingCommand.decode(raw) if rec is None else None
             self.commands += 1
-            ok, line = await execute(self.session, cmd)
+            ok, line = await (execute(self.session, cmd) if cmd is not None else reception_execute(self.session, rec or {}))
         except (TimeoutError, ProtocolError) as e:
             ok, line = False, f"error: {e}"
         except VrdError as e:

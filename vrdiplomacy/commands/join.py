@@ -102,6 +102,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     rooms.add_argument("--interpret", default="", metavar="LANG",
                        help="interpret into this channel, e.g. fr (you hear the floor; in a secured room your "
                             "invitation must give you the interpreter role)")
+    rec = p.add_argument_group(
+        "reception",
+        textwrap.fill("A reception (the embassy scene) admits holders of a pass its host signed ('vrdiplomacy "
+                      "reception invite'). Guests beyond its capacity wait in a waiting area and enter in turn; "
+                      "hosts greet the line and make announcements everyone in the hall hears ('vrdiplomacy "
+                      "reception --help').", 76))
+    rec.add_argument("--pass", dest="reception_pass", type=Path, metavar="FILE",
+                     help="your reception pass (a host's or co-host's pass is bound to the key in --dir)")
+    rec.add_argument("--capacity", type=int, metavar="N",
+                     help="as the reception's host: guests in the hall (0: no limit); the rest wait")
+    rec.add_argument("--exhibits", type=Path, metavar="FILE.toml",
+                     help="the scene's exhibits with narrated audio (WAV files named in the TOML), each played "
+                          "when you come near it")
     from vrdiplomacy.commands.identity import DEFAULT_HOME, add_passphrase
     from vrdiplomacy.net.room_code_cli import add_identity_arguments
 
@@ -118,7 +131,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _secured_identity(args: argparse.Namespace, relay: object | None) -> tuple[object, list, str] | None:  # type: ignore[type-arg]
     """(our LocalIdentity, trusted roots, certificate name) for a secured room, None without --root."""
     if not args.root:
-        if args.dir or args.cert or args.key or args.invite:
+        if args.invite or (not getattr(args, "reception_pass", None) and (args.dir or args.cert or args.key)):
             raise ConfigError("--dir/--cert/--key/--invite need --root: the ministry root(s) you trust")
         return None
     if relay is None:
@@ -137,6 +150,42 @@ def _secured_join(args: argparse.Namespace, identity: tuple[object, list, str], 
     me, roots, name = identity
     admission = load_admission(args, me, roots, room, seat)  # type: ignore[arg-type]
     return SecuredJoin(me, roots, name, admission, room_authority(args, admission))
+
+
+def _reception(args: argparse.Namespace, room: str, layout: object = None) -> object | None:
+    """(the pass admission or None, ReceptionSettings) of ``--pass`` and ``--exhibits``, checked
+    before a window opens."""
+    exhibits = []
+    if getattr(args, "exhibits", None) is not None:
+        from vrdiplomacy.reception.exhibits import load_exhibits
+
+        exhibits = load_exhibits(args.exhibits, layout)
+    if args.reception_pass is None:
+        if args.capacity is not None:
+            raise ConfigError("--capacity is for a reception's host: add --pass FILE (your host pass)")
+        if exhibits:
+            from vrdiplomacy.reception.session import ReceptionSettings
+
+            return None, ReceptionSettings(exhibits=exhibits)
+        return None
+    import time
+
+    from vrdiplomacy.commands.identity import DEFAULT_HOME, read_passphrase
+    from vrdiplomacy.crypto import identity as ident
+    from vrdiplomacy.reception.passes import PassAdmission, read_pass
+    from vrdiplomacy.reception.session import ReceptionSettings
+
+    if args.root or args.invite:
+        raise ConfigError("--pass enters a reception (not end-to-end encrypted): leave out --root/--invite")
+    p = read_pass(args.reception_pass)
+    p.check(time.time(), room)  # names the pass's room when it is not this scene's: --scene that room
+    key = None
+    if p.keyed:
+        folder = args.dir or DEFAULT_HOME / "delegation"
+        key = ident.load_private_key(args.key or folder / "delegation.key", read_passphrase(args.passphrase_file))
+    if args.capacity is not None and (p.role != "host" or args.capacity < 0):
+        raise ConfigError("--capacity N (N >= 0) is for the reception's host")
+    return PassAdmission(p, key), ReceptionSettings(host=p.role == "host", capacity=args.capacity, exhibits=exhibits)
 
 
 def _rooms(args: argparse.Namespace) -> object:
@@ -215,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
                                      mapping=config.mapping.controller),
                        VoiceOptions(args.mic, args.headphones, args.voice_profile), args.render_every,
                        seat_named=args.seat is not None, rooms=rooms, control=args.control, relays=relays,
-                       role=args.role)
+                       role=args.role, reception=_reception(args, layout.scene, layout) if relay is not None else None)
     try:
         if relay is not None:
             return networked(backend, scene, layout, seat, relay, opts, secured)  # type: ignore[arg-type]

@@ -57,6 +57,7 @@ from vrdiplomacy.net.client_types import (  # re-exported: the adapter and the a
 from vrdiplomacy.net.hop import DOWNLINK, UPLINK, HopOpener, HopSealer, ReplayError
 from vrdiplomacy.net.spaces import ClientSpaces
 from vrdiplomacy.net.wire_spaces import Place, Placed, SpaceEvent, SpaceEventIn
+from vrdiplomacy.reception import wire as reception_wire
 
 if TYPE_CHECKING:
     from vrdiplomacy.crypto.admission import Admission
@@ -266,6 +267,13 @@ class ClientCore:
         if self.state == "connected":
             self._queue(self.spaces.want)
 
+    def send_control(self, msg: wire.ControlMessage) -> bool:
+        """Send a control message of a feature's own (reception host actions) while connected."""
+        if self.state != "connected":
+            return False
+        self._queue(msg)
+        return True
+
     def send_space_event(self, payload: bytes) -> bool:
         """An event for the members of our space only (not stored, not resent after a reconnect)."""
         if self.state != "connected":
@@ -369,6 +377,8 @@ class ClientCore:
                 self._events.append(FloorChanged(msg.holder))
         elif isinstance(msg, (Placed, SpaceEventIn)):
             self._events.extend(self.spaces.receive(msg))  # type: ignore[arg-type]
+        elif isinstance(msg, reception_wire.TO_CLIENT):
+            self._events.append(msg)  # type: ignore[arg-type]  # the message is the event (vrdiplomacy.reception)
         elif isinstance(msg, wire.Pong):
             pass
         else:

@@ -24,6 +24,7 @@ from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.net import federation_wire as fw
 from vrdiplomacy.net.federation import FederationSettings, FedRoom
 from vrdiplomacy.net.stats import LatencyHistogram
+from vrdiplomacy.reception.fed_link import ReceptionLink
 
 if TYPE_CHECKING:
     from vrdiplomacy.net.relay_core import RelayCore
@@ -72,6 +73,7 @@ class FederationLink:
         self.publish_bytes = 0
         self.publish_msgs = 0
         self._first_errors: list[str] | None = None
+        self.reception = ReceptionLink(self)  # receptions' records (their own stream)
 
     async def start(self) -> None:
         from nats.aio.client import Client as NATS
@@ -103,6 +105,7 @@ class FederationLink:
         self.js = self.nc.jetstream(timeout=2.0)
         try:
             await self.js.account_info()
+            await self.reception.start()
         except Exception as e:  # noqa: BLE001 - any failure here means no usable JetStream
             await self.nc.close()
             raise ConfigError(f"NATS at {','.join(self.opts.urls)} has no usable JetStream for this user: {_why(e)}") from None
@@ -120,6 +123,7 @@ class FederationLink:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        await self.reception.close()
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.nc.drain(), 2.0)
@@ -179,6 +183,7 @@ class FederationLink:
             self._kick.clear()
             self.pump_lag.add(time.monotonic() - self._kicked)
             out = self.core.fed_take()
+            self.reception.take()
             for fr in out.open:
                 self._spawn(self._open(fr))
             for token in out.close:
@@ -268,6 +273,7 @@ class FederationLink:
                 if token not in self._subs:
                     self._subs[token] = [await self.nc.subscribe(f"vrd.room.{token}.*", cb=self._on_room)]
                 last = await self._ensure_stream(token)
+                await self.reception.open(token)  # the room's reception records, before the room counts as open
                 start = max(1, last - self.core._history + 1)
                 caught_up = asyncio.Event()
                 if last == 0:
@@ -310,6 +316,7 @@ class FederationLink:
         for sub in self._subs.pop(token, []):
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+        await self.reception.leave(token)
 
     async def _on_room(self, msg: Any) -> None:
         parts = msg.subject.split(".")

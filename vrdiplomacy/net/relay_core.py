@@ -40,6 +40,8 @@ from vrdiplomacy.net.relay_spaces import RelaySpaces
 from vrdiplomacy.net.relay_meeting import RelayMeeting
 from vrdiplomacy.net.relay_state import Connection, RelayCounters, RelaySettings, Room, Session, SessionEvent, room_key
 from vrdiplomacy.net.wire_spaces import Place, SpaceEvent
+from vrdiplomacy.reception import wire as reception_wire
+from vrdiplomacy.reception.relay import RelayReception
 from vrdiplomacy.scene.layout import Layout
 
 __all__ = ["Datagram", "Outgoing", "RelayCore"]
@@ -54,7 +56,7 @@ class Outgoing:
     close: list[int] = field(default_factory=list)
 
 
-class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayFederation, RelayEvents, RelayMeeting):
+class RelayCore(RelayReception, RelaySpaces, RelayAdmission, RelayMedia, RelayFederation, RelayEvents, RelayMeeting):
     """The relay's protocol state machine for any number of control connections."""
 
     def __init__(
@@ -91,6 +93,7 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayFederation, RelayE
         self._init_events(events, self.s.event_history)
         self._init_meeting()
         self._init_federation()
+        self._init_reception()
         self._next_housekeeping = 0.0
         self.random_key: Callable[[], bytes] = lambda: secrets.token_bytes(32)
         self.random_nonce: Callable[[], bytes] = lambda: secrets.token_bytes(wire.NONCE_SIZE)
@@ -176,6 +179,7 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayFederation, RelayE
             "counters": self.counters.as_dict(),
             "spaces": self.space_stats(),
             "meeting": dict(self.meeting_counters),
+            "reception": self.reception_stats(),
         }
 
     # ------------------------------------------------------------ control channel
@@ -235,6 +239,8 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayFederation, RelayE
             self._place(conn, s, msg, now)
         elif isinstance(msg, SpaceEvent):
             self._space_event(s, msg, now)
+        elif isinstance(msg, reception_wire.TO_RELAY):
+            self._reception_message(conn, s, msg, now)
         elif isinstance(msg, wire.Join):
             self._join(conn, s, msg, now)
         elif isinstance(msg, wire.Leave):
@@ -435,6 +441,7 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayFederation, RelayE
         self._send(conn, wire.FloorState(room.floor), now)
         self._send_places(conn, room, now)
         self._send(conn, wire.RosterEnd(n), now)
+        self._reception_welcome(conn, s, now)
         if replay_after is not None:
             n, missing = self._replay(conn, room.log, replay_after, now)
             self.counters.events_replayed += n
@@ -491,6 +498,8 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayFederation, RelayE
             if not old.members and old.key != key:
                 del self.rooms[old.key]
                 self._drop_log(old.key)
+        if s.room != key:
+            self._reception_gone(s, s.room, now)
         s.room, s.seat = key, seat
         room = self._room(key, name, authority)
         room.members[s.client_id] = s
@@ -554,6 +563,7 @@ class RelayCore(RelaySpaces, RelayAdmission, RelayMedia, RelayFederation, RelayE
             if not room.members:
                 del self.rooms[s.room]
                 self._drop_log(s.room)
+        self._reception_gone(s, s.room, now)
         s.conn = None
         s.opener = s.sealer = None
         s.addr = None

@@ -50,6 +50,7 @@ from vrdiplomacy.net.preauth import TlsListener, TlsStream
 from vrdiplomacy.net.relay_core import Datagram, RelayCore
 from vrdiplomacy.net.relay_state import RelaySettings
 from vrdiplomacy.net.stats import BINS, PER_BIN, LatencyHistogram
+from vrdiplomacy.reception.store import ReceptionStore
 from vrdiplomacy.scene.layout import Layout
 
 log = logging.getLogger("vrdiplomacy.relay")
@@ -86,6 +87,8 @@ class RelayServer:
         self.journal = FileEventStore(self.state_dir / "events.journal")
         self.core = RelayCore(tls.ensure_secret(shared_dir or self.state_dir), self.settings, 0, layouts, default_layout, layout_for=layout_for,
                               fingerprint=self.fingerprint, events=self.journal)
+        # receptions: one-time passes used and each reception's host, kept across restarts
+        self.core.use_reception_store(ReceptionStore(self.state_dir / "reception.json"))
         # control output waiting for the journal's fsync: (streams, connections to close), in order
         self._held: list[tuple[dict[int, bytes], list[int]]] = []
         self._sync_task: asyncio.Task[None] | None = None

@@ -34,6 +34,7 @@ from vrdiplomacy.net.wire import ControlMessage, Reader, _blob16, _str8
 
 PLENARY = ""
 LOUNGE = "lounge"
+WAITING = "waiting"  # a reception's waiting area (the relay puts guests beyond capacity there)
 BILATERAL = "bilateral"
 FLOOR = ""  # the listen channel of the floor (no interpretation)
 ERR_PLACE_REFUSED = 20  # a Place the relay does not allow (not a delegation of that bilateral room, not an interpreter)
@@ -57,9 +58,9 @@ def bilateral_delegations(space: str) -> tuple[str, str] | None:
 
 
 def check_space(space: str) -> str:
-    """``space`` if it names a space (``""``, ``lounge``, ``bilateral:AAA+BBB`` with two distinct
+    """``space`` if it names a space (``""``, ``lounge``, ``waiting``, ``bilateral:AAA+BBB`` with two distinct
     delegation codes in sorted order), else :class:`ProtocolError`."""
-    if space in (PLENARY, LOUNGE):
+    if space in (PLENARY, LOUNGE, WAITING):
         return space
     d = bilateral_delegations(space)
     if d is None or not all(_DELEGATION.match(x) for x in d) or d[0] >= d[1]:
@@ -92,6 +93,8 @@ def space_label(space: str) -> str:
     d = bilateral_delegations(space)
     if d is not None:
         return f"bilateral room {d[0]}-{d[1]}"
+    if space == WAITING:
+        return "waiting area"
     return "lounge" if space == LOUNGE else "plenary"
 
 

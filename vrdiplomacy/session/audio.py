@@ -120,6 +120,9 @@ class ListenerMix:
         self.scheduler = ReportScheduler(s.reports)
         # Called with (speaker, now, mono block) for every voice played: a measurement tap.
         self.on_voice: Callable[[int, float, F32], None] | None = None
+        # Local sources (exhibit narrations, vrdiplomacy.reception.exhibits): called with the
+        # listener's position and the block size, returns {key: (position, mono block)}.
+        self.local_sources: Callable[[npt.ArrayLike, int], dict[int, tuple[npt.ArrayLike, F32]]] | None = None
         self.plan = MixPlan()
         self._duck = 1.0  # gain on the floor at the end of the last block
 
@@ -181,6 +184,8 @@ class ListenerMix:
             self.heard_energy[spk] = self.heard_energy.get(spk, 0.0) + e
             if e > n * 1e-6:  # louder than -60 dBFS RMS
                 self.heard_blocks[spk] = self.heard_blocks.get(spk, 0) + 1
+        if self.local_sources is not None:
+            sources.update(self.local_sources(lp, n))
         stereo = self.spatializer.render(listener, sources)
         self.counters.blocks += 1
         return self.mixer.mix([stereo], n)

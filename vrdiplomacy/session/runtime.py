@@ -72,6 +72,7 @@ from vrdiplomacy.net.secure import (
     SecureRoom,
     SecurityAlert,
 )
+from vrdiplomacy.reception.session import ReceptionSettings, SessionReception
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.scene.math3d import Pose
 from vrdiplomacy.session.audio import ListenerMix, ListenSettings, apply_loss_report
@@ -132,6 +133,7 @@ class SessionSettings:
     gestures: GestureSettings = field(default_factory=GestureSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     rooms: RoomsSettings = field(default_factory=RoomsSettings)  # space, interpretation channels (session/rooms.py)
+    reception: ReceptionSettings = field(default_factory=ReceptionSettings)  # host or guest (reception/session.py)
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.pose_hz <= 120.0:
@@ -203,6 +205,7 @@ class DelegateSession(MeetingClient):
         self.security = SecurityStatus(secured=secured, settings=settings.security)
         self.gestures = SessionGestures(GestureRecognizer(), settings.gestures)
         self.rooms = SessionRooms(settings.rooms, secured, layout)
+        self.reception = SessionReception(settings.reception)
         self.meeting = MeetingSession({} if secured else None)
         self._meeting_members: set[int] = set()
         self._wall_t0 = 0.0  # UNIX time at session time 0
@@ -233,6 +236,7 @@ class DelegateSession(MeetingClient):
             # the cheap path reads the relay's routing header; a secured room attributes by key only
             c.core.media_sink = self._levels_only
         self.rooms.attach(c)
+        self.reception.attach(c, self.mix)
         await c.start()
         self.client = c
         self.t0 = self._loop.time()
@@ -345,6 +349,8 @@ class DelegateSession(MeetingClient):
         assert self._loop is not None
         now = self._loop.time() - self.t0
         st = self.state
+        if self.reception.receive(ev):  # where we are at a reception, the greeting line
+            return
         if self.rooms.drops(ev):  # places, and media or side-room events from another space
             return
         if isinstance(ev, MemberStated):
@@ -465,6 +471,7 @@ class DelegateSession(MeetingClient):
                 self.stats.voice_sent += 1
                 self.stats.voice_bytes += len(data)
         self.rooms.tick(self.mix, self.state)
+        self.reception.tick(t)
         if self.mix is not None:
             block = self.mix.render(t, self.head, self.state.positions())
             if self.speakers is not None:
