@@ -1,0 +1,185 @@
+"""The room's joint text in a delegate's session (:attr:`DelegateSession.drafting`).
+
+Every client of a room keeps the draft: a :class:`~vrdiplomacy.text.core.TextCore` fed from the
+room's event stream (the same updates ``vrdiplomacy text`` sends: sealed and signed in a secured
+room, their author the member whose key opened them) and asked for the document when the session
+starts (peers answer with what we lack, :meth:`~vrdiplomacy.text.core.TextCore.join`).
+
+Edits come from the desktop window's edit mode (a key opens it, typed characters gather into a
+line, Enter inserts the line at our caret: :meth:`SessionDrafting.type_line`) and from the control
+socket (``vrdiplomacy text edit ... --session``: :meth:`SessionDrafting.edit`). An update goes out
+as a reliable room event: the client keeps it until the relay, which journals it with fsync
+before acknowledging, has acknowledged it, and sends it again after a reconnection
+(:mod:`vrdiplomacy.net.client_events`); :meth:`SessionDrafting.unacked` tells how many of ours
+are still waiting.
+
+Cursors: where our caret is goes to the room as a small ephemeral event (``Client.send_ephemeral``:
+sealed, not stored, never in the document): a character position, clamped to the text. :meth:`SessionDrafting.view` gives the panel its
+:class:`~vrdiplomacy.text.view.DraftView`, recomputed only when something changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from vrdiplomacy.errors import ConfigError
+from vrdiplomacy.text import wire
+from vrdiplomacy.text.core import TextCore
+from vrdiplomacy.text.edits import apply_edit
+from vrdiplomacy.text.view import Caret, DraftView, Run
+
+log = logging.getLogger("vrdiplomacy.session")
+
+MAX_LINE = 2000  # characters one desktop line may add
+
+
+@dataclass
+class DraftSettings:
+    """doc: the document the chamber shows and the desktop and ``--session`` edits go to;
+    cursor_s: seconds a peer's caret stays on the panel after its last news."""
+
+    doc: str = "draft"
+    cursor_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not self.doc or len(self.doc.encode()) > wire.MAX_DOC_ID:
+            raise ConfigError(f"document id must be 1..{wire.MAX_DOC_ID} bytes")
+
+
+class SessionDrafting:
+    """One client's draft; ``me`` our name as the room attributes our updates (the certificate's
+    name in a secured room), ``may_edit(name)`` whether a member's updates are merged."""
+
+    def __init__(self, me: str, may_edit: Callable[[str], bool], settings: DraftSettings | None = None) -> None:
+        self.s = settings or DraftSettings()
+        self.me = me
+        self.core = TextCore(me, may_edit)
+        self.typing: str | None = None  # the desktop's line being typed (None: not in edit mode)
+        self.wrong_stream = 0
+        self._caret: int | None = None  # our caret (character position); None: the end of the text
+        self._own: list[int] = []  # the room event numbers of our updates not known acknowledged
+        self._changes = 0
+        self._view: tuple[tuple[object, ...], DraftView] | None = None
+        self.core.join(self.s.doc)
+
+    # ------------------------------------------------------------ network
+
+    def receive(self, payload: bytes, sender: str, now: float, stream: str = "room") -> bool:
+        """A room event from ``sender``; False when it is not a text message. Updates count only on
+        the stored ``room`` stream; the ephemeral path carries cursors only."""
+        if not wire.is_text(payload):
+            return False
+        if stream != "room" and payload[2:3] != bytes([wire.CURSOR]):
+            self.wrong_stream += 1
+            return True
+        merged, cursors = self.core.counters.merged, self.core.counters.cursors
+        self.core.receive(payload, sender, now)
+        if self.core.counters.merged != merged or self.core.counters.cursors != cursors:
+            self._changes += 1
+        while (e := self.core.next_event()) is not None:
+            if e.kind == "violation":
+                log.warning("joint text %s: %s %s", e.doc, e.who, e.detail)
+        return True
+
+    def connected(self, resumed: bool) -> None:
+        """After a (re)connection: a resumed session gets the events it missed from the relay's
+        journal; a fresh one exchanges state vectors with the room."""
+        if not resumed:
+            self.core.resync()
+
+    def flush(self, client: Any) -> None:
+        """Send what the core queued: updates as reliable room events, our caret as an ephemeral one."""
+        if client is None:
+            return
+        for stream, payload in self.core.data_to_send():
+            seq = client.send_event(payload, stream=stream)
+            if wire.parse(payload).__class__ is wire.Update or payload[2:3] == bytes([wire.PART]):
+                self._own.append(seq)
+        for payload in self.core.cursors_to_send():
+            client.send_ephemeral(payload)
+
+    def unacked(self, client: Any) -> int:
+        """How many of our updates the relay has not acknowledged yet (they are sent again after a
+        reconnection); 0 without a client."""
+        if client is None:
+            return 0
+        first = client.core.reliable.first_unacked
+        held = len(getattr(client, "_held", ()))  # waiting for the end-to-end layer: not numbered yet
+        self._own = [s for s in self._own if s == 0 or s >= first]
+        return sum(1 for s in self._own if s) + min(held, sum(1 for s in self._own if not s))
+
+    # ------------------------------------------------------------ local edits
+
+    @property
+    def caret(self) -> int:
+        """Our caret's character position now (the end of the text unless moved)."""
+        n = len(self.core.doc(self.s.doc).text())
+        return n if self._caret is None else min(self._caret, n)
+
+    def _move(self, index: int, editing: bool = True) -> None:
+        self._caret = index
+        self.core.set_cursor(self.s.doc, index, editing)
+        self._changes += 1
+
+    def edit(self, op: tuple[Any, ...], doc: str | None = None) -> None:
+        """One edit (the ``vrdiplomacy text edit`` forms: ("insert", pos, text), ("append", text),
+        ("delete", a, b), ("bracket", a, b), ("resolve", id, keep)); raises ConfigError when not allowed."""
+        doc = doc or self.s.doc
+        apply_edit(self.core, doc, op)
+        self._changes += 1
+        if doc == self.s.doc and op[0] in ("insert", "append"):
+            text = str(op[-1])
+            at = int(op[1]) if op[0] == "insert" else len(self.core.doc(doc).text()) - len(text)
+            self._move(at + len(text), editing=self.typing is not None)
+
+    def begin_typing(self) -> None:
+        """The desktop's edit mode: our caret shows on every panel."""
+        if not self.core.may_edit(self.me):
+            raise ConfigError(f"{self.me} may not edit the text")
+        self.typing = ""
+        self._move(self.caret)
+
+    def type_line(self, line: str) -> int:
+        """Insert ``line`` at our caret (a space before it when it follows a word); returns the
+        number of characters inserted."""
+        line = line[:MAX_LINE]
+        if not line:
+            return 0
+        at = self.caret
+        text = self.core.doc(self.s.doc).text()
+        if at and text[at - 1:at] not in (" ", "\n", "") and not line.startswith((" ", ",", ".", ";", ":")):
+            line = " " + line
+        self.edit(("insert", at, line))
+        return len(line)
+
+    def end_typing(self) -> None:
+        self.typing = None
+        self._move(self.caret, editing=False)
+
+    # ------------------------------------------------------------ reading
+
+    def history(self, doc: str | None = None) -> list[Any]:
+        return list(self.core.history.get(doc or self.s.doc, ()))
+
+    def view(self, now: float, delegation_of: Callable[[str], str], my_code: str) -> DraftView:
+        """What the panel shows: the draft, the carets of those editing (peers' seen within
+        ``cursor_s``), the line being typed here."""
+        peers = tuple(sorted((n, c.index, c.editing, c.at) for n, c in self.core.cursors.items()
+                             if c.doc == self.s.doc and c.editing and now - c.at <= self.s.cursor_s))
+        key = (self._changes, self.typing, peers, my_code)
+        if self._view is not None and self._view[0] == key:
+            return self._view[1]
+        d = self.core.doc(self.s.doc)
+        runs = tuple(Run(s, bid or "", d.owner(bid) if bid else "") for s, bid in d.runs())
+        carets = []
+        n = len(d.text())
+        for name, index, _editing, _at in peers:
+            carets.append(Caret(delegation_of(name), min(index, n)))
+        if self.typing is not None:
+            carets.append(Caret(my_code, self.caret, mine=True))
+        view = DraftView(self.s.doc, runs, tuple(carets), self.typing, d.digest(), self.core.counters.merged)
+        self._view = (key, view)
+        return view
