@@ -59,7 +59,7 @@ class SessionDrafting:
         self.core = TextCore(me, may_edit)
         self.typing: str | None = None  # the desktop's line being typed (None: not in edit mode)
         self.wrong_stream = 0
-        self._caret: int | None = None  # our caret (character position); None: the end of the text
+        self._caret: Any = None  # our caret (JointText.anchor: follows peers' edits); None: the end of the text
         self._own: list[int] = []  # the room event numbers of our updates not known acknowledged
         self._changes = 0
         self._view: tuple[tuple[object, ...], DraftView] | None = None
@@ -79,6 +79,8 @@ class SessionDrafting:
         self.core.receive(payload, sender, now)
         if self.core.counters.merged != merged or self.core.counters.cursors != cursors:
             self._changes += 1
+        if self.typing is not None and self.core.counters.merged != merged and sender != self.me:
+            self.core.set_cursor(self.s.doc, self.caret)  # a peer's edit moved our caret: tell where it is now
         while (e := self.core.next_event()) is not None:
             if e.kind == "violation":
                 log.warning("joint text %s: %s %s", e.doc, e.who, e.detail)
@@ -116,11 +118,11 @@ class SessionDrafting:
     @property
     def caret(self) -> int:
         """Our caret's character position now (the end of the text unless moved)."""
-        n = len(self.core.doc(self.s.doc).text())
-        return n if self._caret is None else min(self._caret, n)
+        d = self.core.doc(self.s.doc)
+        return len(d.text()) if self._caret is None else d.anchor_index(self._caret[0])
 
     def _move(self, index: int, editing: bool = True) -> None:
-        self._caret = index
+        self._caret = (self.core.doc(self.s.doc).anchor(index),)
         self.core.set_cursor(self.s.doc, index, editing)
         self._changes += 1
 
@@ -152,6 +154,8 @@ class SessionDrafting:
         text = self.core.doc(self.s.doc).text()
         if at and text[at - 1:at] not in (" ", "\n", "") and not line.startswith((" ", ",", ".", ";", ":")):
             line = " " + line
+        if text[at:at + 1] not in (" ", "\n", "", ",", ".", ";", ":") and not line.endswith((" ", "\n")):
+            line = line + " "
         self.edit(("insert", at, line))
         return len(line)
 
@@ -183,3 +187,66 @@ class SessionDrafting:
         view = DraftView(self.s.doc, runs, tuple(carets), self.typing, d.digest(), self.core.counters.merged)
         self._view = (key, view)
         return view
+
+
+# ------------------------------------------------------------ the control socket (vrdiplomacy text ... --session)
+
+TEXT_ACTIONS = ("text_show", "text_edit")
+"""Control-socket actions (:mod:`vrdiplomacy.app.meeting_control`): ``subject`` the document (None:
+the session's), ``data`` for text_edit the edit as a JSON list (``["append", "text"]``)."""
+
+
+def show_lines(drafting: SessionDrafting, doc: str | None = None) -> list[str]:
+    """A document as ``vrdiplomacy text show`` prints it: the text, its brackets and their owners."""
+    doc = doc or drafting.s.doc
+    d = drafting.core.doc(doc)
+    out = [d.render()]
+    out.extend(f"  [{b.id}] {b.owner}: {b.text}" for b in d.brackets())
+    hist = drafting.history(doc)
+    out.append(f"  ({len(hist)} updates merged, version {d.digest()})")
+    return out
+
+
+def parse_edit(data: str) -> tuple[Any, ...]:
+    """The edit a control command carries (a JSON list), checked."""
+    import json
+
+    try:
+        op = json.loads(data)
+    except ValueError:
+        raise ConfigError("the edit is not JSON") from None
+    forms = {"insert": (int, str), "append": (str,), "delete": (int, int), "bracket": (int, int), "resolve": (str, bool)}
+    if not isinstance(op, list) or not op or op[0] not in forms or len(op) != 1 + len(forms[op[0]]) or \
+            not all(isinstance(v, t) and not (t is int and isinstance(v, bool)) for v, t in zip(op[1:], forms[op[0]])):
+        raise ConfigError(f"unknown edit {op!r}")
+    return tuple(op)
+
+
+async def control(session: Any, action: str, doc: str | None, data: str, timeout: float = 5.0) -> tuple[bool, str]:
+    """Run a control-socket text action on a running session (its event loop): show the draft, or
+    make an edit as the session's member and answer once the relay stored and sent it back."""
+    import asyncio
+
+    dr: SessionDrafting = session.drafting
+    doc = doc or dr.s.doc
+    if doc not in dr.core.docs:  # a document this client has not asked the room for yet
+        dr.core.join(doc)
+        session.flush_drafting()
+        await asyncio.sleep(min(1.0, timeout / 4))
+    if action == "text_show":
+        return True, "\n".join(show_lines(dr, doc))
+    try:
+        op = parse_edit(data)
+        mine = sum(1 for h in dr.history(doc) if h.author == dr.me)
+        dr.edit(op, doc)
+    except ConfigError as e:
+        return False, f"refused: {e}"
+    session.flush_drafting()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while sum(1 for h in dr.history(doc) if h.author == dr.me) <= mine:
+        if loop.time() > deadline:
+            return False, (f"no answer from the relay within {timeout:g} s (the edit is kept and sent again "
+                           "once the relay is back)")
+        await asyncio.sleep(0.01)
+    return True, "ok: " + "\n".join(show_lines(dr, doc))

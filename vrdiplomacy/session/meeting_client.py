@@ -128,7 +128,8 @@ class MeetingClient:
 
     def draft_view(self, now: float) -> DraftView | None:
         """The room's joint text as the panel shows it (None while the draft is empty and nobody types)."""
-        by_name = {m.identity: m.delegation or m.identity for m in self.state.members.values()}
+        seats = {x.seat_id: x.delegation for x in self.layout.seats if x.delegation} if self.layout is not None else {}
+        by_name = {m.identity: seats.get(m.seat) or m.delegation or m.identity for m in self.state.members.values()}
         view = self.drafting.view(now, lambda name: by_name.get(name, name), self.my_delegation())
         return view if view.runs or view.typing is not None else None
 

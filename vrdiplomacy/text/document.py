@@ -25,7 +25,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pycrdt import Doc, Map, Text
+from pycrdt import Assoc, Doc, Map, StickyIndex, Text
 
 from vrdiplomacy.errors import ConfigError, ProtocolError
 
@@ -171,6 +171,26 @@ class JointText:
             return self.doc.get_update(bytes(state_vector))
         except Exception as e:
             raise ProtocolError(f"malformed state vector: {e}") from e
+
+    # ------------------------------------------------------------ a local caret that follows edits
+
+    def anchor(self, index: int) -> StickyIndex | None:
+        """Our own caret at character ``index`` as a Yjs relative position (it stays after the
+        character before it whatever peers insert or delete around it); None at the start of the
+        text. Made from this replica only: pycrdt aborts on some positions (the end of a text
+        with the other association, a malformed encoding), so none is ever decoded from a peer."""
+        t = self.text()
+        index = max(0, min(index, len(t)))
+        if index == 0:
+            return None
+        return self.body.sticky_index(self._at(t, index), Assoc.BEFORE)
+
+    def anchor_index(self, anchor: StickyIndex | None) -> int:
+        """The character position of :meth:`anchor`'s result now."""
+        if anchor is None:
+            return 0
+        at = anchor.get_index()
+        return len(self.text().encode()[:max(0, at)].decode("utf-8", errors="ignore"))
 
     def snapshot(self) -> bytes:
         """The whole document as one update (to save, or to send a newcomer)."""
