@@ -163,6 +163,35 @@ class SessionDrafting:
         self.typing = None
         self._move(self.caret, editing=False)
 
+    def desktop_keys(self, keys: frozenset[str]) -> list[str]:
+        """The desktop window's edit mode (``vrdiplomacy.xr.desktop``: E opens it): ``draft_edit``,
+        ``draft_text:<line so far>``, ``draft_line:<line>`` (Enter), ``draft_end`` (Escape).
+        Returns the lines for the card (an insertion, or why not)."""
+        news: list[str] = []
+        if "draft_edit" in keys:
+            try:
+                self.begin_typing()
+            except ConfigError as e:
+                news.append(f"You may not edit the joint text ({e})")
+        if self.typing is None:
+            return news
+        for k in sorted(k for k in keys if k.startswith("draft_line:")):
+            try:
+                n = self.type_line(k[len("draft_line:"):])
+            except ConfigError as e:
+                news.append(f"Not inserted: {e}")
+                continue
+            if n:
+                news.append(f"Inserted {n} characters into the joint text ({self.s.doc})")
+        typed = next((k for k in keys if k.startswith("draft_text:")), None)
+        if typed is not None:
+            self.typing = typed[len("draft_text:"):][:MAX_LINE]
+        elif any(k.startswith("draft_line:") for k in keys):
+            self.typing = ""
+        if "draft_end" in keys:
+            self.end_typing()
+        return news
+
     # ------------------------------------------------------------ reading
 
     def history(self, doc: str | None = None) -> list[Any]:
