@@ -9,7 +9,9 @@
   at the end, once, and the three drafts are identical; each client's MeetingView carries the
   draft with the other editor's caret (an ephemeral cursor event, not in the document);
 * ``vrdiplomacy text edit --session`` (a separate process) edits through France's running session's
-  control socket, and ``text show --session`` prints the draft; an observer-less refusal is one line.
+  control socket, and ``text show --session`` prints the draft; an impossible edit is refused in one line;
+* when the chair moves to the next agenda item, the record's observer writes the joint text as it
+  stood (``joint_text`` note: the text with its brackets, its version).
 
 Fails on main 94bf7c4: the session had no joint text (``DelegateSession.drafting``), the control
 socket knew no text actions and ``vrdiplomacy text`` had no ``--session``."""
@@ -156,3 +158,19 @@ async def _run(relay: Relay, tmp: Path) -> None:
             await control.close()
         await until(lambda: len({s.drafting.core.doc("draft").render() for s in everyone}) == 1, 10, "brackets everywhere")
         assert all(s.drafting.core.counters.not_allowed == 0 and s.drafting.core.counters.malformed == 0 for s in everyone)
+
+        # the chair moves on to the next agenda item: the record gets the text as it stood
+        from vrdiplomacy.record.observe import Observer
+
+        notes: list[object] = []
+        de.drain_meeting_notes()
+        sess["Chair"].meeting_act("agenda", data="Fisheries\nAny other business")
+        sess["Chair"].meeting_act("agenda_item", value=1)
+        await until(lambda: notes.extend(de.drain_meeting_notes()) or any(n.kind == "joint_text" for n in notes), 10,
+                    "the joint text noted at the item's close")
+        recorded = [n for n in Observer(procedure_notes=True).observe(de.state, None, notes, int(time.time() * 1e6))
+                    if n.kind == "joint_text"]
+        assert len(recorded) == 1 and recorded[0].actor.name == "Chair", recorded
+        final = de.drafting.core.doc("draft").render()
+        assert recorded[0].text == "Joint text at the close of agenda item 1: " + final and final.endswith("[remain seized].")
+        assert ("version", de.drafting.core.doc("draft").digest()) in recorded[0].data

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vrdiplomacy.errors import ConfigError
+from vrdiplomacy.session.meeting_view import MeetingNote
 from vrdiplomacy.text import wire
 from vrdiplomacy.text.core import TextCore
 from vrdiplomacy.text.edits import apply_edit
@@ -63,6 +64,7 @@ class SessionDrafting:
         self._own: list[int] = []  # the room event numbers of our updates not known acknowledged
         self._changes = 0
         self._view: tuple[tuple[object, ...], DraftView] | None = None
+        self._item: int | None = None  # the agenda item last moved to (for closing_note)
         self.core.join(self.s.doc)
 
     # ------------------------------------------------------------ network
@@ -191,6 +193,31 @@ class SessionDrafting:
         if "draft_end" in keys:
             self.end_typing()
         return news
+
+    def closing_note(self, note: MeetingNote) -> MeetingNote | None:
+        """For the record: when the chair moves to another agenda item (the one before closes) or
+        sets the closing phase, a ``joint_text`` note with the draft as this client holds it (its
+        rendered text with brackets, version, bracket owners); None otherwise or when it is empty."""
+        data = dict(note.data)
+        try:
+            value = int(data.get("value", "0"))
+        except ValueError:
+            return None
+        if note.kind == "agenda_item":
+            closed, self._item = (self._item if self._item is not None else value - 1), value
+        elif note.kind == "phase" and data.get("detail") == "closing":
+            closed = self._item if self._item is not None else 0
+        else:
+            return None
+        d = self.core.docs.get(self.s.doc)
+        if closed is None or closed < 0 or d is None or not d.text():
+            return None
+        text = d.render()
+        owners = "; ".join(f"{b.id} {b.owner}" for b in d.brackets())
+        return MeetingNote(note.time, "joint_text", note.actor, None,
+                           f"Joint text at the close of agenda item {closed + 1}: {text}",
+                           (("value", str(closed)), ("detail", text), ("doc", self.s.doc), ("version", d.digest()),
+                            ("brackets", owners)))
 
     # ------------------------------------------------------------ reading
 

@@ -141,6 +141,9 @@ class MeetingClient:
         for n in self.meeting.drain_notes():
             data = (("value", str(n.value)),) + ((("detail", n.text),) if n.text else ())
             out.append(MeetingNote(n.at_ms / 1000.0, n.kind, n.actor, n.subject, note_text(n, self.member_name), data))
+            closing = self.drafting.closing_note(out[-1])  # the joint text when an item closes
+            if closing is not None:
+                out.append(closing)
         return out
 
     def meeting_act(self, action: int | str, subject: int | None = None, value: int = 0, data: bytes | str = b"") -> int:
