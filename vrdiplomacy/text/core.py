@@ -201,8 +201,8 @@ class TextCore:
                     return
                 if len(diff) > 2:  # an empty update encodes as two zero bytes
                     self._send(bytes(wire.SyncReply(msg.doc, diff)))
-                if msg.answer:
-                    self._send(bytes(wire.Sync(msg.doc, d.state_vector())))
+                if msg.answer and d.lacks(msg.state_vector):  # ask back only for what we miss (no
+                    self._send(bytes(wire.Sync(msg.doc, d.state_vector())))  # flood when empty clients join)
             return
         fresh = d is None
         if d is None:

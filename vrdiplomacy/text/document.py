@@ -91,6 +91,15 @@ class JointText:
     def state_vector(self) -> bytes:
         return self.doc.get_state()
 
+    def lacks(self, state_vector: bytes) -> bool:
+        """Whether the replica at ``state_vector`` (Yjs v1: varuint count, then varuint client and
+        clock pairs) has updates this one has not merged; a malformed vector counts as having some."""
+        mine = _decode_sv(self.state_vector())
+        theirs = _decode_sv(bytes(state_vector))
+        if theirs is None or mine is None:
+            return True
+        return any(clock > mine.get(client, 0) for client, clock in theirs.items())
+
     def digest(self) -> str:
         """SHA-256 of the rendered text with the owners (a version's fingerprint)."""
         owners = {b.id: b.owner for b in self.brackets()}
@@ -195,3 +204,33 @@ class JointText:
     def snapshot(self) -> bytes:
         """The whole document as one update (to save, or to send a newcomer)."""
         return self.doc.get_update()
+
+
+def _decode_sv(data: bytes) -> dict[int, int] | None:
+    """A Yjs v1 state vector as {client: clock}; None when malformed."""
+    pos = 0
+
+    def varuint() -> int:
+        nonlocal pos
+        value = shift = 0
+        while True:
+            if pos >= len(data) or shift > 63:
+                raise ValueError("truncated")
+            b = data[pos]
+            pos += 1
+            value |= (b & 0x7F) << shift
+            if b < 0x80:
+                return value
+            shift += 7
+
+    try:
+        n = varuint()
+        if n > len(data):
+            return None
+        out = {}
+        for _ in range(n):
+            client = varuint()
+            out[client] = varuint()
+    except ValueError:
+        return None
+    return out if pos == len(data) else None
