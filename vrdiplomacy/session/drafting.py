@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vrdiplomacy.errors import ConfigError
+from vrdiplomacy.errors import ConfigError, ProtocolError
 from vrdiplomacy.session.meeting_view import MeetingNote
 from vrdiplomacy.text import wire
 from vrdiplomacy.text.core import TextCore
@@ -60,6 +60,8 @@ class SessionDrafting:
         self.core = TextCore(me, may_edit)
         self.typing: str | None = None  # the desktop's line being typed (None: not in edit mode)
         self.wrong_stream = 0
+        self.not_sent = 0  # updates the client could not queue (sent with the next resync instead)
+        self._resync = False
         self._caret: Any = None  # our caret (JointText.anchor: follows peers' edits); None: the end of the text
         self._own: list[int] = []  # the room event numbers of our updates not known acknowledged
         self._changes = 0
@@ -91,7 +93,8 @@ class SessionDrafting:
     def connected(self, resumed: bool) -> None:
         """After a (re)connection: a resumed session gets the events it missed from the relay's
         journal; a fresh one exchanges state vectors with the room."""
-        if not resumed:
+        if not resumed or self._resync:
+            self._resync = False
             self.core.resync()
 
     def flush(self, client: Any) -> None:
@@ -99,8 +102,14 @@ class SessionDrafting:
         if client is None:
             return
         for stream, payload in self.core.data_to_send():
-            seq = client.send_event(payload, stream=stream)
-            if wire.parse(payload).__class__ is wire.Update or payload[2:3] == bytes([wire.PART]):
+            try:
+                seq = client.send_event(payload, stream=stream)
+            except ProtocolError as e:  # the client holds too many unacknowledged events (relay gone long)
+                self.not_sent += 1
+                self._resync = True  # our document keeps the edit: it goes with the next state exchange
+                log.warning("joint text: an update could not be queued (%s); it is sent on reconnection", e)
+                continue
+            if payload[2] in (wire.UPDATE, wire.PART):  # our edits (a large one in parts), not syncs
                 self._own.append(seq)
         for payload in self.core.cursors_to_send():
             client.send_ephemeral(payload)
