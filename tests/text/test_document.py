@@ -130,3 +130,40 @@ def test_wire_vectors_and_malformed_input() -> None:
     for junk in (b"\x54\x01\x09\x00\x01d", b"\x54\x02\x01", bytes.fromhex("54010100014400000001000000030102ff")):
         c.receive(junk, "Germany")
     assert c.counters.malformed == 3 and not c.docs
+
+
+def test_cursors_are_awareness_of_editors_only_and_joining_does_not_flood() -> None:
+    """A cursor message (ephemeral, never in the CRDT) is kept per editor, an observer's is dropped;
+    its bytes are fixed. Empty clients asking for a document get no answers from empty peers (30
+    bots joining a room sent 30 x 30 syncs before), while a peer with text answers with it."""
+    cur = wire.Cursor("L.12", 42, editing=True)
+    assert bytes(cur).hex() == "54010500044c2e3132" "01" "0000002a" and wire.parse(bytes(cur)) == cur
+    for n in range(len(bytes(cur))):
+        with pytest.raises(ProtocolError):
+            wire.parse(bytes(cur)[:n])
+    allowed = {"France", "Germany"}
+    names = ("France", "Germany", "Observer", "Brazil")
+    cores = {n: TextCore(n, lambda s: s in allowed) for n in names}
+    cores["Germany"].set_cursor("L.12", 3)
+    (payload,) = cores["Germany"].cursors_to_send()
+    cores["France"].receive(payload, "Germany", 5.0)
+    cores["France"].receive(bytes(wire.Cursor("L.12", 1)), "Observer", 5.0)
+    assert {n: (c.index, c.at) for n, c in cores["France"].cursors.items()} == {"Germany": (3, 5.0)}
+    assert cores["France"].counters.not_allowed == 1 and not cores["France"].docs.get("L.12", JointText()).text()
+    for c in cores.values():
+        c.join("L.12")
+    sent = 0
+    queue = [(n, p) for n, c in cores.items() for _s, p in c.data_to_send()]
+    while queue:
+        sender, p = queue.pop(0)
+        sent += 1
+        for n, c in cores.items():
+            c.receive(p, sender)
+            queue.extend((n, q) for _s, q in c.data_to_send())
+    assert sent == len(names)  # each one's own question, nothing more
+    cores["France"].insert("L.12", 0, DRAFT)
+    cores["France"].data_to_send()  # lost in transit: the late joiner must ask for it
+    late = TextCore("Late", lambda s: s in allowed)
+    late.join("L.12")
+    pump({**cores, "Late": late})
+    assert late.doc("L.12").text() == DRAFT

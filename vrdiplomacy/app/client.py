@@ -148,10 +148,13 @@ class LiveClient:
         if self.recorder is not None:
             self.recorder.write(inp)
         chair = inp.keys & CHAIR_KEYS  # pressed this frame (held gesture keys come back every frame)
-        placed = place_frame(self.origin, self.hold_keys(replace(inp, keys=inp.keys - CHAIR_KEYS) if chair else inp))
+        draft = frozenset(k for k in inp.keys if k.startswith("draft_"))  # the joint text's edit mode
+        if chair or draft:
+            inp = replace(inp, keys=inp.keys - CHAIR_KEYS - draft)
+        placed = place_frame(self.origin, self.hold_keys(inp))
         left, right = hand_pose_from_frame(placed.left), hand_pose_from_frame(placed.right)
         self.held.set(placed.head, left.pose if left.visible else None, right.pose if right.visible else None)
-        view = self.host.call(lambda: self._in_session(placed, chair))
+        view = self.host.call(lambda: self._in_session(placed, chair, draft))
         self.frames += 1
         self.sent = view.sent
         self.scene.avatars = view.avatars
@@ -186,9 +189,13 @@ class LiveClient:
 
     # ------------------------------------------------------------ session's thread
 
-    def _in_session(self, inp: InputFrame, chair: frozenset[str] = frozenset()) -> ClientView:
+    def _in_session(self, inp: InputFrame, chair: frozenset[str] = frozenset(),
+                    draft: frozenset[str] = frozenset()) -> ClientView:
         s = self.host.session
         news = [s.chair_key(k) for k in sorted(chair)]
+        if draft:
+            news.extend(s.drafting.desktop_keys(draft))
+            s.flush_drafting()
         if self.o.mapping is not None and not self._mapped:
             from vrdiplomacy.gestures.recognizer import GestureRecognizer
 

@@ -34,6 +34,8 @@ from vrdiplomacy.meeting import wire as mw
 from vrdiplomacy.meeting.roles import may
 from vrdiplomacy.reception.control import execute as reception_execute
 from vrdiplomacy.reception.control import is_reception
+from vrdiplomacy.session.drafting import TEXT_ACTIONS
+from vrdiplomacy.session.drafting import control as text_control
 from vrdiplomacy.session.meeting_view import PHASES
 
 log = logging.getLogger("vrdiplomacy.meeting")
@@ -86,7 +88,7 @@ class MeetingCommand:
                       str(d.get("data", "")))
         except (ValueError, KeyError, TypeError) as e:
             raise ProtocolError(f"malformed meeting command: {e}") from None
-        if cmd.action != "status" and cmd.action not in mw.ACTION_NUMBERS:
+        if cmd.action != "status" and cmd.action not in mw.ACTION_NUMBERS and cmd.action not in TEXT_ACTIONS:
             raise ProtocolError(f"unknown meeting action {cmd.action!r}")
         return cmd
 
@@ -132,6 +134,8 @@ async def execute(session: Any, cmd: MeetingCommand, timeout: float = 5.0) -> tu
     refuse it); (accepted and applied, one line)."""
     if cmd.action == "status":
         return True, "\n".join(status_lines(session))
+    if cmd.action in TEXT_ACTIONS:  # the joint text (vrdiplomacy text ... --session)
+        return await text_control(session, cmd.action, cmd.subject, cmd.data, timeout)
     mt = session.meeting
     num = mw.ACTION_NUMBERS[cmd.action]
     perm = mw.PERMISSION_OF.get(num)

@@ -307,6 +307,19 @@ class Client:
         self._flush()
         return seq
 
+    def send_ephemeral(self, payload: bytes, stream: str = "gesture") -> bool:
+        """Send a small event to the members of our space now (sealed and signed like the others in
+        a secured room) that the relay neither stores nor replays: awareness such as a text
+        cursor. False when it could not go (not connected, or the end-to-end layer not ready)."""
+        if self.core.state != "connected":
+            return False
+        sealed = self._seal(stream, payload)
+        if sealed is None:
+            return False
+        self.core.send_space_event(sealed)
+        self._flush()
+        return True
+
     def _send_held(self) -> None:
         while self._held:
             stream, payload, header = self._held[0]

@@ -2,7 +2,9 @@
 
 :class:`MeetingLayer` keeps one texture per picture of :mod:`vrdiplomacy.render.meeting_art`:
 the speaker screen, its clock (a texture of its own, so the seconds ticking redraw a small box,
-not the screen), the agenda screen, the participants panel and the delegate's status panel.
+not the screen), the agenda screen, the participants panel and the delegate's status panel; while
+the room has a joint text (``MeetingView.draft``) the agenda screen shows it instead
+(:mod:`vrdiplomacy.render.text_panel`).
 Each is redrawn and uploaded only when what it shows changes (its ``*_key`` of the
 :class:`~vrdiplomacy.session.meeting_view.MeetingView`); :attr:`MeetingLayer.redraws` counts the
 uploads per picture.
@@ -31,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vrdiplomacy.render import meeting_art as art
+from vrdiplomacy.render import text_panel
 from vrdiplomacy.scene.hud import MeetingOverlay, panel_axes
 from vrdiplomacy.scene.model import Scene
 from vrdiplomacy.session.meeting_view import MeetingView
@@ -114,6 +117,8 @@ class MeetingLayer:
             "agenda": _Picture(new_texture(), art.agenda_screen, art.agenda_screen_key),
             "participants": _Picture(new_texture(), art.participants_panel, art.participants_key),
             "status": _Picture(new_texture(), art.status_panel, art.status_key),
+            "draft": _Picture(new_texture(), lambda v: text_panel.draft_screen(v.draft),
+                              lambda v: text_panel.draft_screen_key(v.draft)),
         }
         self.redraws = {name: 0 for name in self.pictures}
         self.view: MeetingView | None = None  # what the textures show
@@ -149,9 +154,10 @@ class MeetingLayer:
             if art.clock_key(view) is not None:
                 self._refresh("clock", view)
                 world.append(("clock", self._clock))
-        if "agenda" in self._screens:
-            self._refresh("agenda", view)
-            world.append(("agenda", self._screens["agenda"]))
+        if "agenda" in self._screens:  # the joint text takes the agenda screen while there is a draft
+            name = "agenda" if view.draft is None else "draft"
+            self._refresh(name, view)
+            world.append((name, self._screens["agenda"]))
         self._world = world
         panels: list[tuple[str, Corners]] = []
         axes = panel_axes(overlay)

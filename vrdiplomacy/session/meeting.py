@@ -156,6 +156,7 @@ _NOTE_TEXT = {
     "unmuted": "{a} unmuted {s}",
     "agenda_set": "{a} set the agenda: {t}",
     "agenda_item": "{a} moved to agenda item {n}: {t}",
+    "joint_text": "Joint text at the close of agenda item {n}: {t}",  # session/drafting.py
     "phase": "{a} opened the {t} phase",
     "role_claimed": "{a} claimed the role {t}",
     "cleared": "{a} cleared {s} from the list",

@@ -26,10 +26,12 @@ from vrdiplomacy.session.meeting_view import (
     Participant,
     QueueEntry,
 )
+from vrdiplomacy.text.view import DraftView
 
 if TYPE_CHECKING:
     from vrdiplomacy.net.client_io import Client
     from vrdiplomacy.scene.layout import Layout
+    from vrdiplomacy.session.drafting import SessionDrafting
     from vrdiplomacy.session.gestures import SessionGestures
     from vrdiplomacy.session.rooms import SessionRooms
     from vrdiplomacy.session.runtime import SessionSettings
@@ -44,6 +46,7 @@ class MeetingClient:
 
     state: RoomState
     meeting: MeetingSession
+    drafting: SessionDrafting
     rooms: SessionRooms
     gestures: SessionGestures
     layout: Layout | None
@@ -120,7 +123,15 @@ class MeetingClient:
             phase=p.phase, participants=parts, me=me, my_place=p.position(st.me),
             mic_on=self.mic is not None and st.me not in p.muted, listening=self.rooms.s.listen or "floor",
             last_sent_gesture=last.gesture.value if last is not None else None,
-            last_sent_at=self._gesture_sent_at, chair_controls=may(my_role, "chair"), notices=tuple(notices))
+            last_sent_at=self._gesture_sent_at, chair_controls=may(my_role, "chair"), notices=tuple(notices),
+            draft=self.draft_view(now))
+
+    def draft_view(self, now: float) -> DraftView | None:
+        """The room's joint text as the panel shows it (None while the draft is empty and nobody types)."""
+        seats = {x.seat_id: x.delegation for x in self.layout.seats if x.delegation} if self.layout is not None else {}
+        by_name = {m.identity: seats.get(m.seat) or m.delegation or m.identity for m in self.state.members.values()}
+        view = self.drafting.view(now, lambda name: by_name.get(name, name), self.my_delegation())
+        return view if view.runs or view.typing is not None else None
 
     def drain_meeting_notes(self) -> list[MeetingNote]:
         """Every decision-relevant happening since the last call, for the record: the procedure's
@@ -130,6 +141,9 @@ class MeetingClient:
         for n in self.meeting.drain_notes():
             data = (("value", str(n.value)),) + ((("detail", n.text),) if n.text else ())
             out.append(MeetingNote(n.at_ms / 1000.0, n.kind, n.actor, n.subject, note_text(n, self.member_name), data))
+            closing = self.drafting.closing_note(out[-1])  # the joint text when an item closes
+            if closing is not None:
+                out.append(closing)
         return out
 
     def meeting_act(self, action: int | str, subject: int | None = None, value: int = 0, data: bytes | str = b"") -> int:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vrdiplomacy.text.view import DraftView
+
 PHASES = ("opening", "general_debate", "negotiation", "drafting", "voting", "closing", "suspended")
 """Negotiation phases a chair can set, in the usual order of a session."""
 
@@ -77,6 +79,7 @@ class MeetingView:
     last_sent_at: float = -1e9
     chair_controls: bool = False
     notices: tuple[str, ...] = field(default=())  # short lines for the delegate ("The floor is yours")
+    draft: DraftView | None = None  # the room's joint text (session/drafting.py); None: no draft yet
 
     @property
     def agenda_item(self) -> str:

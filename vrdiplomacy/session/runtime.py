@@ -44,6 +44,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 
@@ -76,6 +77,7 @@ from vrdiplomacy.reception.session import ReceptionSettings, SessionReception
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.scene.math3d import Pose
 from vrdiplomacy.session.audio import ListenerMix, ListenSettings, apply_loss_report
+from vrdiplomacy.session.drafting import DraftSettings, SessionDrafting
 from vrdiplomacy.session.gestures import (
     ENVELOPE_TAG,
     GestureSettings,
@@ -134,6 +136,7 @@ class SessionSettings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     rooms: RoomsSettings = field(default_factory=RoomsSettings)  # space, interpretation channels (session/rooms.py)
     reception: ReceptionSettings = field(default_factory=ReceptionSettings)  # host or guest (reception/session.py)
+    drafting: DraftSettings = field(default_factory=DraftSettings)  # the joint text (session/drafting.py)
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.pose_hz <= 120.0:
@@ -207,6 +210,8 @@ class DelegateSession(MeetingClient):
         self.rooms = SessionRooms(settings.rooms, secured, layout)
         self.reception = SessionReception(settings.reception)
         self.meeting = MeetingSession({} if secured else None)
+        self.drafting = SessionDrafting(sealer.identity.name if isinstance(sealer, SecureRoom) else settings.identity,
+                                        self._may_edit_text, settings.drafting)
         self._meeting_members: set[int] = set()
         self._wall_t0 = 0.0  # UNIX time at session time 0
         self.mix: ListenerMix | None = None
@@ -225,6 +230,7 @@ class DelegateSession(MeetingClient):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._gesture_sent_at = -1e9
         self._delegation: str | None = None
+        self._text_roles: Any = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -251,6 +257,7 @@ class DelegateSession(MeetingClient):
         self._tasks = [asyncio.create_task(self._receive(), name=f"{self.s.identity}-rx"),
                        asyncio.create_task(self._poses(), name=f"{self.s.identity}-poses"),
                        asyncio.create_task(self._audio(), name=f"{self.s.identity}-audio")]
+        self.flush_drafting()  # asks the room for the draft (held until the end-to-end layer is ready)
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -392,10 +399,14 @@ class DelegateSession(MeetingClient):
                 if self.sender is not None:
                     what = apply_loss_report(self.sender, st.me, key, ev.payload, now)
                     self.stats.loss_reports[what] = self.stats.loss_reports.get(what, 0) + 1
+            elif key is not None and self.drafting.receive(ev.payload, self._text_author(ev, key), now, ev.stream):
+                self.flush_drafting()
             elif key is not None:
                 self.gestures.receive(ev, now, sender=key)
                 self.flush_gestures()
         elif isinstance(ev, Connected):
+            self.drafting.connected(ev.resumed)
+            self.flush_drafting()
             if not st.secured:
                 self.gestures.me = ev.client_id
                 self.meeting.me = ev.client_id
@@ -403,6 +414,34 @@ class DelegateSession(MeetingClient):
                 # the relay lost our session and gave us a new id: our voice must carry it
                 self.sender = VoiceSender(ev.client_id, self.s.sender)
         self._after_state(now)
+
+    # ------------------------------------------------------------ the joint text (session/drafting.py)
+
+    def flush_drafting(self) -> None:
+        """Send the joint text's queued updates (room events) and our caret (ephemeral)."""
+        self.drafting.flush(self.client)
+
+    def _text_author(self, ev: RoomEventReceived, key: int) -> str:
+        """Who a text update is from: the verified member in a secured room, else the claimed name."""
+        if self.state.secured:
+            return ev.verified_sender
+        m = self.state.members.get(key)
+        return self.s.identity if key == self.state.me else (m.identity if m is not None else f"#{key}")
+
+    def _may_edit_text(self, name: str) -> bool:
+        """Editors: the room roles chair, host, head, delegate, advisor (the signed roster's in a
+        secured room; not observers or interpreters)."""
+        from vrdiplomacy.text.edits import EDITOR_ROLES, RosterRoles
+
+        st = self.state
+        if isinstance(self.sealer, SecureRoom):
+            if self._text_roles is None:
+                self._text_roles = RosterRoles(self.sealer)
+            return self._text_roles.role(name) in EDITOR_ROLES
+        if name == self.s.identity:
+            return self.meeting.role(st.me) in EDITOR_ROLES
+        key = next((k for k, m in st.members.items() if m.identity == name), None)
+        return key is not None and self.meeting.role(key) in EDITOR_ROLES
 
     def _after_state(self, now: float) -> None:
         """Hand what the room state learnt to the meeting layer and the card."""

@@ -8,6 +8,11 @@ sender, now)`` merges a peer's update; ``sender`` is the verified member name, t
 are dropped and counted: every replica drops the same ones, so they still converge); any member
 may ask for a document (:meth:`TextCore.join`) and read it.
 
+Cursors (awareness): :meth:`TextCore.set_cursor` queues a small :class:`~vrdiplomacy.text.wire.Cursor`
+message for :meth:`TextCore.cursors_to_send` (the session sends it as an ephemeral event: not
+stored, not replayed, not in the CRDT); a peer's lands in :attr:`TextCore.cursors` by its author
+(a character position, shown clamped to the text). Only editors' cursors are kept.
+
 History: one :class:`HistoryEntry` per update as it came back from the relay (our own included),
 in room order, with the author, its sequence number, the time and the version's digest.
 
@@ -53,6 +58,16 @@ class TextEvent:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class PeerCursor:
+    """A peer's caret: character ``index``, editing or not, when seen."""
+
+    doc: str
+    index: int
+    editing: bool
+    at: float
+
+
 @dataclass
 class TextCounters:
     received: int = 0
@@ -61,6 +76,7 @@ class TextCounters:
     not_allowed: int = 0
     violations: int = 0
     sent: int = 0
+    cursors: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -81,6 +97,8 @@ class TextCore:
         self._parts: dict[tuple[str, str, int], dict[int, bytes]] = {}
         self._out: deque[tuple[str, bytes]] = deque()
         self._events: deque[TextEvent] = deque(maxlen=4096)
+        self.cursors: dict[str, PeerCursor] = {}
+        self._cursor_out: list[bytes] = []
 
     def doc(self, doc_id: str) -> JointText:
         d = self.docs.get(doc_id)
@@ -129,6 +147,16 @@ class TextCore:
         for doc_id, d in self.docs.items():
             self._send(bytes(wire.Sync(doc_id, d.state_vector(), answer=True)))
 
+    def set_cursor(self, doc_id: str, index: int, editing: bool = True) -> None:
+        """Tell the room where our caret is in ``doc_id`` (character ``index``); the latest one
+        wins (:meth:`cursors_to_send`)."""
+        self._cursor_out = [bytes(wire.Cursor(doc_id, max(0, index), editing))]
+
+    def cursors_to_send(self) -> list[bytes]:
+        """Cursor messages for the room (ephemeral events)."""
+        out, self._cursor_out = self._cursor_out, []
+        return out
+
     def _require_edit(self) -> None:
         if not self.may_edit(self.me):
             raise ConfigError(f"{self.me} may not edit the text")
@@ -150,6 +178,13 @@ class TextCore:
                 self.counters.received -= 1  # the whole message counts once
                 self.receive(whole, sender, now)
             return
+        if isinstance(msg, wire.Cursor):
+            if sender != self.me and self.may_edit(sender):
+                self.counters.cursors += 1
+                self.cursors[sender] = PeerCursor(msg.doc, msg.index, msg.editing, now)
+            elif sender != self.me:
+                self.counters.not_allowed += 1
+            return
         if not isinstance(msg, wire.Sync) and not self.may_edit(sender):  # any member may read
             self.counters.not_allowed += 1
             return
@@ -166,8 +201,8 @@ class TextCore:
                     return
                 if len(diff) > 2:  # an empty update encodes as two zero bytes
                     self._send(bytes(wire.SyncReply(msg.doc, diff)))
-                if msg.answer:
-                    self._send(bytes(wire.Sync(msg.doc, d.state_vector())))
+                if msg.answer and d.lacks(msg.state_vector):  # ask back only for what we miss (no
+                    self._send(bytes(wire.Sync(msg.doc, d.state_vector())))  # flood when empty clients join)
             return
         fresh = d is None
         if d is None:

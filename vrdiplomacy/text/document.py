@@ -25,7 +25,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pycrdt import Doc, Map, Text
+from pycrdt import Assoc, Doc, Map, StickyIndex, Text
 
 from vrdiplomacy.errors import ConfigError, ProtocolError
 
@@ -90,6 +90,15 @@ class JointText:
 
     def state_vector(self) -> bytes:
         return self.doc.get_state()
+
+    def lacks(self, state_vector: bytes) -> bool:
+        """Whether the replica at ``state_vector`` (Yjs v1: varuint count, then varuint client and
+        clock pairs) has updates this one has not merged; a malformed vector counts as having some."""
+        mine = _decode_sv(self.state_vector())
+        theirs = _decode_sv(bytes(state_vector))
+        if theirs is None or mine is None:
+            return True
+        return any(clock > mine.get(client, 0) for client, clock in theirs.items())
 
     def digest(self) -> str:
         """SHA-256 of the rendered text with the owners (a version's fingerprint)."""
@@ -172,6 +181,56 @@ class JointText:
         except Exception as e:
             raise ProtocolError(f"malformed state vector: {e}") from e
 
+    # ------------------------------------------------------------ a local caret that follows edits
+
+    def anchor(self, index: int) -> StickyIndex | None:
+        """Our own caret at character ``index`` as a Yjs relative position (it stays after the
+        character before it whatever peers insert or delete around it); None at the start of the
+        text. Made from this replica only: pycrdt aborts on some positions (the end of a text
+        with the other association, a malformed encoding), so none is ever decoded from a peer."""
+        t = self.text()
+        index = max(0, min(index, len(t)))
+        if index == 0:
+            return None
+        return self.body.sticky_index(self._at(t, index), Assoc.BEFORE)
+
+    def anchor_index(self, anchor: StickyIndex | None) -> int:
+        """The character position of :meth:`anchor`'s result now."""
+        if anchor is None:
+            return 0
+        at = anchor.get_index()
+        return len(self.text().encode()[:max(0, at)].decode("utf-8", errors="ignore"))
+
     def snapshot(self) -> bytes:
         """The whole document as one update (to save, or to send a newcomer)."""
         return self.doc.get_update()
+
+
+def _decode_sv(data: bytes) -> dict[int, int] | None:
+    """A Yjs v1 state vector as {client: clock}; None when malformed."""
+    pos = 0
+
+    def varuint() -> int:
+        nonlocal pos
+        value = shift = 0
+        while True:
+            if pos >= len(data) or shift > 63:
+                raise ValueError("truncated")
+            b = data[pos]
+            pos += 1
+            value |= (b & 0x7F) << shift
+            if b < 0x80:
+                return value
+            shift += 7
+
+    try:
+        n = varuint()
+        if n > len(data):
+            return None
+        out = {}
+        for _ in range(n):
+            client = varuint()
+            out[client] = varuint()
+    except ValueError:
+        return None
+    return out if pos == len(data) else None

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from vrdiplomacy.ballot.live import RoleBook
-from vrdiplomacy.errors import ConfigError, VrdError
+from vrdiplomacy.errors import VrdError
 from vrdiplomacy.text.core import STREAM, TextCore
-
-EDITOR_ROLES = frozenset({"chair", "host", "head", "delegate", "advisor"})
+from vrdiplomacy.text.edits import EDITOR_ROLES, apply_edit
 
 
 @dataclass
@@ -50,22 +49,6 @@ def save_state(path: Path, data: bytes) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-
-
-def apply_edit(core: TextCore, doc: str, edit: tuple[Any, ...]) -> None:
-    op = edit[0]
-    if op == "insert":
-        core.insert(doc, int(edit[1]), str(edit[2]))
-    elif op == "append":
-        core.insert(doc, len(core.doc(doc).text()), str(edit[1]))
-    elif op == "delete":
-        core.delete(doc, int(edit[1]), int(edit[2]))
-    elif op == "bracket":
-        core.bracket(doc, int(edit[1]), int(edit[2]))
-    elif op == "resolve":
-        core.resolve(doc, str(edit[1]), bool(edit[2]))
-    else:
-        raise ConfigError(f"unknown edit {op!r}")
 
 
 async def run_text_live(client: Any, room: Any, me: str, job: TextJob, say: Callable[[str], None] = print,

@@ -8,6 +8,8 @@ Layout (big-endian)::
     kind 3 SYNC_REPLY  u32 len + CRDT update (what the SYNC's sender lacked)
     kind 4 PART        u32 message id, u16 index, u16 count, u32 len + bytes: one piece of a text
                        message too large for one room event (a sealed event holds ~8 KB)
+    kind 5 CURSOR      u8 flags (1: editing), u32 character position: awareness, sent as an
+                       ephemeral event (not stored, never in the CRDT)
 
 Byte vectors: tests/text/test_wire.py. :func:`parse` raises :class:`ProtocolError` on anything else.
 """
@@ -22,7 +24,7 @@ from vrdiplomacy.errors import ProtocolError
 STREAM = "room"  # the end-to-end layer's generic signed event stream (streams are fixed there)
 TAG = 0x54
 VERSION = 1
-UPDATE, SYNC, SYNC_REPLY, PART = 1, 2, 3, 4
+UPDATE, SYNC, SYNC_REPLY, PART, CURSOR = 1, 2, 3, 4, 5
 MAX_EVENT = 7000  # bytes of one text message in one room event; larger ones travel in parts
 MAX_PARTS = 128
 MAX_DOC_ID = 128
@@ -84,7 +86,19 @@ class Part:
         return _head(PART, self.doc) + struct.pack(">IHH", self.msg_id, self.index, self.count) + _blob(self.chunk)
 
 
-TextMessage = Update | Sync | SyncReply | Part
+@dataclass(frozen=True)
+class Cursor:
+    """Where a member's caret is (awareness: sent as an ephemeral event, never in the CRDT)."""
+
+    doc: str
+    index: int
+    editing: bool = True
+
+    def __bytes__(self) -> bytes:
+        return _head(CURSOR, self.doc) + bytes([int(self.editing)]) + struct.pack(">I", self.index)
+
+
+TextMessage = Update | Sync | SyncReply | Part | Cursor
 
 
 def split(doc: str, msg_id: int, data: bytes) -> list[bytes]:
@@ -146,4 +160,10 @@ def parse(data: bytes) -> TextMessage:
         if not 0 <= idx < cnt <= MAX_PARTS:
             raise ProtocolError(f"part {idx} of {cnt}")
         return Part(doc, mid, idx, cnt, blob(pos + 8))
+    if kind == CURSOR:
+        if pos + 5 != len(data):
+            raise ProtocolError("cursor message length does not match")
+        if data[pos] > 1:
+            raise ProtocolError(f"unknown cursor flags {data[pos]}")
+        return Cursor(doc, struct.unpack_from(">I", data, pos + 1)[0], bool(data[pos]))
     raise ProtocolError(f"unknown text message kind {kind}")

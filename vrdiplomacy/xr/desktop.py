@@ -10,6 +10,11 @@ Controls (also in ``vrdiplomacy join --help``):
   left button: pinch, middle button: grip (fist), hold Alt: point
 * gesture keys: 1 raise_hand, 2 lower_hand, 3 nod, 4 head_shake, 5 thumbs_up, 6 thumbs_down,
   7 wave, 8 applause, 9 point, 0 open_palms, H handshake
+* E: edit the joint text (the chamber's screen shows it): typed characters gather into a line,
+  Backspace erases, Enter inserts the line at your caret, Escape leaves the edit mode; while
+  editing, keys type (no gestures, no walking). The frames carry it as keys: ``draft_edit``,
+  ``draft_text:<the line so far>``, ``draft_line:<the line>`` on Enter, ``draft_end``
+  (:mod:`vrdiplomacy.session.drafting`).
 
 Works under Xvfb (GLX through Mesa).
 """
@@ -37,7 +42,9 @@ GESTURE_KEYS: dict[str, str] = {
     # the chair's keys (app.client: procedure actions, not gestures)
     "KEY_G": "chair_grant", "KEY_R": "chair_revoke", "KEY_M": "chair_mute", "KEY_T": "chair_time",
     "KEY_I": "chair_next_item",
+    "KEY_E": "draft_edit",  # the joint text's edit mode (session/drafting.py)
 }
+MAX_TYPED = 2000  # characters of one typed line
 CONTROLS_HELP = (
     "desktop controls: right-drag to look, W/A/S/D to walk, mouse moves your right hand "
     "(left button pinch, middle button grip, Alt point), Esc quits; gesture keys: "
@@ -103,6 +110,9 @@ class DesktopBackend(Backend):
         self._exit = False
         self._key_codes = {getattr(glfw, k): g for k, g in key_codes(s.desktop_keys).items() if hasattr(glfw, k)}
         glfw.set_key_callback(win, self._on_key)
+        glfw.set_char_callback(win, self._on_char)
+        self._typing: str | None = None  # the joint text's line being typed (None: not in edit mode)
+        self._skip_char = False
         self._dragging = False
         self._drag_from: tuple[float, float] | None = None
         self._drag = [0.0, 0.0]
@@ -112,13 +122,37 @@ class DesktopBackend(Backend):
         self.fov = default_fov(s)
 
     def _on_key(self, window: Any, key: int, scancode: int, action: int, mods: int) -> None:
+        glfw = self.glfw
+        if self._typing is not None:  # the joint text's edit mode: keys type
+            if action not in (glfw.PRESS, glfw.REPEAT):
+                return
+            if key == glfw.KEY_ESCAPE:
+                self._typing = None
+                self._pending_keys.add("draft_end")
+            elif key in (glfw.KEY_ENTER, glfw.KEY_KP_ENTER):
+                self._pending_keys.add("draft_line:" + self._typing)
+                self._typing = ""
+            elif key == glfw.KEY_BACKSPACE:
+                self._typing = self._typing[:-1]
+            return
         if action != self.glfw.PRESS:
             return
         if key == self.glfw.KEY_ESCAPE:
             self._exit = True
         gesture = self._key_codes.get(key)
+        if gesture == "draft_edit":
+            self._typing, self._skip_char = "", True  # the key's own character is not typed
         if gesture:
             self._pending_keys.add(gesture)
+
+    def _on_char(self, window: Any, codepoint: int) -> None:
+        if self._typing is None:
+            return
+        if self._skip_char:
+            self._skip_char = False
+            return
+        if len(self._typing) < MAX_TYPED and codepoint >= 32:
+            self._typing += chr(codepoint)
 
     def _on_button(self, window: Any, button: int, action: int, mods: int) -> None:
         # the drag starts at the last cursor event (not a fresh query: under load the pointer
@@ -162,7 +196,7 @@ class DesktopBackend(Backend):
         right = np.array([-fwd[2], 0.0, fwd[0]], np.float32)
         move = np.zeros(3, np.float32)
         for key, vec in ((glfw.KEY_W, fwd), (glfw.KEY_S, -fwd), (glfw.KEY_D, right), (glfw.KEY_A, -right)):
-            if glfw.get_key(win, key) == glfw.PRESS:
+            if self._typing is None and glfw.get_key(win, key) == glfw.PRESS:
                 move += vec
         if move.any():
             self.position += move / np.linalg.norm(move) * np.float32(self.settings.move_speed * dt)
@@ -198,6 +232,8 @@ class DesktopBackend(Backend):
         dt, self._last = min(now - self._last, 0.1), now
         cursor = self._update_camera(dt)
         head = self.head
+        if self._typing is not None:
+            self._pending_keys.add("draft_text:" + self._typing)
         keys = frozenset(self._pending_keys)
         self._pending_keys.clear()
         inp = InputFrame(now - self._t0, head, HandFrame(), self._mouse_hand(head, cursor), keys)
