@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from vrdiplomacy.app.vote_control import VOTE_ACTIONS, execute_vote
 from vrdiplomacy.errors import ConfigError, ProtocolError, VrdError
 from vrdiplomacy.meeting import wire as mw
 from vrdiplomacy.meeting.roles import may
@@ -84,7 +85,7 @@ class MeetingCommand:
                       str(d.get("data", "")))
         except (ValueError, KeyError, TypeError) as e:
             raise ProtocolError(f"malformed meeting command: {e}") from None
-        if cmd.action != "status" and cmd.action not in mw.ACTION_NUMBERS:
+        if cmd.action != "status" and cmd.action not in mw.ACTION_NUMBERS and cmd.action not in VOTE_ACTIONS:
             raise ProtocolError(f"unknown meeting action {cmd.action!r}")
         return cmd
 
@@ -130,6 +131,8 @@ async def execute(session: Any, cmd: MeetingCommand, timeout: float = 5.0) -> tu
     refuse it); (accepted and applied, one line)."""
     if cmd.action == "status":
         return True, "\n".join(status_lines(session))
+    if cmd.action in VOTE_ACTIONS:  # votes (app/vote_control.py)
+        return await execute_vote(session, cmd.action, cmd.subject, cmd.data, timeout)
     mt = session.meeting
     num = mw.ACTION_NUMBERS[cmd.action]
     perm = mw.PERMISSION_OF.get(num)

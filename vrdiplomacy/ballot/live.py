@@ -27,9 +27,8 @@ from typing import Any
 from vrdiplomacy.ballot.board import Result
 from vrdiplomacy.ballot.election import Manifest
 from vrdiplomacy.ballot.protocol import VoteCore, VoteEvent
+from vrdiplomacy.ballot.roles import CHAIR_ROLES, RoleBook, roster_names
 from vrdiplomacy.errors import ConfigError, VrdError
-
-CHAIR_ROLES = frozenset({"chair", "host"})
 
 
 @dataclass
@@ -53,35 +52,6 @@ class LiveVote:
 
 class VoteTimeout(VrdError):
     """The vote did not reach the awaited stage in time."""
-
-
-def roster_names(room: Any) -> dict[str, str]:
-    """Verified member name -> room role, from the signed roster of a SecureRoom."""
-    r = room.roster
-    return {} if r is None else {m.identity.name: m.role for m in r.members.values()}
-
-
-class RoleBook:
-    """Room roles by verified name, remembered after a member leaves.
-
-    An event is opened (and its sender verified) when it arrives, but read by the application a
-    moment later: by then its sender may have left and the roster dropped it. Its role is the one
-    of the last roster that listed it (it was a member when it signed: the event opened)."""
-
-    def __init__(self, room: Any) -> None:
-        self.room = room
-        self.roles: dict[str, str] = {}
-        self._seen: object = None
-
-    def refresh(self) -> dict[str, str]:
-        r = self.room.roster
-        if r is not self._seen:
-            self._seen = r
-            self.roles.update(roster_names(self.room))
-        return self.roles
-
-    def role(self, name: str) -> str:
-        return self.refresh().get(name, "")
 
 
 async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable[[str], None] = print,

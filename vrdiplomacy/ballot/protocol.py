@@ -22,6 +22,18 @@ Roles:
 
 Every client verifies every proof (:class:`~vrdiplomacy.ballot.board.Board`); a bad message is
 rejected with a reason and counted, never raised.
+
+**Meeting-session binding** (``session``): where the room names its meeting session (a nonce every
+member knows; :func:`vrdiplomacy.session.votes.meeting_nonce` derives it from the room authority's
+admission key, fresh each time the chair's client starts the room), a vote's id ends in
+``@<nonce>`` (:func:`session_vote_id`) and an opening whose id carries another nonce is rejected
+("stale"): an old vote replayed to a fresh client, from an earlier meeting in the same room, opens
+nowhere. The id is in the manifest, hence in the ceremony id and every proof's transcript.
+
+**Trustee persistence** (``keystore``, a :class:`~vrdiplomacy.ballot.keystore.TrusteeStore`): a
+trustee's secrets are written before its commitment goes out and again once its key share is
+known; a restarted client that sees the vote again (the board replayed) takes them up instead of
+starting a second ceremony, so it can still decrypt. The file goes once the vote is tallied.
 """
 
 from __future__ import annotations
@@ -34,11 +46,25 @@ from vrdiplomacy.ballot import wire
 from vrdiplomacy.ballot.board import Board, Result
 from vrdiplomacy.ballot.ceremony import CeremonyError, Trustee
 from vrdiplomacy.ballot.election import Manifest, encrypt_ballot
+from vrdiplomacy.ballot.keystore import TrusteeStore
 from vrdiplomacy.errors import ConfigError, ProtocolError
 
 STREAM = wire.STREAM
 MAX_EVENT = 7600  # bytes of one vote message: a sealed room event carries about 8 KB
 MAX_VOTES = 256  # votes one client keeps (the oldest tallied ones are dropped first)
+SESSION_SEP = "@"
+
+
+def session_vote_id(label: str, nonce: str) -> str:
+    """The id of vote ``label`` ("item-4/1") in the meeting session ``nonce``."""
+    if not label or SESSION_SEP in label:
+        raise ConfigError(f"a vote's label is a non-empty name without '{SESSION_SEP}', not {label!r}")
+    return f"{label}{SESSION_SEP}{nonce}"
+
+
+def vote_label(vote_id: str) -> str:
+    """The label people use for a vote (its id without the meeting-session nonce)."""
+    return vote_id.rsplit(SESSION_SEP, 1)[0] if SESSION_SEP in vote_id else vote_id
 
 
 @dataclass(frozen=True)
@@ -62,7 +88,9 @@ class VoteCounters:
     malformed: int = 0
     unknown_vote: int = 0
     rejected: int = 0
+    stale: int = 0  # openings of another meeting session (replayed old votes)
     sent: int = 0
+    trustee_restored: int = 0  # ceremonies taken up again from the key store after a restart
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -71,12 +99,17 @@ class VoteCounters:
 class VoteCore:
     """One client's side of every vote in a room (see the module docstring).
 
-    me: our verified member name; is_chair: whether a member may open and close votes.
+    me: our verified member name; is_chair: whether a member may open and close votes;
+    session: the meeting session's nonce now (None while unknown), or None for no binding;
+    keystore: where our trustee secrets are kept across restarts (None: in memory only).
     """
 
-    def __init__(self, me: str, is_chair: Callable[[str], bool]) -> None:
+    def __init__(self, me: str, is_chair: Callable[[str], bool], session: Callable[[], str | None] | None = None,
+                 keystore: TrusteeStore | None = None) -> None:
         self.me = me
         self.is_chair = is_chair
+        self.session = session
+        self.keystore = keystore
         self.boards: dict[str, Board] = {}
         self.counters = VoteCounters()
         self._trustee: dict[str, Trustee] = {}
@@ -95,6 +128,9 @@ class VoteCore:
             raise ConfigError("only the chair opens a vote")
         if manifest.vote_id in self.boards:
             raise ConfigError(f"vote {manifest.vote_id!r} exists")
+        stale = self._stale(manifest.vote_id)
+        if stale:
+            raise ConfigError(stale)
         msg = wire.Open(manifest)
         if len(bytes(msg)) > MAX_EVENT:
             raise ConfigError(f"the vote's opening is {len(bytes(msg))} bytes, more than one sealed room event "
@@ -181,6 +217,12 @@ class VoteCore:
             self.counters.rejected += 1
             self._events.append(VoteEvent("rejected", m.vote_id, sender, f"not the chair: {sender}"))
             return
+        stale = self._stale(m.vote_id)
+        if stale:
+            self.counters.rejected += 1
+            self.counters.stale += 1
+            self._events.append(VoteEvent("rejected", m.vote_id, sender, stale))
+            return
         if len(self.boards) >= MAX_VOTES:
             done = [v for v, b in self.boards.items() if b.stage == "tallied"]
             if not done:
@@ -194,9 +236,41 @@ class VoteCore:
             self._events.append(VoteEvent("ready", m.vote_id, sender))
         idx = m.trustee_index(self.me)
         if idx:
+            t = None
+            if self.keystore is not None:
+                try:
+                    t = self.keystore.load(b.ceremony_id, idx)
+                except CeremonyError as e:
+                    self._events.append(VoteEvent("ceremony_failed", m.vote_id, self.me, str(e)))
+                    return
+            if t is not None:  # we took part before a restart: the same secrets, no second commitment
+                self.counters.trustee_restored += 1
+                self._trustee[m.vote_id] = t
+                if t.key_share is not None:  # it needed every share, ours included: ours went out
+                    self._dealt.add(m.vote_id)
+                return
             t = Trustee(b.ceremony_id, idx, len(m.trustees), m.threshold)
             self._trustee[m.vote_id] = t
+            self._keep(t)
             self._send(wire.Commit(m.vote_id, t.commitment()))
+
+    def _stale(self, vote_id: str) -> str:
+        """Why vote ``vote_id`` is not of our meeting session ("" if it is, or nothing binds it)."""
+        if self.session is None:
+            return ""
+        nonce = self.session()
+        if nonce is None:
+            return f"stale: vote {vote_id} arrived before this client knew its meeting session"
+        if not vote_id.endswith(SESSION_SEP + nonce):
+            return f"stale: vote {vote_id} is not of this meeting session ({nonce})"
+        return ""
+
+    def _keep(self, t: Trustee) -> None:
+        if self.keystore is not None:
+            try:
+                self.keystore.save(t)
+            except OSError as e:  # the vote goes on; only a restart would lose the share
+                self._events.append(VoteEvent("rejected", "", self.me, f"cannot keep the trustee key share: {e}"))
 
     def _act_as_trustee(self, b: Board) -> None:
         vid = b.manifest.vote_id
@@ -215,10 +289,13 @@ class VoteCore:
                 self._events.append(VoteEvent("ceremony_failed", vid, self.me, str(e)))
                 self._trustee.pop(vid)
                 return
+            self._keep(t)
         if b.stage == "closed" and t.key_share is not None and vid not in self._decrypted:
             self._decrypted.add(vid)
             assert b.context is not None
             self._send(wire.Partial(vid, t.index, tuple(t.partial(b.context.hash, b.sums))))
+        if b.stage == "tallied" and t.index in b.partials and self.keystore is not None:
+            self.keystore.forget(t.ceremony, t.index)  # done: the secret share is of no further use
 
     # ------------------------------------------------------------ output
 

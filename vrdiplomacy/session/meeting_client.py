@@ -120,7 +120,8 @@ class MeetingClient:
             phase=p.phase, participants=parts, me=me, my_place=p.position(st.me),
             mic_on=self.mic is not None and st.me not in p.muted, listening=self.rooms.s.listen or "floor",
             last_sent_gesture=last.gesture.value if last is not None else None,
-            last_sent_at=self._gesture_sent_at, chair_controls=may(my_role, "chair"), notices=tuple(notices))
+            last_sent_at=self._gesture_sent_at, chair_controls=may(my_role, "chair"), notices=tuple(notices),
+            vote=self.votes.board_view() if hasattr(self, "votes") else None)
 
     def drain_meeting_notes(self) -> list[MeetingNote]:
         """Every decision-relevant happening since the last call, for the record: the procedure's
@@ -130,6 +131,8 @@ class MeetingClient:
         for n in self.meeting.drain_notes():
             data = (("value", str(n.value)),) + ((("detail", n.text),) if n.text else ())
             out.append(MeetingNote(n.at_ms / 1000.0, n.kind, n.actor, n.subject, note_text(n, self.member_name), data))
+        if hasattr(self, "votes"):  # the votes' notes (session/votes.py): opened, cast, closed, verified result
+            out.extend(self.votes.drain_notes())
         return out
 
     def meeting_act(self, action: int | str, subject: int | None = None, value: int = 0, data: bytes | str = b"") -> int:

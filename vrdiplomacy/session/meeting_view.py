@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vrdiplomacy.ballot.view import VoteBoardView
+
 PHASES = ("opening", "general_debate", "negotiation", "drafting", "voting", "closing", "suspended")
 """Negotiation phases a chair can set, in the usual order of a session."""
 
@@ -77,6 +79,7 @@ class MeetingView:
     last_sent_at: float = -1e9
     chair_controls: bool = False
     notices: tuple[str, ...] = field(default=())  # short lines for the delegate ("The floor is yours")
+    vote: VoteBoardView | None = None  # the vote the chamber's vote board shows (session/votes.py)
 
     @property
     def agenda_item(self) -> str:

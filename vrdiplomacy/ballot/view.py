@@ -1,0 +1,45 @@
+"""What the chamber's vote board shows (plain data: the renderer reads it, never the protocol).
+
+:class:`VoteBoardView` is built by :meth:`vrdiplomacy.session.votes.SessionVotes.board_view`
+from the client's own :class:`~vrdiplomacy.ballot.board.Board` (every proof checked by this
+client) and drawn by :func:`vrdiplomacy.render.vote_board.vote_board`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class VoteBoardView:
+    """One vote as the board shows it.
+
+    label: the vote's name ("item-4/1", without the meeting-session nonce); item: the agenda item;
+    question; options; secret: a secret ballot (only totals are ever shown) or a recorded vote
+    (one light per delegation); stage: "ceremony" (trustees' key being made), "open", "closed",
+    "tallied"; voters: the delegations entitled to vote (their labels, in the manifest's order);
+    cast: how many ballots were accepted; lights: a recorded vote's choice per delegation so far
+    (delegation, option; the delegations that have not voted are absent); counts: the verified
+    result per option (None until tallied); verified: this client checked every proof of it.
+    """
+
+    label: str
+    item: str
+    question: str
+    options: tuple[str, ...]
+    secret: bool
+    stage: str
+    voters: tuple[str, ...]
+    cast: int
+    lights: tuple[tuple[str, str], ...] = ()
+    counts: tuple[int, ...] | None = None
+    verified: bool = False
+
+    @property
+    def eligible(self) -> int:
+        return len(self.voters)
+
+    def key(self) -> tuple[object, ...]:
+        """What the picture depends on (redraw only when it changes)."""
+        return (self.label, self.item, self.question, self.options, self.secret, self.stage, self.voters, self.cast,
+                self.lights, self.counts, self.verified)
