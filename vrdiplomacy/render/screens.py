@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vrdiplomacy.render import meeting_art as art
+from vrdiplomacy.render import vote_board
 from vrdiplomacy.scene.hud import MeetingOverlay, panel_axes
 from vrdiplomacy.scene.model import Scene
 from vrdiplomacy.session.meeting_view import MeetingView
@@ -111,7 +112,7 @@ class MeetingLayer:
         self.pictures = {
             "speaker": _Picture(new_texture(), lambda v: art.speaker_screen(v, clock=False), art.speaker_screen_key),
             "clock": _Picture(new_texture(), art.speaker_clock, art.clock_key),
-            "agenda": _Picture(new_texture(), art.agenda_screen, art.agenda_screen_key),
+            "agenda": _Picture(new_texture(), vote_board.agenda_or_vote, vote_board.agenda_or_vote_key),  # the vote board while a vote is on
             "participants": _Picture(new_texture(), art.participants_panel, art.participants_key),
             "status": _Picture(new_texture(), art.status_panel, art.status_key),
         }
