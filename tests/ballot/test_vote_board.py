@@ -18,7 +18,12 @@ from PIL import Image
 from vrdiplomacy.ballot.view import VoteBoardView
 from vrdiplomacy.render import meeting_art as art
 from vrdiplomacy.render.golden import Tolerance, compare, load_png
-from vrdiplomacy.render.vote_board import ROWS, agenda_or_vote, agenda_or_vote_key, vote_board
+from vrdiplomacy.render.vote_board import (
+    ROWS,
+    agenda_or_vote,
+    agenda_or_vote_key,
+    vote_board,
+)
 from vrdiplomacy.session.meeting_view import MeetingView
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

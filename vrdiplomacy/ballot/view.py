@@ -7,7 +7,11 @@ client) and drawn by :func:`vrdiplomacy.render.vote_board.vote_board`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from vrdiplomacy.ballot.board import Board
+from vrdiplomacy.ballot.protocol import vote_label
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,18 @@ class VoteBoardView:
     @property
     def eligible(self) -> int:
         return len(self.voters)
+
+    @classmethod
+    def of(cls, b: Board, label_of: Callable[[str], str] = str) -> VoteBoardView:
+        """The board view of this client's board ``b`` (``label_of`` names a voter on the board)."""
+        m = b.manifest
+        lights: tuple[tuple[str, str], ...] = ()
+        if not m.secret:
+            lights = tuple((label_of(v), m.options[b.recorded[v]]) for v in m.voters if v in b.recorded)
+        res = b.result
+        return cls(vote_label(m.vote_id), m.item, m.question, m.options, m.secret, b.stage,
+                   tuple(label_of(v) for v in m.voters), len(b.ballots) + len(b.recorded), lights,
+                   None if res is None else res.counts, res is not None)
 
     def key(self) -> tuple[object, ...]:
         """What the picture depends on (redraw only when it changes)."""

@@ -101,6 +101,7 @@ class SessionVotes:
         self.label_of: Callable[[str], str] = lambda name: name
         self.key_of: Callable[[str], int | None] = lambda name: None
         self.latest: str | None = None  # the vote the board shows
+        self.shown: VoteBoardView | None = None  # a board handed in from outside (the demo's roll-call), under live votes
         self._tallied_at: dict[str, float] = {}
         self._auto_close: set[str] = set()
         self._notes: list[MeetingNote] = []
@@ -266,22 +267,15 @@ class SessionVotes:
         return out
 
     def board_view(self, vote_id: str | None = None) -> VoteBoardView | None:
-        """The board of ``vote_id`` (default: the latest vote, until :data:`BOARD_HOLD_S` after its result)."""
+        """The board of ``vote_id`` (default: the latest vote, until :data:`BOARD_HOLD_S` after its
+        result; else :attr:`shown`)."""
         core = self.core
         vid = vote_id or self.latest
         if core is None or vid is None or vid not in core.boards:
-            return None
+            return self.shown if vote_id is None else None
         if vote_id is None and vid in self._tallied_at and self.clock() - self._tallied_at[vid] > BOARD_HOLD_S:
-            return None
-        b = core.boards[vid]
-        m = b.manifest
-        lights: tuple[tuple[str, str], ...] = ()
-        if not m.secret:
-            lights = tuple((self.label_of(v), m.options[b.recorded[v]]) for v in m.voters if v in b.recorded)
-        res = b.result
-        return VoteBoardView(vote_label(vid), m.item, m.question, m.options, m.secret, b.stage,
-                             tuple(self.label_of(v) for v in m.voters), len(b.ballots) + len(b.recorded), lights,
-                             None if res is None else res.counts, res is not None)
+            return self.shown
+        return VoteBoardView.of(core.boards[vid], self.label_of)
 
     def status_lines(self) -> list[str]:
         core = self.core
