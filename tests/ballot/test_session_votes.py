@@ -3,7 +3,7 @@ secured room on a real relay on 127.0.0.1. The chair opens a recorded vote with 
 ``vrdiplomacy meeting vote-open`` command through its client's control socket, delegates cast
 through theirs, every client folds the sealed vote stream into its own core and shows the same
 verified result on its vote board; then a secret ballot whose trustees decrypt by themselves.
-The secretariat's session feeds the record (observer, signed chain, SQLite store), which verifies
+The chair's and delegates' desktop vote keys take the same path. The secretariat's session feeds the record (observer, signed chain, SQLite store), which verifies
 and whose minutes carry both results.
 
 Fails on main 94bf7c4: the sessions had no votes (vote events were ignored by ``join``'s runtime,
@@ -154,6 +154,16 @@ async def _run(tmp: Path) -> dict[str, object]:
             await until(lambda: not list((tmp / "state").rglob("*.trustee")), 10, "the trustee key files removed")
             assert all(s.votes.core is not None and s.votes.core.counters.rejected == 0 for s in everyone), [s.votes.core.counters for s in everyone]  # nothing rejected anywhere
 
+            # the desktop keys: V (the chair opens a recorded vote on the agenda item), F1 / F2 (yes / no)
+            line = sess["Chair"].vote_key("chair_vote")
+            assert line == "You opened a recorded vote on item 1 (item-1/1)", line
+            await until(lambda: all(s.votes.board_view() is not None and s.votes.board_view().label == "item-1/1"
+                                    for s in everyone), 10, "the desktop vote open everywhere")
+            assert sess["Secretariat"].vote_key("vote_yes").endswith("is not a voter in 'item-1/1@" +
+                                                                  str(sess["Chair"].votes.nonce()) + "'")
+            out["keys"] = [sess["France"].vote_key("vote_yes"), sess["Germany"].vote_key("vote_no")]
+            await until(lambda: all(s.votes.board_view().counts == (1, 1, 0) for s in everyone), 10,
+                        "the desktop vote's result everywhere")
             for _ in range(20):  # the secretariat's node writes what its session saw
                 keep()
                 await asyncio.sleep(0.05)
@@ -175,7 +185,8 @@ def test_votes_in_live_sessions_board_and_record(tmp_path: Path) -> None:
     assert "verified result: yes 2, no 0, abstain 0" in str(out["status"])
     minutes = str(out["minutes"])
     kinds = [e.kind for e in out["record"].entries]  # type: ignore[attr-defined]
-    assert kinds.count("vote_result") == 2 and kinds.count("vote_opened") == 2
+    assert kinds.count("vote_result") == 3 and kinds.count("vote_opened") == 3
+    assert out["keys"] == ["You voted yes in item-1/1", "You voted no in item-1/1"]
     assert "result of vote item-2/1@" in minutes and "yes 1, no 1, abstain 0" in minutes
     assert "France voted yes" in minutes and "Germany voted no" in minutes
     assert "yes 2, no 0, abstain 0" in minutes and "Germany cast a secret ballot" in minutes

@@ -45,6 +45,7 @@ from vrdiplomacy.session.meeting_view import MeetingNote
 if TYPE_CHECKING:
     from vrdiplomacy.net.client_io import Client
     from vrdiplomacy.net.client_types import RoomEventReceived
+    from vrdiplomacy.session.meeting_view import MeetingView
     from vrdiplomacy.session.state import RoomState
 
 log = logging.getLogger("vrdiplomacy.votes")
@@ -306,6 +307,10 @@ class VoteClient:
     votes: SessionVotes
     client: Client | None
     state: RoomState
+    now: float
+
+    if TYPE_CHECKING:
+        def meeting_view(self, now: float) -> MeetingView: ...  # MeetingClient's
 
 
     def _vote_setup(self, sealer: Any, state_dir: Path | None) -> None:
@@ -314,6 +319,37 @@ class VoteClient:
         room = sealer if isinstance(sealer, SecureRoom) else None
         self.votes = SessionVotes(room, None if state_dir is None else state_dir / KEYS_FOLDER)
         self.votes.key_of = self._vote_key
+
+    def vote_key(self, key: str) -> str:
+        """A desktop vote key; returns the line the card shows. ``chair_vote`` (V): the chair opens
+        a recorded vote on the current agenda item (every delegate and head votes yes / no /
+        abstain; it closes once all voted), or closes the one it has open; ``vote_yes`` /
+        ``vote_no`` / ``vote_abstain`` (F1, F2, F3): our vote in the latest open vote."""
+        v = self.votes
+        try:
+            if key == "chair_vote":
+                core = v.core
+                mine = [vid for vid, b in (core.boards.items() if core else ()) if b.manifest.chair == core.me  # type: ignore[union-attr]
+                        and b.stage in ("ceremony", "open")]
+                if mine:
+                    v.close(mine[-1])
+                    self.flush_votes()
+                    return f"You closed vote {vote_label(mine[-1])}"
+                view = self.meeting_view(self.now)
+                item = str(view.agenda_index + 1) if view.agenda_index >= 0 else "1"
+                n = 1 + sum(1 for b in (core.boards.values() if core else ()) if b.manifest.item == item)
+                question = f"Adopt: {view.agenda_item}" if view.agenda_item else "Adopt the proposal before the meeting?"
+                vid = v.open(VoteRequest(f"item-{item}/{n}", item, question, recorded=True))
+                self.flush_votes()
+                return f"You opened a recorded vote on item {item} ({vote_label(vid)})"
+            if key in ("vote_yes", "vote_no", "vote_abstain"):
+                choice = key[len("vote_"):]
+                vid = v.cast(None, choice)
+                self.flush_votes()
+                return f"You voted {choice} in {vote_label(vid)}"
+        except ConfigError as e:
+            return str(e)
+        return f"unknown vote key {key!r}"
 
     def _vote_key(self, name: str) -> int | None:
         """The member key of a verified name (ours included; one who left is still found)."""

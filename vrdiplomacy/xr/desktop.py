@@ -37,6 +37,7 @@ GESTURE_KEYS: dict[str, str] = {
     # the chair's keys (app.client: procedure actions, not gestures)
     "KEY_G": "chair_grant", "KEY_R": "chair_revoke", "KEY_M": "chair_mute", "KEY_T": "chair_time",
     "KEY_I": "chair_next_item",
+    "KEY_V": "chair_vote", "KEY_F1": "vote_yes", "KEY_F2": "vote_no", "KEY_F3": "vote_abstain",  # votes (session/votes.py)
 }
 CONTROLS_HELP = (
     "desktop controls: right-drag to look, W/A/S/D to walk, mouse moves your right hand "
