@@ -25,7 +25,7 @@ from vrdiplomacy.ballot.election import Manifest
 from vrdiplomacy.ballot.keystore import TrusteeStore
 from vrdiplomacy.ballot.protocol import VoteCore, session_vote_id, vote_label
 from vrdiplomacy.errors import ConfigError
-from vrdiplomacy.session.votes import meeting_nonce
+from vrdiplomacy.ballot.roles import meeting_nonce
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2ee"))
 

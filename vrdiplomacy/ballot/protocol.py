@@ -24,7 +24,7 @@ Every client verifies every proof (:class:`~vrdiplomacy.ballot.board.Board`); a 
 rejected with a reason and counted, never raised.
 
 **Meeting-session binding** (``session``): where the room names its meeting session (a nonce every
-member knows; :func:`vrdiplomacy.session.votes.meeting_nonce` derives it from the room authority's
+member knows; :func:`vrdiplomacy.ballot.roles.meeting_nonce` derives it from the room authority's
 admission key, fresh each time the chair's client starts the room), a vote's id ends in
 ``@<nonce>`` (:func:`session_vote_id`) and an opening whose id carries another nonce is rejected
 ("stale"): an old vote replayed to a fresh client, from an earlier meeting in the same room, opens

@@ -1,4 +1,5 @@
-"""Who chairs a vote: room roles by verified name, from a SecureRoom's signed roster.
+"""Who chairs a vote (room roles by verified name, from a SecureRoom's signed roster) and which
+meeting session a vote belongs to (:func:`meeting_nonce`).
 
 Used by the vote command's live client (:mod:`vrdiplomacy.ballot.live`), the session's votes
 (:mod:`vrdiplomacy.session.votes`) and the joint text.
@@ -6,6 +7,7 @@ Used by the vote command's live client (:mod:`vrdiplomacy.ballot.live`), the ses
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 CHAIR_ROLES = frozenset({"chair", "host"})
@@ -38,3 +40,13 @@ class RoleBook:
 
     def role(self, name: str) -> str:
         return self.refresh().get(name, "")
+
+
+def meeting_nonce(room: Any) -> str | None:
+    """The meeting session's nonce (12 hex digits) of a :class:`~vrdiplomacy.net.secure.SecureRoom`:
+    the same on every member's client (the admission key is signed by the room authority and
+    verified by each), new each time the authority's client starts the room. None while unknown."""
+    key = getattr(room, "authority_key", None)
+    if not key:
+        return None
+    return hashlib.sha256(b"vrdiplomacy/vote-session\0" + bytes(room.room_id) + b"\0" + key).hexdigest()[:12]

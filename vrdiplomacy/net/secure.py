@@ -290,7 +290,7 @@ class SecureRoom(RosterFollower):
     def authority_key(self) -> bytes | None:
         """The room authority's admission key (public) as this client verified it; None before it
         is known. The authority's client makes a fresh one each time it starts the room, so it
-        names the meeting session (votes are bound to it: :func:`vrdiplomacy.session.votes.meeting_nonce`)."""
+        names the meeting session (votes are bound to it: :func:`vrdiplomacy.ballot.roles.meeting_nonce`)."""
         if self.chair is not None:
             return self.chair._admission.public_bytes()
         return None if self._authority_key is None else self._authority_key.kem_public

@@ -23,7 +23,6 @@ answers goes out on that stream (:meth:`SessionVotes.data_to_send`). On top of t
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -36,7 +35,7 @@ from vrdiplomacy.ballot.election import DEFAULT_OPTIONS, Manifest
 from vrdiplomacy.ballot.keystore import TrusteeStore
 from vrdiplomacy.ballot.notes import meeting_notes
 from vrdiplomacy.ballot.protocol import VoteCore, session_vote_id, vote_label
-from vrdiplomacy.ballot.roles import CHAIR_ROLES, RoleBook
+from vrdiplomacy.ballot.roles import CHAIR_ROLES, RoleBook, meeting_nonce
 from vrdiplomacy.ballot.view import VoteBoardView
 from vrdiplomacy.errors import ConfigError, ProtocolError
 from vrdiplomacy.meeting.roles import may
@@ -54,16 +53,6 @@ STREAM = vw.STREAM
 KEYS_FOLDER = "trustee-keys"
 BOARD_HOLD_S = 600.0  # the board shows a result this long after the tally
 DEFAULT_TRUSTEES = 3
-
-
-def meeting_nonce(room: Any) -> str | None:
-    """The meeting session's nonce (12 hex digits) of a :class:`~vrdiplomacy.net.secure.SecureRoom`:
-    the same on every member's client (the admission key is signed by the room authority and
-    verified by each), new each time the authority's client starts the room. None while unknown."""
-    key = getattr(room, "authority_key", None)
-    if not key:
-        return None
-    return hashlib.sha256(b"vrdiplomacy/vote-session\0" + bytes(room.room_id) + b"\0" + key).hexdigest()[:12]
 
 
 @dataclass
