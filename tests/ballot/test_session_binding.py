@@ -168,3 +168,15 @@ def test_a_damaged_or_exposed_key_file_is_refused_with_a_reason(tmp_path: Path) 
         failed = [e for e in events if e.kind == "ceremony_failed"]
         assert failed and why in failed[0].detail, events
         assert core.data_to_send() == []  # nothing sent with a key it cannot trust
+
+
+def test_a_room_without_end_to_end_encryption_has_no_votes() -> None:
+    """Votes need signed events: a plain room's client refuses to open one and drops vote events."""
+    from vrdiplomacy.net.client_types import RoomEventReceived
+    from vrdiplomacy.session.votes import SessionVotes, VoteRequest
+
+    v = SessionVotes(None)
+    with pytest.raises(ConfigError, match="end-to-end encrypted room"):
+        v.open(VoteRequest("item-1/1", "1", "Adopt?"))
+    v.receive(RoomEventReceived(1, 2, bytes([0x56, 1, 6, 0, 1, 0x41]), "room"))
+    assert v.unverified_dropped == 1 and v.board_view() is None and v.status_lines() == ["no vote in this meeting yet"]
