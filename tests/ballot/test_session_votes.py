@@ -116,8 +116,12 @@ async def _run(tmp: Path) -> dict[str, object]:
             # a delegate who is not the chair cannot open one
             ok, refused = await _ask(socks["France"], "vote_open", "x", '{"question": "q"}')
             assert not ok and "only the chair" in refused, refused
+            await until(lambda: "Vote item-2/1 is open: F1 yes, F2 no, F3 abstain" in
+                        sess["France"].meeting_view(sess["France"].now).notices, 10, "the vote's notice on France's panel")
+            assert not [n for n in sess["Chair"].meeting_view(sess["Chair"].now).notices if "Vote" in n]  # not a voter
             ok, line = await _ask(socks["France"], "vote_cast", None, "yes")
             assert ok and "accepted" in line, line
+            assert not [n for n in sess["France"].meeting_view(sess["France"].now).notices if "Vote" in n]
             ok, line = await _ask(socks["France"], "vote_cast", None, "no")  # a second vote is refused
             assert not ok and "already voted" in line, line
             rc, line = await asyncio.to_thread(_cli, socks["Germany"], "vote-cast", "item-2/1", "no")

@@ -113,6 +113,8 @@ class MeetingClient:
         if st.me in p.muted:
             notices.append("The chair muted you")
         notices.extend(mt.refusals)
+        if hasattr(self, "votes"):
+            notices.extend(self.votes.notices())  # a vote waiting for ours (session/votes.py)
         last = self.gestures.sent[-1] if self.gestures.sent else None
         return MeetingView(
             time=now, speaker=speaker, speaking_time_s=p.limit_ms / 1000.0 if p.speaker is not None else p.default_ms / 1000.0,

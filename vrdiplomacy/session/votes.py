@@ -267,6 +267,18 @@ class SessionVotes:
             return self.shown
         return VoteBoardView.of(core.boards[vid], self.label_of)
 
+    def notices(self) -> tuple[str, ...]:
+        """A line for the delegate's status panel while the latest vote waits for our vote."""
+        core = self.core
+        vid = self.latest
+        if core is None or vid is None or vid not in core.boards:
+            return ()
+        b = core.boards[vid]
+        if b.stage != "open" or core.me not in b.manifest.voters or core.me in b.ballots or core.me in b.recorded:
+            return ()
+        how = "F1 yes, F2 no, F3 abstain" if b.manifest.options == DEFAULT_OPTIONS else "meeting vote-cast CHOICE"
+        return (f"Vote {vote_label(vid)} is open: {how}",)
+
     def status_lines(self) -> list[str]:
         core = self.core
         if core is None or not core.boards:
