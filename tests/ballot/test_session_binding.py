@@ -24,8 +24,8 @@ from pump import Room
 from vrdiplomacy.ballot.election import Manifest
 from vrdiplomacy.ballot.keystore import TrusteeStore
 from vrdiplomacy.ballot.protocol import VoteCore, session_vote_id, vote_label
-from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.ballot.roles import meeting_nonce
+from vrdiplomacy.errors import ConfigError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2ee"))
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vrdiplomacy.ballot.election import DEFAULT_OPTIONS
+from vrdiplomacy.ballot.protocol import DEFAULT_DEADLINE_S
 from vrdiplomacy.errors import ConfigError, ProtocolError
 from vrdiplomacy.session.votes import VoteRequest
 
@@ -32,16 +33,20 @@ def _names(text: str | None) -> tuple[str, ...]:
 
 
 def vote_command_data(question: str | None, options: str | None, recorded: bool, voters: str | None,
-                      trustees: str | None, threshold: int | None, closes_in: float | None, item: str) -> str:
+                      trustees: str | None, threshold: int | None, closes_in: float | None, item: str,
+                      deadline: float | None = None) -> str:
     """``vote_open``'s parameters as the command's JSON ``data`` (from the CLI's words)."""
     if not question:
         raise ConfigError("vote-open needs --question TEXT")
     opts = _names(options) or DEFAULT_OPTIONS
     if closes_in is not None and not 0 <= closes_in <= 24 * 3600:
         raise ConfigError("--closes-in must be 0 to 86400 seconds")
+    if deadline is not None and not 0 < deadline <= 24 * 3600:
+        raise ConfigError("--deadline must be 1 to 86400 seconds")
     return json.dumps({"item": item, "question": question, "options": list(opts), "recorded": recorded,
                        "voters": list(_names(voters)), "trustees": list(_names(trustees)),
-                       "threshold": threshold or 0, "closes_in": closes_in or 0.0})
+                       "threshold": threshold or 0, "closes_in": closes_in or 0.0,
+                       **({"deadline": deadline} if deadline else {})})
 
 
 def request_from(label: str | None, data: str, current_item: str) -> VoteRequest:
@@ -53,7 +58,8 @@ def request_from(label: str | None, data: str, current_item: str) -> VoteRequest
         return VoteRequest(label, str(d.get("item") or current_item), str(d["question"]),
                            tuple(str(o) for o in d.get("options") or DEFAULT_OPTIONS), bool(d.get("recorded")),
                            tuple(str(v) for v in d.get("voters") or ()), tuple(str(t) for t in d.get("trustees") or ()),
-                           int(d.get("threshold") or 0), float(d.get("closes_in") or 0.0))
+                           int(d.get("threshold") or 0), float(d.get("closes_in") or 0.0),
+                           float(d.get("deadline") or DEFAULT_DEADLINE_S))
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise ProtocolError(f"malformed vote-open parameters: {e}") from None
 

@@ -56,6 +56,7 @@ from vrdiplomacy.ballot import wire
 from vrdiplomacy.ballot.board import Board, Result
 from vrdiplomacy.ballot.ceremony import CeremonyError, Trustee
 from vrdiplomacy.ballot.election import Manifest, encrypt_ballot
+from vrdiplomacy.ballot.events import VoteEvent
 from vrdiplomacy.ballot.keystore import TrusteeStore
 from vrdiplomacy.ballot.sync import BoardSync
 from vrdiplomacy.errors import ConfigError, ProtocolError
@@ -78,24 +79,6 @@ def session_vote_id(label: str, nonce: str) -> str:
 def vote_label(vote_id: str) -> str:
     """The label people use for a vote (its id without the meeting-session nonce)."""
     return vote_id.rsplit(SESSION_SEP, 1)[0] if SESSION_SEP in vote_id else vote_id
-
-
-@dataclass(frozen=True)
-class VoteEvent:
-    """Something that happened to vote ``vote_id``.
-
-    kind: "opened", "ready" (ballots accepted), "accepted", "rejected", "closed", "tallied",
-    "failed" (the board's failure in detail), "ceremony_failed" (our own part as a trustee),
-    "restated" (a board rebuilt from ``who``'s restatement), "confirmed" (``who``: the members
-    whose digests matched it); who: the member concerned; detail: a rejection's reason; result:
-    when tallied.
-    """
-
-    kind: str
-    vote_id: str
-    who: str = ""
-    detail: str = ""
-    result: Result | None = None
 
 
 @dataclass

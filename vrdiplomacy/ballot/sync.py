@@ -37,10 +37,8 @@ from typing import TYPE_CHECKING
 
 from vrdiplomacy.ballot import wire
 from vrdiplomacy.ballot.board import Board
+from vrdiplomacy.ballot.events import VoteEvent
 from vrdiplomacy.errors import ProtocolError
-
-if TYPE_CHECKING:
-    from vrdiplomacy.ballot.protocol import VoteEvent
 
 SYNC_RETRY_S = 10.0  # ask again after this long while nobody answered
 SYNC_TRIES = 3
@@ -234,8 +232,6 @@ class BoardSync:
 
     def _check_digests(self, vid: str) -> None:
         """Compare the digests we can (their count within our board) with our board's."""
-        from vrdiplomacy.ballot.protocol import VoteEvent
-
         st, b = self.sync_state[vid], self.boards[vid]
         later = []
         was = bool(st.confirmed_by)

@@ -68,6 +68,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     v.add_argument("--trustees", metavar="NAMES", help="secret ballot: who holds key shares (default: you and two voters)")
     v.add_argument("--threshold", type=int, metavar="K", help="secret ballot: trustees needed to decrypt")
     v.add_argument("--closes-in", type=float, metavar="S", help="close after S seconds (default: once everyone voted)")
+    v.add_argument("--deadline", type=float, metavar="S",
+                   help="without --closes-in: close after S seconds even if not everyone voted; a secret ballot "
+                        "whose trustees' key or tally takes longer fails, naming the absent trustees (default 120)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,7 +112,7 @@ def _vote_command(args: argparse.Namespace) -> object:
         if len(words) != 1:
             raise ConfigError("vote-open takes the vote's label: vote-open item-4/1 --question '...'")
         data = vote_command_data(args.question, args.options, args.recorded, args.voters, args.trustees, args.threshold,
-                                 args.closes_in, str(args.item) if args.item else "")
+                                 args.closes_in, str(args.item) if args.item else "", args.deadline)
         return MeetingCommand(act, words[0], 0, data)
     if act == "vote_cast":
         if len(words) not in (1, 2):

@@ -25,7 +25,7 @@ OTHER_LIGHTS = (art.TEAL, art.GOLD, (170, 120, 220, 255), (230, 120, 170, 255), 
 NOT_VOTED = (70, 84, 108, 255)
 ROWS = 8
 STAGE_TEXT = {"ceremony": "Preparing the trustees' key", "open": "Voting open", "closed": "Voting closed: counting",
-              "tallied": "Result verified"}
+              "tallied": "Result verified", "failed": "Vote failed"}
 
 
 def light_colour(view: VoteBoardView, option: str) -> art.RGBA:
@@ -92,6 +92,20 @@ def vote_board(view: VoteBoardView, phase: str = "voting") -> art.Pixels:
                 draw.rectangle((x0 + 140, cy - 14, x0 + 140 + max(4, round(bar_w * n / total)), cy + 14),
                                fill=light_colour(view, opt))
             draw.text((w - 32, cy), str(n), font=_font(32), fill=art.WHITE, anchor="rm")
+    if view.stage == "failed":
+        ry = top + 100
+        draw.text((x0, ry), "NO RESULT", font=_font(24), fill=art.RED, anchor="lm")
+        for i, line in enumerate(_wrap(draw, view.failure or "the vote failed", 26, w - 32 - x0, 4)):
+            draw.text((x0, ry + 44 + i * 34), line, font=_font(26), fill=art.WHITE, anchor="lm")
+    notes = []
+    if view.not_voted:
+        notes.append("Did not vote: " + ", ".join(view.not_voted))
+    if view.restated_by:
+        notes.append(f"From before you joined: restated by {view.restated_by}, "
+                     + (f"confirmed by {', '.join(view.confirmed_by)}" if view.confirmed_by else "not yet confirmed"))
+    for i, line in enumerate(reversed(notes)):
+        art._text(draw, (x0, 488 - i * 28), line, 20, art.DIM if not line.startswith("From") or view.confirmed_by
+                  else art.AMBER, w - 32 - x0, smallest=12)
     draw.rectangle((0, 506, w - 1, h - 1), fill=art.BAR)
     draw.text((32, 541), STAGE_TEXT.get(view.stage, view.stage).upper(), font=_font(28), fill=art.WHITE, anchor="lm")
     art._text(draw, (w - 32, 541), f"vote {view.label}", 24, (170, 200, 235, 255), 420, anchor="rm")

@@ -12,7 +12,13 @@ answers goes out on that stream (:meth:`SessionVotes.data_to_send`). On top of t
   opens ``label@nonce`` and every client rejects an opening of another session;
 * keeps the trustee's key shares on disk (``<state>/trustee-keys``, user-only) when the session
   has a state folder, so a restarted trustee can still decrypt;
-* closes the chair's votes at their closing time, or once everyone voted when none was set;
+* closes the chair's votes at their closing time, or once everyone voted when none was set (at
+  the latest ``deadline`` after the opening: a recorded vote with absent voters closes then and
+  its board shows who did not vote); a secret ballot whose trustees left fails at its deadline,
+  its board naming them;
+* asks the room for the boards it missed once it is in the verified roster (a restarted trustee's
+  new process, a late joiner: :mod:`vrdiplomacy.ballot.sync`), so it shows a vote that closed
+  before it joined and a restarted trustee still decrypts;
 * turns what happened into meeting notes for the record (:func:`~vrdiplomacy.ballot.notes.meeting_notes`);
 * describes the latest vote for the chamber's vote board (:meth:`SessionVotes.board_view`) and
   as text (:meth:`SessionVotes.status_lines`).
@@ -34,7 +40,12 @@ from vrdiplomacy.ballot import wire as vw
 from vrdiplomacy.ballot.election import DEFAULT_OPTIONS, Manifest
 from vrdiplomacy.ballot.keystore import TrusteeStore
 from vrdiplomacy.ballot.notes import meeting_notes
-from vrdiplomacy.ballot.protocol import VoteCore, session_vote_id, vote_label
+from vrdiplomacy.ballot.protocol import (
+    DEFAULT_DEADLINE_S,
+    VoteCore,
+    session_vote_id,
+    vote_label,
+)
 from vrdiplomacy.ballot.roles import CHAIR_ROLES, RoleBook, meeting_nonce
 from vrdiplomacy.ballot.view import VoteBoardView
 from vrdiplomacy.errors import ConfigError, ProtocolError
@@ -62,7 +73,9 @@ class VoteRequest:
     ballot); voters / trustees: certificate names (empty: every member whose role may vote / the
     chair and the first voters, :data:`DEFAULT_TRUSTEES` in all); threshold: trustees needed to
     decrypt (0: all but one, at least 1); closes_in: seconds until the chair's client closes it (0:
-    once everyone voted)."""
+    once everyone voted, or at ``deadline`` after the opening); deadline: seconds a secret ballot's
+    key ceremony, and its tally after the close, may take before the chair's client declares it
+    failed, and the latest close of a vote without ``closes_in``."""
 
     label: str
     item: str
@@ -73,6 +86,7 @@ class VoteRequest:
     trustees: tuple[str, ...] = ()
     threshold: int = 0
     closes_in: float = 0.0
+    deadline: float = DEFAULT_DEADLINE_S
 
 
 class SessionVotes:
@@ -93,7 +107,7 @@ class SessionVotes:
         self.latest: str | None = None  # the vote the board shows
         self.shown: VoteBoardView | None = None  # a board handed in from outside (the demo's roll-call), under live votes
         self._tallied_at: dict[str, float] = {}
-        self._auto_close: set[str] = set()
+        self._auto_close: dict[str, float] = {}  # vote id -> the latest close (once everyone voted, or then)
         self._notes: list[MeetingNote] = []
         self._lines: list[str] = []  # what happened, for the log and `meeting vote-status`
 
@@ -114,9 +128,17 @@ class SessionVotes:
                 return None
             roles = self.roles
             assert roles is not None
+            if self.nonce() is None:
+                return None
             self.core = VoteCore(me, lambda name: roles.role(name) in CHAIR_ROLES, session=lambda: meeting_nonce(self.room),
-                                 keystore=self.keystore)
+                                 keystore=self.keystore, present=self.present)
+            self.core.request_sync(self.clock())  # the votes we missed (a restart, a late join)
         return self.core
+
+    def present(self) -> list[str]:
+        """The verified members in the room, in roster order."""
+        r = None if self.room is None else self.room.roster
+        return [] if r is None else [m.identity.name for _, m in sorted(r.members.items())]
 
     def nonce(self) -> str | None:
         return None if self.room is None else meeting_nonce(self.room)
@@ -135,20 +157,20 @@ class SessionVotes:
         self._drain()
 
     def tick(self) -> None:
-        """The chair's closing times, and closing once everyone voted."""
-        core = self.core
+        """The chair's closing times and deadlines, and closing once everyone voted."""
+        core = self._core()
         if core is None:
             return
         now = self.clock()
         core.tick(now)
-        for vid in list(self._auto_close):
+        for vid, latest in list(self._auto_close.items()):
             b = core.boards.get(vid)
             if b is None:  # not back from the relay yet
                 continue
             if b.stage not in ("open", "ceremony"):
-                self._auto_close.discard(vid)
-            elif b.stage == "open" and len(b.ballots) + len(b.recorded) == len(b.manifest.voters):
-                self._auto_close.discard(vid)
+                del self._auto_close[vid]
+            elif b.stage == "open" and (not b.not_voted() or now >= latest):
+                del self._auto_close[vid]
                 core.close(vid)
         self._drain()
 
@@ -158,9 +180,9 @@ class SessionVotes:
         now = self.clock()
         while (e := core.next_event()) is not None:
             if e.vote_id in core.boards:
-                if e.kind == "opened":
+                if e.kind in ("opened", "restated"):
                     self.latest = e.vote_id
-                if e.kind == "tallied":
+                if e.kind in ("tallied", "failed"):
                     self._tallied_at[e.vote_id] = now
             line = self._line(e)
             if line:
@@ -173,8 +195,16 @@ class SessionVotes:
         if e.kind == "rejected":
             return f"vote {label}: a message from {e.who} rejected: {e.detail}"
         if e.kind == "tallied" and e.result is not None:
-            return f"vote {label}: verified result " + ", ".join(f"{o} {c}" for o, c in zip(e.result.options, e.result.counts))
-        if e.kind in ("opened", "closed", "ceremony_failed"):
+            b = self.core.boards.get(e.vote_id) if self.core else None
+            absent = b.not_voted() if b is not None else ()
+            return (f"vote {label}: verified result " + ", ".join(f"{o} {c}" for o, c in zip(e.result.options, e.result.counts))
+                    + (f"; did not vote: {', '.join(self.label_of(v) for v in absent)}" if absent else "")
+                    + (" (from before this client joined)" if e.detail == "restated" else ""))
+        if e.kind == "restated":
+            return f"vote {label}: board restated by {e.who} (it ran before this client joined)"
+        if e.kind == "confirmed":
+            return f"vote {label}: the restated board confirmed by {e.who}"
+        if e.kind in ("opened", "closed", "failed", "ceremony_failed"):
             return f"vote {label}: {e.kind.replace('_', ' ')}" + (f" ({e.detail})" if e.detail else "")
         return ""
 
@@ -221,6 +251,8 @@ class SessionVotes:
         if not req.recorded:
             trustees = req.trustees or tuple(dict.fromkeys((core.me, *voters)))[:DEFAULT_TRUSTEES]
             threshold = req.threshold or max(1, len(trustees) - 1)
+        if req.deadline <= 0:
+            raise ConfigError(f"a vote's deadline is a positive number of seconds, not {req.deadline:g}")
         closes_at = self.clock() + req.closes_in if req.closes_in > 0 else 0.0
         m = Manifest(session_vote_id(req.label, nonce), req.item, req.question, tuple(req.options), not req.recorded,
                      tuple(voters), trustees, threshold, closes_at, core.me)
@@ -229,8 +261,9 @@ class SessionVotes:
         except ProtocolError as e:
             raise ConfigError(str(e)) from e
         core.open(m)
+        core.deadlines[m.vote_id] = req.deadline
         if not req.closes_in:
-            self._auto_close.add(m.vote_id)
+            self._auto_close[m.vote_id] = self.clock() + req.deadline
         return m.vote_id
 
     def cast(self, label: str | None, choice: str) -> str:
@@ -265,7 +298,10 @@ class SessionVotes:
             return self.shown if vote_id is None else None
         if vote_id is None and vid in self._tallied_at and self.clock() - self._tallied_at[vid] > BOARD_HOLD_S:
             return self.shown
-        return VoteBoardView.of(core.boards[vid], self.label_of)
+        st = core.sync_state.get(vid)
+        return VoteBoardView.of(core.boards[vid], self.label_of,
+                                "" if st is None else self.label_of(st.restated_by),
+                                () if st is None else tuple(self.label_of(n) for n in sorted(st.confirmed_by)))
 
     def notices(self) -> tuple[str, ...]:
         """A line for the delegate's status panel while the latest vote waits for our vote."""
@@ -289,15 +325,30 @@ class SessionVotes:
             kind = "secret ballot" if m.secret else "recorded vote"
             out.append(f"vote {vote_label(vid)} ({kind}, item {m.item}): {m.question} — {b.stage}, "
                        f"{len(b.ballots) + len(b.recorded)} of {len(m.voters)} voted")
+            st = core.sync_state.get(vid)
+            if st is not None:
+                out.append(f"  from before this client joined: restated by {self.label_of(st.restated_by)}, "
+                           + (f"confirmed by {', '.join(self.label_of(n) for n in sorted(st.confirmed_by))}"
+                              if st.confirmed_by else "not confirmed by another member yet")
+                           + (f"; disputed by {', '.join(sorted(st.disputed_by))}" if st.disputed_by else ""))
+            if b.stage == "failed":
+                out.append(f"  {b.failure}")
+            elif b.stage in ("ceremony", "closed") and b.absent_trustees():
+                out.append(f"  waiting for trustee(s) {', '.join(self.label_of(t) for t in b.absent_trustees())}")
             if b.result is not None:
                 out.append("  verified result: " + ", ".join(f"{o} {c}" for o, c in zip(b.result.options, b.result.counts)))
                 out.extend(f"    {self.label_of(v)}: {c}" for v, c in b.result.choices)
+            if b.stage in ("tallied", "failed") and b.not_voted():
+                out.append(f"  did not vote: {', '.join(self.label_of(v) for v in b.not_voted())}")
+        if core.sync.restated_boards:
+            out.append("earlier votes of this meeting (before this client joined, beyond the last ones): see the record")
         return out
 
     def report(self) -> dict[str, Any]:
         core = self.core
         return {"votes": 0 if core is None else len(core.boards), "unverified_dropped": self.unverified_dropped,
                 **({} if core is None else core.counters.as_dict()),
+                **({} if core is None else {f"sync_{k}": v for k, v in vars(core.sync).items()}),
                 "results": {} if core is None else {vote_label(v): b.result.as_dict() for v, b in core.boards.items()
                                                     if b.result is not None}}
 
