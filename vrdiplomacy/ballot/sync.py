@@ -30,6 +30,7 @@ confirmed board: a forged board could otherwise ask it to decrypt a single voter
 
 from __future__ import annotations
 
+import secrets
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from vrdiplomacy.errors import ProtocolError
 
 SYNC_RETRY_S = 10.0  # ask again after this long while nobody answered
 SYNC_TRIES = 3
-SYNC_ANSWER_EVERY_S = 20.0  # a member's asks answered at most this often (no amplification)
+SYNC_ANSWER_EVERY_S = 5.0  # a member's ask is not answered this soon after its previous one (no amplification)
 RESTATE_DONE = 4  # finished votes restated besides the running ones (older ones: the record)
 MAX_PENDING = 2000  # live vote messages kept per client while its boards are being restated
 
@@ -106,14 +107,17 @@ class BoardSync:
         self._asks = 0
         self._answered: dict[str, float] = {}
         self._heard_back = False
+        self._ask_id = secrets.token_hex(8)
+        self._answered_ids: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------ asking
 
     def request_sync(self, now: float) -> None:
-        """Ask the room for the boards we lack (a started client; :meth:`sync_tick` asks again)."""
+        """Ask the room for the boards we lack (a started client; :meth:`sync_tick` asks again).
+        Every ask of one client carries the same random id: members answer an id once."""
         self._asked_at, self._asks = now, self._asks + 1
         self.sync.sync_sent += 1
-        self._send(wire.Sync())
+        self._send(wire.Sync(self._ask_id))
 
     def sync_tick(self, now: float) -> None:
         if self._asked_at is not None and not self._heard_back and self._asks < SYNC_TRIES \
@@ -133,13 +137,15 @@ class BoardSync:
             return chair
         return here[0] if here else None
 
-    def _answer(self, asker: str, now: float) -> None:
+    def _answer(self, asker: str, ask_id: str, now: float) -> None:
         if asker == self.me:
             return
         last = self._answered.get(asker)
-        if last is not None and now - last < SYNC_ANSWER_EVERY_S:
+        self._answered[asker] = now  # the member's last ask, answered or not
+        if (asker, ask_id) in self._answered_ids or (last is not None and now - last < SYNC_ANSWER_EVERY_S):
             return
-        self._answered[asker] = now
+        if len(self._answered_ids) < 4096:
+            self._answered_ids.add((asker, ask_id))
         answered = False
         for vid in self._shared():
             b = self.boards[vid]
@@ -157,7 +163,7 @@ class BoardSync:
 
     def _sync_message(self, sender: str, msg: wire.SyncMessage, now: float) -> None:
         if isinstance(msg, wire.Sync):
-            self._answer(sender, now)
+            self._answer(sender, msg.vote_id, now)
             return
         if sender != self.me:
             self._heard_back = True

@@ -12,7 +12,8 @@ points and scalars 32 bytes)::
     kind 5 RECORDED  text voter, u8 option index
     kind 6 CLOSE     (nothing)
     kind 7 PARTIAL   u8 trustee index, u8 n, n × (point M, 64-byte Chaum–Pedersen proof)
-    kind 8 SYNC      (nothing; vote_id "") a client that (re)started asks for the votes it missed
+    kind 8 SYNC      (nothing; vote_id: the asking process's random id) a client that (re)started asks
+                     for the votes it missed
     kind 9 RESTATED  u16 position, u16 total, text original sender, blob original message
     kind 10 DIGEST   u16 count, 32-byte hash chain of the board's first count entries
     kind 11 FAIL     text reason (the chair: the tally's deadline passed)
@@ -152,7 +153,8 @@ class Fail:
 
 @dataclass(frozen=True)
 class Sync:
-    """A client that (re)started asks the room for the votes of this meeting it has no board of."""
+    """A client that (re)started asks the room for the votes of this meeting it has no board of
+    (``vote_id``: a random id of the asking process, the same in its repeated asks)."""
 
     vote_id: str = ""
     kind = SYNC
