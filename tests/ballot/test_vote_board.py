@@ -1,6 +1,8 @@
 """The chamber's vote board (render/vote_board.py): legible golden images of a recorded vote (one
-light per delegation, its initial inside) and a secret ballot (totals only), what the lights
-mean, and the agenda screen turning into the board while a vote is on.
+light per delegation, its initial inside) and a secret ballot (totals only), a failed secret
+ballot naming its absent trustees, a recorded vote closed at its deadline (who did not vote) that
+ran before this client joined (restated, confirmed), what the lights mean, and the agenda screen
+turning into the board while a vote is on.
 
 Fails on main 94bf7c4: there was no vote board (``vrdiplomacy.render.vote_board`` did not exist).
 Regenerate the goldens after a deliberate change: ``VRD_UPDATE_GOLDENS=1 pytest tests/ballot/test_vote_board.py``."""
@@ -33,6 +35,10 @@ RECORDED = VoteBoardView("item-4/1", "4", "Adopt draft resolution L.12 on climat
                          ("yes", "no", "abstain"), False, "tallied", NAMES, 9, tuple(zip(NAMES, CHOICES)), (5, 2, 2), True)
 SECRET = VoteBoardView("item-4/2", "4", "Refer the draft to the drafting committee?", ("yes", "no", "abstain"), True,
                        "tallied", NAMES[:3], 3, (), (2, 1, 0), True)
+FAILED = replace(SECRET, stage="failed", counts=None, verified=False, cast=2, not_voted=("Italy",),
+                 failure="tally failed: 1 of 2 partial decryptions needed; trustees France, Germany absent")
+LATE = replace(RECORDED, voters=NAMES[:4], lights=tuple(zip(NAMES[:3], CHOICES)), counts=(2, 1, 0), cast=3,
+               not_voted=("Japan",), restated_by="Chair", confirmed_by=("France", "Germany"))
 TIGHT = Tolerance(channel=8, max_fraction=0.002, mean=0.3)  # the same font and Pillow: only rounding may differ
 
 
@@ -42,7 +48,8 @@ def _light(px: np.ndarray, i: int) -> tuple[int, int, int]:
     return tuple(int(v) for v in px[cy - 7, x + 5, :3])  # inside the light, clear of its letter
 
 
-@pytest.mark.parametrize("name,view", [("vote_recorded", RECORDED), ("vote_secret", SECRET)])
+@pytest.mark.parametrize("name,view", [("vote_recorded", RECORDED), ("vote_secret", SECRET), ("vote_failed", FAILED),
+                                       ("vote_late", LATE)])
 def test_vote_board_matches_golden(name: str, view: VoteBoardView) -> None:
     px = vote_board(view)
     path = GOLDEN / f"{name}.png"

@@ -103,12 +103,14 @@ def vote_board(view: VoteBoardView, phase: str = "voting") -> art.Pixels:
     if view.restated_by:
         notes.append(f"From before you joined: restated by {view.restated_by}, "
                      + (f"confirmed by {', '.join(view.confirmed_by)}" if view.confirmed_by else "not yet confirmed"))
-    for i, line in enumerate(reversed(notes)):
-        art._text(draw, (x0, 488 - i * 28), line, 20, art.DIM if not line.startswith("From") or view.confirmed_by
-                  else art.AMBER, w - 32 - x0, smallest=12)
     draw.rectangle((0, 506, w - 1, h - 1), fill=art.BAR)
-    draw.text((32, 541), STAGE_TEXT.get(view.stage, view.stage).upper(), font=_font(28), fill=art.WHITE, anchor="lm")
-    art._text(draw, (w - 32, 541), f"vote {view.label}", 24, (170, 200, 235, 255), 420, anchor="rm")
+    bar_y = 526 if notes else 541  # with notes: the stage above them, both in the bar
+    draw.text((32, bar_y), STAGE_TEXT.get(view.stage, view.stage).upper(), font=_font(26 if notes else 28), fill=art.WHITE,
+              anchor="lm")
+    art._text(draw, (w - 32, bar_y), f"vote {view.label}", 24, (170, 200, 235, 255), 420, anchor="rm")
+    if notes:
+        warn = bool(view.restated_by) and not view.confirmed_by
+        art._text(draw, (32, 558), " · ".join(notes), 19, art.AMBER if warn else (210, 228, 250, 255), w - 64, smallest=12)
     return art._pixels(img)
 
 
