@@ -3,8 +3,12 @@ secured room on a real relay on 127.0.0.1. The chair opens a recorded vote with 
 ``vrdiplomacy meeting vote-open`` command through its client's control socket, delegates cast
 through theirs, every client folds the sealed vote stream into its own core and shows the same
 verified result on its vote board; then a secret ballot whose trustees decrypt by themselves.
-The chair's and delegates' desktop vote keys take the same path. The secretariat's session feeds the record (observer, signed chain, SQLite store), which verifies
-and whose minutes carry both results.
+The chair's and delegates' desktop vote keys take the same path. A recorded vote in which
+Germany does not vote closes at its deadline, every board saying who did not vote; a secret ballot
+whose trustee never comes fails at its deadline, every board naming the absent trustee. Spain,
+who joins after all that, sees the last verified result restated by the chair and confirmed by
+the others, and the earlier results in its status. The secretariat's session feeds the record
+(observer, signed chain, SQLite store), which verifies and whose minutes carry the results.
 
 Fails on main 94bf7c4: the sessions had no votes (vote events were ignored by ``join``'s runtime,
 ``vrdiplomacy meeting`` had no vote actions, the record never saw a vote)."""
@@ -40,6 +44,7 @@ from meetnet import seat_of, until
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = (("Chair", "chair", "CH", "CHE"), ("France", "head", "FR", "FRA"), ("Germany", "delegate", "DE", "DEU"),
           ("Secretariat", "secretariat", "NO", "NOR"))
+LATE = ("Spain", "delegate", "ES", "ESP")
 
 
 def _cli(path: Path, *words: str) -> tuple[int, str]:
@@ -58,14 +63,14 @@ async def _ask(path: Path, action: str, label: str | None, data: str = "") -> tu
 async def _run(tmp: Path) -> dict[str, object]:
     layout = load_layout("chamber")
     pki = Pki()
-    ids = {name: pki.identity(name, role, cc) for name, role, cc, _ in PEOPLE}
+    ids = {name: pki.identity(name, role, cc) for name, role, cc, _ in (*PEOPLE, LATE)}
     chair_id = ids["Chair"]
     out: dict[str, object] = {}
     async with EmbeddedRelay(layouts={layout.scene: layout}, default_layout=layout) as relay:
         sess: dict[str, DelegateSession] = {}
         socks: dict[str, Path] = {}
         async with contextlib.AsyncExitStack() as stack:
-            for name, role, _cc, deleg in PEOPLE:
+            async def start(name: str, role: str, deleg: str) -> DelegateSession:
                 me = ids[name]
                 seat = seat_of(layout, deleg)
                 adm = (self_admission(chair_id.certificate, chair_id.signing_key, "chamber", time.time()) if role == "chair"
@@ -79,11 +84,14 @@ async def _run(tmp: Path) -> dict[str, object]:
                                     layout, HeldPose(layout.seat(seat).eye_pose()), None, None, sealer=sec)
                 await s.start()
                 stack.push_async_callback(s.stop)
-                sess[name] = s
                 ctl = MeetingControl(s, tmp / f"{name}.sock")
                 await ctl.start()
                 stack.push_async_callback(ctl.close)
                 socks[name] = ctl.path
+                return s
+
+            for name, role, _cc, deleg in PEOPLE:
+                sess[name] = await start(name, role, deleg)
             everyone = list(sess.values())
 
             def ready() -> bool:
@@ -168,6 +176,34 @@ async def _run(tmp: Path) -> dict[str, object]:
             out["keys"] = [sess["France"].vote_key("vote_yes"), sess["Germany"].vote_key("vote_no")]
             await until(lambda: all(s.votes.board_view().counts == (1, 1, 0) for s in everyone), 10,
                         "the desktop vote's result everywhere")
+            # a recorded vote Germany does not vote in: it closes at its deadline, saying who did not vote
+            ok, line = await _ask(socks["Chair"], "vote_open", "item-3/1",
+                                  '{"question": "Adjourn the debate?", "recorded": true, "voters": ["France", "Germany"], '
+                                  '"deadline": 1.5}')
+            assert ok, line
+            await until(lambda: all(s.votes.board_view() is not None and s.votes.board_view().label == "item-3/1"
+                                    for s in everyone), 10, "the deadline vote open everywhere")
+            ok, line = await _ask(socks["France"], "vote_cast", None, "yes")
+            assert ok, line
+            await until(lambda: all(s.votes.board_view().stage == "tallied" for s in everyone), 15,
+                        "the vote closed at its deadline everywhere", boards)
+            out["deadline"] = [s.votes.board_view() for s in everyone]
+            # a secret ballot whose trustee Spain is not in the room: it fails at its deadline, naming Spain
+            ok, line = await _ask(socks["Chair"], "vote_open", "item-3/2",
+                                  '{"question": "Suspend the session?", "voters": ["France", "Germany"], '
+                                  '"trustees": ["Chair", "France", "Spain"], "threshold": 2, "deadline": 1.5}')
+            assert ok, line
+            await until(lambda: all(s.votes.board_view() is not None and s.votes.board_view().label == "item-3/2"
+                                    and s.votes.board_view().stage == "failed" for s in everyone), 15,
+                        "the secret ballot failed at its deadline everywhere", boards)
+            out["failed"] = [s.votes.board_view() for s in everyone]
+            # Spain joins after all that: the last results are restated to it and confirmed by the others
+            late = await start(*LATE[:2], LATE[3])
+            await until(lambda: late.votes.board_view() is not None and late.votes.board_view().label == "item-3/2"
+                        and len(late.votes.board_view().confirmed_by) == 3, 20,
+                        "the restated boards confirmed on the late joiner", lambda: late.votes.status_lines())
+            out["late"] = late.votes.board_view()
+            out["late_status"] = late.votes.status_lines()
             for _ in range(20):  # the secretariat's node writes what its session saw
                 keep()
                 await asyncio.sleep(0.05)
@@ -189,8 +225,22 @@ def test_votes_in_live_sessions_board_and_record(tmp_path: Path) -> None:
     assert "verified result: yes 2, no 0, abstain 0" in str(out["status"])
     minutes = str(out["minutes"])
     kinds = [e.kind for e in out["record"].entries]  # type: ignore[attr-defined]
-    assert kinds.count("vote_result") == 3 and kinds.count("vote_opened") == 3
+    assert kinds.count("vote_result") == 4 and kinds.count("vote_opened") == 5
     assert out["keys"] == ["You voted yes in item-1/1", "You voted no in item-1/1"]
+    for b in out["deadline"]:  # type: ignore[attr-defined]
+        assert b.counts == (1, 0, 0) and b.not_voted == ("Germany",) and dict(b.lights) == {"France": "yes"}
+    for b in out["failed"]:  # type: ignore[attr-defined]
+        assert b.counts is None and b.failure == "the trustees' key was never made; trustee Spain absent"
+    late = out["late"]
+    assert late.label == "item-3/2" and late.stage == "failed" and late.restated_by == "Chair"  # type: ignore[attr-defined]
+    assert set(late.confirmed_by) == {"France", "Germany", "Secretariat"}  # type: ignore[attr-defined]
+    status = "\n".join(out["late_status"])  # type: ignore[arg-type]
+    assert "vote item-2/2 (secret ballot, item -)" in status and "verified result: yes 2, no 0, abstain 0" in status
+    assert "did not vote: Germany" in status and "trustee Spain absent" in status
+    assert "did not vote: France, Germany" not in status  # nobody could vote in a ballot whose key was never made
+    assert "from before this client joined: restated by Chair, confirmed by France, Germany, Secretariat" in status
+    assert kinds.count("vote_failed") == 1 and "did not vote: Germany" in minutes
+    assert "failed: the trustees' key was never made; trustee Spain absent" in minutes
     assert "result of vote item-2/1@" in minutes and "yes 1, no 1, abstain 0" in minutes
     assert "France voted yes" in minutes and "Germany voted no" in minutes
     assert "yes 2, no 0, abstain 0" in minutes and "Germany cast a secret ballot" in minutes

@@ -230,7 +230,11 @@ class Board:
         return tuple(t for i, t in enumerate(m.trustees, 1) if i not in self.partials)
 
     def not_voted(self) -> tuple[str, ...]:
-        """The voters with no accepted ballot (in the manifest's order)."""
+        """The voters with no accepted ballot (in the manifest's order); none in a secret ballot
+        whose key was never made (nobody could vote)."""
+        n = len(self.manifest.trustees)
+        if self.manifest.secret and (len(self.commitments) < n or len(self.shares) < n):
+            return ()
         return tuple(v for v in self.manifest.voters if v not in self.ballots and v not in self.recorded)
 
     def _fail(self) -> None:

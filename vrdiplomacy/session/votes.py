@@ -47,6 +47,7 @@ from vrdiplomacy.ballot.protocol import (
     vote_label,
 )
 from vrdiplomacy.ballot.roles import CHAIR_ROLES, RoleBook, meeting_nonce
+from vrdiplomacy.ballot.sync import RESTATE_DONE
 from vrdiplomacy.ballot.view import VoteBoardView
 from vrdiplomacy.errors import ConfigError, ProtocolError
 from vrdiplomacy.meeting.roles import may
@@ -341,7 +342,8 @@ class SessionVotes:
             if b.stage in ("tallied", "failed") and b.not_voted():
                 out.append(f"  did not vote: {', '.join(self.label_of(v) for v in b.not_voted())}")
         if core.sync.restated_boards:
-            out.append("earlier votes of this meeting (before this client joined, beyond the last ones): see the record")
+            out.append(f"votes before this client joined: the running ones and the last {RESTATE_DONE} results are "
+                       "shown; any earlier ones are in the meeting's record")
         return out
 
     def report(self) -> dict[str, Any]:
