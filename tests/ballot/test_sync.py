@@ -95,7 +95,7 @@ def test_a_restatement_the_others_dispute_is_not_decrypted(tmp_path: Path) -> No
     honest = r.cores["Chair"].boards[VID]
     f = _core(r, "France", tmp_path)
     f.request_sync(0.0)
-    assert f.data_to_send() == [("vote", bytes(wire.Sync(f._ask_id)))]
+    assert f.data_to_send() == [("vote", bytes(wire.Sync(f"{f._ask_id}/1")))]
     # a restater that drops Italy's ballot (so the sums it shows hold France's and Germany's only)
     forged = [(e.sender, e.message) for e in honest.entries if e.sender != "Italy"]
     for i, (s, m) in enumerate(forged):
@@ -120,7 +120,7 @@ def test_a_member_who_joins_after_the_result_sees_it(tmp_path: Path) -> None:
     assert kinds == ["restated", "tallied", "confirmed"], kinds
     # the same ask is answered once; another within the answer period not at all (no amplification)
     sent = r.cores["Chair"].counters.sent
-    late.request_sync(30.0)
+    r.inject("Spain", bytes(wire.Sync(f"{late._ask_id}/1")), 30.0)  # the same ask replayed
     r.pump(30.0)
     late._ask_id = "a restarted process"
     late.request_sync(31.0)
@@ -129,6 +129,28 @@ def test_a_member_who_joins_after_the_result_sees_it(tmp_path: Path) -> None:
     late.request_sync(40.0)  # later: a new process of Spain is answered
     r.pump(40.0)
     assert r.cores["Chair"].counters.sent > sent
+
+
+def test_a_restater_that_is_gone_leaves_the_repeated_ask_to_the_next_member(tmp_path: Path) -> None:
+    r = _room(tmp_path)
+    _voted(r)
+    r.cores["Chair"].close(VID)
+    r.pump()
+    chair = r.cores.pop("Chair")  # crashed: still in the roster (present() below), answers nothing
+    names = ["Chair", "France", "Germany", "Italy", "Spain"]
+    r.cores["Spain"] = late = VoteCore("Spain", _chair, session=lambda: NONCE, present=lambda: names)
+    for c in r.cores.values():
+        c.present = lambda: names
+    late.request_sync(0.0)
+    r.pump(0.0)
+    assert late.boards == {} and late.sync.sync_sent == 1  # only digests came: nobody restated
+    late.sync_tick(5.0)
+    assert late.data_to_send() == []  # not yet: the retry waits SYNC_RETRY_S
+    late.sync_tick(10.0)
+    r.pump(10.0)
+    assert late.result(VID) is not None and late.sync_state[VID].restated_by == "France"
+    assert late.sync_state[VID].confirmed_by == {"Germany", "Italy"}
+    assert VID in chair.boards  # the crashed chair had the board; its client just could not answer
 
 
 def test_a_secret_ballot_whose_trustees_left_fails_at_its_deadline(tmp_path: Path) -> None:

@@ -7,13 +7,14 @@ A delegate who joins late has the same gap. Neither can follow a vote it has no 
 trustee without its board cannot publish its partial decryption: the tally would hang.
 
 So a client that starts asks (:class:`~vrdiplomacy.ballot.wire.Sync`, once it is in the verified
-roster and knows the meeting session; again after :data:`SYNC_RETRY_S` while nobody answered, at
-most :data:`SYNC_TRIES` times), and for each vote of the meeting that is not over, and the last
-:data:`RESTATE_DONE` that are:
+roster and knows the meeting session; again after :data:`SYNC_RETRY_S` while nobody restated
+anything, at most :data:`SYNC_TRIES` times), and for each vote of the meeting that is not over,
+and the last :data:`RESTATE_DONE` that are:
 
 * **one member restates** the board (:class:`~vrdiplomacy.ballot.wire.Restated`: every entry as it
   sits on its board, the original sender's name and message bytes, in board order). The restater
-  is the vote's chair when it is in the room, else the first roster member other than the asker;
+  is the vote's chair when it is in the roster, else the first other roster member; a repeated ask
+  goes to the next one (the chosen one may be in the roster but crashed);
 * **every other member** that has the board sends its digest (:class:`~vrdiplomacy.ballot.wire.Digest`:
   the hash chain of its entries and verdicts, :meth:`~vrdiplomacy.ballot.board.Board.digest`).
 
@@ -117,7 +118,7 @@ class BoardSync:
         Every ask of one client carries the same random id: members answer an id once."""
         self._asked_at, self._asks = now, self._asks + 1
         self.sync.sync_sent += 1
-        self._send(wire.Sync(self._ask_id))
+        self._send(wire.Sync(f"{self._ask_id}/{self._asks}"))
 
     def sync_tick(self, now: float) -> None:
         if self._asked_at is not None and not self._heard_back and self._asks < SYNC_TRIES \
@@ -130,14 +131,18 @@ class BoardSync:
         keep = set(done[-RESTATE_DONE:])
         return [v for v, b in self.boards.items() if b.stage not in ("tallied", "failed") or v in keep]
 
-    def _restater(self, b: Board, asker: str) -> str | None:
+    def _restater(self, b: Board, asker: str, attempt: int) -> str | None:
+        """Who restates ``b`` to ``asker``: its chair, then the other members in roster order, one
+        per attempt (a restater that is in the roster but gone leaves the next ask to the next)."""
         chair = b.manifest.chair
-        here = [n for n in self.present() if n != asker]
-        if chair in here:
-            return chair
-        return here[0] if here else None
+        here = [n for n in self.present() if n != asker and n != chair]
+        if chair in self.present() and chair != asker:
+            here.insert(0, chair)
+        return here[(attempt - 1) % len(here)] if here else None
 
     def _answer(self, asker: str, ask_id: str, now: float) -> None:
+        head, _, tail = ask_id.rpartition("/")
+        attempt = int(tail) if head and tail.isdigit() and 0 < int(tail) <= SYNC_TRIES else 1
         if asker == self.me:
             return
         last = self._answered.get(asker)
@@ -149,7 +154,7 @@ class BoardSync:
         answered = False
         for vid in self._shared():
             b = self.boards[vid]
-            if self._restater(b, asker) == self.me:
+            if self._restater(b, asker, attempt) == self.me:
                 n = len(b.entries)
                 for i, e in enumerate(b.entries):
                     self._send(wire.Restated(vid, i, n, e.sender, e.message))
@@ -165,8 +170,8 @@ class BoardSync:
         if isinstance(msg, wire.Sync):
             self._answer(sender, msg.vote_id, now)
             return
-        if sender != self.me:
-            self._heard_back = True
+        if sender != self.me and isinstance(msg, wire.Restated):
+            self._heard_back = True  # (digests alone do not do: their restater may be gone)
         if isinstance(msg, wire.Digest):
             self._digest(sender, msg.vote_id, msg.count, msg.digest)
             return
