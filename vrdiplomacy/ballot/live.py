@@ -52,7 +52,7 @@ class LiveVote:
 
 
 class VoteTimeout(VrdError):
-    """The vote did not reach the awaited stage in time."""
+    """The vote did not reach the awaited stage in time, or failed (its board says why)."""
 
 
 async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable[[str], None] = print,
@@ -134,6 +134,8 @@ async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable
         if b is not None:
             if job.until == "cast" and (me in b.ballots or me in b.recorded):
                 return None
+            if b.stage == "failed":
+                raise VoteTimeout(f"vote {b.manifest.vote_id} failed: {b.failure}")
             if b.result is not None and b.stage == "tallied" and core.trustee_done(b.manifest.vote_id):
                 if job.board is not None:
                     job.board.write_text(b.to_json())
