@@ -6,6 +6,9 @@
   publishes its partial decryption: the tally completes on every client.
 * A restatement that does not match the others' digests is disputed: the trustee does not decrypt
   on it (a forged board could single out one voter's ballot).
+* A trustee that crashed during the key ceremony, before its shares went out, deals them from
+  the same secrets after its restart, and the vote goes on.
+* A restater that is in the roster but crashed leaves the repeated ask to the next member.
 * A member who joins after a vote's result sees that verified result.
 * Dead peers: a secret ballot whose trustees left fails at its deadline, every board naming the
   absent trustees; one closed before its key was made fails the same way.
@@ -180,3 +183,31 @@ def test_a_secret_ballot_whose_trustees_left_fails_at_its_deadline(tmp_path: Pat
     r2.pump()
     b = r2.cores["Italy"].boards[VID]
     assert b.stage == "failed" and b.failure == "the trustees' key was never made; trustee Germany absent"
+
+
+def test_a_trustee_that_crashed_during_the_key_ceremony_finishes_it_after_its_restart(tmp_path: Path) -> None:
+    r = _room(tmp_path)
+    r.cores["Chair"].open(_secret())
+    moved = True
+    while moved:  # the room runs, but France crashes just before its shares go out
+        moved = False
+        for name, c in list(r.cores.items()):
+            for _stream, payload in c.data_to_send():
+                if name == "France" and payload[2] == wire.SHARES:
+                    continue
+                moved = True
+                r.inject(name, payload)
+    del r.cores["France"]
+    assert r.cores["Italy"].boards[VID].stage == "ceremony" and r.cores["Italy"].boards[VID].absent_trustees() == ("France",)
+    r.cores["France"] = _core(r, "France", tmp_path)
+    r.cores["France"].request_sync(0.0)
+    r.pump()
+    assert r.cores["France"].counters.trustee_restored == 1
+    assert {c.boards[VID].stage for c in r.cores.values()} == {"open"}  # its shares dealt from the same secrets
+    for v, c in zip(VOTERS, ("no", "no", "abstain")):
+        r.cores[v].cast(VID, c)
+    r.pump()
+    r.cores["Chair"].close(VID)
+    r.pump()
+    assert {c.result(VID).counts for c in r.cores.values()} == {(0, 2, 1)}  # type: ignore[union-attr]
+    assert all(c.counters.rejected == 0 for c in r.cores.values())
