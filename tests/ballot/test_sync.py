@@ -211,3 +211,22 @@ def test_a_trustee_that_crashed_during_the_key_ceremony_finishes_it_after_its_re
     r.pump()
     assert {c.result(VID).counts for c in r.cores.values()} == {(0, 2, 1)}  # type: ignore[union-attr]
     assert all(c.counters.rejected == 0 for c in r.cores.values())
+
+
+def test_sync_messages_round_trip_and_bad_ones_are_refused_not_raised() -> None:
+    msgs = [wire.Sync("9f8e7d6c5b4a3921/2"), wire.Restated(VID, 3, 7, "France", b"V\x01\x06\x00\x01x"),
+            wire.Digest(VID, 12, bytes(range(32))), wire.Fail(VID, "deadline passed; waiting for France")]
+    for m in msgs:
+        assert wire.parse(bytes(m)) == m
+    assert bytes(wire.Digest(VID, 12, bytes(range(32))))[:3] == b"V\x01\x0a"
+    bad = [bytes(wire.Restated(VID, 7, 7, "France", b"")),  # position past the total
+           bytes(wire.Digest(VID, 12, bytes(range(32))))[:-1],  # truncated
+           bytes(wire.Sync("x")) + b"\x00"]  # trailing bytes
+    core = VoteCore("Spain", _chair, session=lambda: NONCE)
+    for data in bad:
+        core.receive(data, "France")
+    assert core.counters.malformed == 3 and core.boards == {}
+    # a restatement that does not start with the chair's opening builds no board
+    core.request_sync(0.0)
+    core.receive(bytes(wire.Restated(VID, 0, 1, "France", bytes(wire.Close(VID)))), "Germany")
+    assert core.boards == {} and core.sync.restated_refused == 1
