@@ -230,3 +230,6 @@ def test_sync_messages_round_trip_and_bad_ones_are_refused_not_raised() -> None:
     core.request_sync(0.0)
     core.receive(bytes(wire.Restated(VID, 0, 1, "France", bytes(wire.Close(VID)))), "Germany")
     assert core.boards == {} and core.sync.restated_refused == 1
+    # nor does one announcing more entries than any board holds
+    core.receive(bytes(wire.Restated(VID, 0, 60000, "Chair", b"V")), "Germany")
+    assert core.sync.restated_refused == 2 and core._building == {}

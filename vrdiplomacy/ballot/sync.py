@@ -47,6 +47,8 @@ SYNC_TRIES = 3
 SYNC_ANSWER_EVERY_S = 5.0  # a member's ask is not answered this soon after its previous one (no amplification)
 RESTATE_DONE = 4  # finished votes restated besides the running ones (older ones: the record)
 MAX_PENDING = 2000  # live vote messages kept per client while its boards are being restated
+MAX_RESTATED_ENTRIES = 4096  # entries of one restated board (a board keeps at most 1000 rejected ones)
+MAX_BUILDING_BYTES = 16 << 20  # restated bytes held at once, all boards being built together
 
 
 @dataclass
@@ -56,6 +58,7 @@ class _Building:
     by: str
     total: int
     entries: list[tuple[str, bytes]] = field(default_factory=list)
+    size: int = 0  # bytes held
 
 
 @dataclass
@@ -187,6 +190,9 @@ class BoardSync:
             if msg.position != 0 or sender == self.me:
                 self.sync.restated_ignored += 1
                 return
+            if msg.total > MAX_RESTATED_ENTRIES:
+                self.sync.restated_refused += 1
+                return
             bl = self._building[vid] = _Building(sender, msg.total)
         if bl.by != sender:
             self.sync.restated_ignored += 1  # a second restater: the first one's board is being built
@@ -195,7 +201,13 @@ class BoardSync:
             self.sync.restated_refused += 1
             del self._building[vid]
             return
+        held = sum(b.size for b in self._building.values())  # a few boards at most
+        if held + len(msg.message) > MAX_BUILDING_BYTES:
+            self.sync.restated_refused += 1
+            del self._building[vid]
+            return
         bl.entries.append((msg.sender, msg.message))
+        bl.size += len(msg.message)
         if len(bl.entries) < bl.total:
             return
         del self._building[vid]
