@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pump import Room
 
 from vrdiplomacy.ballot import wire
 from vrdiplomacy.ballot.election import Manifest
 from vrdiplomacy.ballot.keystore import TrusteeStore
 from vrdiplomacy.ballot.protocol import VoteCore, session_vote_id
+from vrdiplomacy.errors import ConfigError
 
 NONCE = "0a1b2c3d4e5f"
 VID = session_vote_id("item-5/1", NONCE)
@@ -107,6 +109,24 @@ def test_a_restatement_the_others_dispute_is_not_decrypted(tmp_path: Path) -> No
     assert f.sync_state[VID].disputed_by == {"Italy"} and not f.sync_state[VID].confirmed_by
     assert f.data_to_send() == []  # no partial decryption on a disputed board
     assert not f.confirmed(VID)
+
+
+def test_a_late_voter_casts_only_on_a_confirmed_board(tmp_path: Path) -> None:
+    r = _room(tmp_path)
+    r.cores["Chair"].open(_secret(threshold=2))
+    r.pump()
+    italy = r.cores.pop("Italy")  # Italy, a voter, joins after the ballot opened
+    r.cores["Italy"] = late = _core(r, "Italy", tmp_path)
+    late.request_sync(0.0)
+    honest = r.cores["Chair"].boards[VID]
+    for i, e in enumerate(honest.entries):  # the chair's restatement arrives before anyone's digest
+        late.receive(bytes(wire.Restated(VID, i, len(honest.entries), e.sender, e.message)), "Chair")
+    with pytest.raises(ConfigError, match="no other member has confirmed"):
+        late.cast(VID, "yes")
+    late.receive(bytes(wire.Digest(VID, len(honest.entries), honest.digest())), "Germany")
+    late.cast(VID, "yes")
+    r.pump()
+    assert italy.boards[VID].stage == "open" and len(r.cores["France"].boards[VID].ballots) == 1
 
 
 def test_a_member_who_joins_after_the_result_sees_it(tmp_path: Path) -> None:

@@ -157,6 +157,9 @@ class VoteCore(BoardSync):
             raise ConfigError(f"vote {vote_id!r} is {b.stage}, not open")
         if self.me in b.ballots or self.me in b.recorded:
             raise ConfigError(f"{self.me} already voted in {vote_id!r}")
+        if not self.confirmed(vote_id):  # a forged board could carry a key its restater can decrypt with
+            raise ConfigError(f"vote {vote_id!r} ran before this client joined and no other member has confirmed "
+                              "the board restated to it yet; try again in a moment")
         if m.secret:
             assert b.context is not None
             self._send(wire.Cast(vote_id, encrypt_ballot(b.context, self.me, idx)))

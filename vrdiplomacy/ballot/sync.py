@@ -26,7 +26,9 @@ member who never sent it (the messages are signed by the restater, not by their 
 matching digest from another member rules that out for the entries it covers, and a mismatch is
 reported ("disputed"). A restarted trustee takes its secrets up from its key file
 (:class:`~vrdiplomacy.ballot.keystore.TrusteeStore`) and publishes its partial decryption only on a
-confirmed board: a forged board could otherwise ask it to decrypt a single voter's ballot.
+confirmed board: a forged board could otherwise ask it to decrypt a single voter's ballot. A
+late voter likewise casts only on a confirmed board (a forged one could carry a key its restater
+alone can decrypt with). In a room of two, nobody can confirm: the vote then ends at its deadline.
 """
 
 from __future__ import annotations
