@@ -39,3 +39,10 @@ def test_demo_runs_headless_and_writes_what_it_says(tmp_path: Path) -> None:
         assert w.getnchannels() == 2 and w.getnframes() / w.getframerate() >= 6.0
     assert s["audio"]["rms_dbfs"] > -60.0
     assert s["wall_s"] < 60.0
+    # the demo's recorded vote reached the chamber's vote board with its verified result
+    # (fails on main 94bf7c4: the demo had no vote)
+    v = s["vote"]
+    assert v["stage"] == "tallied" and v["verified"] and v["cast"] == v["eligible"] == 4
+    assert v["result"] == {"yes": 2, "no": 1, "abstain": 1} and sorted(v["lights"].values()) == ["abstain", "no", "yes", "yes"]
+    assert "demo: recorded vote item-1/1 on the board: yes 2, no 1, abstain 1 (verified)" in p.stdout
+    assert Path(v["board_image"]).stat().st_size > 10_000

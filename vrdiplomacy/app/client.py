@@ -46,8 +46,10 @@ from vrdiplomacy.scene.math3d import Pose, quat_mul, quat_rotate
 from vrdiplomacy.scene.model import Scene
 
 log = logging.getLogger("vrdiplomacy.app")
-CHAIR_KEYS = frozenset({"chair_grant", "chair_revoke", "chair_mute", "chair_time", "chair_next_item"})
-"""Desktop keys that are the chair's procedure actions (G, R, M), not gestures."""
+VOTE_KEYS = frozenset({"chair_vote", "vote_yes", "vote_no", "vote_abstain"})
+"""Desktop keys of the votes (V: the chair opens or closes a recorded vote; F1/F2/F3: yes, no, abstain)."""
+CHAIR_KEYS = frozenset({"chair_grant", "chair_revoke", "chair_mute", "chair_time", "chair_next_item"}) | VOTE_KEYS
+"""Desktop keys that are the chair's procedure actions (G, R, M) or votes, not gestures."""
 
 @dataclass
 class ClientOptions:
@@ -192,7 +194,7 @@ class LiveClient:
     def _in_session(self, inp: InputFrame, chair: frozenset[str] = frozenset(),
                     draft: frozenset[str] = frozenset()) -> ClientView:
         s = self.host.session
-        news = [s.chair_key(k) for k in sorted(chair)]
+        news = [s.vote_key(k) if k in VOTE_KEYS else s.chair_key(k) for k in sorted(chair)]
         if draft:
             news.extend(s.drafting.desktop_keys(draft))
             s.flush_drafting()

@@ -50,6 +50,63 @@ def _snapshot(host: Any) -> tuple[Any, list[Any], Any]:
     return host.call(get)
 
 
+# ---------------------------------------------------------------- the roll-call
+
+
+DEMO_QUESTION = "Adopt draft resolution L.12 on climate finance?"
+DEMO_CHOICES = ("yes", "yes", "no", "abstain")
+
+
+def _roll_call(seat: Any, plans: list[Any]) -> Any:
+    """The demo's recorded vote: you and the bots' delegations, one vote a step (ballot/rollcall.py)."""
+    from vrdiplomacy.ballot.rollcall import RollCall
+    from vrdiplomacy.errors import AssetError
+    from vrdiplomacy.scene.delegations import delegation
+
+    def name(code: str | None, fallback: str) -> str:
+        try:
+            return delegation(code).name if code else fallback
+        except AssetError:
+            return code or fallback
+
+    names = list(dict.fromkeys([name(seat.delegation, "You")] + [name(p.seat.delegation, p.identity) for p in plans]))
+    return RollCall({n: DEMO_CHOICES[i % len(DEMO_CHOICES)] for i, n in enumerate(names)}, DEMO_QUESTION)
+
+
+def _vote_step(host: Any, rc: Any, t: float, duration: float) -> None:
+    """The roll-call's steps due at ``t`` seconds (all of them within the first 60% of the
+    duration, one a second at most), shown on the chamber's vote board of your client."""
+    interval = min(1.0, 0.6 * duration / rc.total_steps)
+    due = int(t / interval) + 1 if t < duration else rc.total_steps
+    while rc.result is None and rc.steps < due:
+        rc.step()
+        if rc.result is not None:
+            print("demo: recorded vote " + rc.manifest.vote_id + " on the board: "
+                  + ", ".join(f"{o} {c}" for o, c in zip(rc.result.options, rc.result.counts)) + " (verified)", flush=True)
+    view = rc.view()
+    host.call(lambda: setattr(host.session.votes, "shown", view))
+
+
+def _vote_summary(rc: Any, out: Path | None) -> dict[str, Any]:
+    """The roll-call for summary.json, and its board picture (``vote_board.png``)."""
+    view = rc.view()
+    if view is None:
+        return {}
+    s: dict[str, Any] = {"label": view.label, "question": view.question, "stage": view.stage, "cast": view.cast,
+                         "eligible": view.eligible, "lights": dict(view.lights),
+                         "result": None if view.counts is None else dict(zip(view.options, view.counts)),
+                         "verified": view.verified}
+    if out is not None:
+        from PIL import Image
+
+        from vrdiplomacy.render.vote_board import vote_board
+
+        path = out / "vote_board.png"
+        Image.fromarray(vote_board(view)).save(path)
+        s["board_image"] = str(path)
+    return s
+
+
 # ---------------------------------------------------------------- headless
 
 
@@ -85,6 +142,7 @@ def run_headless(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tup
           f"{layout.scene}; headless for {duration:g} s, writing to {out}/", flush=True)
     timeline: list[dict[str, Any]] = []
     control = None
+    rc = _roll_call(seat, plans)
     try:
         painter.wait_ready()
         host.start()
@@ -98,12 +156,15 @@ def run_headless(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tup
             if err is not None:
                 raise err
             k += 1
+            _vote_step(host, rc, t, duration)  # the roll-call, on the agenda screen's vote board
             drawn = painter.submit(k, *_snapshot(host))
             note = "" if drawn else f"; no image this second (renderer busy: {painter.skipped} skipped so far)"
             view = _meeting(host)
             timeline.append(_timeline_entry(t, view))
             print(progress_line(host, t, duration) + f"; {meeting_line(view)}" + note, flush=True)
             time.sleep(max(0.0, min(t0 + k * 1.0, t0 + duration) - time.perf_counter()))
+        if host.failed() is None:
+            _vote_step(host, rc, duration, duration)  # a loaded machine's last steps, so the vote completes
     finally:
         _stop_control(host, control)
         report = host.stop()
@@ -116,6 +177,9 @@ def run_headless(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tup
                          "mean_render_s": round(sum(painter.frame_s) / max(len(painter.frame_s), 1), 3)}
     summary["meeting"] = {**report.user.get("meeting", {}), "timeline": timeline}
     summary["screens"] = {"shown": painter.shown, "redraws": painter.redraws}
+    summary["vote"] = _vote_summary(rc, out)
+    if summary["vote"].get("board_image"):
+        summary["files"].insert(-1, summary["vote"]["board_image"])  # summary.json stays the last
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _print_summary(summary)
     return 0 if summary["received"]["poses"] > 0 or not plans else 1
@@ -160,6 +224,8 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
           f"({CONTROLS_HELP})", flush=True)
 
     t0 = backend.opened_at  # the duration counts from the window's opening
+    rc = _roll_call(seat, plans)
+    last_vote = [0.0]
     last_print = [0.0]
     first = [True]
     checked = [0.0]
@@ -174,6 +240,9 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
             t = time.perf_counter() - t0
             if t >= SETTLE_S:
                 settled.append(t)
+            if t - last_vote[0] >= 0.25:  # the roll-call, on the agenda screen's vote board
+                last_vote[0] = t
+                _vote_step(host, rc, t, duration)
             if first[0] and backend.first_frame_s is None:
                 first[0] = False
                 print(f"demo: first frame {t:.1f} s after the window opened ({_quality(adaptive)})", flush=True)

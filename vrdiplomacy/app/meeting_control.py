@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from vrdiplomacy.app.vote_control import VOTE_ACTIONS, execute_vote
 from vrdiplomacy.errors import ConfigError, ProtocolError, VrdError
 from vrdiplomacy.meeting import wire as mw
 from vrdiplomacy.meeting.roles import may
@@ -88,7 +89,8 @@ class MeetingCommand:
                       str(d.get("data", "")))
         except (ValueError, KeyError, TypeError) as e:
             raise ProtocolError(f"malformed meeting command: {e}") from None
-        if cmd.action != "status" and cmd.action not in mw.ACTION_NUMBERS and cmd.action not in TEXT_ACTIONS:
+        known = cmd.action == "status" or cmd.action in mw.ACTION_NUMBERS or cmd.action in TEXT_ACTIONS
+        if not known and cmd.action not in VOTE_ACTIONS:
             raise ProtocolError(f"unknown meeting action {cmd.action!r}")
         return cmd
 
@@ -136,6 +138,8 @@ async def execute(session: Any, cmd: MeetingCommand, timeout: float = 5.0) -> tu
         return True, "\n".join(status_lines(session))
     if cmd.action in TEXT_ACTIONS:  # the joint text (vrdiplomacy text ... --session)
         return await text_control(session, cmd.action, cmd.subject, cmd.data, timeout)
+    if cmd.action in VOTE_ACTIONS:  # votes (app/vote_control.py)
+        return await execute_vote(session, cmd.action, cmd.subject, cmd.data, timeout)
     mt = session.meeting
     num = mw.ACTION_NUMBERS[cmd.action]
     perm = mw.PERMISSION_OF.get(num)

@@ -9,7 +9,11 @@ rejected with a reason (counted; a rejection never raises). The board's JSON for
 (``vrdiplomacy vote verify BOARD.json``).
 
 Stages: ``ceremony`` (secret votes: waiting for every trustee's commitment and shares) → ``open``
-(ballots accepted) → ``closed`` (the chair closed it; trustees decrypt the sums) → ``tallied``.
+(ballots accepted) → ``closed`` (the chair closed it; trustees decrypt the sums) → ``tallied``;
+or ``failed``: the chair closed a secret ballot whose key ceremony never finished, or declared
+the tally's deadline passed (:class:`~vrdiplomacy.ballot.wire.Fail`) while too few trustees had
+decrypted. The board itself names the trustees that were missing (:attr:`Board.failure`), so every
+client shows the same reason ("tally failed: trustees France, Germany absent").
 
 Ballot rules (each a rejection reason): the sender signs as the voter it names; the voter is in
 the electorate; one ballot per voter (a second is ``duplicate``); no ciphertext may repeat an
@@ -19,6 +23,7 @@ since they hash the voter id); every proof verifies; nothing after the close.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -75,7 +80,9 @@ class Board:
     result: Result | None = None
     rejected: Counter[str] = field(default_factory=Counter)
     context: ElectionContext | None = None
+    failure: str = ""  # why the vote failed (stage "failed")
     _seen_points: set[bytes] = field(default_factory=set)
+    _chain: list[bytes] = field(default_factory=list)  # hash chain over the entries (see digest)
 
     def __post_init__(self) -> None:
         if not self.manifest.secret:
@@ -103,6 +110,23 @@ class Board:
         self.entries.append(Entry(sender, bytes(msg), reason))
         return reason
 
+    def digest(self, count: int | None = None) -> bytes:
+        """The hash chain of the first ``count`` entries (default: all): SHA-256 over the previous
+        link, then each entry's sender, message and verdict (accepted or not). Two clients whose
+        boards hold the same entries in the same order have the same digest."""
+        n = len(self.entries) if count is None else count
+        if not 0 <= n <= len(self.entries):
+            raise ProtocolError(f"the board has {len(self.entries)} entries, not {n}")
+        while len(self._chain) < n:
+            e = self.entries[len(self._chain)]
+            prev = self._chain[-1] if self._chain else b"vrdiplomacy/board-chain/v1"
+            h = hashlib.sha256(prev)
+            for part in (e.sender.encode(), e.message):
+                h.update(len(part).to_bytes(4, "big") + part)
+            h.update(b"\x01" if e.rejected else b"\x00")
+            self._chain.append(h.digest())
+        return self._chain[n - 1] if n else b"\x00" * 32
+
     def _apply(self, sender: str, msg: wire.VoteMessage) -> None:
         m = self.manifest
         if isinstance(msg, wire.Open):
@@ -110,10 +134,19 @@ class Board:
         if isinstance(msg, wire.Close):
             if sender != m.chair:
                 raise ProtocolError(f"only the chair closes: {sender}")
-            if self.stage in ("closed", "tallied"):
+            if self.stage in ("closed", "tallied", "failed"):
                 raise ProtocolError("already closed")
             self._close()
             return
+        if isinstance(msg, wire.Fail):
+            if sender != m.chair:
+                raise ProtocolError(f"only the chair declares a vote failed: {sender}")
+            if self.stage not in ("ceremony", "closed"):
+                raise ProtocolError(f"a vote {self.stage} cannot fail")
+            self._fail()
+            return
+        if self.stage == "failed":
+            raise ProtocolError("failed: the vote failed before this message")
         if isinstance(msg, wire.Commit):
             self._commit(sender, msg)
         elif isinstance(msg, wire.Shares):
@@ -184,8 +217,41 @@ class Board:
         self._seen_points |= pts
         self.ballots[voter] = msg
 
+    def absent_trustees(self) -> tuple[str, ...]:
+        """The trustees the vote still waits for: in the ceremony, those whose commitment or shares
+        are missing; once closed, those who have not published their partial decryption."""
+        m = self.manifest
+        if not m.secret or self.stage in ("open", "tallied"):
+            return ()
+        if self.stage == "ceremony" or (self.stage == "failed" and len(self.shares) < len(m.trustees)):
+            if len(self.commitments) < len(m.trustees):  # shares are dealt once every commitment is in
+                return tuple(t for i, t in enumerate(m.trustees, 1) if i not in self.commitments)
+            return tuple(t for i, t in enumerate(m.trustees, 1) if i not in self.shares)
+        return tuple(t for i, t in enumerate(m.trustees, 1) if i not in self.partials)
+
+    def not_voted(self) -> tuple[str, ...]:
+        """The voters with no accepted ballot (in the manifest's order); none in a secret ballot
+        whose key was never made (nobody could vote)."""
+        n = len(self.manifest.trustees)
+        if self.manifest.secret and (len(self.commitments) < n or len(self.shares) < n):
+            return ()
+        return tuple(v for v in self.manifest.voters if v not in self.ballots and v not in self.recorded)
+
+    def _fail(self) -> None:
+        m = self.manifest
+        absent = self.absent_trustees()
+        if self.stage == "ceremony":
+            why = "the trustees' key was never made"
+        else:
+            why = f"tally failed: {len(self.partials)} of {m.threshold} partial decryptions needed"
+        self.stage = "failed"
+        self.failure = why + (f"; trustee{'s' if len(absent) > 1 else ''} {', '.join(absent)} absent" if absent else "")
+
     def _close(self) -> None:
         m = self.manifest
+        if self.stage == "ceremony":  # a secret ballot closed before its key was made: no ballot could be cast
+            self._fail()
+            return
         if not m.secret:
             counts = [0] * len(m.options)
             for c in self.recorded.values():

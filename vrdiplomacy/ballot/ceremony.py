@@ -43,6 +43,7 @@ from vrdiplomacy.ballot.group import G, L, Point, Scalar, Transcript
 from vrdiplomacy.errors import CryptoError, ProtocolError
 
 SEALED_SHARE_BYTES = 32 + 32 + 16  # ephemeral point, encrypted scalar, tag
+SECRETS_MAGIC = b"VTS1"
 
 
 class CeremonyError(CryptoError):
@@ -163,6 +164,38 @@ class Trustee:
             total = (total + v) % L
         self.key_share = total
         return total
+
+    def secrets_bytes(self) -> bytes:
+        """Everything this trustee must keep to finish its ceremony and decrypt after a restart
+        (secret: :class:`~vrdiplomacy.ballot.keystore.TrusteeStore` writes it user-only)::
+
+            "VTS1" | 32 ceremony | u8 index | u8 n | u8 k | k x 32 coefficient | 32 share-key secret
+            | u8 has key share | [32 key share]
+        """
+        w = Writer().raw(SECRETS_MAGIC).raw(self.ceremony).u8(self.index).u8(self.n).u8(self.k)
+        for a in self._coef:
+            w.raw(g.scalar_bytes(a))
+        w.raw(g.scalar_bytes(self._e)).u8(self.key_share is not None)
+        if self.key_share is not None:
+            w.raw(g.scalar_bytes(self.key_share))
+        return bytes(w)
+
+    @classmethod
+    def from_secrets(cls, data: bytes) -> Trustee:
+        """The trustee :meth:`secrets_bytes` wrote; :class:`CeremonyError` if it is not one."""
+        try:
+            r = Reader(bytes(data))
+            if r.take(4) != SECRETS_MAGIC:
+                raise CeremonyError("not a trustee's key file")
+            ceremony, index, n, k = r.take(32), r.u8(), r.u8(), r.u8()
+            t = cls(ceremony, index, n, k)
+            t._coef = [g.scalar_from(r.take(32)) for _ in range(k)]
+            t._e = g.scalar_from(r.take(32))
+            t.key_share = g.scalar_from(r.take(32)) if r.u8() else None
+            r.end()
+        except (ProtocolError, CryptoError) as e:
+            raise CeremonyError(f"a damaged trustee's key file: {e}") from e
+        return t
 
     def partial(self, ctx_hash: bytes, cts: Sequence[zk.Ciphertext]) -> list[tuple[Point, zk.DleqProof]]:
         """``M_j = s_j·A`` with its proof for each tally ciphertext."""

@@ -20,21 +20,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from vrdiplomacy.ballot.board import Result
+from vrdiplomacy.ballot.board import Board, Result
 from vrdiplomacy.ballot.election import Manifest
-from vrdiplomacy.ballot.protocol import VoteCore, VoteEvent
+from vrdiplomacy.ballot.protocol import VoteCore, VoteEvent, session_vote_id, vote_label
+from vrdiplomacy.ballot.roles import CHAIR_ROLES, RoleBook, meeting_nonce, roster_names
 from vrdiplomacy.errors import ConfigError, VrdError
-
-CHAIR_ROLES = frozenset({"chair", "host"})
 
 
 @dataclass
 class LiveVote:
-    """What this client does. vote_id: the vote to follow; manifest: open it (chair); choice: cast
+    """What this client does. vote_id: the vote's label ("item-4/1"; the chair's client adds the
+    meeting session's nonce to the id it opens, and everyone finds the vote by its label); manifest: open it (chair); choice: cast
     it (voter); closes_in: the chair closes after that many seconds (0: when all voted);
     until: "tallied" (default) or "cast" (a voter leaves once its ballot was accepted);
     board: write the board there at the end; timeout: give up after that many seconds; settle:
@@ -52,36 +52,7 @@ class LiveVote:
 
 
 class VoteTimeout(VrdError):
-    """The vote did not reach the awaited stage in time."""
-
-
-def roster_names(room: Any) -> dict[str, str]:
-    """Verified member name -> room role, from the signed roster of a SecureRoom."""
-    r = room.roster
-    return {} if r is None else {m.identity.name: m.role for m in r.members.values()}
-
-
-class RoleBook:
-    """Room roles by verified name, remembered after a member leaves.
-
-    An event is opened (and its sender verified) when it arrives, but read by the application a
-    moment later: by then its sender may have left and the roster dropped it. Its role is the one
-    of the last roster that listed it (it was a member when it signed: the event opened)."""
-
-    def __init__(self, room: Any) -> None:
-        self.room = room
-        self.roles: dict[str, str] = {}
-        self._seen: object = None
-
-    def refresh(self) -> dict[str, str]:
-        r = self.room.roster
-        if r is not self._seen:
-            self._seen = r
-            self.roles.update(roster_names(self.room))
-        return self.roles
-
-    def role(self, name: str) -> str:
-        return self.refresh().get(name, "")
+    """The vote did not reach the awaited stage in time, or failed (its board says why)."""
 
 
 async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable[[str], None] = print,
@@ -92,7 +63,12 @@ async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable
     from vrdiplomacy.net.secure import RoomCodeChanged
 
     roles = RoleBook(room)
-    core = VoteCore(me, lambda name: roles.role(name) in CHAIR_ROLES)
+    core = VoteCore(me, lambda name: roles.role(name) in CHAIR_ROLES, session=lambda: meeting_nonce(room))
+    label = vote_label(job.vote_id)  # the vote's id carries the meeting session's nonce: found by label
+
+    def board() -> Board | None:
+        hits = [b for vid, b in core.boards.items() if vote_label(vid) == label]
+        return hits[-1] if hits else None
     start = clock()
     opened = closed = cast_sent = False
     dropped = 0
@@ -103,7 +79,7 @@ async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable
             client.send_event(payload, stream=stream)
 
     def show(e: VoteEvent) -> None:
-        if e.vote_id != job.vote_id and e.kind != "rejected":
+        if vote_label(e.vote_id) != label and e.kind != "rejected":
             return
         if e.kind == "rejected":
             say(f"vote {e.vote_id or '?'}: rejected from {e.who}: {e.detail}")
@@ -118,7 +94,7 @@ async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable
     while True:
         now = clock()
         if now - start > job.timeout:
-            b = core.boards.get(job.vote_id)
+            b = board()
             raise VoteTimeout(f"vote {job.vote_id}: still {b.stage if b else 'not open'} after {job.timeout:g} s")
         ev = await client.next_event(timeout=0.05)
         if isinstance(ev, RoomCodeChanged):
@@ -135,19 +111,21 @@ async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable
             present = roster_names(room)
             missing = [n for n in (*m.voters, *m.trustees) if n not in present]
             all_present_since = None if missing else (all_present_since if all_present_since is not None else now)
+            nonce = meeting_nonce(room)
             if all_present_since is not None and now - all_present_since >= job.settle \
-                    and present.get(me, "") in CHAIR_ROLES:
-                core.open(m if not job.closes_in else _with_close(m, now + job.closes_in))
+                    and present.get(me, "") in CHAIR_ROLES and nonce is not None:
+                m = replace(m, vote_id=session_vote_id(label, nonce))
+                core.open(m if not job.closes_in else replace(m, closes_at=now + job.closes_in))
                 opened = True
                 say(f"vote {m.vote_id}: opening ({'secret' if m.secret else 'recorded'}, {len(m.voters)} voters)")
-        b = core.boards.get(job.vote_id)
+        b = board()
         if b is not None and job.choice is not None and b.stage == "open" and me in b.manifest.voters \
                 and me not in b.ballots and me not in b.recorded and not cast_sent:
-            core.cast(job.vote_id, job.choice)
+            core.cast(b.manifest.vote_id, job.choice)
             cast_sent = True
         if b is not None and m is not None and not closed and b.stage == "open" and not job.closes_in \
                 and len(b.ballots) + len(b.recorded) == len(b.manifest.voters):
-            core.close(job.vote_id)
+            core.close(b.manifest.vote_id)
             closed = True
         core.tick(now)
         flush()
@@ -156,22 +134,20 @@ async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable
         if b is not None:
             if job.until == "cast" and (me in b.ballots or me in b.recorded):
                 return None
-            if b.result is not None and b.stage == "tallied" and core.trustee_done(job.vote_id):
+            if b.stage == "failed":
+                raise VoteTimeout(f"vote {b.manifest.vote_id} failed: {b.failure}")
+            if b.result is not None and b.stage == "tallied" and core.trustee_done(b.manifest.vote_id):
                 if job.board is not None:
                     job.board.write_text(b.to_json())
                     say(f"board written to {job.board}")
                 return b.result
 
 
-def _with_close(m: Manifest, at: float) -> Manifest:
-    from dataclasses import replace
-
-    return replace(m, closes_at=at)
-
-
 def check_job(job: LiveVote) -> None:
     if job.until not in ("tallied", "cast"):
         raise ConfigError("--until is tallied or cast")
+    if job.manifest is not None and "@" in job.vote_id:
+        raise ConfigError(f"a vote's label has no '@' (the meeting session's nonce is added to it): {job.vote_id!r}")
     if job.until == "cast" and job.choice is None:
         raise ConfigError("--until cast needs a choice to cast")
 

@@ -3,8 +3,10 @@
 The meeting layer drains :meth:`VoteCore.next_event` and passes each event here with the room
 state's ``key_of(name)`` (member key of a verified name). Kinds: ``vote_opened``, ``vote_ready``
 (the key ceremony is done), ``vote_cast`` (a recorded vote's choice is in the note, a secret
-ballot's is not: only that the delegation voted), ``vote_rejected``, ``vote_closed`` and
-``vote_result``. A secret vote's note never carries a choice.
+ballot's is not: only that the delegation voted), ``vote_rejected``, ``vote_closed``,
+``vote_result`` (with who did not vote), ``vote_failed`` (the board's reason: the trustees that
+were absent) and ``vote_restated`` (a vote that ran before this client joined, its board restated
+by another member). A secret vote's note never carries a choice.
 """
 
 from __future__ import annotations
@@ -43,6 +45,20 @@ def meeting_notes(core: VoteCore, ev: VoteEvent, now: float, key_of: Callable[[s
         return [MeetingNote(now, "vote_closed", who, None, f"vote {m.vote_id} closed", data)]
     if ev.kind == "tallied" and ev.result is not None:
         counts = ", ".join(f"{o} {c}" for o, c in zip(ev.result.options, ev.result.counts))
-        return [MeetingNote(now, "vote_result", None, None, f"result of vote {m.vote_id}: {counts}",
-                            data + tuple((o, str(c)) for o, c in zip(ev.result.options, ev.result.counts)))]
+        absent = b.not_voted()
+        text = f"result of vote {m.vote_id}: {counts}" + (f"; did not vote: {', '.join(absent)}" if absent else "")
+        if ev.detail == "restated":
+            text += " (from before this client joined)"
+        return [MeetingNote(now, "vote_result", None, None, text,
+                            data + tuple((o, str(c)) for o, c in zip(ev.result.options, ev.result.counts))
+                            + ((("not_voted", ",".join(absent)),) if absent else ()))]
+    if ev.kind == "failed":
+        return [MeetingNote(now, "vote_failed", who, None, f"vote {m.vote_id} failed: {ev.detail}",
+                            data + (("reason", ev.detail), ("absent", ",".join(b.absent_trustees()))))]
+    if ev.kind == "restated":
+        return [MeetingNote(now, "vote_restated", who, None, f"vote {m.vote_id} ran before this client joined: its board "
+                            f"was restated by {ev.who} ({b.stage})", data + (("stage", b.stage),))]
+    if ev.kind == "confirmed":
+        return [MeetingNote(now, "vote_confirmed", None, None, f"the restated board of vote {m.vote_id} was confirmed "
+                            f"by {ev.who}", data + (("confirmed_by", ev.who),))]
     return []

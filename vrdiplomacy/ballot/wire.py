@@ -12,6 +12,16 @@ points and scalars 32 bytes)::
     kind 5 RECORDED  text voter, u8 option index
     kind 6 CLOSE     (nothing)
     kind 7 PARTIAL   u8 trustee index, u8 n, n × (point M, 64-byte Chaum–Pedersen proof)
+    kind 8 SYNC      (nothing; vote_id: the asking process's random id) a client that (re)started asks
+                     for the votes it missed
+    kind 9 RESTATED  u16 position, u16 total, text original sender, blob original message
+    kind 10 DIGEST   u16 count, 32-byte hash chain of the board's first count entries
+    kind 11 FAIL     text reason (the chair: the tally's deadline passed)
+
+Kinds 8–10 let a client that missed a vote's messages (a crashed trustee's new process, whose
+keys cannot open what was sealed before; a member who joined late) rebuild its board: one member
+restates every entry as it sits on its board, the others send the board's digest so the
+newcomer can tell a faithful restatement from a forged one (:mod:`vrdiplomacy.ballot.sync`).
 
 The tag is distinct from the other room events (GestureEvent's version byte 1, handshake 0x48 "H",
 presence 0x50 "P", feedback 0x4C "L"). :func:`parse` raises :class:`ProtocolError` on anything
@@ -32,9 +42,10 @@ from vrdiplomacy.errors import CryptoError, ProtocolError
 STREAM = "vote"
 TAG = 0x56
 VERSION = 1
-OPEN, COMMIT, SHARES, BALLOT, RECORDED, CLOSE, PARTIAL = range(1, 8)
+OPEN, COMMIT, SHARES, BALLOT, RECORDED, CLOSE, PARTIAL, SYNC, RESTATED, DIGEST, FAIL = range(1, 12)
 KIND_NAMES = {OPEN: "open", COMMIT: "commit", SHARES: "shares", BALLOT: "ballot", RECORDED: "recorded",
-              CLOSE: "close", PARTIAL: "partial"}
+              CLOSE: "close", PARTIAL: "partial", SYNC: "sync", RESTATED: "restated", DIGEST: "digest", FAIL: "fail"}
+DIGEST_BYTES = 32
 
 
 def _head(kind: int, vote_id: str) -> Writer:
@@ -128,7 +139,60 @@ class Partial:
         return bytes(w)
 
 
-VoteMessage = Open | Commit | Shares | Cast | RecordedCast | Close | Partial
+@dataclass(frozen=True)
+class Fail:
+    """The chair declares the vote failed (its tally's deadline passed); the board says why."""
+
+    vote_id: str
+    reason: str = ""
+    kind = FAIL
+
+    def __bytes__(self) -> bytes:
+        return bytes(_head(FAIL, self.vote_id).text(self.reason))
+
+
+@dataclass(frozen=True)
+class Sync:
+    """A client that (re)started asks the room for the votes of this meeting it has no board of
+    (``vote_id``: a random id of the asking process, the same in its repeated asks)."""
+
+    vote_id: str = ""
+    kind = SYNC
+
+    def __bytes__(self) -> bytes:
+        return bytes(_head(SYNC, self.vote_id))
+
+
+@dataclass(frozen=True)
+class Restated:
+    """Entry ``position`` of ``total`` on the restating member's board: ``message`` as ``sender`` signed it."""
+
+    vote_id: str
+    position: int
+    total: int
+    sender: str
+    message: bytes
+    kind = RESTATED
+
+    def __bytes__(self) -> bytes:
+        return bytes(_head(RESTATED, self.vote_id).u16(self.position).u16(self.total).text(self.sender).blob(self.message))
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The hash chain of the first ``count`` entries of the sender's board of ``vote_id``."""
+
+    vote_id: str
+    count: int
+    digest: bytes
+    kind = DIGEST
+
+    def __bytes__(self) -> bytes:
+        return bytes(_head(DIGEST, self.vote_id).u16(self.count).raw(self.digest))
+
+
+VoteMessage = Open | Commit | Shares | Cast | RecordedCast | Close | Partial | Fail
+SyncMessage = Sync | Restated | Digest
 
 
 def is_vote(data: bytes) -> bool:
@@ -136,7 +200,7 @@ def is_vote(data: bytes) -> bool:
     return data[:1] == bytes([TAG])
 
 
-def parse(data: bytes) -> VoteMessage:
+def parse(data: bytes) -> VoteMessage | SyncMessage:
     """One vote message from a room event's payload."""
     data = bytes(data)
     if len(data) < 3 or data[0] != TAG:
@@ -145,7 +209,7 @@ def parse(data: bytes) -> VoteMessage:
         raise ProtocolError(f"vote message version {data[1]} not supported")
     kind = data[2]
     r = Reader(data, 3)
-    msg: VoteMessage
+    msg: VoteMessage | SyncMessage
     try:
         if kind == OPEN:
             msg = Open(Manifest.read(r))
@@ -166,6 +230,17 @@ def parse(data: bytes) -> VoteMessage:
                 t, n = r.u8(), r.u8()
                 msg = Partial(vid, t, tuple((g.point_from(r.take(32)), zk.DleqProof.parse(r.take(64)))
                                             for _ in range(n)))
+            elif kind == FAIL:
+                msg = Fail(vid, r.text())
+            elif kind == SYNC:
+                msg = Sync(vid)
+            elif kind == RESTATED:
+                pos, total = r.u16(), r.u16()
+                msg = Restated(vid, pos, total, r.text(), r.blob())
+                if not pos < total:
+                    raise ProtocolError(f"restated entry {pos} of {total}")
+            elif kind == DIGEST:
+                msg = Digest(vid, r.u16(), r.take(DIGEST_BYTES))
             else:
                 raise ProtocolError(f"unknown vote message kind {kind}")
     except CryptoError as e:

@@ -13,6 +13,9 @@ Examples::
     vrdiplomacy meeting item --item 2
     vrdiplomacy meeting phase --phase negotiation
     vrdiplomacy meeting raise | lower | point-of-order | reply | yield
+    vrdiplomacy meeting vote-open item-4/1 --question "Adopt draft L.12?" --recorded
+    vrdiplomacy meeting vote-cast yes         # or: vote-cast item-4/1 yes
+    vrdiplomacy meeting vote-status
 """
 
 from __future__ import annotations
@@ -35,7 +38,13 @@ ACTIONS_HELP = textwrap.dedent("""\
       agenda ITEM...         chair, secretariat: set the agenda
       item --item N          chair, secretariat: the current agenda item (1-based)
       phase --phase NAME     chair, secretariat: opening, general_debate, negotiation, drafting, voting, closing, suspended
-    MEMBER: a delegation code (FRA), a name or a seat id.
+      vote-open LABEL --question Q   chair: open a vote (secret ballot; --recorded for a roll-call vote;
+                             --options yes,no,abstain --voters A,B --trustees A,B,C --threshold 2
+                             --closes-in S --item N; voters default to every delegate and head)
+      vote-cast [LABEL] CHOICE   cast your vote in LABEL (default: the latest vote)
+      vote-close [LABEL]     chair: close the vote now (it closes by itself once everyone voted)
+      vote-status            every vote: question, ballots cast of eligible, the verified result
+    MEMBER: a delegation code (FRA), a name or a seat id. Votes need an end-to-end encrypted room.
     """)
 
 
@@ -51,6 +60,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the running client's control socket (default: meeting.sock in your state folder; "
                         "'join --control' sets it)")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds to wait for the answer (default 10)")
+    v = p.add_argument_group("votes (vote-open)")
+    v.add_argument("--question", metavar="TEXT", help="the question put to the vote")
+    v.add_argument("--options", metavar="A,B,...", help="the choices (default yes,no,abstain)")
+    v.add_argument("--recorded", action="store_true", help="a recorded (roll-call) vote, shown per delegation")
+    v.add_argument("--voters", metavar="NAMES", help="who votes, certificate names (default: every delegate and head)")
+    v.add_argument("--trustees", metavar="NAMES", help="secret ballot: who holds key shares (default: you and two voters)")
+    v.add_argument("--threshold", type=int, metavar="K", help="secret ballot: trustees needed to decrypt")
+    v.add_argument("--closes-in", type=float, metavar="S", help="close after S seconds (default: once everyone voted)")
+    v.add_argument("--deadline", type=float, metavar="S",
+                   help="without --closes-in: close after S seconds even if not everyone voted; a secret ballot "
+                        "whose trustees' key or tally takes longer fails, naming the absent trustees (default 120)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,8 +79,14 @@ def run(args: argparse.Namespace) -> int:
         control_path,
         send_command,
     )
+    from vrdiplomacy.app.vote_control import VOTE_ACTIONS
     from vrdiplomacy.errors import ConfigError
 
+    if args.action.replace("-", "_") in VOTE_ACTIONS:
+        cmd = _vote_command(args)
+        ok, line = send_command(control_path(args.control), cmd, args.timeout)
+        print(line)
+        return 0 if ok else 1
     items = list(args.args)
     member = None
     if args.action != "agenda":
@@ -72,3 +98,26 @@ def run(args: argparse.Namespace) -> int:
     ok, line = send_command(control_path(args.control), cmd, args.timeout)
     print(line)
     return 0 if ok else 1
+
+
+def _vote_command(args: argparse.Namespace) -> object:
+    """The control command of ``vote-open|cast|close|status`` from the words and options."""
+    from vrdiplomacy.app.meeting_control import MeetingCommand
+    from vrdiplomacy.app.vote_control import vote_command_data
+    from vrdiplomacy.errors import ConfigError
+
+    act = args.action.replace("-", "_")
+    words = list(args.args)
+    if act == "vote_open":
+        if len(words) != 1:
+            raise ConfigError("vote-open takes the vote's label: vote-open item-4/1 --question '...'")
+        data = vote_command_data(args.question, args.options, args.recorded, args.voters, args.trustees, args.threshold,
+                                 args.closes_in, str(args.item) if args.item else "", args.deadline)
+        return MeetingCommand(act, words[0], 0, data)
+    if act == "vote_cast":
+        if len(words) not in (1, 2):
+            raise ConfigError("vote-cast takes [LABEL] CHOICE: vote-cast yes, or vote-cast item-4/1 no")
+        return MeetingCommand(act, words[0] if len(words) == 2 else None, 0, words[-1])
+    if len(words) > 1:
+        raise ConfigError(f"{args.action} takes at most the vote's label")
+    return MeetingCommand(act, words[0] if words else None)

@@ -286,6 +286,15 @@ class SecureRoom(RosterFollower):
         """True once we are in the current roster (and can send)."""
         return self.session.index is not None
 
+    @property
+    def authority_key(self) -> bytes | None:
+        """The room authority's admission key (public) as this client verified it; None before it
+        is known. The authority's client makes a fresh one each time it starts the room, so it
+        names the meeting session (votes are bound to it: :func:`vrdiplomacy.ballot.roles.meeting_nonce`)."""
+        if self.chair is not None:
+            return self.chair._admission.public_bytes()
+        return None if self._authority_key is None else self._authority_key.kem_public
+
     def members(self) -> dict[int, VerifiedIdentity]:
         r = self.session.roster
         return {} if r is None else {i: m.identity for i, m in r.members.items()}

@@ -167,6 +167,8 @@ class Observer:
     def _line(n: MeetingNote, note: Note) -> str:
         """The procedure note's line with the record's own names ("France (FR)", verified ones from
         the roster), so the minutes name everyone one way; the procedure's own text otherwise."""
+        if n.kind.startswith("vote_"):  # the votes' own lines (ballot/notes.py): they name voters by certificate
+            return n.text
         data = dict(n.data)
         try:
             value = int(data.get("value", "0"))

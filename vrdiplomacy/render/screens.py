@@ -2,9 +2,10 @@
 
 :class:`MeetingLayer` keeps one texture per picture of :mod:`vrdiplomacy.render.meeting_art`:
 the speaker screen, its clock (a texture of its own, so the seconds ticking redraw a small box,
-not the screen), the agenda screen, the participants panel and the delegate's status panel; while
-the room has a joint text (``MeetingView.draft``) the agenda screen shows it instead
-(:mod:`vrdiplomacy.render.text_panel`).
+not the screen), the agenda screen, the participants panel and the delegate's status panel. The
+agenda screen shows the vote board while a vote is on and for a while after its result
+(``MeetingView.vote``, :mod:`vrdiplomacy.render.vote_board`); otherwise, while the room has a joint
+text (``MeetingView.draft``), the draft (:mod:`vrdiplomacy.render.text_panel`).
 Each is redrawn and uploaded only when what it shows changes (its ``*_key`` of the
 :class:`~vrdiplomacy.session.meeting_view.MeetingView`); :attr:`MeetingLayer.redraws` counts the
 uploads per picture.
@@ -34,6 +35,7 @@ import numpy.typing as npt
 
 from vrdiplomacy.render import meeting_art as art
 from vrdiplomacy.render import text_panel
+from vrdiplomacy.render import vote_board
 from vrdiplomacy.scene.hud import MeetingOverlay, panel_axes
 from vrdiplomacy.scene.model import Scene
 from vrdiplomacy.session.meeting_view import MeetingView
@@ -114,7 +116,7 @@ class MeetingLayer:
         self.pictures = {
             "speaker": _Picture(new_texture(), lambda v: art.speaker_screen(v, clock=False), art.speaker_screen_key),
             "clock": _Picture(new_texture(), art.speaker_clock, art.clock_key),
-            "agenda": _Picture(new_texture(), art.agenda_screen, art.agenda_screen_key),
+            "agenda": _Picture(new_texture(), vote_board.agenda_or_vote, vote_board.agenda_or_vote_key),  # the vote board while a vote is on
             "participants": _Picture(new_texture(), art.participants_panel, art.participants_key),
             "status": _Picture(new_texture(), art.status_panel, art.status_key),
             "draft": _Picture(new_texture(), lambda v: text_panel.draft_screen(v.draft),
@@ -154,8 +156,8 @@ class MeetingLayer:
             if art.clock_key(view) is not None:
                 self._refresh("clock", view)
                 world.append(("clock", self._clock))
-        if "agenda" in self._screens:  # the joint text takes the agenda screen while there is a draft
-            name = "agenda" if view.draft is None else "draft"
+        if "agenda" in self._screens:  # a vote on takes the agenda screen; else the joint text while there is a draft
+            name = "draft" if view.draft is not None and view.vote is None else "agenda"
             self._refresh(name, view)
             world.append((name, self._screens["agenda"]))
         self._world = world

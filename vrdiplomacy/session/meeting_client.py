@@ -116,6 +116,8 @@ class MeetingClient:
         if st.me in p.muted:
             notices.append("The chair muted you")
         notices.extend(mt.refusals)
+        if hasattr(self, "votes"):
+            notices.extend(self.votes.notices())  # a vote waiting for ours (session/votes.py)
         last = self.gestures.sent[-1] if self.gestures.sent else None
         return MeetingView(
             time=now, speaker=speaker, speaking_time_s=p.limit_ms / 1000.0 if p.speaker is not None else p.default_ms / 1000.0,
@@ -124,7 +126,8 @@ class MeetingClient:
             mic_on=self.mic is not None and st.me not in p.muted, listening=self.rooms.s.listen or "floor",
             last_sent_gesture=last.gesture.value if last is not None else None,
             last_sent_at=self._gesture_sent_at, chair_controls=may(my_role, "chair"), notices=tuple(notices),
-            draft=self.draft_view(now))
+            draft=self.draft_view(now),
+            vote=self.votes.board_view() if hasattr(self, "votes") else None)
 
     def draft_view(self, now: float) -> DraftView | None:
         """The room's joint text as the panel shows it (None while the draft is empty and nobody types)."""
@@ -144,6 +147,8 @@ class MeetingClient:
             closing = self.drafting.closing_note(out[-1])  # the joint text when an item closes
             if closing is not None:
                 out.append(closing)
+        if hasattr(self, "votes"):  # the votes' notes (session/votes.py): opened, cast, closed, verified result
+            out.extend(self.votes.drain_notes())
         return out
 
     def meeting_act(self, action: int | str, subject: int | None = None, value: int = 0, data: bytes | str = b"") -> int:

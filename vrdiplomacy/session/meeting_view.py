@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vrdiplomacy.text.view import DraftView
+from vrdiplomacy.ballot.view import VoteBoardView
 
 PHASES = ("opening", "general_debate", "negotiation", "drafting", "voting", "closing", "suspended")
 """Negotiation phases a chair can set, in the usual order of a session."""
@@ -80,6 +81,7 @@ class MeetingView:
     chair_controls: bool = False
     notices: tuple[str, ...] = field(default=())  # short lines for the delegate ("The floor is yours")
     draft: DraftView | None = None  # the room's joint text (session/drafting.py); None: no draft yet
+    vote: VoteBoardView | None = None  # the vote the chamber's vote board shows (session/votes.py)
 
     @property
     def agenda_item(self) -> str:

@@ -89,6 +89,7 @@ from vrdiplomacy.session.meeting_client import MeetingClient
 from vrdiplomacy.session.rooms import RoomsSettings, SessionRooms
 from vrdiplomacy.session.security import SecuritySettings, SecurityStatus
 from vrdiplomacy.session.state import RoomState, StateSettings
+from vrdiplomacy.session.votes import VoteClient
 from vrdiplomacy.voice.devices import FS, InputDevice, OutputDevice
 from vrdiplomacy.voice.feedback import LossReport
 from vrdiplomacy.voice.hrtf import HrtfSet
@@ -174,7 +175,7 @@ class HeldPose:
         return self.value
 
 
-class DelegateSession(MeetingClient):
+class DelegateSession(MeetingClient, VoteClient):
     """``async with DelegateSession(host, port, fp, settings, layout, pose_source, mic, speakers):``
 
     ``mic`` (an input device, or None for a silent delegate) and ``speakers`` (an output device,
@@ -212,6 +213,7 @@ class DelegateSession(MeetingClient):
         self.meeting = MeetingSession({} if secured else None)
         self.drafting = SessionDrafting(sealer.identity.name if isinstance(sealer, SecureRoom) else settings.identity,
                                         self._may_edit_text, settings.drafting)
+        self._vote_setup(sealer, settings.client.resume_dir)  # votes (session/votes.py); trustee keys in the state folder
         self._meeting_members: set[int] = set()
         self._wall_t0 = 0.0  # UNIX time at session time 0
         self.mix: ListenerMix | None = None
@@ -389,7 +391,9 @@ class DelegateSession(MeetingClient):
                 self.mix.receive(key, ev.payload, now, verified=st.secured)
         elif isinstance(ev, RoomEventReceived):
             key = st.key_of(ev)
-            if key is not None and mw.looks_like(ev.payload):
+            if self._vote_event(ev):
+                pass
+            elif key is not None and mw.looks_like(ev.payload):
                 if not st.secured or ev.stream == mw.STREAM:
                     self.meeting.receive(key, ev.room_seq, ev.payload, self.local_ms(now))
                     self.flush_meeting()
@@ -472,6 +476,7 @@ class DelegateSession(MeetingClient):
             self.head = head
             self.gestures.tick(self.now, right_hand_position((head, left, right)), self.state)
             self.flush_gestures()
+            self._vote_tick()
             if self.client.send_pose(head, left, right):
                 self.stats.poses_sent += 1
 

@@ -43,6 +43,7 @@ GESTURE_KEYS: dict[str, str] = {
     "KEY_G": "chair_grant", "KEY_R": "chair_revoke", "KEY_M": "chair_mute", "KEY_T": "chair_time",
     "KEY_I": "chair_next_item",
     "KEY_E": "draft_edit",  # the joint text's edit mode (session/drafting.py)
+    "KEY_V": "chair_vote", "KEY_F1": "vote_yes", "KEY_F2": "vote_no", "KEY_F3": "vote_abstain",  # votes (session/votes.py)
 }
 MAX_TYPED = 2000  # characters of one typed line
 CONTROLS_HELP = (
