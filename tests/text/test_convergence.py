@@ -4,7 +4,7 @@ the same brackets and the same owners."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sim import run
 
@@ -18,6 +18,8 @@ def same(net) -> None:  # type: ignore[no-untyped-def]
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(min_value=0, max_value=2**32 - 1))
+@example(791)  # these two diverged when a sync was answered only for insertions the peer's state vector
+@example(803)  # showed (a replica with the same vector may hold deletions we lack)
 def test_three_replicas_converge(seed: int) -> None:
     same(run(seed))
 

@@ -201,8 +201,8 @@ class TextCore:
                     return
                 if len(diff) > 2:  # an empty update encodes as two zero bytes
                     self._send(bytes(wire.SyncReply(msg.doc, diff)))
-                if msg.answer and d.lacks(msg.state_vector):  # ask back only for what we miss (no
-                    self._send(bytes(wire.Sync(msg.doc, d.state_vector())))  # flood when empty clients join)
+                if msg.answer and d.may_have_news(msg.state_vector):  # an empty joiner has nothing for us:
+                    self._send(bytes(wire.Sync(msg.doc, d.state_vector())))  # no N x N flood when empty clients join
             return
         fresh = d is None
         if d is None:

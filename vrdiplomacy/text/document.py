@@ -91,14 +91,14 @@ class JointText:
     def state_vector(self) -> bytes:
         return self.doc.get_state()
 
-    def lacks(self, state_vector: bytes) -> bool:
+    def may_have_news(self, state_vector: bytes) -> bool:
         """Whether the replica at ``state_vector`` (Yjs v1: varuint count, then varuint client and
-        clock pairs) has updates this one has not merged; a malformed vector counts as having some."""
-        mine = _decode_sv(self.state_vector())
+        clock pairs) may hold changes this one has not merged. A state vector counts insertions
+        only: a replica that holds any item may have deleted some we still show, with the same
+        vector as ours, so only an empty replica surely has nothing for us (a malformed vector
+        counts as having news)."""
         theirs = _decode_sv(bytes(state_vector))
-        if theirs is None or mine is None:
-            return True
-        return any(clock > mine.get(client, 0) for client, clock in theirs.items())
+        return theirs is None or any(clock > 0 for clock in theirs.values())
 
     def digest(self) -> str:
         """SHA-256 of the rendered text with the owners (a version's fingerprint)."""
