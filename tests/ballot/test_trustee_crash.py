@@ -154,7 +154,8 @@ async def _scenario(tmp: Path, procs: list[Proc]) -> None:
         await until(lambda: "vote item-6/1: verified result yes 1, no 1, abstain 0" in again.output(), 15,
                     "the verified result on the restarted France's client", again.output)
         out = again.output()
-        assert "resuming the session of" in out and "vote item-6/1: board restated by " in out, out  # the chair, or the next member when a repeated ask (a loaded machine) passes it on
+        # restated by the chair, or by the next member when a repeated ask (a loaded machine) passed it on
+        assert "resuming the session of" in out and "vote item-6/1: board restated by " in out, out
         assert "vote item-6/1: the restated board confirmed by" in out, out
         for s in sess.values():
             b = board(s)
