@@ -61,8 +61,11 @@ def closeup(speaking: float, speaker_x: float | None = 1.2, face_id: int = 3, wi
     ``speaking``; another (off screen, at ``speaker_x`` to the camera's left) speaks when ``speaker_x``
     is set and ``speaking`` is 0, so the eyes turn to it. ``with_tag``: the delegate has a name tag
     and the view takes in the head, the halo and the tag (the goldens); else the face fills it."""
-    scene = Scene("closeup", lights=[Light("directional", (1.0, 0.96, 0.9), 2.0, direction=(-0.2, -0.6, -1.0))],
-                  ambient=(0.35, 0.35, 0.38), clear_color=(0.18, 0.2, 0.24, 1.0))
+    # a portrait's light: a warm key from above and to the camera's left, a cool rim from behind,
+    # before a deep blue-grey backdrop
+    scene = Scene("closeup", lights=[Light("directional", (1.0, 0.95, 0.88), 1.7, direction=(0.35, -0.55, -1.0)),
+                                     Light("directional", (0.75, 0.82, 1.0), 0.8, direction=(-0.6, -0.3, 1.0))],
+                  ambient=(0.30, 0.31, 0.34), clear_color=(0.045, 0.055, 0.075, 1.0))
     me = avatar_at(face_id, "Testland", (0.0, 0.0, 0.0), 180.0)
     me.head = Pose(me.head.position.copy(), Pose.from_yaw((0, 0, 0), 180.0).orientation)
     me.speaking = speaking
