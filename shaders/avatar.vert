@@ -42,7 +42,7 @@ const int SRC_DELEGATION = 1, SRC_SKIN = 5, SRC_HAIR = 6, SRC_SUIT = 7;
 // head space, as render/avatar_mesh.py
 const vec3 EYE_CENTER = vec3(0.032, 0.018, -0.071);
 const vec3 MOUTH_CENTER = vec3(0.0, -0.050, -0.091);
-const float MOUTH_OPEN = 0.026, JAW_DROP = 0.022;   // at full voice level
+const float MOUTH_OPEN = 0.022, JAW_DROP = 0.018;   // at full voice level
 const float EYE_MAX_YAW = 0.55, EYE_MAX_PITCH = 0.35;
 // sober palettes (linear RGB): skin tones, hair, suits
 const vec3 SKINS[6] = vec3[6](vec3(0.66, 0.47, 0.37), vec3(0.58, 0.39, 0.28), vec3(0.45, 0.29, 0.19),
@@ -50,8 +50,8 @@ const vec3 SKINS[6] = vec3[6](vec3(0.66, 0.47, 0.37), vec3(0.58, 0.39, 0.28), ve
 const vec3 HAIRS[5] = vec3[5](vec3(0.015, 0.012, 0.010), vec3(0.09, 0.05, 0.025), vec3(0.30, 0.20, 0.10),
                               vec3(0.45, 0.45, 0.45), vec3(0.035, 0.025, 0.02));
 // suits: navy, charcoal, midnight blue, dark grey, near-black
-const vec3 SUITS[5] = vec3[5](vec3(0.014, 0.022, 0.060), vec3(0.034, 0.036, 0.041), vec3(0.010, 0.015, 0.040),
-                              vec3(0.052, 0.053, 0.058), vec3(0.016, 0.016, 0.020));
+const vec3 SUITS[5] = vec3[5](vec3(0.014, 0.022, 0.060), vec3(0.028, 0.030, 0.034), vec3(0.010, 0.015, 0.040),
+                              vec3(0.040, 0.041, 0.046), vec3(0.016, 0.016, 0.020));
 
 // a stable pseudo-random integer for (avatar id, what)
 int hash_id(float id, int what) {
@@ -62,7 +62,7 @@ int hash_id(float id, int what) {
 
 mat3 rot_y(float a) { float c = cos(a), s = sin(a); return mat3(c, 0, -s, 0, 1, 0, s, 0, c); }
 const int DIGIT_PALM = 0, DIGIT_THUMB = 1, DIGIT_INDEX = 2, DIGIT_FINGERS = 3;
-const int SHAPE_OPEN = 0, SHAPE_FIST = 1, SHAPE_POINT = 2, SHAPE_THUMBS_UP = 3, SHAPE_THUMBS_DOWN = 4;
+const int SHAPE_OPEN = 0, SHAPE_FIST = 1, SHAPE_POINT = 2, SHAPE_THUMBS_UP = 3, SHAPE_THUMBS_DOWN = 4, SHAPE_RELAXED = 5;
 const vec3 PLACARD_OFFSET = vec3(0.0, 0.80, -0.52);
 const float KNUCKLE_Z = -0.07;
 const float UPPER_ARM = 0.30, LOWER_ARM = 0.28;
@@ -84,7 +84,13 @@ mat3 basis_y(vec3 d) {
 // A hand-space vertex (and normal) bent for the hand shape. side: +1 left hand (thumb on +X), -1
 // right; hq the hand's orientation (a thumb up or down points up or down in the world).
 void shape_hand(int digit, int shape, float side, vec4 hq, inout vec3 p, inout vec3 n) {
-    if (digit == DIGIT_INDEX || digit == DIGIT_FINGERS) {
+    if ((digit == DIGIT_INDEX || digit == DIGIT_FINGERS) && shape == SHAPE_RELAXED) {
+        // at rest: the fingers gently bent, the index a little less
+        mat3 r = rot_x(digit == DIGIT_INDEX ? -0.38 : -0.6);
+        vec3 pivot = vec3(0.0, 0.0, KNUCKLE_Z);
+        p = pivot + r * (p - pivot);
+        n = r * n;
+    } else if (digit == DIGIT_INDEX || digit == DIGIT_FINGERS) {
         bool curled = digit == DIGIT_INDEX ? (shape == SHAPE_FIST || shape >= SHAPE_THUMBS_UP) : shape != SHAPE_OPEN;
         if (curled) {
             mat3 r = rot_x(-1.75);
@@ -100,6 +106,9 @@ void shape_hand(int digit, int shape, float side, vec4 hq, inout vec3 p, inout v
         if (shape == SHAPE_THUMBS_UP || shape == SHAPE_THUMBS_DOWN) {
             vec4 inv = vec4(-hq.xyz, hq.w);
             r = basis_y(qrot(inv, vec3(0.0, shape == SHAPE_THUMBS_UP ? 1.0 : -1.0, 0.0)));
+        } else if (shape == SHAPE_RELAXED) {  // along the side of the index finger
+            r = rot_x(-1.2) * rot_z(-side * 0.3);
+            shift = vec3(-side * 0.006, -0.008, 0.0);
         } else if (shape == SHAPE_FIST || shape == SHAPE_POINT) {
             r = rot_z(side * 1.75);
             shift = vec3(0.0, -0.025, -0.05);
@@ -163,7 +172,7 @@ void main() {
         // shoes flat on the floor; the weight on one leg (the hips over it, the other knee eased)
         float lean = (hash_id(id, 5) % 2 == 0 ? 1.0 : -1.0) * 0.022;
         if (part == PART_ROOT && p.y > 0.45) {
-            p.y += 0.45;
+            p.y += p.y < 0.5 ? 0.33 : 0.45;  // the jacket's skirt a little longer when standing
             p.x += lean * (1.0 - smoothstep(0.95, 1.25, p.y));
         }
         if (part == PART_LEGS) {

@@ -11,8 +11,9 @@ padlock and its reason.
 ``closeup_listening`` are one seated delegate's head and shoulders, face on: speaking (halo on,
 jaw open) and listening (silent, eyes turned to a speaker on their right), each with the name
 tag the roster gives them. The shipped scenes carry stand-in name tags on every delegate
-(:func:`~vrdiplomacy.scene.avatars.sample_tags`); the embassy has guests standing at its points of
-interest, none closer than 2.6 m to the camera.
+(:func:`~vrdiplomacy.scene.avatars.sample_tags`); the embassy, seen from its reception view (the
+exhibits on the walls, the buffet), has guests standing at its points of interest, none closer
+than 2.6 m to the camera.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
 
     scene, layout = load_scene(name)
     populate_avatars(scene, layout, speakers=3, guests=24 if name == "embassy" else 0)
-    viewpoint = layout.view(None)
+    # the embassy from its reception hall (exhibits, buffet, guests), the others from a delegate's seat
+    viewpoint = layout.view("reception" if name == "embassy" else None)
     # as `vrdiplomacy render` does (and guests keep a polite distance from the camera)
     avatars = without_viewer(scene.avatars, viewpoint.position, radius=2.6 if name == "embassy" else 0.45)
     crowd = Crowd.from_avatars(avatars)

@@ -39,7 +39,8 @@ LOD_DISTANCE = 9.0  # beyond this many metres from the viewer an avatar is drawn
 DIGIT_PALM, DIGIT_THUMB, DIGIT_INDEX, DIGIT_FINGERS = 0, 1, 2, 3
 # hand shape name -> shape index (per-instance); names without their own look map to the nearest
 HAND_SHAPES: dict[str, int] = {
-    "open": 0, "raised": 0, "relaxed": 0, "pinch": 0, "flat": 0,
+    "open": 0, "raised": 0, "pinch": 0, "flat": 0,
+    "relaxed": 5,
     "fist": 1, "grip": 1,
     "point": 2,
     "thumbs_up": 3,
@@ -245,9 +246,9 @@ def build_avatar_mesh(far: bool = False) -> AvatarMesh:
 
 # the jacket's cross-sections, root space (seated): height, half width, half depth, centre z
 JACKET = [(0.46, 0.160, 0.110, 0.030), (0.56, 0.156, 0.106, 0.026), (0.66, 0.150, 0.100, 0.022),
-          (0.78, 0.165, 0.106, 0.022), (0.88, 0.184, 0.106, 0.026), (0.945, 0.198, 0.099, 0.028),
-          (0.980, 0.192, 0.090, 0.028), (1.008, 0.158, 0.079, 0.028), (1.040, 0.108, 0.066, 0.029),
-          (1.072, 0.066, 0.056, 0.030)]
+          (0.78, 0.165, 0.106, 0.022), (0.88, 0.184, 0.106, 0.026), (0.945, 0.200, 0.099, 0.028),
+          (0.975, 0.198, 0.092, 0.028), (0.998, 0.180, 0.084, 0.028), (1.018, 0.140, 0.074, 0.029),
+          (1.038, 0.098, 0.064, 0.029), (1.060, 0.066, 0.056, 0.030)]
 BUTTON_Y = 0.74  # the jacket's V closes here
 
 
@@ -302,7 +303,11 @@ def _suit(b: _Builder, far: bool) -> None:
                  (0.99, 0.047, 0.084), (top, 0.050, 0.064)]
         out = [(y, side * a, side * c) if side > 0 else (y, side * c, side * a) for y, a, c in inner]
         _panel(b, out, 0.0075, PART_ROOT, SRC_SUIT, (1.18, 1.18, 1.22), rows=8)
-    # the shirt collar: two white points either side of the tie knot
+    # the shirt collar: a band standing round the neck above the jacket, two points either side of the knot
+    band = H.loft([(top - 0.03, 0.064, 0.060, 0.030), (top + 0.022, 0.058, 0.056, 0.026)], seg=16, power=2.0, cap=False)
+    b.surface(band, PART_ROOT, SRC_VERTEX, color=SHIRT)
+    b.surface(H.ellipsoid((0.0, top - 0.006, _jacket_front(0.0, top - 0.006) - 0.012), (0.012, 0.013, 0.007), rings=5,
+                          seg=10), PART_ROOT, SRC_DELEGATION, color=(0.8, 0.8, 0.8))  # the tie's knot
     for side in (-1.0, 1.0):
         _panel(b, [(1.005, side * 0.018, side * 0.022) if side > 0 else (1.005, -0.022, -0.018),
                    (top + 0.008, side * 0.012, side * 0.05) if side > 0 else (top + 0.008, -0.05, -0.012)],
@@ -321,7 +326,7 @@ def _legs(b: _Builder, far: bool) -> None:
     for x in (-0.095, 0.095):
         thigh = H.loft([(0.0, 0.078, 0.072, 0.0), (0.25, 0.072, 0.066, 0.0), (0.44, 0.060, 0.058, 0.0)], seg=n, power=2.2)
         b.surface(H.transformed(thigh, down, (x, 0.50, 0.02)), PART_SEATED, SRC_SUIT, color=(0.8, 0.8, 0.8))
-        shin = H.loft([(0.04, 0.046, 0.046, 0.0), (0.30, 0.054, 0.054, 0.0), (0.52, 0.060, 0.060, 0.0)], seg=n, power=2.0)
+        shin = H.loft([(0.035, 0.052, 0.054, 0.0), (0.30, 0.056, 0.057, 0.0), (0.52, 0.062, 0.062, 0.0)], seg=n, power=2.0)
         b.surface(H.transformed(shin, np.eye(3), (x, 0.0, -0.39)), PART_LEGS, SRC_SUIT, color=(0.8, 0.8, 0.8))
         shoe = H.loft([(0.0, 0.038, 0.030, 0.0), (0.09, 0.048, 0.036, 0.0), (0.20, 0.045, 0.034, 0.0),
                        (0.27, 0.030, 0.026, 0.0)], seg=n, power=3.0)
