@@ -140,7 +140,7 @@ def head_shape(d: npt.NDArray[np.float64], grow: float = 0.0) -> npt.NDArray[np.
     return p
 
 
-def head(rings: int = 30, seg: int = 40) -> Surface:
+def head(rings: int = 18, seg: int = 24) -> Surface:
     """The skin of the head, with lip and cheek tints and the jaw weight."""
     d = _sphere_dirs(rings, seg, front=0.45).astype(np.float64)
     p = head_shape(d)
@@ -161,7 +161,7 @@ def head(rings: int = 30, seg: int = 40) -> Surface:
     return Surface(pos, nrm, tris, tint.astype(np.float32), jaw.astype(np.float32))
 
 
-def hair(style: int, rings: int = 24, seg: int = 32) -> Surface:
+def hair(style: int, rings: int = 10, seg: int = 14) -> Surface:
     """Hair grown on the head above a hairline: ``style`` 0 short (a side parting), 1 longer at
     the back and sides (drawn only for some avatars). Below the hairline it shrinks inside the
     skin, so only the hair above shows."""
@@ -189,7 +189,7 @@ def hair(style: int, rings: int = 24, seg: int = 32) -> Surface:
     return Surface(pos, nrm, tris, tint.astype(np.float32), np.zeros(len(pos), np.float32))
 
 
-def lips(upper: bool, seg: int = 14, rings: int = 6) -> Surface:
+def lips(upper: bool, seg: int = 10, rings: int = 4) -> Surface:
     """One lip: a flattened, pointed-ended roll across the mouth recess (tinted)."""
     d = _sphere_dirs(rings, seg, front=1.0).astype(np.float64)
     dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]

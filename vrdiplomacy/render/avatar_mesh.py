@@ -34,7 +34,7 @@ from vrdiplomacy.render import avatar_head as H
 SRC_VERTEX, SRC_DELEGATION, SRC_PLACARD, SRC_INDICATOR, SRC_ICON, SRC_SKIN, SRC_HAIR, SRC_SUIT, SRC_CONTACT, SRC_TAG = range(10)
 TAG_SIZE = (0.38, 0.38 * 96 / 256)  # the name tag card, metres (the atlas tag area's aspect)
 CONTACT_SIZE = 0.95  # the soft contact shadow under each avatar (a square the shader fades to a disc), metres
-LOD_DISTANCE = 9.0  # beyond this many metres from the viewer an avatar is drawn with the far mesh
+LOD_DISTANCE = 6.0  # beyond this many metres from the viewer an avatar is drawn with the far mesh
 # digits of a hand (uv.x of hand vertices)
 DIGIT_PALM, DIGIT_THUMB, DIGIT_INDEX, DIGIT_FINGERS = 0, 1, 2, 3
 # hand shape name -> shape index (per-instance); names without their own look map to the nearest
@@ -215,10 +215,13 @@ def build_avatar_mesh(far: bool = False) -> AvatarMesh:
     _head(b, far)
     _hands(b, far)
     # arms: suit sleeves, upper and lower, unit length along +Y (uv.x: the segment), a shirt cuff at the wrist
-    n_arm = 6 if far else 10
+    n_arm = 4 if far else 8
     for part in (PART_ARM_LEFT, PART_ARM_RIGHT):
         upper = H.loft([(-0.02, 0.030, 0.030, 0.0), (0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.042, 0.0)], seg=n_arm, power=2.0)
         lower = H.loft([(0.0, 0.043, 0.042, 0.0), (1.0, 0.036, 0.035, 0.0)], seg=n_arm, power=2.0)
+        if far:  # open tubes (no caps): nobody sees into a sleeve at ten metres
+            upper = H.loft([(0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.042, 0.0)], seg=n_arm, power=2.0, cap=False)
+            lower = H.loft([(0.0, 0.043, 0.042, 0.0), (1.0, 0.036, 0.035, 0.0)], seg=n_arm, power=2.0, cap=False)
         b.surface(upper, part, SRC_SUIT, uv=(0.0, 0.0))
         b.surface(lower, part, SRC_SUIT, uv=(1.0, 0.0))
         if not far:
@@ -289,7 +292,7 @@ def _panel(b: _Builder, outline: list[tuple[float, float]], lift: float, part: i
 
 def _suit(b: _Builder, far: bool) -> None:
     """Jacket (shaped torso, lapels, a button), shirt front, collar, tie and a lapel pin."""
-    b.surface(H.loft(JACKET, seg=10 if far else 26, power=2.6), PART_ROOT, SRC_SUIT)
+    b.surface(H.loft(JACKET[::2] + JACKET[-1:] if far else JACKET, seg=6 if far else 16, power=2.6, cap=not far), PART_ROOT, SRC_SUIT)
     top = JACKET[-1][0]
     # the shirt in the jacket's V, then the tie over it, then the lapels over both
     _panel(b, [(BUTTON_Y, -0.004, 0.004), (0.88, -0.036, 0.036), (top, -0.044, 0.044)], 0.003, PART_ROOT,
@@ -321,9 +324,14 @@ def _suit(b: _Builder, far: bool) -> None:
 def _legs(b: _Builder, far: bool) -> None:
     """Trousers (thighs forward, hidden when standing; shins, straightened and widened at the top
     when standing) and shoes (uv.x 1: not stretched when standing)."""
-    n = 6 if far else 10
+    n = 6
     down = ((1, 0, 0), (0, 0, 1), (0, -1, 0))  # +Y built -> -Z
     for x in (-0.095, 0.095):
+        if far:
+            b.box((x, 0.50, -0.20), (0.14, 0.13, 0.44), PART_SEATED, SRC_SUIT, (0.8, 0.8, 0.8))
+            b.box((x, 0.28, -0.39), (0.11, 0.48, 0.11), PART_LEGS, SRC_SUIT, (0.8, 0.8, 0.8), digit=0)
+            b.box((x, 0.034, -0.43), (0.09, 0.06, 0.26), PART_LEGS, SRC_VERTEX, SHOE, digit=1)
+            continue
         thigh = H.loft([(0.0, 0.078, 0.072, 0.0), (0.25, 0.072, 0.066, 0.0), (0.44, 0.060, 0.058, 0.0)], seg=n, power=2.2)
         b.surface(H.transformed(thigh, down, (x, 0.50, 0.02)), PART_SEATED, SRC_SUIT, color=(0.8, 0.8, 0.8))
         shin = H.loft([(0.035, 0.052, 0.054, 0.0), (0.30, 0.056, 0.057, 0.0), (0.52, 0.062, 0.062, 0.0)], seg=n, power=2.0)
@@ -335,12 +343,12 @@ def _legs(b: _Builder, far: bool) -> None:
 
 def _head(b: _Builder, far: bool) -> None:
     """Skin (jaw weight in uv.y), hair, ears, neck, eyes, lids, brows, lips and the mouth's inside."""
-    skin = H.head(rings=12, seg=14) if far else H.head()
+    skin = H.head(rings=6, seg=8) if far else H.head()
     b.surface(skin, PART_HEAD, SRC_SKIN, jaw=True)
-    b.surface(H.hair(0, rings=8, seg=12) if far else H.hair(0), PART_HEAD, SRC_HAIR)
-    b.surface(H.hair(1, rings=8, seg=12) if far else H.hair(1), PART_HAIR_LONG, SRC_HAIR)
+    b.surface(H.hair(0, rings=4, seg=6) if far else H.hair(0), PART_HEAD, SRC_HAIR)
+    b.surface(H.hair(1, rings=4, seg=6) if far else H.hair(1), PART_HAIR_LONG, SRC_HAIR)
     neck = H.loft([(-0.165, 0.056, 0.058, 0.0), (-0.10, 0.051, 0.054, 0.0), (-0.02, 0.050, 0.054, 0.0)],
-                  seg=8 if far else 14, power=2.0, cap=False)
+                  seg=5 if far else 12, power=2.0, cap=False)
     b.surface(H.transformed(neck, np.eye(3), (0.0, 0.0, 0.018)), PART_HEAD, SRC_SKIN, color=(0.9, 0.9, 0.9))
     ex, ey, ez = H.EYE_CENTER
     if far:  # eyes as dark dots, a mouth line: what is left of a face at ten metres
@@ -349,32 +357,32 @@ def _head(b: _Builder, far: bool) -> None:
         b.box((0.0, H.MOUTH_Y, H.MOUTH_Z - 0.004), (0.04, 0.005, 0.008), PART_MOUTH, SRC_VERTEX, MOUTH)
         return
     for side in (-1.0, 1.0):  # ears
-        ear = H.ellipsoid((side * 0.074, -0.004, 0.012), (0.011, 0.027, 0.017), rings=6, seg=10)
+        ear = H.ellipsoid((side * 0.074, -0.004, 0.012), (0.011, 0.027, 0.017), rings=3, seg=6)
         b.surface(ear, PART_HEAD, SRC_SKIN, color=(0.93, 0.88, 0.86))
     for side, pupil in ((-1.0, PART_PUPIL_LEFT), (1.0, PART_PUPIL_RIGHT)):
         c = (side * ex, ey, ez)
-        b.surface(H.ellipsoid(c, (H.EYE_RADIUS,) * 3, rings=8, seg=12), PART_HEAD, SRC_VERTEX, color=EYE_WHITE)
+        b.surface(H.ellipsoid(c, (H.EYE_RADIUS,) * 3, rings=5, seg=8), PART_HEAD, SRC_VERTEX, color=EYE_WHITE)
         # iris and pupil: a shallow cap on the front of the eyeball, dark in the middle
-        cap = H.ellipsoid((0.0, 0.0, 0.0), (IRIS_RADIUS, 0.0022, IRIS_RADIUS), rings=5, seg=12, y_range=(0.0, 1.0))
+        cap = H.ellipsoid((0.0, 0.0, 0.0), (IRIS_RADIUS, 0.0022, IRIS_RADIUS), rings=2, seg=8, y_range=(0.0, 1.0))
         cap = H.transformed(cap, ((1, 0, 0), (0, 0, 1), (0, -1, 0)), (c[0], c[1], c[2] - H.EYE_RADIUS + 0.0016))
         r = np.linalg.norm(cap.pos[:, 0:2] - np.array(c[0:2], np.float32), axis=1)
         tone = np.clip((r - PUPIL_RADIUS * 0.8) / (PUPIL_RADIUS * 0.5), 0.0, 1.0)[:, None]
         colors = np.array(PUPIL, np.float32) * (1 - tone) + np.array(IRIS, np.float32) * tone
         b.surface(cap, pupil, SRC_VERTEX, color=colors)
         # the upper lid over the top of the eye (always), the lower lid; the blinking lid (shader)
-        upper = H.ellipsoid(c, (H.EYE_RADIUS * 1.12,) * 3, rings=5, seg=12, y_range=(0.28, 1.0))
+        upper = H.ellipsoid(c, (H.EYE_RADIUS * 1.12,) * 3, rings=2, seg=8, y_range=(0.28, 1.0))
         b.surface(upper, PART_HEAD, SRC_SKIN, color=(0.9, 0.86, 0.85))
-        lower = H.ellipsoid(c, (H.EYE_RADIUS * 1.08,) * 3, rings=4, seg=12, y_range=(-1.0, -0.5))
+        lower = H.ellipsoid(c, (H.EYE_RADIUS * 1.08,) * 3, rings=1, seg=8, y_range=(-1.0, -0.5))
         b.surface(lower, PART_HEAD, SRC_SKIN, color=(0.92, 0.88, 0.87))
-        b.surface(H.ellipsoid(c, (H.EYE_RADIUS * 1.16,) * 3, rings=6, seg=12), PART_LID, SRC_SKIN, color=(0.92, 0.9, 0.9))
+        b.surface(H.ellipsoid(c, (H.EYE_RADIUS * 1.16,) * 3, rings=3, seg=8), PART_LID, SRC_SKIN, color=(0.92, 0.9, 0.9))
         # eyebrow: a slim arc following the brow ridge, the outer end lower
         bx, by, bz = H.front_point(side * 0.031, ey + 0.027)
-        brow = H.ellipsoid((0.0, 0.0, 0.0), (0.0175, 0.0032, 0.004), rings=4, seg=10)
+        brow = H.ellipsoid((0.0, 0.0, 0.0), (0.0175, 0.0032, 0.004), rings=2, seg=6)
         tilt = -side * 0.14
         m = np.array([[math.cos(tilt), -math.sin(tilt), 0], [math.sin(tilt), math.cos(tilt), 0], [0, 0, 1]])
         b.surface(H.transformed(brow, m, (bx, by, bz - 0.0015)), PART_HEAD, SRC_HAIR, color=(0.8, 0.8, 0.8))
     # the mouth's inside (stretched open by the voice), the upper lip (fixed) and the lower (with the jaw)
-    b.surface(H.ellipsoid((0.0, H.MOUTH_Y, H.MOUTH_Z + 0.004), (0.017, 0.003, 0.004), rings=6, seg=12), PART_MOUTH,
+    b.surface(H.ellipsoid((0.0, H.MOUTH_Y, H.MOUTH_Z + 0.004), (0.017, 0.003, 0.004), rings=3, seg=8), PART_MOUTH,
               SRC_VERTEX, color=MOUTH)
     b.surface(H.lips(True), PART_HEAD, SRC_SKIN)
     b.surface(H.lips(False), PART_JAW, SRC_SKIN)
@@ -384,7 +392,7 @@ def _hands(b: _Builder, far: bool) -> None:
     """Palm, four fingers towards -Z from the knuckle line (uv.x: the digit), a thumb built
     pointing +Y that the shader turns; a left hand has its thumb on +X (palm down, fingers forward)."""
     down = ((1, 0, 0), (0, 0, 1), (0, -1, 0))  # +Y built -> -Z
-    n = 6 if not far else 4
+    n = 5 if not far else 4
     for part in (PART_LEFT, PART_RIGHT):
         side = 1.0 if part == PART_LEFT else -1.0
         if far:
@@ -396,7 +404,7 @@ def _hands(b: _Builder, far: bool) -> None:
                   offset=(0.0, 0.031, 0.0))
             continue
         palm = H.loft([(0.0, 0.028, 0.014, 0.0), (0.035, 0.040, 0.016, 0.0), (0.085, 0.043, 0.014, 0.0),
-                       (0.10, 0.041, 0.012, 0.0)], seg=12, power=2.8)
+                       (0.10, 0.041, 0.012, 0.0)], seg=8, power=2.8)
         b.surface(H.transformed(palm, down, (0.0, 0.0, 0.03)), part, SRC_SKIN, uv=(DIGIT_PALM, 0.0))
         for k, (length, x) in enumerate(((0.075, 0.03), (0.082, 0.01), (0.078, -0.01), (0.062, -0.03))):
             finger = H.loft([(0.0, 0.0095, 0.0105, 0.0), (length * 0.6, 0.0088, 0.0092, 0.0), (length, 0.0078, 0.0080, 0.0)],
