@@ -36,7 +36,7 @@ const int PART_ROOT = 0, PART_HEAD = 1, PART_LEFT = 2, PART_RIGHT = 3, PART_PLAC
           PART_ICON = 10, PART_PUPIL_LEFT = 11, PART_PUPIL_RIGHT = 12, PART_LID = 13, PART_JAW = 14,
           PART_MOUTH = 15, PART_HAIR_LONG = 16, PART_SHADOW = 17, PART_TAG = 18;
 const float TAG_ABOVE = 0.32;             // the name tag's centre above the head centre (just over the hair)
-const float TAG_NEAREST = 0.9, TAG_AWAY_NEAREST = 3.0;  // metres: see PART_TAG below
+const float TAG_NEAREST = 0.9, TAG_AWAY_NEAREST = 3.0, TAG_FARTHEST = 9.0;  // metres: see PART_TAG below
 const float PLACARD_SHARE = 0.4;          // render/tags.py: the tag is below the placard in its atlas cell
 const int SRC_DELEGATION = 1, SRC_SKIN = 5, SRC_HAIR = 6, SRC_SUIT = 7;
 // head space, as render/avatar_mesh.py
@@ -45,7 +45,7 @@ const vec3 MOUTH_CENTER = vec3(0.0, -0.050, -0.091);
 const float MOUTH_OPEN = 0.022, JAW_DROP = 0.018;   // at full voice level
 const float EYE_MAX_YAW = 0.55, EYE_MAX_PITCH = 0.35;
 // sober palettes (linear RGB): skin tones, hair, suits
-const vec3 SKINS[6] = vec3[6](vec3(0.66, 0.47, 0.37), vec3(0.58, 0.39, 0.28), vec3(0.45, 0.29, 0.19),
+const vec3 SKINS[6] = vec3[6](vec3(0.60, 0.42, 0.32), vec3(0.58, 0.39, 0.28), vec3(0.45, 0.29, 0.19),
                               vec3(0.30, 0.18, 0.115), vec3(0.18, 0.105, 0.07), vec3(0.62, 0.45, 0.32));
 const vec3 HAIRS[5] = vec3[5](vec3(0.015, 0.012, 0.010), vec3(0.09, 0.05, 0.025), vec3(0.30, 0.20, 0.10),
                               vec3(0.45, 0.45, 0.45), vec3(0.035, 0.025, 0.02));
@@ -271,7 +271,7 @@ void main() {
         // shown for whoever faces the viewer, and for those turned away from 3 m on (a tag right
         // in front of a seat would cover the rostrum; their desk placard says who they are)
         bool away = dot(qrot(i_root_q, vec3(0.0, 0.0, -1.0)), f) < -0.2;
-        bool show = tagged && dist > TAG_NEAREST && !(away && dist < TAG_AWAY_NEAREST);
+        bool show = tagged && dist > TAG_NEAREST && dist < TAG_FARTHEST && !(away && dist < TAG_AWAY_NEAREST);
         p = c + (r * p.x + vec3(0.0, 1.0, 0.0) * p.y) * (show ? 1.0 : 0.0);
         n = f;
         float h = i_placard.w - i_placard.y;

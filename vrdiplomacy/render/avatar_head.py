@@ -106,7 +106,7 @@ def head_shape(d: npt.NDArray[np.float64], grow: float = 0.0) -> npt.NDArray[np.
     front = _smooth(0.0, -0.6, dz)
     # jaw: narrower towards the chin; behind the jaw line the head gives way to the neck
     low = _smooth(-0.01, -0.11, y)
-    x *= 1.0 - 0.40 * low**1.3
+    x *= 1.0 - 0.30 * low**1.5
     face = _smooth(-0.15, -0.75, dz)
     behind = low * (1.0 - face)
     x *= 1.0 - 0.18 * behind
@@ -171,10 +171,10 @@ def hair(style: int, rings: int = 10, seg: int = 14) -> Surface:
     side = np.abs(dx)
     temple = np.exp(-(((side - 0.45) / 0.18) ** 2)) * (1 - back)  # the hairline recedes a little at the temples
     if style == 0:
-        line = 0.60 + 0.08 * temple - 0.50 * _smooth(0.45, 0.95, side) * (1 - back) - 0.95 * back
+        line = 0.60 + 0.03 * temple - 0.50 * _smooth(0.45, 0.95, side) * (1 - back) - 0.95 * back
         thick = 0.006 + 0.007 * _smooth(0.2, 0.95, dy) + 0.003 * back
     else:
-        line = 0.56 + 0.05 * temple - 0.70 * _smooth(0.5, 0.95, side) * (1 - back) - 1.35 * back
+        line = 0.56 + 0.02 * temple - 0.70 * _smooth(0.5, 0.95, side) * (1 - back) - 1.35 * back
         thick = 0.008 + 0.009 * _smooth(0.2, 0.9, dy) + 0.008 * back + 0.006 * _smooth(0.5, 0.95, side)
     inside = _smooth(line + 0.015, line - 0.04, dy)  # 1 below the hairline
     grow = thick * (1 - inside) - 0.012 * inside

@@ -237,11 +237,10 @@ def build_avatar_mesh(far: bool = False) -> AvatarMesh:
     # face 5 faces -Z (those the delegate faces), face 4 faces +Z (the delegate): both read left to right
     b.box((px, py, pz), (w, h, 0.025), PART_PLACARD, SRC_PLACARD, PLACARD_BOARD, uv_faces={5: cell, 4: cell})
     b.box((px, py - h / 2 - 0.015, pz), (w * 0.6, 0.03, 0.08), PART_SEATED, SRC_VERTEX, DARK)
-    # the name tag (near mesh only: beyond the LOD distance the desk placard says who it is)
-    if not far:
-        tw, th = TAG_SIZE
-        b.add([(-tw / 2, -th / 2, 0.0), (tw / 2, -th / 2, 0.0), (tw / 2, th / 2, 0.0), (-tw / 2, th / 2, 0.0)],
-              [(0, 0, 1)] * 4, [(0, 1), (1, 1), (1, 0), (0, 0)], [0, 1, 2, 0, 2, 3], PART_TAG, SRC_TAG, (1, 1, 1))
+    # the name tag (both meshes; the shader hides it beyond TAG_FARTHEST, where the desk placard says who it is)
+    tw, th = TAG_SIZE
+    b.add([(-tw / 2, -th / 2, 0.0), (tw / 2, -th / 2, 0.0), (tw / 2, th / 2, 0.0), (-tw / 2, th / 2, 0.0)],
+          [(0, 0, 1)] * 4, [(0, 1), (1, 1), (1, 0), (0, 0)], [0, 1, 2, 0, 2, 3], PART_TAG, SRC_TAG, (1, 1, 1))
     # speaking halo just above the crown: drawn only while speaking > 0 (the shader collapses it otherwise)
     b.ring((0.0, HALO_Y, 0.0), 0.07, 0.105, 0.016, PART_INDICATOR, SRC_INDICATOR, (0.2, 1.0, 0.35), seg=10 if far else 20)
     return b.build()
@@ -309,8 +308,9 @@ def _suit(b: _Builder, far: bool) -> None:
     # the shirt collar: a band standing round the neck above the jacket, two points either side of the knot
     band = H.loft([(top - 0.03, 0.064, 0.060, 0.030), (top + 0.022, 0.058, 0.056, 0.026)], seg=16, power=2.0, cap=False)
     b.surface(band, PART_ROOT, SRC_VERTEX, color=SHIRT)
-    b.surface(H.ellipsoid((0.0, top - 0.006, _jacket_front(0.0, top - 0.006) - 0.012), (0.012, 0.013, 0.007), rings=5,
-                          seg=10), PART_ROOT, SRC_DELEGATION, color=(0.8, 0.8, 0.8))  # the tie's knot
+    knot = H.loft([(-0.011, 0.0065, 0.004, 0.0), (0.0, 0.010, 0.0055, 0.0), (0.011, 0.0115, 0.005, 0.0)], seg=8, power=2.4)
+    b.surface(H.transformed(knot, np.eye(3), (0.0, top - 0.012, _jacket_front(0.0, top - 0.012) - 0.011)), PART_ROOT,
+              SRC_DELEGATION, color=(0.8, 0.8, 0.8))  # the tie's knot, narrowing downwards
     for side in (-1.0, 1.0):
         _panel(b, [(1.005, side * 0.018, side * 0.022) if side > 0 else (1.005, -0.022, -0.018),
                    (top + 0.008, side * 0.012, side * 0.05) if side > 0 else (top + 0.008, -0.05, -0.012)],
@@ -378,7 +378,7 @@ def _head(b: _Builder, far: bool) -> None:
         # eyebrow: a slim arc following the brow ridge, the outer end lower
         bx, by, bz = H.front_point(side * 0.031, ey + 0.027)
         brow = H.ellipsoid((0.0, 0.0, 0.0), (0.0175, 0.0032, 0.004), rings=2, seg=6)
-        tilt = -side * 0.14
+        tilt = side * 0.05
         m = np.array([[math.cos(tilt), -math.sin(tilt), 0], [math.sin(tilt), math.cos(tilt), 0], [0, 0, 1]])
         b.surface(H.transformed(brow, m, (bx, by, bz - 0.0015)), PART_HEAD, SRC_HAIR, color=(0.8, 0.8, 0.8))
     # the mouth's inside (stretched open by the voice), the upper lip (fixed) and the lower (with the jaw)
