@@ -11,13 +11,14 @@ padlock and its reason.
 ``closeup_listening`` are one seated delegate's head and shoulders, face on: speaking (halo on,
 jaw open) and listening (silent, eyes turned to a speaker on their right), each with the name
 tag the roster gives them. The shipped scenes carry stand-in name tags on every delegate
-(:func:`~vrdiplomacy.scene.avatars.sample_tags`); the embassy, seen from its reception view (the
-exhibits on the walls, the buffet), has guests standing at its points of interest, none closer
+(:func:`~vrdiplomacy.scene.avatars.sample_tags`); the embassy, seen from inside its reception hall
+(the exhibits on the far wall, the buffet), has guests standing at its points of interest, none closer
 than 2.6 m to the camera.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -53,6 +54,7 @@ HUD_CASES = ("hud_secured", "hud_unsecured")
 HUD_SIZE = (320, 180)
 CLOSEUPS = ("closeup_speaking", "closeup_listening")
 CASES = ("test_overview_stereo", "test_rostrum", "test_gestures", *HUD_CASES, *CLOSEUPS, *ASSET_SCENES)
+EMBASSY_EYE = (3.0, 1.65, 3.2)
 GESTURE_CASE = ["raise_hand", "thumbs_up", "applause", "raise_hand", "nod", "thumbs_down", "wave"]
 
 
@@ -115,8 +117,10 @@ def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
 
     scene, layout = load_scene(name)
     populate_avatars(scene, layout, speakers=3, guests=24 if name == "embassy" else 0)
-    # the embassy from its reception hall (exhibits, buffet, guests), the others from a delegate's seat
-    viewpoint = layout.view("reception" if name == "embassy" else None)
+    viewpoint = layout.view(None)  # a delegate's seat
+    if name == "embassy":  # in the reception hall, facing the exhibits on the far wall, the guests and the buffet
+        viewpoint = dataclasses.replace(layout.view("reception"), position=EMBASSY_EYE,
+                                        yaw_deg=32.0, pitch_deg=-4.0, fov_deg=80.0)
     # as `vrdiplomacy render` does (and guests keep a polite distance from the camera)
     avatars = without_viewer(scene.avatars, viewpoint.position, radius=2.6 if name == "embassy" else 0.45)
     crowd = Crowd.from_avatars(avatars)

@@ -171,7 +171,7 @@ def hair(style: int, rings: int = 10, seg: int = 14) -> Surface:
     side = np.abs(dx)
     temple = np.exp(-(((side - 0.45) / 0.18) ** 2)) * (1 - back)  # the hairline recedes a little at the temples
     if style == 0:
-        line = 0.60 + 0.03 * temple - 0.50 * _smooth(0.45, 0.95, side) * (1 - back) - 0.95 * back
+        line = 0.60 + 0.03 * temple - 0.50 * _smooth(0.45, 0.95, side) * (1 - back) - 1.2 * back
         thick = 0.006 + 0.007 * _smooth(0.2, 0.95, dy) + 0.003 * back
     else:
         line = 0.56 + 0.02 * temple - 0.70 * _smooth(0.5, 0.95, side) * (1 - back) - 1.35 * back

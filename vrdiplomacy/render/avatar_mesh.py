@@ -219,9 +219,9 @@ def build_avatar_mesh(far: bool = False) -> AvatarMesh:
     for part in (PART_ARM_LEFT, PART_ARM_RIGHT):
         upper = H.loft([(-0.02, 0.030, 0.030, 0.0), (0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.042, 0.0)], seg=n_arm, power=2.0)
         lower = H.loft([(0.0, 0.043, 0.042, 0.0), (1.0, 0.036, 0.035, 0.0)], seg=n_arm, power=2.0)
-        if far:  # open tubes (no caps): nobody sees into a sleeve at ten metres
-            upper = H.loft([(0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.042, 0.0)], seg=n_arm, power=2.0, cap=False)
-            lower = H.loft([(0.0, 0.043, 0.042, 0.0), (1.0, 0.036, 0.035, 0.0)], seg=n_arm, power=2.0, cap=False)
+        if far:  # two sections each
+            upper = H.loft([(0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.042, 0.0)], seg=n_arm, power=2.0)
+            lower = H.loft([(0.0, 0.043, 0.042, 0.0), (1.0, 0.036, 0.035, 0.0)], seg=n_arm, power=2.0)
         b.surface(upper, part, SRC_SUIT, uv=(0.0, 0.0))
         b.surface(lower, part, SRC_SUIT, uv=(1.0, 0.0))
         if not far:
@@ -291,7 +291,7 @@ def _panel(b: _Builder, outline: list[tuple[float, float]], lift: float, part: i
 
 def _suit(b: _Builder, far: bool) -> None:
     """Jacket (shaped torso, lapels, a button), shirt front, collar, tie and a lapel pin."""
-    b.surface(H.loft(JACKET[::2] + JACKET[-1:] if far else JACKET, seg=6 if far else 16, power=2.6, cap=not far), PART_ROOT, SRC_SUIT)
+    b.surface(H.loft(JACKET[::2] + JACKET[-1:] if far else JACKET, seg=6 if far else 16, power=2.6), PART_ROOT, SRC_SUIT)
     top = JACKET[-1][0]
     # the shirt in the jacket's V, then the tie over it, then the lapels over both
     _panel(b, [(BUTTON_Y, -0.004, 0.004), (0.88, -0.036, 0.036), (top, -0.044, 0.044)], 0.003, PART_ROOT,
@@ -345,8 +345,14 @@ def _head(b: _Builder, far: bool) -> None:
     """Skin (jaw weight in uv.y), hair, ears, neck, eyes, lids, brows, lips and the mouth's inside."""
     skin = H.head(rings=6, seg=8) if far else H.head()
     b.surface(skin, PART_HEAD, SRC_SKIN, jaw=True)
-    b.surface(H.hair(0, rings=4, seg=6) if far else H.hair(0), PART_HEAD, SRC_HAIR)
-    b.surface(H.hair(1, rings=4, seg=6) if far else H.hair(1), PART_HAIR_LONG, SRC_HAIR)
+    if far:  # caps over the crown (and the back, for longer hair): the hairline is below a pixel there
+        b.surface(H.ellipsoid((0.0, 0.014, 0.012), (0.079, 0.118, 0.104), rings=3, seg=8, y_range=(0.3, 1.0)), PART_HEAD,
+                  SRC_HAIR)
+        b.surface(H.ellipsoid((0.0, -0.01, 0.03), (0.08, 0.12, 0.085), rings=4, seg=8, y_range=(-0.6, 0.9)), PART_HAIR_LONG,
+                  SRC_HAIR)
+    else:
+        b.surface(H.hair(0), PART_HEAD, SRC_HAIR)
+        b.surface(H.hair(1), PART_HAIR_LONG, SRC_HAIR)
     neck = H.loft([(-0.165, 0.056, 0.058, 0.0), (-0.10, 0.051, 0.054, 0.0), (-0.02, 0.050, 0.054, 0.0)],
                   seg=5 if far else 12, power=2.0, cap=False)
     b.surface(H.transformed(neck, np.eye(3), (0.0, 0.0, 0.018)), PART_HEAD, SRC_SKIN, color=(0.9, 0.9, 0.9))
