@@ -8,7 +8,7 @@ a nod) with their icons above the head, seen from the rostrum. ``hud_secured`` a
 room code on the usual dark card, and the amber "not end-to-end encrypted" card with its open
 padlock and its reason.
 ``closeup_speaking`` and
-``closeup_listening`` are one seated delegate's head and shoulders, face on: speaking (halo on,
+``closeup_listening`` are one seated delegate's head and shoulders, face on, in a portrait's light: speaking (halo on,
 jaw open) and listening (silent, eyes turned to a speaker on their right), each with the name
 tag the roster gives them. The shipped scenes carry stand-in name tags on every delegate
 (:func:`~vrdiplomacy.scene.avatars.sample_tags`); the embassy, seen from inside its reception hall
@@ -82,9 +82,9 @@ def closeup(speaking: float, speaker_x: float | None = 1.2, face_id: int = 3, wi
         crowd.set_tag(0, roster_tag("A. Mensah", "Testland", "Ambassador", verified=True))
     crowd.look_at_speaker()
     scene.avatars = crowd
-    if with_tag:  # head, halo and name tag in frame, the collar at the bottom
-        eye = (0.0, float(me.head.position[1]) + 0.1, 1.15)
-        return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(50.0, SIZE[0] / SIZE[1]))]
+    if with_tag:  # a head-and-shoulders portrait: the name tag and halo above, the tie and lapels below
+        eye = (0.0, float(me.head.position[1]) + 0.04, 1.25)
+        return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(60.0, SIZE[0] / SIZE[1]))]
     eye = (0.0, float(me.head.position[1]) - 0.07, 1.0)
     return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(34.0, SIZE[0] / SIZE[1]))]
 

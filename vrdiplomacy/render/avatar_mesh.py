@@ -127,29 +127,6 @@ class _Builder:
             src = source if (uv_faces is None or face in uv_faces) else SRC_VERTEX
             self.add(corners, [n] * 4, uvs, [0, 1, 2, 0, 2, 3], part, src, color)
 
-    def ellipsoid(self, center: tuple[float, float, float], radii: tuple[float, float, float], part: int,
-                  color: tuple[float, float, float], seg: int = 14, rings: int = 9,
-                  y_range: tuple[float, float] = (-1.0, 1.0), source: int | None = None) -> None:
-        c = np.asarray(center, dtype=np.float32)
-        r = np.asarray(radii, dtype=np.float32)
-        th0, th1 = math.acos(y_range[1]), math.acos(y_range[0])
-        pos, nrm = [], []
-        for i in range(rings + 1):
-            th = th0 + (th1 - th0) * i / rings
-            for j in range(seg + 1):
-                ph = 2 * math.pi * j / seg
-                d = np.array([math.sin(th) * math.sin(ph), math.cos(th), math.sin(th) * math.cos(ph)], dtype=np.float32)
-                pos.append(c + d * r)
-                n = d / r
-                nrm.append(n / max(float(np.linalg.norm(n)), 1e-9))
-        tris = []
-        for i in range(rings):
-            for j in range(seg):
-                a, b = i * (seg + 1) + j, (i + 1) * (seg + 1) + j
-                tris += [a, b, a + 1, a + 1, b, b + 1]
-        src = source if source is not None else (SRC_VERTEX if part != PART_ROOT else SRC_DELEGATION)
-        self.add(pos, nrm, np.zeros((len(pos), 2)), tris, part, src, color)
-
     def ring(self, center: tuple[float, float, float], r_in: float, r_out: float, height: float, part: int,
              source: int, color: tuple[float, float, float], seg: int = 20) -> None:
         """A flat annulus with thickness (a halo), axis +Y."""
@@ -205,7 +182,6 @@ def build_avatar_mesh(far: bool = False) -> AvatarMesh:
     triangles): a coarse head with dark eyes and a mouth line, no lids, brows or ears, blocky
     hands."""
     b = _Builder()
-    seg, rings = (7, 5) if far else (14, 9)
     # contact shadow first, so the body drawn after it blends over nothing of its own
     s = CONTACT_SIZE / 2.0
     b.add([(-s, 0.006, -s - 0.1), (-s, 0.006, s - 0.1), (s, 0.006, s - 0.1), (s, 0.006, -s - 0.1)], [(0, 1, 0)] * 4,
@@ -317,7 +293,7 @@ def _suit(b: _Builder, far: bool) -> None:
                0.0085, PART_ROOT, SRC_VERTEX, SHIRT, rows=2)
     b.box((0.0, BUTTON_Y - 0.015, _jacket_front(0.0, BUTTON_Y - 0.015) - 0.004), (0.014, 0.014, 0.006), PART_ROOT,
           SRC_VERTEX, (0.015, 0.013, 0.012))  # the button
-    b.box((-0.125, 0.935, _jacket_front(-0.125, 0.935) - 0.009), (0.012, 0.012, 0.006), PART_ROOT, SRC_DELEGATION,
+    b.box((-0.125, 0.935, _jacket_front(-0.125, 0.935) - 0.009), (0.008, 0.008, 0.004), PART_ROOT, SRC_DELEGATION,
           (1, 1, 1))  # a lapel pin in the delegation colour
 
 
