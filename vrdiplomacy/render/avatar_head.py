@@ -161,7 +161,7 @@ def head(rings: int = 18, seg: int = 24) -> Surface:
     return Surface(pos, nrm, tris, tint.astype(np.float32), jaw.astype(np.float32))
 
 
-def hair(style: int, rings: int = 10, seg: int = 14) -> Surface:
+def hair(style: int, rings: int = 12, seg: int = 18) -> Surface:
     """Hair grown on the head above a hairline: ``style`` 0 short (a side parting), 1 longer at
     the back and sides (drawn only for some avatars). Below the hairline it shrinks inside the
     skin, so only the hair above shows."""
