@@ -1,4 +1,8 @@
-"""Stylized avatar geometry (numpy only): one mesh holding every part, tagged per vertex.
+"""Avatar geometry (numpy only): one mesh holding every part, tagged per vertex.
+
+The surfaces are sculpted in :mod:`vrdiplomacy.render.avatar_head` (the head, hair, a lofted
+jacket, round limbs and fingers); this module assembles them with the suit's lapels, shirt,
+collar and tie, the eyes, the placard, the name tag and the halo, for a near mesh and a far one.
 
 Each vertex carries the part it belongs to, so one instanced draw places all avatars: the
 vertex shader picks the instance pose for that part (root, head, left/right hand) and a
@@ -6,13 +10,15 @@ colour source (vertex colour, delegation colour, placard atlas, speaking indicat
 
 Conventions: metres, +Y up, the avatar faces -Z. Root parts are relative to the seat origin
 (floor level); head parts to the head pose; hand parts to each hand pose. Standing avatars
-(``seated`` false) are reshaped in the vertex shader: torso raised, legs straightened, thighs
-and placard stand hidden, and the placard floats above the head as a name label.
+(``seated`` false) are reshaped in the vertex shader: torso raised, legs straightened (shoes,
+``uv.x`` 1, kept flat), the weight on one leg, thighs and placard stand hidden, and the placard
+floats above the head as a name label. Head skin vertices carry a jaw weight in ``uv.y``: the
+shader lowers them with the voice level (the lower lip, :data:`PART_JAW`, moves whole).
 
 Hands are a palm, four fingers and a thumb; each hand vertex names its digit in ``uv.x``
 (:data:`DIGIT_PALM` ...) so the shader can curl fingers and turn the thumb for the hand's shape
-(:data:`HAND_SHAPES`). Arms are two unit-length boxes per side along +Y (``uv.x`` 0 upper,
-1 lower) that the shader stretches from the shoulder to the elbow to the wrist (two-bone IK).
+(:data:`HAND_SHAPES`). Arms are two unit-length sleeves per side along +Y (``uv.x`` 0 upper,
+1 lower, with a shirt cuff at the wrist) that the shader stretches from the shoulder to the elbow to the wrist (two-bone IK).
 The gesture icon is a unit quad the shader turns to face the camera above the head.
 """
 
