@@ -48,5 +48,17 @@ void main() {
         frag_color = vec4(tonemap(shade(albedo, N, v_pos, 0.0, roughness) + albedo * 0.25), 1.0);
         return;
     }
+    if (v_source == 5) {  // skin: softer, with a warm glow past the terminator (light through the skin)
+        vec3 c = shade(albedo, N, v_pos, 0.0, 0.55) + albedo * vec3(1.0, 0.55, 0.42) * wrap_extra(N, v_pos, 0.45) * 0.8;
+        frag_color = vec4(tonemap(c), 1.0);
+        return;
+    }
+    if (v_source == 7) {  // suit cloth: a soft sheen at grazing angles that shows the tailoring
+        vec3 V = normalize(u_camera.xyz - v_pos);
+        float rim = pow(1.0 - max(dot(N, V), 0.0), 3.0);
+        vec3 c = shade(albedo, N, v_pos, 0.0, 0.62) + albedo * rim * (u_sky.rgb * 2.5 + 0.15);
+        frag_color = vec4(tonemap(c), 1.0);
+        return;
+    }
     frag_color = vec4(tonemap(shade(albedo, N, v_pos, 0.0, roughness)), 1.0);
 }

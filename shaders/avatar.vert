@@ -36,21 +36,22 @@ const int PART_ROOT = 0, PART_HEAD = 1, PART_LEFT = 2, PART_RIGHT = 3, PART_PLAC
           PART_ICON = 10, PART_PUPIL_LEFT = 11, PART_PUPIL_RIGHT = 12, PART_LID = 13, PART_JAW = 14,
           PART_MOUTH = 15, PART_HAIR_LONG = 16, PART_SHADOW = 17, PART_TAG = 18;
 const float TAG_ABOVE = 0.32;             // the name tag's centre above the head centre (just over the hair)
-const float TAG_NEAREST = 0.9, TAG_AWAY_NEAREST = 3.0;  // metres: see PART_TAG below
+const float TAG_NEAREST = 0.9, TAG_AWAY_NEAREST = 3.0, TAG_FARTHEST = 9.0;  // metres: see PART_TAG below
 const float PLACARD_SHARE = 0.4;          // render/tags.py: the tag is below the placard in its atlas cell
 const int SRC_DELEGATION = 1, SRC_SKIN = 5, SRC_HAIR = 6, SRC_SUIT = 7;
 // head space, as render/avatar_mesh.py
-const vec3 EYE_CENTER = vec3(0.033, 0.018, -0.088);
-const vec3 MOUTH_CENTER = vec3(0.0, -0.052, -0.090);
-const float MOUTH_OPEN = 0.024, JAW_DROP = 0.014;   // at full voice level
+const vec3 EYE_CENTER = vec3(0.032, 0.018, -0.071);
+const vec3 MOUTH_CENTER = vec3(0.0, -0.050, -0.091);
+const float MOUTH_OPEN = 0.022, JAW_DROP = 0.018;   // at full voice level
 const float EYE_MAX_YAW = 0.55, EYE_MAX_PITCH = 0.35;
 // sober palettes (linear RGB): skin tones, hair, suits
-const vec3 SKINS[6] = vec3[6](vec3(0.80, 0.60, 0.48), vec3(0.68, 0.47, 0.35), vec3(0.50, 0.33, 0.22),
-                              vec3(0.33, 0.20, 0.13), vec3(0.20, 0.12, 0.08), vec3(0.74, 0.56, 0.40));
+const vec3 SKINS[6] = vec3[6](vec3(0.60, 0.42, 0.32), vec3(0.58, 0.39, 0.28), vec3(0.45, 0.29, 0.19),
+                              vec3(0.30, 0.18, 0.115), vec3(0.18, 0.105, 0.07), vec3(0.62, 0.45, 0.32));
 const vec3 HAIRS[5] = vec3[5](vec3(0.015, 0.012, 0.010), vec3(0.09, 0.05, 0.025), vec3(0.30, 0.20, 0.10),
                               vec3(0.45, 0.45, 0.45), vec3(0.035, 0.025, 0.02));
-const vec3 SUITS[5] = vec3[5](vec3(0.018, 0.020, 0.030), vec3(0.035, 0.035, 0.038), vec3(0.012, 0.018, 0.045),
-                              vec3(0.060, 0.058, 0.055), vec3(0.025, 0.020, 0.016));
+// suits: navy, charcoal, midnight blue, dark grey, near-black
+const vec3 SUITS[5] = vec3[5](vec3(0.014, 0.022, 0.060), vec3(0.028, 0.030, 0.034), vec3(0.010, 0.015, 0.040),
+                              vec3(0.040, 0.041, 0.046), vec3(0.016, 0.016, 0.020));
 
 // a stable pseudo-random integer for (avatar id, what)
 int hash_id(float id, int what) {
@@ -61,7 +62,7 @@ int hash_id(float id, int what) {
 
 mat3 rot_y(float a) { float c = cos(a), s = sin(a); return mat3(c, 0, -s, 0, 1, 0, s, 0, c); }
 const int DIGIT_PALM = 0, DIGIT_THUMB = 1, DIGIT_INDEX = 2, DIGIT_FINGERS = 3;
-const int SHAPE_OPEN = 0, SHAPE_FIST = 1, SHAPE_POINT = 2, SHAPE_THUMBS_UP = 3, SHAPE_THUMBS_DOWN = 4;
+const int SHAPE_OPEN = 0, SHAPE_FIST = 1, SHAPE_POINT = 2, SHAPE_THUMBS_UP = 3, SHAPE_THUMBS_DOWN = 4, SHAPE_RELAXED = 5;
 const vec3 PLACARD_OFFSET = vec3(0.0, 0.80, -0.52);
 const float KNUCKLE_Z = -0.07;
 const float UPPER_ARM = 0.30, LOWER_ARM = 0.28;
@@ -83,7 +84,13 @@ mat3 basis_y(vec3 d) {
 // A hand-space vertex (and normal) bent for the hand shape. side: +1 left hand (thumb on +X), -1
 // right; hq the hand's orientation (a thumb up or down points up or down in the world).
 void shape_hand(int digit, int shape, float side, vec4 hq, inout vec3 p, inout vec3 n) {
-    if (digit == DIGIT_INDEX || digit == DIGIT_FINGERS) {
+    if ((digit == DIGIT_INDEX || digit == DIGIT_FINGERS) && shape == SHAPE_RELAXED) {
+        // at rest: the fingers gently bent, the index a little less
+        mat3 r = rot_x(digit == DIGIT_INDEX ? -0.38 : -0.6);
+        vec3 pivot = vec3(0.0, 0.0, KNUCKLE_Z);
+        p = pivot + r * (p - pivot);
+        n = r * n;
+    } else if (digit == DIGIT_INDEX || digit == DIGIT_FINGERS) {
         bool curled = digit == DIGIT_INDEX ? (shape == SHAPE_FIST || shape >= SHAPE_THUMBS_UP) : shape != SHAPE_OPEN;
         if (curled) {
             mat3 r = rot_x(-1.75);
@@ -99,6 +106,9 @@ void shape_hand(int digit, int shape, float side, vec4 hq, inout vec3 p, inout v
         if (shape == SHAPE_THUMBS_UP || shape == SHAPE_THUMBS_DOWN) {
             vec4 inv = vec4(-hq.xyz, hq.w);
             r = basis_y(qrot(inv, vec3(0.0, shape == SHAPE_THUMBS_UP ? 1.0 : -1.0, 0.0)));
+        } else if (shape == SHAPE_RELAXED) {  // along the side of the index finger
+            r = rot_x(-1.2) * rot_z(-side * 0.3);
+            shift = vec3(-side * 0.006, -0.008, 0.0);
         } else if (shape == SHAPE_FIST || shape == SHAPE_POINT) {
             r = rot_z(side * 1.75);
             shift = vec3(0.0, -0.025, -0.05);
@@ -157,20 +167,37 @@ void main() {
     float build = 0.92 + 0.06 * float(hash_id(id, 3) % 5);  // shoulders and waist: 0.92 .. 1.16
     int digit = int(a_uv.x + 0.5);
     v_uv = a_uv;
-    if (part == PART_ROOT && p.y > 0.45 && p.y < 1.06) {
-        // the jacket narrows from the shoulders to the waist (not an egg)
-        float t = smoothstep(0.5, 1.0, p.y);
-        p.x *= mix(0.78, 1.04, t);
-        p.z = 0.02 + (p.z - 0.02) * mix(0.85, 1.0, t);
-    }
     if (!seated) {
-        if (part == PART_ROOT && p.y > 0.45) p.y += 0.45;
-        if (part == PART_LEGS) { p.z += 0.38; p.y *= 2.15; }
+        // standing: the torso up, the shins straightened into whole legs (wider at the top), the
+        // shoes flat on the floor; the weight on one leg (the hips over it, the other knee eased)
+        float lean = (hash_id(id, 5) % 2 == 0 ? 1.0 : -1.0) * 0.022;
+        if (part == PART_ROOT && p.y > 0.45) {
+            p.y += p.y < 0.5 ? 0.33 : 0.45;  // the jacket's skirt a little longer when standing
+            p.x += lean * (1.0 - smoothstep(0.95, 1.25, p.y));
+        }
+        if (part == PART_LEGS) {
+            float cx = p.x > 0.0 ? 0.095 : -0.095;
+            p.z += 0.37;
+            if (a_uv.x < 0.5) {
+                float top = smoothstep(0.18, 0.52, p.y);
+                p.x = cx + (p.x - cx) * (1.0 + 0.32 * top) - sign(cx) * 0.008 * top;
+                p.z = 0.0 + (p.z - 0.0) * (1.0 + 0.25 * top);
+                p.y *= 2.05;
+                p.x += lean * smoothstep(0.1, 1.0, p.y);
+                if (cx * lean < 0.0) p.z -= 0.035 * sin(3.14159 * clamp(p.y / 1.0, 0.0, 1.0));  // the free knee
+            } else if (cx * lean < 0.0) {
+                p.z -= 0.03;
+                p.x -= sign(cx) * 0.02;  // the free foot a little forward and out
+            }
+        }
         if (part == PART_SEATED) scale = 0.0;
     }
     if (part == PART_ROOT || part == PART_SEATED || part == PART_LEGS) {
-        if (part == PART_ROOT && p.y > 0.45) p.x *= build;
-        if (part == PART_ROOT && p.y < 1.0 && p.z > -0.08) p.z = 0.02 + (p.z - 0.02) * mix(1.0, build, 0.7);
+        // the build: broader shoulders and a fuller waist (the jacket and what lies on it alike)
+        if (part == PART_ROOT && p.y > 0.45) {
+            p.x *= build;
+            p.z = 0.02 + (p.z - 0.02) * mix(1.0, build, 0.5 * (1.0 - smoothstep(0.9, 1.4, p.y)));
+        }
     }
     if (part == PART_HEAD || part == PART_HAIR_LONG || part == PART_LID || part == PART_JAW || part == PART_MOUTH
         || part == PART_PUPIL_LEFT || part == PART_PUPIL_RIGHT) {
@@ -179,6 +206,7 @@ void main() {
         if (part == PART_LID && i_face.w < 0.5) scale = 0.0;
         float open = clamp(i_root.w, 0.0, 1.0);
         if (part == PART_JAW) p.y -= JAW_DROP * open;
+        if (part == PART_HEAD) p.y -= JAW_DROP * open * a_uv.y;  // the chin and lower face (jaw weight)
         if (part == PART_MOUTH) p.y = MOUTH_CENTER.y + (p.y - MOUTH_CENTER.y) * (1.0 + MOUTH_OPEN / 0.006 * open) - 0.5 * MOUTH_OPEN * open;
         if (part == PART_PUPIL_LEFT || part == PART_PUPIL_RIGHT) {
             vec3 c = EYE_CENTER * vec3(part == PART_PUPIL_LEFT ? -1.0 : 1.0, 1.0, 1.0);
@@ -205,7 +233,7 @@ void main() {
         vec3 hand = left ? i_left.xyz : i_right.xyz;
         vec4 hq = left ? i_left_q : i_right_q;
         vec3 wrist = hand + qrot(hq, WRIST);
-        vec3 shoulder = i_root.xyz + qrot(i_root_q, vec3(side * 0.19, seated ? 1.0 : 1.45, 0.02));
+        vec3 shoulder = i_root.xyz + qrot(i_root_q, vec3(side * 0.185, seated ? 0.945 : 1.395, 0.025));
         vec3 e = elbow(shoulder, wrist, qrot(i_root_q, vec3(side * 0.35, -1.0, 0.3)));
         vec3 ref = qrot(i_root_q, vec3(0.0, 0.0, 1.0));
         scale = left ? i_head.w : i_left.w;
@@ -243,7 +271,7 @@ void main() {
         // shown for whoever faces the viewer, and for those turned away from 3 m on (a tag right
         // in front of a seat would cover the rostrum; their desk placard says who they are)
         bool away = dot(qrot(i_root_q, vec3(0.0, 0.0, -1.0)), f) < -0.2;
-        bool show = tagged && dist > TAG_NEAREST && !(away && dist < TAG_AWAY_NEAREST);
+        bool show = tagged && dist > TAG_NEAREST && dist < TAG_FARTHEST && !(away && dist < TAG_AWAY_NEAREST);
         p = c + (r * p.x + vec3(0.0, 1.0, 0.0) * p.y) * (show ? 1.0 : 0.0);
         n = f;
         float h = i_placard.w - i_placard.y;

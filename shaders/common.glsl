@@ -71,6 +71,30 @@ vec3 shade(vec3 albedo, vec3 N, vec3 P, float metallic, float roughness) {
     return shade_ao(albedo, N, P, metallic, roughness, 1.0);
 }
 
+// What wrapped diffuse light (``wrap`` 0..1) adds over Lambert, summed over the lights: light
+// reaching past the terminator, as it does through skin (the caller tints it red).
+vec3 wrap_extra(vec3 N, vec3 P, float wrap) {
+    vec3 sum = vec3(0.0);
+    int count = int(u_light_count.x);
+    for (int i = 0; i < 8; ++i) {
+        if (i >= count) break;
+        vec3 L;
+        float att = 1.0;
+        if (u_light_pos[i].w < 0.5) {
+            L = normalize(-u_light_pos[i].xyz);
+        } else {
+            vec3 d = u_light_pos[i].xyz - P;
+            float dist = length(d);
+            L = d / max(dist, 1e-4);
+            float x = clamp(1.0 - (dist * dist) / (u_light_color[i].w * u_light_color[i].w), 0.0, 1.0);
+            att = x * x;
+        }
+        float ndl = dot(N, L);
+        sum += u_light_color[i].rgb * att * (max((ndl + wrap) / (1.0 + wrap), 0.0) - max(ndl, 0.0));
+    }
+    return sum;
+}
+
 vec3 qrot(vec4 q, vec3 v) {
     return v + 2.0 * cross(q.xyz, cross(q.xyz, v) + q.w * v);
 }

@@ -25,6 +25,7 @@ in vec3 v_pos;
 in vec3 v_normal;
 in vec2 v_uv;
 flat in int v_material;
+flat in vec3 v_bounce;
 
 out vec4 frag_color;
 
@@ -110,5 +111,8 @@ void main() {
     float occlusion;
     vec3 albedo = surface(em.w >= 0.0 ? SURF_PLAIN : int(params.w + 0.5), base.rgb, v_pos, N, roughness, occlusion);
     vec3 color = shade_ao(albedo, N, v_pos, params.x, roughness, occlusion) + emissive;
+    // bounced light on the room's own untextured surfaces: ceilings and undersides most, walls a
+    // little (rooms are not lit from above only); printed and displayed images keep their contrast
+    if (em.w < 0.0) color += albedo * (1.0 - params.x) * v_bounce * occlusion * (max(-N.y, 0.0) + 0.25 * (1.0 - abs(N.y)));
     frag_color = vec4(tonemap(color), base.a);
 }

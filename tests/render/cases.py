@@ -8,15 +8,17 @@ a nod) with their icons above the head, seen from the rostrum. ``hud_secured`` a
 room code on the usual dark card, and the amber "not end-to-end encrypted" card with its open
 padlock and its reason.
 ``closeup_speaking`` and
-``closeup_listening`` are one seated delegate's head and shoulders, face on: speaking (halo on,
+``closeup_listening`` are one seated delegate's head and shoulders, face on, in a portrait's light: speaking (halo on,
 jaw open) and listening (silent, eyes turned to a speaker on their right), each with the name
 tag the roster gives them. The shipped scenes carry stand-in name tags on every delegate
-(:func:`~vrdiplomacy.scene.avatars.sample_tags`); the embassy has guests standing at its points of
-interest, none closer than 2.6 m to the camera.
+(:func:`~vrdiplomacy.scene.avatars.sample_tags`); the embassy, seen from inside its reception hall
+(the exhibits on the far wall, the buffet), has guests standing at its points of interest, none closer
+than 2.6 m to the camera.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +54,7 @@ HUD_CASES = ("hud_secured", "hud_unsecured")
 HUD_SIZE = (320, 180)
 CLOSEUPS = ("closeup_speaking", "closeup_listening")
 CASES = ("test_overview_stereo", "test_rostrum", "test_gestures", *HUD_CASES, *CLOSEUPS, *ASSET_SCENES)
+EMBASSY_EYE = (3.0, 1.65, 3.2)
 GESTURE_CASE = ["raise_hand", "thumbs_up", "applause", "raise_hand", "nod", "thumbs_down", "wave"]
 
 
@@ -61,8 +64,11 @@ def closeup(speaking: float, speaker_x: float | None = 1.2, face_id: int = 3, wi
     ``speaking``; another (off screen, at ``speaker_x`` to the camera's left) speaks when ``speaker_x``
     is set and ``speaking`` is 0, so the eyes turn to it. ``with_tag``: the delegate has a name tag
     and the view takes in the head, the halo and the tag (the goldens); else the face fills it."""
-    scene = Scene("closeup", lights=[Light("directional", (1.0, 0.96, 0.9), 2.0, direction=(-0.2, -0.6, -1.0))],
-                  ambient=(0.35, 0.35, 0.38), clear_color=(0.18, 0.2, 0.24, 1.0))
+    # a portrait's light: a warm key from above and to the camera's left, a cool rim from behind,
+    # before a deep blue-grey backdrop
+    scene = Scene("closeup", lights=[Light("directional", (1.0, 0.95, 0.88), 1.7, direction=(0.35, -0.55, -1.0)),
+                                     Light("directional", (0.75, 0.82, 1.0), 0.8, direction=(-0.6, -0.3, 1.0))],
+                  ambient=(0.30, 0.31, 0.34), clear_color=(0.045, 0.055, 0.075, 1.0))
     me = avatar_at(face_id, "Testland", (0.0, 0.0, 0.0), 180.0)
     me.head = Pose(me.head.position.copy(), Pose.from_yaw((0, 0, 0), 180.0).orientation)
     me.speaking = speaking
@@ -76,9 +82,9 @@ def closeup(speaking: float, speaker_x: float | None = 1.2, face_id: int = 3, wi
         crowd.set_tag(0, roster_tag("A. Mensah", "Testland", "Ambassador", verified=True))
     crowd.look_at_speaker()
     scene.avatars = crowd
-    if with_tag:  # head, halo and name tag in frame, the collar at the bottom
-        eye = (0.0, float(me.head.position[1]) + 0.1, 1.15)
-        return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(50.0, SIZE[0] / SIZE[1]))]
+    if with_tag:  # a head-and-shoulders portrait: the name tag and halo above, the tie and lapels below
+        eye = (0.0, float(me.head.position[1]) + 0.04, 1.25)
+        return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(60.0, SIZE[0] / SIZE[1]))]
     eye = (0.0, float(me.head.position[1]) - 0.07, 1.0)
     return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(34.0, SIZE[0] / SIZE[1]))]
 
@@ -111,7 +117,10 @@ def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
 
     scene, layout = load_scene(name)
     populate_avatars(scene, layout, speakers=3, guests=24 if name == "embassy" else 0)
-    viewpoint = layout.view(None)
+    viewpoint = layout.view(None)  # a delegate's seat
+    if name == "embassy":  # in the reception hall, facing the exhibits on the far wall, the guests and the buffet
+        viewpoint = dataclasses.replace(layout.view("reception"), position=EMBASSY_EYE,
+                                        yaw_deg=32.0, pitch_deg=-4.0, fov_deg=80.0)
     # as `vrdiplomacy render` does (and guests keep a polite distance from the camera)
     avatars = without_viewer(scene.avatars, viewpoint.position, radius=2.6 if name == "embassy" else 0.45)
     crowd = Crowd.from_avatars(avatars)

@@ -1,4 +1,8 @@
-"""Stylized avatar geometry (numpy only): one mesh holding every part, tagged per vertex.
+"""Avatar geometry (numpy only): one mesh holding every part, tagged per vertex.
+
+The surfaces are sculpted in :mod:`vrdiplomacy.render.avatar_head` (the head, hair, a lofted
+jacket, round limbs and fingers); this module assembles them with the suit's lapels, shirt,
+collar and tie, the eyes, the placard, the name tag and the halo, for a near mesh and a far one.
 
 Each vertex carries the part it belongs to, so one instanced draw places all avatars: the
 vertex shader picks the instance pose for that part (root, head, left/right hand) and a
@@ -6,13 +10,15 @@ colour source (vertex colour, delegation colour, placard atlas, speaking indicat
 
 Conventions: metres, +Y up, the avatar faces -Z. Root parts are relative to the seat origin
 (floor level); head parts to the head pose; hand parts to each hand pose. Standing avatars
-(``seated`` false) are reshaped in the vertex shader: torso raised, legs straightened, thighs
-and placard stand hidden, and the placard floats above the head as a name label.
+(``seated`` false) are reshaped in the vertex shader: torso raised, legs straightened (shoes,
+``uv.x`` 1, kept flat), the weight on one leg, thighs and placard stand hidden, and the placard
+floats above the head as a name label. Head skin vertices carry a jaw weight in ``uv.y``: the
+shader lowers them with the voice level (the lower lip, :data:`PART_JAW`, moves whole).
 
 Hands are a palm, four fingers and a thumb; each hand vertex names its digit in ``uv.x``
 (:data:`DIGIT_PALM` ...) so the shader can curl fingers and turn the thumb for the hand's shape
-(:data:`HAND_SHAPES`). Arms are two unit-length boxes per side along +Y (``uv.x`` 0 upper,
-1 lower) that the shader stretches from the shoulder to the elbow to the wrist (two-bone IK).
+(:data:`HAND_SHAPES`). Arms are two unit-length sleeves per side along +Y (``uv.x`` 0 upper,
+1 lower, with a shirt cuff at the wrist) that the shader stretches from the shoulder to the elbow to the wrist (two-bone IK).
 The gesture icon is a unit quad the shader turns to face the camera above the head.
 """
 
@@ -24,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from vrdiplomacy.render import avatar_head as H
+
 # part ids (vertex attribute a_part.x); keep in step with shaders/avatar.vert
 (PART_ROOT, PART_HEAD, PART_LEFT, PART_RIGHT, PART_PLACARD, PART_INDICATOR, PART_SEATED, PART_LEGS,
  PART_ARM_LEFT, PART_ARM_RIGHT, PART_ICON, PART_PUPIL_LEFT, PART_PUPIL_RIGHT, PART_LID, PART_JAW, PART_MOUTH,
@@ -32,12 +40,13 @@ import numpy.typing as npt
 SRC_VERTEX, SRC_DELEGATION, SRC_PLACARD, SRC_INDICATOR, SRC_ICON, SRC_SKIN, SRC_HAIR, SRC_SUIT, SRC_CONTACT, SRC_TAG = range(10)
 TAG_SIZE = (0.38, 0.38 * 96 / 256)  # the name tag card, metres (the atlas tag area's aspect)
 CONTACT_SIZE = 0.95  # the soft contact shadow under each avatar (a square the shader fades to a disc), metres
-LOD_DISTANCE = 9.0  # beyond this many metres from the viewer an avatar is drawn with the far mesh
+LOD_DISTANCE = 6.0  # beyond this many metres from the viewer an avatar is drawn with the far mesh
 # digits of a hand (uv.x of hand vertices)
 DIGIT_PALM, DIGIT_THUMB, DIGIT_INDEX, DIGIT_FINGERS = 0, 1, 2, 3
 # hand shape name -> shape index (per-instance); names without their own look map to the nearest
 HAND_SHAPES: dict[str, int] = {
-    "open": 0, "raised": 0, "relaxed": 0, "pinch": 0, "flat": 0,
+    "open": 0, "raised": 0, "pinch": 0, "flat": 0,
+    "relaxed": 5,
     "fist": 1, "grip": 1,
     "point": 2,
     "thumbs_up": 3,
@@ -45,15 +54,17 @@ HAND_SHAPES: dict[str, int] = {
 }
 KNUCKLE_Z = -0.07  # the fingers' pivot line (hand space); keep in step with shaders/avatar.vert
 
-EYE_WHITE = (0.85, 0.84, 0.80)
-PUPIL = (0.02, 0.018, 0.016)
+EYE_WHITE = (0.80, 0.79, 0.76)
+PUPIL = (0.012, 0.010, 0.009)
+IRIS = (0.075, 0.045, 0.026)
+IRIS_RADIUS = 0.0066
 MOUTH = (0.08, 0.012, 0.012)
-SHIRT = (0.82, 0.83, 0.85)
+SHIRT = (0.50, 0.51, 0.53)
 # head space (faces -Z): the eye centres and the mouth; keep in step with shaders/avatar.vert
-EYE_CENTER = (0.033, 0.018, -0.088)  # x mirrored for the other eye
-EYE_RADIUS = 0.016
-PUPIL_RADIUS = 0.0075
-MOUTH_CENTER = (0.0, -0.052, -0.090)
+EYE_CENTER = H.EYE_CENTER  # x mirrored for the other eye
+EYE_RADIUS = H.EYE_RADIUS
+PUPIL_RADIUS = 0.0033
+MOUTH_CENTER = (0.0, H.MOUTH_Y, H.MOUTH_Z + 0.004)
 HALO_Y = 0.16  # the speaking halo's height above the head centre (the crown is at 0.12)
 DARK = (0.05, 0.05, 0.06)
 SHOE = (0.025, 0.018, 0.014)
@@ -79,7 +90,7 @@ class _Builder:
         self.count = 0
 
     def add(self, pos: npt.ArrayLike, nrm: npt.ArrayLike, uv: npt.ArrayLike, tris: npt.ArrayLike,
-            part: int, source: int, color: tuple[float, float, float]) -> None:
+            part: int, source: int, color: npt.ArrayLike) -> None:
         p = np.asarray(pos, dtype=np.float32).reshape(-1, 3)
         n = len(p)
         v = np.zeros((n, STRIDE), dtype=np.float32)
@@ -122,29 +133,6 @@ class _Builder:
             src = source if (uv_faces is None or face in uv_faces) else SRC_VERTEX
             self.add(corners, [n] * 4, uvs, [0, 1, 2, 0, 2, 3], part, src, color)
 
-    def ellipsoid(self, center: tuple[float, float, float], radii: tuple[float, float, float], part: int,
-                  color: tuple[float, float, float], seg: int = 14, rings: int = 9,
-                  y_range: tuple[float, float] = (-1.0, 1.0), source: int | None = None) -> None:
-        c = np.asarray(center, dtype=np.float32)
-        r = np.asarray(radii, dtype=np.float32)
-        th0, th1 = math.acos(y_range[1]), math.acos(y_range[0])
-        pos, nrm = [], []
-        for i in range(rings + 1):
-            th = th0 + (th1 - th0) * i / rings
-            for j in range(seg + 1):
-                ph = 2 * math.pi * j / seg
-                d = np.array([math.sin(th) * math.sin(ph), math.cos(th), math.sin(th) * math.cos(ph)], dtype=np.float32)
-                pos.append(c + d * r)
-                n = d / r
-                nrm.append(n / max(float(np.linalg.norm(n)), 1e-9))
-        tris = []
-        for i in range(rings):
-            for j in range(seg):
-                a, b = i * (seg + 1) + j, (i + 1) * (seg + 1) + j
-                tris += [a, b, a + 1, a + 1, b, b + 1]
-        src = source if source is not None else (SRC_VERTEX if part != PART_ROOT else SRC_DELEGATION)
-        self.add(pos, nrm, np.zeros((len(pos), 2)), tris, part, src, color)
-
     def ring(self, center: tuple[float, float, float], r_in: float, r_out: float, height: float, part: int,
              source: int, color: tuple[float, float, float], seg: int = 20) -> None:
         """A flat annulus with thickness (a halo), axis +Y."""
@@ -173,82 +161,54 @@ class _Builder:
                 tris += t if sign > 0 else [t[0], t[2], t[1], t[3], t[5], t[4]]
             self.add(pos, nrm, np.zeros((len(pos), 2)), tris, part, source, color)
 
+    def surface(self, surf: H.Surface, part: int, source: int, color: npt.ArrayLike = (1.0, 1.0, 1.0),
+                uv: tuple[float, float] = (0.0, 0.0), jaw: bool = False) -> None:
+        """Add a sculpted surface; its tint multiplies ``color``; ``jaw``: its jaw weight goes to uv.y."""
+        col = surf.tint * np.asarray(color, np.float32)
+        uvs = np.tile(np.asarray(uv, np.float32), (len(surf.pos), 1))
+        if jaw:
+            uvs[:, 1] = surf.weight
+        self.add(surf.pos, surf.nrm, uvs, surf.tris, part, source, col)
+
     def build(self) -> AvatarMesh:
         return AvatarMesh(np.concatenate(self.verts), np.concatenate(self.idx).astype(np.uint32))
 
 
 def build_avatar_mesh(far: bool = False) -> AvatarMesh:
-    """The seated delegate in a dark business suit (white shirt, a tie in the delegation colour),
-    a head with eyes (pupils the shader turns to the speaker, lids that blink), nose, mouth and
-    jaw (opened by the voice level), hair (short, or longer for some avatars), hands, a name
-    placard on a stand in front, and a speaking halo just above the head. Skin, hair and suit
-    colours and the build vary per avatar (shader, from the avatar id). A soft contact shadow
-    lies on the floor under it.
+    """The seated delegate in a dark, tailored business suit (lapels, white shirt and collar, a
+    tie in the delegation colour, shirt cuffs), a sculpted head (brow, eye sockets, nose,
+    cheekbones, lips, chin; eyes with whites, irises, pupils the shader turns to the speaker,
+    upper lids, lids that blink; ears; eyebrows), hair (short, or longer for some avatars),
+    round limbs and hands with fingers, a name placard on a stand in front, and a speaking halo
+    just above the head. Skin, hair and suit colours and the build vary per avatar (shader, from
+    the avatar id). The chin and lower lip drop with the voice level (jaw weight in uv.y of the
+    head's vertices). A soft contact shadow lies on the floor under it.
 
-    ``far``: the level of detail for avatars beyond :data:`LOD_DISTANCE` (about a quarter of the
-    triangles): coarser ellipsoids, no pupils, lids, eyebrows or nose, fingers as one block."""
+    ``far``: the level of detail for avatars beyond :data:`LOD_DISTANCE` (a fraction of the
+    triangles): a coarse head with dark eyes and a mouth line, no lids, brows or ears, blocky
+    hands."""
     b = _Builder()
-    seg, rings = (7, 5) if far else (14, 9)
     # contact shadow first, so the body drawn after it blends over nothing of its own
     s = CONTACT_SIZE / 2.0
     b.add([(-s, 0.006, -s - 0.1), (-s, 0.006, s - 0.1), (s, 0.006, s - 0.1), (s, 0.006, -s - 0.1)], [(0, 1, 0)] * 4,
           [(0, 0), (0, 1), (1, 1), (1, 0)], [0, 1, 2, 0, 2, 3], PART_SHADOW, SRC_CONTACT, (0, 0, 0))
-    # torso: a tapered suit jacket, shoulders, a white shirt front, the tie (delegation colour), the neck
-    b.ellipsoid((0.0, 0.80, 0.02), (0.19, 0.30, 0.12), PART_ROOT, (1, 1, 1), source=SRC_SUIT, seg=seg, rings=rings)
-    b.box((0.0, 1.02, 0.02), (0.42, 0.08, 0.16), PART_ROOT, SRC_SUIT, (1, 1, 1))
-    b.box((0.0, 0.97, -0.085), (0.085, 0.16, 0.02), PART_ROOT, SRC_VERTEX, SHIRT)  # shirt in the jacket's V
-    b.box((0.0, 0.93, -0.098), (0.032, 0.20, 0.012), PART_ROOT, SRC_DELEGATION, (1, 1, 1))  # tie
-    b.box((0.0, 1.035, -0.094), (0.038, 0.03, 0.016), PART_ROOT, SRC_DELEGATION, (1, 1, 1))  # tie knot
-    b.box((-0.11, 0.95, -0.093), (0.03, 0.02, 0.01), PART_ROOT, SRC_DELEGATION, (1, 1, 1))  # lapel pin
-    b.box((0.0, 1.08, 0.02), (0.08, 0.06, 0.08), PART_ROOT, SRC_SKIN, (1, 1, 1))  # neck
-    # seated legs: thighs forward (hidden when standing), shins down (straightened when standing)
-    for x in (-0.1, 0.1):
-        b.box((x, 0.50, -0.18), (0.14, 0.13, 0.40), PART_SEATED, SRC_SUIT, (0.8, 0.8, 0.8))
-        b.box((x, 0.22, -0.36), (0.12, 0.44, 0.12), PART_LEGS, SRC_SUIT, (0.8, 0.8, 0.8))
-        b.box((x, 0.02, -0.41), (0.105, 0.04, 0.26), PART_LEGS, SRC_VERTEX, SHOE)  # a shoe (taller when standing)
-    # head: skin ellipsoid, hair cap (and longer hair at the back for some), nose, eyes, mouth and jaw
-    b.ellipsoid((0.0, 0.0, 0.0), (0.095, 0.12, 0.105), PART_HEAD, (1, 1, 1), source=SRC_SKIN, seg=seg, rings=rings)
-    b.ellipsoid((0.0, 0.012, 0.01), (0.1, 0.124, 0.108), PART_HEAD, (1, 1, 1), y_range=(0.25, 1.0), source=SRC_HAIR,
-                seg=seg, rings=max(3, rings // 2))
-    b.ellipsoid((0.0, -0.03, 0.035), (0.1, 0.12, 0.08), PART_HAIR_LONG, (1, 1, 1), y_range=(-0.6, 0.9), source=SRC_HAIR,
-                seg=seg, rings=rings)
-    ex, ey, ez = EYE_CENTER
-    if far:  # eyes as dark dots, a mouth line: what is left of a face at ten metres
-        for side in (-1.0, 1.0):
-            b.box((side * ex, ey, ez - 0.008), (0.02, 0.012, 0.01), PART_HEAD, SRC_VERTEX, PUPIL)
-        b.box(MOUTH_CENTER, (0.042, 0.006, 0.012), PART_MOUTH, SRC_VERTEX, MOUTH)
-    for side, pupil in () if far else ((-1.0, PART_PUPIL_LEFT), (1.0, PART_PUPIL_RIGHT)):
-        if side < 0:
-            b.box((0.0, -0.012, -0.106), (0.018, 0.036, 0.02), PART_HEAD, SRC_SKIN, (0.95, 0.95, 0.95))  # nose
-        c = (side * ex, ey, ez)
-        b.ellipsoid(c, (EYE_RADIUS,) * 3, PART_HEAD, EYE_WHITE, seg=10, rings=6)
-        b.ellipsoid((c[0], c[1], c[2] - EYE_RADIUS + PUPIL_RADIUS * 0.6), (PUPIL_RADIUS, PUPIL_RADIUS, PUPIL_RADIUS * 0.7),
-                    pupil, PUPIL, seg=8, rings=5)
-        b.ellipsoid(c, (EYE_RADIUS * 1.12,) * 3, PART_LID, (0.92, 0.92, 0.92), seg=10, rings=6, source=SRC_SKIN)
-        b.box((side * ex, ey + 0.026, ez - 0.018), (0.03, 0.006, 0.01), PART_HEAD, SRC_HAIR, (1, 1, 1))  # eyebrow
-    mx, my, mz = MOUTH_CENTER
-    if not far:
-        b.box((mx, my, mz), (0.042, 0.006, 0.012), PART_MOUTH, SRC_VERTEX, MOUTH)  # stretched open by the voice
-        b.ellipsoid((0.0, my - 0.026, mz + 0.026), (0.042, 0.02, 0.03), PART_JAW, (1, 1, 1), source=SRC_SKIN)  # chin
-    # hands: palm, four fingers towards -Z from the knuckle line, and a thumb (built pointing +Y,
-    # the shader turns it); a left hand has its thumb on +X (palm down, fingers forward)
-    for part in (PART_LEFT, PART_RIGHT):
-        side = 1.0 if part == PART_LEFT else -1.0
-        b.box((0.0, 0.0, -0.02), (0.085, 0.032, 0.10), part, SRC_SKIN, (1, 1, 1), digit=DIGIT_PALM)
-        if far:  # the index finger and the other three as one block each
-            z0 = KNUCKLE_Z + 0.006
-            b.box((side * 0.03, 0.0, z0 - 0.0375), (0.019, 0.022, 0.075), part, SRC_SKIN, (1, 1, 1), digit=DIGIT_INDEX)
-            b.box((side * -0.01, 0.0, z0 - 0.036), (0.058, 0.022, 0.072), part, SRC_SKIN, (1, 1, 1), digit=DIGIT_FINGERS)
-        for k, (length, x) in enumerate(() if far else ((0.075, 0.03), (0.082, 0.01), (0.078, -0.01), (0.062, -0.03))):
-            z0 = KNUCKLE_Z + 0.006
-            b.box((side * x, 0.0, z0 - length / 2), (0.019, 0.022, length), part, SRC_SKIN, (1, 1, 1),
-                  digit=DIGIT_INDEX if k == 0 else DIGIT_FINGERS)
-        b.box((side * 0.042, 0.0, -0.005 + 0.0), (0.022, 0.062, 0.022), part, SRC_SKIN, (1, 1, 1), digit=DIGIT_THUMB,
-              offset=(0.0, 0.031, 0.0))
-    # arms: suit sleeves, upper and lower, unit length along +Y
+    _suit(b, far)
+    _legs(b, far)
+    _head(b, far)
+    _hands(b, far)
+    # arms: suit sleeves, upper and lower, unit length along +Y (uv.x: the segment), a shirt cuff at the wrist
+    n_arm = 4 if far else 8
     for part in (PART_ARM_LEFT, PART_ARM_RIGHT):
-        b.box((0.0, 0.5, 0.0), (0.095, 1.0, 0.095), part, SRC_SUIT, (1, 1, 1), digit=0)
-        b.box((0.0, 0.5, 0.0), (0.078, 1.0, 0.078), part, SRC_SUIT, (1, 1, 1), digit=1)
+        upper = H.loft([(-0.02, 0.030, 0.030, 0.0), (0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.042, 0.0)], seg=n_arm, power=2.0)
+        lower = H.loft([(0.0, 0.043, 0.042, 0.0), (1.0, 0.036, 0.035, 0.0)], seg=n_arm, power=2.0)
+        if far:  # two sections each
+            upper = H.loft([(0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.042, 0.0)], seg=n_arm, power=2.0)
+            lower = H.loft([(0.0, 0.043, 0.042, 0.0), (1.0, 0.036, 0.035, 0.0)], seg=n_arm, power=2.0)
+        b.surface(upper, part, SRC_SUIT, uv=(0.0, 0.0))
+        b.surface(lower, part, SRC_SUIT, uv=(1.0, 0.0))
+        if not far:
+            cuff = H.loft([(0.955, 0.0345, 0.0335, 0.0), (1.0, 0.034, 0.033, 0.0)], seg=n_arm, power=2.0, cap=False)
+            b.surface(cuff, part, SRC_VERTEX, uv=(1.0, 0.0), color=SHIRT)
     # gesture icon: a unit quad facing +Z (the shader scales it, turns it to the camera, picks the cell)
     b.add([(-0.5, -0.5, 0.0), (0.5, -0.5, 0.0), (0.5, 0.5, 0.0), (-0.5, 0.5, 0.0)], [(0, 0, 1)] * 4,
           [(0, 1), (1, 1), (1, 0), (0, 0)], [0, 1, 2, 0, 2, 3], PART_ICON, SRC_ICON, (1, 1, 1))
@@ -259,11 +219,186 @@ def build_avatar_mesh(far: bool = False) -> AvatarMesh:
     # face 5 faces -Z (those the delegate faces), face 4 faces +Z (the delegate): both read left to right
     b.box((px, py, pz), (w, h, 0.025), PART_PLACARD, SRC_PLACARD, PLACARD_BOARD, uv_faces={5: cell, 4: cell})
     b.box((px, py - h / 2 - 0.015, pz), (w * 0.6, 0.03, 0.08), PART_SEATED, SRC_VERTEX, DARK)
-    # the name tag (near mesh only: beyond the LOD distance the desk placard says who it is)
-    if not far:
-        tw, th = TAG_SIZE
-        b.add([(-tw / 2, -th / 2, 0.0), (tw / 2, -th / 2, 0.0), (tw / 2, th / 2, 0.0), (-tw / 2, th / 2, 0.0)],
-              [(0, 0, 1)] * 4, [(0, 1), (1, 1), (1, 0), (0, 0)], [0, 1, 2, 0, 2, 3], PART_TAG, SRC_TAG, (1, 1, 1))
+    # the name tag (both meshes; the shader hides it beyond TAG_FARTHEST, where the desk placard says who it is)
+    tw, th = TAG_SIZE
+    b.add([(-tw / 2, -th / 2, 0.0), (tw / 2, -th / 2, 0.0), (tw / 2, th / 2, 0.0), (-tw / 2, th / 2, 0.0)],
+          [(0, 0, 1)] * 4, [(0, 1), (1, 1), (1, 0), (0, 0)], [0, 1, 2, 0, 2, 3], PART_TAG, SRC_TAG, (1, 1, 1))
     # speaking halo just above the crown: drawn only while speaking > 0 (the shader collapses it otherwise)
     b.ring((0.0, HALO_Y, 0.0), 0.07, 0.105, 0.016, PART_INDICATOR, SRC_INDICATOR, (0.2, 1.0, 0.35), seg=10 if far else 20)
     return b.build()
+
+
+# the jacket's cross-sections, root space (seated): height, half width, half depth, centre z
+JACKET = [(0.46, 0.160, 0.110, 0.030), (0.56, 0.156, 0.106, 0.026), (0.66, 0.150, 0.100, 0.022),
+          (0.78, 0.165, 0.106, 0.022), (0.88, 0.184, 0.106, 0.026), (0.945, 0.200, 0.099, 0.028),
+          (0.975, 0.198, 0.092, 0.028), (0.998, 0.180, 0.084, 0.028), (1.018, 0.140, 0.074, 0.029),
+          (1.038, 0.098, 0.064, 0.029), (1.060, 0.066, 0.056, 0.030)]
+BUTTON_Y = 0.74  # the jacket's V closes here
+
+
+def _jacket_front(x: float, y: float) -> float:
+    """The jacket's front surface depth at (x, y), root space (as :data:`JACKET`, superellipse 2.6)."""
+    ys = [r[0] for r in JACKET]
+    w, dd, zc = (float(np.interp(y, ys, [r[k] for r in JACKET])) for k in (1, 2, 3))
+    t = min(abs(x) / w, 0.999)
+    return zc - dd * (1.0 - t**2.6) ** (1.0 / 2.6)
+
+
+def _panel(b: _Builder, outline: list[tuple[float, float]], lift: float, part: int, source: int,
+           color: tuple[float, float, float], rows: int = 6) -> None:
+    """A flat-ish panel on the jacket front: ``outline`` is (x_left, x_right) at ``rows``+1 heights
+    between its first and last entry's y (given as pairs (y, x_left, x_right) in the list)."""
+    ys = np.linspace(outline[0][0], outline[-1][0], rows + 1)
+    pos, nrm, tris = [], [], []
+    for i, y in enumerate(ys):
+        xl = float(np.interp(y, [o[0] for o in outline], [o[1] for o in outline]))
+        xr = float(np.interp(y, [o[0] for o in outline], [o[2] for o in outline]))
+        for x in (xl, (xl + xr) / 2, xr):
+            z = _jacket_front(x, float(y)) - lift
+            pos.append((x, float(y), z))
+            dz = _jacket_front(x + 0.01, float(y)) - _jacket_front(x - 0.01, float(y))
+            n = np.array([dz / 0.02, 0.0, -1.0])
+            nrm.append(n / np.linalg.norm(n))
+        if i:
+            a = (i - 1) * 3
+            for k in range(2):
+                tris += [a + k, a + k + 1, a + 3 + k + 1, a + k, a + 3 + k + 1, a + 3 + k]
+    p = np.array(pos, np.float32)
+    t = np.array(tris, np.uint32).reshape(-1, 3)
+    fn = np.cross(p[t[:, 1]] - p[t[:, 0]], p[t[:, 2]] - p[t[:, 0]])
+    if float(fn[:, 2].sum()) > 0:  # face -Z (outwards)
+        t = t[:, [0, 2, 1]]
+    b.add(p, nrm, np.zeros((len(p), 2)), t.reshape(-1), part, source, color)
+
+
+def _suit(b: _Builder, far: bool) -> None:
+    """Jacket (shaped torso, lapels, a button), shirt front, collar, tie and a lapel pin."""
+    b.surface(H.loft(JACKET[::2] + JACKET[-1:] if far else JACKET, seg=6 if far else 16, power=2.6), PART_ROOT, SRC_SUIT)
+    top = JACKET[-1][0]
+    # the shirt in the jacket's V, then the tie over it, then the lapels over both
+    _panel(b, [(BUTTON_Y, -0.004, 0.004), (0.88, -0.036, 0.036), (top, -0.044, 0.044)], 0.003, PART_ROOT,
+           SRC_VERTEX, SHIRT, rows=2 if far else 5)
+    _panel(b, [(BUTTON_Y + 0.02, -0.006, 0.006), (0.80, -0.019, 0.019), (1.0, -0.013, 0.013), (1.02, -0.017, 0.017),
+               (1.04, -0.019, 0.019)], 0.0055, PART_ROOT, SRC_DELEGATION, (0.85, 0.85, 0.85), rows=2 if far else 6)
+    if far:
+        return
+    for side in (-1.0, 1.0):  # lapels: from the collar down the V's edge to the button, a notch at the top
+        inner = [(BUTTON_Y, 0.0, 0.014), (0.88, 0.035, 0.080), (0.955, 0.040, 0.104), (0.968, 0.048, 0.090),
+                 (0.99, 0.047, 0.084), (top, 0.050, 0.064)]
+        out = [(y, side * a, side * c) if side > 0 else (y, side * c, side * a) for y, a, c in inner]
+        _panel(b, out, 0.0075, PART_ROOT, SRC_SUIT, (1.18, 1.18, 1.22), rows=8)
+    # the shirt collar: a band standing round the neck above the jacket, two points either side of the knot
+    band = H.loft([(top - 0.03, 0.064, 0.060, 0.030), (top + 0.022, 0.058, 0.056, 0.026)], seg=16, power=2.0, cap=False)
+    b.surface(band, PART_ROOT, SRC_VERTEX, color=SHIRT)
+    knot = H.loft([(-0.011, 0.0065, 0.004, 0.0), (0.0, 0.010, 0.0055, 0.0), (0.011, 0.0115, 0.005, 0.0)], seg=8, power=2.4)
+    b.surface(H.transformed(knot, np.eye(3), (0.0, top - 0.012, _jacket_front(0.0, top - 0.012) - 0.011)), PART_ROOT,
+              SRC_DELEGATION, color=(0.8, 0.8, 0.8))  # the tie's knot, narrowing downwards
+    for side in (-1.0, 1.0):
+        _panel(b, [(1.005, side * 0.018, side * 0.022) if side > 0 else (1.005, -0.022, -0.018),
+                   (top + 0.008, side * 0.012, side * 0.05) if side > 0 else (top + 0.008, -0.05, -0.012)],
+               0.0085, PART_ROOT, SRC_VERTEX, SHIRT, rows=2)
+    b.box((0.0, BUTTON_Y - 0.015, _jacket_front(0.0, BUTTON_Y - 0.015) - 0.004), (0.014, 0.014, 0.006), PART_ROOT,
+          SRC_VERTEX, (0.015, 0.013, 0.012))  # the button
+    b.box((-0.125, 0.935, _jacket_front(-0.125, 0.935) - 0.009), (0.008, 0.008, 0.004), PART_ROOT, SRC_DELEGATION,
+          (1, 1, 1))  # a lapel pin in the delegation colour
+
+
+def _legs(b: _Builder, far: bool) -> None:
+    """Trousers (thighs forward, hidden when standing; shins, straightened and widened at the top
+    when standing) and shoes (uv.x 1: not stretched when standing)."""
+    n = 6
+    down = ((1, 0, 0), (0, 0, 1), (0, -1, 0))  # +Y built -> -Z
+    for x in (-0.095, 0.095):
+        if far:
+            b.box((x, 0.50, -0.20), (0.14, 0.13, 0.44), PART_SEATED, SRC_SUIT, (0.8, 0.8, 0.8))
+            b.box((x, 0.28, -0.39), (0.11, 0.48, 0.11), PART_LEGS, SRC_SUIT, (0.8, 0.8, 0.8), digit=0)
+            b.box((x, 0.034, -0.43), (0.09, 0.06, 0.26), PART_LEGS, SRC_VERTEX, SHOE, digit=1)
+            continue
+        thigh = H.loft([(0.0, 0.078, 0.072, 0.0), (0.25, 0.072, 0.066, 0.0), (0.44, 0.060, 0.058, 0.0)], seg=n, power=2.2)
+        b.surface(H.transformed(thigh, down, (x, 0.50, 0.02)), PART_SEATED, SRC_SUIT, color=(0.8, 0.8, 0.8))
+        shin = H.loft([(0.035, 0.052, 0.054, 0.0), (0.30, 0.056, 0.057, 0.0), (0.52, 0.062, 0.062, 0.0)], seg=n, power=2.0)
+        b.surface(H.transformed(shin, np.eye(3), (x, 0.0, -0.39)), PART_LEGS, SRC_SUIT, color=(0.8, 0.8, 0.8))
+        shoe = H.loft([(0.0, 0.038, 0.030, 0.0), (0.09, 0.048, 0.036, 0.0), (0.20, 0.045, 0.034, 0.0),
+                       (0.27, 0.030, 0.026, 0.0)], seg=n, power=3.0)
+        b.surface(H.transformed(shoe, down, (x, 0.034, -0.30)), PART_LEGS, SRC_VERTEX, uv=(1.0, 0.0), color=SHOE)
+
+
+def _head(b: _Builder, far: bool) -> None:
+    """Skin (jaw weight in uv.y), hair, ears, neck, eyes, lids, brows, lips and the mouth's inside."""
+    skin = H.head(rings=6, seg=8) if far else H.head()
+    b.surface(skin, PART_HEAD, SRC_SKIN, jaw=True)
+    if far:  # caps over the crown (and the back, for longer hair): the hairline is below a pixel there
+        b.surface(H.ellipsoid((0.0, 0.014, 0.012), (0.079, 0.118, 0.104), rings=3, seg=8, y_range=(0.3, 1.0)), PART_HEAD,
+                  SRC_HAIR)
+        b.surface(H.ellipsoid((0.0, -0.01, 0.03), (0.08, 0.12, 0.085), rings=4, seg=8, y_range=(-0.6, 0.9)), PART_HAIR_LONG,
+                  SRC_HAIR)
+    else:
+        b.surface(H.hair(0), PART_HEAD, SRC_HAIR)
+        b.surface(H.hair(1), PART_HAIR_LONG, SRC_HAIR)
+    neck = H.loft([(-0.165, 0.056, 0.058, 0.0), (-0.10, 0.051, 0.054, 0.0), (-0.02, 0.050, 0.054, 0.0)],
+                  seg=5 if far else 12, power=2.0, cap=False)
+    b.surface(H.transformed(neck, np.eye(3), (0.0, 0.0, 0.018)), PART_HEAD, SRC_SKIN, color=(0.9, 0.9, 0.9))
+    ex, ey, ez = H.EYE_CENTER
+    if far:  # eyes as dark dots, a mouth line: what is left of a face at ten metres
+        for side in (-1.0, 1.0):
+            b.box((side * ex, ey, ez - H.EYE_RADIUS + 0.001), (0.02, 0.01, 0.006), PART_HEAD, SRC_VERTEX, PUPIL)
+        b.box((0.0, H.MOUTH_Y, H.MOUTH_Z - 0.004), (0.04, 0.005, 0.008), PART_MOUTH, SRC_VERTEX, MOUTH)
+        return
+    for side in (-1.0, 1.0):  # ears
+        ear = H.ellipsoid((side * 0.074, -0.004, 0.012), (0.011, 0.027, 0.017), rings=3, seg=6)
+        b.surface(ear, PART_HEAD, SRC_SKIN, color=(0.93, 0.88, 0.86))
+    for side, pupil in ((-1.0, PART_PUPIL_LEFT), (1.0, PART_PUPIL_RIGHT)):
+        c = (side * ex, ey, ez)
+        b.surface(H.ellipsoid(c, (H.EYE_RADIUS,) * 3, rings=5, seg=8), PART_HEAD, SRC_VERTEX, color=EYE_WHITE)
+        # iris and pupil: a shallow cap on the front of the eyeball, dark in the middle
+        cap = H.ellipsoid((0.0, 0.0, 0.0), (IRIS_RADIUS, 0.0022, IRIS_RADIUS), rings=2, seg=8, y_range=(0.0, 1.0))
+        cap = H.transformed(cap, ((1, 0, 0), (0, 0, 1), (0, -1, 0)), (c[0], c[1], c[2] - H.EYE_RADIUS + 0.0016))
+        r = np.linalg.norm(cap.pos[:, 0:2] - np.array(c[0:2], np.float32), axis=1)
+        tone = np.clip((r - PUPIL_RADIUS * 0.8) / (PUPIL_RADIUS * 0.5), 0.0, 1.0)[:, None]
+        colors = np.array(PUPIL, np.float32) * (1 - tone) + np.array(IRIS, np.float32) * tone
+        b.surface(cap, pupil, SRC_VERTEX, color=colors)
+        # the upper lid over the top of the eye (always), the lower lid; the blinking lid (shader)
+        upper = H.ellipsoid(c, (H.EYE_RADIUS * 1.12,) * 3, rings=2, seg=8, y_range=(0.28, 1.0))
+        b.surface(upper, PART_HEAD, SRC_SKIN, color=(0.9, 0.86, 0.85))
+        lower = H.ellipsoid(c, (H.EYE_RADIUS * 1.08,) * 3, rings=1, seg=8, y_range=(-1.0, -0.5))
+        b.surface(lower, PART_HEAD, SRC_SKIN, color=(0.92, 0.88, 0.87))
+        b.surface(H.ellipsoid(c, (H.EYE_RADIUS * 1.16,) * 3, rings=3, seg=8), PART_LID, SRC_SKIN, color=(0.92, 0.9, 0.9))
+        # eyebrow: a slim arc following the brow ridge, the outer end lower
+        bx, by, bz = H.front_point(side * 0.031, ey + 0.027)
+        brow = H.ellipsoid((0.0, 0.0, 0.0), (0.0175, 0.0032, 0.004), rings=2, seg=6)
+        tilt = side * 0.05
+        m = np.array([[math.cos(tilt), -math.sin(tilt), 0], [math.sin(tilt), math.cos(tilt), 0], [0, 0, 1]])
+        b.surface(H.transformed(brow, m, (bx, by, bz - 0.0015)), PART_HEAD, SRC_HAIR, color=(0.8, 0.8, 0.8))
+    # the mouth's inside (stretched open by the voice), the upper lip (fixed) and the lower (with the jaw)
+    b.surface(H.ellipsoid((0.0, H.MOUTH_Y, H.MOUTH_Z + 0.004), (0.017, 0.003, 0.004), rings=3, seg=8), PART_MOUTH,
+              SRC_VERTEX, color=MOUTH)
+    b.surface(H.lips(True), PART_HEAD, SRC_SKIN)
+    b.surface(H.lips(False), PART_JAW, SRC_SKIN)
+
+
+def _hands(b: _Builder, far: bool) -> None:
+    """Palm, four fingers towards -Z from the knuckle line (uv.x: the digit), a thumb built
+    pointing +Y that the shader turns; a left hand has its thumb on +X (palm down, fingers forward)."""
+    down = ((1, 0, 0), (0, 0, 1), (0, -1, 0))  # +Y built -> -Z
+    n = 5 if not far else 4
+    for part in (PART_LEFT, PART_RIGHT):
+        side = 1.0 if part == PART_LEFT else -1.0
+        if far:
+            b.box((0.0, 0.0, -0.02), (0.085, 0.032, 0.10), part, SRC_SKIN, (1, 1, 1), digit=DIGIT_PALM)
+            z0 = KNUCKLE_Z + 0.006
+            b.box((side * 0.03, 0.0, z0 - 0.0375), (0.019, 0.022, 0.075), part, SRC_SKIN, (1, 1, 1), digit=DIGIT_INDEX)
+            b.box((side * -0.01, 0.0, z0 - 0.036), (0.058, 0.022, 0.072), part, SRC_SKIN, (1, 1, 1), digit=DIGIT_FINGERS)
+            b.box((side * 0.042, 0.0, -0.005), (0.022, 0.062, 0.022), part, SRC_SKIN, (1, 1, 1), digit=DIGIT_THUMB,
+                  offset=(0.0, 0.031, 0.0))
+            continue
+        palm = H.loft([(0.0, 0.028, 0.014, 0.0), (0.035, 0.040, 0.016, 0.0), (0.085, 0.043, 0.014, 0.0),
+                       (0.10, 0.041, 0.012, 0.0)], seg=8, power=2.8)
+        b.surface(H.transformed(palm, down, (0.0, 0.0, 0.03)), part, SRC_SKIN, uv=(DIGIT_PALM, 0.0))
+        for k, (length, x) in enumerate(((0.075, 0.03), (0.082, 0.01), (0.078, -0.01), (0.062, -0.03))):
+            finger = H.loft([(0.0, 0.0095, 0.0105, 0.0), (length * 0.6, 0.0088, 0.0092, 0.0), (length, 0.0078, 0.0080, 0.0)],
+                            seg=n, power=2.0)
+            b.surface(H.transformed(finger, down, (side * x, 0.0, KNUCKLE_Z + 0.008)), part, SRC_SKIN,
+                      uv=(DIGIT_INDEX if k == 0 else DIGIT_FINGERS, 0.0))
+        thumb = H.loft([(0.0, 0.0125, 0.0115, 0.0), (0.035, 0.0110, 0.0105, 0.0), (0.062, 0.0090, 0.0090, 0.0)],
+                       seg=n, power=2.0)
+        b.surface(H.transformed(thumb, np.eye(3), (side * 0.042, 0.0, -0.005)), part, SRC_SKIN, uv=(DIGIT_THUMB, 0.0))

@@ -70,10 +70,12 @@ def avatar_at(avatar_id: int, delegation: str, position: Iterable[float], yaw_de
     for side in (-1.0, 1.0):
         if seated:  # resting on the desk in front
             local = (side * 0.2, 0.80, -0.34 + 0.04 * _jitter(avatar_id, 3 + int(side)))
-        else:  # hanging at the sides
-            local = (side * 0.26, 0.95, -0.02)
-        q = quat_mul(root.orientation, quat_from_yaw_pitch_roll(math.radians(-side * 15.0), 0.0, 0.0))
-        hands.append(HandPose(Pose(root.transform_point(local), q), "open", True))
+            q = quat_mul(root.orientation, quat_from_yaw_pitch_roll(math.radians(-side * 15.0), 0.0, 0.0))
+            hands.append(HandPose(Pose(root.transform_point(local), q), "open", True))
+        else:
+            local, (yaw, pitch, roll), shape = _standing_hand(avatar_id, side)
+            q = quat_mul(root.orientation, quat_from_yaw_pitch_roll(math.radians(yaw), math.radians(pitch), math.radians(roll)))
+            hands.append(HandPose(Pose(root.transform_point(local), q), shape, True))
     return Avatar(
         avatar_id=avatar_id,
         delegation=delegation,
@@ -84,6 +86,21 @@ def avatar_at(avatar_id: int, delegation: str, position: Iterable[float], yaw_de
         color=delegation_color(delegation),
         seated=seated,
     )
+
+
+def _standing_hand(avatar_id: int, side: float) -> tuple[tuple[float, float, float], tuple[float, float, float], str]:
+    """A standing delegate's resting hand (root-space centre, yaw/pitch/roll in degrees, shape):
+    one of three relaxed stances, fixed by the id: arms hanging loosely at the sides, hands
+    clasped in front, or one hand at the side and the other held at the waist. Palms face the
+    body, the thumbs forward; the elbows ease a little (the hands sit above full reach)."""
+    j = 0.012 * _jitter(avatar_id, 11 + int(side))
+    stance = avatar_id % 3
+    roll = 90.0 * side * -1.0  # the palm towards the body (the left hand's palm to +X)
+    if stance == 1:  # hands clasped in front of the waist, one over the other
+        return ((side * 0.025, 0.875 + 0.01 * side, -0.155 - 0.008 * side), (side * 25.0, -62.0, roll), "relaxed")
+    if stance == 2 and side > 0:  # the right hand held at the waist, as if holding a glass
+        return ((0.12, 1.00 + j, -0.26), (-20.0, 5.0, roll), "grip")
+    return ((side * (0.225 + j), 0.84 + j, -0.035), (0.0, -84.0, roll), "relaxed")
 
 
 def _seat_delegation(s: Seat) -> str:
