@@ -95,6 +95,23 @@ def proc_cpu(pid: int) -> tuple[float, float]:
     return int(parts[11]) / CLK_TCK, int(parts[12]) / CLK_TCK
 
 
+def run_queue_wait(pid: int) -> float:
+    """Seconds the threads of process ``pid`` spent runnable but waiting for a CPU
+    (``/proc/<pid>/task/*/schedstat``, second field): the share of latency due to a busy machine."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for t in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                total += int(f.read().split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total * 1e-9
+
+
 def udp_rcvbuf_errors() -> int:
     """Datagrams the kernel dropped for full receive buffers (all UDP sockets of the machine)."""
     try:

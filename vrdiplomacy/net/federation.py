@@ -62,12 +62,16 @@ class FederationSettings:
     alive_interval: seconds between this node's heartbeats.
     node_timeout: seconds without a heartbeat after which another node's members are shown away.
     replicas: JetStream replicas of each room's event stream (3 on a 3-node NATS cluster).
+    pose_batch: seconds a room's pose entries may wait to share one NATS message (voice never
+        waits, and takes the waiting poses along): fewer, larger messages wake the NATS servers
+        and the other nodes less often. 0: every wake-up's poses go at once.
     """
 
     node_name: str = "relay"
     alive_interval: float = 0.5
     node_timeout: float = 2.0
     replicas: int = 3
+    pose_batch: float = 0.010
 
 
 @dataclass
@@ -90,6 +94,7 @@ class FedRoom:
     synced: bool = False
     voice: list[bytes] = field(default_factory=list)
     pose: list[bytes] = field(default_factory=list)
+    pose_since: float = 0.0  # when a take first saw the waiting pose entries (0: none wait)
     remote: dict[int, Remote] = field(default_factory=dict)
     held: list[tuple[int, wire.Hello, Any]] = field(default_factory=list)  # (conn id, Hello, invitation)
 
@@ -102,6 +107,7 @@ class FedOutbox:
     close: list[str] = field(default_factory=list)  # room tokens to leave
     publish: list[tuple[str, bytes]] = field(default_factory=list)  # core NATS (subject, data), in order
     events: list[tuple[str, fw.EventRecord]] = field(default_factory=list)  # (room token, record) for JetStream
+    due: float | None = None  # take again by then: pose entries are waiting (see FederationSettings.pose_batch)
 
 
 @dataclass
@@ -264,12 +270,24 @@ class RelayFederation:
 
     # ------------------------------------------------------------ adapter API
 
-    def fed_take(self) -> FedOutbox:
-        """What to send to NATS now: one media batch per room and stream, then the rest in order."""
+    def fed_take(self, now: float | None = None) -> FedOutbox:
+        """What to send to NATS now: one media batch per room and stream, then the rest in order.
+        With ``now``, a room's pose entries wait up to ``pose_batch`` unless voice goes with them
+        (``due`` says when to take again); without, everything goes."""
         f = self.fed
         assert f is not None
         out = f.out
+        hold = f.s.pose_batch if now is not None else 0.0
+        due: float | None = None
         for fr in self._fed_rooms.values():
+            if fr.pose and hold > 0 and not fr.voice:
+                assert now is not None
+                if not fr.pose_since:
+                    fr.pose_since = now
+                if now - fr.pose_since < hold - 5e-4:  # (a timer may fire a little early)
+                    t = fr.pose_since + hold
+                    due = t if due is None or t < due else due
+                    continue
             for kind, items in ((fw.VOICE, fr.voice), (fw.POSE, fr.pose)):
                 if items:
                     out.publish.append((fw.room_subject(fr.token, "voice" if kind == fw.VOICE else "pose"),
@@ -277,7 +295,9 @@ class RelayFederation:
                     f.counters.batches_out += 1
                     f.counters.entries_out += len(items)
                     items.clear()
+            fr.pose_since = 0.0
         f.out = FedOutbox()
+        out.due = due
         return out
 
     def wall_ns(self) -> int:
