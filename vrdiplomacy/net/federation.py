@@ -10,8 +10,11 @@ members may be spread over nodes (subjects and messages: :mod:`vrdiplomacy.net.f
   (:meth:`RelayFederation.fed_take`) as one NATS message per room and stream. Entries from other
   nodes are routed to local members by the room's interest, as local ones are (remote members are
   members of the local :class:`~vrdiplomacy.net.interest.RoomInterest`, without a session).
-* **Presence and floor**: local presence changes and floor changes are published; remote ones are
-  shown to local clients as ``Presence``/``FloorState``. A node opening a room asks the others for
+* **Presence, floor and places**: local presence changes (with the member's invited role), floor
+  changes and accepted places (``wire_spaces.Place``) are published; remote ones are shown to
+  local clients as ``Presence``/``FloorState``/``Placed`` and enter the room's interest, so voice
+  and poses from other nodes keep to their spaces as local ones do. Space events go to the
+  members of the sender's space on every node (not stored). A node opening a room asks the others for
   their roster. A node silent for ``node_timeout`` has its members shown away (they may resume on
   another node); after ``resume_grace`` they leave.
 * **Room events**: a client's event is not stored locally; it goes to the room's JetStream stream
@@ -20,7 +23,11 @@ members may be spread over nodes (subjects and messages: :mod:`vrdiplomacy.net.f
   node delivers the stream to its members in stream order (:meth:`RelayFederation.fed_event_in`):
   the stream sequence number is the room sequence number, so all members on all nodes see one order,
   and a client resuming on another node is replayed what it missed (the log id is derived from the
-  room key, the same everywhere).
+  room key, the same everywhere). A procedure action (:mod:`vrdiplomacy.net.relay_meeting`) is
+  checked and stamped by the sender's node before it goes to the stream, and every node folds the
+  actions into its procedure as the stream delivers them, so the floor queue, the floor holder
+  and the mutes are the same on all nodes. A refused action is acknowledged once the sender's
+  earlier events are stored.
 * **Opening a room**: a client's Hello for a room this node does not serve yet is held until the
   adapter has joined the room's subjects and read the stream's tail (:meth:`RelayFederation.fed_synced`);
   then it is processed as usual.
@@ -47,6 +54,7 @@ from vrdiplomacy.net.relay_state import (
     Session,
 )
 from vrdiplomacy.net.stats import LatencyHistogram
+from vrdiplomacy.net.wire_spaces import Placed
 
 _ENTRY_UNPACK = wire.ENTRY_HDR.unpack_from
 _ENTRY_SIZE = wire.ENTRY_HDR.size
@@ -82,6 +90,7 @@ class Remote:
     identity: str
     seat: str
     away_since: float | None = None
+    role: str = ""
 
 
 @dataclass
@@ -137,6 +146,8 @@ class FedState:
         self.nodes: dict[int, float] = {}  # other nodes: last heartbeat (now)
         self.lost: set[int] = set()
         self.acked: dict[int, int] = {}  # client id -> highest client seq JetStream acknowledged
+        self.published: dict[int, int] = {}  # client id -> highest client seq sent to JetStream
+        self.deferred: dict[int, int] = {}  # client id -> refused client seq to acknowledge after the earlier ones
         self.next_alive = 0.0
         self.transit = LatencyHistogram()  # voice batches: sent by another node to taken here (clocks of both)
 
@@ -160,6 +171,9 @@ class RelayFederation:
     _refuse: Callable[..., None]
     _room_log: Callable[[str], RoomLog]
     _drop_log: Callable[[str], None]
+    _meeting_event: Callable[..., bytes | None]
+    _meeting_fold: Callable[[Room, int, bytes, float], None]
+    _space_event_in: Callable[[Room, int, bytes, float], None]
 
     def _init_federation(self) -> None:
         self.fed: FedState | None = None
@@ -224,8 +238,32 @@ class RelayFederation:
         if fr is not None and self.fed is not None:
             if state == wire.PRESENT:
                 fr.remote.pop(s.client_id, None)  # it was on another node and resumed here
-            msg = fw.PresenceMsg(self.fed.node, state, s.client_id, s.identity, s.seat)
+            msg = fw.PresenceMsg(self.fed.node, state, s.client_id, s.identity, s.seat, s.role)
             self.fed.out.publish.append((fw.room_subject(fr.token, "presence"), bytes(msg)))
+
+    def _fed_place(self, key: str, cid: int, place: tuple[str, str, str]) -> None:
+        """A local member's accepted place: to the other nodes of the room."""
+        fr = self._fed_rooms.get(key)
+        if fr is not None and self.fed is not None:
+            self.fed.out.publish.append((fw.room_subject(fr.token, "place"), bytes(fw.PlaceMsg(self.fed.node, cid, *place))))
+
+    def _fed_space_event(self, key: str, cid: int, payload: bytes) -> None:
+        fr = self._fed_rooms.get(key)
+        if fr is not None and fr.remote and self.fed is not None:
+            self.fed.out.publish.append((fw.room_subject(fr.token, "spaceev"), bytes(fw.SpaceEventMsg(self.fed.node, cid, payload))))
+
+    def _fed_remote_member(self, key: str, cid: int) -> bool:
+        """Whether ``cid`` is a member of the room connected to another node."""
+        fr = self._fed_rooms.get(key)
+        return fr is not None and cid in fr.remote
+
+    def _fed_role(self, cid: int) -> str | None:
+        """The invited role of a member on another node (None: not known here)."""
+        for fr in self._fed_rooms.values():
+            r = fr.remote.get(cid)
+            if r is not None:
+                return r.role
+        return None
 
     def _fed_floor(self, room: Room) -> None:
         fr = self._fed_rooms.get(room.key)
@@ -265,7 +303,17 @@ class RelayFederation:
             return
         self.counters.events_in += 1
         s.last_client_seq = e.client_seq
-        f.out.events.append((fr.token, fw.EventRecord(s.client_id, e.client_seq, e.payload)))
+        cid = s.client_id
+        payload = self._meeting_event(conn, s, e.payload, now, fold=False)  # checked and stamped here, folded from the stream
+        if payload is None:  # refused: acknowledged, not stored (after the sender's earlier events are)
+            if f.published.get(cid, 0) <= f.acked.get(cid, 0):
+                f.acked[cid] = e.client_seq
+                self._send(conn, wire.Ack(e.client_seq), now)
+            else:
+                f.deferred[cid] = e.client_seq
+            return
+        f.published[cid] = e.client_seq
+        f.out.events.append((fr.token, fw.EventRecord(cid, e.client_seq, payload)))
         f.counters.events_published += 1
 
     # ------------------------------------------------------------ adapter API
@@ -338,6 +386,10 @@ class RelayFederation:
         f.counters.events_stored += 1
         if client_seq > f.acked.get(sender, 0):
             f.acked[sender] = client_seq
+        refused = f.deferred.get(sender)
+        if refused is not None and client_seq >= f.published.get(sender, 0):
+            del f.deferred[sender]  # every event before the refused one is stored: acknowledge it too
+            f.acked[sender] = client_seq = max(client_seq, refused)
         s = self.sessions.get(sender)
         conn = self.conns.get(s.conn) if s is not None and s.conn is not None else None
         if conn is not None:
@@ -357,8 +409,10 @@ class RelayFederation:
         if seq <= fr.log.seq:
             return  # already delivered (an ordered consumer re-created after a NATS node failure)
         ev = StoredEvent(seq, rec.sender, rec.client_seq, rec.payload)
-        fr.log.add(ev)
         room = self.rooms.get(fr.key)
+        if room is not None:
+            self._meeting_fold(room, rec.sender, rec.payload, now)  # (before the log: a new procedure folds the log first)
+        fr.log.add(ev)
         if room is not None:
             f.counters.events_delivered += 1
             self._broadcast(room, ev.message().frame(), now)
@@ -376,6 +430,12 @@ class RelayFederation:
                     self._fed_media_in(fr, room, fw.MediaBatch.parse(data), now)
             elif stream == "presence":
                 self._fed_presence_in(fr, room, fw.PresenceMsg.parse(data), now)
+            elif stream == "place":
+                self._fed_place_in(fr, room, fw.PlaceMsg.parse(data), now)
+            elif stream == "spaceev":
+                msg_ev = fw.SpaceEventMsg.parse(data)
+                if room is not None and msg_ev.sender in fr.remote:
+                    self._space_event_in(room, msg_ev.sender, msg_ev.payload, now)
             elif stream == "floor":
                 msg = fw.FloorMsg.parse(data)
                 self._heard(msg.node, now)
@@ -445,6 +505,9 @@ class RelayFederation:
             if room is not None:
                 for s in room.members.values():
                     self._fed_presence(s, wire.AWAY if s.away_since is not None else wire.PRESENT)
+                for pcid, place in list(room.interest.place.items()):
+                    if pcid in room.members:
+                        self._fed_place(fr.key, pcid, place)
                 if room.floor in room.members:
                     self._fed_floor(room)
             return
@@ -464,11 +527,22 @@ class RelayFederation:
         away = now if msg.state == fw.AWAY else None
         if r is not None and r.node != msg.node and msg.state == fw.AWAY:
             return  # the member is on another node now; the old one saw it go
-        fr.remote[cid] = Remote(msg.node, msg.identity, msg.seat, away)
+        fr.remote[cid] = Remote(msg.node, msg.identity, msg.seat, away, msg.role)
         if room is not None:
             room.interest.add(cid, msg.seat)
             state = wire.AWAY if away is not None else wire.PRESENT
             self._broadcast(room, wire.Presence(cid, state, msg.identity, msg.seat).frame(), now)
+
+    def _fed_place_in(self, fr: FedRoom, room: Room | None, msg: fw.PlaceMsg, now: float) -> None:
+        """A remote member's place: into the room's interest, and ``Placed`` to the local members."""
+        self._heard(msg.node, now)
+        if room is None or msg.client_id not in fr.remote:
+            return
+        place = (msg.space, msg.interpret, msg.listen)
+        if room.interest.place_of(msg.client_id) == place:
+            return
+        room.interest.set_place(msg.client_id, *place)
+        self._broadcast(room, Placed(msg.client_id, *place).frame(), now)
 
     def _remote_left(self, fr: FedRoom, cid: int, now: float) -> None:
         r = fr.remote.pop(cid, None)
