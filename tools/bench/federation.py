@@ -171,8 +171,9 @@ def start_relay(args: argparse.Namespace, tmp: Path, n: int, cluster: Any) -> tu
                 "--nats-user", f"relay-{n}", "--nats-password-file", str(d / f"relay-{n}.password")]
     log = tmp / f"relay-{n}.log"  # a file, not a pipe: a relay never blocks on its own output
     with open(log, "w") as out:
-        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, cwd=str(ROOT),
-                             env=dict(os.environ, PYTHONPATH=str(ROOT)), start_new_session=True)
+        root = getattr(args, "relay_root", "") or str(ROOT)  # another checkout's relay, for before/after runs
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, cwd=root,
+                             env=dict(os.environ, PYTHONPATH=root), start_new_session=True)
     end = time.monotonic() + 30
     while time.monotonic() < end and p.poll() is None:
         text = log.read_text()
@@ -286,6 +287,8 @@ def main() -> int:
     p.add_argument("--last-n", type=int, default=4, help="relay last-N (default 4)")
     p.add_argument("--nice", type=int, default=5, help="niceness of the relays (default 5)")
     p.add_argument("--json", default="", help="also write the result as JSON to this file")
+    p.add_argument("--relay-root", default="", help="run the relays from this checkout (such as `git archive` of "
+                                                    "another commit), for a before/after comparison")
     args = p.parse_args()
     args.stagger_voice = False
     if not 1 <= args.clients <= 1000 or not 1 <= args.nodes <= 3 or not 0 <= args.speakers <= args.clients:

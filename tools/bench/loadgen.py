@@ -359,6 +359,8 @@ def main() -> int:
     p.add_argument("--last-n", type=int, default=4, help="relay last-N (default 4)")
     p.add_argument("--nice", type=int, default=5, help="niceness of relays, NATS servers and workers (default 5)")
     p.add_argument("--json", default="", help="also write the result as JSON to this file")
+    p.add_argument("--relay-root", default="", help="run the relays from this checkout (such as `git archive` of "
+                                                    "another commit), for a before/after comparison")
     args = p.parse_args()
     if not 1 <= args.clients <= 1000 or not 1 <= args.nodes <= 3 or not 0 <= args.speakers <= args.clients:
         p.error("--clients 1..1000, --nodes 1..3, --speakers 0..clients")
