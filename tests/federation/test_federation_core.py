@@ -30,9 +30,9 @@ from vrdiplomacy.net.client_types import (
     VoiceReceived,
 )
 from vrdiplomacy.net.federation import FederationSettings
-from vrdiplomacy.net.relay_meeting import NOTICE_MEETING_REFUSED
 from vrdiplomacy.net.federation_config import ClusterLayout, write_cluster_config
 from vrdiplomacy.net.relay_core import RelayCore
+from vrdiplomacy.net.relay_meeting import NOTICE_MEETING_REFUSED
 
 ROOM = "plenary"
 
@@ -323,8 +323,8 @@ def test_floor_queue_grant_mute_and_a_space_move_are_the_same_on_both_nodes() ->
     q1, q2 = (pm.relay.meeting_state(key) for pm in (n1, n2))
     assert q1 is not None and q2 is not None
     assert [k for k, _ in q1.queue] == [k for k, _ in q2.queue] == order and sorted(order) == sorted([fid, did, uid])
-    assert _notices(fr) == ["grant refused: a member with the role delegate may not do that (needs the 'chair' "
-                            "permission)"]
+    assert _notices(fr) == [("grant refused: a member with the role delegate may not do that (needs the 'chair' "
+                             "permission)")]
     assert not fr.core.reliable.unacked  # refused, yet acknowledged
     # the chair (node 1) grants the first in line, whichever node it is on: both nodes route to it
     _act(chair, mw.GRANT, value=5000)

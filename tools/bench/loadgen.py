@@ -39,13 +39,20 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from federation import ROOT, FedBench, start_relay  # noqa: E402
-from relay_load import UDP_IP_OVERHEAD, SimClient, proc_cpu, read_stats, run_queue_wait, seat_position  # noqa: E402
+from federation import ROOT, FedBench, start_relay
+from relay_load import (
+    UDP_IP_OVERHEAD,
+    SimClient,
+    proc_cpu,
+    read_stats,
+    run_queue_wait,
+    seat_position,
+)
 
-from vrdiplomacy.errors import CryptoError  # noqa: E402
-from vrdiplomacy.net import wire  # noqa: E402
-from vrdiplomacy.net.client_core import ClientCore  # noqa: E402
-from vrdiplomacy.net.stats import BINS, LatencyHistogram  # noqa: E402
+from vrdiplomacy.errors import CryptoError
+from vrdiplomacy.net import wire
+from vrdiplomacy.net.client_core import ClientCore
+from vrdiplomacy.net.stats import BINS, LatencyHistogram
 
 _ENTRY = wire.ENTRY_HDR.unpack_from
 _CTR = wire.MEDIA_HEADER.unpack_from
@@ -76,14 +83,16 @@ class WorkerBench(FedBench):
 
     async def join_all(self) -> list[asyncio.Task[None]]:
         tasks: list[asyncio.Task[None]] = []
-        for start in range(0, len(self.indices), 25):
+        for i in self.indices:
+            pos, yaw = seat_position(i)
+            sim = SimClient(i, ClientCore(f"guest-{i:04d}", f"seat-{i:04d}", self.args.room), pos, yaw)
+            sim.node = i % len(self.nodes)  # type: ignore[attr-defined]
+            sim.sampled = i % self.args.open_every == 0  # type: ignore[attr-defined]
+            self.sims.append(sim)
+        self.prepare_poses()  # before any link is up: no heartbeat waits for it
+        for start in range(0, len(self.sims), 25):
             ups = []
-            for i in self.indices[start:start + 25]:
-                pos, yaw = seat_position(i)
-                sim = SimClient(i, ClientCore(f"guest-{i:04d}", f"seat-{i:04d}", self.args.room), pos, yaw)
-                sim.node = i % len(self.nodes)  # type: ignore[attr-defined]
-                sim.sampled = i % self.args.open_every == 0  # type: ignore[attr-defined]
-                self.sims.append(sim)
+            for sim in self.sims[start:start + 25]:
                 up: asyncio.Future[None] = self.loop.create_future()
                 tasks.append(asyncio.create_task(self._link(sim, up)))
                 ups.append(up)
@@ -95,7 +104,7 @@ class WorkerBench(FedBench):
         self.loop.add_reader(self.udp.fileno(), self._on_readable)
         for s in self.sims:
             self._flush(s)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not all(s.core.media_ready for s in self.sims):
             await asyncio.sleep(0.05)
         return tasks
@@ -168,7 +177,6 @@ async def worker_main(cfg: dict[str, Any]) -> None:
     args.speakers = sum(1 for i in indices if i < cfg["speakers"])  # the first sims are the speakers
     bench = WorkerBench(args, nodes, indices)  # type: ignore[arg-type]
     tasks = await bench.join_all()
-    bench.prepare_poses()
     gc.collect()
     gc.freeze()
     loop = asyncio.get_running_loop()
@@ -316,8 +324,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for a, b in zip(stats0, stats1):
         fa, fb = a.get("federation", {}), b.get("federation", {})
         fed.append({k: fb.get(k, 0) - fa.get(k, 0) for k in ("publish_msgs", "publish_bytes")})
-    ms = lambda h: (round(h.percentile(50) * 1e3, 2), round(h.percentile(99) * 1e3, 2))  # noqa: E731
-    fs = lambda s, k: (round(s.get("federation", {}).get(k, {}).get("p50_ms", 0), 2),  # noqa: E731
+    ms = lambda h: (round(h.percentile(50) * 1e3, 2), round(h.percentile(99) * 1e3, 2))
+    fs = lambda s, k: (round(s.get("federation", {}).get(k, {}).get("p50_ms", 0), 2),
                        round(s.get("federation", {}).get(k, {}).get("p99_ms", 0), 2))
     return {
         "guests": args.clients, "ready": n_ready, "nodes": args.nodes, "workers": args.workers, "speakers": args.speakers,

@@ -38,9 +38,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from vrdiplomacy.net import wire  # noqa: E402
-from vrdiplomacy.net.hop import DOWNLINK, UPLINK, HopOpener, HopSealer  # noqa: E402
-from vrdiplomacy.net.stats import LatencyHistogram  # noqa: E402
+from vrdiplomacy.net import wire
+from vrdiplomacy.net.hop import DOWNLINK, UPLINK, HopOpener, HopSealer
+from vrdiplomacy.net.stats import LatencyHistogram
 
 TICK = 0.020
 UP_KEY = bytes(range(32))

@@ -41,13 +41,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from vrdiplomacy.errors import CryptoError  # noqa: E402
-from vrdiplomacy.net import tls, wire  # noqa: E402
-from vrdiplomacy.net.client_core import ClientCore  # noqa: E402
-from vrdiplomacy.net.hop import DOWNLINK, HopOpener  # noqa: E402
-from vrdiplomacy.net.pose import PoseEncoder  # noqa: E402
-from vrdiplomacy.net.stats import LatencyHistogram  # noqa: E402
-from vrdiplomacy.scene.math3d import Pose  # noqa: E402
+from vrdiplomacy.errors import CryptoError
+from vrdiplomacy.net import tls, wire
+from vrdiplomacy.net.client_core import ClientCore
+from vrdiplomacy.net.hop import DOWNLINK, HopOpener
+from vrdiplomacy.net.pose import PoseEncoder
+from vrdiplomacy.net.stats import LatencyHistogram
+from vrdiplomacy.scene.math3d import Pose
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 UDP_IP_OVERHEAD = 28
@@ -490,7 +490,7 @@ async def main_async(args: argparse.Namespace) -> int:
     relay_sys = (cpu1[1] - cpu0[1]) / wall * 100
     relay_cpu = relay_user + relay_sys
     gen_cpu = ((ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)) / wall * 100
-    ms = lambda h: f"{h.percentile(50) * 1e3:.2f} / {h.percentile(99) * 1e3:.2f} ms"  # noqa: E731
+    ms = lambda h: f"{h.percentile(50) * 1e3:.2f} / {h.percentile(99) * 1e3:.2f} ms"
     rows = [
         ("clients / speakers", f"{n} / {args.speakers}", ""),
         ("voice alignment", "staggered" if args.stagger_voice else "same tick", ""),
