@@ -21,6 +21,11 @@ cross-node pairs, delivery (of the guests that open), relay CPU per node, NATS s
 so that a saturated generator is told apart from a slow relay, each worker's CPU and event-loop
 lag and the run-queue wait (``/proc/<pid>/task/*/schedstat``: time runnable but not running) of
 every process of the run. Bounded: at most 1000 guests, 8 workers and 60 s.
+
+Every worker, relay and NATS server runs in its own session. Linux (``sched_autogroup``) shares
+the CPU between sessions first and by niceness only within one: processes left in the session of
+the shell that started the bench share one session's part of a busy machine, which starved the
+generator and the NATS servers of earlier runs (run-queue waits of 0.2 to 0.9 s per second).
 """
 
 from __future__ import annotations
@@ -229,7 +234,8 @@ def spawn_worker(args: argparse.Namespace, w: int, nodes: list[tuple[int, str]])
            "nodes": nodes, "indices": list(range(w, args.clients, args.workers)), "speakers": args.speakers}
     return subprocess.Popen(["nice", "-n", str(args.nice), sys.executable, __file__, "--worker", json.dumps(cfg)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT),
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                            start_new_session=True)  # its own scheduler autogroup, as each relay and NATS server
 
 
 def read_line(p: subprocess.Popen[str], what: str) -> dict[str, Any]:
