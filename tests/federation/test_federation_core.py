@@ -362,3 +362,49 @@ def test_floor_queue_grant_mute_and_a_space_move_are_the_same_on_both_nodes() ->
     assert late.core.spaces.place_of(did)[0] == "lounge"
     assert n1.relay.meeting_counters["folded"] == n2.relay.meeting_counters["folded"] > 0
     assert cid not in n2.relay.sessions  # (the chair really is on the other node)
+
+
+def test_room_link_parses_split_messages_answers_pings_and_drops_a_broken_server() -> None:
+    """The relay node's own core-NATS link (federation_media): a MSG split over reads arrives once
+    and whole, a server PING is answered, and garbage from the server is counted and the
+    connection dropped (to be re-made), never raised."""
+    import asyncio
+
+    from vrdiplomacy.net.federation_media import MediaLink, _Proto, plain_urls
+
+    class FakeTransport(asyncio.Transport):
+        def __init__(self) -> None:
+            super().__init__()
+            self.out: list[bytes] = []
+            self.aborted = False
+
+        def write(self, data: bytes) -> None:
+            self.out.append(bytes(data))
+
+        def is_closing(self) -> bool:
+            return self.aborted
+
+        def abort(self) -> None:
+            self.aborted = True
+
+    async def run() -> None:
+        got: list[tuple[str, bytes]] = []
+        flushes = []
+        link = MediaLink(["nats://127.0.0.1:4222"], "relay-1", "pw", "n1", lambda s, d: got.append((s, d)),
+                         lambda: flushes.append(1), lambda: None)
+        proto = _Proto(link)
+        t = FakeTransport()
+        proto.connection_made(t)
+        proto.data_received(b'INFO {"server_id":"x","max_payload":1048576}\r\n')
+        assert t.out and t.out[0].startswith(b"CONNECT ") and b'"user": "relay-1"' in t.out[0] and t.out[0].endswith(b"PING\r\n")
+        proto.data_received(b"PONG\r\nMSG vrd.room.ab.voice 1 5\r\nhel")
+        assert proto.ready.done() and not got
+        proto.data_received(b"lo\r\nPING\r\nMSG vrd.room.ab.pose 1 0\r\n\r\n")
+        assert got == [("vrd.room.ab.voice", b"hello"), ("vrd.room.ab.pose", b"")] and len(flushes) == 1  # one relay flush per read
+        assert t.out[-1] == b"PONG\r\n"
+        proto.data_received(b"MSG vrd.room.ab.voice 1 notanumber\r\n")
+        assert link.malformed == 1 and t.aborted and len(got) == 2
+
+    asyncio.run(run())
+    assert plain_urls(["nats://a:1", "b:2"]) == [("a", 1), ("b", 2)]
+    assert plain_urls(["tls://a:1"]) is None
