@@ -95,9 +95,10 @@ class WorkerBench(FedBench):
             sim.sampled = i % self.args.open_every == 0  # type: ignore[attr-defined]
             self.sims.append(sim)
         self.prepare_poses()  # before any link is up: no heartbeat waits for it
-        for start in range(0, len(self.sims), 25):
+        step = self.args.join_batch
+        for start in range(0, len(self.sims), step):
             ups = []
-            for sim in self.sims[start:start + 25]:
+            for sim in self.sims[start:start + step]:
                 up: asyncio.Future[None] = self.loop.create_future()
                 tasks.append(asyncio.create_task(self._link(sim, up)))
                 ups.append(up)
@@ -229,7 +230,7 @@ async def worker_main(cfg: dict[str, Any]) -> None:
 
 
 def spawn_worker(args: argparse.Namespace, w: int, nodes: list[tuple[int, str]]) -> subprocess.Popen[str]:
-    cfg = {"args": {"voice_bytes": args.voice_bytes, "open_every": args.open_every, "room": "reception", "last_n": args.last_n,
+    cfg = {"args": {"voice_bytes": args.voice_bytes, "join_batch": args.join_batch, "open_every": args.open_every, "room": "reception", "last_n": args.last_n,
                     "stagger_voice": False, "speakers": 0, "clients": args.clients},
            "nodes": nodes, "indices": list(range(w, args.clients, args.workers)), "speakers": args.speakers}
     return subprocess.Popen(["nice", "-n", str(args.nice), sys.executable, __file__, "--worker", json.dumps(cfg)],
@@ -367,6 +368,8 @@ def main() -> int:
     p.add_argument("--speakers", type=int, default=3, help="simultaneous speakers (default 3)")
     p.add_argument("--open-every", type=int, default=0,
                    help="every n-th guest opens and times its bundles (default: 1 up to 200 guests, else clients/100)")
+    p.add_argument("--join-batch", type=int, default=10,
+                   help="guests each worker connects at once, waiting for them before the next (default 10)")
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds (max 60, default 10)")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring (default 2)")
     p.add_argument("--voice-bytes", type=int, default=90, help="voice payload bytes per 20 ms frame (default 90)")
