@@ -50,6 +50,7 @@ from relay_load import (
     SimClient,
     proc_cpu,
     read_stats,
+    run_floor,
     run_queue_wait,
     seat_position,
 )
@@ -331,6 +332,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for a, b in zip(stats0, stats1):
         fa, fb = a.get("federation", {}), b.get("federation", {})
         fed.append({k: fb.get(k, 0) - fa.get(k, 0) for k in ("publish_msgs", "publish_bytes")})
+    floor: dict[str, Any] = {}
+    if args.with_floor:
+        c0, c1 = stats0[0].get("counters", {}), stats1[0].get("counters", {})
+        d_out = c1.get("datagrams_out", 0) - c0.get("datagrams_out", 0)
+        rx_total = sum(b for r in results for _i, b in r["rx_bytes"])
+        fl = run_floor(args, {"clients": args.clients, "in_pps": (c1.get("datagrams_in", 0) - c0.get("datagrams_in", 0)) / wall,
+                              "out_pps": d_out / wall, "bundle_bytes": rx_total / max(1, d_out) - UDP_IP_OVERHEAD - 32})
+        floor = {"floor_cpu_pct": round(fl["floor_cpu"], 1), "relay_over_floor": round(cpu[0] / max(0.1, fl["floor_cpu"]), 2),
+                 "floor_p99_ms": round(fl["floor_p99_ms"], 2), "floor_bursts_per_tick": fl["floor_bursts"]}
     ms = lambda h: (round(h.percentile(50) * 1e3, 2), round(h.percentile(99) * 1e3, 2))
     fs = lambda s, k: (round(s.get("federation", {}).get(k, {}).get("p50_ms", 0), 2),
                        round(s.get("federation", {}).get(k, {}).get("p99_ms", 0), 2))
@@ -353,6 +363,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "nats_kbyte_per_s": [round(f["publish_bytes"] / wall / 1000) for f in fed],
         "bundles_failing_to_open": sum(r["rx_bad"] for r in results),
         "links_lost": sum(r["links_lost"] for r in results),
+        **floor,
         "logs": str(tmp),
     }
 
@@ -378,7 +389,11 @@ def main() -> int:
     p.add_argument("--json", default="", help="also write the result as JSON to this file")
     p.add_argument("--relay-root", default="", help="run the relays from this checkout (such as `git archive` of "
                                                     "another commit), for a before/after comparison")
+    p.add_argument("--with-floor", action="store_true", help="with --nodes 1: right after the run, measure "
+                   "tools/bench/relay_floor.py with the same forwarding and report relay / floor")
     args = p.parse_args()
+    if args.with_floor and args.nodes != 1:
+        p.error("--with-floor compares one relay process with its floor: use --nodes 1")
     if not 1 <= args.clients <= 1000 or not 1 <= args.nodes <= 3 or not 0 <= args.speakers <= args.clients:
         p.error("--clients 1..1000, --nodes 1..3, --speakers 0..clients")
     if not 1 <= args.workers <= 8 or not 0 < args.duration <= 60 or not 16 <= args.voice_bytes <= 1000:

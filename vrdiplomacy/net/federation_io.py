@@ -8,6 +8,14 @@ relay flush. One room's events are published one at a time, in order, each with 
 gets no acknowledgement (a NATS node died) is retried until JetStream has it, and only then is the
 client acknowledged. Each room's stream is read by an ordered consumer (re-created by nats-py from
 the next sequence when its NATS node fails).
+
+Room traffic on core NATS (media batches, presence, floor, places, space events) goes over the
+node's own second connection, :class:`~vrdiplomacy.net.federation_media.MediaLink`: published in
+the same turn of the event loop as the relay's flush (:meth:`FederationLink.kick`, which the
+relay calls before it seals its local bundles) and handed to the core as it is read. Through
+nats-py the same batch waited about five loop turns (its flusher, reader and subscription tasks),
+which on a busy relay put cross-node voice at p99 150-200 ms. With TLS NATS URLs or a credentials
+file the room traffic stays on nats-py (the pump task).
 """
 
 from __future__ import annotations
