@@ -88,7 +88,8 @@ def _check_one_order(seen: list[Seen], sent: dict[str, list[bytes]]) -> list[byt
 
 def test_cross_node_voice_presence_and_one_room_event_order(relays: list[RelayNode]) -> None:
     """Two clients on each of two relay nodes: each hears the other node's speakers (counted, latency
-    reported), sees their presence, and all four see every room event once in one order."""
+    reported), sees their presence, and all four see every room event once in one order; a space
+    move on one node is seen on the other (fails on main 94bf7c4: places never crossed nodes)."""
     r1, r2 = relays
     assert r1.fingerprint == r2.fingerprint  # one certificate for the federation
 
@@ -120,6 +121,11 @@ def test_cross_node_voice_presence_and_one_room_event_order(relays: list[RelayNo
                     break
                 await asyncio.sleep(0.02)
             _check_one_order(list(seen.values()), sent)
+            # a space move on node 1 is seen on node 2 (its relay places B there, its clients are told)
+            bid = clients["B"].client_id
+            clients["B"].place("lounge")
+            await _until(lambda: all(c.core.spaces.place_of(bid)[0] == "lounge" for c in clients.values()), 5.0,
+                         "B's move to the lounge seen on both nodes")
             a, c = clients["A"].client_id, clients["C"].client_id
             cross = seen["C"].voice.get(a, []) + seen["D"].voice.get(a, []) + seen["A"].voice.get(c, []) + seen["B"].voice.get(c, [])
             local = seen["B"].voice.get(a, []) + seen["D"].voice.get(c, [])
@@ -131,6 +137,7 @@ def test_cross_node_voice_presence_and_one_room_event_order(relays: list[RelayNo
             st1 = r1.stats().get("federation", {})
             # batching: one NATS message per room and wake-up, never one per receiver
             assert 0 < st1.get("batches_out", 0) <= st1.get("entries_out", 0) <= frames + 5
+            assert st1.get("room_link", {}).get("up") and st1["room_link"]["published"] > 0  # room traffic on the node's own link
             return (f"cross-node voice: {len(cross)}/{4 * frames} frames, p50 {p50:.2f} ms, p99 {p99:.2f} ms; "
                     f"same node: {len(local)}/{2 * frames}, p50 {np.percentile(ls, 50):.2f} ms, p99 {np.percentile(ls, 99):.2f} ms; "
                     f"{total} room events in one order on 4 clients; node 1: {st1.get('batches_out')} media batches "

@@ -18,8 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "net"))
 from netpump import SECRET, Peer, Pump
 
 from vrdiplomacy.errors import ProtocolError
+from vrdiplomacy.meeting import wire as mw
+from vrdiplomacy.meeting.roles import role_index
 from vrdiplomacy.net import federation_wire as fw
 from vrdiplomacy.net import wire
+from vrdiplomacy.net.client_core import FloorChanged, RelayNotice
 from vrdiplomacy.net.client_types import (
     MemberUpdate,
     RelayError,
@@ -29,6 +32,7 @@ from vrdiplomacy.net.client_types import (
 from vrdiplomacy.net.federation import FederationSettings
 from vrdiplomacy.net.federation_config import ClusterLayout, write_cluster_config
 from vrdiplomacy.net.relay_core import RelayCore
+from vrdiplomacy.net.relay_meeting import NOTICE_MEETING_REFUSED
 
 ROOM = "plenary"
 
@@ -287,3 +291,120 @@ def test_a_secured_room_spans_two_nodes_with_one_certificate() -> None:
     bus.run(0.3)
     got = [[(e.room_seq, e.payload) for e in p.events if isinstance(e, RoomEventReceived)] for p in peers]
     assert got[0] == got[1] and len(got[0]) == 2
+
+
+def _act(p: Peer, action: int, target: int = 0, value: int = 0) -> None:
+    a = mw.MeetingAction(action, target or mw.NOBODY, value)
+    p.core.send_event(bytes(a.header(target)) + bytes(a))
+
+
+def _notices(p: Peer) -> list[str]:
+    return [e.message for e in p.events if isinstance(e, RelayNotice) and e.code == NOTICE_MEETING_REFUSED]
+
+
+def test_floor_queue_grant_mute_and_a_space_move_are_the_same_on_both_nodes() -> None:
+    """Procedure actions and places of members spread over two relay nodes. Fails on main 94bf7c4:
+    a federated relay stored procedure actions unchecked and folded none (no queue, no floor, no
+    mute on any node), and no node heard of a place taken on another."""
+    bus, n1, n2 = _federation()
+    chair, fr = _join(bus, n1, "chair", "s1"), _join(bus, n2, "france", "s2")
+    de, uk = _join(bus, n1, "germany", "s3"), _join(bus, n2, "uk", "s4")
+    key = next(iter(n1.relay.rooms))
+    cid, fid, did, uid = (p.core.client_id for p in (chair, fr, de, uk))
+    _act(chair, mw.CLAIM_ROLE, value=role_index("chair"))
+    bus.run(0.1)
+    for p in (fr, de, uk):  # floor requests from both nodes, interleaved
+        _act(p, mw.REQUEST)
+        bus.step(0.005)
+    _act(fr, mw.GRANT)  # refused at france's node: a delegate is no chair
+    bus.run(0.2)
+    order = [e.sender for e in chair.events if isinstance(e, RoomEventReceived) and mw.looks_like(e.payload)
+             and mw.MeetingHeader.parse(e.payload).action == mw.REQUEST]
+    q1, q2 = (pm.relay.meeting_state(key) for pm in (n1, n2))
+    assert q1 is not None and q2 is not None
+    assert [k for k, _ in q1.queue] == [k for k, _ in q2.queue] == order and sorted(order) == sorted([fid, did, uid])
+    assert _notices(fr) == [("grant refused: a member with the role delegate may not do that (needs the 'chair' "
+                             "permission)")]
+    assert not fr.core.reliable.unacked  # refused, yet acknowledged
+    # the chair (node 1) grants the first in line, whichever node it is on: both nodes route to it
+    _act(chair, mw.GRANT, value=5000)
+    bus.run(0.2)
+    assert n1.relay.rooms[key].floor == n2.relay.rooms[key].floor == order[0] != 0
+    assert all(pm.of(p, FloorChanged)[-1].holder == order[0] for pm, p in ((n1, de), (n2, uk)))  # type: ignore[attr-defined]
+    # the chair mutes uk (node 2): uk's own node drops its voice, so no one on node 1 hears it
+    _act(chair, mw.MUTE, uid)
+    bus.run(0.2)
+    assert uid in n2.relay._silenced
+    for i in range(5):
+        uk.core.send_voice(0x80 | 10, b"uk-%d" % i)
+        bus.step(0.02)
+    assert not [e for e in chair.events if isinstance(e, VoiceReceived) and e.source == uid]
+    # germany (node 1) moves to the lounge: node 2 places it there too and tells its members
+    de.core.place("lounge")
+    bus.run(0.2)
+    assert n1.relay.rooms[key].interest.place_of(did) == n2.relay.rooms[key].interest.place_of(did) == ("lounge", "", "")
+    assert fr.core.spaces.place_of(did)[0] == uk.core.spaces.place_of(did)[0] == "lounge"
+    # ... so france's voice (node 2, plenary) no longer reaches germany, and still reaches the chair
+    for i in range(5):
+        fr.core.send_voice(0x80 | 10, b"fr-%d" % i)
+        bus.step(0.02)
+    assert not [e for e in de.events if isinstance(e, VoiceReceived) and e.source == fid]
+    assert len([e for e in chair.events if isinstance(e, VoiceReceived) and e.source == fid]) == 5
+    # a space event in the lounge reaches a lounge member on the other node, not the plenary
+    uk.core.place("lounge")
+    bus.run(0.2)
+    de.core.send_space_event(b"wave")
+    bus.run(0.1)
+    assert [e.sender for e in uk.events if isinstance(e, RoomEventReceived) and e.payload == b"wave"] == [did]
+    assert not [e for e in fr.events if isinstance(e, RoomEventReceived) and e.payload == b"wave"]
+    # a newcomer on node 2 is told where node 1's members are (Welcome roster)
+    late = _join(bus, n2, "italy", "s5")
+    assert late.core.spaces.place_of(did)[0] == "lounge"
+    assert n1.relay.meeting_counters["folded"] == n2.relay.meeting_counters["folded"] > 0
+    assert cid not in n2.relay.sessions  # (the chair really is on the other node)
+
+
+def test_room_link_parses_split_messages_answers_pings_and_drops_a_broken_server() -> None:
+    """The relay node's own core-NATS link (federation_media): a MSG split over reads arrives once
+    and whole, a server PING is answered, and garbage from the server is counted and the
+    connection dropped (to be re-made), never raised."""
+    import asyncio
+
+    from vrdiplomacy.net.federation_media import MediaLink, _Proto, plain_urls
+
+    class FakeTransport(asyncio.Transport):
+        def __init__(self) -> None:
+            super().__init__()
+            self.out: list[bytes] = []
+            self.aborted = False
+
+        def write(self, data: bytes) -> None:
+            self.out.append(bytes(data))
+
+        def is_closing(self) -> bool:
+            return self.aborted
+
+        def abort(self) -> None:
+            self.aborted = True
+
+    async def run() -> None:
+        got: list[tuple[str, bytes]] = []
+        flushes = []
+        link = MediaLink(["nats://127.0.0.1:4222"], "relay-1", "pw", "n1", lambda s, d: got.append((s, d)),
+                         lambda: flushes.append(1), lambda: None)
+        proto = _Proto(link)
+        t = FakeTransport()
+        proto.connection_made(t)
+        proto.data_received(b'INFO {"server_id":"x","max_payload":1048576}\r\n')
+        assert t.out and t.out[0].startswith(b"CONNECT ") and b'"user": "relay-1"' in t.out[0] and t.out[0].endswith(b"PING\r\n")
+        proto.data_received(b"PONG\r\nMSG vrd.room.ab.voice 1 5\r\nhel")
+        assert proto.ready.done() and not got
+        proto.data_received(b"lo\r\nPING\r\nMSG vrd.room.ab.pose 1 0\r\n\r\n")
+        assert got == [("vrd.room.ab.voice", b"hello"), ("vrd.room.ab.pose", b"")] and len(flushes) == 1  # one relay flush per read
+        assert t.out[-1] == b"PONG\r\n"
+        proto.data_received(b"MSG vrd.room.ab.voice 1 notanumber\r\n")
+        assert link.malformed == 1 and t.aborted and len(got) == 2
+
+    asyncio.run(run())
+    assert plain_urls(["nats://a:1", "b:2"]) == [("a", 1), ("b", 2)]
+    assert plain_urls(["tls://a:1"]) is None

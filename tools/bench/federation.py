@@ -39,6 +39,7 @@ from relay_load import (
     SimClient,
     proc_cpu,
     read_stats,
+    run_queue_wait,
     seat_position,
 )
 
@@ -170,8 +171,9 @@ def start_relay(args: argparse.Namespace, tmp: Path, n: int, cluster: Any) -> tu
                 "--nats-user", f"relay-{n}", "--nats-password-file", str(d / f"relay-{n}.password")]
     log = tmp / f"relay-{n}.log"  # a file, not a pipe: a relay never blocks on its own output
     with open(log, "w") as out:
-        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, cwd=str(ROOT),
-                             env=dict(os.environ, PYTHONPATH=str(ROOT)), start_new_session=True)
+        root = getattr(args, "relay_root", "") or str(ROOT)  # another checkout's relay, for before/after runs
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, cwd=root,
+                             env=dict(os.environ, PYTHONPATH=root), start_new_session=True)
     end = time.monotonic() + 30
     while time.monotonic() < end and p.poll() is None:
         text = log.read_text()
@@ -208,13 +210,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         npids = [p.pid for p in cluster.procs if p is not None] if cluster is not None else []
         stats0 = [read_stats(s) for *_x, s in relays]
         cpu0 = [sum(proc_cpu(pid)) for pid in pids + npids]
+        rq0 = [run_queue_wait(pid) for pid in [os.getpid(), *pids, *npids]]
         t0 = time.monotonic()
+        ru0 = os.times()
+        bench.loop_lag = LatencyHistogram()
         bench.measuring = True
         bench.window_ns = (time.monotonic_ns(), 1 << 62)
         await bench.drive(args.duration)
         bench.window_ns = (bench.window_ns[0], time.monotonic_ns())
         wall = time.monotonic() - t0
+        ru1 = os.times()
         cpu1 = [sum(proc_cpu(pid)) for pid in pids + npids]
+        rq1 = [run_queue_wait(pid) for pid in [os.getpid(), *pids, *npids]]
         rx = [s.rx_bytes for s in bench.sims]
         await asyncio.sleep(1.2)
         bench.measuring = False
@@ -231,6 +238,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if cluster is not None:
             cluster.stop()
     cpu = [(b - a) / wall * 100 for a, b in zip(cpu0, cpu1)]
+    rq = [round((b - a) / wall * 1000, 1) for a, b in zip(rq0, rq1)]
     n = len(bench.sims)
     down = [b * 8 / wall / 1000 for b in rx]
     expected = bench.voice_sent * (n - 1)
@@ -247,7 +255,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "voice_same_node_p50_p99_ms": ms(bench.voice_local), "voice_cross_node_p50_p99_ms": ms(bench.voice_cross),
         "voice_delivered_pct": round(100 * got / max(1, expected), 2),
         "relay_cpu_pct": [round(c, 1) for c in cpu[:len(relays)]], "nats_cpu_pct": [round(c, 1) for c in cpu[len(relays):]],
-        "generator_loop_lag_p99_ms": round(bench.loop_lag.percentile(99) * 1e3, 2),
+        "generator_cpu_pct": round(((ru1.user + ru1.system) - (ru0.user + ru0.system)) / wall * 100, 1),
+        "generator_loop_lag_p50_p99_ms": ms(bench.loop_lag),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "run_queue_wait_ms_per_s_gen_relays_nats": rq,
+        "relay_loop_lag_p50_p99_ms": [(round(s.get("federation", {}).get("loop_lag", {}).get("p50_ms", 0), 2),
+                                       round(s.get("federation", {}).get("loop_lag", {}).get("p99_ms", 0), 2)) for s in stats1],
         "nats_published_per_s": [round(f["publish_msgs"] / wall) for f in fed],
         "nats_kbyte_per_s": [round(f["publish_bytes"] / wall / 1000) for f in fed],
         "entries_per_batch": [round(f["entries_out"] / max(1, f["batches_out"]), 1) for f in fed],
@@ -256,9 +269,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                           for s in stats1],
         "relay_voice_forwarding_p50_p99_ms": [(round(s.get("voice_latency", {}).get("p50_ms", 0), 2),
                                                round(s.get("voice_latency", {}).get("p99_ms", 0), 2)) for s in stats1],
-        "relay_to_nats_pump_lag_p50_p99_ms": [(round(s.get("federation", {}).get("pump_lag", {}).get("p50_ms", 0), 2),
-                                               round(s.get("federation", {}).get("pump_lag", {}).get("p99_ms", 0), 2))
-                                              for s in stats1],
+        "room_link_published_dropped": [(s.get("federation", {}).get("room_link", {}).get("published", "-"),
+                                         s.get("federation", {}).get("room_link", {}).get("dropped", "-")) for s in stats1],
         "links_lost": bench.links_lost,
         "logs": str(tmp),
     }
@@ -275,6 +287,8 @@ def main() -> int:
     p.add_argument("--last-n", type=int, default=4, help="relay last-N (default 4)")
     p.add_argument("--nice", type=int, default=5, help="niceness of the relays (default 5)")
     p.add_argument("--json", default="", help="also write the result as JSON to this file")
+    p.add_argument("--relay-root", default="", help="run the relays from this checkout (such as `git archive` of "
+                                                    "another commit), for a before/after comparison")
     args = p.parse_args()
     args.stagger_voice = False
     if not 1 <= args.clients <= 1000 or not 1 <= args.nodes <= 3 or not 0 <= args.speakers <= args.clients:

@@ -26,6 +26,7 @@ loopback delivery into the sink's socket, as it does for the real relay on loopb
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import selectors
@@ -37,9 +38,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from vrdiplomacy.net import wire  # noqa: E402
-from vrdiplomacy.net.hop import DOWNLINK, UPLINK, HopOpener, HopSealer  # noqa: E402
-from vrdiplomacy.net.stats import LatencyHistogram  # noqa: E402
+from vrdiplomacy.net import wire
+from vrdiplomacy.net.hop import DOWNLINK, UPLINK, HopOpener, HopSealer
+from vrdiplomacy.net.stats import LatencyHistogram
 
 TICK = 0.020
 UP_KEY = bytes(range(32))
@@ -163,6 +164,7 @@ def main() -> int:
                    "(default 1, as relay_load.py; up to --receivers)")
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds (max 60, default 10)")
     p.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring (default 1)")
+    p.add_argument("--json", type=Path, help="also write the result as JSON to this file")
     p.add_argument("--role", choices=("sink", "uplink"), help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--port-file", type=Path, help=argparse.SUPPRESS)
@@ -203,6 +205,8 @@ def main() -> int:
         port_file.unlink(missing_ok=True)
     cpu = r["user"] + r["kernel"]
     per = cpu * 1e4 / max(1.0, r["in"] + r["out"])
+    if args.json:
+        args.json.write_text(json.dumps({**r, "cpu": cpu, "us_per_datagram": per}))
     print(f"datagrams in / out per s      {r['in']:.0f} / {r['out']:.0f}  ({r['bad']} failed to open)")
     print(f"relay floor CPU (% of a core) {cpu:.1f}  (user {r['user']:.1f} / kernel {r['kernel']:.1f}; "
           f"{per:.1f} us per datagram in or out)")

@@ -41,13 +41,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from vrdiplomacy.errors import CryptoError  # noqa: E402
-from vrdiplomacy.net import tls, wire  # noqa: E402
-from vrdiplomacy.net.client_core import ClientCore  # noqa: E402
-from vrdiplomacy.net.hop import DOWNLINK, HopOpener  # noqa: E402
-from vrdiplomacy.net.pose import PoseEncoder  # noqa: E402
-from vrdiplomacy.net.stats import LatencyHistogram  # noqa: E402
-from vrdiplomacy.scene.math3d import Pose  # noqa: E402
+from vrdiplomacy.errors import CryptoError
+from vrdiplomacy.net import tls, wire
+from vrdiplomacy.net.client_core import ClientCore
+from vrdiplomacy.net.hop import DOWNLINK, HopOpener
+from vrdiplomacy.net.pose import PoseEncoder
+from vrdiplomacy.net.stats import LatencyHistogram
+from vrdiplomacy.scene.math3d import Pose
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 UDP_IP_OVERHEAD = 28
@@ -93,6 +93,23 @@ def proc_cpu(pid: int) -> tuple[float, float]:
     with open(f"/proc/{pid}/stat") as f:
         parts = f.read().rsplit(")", 1)[1].split()
     return int(parts[11]) / CLK_TCK, int(parts[12]) / CLK_TCK
+
+
+def run_queue_wait(pid: int) -> float:
+    """Seconds the threads of process ``pid`` spent runnable but waiting for a CPU
+    (``/proc/<pid>/task/*/schedstat``, second field): the share of latency due to a busy machine."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for t in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                total += int(f.read().split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total * 1e-9
 
 
 def udp_rcvbuf_errors() -> int:
@@ -402,7 +419,7 @@ def prepare_process(args: argparse.Namespace) -> None:
 def start_relay(args: argparse.Namespace, tmp: Path, port: int) -> tuple[subprocess.Popen[str], str]:
     relay = subprocess.Popen(
         [sys.executable, "-m", "vrdiplomacy", "-q", "relay", "--listen", f"127.0.0.1:{port}", "--state-dir", str(tmp / "state"),
-         "--stats-file", str(tmp / "stats.json"), "--last-n", str(args.last_n)],
+         "--stats-file", str(tmp / "stats.json"), "--last-n", str(args.last_n), "--handshakes-per-address", "1100"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(ROOT),
         preexec_fn=lambda: prepare_process(args),
         start_new_session=True,  # its own session (and scheduler autogroup), as a relay service would have
@@ -473,7 +490,7 @@ async def main_async(args: argparse.Namespace) -> int:
     relay_sys = (cpu1[1] - cpu0[1]) / wall * 100
     relay_cpu = relay_user + relay_sys
     gen_cpu = ((ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)) / wall * 100
-    ms = lambda h: f"{h.percentile(50) * 1e3:.2f} / {h.percentile(99) * 1e3:.2f} ms"  # noqa: E731
+    ms = lambda h: f"{h.percentile(50) * 1e3:.2f} / {h.percentile(99) * 1e3:.2f} ms"
     rows = [
         ("clients / speakers", f"{n} / {args.speakers}", ""),
         ("voice alignment", "staggered" if args.stagger_voice else "same tick", ""),
@@ -506,7 +523,30 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"{a:<{w0}}  {b:<{w1}}  {c}")
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "relay": stats1}, indent=1))
+    summary = {"clients": n, "relay_cpu": relay_cpu, "gen_cpu": gen_cpu, "gen_lag_p99_ms": bench.loop_lag.percentile(99) * 1e3,
+               "voice_p99_ms": vl.get("p99_ms", 0), "in_pps": (c1.get("datagrams_in", 0) - c0.get("datagrams_in", 0)) / wall,
+               "out_pps": dgrams / wall, "bundle_bytes": sum(rx_bytes) / max(1, sum(s.rx_dgrams for s in bench.sims)) - UDP_IP_OVERHEAD - 32,
+               "delivered_pct": 100 * got_voice / max(1, expected_voice), "load": load1[0]}
+    if args.with_floor:
+        summary.update(run_floor(args, summary))
+        print(f"floor (same forwarding, right after): {summary['floor_cpu']:.1f} % of a core; relay / floor = "
+              f"{summary['relay_cpu'] / max(0.1, summary['floor_cpu']):.2f}")
+    args.summary = summary
     return 0
+
+
+def run_floor(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
+    """``relay_floor.py`` with this run's forwarding: its receivers, uplink rate, bundle size and
+    bundles per tick (the relay's datagrams out per second over 50 ticks and N receivers)."""
+    out = Path(tempfile.mkdtemp(prefix="vrd-floor-")) / "floor.json"
+    bursts = max(1, min(10, round(r["out_pps"] / (50 * r["clients"]))))
+    cmd = ["nice", "-n", str(max(0, args.nice)), sys.executable, str(Path(__file__).with_name("relay_floor.py")),
+           "--receivers", str(r["clients"]), "--bursts", str(bursts), "--uplink-pps", f"{r['in_pps']:.0f}",
+           "--bundle-bytes", str(max(64, min(1200, round(r["bundle_bytes"])))), "--duration", f"{args.duration:g}",
+           "--json", str(out)]
+    subprocess.run(cmd, check=True, cwd=str(ROOT), stdout=subprocess.DEVNULL)
+    f = json.loads(out.read_text())
+    return {"floor_cpu": f["cpu"], "floor_p99_ms": f["p99"], "floor_bursts": bursts}
 
 
 def main() -> int:
@@ -522,16 +562,38 @@ def main() -> int:
     p.add_argument("--nice", type=int, default=0,
                    help="niceness increment for the relay and this process (negative needs root; for a machine "
                         "busy with other work, to measure the relay as if it had its cores; reported in the table)")
+    p.add_argument("--with-floor", action="store_true",
+                   help="right after the run, measure tools/bench/relay_floor.py with the same forwarding (receivers, "
+                        "uplink datagrams/s, bundle size, bundles per tick) and report relay / floor")
+    p.add_argument("--table", default="", help="comma-separated client counts (such as 100,200,400): one run each "
+                                               "with --with-floor, then a table with the ratio column")
     args = p.parse_args()
-    if not 1 <= args.clients <= 250 or not 0 <= args.speakers <= args.clients:
-        p.error("--clients must be 1..250 and --speakers 0..clients")
+    sizes = [int(x) for x in args.table.split(",") if x.strip()] if args.table else [args.clients]
+    if not all(1 <= c <= 400 for c in sizes) or not 0 <= args.speakers <= min(sizes):
+        p.error("--clients must be 1..400 and --speakers 0..clients")
     if not 0 < args.duration <= 120 or not 8 <= args.voice_bytes <= 1000:
         p.error("--duration must be in (0, 120] and --voice-bytes in [8, 1000]")
     try:
         prepare_process(args)
     except PermissionError:
         p.error("--nice below 0 needs root")
-    return asyncio.run(main_async(args))
+    if not args.table:
+        return asyncio.run(main_async(args))
+    args.with_floor = True
+    results = []
+    for c in sizes:
+        args.clients = c
+        asyncio.run(main_async(args))
+        results.append(args.summary)
+    print()
+    print("| N | relay CPU % | floor CPU % | relay / floor | relay voice p99 ms | floor p99 ms | generator CPU % "
+          "| generator lag p99 ms | delivered % | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['clients']} | {r['relay_cpu']:.1f} | {r['floor_cpu']:.1f} | {r['relay_cpu'] / max(0.1, r['floor_cpu']):.2f} "
+              f"| {r['voice_p99_ms']:.2f} | {r['floor_p99_ms']:.2f} | {r['gen_cpu']:.1f} | {r['gen_lag_p99_ms']:.2f} "
+              f"| {r['delivered_pct']:.2f} | {r['load']:.2f} |")
+    return 0
 
 
 if __name__ == "__main__":

@@ -10,8 +10,11 @@ members may be spread over nodes (subjects and messages: :mod:`vrdiplomacy.net.f
   (:meth:`RelayFederation.fed_take`) as one NATS message per room and stream. Entries from other
   nodes are routed to local members by the room's interest, as local ones are (remote members are
   members of the local :class:`~vrdiplomacy.net.interest.RoomInterest`, without a session).
-* **Presence and floor**: local presence changes and floor changes are published; remote ones are
-  shown to local clients as ``Presence``/``FloorState``. A node opening a room asks the others for
+* **Presence, floor and places**: local presence changes (with the member's invited role), floor
+  changes and accepted places (``wire_spaces.Place``) are published; remote ones are shown to
+  local clients as ``Presence``/``FloorState``/``Placed`` and enter the room's interest, so voice
+  and poses from other nodes keep to their spaces as local ones do. Space events go to the
+  members of the sender's space on every node (not stored). A node opening a room asks the others for
   their roster. A node silent for ``node_timeout`` has its members shown away (they may resume on
   another node); after ``resume_grace`` they leave.
 * **Room events**: a client's event is not stored locally; it goes to the room's JetStream stream
@@ -20,7 +23,11 @@ members may be spread over nodes (subjects and messages: :mod:`vrdiplomacy.net.f
   node delivers the stream to its members in stream order (:meth:`RelayFederation.fed_event_in`):
   the stream sequence number is the room sequence number, so all members on all nodes see one order,
   and a client resuming on another node is replayed what it missed (the log id is derived from the
-  room key, the same everywhere).
+  room key, the same everywhere). A procedure action (:mod:`vrdiplomacy.net.relay_meeting`) is
+  checked and stamped by the sender's node before it goes to the stream, and every node folds the
+  actions into its procedure as the stream delivers them, so the floor queue, the floor holder
+  and the mutes are the same on all nodes. A refused action is acknowledged once the sender's
+  earlier events are stored.
 * **Opening a room**: a client's Hello for a room this node does not serve yet is held until the
   adapter has joined the room's subjects and read the stream's tail (:meth:`RelayFederation.fed_synced`);
   then it is processed as usual.
@@ -28,16 +35,22 @@ members may be spread over nodes (subjects and messages: :mod:`vrdiplomacy.net.f
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from vrdiplomacy.errors import ProtocolError
 from vrdiplomacy.net import federation_wire as fw
 from vrdiplomacy.net import wire
+from vrdiplomacy.net.federation_state import (
+    FedCounters,
+    FederationSettings,
+    FedOutbox,
+    FedRoom,
+    FedState,
+    Remote,
+)
 from vrdiplomacy.net.relay_events import RoomLog, StoredEvent
 from vrdiplomacy.net.relay_state import (
     Connection,
@@ -46,93 +59,14 @@ from vrdiplomacy.net.relay_state import (
     Room,
     Session,
 )
-from vrdiplomacy.net.stats import LatencyHistogram
+from vrdiplomacy.net.wire_spaces import Placed
 
 _ENTRY_UNPACK = wire.ENTRY_HDR.unpack_from
 _ENTRY_SIZE = wire.ENTRY_HDR.size
 _POSE_UNPACK = wire.POSE_HDR.unpack_from
 _POSE_SIZE = wire.POSE_HDR.size
 
-
-@dataclass
-class FederationSettings:
-    """How a node takes part in a federation.
-
-    node_name: this node's name in logs and heartbeats.
-    alive_interval: seconds between this node's heartbeats.
-    node_timeout: seconds without a heartbeat after which another node's members are shown away.
-    replicas: JetStream replicas of each room's event stream (3 on a 3-node NATS cluster).
-    """
-
-    node_name: str = "relay"
-    alive_interval: float = 0.5
-    node_timeout: float = 2.0
-    replicas: int = 3
-
-
-@dataclass
-class Remote:
-    """A member of a room who is connected to another node."""
-
-    node: int
-    identity: str
-    seat: str
-    away_since: float | None = None
-
-
-@dataclass
-class FedRoom:
-    """This node's federation state of one room (from its opening to its closing here)."""
-
-    key: str
-    token: str
-    log: RoomLog
-    synced: bool = False
-    voice: list[bytes] = field(default_factory=list)
-    pose: list[bytes] = field(default_factory=list)
-    remote: dict[int, Remote] = field(default_factory=dict)
-    held: list[tuple[int, wire.Hello, Any]] = field(default_factory=list)  # (conn id, Hello, invitation)
-
-
-@dataclass
-class FedOutbox:
-    """What the adapter must do for the federation (taken with :meth:`RelayFederation.fed_take`)."""
-
-    open: list[FedRoom] = field(default_factory=list)  # join the room's subjects, read the stream's tail
-    close: list[str] = field(default_factory=list)  # room tokens to leave
-    publish: list[tuple[str, bytes]] = field(default_factory=list)  # core NATS (subject, data), in order
-    events: list[tuple[str, fw.EventRecord]] = field(default_factory=list)  # (room token, record) for JetStream
-
-
-@dataclass
-class FedCounters:
-    batches_out: int = 0
-    entries_out: int = 0
-    batches_in: int = 0
-    entries_in: int = 0
-    dropped_unknown_member: int = 0
-    malformed: int = 0
-    events_published: int = 0
-    events_stored: int = 0
-    events_delivered: int = 0
-    hellos_held: int = 0
-    nodes_lost: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
-
-class FedState:
-    def __init__(self, s: FederationSettings) -> None:
-        self.s = s
-        self.node = secrets.randbits(32) or 1
-        self.out = FedOutbox()
-        self.counters = FedCounters()
-        self.nodes: dict[int, float] = {}  # other nodes: last heartbeat (now)
-        self.lost: set[int] = set()
-        self.acked: dict[int, int] = {}  # client id -> highest client seq JetStream acknowledged
-        self.next_alive = 0.0
-        self.transit = LatencyHistogram()  # voice batches: sent by another node to taken here (clocks of both)
+__all__ = ["FedCounters", "FedOutbox", "FedRoom", "FedState", "FederationSettings", "RelayFederation", "Remote"]
 
 
 class RelayFederation:
@@ -154,6 +88,9 @@ class RelayFederation:
     _refuse: Callable[..., None]
     _room_log: Callable[[str], RoomLog]
     _drop_log: Callable[[str], None]
+    _meeting_event: Callable[..., bytes | None]
+    _meeting_fold: Callable[[Room, int, bytes, float], None]
+    _space_event_in: Callable[[Room, int, bytes, float], None]
 
     def _init_federation(self) -> None:
         self.fed: FedState | None = None
@@ -218,8 +155,32 @@ class RelayFederation:
         if fr is not None and self.fed is not None:
             if state == wire.PRESENT:
                 fr.remote.pop(s.client_id, None)  # it was on another node and resumed here
-            msg = fw.PresenceMsg(self.fed.node, state, s.client_id, s.identity, s.seat)
+            msg = fw.PresenceMsg(self.fed.node, state, s.client_id, s.identity, s.seat, s.role)
             self.fed.out.publish.append((fw.room_subject(fr.token, "presence"), bytes(msg)))
+
+    def _fed_place(self, key: str, cid: int, place: tuple[str, str, str]) -> None:
+        """A local member's accepted place: to the other nodes of the room."""
+        fr = self._fed_rooms.get(key)
+        if fr is not None and self.fed is not None:
+            self.fed.out.publish.append((fw.room_subject(fr.token, "place"), bytes(fw.PlaceMsg(self.fed.node, cid, *place))))
+
+    def _fed_space_event(self, key: str, cid: int, payload: bytes) -> None:
+        fr = self._fed_rooms.get(key)
+        if fr is not None and fr.remote and self.fed is not None:
+            self.fed.out.publish.append((fw.room_subject(fr.token, "spaceev"), bytes(fw.SpaceEventMsg(self.fed.node, cid, payload))))
+
+    def _fed_remote_member(self, key: str, cid: int) -> bool:
+        """Whether ``cid`` is a member of the room connected to another node."""
+        fr = self._fed_rooms.get(key)
+        return fr is not None and cid in fr.remote
+
+    def _fed_role(self, cid: int) -> str | None:
+        """The invited role of a member on another node (None: not known here)."""
+        for fr in self._fed_rooms.values():
+            r = fr.remote.get(cid)
+            if r is not None:
+                return r.role
+        return None
 
     def _fed_floor(self, room: Room) -> None:
         fr = self._fed_rooms.get(room.key)
@@ -259,17 +220,39 @@ class RelayFederation:
             return
         self.counters.events_in += 1
         s.last_client_seq = e.client_seq
-        f.out.events.append((fr.token, fw.EventRecord(s.client_id, e.client_seq, e.payload)))
+        cid = s.client_id
+        payload = self._meeting_event(conn, s, e.payload, now, fold=False)  # checked and stamped here, folded from the stream
+        if payload is None:  # refused: acknowledged, not stored (after the sender's earlier events are)
+            if f.published.get(cid, 0) <= f.acked.get(cid, 0):
+                f.acked[cid] = e.client_seq
+                self._send(conn, wire.Ack(e.client_seq), now)
+            else:
+                f.deferred[cid] = e.client_seq
+            return
+        f.published[cid] = e.client_seq
+        f.out.events.append((fr.token, fw.EventRecord(cid, e.client_seq, payload)))
         f.counters.events_published += 1
 
     # ------------------------------------------------------------ adapter API
 
-    def fed_take(self) -> FedOutbox:
-        """What to send to NATS now: one media batch per room and stream, then the rest in order."""
+    def fed_take(self, now: float | None = None) -> FedOutbox:
+        """What to send to NATS now: one media batch per room and stream, then the rest in order.
+        With ``now``, a room's pose entries wait up to ``pose_batch`` unless voice goes with them
+        (``due`` says when to take again); without, everything goes."""
         f = self.fed
         assert f is not None
         out = f.out
+        hold = f.s.pose_batch if now is not None else 0.0
+        due: float | None = None
         for fr in self._fed_rooms.values():
+            if fr.pose and hold > 0 and not fr.voice:
+                assert now is not None
+                if not fr.pose_since:
+                    fr.pose_since = now
+                if now - fr.pose_since < hold - 5e-4:  # (a timer may fire a little early)
+                    t = fr.pose_since + hold
+                    due = t if due is None or t < due else due
+                    continue
             for kind, items in ((fw.VOICE, fr.voice), (fw.POSE, fr.pose)):
                 if items:
                     out.publish.append((fw.room_subject(fr.token, "voice" if kind == fw.VOICE else "pose"),
@@ -277,7 +260,9 @@ class RelayFederation:
                     f.counters.batches_out += 1
                     f.counters.entries_out += len(items)
                     items.clear()
+            fr.pose_since = 0.0
         f.out = FedOutbox()
+        out.due = due
         return out
 
     def wall_ns(self) -> int:
@@ -318,6 +303,10 @@ class RelayFederation:
         f.counters.events_stored += 1
         if client_seq > f.acked.get(sender, 0):
             f.acked[sender] = client_seq
+        refused = f.deferred.get(sender)
+        if refused is not None and client_seq >= f.published.get(sender, 0):
+            del f.deferred[sender]  # every event before the refused one is stored: acknowledge it too
+            f.acked[sender] = client_seq = max(client_seq, refused)
         s = self.sessions.get(sender)
         conn = self.conns.get(s.conn) if s is not None and s.conn is not None else None
         if conn is not None:
@@ -337,8 +326,10 @@ class RelayFederation:
         if seq <= fr.log.seq:
             return  # already delivered (an ordered consumer re-created after a NATS node failure)
         ev = StoredEvent(seq, rec.sender, rec.client_seq, rec.payload)
-        fr.log.add(ev)
         room = self.rooms.get(fr.key)
+        if room is not None:
+            self._meeting_fold(room, rec.sender, rec.payload, now)  # (before the log: a new procedure folds the log first)
+        fr.log.add(ev)
         if room is not None:
             f.counters.events_delivered += 1
             self._broadcast(room, ev.message().frame(), now)
@@ -356,6 +347,12 @@ class RelayFederation:
                     self._fed_media_in(fr, room, fw.MediaBatch.parse(data), now)
             elif stream == "presence":
                 self._fed_presence_in(fr, room, fw.PresenceMsg.parse(data), now)
+            elif stream == "place":
+                self._fed_place_in(fr, room, fw.PlaceMsg.parse(data), now)
+            elif stream == "spaceev":
+                msg_ev = fw.SpaceEventMsg.parse(data)
+                if room is not None and msg_ev.sender in fr.remote:
+                    self._space_event_in(room, msg_ev.sender, msg_ev.payload, now)
             elif stream == "floor":
                 msg = fw.FloorMsg.parse(data)
                 self._heard(msg.node, now)
@@ -425,6 +422,9 @@ class RelayFederation:
             if room is not None:
                 for s in room.members.values():
                     self._fed_presence(s, wire.AWAY if s.away_since is not None else wire.PRESENT)
+                for pcid, place in list(room.interest.place.items()):
+                    if pcid in room.members:
+                        self._fed_place(fr.key, pcid, place)
                 if room.floor in room.members:
                     self._fed_floor(room)
             return
@@ -444,11 +444,22 @@ class RelayFederation:
         away = now if msg.state == fw.AWAY else None
         if r is not None and r.node != msg.node and msg.state == fw.AWAY:
             return  # the member is on another node now; the old one saw it go
-        fr.remote[cid] = Remote(msg.node, msg.identity, msg.seat, away)
+        fr.remote[cid] = Remote(msg.node, msg.identity, msg.seat, away, msg.role)
         if room is not None:
             room.interest.add(cid, msg.seat)
             state = wire.AWAY if away is not None else wire.PRESENT
             self._broadcast(room, wire.Presence(cid, state, msg.identity, msg.seat).frame(), now)
+
+    def _fed_place_in(self, fr: FedRoom, room: Room | None, msg: fw.PlaceMsg, now: float) -> None:
+        """A remote member's place: into the room's interest, and ``Placed`` to the local members."""
+        self._heard(msg.node, now)
+        if room is None or msg.client_id not in fr.remote:
+            return
+        place = (msg.space, msg.interpret, msg.listen)
+        if room.interest.place_of(msg.client_id) == place:
+            return
+        room.interest.set_place(msg.client_id, *place)
+        self._broadcast(room, Placed(msg.client_id, *place).frame(), now)
 
     def _remote_left(self, fr: FedRoom, cid: int, now: float) -> None:
         r = fr.remote.pop(cid, None)

@@ -8,6 +8,14 @@ relay flush. One room's events are published one at a time, in order, each with 
 gets no acknowledgement (a NATS node died) is retried until JetStream has it, and only then is the
 client acknowledged. Each room's stream is read by an ordered consumer (re-created by nats-py from
 the next sequence when its NATS node fails).
+
+Room traffic on core NATS (media batches, presence, floor, places, space events) goes over the
+node's own second connection, :class:`~vrdiplomacy.net.federation_media.MediaLink`: published in
+the same turn of the event loop as the relay's flush (:meth:`FederationLink.kick`, which the
+relay calls before it seals its local bundles) and handed to the core as it is read. Through
+nats-py the same batch waited about five loop turns (its flusher, reader and subscription tasks),
+which on a busy relay put cross-node voice at p99 150-200 ms. With TLS NATS URLs or a credentials
+file the room traffic stays on nats-py (the pump task).
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.net import federation_wire as fw
-from vrdiplomacy.net.federation import FederationSettings, FedRoom
+from vrdiplomacy.net.federation import FederationSettings, FedOutbox, FedRoom
+from vrdiplomacy.net.federation_media import MediaLink, plain_urls
 from vrdiplomacy.net.stats import LatencyHistogram
 from vrdiplomacy.reception.fed_link import ReceptionLink
 
@@ -66,6 +75,7 @@ class FederationLink:
         self._room_tasks: set[asyncio.Task[None]] = set()
         self._kicked = 0.0
         self.pump_lag = LatencyHistogram()  # kick to the pump's turn (one loop iteration)
+        self.loop_lag = LatencyHistogram()  # how late the 10 ms probe of the relay's event loop runs
         self._inflight: set[str] = set()  # rooms whose publisher holds an event not yet stored
         self.publish_errors = 0
         self.event_retries = 0
@@ -74,6 +84,9 @@ class FederationLink:
         self.publish_msgs = 0
         self._first_errors: list[str] | None = None
         self.reception = ReceptionLink(self)  # receptions' records (their own stream)
+        self.media: MediaLink | None = None  # room subjects on the node's own NATS connection (else on nats-py)
+        self._slow_publish: list[tuple[str, bytes]] = []  # for nats-py when there is no media link
+        self._due: asyncio.TimerHandle | None = None  # waiting pose entries are due
 
     async def start(self) -> None:
         from nats.aio.client import Client as NATS
@@ -110,13 +123,26 @@ class FederationLink:
             await self.nc.close()
             raise ConfigError(f"NATS at {','.join(self.opts.urls)} has no usable JetStream for this user: {_why(e)}") from None
         await self.nc.subscribe(fw.ALIVE_SUBJECT, cb=self._on_alive)
+        if not self.opts.creds and plain_urls(self.opts.urls):
+            link = MediaLink(self.opts.urls, self.opts.user, self.opts.password, f"vrd-room-{self.opts.federation.node_name}",
+                             self._on_media, self.flush, self._on_media_up)
+            try:
+                await link.start()
+                self.media = link
+            except ConfigError as e:
+                log.warning("room traffic stays on nats-py: %s", e)
         self._tasks.append(asyncio.create_task(self._pump()))
         self._tasks.append(asyncio.create_task(self._alive_loop()))
+        self._tasks.append(asyncio.create_task(self._lag_probe()))
         log.info("node %s joined the federation at %s (node id %08x)", self.opts.federation.node_name,
                  self.nc.connected_url.netloc if self.nc.connected_url else "?", self.core.fed.node if self.core.fed else 0)
 
     async def close(self) -> None:
         self._closed = True
+        if self._due is not None:
+            self._due.cancel()
+        if self.media is not None:
+            await self.media.close()
         tasks = [*self._tasks, *self._publishers.values(), *self._room_tasks]
         for t in tasks:
             t.cancel()
@@ -131,7 +157,12 @@ class FederationLink:
                 await self.nc.close()
 
     def kick(self) -> None:
-        """The core may have something for NATS (called after every relay flush)."""
+        """The core may have something for NATS (called after every relay flush). With the media
+        link it goes out now, in this turn of the loop; otherwise the pump task sends it."""
+        if self.media is not None and self.core.fed is not None:
+            self._handle(self.core.fed_take(asyncio.get_running_loop().time()))
+            if not self._slow_publish:
+                return
         if not self._kick.is_set():
             self._kicked = time.monotonic()
             self._kick.set()
@@ -151,6 +182,8 @@ class FederationLink:
             **(fed.counters.as_dict() if fed is not None else {}),
             "voice_transit": fed.transit.as_dict() if fed is not None else {},
             "pump_lag": self.pump_lag.as_dict(),
+            "loop_lag": self.loop_lag.as_dict(),
+            "room_link": self.media.stats() if self.media is not None else {},
         }
 
     # ------------------------------------------------------------ NATS callbacks
@@ -171,24 +204,62 @@ class FederationLink:
         self.core.fed_resync()
         self.flush()
 
+    def _on_media(self, subject: str, data: bytes) -> None:
+        parts = subject.split(".")
+        if len(parts) == 4:
+            self.core.fed_message(parts[2], parts[3], data, asyncio.get_running_loop().time())
+
+    def _on_media_up(self) -> None:
+        self.core.fed_resync()
+        self.flush()
+
     async def _on_alive(self, msg: Any) -> None:
         self.core.fed_alive(msg.data, asyncio.get_running_loop().time())
         self.flush()
 
     # ------------------------------------------------------------ outbox
 
+    def _handle(self, out: FedOutbox) -> None:
+        """Carry out the core's outbox: rooms to open and leave, room messages (through the media
+        link now when there is one), room events to their publishers; and the receptions' records."""
+        self.reception.take()
+        if out.due is not None and (self._due is None or self._due.when() > out.due):
+            if self._due is not None:
+                self._due.cancel()
+            self._due = asyncio.get_running_loop().call_at(out.due, self._on_due)
+        for fr in out.open:
+            self._spawn(self._open(fr))
+        for token in out.close:
+            self._spawn(self._leave(token))
+        media = self.media
+        for subject, data in out.publish:
+            if media is None:
+                self._slow_publish.append((subject, data))
+            elif media.publish(subject, data):
+                self.publish_msgs += 1
+                self.publish_bytes += len(data)
+            else:
+                self.publish_errors += 1
+        for token, rec in out.events:
+            q = self._queues.get(token)
+            if q is None:
+                q = self._queues[token] = asyncio.Queue()
+                self._publishers[token] = asyncio.create_task(self._publisher(token, q))
+            q.put_nowait(rec)
+
+    def _on_due(self) -> None:
+        self._due = None
+        self.kick()
+
     async def _pump(self) -> None:
         while True:
             await self._kick.wait()
             self._kick.clear()
             self.pump_lag.add(time.monotonic() - self._kicked)
-            out = self.core.fed_take()
-            self.reception.take()
-            for fr in out.open:
-                self._spawn(self._open(fr))
-            for token in out.close:
-                self._spawn(self._leave(token))
-            for subject, data in out.publish:
+            if self.media is None:
+                self._handle(self.core.fed_take(asyncio.get_running_loop().time()))
+            pending, self._slow_publish = self._slow_publish, []
+            for subject, data in pending:
                 try:
                     await self.nc.publish(subject, data)
                     self.publish_msgs += 1
@@ -196,12 +267,6 @@ class FederationLink:
                 except Exception as e:  # noqa: BLE001 - media is best effort; counted
                     self.publish_errors += 1
                     log.debug("NATS publish to %s failed: %s", subject, _why(e))
-            for token, rec in out.events:
-                q = self._queues.get(token)
-                if q is None:
-                    q = self._queues[token] = asyncio.Queue()
-                    self._publishers[token] = asyncio.create_task(self._publisher(token, q))
-                q.put_nowait(rec)
 
     def _spawn(self, coro: Any) -> None:
         """Run a room task, keeping a reference until it ends (and cancelling it at close)."""
@@ -218,6 +283,14 @@ class FederationLink:
                     await self.nc.publish(fw.ALIVE_SUBJECT, beat)
             self.flush()
             await asyncio.sleep(0.1)
+
+    async def _lag_probe(self) -> None:
+        """The relay's event-loop lag (a statistic: tells a busy relay from a slow network)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            t = loop.time()
+            await asyncio.sleep(0.01)
+            self.loop_lag.add(max(0.0, loop.time() - t - 0.01))
 
     async def _publisher(self, token: str, q: asyncio.Queue[fw.EventRecord]) -> None:
         """One room's events to its stream, in order; each retried until JetStream acknowledges it."""
@@ -271,7 +344,11 @@ class FederationLink:
         while not self._closed:
             try:
                 if token not in self._subs:
-                    self._subs[token] = [await self.nc.subscribe(f"vrd.room.{token}.*", cb=self._on_room)]
+                    if self.media is not None:
+                        self.media.subscribe(f"vrd.room.{token}.*")
+                        self._subs[token] = []
+                    else:
+                        self._subs[token] = [await self.nc.subscribe(f"vrd.room.{token}.*", cb=self._on_room)]
                 last = await self._ensure_stream(token)
                 await self.reception.open(token)  # the room's reception records, before the room counts as open
                 start = max(1, last - self.core._history + 1)
@@ -313,6 +390,8 @@ class FederationLink:
         if q is not None and q.empty() and token not in self._inflight:  # all its events stored: the publisher may go
             del self._queues[token]
             self._publishers.pop(token).cancel()
+        if self.media is not None:
+            self.media.unsubscribe(f"vrd.room.{token}.*")
         for sub in self._subs.pop(token, []):
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()

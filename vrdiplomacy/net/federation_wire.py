@@ -8,6 +8,8 @@ name and its authority never appear on NATS):
 ``vrd.room.<room>.pose``        :class:`MediaBatch`: its pose entries of one wake-up (core NATS)
 ``vrd.room.<room>.presence``    :class:`PresenceMsg`: a member here / away / left, or a roster request
 ``vrd.room.<room>.floor``       :class:`FloorMsg`: who holds the floor
+``vrd.room.<room>.place``       :class:`PlaceMsg`: a member's space and interpretation channels
+``vrd.room.<room>.spaceev``     :class:`SpaceEventMsg`: a member's space event (not stored)
 ``vrd.event.<room>``            :class:`EventRecord` in the JetStream stream ``VRD_EV_<room>``
 ``vrd.node.alive``              :class:`Alive`: a node's heartbeat (every ``alive_interval``)
 ==============================  ====================================================================
@@ -36,6 +38,8 @@ _PRESENCE = struct.Struct("!BIBI")  # version, node id, state, client id
 _FLOOR = struct.Struct("!BII")  # version, node id, holder
 _RECORD = struct.Struct("!BII")  # version, sender client id, client sequence number
 _ALIVE = struct.Struct("!BI")  # version, node id
+_PLACE = struct.Struct("!BII")  # version, node id, client id
+_SPACE_EV = struct.Struct("!BII")  # version, node id, sender client id
 
 
 def room_token(key: str) -> str:
@@ -115,9 +119,11 @@ class PresenceMsg:
     client_id: int
     identity: str = ""
     seat: str = ""
+    role: str = ""  # the role the member's invitation gave (secured rooms); absent in older messages
 
     def __bytes__(self) -> bytes:
-        return _PRESENCE.pack(VERSION, self.node, self.state, self.client_id) + _pack_text(self.identity) + _pack_text(self.seat)
+        return (_PRESENCE.pack(VERSION, self.node, self.state, self.client_id) + _pack_text(self.identity)
+                + _pack_text(self.seat) + _pack_text(self.role))
 
     @classmethod
     def parse(cls, data: bytes) -> PresenceMsg:
@@ -126,8 +132,51 @@ class PresenceMsg:
         if state not in (PRESENT, AWAY, LEFT, ROSTER_REQUEST):
             raise ProtocolError(f"presence: unknown state {state}")
         identity, pos = _text(data, _PRESENCE.size, "presence")
-        seat, _pos = _text(data, pos, "presence")
-        return cls(node, state, cid, identity, seat)
+        seat, pos = _text(data, pos, "presence")
+        role = _text(data, pos, "presence")[0] if pos < len(data) else ""
+        return cls(node, state, cid, identity, seat, role)
+
+
+@dataclass(frozen=True)
+class PlaceMsg:
+    """Where a member of ``node`` now is in the room (accepted there: ``wire_spaces.Place``)."""
+
+    node: int
+    client_id: int
+    space: str = ""
+    interpret: str = ""
+    listen: str = ""
+
+    def __bytes__(self) -> bytes:
+        return (_PLACE.pack(VERSION, self.node, self.client_id) + _pack_text(self.space) + _pack_text(self.interpret)
+                + _pack_text(self.listen))
+
+    @classmethod
+    def parse(cls, data: bytes) -> PlaceMsg:
+        _check(data, _PLACE.size, "place")
+        _v, node, cid = _PLACE.unpack_from(data)
+        space, pos = _text(data, _PLACE.size, "place")
+        interpret, pos = _text(data, pos, "place")
+        listen, _pos = _text(data, pos, "place")
+        return cls(node, cid, space, interpret, listen)
+
+
+@dataclass(frozen=True)
+class SpaceEventMsg:
+    """A space event of a member of ``node`` (opaque payload): for the members of its space."""
+
+    node: int
+    sender: int
+    payload: bytes
+
+    def __bytes__(self) -> bytes:
+        return _SPACE_EV.pack(VERSION, self.node, self.sender) + self.payload
+
+    @classmethod
+    def parse(cls, data: bytes) -> SpaceEventMsg:
+        _check(data, _SPACE_EV.size, "space event")
+        _v, node, sender = _SPACE_EV.unpack_from(data)
+        return cls(node, sender, bytes(data[_SPACE_EV.size:]))
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ class RoomMeeting:
     def __init__(self, role_of: Callable[[int], str] | None) -> None:
         self.procedure = Procedure(role_of)
         self.stamp_ms = 0
+        self.fold_ms = 0  # the last stamp folded from a federated room's stream
 
 
 class RelayMeeting:
@@ -54,6 +55,8 @@ class RelayMeeting:
     wall_offset: float
     _send: Callable[[Connection, wire.ControlMessage, float], None]
     _set_floor: Callable[[Room, int, float], None]
+    _fed_remote_member: Callable[[str, int], bool]  # (room key, client id): a member on another relay node
+    _fed_role: Callable[[int], str | None]
 
     def _init_meeting(self) -> None:
         self._meetings: dict[str, RoomMeeting] = {}
@@ -79,7 +82,10 @@ class RelayMeeting:
 
     def _session_role(self, cid: int) -> str:
         s = self.sessions.get(cid)
-        return (s.role or DEFAULT_ROLE) if s is not None else "guest"
+        if s is None:
+            remote = self._fed_role(cid)  # a member on another relay node (federation)
+            return (remote or DEFAULT_ROLE) if remote is not None else "guest"
+        return s.role or DEFAULT_ROLE
 
     def meeting_state(self, room_key: str) -> Procedure | None:
         """The relay's procedure of a room (None before any action), for tests and stats."""
@@ -91,9 +97,13 @@ class RelayMeeting:
 
     # ------------------------------------------------------------ hooks of the core
 
-    def _meeting_event(self, conn: Connection, s: Session, payload: bytes, now: float) -> bytes | None:
+    def _in_room(self, room: Room, cid: int) -> bool:
+        return cid in room.members or self._fed_remote_member(room.key, cid)
+
+    def _meeting_event(self, conn: Connection, s: Session, payload: bytes, now: float, fold: bool = True) -> bytes | None:
         """A room event from ``s``: a non-meeting payload as it is; a meeting frame stamped, or
-        None when refused (the sender is told)."""
+        None when refused (the sender is told). ``fold`` False (a federated room): checked and
+        stamped only; the procedure takes it when the room's stream delivers it (:meth:`_meeting_fold`)."""
         if not mw.looks_like(payload):
             return payload
         c = self.meeting_counters
@@ -114,18 +124,35 @@ class RelayMeeting:
             return self._meeting_refuse(conn, f"{name} refused: a member with the role {role} may not do that "
                                               f"(needs the '{perm}' permission)", now)
         if h.action in (mw.GRANT, mw.MUTE, mw.UNMUTE, mw.CLEAR) and h.target:
-            if h.target not in room.members and h.action != mw.CLEAR:
+            if not self._in_room(room, h.target) and h.action != mw.CLEAR:
                 return self._meeting_refuse(conn, f"{name} refused: client {h.target} is not in this room", now)
             if h.action == mw.GRANT and not may(p.role(h.target), "ask_floor"):
                 return self._meeting_refuse(conn, f"grant refused: a member with the role {p.role(h.target)} cannot "
                                                   "be given the floor", now)
         stamp = max(rm.stamp_ms, self._wall_ms(now))
         rm.stamp_ms = stamp
-        subject = h.target if h.target else mw.NOBODY
-        p.apply(s.client_id, mw.MeetingAction(h.action, subject, h.value), stamp)
         c["accepted"] += 1
-        self._meeting_route(room, rm, now)
+        if fold:
+            subject = h.target if h.target else mw.NOBODY
+            p.apply(s.client_id, mw.MeetingAction(h.action, subject, h.value), stamp)
+            self._meeting_route(room, rm, now)
         return bytes(h.stamped(stamp)) + payload[mw.HEADER_SIZE:]
+
+    def _meeting_fold(self, room: Room, sender: int, payload: bytes, now: float) -> None:
+        """A stored event of a federated room, in stream order: a procedure action (checked and
+        stamped by the sender's relay node) moves the procedure, the same on every node."""
+        if not mw.looks_like(payload):
+            return
+        try:
+            h = mw.MeetingHeader.parse(payload)
+        except ProtocolError:
+            return
+        rm = self._meeting_of(room)
+        rm.fold_ms = stamp = max(rm.fold_ms, h.stamp_ms)  # in stream order, never decreasing: the same on every node
+        rm.stamp_ms = max(rm.stamp_ms, stamp)
+        rm.procedure.apply(sender, mw.MeetingAction(h.action, h.target or mw.NOBODY, h.value), stamp, check=False)
+        self.meeting_counters["folded"] += 1
+        self._meeting_route(room, rm, now)
 
     def _meeting_restore(self, room: Room) -> None:
         """A room created on a stored log (a restarted relay): fold the actions it kept, so the
@@ -147,7 +174,7 @@ class RelayMeeting:
     def _meeting_route(self, room: Room, rm: RoomMeeting, now: float) -> None:
         """The floor holder and the silenced voices as the procedure says at ``now``."""
         p = rm.procedure.at(self._wall_ms(now))
-        holder = p.speaker if p.speaker is not None and p.speaker in room.members else 0
+        holder = p.speaker if p.speaker is not None and self._in_room(room, p.speaker) else 0
         if room.floor != holder:
             self._set_floor(room, holder, now)
         for cid in room.members:

@@ -293,6 +293,8 @@ class RelayServer:
         if loop is None:
             return
         now = loop.time()
+        if self.fed is not None:
+            self.fed.kick()  # other relay nodes first: their members' voice then waits for no local bundle sealing
         out = self.core.to_send(now)
         if out.datagrams and self._udp is not None:
             self._send_datagrams(out.datagrams)

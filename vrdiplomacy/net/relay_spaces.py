@@ -58,6 +58,9 @@ class RelaySpaces:
     _send_raw: Callable[[Connection, bytes, float], None]
     conns: dict[int, Connection]
     _poses_waiting: bool
+    _fed_place: Callable[[str, int, tuple[str, str, str]], None]  # to the other relay nodes (federation)
+    _fed_space_event: Callable[[str, int, bytes], None]
+    _fed_remote_member: Callable[[str, int], bool]
 
     def _init_spaces(self) -> None:
         self.space_counters = SpaceCounters()
@@ -113,6 +116,7 @@ class RelaySpaces:
             return
         self.space_counters.places += 1
         ri.set_place(s.client_id, p.space, p.interpret, p.listen)
+        self._fed_place(s.room, s.client_id, (p.space, p.interpret, p.listen))
         frame = Placed(s.client_id, p.space, p.interpret, p.listen).frame()
         for m in room.members.values():
             c = self.conns.get(m.conn) if m.conn is not None else None
@@ -122,17 +126,21 @@ class RelaySpaces:
     def _send_places(self, conn: Connection, room: Room, now: float) -> None:
         """After a Welcome: where every member not in the plain plenary is."""
         for cid, (space, interp, listen) in list(room.interest.place.items()):
-            if cid in room.members:
+            if cid in room.members or self._fed_remote_member(room.key, cid):
                 self._send(conn, Placed(cid, space, interp, listen), now)
 
     def _space_event(self, s: Session, e: SpaceEvent, now: float) -> None:
         """Fan a space event out to the members of the sender's space (the sender too)."""
+        self.space_counters.space_events_in += 1
+        self._space_event_in(self.rooms[s.room], s.client_id, e.payload, now)
+        self._fed_space_event(s.room, s.client_id, e.payload)
+
+    def _space_event_in(self, room: Room, sender: int, payload: bytes, now: float) -> None:
+        """A space event of ``sender`` (here or on another relay node) to the local members of its space."""
         sc = self.space_counters
-        sc.space_events_in += 1
-        room = self.rooms[s.room]
         ri = room.interest
-        space = ri.place_of(s.client_id)[0]
-        frame = SpaceEventIn(s.client_id, e.payload).frame()
+        space = ri.place_of(sender)[0]
+        frame = SpaceEventIn(sender, payload).frame()
         for m in room.members.values():
             if ri.place_of(m.client_id)[0] != space or m.conn is None:
                 continue

@@ -1,0 +1,413 @@
+"""Multi-process load generator: up to 1000 simulated guests of one reception on relay nodes over NATS.
+
+    python tools/bench/loadgen.py --clients 1000 --nodes 2 --workers 4 --duration 10
+    python tools/bench/loadgen.py --clients 1000 --nodes 1 --workers 4 --duration 10   # one relay, no NATS
+    python tools/bench/loadgen.py --clients 200 --nodes 2 --workers 2 --open-every 1  # every guest opens its bundles
+
+The set-up is ``tools/bench/federation.py``'s (a 3-node NATS cluster with JetStream on loopback and
+``vrdiplomacy relay --nats`` processes; guest ``i`` joins node ``i % nodes``), but the guests are
+spread over ``--workers`` processes (guest ``i`` in worker ``i % workers``), each one asyncio loop
+with its guests' TLS links and one UDP socket per worker, so one process's event loop is not
+what limits 1000 links. The workers start their load at one agreed ``CLOCK_MONOTONIC`` instant
+(the same clock in every process of the machine, so a voice frame's send stamp, written by the
+speaker's worker, is read by the receiver's) and measure the same window.
+
+Every guest counts its downlink (UDP payload + 28 bytes of UDP/IPv4 header per datagram); every
+``--open-every``-th guest also opens its bundles (ChaCha20-Poly1305, as a client does) and times
+the voice frames in them (a voice frame carries its send time and the sender's node), the others
+only count bytes: opening 100 000 bundles a second would take the generator more CPU than the
+relays it measures. Reported: per-guest downlink, voice end-to-end p50/p99 for same-node and
+cross-node pairs, delivery (of the guests that open), relay CPU per node, NATS server CPU, and,
+so that a saturated generator is told apart from a slow relay, each worker's CPU and event-loop
+lag and the run-queue wait (``/proc/<pid>/task/*/schedstat``: time runnable but not running) of
+every process of the run. Bounded: at most 1000 guests, 8 workers and 60 s.
+
+Every worker, relay and NATS server runs in its own session. Linux (``sched_autogroup``) shares
+the CPU between sessions first and by niceness only within one: processes left in the session of
+the shell that started the bench share one session's part of a busy machine, which starved the
+generator and the NATS servers of earlier runs (run-queue waits of 0.2 to 0.9 s per second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from federation import ROOT, FedBench, start_relay
+from relay_load import (
+    UDP_IP_OVERHEAD,
+    SimClient,
+    proc_cpu,
+    read_stats,
+    run_floor,
+    run_queue_wait,
+    seat_position,
+)
+
+from vrdiplomacy.errors import CryptoError
+from vrdiplomacy.net import wire
+from vrdiplomacy.net.client_core import ClientCore
+from vrdiplomacy.net.stats import BINS, LatencyHistogram
+
+_ENTRY = wire.ENTRY_HDR.unpack_from
+_CTR = wire.MEDIA_HEADER.unpack_from
+
+
+def hist_out(h: LatencyHistogram) -> dict[str, Any]:
+    return {"c": {i: c for i, c in enumerate(h.counts) if c}, "n": h.n, "t": h.total}
+
+
+def hist_in(d: dict[str, Any]) -> LatencyHistogram:
+    h = LatencyHistogram()
+    for i, c in d["c"].items():
+        h.counts[min(int(i), BINS)] += int(c)
+    h.n, h.total = int(d["n"]), float(d["t"])
+    return h
+
+
+# ---------------------------------------------------------------- worker
+
+
+class WorkerBench(FedBench):
+    """One worker's share of the guests (``indices``); only ``sampled`` guests open their bundles."""
+
+    def __init__(self, args: argparse.Namespace, nodes: list[tuple[int, str]], indices: list[int]) -> None:
+        super().__init__(args, nodes)
+        self.indices = indices
+        self.tx_voice: dict[int, int] = {}
+
+    async def join_all(self) -> list[asyncio.Task[None]]:
+        tasks: list[asyncio.Task[None]] = []
+        for i in self.indices:
+            pos, yaw = seat_position(i)
+            sim = SimClient(i, ClientCore(f"guest-{i:04d}", f"seat-{i:04d}", self.args.room), pos, yaw)
+            sim.node = i % len(self.nodes)  # type: ignore[attr-defined]
+            sim.sampled = i % self.args.open_every == 0  # type: ignore[attr-defined]
+            self.sims.append(sim)
+        self.prepare_poses()  # before any link is up: no heartbeat waits for it
+        step = self.args.join_batch
+        for start in range(0, len(self.sims), step):
+            ups = []
+            for sim in self.sims[start:start + step]:
+                up: asyncio.Future[None] = self.loop.create_future()
+                tasks.append(asyncio.create_task(self._link(sim, up)))
+                ups.append(up)
+            await asyncio.wait_for(asyncio.gather(*ups), 120.0)
+        for s in self.sims:
+            self.by_id[s.core.client_id] = s
+            self.node_of[s.core.client_id] = s.node  # type: ignore[attr-defined]
+            self.udp_targets[s.node] = ("127.0.0.1", s.core.udp_port)  # type: ignore[attr-defined]
+        self.loop.add_reader(self.udp.fileno(), self._on_readable)
+        for s in self.sims:
+            self._flush(s)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(s.core.media_ready for s in self.sims):
+            await asyncio.sleep(0.05)
+        return tasks
+
+    def send_voice(self, speakers: list[SimClient]) -> None:
+        level = wire.level_byte(-20.0, True)
+        pad = bytes(self.args.voice_bytes - 9)
+        for sim in speakers:
+            node = getattr(sim, "node", 0)
+            sim.core.send_voice(level, time.monotonic_ns().to_bytes(8, "big") + bytes((node,)) + pad)
+            self._send_dgrams(sim)
+            if self.measuring:
+                self.voice_sent += 1
+                self.tx_voice[sim.index] = self.tx_voice.get(sim.index, 0) + 1
+
+    def _on_readable(self) -> None:
+        recv = self.udp.recv
+        by_id = self.by_id
+        now = self.loop.time()
+        clock = time.monotonic_ns
+        measuring = self.measuring
+        w0, w1 = self.window_ns
+        for _ in range(4096):
+            try:
+                data = recv(2048)
+            except OSError:
+                break
+            if len(data) < wire.MEDIA_HEADER_SIZE + 16:
+                continue
+            _v, kind, cid, ctr = _CTR(data)
+            sim = by_id.get(cid)
+            if sim is None:
+                continue
+            if kind != wire.DG_BUNDLE or sim.opener is None:
+                sim.core.receive_datagram(data, now)
+                continue
+            if measuring:
+                sim.rx_bytes += len(data) + UDP_IP_OVERHEAD
+                sim.rx_dgrams += 1
+            if not sim.sampled:  # type: ignore[attr-defined]
+                continue
+            try:
+                pt = sim.opener.open(data, ctr)
+            except CryptoError:
+                sim.rx_bad += 1
+                continue
+            if not measuring:
+                continue
+            t = clock()
+            here = sim.node  # type: ignore[attr-defined]
+            pos, n = 0, len(pt)
+            while pos < n:
+                k, src, ln = _ENTRY(pt, pos)
+                pos += 7
+                if src != cid:
+                    if k == wire.DG_VOICE and ln >= 12:
+                        sent = int.from_bytes(pt[pos + 3:pos + 11], "big")
+                        if w0 <= sent < w1:
+                            sim.rx_voice += 1
+                            (self.voice_local if pt[pos + 11] == here else self.voice_cross).add((t - sent) * 1e-9)
+                    else:
+                        sim.rx_poses += 1
+                pos += ln
+
+
+async def worker_main(cfg: dict[str, Any]) -> None:
+    args = argparse.Namespace(**cfg["args"])
+    nodes = [tuple(x) for x in cfg["nodes"]]
+    indices = list(cfg["indices"])
+    args.speakers = sum(1 for i in indices if i < cfg["speakers"])  # the first sims are the speakers
+    bench = WorkerBench(args, nodes, indices)  # type: ignore[arg-type]
+    tasks = await bench.join_all()
+    gc.collect()
+    gc.freeze()
+    loop = asyncio.get_running_loop()
+    print(json.dumps({"ready": sum(s.core.media_ready for s in bench.sims), "of": len(bench.sims)}), flush=True)
+    line = await loop.run_in_executor(None, sys.stdin.readline)
+    go = json.loads(line)
+    t0_ns = int(go["t0_ns"])
+    warm, dur = float(go["warmup"]), float(go["duration"])
+    await asyncio.sleep(max(0.0, (t0_ns - time.monotonic_ns()) * 1e-9))
+    await bench.drive(warm)
+    w0 = time.monotonic_ns()
+    bench.window_ns = (w0, 1 << 62)
+    bench.loop_lag = LatencyHistogram()
+    c0 = os.times()
+    bench.measuring = True
+    await bench.drive(dur)
+    c1 = os.times()
+    w1 = time.monotonic_ns()
+    bench.window_ns = (w0, w1)
+    wall = (w1 - w0) * 1e-9
+    rx = [(s.index, s.rx_bytes) for s in bench.sims]
+    await asyncio.sleep(1.2)  # frames of the window still on their way count as delivered
+    bench.measuring = False
+    res = {
+        "wall": wall,
+        "cpu_pct": ((c1.user + c1.system) - (c0.user + c0.system)) / wall * 100,
+        "rx_bytes": rx,
+        "sampled": [s.index for s in bench.sims if s.sampled],  # type: ignore[attr-defined]
+        "rx_voice_sampled": sum(s.rx_voice for s in bench.sims if s.sampled),  # type: ignore[attr-defined]
+        "tx_voice": bench.tx_voice,
+        "voice_sent": bench.voice_sent,
+        "voice_local": hist_out(bench.voice_local),
+        "voice_cross": hist_out(bench.voice_cross),
+        "loop_lag": hist_out(bench.loop_lag),
+        "rx_bad": sum(s.rx_bad for s in bench.sims),
+        "links_lost": bench.links_lost,
+        "send_failed": bench.send_failed,
+    }
+    print(json.dumps(res), flush=True)
+    await loop.run_in_executor(None, sys.stdin.readline)  # "close"
+    await bench.close(tasks)
+
+
+# ---------------------------------------------------------------- orchestrator
+
+
+def spawn_worker(args: argparse.Namespace, w: int, nodes: list[tuple[int, str]]) -> subprocess.Popen[str]:
+    cfg = {"args": {"voice_bytes": args.voice_bytes, "join_batch": args.join_batch, "open_every": args.open_every, "room": "reception", "last_n": args.last_n,
+                    "stagger_voice": False, "speakers": 0, "clients": args.clients},
+           "nodes": nodes, "indices": list(range(w, args.clients, args.workers)), "speakers": args.speakers}
+    return subprocess.Popen(["nice", "-n", str(args.nice), sys.executable, __file__, "--worker", json.dumps(cfg)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT),
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                            start_new_session=True)  # its own scheduler autogroup, as each relay and NATS server
+
+
+def read_line(p: subprocess.Popen[str], what: str) -> dict[str, Any]:
+    assert p.stdout is not None
+    line = p.stdout.readline()
+    if not line:
+        raise SystemExit(f"worker {p.pid} ended before {what}")
+    return dict(json.loads(line))
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="vrd-loadgen-"))
+    cluster = None
+    relays: list[tuple[subprocess.Popen[str], int, str, Path]] = []
+    workers: list[subprocess.Popen[str]] = []
+    try:
+        if args.nodes > 1:
+            sys.path.insert(0, str(ROOT / "tests" / "federation"))
+            from fedcluster import NatsCluster
+
+            cluster = NatsCluster(tmp, nice=args.nice)
+            cluster.start()
+        for n in range(1, args.nodes + 1):
+            relays.append(start_relay(args, tmp, n, cluster))
+        nodes = [(port, fp) for _p, port, fp, _s in relays]
+        print(f"joining {args.clients} guests over {args.nodes} node(s) from {args.workers} workers ...", file=sys.stderr)
+        workers = [spawn_worker(args, w, nodes) for w in range(args.workers)]
+        ready = [read_line(p, "joining") for p in workers]
+        n_ready = sum(r["ready"] for r in ready)
+        print(f"{n_ready}/{args.clients} ready; warming up {args.warmup:g} s, measuring {args.duration:g} s", file=sys.stderr)
+        t0_ns = time.monotonic_ns() + 300_000_000
+        for p in workers:
+            assert p.stdin is not None
+            p.stdin.write(json.dumps({"t0_ns": t0_ns, "warmup": args.warmup, "duration": args.duration}) + "\n")
+            p.stdin.flush()
+        pids = [p.pid for p, *_ in relays]
+        npids = [p.pid for p in cluster.procs if p is not None] if cluster is not None else []
+        wpids = [p.pid for p in workers]
+        time.sleep(max(0.0, (t0_ns - time.monotonic_ns()) * 1e-9) + args.warmup)
+        stats0 = [read_stats(s) for *_x, s in relays]
+        cpu0 = [sum(proc_cpu(pid)) for pid in pids + npids]
+        rq0 = [run_queue_wait(pid) for pid in wpids + pids + npids]
+        t0 = time.monotonic()
+        time.sleep(args.duration)
+        wall = time.monotonic() - t0
+        cpu1 = [sum(proc_cpu(pid)) for pid in pids + npids]
+        rq1 = [run_queue_wait(pid) for pid in wpids + pids + npids]
+        results = [read_line(p, "reporting") for p in workers]
+        stats1 = [read_stats(s) for *_x, s in relays]
+        for p in workers:
+            assert p.stdin is not None
+            p.stdin.write("close\n")
+            p.stdin.flush()
+        for p in workers:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    finally:
+        for p in workers:
+            if p.poll() is None:
+                p.kill()
+        for p, *_ in relays:
+            p.terminate()
+        for p, *_ in relays:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if cluster is not None:
+            cluster.stop()
+    cpu = [(b - a) / wall * 100 for a, b in zip(cpu0, cpu1)]
+    rq = [round((b - a) / wall * 1000) for a, b in zip(rq0, rq1)]
+    nw, nr = len(wpids), len(pids)
+    local, cross, lag = LatencyHistogram(), LatencyHistogram(), LatencyHistogram()
+    down: list[float] = []
+    sampled: list[int] = []
+    tx: dict[int, int] = {}
+    got = 0
+    for r in results:
+        local.merge(hist_in(r["voice_local"]))
+        cross.merge(hist_in(r["voice_cross"]))
+        lag.merge(hist_in(r["loop_lag"]))
+        down += [b * 8 / r["wall"] / 1000 for _i, b in r["rx_bytes"]]
+        sampled += r["sampled"]
+        got += r["rx_voice_sampled"]
+        for k, v in r["tx_voice"].items():
+            tx[int(k)] = tx.get(int(k), 0) + v
+    sent = sum(tx.values())
+    expected = sum(sent - tx.get(i, 0) for i in sampled)
+    fed = []
+    for a, b in zip(stats0, stats1):
+        fa, fb = a.get("federation", {}), b.get("federation", {})
+        fed.append({k: fb.get(k, 0) - fa.get(k, 0) for k in ("publish_msgs", "publish_bytes")})
+    floor: dict[str, Any] = {}
+    if args.with_floor:
+        c0, c1 = stats0[0].get("counters", {}), stats1[0].get("counters", {})
+        d_out = c1.get("datagrams_out", 0) - c0.get("datagrams_out", 0)
+        rx_total = sum(b for r in results for _i, b in r["rx_bytes"])
+        fl = run_floor(args, {"clients": args.clients, "in_pps": (c1.get("datagrams_in", 0) - c0.get("datagrams_in", 0)) / wall,
+                              "out_pps": d_out / wall, "bundle_bytes": rx_total / max(1, d_out) - UDP_IP_OVERHEAD - 32})
+        floor = {"floor_cpu_pct": round(fl["floor_cpu"], 1), "relay_over_floor": round(cpu[0] / max(0.1, fl["floor_cpu"]), 2),
+                 "floor_p99_ms": round(fl["floor_p99_ms"], 2), "floor_bursts_per_tick": fl["floor_bursts"]}
+    ms = lambda h: (round(h.percentile(50) * 1e3, 2), round(h.percentile(99) * 1e3, 2))
+    fs = lambda s, k: (round(s.get("federation", {}).get(k, {}).get("p50_ms", 0), 2),
+                       round(s.get("federation", {}).get(k, {}).get("p99_ms", 0), 2))
+    return {
+        "guests": args.clients, "ready": n_ready, "nodes": args.nodes, "workers": args.workers, "speakers": args.speakers,
+        "guests_opening_bundles": len(sampled), "window_s": round(wall, 1), "load_average_1min": round(os.getloadavg()[0], 2),
+        "downlink_kbit_mean": round(sum(down) / max(1, len(down))), "downlink_kbit_max": round(max(down, default=0)),
+        "voice_same_node_p50_p99_ms": ms(local), "voice_cross_node_p50_p99_ms": ms(cross),
+        "voice_delivered_pct": round(100 * got / max(1, expected), 2),
+        "relay_cpu_pct": [round(c, 1) for c in cpu[:nr]], "nats_cpu_pct": [round(c, 1) for c in cpu[nr:]],
+        "worker_cpu_pct": [round(r["cpu_pct"], 1) for r in results],
+        "worker_loop_lag_p50_p99_ms": ms(lag),
+        "run_queue_wait_ms_per_s_workers": rq[:nw], "run_queue_wait_ms_per_s_relays": rq[nw:nw + nr],
+        "run_queue_wait_ms_per_s_nats": rq[nw + nr:],
+        "relay_loop_lag_p50_p99_ms": [fs(s, "loop_lag") for s in stats1],
+        "relay_voice_forwarding_p50_p99_ms": [(round(s.get("voice_latency", {}).get("p50_ms", 0), 2),
+                                               round(s.get("voice_latency", {}).get("p99_ms", 0), 2)) for s in stats1],
+        "nats_voice_transit_p50_p99_ms": [fs(s, "voice_transit") for s in stats1],
+        "nats_published_per_s": [round(f["publish_msgs"] / wall) for f in fed],
+        "nats_kbyte_per_s": [round(f["publish_bytes"] / wall / 1000) for f in fed],
+        "bundles_failing_to_open": sum(r["rx_bad"] for r in results),
+        "links_lost": sum(r["links_lost"] for r in results),
+        **floor,
+        "logs": str(tmp),
+    }
+
+
+def main() -> int:
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        asyncio.run(worker_main(json.loads(sys.argv[2])))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--clients", type=int, default=1000, help="simulated guests (1-1000, default 1000)")
+    p.add_argument("--nodes", type=int, default=2, help="relay nodes (1: one relay without NATS; default 2)")
+    p.add_argument("--workers", type=int, default=4, help="load generator processes (1-8, default 4)")
+    p.add_argument("--speakers", type=int, default=3, help="simultaneous speakers (default 3)")
+    p.add_argument("--open-every", type=int, default=0,
+                   help="every n-th guest opens and times its bundles (default: 1 up to 200 guests, else clients/100)")
+    p.add_argument("--join-batch", type=int, default=10,
+                   help="guests each worker connects at once, waiting for them before the next (default 10)")
+    p.add_argument("--duration", type=float, default=10.0, help="measured seconds (max 60, default 10)")
+    p.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring (default 2)")
+    p.add_argument("--voice-bytes", type=int, default=90, help="voice payload bytes per 20 ms frame (default 90)")
+    p.add_argument("--last-n", type=int, default=4, help="relay last-N (default 4)")
+    p.add_argument("--nice", type=int, default=5, help="niceness of relays, NATS servers and workers (default 5)")
+    p.add_argument("--json", default="", help="also write the result as JSON to this file")
+    p.add_argument("--relay-root", default="", help="run the relays from this checkout (such as `git archive` of "
+                                                    "another commit), for a before/after comparison")
+    p.add_argument("--with-floor", action="store_true", help="with --nodes 1: right after the run, measure "
+                   "tools/bench/relay_floor.py with the same forwarding and report relay / floor")
+    args = p.parse_args()
+    if args.with_floor and args.nodes != 1:
+        p.error("--with-floor compares one relay process with its floor: use --nodes 1")
+    if not 1 <= args.clients <= 1000 or not 1 <= args.nodes <= 3 or not 0 <= args.speakers <= args.clients:
+        p.error("--clients 1..1000, --nodes 1..3, --speakers 0..clients")
+    if not 1 <= args.workers <= 8 or not 0 < args.duration <= 60 or not 16 <= args.voice_bytes <= 1000:
+        p.error("--workers 1..8, --duration in (0, 60], --voice-bytes 16..1000")
+    if args.open_every <= 0:
+        args.open_every = 1 if args.clients <= 200 else max(1, args.clients // 100)
+    res = run(args)
+    w = max(map(len, res))
+    for k, v in res.items():
+        print(f"{k:<{w}}  {v}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
