@@ -208,6 +208,12 @@ def _stage(b: Builders) -> None:
     b["metal"].add_box(WORLD, (0.4, STAGE_H + 1.3, 0.35), (0.015, 0.3, 0.015))
     # the front wall behind the dais: marble panel, emblem
     b["podium_marble"].add_box(WORLD, (0.0, 4.8, HALL_FRONT + 0.1), (12.0, 9.6, 0.2))
+    # framed in dark wood, fine gilt fillets rising behind the dais
+    for side in (-1.0, 1.0):
+        b["rostrum"].add_box(WORLD, (side * 6.1, 4.9, HALL_FRONT + 0.14), (0.35, 9.8, 0.28))
+        for k in range(1, 5):
+            b["emblem_gold"].add_box(WORLD, (side * 1.15 * k, 5.6, HALL_FRONT + 0.205), (0.035, 7.6, 0.012))
+    b["rostrum"].add_box(WORLD, (0.0, 9.75, HALL_FRONT + 0.14), (12.55, 0.3, 0.28))
     b["emblem_gold"].add_disc(Frame.at((0.0, 6.4, HALL_FRONT + 0.22), 180.0), (0.0, 0.0, 0.0), 1.6, 48)
     b["podium_marble"].add_disc(Frame.at((0.0, 6.4, HALL_FRONT + 0.24), 180.0), (0.0, 0.0, 0.0), 1.35, 48)
     # the emblem: a globe of gold meridians and parallels inside the ring

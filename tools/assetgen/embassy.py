@@ -108,7 +108,6 @@ def _shell(b: Builders) -> None:
     c.ceiling_quad(b, "ceiling", -6.0, 6.0, 4.0, 12.0, 4.5)
     c.ceiling_quad(b, "ceiling", -9.0, 9.0, -10.0, 4.0, 5.0)
     c.ceiling_quad(b, "ceiling", 9.0, 15.0, -10.0, -2.0, 3.5)
-    c.ceiling_lights(b, "ceiling_light", -5.0, 5.0, 5.0, 11.0, 4.48, 2, 2, (1.2, 1.2))
     c.ceiling_lights(b, "ceiling_light", 10.0, 14.0, -9.0, -3.0, 3.48, 2, 2, (0.8, 0.8))
     # entrance hall
     _wall(b, "x", 12.1, -6.0, 6.0, 4.5, ((-1.0, 1.0, 2.6),))
@@ -129,7 +128,7 @@ def _shell(b: Builders) -> None:
     b["brass"].add_box(WORLD, (10.25, 1.05, -2.8), (0.2, 0.03, 0.04))
 
 
-def _entrance(b: Builders, flags: Atlas, signs: Atlas) -> None:
+def _entrance(b: Builders, flags: Atlas, signs: Atlas, paintings: Atlas) -> None:
     # consular desk along the -X wall: staff behind it, visitors on the +X side
     b["consular_desk"].add_box(WORLD, (-4.6, 0.55, 8.0), (0.7, 1.1, 4.0))
     b["counter_top"].add_box(WORLD, (-4.6, 1.12, 8.0), (0.9, 0.04, 4.1))
@@ -146,6 +145,13 @@ def _entrance(b: Builders, flags: Atlas, signs: Atlas) -> None:
     c.flag_on_pole(b, (2.3, 0.0, 4.6), flags.uv(0), height=2.8, yaw_deg=0.0)
     for x, z in ((5.3, 11.3), (-5.3, 11.3), (5.3, 4.7)):
         _plant(b, (x, 0.0, z))
+    # a portrait facing the consular desk, a cornice and a panelled ceiling
+    c.painting(b, Frame.at((5.99, 2.4, 8.0), 90.0), 1.2, 1.6, "paintings", "gilt", paintings.uv(1))
+    for axis, fixed, inward, start, end in (("z", -6.0, 1.0, 4.1, 12.0), ("z", 6.0, -1.0, 4.1, 12.0),
+                                            ("x", 4.1, 1.0, -6.0, 6.0), ("x", 12.0, -1.0, -6.0, 6.0)):
+        c.pilasters(b, "ceiling_beam", axis, fixed, inward, start, end, 0, 4.25)
+    c.coffered_ceiling(b, "ceiling_beam", "ceiling_light", -6.0, 6.0, 4.0, 12.0, 4.5, 4, 3, depth=0.2,
+                       width=0.16, lamp_size=0.45)
 
 
 def _plant(b: Builders, base: V3) -> None:
@@ -282,11 +288,11 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
         panel_img.paste(exhibit_panel(pictures[ex_id], title, caption), panels.origin(k))
 
     _shell(b)
-    _entrance(b, flags, signs)
     paintings = Atlas(2, 1, 192, 256)
     painting_img = Image.new("RGB", paintings.size, (40, 30, 22))
     for k, seed in enumerate(("head-of-state", "founder")):
         painting_img.paste(portrait_painting(seed), paintings.origin(k))
+    _entrance(b, flags, signs, paintings)
     exhibits = _reception(b, panels, paintings, flags)
     seats = _lounge(b)
     b["signs"].add_panel(Frame.at((8.99, 2.8, -3.4), 90.0), (0.0, 0.0, 0.0), 1.6, 0.3, signs.uv(2))
