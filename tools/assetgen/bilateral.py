@@ -110,7 +110,7 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
         for i in range(PER_SIDE):
             pos, yaw = seat_position(side, i)
             f = Frame.at(pos, yaw)
-            c.office_chair(b, f, "seat_leather", "metal", width=0.55)
+            c.leather_chair(b, f, "seat_leather", "metal", "table_wood", width=0.55)
             b["leather"].add_box(f, (0.0, TABLE_TOP + 0.003, -0.65), (0.5, 0.006, 0.36))
             b["paper"].add_box(f, (-0.05, TABLE_TOP + 0.008, -0.64), (0.21, 0.004, 0.28))  # a notepad
             b["metal"].add_box(f, (0.09, TABLE_TOP + 0.0125, -0.64), (0.008, 0.005, 0.14))  # a pen

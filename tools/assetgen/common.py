@@ -174,18 +174,18 @@ def zone(name: str, kind: str, lo: V3, hi: V3, isolated: bool = False) -> dict[s
 
 
 def leather_chair(b: Builders, frame: Frame, leather: str, base: str, arms: str, width: float = 0.56) -> None:
-    """A high-backed leather conference chair facing the frame's -Z, seat centre at the frame
-    origin (floor level): a five-star foot, a column, a padded seat, a reclined back that narrows
-    towards its rounded top, a lumbar roll and wooden armrests."""
+    """A leather conference chair facing the frame's -Z, seat centre at the frame origin (floor
+    level): a cross foot, a column, a padded seat, a reclined back with a rounded top roll, a
+    lumbar roll and wooden armrests."""
     b[base].add_box(frame, (0.0, 0.03, 0.05), (width * 0.95, 0.05, 0.07))
     b[base].add_box(frame, (0.0, 0.03, 0.05), (0.07, 0.05, 0.55))
     b[base].add_cylinder(frame, (0.0, 0.05, 0.05), 0.035, 0.33, segments=8)
     b[leather].add_box(frame, (0.0, 0.44, 0.04), (width, 0.08, 0.5))  # seat pan
     b[leather].add_box(frame, (0.0, 0.5, 0.02), (width - 0.06, 0.05, 0.46))  # cushion
     back = frame.child((0.0, 0.5, 0.3), pitch_deg=10.0)
-    b[leather].add_box(back, (0.0, 0.22, 0.0), (width, 0.42, 0.09))
-    b[leather].add_box(back, (0.0, 0.47, 0.0), (width - 0.08, 0.08, 0.09))
-    b[leather].add_box(back, (0.0, 0.53, 0.0), (width - 0.2, 0.04, 0.085))
+    b[leather].add_box(back, (0.0, 0.23, 0.0), (width, 0.44, 0.09))
+    roll = back.child((0.0, 0.45, 0.0), yaw_deg=90.0, pitch_deg=90.0)  # local +Y along the chair's X
+    b[leather].add_cylinder(roll, (0.0, -width / 2.0, 0.0), 0.05, width, segments=10)  # a rounded top
     b[leather].add_box(back, (0.0, 0.12, -0.05), (width - 0.1, 0.12, 0.05))  # lumbar roll
     for side in (-1.0, 1.0):
         x = side * (width / 2.0 + 0.03)
