@@ -33,7 +33,7 @@ EYE = 1.65
 
 MATERIALS: dict[str, MaterialSpec] = {
     "floor_marble": MaterialSpec((0.24, 0.21, 0.17, 1.0), 0.0, 0.4),
-    "rug": MaterialSpec((0.04, 0.05, 0.11, 1.0), 0.0, 0.95),
+    "rug": MaterialSpec((0.11, 0.025, 0.03, 1.0), 0.0, 0.95),
     "rug_border": MaterialSpec((0.42, 0.30, 0.12, 1.0), 0.0, 0.9),
     "ceiling_beam": MaterialSpec((0.80, 0.78, 0.72, 1.0), 0.0, 0.8),
     "gilt": MaterialSpec((0.62, 0.46, 0.20, 1.0), 0.9, 0.35),
@@ -162,7 +162,7 @@ def _plant(b: Builders, base: V3) -> None:
 
 
 def _reception(b: Builders, panels: Atlas, paintings: Atlas, flags: Atlas) -> list[dict[str, Any]]:
-    # a navy rug with a gold border
+    # a wine-red rug with a gold border
     b["rug_border"].add_quad(((-5.0, 0.005, 2.0), (5.0, 0.005, 2.0), (5.0, 0.005, -8.0), (-5.0, 0.005, -8.0)),
                              (0.0, 1.0, 0.0))
     b["rug"].add_quad(((-4.7, 0.008, 1.7), (4.7, 0.008, 1.7), (4.7, 0.008, -7.7), (-4.7, 0.008, -7.7)), (0.0, 1.0, 0.0))
