@@ -4,8 +4,10 @@ Frame: the speaker at the rostrum stands at (0, STAGE_H, 0) facing +Z; the seat 
 centred on the vertical through that point, on the +Z side, so every delegate faces -Z-ish
 towards the rostrum. Behind the rostrum, on a raised dais, is the podium of the presiding
 officer; behind that the front wall with the emblem, two wall screens (agenda, current
-speaker) and two United Nations flags. The 193 delegation flags hang as banners on the
-side and rear walls.
+speaker) and two United Nations flags, a row of member states' flags either side of the
+stage. The 193 delegation flags hang as banners on the side and rear walls, above wood
+panelling and pilasters; a coffered ceiling holds recessed lights. Delegates sit in dark
+leather chairs with wooden arms.
 """
 
 from __future__ import annotations
