@@ -36,6 +36,7 @@ const int PART_ROOT = 0, PART_HEAD = 1, PART_LEFT = 2, PART_RIGHT = 3, PART_PLAC
           PART_ICON = 10, PART_PUPIL_LEFT = 11, PART_PUPIL_RIGHT = 12, PART_LID = 13, PART_JAW = 14,
           PART_MOUTH = 15, PART_HAIR_LONG = 16, PART_SHADOW = 17, PART_TAG = 18;
 const float TAG_ABOVE = 0.32;             // the name tag's centre above the head centre (just over the hair)
+const float STAND_BROADEN = 0.15;  // standing chest and shoulders this much broader than seated
 const float TAG_NEAREST = 0.9, TAG_AWAY_NEAREST = 3.0, TAG_FARTHEST = 9.0;  // metres: see PART_TAG below
 const float PLACARD_SHARE = 0.4;          // render/tags.py: the tag is below the placard in its atlas cell
 const int SRC_DELEGATION = 1, SRC_SKIN = 5, SRC_HAIR = 6, SRC_SUIT = 7;
@@ -172,6 +173,11 @@ void main() {
         // shoes flat on the floor; the weight on one leg (the hips over it, the other knee eased)
         float lean = (hash_id(id, 5) % 2 == 0 ? 1.0 : -1.0) * 0.022;
         if (part == PART_ROOT && p.y > 0.45) {
+            // a standing figure reads from afar by its shoulders: the chest and shoulders broader
+            // and deeper (not the neck, nor the waist where the hands hang)
+            float chest = smoothstep(0.62, 0.92, p.y) * (1.0 - smoothstep(1.0, 1.05, p.y));
+            p.x *= 1.0 + STAND_BROADEN * chest;
+            p.z = 0.025 + (p.z - 0.025) * (1.0 + 1.4 * STAND_BROADEN * chest);
             p.y += p.y < 0.5 ? 0.33 : 0.45;  // the jacket's skirt a little longer when standing
             p.x += lean * (1.0 - smoothstep(0.95, 1.25, p.y));
         }
@@ -180,8 +186,9 @@ void main() {
             p.z += 0.37;
             if (a_uv.x < 0.5) {
                 float top = smoothstep(0.18, 0.52, p.y);
-                p.x = cx + (p.x - cx) * (1.0 + 0.32 * top) - sign(cx) * 0.008 * top;
-                p.z = 0.0 + (p.z - 0.0) * (1.0 + 0.25 * top);
+                // trouser legs: fuller than the seated shins, widest at the hips, a little closer together
+                p.x = 0.88 * cx + (p.x - cx) * (1.3 + 0.25 * top);
+                p.z = 0.0 + (p.z - 0.0) * (1.2 + 0.2 * top);
                 p.y *= 2.05;
                 p.x += lean * smoothstep(0.1, 1.0, p.y);
                 if (cx * lean < 0.0) p.z -= 0.035 * sin(3.14159 * clamp(p.y / 1.0, 0.0, 1.0));  // the free knee
@@ -233,7 +240,7 @@ void main() {
         vec3 hand = left ? i_left.xyz : i_right.xyz;
         vec4 hq = left ? i_left_q : i_right_q;
         vec3 wrist = hand + qrot(hq, WRIST);
-        vec3 shoulder = i_root.xyz + qrot(i_root_q, vec3(side * 0.185, seated ? 0.945 : 1.395, 0.025));
+        vec3 shoulder = i_root.xyz + qrot(i_root_q, vec3(side * (seated ? 0.185 : 0.185 * (1.0 + STAND_BROADEN)), seated ? 0.945 : 1.395, 0.025));
         vec3 e = elbow(shoulder, wrist, qrot(i_root_q, vec3(side * 0.35, -1.0, 0.3)));
         vec3 ref = qrot(i_root_q, vec3(0.0, 0.0, 1.0));
         scale = left ? i_head.w : i_left.w;

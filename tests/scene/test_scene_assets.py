@@ -55,7 +55,9 @@ def test_scene_loads_into_textured_meshes(name: str) -> None:
     meshes = scene.meshes()
     materials = [m.material.name for m, _ in meshes]
     assert len(materials) == len(set(materials)), "static geometry is merged: one mesh per material"
-    assert 8 <= len(materials) < 30
+    # a dressed room has a few dozen materials; the batcher draws them all in at most three draws
+    # per view (its table holds 256), so the bound only catches meshes left unmerged
+    assert 8 <= len(materials) < 48
     assert all(n and not n.startswith("material_") for n in materials)
     textured = [m for m, _ in meshes if m.material.base_color_texture is not None]
     assert textured

@@ -12,7 +12,9 @@ from typing import Any
 from . import common as c
 from .geom import WORLD, Builders, Frame, V3
 from .glb import MaterialSpec
-from .textures import flag_atlas, label_atlas, png_bytes, window_view
+from PIL import Image
+
+from .textures import Atlas, exhibit_image, flag_atlas, label_atlas, png_bytes, portrait_painting, window_view
 
 ROOM_X, ROOM_Z, ROOM_H = 5.0, 4.0, 3.2
 TABLE_TOP = 0.76
@@ -40,6 +42,10 @@ MATERIALS: dict[str, MaterialSpec] = {
     "ceiling_light": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 1.0, emissive=(1.0, 0.96, 0.88)),
     "window": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.1, emissive=(0.9, 0.9, 0.9),
                            texture="window_view", emissive_texture="window_view"),
+    "ceiling_beam": MaterialSpec((0.76, 0.74, 0.70, 1.0), 0.0, 0.8),
+    "curtain": MaterialSpec((0.16, 0.20, 0.30, 1.0), 0.0, 0.85),
+    "gilt": MaterialSpec((0.62, 0.46, 0.20, 1.0), 0.9, 0.35),
+    "paintings": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.7, texture="paintings"),
     "placards": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.7, texture="placards"),
     "flags": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.9, texture="flags"),
 }
@@ -58,11 +64,20 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
     placard_img, placards = label_atlas(["Delegation A", "Delegation B"], (256, 64), 1)
     flags_img, flags, _ = flag_atlas(["side-A", "side-B"], cols=3)
     blank = placards.uv(2)
+    paintings = Atlas(3, 1, 384, 224)
+    painting_img = Image.new("RGB", paintings.size, (40, 30, 22))
+    painting_img.paste(exhibit_image("landscape", "bilateral-hall", 256).resize((384, 224)), paintings.origin(0))
+    for k, seed in enumerate(("elder-statesman", "first-envoy")):
+        painting_img.paste(portrait_painting(seed, (168, 224)), (paintings.origin(1 + k)[0] + 108, 0))
 
     # room shell
     c.floor_quad(b, "carpet", -ROOM_X, ROOM_X, -ROOM_Z, ROOM_Z)
     c.ceiling_quad(b, "ceiling", -ROOM_X, ROOM_X, -ROOM_Z, ROOM_Z, ROOM_H)
-    c.ceiling_lights(b, "ceiling_light", -2.5, 2.5, -1.0, 1.0, ROOM_H - 0.02, 2, 1, (1.6, 0.6))
+    c.coffered_ceiling(b, "ceiling_beam", "ceiling_light", -ROOM_X, ROOM_X, -ROOM_Z, ROOM_Z, ROOM_H, 5, 4,
+                       depth=0.16, width=0.14, lamp_size=0.5)
+    for axis, fixed, inward, start, end in (("z", -ROOM_X, 1.0, -ROOM_Z, ROOM_Z), ("z", ROOM_X, -1.0, -ROOM_Z, ROOM_Z),
+                                            ("x", -ROOM_Z, 1.0, -ROOM_X, ROOM_X), ("x", ROOM_Z, -1.0, -ROOM_X, ROOM_X)):
+        c.pilasters(b, "ceiling_beam", axis, fixed, inward, start, end, 0, ROOM_H - 0.22)
     doors = ((-2.6, -1.0, 2.2), (1.0, 2.6, 2.2))
     c.wall(b, "wall", "z", ROOM_X + 0.1, -ROOM_Z, ROOM_Z, ROOM_H, doors)
     c.wall(b, "wall", "z", -ROOM_X - 0.1, -ROOM_Z, ROOM_Z, ROOM_H)
@@ -73,10 +88,15 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
     for axis, fixed, start, end, openings in (("z", ROOM_X + 0.1, -ROOM_Z, ROOM_Z, doors), ("z", -ROOM_X - 0.1, -ROOM_Z, ROOM_Z, ()),
                                               ("x", -ROOM_Z - 0.1, -ROOM_X, ROOM_X, ()), ("x", ROOM_Z + 0.1, -ROOM_X, ROOM_X, ())):
         c.wainscot(b, "panel_wood", "wood", axis, fixed, start, end, openings)
-    for x in (-2.4, 0.0, 2.4):  # windows behind side A
-        f = Frame.at((x, 1.95, -ROOM_Z + 0.015), 180.0)
-        b["wood"].add_box(f, (0.0, 0.0, 0.0), (1.5, 1.9, 0.02))
-        b["window"].add_panel(f, (0.0, 0.0, -0.015), 1.3, 1.7)
+    for x in (-2.4, 0.0, 2.4):  # curtained windows behind side A
+        c.curtained_window(b, Frame.at((x, 1.95, -ROOM_Z + 0.015), 180.0), 1.2, 1.7, "window", "curtain", "wood",
+                           top=0.92)
+    # a landscape behind side B between two portraits
+    c.painting(b, Frame.at((0.0, 2.05, ROOM_Z - 0.01), 0.0), 2.4, 1.2, "paintings", "gilt", paintings.uv(0))
+    for k, x in enumerate((-3.3, 3.3)):
+        x0 = paintings.origin(1 + k)[0] + 108  # the portrait, 168 texels wide, inside its cell
+        uv = ((x0 + 0.5) / 1152.0, 0.5 / 224.0, (x0 + 167.5) / 1152.0, 223.5 / 224.0)
+        c.painting(b, Frame.at((x, 2.0, ROOM_Z - 0.01), 0.0), 0.75, 1.0, "paintings", "gilt", uv, border=0.09)
 
     # the table: top, apron and two pedestals; a leather pad at each place
     b["table_wood"].add_box(WORLD, (0.0, TABLE_TOP - 0.025, 0.0), (TABLE_LEN, 0.05, TABLE_DEPTH))
@@ -90,7 +110,7 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
         for i in range(PER_SIDE):
             pos, yaw = seat_position(side, i)
             f = Frame.at(pos, yaw)
-            c.office_chair(b, f, "seat_leather", "metal", width=0.55)
+            c.leather_chair(b, f, "seat_leather", "metal", "table_wood", width=0.55)
             b["leather"].add_box(f, (0.0, TABLE_TOP + 0.003, -0.65), (0.5, 0.006, 0.36))
             b["paper"].add_box(f, (-0.05, TABLE_TOP + 0.008, -0.64), (0.21, 0.004, 0.28))  # a notepad
             b["metal"].add_box(f, (0.09, TABLE_TOP + 0.0125, -0.64), (0.008, 0.005, 0.14))  # a pen
@@ -125,7 +145,8 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
     b["panel_wood"].add_box(WORLD, (0.0, 0.4, -ROOM_Z + 0.3), (3.2, 0.8, 0.45))
     b["counter_stone"].add_box(WORLD, (0.0, 0.815, -ROOM_Z + 0.3), (3.3, 0.03, 0.5))
 
-    images = {"placards": png_bytes(placard_img), "flags": png_bytes(flags_img), "window_view": png_bytes(window_view())}
+    images = {"placards": png_bytes(placard_img), "flags": png_bytes(flags_img), "window_view": png_bytes(window_view()),
+              "paintings": png_bytes(painting_img)}
 
     pos_a3, yaw_a3 = seat_position("A", 2)
     eye = (pos_a3[0], EYE_HEIGHT, pos_a3[2])

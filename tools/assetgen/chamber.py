@@ -4,8 +4,10 @@ Frame: the speaker at the rostrum stands at (0, STAGE_H, 0) facing +Z; the seat 
 centred on the vertical through that point, on the +Z side, so every delegate faces -Z-ish
 towards the rostrum. Behind the rostrum, on a raised dais, is the podium of the presiding
 officer; behind that the front wall with the emblem, two wall screens (agenda, current
-speaker) and two United Nations flags. The 193 delegation flags hang as banners on the
-side and rear walls.
+speaker) and two United Nations flags, a row of member states' flags either side of the
+stage. The 193 delegation flags hang as banners on the side and rear walls, above wood
+panelling and pilasters; a coffered ceiling holds recessed lights. Delegates sit in dark
+leather chairs with wooden arms.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ EYE_HEIGHT = 1.2
 MATERIALS: dict[str, MaterialSpec] = {
     "floor_carpet": MaterialSpec((0.05, 0.09, 0.20, 1.0), 0.0, 0.95),
     "tier_carpet": MaterialSpec((0.18, 0.05, 0.06, 1.0), 0.0, 0.95),
-    "wall": MaterialSpec((0.55, 0.47, 0.36, 1.0), 0.0, 0.85),
-    "ceiling": MaterialSpec((0.62, 0.60, 0.56, 1.0), 0.0, 0.9),
+    "wall": MaterialSpec((0.50, 0.42, 0.32, 1.0), 0.0, 0.85),
+    "ceiling": MaterialSpec((0.55, 0.52, 0.47, 1.0), 0.0, 0.9),
+    "ceiling_beam": MaterialSpec((0.30, 0.19, 0.10, 1.0), 0.0, 0.5),
     "ceiling_light": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 1.0, emissive=(1.0, 0.96, 0.88)),
     "wood": MaterialSpec((0.36, 0.20, 0.10, 1.0), 0.0, 0.55),
     "panel_wood": MaterialSpec((0.28, 0.16, 0.08, 1.0), 0.0, 0.45),
@@ -47,7 +50,7 @@ MATERIALS: dict[str, MaterialSpec] = {
     "rostrum": MaterialSpec((0.16, 0.09, 0.05, 1.0), 0.0, 0.4),
     "podium_marble": MaterialSpec((0.08, 0.22, 0.16, 1.0), 0.0, 0.25),
     "emblem_gold": MaterialSpec((0.83, 0.62, 0.22, 1.0), 1.0, 0.3),
-    "seat_fabric": MaterialSpec((0.04, 0.14, 0.30, 1.0), 0.0, 0.9),
+    "seat_fabric": MaterialSpec((0.065, 0.03, 0.025, 1.0), 0.0, 0.45),
     "metal": MaterialSpec((0.55, 0.56, 0.58, 1.0), 1.0, 0.35),
     "brass": MaterialSpec((0.78, 0.60, 0.30, 1.0), 1.0, 0.35),
     "door_wood": MaterialSpec((0.25, 0.14, 0.07, 1.0), 0.0, 0.5),
@@ -143,9 +146,10 @@ def seat_spots(count: int) -> list[SeatSpot]:
 
 def _seat_geometry(b: Builders, s: SeatSpot, placard_uv: Any, blank_uv: Any) -> None:
     f = Frame.at(s.position, s.yaw_deg)
-    c.office_chair(b, f, "seat_fabric", "metal")
+    c.leather_chair(b, f, "seat_fabric", "metal", "rostrum")
     b["wood"].add_box(f, (0.0, 0.74, -0.52), (1.05, 0.05, 0.46))
-    b["wood"].add_box(f, (0.0, 0.37, -0.73), (1.05, 0.72, 0.04))
+    b["panel_wood"].add_box(f, (0.0, 0.37, -0.73), (1.05, 0.72, 0.04))
+    b["rostrum"].add_box(f, (0.0, 0.705, -0.73), (1.07, 0.03, 0.06))
     uv = {name: blank_uv for name in ("+x", "-x", "+y", "-y")}
     uv["-z"] = placard_uv
     uv["+z"] = placard_uv
@@ -156,15 +160,19 @@ def _seat_geometry(b: Builders, s: SeatSpot, placard_uv: Any, blank_uv: Any) -> 
 def _hall(b: Builders) -> None:
     c.floor_quad(b, "floor_carpet", -HALL_X, HALL_X, HALL_FRONT, HALL_BACK)
     c.ceiling_quad(b, "ceiling", -HALL_X, HALL_X, HALL_FRONT, HALL_BACK, HALL_H)
-    c.ceiling_lights(b, "ceiling_light", -HALL_X + 2, HALL_X - 2, HALL_FRONT + 2, HALL_BACK - 2, HALL_H - 0.02,
-                     6, 4, (3.0, 1.6))
+    c.coffered_ceiling(b, "ceiling_beam", "ceiling_light", -HALL_X, HALL_X, HALL_FRONT, HALL_BACK, HALL_H,
+                       10, 7, depth=0.5, width=0.35, lamp_size=1.1)
     doors = ((-9.0, -7.0, 2.6), (7.0, 9.0, 2.6))
     c.wall(b, "wall", "x", HALL_BACK + 0.1, -HALL_X, HALL_X, HALL_H, doors)
     c.wall(b, "wall", "x", HALL_FRONT - 0.1, -HALL_X, HALL_X, HALL_H)
-    c.wainscot(b, "panel_wood", "wood", "x", HALL_FRONT - 0.1, -HALL_X, HALL_X, height=1.4)
+    c.wainscot(b, "panel_wood", "wood", "x", HALL_FRONT - 0.1, -HALL_X, HALL_X, height=4.2)
+    c.wainscot(b, "panel_wood", "wood", "x", HALL_BACK + 0.1, -HALL_X, HALL_X, doors, height=4.2)
     for side in (-1.0, 1.0):
         c.wall(b, "wall", "z", side * (HALL_X + 0.1), HALL_FRONT, HALL_BACK, HALL_H)
-        c.wainscot(b, "panel_wood", "wood", "z", side * (HALL_X + 0.1), HALL_FRONT, HALL_BACK, height=1.4)
+        c.wainscot(b, "panel_wood", "wood", "z", side * (HALL_X + 0.1), HALL_FRONT, HALL_BACK, height=4.2)
+        # wood pilasters rising from the panelling to a cornice under the banners
+        c.pilasters(b, "wood", "z", side * HALL_X, -side, HALL_FRONT, HALL_BACK, 7, 7.6)
+        c.pilasters(b, "wood", "x", HALL_FRONT, 1.0, min(side * 6.0, side * HALL_X), max(side * 6.0, side * HALL_X), 3, 7.6)
     for x0, x1, h in doors:
         c.double_door(b, Frame.at(((x0 + x1) / 2.0, 0.0, HALL_BACK + 0.1), 0.0), x1 - x0, h)
     # wooden wainscot on the walls facing the seats
@@ -202,11 +210,29 @@ def _stage(b: Builders) -> None:
     b["metal"].add_box(WORLD, (0.4, STAGE_H + 1.3, 0.35), (0.015, 0.3, 0.015))
     # the front wall behind the dais: marble panel, emblem
     b["podium_marble"].add_box(WORLD, (0.0, 4.8, HALL_FRONT + 0.1), (12.0, 9.6, 0.2))
+    # framed in dark wood, fine gilt fillets rising behind the dais
+    for side in (-1.0, 1.0):
+        b["rostrum"].add_box(WORLD, (side * 6.1, 4.9, HALL_FRONT + 0.14), (0.35, 9.8, 0.28))
+        for k in range(1, 5):
+            b["emblem_gold"].add_box(WORLD, (side * 1.15 * k, 5.6, HALL_FRONT + 0.205), (0.035, 7.6, 0.012))
+    b["rostrum"].add_box(WORLD, (0.0, 9.75, HALL_FRONT + 0.14), (12.55, 0.3, 0.28))
     b["emblem_gold"].add_disc(Frame.at((0.0, 6.4, HALL_FRONT + 0.22), 180.0), (0.0, 0.0, 0.0), 1.6, 48)
     b["podium_marble"].add_disc(Frame.at((0.0, 6.4, HALL_FRONT + 0.24), 180.0), (0.0, 0.0, 0.0), 1.35, 48)
-    b["emblem_gold"].add_disc(Frame.at((0.0, 6.4, HALL_FRONT + 0.26), 180.0), (0.0, 0.0, 0.0), 1.1, 48)
+    # the emblem: a globe of gold meridians and parallels inside the ring
+    globe = Frame.at((0.0, 6.4, HALL_FRONT + 0.26), 180.0)
+    b["emblem_gold"].add_disc(globe, (0.0, 0.0, 0.0), 1.0, 48)
+    b["podium_marble"].add_disc(globe, (0.0, 0.0, -0.01), 0.93, 48)
+    for k in range(-3, 4):
+        y = 0.25 * k
+        half = math.sqrt(0.93 * 0.93 - y * y)
+        b["emblem_gold"].add_box(globe, (0.0, y, -0.02), (2.0 * half, 0.035, 0.01))
+    for k in range(-3, 4):
+        x = 0.25 * k
+        half = math.sqrt(0.93 * 0.93 - x * x)
+        b["emblem_gold"].add_box(globe, (x, 0.0, -0.02), (0.03, 2.0 * half, 0.01))
 
 
+FLAG_ROW = 8  # flags on each side of the stage
 SCREEN_W, SCREEN_H = 5.2, 2.925
 SCREEN_Y = 5.4
 SCREEN_X = 9.0
@@ -266,6 +292,13 @@ def build(members: tuple[tuple[str, str, str], ...]) -> tuple[Builders, dict[str
     _banners(b, codes, flags)
     for x in (-6.2, 6.2):
         c.flag_on_pole(b, (x, STAGE_H, -5.4), flags.uv(0), height=3.2, cloth=(1.2, 0.8), yaw_deg=0.0 if x < 0 else 180.0)
+    # a row of member states' flags on the floor either side of the stage
+    for k in range(FLAG_ROW):
+        for side in (-1.0, 1.0):
+            i = 2 * k + (0 if side < 0 else 1)
+            x = side * (10.0 + 1.15 * k)
+            c.flag_on_pole(b, (x, 0.0, HALL_FRONT + 0.9), flags.uv(1 + i * len(codes) // (2 * FLAG_ROW)), height=3.0,
+                           cloth=(0.9, 0.6), yaw_deg=0.0 if side < 0 else 180.0)
 
     images = {
         "placards": png_bytes(placard_img),

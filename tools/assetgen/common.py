@@ -171,3 +171,116 @@ def point(position: V3, yaw_deg: float = 0.0) -> dict[str, Any]:
 
 def zone(name: str, kind: str, lo: V3, hi: V3, isolated: bool = False) -> dict[str, Any]:
     return {"name": name, "kind": kind, "min": v3(lo), "max": v3(hi), "isolated": isolated}
+
+
+def leather_chair(b: Builders, frame: Frame, leather: str, base: str, arms: str, width: float = 0.56) -> None:
+    """A leather conference chair facing the frame's -Z, seat centre at the frame origin (floor
+    level): a cross foot, a column, a padded seat, a reclined back with a rounded top roll, a
+    lumbar roll and wooden armrests."""
+    b[base].add_box(frame, (0.0, 0.03, 0.05), (width * 0.95, 0.05, 0.07))
+    b[base].add_box(frame, (0.0, 0.03, 0.05), (0.07, 0.05, 0.55))
+    b[base].add_cylinder(frame, (0.0, 0.05, 0.05), 0.035, 0.33, segments=8)
+    b[leather].add_box(frame, (0.0, 0.44, 0.04), (width, 0.08, 0.5))  # seat pan
+    b[leather].add_box(frame, (0.0, 0.5, 0.02), (width - 0.06, 0.05, 0.46))  # cushion
+    back = frame.child((0.0, 0.5, 0.3), pitch_deg=10.0)
+    b[leather].add_box(back, (0.0, 0.23, 0.0), (width, 0.44, 0.09))
+    roll = back.child((0.0, 0.45, 0.0), yaw_deg=90.0, pitch_deg=90.0)  # local +Y along the chair's X
+    b[leather].add_cylinder(roll, (0.0, -width / 2.0, 0.0), 0.05, width, segments=10)  # a rounded top
+    b[leather].add_box(back, (0.0, 0.12, -0.05), (width - 0.1, 0.12, 0.05))  # lumbar roll
+    for side in (-1.0, 1.0):
+        x = side * (width / 2.0 + 0.03)
+        b[arms].add_box(frame, (x, 0.67, 0.08), (0.06, 0.04, 0.42))
+        b[arms].add_box(frame, (x, 0.56, 0.2), (0.04, 0.2, 0.04))
+
+
+def coffered_ceiling(b: Builders, beam: str, lamp: str, x0: float, x1: float, z0: float, z1: float, y: float,
+                     nx: int, nz: int, depth: float = 0.3, width: float = 0.25, lamp_size: float = 0.6) -> None:
+    """Beams dividing the ceiling into ``nx`` x ``nz`` coffers, a recessed square light in each."""
+    for i in range(nx + 1):
+        x = x0 + (x1 - x0) * i / nx
+        b[beam].add_box(WORLD, (x, y - depth / 2.0, (z0 + z1) / 2.0), (width, depth, z1 - z0))
+    for j in range(nz + 1):
+        z = z0 + (z1 - z0) * j / nz
+        b[beam].add_box(WORLD, ((x0 + x1) / 2.0, y - depth / 2.0 - 0.002, z), (x1 - x0, depth, width))
+    ceiling_lights(b, lamp, x0, x1, z0, z1, y - 0.01, nx, nz, (lamp_size, lamp_size))
+
+
+def pilasters(b: Builders, mat: str, axis: str, fixed: float, inward: float, start: float, end: float,
+              count: int, height: float, width: float = 0.35, proud: float = 0.08) -> None:
+    """``count`` flat wooden pilasters spaced along a wall face (``inward`` is the direction, +1
+    or -1, from the wall into the room on the fixed axis) and a cornice running along the top."""
+    for k in range(count):
+        t = start + (end - start) * (k + 0.5) / count
+        if axis == "x":
+            b[mat].add_box(WORLD, (t, height / 2.0, fixed + inward * proud / 2.0), (width, height, proud))
+        else:
+            b[mat].add_box(WORLD, (fixed + inward * proud / 2.0, height / 2.0, t), (proud, height, width))
+    mid, length = (start + end) / 2.0, end - start
+    for y, h, p in ((height, 0.14, proud + 0.06), (height + 0.12, 0.06, proud + 0.1)):
+        if axis == "x":
+            b[mat].add_box(WORLD, (mid, y, fixed + inward * p / 2.0), (length, h, p))
+        else:
+            b[mat].add_box(WORLD, (fixed + inward * p / 2.0, y, mid), (p, h, length))
+
+
+def curtained_window(b: Builders, frame: Frame, width: float, height: float, glass: str, curtain: str,
+                     trim: str, uv: UVRect = (0.0, 0.0, 1.0, 1.0), top: float | None = None) -> None:
+    """A window centred on ``frame`` (its face towards the frame's -Z), framed, with pleated
+    curtains drawn to both sides from floor to a pelmet. ``frame`` sits on the wall at the
+    window's centre height; ``top`` is the pelmet's height above the centre."""
+    pel = top if top is not None else height / 2.0 + 0.35
+    b[trim].add_box(frame, (0.0, 0.0, -0.01), (width + 0.16, height + 0.16, 0.03))
+    b[glass].add_panel(frame, (0.0, 0.0, -0.03), width, height, uv)
+    b[trim].add_box(frame, (0.0, 0.0, -0.035), (0.05, height, 0.02))  # mullion
+    floor = -frame.origin[1]
+    drop = pel - floor
+    for side in (-1.0, 1.0):
+        for k in range(4):  # pleats: alternating depth
+            x = side * (width / 2.0 + 0.02 + k * 0.1)
+            z = -0.1 - (0.04 if k % 2 else 0.0)
+            b[curtain].add_box(frame, (x, floor + drop / 2.0, z), (0.11, drop, 0.05))
+    b[curtain].add_box(frame, (0.0, pel + 0.1, -0.14), (width + 1.0, 0.3, 0.06))  # pelmet
+    b[trim].add_box(frame, (0.0, pel + 0.26, -0.14), (width + 1.06, 0.03, 0.08))
+
+
+def painting(b: Builders, frame: Frame, width: float, height: float, canvas: str, gilt: str,
+             uv: UVRect = (0.0, 0.0, 1.0, 1.0), border: float = 0.12) -> None:
+    """A framed picture hung flat on a wall, facing the frame's -Z: a moulded gilt frame in two
+    steps around the canvas."""
+    b[gilt].add_box(frame, (0.0, 0.0, -0.03), (width + 2.0 * border, height + 2.0 * border, 0.06))
+    b[gilt].add_box(frame, (0.0, 0.0, -0.05), (width + border, height + border, 0.04))
+    b[canvas].add_panel(frame, (0.0, 0.0, -0.072), width, height, uv)
+
+
+def chandelier(b: Builders, centre: V3, metal: str, glow: str, crystal: str, arms: int = 10,
+               radius: float = 0.7) -> None:
+    """A hanging chandelier, ``centre`` the middle of its candle ring: a rod to the ceiling
+    above, a central column, a ring of candles with flames and a crystal drop below."""
+    f = Frame.at(centre)
+    b[metal].add_cylinder(f, (0.0, 0.3, 0.0), 0.018, 1.2, segments=6)
+    b[metal].add_cylinder(f, (0.0, -0.35, 0.0), 0.06, 0.65, segments=10)
+    b[metal].add_cylinder(f, (0.0, -0.02, 0.0), radius, 0.04, segments=24)
+    b[crystal].add_cylinder(f, (0.0, -0.6, 0.0), 0.22, 0.3, segments=12)
+    b[crystal].add_cylinder(f, (0.0, -0.75, 0.0), 0.1, 0.15, segments=10)
+    for k in range(arms):
+        a = 2.0 * math.pi * k / arms
+        x, z = radius * math.cos(a), radius * math.sin(a)
+        b[metal].add_cylinder(f, (x, 0.02, z), 0.03, 0.03, segments=6)
+        b[crystal].add_cylinder(f, (x, 0.05, z), 0.022, 0.14, segments=6)
+        b[glow].add_cylinder(f, (x, 0.19, z), 0.03, 0.07, segments=6)
+    for k in range(arms):
+        a = 2.0 * math.pi * (k + 0.5) / arms
+        x, z = 0.6 * radius * math.cos(a), 0.6 * radius * math.sin(a)
+        b[glow].add_cylinder(f, (x, 0.35, z), 0.028, 0.06, segments=6)
+        b[crystal].add_cylinder(f, (x, 0.2, z), 0.018, 0.15, segments=6)
+
+
+def potted_plant(b: Builders, base: V3, pot: str, leaves: str, height: float = 1.5) -> None:
+    """A tall plant in a round pot: a tapered pot and a layered crown of foliage."""
+    f = Frame.at(base)
+    b[pot].add_cylinder(f, (0.0, 0.0, 0.0), 0.24, 0.45, segments=12)
+    b[pot].add_cylinder(f, (0.0, 0.45, 0.0), 0.27, 0.05, segments=12)
+    for k, (y, r, h) in enumerate(((0.5, 0.3, 0.35), (0.8, 0.42, 0.4), (1.15, 0.34, 0.35), (1.45, 0.2, 0.3))):
+        if y + h > height + 0.3:
+            break
+        b[leaves].add_cylinder(f.child((0.0, 0.0, 0.0), yaw_deg=17.0 * k), (0.0, y * height / 1.5, 0.0), r, h, segments=9)

@@ -25,13 +25,25 @@ from .textures import (
     flag_atlas,
     label_atlas,
     png_bytes,
+    portrait_painting,
+    window_view,
 )
 
 EYE = 1.65
 
 MATERIALS: dict[str, MaterialSpec] = {
     "floor_marble": MaterialSpec((0.24, 0.21, 0.17, 1.0), 0.0, 0.4),
-    "rug": MaterialSpec((0.22, 0.035, 0.045, 1.0), 0.0, 0.95),
+    "rug": MaterialSpec((0.11, 0.025, 0.03, 1.0), 0.0, 0.95),
+    "rug_border": MaterialSpec((0.42, 0.30, 0.12, 1.0), 0.0, 0.9),
+    "ceiling_beam": MaterialSpec((0.80, 0.78, 0.72, 1.0), 0.0, 0.8),
+    "gilt": MaterialSpec((0.62, 0.46, 0.20, 1.0), 0.9, 0.35),
+    "curtain": MaterialSpec((0.30, 0.06, 0.07, 1.0), 0.0, 0.85),
+    "plinth": MaterialSpec((0.80, 0.78, 0.74, 1.0), 0.0, 0.35),
+    "ceramic": MaterialSpec((0.12, 0.24, 0.36, 1.0), 0.0, 0.2),
+    "crystal": MaterialSpec((0.95, 0.95, 1.0, 1.0), 0.2, 0.1, emissive=(0.55, 0.55, 0.6)),
+    "silver": MaterialSpec((0.80, 0.80, 0.82, 1.0), 1.0, 0.25),
+    "flowers": MaterialSpec((0.75, 0.62, 0.70, 1.0), 0.0, 0.7),
+    "paintings": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.7, texture="paintings"),
     "carpet": MaterialSpec((0.14, 0.16, 0.22, 1.0), 0.0, 0.95),
     "wall": MaterialSpec((0.72, 0.68, 0.60, 1.0), 0.0, 0.85),
     "ceiling": MaterialSpec((0.78, 0.77, 0.74, 1.0), 0.0, 0.9),
@@ -50,7 +62,8 @@ MATERIALS: dict[str, MaterialSpec] = {
     "lamp_shade": MaterialSpec((1.0, 0.95, 0.85, 1.0), 0.0, 0.8, emissive=(0.9, 0.78, 0.55)),
     "plant": MaterialSpec((0.10, 0.30, 0.10, 1.0), 0.0, 0.8),
     "plant_pot": MaterialSpec((0.45, 0.25, 0.16, 1.0), 0.0, 0.7),
-    "window": MaterialSpec((0.6, 0.7, 0.8, 1.0), 0.0, 0.1, emissive=(0.55, 0.65, 0.8)),
+    "window": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.1, emissive=(0.9, 0.9, 0.9),
+                           texture="window_view", emissive_texture="window_view"),
     "exhibit_frame": MaterialSpec((0.06, 0.05, 0.04, 1.0), 0.3, 0.4),
     "exhibits": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.7, texture="exhibits"),
     "signs": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.2, 0.4, texture="signs"),
@@ -60,19 +73,19 @@ MATERIALS: dict[str, MaterialSpec] = {
 # id, painter, title, caption, wall position (centre on the wall surface), facing yaw
 EXHIBITS: tuple[tuple[str, str, str, str, V3, float], ...] = (
     ("highlands", "landscape", "Highlands at Dawn", "Landscape study, oil on canvas (reproduction)",
-     (-8.9, 1.75, 1.0), -90.0),
+     (-8.9, 2.25, 1.0), -90.0),
     ("festival_textile", "textile", "Festival Textile", "Hand-woven wool with a diamond motif",
-     (-8.9, 1.75, -3.0), -90.0),
+     (-8.9, 2.25, -3.0), -90.0),
     ("coastal_chart", "chart", "Chart of the Southern Coast", "Engraved sea chart, facsimile of 1782",
-     (-8.9, 1.75, -7.0), -90.0),
+     (-8.9, 2.25, -7.0), -90.0),
     ("harvest_ceramics", "ceramics", "Harvest Ceramics", "Glazed earthenware vessels for grain and oil",
-     (-5.5, 1.75, -9.9), 180.0),
+     (-5.5, 2.25, -9.9), 180.0),
     ("courtyard_mosaic", "mosaic", "Courtyard Mosaic", "Glass tesserae from a palace floor (detail)",
-     (5.5, 1.75, -9.9), 180.0),
+     (5.5, 2.25, -9.9), 180.0),
     ("capital_at_night", "night", "The Capital at Night", "Photograph, silver gelatin print",
-     (8.9, 1.75, 1.0), 90.0),
+     (8.9, 2.25, 1.0), 90.0),
 )
-PANEL_SIZE = (1.2, 1.5)
+PANEL_SIZE = (1.6, 2.0)
 SIGNS = ("EMBASSY", "CONSULAR SERVICES", "LOUNGE")
 
 
@@ -95,7 +108,6 @@ def _shell(b: Builders) -> None:
     c.ceiling_quad(b, "ceiling", -6.0, 6.0, 4.0, 12.0, 4.5)
     c.ceiling_quad(b, "ceiling", -9.0, 9.0, -10.0, 4.0, 5.0)
     c.ceiling_quad(b, "ceiling", 9.0, 15.0, -10.0, -2.0, 3.5)
-    c.ceiling_lights(b, "ceiling_light", -5.0, 5.0, 5.0, 11.0, 4.48, 2, 2, (1.2, 1.2))
     c.ceiling_lights(b, "ceiling_light", 10.0, 14.0, -9.0, -3.0, 3.48, 2, 2, (0.8, 0.8))
     # entrance hall
     _wall(b, "x", 12.1, -6.0, 6.0, 4.5, ((-1.0, 1.0, 2.6),))
@@ -116,7 +128,7 @@ def _shell(b: Builders) -> None:
     b["brass"].add_box(WORLD, (10.25, 1.05, -2.8), (0.2, 0.03, 0.04))
 
 
-def _entrance(b: Builders, flags: Atlas, signs: Atlas) -> None:
+def _entrance(b: Builders, flags: Atlas, signs: Atlas, paintings: Atlas) -> None:
     # consular desk along the -X wall: staff behind it, visitors on the +X side
     b["consular_desk"].add_box(WORLD, (-4.6, 0.55, 8.0), (0.7, 1.1, 4.0))
     b["counter_top"].add_box(WORLD, (-4.6, 1.12, 8.0), (0.9, 0.04, 4.1))
@@ -133,6 +145,13 @@ def _entrance(b: Builders, flags: Atlas, signs: Atlas) -> None:
     c.flag_on_pole(b, (2.3, 0.0, 4.6), flags.uv(0), height=2.8, yaw_deg=0.0)
     for x, z in ((5.3, 11.3), (-5.3, 11.3), (5.3, 4.7)):
         _plant(b, (x, 0.0, z))
+    # a portrait facing the consular desk, a cornice and a panelled ceiling
+    c.painting(b, Frame.at((5.99, 2.4, 8.0), 90.0), 1.2, 1.6, "paintings", "gilt", paintings.uv(1))
+    for axis, fixed, inward, start, end in (("z", -6.0, 1.0, 4.1, 12.0), ("z", 6.0, -1.0, 4.1, 12.0),
+                                            ("x", 4.1, 1.0, -6.0, 6.0), ("x", 12.0, -1.0, -6.0, 6.0)):
+        c.pilasters(b, "ceiling_beam", axis, fixed, inward, start, end, 0, 4.25)
+    c.coffered_ceiling(b, "ceiling_beam", "ceiling_light", -6.0, 6.0, 4.0, 12.0, 4.5, 4, 3, depth=0.2,
+                       width=0.16, lamp_size=0.45)
 
 
 def _plant(b: Builders, base: V3) -> None:
@@ -142,21 +161,71 @@ def _plant(b: Builders, base: V3) -> None:
     b["plant"].add_cylinder(f, (0.0, 1.4, 0.0), 0.22, 0.35, segments=10)
 
 
-def _reception(b: Builders, panels: Atlas) -> list[dict[str, Any]]:
-    b["rug"].add_quad(((-5.0, 0.005, 2.0), (5.0, 0.005, 2.0), (5.0, 0.005, -8.0), (-5.0, 0.005, -8.0)), (0.0, 1.0, 0.0))
+def _reception(b: Builders, panels: Atlas, paintings: Atlas, flags: Atlas) -> list[dict[str, Any]]:
+    # a wine-red rug with a gold border
+    b["rug_border"].add_quad(((-5.0, 0.005, 2.0), (5.0, 0.005, 2.0), (5.0, 0.005, -8.0), (-5.0, 0.005, -8.0)),
+                             (0.0, 1.0, 0.0))
+    b["rug"].add_quad(((-4.7, 0.008, 1.7), (4.7, 0.008, 1.7), (4.7, 0.008, -7.7), (-4.7, 0.008, -7.7)), (0.0, 1.0, 0.0))
+    b["rug_border"].add_quad(((-4.3, 0.011, 1.3), (4.3, 0.011, 1.3), (4.3, 0.011, 1.2), (-4.3, 0.011, 1.2)),
+                             (0.0, 1.0, 0.0))
+    b["rug_border"].add_quad(((-4.3, 0.011, -7.2), (4.3, 0.011, -7.2), (4.3, 0.011, -7.3), (-4.3, 0.011, -7.3)),
+                             (0.0, 1.0, 0.0))
     out = []
     w, h = PANEL_SIZE
     for k, (ex_id, _, title, caption, wall_pos, yaw) in enumerate(EXHIBITS):
         f = Frame.at(wall_pos, yaw)
-        b["exhibit_frame"].add_box(f, (0.0, 0.0, -0.025), (w + 0.16, h + 0.16, 0.05))
-        b["exhibits"].add_panel(f, (0.0, 0.0, -0.055), w, h, panels.uv(k))
-        centre = f.point((0.0, 0.0, -0.055))
+        b["gilt"].add_box(f, (0.0, 0.0, -0.025), (w + 0.24, h + 0.24, 0.05))
+        b["exhibit_frame"].add_box(f, (0.0, 0.0, -0.045), (w + 0.08, h + 0.08, 0.03))
+        b["exhibits"].add_panel(f, (0.0, 0.0, -0.062), w, h, panels.uv(k))
+        centre = f.point((0.0, 0.0, -0.062))
         out.append({"id": ex_id, "position": c.v3(centre), "yaw_deg": yaw, "size": [w, h],
                     "image": f"textures/exhibits/{ex_id}.png", "caption": f"{title}. {caption}."})
         b["brass"].add_box(f, (0.0, h / 2.0 + 0.22, -0.12), (0.5, 0.03, 0.2))  # picture light
         b["lamp_shade"].add_box(f, (0.0, h / 2.0 + 0.2, -0.2), (0.46, 0.02, 0.06))
-    # buffet along the back wall, high tables, chandeliers
+    # buffet along the back wall under a state portrait: a cloth to the floor, silver platters,
+    # glasses and flowers; the flags either side
     b["tablecloth"].add_box(WORLD, (0.0, 0.39, -9.2), (5.0, 0.78, 0.9))
+    b["tablecloth"].add_box(WORLD, (0.0, 0.79, -9.2), (5.1, 0.02, 1.0))
+    for x in (-1.8, -0.6, 0.6, 1.8):
+        b["silver"].add_cylinder(WORLD, (x, 0.8, -9.1), 0.22, 0.02, segments=16)
+        b["silver"].add_cylinder(WORLD, (x, 0.82, -9.1), 0.16, 0.1, segments=12)
+    for k in range(8):
+        b["crystal"].add_cylinder(WORLD, (-2.3 + 0.08 * (k % 4), 0.8, -9.45 + 0.08 * (k // 4)), 0.03, 0.14, segments=6)
+        b["crystal"].add_cylinder(WORLD, (2.06 + 0.08 * (k % 4), 0.8, -9.45 + 0.08 * (k // 4)), 0.03, 0.14, segments=6)
+    b["ceramic"].add_cylinder(WORLD, (0.0, 0.8, -9.45), 0.1, 0.3, segments=10)
+    b["flowers"].add_cylinder(WORLD, (0.0, 1.1, -9.45), 0.28, 0.3, segments=10)
+    b["plant"].add_cylinder(WORLD, (0.0, 1.05, -9.45), 0.33, 0.1, segments=10)
+    c.painting(b, Frame.at((0.0, 2.9, -9.99), 180.0), 1.5, 2.0, "paintings", "gilt", paintings.uv(0), border=0.16)
+    b["brass"].add_box(WORLD, (0.0, 4.15, -9.86), (0.6, 0.03, 0.2))
+    b["lamp_shade"].add_box(WORLD, (0.0, 4.13, -9.78), (0.56, 0.02, 0.06))
+    c.flag_on_pole(b, (-3.4, 0.0, -9.55), flags.uv(1), height=2.9, yaw_deg=180.0)
+    c.flag_on_pole(b, (3.4, 0.0, -9.55), flags.uv(0), height=2.9, yaw_deg=0.0)
+    # tall windows with curtains between the pictures on the -X wall, display cases before them
+    for z in (-1.0, -5.0):
+        c.curtained_window(b, Frame.at((-8.99, 2.4, z), -90.0), 0.9, 2.6, "window", "curtain", "gilt")
+        f = Frame.at((-6.8, 0.0, z), -90.0)
+        b["plinth"].add_box(f, (0.0, 0.5, 0.0), (0.55, 1.0, 0.55))
+        b["plinth"].add_box(f, (0.0, 1.02, 0.0), (0.62, 0.04, 0.62))
+        b["ceramic"].add_cylinder(f, (0.0, 1.04, 0.0), 0.09, 0.05, segments=12)
+        b["ceramic"].add_cylinder(f, (0.0, 1.09, 0.0), 0.16, 0.22, segments=12)
+        b["ceramic"].add_cylinder(f, (0.0, 1.31, 0.0), 0.1, 0.08, segments=12)
+        b["ceramic"].add_cylinder(f, (0.0, 1.39, 0.0), 0.06, 0.12, segments=10)
+        for dx in (-0.29, 0.29):  # the vitrine's brass edges
+            for dz in (-0.29, 0.29):
+                b["brass"].add_box(f, (dx, 1.33, dz), (0.02, 0.58, 0.02))
+        b["brass"].add_box(f, (0.0, 1.62, 0.0), (0.6, 0.02, 0.6))
+        b["gilt"].add_box(f, (0.0, 1.0, -0.285), (0.3, 0.06, 0.01))  # a label
+    # a portrait on the -X wall of the entrance hall side, plants in the corners
+    c.painting(b, Frame.at((8.99, 2.5, -6.5), 90.0), 1.2, 1.6, "paintings", "gilt", paintings.uv(1))
+    for x, z in ((-8.4, 3.4), (-8.4, -9.4), (8.4, -9.4), (8.4, 3.4)):
+        c.potted_plant(b, (x, 0.0, z), "plant_pot", "plant", 1.7)
+    # a cornice and a panelled ceiling with recessed lights
+    for axis, fixed, inward, start, end in (("z", -9.0, 1.0, -10.0, 4.0), ("z", 9.0, -1.0, -10.0, 4.0),
+                                            ("x", -10.0, 1.0, -9.0, 9.0), ("x", 3.9, -1.0, -9.0, 9.0)):
+        c.pilasters(b, "ceiling_beam", axis, fixed, inward, start, end, 0, 4.75)
+    c.coffered_ceiling(b, "ceiling_beam", "ceiling_light", -9.0, 9.0, -10.0, 4.0, 5.0, 6, 5, depth=0.22,
+                       width=0.18, lamp_size=0.45)
+    # high tables and chandeliers
     for x in (-3.5, 3.5):
         for z in (-1.5, -5.5):
             f = Frame.at((x, 0.0, z))
@@ -164,10 +233,7 @@ def _reception(b: Builders, panels: Atlas) -> list[dict[str, Any]]:
             b["metal"].add_cylinder(f, (0.0, 0.03, 0.0), 0.035, 1.0, segments=8)
             b["tablecloth"].add_cylinder(f, (0.0, 1.03, 0.0), 0.4, 0.03, segments=20)
     for z in (-0.5, -6.0):
-        f = Frame.at((0.0, 0.0, z))
-        b["brass"].add_cylinder(f, (0.0, 4.1, 0.0), 0.02, 0.9, segments=6)
-        b["brass"].add_cylinder(f, (0.0, 3.9, 0.0), 0.7, 0.06, segments=24)
-        b["chandelier"].add_cylinder(f, (0.0, 3.5, 0.0), 0.5, 0.4, segments=24)
+        c.chandelier(b, (0.0, 3.75, z), "brass", "chandelier", "crystal")
     return out
 
 
@@ -222,12 +288,17 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
         panel_img.paste(exhibit_panel(pictures[ex_id], title, caption), panels.origin(k))
 
     _shell(b)
-    _entrance(b, flags, signs)
-    exhibits = _reception(b, panels)
+    paintings = Atlas(2, 1, 192, 256)
+    painting_img = Image.new("RGB", paintings.size, (40, 30, 22))
+    for k, seed in enumerate(("head-of-state", "founder")):
+        painting_img.paste(portrait_painting(seed), paintings.origin(k))
+    _entrance(b, flags, signs, paintings)
+    exhibits = _reception(b, panels, paintings, flags)
     seats = _lounge(b)
     b["signs"].add_panel(Frame.at((8.99, 2.8, -3.4), 90.0), (0.0, 0.0, 0.0), 1.6, 0.3, signs.uv(2))
 
-    images = {"flags": png_bytes(flags_img), "signs": png_bytes(signs_img), "exhibits": png_bytes(panel_img)}
+    images = {"flags": png_bytes(flags_img), "signs": png_bytes(signs_img), "exhibits": png_bytes(panel_img),
+              "paintings": png_bytes(painting_img), "window_view": png_bytes(window_view())}
     entrance_eye = (0.0, EYE, 11.2)
     ryaw, rpitch = c.look((7.0, EYE, 3.0), (-6.0, 1.6, -6.0))
     lyaw, lpitch = c.look((10.0, 1.5, -2.8), (12.5, 0.5, -6.5))

@@ -376,3 +376,35 @@ def exhibit_panel(image: Image.Image, title: str, caption: str, cell: tuple[int,
     draw.text((w / 2, w + 20), title, font=fit_font(draw, title, w - 16, 20), fill=(20, 20, 28), anchor="mm")
     draw.text((w / 2, w + 46), caption, font=fit_font(draw, caption, w - 16, 14, 8), fill=(70, 70, 80), anchor="mm")
     return panel
+
+
+def portrait_painting(seed: str, size: tuple[int, int] = (192, 256)) -> Image.Image:
+    """A formal half-length portrait in the manner of an official painting (drawn, deterministic):
+    a dark warm background with a soft light behind the sitter, a dark coat with a white collar
+    and a sash, the face lit from the left."""
+    w, h = size
+    rng = Rng("portrait:" + seed)
+    img = Image.new("RGB", size)
+    d = ImageDraw.Draw(img)
+    for y in range(h):  # background: a warm glow behind the head fading to umber
+        for band in range(0, w, 4):
+            dx, dy = (band - w * 0.5) / w, (y - h * 0.35) / h
+            g = max(0.0, 1.0 - 2.2 * (dx * dx + dy * dy) ** 0.5)
+            d.line([(band, y), (band + 4, y)], fill=(int(42 + 70 * g), int(30 + 50 * g), int(22 + 28 * g)))
+    skin = [(224, 184, 150), (196, 146, 110), (150, 104, 72), (112, 76, 52)][rng.randint(4)]
+    coat = [(24, 26, 38), (30, 28, 26), (20, 30, 28)][rng.randint(3)]
+    d.polygon([(w * 0.08, h), (w * 0.2, h * 0.66), (w * 0.4, h * 0.58), (w * 0.6, h * 0.58), (w * 0.8, h * 0.66),
+               (w * 0.92, h)], fill=coat)
+    d.polygon([(w * 0.42, h * 0.58), (w * 0.5, h * 0.74), (w * 0.58, h * 0.58)], fill=(236, 232, 220))
+    d.polygon([(w * 0.47, h * 0.6), (w * 0.5, h * 0.72), (w * 0.53, h * 0.6)], fill=(110, 24, 30))
+    d.line([(w * 0.3, h * 0.64), (w * 0.75, h)], fill=(150, 30, 40), width=max(3, w // 14))  # sash
+    d.ellipse([w * 0.43, h * 0.49, w * 0.57, h * 0.6], fill=tuple(int(c * 0.8) for c in skin))  # neck
+    d.ellipse([w * 0.37, h * 0.22, w * 0.63, h * 0.54], fill=skin)
+    d.ellipse([w * 0.52, h * 0.24, w * 0.63, h * 0.54], fill=tuple(int(c * 0.78) for c in skin))  # shade
+    hair = [(40, 30, 24), (90, 90, 92), (190, 190, 186)][rng.randint(3)]
+    d.chord([w * 0.36, h * 0.19, w * 0.64, h * 0.4], 180, 360, fill=hair)
+    for ex in (0.45, 0.55):
+        d.ellipse([w * (ex - 0.02), h * 0.355, w * (ex + 0.02), h * 0.37], fill=(50, 36, 30))
+    d.line([(w * 0.46, h * 0.465), (w * 0.54, h * 0.465)], fill=(120, 60, 54), width=2)
+    d.rectangle([3, 3, w - 4, h - 4], outline=(20, 14, 10), width=3)
+    return img

@@ -197,7 +197,7 @@ def build_avatar_mesh(far: bool = False) -> AvatarMesh:
     _head(b, far)
     _hands(b, far)
     # arms: suit sleeves, upper and lower, unit length along +Y (uv.x: the segment), a shirt cuff at the wrist
-    n_arm = 4 if far else 8
+    n_arm = 6 if far else 8
     for part in (PART_ARM_LEFT, PART_ARM_RIGHT):
         upper = H.loft([(-0.02, 0.030, 0.030, 0.0), (0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.042, 0.0)], seg=n_arm, power=2.0)
         lower = H.loft([(0.0, 0.043, 0.042, 0.0), (1.0, 0.036, 0.035, 0.0)], seg=n_arm, power=2.0)
@@ -311,7 +311,7 @@ def _legs(b: _Builder, far: bool) -> None:
     for x in (-0.095, 0.095):
         if far:
             b.box((x, 0.50, -0.20), (0.14, 0.13, 0.44), PART_SEATED, SRC_SUIT, (0.8, 0.8, 0.8))
-            b.box((x, 0.28, -0.39), (0.11, 0.48, 0.11), PART_LEGS, SRC_SUIT, (0.8, 0.8, 0.8), digit=0)
+            b.box((x, 0.28, -0.39), (0.12, 0.48, 0.12), PART_LEGS, SRC_SUIT, (0.8, 0.8, 0.8), digit=0)
             b.box((x, 0.034, -0.43), (0.09, 0.06, 0.26), PART_LEGS, SRC_VERTEX, SHOE, digit=1)
             continue
         thigh = H.loft([(0.0, 0.078, 0.072, 0.0), (0.25, 0.072, 0.066, 0.0), (0.44, 0.060, 0.058, 0.0)], seg=n, power=2.2)
