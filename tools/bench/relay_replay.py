@@ -138,7 +138,7 @@ def replay(args: argparse.Namespace) -> int:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--clients", type=int, default=200, help="simulated delegates (1-250, default 200)")
+    p.add_argument("--clients", type=int, default=200, help="simulated delegates (1-500, default 200)")
     p.add_argument("--speakers", type=int, default=3, help="simultaneous speakers (default 3)")
     p.add_argument("--duration", type=float, default=6.0, help="simulated seconds (1-60, default 6)")
     p.add_argument("--voice-bytes", type=int, default=90, help="voice payload bytes per 20 ms frame (default 90)")
@@ -146,8 +146,8 @@ def main() -> int:
     p.add_argument("--stagger-voice", action="store_true", help="spread speakers' frames over the 20 ms period")
     p.add_argument("--profile", action="store_true", help="also print a cProfile of the relay core (slows it down)")
     args = p.parse_args()
-    if not 1 <= args.clients <= 250 or not 0 <= args.speakers <= args.clients:
-        p.error("--clients must be 1..250 and --speakers 0..clients")
+    if not 1 <= args.clients <= 500 or not 0 <= args.speakers <= args.clients:
+        p.error("--clients must be 1..500 and --speakers 0..clients")
     if not 1 <= args.duration <= 60 or not 8 <= args.voice_bytes <= 1000:
         p.error("--duration must be in [1, 60] and --voice-bytes in [8, 1000]")
     return replay(args)
