@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 
@@ -100,6 +101,8 @@ def replay(args: argparse.Namespace) -> int:
     recv = relay.receive_datagram
     gc.collect()
     gc.freeze()
+    if os.environ.get("NOGC"):
+        gc.disable()
     c0 = time.process_time()
     per_s: list[float] = []
     mark = c0
@@ -130,6 +133,9 @@ def replay(args: argparse.Namespace) -> int:
     print(f"relay core CPU: {cpu / args.duration * 1e3:.1f} ms per second of traffic on average, "
           f"{per_s[0] * 1e3 if per_s else 0:.1f} in the cheapest second "
           f"({cpu / max(1, n_in + n_out) * 1e6:.2f} us per datagram in or out; no socket I/O)")
+    c = relay.counters
+    print(f"entries forwarded per s: voice {c.voice_forwarded / args.duration:.0f}, poses {c.poses_forwarded / args.duration:.0f} "
+          f"({c.poses_forwarded / max(1, c.poses_in):.1f} receivers per pose); downlink bytes per s {c.bytes_out / args.duration:.0f}")
     if prof is not None:
         import pstats
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
