@@ -6,6 +6,9 @@ Same delegates, seats, pose and voice schedule as ``relay_load.py`` (poses at 20
 groups, voice at 50 Hz), pre-sealed by the client cores before timing; the relay core is fed
 with a fake clock in 0.5 ms steps and its CPU time (``time.process_time``) is reported per
 simulated second. Socket I/O is not included (``relay_load.py`` measures the whole relay).
+``process_time`` counts every thread of the process, so helper threads that burn CPU (such as
+OpenBLAS workers spinning after a matrix product) show here as they do in the relay's CPU.
+``NOGC=1`` turns the garbage collector off for the timed part (to tell its share apart).
 """
 
 from __future__ import annotations
