@@ -267,8 +267,14 @@ class RoomInterest:
                         for cid in ids], dtype=np.float64)
         sp = self._spaces(pos, ids)
         same = sp[:, None] == sp[None, :]
-        sq = np.einsum("ij,ij->i", pos, pos)
-        d2 = sq[:, None] + sq[None, :] - 2.0 * (pos @ pos.T)
+        # squared distances coordinate by coordinate, not as |a|^2 + |b|^2 - 2 a.b: the product
+        # a.b is a BLAS matrix product, whose OpenBLAS threads (from about 300 members) spin on
+        # the relay's cores after each recompute and doubled its CPU at 400 (tools/bench/relay_replay.py)
+        d2 = np.zeros((n, n))
+        for k in range(3):
+            c = pos[:, k]
+            diff = c[:, None] - c[None, :]
+            d2 += diff * diff
         d2[np.isnan(d2)] = np.inf
         np.fill_diagonal(same, False)  # nobody receives their own media
         # last-N per space among recently active speakers

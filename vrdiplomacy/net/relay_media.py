@@ -210,14 +210,15 @@ class RelayMedia:
         push = self._dgrams.append
         n_out = n_bytes = n_drop = 0
         join = b"".join
+        hdr_pack, nonce_pack, version, bundle = _HDR_PACK, _NONCE_PACK, _VERSION, _BUNDLE
         for r in receivers:
             pending = r.pending
             if not pending:
                 continue
-            pt = join(pending)
             tp = r.pending_pose_born or r.pending_pose_first
-            if len(pt) <= limit:
-                parts: Iterable[bytes] = (pt,)
+            parts: Iterable[bytes] | None = None
+            if sum(map(len, pending)) <= limit:  # joined only when it goes out whole
+                pt = join(pending)
                 pending.clear()
                 r.pending_pose_first = r.pending_pose_born = 0.0
             elif tv and not r.pending_pose_born:
@@ -240,15 +241,26 @@ class RelayMedia:
             sealer, addr = r.sealer, r.addr
             if sealer is None or addr is None:
                 continue
+            if parts is None:  # the common case: one datagram
+                if not r.down_bps.take(len(pt) + _DOWN_OVERHEAD, now):
+                    n_drop += 1
+                    continue
+                # HopSealer.seal inlined (same header, nonce and counter)
+                ctr = sealer.counter = sealer.counter + 1
+                hdr = hdr_pack(version, bundle, sealer.client_id, ctr)
+                data = hdr + sealer.aead.encrypt(nonce_pack(sealer.direction, ctr), pt, hdr)
+                push((data, addr, tv, tp))
+                n_out += 1
+                n_bytes += len(data)
+                continue
             take = r.down_bps.take
             for part in parts:
                 if not take(len(part) + _DOWN_OVERHEAD, now):
                     n_drop += 1
                     continue
-                # HopSealer.seal inlined (same header, nonce and counter)
                 ctr = sealer.counter = sealer.counter + 1
-                hdr = _HDR_PACK(_VERSION, _BUNDLE, sealer.client_id, ctr)
-                data = hdr + sealer.aead.encrypt(_NONCE_PACK(sealer.direction, ctr), part, hdr)
+                hdr = hdr_pack(version, bundle, sealer.client_id, ctr)
+                data = hdr + sealer.aead.encrypt(nonce_pack(sealer.direction, ctr), part, hdr)
                 push((data, addr, tv, tp))
                 n_out += 1
                 n_bytes += len(data)
@@ -320,26 +332,29 @@ def _fit(items: list[bytes], limit: int) -> tuple[bytes, list[bytes] | None]:
     size = sum(map(len, head))
     if size > limit:
         return b"", None
-    carry: list[bytes] = []
-    for item in items:
-        if item[0] == _VOICE:
-            continue
-        if carry:
-            carry.append(item)
-            continue
+    append = head.append
+    for k, item in enumerate(items):
         n = len(item)
         if size + n <= limit:
-            head.append(item)
-            size += n
+            if item[0] != _VOICE:
+                append(item)
+                size += n
             continue
+        if item[0] == _VOICE:
+            continue
+        # the first pose item that does not fit whole: its entries that fit, then all later pose
+        # items go to the carry (once one entry is carried, every later one is, to keep the order)
+        carry: list[bytes] = []
         pieces = _cut(item, limit - size) if n > _ENTRY_SIZE else [item]
-        for k, piece in enumerate(pieces):
+        for j, piece in enumerate(pieces):
             if size + len(piece) > limit:
-                carry.extend(pieces[k:])
+                carry = pieces[j:]
                 break
-            head.append(piece)
+            append(piece)
             size += len(piece)
-    return b"".join(head), carry
+        carry += [i for i in items[k + 1:] if i[0] != _VOICE]
+        return b"".join(head), carry
+    return b"".join(head), []
 
 
 def _split(items: list[bytes], limit: int) -> list[bytes]:
@@ -348,13 +363,22 @@ def _split(items: list[bytes], limit: int) -> list[bytes]:
     cur: list[bytes] = []
     size = 0
     for item in items:
-        for piece in (item,) if len(item) <= limit else _cut(item, limit):
-            n = len(piece)
+        n = len(item)
+        if n <= limit:
             if size + n > limit and cur:
+                parts.append(b"".join(cur))
+                cur, size = [item], n
+            else:
+                cur.append(item)
+                size += n
+            continue
+        for piece in _cut(item, limit):  # joined keyframes over the limit: cut at entry boundaries
+            m = len(piece)
+            if size + m > limit and cur:
                 parts.append(b"".join(cur))
                 cur, size = [], 0
             cur.append(piece)
-            size += n
+            size += m
     if cur:
         parts.append(b"".join(cur))
     return parts
