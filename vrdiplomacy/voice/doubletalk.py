@@ -98,6 +98,11 @@ class LinearSettings:
     burst_ms: float = 200.0
     rearm_ms: float = 150.0
     disarm_ms: float = 1500.0
+    detect_db: float = 20.0
+    fit_min: float = -10.0
+    fit_floor: float = 0.1
+    disarm: bool = True
+    near_peak_db: float = -200.0
 
 
 class LinearEcho:
@@ -241,6 +246,7 @@ class NearEndKeeper:
         self._rearm_blocks = max(1, int(round(s.rearm_ms * blocks_s / 1000.0)))
         self._ypeak: deque[float] = deque([0.0], maxlen=max(1, int(round(s.echo_window_ms * blocks_s / 1000.0))))
         self._loud = 10.0 ** (-s.loud_db / 10.0)
+        self._detect = 10.0 ** (-s.detect_db / 10.0)
         self._win = np.sqrt(0.5 - 0.5 * np.cos(2.0 * np.pi * (np.arange(2 * n) + 0.5) / (2 * n)))
         self._e_prev = np.zeros(n)
         self._y_prev = np.zeros(n)
@@ -300,15 +306,21 @@ class NearEndKeeper:
         self._y_prev = y
         pe = E.real ** 2 + E.imag ** 2
         py = Y.real ** 2 + Y.imag ** 2
+        self._last_pe, self._last_py = pe, py
         self._ypeak.append(lin.y_energy)
-        loud = lin.far_active and lin.y_energy > self._loud * max(self._ypeak)
+        ymax = max(self._ypeak)
+        loud = lin.far_active and lin.y_energy > self._loud * ymax
+        heard = lin.y_energy > self._detect * ymax
+        dd = float(np.dot(d, d))
+        fit_ok = (lin.y_energy < self.s.fit_floor * lin.e_energy
+                  or dd - float(np.dot(e, e)) > self.s.fit_min * lin.y_energy)
         ne_sum, ny_sum = float(self._ne.sum()), float(self._ny.sum())
         self.trusted = ny_sum > 0.0 and ne_sum < self._trust * ny_sum
         expected = self._oversub * (self._ne / (self._ny + 1e-20)) * py
         excess = np.maximum(pe - expected, 0.0)
         near = float(excess.sum())
-        dt = (self.trusted and loud and near > self._dt_ratio * float(expected.sum())
-              and near > self._min_near)
+        dt = (self.trusted and heard and fit_ok and near > self._dt_ratio * float(expected.sum())
+              and near > self._min_near and near > 10.0 ** (self.s.near_peak_db / 10.0) * n * ymax)
         self._run = self._run + 1 if dt else 0
         if self._run >= self.s.confirm:
             self._hold = self._hold_blocks
@@ -340,7 +352,7 @@ class NearEndKeeper:
             self._clear = 0
         else:
             self._clear += 1
-        if self._burst == 1 and not self._confirmed:
+        if self._burst == 1 and not self._confirmed and self.s.disarm:
             # a whole burst and AEC3 never let anything through: an echo path change, not
             # a talker; no replacement until AEC3 has re-converged
             self._disarmed = self._disarm_blocks

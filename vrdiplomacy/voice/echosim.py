@@ -279,7 +279,8 @@ class GateFigures:
     ``near_sent`` share of near-end speech frames sent; frame counts; ``near_kept_sent`` the
     share sent of the near-end speech frames the canceller let through (output within 10 dB of
     the clean near speech: the gate's own part, the rest AEC3 muted); with a path change,
-    ``settled_sent`` the share of far-end-only frames sent from 1 s after it on.
+    ``settled_sent`` the share of far-end-only frames sent from 1 s after it on,
+    ``change_sent_s`` the seconds of far-end-only audio sent in the first second after it.
 
     Where the near-end frames that were not sent went (counts): ``lost_canceller`` muted
     (more than 10 dB under the clean near speech) by AEC3 and what runs beside it before the
@@ -302,6 +303,7 @@ class GateFigures:
     lost_vad: int = 0
     sent_env: float = float("nan")
     mic_env: float = float("nan")
+    change_sent_s: float = float("nan")
 
 
 def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: float = 0.0,
@@ -373,10 +375,12 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
     out = np.concatenate(outs).astype(np.float64)
     oe = np.mean(np.resize(out, nf * frame).reshape(nf, frame) ** 2, axis=1)
     kept = [i for i in talk if (i + 1) * frame <= out.size and oe[i] > 0.1 * ne[i]]
-    settled = float("nan")
+    settled = change_sent = float("nan")
     if change_at_s is not None:
         late = [i for i in far_only if i * frame >= (change_at_s + 1.0) * FS]
         settled = sum(i in sent_at for i in late) / max(1, len(late))
+        first = [i for i in far_only if change_at_s * FS <= i * frame < (change_at_s + 1.0) * FS]
+        change_sent = sum(i in sent_at for i in first) * frame / FS
     pre = np.concatenate(before_gate).astype(np.float64) if before_gate else out
     pe = np.mean(np.resize(pre, nf * frame).reshape(nf, frame) ** 2, axis=1)
     lost = [i for i in talk if i not in sent_at]
@@ -395,4 +399,4 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
                        sum(i in sent_at for i in kept) / max(1, len(kept)), len(kept),
                        int(lost_canceller), int(lost_gate), int(lost_flag),
                        int(len(lost) - lost_canceller - lost_gate - lost_flag),
-                       sent_env, mic_env)
+                       sent_env, mic_env, change_sent)
