@@ -103,6 +103,11 @@ class LinearSettings:
     fit_floor: float = 0.1
     disarm: bool = True
     near_peak_db: float = -200.0
+    misfit: float = -0.7
+    misfit_share: float = 0.5
+    misfit_db: float = -15.0
+    misfit_count: int = 3
+    suspect_ms: float = 0.0
 
 
 class LinearEcho:
@@ -260,6 +265,10 @@ class NearEndKeeper:
         self._change_blocks = max(1, int(round(s.change_s * blocks_s)))
         self._suspect = 10.0 ** (s.suspect_db / 10.0)
         self.path_changes = 0
+        self._misfits: deque[bool] = deque([False] * 5, maxlen=5)
+        self._suspect_blocks = int(round(s.suspect_ms * blocks_s / 1000.0))
+        self._suspected = 0
+        self.suspects = 0
         self._burst = 0
         self._clear = self._rearm_blocks
         self._confirmed = True  # AEC3 let the near end through during the current burst
@@ -277,6 +286,7 @@ class NearEndKeeper:
         self.trusted = False
         self.dt_blocks = 0  # blocks flagged as double talk
         self.kept_blocks = 0  # output blocks where the linear output replaced AEC3's
+        self.replaced = False  # the last block :meth:`mix` handled was replaced
 
     def restart(self) -> None:
         """The reference jumped (the delay alignment moved): forget the echo path and the
@@ -294,7 +304,7 @@ class NearEndKeeper:
         excite = self._xpeak[-1] > self._loud * max(self._xpeak)  # far-end sound that excites the filter
         e = lin.block(d, ref, adapt=True, compare=excite and not self.double_talk)
         if lin.changed:  # not double talk: a changed echo path, now followed
-            self._hold = self._long = self._run = self._burst = 0
+            self._hold = self._long = self._run = self._burst = self._suspected = 0
             self.double_talk = False
             self.path_changes += 1
         if float(np.dot(lin.bg_error, lin.bg_error)) < lin.e_energy:
@@ -311,9 +321,20 @@ class NearEndKeeper:
         ymax = max(self._ypeak)
         loud = lin.far_active and lin.y_energy > self._loud * ymax
         heard = lin.y_energy > self._detect * ymax
-        dd = float(np.dot(d, d))
-        fit_ok = (lin.y_energy < self.s.fit_floor * lin.e_energy
-                  or dd - float(np.dot(e, e)) > self.s.fit_min * lin.y_energy)
+        dd, ee_, yy_ = float(np.dot(d, d)), float(np.dot(e, e)), float(np.dot(y, y))
+        fit_ok = yy_ < self.s.fit_floor * ee_ or dd - ee_ > self.s.fit_min * yy_
+        # the foreground adds energy where it should remove it: its echo path is gone
+        self._misfits.append(dd - lin.e_energy < self.s.misfit * lin.y_energy
+                             and lin.y_energy > self.s.misfit_share * lin.e_energy
+                             and lin.y_energy > 10.0 ** (self.s.misfit_db / 10.0) * ymax)
+        if self._suspect_blocks and sum(self._misfits) >= self.s.misfit_count:
+            if self._suspected == 0:
+                self.suspects += 1
+            self._suspected = self._suspect_blocks
+            self._hold = self._run = 0
+        elif self._suspected > 0:
+            self._suspected -= 1
+        fit_ok = fit_ok and self._suspected == 0
         ne_sum, ny_sum = float(self._ne.sum()), float(self._ny.sum())
         self.trusted = ny_sum > 0.0 and ne_sum < self._trust * ny_sum
         expected = self._oversub * (self._ne / (self._ny + 1e-20)) * py
@@ -377,6 +398,7 @@ class NearEndKeeper:
         k = self._extra // n + 1  # flags[-1] is this block's, the replacement is one block late
         flag = self._flags[-1 - k] or bool(self._extra % n and self._flags[-2 - k])
         gain = 0.0
+        self.replaced = False
         if flag:
             o = out.astype(np.float64)
             oe, le = float(np.dot(o, o)), float(np.dot(lin, lin))
@@ -390,6 +412,7 @@ class NearEndKeeper:
         out[:] = (1.0 - w) * out + w * lin
         self._gain = gain
         self.kept_blocks += int(gain > 0.0)
+        self.replaced = gain > 0.0
 
 
 def aec3_lag(process: Callable[[F64], F64], fs: int = 48000, block: int = 480, seconds: float = 0.3) -> int:
