@@ -26,9 +26,10 @@ estimate), and the near-end power reaches 20 dB under the loudest echo of the la
 (the filter's residual swings by 10-20 dB from block to block; a talker who interrupts is
 within a few dB of the echo). The replacement is the linear error with each bin brought
 down to that excess (spectral subtraction of the expected residual); it replaces AEC3's
-output wherever double talk was detected and AEC3's output is 6 dB under it, for as long
-as the double talk lasts (AEC3's suppressor mutes word onsets for 120-200 ms, and again
-in mid-word at a 0 dB echo path).
+output wherever double talk was detected, for as long as it lasts: AEC3's suppressor
+mutes word onsets for 120-200 ms (and again in mid-word at a 0 dB echo path), and while
+the far end talks it distorts the near end even where it lets it through (PESQ-WB of a
+near end with no echo at all: 4.20 with the far end silent, 1.59 with it talking).
 
 A changed echo path looks like a talker to the error (a new echo the filter does not
 know), so the detector also watches the foreground's fit: blocks where subtracting its
@@ -84,7 +85,8 @@ class LinearSettings:
     ``misfit_count`` of five such blocks suspend double talk for ``suspect_ms`` (0: never).
 
     Replacement: wherever double talk was detected and AEC3's output is ``mute_db`` below
-    the replacement.
+    the replacement (-100 dB: wherever double talk was detected; while the far end talks,
+    AEC3's suppressor distorts the near end even where it lets it through).
     """
 
     enabled: bool = True
@@ -114,7 +116,7 @@ class LinearSettings:
     misfit_db: float = -15.0
     misfit_count: int = 3
     suspect_ms: float = 600.0
-    mute_db: float = 6.0
+    mute_db: float = -100.0
 
 class LinearEcho:
     """Two-filter PBFDAF on ``block``-sample blocks: :meth:`block` takes one microphone

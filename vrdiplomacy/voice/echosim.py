@@ -235,6 +235,30 @@ def envelope_corr(ref: npt.ArrayLike, x: npt.ArrayLike) -> float:
     return float(np.corrcoef(a[:, keep].ravel(), b[:, keep].ravel())[0, 1])
 
 
+def align_lag(ref: F64, x: F64, max_ms: float = 40.0) -> int:
+    """Samples by which ``x`` lags ``ref`` (cross-correlation peak, 0 to ``max_ms``)."""
+    n = min(ref.size, x.size)
+    m = 1 << int(math.ceil(math.log2(2 * n)))
+    r = np.fft.irfft(np.fft.rfft(x[:n], m) * np.conj(np.fft.rfft(ref[:n], m)), m)
+    return int(np.argmax(r[: int(max_ms * FS / 1000.0) + 1]))
+
+
+def seg_snr_db(ref: F64, x: F64, frame: int = 960, min_dbfs: float = -40.0, lo: float = -10.0, hi: float = 35.0) -> float:
+    """Segmental SNR of ``x`` against ``ref`` (dB): the mean over the ``frame``-sample frames
+    where ``ref`` is above ``min_dbfs`` of 10 log10(ref energy / error energy), each clamped
+    to [``lo``, ``hi``]; ``x`` is first aligned to ``ref`` (:func:`align_lag`)."""
+    lag = align_lag(ref, x)
+    x = x[lag:]
+    n = min(ref.size, x.size) // frame
+    r = ref[: n * frame].reshape(n, frame)
+    d = r - x[: n * frame].reshape(n, frame)
+    re, de = np.sum(r ** 2, axis=1), np.sum(d ** 2, axis=1)
+    keep = re / frame > 10.0 ** (min_dbfs / 10.0)
+    if not keep.any():
+        return float("nan")
+    return float(np.mean(np.clip(10.0 * np.log10(re[keep] / (de[keep] + 1e-20)), lo, hi)))
+
+
 @dataclass
 class DoubleTalk:
     """Near-end speech during far-end speech: ``level_db`` output energy over clean near-end
@@ -288,7 +312,9 @@ class GateFigures:
     by both but flagged as echo; ``lost_vad`` left out by the voice activity detector.
     ``sent_env``: band-envelope correlation with the clean near speech of what was sent
     (frames not sent are silence) over the near-end talk, ``mic_env`` the same for the
-    microphone (near speech plus the echo)."""
+    microphone (near speech plus the echo). ``sent_pesq`` and ``mic_pesq``: PESQ-WB of the
+    same against the clean near speech (None without the pesq package); ``sent_snr`` and
+    ``mic_snr`` their segmental SNR (:func:`seg_snr_db`, dB)."""
 
     far_only_sent: float
     far_only_frames: int
@@ -304,6 +330,10 @@ class GateFigures:
     sent_env: float = float("nan")
     mic_env: float = float("nan")
     change_sent_s: float = float("nan")
+    sent_pesq: float | None = None
+    mic_pesq: float | None = None
+    sent_snr: float = float("nan")
+    mic_snr: float = float("nan")
 
 
 def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: float = 0.0,
@@ -394,9 +424,20 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
     seg = slice(s0, s0 + near_speech.size) if change_at_s is None else slice(0, 0)
     sent_env = envelope_corr(near[seg], sent[seg]) if change_at_s is None else float("nan")
     mic_env = envelope_corr(near[seg], mic[seg]) if change_at_s is None else float("nan")
+    quality: tuple[float | None, float | None, float, float] = (None, None, float("nan"), float("nan"))
+    if change_at_s is None:
+        from vrdiplomacy.voice.simulate import pesq_wb
+
+        def pesq_of(x: F64) -> float | None:
+            try:
+                return pesq_wb(near[seg], x[align_lag(near[seg], x):])
+            except Exception:  # the pesq package refuses a signal without speech in it
+                return float("nan")
+
+        quality = (pesq_of(sent[seg]), pesq_of(mic[seg]), seg_snr_db(near[seg], sent[seg]), seg_snr_db(near[seg], mic[seg]))
     return GateFigures(sum(i in sent_at for i in far_only) / max(1, len(far_only)), len(far_only),
                        sum(i in sent_at for i in talk) / max(1, len(talk)), len(talk), settled,
                        sum(i in sent_at for i in kept) / max(1, len(kept)), len(kept),
                        int(lost_canceller), int(lost_gate), int(lost_flag),
                        int(len(lost) - lost_canceller - lost_gate - lost_flag),
-                       sent_env, mic_env, change_sent)
+                       sent_env, mic_env, change_sent, *quality)
