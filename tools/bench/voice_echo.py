@@ -97,23 +97,32 @@ def main() -> int:
 def double_talk_table(delays: tuple[int, ...]) -> int:
     """Near end talking 3 s into far-end speech, through the real sender (voice activity,
     loudspeakers): per material, echo delay and echo path, the share of near-end speech
-    frames sent, the band-envelope correlation of what was sent with the clean near speech,
-    and the share of far-end-only frames sent; AEC3 alone (as on 5dfeb41) and with the
-    keeper (the default)."""
+    frames sent, PESQ-WB and segmental SNR of what was sent (frames not sent are silence)
+    against the clean near speech, and the share of far-end-only frames sent; AEC3 alone
+    (as on 5dfeb41) and with the keeper (the default). Then per material and path the
+    seconds of far-end-only audio sent in the first second after an echo path change."""
     if not webrtc_available():
         print("webrtc: livekit is not installed (pip install livekit); nothing to measure")
         return 1
-    print("material  delay  path   near sent %     sent env corr   far-only sent %   lost to canceller / gate / flag / VAD")
-    print("                        AEC3  +keeper   AEC3  +keeper   AEC3  +keeper     AEC3 -> +keeper")
+    print("material  delay  path   near sent %     PESQ-WB sent (mic)     seg SNR dB sent (mic)  far-only sent %")
+    print("                        AEC3  +keeper   AEC3  +keeper          AEC3  +keeper          AEC3  +keeper")
     for m in (es.TUNING, es.HELD_OUT):
         for d in delays:
             for g in (-10.0, 0.0):
                 a = es.measure_gate(m, "webrtc", delay_ms=d, gain_db=g, keeper=False)
                 b = es.measure_gate(m, "webrtc", delay_ms=d, gain_db=g, keeper=True)
                 print(f"{m.name:9s} {d:4d} ms {g:+4.0f} dB  {100 * a.near_sent:4.0f}  {100 * b.near_sent:5.0f}     "
-                      f"{a.sent_env:5.2f} {b.sent_env:6.2f}     {100 * a.far_only_sent:5.1f} {100 * b.far_only_sent:6.1f}"
-                      f"      {a.lost_canceller}/{a.lost_gate}/{a.lost_echo_flag}/{a.lost_vad} -> "
-                      f"{b.lost_canceller}/{b.lost_gate}/{b.lost_echo_flag}/{b.lost_vad}", flush=True)
+                      f"{fmt(a.sent_pesq, 2):>5s} {fmt(b.sent_pesq, 2):>6s} ({fmt(b.mic_pesq, 2)})   "
+                      f"{a.sent_snr:5.1f} {b.sent_snr:6.1f} ({b.mic_snr:4.1f})    "
+                      f"{100 * a.far_only_sent:5.1f} {100 * b.far_only_sent:6.1f}", flush=True)
+    print("echo path change at 6 s (room, delay 80 -> 140 ms), near end silent: far-end-only audio sent in the first "
+          "second after it (s), and far-end-only frames sent from 1 s after it (%)")
+    for m in (es.TUNING, es.HELD_OUT):
+        for g in (-10.0, 0.0):
+            a = es.measure_gate(m, "webrtc", gain_db=g, change_at_s=6.0, keeper=False)
+            b = es.measure_gate(m, "webrtc", gain_db=g, change_at_s=6.0, keeper=True)
+            print(f"{m.name:9s} path {g:+4.0f} dB: AEC3 {a.change_sent_s:.2f} s / {100 * a.settled_sent:.1f} %, "
+                  f"+keeper {b.change_sent_s:.2f} s / {100 * b.settled_sent:.1f} %", flush=True)
     for k in (False, True):
         cpu = es.cpu_ms_per_frame(es.factory("webrtc", keeper=k), es.TUNING)
         print(f"CPU per 20 ms frame, AEC3 chain {'with' if k else 'without'} the keeper: {cpu:.2f} ms")

@@ -308,7 +308,8 @@ class NearEndKeeper:
             self._hold = self._long = self._run = self._suspected = 0
             self.double_talk = False
             self.path_changes += 1
-        if float(np.dot(lin.bg_error, lin.bg_error)) < lin.e_energy:
+        bg_e = float(np.dot(lin.bg_error, lin.bg_error))
+        if bg_e < lin.e_energy:
             e = lin.bg_error  # the background already follows a changed path better
         y = d - e
         E = np.fft.rfft(np.concatenate([self._e_prev, e]) * self._win)
