@@ -106,7 +106,7 @@ def double_talk_table(delays: tuple[int, ...]) -> int:
         return 1
     print("material  delay  path   near sent %     PESQ-WB sent (mic)     seg SNR dB sent (mic)  far-only sent %")
     print("                        AEC3  +keeper   AEC3  +keeper          AEC3  +keeper          AEC3  +keeper")
-    for m in (es.TUNING, es.HELD_OUT):
+    for m in (es.TUNING, es.HELD_OUT, es.HELD_OUT_2):
         for d in delays:
             for g in (-10.0, 0.0):
                 a = es.measure_gate(m, "webrtc", delay_ms=d, gain_db=g, keeper=False)
@@ -117,7 +117,7 @@ def double_talk_table(delays: tuple[int, ...]) -> int:
                       f"{100 * a.far_only_sent:5.1f} {100 * b.far_only_sent:6.1f}", flush=True)
     print("echo path change at 6 s (room, delay 80 -> 140 ms), near end silent: far-end-only audio sent in the first "
           "second after it (s), and far-end-only frames sent from 1 s after it (%)")
-    for m in (es.TUNING, es.HELD_OUT):
+    for m in (es.TUNING, es.HELD_OUT, es.HELD_OUT_2):
         for g in (-10.0, 0.0):
             a = es.measure_gate(m, "webrtc", gain_db=g, change_at_s=6.0, keeper=False)
             b = es.measure_gate(m, "webrtc", gain_db=g, change_at_s=6.0, keeper=True)

@@ -22,7 +22,7 @@ cancel better outside double talk.
 (as a ratio to its echo estimate) on echo alone. Near-end power is the error beyond that
 expected residual (3 dB over), bin by bin; a block is double talk when that near-end power
 exceeds the expected residual in all, the filter is trusted (its residual 12 dB under its
-estimate), and the near-end power reaches 20 dB under the loudest echo of the last 400 ms
+estimate), and the near-end power reaches 15 dB under the loudest echo of the last 400 ms
 (the filter's residual swings by 10-20 dB from block to block; a talker who interrupts is
 within a few dB of the echo). The replacement is the linear error with each bin brought
 down to that excess (spectral subtraction of the expected residual); it replaces AEC3's
@@ -102,7 +102,7 @@ class LinearSettings:
     oversub_db: float = 3.0
     dt_ratio_db: float = 0.0
     min_near_dbfs: float = -60.0
-    near_peak_db: float = -20.0
+    near_peak_db: float = -15.0
     trust_db: float = 12.0
     floor_s: float = 0.3
     confirm: int = 1

@@ -17,7 +17,9 @@ are added. Measured:
   share of far-end-only frames (near end silent) that it still sends.
 
 Material: Debian alsa-utils' recorded voices (:data:`TUNING` and :data:`HELD_OUT` use
-different talkers' files in each role and different rooms).
+different talkers' files in each role and different rooms; :data:`HELD_OUT_2`, another
+assignment and another room, was measured only once, after the double-talk keeper was
+settled).
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ TUNING = Material("tuning", ("Front_Center", "Front_Left", "Front_Right", "Side_
                   Room(1, 0.25), Room(2, 0.3, direct=0.2))
 HELD_OUT = Material("held-out", ("Rear_Right", "Side_Right", "Rear_Center", "Rear_Left"), ("Front_Center", "Side_Left"),
                     Room(11, 0.45, length_s=0.4, direct=0.15), Room(12, 0.2, direct=0.4))
+HELD_OUT_2 = Material("held-out-2", ("Rear_Left", "Front_Left", "Rear_Center", "Side_Left"), ("Side_Right", "Front_Right"),
+                      Room(21, 0.35, length_s=0.35, direct=0.25), Room(22, 0.3, direct=0.3))
 
 
 def room_rir(room: Room, fs: int = FS) -> F64:
