@@ -117,6 +117,9 @@ class LinearSettings:
     misfit_count: int = 3
     suspect_ms: float = 600.0
     mute_db: float = -100.0
+    pass_db: float = 12.0
+    unconfirmed_ms: float = 500.0
+    disarm_ms: float = 1500.0
 
 class LinearEcho:
     """Two-filter PBFDAF on ``block``-sample blocks: :meth:`block` takes one microphone
@@ -256,6 +259,12 @@ class NearEndKeeper:
         self._hold_blocks = max(1, int(round(s.dt_hold_ms * blocks_s / 1000.0)))
         self._near_peak = 10.0 ** (s.near_peak_db / 10.0) * n  # block energy -> summed |rfft|^2
         self._misfit_peak = 10.0 ** (s.misfit_db / 10.0)
+        self._pass = 10.0 ** (-s.pass_db / 10.0)
+        self._unconfirmed_blocks = max(1, int(round(s.unconfirmed_ms * blocks_s / 1000.0)))
+        self._disarm_blocks = int(round(s.disarm_ms * blocks_s / 1000.0))
+        self._unconfirmed = 0
+        self._disarmed = 0
+        self.disarms = 0  # times AEC3 passed nothing through a long "double talk" (a changed path)
         self._ypeak: deque[float] = deque([0.0], maxlen=max(1, int(round(s.echo_window_ms * blocks_s / 1000.0))))
         self._loud = 10.0 ** (-s.loud_db / 10.0)
         self._win = np.sqrt(0.5 - 0.5 * np.cos(2.0 * np.pi * (np.arange(2 * n) + 0.5) / (2 * n)))
@@ -332,6 +341,10 @@ class NearEndKeeper:
         if self._suspect_blocks and sum(self._misfits) >= self.s.misfit_count:
             if self._suspected == 0:
                 self.suspects += 1
+                # the residual learnt on the old path says nothing about the new one: learn
+                # it afresh (the filter is trusted again once it fits the new path)
+                self._ne[:] = 0.0
+                self._ny[:] = 0.0
             self._suspected = self._suspect_blocks
             self._hold = self._run = 0
         elif self._suspected > 0:
@@ -383,11 +396,23 @@ class NearEndKeeper:
         flag = self._flags[-1 - k] or bool(self._extra % n and self._flags[-2 - k])
         gain = 0.0
         self.replaced = False
-        if flag:
+        if self._disarmed > 0:
+            self._disarmed -= 1
+        if not flag:
+            self._unconfirmed = 0
+        elif self._disarmed == 0:
             o = out.astype(np.float64)
             oe, le = float(np.dot(o, o)), float(np.dot(lin, lin))
             if oe < self._mute * le:
                 gain = 1.0
+            # AEC3 lets a talker through within a few hundred ms (at its own quality); a
+            # "double talk" it never lets through is a changed echo path it suppresses
+            self._unconfirmed = 0 if oe > self._pass * le else self._unconfirmed + 1
+            if self._unconfirmed > self._unconfirmed_blocks and self._disarm_blocks > 0:
+                self._disarmed = self._disarm_blocks
+                self._unconfirmed = 0
+                self.disarms += 1
+                gain = 0.0
         if gain == 0.0 and self._gain == 0.0:
             return
         w = self._gain + (gain - self._gain) * self._ramp
