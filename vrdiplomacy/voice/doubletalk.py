@@ -34,8 +34,11 @@ near end with no echo at all: 4.20 with the far end silent, 1.59 with it talking
 A changed echo path looks like a talker to the error (a new echo the filter does not
 know), so the detector also watches the foreground's fit: blocks where subtracting its
 estimate adds energy (its echo path is gone), three in five, suspend double talk for
-600 ms or until the filters follow the new path; a block where the filter takes less off
-the microphone than ``fit_min`` of its estimate is not double talk either.
+600 ms or until the filters follow the new path, and the expected residual is learnt
+afresh on it (the detector trusts the filter again once it fits the new path); a block
+where the filter takes less off the microphone than ``fit_min`` of its estimate is not
+double talk either. As a last guard, a "double talk" that AEC3 never lets through for
+500 ms is taken for a changed path that AEC3 suppresses, and the keeper stands aside.
 
 AEC3's output comes ``lag`` samples after its input (:func:`aec3_lag`, 15 ms with noise
 suppression at 48 kHz), so the replacement and the decisions are delayed as much.
@@ -86,7 +89,10 @@ class LinearSettings:
 
     Replacement: wherever double talk was detected and AEC3's output is ``mute_db`` below
     the replacement (-100 dB: wherever double talk was detected; while the far end talks,
-    AEC3's suppressor distorts the near end even where it lets it through).
+    AEC3's suppressor distorts the near end even where it lets it through). A double talk
+    in which AEC3's output stays ``pass_db`` under the replacement for ``unconfirmed_ms``
+    (AEC3 never lets anything through: no talker but a changed echo path it suppresses)
+    stands the keeper aside for ``disarm_ms`` (0: never).
     """
 
     enabled: bool = True
