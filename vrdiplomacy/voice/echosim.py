@@ -242,17 +242,17 @@ def envelope_corr(ref: npt.ArrayLike, x: npt.ArrayLike) -> float:
 def align_lag(ref: F64, x: F64, max_ms: float = 40.0) -> int:
     """Samples by which ``x`` lags ``ref`` (cross-correlation peak, 0 to ``max_ms``)."""
     n = min(ref.size, x.size)
-    m = 1 << int(math.ceil(math.log2(2 * n)))
+    m = 1 << math.ceil(math.log2(2 * n))
     r = np.fft.irfft(np.fft.rfft(x[:n], m) * np.conj(np.fft.rfft(ref[:n], m)), m)
     return int(np.argmax(r[: int(max_ms * FS / 1000.0) + 1]))
 
 
-def seg_snr_db(ref: F64, x: F64, frame: int = 960, min_dbfs: float = -40.0, lo: float = -10.0, hi: float = 35.0) -> float:
+def seg_snr_db(ref: F64, x: F64, frame: int = 960, min_dbfs: float = -40.0, lo: float = -10.0, hi: float = 35.0,
+               lag: int | None = None) -> float:
     """Segmental SNR of ``x`` against ``ref`` (dB): the mean over the ``frame``-sample frames
     where ``ref`` is above ``min_dbfs`` of 10 log10(ref energy / error energy), each clamped
-    to [``lo``, ``hi``]; ``x`` is first aligned to ``ref`` (:func:`align_lag`)."""
-    lag = align_lag(ref, x)
-    x = x[lag:]
+    to [``lo``, ``hi``]; ``x`` is first advanced by ``lag`` samples (None: :func:`align_lag`)."""
+    x = x[align_lag(ref, x) if lag is None else lag:]
     n = min(ref.size, x.size) // frame
     r = ref[: n * frame].reshape(n, frame)
     d = r - x[: n * frame].reshape(n, frame)
@@ -432,13 +432,16 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
     if change_at_s is None:
         from vrdiplomacy.voice.simulate import pesq_wb
 
-        def pesq_of(x: F64) -> float | None:
+        def pesq_of(x: F64, lag: int) -> float | None:
             try:
-                return pesq_wb(near[seg], x[align_lag(near[seg], x):])
-            except Exception:  # the pesq package refuses a signal without speech in it
+                return pesq_wb(near[seg], x[lag:])
+            except RuntimeError:  # pesq.PesqError: e.g. no utterance in a signal that was not sent
                 return float("nan")
 
-        quality = (pesq_of(sent[seg]), pesq_of(mic[seg]), seg_snr_db(near[seg], sent[seg]), seg_snr_db(near[seg], mic[seg]))
+        # the chain's delay, from its whole output (what was sent has holes)
+        lag = align_lag(near[seg], out[seg])
+        quality = (pesq_of(sent[seg], lag), pesq_of(mic[seg], 0), seg_snr_db(near[seg], sent[seg], lag=lag),
+                   seg_snr_db(near[seg], mic[seg], lag=0))
     return GateFigures(sum(i in sent_at for i in far_only) / max(1, len(far_only)), len(far_only),
                        sum(i in sent_at for i in talk) / max(1, len(talk)), len(talk), settled,
                        sum(i in sent_at for i in kept) / max(1, len(kept)), len(kept),
