@@ -7,7 +7,9 @@ our own canceller, on the tuning material and on the held-out one.
         [--residual-db 0 --no-align]   # AEC3 alone, as on d7a55a9
         [--no-keeper]                  # no linear canceller beside AEC3, as on 5dfeb41
     nice .venv/bin/python tools/bench/voice_echo.py --double-talk   # only the double-talk
-        table: near-end frames sent through the sender, AEC3 alone vs with the keeper
+        table: near-end frames sent through the sender, PESQ-WB and segmental SNR of what was
+        sent, far-end-only frames sent, echo sent after a path change; AEC3 alone vs with the
+        keeper; tuning, held-out and second held-out material (about 6 minutes)
 
 The simulation is :mod:`vrdiplomacy.voice.echosim` (rooms of exponentially decaying noise,
 Debian alsa-utils voices). ``--quick`` measures fewer delays.

@@ -15,8 +15,9 @@ reference, so that a moved laptop or another audio device reaches AEC3 as a new 
 old delay (re-converged within a second) rather than as a delay jump (2-3 s);
 :class:`ResidualGate` attenuates blocks that AEC3 cut only partly while the far end talks.
 :class:`~vrdiplomacy.voice.doubletalk.NearEndKeeper` (:attr:`AecSettings.linear`) runs a
-linear canceller beside AEC3 and puts its output in where AEC3's suppressor mutes near-end
-word onsets during double talk.
+linear canceller beside AEC3 and puts its output in place of AEC3's during detected double
+talk (AEC3's suppressor mutes near-end word onsets and distorts the rest while the far end
+talks).
 
 Both backends have the same contract: :meth:`process` takes microphone and loudspeaker
 samples in equal-length multiples of ``block`` (10 ms) and returns the cleaned microphone
