@@ -34,9 +34,9 @@ def test_erle_over_long_delays_and_a_laptop_echo_path(delay_ms: int, gain_db: in
 
 @needs_webrtc
 def test_double_talk_keeps_the_near_end() -> None:
-    """Measured: the near end keeps its level within 3 dB through AEC3 and the keeper beside
-    it while the far end talks (band-envelope correlation 0.65; AEC3 alone 0.60, the
-    microphone with the echo 0.84)."""
+    """Measured: the near end keeps its level (-0.2 dB) through AEC3 and the keeper beside
+    it while the far end talks (band-envelope correlation 0.77, PESQ-WB 1.24; AEC3 alone
+    -2.5 dB, 0.60 and 1.12; the microphone with the echo 0.84 and 1.17)."""
     dt = es.measure_double_talk(es.factory("webrtc"), es.HELD_OUT)
     assert dt.level_db > -6.0  # the local talker is not suppressed while the far end talks
     assert dt.env_out > 0.5
