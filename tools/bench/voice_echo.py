@@ -18,6 +18,7 @@ Debian alsa-utils voices). ``--quick`` measures fewer delays.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -125,6 +126,14 @@ def double_talk_table(delays: tuple[int, ...]) -> int:
             b = es.measure_gate(m, "webrtc", gain_db=g, change_at_s=6.0, keeper=True)
             print(f"{m.name:9s} path {g:+4.0f} dB: AEC3 {a.change_sent_s:.2f} s / {100 * a.settled_sent:.1f} %, "
                   f"+keeper {b.change_sent_s:.2f} s / {100 * b.settled_sent:.1f} %", flush=True)
+    print("the same delay, another room (40 ms, -6 -> -3 dB; tuning voices, rooms not used elsewhere): ERLE in the "
+          "first second (dB) and seconds until every later 250 ms window keeps >= 25 dB")
+    for room in (es.Room(5, 0.35, direct=0.25), es.Room(6, 0.3, direct=0.15), es.Room(7, 0.4, direct=0.3)):
+        m = dataclasses.replace(es.TUNING, other_room=room)
+        fa, ra = es.measure_path_change(es.factory("webrtc", keeper=False), m, new_delay_ms=40.0)
+        fb, rb = es.measure_path_change(es.factory("webrtc", keeper=True), m, new_delay_ms=40.0)
+        print(f"room seed {room.seed} (T60 {room.t60_s:g} s): AEC3 {fa:.1f} dB / {fmt(ra, 2)} s, "
+              f"+keeper {fb:.1f} dB / {fmt(rb, 2)} s", flush=True)
     for k in (False, True):
         cpu = es.cpu_ms_per_frame(es.factory("webrtc", keeper=k), es.TUNING)
         print(f"CPU per 20 ms frame, AEC3 chain {'with' if k else 'without'} the keeper: {cpu:.2f} ms")
