@@ -154,3 +154,5 @@ def test_bad_settings_are_refused() -> None:
         LinearEcho(LinearSettings(tail_ms=0.0))
     with pytest.raises(ConfigError):
         LinearEcho(LinearSettings(kalman_a=1.5))
+    with pytest.raises(ConfigError):
+        NearEndKeeper(LinearSettings(bg_win_blocks=0))

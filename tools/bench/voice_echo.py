@@ -10,6 +10,8 @@ our own canceller, on the tuning material and on the held-out one.
         table: near-end frames sent through the sender, PESQ-WB and segmental SNR of what was
         sent, far-end-only frames sent, echo sent after a path change; AEC3 alone vs with the
         keeper; tuning, held-out and second held-out material (about 6 minutes)
+    nice .venv/bin/python tools/bench/voice_echo.py --recovery   # only the same-delay room
+        changes (rooms 5-7 on tuning voices, each material's other room; about 10 s)
 
 The simulation is :mod:`vrdiplomacy.voice.echosim` (rooms of exponentially decaying noise,
 Debian alsa-utils voices). ``--quick`` measures fewer delays.
