@@ -5,6 +5,7 @@ role and another room than the one the gate was tuned on)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
@@ -34,9 +35,9 @@ def test_erle_over_long_delays_and_a_laptop_echo_path(delay_ms: int, gain_db: in
 
 @needs_webrtc
 def test_double_talk_keeps_the_near_end() -> None:
-    """Measured: the near end keeps its level within 3 dB through AEC3 and the keeper beside
-    it while the far end talks (band-envelope correlation 0.65; AEC3 alone 0.60, the
-    microphone with the echo 0.84)."""
+    """Measured: the near end keeps its level (-0.2 dB) through AEC3 and the keeper beside
+    it while the far end talks (band-envelope correlation 0.77, PESQ-WB 1.24; AEC3 alone
+    -2.5 dB, 0.60 and 1.12; the microphone with the echo 0.84 and 1.17)."""
     dt = es.measure_double_talk(es.factory("webrtc"), es.HELD_OUT)
     assert dt.level_db > -6.0  # the local talker is not suppressed while the far end talks
     assert dt.env_out > 0.5
@@ -58,19 +59,32 @@ def test_sender_does_not_send_the_far_end_back() -> None:
 
 
 @needs_webrtc
-@pytest.mark.parametrize("gain_db,near_sent,sent_env", [(-10.0, 0.65, 0.55), (0.0, 0.6, 0.42)])
-def test_double_talk_word_onsets_are_sent(gain_db: float, near_sent: float, sent_env: float) -> None:
-    """A delegate who interrupts is heard from the start of the word: through the real
-    sender on loudspeakers (held-out material, 60 ms), the near-end speech frames sent
-    while the far end talks (76 % at -10 dB, 69 % at 0 dB; fails on main 5dfeb41: 48 % and
-    38 %, AEC3's suppressor muting 120-160 ms of every word), and what was sent follows the
-    talker (band-envelope correlation 0.62 and 0.46; main 0.44 and 0.34). Nothing that AEC3
-    and the keeper let through is lost afterwards, and far-end-only frames stay unsent."""
-    g = es.measure_gate(es.HELD_OUT, "webrtc", gain_db=gain_db)
+@pytest.mark.parametrize("gain_db,near_sent", [(-10.0, 0.8), (0.0, 0.85)])
+def test_double_talk_near_end_is_sent_and_kept_clean(gain_db: float, near_sent: float) -> None:
+    """A delegate who interrupts is heard, whole and clean: through the real sender on
+    loudspeakers (held-out material, 60 ms echo delay), the near-end speech frames sent
+    while the far end talks (84 % at -10 dB, 90 % at 0 dB; AEC3 alone 48 % and 38 %), and
+    what was sent is the talker's waveform (segmental SNR against the clean near speech 14
+    and 16 dB; AEC3 alone 1 dB: its suppressor distorts the near end while the far end
+    talks; PESQ-WB 1.22 and 1.09, AEC3 alone 1.09 and 1.07). Fails on main 94bf7c4 (76 %
+    and 69 % sent, segmental SNR 2.0 and 0.7 dB). Nothing sent is lost afterwards, and
+    far-end-only frames stay unsent."""
+    g = es.measure_gate(es.HELD_OUT, "webrtc", delay_ms=60.0, gain_db=gain_db)
     assert g.near_frames > 60 and g.near_sent >= near_sent
-    assert g.sent_env >= sent_env
+    assert g.sent_snr >= 10.0
+    assert g.sent_env >= 0.55
     assert g.lost_gate + g.lost_echo_flag + g.lost_vad <= 3
     assert g.far_only_frames > 200 and g.far_only_sent < 0.05
+
+
+@needs_webrtc
+def test_double_talk_nine_in_ten_near_end_frames_on_the_tuning_material() -> None:
+    """On the material the keeper was tuned on (100 ms, 0 dB echo path: the near end a few dB
+    under the echo) at least 90 % of the near-end speech frames are sent during double
+    talk (92 %; AEC3 alone 39 %; fails on main 94bf7c4: 61 %)."""
+    g = es.measure_gate(es.TUNING, "webrtc", delay_ms=100.0, gain_db=0.0)
+    assert g.near_frames > 60 and g.near_sent >= 0.9
+    assert g.far_only_sent < 0.05
 
 
 @needs_webrtc
@@ -83,6 +97,19 @@ def test_echo_path_change_recovers_within_a_second(new_delay_ms: float) -> None:
     for m in (es.TUNING, es.HELD_OUT):
         _, settled = es.measure_path_change(es.factory("webrtc"), m, new_delay_ms=new_delay_ms)
         assert settled <= 1.0, m.name
+
+
+@needs_webrtc
+def test_same_delay_room_change_recovers_within_a_second_with_the_keeper() -> None:
+    """The laptop moves to another room at the same delay (40 ms, -6 -> -3 dB; tuning voices,
+    rooms seeded 5 and 6): the new echo looks like a talker to the keeper's error, yet every
+    250 ms window from 1 s after the change on keeps ERLE >= 25 dB (0.75 s for both; AEC3
+    alone 0.00 s). Fails on main 94bf7c4 (room 6: 1.50 s) and on 8c9c411 (2.25 s for both),
+    before the background filter's lead over a stale foreground suspended double talk."""
+    for seed, t60, direct in ((5, 0.35, 0.25), (6, 0.3, 0.15)):
+        m = dataclasses.replace(es.TUNING, other_room=es.Room(seed, t60, direct=direct))
+        _, settled = es.measure_path_change(es.factory("webrtc"), m, new_delay_ms=40.0)
+        assert settled <= 1.0, seed
 
 
 @needs_webrtc

@@ -81,8 +81,9 @@ def test_foreground_holds_the_echo_path_through_double_talk() -> None:
 
 def test_keeper_puts_the_talker_back_where_the_canceller_muted_it() -> None:
     """The canceller beside it mutes everything (a worst-case AEC3): while only the echo is
-    there nothing is replaced; at a talker's onset the replacement brings the talker back
-    within 200 ms, at its level, for at most the burst."""
+    there nothing is replaced; from a talker's onset the replacement brings the talker back
+    within 50 ms, at its level, time-aligned, for the whole talk (on 32f4051 only the
+    first 200 ms of it: a burst per onset)."""
     rng = np.random.default_rng(6)
     far = 0.1 * rng.standard_normal(FS * 4)
     echo = np.convolve(far, room(gain_db=-3.0))[: far.size]
@@ -97,13 +98,44 @@ def test_keeper_puts_the_talker_back_where_the_canceller_muted_it() -> None:
         blk = np.zeros(N, dtype=np.float32)  # AEC3 muted this block
         keeper.mix(blk)
         out[i:i + N] = blk
-    assert not np.any(out[: onset + 700])  # echo alone: nothing replaced
-    assert keeper.kept_blocks <= keeper.s.burst_ms / 10 + 2  # one burst (the switch spans two blocks)
-    seg = slice(onset + 700 + int(0.05 * FS), onset + 700 + int(0.2 * FS))
-    ref = near[onset + int(0.05 * FS): onset + int(0.2 * FS)]
+    assert not np.any(out[: onset + 700 - N])  # echo alone: nothing replaced (the switch ramps over a block)
+    seg = slice(onset + 700 + int(0.05 * FS), far.size)
+    ref = near[onset + int(0.05 * FS): far.size - 700]
     level = 10 * np.log10(np.sum(out[seg].astype(np.float64) ** 2) / np.sum(ref**2))
-    assert -6.0 < level < 3.0
-    assert np.corrcoef(out[seg], ref)[0, 1] > 0.8  # the talker, time-aligned with AEC3's output
+    assert -3.0 < level < 1.0
+    assert np.corrcoef(out[seg], ref)[0, 1] > 0.9  # the talker, time-aligned with AEC3's output
+    # the syllables (4 Hz, half of the time) are replaced, through to the end
+    assert keeper.kept_blocks >= 40
+    assert np.sum(out[-int(0.25 * FS):].astype(np.float64) ** 2) > 0.1 * np.sum(near[-int(0.25 * FS) - 700:-700] ** 2)
+
+
+@pytest.mark.parametrize("shift_ms", [0.0, 30.0])
+def test_keeper_stands_aside_when_the_echo_path_changes(shift_ms: float) -> None:
+    """Someone moves the laptop (another, louder room, the same delay or 30 ms more) while
+    the far end talks and nobody here does: the new echo looks like a talker to the
+    filter's error, but the filter's misfit (between syllables it subtracts an echo that is
+    no longer there) suspends the detector. Next to a worst-case AEC3 (muting everything)
+    the keeper then puts back less than half of what it does without the misfit rule
+    (``suspect_ms=0``: 1.4 s of the new echo)."""
+    far = talk(4.0, 11, rms=0.1)
+    rng = np.random.default_rng(8)
+    k = 2 * FS
+    a = np.convolve(far, room(1, gain_db=-3.0))[: far.size]
+    d = int(shift_ms * FS / 1000)
+    b = np.convolve(far, np.concatenate([np.zeros(d), room(9, gain_db=0.0)]))[: far.size]
+    mic = np.concatenate([a[:k], b[k:]]) + 1e-5 * rng.standard_normal(far.size)
+
+    def kept(settings: LinearSettings) -> tuple[int, int]:
+        keeper = NearEndKeeper(settings)
+        for i in range(0, far.size, N):
+            keeper.push(mic[i:i + N], far[i:i + N])
+            keeper.mix(np.zeros(N, dtype=np.float32))
+        return keeper.kept_blocks, keeper.suspects
+
+    blocks, suspects = kept(LinearSettings())
+    without, _ = kept(LinearSettings(suspect_ms=0.0))
+    assert suspects >= 1
+    assert without >= 100 and blocks <= 0.5 * without
 
 
 def test_aec3_lag_finds_a_pure_delay() -> None:
@@ -122,3 +154,5 @@ def test_bad_settings_are_refused() -> None:
         LinearEcho(LinearSettings(tail_ms=0.0))
     with pytest.raises(ConfigError):
         LinearEcho(LinearSettings(kalman_a=1.5))
+    with pytest.raises(ConfigError):
+        NearEndKeeper(LinearSettings(bg_win_blocks=0))

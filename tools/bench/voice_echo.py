@@ -7,7 +7,11 @@ our own canceller, on the tuning material and on the held-out one.
         [--residual-db 0 --no-align]   # AEC3 alone, as on d7a55a9
         [--no-keeper]                  # no linear canceller beside AEC3, as on 5dfeb41
     nice .venv/bin/python tools/bench/voice_echo.py --double-talk   # only the double-talk
-        table: near-end frames sent through the sender, AEC3 alone vs with the keeper
+        table: near-end frames sent through the sender, PESQ-WB and segmental SNR of what was
+        sent, far-end-only frames sent, echo sent after a path change; AEC3 alone vs with the
+        keeper; tuning, held-out and second held-out material (about 6 minutes)
+    nice .venv/bin/python tools/bench/voice_echo.py --recovery   # only the same-delay room
+        changes (rooms 5-7 on tuning voices, each material's other room; about 10 s)
 
 The simulation is :mod:`vrdiplomacy.voice.echosim` (rooms of exponentially decaying noise,
 Debian alsa-utils voices). ``--quick`` measures fewer delays.
@@ -16,6 +20,7 @@ Debian alsa-utils voices). ``--quick`` measures fewer delays.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -44,7 +49,11 @@ def main() -> int:
     ap.add_argument("--no-align", action="store_true", help="no delay alignment before AEC3 (as before)")
     ap.add_argument("--no-keeper", action="store_true", help="no linear canceller beside AEC3 (as on 5dfeb41)")
     ap.add_argument("--double-talk", action="store_true", help="only the double-talk table (keeper off vs on)")
+    ap.add_argument("--recovery", action="store_true",
+                    help="only the same-delay room changes of the double-talk table (keeper off vs on)")
     args = ap.parse_args()
+    if args.recovery:
+        return recovery_table() if webrtc_available() else 1
     if args.double_talk:
         return double_talk_table((10, 100, 200) if args.quick else (10, 50, 100, 200))
     align = not args.no_align
@@ -97,26 +106,52 @@ def main() -> int:
 def double_talk_table(delays: tuple[int, ...]) -> int:
     """Near end talking 3 s into far-end speech, through the real sender (voice activity,
     loudspeakers): per material, echo delay and echo path, the share of near-end speech
-    frames sent, the band-envelope correlation of what was sent with the clean near speech,
-    and the share of far-end-only frames sent; AEC3 alone (as on 5dfeb41) and with the
-    keeper (the default)."""
+    frames sent, PESQ-WB and segmental SNR of what was sent (frames not sent are silence)
+    against the clean near speech, and the share of far-end-only frames sent; AEC3 alone
+    (as on 5dfeb41) and with the keeper (the default). Then per material and path the
+    seconds of far-end-only audio sent in the first second after an echo path change."""
     if not webrtc_available():
         print("webrtc: livekit is not installed (pip install livekit); nothing to measure")
         return 1
-    print("material  delay  path   near sent %     sent env corr   far-only sent %   lost to canceller / gate / flag / VAD")
-    print("                        AEC3  +keeper   AEC3  +keeper   AEC3  +keeper     AEC3 -> +keeper")
-    for m in (es.TUNING, es.HELD_OUT):
+    print("material  delay  path   near sent %     PESQ-WB sent (mic)     seg SNR dB sent (mic)  far-only sent %")
+    print("                        AEC3  +keeper   AEC3  +keeper          AEC3  +keeper          AEC3  +keeper")
+    for m in (es.TUNING, es.HELD_OUT, es.HELD_OUT_2):
         for d in delays:
             for g in (-10.0, 0.0):
                 a = es.measure_gate(m, "webrtc", delay_ms=d, gain_db=g, keeper=False)
                 b = es.measure_gate(m, "webrtc", delay_ms=d, gain_db=g, keeper=True)
                 print(f"{m.name:9s} {d:4d} ms {g:+4.0f} dB  {100 * a.near_sent:4.0f}  {100 * b.near_sent:5.0f}     "
-                      f"{a.sent_env:5.2f} {b.sent_env:6.2f}     {100 * a.far_only_sent:5.1f} {100 * b.far_only_sent:6.1f}"
-                      f"      {a.lost_canceller}/{a.lost_gate}/{a.lost_echo_flag}/{a.lost_vad} -> "
-                      f"{b.lost_canceller}/{b.lost_gate}/{b.lost_echo_flag}/{b.lost_vad}", flush=True)
+                      f"{fmt(a.sent_pesq, 2):>5s} {fmt(b.sent_pesq, 2):>6s} ({fmt(b.mic_pesq, 2)})   "
+                      f"{a.sent_snr:5.1f} {b.sent_snr:6.1f} ({b.mic_snr:4.1f})    "
+                      f"{100 * a.far_only_sent:5.1f} {100 * b.far_only_sent:6.1f}", flush=True)
+    print("echo path change at 6 s (room, delay 80 -> 140 ms), near end silent: far-end-only audio sent in the first "
+          "second after it (s), and far-end-only frames sent from 1 s after it (%)")
+    for m in (es.TUNING, es.HELD_OUT, es.HELD_OUT_2):
+        for g in (-10.0, 0.0):
+            a = es.measure_gate(m, "webrtc", gain_db=g, change_at_s=6.0, keeper=False)
+            b = es.measure_gate(m, "webrtc", gain_db=g, change_at_s=6.0, keeper=True)
+            print(f"{m.name:9s} path {g:+4.0f} dB: AEC3 {a.change_sent_s:.2f} s / {100 * a.settled_sent:.1f} %, "
+                  f"+keeper {b.change_sent_s:.2f} s / {100 * b.settled_sent:.1f} %", flush=True)
+    recovery_table()
     for k in (False, True):
         cpu = es.cpu_ms_per_frame(es.factory("webrtc", keeper=k), es.TUNING)
         print(f"CPU per 20 ms frame, AEC3 chain {'with' if k else 'without'} the keeper: {cpu:.2f} ms")
+    return 0
+
+
+def recovery_table() -> int:
+    """Echo path changes at the same delay (40 ms, -6 -> -3 dB), AEC3 alone and with the keeper:
+    to rooms used nowhere else (tuning voices), then to each material's own other room."""
+    print("the same delay, another room (40 ms, -6 -> -3 dB): ERLE in the first second (dB) and seconds until "
+          "every later 250 ms window keeps >= 25 dB")
+    cases = [(f"tuning voices, room seed {r.seed} (T60 {r.t60_s:g} s)", dataclasses.replace(es.TUNING, other_room=r))
+             for r in (es.Room(5, 0.35, direct=0.25), es.Room(6, 0.3, direct=0.15), es.Room(7, 0.4, direct=0.3))]
+    cases += [(f"{m.name}, its other room (seed {m.other_room.seed})", m)
+              for m in (es.TUNING, es.HELD_OUT, es.HELD_OUT_2)]
+    for label, m in cases:
+        fa, ra = es.measure_path_change(es.factory("webrtc", keeper=False), m, new_delay_ms=40.0)
+        fb, rb = es.measure_path_change(es.factory("webrtc", keeper=True), m, new_delay_ms=40.0)
+        print(f"{label}: AEC3 {fa:.1f} dB / {fmt(ra, 2)} s, +keeper {fb:.1f} dB / {fmt(rb, 2)} s", flush=True)
     return 0
 
 

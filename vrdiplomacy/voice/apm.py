@@ -15,8 +15,9 @@ reference, so that a moved laptop or another audio device reaches AEC3 as a new 
 old delay (re-converged within a second) rather than as a delay jump (2-3 s);
 :class:`ResidualGate` attenuates blocks that AEC3 cut only partly while the far end talks.
 :class:`~vrdiplomacy.voice.doubletalk.NearEndKeeper` (:attr:`AecSettings.linear`) runs a
-linear canceller beside AEC3 and puts its output in where AEC3's suppressor mutes near-end
-word onsets during double talk.
+linear canceller beside AEC3 and puts its output in place of AEC3's during detected double
+talk (AEC3's suppressor mutes near-end word onsets and distorts the rest while the far end
+talks).
 
 Both backends have the same contract: :meth:`process` takes microphone and loudspeaker
 samples in equal-length multiples of ``block`` (10 ms) and returns the cleaned microphone
@@ -87,15 +88,18 @@ class ResidualGate:
         self._ramp = (np.arange(1, s.block + 1, dtype=np.float64) / s.block).astype(np.float32)
         self.attenuated = 0  # blocks the gate attenuated
 
-    def block(self, mic: npt.NDArray[np.float64], far: npt.NDArray[np.float64], out: F32) -> None:
-        """One block: ``mic`` and ``far`` as AEC3 got them, ``out`` its output (changed in place)."""
+    def block(self, mic: npt.NDArray[np.float64], far: npt.NDArray[np.float64], out: F32, near: bool = False) -> None:
+        """One block: ``mic`` and ``far`` as AEC3 got them, ``out`` its output (changed in place);
+        ``near``: the double-talk keeper put the near end into this block (left as it is)."""
         self._far_pow.append(float(np.dot(far, far)) / max(1, far.size))
         mic_e = float(np.dot(mic, mic))
         o = out.astype(np.float64)
         out_e = float(np.dot(o, o))
         gain = 1.0
         far_active = max(self._far_pow) > self._far_active
-        if far_active and out_e > mic_e * self._pass:
+        if near:
+            pass  # the keeper's block: left as it is, no hold (the keeper decides block by block)
+        elif far_active and out_e > mic_e * self._pass:
             self._hold = self._hold_blocks  # AEC3 let the near end through
         elif self._hold > 0:
             self._hold -= 1
@@ -278,7 +282,8 @@ class WebRtcProcessor:
                 if self.keeper is not None:
                     self.keeper.mix(out[i:i + n])
                 if self.residual is not None:
-                    self.residual.block(d[i:i + n], x[i:i + n], out[i:i + n])
+                    self.residual.block(d[i:i + n], x[i:i + n], out[i:i + n],
+                                        self.keeper is not None and self.keeper.replaced)
                 self.meter.block(d[i:i + n], out[i:i + n], x[i:i + n] if self.echo else None)
         except RuntimeError as e:
             raise AudioError(f"WebRTC audio processing failed: {e}") from None

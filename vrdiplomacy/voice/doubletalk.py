@@ -19,13 +19,32 @@ uncertainty over the error power, so large errors in double talk shrink it), a
 cancel better outside double talk.
 
 :class:`NearEndKeeper`: per frequency bin it learns what the foreground leaves of the echo
-(as a ratio to its echo estimate) on echo alone; double talk is a block whose error holds
-clearly more than that, three blocks running. The replacement is the linear error with
-each bin brought down to that excess (spectral subtraction of the expected residual), so a
-block taken for double talk by mistake passes little. It replaces AEC3's output only where
-AEC3 cut it, and for at most ``burst_ms`` from an onset: AEC3 lets the near end through by
-itself after 120-160 ms. A burst in which AEC3 never let anything through was no talker
-but a changed echo path; the keeper then stands aside while AEC3 re-converges.
+(as a ratio to its echo estimate) on echo alone. Near-end power is the error beyond that
+expected residual (3 dB over), bin by bin; a block is double talk when that near-end power
+exceeds the expected residual in all, the filter is trusted (its residual 12 dB under its
+estimate), and the near-end power reaches 15 dB under the loudest echo of the last 400 ms
+(the filter's residual swings by 10-20 dB from block to block; a talker who interrupts is
+within a few dB of the echo). The replacement is the linear error with each bin brought
+down to that excess (spectral subtraction of the expected residual); it replaces AEC3's
+output wherever double talk was detected, for as long as it lasts: AEC3's suppressor
+mutes word onsets for 120-200 ms (and again in mid-word at a 0 dB echo path), and while
+the far end talks it distorts the near end even where it lets it through (PESQ-WB of a
+near end with no echo at all: 4.20 with the far end silent, 1.59 with it talking).
+
+A changed echo path looks like a talker to the error (a new echo the filter does not
+know), so the detector also watches the foreground's fit: blocks where subtracting its
+estimate adds energy (its echo path is gone), three in five, suspend double talk for
+600 ms or until the filters follow the new path, and the expected residual is learnt
+afresh on it (the detector trusts the filter again once it fits the new path). Where the
+new echo overlaps the old estimate (the same delay, another room) the estimate never adds
+energy; then the background filter tells: a talker's large error shrinks its Kalman step,
+so it stays within about 1 dB of the foreground (95 % of double-talk blocks on the tuning
+material), while a changed path is one it learns, 1-4 dB ahead within a few hundred ms;
+2 dB ahead for 80 ms of "double talk", while the foreground removes less than half of the
+microphone's energy (its path is gone), suspends the detector the same way. A block
+where the filter takes less off the microphone than ``fit_min`` of its estimate is not
+double talk either. As a last guard, a "double talk" that AEC3 never lets through for
+500 ms is taken for a changed path that AEC3 suppresses, and the keeper stands aside.
 
 AEC3's output comes ``lag`` samples after its input (:func:`aec3_lag`, 15 ms with noise
 suppression at 48 kHz), so the replacement and the decisions are delayed as much.
@@ -65,13 +84,26 @@ class LinearSettings:
     double talk, leaving out blocks ``suspect_db`` above it (a missed talker); the filter is
     trusted once that residual is ``trust_db`` below its echo estimate. Near-end power:
     the error beyond ``oversub_db`` over the expected residual, bin by bin; double talk:
-    that is ``dt_ratio_db`` over the expected residual in all and above ``min_near_dbfs``,
-    in ``confirm`` blocks running; the flag holds ``dt_hold_ms``.
+    that is ``dt_ratio_db`` over the expected residual in all, above ``min_near_dbfs`` and
+    within ``near_peak_db`` of the loudest echo estimate of the window, in ``confirm``
+    blocks running; the flag holds ``dt_hold_ms``. Not double talk: a block whose filter
+    removes less than ``fit_min`` times its estimate's energy from the microphone (where
+    the estimate is at least ``fit_floor`` of the error). Changed echo path: a block where
+    the foreground's error exceeds the microphone by ``-misfit`` times its estimate, that
+    estimate ``misfit_share`` of the error or more and within ``misfit_db`` of the loudest;
+    ``misfit_count`` of five such blocks suspend double talk for ``suspect_ms`` (0: never), and
+    so do ``bg_win_blocks`` "double talk" blocks running where the background's smoothed
+    error is ``bg_win_db`` under the foreground's (0: never) while the foreground removes
+    less than ``stale_db`` of the microphone's (a talker's error shrinks the background's
+    step, so it stays within about 1 dB of the foreground; a new echo path is one it learns,
+    and one the foreground's estimate barely touches).
 
-    Replacement: where AEC3's output is ``mute_db`` below the replacement, for at most
-    ``burst_ms`` from an onset, re-armed after ``rearm_ms`` without double talk; AEC3's
-    output within ``pass_db`` of the replacement means AEC3 itself passes the talker; a
-    burst without that stands the keeper aside for ``disarm_ms`` (a changed echo path).
+    Replacement: wherever double talk was detected and AEC3's output is ``mute_db`` below
+    the replacement (-100 dB: wherever double talk was detected; while the far end talks,
+    AEC3's suppressor distorts the near end even where it lets it through). A double talk
+    in which AEC3's output stays ``pass_db`` under the replacement for ``unconfirmed_ms``
+    (AEC3 never lets anything through: no talker but a changed echo path it suppresses)
+    stands the keeper aside for ``disarm_ms`` (0: never).
     """
 
     enabled: bool = True
@@ -85,20 +117,29 @@ class LinearSettings:
     suspect_db: float = 6.0
     reset_db: float = 6.0
     oversub_db: float = 3.0
-    dt_ratio_db: float = 6.0
+    dt_ratio_db: float = 0.0
     min_near_dbfs: float = -60.0
-    trust_db: float = 6.0
+    near_peak_db: float = -15.0
+    trust_db: float = 12.0
     floor_s: float = 0.3
-    confirm: int = 3
+    confirm: int = 1
     dt_hold_ms: float = 60.0
     echo_window_ms: float = 400.0
     loud_db: float = 20.0
-    mute_db: float = 6.0
+    fit_min: float = -0.5
+    fit_floor: float = 0.1
+    misfit: float = -0.7
+    misfit_share: float = 0.5
+    misfit_db: float = -15.0
+    misfit_count: int = 3
+    suspect_ms: float = 600.0
+    bg_win_db: float = 2.0
+    bg_win_blocks: int = 8
+    stale_db: float = 3.0
+    mute_db: float = -100.0
     pass_db: float = 12.0
-    burst_ms: float = 200.0
-    rearm_ms: float = 150.0
+    unconfirmed_ms: float = 500.0
     disarm_ms: float = 1500.0
-
 
 class LinearEcho:
     """Two-filter PBFDAF on ``block``-sample blocks: :meth:`block` takes one microphone
@@ -136,6 +177,21 @@ class LinearEcho:
         self.far_active = False
         self.y_energy = 0.0  # last block: foreground echo estimate energy
         self.e_energy = 0.0  # last block: foreground error energy
+
+    @property
+    def fg_energy(self) -> float:
+        """The foreground's smoothed error energy (blocks with far-end sound)."""
+        return self._e_fg
+
+    @property
+    def mic_energy(self) -> float:
+        """The microphone's smoothed energy (blocks with far-end sound)."""
+        return self._e_d
+
+    @property
+    def bg_energy(self) -> float:
+        """The background's smoothed error energy (blocks with far-end sound)."""
+        return self._e_bg
 
     def restart(self) -> None:
         """Forget the echo path (the reference jumped: the delay alignment moved)."""
@@ -235,10 +291,15 @@ class NearEndKeeper:
         self._dt_ratio = 10.0 ** (s.dt_ratio_db / 10.0)
         self._min_near = 10.0 ** (s.min_near_dbfs / 10.0) * n * n  # summed |rfft|^2 of a frame: n^2 times its power
         self._mute = 10.0 ** (-s.mute_db / 10.0)
-        self._pass = 10.0 ** (-s.pass_db / 10.0)
         self._hold_blocks = max(1, int(round(s.dt_hold_ms * blocks_s / 1000.0)))
-        self._burst_blocks = max(1, int(round(s.burst_ms * blocks_s / 1000.0)))
-        self._rearm_blocks = max(1, int(round(s.rearm_ms * blocks_s / 1000.0)))
+        self._near_peak = 10.0 ** (s.near_peak_db / 10.0) * n  # block energy -> summed |rfft|^2
+        self._misfit_peak = 10.0 ** (s.misfit_db / 10.0)
+        self._pass = 10.0 ** (-s.pass_db / 10.0)
+        self._unconfirmed_blocks = max(1, int(round(s.unconfirmed_ms * blocks_s / 1000.0)))
+        self._disarm_blocks = int(round(s.disarm_ms * blocks_s / 1000.0))
+        self._unconfirmed = 0
+        self._disarmed = 0
+        self.disarms = 0  # times AEC3 passed nothing through a long "double talk" (a changed path)
         self._ypeak: deque[float] = deque([0.0], maxlen=max(1, int(round(s.echo_window_ms * blocks_s / 1000.0))))
         self._loud = 10.0 ** (-s.loud_db / 10.0)
         self._win = np.sqrt(0.5 - 0.5 * np.cos(2.0 * np.pi * (np.arange(2 * n) + 0.5) / (2 * n)))
@@ -254,11 +315,15 @@ class NearEndKeeper:
         self._change_blocks = max(1, int(round(s.change_s * blocks_s)))
         self._suspect = 10.0 ** (s.suspect_db / 10.0)
         self.path_changes = 0
-        self._burst = 0
-        self._clear = self._rearm_blocks
-        self._confirmed = True  # AEC3 let the near end through during the current burst
-        self._disarmed = 0
-        self._disarm_blocks = max(1, int(round(s.disarm_ms * blocks_s / 1000.0)))
+        self._misfits: deque[bool] = deque([False] * 5, maxlen=5)
+        self._suspect_blocks = int(round(s.suspect_ms * blocks_s / 1000.0))
+        self._suspected = 0
+        if s.bg_win_blocks < 1:
+            raise ConfigError("double-talk keeper: bg_win_blocks must be at least 1")
+        self._bg_win = 10.0 ** (-s.bg_win_db / 10.0) if s.bg_win_db > 0 else 0.0
+        self._bg_lead = 0
+        self._bg_stale = 10.0 ** (-s.stale_db / 10.0)
+        self.suspects = 0  # times a misfit or the background's lead suspended the detector (a changed path)
         self.lag = lag
         extra = max(0, lag - n)  # the overlap-add already delays by one block
         self._line = np.zeros(extra + n)
@@ -271,6 +336,7 @@ class NearEndKeeper:
         self.trusted = False
         self.dt_blocks = 0  # blocks flagged as double talk
         self.kept_blocks = 0  # output blocks where the linear output replaced AEC3's
+        self.replaced = False  # the last block :meth:`mix` handled was replaced
 
     def restart(self) -> None:
         """The reference jumped (the delay alignment moved): forget the echo path and the
@@ -288,10 +354,11 @@ class NearEndKeeper:
         excite = self._xpeak[-1] > self._loud * max(self._xpeak)  # far-end sound that excites the filter
         e = lin.block(d, ref, adapt=True, compare=excite and not self.double_talk)
         if lin.changed:  # not double talk: a changed echo path, now followed
-            self._hold = self._long = self._run = self._burst = 0
+            self._hold = self._long = self._run = self._suspected = 0
             self.double_talk = False
             self.path_changes += 1
-        if float(np.dot(lin.bg_error, lin.bg_error)) < lin.e_energy:
+        bg_e = float(np.dot(lin.bg_error, lin.bg_error))
+        if bg_e < lin.e_energy:
             e = lin.bg_error  # the background already follows a changed path better
         y = d - e
         E = np.fft.rfft(np.concatenate([self._e_prev, e]) * self._win)
@@ -301,14 +368,40 @@ class NearEndKeeper:
         pe = E.real ** 2 + E.imag ** 2
         py = Y.real ** 2 + Y.imag ** 2
         self._ypeak.append(lin.y_energy)
-        loud = lin.far_active and lin.y_energy > self._loud * max(self._ypeak)
+        ymax = max(self._ypeak)
+        loud = lin.far_active and lin.y_energy > self._loud * ymax
+        dd, ee, yy = float(np.dot(d, d)), float(np.dot(e, e)), float(np.dot(y, y))
+        # the filter must remove energy where its estimate is a fair part of the error
+        fit = yy < self.s.fit_floor * ee or dd - ee > self.s.fit_min * yy
+        # the foreground adds energy where it should remove it: its echo path is gone (a new
+        # echo looks like a talker to the error; several such blocks suspend the detector)
+        self._misfits.append(dd - lin.e_energy < self.s.misfit * lin.y_energy
+                             and lin.y_energy > self.s.misfit_share * lin.e_energy
+                             and lin.y_energy > self._misfit_peak * ymax)
+        # the background (which keeps adapting, its step shrunk by a talker's error) beating a
+        # foreground that barely cancels, through "double talk": the echo path changed
+        lead = (self.double_talk and lin.far_active and lin.bg_energy < self._bg_win * lin.fg_energy
+                and lin.fg_energy > self._bg_stale * lin.mic_energy)
+        self._bg_lead = self._bg_lead + 1 if lead else 0
+        bg_wins = self._bg_lead >= self.s.bg_win_blocks
+        if self._suspect_blocks and (bg_wins or sum(self._misfits) >= self.s.misfit_count):
+            if self._suspected == 0:
+                self.suspects += 1
+                # the residual learnt on the old path says nothing about the new one: learn
+                # it afresh (the filter is trusted again once it fits the new path)
+                self._ne[:] = 0.0
+                self._ny[:] = 0.0
+            self._suspected = self._suspect_blocks
+            self._hold = self._run = 0
+        elif self._suspected > 0:
+            self._suspected -= 1
         ne_sum, ny_sum = float(self._ne.sum()), float(self._ny.sum())
         self.trusted = ny_sum > 0.0 and ne_sum < self._trust * ny_sum
         expected = self._oversub * (self._ne / (self._ny + 1e-20)) * py
         excess = np.maximum(pe - expected, 0.0)
         near = float(excess.sum())
-        dt = (self.trusted and loud and near > self._dt_ratio * float(expected.sum())
-              and near > self._min_near)
+        dt = (self.trusted and fit and self._suspected == 0 and near > self._dt_ratio * float(expected.sum())
+              and near > self._min_near and near > self._near_peak * ymax)
         self._run = self._run + 1 if dt else 0
         if self._run >= self.s.confirm:
             self._hold = self._hold_blocks
@@ -330,23 +423,6 @@ class NearEndKeeper:
         if loud and not self.double_talk and (not self.trusted or float(pe.sum()) < self._suspect * ne_sum / ny_sum * float(py.sum())):
             self._ne += self._w * (pe - self._ne)
             self._ny += self._w * (py - self._ny)
-        # at most burst_ms of replacement per onset, re-armed after rearm_ms without double talk
-        if self._disarmed > 0:
-            self._disarmed -= 1
-        if self.double_talk:
-            if self._clear >= self._rearm_blocks and self._disarmed == 0:
-                self._burst = self._burst_blocks
-                self._confirmed = False
-            self._clear = 0
-        else:
-            self._clear += 1
-        if self._burst == 1 and not self._confirmed:
-            # a whole burst and AEC3 never let anything through: an echo path change, not
-            # a talker; no replacement until AEC3 has re-converged
-            self._disarmed = self._disarm_blocks
-        use = self.double_talk and self._burst > 0
-        if use:
-            self._burst -= 1
         self.dt_blocks += int(self.double_talk)
         # the linear error less the expected residual echo, per bin (overlap-add, one block late)
         g = np.sqrt(excess / (pe + 1e-20))
@@ -355,7 +431,7 @@ class NearEndKeeper:
         self._ola = frame[n:].copy()
         self._line[:-n] = self._line[n:]
         self._line[-n:] = done
-        self._flags.append(use)
+        self._flags.append(self.double_talk)
 
     def mix(self, out: npt.NDArray[np.float32]) -> None:
         """Replace AEC3's output block ``out`` (in place) where double talk was detected
@@ -365,19 +441,31 @@ class NearEndKeeper:
         k = self._extra // n + 1  # flags[-1] is this block's, the replacement is one block late
         flag = self._flags[-1 - k] or bool(self._extra % n and self._flags[-2 - k])
         gain = 0.0
-        if flag:
+        self.replaced = False
+        if self._disarmed > 0:
+            self._disarmed -= 1
+        if not flag:
+            self._unconfirmed = 0
+        elif self._disarmed == 0:
             o = out.astype(np.float64)
             oe, le = float(np.dot(o, o)), float(np.dot(lin, lin))
             if oe < self._mute * le:
                 gain = 1.0
-            if oe > self._pass * le:
-                self._confirmed = True  # AEC3 lets the near end through: it was double talk
+            # AEC3 lets a talker through within a few hundred ms (at its own quality); a
+            # "double talk" it never lets through is a changed echo path it suppresses
+            self._unconfirmed = 0 if oe > self._pass * le else self._unconfirmed + 1
+            if self._unconfirmed > self._unconfirmed_blocks and self._disarm_blocks > 0:
+                self._disarmed = self._disarm_blocks
+                self._unconfirmed = 0
+                self.disarms += 1
+                gain = 0.0
         if gain == 0.0 and self._gain == 0.0:
             return
         w = self._gain + (gain - self._gain) * self._ramp
         out[:] = (1.0 - w) * out + w * lin
         self._gain = gain
         self.kept_blocks += int(gain > 0.0)
+        self.replaced = gain > 0.0
 
 
 def aec3_lag(process: Callable[[F64], F64], fs: int = 48000, block: int = 480, seconds: float = 0.3) -> int:

@@ -17,7 +17,9 @@ are added. Measured:
   share of far-end-only frames (near end silent) that it still sends.
 
 Material: Debian alsa-utils' recorded voices (:data:`TUNING` and :data:`HELD_OUT` use
-different talkers' files in each role and different rooms).
+different talkers' files in each role and different rooms; :data:`HELD_OUT_2`, another
+assignment and another room, was measured only once, after the double-talk keeper was
+settled).
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ TUNING = Material("tuning", ("Front_Center", "Front_Left", "Front_Right", "Side_
                   Room(1, 0.25), Room(2, 0.3, direct=0.2))
 HELD_OUT = Material("held-out", ("Rear_Right", "Side_Right", "Rear_Center", "Rear_Left"), ("Front_Center", "Side_Left"),
                     Room(11, 0.45, length_s=0.4, direct=0.15), Room(12, 0.2, direct=0.4))
+HELD_OUT_2 = Material("held-out-2", ("Rear_Left", "Front_Left", "Rear_Center", "Side_Left"), ("Side_Right", "Front_Right"),
+                      Room(21, 0.35, length_s=0.35, direct=0.25), Room(22, 0.3, direct=0.3))
 
 
 def room_rir(room: Room, fs: int = FS) -> F64:
@@ -235,6 +239,30 @@ def envelope_corr(ref: npt.ArrayLike, x: npt.ArrayLike) -> float:
     return float(np.corrcoef(a[:, keep].ravel(), b[:, keep].ravel())[0, 1])
 
 
+def align_lag(ref: F64, x: F64, max_ms: float = 40.0) -> int:
+    """Samples by which ``x`` lags ``ref`` (cross-correlation peak, 0 to ``max_ms``)."""
+    n = min(ref.size, x.size)
+    m = 1 << math.ceil(math.log2(2 * n))
+    r = np.fft.irfft(np.fft.rfft(x[:n], m) * np.conj(np.fft.rfft(ref[:n], m)), m)
+    return int(np.argmax(r[: int(max_ms * FS / 1000.0) + 1]))
+
+
+def seg_snr_db(ref: F64, x: F64, frame: int = 960, min_dbfs: float = -40.0, lo: float = -10.0, hi: float = 35.0,
+               lag: int | None = None) -> float:
+    """Segmental SNR of ``x`` against ``ref`` (dB): the mean over the ``frame``-sample frames
+    where ``ref`` is above ``min_dbfs`` of 10 log10(ref energy / error energy), each clamped
+    to [``lo``, ``hi``]; ``x`` is first advanced by ``lag`` samples (None: :func:`align_lag`)."""
+    x = x[align_lag(ref, x) if lag is None else lag:]
+    n = min(ref.size, x.size) // frame
+    r = ref[: n * frame].reshape(n, frame)
+    d = r - x[: n * frame].reshape(n, frame)
+    re, de = np.sum(r ** 2, axis=1), np.sum(d ** 2, axis=1)
+    keep = re / frame > 10.0 ** (min_dbfs / 10.0)
+    if not keep.any():
+        return float("nan")
+    return float(np.mean(np.clip(10.0 * np.log10(re[keep] / (de[keep] + 1e-20)), lo, hi)))
+
+
 @dataclass
 class DoubleTalk:
     """Near-end speech during far-end speech: ``level_db`` output energy over clean near-end
@@ -279,7 +307,8 @@ class GateFigures:
     ``near_sent`` share of near-end speech frames sent; frame counts; ``near_kept_sent`` the
     share sent of the near-end speech frames the canceller let through (output within 10 dB of
     the clean near speech: the gate's own part, the rest AEC3 muted); with a path change,
-    ``settled_sent`` the share of far-end-only frames sent from 1 s after it on.
+    ``settled_sent`` the share of far-end-only frames sent from 1 s after it on,
+    ``change_sent_s`` the seconds of far-end-only audio sent in the first second after it.
 
     Where the near-end frames that were not sent went (counts): ``lost_canceller`` muted
     (more than 10 dB under the clean near speech) by AEC3 and what runs beside it before the
@@ -287,7 +316,9 @@ class GateFigures:
     by both but flagged as echo; ``lost_vad`` left out by the voice activity detector.
     ``sent_env``: band-envelope correlation with the clean near speech of what was sent
     (frames not sent are silence) over the near-end talk, ``mic_env`` the same for the
-    microphone (near speech plus the echo)."""
+    microphone (near speech plus the echo). ``sent_pesq`` and ``mic_pesq``: PESQ-WB of the
+    same against the clean near speech (None without the pesq package); ``sent_snr`` and
+    ``mic_snr`` their segmental SNR (:func:`seg_snr_db`, dB)."""
 
     far_only_sent: float
     far_only_frames: int
@@ -302,6 +333,11 @@ class GateFigures:
     lost_vad: int = 0
     sent_env: float = float("nan")
     mic_env: float = float("nan")
+    change_sent_s: float = float("nan")
+    sent_pesq: float | None = None
+    mic_pesq: float | None = None
+    sent_snr: float = float("nan")
+    mic_snr: float = float("nan")
 
 
 def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: float = 0.0,
@@ -346,9 +382,9 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
     if residual is not None:
         gate_block = residual.block
 
-        def gate_recording(mic_blk: F64, far_blk: F64, out_blk: npt.NDArray[np.float32]) -> None:
+        def gate_recording(mic_blk: F64, far_blk: F64, out_blk: npt.NDArray[np.float32], near: bool = False) -> None:
             before_gate.append(out_blk.copy())
-            gate_block(mic_blk, far_blk, out_blk)
+            gate_block(mic_blk, far_blk, out_blk, near)
 
         residual.block = gate_recording
     is_echo = aec.frame_is_echo
@@ -373,10 +409,12 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
     out = np.concatenate(outs).astype(np.float64)
     oe = np.mean(np.resize(out, nf * frame).reshape(nf, frame) ** 2, axis=1)
     kept = [i for i in talk if (i + 1) * frame <= out.size and oe[i] > 0.1 * ne[i]]
-    settled = float("nan")
+    settled = change_sent = float("nan")
     if change_at_s is not None:
         late = [i for i in far_only if i * frame >= (change_at_s + 1.0) * FS]
         settled = sum(i in sent_at for i in late) / max(1, len(late))
+        first = [i for i in far_only if change_at_s * FS <= i * frame < (change_at_s + 1.0) * FS]
+        change_sent = sum(i in sent_at for i in first) * frame / FS
     pre = np.concatenate(before_gate).astype(np.float64) if before_gate else out
     pe = np.mean(np.resize(pre, nf * frame).reshape(nf, frame) ** 2, axis=1)
     lost = [i for i in talk if i not in sent_at]
@@ -390,9 +428,23 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
     seg = slice(s0, s0 + near_speech.size) if change_at_s is None else slice(0, 0)
     sent_env = envelope_corr(near[seg], sent[seg]) if change_at_s is None else float("nan")
     mic_env = envelope_corr(near[seg], mic[seg]) if change_at_s is None else float("nan")
+    quality: tuple[float | None, float | None, float, float] = (None, None, float("nan"), float("nan"))
+    if change_at_s is None:
+        from vrdiplomacy.voice.simulate import pesq_wb
+
+        def pesq_of(x: F64, lag: int) -> float | None:
+            try:
+                return pesq_wb(near[seg], x[lag:])
+            except RuntimeError:  # pesq.PesqError: e.g. no utterance in a signal that was not sent
+                return float("nan")
+
+        # the chain's delay, from its whole output (what was sent has holes)
+        lag = align_lag(near[seg], out[seg])
+        quality = (pesq_of(sent[seg], lag), pesq_of(mic[seg], 0), seg_snr_db(near[seg], sent[seg], lag=lag),
+                   seg_snr_db(near[seg], mic[seg], lag=0))
     return GateFigures(sum(i in sent_at for i in far_only) / max(1, len(far_only)), len(far_only),
                        sum(i in sent_at for i in talk) / max(1, len(talk)), len(talk), settled,
                        sum(i in sent_at for i in kept) / max(1, len(kept)), len(kept),
                        int(lost_canceller), int(lost_gate), int(lost_flag),
                        int(len(lost) - lost_canceller - lost_gate - lost_flag),
-                       sent_env, mic_env)
+                       sent_env, mic_env, change_sent, *quality)
