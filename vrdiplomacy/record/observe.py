@@ -45,10 +45,12 @@ MEMBERSHIP_NOTES = frozenset({"joined", "left"})
 class ObserveSettings:
     """settle_s: members seen within this many seconds of the first observation once the node is
     in the room were already there ("present") rather than joining (the relay lists them right
-    after its welcome; a secured room's roster comes whole, so 0 there); gestures: write others'
-    gestures down."""
+    after its welcome; in a secured room each member appears once its signed presence statement
+    is opened, which members restate a settling time after the roster changed, so a second or
+    more after the node's own admission on a busy machine: at 0.5 s a chair already in the room
+    was sometimes written down as joining); gestures: write others' gestures down."""
 
-    settle_s: float = 0.5
+    settle_s: float = 2.0
     gestures: bool = True
 
 
