@@ -96,3 +96,18 @@ def test_a_reused_member_key_is_a_leave_and_a_join_of_two_people() -> None:
     st.members[9].fingerprint = "AB:CD"
     out = obs.observe(st, g.floor, [], 2 * S)
     assert [(n.kind, n.actor.name) for n in out] == [("left", "Ms Tanaka"), ("joined", "Mr Silva")]
+
+
+def test_a_member_the_verified_roster_listed_at_admission_was_present_however_late_it_shows() -> None:
+    """Secured room: the node's first roster lists the chair, whose presence opens seconds later
+    on a busy machine. The record says the chair was there when it began; a member the roster did
+    not list is still a join."""
+    st, g = _room()
+    obs = Observer(ObserveSettings(settle_s=0.0), initial=lambda: ["AA:01"])
+    assert obs.observe(st, g.floor, [], 1 * S) == []
+    st.apply(MemberUpdate(7, "Chair", "S001", "present"), 4.0)
+    st.members[7].fingerprint = "AA:01"
+    st.apply(MemberUpdate(8, "France", "S002", "present"), 4.0)
+    st.members[8].fingerprint = "BB:02"
+    out = obs.observe(st, g.floor, [], 5 * S)
+    assert [(n.kind, n.actor.name) for n in out] == [("present", "Chair"), ("joined", "France")]

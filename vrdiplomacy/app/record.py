@@ -183,9 +183,14 @@ async def _keep(opts: KeepOptions, keeper: Keeper, first: Note) -> int:
         m = sealer.members().get(key)
         return None if m is None else m.country
 
+    def initial() -> list[str]:  # the verified roster when the node was admitted, itself excluded
+        if not isinstance(sealer, SecureRoom):
+            return []
+        return [m.fingerprint for i, m in sealer.members().items() if i != sealer.session.index]
+
     observe = opts.observe if sealer is None else dataclasses.replace(opts.observe, settle_s=0.0)
     observer = Observer(observe, procedure_notes=True, country=country,
-                        resumed=first.kind == "record_resumed")
+                        resumed=first.kind == "record_resumed", initial=initial)
     me = _own(opts.me, opts.name)
     if not await _start(session, stop):
         log.info("stopped before the room was reached: nothing recorded")

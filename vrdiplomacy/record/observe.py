@@ -64,17 +64,23 @@ class Observer:
     ``country(key)``: a member's delegation country from the verified roster (secured rooms),
     None when unknown; ``procedure_notes``: the meeting procedure's notes are the floor's source;
     ``resumed``: this node continues a record (members already there "were in the room when the
-    record resumed").
+    record resumed"); ``initial()``: in a secured room, the fingerprints the verified roster listed
+    when the node was admitted. Those members were in the room, however late their signed presence
+    statements open (a second or more on a busy machine), so they are noted "present", not
+    "joined"; the settling time covers only rooms without such a roster.
     """
 
     def __init__(self, settings: ObserveSettings | None = None, procedure_notes: bool = False,
-                 country: Callable[[int], str | None] | None = None, resumed: bool = False) -> None:
+                 country: Callable[[int], str | None] | None = None, resumed: bool = False,
+                 initial: Callable[[], Iterable[str]] | None = None) -> None:
         self.s = settings or ObserveSettings()
         self.resumed = resumed
         self.procedure_notes = procedure_notes
         self.country = country or (lambda key: None)
         self._present: dict[int, tuple[str, str]] = {}  # key -> ("present" | "away", who: fingerprint or name)
         self._first_us: int | None = None
+        self._initial_of = initial
+        self._initial: set[str] = set()  # fingerprints in the room at admission, not yet seen
         self._gestures_seen = 0
         self._countries: dict[int, str] = {}
         self._known: dict[int, tuple[Party, tuple[tuple[str, str], ...]]] = {}
@@ -125,6 +131,8 @@ class Observer:
         out: list[Note] = []
         if ready and self._first_us is None:
             self._first_us = now_us
+            if self._initial_of is not None:
+                self._initial = set(self._initial_of())
         settling = self._first_us is None or now_us - self._first_us <= _us(self.s.settle_s)
         current = {k: ("away" if m.state == "away" else "present", m.fingerprint or m.identity)
                    for k, m in state.members.items() if m.state in ("present", "away") and k != state.me}
@@ -136,7 +144,8 @@ class Observer:
                 out.append(self._left(state, now_us, k))
                 was = None
             if was is None:
-                if settling:
+                if settling or who in self._initial:
+                    self._initial.discard(who)
                     out.append(self._note(state, now_us, "present", k, "was in the room when the record "
                                           + ("resumed" if self.resumed else "began")))
                 else:
