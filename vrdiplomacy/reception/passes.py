@@ -27,25 +27,23 @@ Binary form (integers big-endian)::
 
 The signature (Ed25519, by the host certificate's key) covers everything before it, prefixed
 with :data:`SIGN_LABEL`. Files hold it base64-armoured between ``-----BEGIN VRDIPLOMACY
-RECEPTION PASS-----`` lines.
+RECEPTION PASS-----`` lines. The steps a room invitation shares (header, armour, signature,
+proof) are :mod:`vrdiplomacy.crypto.signed_token`'s.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import secrets
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
 from vrdiplomacy.crypto import identity as ident
+from vrdiplomacy.crypto.signed_token import TIMES, TokenFormat, hex_fingerprint, str8
 from vrdiplomacy.errors import ConfigError, CryptoError, ProtocolError
 
 MAGIC = b"VRDPASS"
@@ -55,17 +53,13 @@ PROOF_LABEL = b"vrdiplomacy reception proof v1\x00"
 MAX_PASS = 4096
 NO_KEY = bytes(32)
 ROLES = ("guest", "host")
-MAX_TIME = 253402300799
-PEM_BEGIN = b"-----BEGIN VRDIPLOMACY RECEPTION PASS-----"
-PEM_END = b"-----END VRDIPLOMACY RECEPTION PASS-----"
-_TIMES = struct.Struct("!QQ")
-
-
-def _str8(s: str) -> bytes:
-    raw = s.encode("utf-8")
-    if len(raw) > 255:
-        raise ProtocolError(f"string of {len(raw)} bytes exceeds 255")
-    return bytes([len(raw)]) + raw
+FORMAT = TokenFormat(
+    noun="reception pass", short="pass", signer="host", magic=MAGIC, version=VERSION,
+    sign_label=SIGN_LABEL, proof_label=PROOF_LABEL, max_size=MAX_PASS, pem_name=b"RECEPTION PASS",
+    bad_signature="the pass's signature does not verify (altered, or not signed by its host)",
+)
+PEM_BEGIN = FORMAT.pem_begin
+PEM_END = FORMAT.pem_end
 
 
 def looks_like_pass(data: bytes) -> bool:
@@ -93,72 +87,35 @@ class ReceptionPass:
     def signed_part(self) -> bytes:
         if len(self.guest_key) != 32 or len(self.token_id) != 16:
             raise ProtocolError("pass key or token id has the wrong size")
-        if len(self.host_cert_der) > MAX_PASS:
-            raise ProtocolError("host certificate too large")
-        return (MAGIC + bytes((VERSION,)) + _str8(self.room)
-                + len(self.host_cert_der).to_bytes(2, "big") + self.host_cert_der
-                + _str8(self.guest_name) + _str8(self.role) + self.guest_key
-                + _TIMES.pack(self.issued_at, self.not_after) + self.token_id)
+        return (FORMAT.head(self.room, self.host_cert_der)
+                + str8(self.guest_name) + str8(self.role) + self.guest_key
+                + TIMES.pack(self.issued_at, self.not_after) + self.token_id)
 
     def __bytes__(self) -> bytes:
-        if len(self.signature) != 64:
-            raise ProtocolError("reception pass is not signed")
-        return self.signed_part() + self.signature
+        return FORMAT.signed(self.signed_part(), self.signature)
 
     @classmethod
     def parse(cls, data: bytes) -> ReceptionPass:
         """Decode (not verify) a pass; :class:`ProtocolError` when malformed."""
-        if len(data) > MAX_PASS:
-            raise ProtocolError(f"reception pass of {len(data)} bytes exceeds {MAX_PASS}")
-        d = bytes(data)
-        pos = 0
-
-        def take(n: int) -> bytes:
-            nonlocal pos
-            if pos + n > len(d):
-                raise ProtocolError("truncated reception pass")
-            out = d[pos:pos + n]
-            pos += n
-            return out
-
-        def str8() -> str:
-            try:
-                return take(take(1)[0]).decode("utf-8")
-            except UnicodeDecodeError:
-                raise ProtocolError("reception pass string is not UTF-8") from None
-
-        if take(len(MAGIC)) != MAGIC:
-            raise ProtocolError("not a reception pass")
-        if take(1)[0] != VERSION:
-            raise ProtocolError("unsupported reception pass version")
-        room = str8()
-        der = take(int.from_bytes(take(2), "big"))
-        name, role = str8(), str8()
-        key = take(32)
-        issued, not_after = _TIMES.unpack(take(_TIMES.size))
-        token, sig = take(16), take(64)
-        if pos != len(d):
-            raise ProtocolError("trailing bytes after the reception pass")
+        c = FORMAT.reader(data)
+        room = c.str8()
+        der = c.blob16()
+        name, role = c.str8(), c.str8()
+        key = c.take(32)
+        issued, not_after = c.times()
+        token, sig = c.tail()
+        c.end()
         if role not in ROLES:
             raise ProtocolError(f"unknown reception role {role!r}")
-        if not issued <= not_after <= MAX_TIME:
-            raise ProtocolError("reception pass times out of range")
+        FORMAT.check_times(issued, not_after)
         return cls(room, der, name, role, key, issued, not_after, token, sig)
 
     def armored(self) -> bytes:
-        b64 = base64.encodebytes(bytes(self)).replace(b"\n", b"")
-        lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
-        return b"\n".join([PEM_BEGIN, *lines, PEM_END]) + b"\n"
+        return FORMAT.armor(bytes(self))
 
     @classmethod
     def from_armored(cls, data: bytes) -> ReceptionPass:
-        if PEM_BEGIN in data:
-            body = data.split(PEM_BEGIN, 1)[1].split(PEM_END, 1)[0]
-            try:
-                data = base64.b64decode(b"".join(body.split()), validate=True)
-            except (binascii.Error, ValueError):
-                raise ProtocolError("reception pass armour is not base64") from None
-        return cls.parse(data)
+        return cls.parse(FORMAT.dearmor(data))
 
     # ------------------------------------------------------------ reading
 
@@ -175,17 +132,12 @@ class ReceptionPass:
     def host_certificate(self) -> x509.Certificate:
         cert = self._cache.get("cert")
         if cert is None:
-            try:
-                cert = ident.load_der_certificate(self.host_cert_der)
-            except (ValueError, ConfigError, CryptoError):
-                raise CryptoError("the reception pass's host certificate is malformed") from None
-            self._cache["cert"] = cert
+            cert = self._cache["cert"] = FORMAT.signer_certificate(self.host_cert_der)
         return cert  # type: ignore[return-value]
 
     @property
     def host_fingerprint(self) -> str:
-        d = hashlib.sha256(self.host_cert_der).hexdigest().upper()
-        return ":".join(d[i:i + 2] for i in range(0, len(d), 2))
+        return hex_fingerprint(hashlib.sha256(self.host_cert_der).digest())
 
     def host_name(self) -> str:
         try:
@@ -213,12 +165,7 @@ class ReceptionPass:
             raise ConfigError(f"a reception role is one of {', '.join(ROLES)}, not {role!r}")
         if role == "host" and guest_cert is None:
             raise ConfigError("a co-host's pass is bound to its certificate's key (--guest-cert FILE, or --host for yourself)")
-        pub = ident._ed25519(host_cert)
-        if host_key.public_key().public_bytes_raw() != pub.public_bytes_raw():
-            raise CryptoError("the key does not belong to the host certificate")
-        h_role = ident._attr(host_cert.subject, NameOID.TITLE)
-        if h_role not in ident.ROSTER_SIGNER_ROLES:
-            raise CryptoError(f"only a host or chair certificate can invite to a reception; this one's role is {h_role or 'none'}")
+        FORMAT.check_signer(host_cert, host_key, "only a host or chair certificate can invite to a reception")
         if hours <= 0:
             raise ConfigError("a pass must be valid for some time (hours > 0)")
         end = min(now + hours * 3600.0, host_cert.not_valid_after_utc.timestamp())
@@ -226,20 +173,14 @@ class ReceptionPass:
         if guest_cert is not None:
             end = min(end, guest_cert.not_valid_after_utc.timestamp())
         p = cls(room, ident.cert_der(host_cert), name, role, key, int(now), int(end), secrets.token_bytes(16))
-        sig = host_key.sign(SIGN_LABEL + p.signed_part())
+        sig = FORMAT.sign(host_key, p.signed_part())
         return cls(**{**p.__dict__, "signature": sig, "_cache": {}})
 
     def verify_signature(self) -> None:
         """The host's signature (with the key in the certificate the pass carries)."""
         if self._cache.get("sig_ok"):
             return
-        pub = self.host_certificate.public_key()
-        if not isinstance(pub, ed25519.Ed25519PublicKey):
-            raise CryptoError("the reception pass's host certificate has no Ed25519 key")
-        try:
-            pub.verify(self.signature, SIGN_LABEL + self.signed_part())
-        except (InvalidSignature, ProtocolError):
-            raise CryptoError("the pass's signature does not verify (altered, or not signed by its host)") from None
+        FORMAT.verify(self.host_certificate, self.signature, self.signed_part)
         role = ident._attr(self.host_certificate.subject, NameOID.TITLE)
         if role not in ident.ROSTER_SIGNER_ROLES:
             raise CryptoError(f"the pass was signed by a certificate with the role {role or 'none'}, which cannot host")
@@ -249,19 +190,12 @@ class ReceptionPass:
         """Room, time window, then the signature; one-line reasons (:class:`CryptoError`)."""
         if room is not None and room != self.room:
             raise CryptoError(f"this pass is for the reception in room '{self.room}', not '{room}'")
-        if now > self.not_after:
-            raise CryptoError(f"this pass expired on {ident.utc(self.not_after):%Y-%m-%d %H:%M} UTC")
-        if now + ident.CLOCK_SKEW.total_seconds() < self.issued_at:
-            raise CryptoError(f"this pass is not valid before {ident.utc(self.issued_at):%Y-%m-%d %H:%M} UTC")
+        FORMAT.check_window(now, self.issued_at, self.not_after)
         self.verify_signature()
 
     def verify_proof(self, proof: bytes, nonce: bytes, relay_fingerprint: str) -> None:
         """The holder of a keyed pass signed this relay's nonce (see :func:`proof_message`)."""
-        try:
-            ed25519.Ed25519PublicKey.from_public_bytes(self.guest_key).verify(
-                proof, proof_message(self, nonce, relay_fingerprint))
-        except (InvalidSignature, ValueError):
-            raise CryptoError("proof of possession does not verify: the pass belongs to another key") from None
+        FORMAT.verify_proof(self.guest_key, proof, self, nonce, relay_fingerprint)
 
     def describe(self) -> list[tuple[str, str]]:
         return [
@@ -279,8 +213,7 @@ class ReceptionPass:
 
 
 def proof_message(p: ReceptionPass, nonce: bytes, relay_fingerprint: str) -> bytes:
-    fp = bytes.fromhex(relay_fingerprint.replace(":", ""))
-    return PROOF_LABEL + p.digest() + nonce + fp
+    return FORMAT.proof_message(p, nonce, relay_fingerprint)
 
 
 @dataclass
@@ -315,14 +248,11 @@ class PassAdmission:
 
 
 def read_pass(path: Path) -> ReceptionPass:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ConfigError(f"cannot read reception pass {path}: {e.strerror}") from None
+    data = FORMAT.read(path)
     try:
         return ReceptionPass.from_armored(data)
     except ProtocolError as e:
-        raise CryptoError(f"{path} is not a valid reception pass: {e}") from None
+        raise FORMAT.invalid_file(path, e) from None
 
 
 def write_pass(host_dir: Path, passphrase: bytes | None, room: str, guest: str | None, out: Path, host: bool = False,
