@@ -32,6 +32,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -40,6 +41,7 @@ from cryptography.x509.oid import NameOID
 from vrdiplomacy.crypto import identity as ident
 from vrdiplomacy.crypto.signed_token import (
     TIMES,
+    SignedToken,
     TokenFormat,
     article,
     hex_fingerprint,
@@ -74,8 +76,10 @@ def fingerprint_bytes(fp: str) -> bytes:
 
 
 @dataclass(frozen=True)
-class Invitation:
+class Invitation(SignedToken):
     """An authority-signed admission to one room (see the module docstring for the fields)."""
+
+    FORMAT: ClassVar[TokenFormat] = FORMAT
 
     room: str
     authority_cert_der: bytes
@@ -103,9 +107,6 @@ class Invitation:
             + TIMES.pack(self.issued_at, self.not_after) + self.token_id
         )
 
-    def __bytes__(self) -> bytes:
-        return FORMAT.signed(self.signed_part(), self.signature)
-
     @classmethod
     def parse(cls, data: bytes) -> Invitation:
         """Decode (not verify) an invitation; :class:`ProtocolError` when malformed."""
@@ -120,48 +121,29 @@ class Invitation:
         FORMAT.check_times(issued, not_after)
         return cls(room, der, key, fp, name, country, role, seat, issued, not_after, token, sig)
 
-    def armored(self) -> bytes:
-        return FORMAT.armor(bytes(self))
+    def signer_der(self) -> bytes:
+        return self.authority_cert_der
 
-    @classmethod
-    def from_armored(cls, data: bytes) -> Invitation:
-        return cls.parse(FORMAT.dearmor(data))
+    def holder_key(self) -> bytes:
+        return self.member_key
 
     # ------------------------------------------------------------ reading
 
     @property
     def authority_certificate(self) -> x509.Certificate:
-        cert = self._cache.get("cert")
-        if cert is None:
-            cert = self._cache["cert"] = FORMAT.signer_certificate(self.authority_cert_der)
-        return cert  # type: ignore[return-value]
+        return self.signer_certificate
 
     @property
     def authority_fingerprint(self) -> str:
         """``identity.fingerprint`` of the authority certificate (what ``identity show`` prints)."""
-        fp = self._cache.get("fp")
-        if fp is None:
-            fp = hex_fingerprint(hashlib.sha256(self.authority_cert_der).digest())
-            self._cache["fp"] = fp
-        return fp  # type: ignore[return-value]
+        return self.signer_fingerprint
 
     @property
     def member_fingerprint(self) -> str:
         return hex_fingerprint(self.member_cert_sha256)
 
-    @property
-    def token_hex(self) -> str:
-        return self.token_id.hex()
-
     def authority_name(self) -> str:
-        try:
-            cert = self.authority_certificate
-        except CryptoError:
-            return "(malformed certificate)"
-        return f"{ident._attr(cert.subject, NameOID.COMMON_NAME)} ({ident._attr(cert.subject, NameOID.COUNTRY_NAME)})"
-
-    def digest(self) -> bytes:
-        return hashlib.sha256(bytes(self)).digest()
+        return self.signer_name()
 
     # ------------------------------------------------------------ creating and checking
 
@@ -205,29 +187,16 @@ class Invitation:
             not_after=int(end),
             token_id=secrets.token_bytes(16),
         )
-        sig = FORMAT.sign(authority_key, inv.signed_part())
-        return cls(**{**inv.__dict__, "signature": sig, "_cache": {}})
-
-    def verify_signature(self) -> None:
-        """The authority's signature over the invitation (with the key in its certificate)."""
-        ok = self._cache.get("sig_ok")
-        if ok:
-            return
-        FORMAT.verify(self.authority_certificate, self.signature, self.signed_part)
-        self._cache["sig_ok"] = True
+        return inv.signed_by(authority_key)
 
     def check(self, now: float, room: str | None = None, seat: str | None = None) -> None:
         """Signature, time window, and (when given) the room and seat asked for; one-line reasons."""
         if room is not None and room != self.room:
             raise CryptoError(f"this invitation is for room '{self.room}', not '{room}'")
-        FORMAT.check_window(now, self.issued_at, self.not_after)
+        self.check_window(now)
         if seat is not None and self.seat and seat != self.seat:
             raise CryptoError(f"this invitation is for seat '{self.seat}', not '{seat}'")
         self.verify_signature()
-
-    def verify_proof(self, proof: bytes, nonce: bytes, relay_fingerprint: str) -> None:
-        """The invitee signed this relay's nonce (see :func:`proof_message`)."""
-        FORMAT.verify_proof(self.member_key, proof, self, nonce, relay_fingerprint)
 
     def describe(self) -> list[tuple[str, str]]:
         """What the invitation grants (for ``identity show FILE.invite``)."""
@@ -249,7 +218,7 @@ class Invitation:
 def proof_message(inv: Invitation, nonce: bytes, relay_fingerprint: str) -> bytes:
     """What the invitee signs at the relay: a label, the invitation's hash, the relay's nonce and
     the relay's TLS certificate fingerprint (bytes)."""
-    return FORMAT.proof_message(inv, nonce, relay_fingerprint)
+    return inv.proof_message(nonce, relay_fingerprint)
 
 
 @dataclass

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol, Self
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -226,3 +227,100 @@ class TokenFormat:
                 proof, self.proof_message(token, nonce, relay_fingerprint))
         except (InvalidSignature, ValueError):
             raise CryptoError(f"proof of possession does not verify: the {self.short} belongs to another key") from None
+
+
+class SignedToken:
+    """What a signed token does through its :class:`TokenFormat`: a base of the frozen dataclasses
+    :class:`~vrdiplomacy.crypto.admission.Invitation` and :class:`~vrdiplomacy.reception.passes.ReceptionPass`,
+    which give the fields (``signature``, ``token_id``, ``_cache``), :meth:`signed_part`,
+    :meth:`parse`, the signer's certificate (:meth:`signer_der`) and the holder's key (:meth:`holder_key`)."""
+
+    FORMAT: ClassVar[TokenFormat]
+    signature: bytes
+    token_id: bytes
+    issued_at: int
+    not_after: int
+    _cache: dict[str, object]
+
+    def signed_part(self) -> bytes:
+        raise NotImplementedError
+
+    @classmethod
+    def parse(cls, data: bytes) -> Self:
+        raise NotImplementedError
+
+    def signer_der(self) -> bytes:
+        raise NotImplementedError
+
+    def holder_key(self) -> bytes:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ encoding
+
+    def __bytes__(self) -> bytes:
+        return self.FORMAT.signed(self.signed_part(), self.signature)
+
+    def armored(self) -> bytes:
+        return self.FORMAT.armor(bytes(self))
+
+    @classmethod
+    def from_armored(cls, data: bytes) -> Self:
+        return cls.parse(cls.FORMAT.dearmor(data))
+
+    def signed_by(self, key: ed25519.Ed25519PrivateKey) -> Self:
+        """This token signed with ``key`` (a new object: the dataclasses are frozen)."""
+        return type(self)(**{**self.__dict__, "signature": self.FORMAT.sign(key, self.signed_part()), "_cache": {}})
+
+    # ------------------------------------------------------------ reading
+
+    @property
+    def token_hex(self) -> str:
+        return self.token_id.hex()
+
+    def digest(self) -> bytes:
+        return hashlib.sha256(bytes(self)).digest()
+
+    @property
+    def signer_certificate(self) -> x509.Certificate:
+        cert = self._cache.get("cert")
+        if cert is None:
+            cert = self._cache["cert"] = self.FORMAT.signer_certificate(self.signer_der())
+        return cert  # type: ignore[return-value]
+
+    @property
+    def signer_fingerprint(self) -> str:
+        """``identity.fingerprint`` of the signer's certificate (what ``identity show`` prints)."""
+        fp = self._cache.get("fp")
+        if fp is None:
+            fp = self._cache["fp"] = hex_fingerprint(hashlib.sha256(self.signer_der()).digest())
+        return fp  # type: ignore[return-value]
+
+    def signer_name(self) -> str:
+        try:
+            cert = self.signer_certificate
+        except CryptoError:
+            return "(malformed certificate)"
+        return f"{ident._attr(cert.subject, NameOID.COMMON_NAME)} ({ident._attr(cert.subject, NameOID.COUNTRY_NAME)})"
+
+    # ------------------------------------------------------------ checking
+
+    def verify_signature(self) -> None:
+        """The signer's signature, with the key in the certificate the token carries."""
+        if self._cache.get("sig_ok"):
+            return
+        self.FORMAT.verify(self.signer_certificate, self.signature, self.signed_part)
+        self._check_signer()
+        self._cache["sig_ok"] = True
+
+    def _check_signer(self) -> None:
+        """What a kind checks of a signer whose signature verified (nothing, unless it says)."""
+
+    def check_window(self, now: float) -> None:
+        self.FORMAT.check_window(now, self.issued_at, self.not_after)
+
+    def proof_message(self, nonce: bytes, relay_fingerprint: str) -> bytes:
+        return self.FORMAT.proof_message(self, nonce, relay_fingerprint)
+
+    def verify_proof(self, proof: bytes, nonce: bytes, relay_fingerprint: str) -> None:
+        """The holder of the token's key signed this relay's nonce (see :meth:`TokenFormat.proof_message`)."""
+        self.FORMAT.verify_proof(self.holder_key(), proof, self, nonce, relay_fingerprint)

@@ -33,17 +33,17 @@ proof) are :mod:`vrdiplomacy.crypto.signed_token`'s.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
 from vrdiplomacy.crypto import identity as ident
-from vrdiplomacy.crypto.signed_token import TIMES, TokenFormat, hex_fingerprint, str8
+from vrdiplomacy.crypto.signed_token import TIMES, SignedToken, TokenFormat, str8
 from vrdiplomacy.errors import ConfigError, CryptoError, ProtocolError
 
 MAGIC = b"VRDPASS"
@@ -68,8 +68,10 @@ def looks_like_pass(data: bytes) -> bool:
 
 
 @dataclass(frozen=True)
-class ReceptionPass:
+class ReceptionPass(SignedToken):
     """A host-signed admission of one guest (or co-host) to one reception (see the module docstring)."""
+
+    FORMAT: ClassVar[TokenFormat] = FORMAT
 
     room: str
     host_cert_der: bytes
@@ -91,9 +93,6 @@ class ReceptionPass:
                 + str8(self.guest_name) + str8(self.role) + self.guest_key
                 + TIMES.pack(self.issued_at, self.not_after) + self.token_id)
 
-    def __bytes__(self) -> bytes:
-        return FORMAT.signed(self.signed_part(), self.signature)
-
     @classmethod
     def parse(cls, data: bytes) -> ReceptionPass:
         """Decode (not verify) a pass; :class:`ProtocolError` when malformed."""
@@ -110,12 +109,11 @@ class ReceptionPass:
         FORMAT.check_times(issued, not_after)
         return cls(room, der, name, role, key, issued, not_after, token, sig)
 
-    def armored(self) -> bytes:
-        return FORMAT.armor(bytes(self))
+    def signer_der(self) -> bytes:
+        return self.host_cert_der
 
-    @classmethod
-    def from_armored(cls, data: bytes) -> ReceptionPass:
-        return cls.parse(FORMAT.dearmor(data))
+    def holder_key(self) -> bytes:
+        return self.guest_key
 
     # ------------------------------------------------------------ reading
 
@@ -125,29 +123,15 @@ class ReceptionPass:
         return self.guest_key != NO_KEY
 
     @property
-    def token_hex(self) -> str:
-        return self.token_id.hex()
-
-    @property
     def host_certificate(self) -> x509.Certificate:
-        cert = self._cache.get("cert")
-        if cert is None:
-            cert = self._cache["cert"] = FORMAT.signer_certificate(self.host_cert_der)
-        return cert  # type: ignore[return-value]
+        return self.signer_certificate
 
     @property
     def host_fingerprint(self) -> str:
-        return hex_fingerprint(hashlib.sha256(self.host_cert_der).digest())
+        return self.signer_fingerprint
 
     def host_name(self) -> str:
-        try:
-            cert = self.host_certificate
-        except CryptoError:
-            return "(malformed certificate)"
-        return f"{ident._attr(cert.subject, NameOID.COMMON_NAME)} ({ident._attr(cert.subject, NameOID.COUNTRY_NAME)})"
-
-    def digest(self) -> bytes:
-        return hashlib.sha256(bytes(self)).digest()
+        return self.signer_name()
 
     # ------------------------------------------------------------ creating and checking
 
@@ -173,29 +157,20 @@ class ReceptionPass:
         if guest_cert is not None:
             end = min(end, guest_cert.not_valid_after_utc.timestamp())
         p = cls(room, ident.cert_der(host_cert), name, role, key, int(now), int(end), secrets.token_bytes(16))
-        sig = FORMAT.sign(host_key, p.signed_part())
-        return cls(**{**p.__dict__, "signature": sig, "_cache": {}})
+        return p.signed_by(host_key)
 
-    def verify_signature(self) -> None:
-        """The host's signature (with the key in the certificate the pass carries)."""
-        if self._cache.get("sig_ok"):
-            return
-        FORMAT.verify(self.host_certificate, self.signature, self.signed_part)
+    def _check_signer(self) -> None:
+        """A pass signed by a certificate whose role cannot host does not admit."""
         role = ident._attr(self.host_certificate.subject, NameOID.TITLE)
         if role not in ident.ROSTER_SIGNER_ROLES:
             raise CryptoError(f"the pass was signed by a certificate with the role {role or 'none'}, which cannot host")
-        self._cache["sig_ok"] = True
 
     def check(self, now: float, room: str | None = None) -> None:
         """Room, time window, then the signature; one-line reasons (:class:`CryptoError`)."""
         if room is not None and room != self.room:
             raise CryptoError(f"this pass is for the reception in room '{self.room}', not '{room}'")
-        FORMAT.check_window(now, self.issued_at, self.not_after)
+        self.check_window(now)
         self.verify_signature()
-
-    def verify_proof(self, proof: bytes, nonce: bytes, relay_fingerprint: str) -> None:
-        """The holder of a keyed pass signed this relay's nonce (see :func:`proof_message`)."""
-        FORMAT.verify_proof(self.guest_key, proof, self, nonce, relay_fingerprint)
 
     def describe(self) -> list[tuple[str, str]]:
         return [
@@ -213,7 +188,7 @@ class ReceptionPass:
 
 
 def proof_message(p: ReceptionPass, nonce: bytes, relay_fingerprint: str) -> bytes:
-    return FORMAT.proof_message(p, nonce, relay_fingerprint)
+    return p.proof_message(nonce, relay_fingerprint)
 
 
 @dataclass
