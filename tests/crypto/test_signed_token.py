@@ -79,4 +79,4 @@ def test_malformed_tokens_are_told_apart_by_kind(kind: str) -> None:
             cls.parse(data)
         assert str(e.value) == message
     with pytest.raises(ProtocolError, match=f"^{kind} armour is not base64$"):
-        cls.from_armored(mod.PEM_BEGIN + b"\n!!\n" + mod.PEM_END)
+        cls.from_armored(mod.FORMAT.pem_begin + b"\n!!\n" + mod.FORMAT.pem_end)

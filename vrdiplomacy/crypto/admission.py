@@ -50,18 +50,13 @@ from vrdiplomacy.crypto.signed_token import (
 from vrdiplomacy.errors import ConfigError, CryptoError, ProtocolError
 
 MAGIC = b"VRDINV"
-VERSION = 1
 SIGN_LABEL = b"vrdiplomacy invitation v1\x00"
-PROOF_LABEL = b"vrdiplomacy admission proof v1\x00"
-MAX_INVITATION = 4096
-NONCE_SIZE = 32
 FORMAT = TokenFormat(
-    noun="invitation", short="invitation", signer="authority", magic=MAGIC, version=VERSION,
-    sign_label=SIGN_LABEL, proof_label=PROOF_LABEL, max_size=MAX_INVITATION, pem_name=b"INVITATION",
+    noun="invitation", short="invitation", signer="authority", magic=MAGIC, version=1, sign_label=SIGN_LABEL,
+    proof_label=b"vrdiplomacy admission proof v1\x00", max_size=4096, pem_name=b"INVITATION",
     bad_signature="the invitation's signature does not verify (altered or not signed by its authority)",
 )
-PEM_BEGIN = FORMAT.pem_begin
-PEM_END = FORMAT.pem_end
+PEM_BEGIN = FORMAT.pem_begin  # (``identity show`` tells an invitation file by it)
 
 
 def fingerprint_bytes(fp: str) -> bytes:

@@ -47,19 +47,14 @@ from vrdiplomacy.crypto.signed_token import TIMES, SignedToken, TokenFormat, str
 from vrdiplomacy.errors import ConfigError, CryptoError, ProtocolError
 
 MAGIC = b"VRDPASS"
-VERSION = 1
 SIGN_LABEL = b"vrdiplomacy reception pass v1\x00"
-PROOF_LABEL = b"vrdiplomacy reception proof v1\x00"
-MAX_PASS = 4096
 NO_KEY = bytes(32)
 ROLES = ("guest", "host")
 FORMAT = TokenFormat(
-    noun="reception pass", short="pass", signer="host", magic=MAGIC, version=VERSION,
-    sign_label=SIGN_LABEL, proof_label=PROOF_LABEL, max_size=MAX_PASS, pem_name=b"RECEPTION PASS",
+    noun="reception pass", short="pass", signer="host", magic=MAGIC, version=1, sign_label=SIGN_LABEL,
+    proof_label=b"vrdiplomacy reception proof v1\x00", max_size=4096, pem_name=b"RECEPTION PASS",
     bad_signature="the pass's signature does not verify (altered, or not signed by its host)",
 )
-PEM_BEGIN = FORMAT.pem_begin
-PEM_END = FORMAT.pem_end
 
 
 def looks_like_pass(data: bytes) -> bool:
