@@ -148,8 +148,7 @@ class RelayReception(ReceptionFederation):
         rec = self._reception(p.room)
         if rec is None:
             if p.role != "host":
-                c["refused_not_open"] += 1
-                return f"the reception in room '{p.room}' has not opened yet (its host has not arrived): try again later"
+                return self._not_open(p.room)
             plain = self.rooms.get(room_key(p.room, ""))
             if plain is not None and plain.members:
                 c["refused_not_open"] += 1
@@ -212,9 +211,7 @@ class RelayReception(ReceptionFederation):
         if not p.keyed and p.token_hex not in self.reception_store.used:
             self.reception_store.mark_used(p.token_hex, p.guest_name, now + self.wall_offset)
         if self._reception(p.room) is None:  # a host pass opens the reception
-            self.receptions[p.room] = Reception(p.room, p.host_fingerprint)
-            self.reception_store.set_reception(p.room, p.host_fingerprint, 0)
-            c["opened"] += 1
+            self._open_reception(p.room, p.host_fingerprint)
         if p.keyed:  # one session per keyed pass: a new admission replaces the earlier one
             for cid, tok in list(self._pass_of.items()):
                 old = self.sessions.get(cid)
@@ -297,21 +294,7 @@ class RelayReception(ReceptionFederation):
                 return
         elif not known and p is not None:
             self._pass_of[cid] = p.token_hex
-            if p.role == "host":
-                rec.hosts.add(cid)
-            else:
-                rec.names[cid] = s.identity
-                self.reception_counters["arrived"] += 1
-                if rec.full():
-                    rec.waiting.append(cid)
-                    self._set_space(rec, cid, wire_spaces.WAITING, now)
-                    self.reception_counters["waited"] += 1
-                    for w in rec.waiting[:-1]:  # the waiting area's count grew: "number k of n"
-                        self._tell(rec, w, now)
-                else:
-                    rec.hall.add(cid)
-                    rec.line.append(cid)
-            self._tell_hosts(rec, now)
+            self._take_place(rec, cid, p.role, s.identity, now)
         if cid in rec.hosts:
             self._send(conn, self._line_message(rec), now)
         elif cid in rec.names:
@@ -332,16 +315,67 @@ class RelayReception(ReceptionFederation):
             if rec.owner.get(cid) == self.fed.node:
                 self._rc_leave(key, cid, self.fed.node)
             return
-        rec.hosts.discard(cid)
-        rec.names.pop(cid, None)
-        if cid in rec.line:
-            rec.line.remove(cid)
+        self._leave_reception(rec, cid, now)
+
+    # ------------------------------------------------------------ steps of both doors (local, and federated records)
+
+    def _not_open(self, name: str) -> str:
+        """A guest before the reception's host: refused (counted), with the line it is told."""
+        self.reception_counters["refused_not_open"] += 1
+        return f"the reception in room '{name}' has not opened yet (its host has not arrived): try again later"
+
+    def _open_reception(self, name: str, host_fp: str) -> Reception:
+        """The first host pass for room ``name`` opens its reception, kept in the state folder."""
+        rec = self.receptions[name] = Reception(name, host_fp)
+        self.reception_store.set_reception(name, host_fp, 0)
+        self.reception_counters["opened"] += 1
+        return rec
+
+    def _take_place(self, rec: Reception, cid: int, role: str, name: str, now: float) -> None:
+        """A new arrival takes its place: a host among the hosts; a guest in the hall and the
+        greeting line, or in the waiting area beyond the capacity. The hosts see the new line."""
+        if role == "host":
+            rec.hosts.add(cid)
+        else:
+            rec.names[cid] = name
+            self.reception_counters["arrived"] += 1
+            if rec.full():
+                rec.waiting.append(cid)
+                self._set_space(rec, cid, wire_spaces.WAITING, now)
+                self.reception_counters["waited"] += 1
+                for w in rec.waiting[:-1]:  # the waiting area's count grew: "number k of n"
+                    self._tell(rec, w, now)
+            else:
+                rec.hall.add(cid)
+                rec.line.append(cid)
+        self._tell_hosts(rec, now)
+
+    def _leave_reception(self, rec: Reception, cid: int, now: float) -> None:
+        """Client ``cid`` left the reception: the first of the waiting area may take its place."""
         was_waiting = cid in rec.waiting
-        if was_waiting:
-            rec.waiting.remove(cid)
-        if cid in rec.hall:
-            rec.hall.discard(cid)
+        rec.forget(cid)
         self._admit_waiting(rec, now, tell_waiting=was_waiting)
+        self._tell_hosts(rec, now)
+
+    def _set_capacity(self, rec: Reception, capacity: int, now: float) -> None:
+        rec.capacity = capacity
+        self.reception_store.set_reception(rec.room, rec.host_fp, capacity)
+        self._admit_waiting(rec, now)
+        self._tell_hosts(rec, now)
+
+    def _greet_guest(self, rec: Reception, cid: int, host: str, now: float) -> None:
+        """Host ``host`` greets guest ``cid`` of the line: announced to the room, the line moves on."""
+        rec.line.remove(cid)
+        self.reception_counters["greeted"] += 1
+        room = self.rooms.get(room_key(rec.room, ""))
+        if room is not None:
+            frame = rw.Greeted(cid, rec.names.get(cid, "?"), host).frame()
+            for m in room.members.values():
+                mc = self.conns.get(m.conn) if m.conn is not None else None
+                if mc is not None:
+                    self._send_raw(mc, frame, now)
+        for g in [cid, *rec.line]:
+            self._tell(rec, g, now)
         self._tell_hosts(rec, now)
 
     def _admit_waiting(self, rec: Reception, now: float, tell_waiting: bool = False) -> None:
@@ -409,10 +443,7 @@ class RelayReception(ReceptionFederation):
             self._reception_fed_message(conn, s, rec, msg, now)
             return
         if isinstance(msg, rw.ReceptionConfig):
-            rec.capacity = msg.capacity
-            self.reception_store.set_reception(rec.room, rec.host_fp, msg.capacity)
-            self._admit_waiting(rec, now)
-            self._tell_hosts(rec, now)
+            self._set_capacity(rec, msg.capacity, now)
         elif isinstance(msg, rw.Greet):
             if not rec.line:
                 self._send(conn, wire.Notice(rw.NOTICE_RECEPTION, "nobody is waiting to be greeted"), now)
@@ -421,17 +452,7 @@ class RelayReception(ReceptionFederation):
             if cid not in rec.line:
                 self._send(conn, wire.Notice(rw.NOTICE_RECEPTION, f"guest {cid} is not in the greeting line"), now)
                 return
-            rec.line.remove(cid)
-            c["greeted"] += 1
-            room = self.rooms[s.room]
-            frame = rw.Greeted(cid, rec.names.get(cid, "?"), s.identity).frame()
-            for m in room.members.values():
-                mc = self.conns.get(m.conn) if m.conn is not None else None
-                if mc is not None:
-                    self._send_raw(mc, frame, now)
-            for g in [cid, *rec.line]:
-                self._tell(rec, g, now)
-            self._tell_hosts(rec, now)
+            self._greet_guest(rec, cid, s.identity, now)
 
     def _reception_fed_message(self, conn: Connection, s: Session, rec: Reception, msg: wire.ControlMessage,
                                now: float) -> None:

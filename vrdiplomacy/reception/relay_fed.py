@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vrdiplomacy.errors import ProtocolError
-from vrdiplomacy.net import wire, wire_spaces
+from vrdiplomacy.net import wire
 from vrdiplomacy.net.federation_wire import room_token
 from vrdiplomacy.net.relay_state import Connection, Room, Session, room_key
 from vrdiplomacy.reception import fed_wire as fwr
@@ -112,14 +112,16 @@ class ReceptionFederation:
     _send_raw: Callable[[Connection, bytes, float], None]
     _reception: Callable[[str], Reception | None]
     _refuse: Callable[..., None]
-    _tell: Callable[..., None]
-    _tell_hosts: Callable[..., None]
     _status: Callable[..., rw.ReceptionStatus]
     _line_message: Callable[..., rw.GreetingLine]
-    _admit_waiting: Callable[..., None]
-    _set_space: Callable[..., None]
     _enter: Callable[..., None]
     _used_text: Callable[..., str]
+    _not_open: Callable[[str], str]
+    _open_reception: Callable[[str, str], Reception]
+    _take_place: Callable[[Reception, int, str, str, float], None]
+    _leave_reception: Callable[[Reception, int, float], None]
+    _set_capacity: Callable[[Reception, int, float], None]
+    _greet_guest: Callable[[Reception, int, str, float], None]
 
     def _init_reception_fed(self) -> None:
         self.rc_fed = ReceptionFedState()
@@ -188,17 +190,11 @@ class ReceptionFederation:
         elif r.kind == fwr.LEAVE:
             if rec.owner.get(r.cid) != r.ret:
                 return  # it arrived at another node meanwhile (or it left already)
-            was_waiting = r.cid in rec.waiting
-            rec.forget(r.cid)
-            self._admit_waiting(rec, now, tell_waiting=was_waiting)
-            self._tell_hosts(rec, now)
+            self._leave_reception(rec, r.cid, now)
         elif r.kind == fwr.CAPACITY:
-            rec.capacity = r.cid
-            self.reception_store.set_reception(rec.room, rec.host_fp, r.cid)
-            self._admit_waiting(rec, now)
-            self._tell_hosts(rec, now)
-        elif r.kind == fwr.GREET:
-            self._rc_apply_greet(rec, r, now)
+            self._set_capacity(rec, r.cid, now)
+        elif r.kind == fwr.GREET and r.cid in rec.line:  # (not greeted already, by another host at the same moment)
+            self._greet_guest(rec, r.cid, r.name, now)
         elif r.kind == fwr.RELEASE and r.token not in rec.used_by:  # nobody arrived with it
             self.reception_store.release(r.token)
             self.reception_counters["released"] += 1
@@ -209,12 +205,9 @@ class ReceptionFederation:
         rec = self._reception(name)
         if rec is None:
             if r.role != "host":
-                c["refused_not_open"] += 1
-                why = f"the reception in room '{name}' has not opened yet (its host has not arrived): try again later"
+                why = self._not_open(name)
             else:
-                rec = self.receptions[name] = Reception(name, r.host_fp)
-                self.reception_store.set_reception(name, r.host_fp, 0)
-                c["opened"] += 1
+                rec = self._open_reception(name, r.host_fp)
         elif rec.host_fp != r.host_fp:
             c["refused_other_host"] += 1
             why = f"this pass was signed by another host than the host of the reception in room '{name}'"
@@ -258,41 +251,11 @@ class ReceptionFederation:
         if r.token:
             rec.used_by[r.token] = cid
         if cid not in rec.hosts and cid not in rec.names:
-            if r.role == "host":
-                rec.hosts.add(cid)
-            else:
-                rec.names[cid] = r.name
-                self.reception_counters["arrived"] += 1
-                if rec.full():
-                    rec.waiting.append(cid)
-                    self._set_space(rec, cid, wire_spaces.WAITING, now)
-                    self.reception_counters["waited"] += 1
-                    for w in rec.waiting[:-1]:  # the waiting area's count grew: "number k of n"
-                        self._tell(rec, w, now)
-                else:
-                    rec.hall.add(cid)
-                    rec.line.append(cid)
-            self._tell_hosts(rec, now)
+            self._take_place(rec, cid, r.role, r.name, now)
         s = self.sessions.get(cid)
         conn = self.conns.get(s.conn) if s is not None and s.conn is not None else None
         if conn is not None:
             self._send(conn, self._line_message(rec) if cid in rec.hosts else self._status(rec, cid), now)
-
-    def _rc_apply_greet(self, rec: Reception, r: fwr.ReceptionRecord, now: float) -> None:
-        if r.cid not in rec.line:
-            return  # greeted already (by another host at the same moment), or gone
-        rec.line.remove(r.cid)
-        self.reception_counters["greeted"] += 1
-        room = self.rooms.get(room_key(rec.room, ""))
-        if room is not None:
-            frame = rw.Greeted(r.cid, rec.names.get(r.cid, "?"), r.name).frame()
-            for m in room.members.values():
-                mc = self.conns.get(m.conn) if m.conn is not None else None
-                if mc is not None:
-                    self._send_raw(mc, frame, now)
-        for g in [r.cid, *rec.line]:
-            self._tell(rec, g, now)
-        self._tell_hosts(rec, now)
 
     # ------------------------------------------------------------ overrides of the federation
 
