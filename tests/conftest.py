@@ -6,12 +6,18 @@ there. Without this, a relay on a port an earlier test used is, to a later ``joi
 relay restarted, and that ``join`` resumes the earlier test's session (a stale client id in the
 room). Subprocesses inherit it through the environment. The cache (built runtimes, Monado) stays
 shared.
+
+Also the one offscreen EGL renderer of the GL tests (tests/render, tests/screens), opened once a
+session (Mesa llvmpipe is enough).
 """
 
 from __future__ import annotations
 
+import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,3 +33,19 @@ def _own_state_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     state = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
     return state
+
+
+@pytest.fixture(scope="session")
+def renderer() -> Iterator[Any]:
+    if os.environ.get("PYOPENGL_PLATFORM", "egl") != "egl":
+        pytest.skip("offscreen GL tests need PYOPENGL_PLATFORM=egl (bash tools/dev.sh test sets it)")
+    from vrdiplomacy.errors import PlatformError
+
+    try:
+        from vrdiplomacy.render.renderer import Renderer
+
+        r = Renderer()
+    except PlatformError as e:
+        pytest.skip(f"no EGL/GL context: {e}")
+    yield r
+    r.close()
