@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import random
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -36,10 +35,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import corelink
+from corelink import CoreLinks, free_port, pct
 
 from vrdiplomacy.meeting import wire as mw
 from vrdiplomacy.meeting.roles import role_index
-from vrdiplomacy.net import tls
 from vrdiplomacy.net.client_core import ClientCore, RoomEventReceived
 from vrdiplomacy.session.meeting import MeetingSession
 
@@ -59,80 +61,23 @@ class Sim:
         self.lost = ""
 
 
-class Bench:
+class Bench(CoreLinks):
     def __init__(self, args: argparse.Namespace, port: int, fingerprint: str) -> None:
+        super().__init__("127.0.0.1", port, fingerprint)
         self.args = args
-        self.port = port
-        self.fingerprint = tls.normalize_fingerprint(fingerprint)
-        self.loop = asyncio.get_running_loop()
         self.sims: list[Sim] = []
         self.chair_id = 0
         self.sent_ns: list[int] = []
 
-    def _flush(self, sim: Sim) -> None:
-        core = sim.core
-        now = self.loop.time()
-        data = core.to_send(now)
-        if data and sim.writer is not None and not sim.writer.transport.is_closing():
-            sim.writer.write(data)
-        while (ev := core.next_event()) is not None:
-            if isinstance(ev, RoomEventReceived) and mw.looks_like(ev.payload):
-                sim.meeting.receive(ev.sender, ev.room_seq, ev.payload, int(time.time() * 1000))
-                if ev.sender == self.chair_id and ev.payload[2] in CHAIR_ACTIONS:
-                    sim.seen.append(time.monotonic_ns())
-        t = core.timer()
-        if t is not None and (sim.timer is None or sim.timer.when() > t):
-            if sim.timer is not None:
-                sim.timer.cancel()
-            sim.timer = self.loop.call_at(t, self._on_timer, sim)
-
-    def _on_timer(self, sim: Sim) -> None:
-        sim.timer = None
-        sim.core.handle_timer(self.loop.time())
-        if sim.core.want_close and sim.writer is not None:
-            sim.writer.transport.abort()
-        self._flush(sim)
-
-    async def _link(self, sim: Sim, up: asyncio.Future[None]) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port, ssl=tls.client_context(),
-                                                       server_hostname=None)
-        tls.check_pin(writer.get_extra_info("ssl_object"), self.fingerprint)
-        sim.writer = writer
-        sim.core.connect(self.loop.time())
-        self._flush(sim)
-        try:
-            while True:
-                data = await reader.read(65536)
-                if not data:
-                    sim.lost = "relay closed the connection"
-                    break
-                sim.core.receive(data, self.loop.time())
-                if sim.core.state == "connected" and not up.done():
-                    up.set_result(None)
-                self._flush(sim)
-        except (ConnectionError, ssl.SSLError, OSError) as e:
-            sim.lost = f"connection error: {type(e).__name__}"
-        except asyncio.CancelledError:
-            sim.lost = "closed"
-            raise
-        finally:
-            sim.writer = None
-            writer.transport.abort()
-            if not up.done():
-                up.set_exception(ConnectionError(sim.lost or "closed"))
+    def on_event(self, sim: Sim, ev: object) -> None:
+        if isinstance(ev, RoomEventReceived) and mw.looks_like(ev.payload):
+            sim.meeting.receive(ev.sender, ev.room_seq, ev.payload, int(time.time() * 1000))
+            if ev.sender == self.chair_id and ev.payload[2] in CHAIR_ACTIONS:
+                sim.seen.append(time.monotonic_ns())
 
     async def join_all(self) -> list[asyncio.Task[None]]:
-        tasks: list[asyncio.Task[None]] = []
-        n = self.args.clients
-        for start in range(0, n, 25):
-            ups = []
-            for i in range(start, min(n, start + 25)):
-                sim = Sim(i)
-                self.sims.append(sim)
-                up: asyncio.Future[None] = self.loop.create_future()
-                tasks.append(asyncio.create_task(self._link(sim, up)))
-                ups.append(up)
-            await asyncio.wait_for(asyncio.gather(*ups), 60.0)
+        self.sims = [Sim(i) for i in range(self.args.clients)]
+        tasks = await self.connect_all(self.sims)
         for s in self.sims:
             s.meeting.me = s.core.client_id
         self.chair_id = self.sims[0].core.client_id
@@ -141,7 +86,7 @@ class Bench:
     def act(self, sim: Sim, action: int, subject: int | None = None, value: int = 0, data: bytes = b"") -> None:
         a = mw.MeetingAction(action, mw.NOBODY if subject is None else subject, value, data)
         sim.core.send_event(bytes(a.header(subject or 0)) + bytes(a))
-        self._flush(sim)
+        self.flush(sim)
 
     async def run(self) -> None:
         chair, delegates = self.sims[0], self.sims[1:]
@@ -176,20 +121,6 @@ class Bench:
         while time.monotonic() < deadline and not all(len(s.seen) >= len(self.sent_ns) for s in self.sims):
             await asyncio.sleep(0.05)
 
-    async def close(self, tasks: list[asyncio.Task[None]]) -> None:
-        for s in self.sims:
-            if s.timer is not None:
-                s.timer.cancel()
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def pct(xs: list[float], q: float) -> float:
-    if not xs:
-        return float("nan")
-    ys = sorted(xs)
-    return ys[min(len(ys) - 1, int(round(q / 100.0 * (len(ys) - 1))))]
 
 
 def start_relay(tmp: Path, port: int, nice: int) -> tuple[subprocess.Popen[str], str]:
@@ -197,28 +128,7 @@ def start_relay(tmp: Path, port: int, nice: int) -> tuple[subprocess.Popen[str],
         if nice:
             os.nice(nice)
 
-    relay = subprocess.Popen(
-        [sys.executable, "-m", "vrdiplomacy", "-q", "relay", "--listen", f"127.0.0.1:{port}", "--state-dir",
-         str(tmp / "state")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(ROOT), preexec_fn=prep,
-        start_new_session=True)
-    assert relay.stdout is not None
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 20:
-        line = relay.stdout.readline()
-        if not line:
-            break
-        if "fingerprint" in line:
-            return relay, line.rsplit(" ", 1)[1].strip()
-    relay.kill()
-    raise SystemExit("relay did not start")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return corelink.start_relay(port, tmp / "state", cwd=ROOT, preexec=prep)
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -231,13 +141,9 @@ async def main_async(args: argparse.Namespace) -> int:
         try:
             await bench.run()
         finally:
-            await bench.close(tasks)
+            await bench.close(bench.sims, tasks)
     finally:
-        relay.terminate()
-        try:
-            relay.wait(5)
-        except subprocess.TimeoutExpired:
-            relay.kill()
+        corelink.stop_relay(relay)
     n = len(bench.sent_ns)
     per: list[float] = []
     every: list[float] = []
