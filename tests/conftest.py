@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,11 @@ import pytest
 # vain. Children of a process with a handler installed start with the default disposition.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# tests/toolscripts.py (tools/ scripts loaded as modules) imports from every test folder; appended,
+# so that no folder of tests/ shadows an installed module
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.append(str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(autouse=True)

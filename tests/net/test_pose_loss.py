@@ -10,21 +10,16 @@ took the next nine frames with it (the same drop pattern with the old codec deli
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
+
+from toolscripts import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("pose_loss_bench", ROOT / "tools" / "bench" / "pose_loss.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("bench/pose_loss.py", "pose_loss_bench")
 
 
 bench = _bench()

@@ -8,32 +8,26 @@ one floods a ``vrdiplomacy relay`` subprocess with 2000 unfinished handshakes
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import socket
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from netpump import SECRET
+from toolscripts import load_tool
 
 from vrdiplomacy.net import tls, wire
 from vrdiplomacy.net.client_io import connect
 from vrdiplomacy.net.relay_core import RelayCore
 from vrdiplomacy.net.relay_server import EmbeddedRelay
 from vrdiplomacy.net.relay_state import RelaySettings
-from netpump import SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_preauth", ROOT / "tools" / "bench" / "preauth.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["bench_preauth"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("bench/preauth.py", "bench_preauth")
 
 
 def _errors(data: bytes) -> list[wire.Error]:

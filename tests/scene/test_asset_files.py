@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from toolscripts import load_tool
 
 from vrdiplomacy.scene.layout import ASSETS_DIR
 
@@ -35,12 +36,7 @@ def test_manifest_matches_the_files() -> None:
 
 
 def _environment() -> dict[str, str]:
-    sys.path.insert(0, str(REPO / "tools"))
-    try:
-        import gen_assets  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(REPO / "tools"))
-    return gen_assets.environment()  # type: ignore[no-any-return]
+    return load_tool("gen_assets.py", "gen_assets").environment()  # type: ignore[no-any-return]
 
 
 def test_generator_reproduces_the_committed_bytes(tmp_path: Path) -> None:

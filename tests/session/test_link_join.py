@@ -97,16 +97,9 @@ def _until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 def _faultproxy() -> Any:
-    import importlib.util
+    from toolscripts import load_tool
 
-    if "faultproxy" in sys.modules:
-        return sys.modules["faultproxy"]
-    spec = importlib.util.spec_from_file_location("faultproxy", ROOT / "tools" / "faultproxy.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["faultproxy"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("faultproxy.py", "faultproxy")
 
 
 @pytest.mark.gl

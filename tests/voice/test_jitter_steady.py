@@ -11,26 +11,18 @@ entered and left it, and late packets switched the hold for FEC on and off.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from toolscripts import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _bench() -> ModuleType:
-    name = "vrd_voice_jitter"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / "bench" / "voice_jitter.py")
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
+    return load_tool("bench/voice_jitter.py", "vrd_voice_jitter")
 
 
 @pytest.mark.parametrize("name", ["tuning", "held-out"])

@@ -11,25 +11,17 @@ only when the machine stalled the process.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from toolscripts import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _bench() -> ModuleType:
-    name = "vrd_voice_loss_live"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / "bench" / "voice_loss_live.py")
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
+    return load_tool("bench/voice_loss_live.py", "vrd_voice_loss_live")
 
 
 CLIP = ("Front_Left", "Rear_Center")  # tuning-set recordings, 2.8 s, played twice

@@ -119,15 +119,11 @@ def monado_runtime() -> dict[str, Any]:
     which and how to install them (this fixture does not apt-get on a developer's machine), and so is
     an unreachable Debian mirror with nothing cached. A cached build is used without looking at the
     build dependencies; otherwise it builds (about 40 s on 2 idle cores)."""
-    import importlib.util
     import os as _os
-    import sys
 
-    spec = importlib.util.spec_from_file_location("monado_build", REPO / "tools" / "monado" / "build.py")
-    assert spec is not None and spec.loader is not None
-    build = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = build  # its dataclasses look the module up
-    spec.loader.exec_module(build)
+    from toolscripts import load_tool
+
+    build = load_tool("monado/build.py", "monado_build")
     ci = build.in_ci()
     try:
         info: dict[str, Any] = build.ensure_built(install_deps=ci and _os.geteuid() == 0)

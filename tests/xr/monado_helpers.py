@@ -3,7 +3,6 @@ a second delegate (the library's session host), and ``tools/monado`` loaded as m
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import socket
@@ -15,18 +14,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from toolscripts import load_tool
+
 REPO = Path(__file__).resolve().parents[2]
 LVP_ICD = Path("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json")
 SCENE, SEAT, PEER_SEAT = "bilateral", "A1", "B1"
 
 
 def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"monado_{name}", REPO / "tools" / "monado" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool(f"monado/{name}.py", f"monado_{name}")
 
 
 remote = _load("remote")
