@@ -35,6 +35,7 @@ import asyncio
 import gc
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -277,6 +278,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         npids = [p.pid for p in cluster.procs if p is not None] if cluster is not None else []
         wpids = [p.pid for p in workers]
         time.sleep(max(0.0, (t0_ns - time.monotonic_ns()) * 1e-9) + args.warmup)
+        if args.profile:
+            for pid in pids:
+                os.kill(pid, signal.SIGUSR1)
         stats0 = [read_stats(s) for *_x, s in relays]
         cpu0 = [sum(proc_cpu(pid)) for pid in pids + npids]
         rq0 = [run_queue_wait(pid) for pid in wpids + pids + npids]
@@ -285,6 +289,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         wall = time.monotonic() - t0
         cpu1 = [sum(proc_cpu(pid)) for pid in pids + npids]
         rq1 = [run_queue_wait(pid) for pid in wpids + pids + npids]
+        if args.profile:
+            for pid in pids:
+                os.kill(pid, signal.SIGUSR2)
         results = [read_line(p, "reporting") for p in workers]
         stats1 = [read_stats(s) for *_x, s in relays]
         for p in workers:
@@ -389,6 +396,8 @@ def main() -> int:
     p.add_argument("--json", default="", help="also write the result as JSON to this file")
     p.add_argument("--relay-root", default="", help="run the relays from this checkout (such as `git archive` of "
                                                     "another commit), for a before/after comparison")
+    p.add_argument("--profile", action="store_true", help="profile each relay (cProfile) over the measured window; "
+                   "written to the logs folder as relay-N.prof (`python -m pstats`); its CPU figures are then inflated")
     p.add_argument("--with-floor", action="store_true", help="with --nodes 1: right after the run, measure "
                    "tools/bench/relay_floor.py with the same forwarding and report relay / floor")
     args = p.parse_args()

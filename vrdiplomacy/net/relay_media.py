@@ -124,11 +124,7 @@ class RelayMedia:
             if self._fed_rooms:
                 self._fed_media_out(s.room, _POSE, entry)
             if hdr[0] & _KEY:
-                # keyframes (about 2 Hz) go to the whole room in one batch per flush tick
-                if not room.keys:
-                    room.keys_t = now
-                room.keys.append(entry)
-                room.keys_size += len(entry)
+                self._keyframe(room, cid, entry, now)
                 return
             near = room.near.get(cid)
             if near is not None:
@@ -172,6 +168,32 @@ class RelayMedia:
             assert s.sealer is not None
             self._dgrams.append((s.sealer.seal(wire.DG_BIND_ACK, b""), addr, 0.0, 0.0))
             c.datagrams_out += 1
+
+    def _keyframe(self, room: Room, cid: int, entry: bytes, now: float) -> None:
+        """A keyframe (about 2 Hz) goes to the whole room in one batch per flush tick; in a crowd
+        (more than ``crowd_size`` members) only every ``far_key_divisor``-th one of a sender does,
+        the others reach its near and mid tiers only (so a far guest sees it at 0.5 Hz)."""
+        ri = room.interest
+        st = ri.settings
+        if len(ri.members) > st.crowd_size and st.far_key_divisor > 1:
+            fk = ri.far_keys
+            k = fk.get(cid, 0)
+            fk[cid] = k + 1
+            if k % st.far_key_divisor:
+                c = self.counters
+                for table in (room.near, room.mid):
+                    route = table.get(cid)
+                    if route is not None:
+                        for ap in route[2]:
+                            ap(entry)
+                        c.poses_forwarded += len(route[2])
+                        if not self._pose_since:
+                            self._pose_since = now
+                return
+        if not room.keys:
+            room.keys_t = now
+        room.keys.append(entry)
+        room.keys_size += len(entry)
 
     # ------------------------------------------------------------ routing
 
@@ -313,15 +335,22 @@ class RelayMedia:
         keys, t0 = room.keys, room.keys_t
         room.keys, room.keys_size = [], 0
         self.counters.poses_forwarded += len(keys) * max(0, len(room.members) - 1)
-        chunk = b"".join(keys)
+        pieces = key_pieces(b"".join(keys), self.s.bundle_max)
         for r in room.members.values():
             if r.addr is None:
                 continue
-            r.append(chunk)
+            r.pending.extend(pieces)
             first = r.pending_pose_first
             if not first or (t0 < first and not r.pending_pose_born):  # carried entries keep their hold
                 r.pending_pose_first = t0
         self._poses_waiting = True
+
+
+def key_pieces(chunk: bytes, limit: int) -> list[bytes]:
+    """Joined keyframe entries cut once per tick, for every receiver, into pieces of at most
+    ``limit`` bytes (at entry boundaries): a bundle over the limit is then split without
+    cutting the same chunk again for each of hundreds of receivers."""
+    return _cut(chunk, limit) if len(chunk) > limit else [chunk]
 
 
 def _fit(items: list[bytes], limit: int) -> tuple[bytes, list[bytes] | None]:
