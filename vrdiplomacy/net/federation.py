@@ -84,6 +84,7 @@ class RelayFederation:
     _broadcast: Callable[..., None]
     _recompute: Callable[..., None]
     _keyframe: Callable[..., None]
+    _voice_to: Callable[..., None]
     _start: Callable[..., None]
     _end_session: Callable[..., None]
     _refuse: Callable[..., None]
@@ -508,7 +509,7 @@ class RelayFederation:
                     for ap in route[2]:
                         ap(entry)
                     self.counters.voice_forwarded += len(route[2])
-                    self._voice_out.append((route[1], now))
+                    self._voice_to(ri, route[1], now)
             elif kind == wire.DG_POSE and size >= _POSE_SIZE:
                 hdr = _POSE_UNPACK(data, pt_at)
                 ri.pose_hdr[cid] = hdr

@@ -73,6 +73,8 @@ class RelayMedia:
     def _init_media(self) -> None:
         self._dgrams: list[Datagram] = []
         self._voice_out: list[tuple[list[Session], float]] = []  # receivers of voice waiting to go out
+        self._voice_held: list[tuple[list[Session], float]] = []  # crowd voice gathering (voice_gather)
+        self._voice_due = 0.0  # when the held voice goes out (0: none held)
         self._pose_since = 0.0  # arrival of the first pose fanned out since the last flush tick
         self._poses_waiting = False  # stamped pose entries wait for a later tick
         self._next_pose_flush = 0.0
@@ -161,13 +163,24 @@ class RelayMedia:
                 for ap in route[2]:
                     ap(entry)
                 c.voice_forwarded += len(route[2])
-                self._voice_out.append((route[1], now))
+                self._voice_to(ri, route[1], now)
             if ri.place:
                 self._withheld(room, cid)  # isolation of spaces, counted (net/relay_spaces.py)
         else:
             assert s.sealer is not None
             self._dgrams.append((s.sealer.seal(wire.DG_BIND_ACK, b""), addr, 0.0, 0.0))
             c.datagrams_out += 1
+
+    def _voice_to(self, ri: Any, receivers: list[Session], now: float) -> None:
+        """Voice entries appended for ``receivers`` go out at this flush, or in a crowd once the
+        gathering window (``voice_gather``) of the first held frame ends."""
+        gather = self.s.voice_gather
+        if gather > 0 and len(ri.members) > ri.settings.crowd_size:
+            self._voice_held.append((receivers, now))
+            if not self._voice_due:
+                self._voice_due = now + gather
+        else:
+            self._voice_out.append((receivers, now))
 
     def _keyframe(self, room: Room, cid: int, entry: bytes, now: float) -> None:
         """A keyframe (about 2 Hz) goes to the whole room in one batch per flush tick; in a crowd
@@ -293,6 +306,10 @@ class RelayMedia:
     def _flush_bundles(self, now: float) -> None:
         """Voice goes out at once (taking waiting poses along); poses wait at most ``pose_hold``."""
         vo = self._voice_out
+        if self._voice_due and now >= self._voice_due - 1e-4:  # (a timer may fire a little early)
+            vo.extend(self._voice_held)
+            self._voice_held.clear()
+            self._voice_due = 0.0
         if vo:
             if len(vo) == 1:
                 self._emit_all(vo[0][0], now, vo[0][1])
