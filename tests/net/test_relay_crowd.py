@@ -4,12 +4,13 @@ tests to a few members; tools/bench/loadgen.py measures the 1000-guest case."""
 
 from __future__ import annotations
 
+from netpump import SECRET, Peer, Pump, lounge_layout
+
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.client_core import PoseReceived, VoiceReceived
 from vrdiplomacy.net.interest import InterestSettings, RoomInterest
 from vrdiplomacy.net.relay_core import RelayCore
 from vrdiplomacy.net.relay_state import RelaySettings
-from netpump import SECRET, Peer, Pump, lounge_layout
 
 
 def _pose(p: Peer, seq: int, x: float) -> None:
