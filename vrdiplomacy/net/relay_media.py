@@ -2,9 +2,12 @@
 
 The relay opens the hop-by-hop seal of each uplink datagram, reads only its routing header and
 forwards the opaque rest in per-receiver *bundles* (one sealed downlink datagram holding several
-entries): voice goes out at once (taking waiting pose entries along); pose entries wait at most
-``pose_hold`` for a voice datagram to ride along with; keyframes reach the whole room in one
-batch per flush tick.
+entries): voice goes out at once (taking waiting pose entries along; in a crowd, a room of more
+than ``interest.crowd_size`` members, it waits up to ``voice_gather`` so that several speakers'
+frames share one bundle per receiver); pose entries wait at most ``pose_hold`` for a voice
+datagram to ride along with; keyframes reach the whole room in one batch per flush tick (in a
+crowd every ``far_key_divisor``-th one of a sender; the others its near and mid tiers only),
+cut once per tick into pieces that fit a bundle.
 
 This is the relay's hot path (about 4 000 datagrams in and 10 000 to 30 000 out per second for
 200 delegates), so it avoids per-datagram object churn: one ``struct`` unpack per header, one
