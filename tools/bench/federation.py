@@ -158,10 +158,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_PROFILED = """import cProfile, runpy, signal, sys
+pr = cProfile.Profile()
+signal.signal(signal.SIGUSR1, lambda *a: pr.enable())
+signal.signal(signal.SIGUSR2, lambda *a: (pr.disable(), pr.dump_stats(PATH)))
+sys.argv[0] = "vrdiplomacy"
+runpy.run_module("vrdiplomacy", run_name="__main__", alter_sys=True)
+"""
+
+
 def start_relay(args: argparse.Namespace, tmp: Path, n: int, cluster: Any) -> tuple[subprocess.Popen[str], int, str, Path]:
     port = free_port()
     stats = tmp / f"stats-{n}.json"
-    cmd = ["nice", "-n", str(args.nice), sys.executable, "-m", "vrdiplomacy", "-q", "relay", "--listen", f"127.0.0.1:{port}",
+    # --profile: the relay under cProfile from SIGUSR1 to SIGUSR2 (the measured window), which writes
+    # relay-N.prof in the logs folder (read with `python -m pstats`)
+    prof = ["-c", _PROFILED.replace("PATH", repr(str(tmp / f"relay-{n}.prof")))] if getattr(args, "profile", False) else []
+    cmd = ["nice", "-n", str(args.nice), sys.executable, *(prof or ["-m", "vrdiplomacy"]), "-q", "relay", "--listen", f"127.0.0.1:{port}",
            "--state-dir", str(tmp / f"relay-{n}"), "--stats-file", str(stats), "--last-n", str(args.last_n),
            "--handshakes-per-address", "1100"]
     if cluster is not None:

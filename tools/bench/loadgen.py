@@ -3,6 +3,7 @@
     python tools/bench/loadgen.py --clients 1000 --nodes 2 --workers 4 --duration 10
     python tools/bench/loadgen.py --clients 1000 --nodes 1 --workers 4 --duration 10   # one relay, no NATS
     python tools/bench/loadgen.py --clients 200 --nodes 2 --workers 2 --open-every 1  # every guest opens its bundles
+    python tools/bench/loadgen.py --clients 1000 --nodes 2 --compare-one-node         # then one relay, side by side
 
 The set-up is ``tools/bench/federation.py``'s (a 3-node NATS cluster with JetStream on loopback and
 ``vrdiplomacy relay --nats`` processes; guest ``i`` joins node ``i % nodes``), but the guests are
@@ -22,6 +23,13 @@ so that a saturated generator is told apart from a slow relay, each worker's CPU
 lag and the run-queue wait (``/proc/<pid>/task/*/schedstat``: time runnable but not running) of
 every process of the run. Bounded: at most 1000 guests, 8 workers and 60 s.
 
+On a shared machine the generator may offer less than the nominal load (its workers wait for a
+CPU, or a starved relay reads late and the kernel drops): ``uplink_handled_pct`` is the share of
+the nominal uplink (poses at 20 Hz, voice at 50 Hz) the relays received and handled, and ``relay_cpu_us_per_dgram_in``/``_out`` the relay CPU per datagram,
+which compares two runs (``--relay-root``: before/after) where CPU per second would follow the
+load each happened to get. ``uptime_before`` and ``load_average_1min`` (at the end) say how busy
+the machine was. ``--profile`` writes each relay's cProfile of the measured window.
+
 Every worker, relay and NATS server runs in its own session. Linux (``sched_autogroup``) shares
 the CPU between sessions first and by niceness only within one: processes left in the session of
 the shell that started the bench share one session's part of a busy machine, which starved the
@@ -35,6 +43,7 @@ import asyncio
 import gc
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -250,6 +259,7 @@ def read_line(p: subprocess.Popen[str], what: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="vrd-loadgen-"))
+    uptime0 = " ".join(f"{x:.2f}" for x in os.getloadavg())  # the machine's load before this run
     cluster = None
     relays: list[tuple[subprocess.Popen[str], int, str, Path]] = []
     workers: list[subprocess.Popen[str]] = []
@@ -277,6 +287,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         npids = [p.pid for p in cluster.procs if p is not None] if cluster is not None else []
         wpids = [p.pid for p in workers]
         time.sleep(max(0.0, (t0_ns - time.monotonic_ns()) * 1e-9) + args.warmup)
+        if args.profile:
+            for pid in pids:
+                os.kill(pid, signal.SIGUSR1)
         stats0 = [read_stats(s) for *_x, s in relays]
         cpu0 = [sum(proc_cpu(pid)) for pid in pids + npids]
         rq0 = [run_queue_wait(pid) for pid in wpids + pids + npids]
@@ -285,6 +298,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         wall = time.monotonic() - t0
         cpu1 = [sum(proc_cpu(pid)) for pid in pids + npids]
         rq1 = [run_queue_wait(pid) for pid in wpids + pids + npids]
+        if args.profile:
+            for pid in pids:
+                os.kill(pid, signal.SIGUSR2)
         results = [read_line(p, "reporting") for p in workers]
         stats1 = [read_stats(s) for *_x, s in relays]
         for p in workers:
@@ -328,6 +344,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             tx[int(k)] = tx.get(int(k), 0) + v
     sent = sum(tx.values())
     expected = sum(sent - tx.get(i, 0) for i in sampled)
+    # the load the relays really got (a starved generator offers less than nominal) and their CPU per datagram:
+    # a figure that compares two runs on a busy machine, where CPU per second follows what was offered
+    def cdelta(k: str) -> list[int]:
+        return [b.get("counters", {}).get(k, 0) - a.get("counters", {}).get(k, 0) for a, b in zip(stats0, stats1)]
+
+    d_in, d_out, b_out = cdelta("datagrams_in"), cdelta("datagrams_out"), cdelta("bytes_out")
+    nominal_in = args.clients * 20 + args.speakers * 50  # poses at 20 Hz, voice at 50 Hz
+    cpu_s = [c / 100 * wall for c in cpu[:len(pids)]]
     fed = []
     for a, b in zip(stats0, stats1):
         fa, fb = a.get("federation", {}), b.get("federation", {})
@@ -345,12 +369,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     fs = lambda s, k: (round(s.get("federation", {}).get(k, {}).get("p50_ms", 0), 2),
                        round(s.get("federation", {}).get(k, {}).get("p99_ms", 0), 2))
     return {
-        "guests": args.clients, "ready": n_ready, "nodes": args.nodes, "workers": args.workers, "speakers": args.speakers,
+        "guests": args.clients, "ready": n_ready, "nodes": args.nodes, "uptime_before": uptime0, "workers": args.workers, "speakers": args.speakers,
         "guests_opening_bundles": len(sampled), "window_s": round(wall, 1), "load_average_1min": round(os.getloadavg()[0], 2),
         "downlink_kbit_mean": round(sum(down) / max(1, len(down))), "downlink_kbit_max": round(max(down, default=0)),
         "voice_same_node_p50_p99_ms": ms(local), "voice_cross_node_p50_p99_ms": ms(cross),
         "voice_delivered_pct": round(100 * got / max(1, expected), 2),
         "relay_cpu_pct": [round(c, 1) for c in cpu[:nr]], "nats_cpu_pct": [round(c, 1) for c in cpu[nr:]],
+        "relay_cpu_pct_total": round(sum(cpu[:nr]), 1), "nats_cpu_pct_total": round(sum(cpu[nr:]), 1),
+        "uplink_handled_pct": round(100 * sum(d_in) / wall / nominal_in, 1),
+        "relay_in_out_dgrams_per_s": [(round(i / wall), round(o / wall)) for i, o in zip(d_in, d_out)],
+        "relay_downlink_dgrams_per_guest_s": round(sum(d_out) / wall / max(1, args.clients), 1),
+        "relay_out_bytes_per_dgram": round(sum(b_out) / max(1, sum(d_out))),
+        "relay_cpu_us_per_dgram_in": [round(c * 1e6 / max(1, i), 1) for c, i in zip(cpu_s, d_in)],
+        "relay_cpu_us_per_dgram_out": [round(c * 1e6 / max(1, o), 1) for c, o in zip(cpu_s, d_out)],
         "worker_cpu_pct": [round(r["cpu_pct"], 1) for r in results],
         "worker_loop_lag_p50_p99_ms": ms(lag),
         "run_queue_wait_ms_per_s_workers": rq[:nw], "run_queue_wait_ms_per_s_relays": rq[nw:nw + nr],
@@ -389,6 +420,10 @@ def main() -> int:
     p.add_argument("--json", default="", help="also write the result as JSON to this file")
     p.add_argument("--relay-root", default="", help="run the relays from this checkout (such as `git archive` of "
                                                     "another commit), for a before/after comparison")
+    p.add_argument("--compare-one-node", action="store_true", help="after the run, the same load on one relay "
+                   "without NATS, printed side by side")
+    p.add_argument("--profile", action="store_true", help="profile each relay (cProfile) over the measured window; "
+                   "written to the logs folder as relay-N.prof (`python -m pstats`); its CPU figures are then inflated")
     p.add_argument("--with-floor", action="store_true", help="with --nodes 1: right after the run, measure "
                    "tools/bench/relay_floor.py with the same forwarding and report relay / floor")
     args = p.parse_args()
@@ -401,9 +436,18 @@ def main() -> int:
     if args.open_every <= 0:
         args.open_every = 1 if args.clients <= 200 else max(1, args.clients // 100)
     res = run(args)
-    w = max(map(len, res))
-    for k, v in res.items():
-        print(f"{k:<{w}}  {v}")
+    if args.compare_one_node and args.nodes > 1:
+        print(f"the same load on one relay (no NATS) for comparison, {time.strftime('%H:%M:%S')} ...", file=sys.stderr)
+        one = run(argparse.Namespace(**{**vars(args), "nodes": 1}))
+        w = max(map(len, res))
+        print(f"{'':<{w}}  {str(args.nodes) + ' nodes over NATS':<40}  1 node")
+        for k, v in res.items():
+            print(f"{k:<{w}}  {v!s:<40}  {one.get(k, '')}")
+        res = {"nodes": res, "one_node": one}
+    else:
+        w = max(map(len, res))
+        for k, v in res.items():
+            print(f"{k:<{w}}  {v}")
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))
     return 0

@@ -83,6 +83,8 @@ class RelayFederation:
     _send: Callable[..., None]
     _broadcast: Callable[..., None]
     _recompute: Callable[..., None]
+    _keyframe: Callable[..., None]
+    _voice_to: Callable[..., None]
     _start: Callable[..., None]
     _end_session: Callable[..., None]
     _refuse: Callable[..., None]
@@ -507,15 +509,12 @@ class RelayFederation:
                     for ap in route[2]:
                         ap(entry)
                     self.counters.voice_forwarded += len(route[2])
-                    self._voice_out.append((route[1], now))
+                    self._voice_to(ri, route[1], now)
             elif kind == wire.DG_POSE and size >= _POSE_SIZE:
                 hdr = _POSE_UNPACK(data, pt_at)
                 ri.pose_hdr[cid] = hdr
                 if hdr[0] & wire.POSE_KEY:
-                    if not room.keys:
-                        room.keys_t = now
-                    room.keys.append(entry)
-                    room.keys_size += len(entry)
+                    self._keyframe(room, cid, entry, now)
                     continue
                 for table in (room.near, room.mid) if hdr[1] % ri.settings.mid_divisor == 0 else (room.near,):
                     route = table.get(cid)

@@ -15,7 +15,9 @@ members of its space who ``listen`` to that channel, whatever the distance, and 
 Poses are forwarded in tiers: *near* (same space, within ``near_radius``) every frame, *mid*
 (same space, within ``mid_radius``) every ``mid_divisor``-th frame, and everyone else (farther,
 or in another space) keyframes only, about 2 Hz; keyframes reach the whole room in one batch per
-flush tick. Pose frames are self-contained (:mod:`vrdiplomacy.net.pose`), so every frame a tier
+flush tick. In a crowd (more than ``crowd_size`` members, a reception of hundreds) that tier gets
+every ``far_key_divisor``-th keyframe (0.5 Hz) and the other keyframes reach the near and mid
+tiers only: keyframes to everyone grow with the square of the room. Pose frames are self-contained (:mod:`vrdiplomacy.net.pose`), so every frame a tier
 gets decodes, whatever else was thinned or lost. Positions come from the plaintext coarse head position of each member's pose
 datagrams; seats and zones from a :class:`RoomGeometry` (made from the scene layout by
 :meth:`RoomGeometry.of`, which reads the layout's seats and zones without importing ``scene``).
@@ -90,6 +92,13 @@ class InterestSettings:
     speaker_hold: seconds a speaker stays a last-N candidate after its last active frame.
     level_smoothing: weight of a new frame in the smoothed speaker level (0..1).
     recompute_interval: seconds between full recomputations of the routing tables.
+    move_tolerance: metres a member may move (from where the distance tiers last placed it)
+        before the distances are computed again; below it a recomputation reuses them (at 1000
+        members the all-pairs distances cost a relay 35-55 ms each time, 20 % of a core).
+    crowd_size / far_key_divisor: in a room of more than ``crowd_size`` members only every
+        ``far_key_divisor``-th keyframe of a sender reaches the whole room (0.5 Hz at 4); the
+        others reach its near and mid tiers only. Keyframes to everyone grow as N^2: at 1000
+        guests they were about 640 kbit/s of every guest's downlink and most relay bytes.
     """
 
     last_n: int = 4
@@ -100,6 +109,9 @@ class InterestSettings:
     speaker_hold: float = 1.0
     level_smoothing: float = 0.3
     recompute_interval: float = 0.2
+    move_tolerance: float = 0.1
+    crowd_size: int = 200
+    far_key_divisor: int = 4
 
 
 @dataclass
@@ -114,6 +126,16 @@ class Routes:
 
 
 _NAN3 = (np.nan, np.nan, np.nan)
+
+
+def _within(pos: np.ndarray, was: np.ndarray, tol: float) -> bool:
+    """Every member within ``tol`` metres (per coordinate) of where it was, and the same ones unknown."""
+    unknown = np.isnan(pos)
+    if not np.array_equal(unknown, np.isnan(was)):
+        return False
+    d = np.abs(pos - was)
+    d[unknown] = 0.0
+    return bool(d.max(initial=0.0) <= tol)
 PLENARY_PLACE = ("", "", "")  # (space, interpret, listen) of a member who never sent a Place
 
 
@@ -130,6 +152,7 @@ class RoomInterest:
         self.level: dict[int, float] = {}
         self.last_active: dict[int, float] = {}
         self.floor_holder = 0
+        self.far_keys: dict[int, int] = {}  # keyframes seen per sender (crowd thinning, see InterestSettings)
         # explicit places (space, interpret channel, listen channel) of members not in the plain plenary
         self.place: dict[int, tuple[str, str, str]] = {}
         self.place_version = 0  # bumped on every change of a place
@@ -139,6 +162,10 @@ class RoomInterest:
         self.dirty = True
         self.generation = 0  # bumped when members join or leave
         self._prev: tuple[int, list[int], np.ndarray, np.ndarray, np.ndarray] | None = None
+        # the distance part of the last recomputation: (generation, ids, place_version, positions,
+        # same-space, audible, near, mid), reused while nobody moved more than move_tolerance
+        self._geo: tuple[int, list[int], int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._voice_rows: np.ndarray | None = None  # (selected | floor) of the last recomputation
 
     def add(self, cid: int, seat: str = "") -> None:
         """Add a member; until its first pose its position is its seat's (when the layout has it)."""
@@ -153,7 +180,7 @@ class RoomInterest:
     def remove(self, cid: int) -> None:
         if cid in self.members:
             self.members.remove(cid)
-            for d in (self.position, self.pose_hdr, self.level, self.last_active, self.place):
+            for d in (self.position, self.pose_hdr, self.level, self.last_active, self.place, self.far_keys):
                 d.pop(cid, None)  # type: ignore[attr-defined]
             self.place_version += 1
             if self.floor_holder == cid:
@@ -251,6 +278,28 @@ class RoomInterest:
                 out[inside] = k
         return out
 
+    def _distances(self, pos: np.ndarray, ids: list[int]) -> tuple[Any, ...]:
+        """The distance part of the routes: spaces, same-space pairs and the distance tiers."""
+        s = self.settings
+        n = len(ids)
+        sp = self._spaces(pos, ids)
+        same = sp[:, None] == sp[None, :]
+        np.fill_diagonal(same, False)  # nobody receives their own media
+        # squared distances coordinate by coordinate, not as |a|^2 + |b|^2 - 2 a.b: the product
+        # a.b is a BLAS matrix product, whose OpenBLAS threads (from about 300 members) spin on
+        # the relay's cores after each recompute and doubled its CPU at 400 (tools/bench/relay_replay.py)
+        d2 = np.zeros((n, n))
+        for k in range(3):
+            c = pos[:, k]
+            diff = c[:, None] - c[None, :]
+            d2 += diff * diff
+        d2[np.isnan(d2)] = np.inf
+        near_d = d2 <= s.near_radius**2
+        near = same & near_d
+        mid = same & (d2 <= s.mid_radius**2) & ~near_d
+        audible = d2 <= s.audible_radius**2
+        return (self.generation, ids, self.place_version, pos, sp, same, audible, near, mid)
+
     def recompute(self, now: float) -> Routes:
         s = self.settings
         ids = list(self.members)
@@ -265,18 +314,13 @@ class RoomInterest:
         hdr, posd = self.pose_hdr, self.position
         pos = np.array([(h[2] * 0.01, h[3] * 0.01, h[4] * 0.01) if (h := hdr.get(cid)) is not None else posd.get(cid, _NAN3)
                         for cid in ids], dtype=np.float64)
-        sp = self._spaces(pos, ids)
-        same = sp[:, None] == sp[None, :]
-        # squared distances coordinate by coordinate, not as |a|^2 + |b|^2 - 2 a.b: the product
-        # a.b is a BLAS matrix product, whose OpenBLAS threads (from about 300 members) spin on
-        # the relay's cores after each recompute and doubled its CPU at 400 (tools/bench/relay_replay.py)
-        d2 = np.zeros((n, n))
-        for k in range(3):
-            c = pos[:, k]
-            diff = c[:, None] - c[None, :]
-            d2 += diff * diff
-        d2[np.isnan(d2)] = np.inf
-        np.fill_diagonal(same, False)  # nobody receives their own media
+        geo = self._geo
+        if geo is not None and (geo[0] != self.generation or geo[1] != ids or geo[2] != self.place_version
+                                or not _within(pos, geo[3], s.move_tolerance)):
+            geo = None
+        if geo is None:
+            geo = self._geo = self._distances(pos, ids)
+        _g, _i, _v, _p, sp, same, audible, near, mid = geo
         # last-N per space among recently active speakers
         selected = np.zeros(n, dtype=bool)
         by_space: dict[int, list[tuple[float, int]]] = {}
@@ -295,24 +339,27 @@ class RoomInterest:
                 min_level = max(min_level, cands[s.last_n - 1][0])
         floor = np.array([cid == self.floor_holder for cid in ids])
         # matrices indexed [sender, listener] (distances and spaces are symmetric)
-        near_d = d2 <= s.near_radius**2
-        mid_d = d2 <= s.mid_radius**2
-        voice = same & ((selected | floor)[:, None] | (d2 <= s.audible_radius**2))
-        if any(p[1] for p in place.values()):
-            interp = np.array([place.get(cid, PLENARY_PLACE)[1] for cid in ids], dtype=object)
-            listen = np.array([place.get(cid, PLENARY_PLACE)[2] for cid in ids], dtype=object)
-            rows = np.flatnonzero(interp != "")
-            voice[rows] = same[rows] & (listen[None, :] == interp[rows][:, None])
-        near = same & near_d
-        mid = same & mid_d & ~near_d
-        arr = np.array(ids, dtype=np.int64)
         prev = self._prev if self._prev is not None and self._prev[0] == self.generation and self._prev[1] == ids else None
+        rows_v = selected | floor
+        if prev is not None and prev[3] is near and self._voice_rows is not None and np.array_equal(rows_v, self._voice_rows):
+            voice = prev[2]  # same distances, same speakers: the same voice routes
+        else:
+            voice = same & (rows_v[:, None] | audible)
+            if any(p[1] for p in place.values()):
+                interp = np.array([place.get(cid, PLENARY_PLACE)[1] for cid in ids], dtype=object)
+                listen = np.array([place.get(cid, PLENARY_PLACE)[2] for cid in ids], dtype=object)
+                rows = np.flatnonzero(interp != "")
+                voice[rows] = same[rows] & (listen[None, :] == interp[rows][:, None])
+        self._voice_rows = rows_v
+        arr = np.array(ids, dtype=np.int64)
         for k, (table, m) in enumerate(((routes.voice, voice), (routes.near, near), (routes.mid, mid))):
             if prev is not None:
                 # unchanged senders keep their previous list object
                 old_m = prev[2 + k]
                 old_table = (self.routes.voice, self.routes.near, self.routes.mid)[k]
                 table.update(old_table)
+                if m is old_m:
+                    continue
                 for i in np.flatnonzero((m != old_m).any(axis=1)).tolist():
                     table[ids[i]] = arr[m[i]].tolist()
                 continue

@@ -138,6 +138,8 @@ class RelayCore(RelayReception, RelaySpaces, RelayAdmission, RelayMedia, RelayFe
             t = min(t, ri.next_recompute, ri.last_recompute + 0.05 if ri.dirty else t)
         if self._pose_since or self._poses_waiting or any(r.keys for r in self.rooms.values()):
             t = min(t, self._next_pose_flush)
+        if self._voice_due:
+            t = min(t, self._voice_due)
         if (mt := self._meeting_timer()) is not None:
             t = min(t, mt)
         return t

@@ -2,9 +2,12 @@
 
 The relay opens the hop-by-hop seal of each uplink datagram, reads only its routing header and
 forwards the opaque rest in per-receiver *bundles* (one sealed downlink datagram holding several
-entries): voice goes out at once (taking waiting pose entries along); pose entries wait at most
-``pose_hold`` for a voice datagram to ride along with; keyframes reach the whole room in one
-batch per flush tick.
+entries): voice goes out at once (taking waiting pose entries along; in a crowd, a room of more
+than ``interest.crowd_size`` members, it waits up to ``voice_gather`` so that several speakers'
+frames share one bundle per receiver); pose entries wait at most ``pose_hold`` for a voice
+datagram to ride along with; keyframes reach the whole room in one batch per flush tick (in a
+crowd every ``far_key_divisor``-th one of a sender; the others its near and mid tiers only),
+cut once per tick into pieces that fit a bundle.
 
 This is the relay's hot path (about 4 000 datagrams in and 10 000 to 30 000 out per second for
 200 delegates), so it avoids per-datagram object churn: one ``struct`` unpack per header, one
@@ -73,6 +76,8 @@ class RelayMedia:
     def _init_media(self) -> None:
         self._dgrams: list[Datagram] = []
         self._voice_out: list[tuple[list[Session], float]] = []  # receivers of voice waiting to go out
+        self._voice_held: list[tuple[list[Session], float]] = []  # crowd voice gathering (voice_gather)
+        self._voice_due = 0.0  # when the held voice goes out (0: none held)
         self._pose_since = 0.0  # arrival of the first pose fanned out since the last flush tick
         self._poses_waiting = False  # stamped pose entries wait for a later tick
         self._next_pose_flush = 0.0
@@ -124,11 +129,7 @@ class RelayMedia:
             if self._fed_rooms:
                 self._fed_media_out(s.room, _POSE, entry)
             if hdr[0] & _KEY:
-                # keyframes (about 2 Hz) go to the whole room in one batch per flush tick
-                if not room.keys:
-                    room.keys_t = now
-                room.keys.append(entry)
-                room.keys_size += len(entry)
+                self._keyframe(room, cid, entry, now)
                 return
             near = room.near.get(cid)
             if near is not None:
@@ -165,13 +166,50 @@ class RelayMedia:
                 for ap in route[2]:
                     ap(entry)
                 c.voice_forwarded += len(route[2])
-                self._voice_out.append((route[1], now))
+                self._voice_to(ri, route[1], now)
             if ri.place:
                 self._withheld(room, cid)  # isolation of spaces, counted (net/relay_spaces.py)
         else:
             assert s.sealer is not None
             self._dgrams.append((s.sealer.seal(wire.DG_BIND_ACK, b""), addr, 0.0, 0.0))
             c.datagrams_out += 1
+
+    def _voice_to(self, ri: Any, receivers: list[Session], now: float) -> None:
+        """Voice entries appended for ``receivers`` go out at this flush, or in a crowd once the
+        gathering window (``voice_gather``) of the first held frame ends."""
+        gather = self.s.voice_gather
+        if gather > 0 and len(ri.members) > ri.settings.crowd_size:
+            self._voice_held.append((receivers, now))
+            if not self._voice_due:
+                self._voice_due = now + gather
+        else:
+            self._voice_out.append((receivers, now))
+
+    def _keyframe(self, room: Room, cid: int, entry: bytes, now: float) -> None:
+        """A keyframe (about 2 Hz) goes to the whole room in one batch per flush tick; in a crowd
+        (more than ``crowd_size`` members) only every ``far_key_divisor``-th one of a sender does,
+        the others reach its near and mid tiers only (so a far guest sees it at 0.5 Hz)."""
+        ri = room.interest
+        st = ri.settings
+        if len(ri.members) > st.crowd_size and st.far_key_divisor > 1:
+            fk = ri.far_keys
+            k = fk.get(cid, 0)
+            fk[cid] = k + 1
+            if k % st.far_key_divisor:
+                c = self.counters
+                for table in (room.near, room.mid):
+                    route = table.get(cid)
+                    if route is not None:
+                        for ap in route[2]:
+                            ap(entry)
+                        c.poses_forwarded += len(route[2])
+                        if not self._pose_since:
+                            self._pose_since = now
+                return
+        if not room.keys:
+            room.keys_t = now
+        room.keys.append(entry)
+        room.keys_size += len(entry)
 
     # ------------------------------------------------------------ routing
 
@@ -271,6 +309,10 @@ class RelayMedia:
     def _flush_bundles(self, now: float) -> None:
         """Voice goes out at once (taking waiting poses along); poses wait at most ``pose_hold``."""
         vo = self._voice_out
+        if self._voice_due and now >= self._voice_due - 1e-4:  # (a timer may fire a little early)
+            vo.extend(self._voice_held)
+            self._voice_held.clear()
+            self._voice_due = 0.0
         if vo:
             if len(vo) == 1:
                 self._emit_all(vo[0][0], now, vo[0][1])
@@ -313,15 +355,22 @@ class RelayMedia:
         keys, t0 = room.keys, room.keys_t
         room.keys, room.keys_size = [], 0
         self.counters.poses_forwarded += len(keys) * max(0, len(room.members) - 1)
-        chunk = b"".join(keys)
+        pieces = key_pieces(b"".join(keys), self.s.bundle_max)
         for r in room.members.values():
             if r.addr is None:
                 continue
-            r.append(chunk)
+            r.pending.extend(pieces)
             first = r.pending_pose_first
             if not first or (t0 < first and not r.pending_pose_born):  # carried entries keep their hold
                 r.pending_pose_first = t0
         self._poses_waiting = True
+
+
+def key_pieces(chunk: bytes, limit: int) -> list[bytes]:
+    """Joined keyframe entries cut once per tick, for every receiver, into pieces of at most
+    ``limit`` bytes (at entry boundaries): a bundle over the limit is then split without
+    cutting the same chunk again for each of hundreds of receivers."""
+    return _cut(chunk, limit) if len(chunk) > limit else [chunk]
 
 
 def _fit(items: list[bytes], limit: int) -> tuple[bytes, list[bytes] | None]:

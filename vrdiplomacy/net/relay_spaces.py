@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from vrdiplomacy.net import wire, wire_spaces
+from vrdiplomacy.net.relay_media import key_pieces
 from vrdiplomacy.net.relay_state import Connection, Room, Session
 from vrdiplomacy.net.wire_spaces import Place, Placed, SpaceEvent, SpaceEventIn
 
@@ -54,6 +55,7 @@ class RelaySpaces:
     rooms: dict[str, Room]
     sessions: dict[int, Session]
     counters: Any
+    s: Any  # RelaySettings
     _send: Callable[[Connection, wire.ControlMessage, float], None]
     _send_raw: Callable[[Connection, bytes, float], None]
     conns: dict[int, Connection]
@@ -178,19 +180,19 @@ class RelaySpaces:
         for entry in keys:
             src = int.from_bytes(entry[1:5], "big")
             groups.setdefault(ri.place_of(src)[0], []).append(entry)
-        chunks = {space: b"".join(g) for space, g in groups.items()}
+        chunks = {space: key_pieces(b"".join(g), self.s.bundle_max) for space, g in groups.items()}
         n = {space: len(g) for space, g in groups.items()}
         delivered = 0
         members = room.members.values()
         for r in members:
             space = ri.place_of(r.client_id)[0]
-            chunk = chunks.get(space)
-            if chunk is None:
+            pieces = chunks.get(space)
+            if pieces is None:
                 continue
             delivered += n[space]
             if r.addr is None:
                 continue
-            r.append(chunk)
+            r.pending.extend(pieces)
             first = r.pending_pose_first
             if not first or (t0 < first and not r.pending_pose_born):
                 r.pending_pose_first = t0
