@@ -14,6 +14,7 @@ from roomlive import Delegate, energy_db, run, run_room, spectral_correlation, t
 
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.session.rooms import RoomsSettings
+from vrdiplomacy.voice.devices import FS
 
 START = 1.0  # s: the floor holder starts speaking (after the floor is granted)
 
@@ -49,7 +50,13 @@ def test_listener_on_fr_hears_the_interpreter_over_the_ducked_floor(tmp_path: Pa
             await d.session.start()
         assert f.session.client is not None
         f.session.client.set_floor(True)  # the relay's floor: the meeting procedure's grant drives it
-        await asyncio.sleep(START + 3.6)
+        # until every delegate's own audio clock (the blocks its session processed) is 3.6 s past the
+        # floor's onset, not the wall clock: on a loaded machine the sessions' audio runs late, and a
+        # fixed sleep stopped them before the floor's speech was sent or played out (a KeyError below)
+        loop, block_s = asyncio.get_running_loop(), ds[0].session.s.block / FS
+        deadline = loop.time() + 120.0
+        while min(d.session.stats.blocks for d in ds) * block_s < START + 3.6 and loop.time() < deadline:
+            await asyncio.sleep(0.05)
         cid = {d.name: d.cid for d in ds}
         for d in reversed(ds):
             await d.session.stop()

@@ -10,7 +10,8 @@ loop's clock:
   with their RFC 6464 level; pulls the spatialized mix of everyone else relative to the
   listener's head (:class:`~vrdiplomacy.session.audio.ListenerMix`) and writes it to the
   output device. Blocks are due on a fixed schedule; a late tick processes every block that is
-  due, so an output file always holds as many samples as the session lasted;
+  due, so an output file always holds as many samples as the session lasted, one block per
+  turn of the event loop (a backlog never holds the loop: the frame loop waits on it every frame);
 * **receive**: folds every client event into :class:`~vrdiplomacy.session.state.RoomState`
   (members, poses, speaking levels, gestures) and voice payloads into the mix.
 
@@ -498,7 +499,11 @@ class DelegateSession(MeetingClient, VoteClient):
             while done < due:
                 done += 1
                 self._block(done * period, zeros)
-            await asyncio.sleep(0)
+                # one block per turn of the loop: a late tick's backlog (seconds of blocks on a
+                # busy machine, and it grows while it is worked off) must not hold the loop, and
+                # with it everything else the session does (the frame loop's call each frame,
+                # handshake and gesture messages, the meeting socket), for as long
+                await asyncio.sleep(0)
 
     def _block(self, t: float, zeros: np.ndarray) -> None:
         """Process the audio block that ends at session time ``t``."""
