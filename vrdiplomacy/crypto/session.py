@@ -56,6 +56,8 @@ from vrdiplomacy.errors import CryptoError, ProtocolError
 MAX_EARLY_KEYS = 64
 MAX_EARLY_BYTES = 4 << 20
 """Key envelopes for a roster we do not have yet are kept up to this many bytes in all."""
+MAX_PREVIOUS_ROSTERS = 8
+"""Superseded rosters kept (each for ``grace_s``) to check key envelopes that crossed a roster change."""
 
 
 class PacketDropped(CryptoError):
@@ -168,6 +170,12 @@ class GroupSession:
         self._queue: list[bytes] = []
         self._epoch: dict[int, tuple[int, bytes]] = {}
         self._early: list[KeyDistribution] = []
+        # superseded rosters by version, with when they were superseded (kept for grace_s): a
+        # member's key envelope for the previous roster crosses the authority's next one
+        self._previous: dict[int, tuple[VerifiedRoster, float]] = {}
+        self._first_version: int | None = None
+        # the highest counter each held key's sender signed so far (signatures come in order)
+        self._signed_top: dict[int, tuple[ReceiveKey, int]] = {}
         c = self.config
         self._events = EventBinder(room_id, EventSettings(c.event_max_age_s, c.event_max_skew_s, c.grace_s, c.event_buckets))
 
@@ -234,6 +242,10 @@ class GroupSession:
             for gone in set(old.members) - set(vr.members):
                 self._keys.forget_sender(gone)
                 self._epoch.pop(gone, None)
+            self._previous[old.version] = (old, now)
+        if self._first_version is None:
+            self._first_version = vr.version
+        self._prune_previous(now)
         self._keys.retire_older_than(vr.version, now)
         self.index = vr.index_of(self.me.signing_key.public_key())
         if self.index is None:
@@ -253,6 +265,12 @@ class GroupSession:
             except PacketDropped:
                 pass
         return vr
+
+    def _prune_previous(self, now: float) -> None:
+        for v in [v for v, (_, at) in self._previous.items() if now >= at + self.config.grace_s]:
+            del self._previous[v]
+        while len(self._previous) > MAX_PREVIOUS_ROSTERS:
+            del self._previous[min(self._previous)]
 
     def _adopt_listed_kem(self, listed: bytes) -> None:
         """Use the KEM key the roster lists for us; delete older ones (forward secrecy)."""
@@ -471,7 +489,8 @@ class GroupSession:
                 self._early.append(kd)
             raise self._drop("early_keys", f"keys for roster {kd.roster_version}, we have {vr.version} (kept)")
         if kd.roster_version < vr.version:
-            raise self._drop("stale_keys", f"keys for old roster {kd.roster_version}")
+            self._accept_old_keys(kd, now)
+            return
         member = vr.members.get(kd.sender)
         if member is None:
             raise self._drop("not_member", f"key distribution from member {kd.sender}")
@@ -500,6 +519,62 @@ class GroupSession:
             self._epoch[kd.sender] = (vr.version, kd.commitment)
         self.stats["keys"] += 1
 
+    def _accept_old_keys(self, kd: KeyDistribution, now: float) -> None:
+        """A key envelope for an older roster than ours. A member sends its keys for roster v(n)
+        as soon as it has v(n); the authority's v(n+1) may reach us first, and the member's frames
+        sealed under those keys follow them. So within ``grace_s`` of the change (the time older
+        keys still open frames) the keys of a member of both rosters are installed, until that
+        grace ends. Refused (counted): keys of whoever is not in our roster any more (removed or
+        expelled), keys older than one we hold from that member (replays), and anything after the
+        grace. An envelope for a roster from before we were in the room is not for us: it is
+        counted (``keys_before_us``) and ignored, unless we already hold that member's keys (then
+        it can only be a replay)."""
+        vr = self.roster
+        assert vr is not None
+        v = kd.roster_version
+        member = vr.members.get(kd.sender)
+        if member is None:
+            raise self._drop("not_member", f"keys for old roster {v} from member {kd.sender}, who is no longer in the roster")
+        if kd.sender == self.index:
+            raise self._drop("own", "our own key distribution came back")
+        self._prune_previous(now)
+        prev = self._previous.get(v)
+        if prev is not None:
+            was = prev[0].members.get(kd.sender)
+            if was is None or was.public_key.public_bytes_raw() != member.public_key.public_bytes_raw():
+                raise self._drop("not_member", f"keys for old roster {v} from member {kd.sender}, who was not in it")
+        try:
+            kd.verify(member.public_key)
+            suite = CipherSuite(kd.cipher_suite)
+        except (CryptoError, ValueError) as e:
+            raise self._drop("bad_keys", str(e)) from None
+        if not self._keys.is_newer(kd.sender, v, kd.generation):
+            raise self._drop("stale_keys", f"keys for old roster {v}: generation {kd.generation} of member {kd.sender} "
+                                           "is not newer than what we hold")
+        if prev is None:
+            if self._first_version is not None and v < self._first_version:
+                self.stats["keys_before_us"] += 1  # sent before we were admitted: not for us
+                return
+            raise self._drop("stale_keys", f"keys for old roster {v}, past the grace period of {self.config.grace_s:g} s")
+        old_roster, superseded_at = prev
+        mine = old_roster.index_of(self.me.signing_key.public_key())
+        if mine is None:
+            self.stats["keys_before_us"] += 1
+            return
+        kem = self._kems.get(old_roster.members[mine].kem_public)
+        if kem is None:
+            raise self._drop("stale_keys", f"keys for old roster {v}: our HPKE key of that roster is deleted")
+        try:
+            base = kd.open_for(mine, kem)
+            key = SFrameKey(suite, make_kid(kd.sender, kd.generation), base)
+        except CryptoError as e:
+            raise self._drop("bad_keys", str(e)) from None
+        rk = ReceiveKey(kd.sender, kd.generation, v, key, kd.commitment, ReplayWindow(self.config.replay_window))
+        self._keys.install(rk, now)
+        rk.retire_at = superseded_at + self.config.grace_s  # it lives as long as its roster's grace
+        self.stats["keys"] += 1
+        self.stats["late_keys"] += 1
+
     def _early_bytes(self) -> int:
         return sum(sum(len(k.sealed) + 4 for k in kd.keys) + 128 for kd in self._early)
 
@@ -518,6 +593,7 @@ class GroupSession:
             sig.verify(member.public_key)
         except CryptoError as e:
             raise self._drop("bad_signature", str(e)) from None
+        self._check_signature_order(sig)
         found = self._verifier.check(sig, now)
         verified = found.pop("verified", [])
         if verified:
@@ -527,6 +603,24 @@ class GroupSession:
         for reason, bad in found.items():
             self._alert(ForgeryAlert(sig.sender, sig.kid, tuple(bad), reason))
         return Opened(sig.sender, StreamType.FRAME_SIG, b"")
+
+    def _check_signature_order(self, sig: FrameSignature) -> None:
+        """A member's frame signatures reach us in order on the reliable channel, and those of a
+        key before its next key envelope: a signature covering only counters its sender signed
+        already, or one for a key we do not hold while we hold that member's keys, is a replay
+        (counted)."""
+        last = sig.first_ctr + len(sig.hashes) - 1
+        key = self._keys.by_kid.get(sig.kid)
+        if key is None:
+            if sig.sender in self._keys.newest:
+                raise self._drop("unknown_key", f"frame signature for KID {sig.kid}, a key we do not hold")
+            return
+        held = self._signed_top.get(sig.kid)
+        if held is not None and held[0] is key and last <= held[1]:
+            raise self._drop("replay", f"frame signature for CTR {sig.first_ctr}..{last} of KID {sig.kid} again")
+        self._signed_top[sig.kid] = (key, last if held is None or held[0] is not key else max(last, held[1]))
+        for kid in [k for k in self._signed_top if k not in self._keys.by_kid]:
+            del self._signed_top[kid]
 
     def newest_generation(self, sender: int) -> int | None:
         """The newest key generation (mod 256) we hold for ``sender``, or None."""
