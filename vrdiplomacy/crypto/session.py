@@ -523,9 +523,9 @@ class GroupSession:
         """A key envelope for an older roster than ours. A member sends its keys for roster v(n)
         as soon as it has v(n); the authority's v(n+1) may reach us first, and the member's frames
         sealed under those keys follow them. So within ``grace_s`` of the change (the time older
-        keys still open frames) the keys of a member of both rosters are installed, until that
-        grace ends. Refused (counted): keys of whoever is not in our roster any more (removed or
-        expelled), keys older than one we hold from that member (replays), and anything after the
+        keys still open frames) the keys of a member of every roster since are installed, until
+        that grace ends. Refused (counted): keys of whoever is not in our roster any more (removed
+        or expelled) or was out of one in between, keys older than one we hold from that member (replays), and anything after the
         grace. An envelope for a roster from before we were in the room is not for us: it is
         counted (``keys_before_us``) and ignored, unless we already hold that member's keys (then
         it can only be a replay)."""
@@ -540,9 +540,14 @@ class GroupSession:
         self._prune_previous(now)
         prev = self._previous.get(v)
         if prev is not None:
-            was = prev[0].members.get(kd.sender)
-            if was is None or was.public_key.public_bytes_raw() != member.public_key.public_bytes_raw():
-                raise self._drop("not_member", f"keys for old roster {v} from member {kd.sender}, who was not in it")
+            # a member ever since: whoever was out of a roster in between (removed, then admitted
+            # again) gets nothing back from before
+            key = member.public_key.public_bytes_raw()
+            for u in range(v, vr.version):
+                was = self._previous[u][0].members.get(kd.sender) if u in self._previous else None
+                if was is None or was.public_key.public_bytes_raw() != key:
+                    raise self._drop("not_member", f"keys for old roster {v} from member {kd.sender}, "
+                                                   f"who was not in roster {u}")
         try:
             kd.verify(member.public_key)
             suite = CipherSuite(kd.cipher_suite)
