@@ -48,6 +48,7 @@ from vrdiplomacy.crypto.packet import EVENT_BUCKETS, EVENT_STREAMS, SFRAME_STREA
 from vrdiplomacy.crypto.revocation import TrustStore
 from vrdiplomacy.crypto.roster import Roster, RosterEntry, VerifiedRoster, parse_fingerprint, verify_roster
 from vrdiplomacy.crypto.roster_seal import SealedRoster
+from vrdiplomacy.crypto.session_history import RosterHistory, SignatureOrder
 from vrdiplomacy.crypto.sframe import DEFAULT_SUITE, CipherSuite, ReplayWindow, SFrameHeader, SFrameKey
 from vrdiplomacy.crypto.signing import FrameSignature, FrameSigner, FrameVerifier
 from vrdiplomacy.crypto.verify_code import room_code
@@ -56,8 +57,6 @@ from vrdiplomacy.errors import CryptoError, ProtocolError
 MAX_EARLY_KEYS = 64
 MAX_EARLY_BYTES = 4 << 20
 """Key envelopes for a roster we do not have yet are kept up to this many bytes in all."""
-MAX_PREVIOUS_ROSTERS = 8
-"""Superseded rosters kept (each for ``grace_s``) to check key envelopes that crossed a roster change."""
 
 
 class PacketDropped(CryptoError):
@@ -170,12 +169,8 @@ class GroupSession:
         self._queue: list[bytes] = []
         self._epoch: dict[int, tuple[int, bytes]] = {}
         self._early: list[KeyDistribution] = []
-        # superseded rosters by version, with when they were superseded (kept for grace_s): a
-        # member's key envelope for the previous roster crosses the authority's next one
-        self._previous: dict[int, tuple[VerifiedRoster, float]] = {}
-        self._first_version: int | None = None
-        # the highest counter each held key's sender signed so far (signatures come in order)
-        self._signed_top: dict[int, tuple[ReceiveKey, int]] = {}
+        self._history = RosterHistory(self.config.grace_s)  # for key envelopes crossing a roster change
+        self._sig_order = SignatureOrder()
         c = self.config
         self._events = EventBinder(room_id, EventSettings(c.event_max_age_s, c.event_max_skew_s, c.grace_s, c.event_buckets))
 
@@ -242,10 +237,7 @@ class GroupSession:
             for gone in set(old.members) - set(vr.members):
                 self._keys.forget_sender(gone)
                 self._epoch.pop(gone, None)
-            self._previous[old.version] = (old, now)
-        if self._first_version is None:
-            self._first_version = vr.version
-        self._prune_previous(now)
+        self._history.installed(old, vr, now)
         self._keys.retire_older_than(vr.version, now)
         self.index = vr.index_of(self.me.signing_key.public_key())
         if self.index is None:
@@ -265,12 +257,6 @@ class GroupSession:
             except PacketDropped:
                 pass
         return vr
-
-    def _prune_previous(self, now: float) -> None:
-        for v in [v for v, (_, at) in self._previous.items() if now >= at + self.config.grace_s]:
-            del self._previous[v]
-        while len(self._previous) > MAX_PREVIOUS_ROSTERS:
-            del self._previous[min(self._previous)]
 
     def _adopt_listed_kem(self, listed: bytes) -> None:
         """Use the KEM key the roster lists for us; delete older ones (forward secrecy)."""
@@ -537,17 +523,13 @@ class GroupSession:
             raise self._drop("not_member", f"keys for old roster {v} from member {kd.sender}, who is no longer in the roster")
         if kd.sender == self.index:
             raise self._drop("own", "our own key distribution came back")
-        self._prune_previous(now)
-        prev = self._previous.get(v)
+        prev = self._history.get(v, now)
         if prev is not None:
             # a member ever since: whoever was out of a roster in between (removed, then admitted
             # again) gets nothing back from before
-            key = member.public_key.public_bytes_raw()
-            for u in range(v, vr.version):
-                was = self._previous[u][0].members.get(kd.sender) if u in self._previous else None
-                if was is None or was.public_key.public_bytes_raw() != key:
-                    raise self._drop("not_member", f"keys for old roster {v} from member {kd.sender}, "
-                                                   f"who was not in roster {u}")
+            u = self._history.absent_from(kd.sender, member.public_key.public_bytes_raw(), v, vr.version)
+            if u is not None:
+                raise self._drop("not_member", f"keys for old roster {v} from member {kd.sender}, who was not in roster {u}")
         try:
             kd.verify(member.public_key)
             suite = CipherSuite(kd.cipher_suite)
@@ -557,7 +539,7 @@ class GroupSession:
             raise self._drop("stale_keys", f"keys for old roster {v}: generation {kd.generation} of member {kd.sender} "
                                            "is not newer than what we hold")
         if prev is None:
-            if self._first_version is not None and v < self._first_version:
+            if self._history.before_us(v):
                 self.stats["keys_before_us"] += 1  # sent before we were admitted: not for us
                 return
             raise self._drop("stale_keys", f"keys for old roster {v}, past the grace period of {self.config.grace_s:g} s")
@@ -610,22 +592,12 @@ class GroupSession:
         return Opened(sig.sender, StreamType.FRAME_SIG, b"")
 
     def _check_signature_order(self, sig: FrameSignature) -> None:
-        """A member's frame signatures reach us in order on the reliable channel, and those of a
-        key before its next key envelope: a signature covering only counters its sender signed
-        already, or one for a key we do not hold while we hold that member's keys, is a replay
-        (counted)."""
-        last = sig.first_ctr + len(sig.hashes) - 1
-        key = self._keys.by_kid.get(sig.kid)
-        if key is None:
-            if sig.sender in self._keys.newest:
-                raise self._drop("unknown_key", f"frame signature for KID {sig.kid}, a key we do not hold")
-            return
-        held = self._signed_top.get(sig.kid)
-        if held is not None and held[0] is key and last <= held[1]:
-            raise self._drop("replay", f"frame signature for CTR {sig.first_ctr}..{last} of KID {sig.kid} again")
-        self._signed_top[sig.kid] = (key, last if held is None or held[0] is not key else max(last, held[1]))
-        for kid in [k for k in self._signed_top if k not in self._keys.by_kid]:
-            del self._signed_top[kid]
+        why = self._sig_order.check(sig, self._keys.by_kid.get(sig.kid), sig.sender in self._keys.newest)
+        self._sig_order.forget_except(self._keys.by_kid)
+        if why == "unknown_key":
+            raise self._drop(why, f"frame signature for KID {sig.kid}, a key we do not hold")
+        if why is not None:
+            raise self._drop(why, f"frame signature for CTR {sig.first_ctr}.. of KID {sig.kid} again")
 
     def newest_generation(self, sender: int) -> int | None:
         """The newest key generation (mod 256) we hold for ``sender``, or None."""
