@@ -16,6 +16,12 @@ with an empty payload. Frames another member made under a sender's key (an impos
 frame the sender's signatures leave out) raise a :class:`ForgeryAlert` in
 :attr:`GroupSession.alerts`.
 
+Roster changes: a member's key envelope for roster v(n) may reach us after the authority's v(n+1)
+(the relay orders them independently); within ``SessionConfig.grace_s`` of the change it is still
+accepted from a member of every roster since, and opens that member's frames until the grace ends
+(:mod:`vrdiplomacy.crypto.session_history`). Envelopes of removed members, replayed envelopes and
+replayed frame signatures are counted drops.
+
 Signed events are bound to the epoch (roster version) and roster hash they were sent under, the
 sender's key generation and the sender's clock: a receiver drops an event of an older epoch once
 the grace period after the roster change is over, and any event older than
