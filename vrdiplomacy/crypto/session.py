@@ -16,6 +16,12 @@ with an empty payload. Frames another member made under a sender's key (an impos
 frame the sender's signatures leave out) raise a :class:`ForgeryAlert` in
 :attr:`GroupSession.alerts`.
 
+Roster changes: a member's key envelope for roster v(n) may reach us after the authority's v(n+1)
+(the relay orders them independently); within ``SessionConfig.grace_s`` of the change it is still
+accepted from a member of every roster since, and opens that member's frames until the grace ends
+(:mod:`vrdiplomacy.crypto.session_history`). Envelopes of removed members, replayed envelopes and
+replayed frame signatures are counted drops.
+
 Signed events are bound to the epoch (roster version) and roster hash they were sent under, the
 sender's key generation and the sender's clock: a receiver drops an event of an older epoch once
 the grace period after the roster change is over, and any event older than
@@ -48,6 +54,7 @@ from vrdiplomacy.crypto.packet import EVENT_BUCKETS, EVENT_STREAMS, SFRAME_STREA
 from vrdiplomacy.crypto.revocation import TrustStore
 from vrdiplomacy.crypto.roster import Roster, RosterEntry, VerifiedRoster, parse_fingerprint, verify_roster
 from vrdiplomacy.crypto.roster_seal import SealedRoster
+from vrdiplomacy.crypto.session_history import RosterHistory, SignatureOrder
 from vrdiplomacy.crypto.sframe import DEFAULT_SUITE, CipherSuite, ReplayWindow, SFrameHeader, SFrameKey
 from vrdiplomacy.crypto.signing import FrameSignature, FrameSigner, FrameVerifier
 from vrdiplomacy.crypto.verify_code import room_code
@@ -168,6 +175,8 @@ class GroupSession:
         self._queue: list[bytes] = []
         self._epoch: dict[int, tuple[int, bytes]] = {}
         self._early: list[KeyDistribution] = []
+        self._history = RosterHistory(self.config.grace_s)  # for key envelopes crossing a roster change
+        self._sig_order = SignatureOrder()
         c = self.config
         self._events = EventBinder(room_id, EventSettings(c.event_max_age_s, c.event_max_skew_s, c.grace_s, c.event_buckets))
 
@@ -234,6 +243,7 @@ class GroupSession:
             for gone in set(old.members) - set(vr.members):
                 self._keys.forget_sender(gone)
                 self._epoch.pop(gone, None)
+        self._history.installed(old, vr, now)
         self._keys.retire_older_than(vr.version, now)
         self.index = vr.index_of(self.me.signing_key.public_key())
         if self.index is None:
@@ -471,7 +481,8 @@ class GroupSession:
                 self._early.append(kd)
             raise self._drop("early_keys", f"keys for roster {kd.roster_version}, we have {vr.version} (kept)")
         if kd.roster_version < vr.version:
-            raise self._drop("stale_keys", f"keys for old roster {kd.roster_version}")
+            self._accept_old_keys(kd, now)
+            return
         member = vr.members.get(kd.sender)
         if member is None:
             raise self._drop("not_member", f"key distribution from member {kd.sender}")
@@ -500,6 +511,63 @@ class GroupSession:
             self._epoch[kd.sender] = (vr.version, kd.commitment)
         self.stats["keys"] += 1
 
+    def _accept_old_keys(self, kd: KeyDistribution, now: float) -> None:
+        """A key envelope for an older roster than ours. A member sends its keys for roster v(n)
+        as soon as it has v(n); the authority's v(n+1) may reach us first, and the member's frames
+        sealed under those keys follow them. So within ``grace_s`` of the change (the time older
+        keys still open frames) the keys of a member of every roster since are installed, until
+        that grace ends. Refused (counted): keys of whoever is not in our roster any more (removed
+        or expelled) or was out of one in between, keys older than one we hold from that member (replays), and anything after the
+        grace. An envelope for a roster from before we were in the room is not for us: it is
+        counted (``keys_before_us``) and ignored, unless we already hold that member's keys (then
+        it can only be a replay)."""
+        vr = self.roster
+        assert vr is not None
+        v = kd.roster_version
+        member = vr.members.get(kd.sender)
+        if member is None:
+            raise self._drop("not_member", f"keys for old roster {v} from member {kd.sender}, who is no longer in the roster")
+        if kd.sender == self.index:
+            raise self._drop("own", "our own key distribution came back")
+        prev = self._history.get(v, now)
+        if prev is not None:
+            # a member ever since: whoever was out of a roster in between (removed, then admitted
+            # again) gets nothing back from before
+            u = self._history.absent_from(kd.sender, member.public_key.public_bytes_raw(), v, vr.version)
+            if u is not None:
+                raise self._drop("not_member", f"keys for old roster {v} from member {kd.sender}, who was not in roster {u}")
+        try:
+            kd.verify(member.public_key)
+            suite = CipherSuite(kd.cipher_suite)
+        except (CryptoError, ValueError) as e:
+            raise self._drop("bad_keys", str(e)) from None
+        if not self._keys.is_newer(kd.sender, v, kd.generation):
+            raise self._drop("stale_keys", f"keys for old roster {v}: generation {kd.generation} of member {kd.sender} "
+                                           "is not newer than what we hold")
+        if prev is None:
+            if self._history.before_us(v):
+                self.stats["keys_before_us"] += 1  # sent before we were admitted: not for us
+                return
+            raise self._drop("stale_keys", f"keys for old roster {v}, past the grace period of {self.config.grace_s:g} s")
+        old_roster, superseded_at = prev
+        mine = old_roster.index_of(self.me.signing_key.public_key())
+        if mine is None:
+            self.stats["keys_before_us"] += 1
+            return
+        kem = self._kems.get(old_roster.members[mine].kem_public)
+        if kem is None:
+            raise self._drop("stale_keys", f"keys for old roster {v}: our HPKE key of that roster is deleted")
+        try:
+            base = kd.open_for(mine, kem)
+            key = SFrameKey(suite, make_kid(kd.sender, kd.generation), base)
+        except CryptoError as e:
+            raise self._drop("bad_keys", str(e)) from None
+        rk = ReceiveKey(kd.sender, kd.generation, v, key, kd.commitment, ReplayWindow(self.config.replay_window))
+        self._keys.install(rk, now)
+        rk.retire_at = superseded_at + self.config.grace_s  # it lives as long as its roster's grace
+        self.stats["keys"] += 1
+        self.stats["late_keys"] += 1
+
     def _early_bytes(self) -> int:
         return sum(sum(len(k.sealed) + 4 for k in kd.keys) + 128 for kd in self._early)
 
@@ -518,6 +586,7 @@ class GroupSession:
             sig.verify(member.public_key)
         except CryptoError as e:
             raise self._drop("bad_signature", str(e)) from None
+        self._check_signature_order(sig)
         found = self._verifier.check(sig, now)
         verified = found.pop("verified", [])
         if verified:
@@ -527,6 +596,14 @@ class GroupSession:
         for reason, bad in found.items():
             self._alert(ForgeryAlert(sig.sender, sig.kid, tuple(bad), reason))
         return Opened(sig.sender, StreamType.FRAME_SIG, b"")
+
+    def _check_signature_order(self, sig: FrameSignature) -> None:
+        why = self._sig_order.check(sig, self._keys.by_kid.get(sig.kid), sig.sender in self._keys.newest)
+        self._sig_order.forget_except(self._keys.by_kid)
+        if why == "unknown_key":
+            raise self._drop(why, f"frame signature for KID {sig.kid}, a key we do not hold")
+        if why is not None:
+            raise self._drop(why, f"frame signature for CTR {sig.first_ctr}.. of KID {sig.kid} again")
 
     def newest_generation(self, sender: int) -> int | None:
         """The newest key generation (mod 256) we hold for ``sender``, or None."""

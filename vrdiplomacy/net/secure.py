@@ -510,11 +510,14 @@ class SecureRoom(RosterFollower):
             self.stats["before_roster"] += 1
             return None
         before = self.code
+        keys_before = self.session.stats["keys"]
         try:
             opened = self.session.open(data, now)
         finally:
             self._check_forgery()
         if opened.stream_type == StreamType.KEYS:
+            if self.session.stats["keys"] == keys_before:
+                return None  # an envelope from before we were admitted: not for us (counted)
             r = self.session.roster
             m = r.members.get(opened.sender) if r is not None else None
             name = m.identity.name if m is not None else f"member {opened.sender}"
