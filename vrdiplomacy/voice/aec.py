@@ -96,6 +96,7 @@ class AecSettings:
     residual_target_db: float = 35.0
     residual_pass_db: float = 3.0
     residual_hold_ms: float = 500.0
+    residual_linear_db: float = 6.0
     align_delay: bool = True
     align_margin_ms: float = 10.0
     align_max_delay_ms: float = 500.0

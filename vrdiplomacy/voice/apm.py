@@ -83,23 +83,36 @@ class ResidualGate:
         self._target = 10.0 ** (-s.residual_target_db / 10.0)
         self._pass = 10.0 ** (-s.residual_pass_db / 10.0)
         self._hold_blocks = int(round(s.residual_hold_ms * blocks_s / 1000.0))
+        self._loud = 10.0 ** (-s.far_margin_db / 10.0)
+        self._linear = 10.0 ** (-s.residual_linear_db / 10.0) if s.residual_linear_db > 0 else 0.0
         self._hold = 0
         self._gain = 1.0
         self._ramp = (np.arange(1, s.block + 1, dtype=np.float64) / s.block).astype(np.float32)
         self.attenuated = 0  # blocks the gate attenuated
 
-    def block(self, mic: npt.NDArray[np.float64], far: npt.NDArray[np.float64], out: F32, near: bool = False) -> None:
-        """One block: ``mic`` and ``far`` as AEC3 got them, ``out`` its output (changed in place);
-        ``near``: the double-talk keeper put the near end into this block (left as it is)."""
+    def block(self, mic: npt.NDArray[np.float64], far: npt.NDArray[np.float64], out: F32, near: bool = False,
+              linear_e: float | None = None) -> None:
+        """One block: ``mic`` the microphone block AEC3's output block came from, ``far`` the
+        loudspeaker block, ``out`` AEC3's output (changed in place); ``near``: the double-talk
+        keeper put the near end into this block (left as it is); ``linear_e``: the energy the
+        keeper's linear canceller left of ``mic`` (None: no keeper)."""
         self._far_pow.append(float(np.dot(far, far)) / max(1, far.size))
         mic_e = float(np.dot(mic, mic))
         o = out.astype(np.float64)
         out_e = float(np.dot(o, o))
         gain = 1.0
-        far_active = max(self._far_pow) > self._far_active
+        far_max = max(self._far_pow)
+        far_active = far_max > self._far_active
+        # the linear canceller took most of the microphone away: echo, whatever AEC3 passed
+        # (a talker as loud as the echo leaves at least half of the microphone's energy)
+        echo = linear_e is not None and self._linear > 0.0 and linear_e < self._linear * mic_e
         if near:
             pass  # the keeper's block: left as it is, no hold (the keeper decides block by block)
-        elif far_active and out_e > mic_e * self._pass:
+        elif far_active and echo:
+            self._hold = 0
+            gain = min(1.0, math.sqrt(mic_e * self._target / out_e)) if out_e > 0.0 else 1.0
+            self.attenuated += int(gain < 1.0)
+        elif far_active and out_e > mic_e * self._pass and out_e > self._loud * far_max * out.size:
             self._hold = self._hold_blocks  # AEC3 let the near end through
         elif self._hold > 0:
             self._hold -= 1
@@ -208,7 +221,11 @@ class WebRtcProcessor:
         self.residual = ResidualGate(s) if echo and s.residual_target_db > 0 else None
         self.aligner = DelayAligner(s) if echo and s.align_delay else None
         self._far16 = np.frombuffer(self._far_frame.data, dtype=np.int16)
-        self.keeper = NearEndKeeper(s.linear, s.fs, s.block, self._lag()) if echo and s.linear.enabled else None
+        self.lag = self._lag() if echo and (s.linear.enabled or s.residual_target_db > 0) else 0
+        self.keeper = NearEndKeeper(s.linear, s.fs, s.block, self.lag) if echo and s.linear.enabled else None
+        # the microphone as it was ``lag`` samples ago: what AEC3's output block came from
+        # (the residual gate and the echo meter compare the two)
+        self._mic_line = np.zeros(self.lag + s.block)
 
     def _lag(self) -> int:
         """How many samples later AEC3 (with this chain's settings) hands out what it got:
@@ -279,12 +296,17 @@ class WebRtcProcessor:
                 self._to16(d[i:i + n].copy(), self._mic16)
                 self._apm.process_stream(self._mic_frame)
                 out[i:i + n] = self._mic16 * (1.0 / 32768.0)
+                line = self._mic_line
+                line[:-n] = line[n:]
+                line[-n:] = d[i:i + n]
+                mic_then = line[:n]  # the microphone block this output block came from
                 if self.keeper is not None:
                     self.keeper.mix(out[i:i + n])
                 if self.residual is not None:
-                    self.residual.block(d[i:i + n], x[i:i + n], out[i:i + n],
-                                        self.keeper is not None and self.keeper.replaced)
-                self.meter.block(d[i:i + n], out[i:i + n], x[i:i + n] if self.echo else None)
+                    keeper = self.keeper
+                    self.residual.block(mic_then, x[i:i + n], out[i:i + n], keeper is not None and keeper.replaced,
+                                        None if keeper is None else keeper.linear_error_energy())
+                self.meter.block(mic_then, out[i:i + n], x[i:i + n] if self.echo else None)
         except RuntimeError as e:
             raise AudioError(f"WebRTC audio processing failed: {e}") from None
         return out
