@@ -156,3 +156,56 @@ def test_bad_settings_are_refused() -> None:
         LinearEcho(LinearSettings(kalman_a=1.5))
     with pytest.raises(ConfigError):
         NearEndKeeper(LinearSettings(bg_win_blocks=0))
+
+
+def test_aec3_output_is_held_to_the_linear_error() -> None:
+    """Echo alone through a converged linear filter; the canceller beside it lets a burst of
+    the echo through (AEC3 re-converging after a path change): the keeper brings that block
+    down to within ``clamp_db`` (3 dB) of what the linear filter left. Where the filter left
+    the microphone as it is (nothing learnt yet), the block passes untouched. Fails on main
+    452f8cc (the burst passed whole: no clamp)."""
+    rng = np.random.default_rng(12)
+    far = 0.1 * rng.standard_normal(FS * 2)
+    echo = np.convolve(far, room(gain_db=-3.0))[: far.size]
+    mic = echo + 1e-5 * rng.standard_normal(far.size)
+    keeper = NearEndKeeper(LinearSettings(), lag=0)
+    for i in range(0, far.size - 2 * N, N):
+        keeper.push(mic[i:i + N], far[i:i + N])
+        keeper.mix(np.zeros(N, dtype=np.float32))
+    for i in (far.size - 2 * N, far.size - N):  # two bursts: the gain ramps over the first
+        keeper.push(mic[i:i + N], far[i:i + N])
+        burst = mic[i:i + N].astype(np.float32)
+        keeper.mix(burst)
+    left = keeper.linear_error_energy()
+    assert float(np.sum(mic[-N:] ** 2)) > 100.0 * left  # the filter took 20 dB off
+    assert float(np.sum(burst.astype(np.float64) ** 2)) <= 2.0 * left * 1.01
+    fresh = NearEndKeeper(LinearSettings(), lag=0)
+    fresh.push(mic[:N], far[:N])
+    blk = mic[:N].astype(np.float32)
+    fresh.mix(blk)
+    assert np.array_equal(blk, mic[:N].astype(np.float32))
+
+
+def test_unconfirmed_double_talk_counts_across_pauses_and_relearns() -> None:
+    """A changed echo path that AEC3 suppresses (a worst-case AEC3 muting everything) while
+    the far end talks in syllables: the keeper's "double talk" never gets a word through
+    AEC3, and the unconfirmed blocks add up across the far end's pauses until the keeper
+    stands aside and learns the echo path's residual afresh (it no longer trusts the old
+    one). Fails on main 452f8cc: the count restarted at every pause, and the keeper put the
+    new echo back for 1.45 s and never stood aside."""
+    far = talk(5.0, 21, rms=0.1)
+    rng = np.random.default_rng(22)
+    k = 2 * FS
+    a = np.convolve(far, room(1, gain_db=-3.0))[: far.size]
+    b = np.convolve(far, room(23, gain_db=0.0))[: far.size]
+    mic = np.concatenate([a[:k], b[k:]]) + 1e-5 * rng.standard_normal(far.size)
+    keeper = NearEndKeeper(LinearSettings(suspect_ms=0.0))
+    trusted_after = []
+    for i in range(0, far.size, N):
+        keeper.push(mic[i:i + N], far[i:i + N])
+        keeper.mix(np.zeros(N, dtype=np.float32))
+        if keeper.disarms:
+            trusted_after.append(keeper.trusted)
+    assert keeper.disarms >= 1
+    assert len(trusted_after) > 1 and not trusted_after[1]  # the next block: the old residual is gone
+    assert keeper.kept_blocks * N / FS < 1.2  # 0.96 s

@@ -61,8 +61,14 @@ class AecSettings:
     the far end is active, a 10 ms block from which AEC3 already removed at least
     ``residual_trigger_db`` is echo-dominated (near-end speech passes AEC3 within a few dB),
     and is attenuated further until ``residual_target_db`` is removed in all; 0 turns it off.
-    A block that AEC3 passed within ``residual_pass_db`` is near-end speech: the gate stays
-    open for ``residual_hold_ms`` after it, so word endings in double talk are not cut.
+    A block that AEC3 passed within ``residual_pass_db`` and that is no more than
+    ``far_margin_db`` below the far end's loudest is near-end speech: the gate stays open
+    for ``residual_hold_ms`` after it, so word endings in double talk are not cut. Unless
+    the linear canceller beside AEC3 (``linear``) left less than ``residual_linear_db``
+    below the microphone of that block (a talker as loud as the echo leaves at least
+    half): then it is echo that AEC3 passed, and is attenuated like the rest (0: AEC3's
+    word only). The gate compares each output block with the microphone block it came from
+    (AEC3's output lags its input by about 15 ms).
 
     Delay alignment before AEC3 (:class:`~vrdiplomacy.voice.apm.DelayAligner`): with
     ``align_delay`` the bulk delay (up to ``align_max_delay_ms``) is measured every

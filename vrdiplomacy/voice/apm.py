@@ -70,9 +70,11 @@ class ResidualGate:
     """What AEC3 leaves of the echo, attenuated further (see :class:`AecSettings`,
     ``residual_*``): while the far end is active, a 10 ms block from which AEC3 removed at
     least ``residual_trigger_db`` is echo-dominated and is brought down to
-    ``residual_target_db`` below the microphone; a block AEC3 passed within
+    ``residual_target_db`` below the microphone; a loud block AEC3 passed within
     ``residual_pass_db`` is the near end talking, and the gate then stays open for
-    ``residual_hold_ms``. The gain ramps over each block (no clicks)."""
+    ``residual_hold_ms``, unless the linear canceller beside AEC3 took most of that block
+    away (``residual_linear_db``: echo AEC3 let through, attenuated). The gain ramps over
+    each block (no clicks)."""
 
     def __init__(self, settings: AecSettings) -> None:
         s = self.s = settings

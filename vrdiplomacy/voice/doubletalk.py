@@ -43,8 +43,18 @@ material), while a changed path is one it learns, 1-4 dB ahead within a few hund
 2 dB ahead for 80 ms of "double talk", while the foreground removes less than half of the
 microphone's energy (its path is gone), suspends the detector the same way. A block
 where the filter takes less off the microphone than ``fit_min`` of its estimate is not
-double talk either. As a last guard, a "double talk" that AEC3 never lets through for
-500 ms is taken for a changed path that AEC3 suppresses, and the keeper stands aside.
+double talk either. As a last guard, "double talk" blocks that AEC3 never lets through,
+900 ms of them counted across the far end's pauses (a talker gets through AEC3 now and
+then; AEC3's onset muting lasts 120-200 ms a word), are taken for a changed path that AEC3
+suppresses: the keeper stands aside, forgets the residual it trusted and makes the
+background filter unsure again (its Kalman uncertainty back to the start), so that it
+trusts the filter only once it fits the new path.
+
+Beside the switch, the linear error bounds AEC3's output: near-end speech passes a linear
+filter untouched, so what AEC3 lets through beyond the linear error (``clamp_db`` over it)
+is echo (bursts while AEC3 re-converges); and the residual gate
+(:class:`~vrdiplomacy.voice.apm.ResidualGate`) takes a block from which the linear filter
+removed most of the microphone for echo, whatever AEC3 passed.
 
 AEC3's output comes ``lag`` samples after its input (:func:`aec3_lag`, 15 ms with noise
 suppression at 48 kHz), so the replacement and the decisions are delayed as much.
@@ -102,8 +112,10 @@ class LinearSettings:
     the replacement (-100 dB: wherever double talk was detected; while the far end talks,
     AEC3's suppressor distorts the near end even where it lets it through). A double talk
     in which AEC3's output stays ``pass_db`` under the replacement for ``unconfirmed_ms``
-    (AEC3 never lets anything through: no talker but a changed echo path it suppresses)
-    stands the keeper aside for ``disarm_ms`` (0: never).
+    (counted over double-talk blocks since AEC3 last let something through, across pauses:
+    no talker but a changed echo path it suppresses) stands the keeper aside for
+    ``disarm_ms`` (0: never) and has it learn the residual afresh. Outside the replacement
+    AEC3's output is held to ``clamp_db`` over the linear error (0: not at all).
     """
 
     enabled: bool = True
