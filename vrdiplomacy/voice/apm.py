@@ -275,6 +275,7 @@ class WebRtcProcessor:
         if d.size != x.size or d.size % n:
             raise ConfigError(f"audio processing input must be equal-length multiples of {n} samples")
         out = np.empty(d.size, dtype=np.float32)
+        ref = x[:0]
         try:
             for i in range(0, d.size, n):
                 if self.echo:
@@ -306,9 +307,11 @@ class WebRtcProcessor:
                     self.keeper.mix(out[i:i + n])
                 if self.residual is not None:
                     keeper = self.keeper
-                    self.residual.block(mic_then, x[i:i + n], out[i:i + n], keeper is not None and keeper.replaced,
+                    # the far end as AEC3 got it (delay-aligned): its window then covers the
+                    # echo's whole tail, however long the loudspeaker-to-microphone delay
+                    self.residual.block(mic_then, ref, out[i:i + n], keeper is not None and keeper.replaced,
                                         None if keeper is None else keeper.linear_error_energy())
-                self.meter.block(mic_then, out[i:i + n], x[i:i + n] if self.echo else None)
+                self.meter.block(mic_then, out[i:i + n], ref if self.echo else None)
         except RuntimeError as e:
             raise AudioError(f"WebRTC audio processing failed: {e}") from None
         return out
