@@ -269,34 +269,9 @@ def test_residual_gate_takes_the_linear_cancellers_word_over_aec3s() -> None:
     g = apm.ResidualGate(s)
     for _ in range(2):  # the gain ramps over the first block
         out = mic.astype(np.float32)
-        g.block(mic, far, out, False, 0.1 * e_mic)
+        g.block(mic, far, out, False, 0.1)
     assert 10 * np.log10(e_mic / float(np.sum(out.astype(np.float64) ** 2))) == pytest.approx(35.0, abs=0.1)
     assert g._hold == 0
     out = mic.astype(np.float32)  # the linear canceller left half: the near end may be there
-    g.block(mic, far, out, False, 0.6 * e_mic)
+    g.block(mic, far, out, False, 0.6)
     assert g._hold > 0
-
-
-@needs_webrtc
-def test_residual_gate_sees_the_microphone_block_aec3s_output_came_from() -> None:
-    """AEC3's output comes 15 ms after its input; the residual gate and the echo meter
-    compare each output block with the microphone block it came from (on main 452f8cc with
-    the current one: at a word's end the output still held the word while the microphone
-    had gone quiet, and the gate took the echo tail for a talker and held open 500 ms)."""
-    p = apm.make_canceller(es.settings("webrtc"))
-    assert isinstance(p, apm.WebRtcProcessor) and p.residual is not None
-    assert 0 < p.lag < 2 * 480
-    seen: list[np.ndarray] = []
-    block = p.residual.block
-
-    def recording(mic: np.ndarray, far: np.ndarray, out: np.ndarray, near: bool = False,
-                  linear_e: float | None = None) -> None:
-        seen.append(np.array(mic))
-        block(mic, far, out, near, linear_e)
-
-    p.residual.block = recording  # type: ignore[method-assign]
-    rng = np.random.default_rng(3)
-    mic = 0.05 * rng.standard_normal(480 * 10)
-    p.process(mic, np.zeros_like(mic))
-    got = np.concatenate(seen)
-    assert np.array_equal(got[p.lag:], mic[: mic.size - p.lag])

@@ -93,11 +93,11 @@ class ResidualGate:
         self.attenuated = 0  # blocks the gate attenuated
 
     def block(self, mic: npt.NDArray[np.float64], far: npt.NDArray[np.float64], out: F32, near: bool = False,
-              linear_e: float | None = None) -> None:
-        """One block: ``mic`` the microphone block AEC3's output block came from, ``far`` the
-        loudspeaker block, ``out`` AEC3's output (changed in place); ``near``: the double-talk
-        keeper put the near end into this block (left as it is); ``linear_e``: the energy the
-        keeper's linear canceller left of ``mic`` (None: no keeper)."""
+              linear_left: float | None = None) -> None:
+        """One block: ``mic`` and ``far`` as AEC3 got them, ``out`` its output (changed in
+        place); ``near``: the double-talk keeper put the near end into this block (left as it
+        is); ``linear_left``: the share of the microphone's energy the keeper's linear
+        canceller left in the block AEC3's output came from (None: no keeper)."""
         self._far_pow.append(float(np.dot(far, far)) / max(1, far.size))
         mic_e = float(np.dot(mic, mic))
         o = out.astype(np.float64)
@@ -107,7 +107,7 @@ class ResidualGate:
         far_active = far_max > self._far_active
         # the linear canceller took most of the microphone away: echo, whatever AEC3 passed
         # (a talker as loud as the echo leaves at least half of the microphone's energy)
-        echo = linear_e is not None and self._linear > 0.0 and linear_e < self._linear * mic_e
+        echo = linear_left is not None and linear_left < self._linear
         if near:
             pass  # the keeper's block: left as it is, no hold (the keeper decides block by block)
         elif far_active and echo:
@@ -223,11 +223,7 @@ class WebRtcProcessor:
         self.residual = ResidualGate(s) if echo and s.residual_target_db > 0 else None
         self.aligner = DelayAligner(s) if echo and s.align_delay else None
         self._far16 = np.frombuffer(self._far_frame.data, dtype=np.int16)
-        self.lag = self._lag() if echo and (s.linear.enabled or s.residual_target_db > 0) else 0
-        self.keeper = NearEndKeeper(s.linear, s.fs, s.block, self.lag) if echo and s.linear.enabled else None
-        # the microphone as it was ``lag`` samples ago: what AEC3's output block came from
-        # (the residual gate and the echo meter compare the two)
-        self._mic_line = np.zeros(self.lag + s.block)
+        self.keeper = NearEndKeeper(s.linear, s.fs, s.block, self._lag()) if echo and s.linear.enabled else None
 
     def _lag(self) -> int:
         """How many samples later AEC3 (with this chain's settings) hands out what it got:
@@ -299,19 +295,15 @@ class WebRtcProcessor:
                 self._to16(d[i:i + n].copy(), self._mic16)
                 self._apm.process_stream(self._mic_frame)
                 out[i:i + n] = self._mic16 * (1.0 / 32768.0)
-                line = self._mic_line
-                line[:-n] = line[n:]
-                line[-n:] = d[i:i + n]
-                mic_then = line[:n]  # the microphone block this output block came from
                 if self.keeper is not None:
                     self.keeper.mix(out[i:i + n])
                 if self.residual is not None:
                     keeper = self.keeper
                     # the far end as AEC3 got it (delay-aligned): its window then covers the
                     # echo's whole tail, however long the loudspeaker-to-microphone delay
-                    self.residual.block(mic_then, ref, out[i:i + n], keeper is not None and keeper.replaced,
-                                        None if keeper is None else keeper.linear_error_energy())
-                self.meter.block(mic_then, out[i:i + n], ref if self.echo else None)
+                    self.residual.block(d[i:i + n], ref, out[i:i + n], keeper is not None and keeper.replaced,
+                                        None if keeper is None else keeper.linear_left())
+                self.meter.block(d[i:i + n], out[i:i + n], ref if self.echo else None)
         except RuntimeError as e:
             raise AudioError(f"WebRTC audio processing failed: {e}") from None
         return out

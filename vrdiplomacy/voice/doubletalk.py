@@ -358,6 +358,7 @@ class NearEndKeeper:
         self._flags: deque[bool] = deque([False] * depth, maxlen=depth)
         self._extra = extra
         self._raw = np.zeros(lag + n)  # the linear error, delayed to AEC3's output
+        self._raw_mic = np.zeros(lag + n)  # and the microphone
         self._clamp = 10.0 ** (s.clamp_db / 10.0) if s.clamp_db > 0 else 0.0
         self._clamp_gain = 1.0
         self.clamped = 0  # output blocks brought down to the linear error
@@ -398,6 +399,8 @@ class NearEndKeeper:
         self._y_prev = y
         self._raw[:-n] = self._raw[n:]
         self._raw[-n:] = e
+        self._raw_mic[:-n] = self._raw_mic[n:]
+        self._raw_mic[-n:] = d
         pe = E.real ** 2 + E.imag ** 2
         py = Y.real ** 2 + Y.imag ** 2
         self._ypeak.append(lin.y_energy)
@@ -510,6 +513,13 @@ class NearEndKeeper:
         """Energy of the linear canceller's error in the block AEC3's output block came from."""
         raw = self._raw[:self.n]
         return float(np.dot(raw, raw))
+
+    def linear_left(self) -> float:
+        """The share of the microphone's energy the linear canceller left in the block AEC3's
+        output block came from (1.0 without a microphone signal)."""
+        d = self._raw_mic[:self.n]
+        dd = float(np.dot(d, d))
+        return self.linear_error_energy() / dd if dd > 0.0 else 1.0
 
     def _limit(self, out: npt.NDArray[np.float32]) -> None:
         """Bring AEC3's output block down to the linear canceller's error (``clamp_db`` over
