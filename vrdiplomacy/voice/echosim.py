@@ -87,18 +87,18 @@ HELD_OUT_2 = Material("held-out-2", ("Rear_Left", "Front_Left", "Rear_Center", "
 
 
 _TEXTS = (
-    "The delegation of the republic welcomes the proposal and asks for a short recess. "
-    "We cannot accept the third paragraph as it stands. Our position has not changed since Geneva.",
-    "Thank you, Madam Chair. I would like to return to the question of verification. "
-    "Inspections must be possible at short notice, and the reports must be shared with every party.",
-    "On the matter of fisheries, my government is ready to compromise. The quota for next year "
-    "could be reduced by ten percent, provided that the monitoring stays with the regional body.",
-    "Could the secretariat circulate the revised text before noon? Several delegations have not "
-    "seen the amendments, and we should not vote on a draft that nobody has read.",
-    "I fully agree with the previous speaker. Let us keep the annex short, and leave the details "
-    "to the technical working group, which meets again in March.",
-    "Excuse me, may I interrupt? There is an error in the figures on page four. The total should "
-    "read two hundred and forty million, not four hundred.",
+    ("The delegation of the republic welcomes the proposal and asks for a short recess. "
+     "We cannot accept the third paragraph as it stands. Our position has not changed since Geneva."),
+    ("Thank you, Madam Chair. I would like to return to the question of verification. "
+     "Inspections must be possible at short notice, and the reports must be shared with every party."),
+    ("On the matter of fisheries, my government is ready to compromise. The quota for next year "
+     "could be reduced by ten percent, provided that the monitoring stays with the regional body."),
+    ("Could the secretariat circulate the revised text before noon? Several delegations have not "
+     "seen the amendments, and we should not vote on a draft that nobody has read."),
+    ("I fully agree with the previous speaker. Let us keep the annex short, and leave the details "
+     "to the technical working group, which meets again in March."),
+    ("Excuse me, may I interrupt? There is an error in the figures on page four. The total should "
+     "read two hundred and forty million, not four hundred."),
 )
 
 #: The third held-out set (built before the second round of changes, looked at only after it):
