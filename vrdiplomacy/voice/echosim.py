@@ -451,7 +451,10 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
         def gate_recording(mic_blk: F64, far_blk: F64, out_blk: npt.NDArray[np.float32], near: bool = False,
                            linear_left: float | None = None) -> None:
             before_gate.append(out_blk.copy())
-            gate_block(mic_blk, far_blk, out_blk, near, linear_left)
+            if linear_left is None:  # (also the call of a chain without the keeper's word)
+                gate_block(mic_blk, far_blk, out_blk, near)
+            else:
+                gate_block(mic_blk, far_blk, out_blk, near, linear_left)
 
         residual.block = gate_recording
     is_echo = aec.frame_is_echo
