@@ -210,3 +210,46 @@ def test_unconfirmed_double_talk_counts_across_pauses_and_relearns() -> None:
     assert keeper.disarms >= 1
     assert len(trusted_after) > 1 and not trusted_after[1]  # the next block: the old residual is gone
     assert keeper.kept_blocks * N / FS < 1.2  # 0.96 s
+
+
+def test_linear_evidence_fires_on_echo_alone_not_on_a_talker_under_a_loud_echo() -> None:
+    """The residual gate's linear evidence (a worst-case AEC3 passing every block whole):
+    under a +2 dB echo path the linear canceller takes more than 6 dB off the microphone
+    both on echo alone and with a talker 3 dB under the echo. On echo alone what it left is
+    the residual it is expected to leave, and the gate brings the block down; with the
+    talker its error is far above that residual, and the gate lets the block through. With
+    the word of the share alone (as on abdf91c) the gate cut a quarter of the talker's
+    blocks."""
+    from vrdiplomacy.voice.aec import AecSettings
+    from vrdiplomacy.voice.apm import ResidualGate
+
+    rng = np.random.default_rng(8)
+    far = talk(6.0, 11, rms=0.1)
+    echo = np.convolve(far, room(gain_db=2.0))[: far.size]
+    onset = 4 * FS
+    near = np.zeros_like(far)
+    near[onset:] = talk(2.0, 12, rms=10 ** (-3.0 / 20) * np.std(echo[echo != 0]))
+    mic = echo + near + 1e-4 * rng.standard_normal(far.size)
+    keeper = NearEndKeeper(LinearSettings())
+    s = AecSettings()
+    with_residual, share_only = ResidualGate(s), ResidualGate(s)
+    fired: list[tuple[int, bool, bool]] = []
+    q = N // 4  # the gain ramps over a block: look at its end
+    for i in range(0, far.size, N):
+        d = mic[i:i + N]
+        keeper.push(d, far[i:i + N])
+        out_a, out_b = d.astype(np.float32), d.astype(np.float32)
+        with_residual.block(d, far[i:i + N], out_a, False, keeper.linear_left(), keeper.linear_unexplained())
+        share_only.block(d, far[i:i + N], out_b, False, keeper.linear_left())
+        tail = float(np.sum(d[-q:] ** 2))
+        fired.append((i, float(np.sum(out_a[-q:].astype(np.float64) ** 2)) < 0.1 * tail,
+                      float(np.sum(out_b[-q:].astype(np.float64) ** 2)) < 0.1 * tail))
+    loud = 0.1 * max(float(np.sum(echo[i:i + N] ** 2)) for i, _, _ in fired)
+    echo_alone = [(a, b) for i, a, b in fired
+                  if 2 * FS <= i < onset - N and float(np.sum(echo[i:i + N] ** 2)) > loud]
+    talker = [(a, b) for i, a, b in fired
+              if float(np.sum(near[i:i + N] ** 2)) > 0.1 * float(np.sum(echo[i:i + N] ** 2)) > 0.1 * loud]
+    assert len(echo_alone) > 40 and len(talker) > 15
+    assert sum(a for a, _ in echo_alone) >= 0.9 * len(echo_alone)
+    assert sum(a for a, _ in talker) == 0
+    assert sum(b for _, b in talker) >= 0.1 * len(talker)  # the share alone: the talker's blocks cut

@@ -73,7 +73,8 @@ class ResidualGate:
     ``residual_target_db`` below the microphone; a loud block AEC3 passed within
     ``residual_pass_db`` is the near end talking, and the gate then stays open for
     ``residual_hold_ms``, unless the linear canceller beside AEC3 took most of that block
-    away (``residual_linear_db``: echo AEC3 let through, attenuated). The gain ramps over
+    away leaving only the residual it leaves of echo alone (``residual_linear_db``,
+    ``residual_explained_db``: echo AEC3 let through, attenuated). The gain ramps over
     each block (no clicks)."""
 
     def __init__(self, settings: AecSettings) -> None:
@@ -87,17 +88,20 @@ class ResidualGate:
         self._hold_blocks = int(round(s.residual_hold_ms * blocks_s / 1000.0))
         self._loud = 10.0 ** (-s.far_margin_db / 10.0)
         self._linear = 10.0 ** (-s.residual_linear_db / 10.0) if s.residual_linear_db > 0 else 0.0
+        self._explained = 10.0 ** (s.residual_explained_db / 10.0) if s.residual_explained_db > 0 else math.inf
         self._hold = 0
         self._gain = 1.0
         self._ramp = (np.arange(1, s.block + 1, dtype=np.float64) / s.block).astype(np.float32)
         self.attenuated = 0  # blocks the gate attenuated
 
     def block(self, mic: npt.NDArray[np.float64], far: npt.NDArray[np.float64], out: F32, near: bool = False,
-              linear_left: float | None = None) -> None:
+              linear_left: float | None = None, linear_unexplained: float = 0.0) -> None:
         """One block: ``mic`` and ``far`` as AEC3 got them, ``out`` its output (changed in
         place); ``near``: the double-talk keeper put the near end into this block (left as it
         is); ``linear_left``: the share of the microphone's energy the keeper's linear
-        canceller left in the block AEC3's output came from (None: no keeper)."""
+        canceller left in the block AEC3's output came from (None: no keeper);
+        ``linear_unexplained``: that error over the residual the linear canceller is expected
+        to leave of echo alone (near-end speech raises it far above 1; inf: not known)."""
         self._far_pow.append(float(np.dot(far, far)) / max(1, far.size))
         mic_e = float(np.dot(mic, mic))
         o = out.astype(np.float64)
@@ -105,9 +109,12 @@ class ResidualGate:
         gain = 1.0
         far_max = max(self._far_pow)
         far_active = far_max > self._far_active
-        # the linear canceller took most of the microphone away: echo, whatever AEC3 passed
-        # (a talker as loud as the echo leaves at least half of the microphone's energy)
-        echo = linear_left is not None and linear_left < self._linear
+        # the linear canceller took most of the microphone away and what it left is the
+        # residual it leaves of echo alone: echo, whatever AEC3 passed. During double talk
+        # under a loud echo it also takes most away, but leaves the talker: its error is
+        # then far above the expected residual, and AEC3's word stands.
+        echo = (linear_left is not None and linear_left < self._linear
+                and linear_unexplained < self._explained)
         if near:
             pass  # the keeper's block: left as it is, no hold (the keeper decides block by block)
         elif far_active and echo:
@@ -302,7 +309,8 @@ class WebRtcProcessor:
                     # the far end as AEC3 got it (delay-aligned): its window then covers the
                     # echo's whole tail, however long the loudspeaker-to-microphone delay
                     self.residual.block(d[i:i + n], ref, out[i:i + n], keeper is not None and keeper.replaced,
-                                        None if keeper is None else keeper.linear_left())
+                                        None if keeper is None else keeper.linear_left(),
+                                        math.inf if keeper is None else keeper.linear_unexplained())
                 self.meter.block(d[i:i + n], out[i:i + n], ref if self.echo else None)
         except RuntimeError as e:
             raise AudioError(f"WebRTC audio processing failed: {e}") from None

@@ -356,6 +356,8 @@ class NearEndKeeper:
         self._line = np.zeros(extra + n)
         depth = extra // n + 3
         self._flags: deque[bool] = deque([False] * depth, maxlen=depth)
+        # the linear error over the residual expected of echo alone, per block (inf: unknown)
+        self._unexplained: deque[float] = deque([math.inf] * depth, maxlen=depth)
         self._extra = extra
         self._raw = np.zeros(lag + n)  # the linear error, delayed to AEC3's output
         self._raw_mic = np.zeros(lag + n)  # and the microphone
@@ -433,7 +435,10 @@ class NearEndKeeper:
             self._suspected -= 1
         ne_sum, ny_sum = float(self._ne.sum()), float(self._ny.sum())
         self.trusted = ny_sum > 0.0 and ne_sum < self._trust * ny_sum
-        expected = self._oversub * (self._ne / (self._ny + 1e-20)) * py
+        residual = (self._ne / (self._ny + 1e-20)) * py  # the linear error echo alone would leave
+        res_sum = float(residual.sum())
+        self._unexplained.append(float(pe.sum()) / res_sum if self.trusted and res_sum > 0.0 else math.inf)
+        expected = self._oversub * residual
         excess = np.maximum(pe - expected, 0.0)
         near = float(excess.sum())
         dt = (self.trusted and fit and self._suspected == 0 and near > self._dt_ratio * float(expected.sum())
@@ -520,6 +525,13 @@ class NearEndKeeper:
         d = self._raw_mic[:self.n]
         dd = float(np.dot(d, d))
         return self.linear_error_energy() / dd if dd > 0.0 else 1.0
+
+    def linear_unexplained(self) -> float:
+        """The linear canceller's error over the residual echo it is expected to leave on
+        echo alone (learnt on echo-only blocks, scaled by this block's echo estimate), for
+        the block AEC3's output block came from: about 1 on echo alone, far above with a
+        near-end talker; inf while that residual is not learnt (the filter not trusted)."""
+        return self._unexplained[-1 - self.lag // self.n]
 
     def _limit(self, out: npt.NDArray[np.float32]) -> None:
         """Bring AEC3's output block down to the linear canceller's error (``clamp_db`` over

@@ -34,6 +34,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -448,13 +449,10 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
     if residual is not None:
         gate_block = residual.block
 
-        def gate_recording(mic_blk: F64, far_blk: F64, out_blk: npt.NDArray[np.float32], near: bool = False,
-                           linear_left: float | None = None) -> None:
+        def gate_recording(mic_blk: F64, far_blk: F64, out_blk: npt.NDArray[np.float32], *rest: Any) -> None:
             before_gate.append(out_blk.copy())
-            if linear_left is None:  # (also the call of a chain without the keeper's word)
-                gate_block(mic_blk, far_blk, out_blk, near)
-            else:
-                gate_block(mic_blk, far_blk, out_blk, near, linear_left)
+            # the keeper's words (near, linear_left, ...) only as far as the chain gives them
+            gate_block(mic_blk, far_blk, out_blk, *rest)
 
         residual.block = gate_recording
     is_echo = aec.frame_is_echo
