@@ -286,3 +286,7 @@ def test_residual_gate_takes_the_linear_cancellers_word_over_aec3s() -> None:
     out = mic.astype(np.float32)
     g.block(mic, far, out, False, 0.1, np.inf)
     assert np.array_equal(out, mic.astype(np.float32)) and g._hold > 0
+    g = apm.ResidualGate(dataclasses.replace(s, residual_explained_db=0.0))  # the share alone
+    out = mic.astype(np.float32)
+    g.block(mic, far, out, False, 0.1, np.inf)
+    assert g._hold == 0 and g.attenuated == 1

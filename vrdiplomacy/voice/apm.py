@@ -88,7 +88,8 @@ class ResidualGate:
         self._hold_blocks = int(round(s.residual_hold_ms * blocks_s / 1000.0))
         self._loud = 10.0 ** (-s.far_margin_db / 10.0)
         self._linear = 10.0 ** (-s.residual_linear_db / 10.0) if s.residual_linear_db > 0 else 0.0
-        self._explained = 10.0 ** (s.residual_explained_db / 10.0) if s.residual_explained_db > 0 else math.inf
+        # 0: the share alone, whether or not the keeper knows its residual (as on abdf91c)
+        self._explained = 10.0 ** (s.residual_explained_db / 10.0) if s.residual_explained_db > 0 else None
         self._hold = 0
         self._gain = 1.0
         self._ramp = (np.arange(1, s.block + 1, dtype=np.float64) / s.block).astype(np.float32)
@@ -114,7 +115,7 @@ class ResidualGate:
         # under a loud echo it also takes most away, but leaves the talker: its error is
         # then far above the expected residual, and AEC3's word stands.
         echo = (linear_left is not None and linear_left < self._linear
-                and linear_unexplained < self._explained)
+                and (self._explained is None or linear_unexplained < self._explained))
         if near:
             pass  # the keeper's block: left as it is, no hold (the keeper decides block by block)
         elif far_active and echo:
