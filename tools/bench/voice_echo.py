@@ -12,6 +12,8 @@ our own canceller, on the tuning material and on the held-out one.
         keeper; tuning, held-out and second held-out material (about 6 minutes)
     nice .venv/bin/python tools/bench/voice_echo.py --recovery   # only the same-delay room
         changes (rooms 5-7 on tuning voices, each material's other room; about 10 s)
+    ... --double-talk --explained-db 0   # the residual gate's linear evidence from the share
+        the linear canceller left alone (as on abdf91c), not checked against its expected residual
     ... --double-talk --sets held-out-3   # the third held-out set (espeak-ng talkers, a 0.6 s
         reverberation, echo paths -4 / +2 dB); also for --recovery
 
@@ -58,7 +60,14 @@ def main() -> int:
     ap.add_argument("--sets", nargs="+", default=["tuning", "held-out", "held-out-2"], choices=sorted(SETS),
                     help="materials of the --double-talk and --recovery tables (held-out-3: espeak-ng talkers, "
                          "long-reverb rooms; apt install espeak-ng)")
+    ap.add_argument("--explained-db", type=float, default=None,
+                    help="AecSettings.residual_explained_db for every chain measured (0: the linear share "
+                         "alone, as on abdf91c; default: AecSettings')")
     args = ap.parse_args()
+    if args.explained_db is not None:
+        base = es.settings
+        es.settings = lambda *a, **k: dataclasses.replace(  # type: ignore[assignment]  # every chain below
+            base(*a, **k), residual_explained_db=args.explained_db)
     sets = tuple(SETS[n] for n in args.sets)
     if args.recovery:
         return recovery_table(sets) if webrtc_available() else 1
