@@ -247,3 +247,46 @@ def test_delay_aligner_finds_and_follows_the_echo_delay() -> None:
     for i in range(0, far.size, 480):
         al.push(other[i:i + 480], far[i:i + 480])
     assert al.shift == 0 and al.delay_ms is None
+
+
+def test_residual_gate_takes_the_linear_cancellers_word_over_aec3s() -> None:
+    """Unit: AEC3 passes a loud block whole while the far end talks. Alone, the gate takes
+    it for the near end and holds open; when the linear canceller beside AEC3 took 10 dB
+    off that microphone block and what it left is the residual it leaves of echo alone,
+    the block is echo: brought to 35 dB below the microphone, and no hold. When it took
+    10 dB off but left 15 dB more than that residual (a talker under a loud echo), or left
+    half, the near end may be there: AEC3's word stands. Fails on main 452f8cc (the gate had
+    no word from the linear canceller)."""
+    s = AecSettings()
+    rng = np.random.default_rng(2)
+    mic = 0.1 * rng.standard_normal(480)
+    far = 0.1 * rng.standard_normal(480)
+    e_mic = float(np.sum(mic**2))
+
+    g = apm.ResidualGate(s)
+    out = mic.astype(np.float32)
+    g.block(mic, far, out, False, None)
+    assert np.array_equal(out, mic.astype(np.float32)) and g._hold > 0
+
+    g = apm.ResidualGate(s)
+    for _ in range(2):  # the gain ramps over the first block
+        out = mic.astype(np.float32)
+        g.block(mic, far, out, False, 0.1, 1.0)
+    assert 10 * np.log10(e_mic / float(np.sum(out.astype(np.float64) ** 2))) == pytest.approx(35.0, abs=0.1)
+    assert g._hold == 0
+    out = mic.astype(np.float32)  # the linear canceller left half: the near end may be there
+    g.block(mic, far, out, False, 0.6, 1.0)
+    assert g._hold > 0
+
+    g = apm.ResidualGate(s)  # it took 10 dB off, but left far more than its residual
+    out = mic.astype(np.float32)
+    g.block(mic, far, out, False, 0.1, 10 ** 1.5)
+    assert np.array_equal(out, mic.astype(np.float32)) and g._hold > 0
+    g = apm.ResidualGate(s)  # its residual is not learnt yet: no evidence
+    out = mic.astype(np.float32)
+    g.block(mic, far, out, False, 0.1, np.inf)
+    assert np.array_equal(out, mic.astype(np.float32)) and g._hold > 0
+    g = apm.ResidualGate(dataclasses.replace(s, residual_explained_db=0.0))  # the share alone
+    out = mic.astype(np.float32)
+    g.block(mic, far, out, False, 0.1, np.inf)
+    assert g._hold == 0 and g.attenuated == 1

@@ -132,8 +132,9 @@ def test_keeper_stands_aside_when_the_echo_path_changes(shift_ms: float) -> None
             keeper.mix(np.zeros(N, dtype=np.float32))
         return keeper.kept_blocks, keeper.suspects
 
-    blocks, suspects = kept(LinearSettings())
-    without, _ = kept(LinearSettings(suspect_ms=0.0))
+    # AEC3's confirmation (a worst-case AEC3 never confirms) left out: the misfit rule alone
+    blocks, suspects = kept(LinearSettings(disarm_ms=0.0))
+    without, _ = kept(LinearSettings(suspect_ms=0.0, disarm_ms=0.0))
     assert suspects >= 1
     assert without >= 100 and blocks <= 0.5 * without
 
@@ -156,3 +157,99 @@ def test_bad_settings_are_refused() -> None:
         LinearEcho(LinearSettings(kalman_a=1.5))
     with pytest.raises(ConfigError):
         NearEndKeeper(LinearSettings(bg_win_blocks=0))
+
+
+def test_aec3_output_is_held_to_the_linear_error() -> None:
+    """Echo alone through a converged linear filter; the canceller beside it lets a burst of
+    the echo through (AEC3 re-converging after a path change): the keeper brings that block
+    down to within ``clamp_db`` (3 dB) of what the linear filter left. Where the filter left
+    the microphone as it is (nothing learnt yet), the block passes untouched. Fails on main
+    452f8cc (the burst passed whole: no clamp)."""
+    rng = np.random.default_rng(12)
+    far = 0.1 * rng.standard_normal(FS * 2)
+    echo = np.convolve(far, room(gain_db=-3.0))[: far.size]
+    mic = echo + 1e-5 * rng.standard_normal(far.size)
+    keeper = NearEndKeeper(LinearSettings(), lag=0)
+    for i in range(0, far.size - 2 * N, N):
+        keeper.push(mic[i:i + N], far[i:i + N])
+        keeper.mix(np.zeros(N, dtype=np.float32))
+    for i in (far.size - 2 * N, far.size - N):  # two bursts: the gain ramps over the first
+        keeper.push(mic[i:i + N], far[i:i + N])
+        burst = mic[i:i + N].astype(np.float32)
+        keeper.mix(burst)
+    left = keeper.linear_error_energy()
+    assert float(np.sum(mic[-N:] ** 2)) > 100.0 * left  # the filter took 20 dB off
+    assert float(np.sum(burst.astype(np.float64) ** 2)) <= 2.0 * left * 1.01
+    fresh = NearEndKeeper(LinearSettings(), lag=0)
+    fresh.push(mic[:N], far[:N])
+    blk = mic[:N].astype(np.float32)
+    fresh.mix(blk)
+    assert np.array_equal(blk, mic[:N].astype(np.float32))
+
+
+def test_unconfirmed_double_talk_counts_across_pauses_and_relearns() -> None:
+    """A changed echo path that AEC3 suppresses (a worst-case AEC3 muting everything) while
+    the far end talks in syllables: the keeper's "double talk" never gets a word through
+    AEC3, and the unconfirmed blocks add up across the far end's pauses until the keeper
+    stands aside and learns the echo path's residual afresh (it no longer trusts the old
+    one). Fails on main 452f8cc: the count restarted at every pause, and the keeper put the
+    new echo back for 1.45 s and never stood aside."""
+    far = talk(5.0, 21, rms=0.1)
+    rng = np.random.default_rng(22)
+    k = 2 * FS
+    a = np.convolve(far, room(1, gain_db=-3.0))[: far.size]
+    b = np.convolve(far, room(23, gain_db=0.0))[: far.size]
+    mic = np.concatenate([a[:k], b[k:]]) + 1e-5 * rng.standard_normal(far.size)
+    keeper = NearEndKeeper(LinearSettings(suspect_ms=0.0))
+    trusted_after = []
+    for i in range(0, far.size, N):
+        keeper.push(mic[i:i + N], far[i:i + N])
+        keeper.mix(np.zeros(N, dtype=np.float32))
+        if keeper.disarms:
+            trusted_after.append(keeper.trusted)
+    assert keeper.disarms >= 1
+    assert len(trusted_after) > 1 and not trusted_after[1]  # the next block: the old residual is gone
+    assert keeper.kept_blocks * N / FS < 1.2  # 0.96 s
+
+
+def test_linear_evidence_fires_on_echo_alone_not_on_a_talker_under_a_loud_echo() -> None:
+    """The residual gate's linear evidence (a worst-case AEC3 passing every block whole):
+    under a +2 dB echo path the linear canceller takes more than 6 dB off the microphone
+    both on echo alone and with a talker 3 dB under the echo. On echo alone what it left is
+    the residual it is expected to leave, and the gate brings the block down; with the
+    talker its error is far above that residual, and the gate lets the block through. With
+    the word of the share alone (as on abdf91c) the gate cut a quarter of the talker's
+    blocks."""
+    from vrdiplomacy.voice.aec import AecSettings
+    from vrdiplomacy.voice.apm import ResidualGate
+
+    rng = np.random.default_rng(8)
+    far = talk(6.0, 11, rms=0.1)
+    echo = np.convolve(far, room(gain_db=2.0))[: far.size]
+    onset = 4 * FS
+    near = np.zeros_like(far)
+    near[onset:] = talk(2.0, 12, rms=10 ** (-3.0 / 20) * np.std(echo[echo != 0]))
+    mic = echo + near + 1e-4 * rng.standard_normal(far.size)
+    keeper = NearEndKeeper(LinearSettings())
+    s = AecSettings()
+    with_residual, share_only = ResidualGate(s), ResidualGate(s)
+    fired: list[tuple[int, bool, bool]] = []
+    q = N // 4  # the gain ramps over a block: look at its end
+    for i in range(0, far.size, N):
+        d = mic[i:i + N]
+        keeper.push(d, far[i:i + N])
+        out_a, out_b = d.astype(np.float32), d.astype(np.float32)
+        with_residual.block(d, far[i:i + N], out_a, False, keeper.linear_left(), keeper.linear_unexplained())
+        share_only.block(d, far[i:i + N], out_b, False, keeper.linear_left())
+        tail = float(np.sum(d[-q:] ** 2))
+        fired.append((i, float(np.sum(out_a[-q:].astype(np.float64) ** 2)) < 0.1 * tail,
+                      float(np.sum(out_b[-q:].astype(np.float64) ** 2)) < 0.1 * tail))
+    loud = 0.1 * max(float(np.sum(echo[i:i + N] ** 2)) for i, _, _ in fired)
+    echo_alone = [(a, b) for i, a, b in fired
+                  if 2 * FS <= i < onset - N and float(np.sum(echo[i:i + N] ** 2)) > loud]
+    talker = [(a, b) for i, a, b in fired
+              if float(np.sum(near[i:i + N] ** 2)) > 0.1 * float(np.sum(echo[i:i + N] ** 2)) > 0.1 * loud]
+    assert len(echo_alone) > 40 and len(talker) > 15
+    assert sum(a for a, _ in echo_alone) >= 0.9 * len(echo_alone)
+    assert sum(a for a, _ in talker) == 0
+    assert sum(b for _, b in talker) >= 0.1 * len(talker)  # the share alone: the talker's blocks cut

@@ -12,6 +12,10 @@ our own canceller, on the tuning material and on the held-out one.
         keeper; tuning, held-out and second held-out material (about 6 minutes)
     nice .venv/bin/python tools/bench/voice_echo.py --recovery   # only the same-delay room
         changes (rooms 5-7 on tuning voices, each material's other room; about 10 s)
+    ... --double-talk --explained-db 0   # the residual gate's linear evidence from the share
+        the linear canceller left alone (as on abdf91c), not checked against its expected residual
+    ... --double-talk --sets held-out-3   # the third held-out set (espeak-ng talkers, a 0.6 s
+        reverberation, echo paths -4 / +2 dB); also for --recovery
 
 The simulation is :mod:`vrdiplomacy.voice.echosim` (rooms of exponentially decaying noise,
 Debian alsa-utils voices). ``--quick`` measures fewer delays.
@@ -30,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from vrdiplomacy.voice import echosim as es  # noqa: E402
 from vrdiplomacy.voice.apm import webrtc_available  # noqa: E402
+
+SETS = {m.name: m for m in (es.TUNING, es.HELD_OUT, es.HELD_OUT_2, es.HELD_OUT_3)}
 
 
 def fmt(v: float | None, nd: int = 1) -> str:
@@ -51,11 +57,22 @@ def main() -> int:
     ap.add_argument("--double-talk", action="store_true", help="only the double-talk table (keeper off vs on)")
     ap.add_argument("--recovery", action="store_true",
                     help="only the same-delay room changes of the double-talk table (keeper off vs on)")
+    ap.add_argument("--sets", nargs="+", default=["tuning", "held-out", "held-out-2"], choices=sorted(SETS),
+                    help="materials of the --double-talk and --recovery tables (held-out-3: espeak-ng talkers, "
+                         "long-reverb rooms; apt install espeak-ng)")
+    ap.add_argument("--explained-db", type=float, default=None,
+                    help="AecSettings.residual_explained_db for every chain measured (0: the linear share "
+                         "alone, as on abdf91c; default: AecSettings')")
     args = ap.parse_args()
+    if args.explained_db is not None:
+        base = es.settings
+        es.settings = lambda *a, **k: dataclasses.replace(  # type: ignore[assignment]  # every chain below
+            base(*a, **k), residual_explained_db=args.explained_db)
+    sets = tuple(SETS[n] for n in args.sets)
     if args.recovery:
-        return recovery_table() if webrtc_available() else 1
+        return recovery_table(sets) if webrtc_available() else 1
     if args.double_talk:
-        return double_talk_table((10, 100, 200) if args.quick else (10, 50, 100, 200))
+        return double_talk_table((10, 100, 200) if args.quick else (10, 50, 100, 200), sets)
     align = not args.no_align
     keeper = not args.no_keeper
     delays = (10, 100, 200) if args.quick else (10, 50, 100, 150, 200)
@@ -103,7 +120,7 @@ def main() -> int:
     return 0
 
 
-def double_talk_table(delays: tuple[int, ...]) -> int:
+def double_talk_table(delays: tuple[int, ...], sets: tuple[es.Material, ...]) -> int:
     """Near end talking 3 s into far-end speech, through the real sender (voice activity,
     loudspeakers): per material, echo delay and echo path, the share of near-end speech
     frames sent, PESQ-WB and segmental SNR of what was sent (frames not sent are silence)
@@ -115,9 +132,9 @@ def double_talk_table(delays: tuple[int, ...]) -> int:
         return 1
     print("material  delay  path   near sent %     PESQ-WB sent (mic)     seg SNR dB sent (mic)  far-only sent %")
     print("                        AEC3  +keeper   AEC3  +keeper          AEC3  +keeper          AEC3  +keeper")
-    for m in (es.TUNING, es.HELD_OUT, es.HELD_OUT_2):
+    for m in sets:
         for d in delays:
-            for g in (-10.0, 0.0):
+            for g in m.gains:
                 a = es.measure_gate(m, "webrtc", delay_ms=d, gain_db=g, keeper=False)
                 b = es.measure_gate(m, "webrtc", delay_ms=d, gain_db=g, keeper=True)
                 print(f"{m.name:9s} {d:4d} ms {g:+4.0f} dB  {100 * a.near_sent:4.0f}  {100 * b.near_sent:5.0f}     "
@@ -126,28 +143,33 @@ def double_talk_table(delays: tuple[int, ...]) -> int:
                       f"{100 * a.far_only_sent:5.1f} {100 * b.far_only_sent:6.1f}", flush=True)
     print("echo path change at 6 s (room, delay 80 -> 140 ms), near end silent: far-end-only audio sent in the first "
           "second after it (s), and far-end-only frames sent from 1 s after it (%)")
-    for m in (es.TUNING, es.HELD_OUT, es.HELD_OUT_2):
-        for g in (-10.0, 0.0):
+    for m in sets:
+        for g in m.gains:
             a = es.measure_gate(m, "webrtc", gain_db=g, change_at_s=6.0, keeper=False)
             b = es.measure_gate(m, "webrtc", gain_db=g, change_at_s=6.0, keeper=True)
             print(f"{m.name:9s} path {g:+4.0f} dB: AEC3 {a.change_sent_s:.2f} s / {100 * a.settled_sent:.1f} %, "
                   f"+keeper {b.change_sent_s:.2f} s / {100 * b.settled_sent:.1f} %", flush=True)
-    recovery_table()
+    recovery_table(sets)
     for k in (False, True):
-        cpu = es.cpu_ms_per_frame(es.factory("webrtc", keeper=k), es.TUNING)
+        cpu = es.cpu_ms_per_frame(es.factory("webrtc", keeper=k), sets[0])
         print(f"CPU per 20 ms frame, AEC3 chain {'with' if k else 'without'} the keeper: {cpu:.2f} ms")
     return 0
 
 
-def recovery_table() -> int:
+TUNING_ROOMS = (es.Room(5, 0.35, direct=0.25), es.Room(6, 0.3, direct=0.15), es.Room(7, 0.4, direct=0.3))
+
+
+def recovery_table(sets: tuple[es.Material, ...] = (es.TUNING, es.HELD_OUT, es.HELD_OUT_2)) -> int:
     """Echo path changes at the same delay (40 ms, -6 -> -3 dB), AEC3 alone and with the keeper:
-    to rooms used nowhere else (tuning voices), then to each material's own other room."""
+    to further rooms (rooms 5-7 on the tuning voices, a material's own ``rooms`` on its voices),
+    then to each material's own other room."""
     print("the same delay, another room (40 ms, -6 -> -3 dB): ERLE in the first second (dB) and seconds until "
           "every later 250 ms window keeps >= 25 dB")
-    cases = [(f"tuning voices, room seed {r.seed} (T60 {r.t60_s:g} s)", dataclasses.replace(es.TUNING, other_room=r))
-             for r in (es.Room(5, 0.35, direct=0.25), es.Room(6, 0.3, direct=0.15), es.Room(7, 0.4, direct=0.3))]
-    cases += [(f"{m.name}, its other room (seed {m.other_room.seed})", m)
-              for m in (es.TUNING, es.HELD_OUT, es.HELD_OUT_2)]
+    cases = []
+    for m in sets:
+        for r in (TUNING_ROOMS if m is es.TUNING else m.rooms):
+            cases.append((f"{m.name} voices, room seed {r.seed} (T60 {r.t60_s:g} s)", dataclasses.replace(m, other_room=r)))
+    cases += [(f"{m.name}, its other room (seed {m.other_room.seed})", m) for m in sets]
     for label, m in cases:
         fa, ra = es.measure_path_change(es.factory("webrtc", keeper=False), m, new_delay_ms=40.0)
         fb, rb = es.measure_path_change(es.factory("webrtc", keeper=True), m, new_delay_ms=40.0)

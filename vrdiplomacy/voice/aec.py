@@ -61,8 +61,20 @@ class AecSettings:
     the far end is active, a 10 ms block from which AEC3 already removed at least
     ``residual_trigger_db`` is echo-dominated (near-end speech passes AEC3 within a few dB),
     and is attenuated further until ``residual_target_db`` is removed in all; 0 turns it off.
-    A block that AEC3 passed within ``residual_pass_db`` is near-end speech: the gate stays
-    open for ``residual_hold_ms`` after it, so word endings in double talk are not cut.
+    A block that AEC3 passed within ``residual_pass_db`` and that is no more than
+    ``far_margin_db`` below the far end's loudest is near-end speech: the gate stays open
+    for ``residual_hold_ms`` after it, so word endings in double talk are not cut. Unless
+    the linear canceller beside AEC3 (``linear``) left less than ``residual_linear_db``
+    below the microphone of that block, and what it left is within
+    ``residual_explained_db`` of the residual it is expected to leave of echo alone (learnt
+    by the double-talk keeper on echo-only blocks): then it is echo that AEC3 passed, and
+    is attenuated like the rest (``residual_linear_db`` 0: AEC3's word only;
+    ``residual_explained_db`` 0: the share alone, as on abdf91c). Under an echo louder
+    than the talker the linear canceller takes more than 6 dB off a double-talk block too,
+    but leaves the talker: its error is then far above the expected residual, and AEC3's
+    word stands. While that residual is not learnt (the filter not trusted yet) there is no
+    linear evidence. The gate compares each output block with the microphone block it came from
+    (AEC3's output lags its input by about 15 ms).
 
     Delay alignment before AEC3 (:class:`~vrdiplomacy.voice.apm.DelayAligner`): with
     ``align_delay`` the bulk delay (up to ``align_max_delay_ms``) is measured every
@@ -96,6 +108,8 @@ class AecSettings:
     residual_target_db: float = 35.0
     residual_pass_db: float = 3.0
     residual_hold_ms: float = 500.0
+    residual_linear_db: float = 6.0
+    residual_explained_db: float = 6.0
     align_delay: bool = True
     align_margin_ms: float = 10.0
     align_max_delay_ms: float = 500.0

@@ -70,9 +70,12 @@ class ResidualGate:
     """What AEC3 leaves of the echo, attenuated further (see :class:`AecSettings`,
     ``residual_*``): while the far end is active, a 10 ms block from which AEC3 removed at
     least ``residual_trigger_db`` is echo-dominated and is brought down to
-    ``residual_target_db`` below the microphone; a block AEC3 passed within
+    ``residual_target_db`` below the microphone; a loud block AEC3 passed within
     ``residual_pass_db`` is the near end talking, and the gate then stays open for
-    ``residual_hold_ms``. The gain ramps over each block (no clicks)."""
+    ``residual_hold_ms``, unless the linear canceller beside AEC3 took most of that block
+    away leaving only the residual it leaves of echo alone (``residual_linear_db``,
+    ``residual_explained_db``: echo AEC3 let through, attenuated). The gain ramps over
+    each block (no clicks)."""
 
     def __init__(self, settings: AecSettings) -> None:
         s = self.s = settings
@@ -83,23 +86,43 @@ class ResidualGate:
         self._target = 10.0 ** (-s.residual_target_db / 10.0)
         self._pass = 10.0 ** (-s.residual_pass_db / 10.0)
         self._hold_blocks = int(round(s.residual_hold_ms * blocks_s / 1000.0))
+        self._loud = 10.0 ** (-s.far_margin_db / 10.0)
+        self._linear = 10.0 ** (-s.residual_linear_db / 10.0) if s.residual_linear_db > 0 else 0.0
+        # 0: the share alone, whether or not the keeper knows its residual (as on abdf91c)
+        self._explained = 10.0 ** (s.residual_explained_db / 10.0) if s.residual_explained_db > 0 else None
         self._hold = 0
         self._gain = 1.0
         self._ramp = (np.arange(1, s.block + 1, dtype=np.float64) / s.block).astype(np.float32)
         self.attenuated = 0  # blocks the gate attenuated
 
-    def block(self, mic: npt.NDArray[np.float64], far: npt.NDArray[np.float64], out: F32, near: bool = False) -> None:
-        """One block: ``mic`` and ``far`` as AEC3 got them, ``out`` its output (changed in place);
-        ``near``: the double-talk keeper put the near end into this block (left as it is)."""
+    def block(self, mic: npt.NDArray[np.float64], far: npt.NDArray[np.float64], out: F32, near: bool = False,
+              linear_left: float | None = None, linear_unexplained: float = 0.0) -> None:
+        """One block: ``mic`` and ``far`` as AEC3 got them, ``out`` its output (changed in
+        place); ``near``: the double-talk keeper put the near end into this block (left as it
+        is); ``linear_left``: the share of the microphone's energy the keeper's linear
+        canceller left in the block AEC3's output came from (None: no keeper);
+        ``linear_unexplained``: that error over the residual the linear canceller is expected
+        to leave of echo alone (near-end speech raises it far above 1; inf: not known)."""
         self._far_pow.append(float(np.dot(far, far)) / max(1, far.size))
         mic_e = float(np.dot(mic, mic))
         o = out.astype(np.float64)
         out_e = float(np.dot(o, o))
         gain = 1.0
-        far_active = max(self._far_pow) > self._far_active
+        far_max = max(self._far_pow)
+        far_active = far_max > self._far_active
+        # the linear canceller took most of the microphone away and what it left is the
+        # residual it leaves of echo alone: echo, whatever AEC3 passed. During double talk
+        # under a loud echo it also takes most away, but leaves the talker: its error is
+        # then far above the expected residual, and AEC3's word stands.
+        echo = (linear_left is not None and linear_left < self._linear
+                and (self._explained is None or linear_unexplained < self._explained))
         if near:
             pass  # the keeper's block: left as it is, no hold (the keeper decides block by block)
-        elif far_active and out_e > mic_e * self._pass:
+        elif far_active and echo:
+            self._hold = 0
+            gain = min(1.0, math.sqrt(mic_e * self._target / out_e)) if out_e > 0.0 else 1.0
+            self.attenuated += int(gain < 1.0)
+        elif far_active and out_e > mic_e * self._pass and out_e > self._loud * far_max * out.size:
             self._hold = self._hold_blocks  # AEC3 let the near end through
         elif self._hold > 0:
             self._hold -= 1
@@ -256,6 +279,7 @@ class WebRtcProcessor:
         if d.size != x.size or d.size % n:
             raise ConfigError(f"audio processing input must be equal-length multiples of {n} samples")
         out = np.empty(d.size, dtype=np.float32)
+        ref = x[:0]
         try:
             for i in range(0, d.size, n):
                 if self.echo:
@@ -282,9 +306,13 @@ class WebRtcProcessor:
                 if self.keeper is not None:
                     self.keeper.mix(out[i:i + n])
                 if self.residual is not None:
-                    self.residual.block(d[i:i + n], x[i:i + n], out[i:i + n],
-                                        self.keeper is not None and self.keeper.replaced)
-                self.meter.block(d[i:i + n], out[i:i + n], x[i:i + n] if self.echo else None)
+                    keeper = self.keeper
+                    # the far end as AEC3 got it (delay-aligned): its window then covers the
+                    # echo's whole tail, however long the loudspeaker-to-microphone delay
+                    self.residual.block(d[i:i + n], ref, out[i:i + n], keeper is not None and keeper.replaced,
+                                        None if keeper is None else keeper.linear_left(),
+                                        math.inf if keeper is None else keeper.linear_unexplained())
+                self.meter.block(d[i:i + n], out[i:i + n], ref if self.echo else None)
         except RuntimeError as e:
             raise AudioError(f"WebRTC audio processing failed: {e}") from None
         return out

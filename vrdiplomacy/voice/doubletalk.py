@@ -43,8 +43,18 @@ material), while a changed path is one it learns, 1-4 dB ahead within a few hund
 2 dB ahead for 80 ms of "double talk", while the foreground removes less than half of the
 microphone's energy (its path is gone), suspends the detector the same way. A block
 where the filter takes less off the microphone than ``fit_min`` of its estimate is not
-double talk either. As a last guard, a "double talk" that AEC3 never lets through for
-500 ms is taken for a changed path that AEC3 suppresses, and the keeper stands aside.
+double talk either. As a last guard, "double talk" blocks that AEC3 never lets through,
+900 ms of them counted across the far end's pauses (a talker gets through AEC3 now and
+then; AEC3's onset muting lasts 120-200 ms a word), are taken for a changed path that AEC3
+suppresses: the keeper stands aside, forgets the residual it trusted and makes the
+background filter unsure again (its Kalman uncertainty back to the start), so that it
+trusts the filter only once it fits the new path.
+
+Beside the switch, the linear error bounds AEC3's output: near-end speech passes a linear
+filter untouched, so what AEC3 lets through beyond the linear error (``clamp_db`` over it)
+is echo (bursts while AEC3 re-converges); and the residual gate
+(:class:`~vrdiplomacy.voice.apm.ResidualGate`) takes a block from which the linear filter
+removed most of the microphone for echo, whatever AEC3 passed.
 
 AEC3's output comes ``lag`` samples after its input (:func:`aec3_lag`, 15 ms with noise
 suppression at 48 kHz), so the replacement and the decisions are delayed as much.
@@ -102,14 +112,17 @@ class LinearSettings:
     the replacement (-100 dB: wherever double talk was detected; while the far end talks,
     AEC3's suppressor distorts the near end even where it lets it through). A double talk
     in which AEC3's output stays ``pass_db`` under the replacement for ``unconfirmed_ms``
-    (AEC3 never lets anything through: no talker but a changed echo path it suppresses)
-    stands the keeper aside for ``disarm_ms`` (0: never).
+    (counted over double-talk blocks since AEC3 last let something through, across pauses:
+    no talker but a changed echo path it suppresses) stands the keeper aside for
+    ``disarm_ms`` (0: never) and has it learn the residual afresh. Outside the replacement
+    AEC3's output is held to ``clamp_db`` over the linear error (0: not at all).
     """
 
     enabled: bool = True
     tail_ms: float = 250.0
     kalman_a: float = 0.9995
     kalman_p0: float = 1.0
+    kalman_noise_floor: float = 1.0
     smooth: float = 0.15
     copy_db: float = 1.0
     change_db: float = 6.0
@@ -138,8 +151,9 @@ class LinearSettings:
     stale_db: float = 3.0
     mute_db: float = -100.0
     pass_db: float = 12.0
-    unconfirmed_ms: float = 500.0
+    unconfirmed_ms: float = 900.0
     disarm_ms: float = 1500.0
+    clamp_db: float = 3.0
 
 class LinearEcho:
     """Two-filter PBFDAF on ``block``-sample blocks: :meth:`block` takes one microphone
@@ -202,6 +216,12 @@ class LinearEcho:
         self._e_fg = self._e_bg = self._e_d = 0.0
         self.restarts += 1
 
+    def unsure(self) -> None:
+        """The echo path has probably changed: the background filter's uncertainty goes back
+        to its starting value (its coefficients stay), so it re-converges as fast as a
+        fresh filter instead of at the pace of its slow drift model."""
+        np.maximum(self._P, np.float32(self.s.kalman_p0), out=self._P)
+
     def block(self, d: F64, x: F64, adapt: bool = True, compare: bool = True) -> F64:
         """One block: ``d`` microphone, ``x`` reference; ``adapt`` lets the background
         filter learn from it (far-end sound loud enough to excite the filter), ``compare``
@@ -256,7 +276,14 @@ class LinearEcho:
         xp = self._X.real ** 2 + self._X.imag ** 2
         ee = E.real ** 2 + E.imag ** 2
         self._m += 0.5 * (ee - self._m)
-        r = np.sum(xp * self._P, axis=0) + 2.0 * self._m / self.partitions + np.float32(1e-30)
+        pred = np.sum(xp * self._P, axis=0)
+        if self.s.kalman_noise_floor < 1.0:
+            # the observation noise (near-end sound): the error power less what the filter's
+            # own uncertainty explains, so an unsure filter takes large steps on a new path
+            noise = np.maximum(self._m - pred, self.s.kalman_noise_floor * self._m)
+        else:
+            noise = self._m
+        r = pred + 2.0 * noise / self.partitions + np.float32(1e-30)
         mu = self._P / r
         g = np.fft.irfft(mu * np.conj(self._X) * E, 2 * n, axis=1)
         g[:, n:] = 0.0
@@ -329,7 +356,14 @@ class NearEndKeeper:
         self._line = np.zeros(extra + n)
         depth = extra // n + 3
         self._flags: deque[bool] = deque([False] * depth, maxlen=depth)
+        # the linear error over the residual expected of echo alone, per block (inf: unknown)
+        self._unexplained: deque[float] = deque([math.inf] * depth, maxlen=depth)
         self._extra = extra
+        self._raw = np.zeros(lag + n)  # the linear error, delayed to AEC3's output
+        self._raw_mic = np.zeros(lag + n)  # and the microphone
+        self._clamp = 10.0 ** (s.clamp_db / 10.0) if s.clamp_db > 0 else 0.0
+        self._clamp_gain = 1.0
+        self.clamped = 0  # output blocks brought down to the linear error
         self._gain = 0.0
         self._ramp = np.arange(1, n + 1, dtype=np.float64) / n
         self.double_talk = False
@@ -365,6 +399,10 @@ class NearEndKeeper:
         Y = np.fft.rfft(np.concatenate([self._y_prev, y]) * self._win)
         self._e_prev = e
         self._y_prev = y
+        self._raw[:-n] = self._raw[n:]
+        self._raw[-n:] = e
+        self._raw_mic[:-n] = self._raw_mic[n:]
+        self._raw_mic[-n:] = d
         pe = E.real ** 2 + E.imag ** 2
         py = Y.real ** 2 + Y.imag ** 2
         self._ypeak.append(lin.y_energy)
@@ -397,7 +435,10 @@ class NearEndKeeper:
             self._suspected -= 1
         ne_sum, ny_sum = float(self._ne.sum()), float(self._ny.sum())
         self.trusted = ny_sum > 0.0 and ne_sum < self._trust * ny_sum
-        expected = self._oversub * (self._ne / (self._ny + 1e-20)) * py
+        residual = (self._ne / (self._ny + 1e-20)) * py  # the linear error echo alone would leave
+        res_sum = float(residual.sum())
+        self._unexplained.append(float(pe.sum()) / res_sum if self.trusted and res_sum > 0.0 else math.inf)
+        expected = self._oversub * residual
         excess = np.maximum(pe - expected, 0.0)
         near = float(excess.sum())
         dt = (self.trusted and fit and self._suspected == 0 and near > self._dt_ratio * float(expected.sum())
@@ -444,9 +485,7 @@ class NearEndKeeper:
         self.replaced = False
         if self._disarmed > 0:
             self._disarmed -= 1
-        if not flag:
-            self._unconfirmed = 0
-        elif self._disarmed == 0:
+        if flag and self._disarmed == 0:
             o = out.astype(np.float64)
             oe, le = float(np.dot(o, o)), float(np.dot(lin, lin))
             if oe < self._mute * le:
@@ -459,13 +498,58 @@ class NearEndKeeper:
                 self._unconfirmed = 0
                 self.disarms += 1
                 gain = 0.0
+                # the filter's echo path is gone: its residual is learnt afresh, and double
+                # talk is detected again once it fits the new path
+                self._ne[:] = 0.0
+                self._ny[:] = 0.0
+                self.linear.unsure()
         if gain == 0.0 and self._gain == 0.0:
+            self._limit(out)
             return
+        self._clamp_gain = 1.0
         w = self._gain + (gain - self._gain) * self._ramp
         out[:] = (1.0 - w) * out + w * lin
         self._gain = gain
         self.kept_blocks += int(gain > 0.0)
         self.replaced = gain > 0.0
+
+
+    def linear_error_energy(self) -> float:
+        """Energy of the linear canceller's error in the block AEC3's output block came from."""
+        raw = self._raw[:self.n]
+        return float(np.dot(raw, raw))
+
+    def linear_left(self) -> float:
+        """The share of the microphone's energy the linear canceller left in the block AEC3's
+        output block came from (1.0 without a microphone signal)."""
+        d = self._raw_mic[:self.n]
+        dd = float(np.dot(d, d))
+        return self.linear_error_energy() / dd if dd > 0.0 else 1.0
+
+    def linear_unexplained(self) -> float:
+        """The linear canceller's error over the residual echo it is expected to leave on
+        echo alone (learnt on echo-only blocks, scaled by this block's echo estimate), for
+        the block AEC3's output block came from: about 1 on echo alone, far above with a
+        near-end talker; inf while that residual is not learnt (the filter not trusted)."""
+        return self._unexplained[-1 - self.lag // self.n]
+
+    def _limit(self, out: npt.NDArray[np.float32]) -> None:
+        """Bring AEC3's output block down to the linear canceller's error (``clamp_db`` over
+        it): near-end speech passes a linear filter untouched, so whatever AEC3 lets through
+        beyond the linear error is echo (a burst while AEC3 re-converges, or after a path
+        change the linear filter already follows). Where the linear filter has not converged
+        its error is the microphone, and nothing changes."""
+        if not self._clamp:
+            return
+        raw = self._raw[:self.n]
+        o = out.astype(np.float64)
+        oe, ee = float(np.dot(o, o)), float(np.dot(raw, raw))
+        gain = min(1.0, math.sqrt(self._clamp * ee / oe)) if oe > 0.0 else 1.0
+        if gain == 1.0 and self._clamp_gain == 1.0:
+            return
+        out *= (self._clamp_gain + (gain - self._clamp_gain) * self._ramp).astype(np.float32)
+        self._clamp_gain = gain
+        self.clamped += int(gain < 1.0)
 
 
 def aec3_lag(process: Callable[[F64], F64], fs: int = 48000, block: int = 480, seconds: float = 0.3) -> int:

@@ -19,14 +19,22 @@ are added. Measured:
 Material: Debian alsa-utils' recorded voices (:data:`TUNING` and :data:`HELD_OUT` use
 different talkers' files in each role and different rooms; :data:`HELD_OUT_2`, another
 assignment and another room, was measured only once, after the double-talk keeper was
-settled).
+settled). :data:`HELD_OUT_3` was built before the second round of changes (issue 16's
+remaining echo items) and measured only at its end: espeak-ng's synthetic talkers (other
+voices, other texts), rooms of other reverberation times and geometry (a longer tail than
+the keeper's filter models, a later first reflection) and other echo path gains.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -51,18 +59,24 @@ class Room:
     t60_s: float
     length_s: float = 0.3
     direct: float = 0.3
+    gap_ms: float = 2.0  # from the direct path to the first reflection (the room's size)
 
 
 @dataclass(frozen=True)
 class Material:
     """Which recordings play which role: ``far`` the other delegates (loudspeakers),
-    ``near`` the local talker; ``room`` the echo path; ``other_room`` the path it changes to."""
+    ``near`` the local talker (alsa-utils file names, or ``espeak:VOICE:TEXT`` for speech
+    synthesised by espeak-ng); ``room`` the echo path; ``other_room`` the path it changes
+    to; ``gains`` the echo path gains (dB) the tables measure; ``rooms`` further rooms for
+    same-delay room changes (``tools/bench/voice_echo.py --recovery``)."""
 
     name: str
     far: tuple[str, ...]
     near: tuple[str, ...]
     room: Room
     other_room: Room
+    gains: tuple[float, ...] = (-10.0, 0.0)
+    rooms: tuple[Room, ...] = ()
 
 
 TUNING = Material("tuning", ("Front_Center", "Front_Left", "Front_Right", "Side_Left"), ("Rear_Center", "Rear_Left"),
@@ -73,14 +87,61 @@ HELD_OUT_2 = Material("held-out-2", ("Rear_Left", "Front_Left", "Rear_Center", "
                       Room(21, 0.35, length_s=0.35, direct=0.25), Room(22, 0.3, direct=0.3))
 
 
+_TEXTS = (
+    ("The delegation of the republic welcomes the proposal and asks for a short recess. "
+     "We cannot accept the third paragraph as it stands. Our position has not changed since Geneva."),
+    ("Thank you, Madam Chair. I would like to return to the question of verification. "
+     "Inspections must be possible at short notice, and the reports must be shared with every party."),
+    ("On the matter of fisheries, my government is ready to compromise. The quota for next year "
+     "could be reduced by ten percent, provided that the monitoring stays with the regional body."),
+    ("Could the secretariat circulate the revised text before noon? Several delegations have not "
+     "seen the amendments, and we should not vote on a draft that nobody has read."),
+    ("I fully agree with the previous speaker. Let us keep the annex short, and leave the details "
+     "to the technical working group, which meets again in March."),
+    ("Excuse me, may I interrupt? There is an error in the figures on page four. The total should "
+     "read two hundred and forty million, not four hundred."),
+)
+
+#: The third held-out set (built before the second round of changes, looked at only after it):
+#: synthetic talkers, a long reverberant room, another geometry, other echo path gains.
+HELD_OUT_3 = Material(
+    "held-out-3",
+    (f"espeak:en-us+f3:{_TEXTS[0]}", f"espeak:en-gb-scotland+m4:{_TEXTS[1]}", f"espeak:en-029+f2:{_TEXTS[2]}",
+     f"espeak:en-gb-x-rp+m2:{_TEXTS[3]}"),
+    (f"espeak:en-us+m3:{_TEXTS[4]}", f"espeak:en-gb+f4:{_TEXTS[5]}"),
+    Room(31, 0.6, length_s=0.6, direct=0.2, gap_ms=6.0), Room(32, 0.25, length_s=0.3, direct=0.35, gap_ms=4.0),
+    gains=(-4.0, 2.0),
+    rooms=(Room(33, 0.45, length_s=0.45, direct=0.2, gap_ms=3.0), Room(34, 0.3, direct=0.1, gap_ms=8.0)))
+
+
+@lru_cache(maxsize=32)
+def espeak(voice: str, text: str) -> F64:
+    """``text`` spoken by espeak-ng's ``voice`` at 48 kHz (AssetError without espeak-ng)."""
+    from scipy.signal import resample_poly
+
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        raise AssetError("espeak-ng is not installed (Debian: apt install espeak-ng)")
+    with tempfile.TemporaryDirectory() as d:
+        path = f"{d}/s.wav"
+        subprocess.run([exe, "-v", voice, "-s", "155", "-w", path, text], check=True, capture_output=True, timeout=60)
+        import wave
+
+        with wave.open(path, "rb") as w:
+            rate = w.getframerate()
+            x = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float64) / 32768.0
+    g = math.gcd(FS, rate)
+    return np.asarray(resample_poly(x, FS // g, rate // g), dtype=np.float64)
+
+
 def room_rir(room: Room, fs: int = FS) -> F64:
     """Unit-energy impulse response: a direct path, then exponentially decaying noise (60 dB in
-    ``t60_s``) starting 2 ms later."""
+    ``t60_s``) starting ``gap_ms`` later."""
     rng = np.random.default_rng(room.seed)
     n = int(room.length_s * fs)
     t = np.arange(n) / fs
     tail = rng.standard_normal(n) * np.exp(-6.91 * t / room.t60_s)
-    tail[: int(0.002 * fs)] = 0.0
+    tail[: int(room.gap_ms * fs / 1000.0)] = 0.0
     tail *= math.sqrt((1.0 - room.direct) / float(np.sum(tail**2)))
     tail[0] = math.sqrt(room.direct)
     return tail
@@ -88,10 +149,16 @@ def room_rir(room: Room, fs: int = FS) -> F64:
 
 def load_voices(names: tuple[str, ...], seconds: float, peak: float = 0.5) -> F64:
     """The named recordings, concatenated, looped to ``seconds`` and scaled to ``peak``."""
-    try:
-        parts = [read_wav(f"{ALSA_SOUNDS}/{n}.wav").astype(np.float64) for n in names]
-    except AssetError as e:
-        raise AssetError(f"{e} (Debian: apt install alsa-utils)") from None
+    parts = []
+    for name in names:
+        if name.startswith("espeak:"):
+            _, voice, text = name.split(":", 2)
+            parts.append(espeak(voice, text))
+            continue
+        try:
+            parts.append(read_wav(f"{ALSA_SOUNDS}/{name}.wav").astype(np.float64))
+        except AssetError as e:
+            raise AssetError(f"{e} (Debian: apt install alsa-utils)") from None
     x = np.concatenate(parts)
     n = int(seconds * FS)
     x = np.tile(x, int(math.ceil(n / x.size)))[:n]
@@ -382,9 +449,10 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
     if residual is not None:
         gate_block = residual.block
 
-        def gate_recording(mic_blk: F64, far_blk: F64, out_blk: npt.NDArray[np.float32], near: bool = False) -> None:
+        def gate_recording(mic_blk: F64, far_blk: F64, out_blk: npt.NDArray[np.float32], *rest: Any) -> None:
             before_gate.append(out_blk.copy())
-            gate_block(mic_blk, far_blk, out_blk, near)
+            # the keeper's words (near, linear_left, ...) only as far as the chain gives them
+            gate_block(mic_blk, far_blk, out_blk, *rest)
 
         residual.block = gate_recording
     is_echo = aec.frame_is_echo
