@@ -106,7 +106,7 @@ def head_shape(d: npt.NDArray[np.float64], grow: float = 0.0) -> npt.NDArray[np.
     front = _smooth(0.0, -0.6, dz)
     # jaw: narrower towards the chin; behind the jaw line the head gives way to the neck
     low = _smooth(-0.01, -0.11, y)
-    x *= 1.0 - 0.30 * low**1.5
+    x *= 1.0 - 0.24 * low**1.5
     face = _smooth(-0.15, -0.75, dz)
     behind = low * (1.0 - face)
     x *= 1.0 - 0.18 * behind
@@ -193,7 +193,7 @@ def lips(upper: bool, seg: int = 10, rings: int = 4) -> Surface:
     """One lip: a flattened, pointed-ended roll across the mouth recess (tinted)."""
     d = _sphere_dirs(rings, seg, front=1.0).astype(np.float64)
     dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]
-    half = 0.023 if upper else 0.020
+    half = 0.025 if upper else 0.022
     x = dx * half
     taper = 1.0 - (np.abs(dx) ** 2.2)
     y = dy * (0.0048 if upper else 0.0058) * (0.3 + 0.7 * taper)
@@ -206,7 +206,10 @@ def lips(upper: bool, seg: int = 10, rings: int = 4) -> Surface:
     p = np.stack([x, y + cy, z], axis=-1).astype(np.float32)
     nrm, tris = _finish(p, rings, seg)
     tint = np.tile(np.array(LIP_TINT, np.float32), (len(p), 1)) * 0.97
-    return Surface(p, nrm, tris, tint, np.zeros(len(p), np.float32))
+    # how far each point follows the jaw (the lower lip): fully in the middle, hardly at the
+    # corners, which stay joined to the upper lip, so the parted mouth is a lens, not an oval
+    weight = np.zeros(len(p), np.float32) if upper else (1.0 - 0.85 * np.abs(dx) ** 2).astype(np.float32)
+    return Surface(p, nrm, tris, tint, weight)
 
 
 def loft(sections: list[tuple[float, float, float, float]], seg: int = 24, power: float = 2.4,
@@ -267,3 +270,66 @@ def ellipsoid(center: tuple[float, float, float], radii: tuple[float, float, flo
     if float(np.sum(fn * n[t[:, 0]])) < 0:
         tris = t[:, [0, 2, 1]].reshape(-1)
     return Surface(pos, n.astype(np.float32), tris, np.ones((len(pos), 3), np.float32), np.zeros(len(pos), np.float32))
+
+
+def _arc_z(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """How far the mouth's parts curve back with the face at ``x`` (as :func:`lips`)."""
+    return (x**2) / 0.023
+
+
+def mouth_inside(half_w: float = 0.022, half_h: float = 0.003, seg: int = 12, rings: int = 4) -> Surface:
+    """The mouth's dark inside: a lens (pointed at the corners, wider than tall) that follows the
+    curve of the face; the shader stretches it downwards with the jaw."""
+    d = _sphere_dirs(rings, seg, front=1.0).astype(np.float64)
+    dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]
+    x = dx * half_w
+    lens = np.sqrt(np.clip(1.0 - dx**2, 0.0, 1.0))  # with the ellipse's own taper: a parabola, pointed ends
+    y = MOUTH_Y + dy * half_h * (0.15 + 0.85 * lens)
+    z = MOUTH_Z + 0.0055 + dz * 0.003 + _arc_z(x)
+    p = np.stack([x, y, z], axis=-1).astype(np.float32)
+    nrm, tris = _finish(p, rings, seg)
+    return Surface(p, nrm, tris, np.ones((len(p), 3), np.float32), np.zeros(len(p), np.float32))
+
+
+def teeth(upper: bool, seg: int = 10, rings: int = 3) -> Surface:
+    """A row of front teeth just behind a lip: a slim band following the curve of the face, its
+    biting edge a little scalloped in tint (the gaps between the teeth)."""
+    d = _sphere_dirs(rings, seg, front=1.0).astype(np.float64)
+    dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]
+    half = 0.0150 if upper else 0.0125
+    x = dx * half
+    h = 0.0032 if upper else 0.0026
+    y = dy * h * (1.0 - 0.5 * dx**4)
+    edge = -0.0005 if upper else -0.0040  # the band's centre: the upper row just under the upper lip's edge
+    y = y + MOUTH_Y + edge
+    z = MOUTH_Z + 0.0032 + dz * 0.0016 + _arc_z(x) + (0.0006 if not upper else 0.0)
+    p = np.stack([x, y, z], axis=-1).astype(np.float32)
+    nrm, tris = _finish(p, rings, seg)
+    shade = 1.0 - 0.35 * np.abs(dx) ** 1.5  # darker towards the corners, into the mouth
+    tint = np.stack([shade, shade * 0.97, shade * 0.90], axis=-1).astype(np.float32)
+    return Surface(p, nrm, tris, tint, np.zeros(len(p), np.float32))
+
+
+def eyelid(center: tuple[float, float, float], radius: float, mid: float, corner: float, upper: bool,
+           rings: int = 3, seg: int = 10, lash: float = 1.0) -> Surface:
+    """An eyelid: the part of a sphere round the eye above (``upper``) or below a curved edge whose
+    height (unit-sphere y) is ``mid`` in front of the eye and ``corner`` at its sides, so the
+    opening between the two lids is almond-shaped, not a slot. The rings crowd towards the edge;
+    ``lash`` < 1 darkens the edge ring by that factor (a lash line)."""
+    t = 1.0 - (1.0 - np.linspace(0.0, 1.0, rings + 1)) ** 2
+    ph = np.linspace(0.0, 2 * math.pi, seg + 1)
+    t, ph = np.meshgrid(t, ph, indexing="ij")
+    front = np.clip(-np.cos(ph), 0.0, 1.0) ** 2  # 1 straight ahead (-Z), 0 at the sides and behind
+    y_edge = corner + (mid - corner) * front
+    th_edge = np.arccos(np.clip(y_edge, -1.0, 1.0))
+    th = th_edge * t if upper else math.pi - (math.pi - th_edge) * t
+    d = np.stack([np.sin(th) * np.sin(ph), np.cos(th), np.sin(th) * np.cos(ph)], -1).reshape(-1, 3)
+    pos = (d * radius + np.asarray(center)).astype(np.float32)
+    tris = _grid_tris(rings, seg)
+    tt = tris.reshape(-1, 3)
+    fn = np.cross(pos[tt[:, 1]] - pos[tt[:, 0]], pos[tt[:, 2]] - pos[tt[:, 0]])
+    if float(np.sum(fn * d[tt[:, 0]])) < 0:
+        tris = tt[:, [0, 2, 1]].reshape(-1)
+    k = np.where(t.reshape(-1) > 0.999, lash, 1.0)
+    tint = np.stack([k, k * 0.95, k * 0.94], -1).astype(np.float32)
+    return Surface(pos, d.astype(np.float32), tris, tint, np.zeros(len(pos), np.float32))

@@ -13,7 +13,9 @@ Conventions: metres, +Y up, the avatar faces -Z. Root parts are relative to the 
 (``seated`` false) are reshaped in the vertex shader: torso raised, legs straightened (shoes,
 ``uv.x`` 1, kept flat), the weight on one leg, thighs and placard stand hidden, and the placard
 floats above the head as a name label. Head skin vertices carry a jaw weight in ``uv.y``: the
-shader lowers them with the voice level (the lower lip, :data:`PART_JAW`, moves whole).
+shader lowers them with the voice level; the lower lip and lower teeth (:data:`PART_JAW`) carry
+their own weight there (the lip's corners stay with the upper lip, so the parted mouth is a lens
+over the upper teeth, :data:`PART_TEETH`, shown only while the mouth is open).
 
 Hands are a palm, four fingers and a thumb; each hand vertex names its digit in ``uv.x``
 (:data:`DIGIT_PALM` ...) so the shader can curl fingers and turn the thumb for the hand's shape
@@ -35,7 +37,7 @@ from vrdiplomacy.render import avatar_head as H
 # part ids (vertex attribute a_part.x); keep in step with shaders/avatar.vert
 (PART_ROOT, PART_HEAD, PART_LEFT, PART_RIGHT, PART_PLACARD, PART_INDICATOR, PART_SEATED, PART_LEGS,
  PART_ARM_LEFT, PART_ARM_RIGHT, PART_ICON, PART_PUPIL_LEFT, PART_PUPIL_RIGHT, PART_LID, PART_JAW, PART_MOUTH,
- PART_HAIR_LONG, PART_SHADOW, PART_TAG) = range(19)
+ PART_HAIR_LONG, PART_SHADOW, PART_TAG, PART_TEETH) = range(20)
 # colour sources (a_part.y): per-avatar skin, hair and suit colours are picked in the shader from the avatar id
 SRC_VERTEX, SRC_DELEGATION, SRC_PLACARD, SRC_INDICATOR, SRC_ICON, SRC_SKIN, SRC_HAIR, SRC_SUIT, SRC_CONTACT, SRC_TAG = range(10)
 TAG_SIZE = (0.38, 0.38 * 96 / 256)  # the name tag card, metres (the atlas tag area's aspect)
@@ -54,17 +56,19 @@ HAND_SHAPES: dict[str, int] = {
 }
 KNUCKLE_Z = -0.07  # the fingers' pivot line (hand space); keep in step with shaders/avatar.vert
 
-EYE_WHITE = (0.80, 0.79, 0.76)
+EYE_WHITE = (0.60, 0.58, 0.54)
 PUPIL = (0.012, 0.010, 0.009)
-IRIS = (0.075, 0.045, 0.026)
+IRIS = (0.042, 0.025, 0.015)
 IRIS_RADIUS = 0.0066
 MOUTH = (0.08, 0.012, 0.012)
+TEETH = (0.56, 0.53, 0.46)
 SHIRT = (0.50, 0.51, 0.53)
 # head space (faces -Z): the eye centres and the mouth; keep in step with shaders/avatar.vert
 EYE_CENTER = H.EYE_CENTER  # x mirrored for the other eye
 EYE_RADIUS = H.EYE_RADIUS
-PUPIL_RADIUS = 0.0033
-MOUTH_CENTER = (0.0, H.MOUTH_Y, H.MOUTH_Z + 0.004)
+PUPIL_RADIUS = 0.0036
+MOUTH_CENTER = (0.0, H.MOUTH_Y, H.MOUTH_Z + 0.0055)
+MOUTH_HALF = 0.003  # the closed mouth inside's half height (the shader stretches it with the jaw)
 HALO_Y = 0.16  # the speaking halo's height above the head centre (the crown is at 0.12)
 DARK = (0.05, 0.05, 0.06)
 SHOE = (0.025, 0.018, 0.014)
@@ -280,7 +284,9 @@ def _suit(b: _Builder, far: bool) -> None:
            SRC_VERTEX, SHIRT, rows=2 if far else 5)
     _panel(b, [(BUTTON_Y + 0.02, -0.006, 0.006), (0.80, -0.019, 0.019), (1.0, -0.013, 0.013), (1.02, -0.017, 0.017),
                (1.04, -0.019, 0.019)], 0.0055, PART_ROOT, SRC_DELEGATION, (0.85, 0.85, 0.85), rows=2 if far else 6)
-    if far:
+    if far:  # the shirt collar round the neck (a dark neck over a dark jacket reads as a stalk)
+        band = H.loft([(top - 0.03, 0.064, 0.060, 0.030), (top + 0.022, 0.058, 0.056, 0.026)], seg=6, power=2.0, cap=False)
+        b.surface(band, PART_ROOT, SRC_VERTEX, color=SHIRT)
         return
     for side in (-1.0, 1.0):  # lapels: from the collar down the V's edge to the button, a notch at the top
         inner = [(BUTTON_Y, 0.0, 0.014), (0.88, 0.035, 0.080), (0.955, 0.040, 0.104), (0.968, 0.048, 0.090),
@@ -311,7 +317,9 @@ def _legs(b: _Builder, far: bool) -> None:
     for x in (-0.095, 0.095):
         if far:
             b.box((x, 0.50, -0.20), (0.14, 0.13, 0.44), PART_SEATED, SRC_SUIT, (0.8, 0.8, 0.8))
-            b.box((x, 0.28, -0.39), (0.12, 0.48, 0.12), PART_LEGS, SRC_SUIT, (0.8, 0.8, 0.8), digit=0)
+            # round trouser legs, slim enough that standing legs keep a gap between them
+            shin = H.loft([(0.035, 0.050, 0.052, 0.0), (0.52, 0.056, 0.058, 0.0)], seg=6, power=2.0)
+            b.surface(H.transformed(shin, np.eye(3), (x, 0.0, -0.39)), PART_LEGS, SRC_SUIT, color=(0.8, 0.8, 0.8))
             b.box((x, 0.034, -0.43), (0.09, 0.06, 0.26), PART_LEGS, SRC_VERTEX, SHOE, digit=1)
             continue
         thigh = H.loft([(0.0, 0.078, 0.072, 0.0), (0.25, 0.072, 0.066, 0.0), (0.44, 0.060, 0.058, 0.0)], seg=n, power=2.2)
@@ -328,7 +336,8 @@ def _head(b: _Builder, far: bool) -> None:
     skin = H.head(rings=6, seg=8) if far else H.head()
     b.surface(skin, PART_HEAD, SRC_SKIN, jaw=True)
     if far:  # caps over the crown (and the back, for longer hair): the hairline is below a pixel there
-        b.surface(H.ellipsoid((0.0, 0.014, 0.012), (0.079, 0.118, 0.104), rings=3, seg=8, y_range=(0.3, 1.0)), PART_HEAD,
+        # (down the back and sides to the ears: from behind a head is hair, not a bald dome)
+        b.surface(H.ellipsoid((0.0, 0.014, 0.022), (0.079, 0.118, 0.104), rings=4, seg=8, y_range=(-0.3, 1.0)), PART_HEAD,
                   SRC_HAIR)
         b.surface(H.ellipsoid((0.0, -0.01, 0.03), (0.08, 0.12, 0.085), rings=4, seg=8, y_range=(-0.6, 0.9)), PART_HAIR_LONG,
                   SRC_HAIR)
@@ -358,10 +367,12 @@ def _head(b: _Builder, far: bool) -> None:
         colors = np.array(PUPIL, np.float32) * (1 - tone) + np.array(IRIS, np.float32) * tone
         b.surface(cap, pupil, SRC_VERTEX, color=colors)
         # the upper lid over the top of the eye (always), the lower lid; the blinking lid (shader)
-        upper = H.ellipsoid(c, (H.EYE_RADIUS * 1.12,) * 3, rings=2, seg=8, y_range=(0.28, 1.0))
+        # the lids: an almond-shaped opening, the upper lid resting just over the top of the iris
+        # (a calm look, not a stare), a dark lash line along its edge
+        upper = H.eyelid(c, H.EYE_RADIUS * 1.12, 0.30, -0.04, upper=True, rings=4, seg=10, lash=0.25)
         b.surface(upper, PART_HEAD, SRC_SKIN, color=(0.9, 0.86, 0.85))
-        lower = H.ellipsoid(c, (H.EYE_RADIUS * 1.08,) * 3, rings=1, seg=8, y_range=(-1.0, -0.5))
-        b.surface(lower, PART_HEAD, SRC_SKIN, color=(0.92, 0.88, 0.87))
+        lower = H.eyelid(c, H.EYE_RADIUS * 1.08, -0.46, -0.10, upper=False, rings=2, seg=10)
+        b.surface(lower, PART_HEAD, SRC_SKIN, color=(0.90, 0.85, 0.84))
         b.surface(H.ellipsoid(c, (H.EYE_RADIUS * 1.16,) * 3, rings=3, seg=8), PART_LID, SRC_SKIN, color=(0.92, 0.9, 0.9))
         # eyebrow: a slim arc following the brow ridge, the outer end lower
         bx, by, bz = H.front_point(side * 0.031, ey + 0.027)
@@ -370,10 +381,13 @@ def _head(b: _Builder, far: bool) -> None:
         m = np.array([[math.cos(tilt), -math.sin(tilt), 0], [math.sin(tilt), math.cos(tilt), 0], [0, 0, 1]])
         b.surface(H.transformed(brow, m, (bx, by, bz - 0.0015)), PART_HEAD, SRC_HAIR, color=(0.8, 0.8, 0.8))
     # the mouth's inside (stretched open by the voice), the upper lip (fixed) and the lower (with the jaw)
-    b.surface(H.ellipsoid((0.0, H.MOUTH_Y, H.MOUTH_Z + 0.004), (0.017, 0.003, 0.004), rings=3, seg=8), PART_MOUTH,
-              SRC_VERTEX, color=MOUTH)
+    b.surface(H.mouth_inside(), PART_MOUTH, SRC_VERTEX, color=MOUTH)
+    b.surface(H.teeth(True), PART_TEETH, SRC_VERTEX, color=TEETH)  # the upper row stays with the skull (shown while speaking)
+    lower_teeth = H.teeth(False)
+    lower_teeth.weight[:] = 1.0
+    b.surface(lower_teeth, PART_JAW, SRC_VERTEX, color=TEETH, jaw=True)  # the lower row drops with the jaw
     b.surface(H.lips(True), PART_HEAD, SRC_SKIN)
-    b.surface(H.lips(False), PART_JAW, SRC_SKIN)
+    b.surface(H.lips(False), PART_JAW, SRC_SKIN, jaw=True)
 
 
 def _hands(b: _Builder, far: bool) -> None:
