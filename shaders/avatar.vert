@@ -52,7 +52,7 @@ const vec3 HAIRS[5] = vec3[5](vec3(0.015, 0.012, 0.010), vec3(0.09, 0.05, 0.025)
                               vec3(0.45, 0.45, 0.45), vec3(0.035, 0.025, 0.02));
 // suits: navy, charcoal, midnight blue, mid grey, near-black
 const vec3 SUITS[5] = vec3[5](vec3(0.014, 0.022, 0.060), vec3(0.028, 0.030, 0.034), vec3(0.010, 0.015, 0.040),
-                              vec3(0.062, 0.063, 0.068), vec3(0.016, 0.016, 0.020));
+                              vec3(0.050, 0.051, 0.056), vec3(0.016, 0.016, 0.020));
 
 // a stable pseudo-random integer for (avatar id, what)
 int hash_id(float id, int what) {
@@ -176,7 +176,9 @@ void main() {
             // a standing figure reads from afar by its shoulders: the chest and shoulders broader
             // and deeper (not the neck, nor the waist where the hands hang)
             float chest = smoothstep(0.62, 0.92, p.y) * (1.0 - smoothstep(1.0, 1.05, p.y));
-            p.x *= 1.0 + STAND_BROADEN * chest;
+            // and the jacket hangs straight from the chest rather than hugging the waist
+            float hang = 1.0 - smoothstep(0.70, 0.86, p.y);
+            p.x *= 1.0 + STAND_BROADEN * chest + 0.09 * hang;
             p.z = 0.025 + (p.z - 0.025) * (1.0 + 1.4 * STAND_BROADEN * chest);
             p.y += p.y < 0.5 ? 0.33 : 0.45;  // the jacket's skirt a little longer when standing
             p.x += lean * (1.0 - smoothstep(0.95, 1.25, p.y));
@@ -188,7 +190,7 @@ void main() {
                 float top = smoothstep(0.18, 0.52, p.y);
                 // trouser legs: fuller than the seated shins, widest at the hips, with daylight
                 // between them below the jacket (legs that merge read as a robe from afar)
-                p.x = cx + (p.x - cx) * (1.1 + 0.35 * top);
+                p.x = cx + (p.x - cx) * (1.22 + 0.25 * top);
                 p.z = 0.0 + (p.z - 0.0) * (1.2 + 0.2 * top);
                 p.y *= 2.05;
                 p.x += lean * smoothstep(0.1, 1.0, p.y);

@@ -131,9 +131,10 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
     for k, side in enumerate(("A", "B")):
         z = -0.12 if side == "A" else 0.12
         b["brass"].add_box(WORLD, (0.0, TABLE_TOP + 0.01, z), (0.12, 0.02, 0.08))
-        b["brass"].add_cylinder(WORLD, (0.0, TABLE_TOP + 0.02, z), 0.006, 0.42, segments=6)
+        # short poles: the flags fly below the faces across the table, not in front of them
+        b["brass"].add_cylinder(WORLD, (0.0, TABLE_TOP + 0.02, z), 0.005, 0.33, segments=6)
         uv = flags.uv(k + 1)
-        b["flags"].add_box(WORLD, (0.11, TABLE_TOP + 0.37, z), (0.21, 0.14, 0.005),
+        b["flags"].add_box(WORLD, (0.095, TABLE_TOP + 0.285, z), (0.18, 0.12, 0.005),
                            uv={"+x": uv, "-x": uv, "+z": uv, "-z": uv, "+y": uv, "-y": uv})
         c.flag_on_pole(b, (-ROOM_X + 0.6, 0.0, -1.0 if side == "A" else 1.0), uv, height=2.5, cloth=(0.9, 0.6),
                        yaw_deg=90.0 if side == "A" else -90.0)

@@ -182,15 +182,16 @@ def build_avatar_mesh(far: bool = False) -> AvatarMesh:
     """The seated delegate in a dark, tailored business suit (lapels, white shirt and collar, a
     tie in the delegation colour, shirt cuffs), a sculpted head (brow, eye sockets, nose,
     cheekbones, lips, chin; eyes with whites, irises, pupils the shader turns to the speaker,
-    upper lids, lids that blink; ears; eyebrows), hair (short, or longer for some avatars),
+    almond-shaped lids (the upper one resting on the iris, a lash line), lids that blink; ears;
+    eyebrows; a mouth that parts as a lens over the teeth), hair (short, or longer for some avatars),
     round limbs and hands with fingers, a name placard on a stand in front, and a speaking halo
     just above the head. Skin, hair and suit colours and the build vary per avatar (shader, from
     the avatar id). The chin and lower lip drop with the voice level (jaw weight in uv.y of the
     head's vertices). A soft contact shadow lies on the floor under it.
 
     ``far``: the level of detail for avatars beyond :data:`LOD_DISTANCE` (a fraction of the
-    triangles): a coarse head with dark eyes and a mouth line, no lids, brows or ears, blocky
-    hands."""
+    triangles): a coarse head with dark eyes and a mouth line, hair over the crown and back, no
+    lids, brows or ears, a shirt collar, round trouser legs, blocky hands."""
     b = _Builder()
     # contact shadow first, so the body drawn after it blends over nothing of its own
     s = CONTACT_SIZE / 2.0
@@ -203,15 +204,16 @@ def build_avatar_mesh(far: bool = False) -> AvatarMesh:
     # arms: suit sleeves, upper and lower, unit length along +Y (uv.x: the segment), a shirt cuff at the wrist
     n_arm = 6 if far else 8
     for part in (PART_ARM_LEFT, PART_ARM_RIGHT):
-        upper = H.loft([(-0.02, 0.030, 0.030, 0.0), (0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.042, 0.0)], seg=n_arm, power=2.0)
-        lower = H.loft([(0.0, 0.043, 0.042, 0.0), (1.0, 0.036, 0.035, 0.0)], seg=n_arm, power=2.0)
+        # a tailored sleeve: about 12 cm across at the shoulder, 8.5 cm at the cuff
+        upper = H.loft([(-0.02, 0.034, 0.034, 0.0), (0.0, 0.058, 0.055, 0.0), (1.0, 0.050, 0.048, 0.0)], seg=n_arm, power=2.0)
+        lower = H.loft([(0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.041, 0.0)], seg=n_arm, power=2.0)
         if far:  # two sections each
-            upper = H.loft([(0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.042, 0.0)], seg=n_arm, power=2.0)
-            lower = H.loft([(0.0, 0.043, 0.042, 0.0), (1.0, 0.036, 0.035, 0.0)], seg=n_arm, power=2.0)
+            upper = H.loft([(0.0, 0.058, 0.055, 0.0), (1.0, 0.050, 0.048, 0.0)], seg=n_arm, power=2.0)
+            lower = H.loft([(0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.041, 0.0)], seg=n_arm, power=2.0)
         b.surface(upper, part, SRC_SUIT, uv=(0.0, 0.0))
         b.surface(lower, part, SRC_SUIT, uv=(1.0, 0.0))
         if not far:
-            cuff = H.loft([(0.955, 0.0345, 0.0335, 0.0), (1.0, 0.034, 0.033, 0.0)], seg=n_arm, power=2.0, cap=False)
+            cuff = H.loft([(0.955, 0.0415, 0.0395, 0.0), (1.0, 0.041, 0.039, 0.0)], seg=n_arm, power=2.0, cap=False)
             b.surface(cuff, part, SRC_VERTEX, uv=(1.0, 0.0), color=SHIRT)
     # gesture icon: a unit quad facing +Z (the shader scales it, turns it to the camera, picks the cell)
     b.add([(-0.5, -0.5, 0.0), (0.5, -0.5, 0.0), (0.5, 0.5, 0.0), (-0.5, 0.5, 0.0)], [(0, 0, 1)] * 4,
@@ -280,6 +282,9 @@ def _suit(b: _Builder, far: bool) -> None:
     b.surface(H.loft(JACKET[::2] + JACKET[-1:] if far else JACKET, seg=6 if far else 16, power=2.6), PART_ROOT, SRC_SUIT)
     top = JACKET[-1][0]
     # the shirt in the jacket's V, then the tie over it, then the lapels over both
+    for side in () if far else (-1.0, 1.0):  # the jacket's rounded shoulders, over the sleeves' tops
+        shoulder = H.ellipsoid((side * 0.182, 0.926, 0.025), (0.062, 0.046, 0.062), rings=4, seg=10, y_range=(-0.2, 1.0))
+        b.surface(shoulder, PART_ROOT, SRC_SUIT)
     _panel(b, [(BUTTON_Y, -0.004, 0.004), (0.88, -0.036, 0.036), (top, -0.044, 0.044)], 0.003, PART_ROOT,
            SRC_VERTEX, SHIRT, rows=2 if far else 5)
     _panel(b, [(BUTTON_Y + 0.02, -0.006, 0.006), (0.80, -0.019, 0.019), (1.0, -0.013, 0.013), (1.02, -0.017, 0.017),
@@ -305,8 +310,8 @@ def _suit(b: _Builder, far: bool) -> None:
                0.0085, PART_ROOT, SRC_VERTEX, SHIRT, rows=2)
     b.box((0.0, BUTTON_Y - 0.015, _jacket_front(0.0, BUTTON_Y - 0.015) - 0.004), (0.014, 0.014, 0.006), PART_ROOT,
           SRC_VERTEX, (0.015, 0.013, 0.012))  # the button
-    b.box((-0.125, 0.935, _jacket_front(-0.125, 0.935) - 0.009), (0.008, 0.008, 0.004), PART_ROOT, SRC_DELEGATION,
-          (1, 1, 1))  # a lapel pin in the delegation colour
+    pin = H.ellipsoid((-0.125, 0.935, _jacket_front(-0.125, 0.935) - 0.0095), (0.0055, 0.0055, 0.0025), rings=2, seg=6)
+    b.surface(pin, PART_ROOT, SRC_DELEGATION, color=(0.95, 0.95, 0.95))  # a round lapel pin in the delegation colour
 
 
 def _legs(b: _Builder, far: bool) -> None:
@@ -318,7 +323,7 @@ def _legs(b: _Builder, far: bool) -> None:
         if far:
             b.box((x, 0.50, -0.20), (0.14, 0.13, 0.44), PART_SEATED, SRC_SUIT, (0.8, 0.8, 0.8))
             # round trouser legs, slim enough that standing legs keep a gap between them
-            shin = H.loft([(0.035, 0.050, 0.052, 0.0), (0.52, 0.056, 0.058, 0.0)], seg=6, power=2.0)
+            shin = H.loft([(0.035, 0.050, 0.052, 0.0), (0.52, 0.056, 0.058, 0.0)], seg=5, power=2.0)
             b.surface(H.transformed(shin, np.eye(3), (x, 0.0, -0.39)), PART_LEGS, SRC_SUIT, color=(0.8, 0.8, 0.8))
             b.box((x, 0.034, -0.43), (0.09, 0.06, 0.26), PART_LEGS, SRC_VERTEX, SHOE, digit=1)
             continue
@@ -337,7 +342,7 @@ def _head(b: _Builder, far: bool) -> None:
     b.surface(skin, PART_HEAD, SRC_SKIN, jaw=True)
     if far:  # caps over the crown (and the back, for longer hair): the hairline is below a pixel there
         # (down the back and sides to the ears: from behind a head is hair, not a bald dome)
-        b.surface(H.ellipsoid((0.0, 0.014, 0.022), (0.079, 0.118, 0.104), rings=4, seg=8, y_range=(-0.3, 1.0)), PART_HEAD,
+        b.surface(H.ellipsoid((0.0, 0.014, 0.022), (0.079, 0.118, 0.104), rings=3, seg=8, y_range=(-0.3, 1.0)), PART_HEAD,
                   SRC_HAIR)
         b.surface(H.ellipsoid((0.0, -0.01, 0.03), (0.08, 0.12, 0.085), rings=4, seg=8, y_range=(-0.6, 0.9)), PART_HAIR_LONG,
                   SRC_HAIR)
