@@ -169,12 +169,13 @@ def hair(style: int, rings: int = 12, seg: int = 18) -> Surface:
     dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]
     back = _smooth(-0.3, 0.5, dz)  # 0 at the face, 1 at the back
     side = np.abs(dx)
-    temple = np.exp(-(((side - 0.45) / 0.18) ** 2)) * (1 - back)  # the hairline recedes a little at the temples
+    temple = np.exp(-(((side - 0.42) / 0.16) ** 2)) * (1 - back)  # the hairline recedes a little at the temples
+    centre = np.exp(-((side / 0.22) ** 2)) * (1 - back)  # and comes lower over the middle of the brow (no straight cut)
     if style == 0:
-        line = 0.60 + 0.03 * temple - 0.50 * _smooth(0.45, 0.95, side) * (1 - back) - 1.2 * back
+        line = 0.61 + 0.07 * temple - 0.05 * centre - 0.50 * _smooth(0.45, 0.95, side) * (1 - back) - 1.2 * back
         thick = 0.006 + 0.007 * _smooth(0.2, 0.95, dy) + 0.003 * back
     else:
-        line = 0.56 + 0.02 * temple - 0.70 * _smooth(0.5, 0.95, side) * (1 - back) - 1.35 * back
+        line = 0.57 + 0.05 * temple - 0.04 * centre - 0.70 * _smooth(0.5, 0.95, side) * (1 - back) - 1.35 * back
         thick = 0.008 + 0.009 * _smooth(0.2, 0.9, dy) + 0.008 * back + 0.006 * _smooth(0.5, 0.95, side)
     inside = _smooth(line + 0.015, line - 0.04, dy)  # 1 below the hairline
     grow = thick * (1 - inside) - 0.012 * inside

@@ -349,7 +349,7 @@ def _head(b: _Builder, far: bool) -> None:
     else:
         b.surface(H.hair(0), PART_HEAD, SRC_HAIR)
         b.surface(H.hair(1), PART_HAIR_LONG, SRC_HAIR)
-    neck = H.loft([(-0.165, 0.056, 0.058, 0.0), (-0.10, 0.051, 0.054, 0.0), (-0.02, 0.050, 0.054, 0.0)],
+    neck = H.loft([(-0.165, 0.060, 0.060, 0.0), (-0.10, 0.056, 0.056, 0.0), (-0.02, 0.055, 0.056, 0.0)],
                   seg=5 if far else 12, power=2.0, cap=False)
     b.surface(H.transformed(neck, np.eye(3), (0.0, 0.0, 0.018)), PART_HEAD, SRC_SKIN, color=(0.9, 0.9, 0.9))
     ex, ey, ez = H.EYE_CENTER
@@ -381,7 +381,7 @@ def _head(b: _Builder, far: bool) -> None:
         b.surface(H.ellipsoid(c, (H.EYE_RADIUS * 1.16,) * 3, rings=3, seg=8), PART_LID, SRC_SKIN, color=(0.92, 0.9, 0.9))
         # eyebrow: a slim arc following the brow ridge, the outer end lower
         bx, by, bz = H.front_point(side * 0.031, ey + 0.027)
-        brow = H.ellipsoid((0.0, 0.0, 0.0), (0.0175, 0.0032, 0.004), rings=2, seg=6)
+        brow = H.ellipsoid((0.0, 0.0, 0.0), (0.0180, 0.0040, 0.004), rings=2, seg=6)
         tilt = side * 0.05
         m = np.array([[math.cos(tilt), -math.sin(tilt), 0], [math.sin(tilt), math.cos(tilt), 0], [0, 0, 1]])
         b.surface(H.transformed(brow, m, (bx, by, bz - 0.0015)), PART_HEAD, SRC_HAIR, color=(0.8, 0.8, 0.8))
