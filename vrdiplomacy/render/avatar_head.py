@@ -154,6 +154,8 @@ def head(rings: int = 18, seg: int = 24) -> Surface:
     tint *= (1.0 - 0.08 * cheek)[:, None] * np.array([1.0, 0.93, 0.92]) ** cheek[:, None]
     lips = _bump(np.abs(x), y, 0.0, MOUTH_Y, 0.022, 0.010) * front
     tint *= np.array(LIP_TINT) ** lips[:, None]
+    socket = _bump(np.abs(x), y, EYE_CENTER[0] + 0.002, EYE_CENTER[1] + 0.006, 0.020, 0.013) * front  # round the eyes
+    tint *= (1.0 - 0.10 * socket)[:, None]
     under = _bump(np.abs(x), y, EYE_CENTER[0], EYE_CENTER[1] - 0.017, 0.014, 0.005) * front  # under the eyes
     tint *= (1.0 - 0.06 * under)[:, None]
     nostrils = _bump(np.abs(x), y, 0.008, -0.031, 0.007, 0.004) * front  # the shade under the nose

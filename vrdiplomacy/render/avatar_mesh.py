@@ -290,7 +290,7 @@ def _suit(b: _Builder, far: bool) -> None:
     _panel(b, [(BUTTON_Y + 0.02, -0.006, 0.006), (0.80, -0.019, 0.019), (1.0, -0.013, 0.013), (1.02, -0.017, 0.017),
                (1.04, -0.019, 0.019)], 0.0055, PART_ROOT, SRC_DELEGATION, (0.85, 0.85, 0.85), rows=2 if far else 6)
     if far:  # the shirt collar round the neck (a dark neck over a dark jacket reads as a stalk)
-        band = H.loft([(top - 0.03, 0.064, 0.060, 0.030), (top + 0.022, 0.058, 0.056, 0.026)], seg=6, power=2.0, cap=False)
+        band = H.loft([(top - 0.03, 0.068, 0.064, 0.030), (top + 0.022, 0.064, 0.061, 0.026)], seg=6, power=2.0, cap=False)
         b.surface(band, PART_ROOT, SRC_VERTEX, color=SHIRT)
         return
     for side in (-1.0, 1.0):  # lapels: from the collar down the V's edge to the button, a notch at the top
@@ -299,7 +299,7 @@ def _suit(b: _Builder, far: bool) -> None:
         out = [(y, side * a, side * c) if side > 0 else (y, side * c, side * a) for y, a, c in inner]
         _panel(b, out, 0.0075, PART_ROOT, SRC_SUIT, (1.18, 1.18, 1.22), rows=8)
     # the shirt collar: a band standing round the neck above the jacket, two points either side of the knot
-    band = H.loft([(top - 0.03, 0.064, 0.060, 0.030), (top + 0.022, 0.058, 0.056, 0.026)], seg=16, power=2.0, cap=False)
+    band = H.loft([(top - 0.03, 0.068, 0.064, 0.030), (top + 0.022, 0.064, 0.061, 0.026)], seg=16, power=2.0, cap=False)
     b.surface(band, PART_ROOT, SRC_VERTEX, color=SHIRT)
     knot = H.loft([(-0.011, 0.0065, 0.004, 0.0), (0.0, 0.010, 0.0055, 0.0), (0.011, 0.0115, 0.005, 0.0)], seg=8, power=2.4)
     b.surface(H.transformed(knot, np.eye(3), (0.0, top - 0.012, _jacket_front(0.0, top - 0.012) - 0.011)), PART_ROOT,
