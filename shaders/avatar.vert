@@ -50,9 +50,9 @@ const vec3 SKINS[6] = vec3[6](vec3(0.60, 0.42, 0.32), vec3(0.58, 0.39, 0.28), ve
                               vec3(0.30, 0.18, 0.115), vec3(0.18, 0.105, 0.07), vec3(0.62, 0.45, 0.32));
 const vec3 HAIRS[5] = vec3[5](vec3(0.015, 0.012, 0.010), vec3(0.09, 0.05, 0.025), vec3(0.30, 0.20, 0.10),
                               vec3(0.45, 0.45, 0.45), vec3(0.035, 0.025, 0.02));
-// suits: navy, charcoal, midnight blue, mid grey, near-black
-const vec3 SUITS[5] = vec3[5](vec3(0.014, 0.022, 0.060), vec3(0.028, 0.030, 0.034), vec3(0.010, 0.015, 0.040),
-                              vec3(0.050, 0.051, 0.056), vec3(0.016, 0.016, 0.020));
+// suits: navy, charcoal, a warm dark brown, mid grey, near-black
+const vec3 SUITS[5] = vec3[5](vec3(0.014, 0.022, 0.060), vec3(0.034, 0.036, 0.041), vec3(0.040, 0.027, 0.018),
+                              vec3(0.080, 0.082, 0.088), vec3(0.016, 0.016, 0.020));
 
 // a stable pseudo-random integer for (avatar id, what)
 int hash_id(float id, int what) {

@@ -100,7 +100,7 @@ def test_chamber_placards_and_screens_are_textured_and_emissive() -> None:
 def test_placard_uvs_read_the_right_way_up() -> None:
     """The top of a placard's front face samples the top rows of its atlas cell (glTF UVs,
     pixels row 0 = top): the ink of the name sits in the middle rows, the border at the edges."""
-    scene, _ = load_scene("bilateral")
+    scene, _ = load_scene("chamber")  # the delegates' desk placards
     mesh = next(m for m, _ in scene.meshes() if m.material.name == "placards")
     tex = mesh.material.base_color_texture
     assert tex is not None and mesh.uvs is not None

@@ -173,14 +173,31 @@ def hair(style: int, rings: int = 12, seg: int = 18) -> Surface:
     side = np.abs(dx)
     temple = np.exp(-(((side - 0.42) / 0.16) ** 2)) * (1 - back)  # the hairline recedes a little at the temples
     centre = np.exp(-((side / 0.22) ** 2)) * (1 - back)  # and comes lower over the middle of the brow (no straight cut)
+    nape = back * np.exp(-((dx / 0.3) ** 2))  # the middle of the back of the head
+    ears = _smooth(0.3, 0.7, side) * _smooth(-0.2, 0.3, dz) * _smooth(0.9, 0.5, dz)  # behind and above the ears
     if style == 0:
-        line = 0.61 + 0.07 * temple - 0.05 * centre - 0.50 * _smooth(0.45, 0.95, side) * (1 - back) - 1.2 * back
+        # at the back the hair ends in a tapered nape, lower in the middle, cut up and round behind the ears
+        line = (0.61 + 0.07 * temple - 0.05 * centre - 0.50 * _smooth(0.45, 0.95, side) * (1 - back) - 1.2 * back
+                - 0.10 * nape * np.exp(-((dx / 0.18) ** 2)) + 0.22 * ears * back)
         thick = 0.006 + 0.007 * _smooth(0.2, 0.95, dy) + 0.003 * back
+        # the hair thins towards the nape (no cap edge) and is fuller over the crown of the occiput
+        taper = _smooth(line, line + 0.45, dy)
+        thick = thick * (1.0 - back * 0.75 * (1.0 - taper)) + 0.008 * back * _bump(dx, dy, 0.0, 0.12, 0.6, 0.22)
+        # a little unevenness: two tufts over the crown and one either side of the occiput
+        for bx, by, amp in ((0.18, 0.82, 0.003), (-0.25, 0.62, 0.0025), (0.42, 0.3, 0.002), (-0.45, 0.22, 0.002)):
+            thick = thick + amp * _bump(dx, dy, bx, by, 0.2, 0.18) * (0.4 + 0.6 * back)
     else:
-        line = 0.57 + 0.05 * temple - 0.04 * centre - 0.70 * _smooth(0.5, 0.95, side) * (1 - back) - 1.35 * back
+        # the back ends in a soft curve, a little longer in the middle, not a straight cut
+        line = (0.57 + 0.05 * temple - 0.04 * centre - 0.70 * _smooth(0.5, 0.95, side) * (1 - back) - 1.35 * back
+                - 0.08 * nape + 0.10 * ears * back)
         thick = 0.008 + 0.009 * _smooth(0.2, 0.9, dy) + 0.008 * back + 0.006 * _smooth(0.5, 0.95, side)
+        taper = _smooth(line, line + 0.25, dy)
+        thick = thick * (1.0 - back * 0.45 * (1.0 - taper)) + 0.006 * back * _bump(dx, dy, 0.0, 0.1, 0.6, 0.25)
     inside = _smooth(line + 0.015, line - 0.04, dy)  # 1 below the hairline
-    grow = thick * (1 - inside) - 0.012 * inside
+    # combed locks down the back: every other column of the grid a shade lower and darker
+    lock = (np.arange(len(d)) % (seg + 1) % 2).astype(np.float64) * back * _smooth(0.9, 0.4, dy)
+    thick = thick - 0.0012 * lock
+    grow = np.maximum(thick, 0.0025) * (1 - inside) - 0.012 * inside
     pos = head_shape(d, 0.0)
     n = np.stack([dx / 0.074, dy / 0.116, dz / 0.097], axis=-1)
     n /= np.linalg.norm(n, axis=1, keepdims=True)
@@ -188,7 +205,9 @@ def hair(style: int, rings: int = 12, seg: int = 18) -> Surface:
     grow = grow + 0.003 * _smooth(-0.2, 0.6, dx) * _smooth(0.3, 0.8, dy)
     pos = (pos + n * grow[:, None]).astype(np.float32)
     nrm, tris = _finish(pos, rings, seg)
-    tint = np.ones((len(pos), 3)) * (0.85 + 0.3 * _smooth(0.0, 1.0, dy))[:, None]
+    # a sheen on the crown, the thinning nape a little lighter, a shade under the fullness of the occiput
+    shade = (1.0 - 0.10 * lock) * (1.0 - 0.25 * back * _bump(dx, dy, 0.0, -0.12, 0.6, 0.15) * taper)
+    tint = np.ones((len(pos), 3)) * ((0.85 + 0.3 * _smooth(0.0, 1.0, dy)) * (1.0 + 0.25 * back * (1.0 - taper)) * shade)[:, None]
     return Surface(pos, nrm, tris, tint.astype(np.float32), np.zeros(len(pos), np.float32))
 
 

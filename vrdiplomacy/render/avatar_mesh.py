@@ -347,8 +347,8 @@ def _head(b: _Builder, far: bool) -> None:
         b.surface(H.ellipsoid((0.0, -0.01, 0.03), (0.08, 0.12, 0.085), rings=4, seg=8, y_range=(-0.6, 0.9)), PART_HAIR_LONG,
                   SRC_HAIR)
     else:
-        b.surface(H.hair(0), PART_HEAD, SRC_HAIR)
-        b.surface(H.hair(1), PART_HAIR_LONG, SRC_HAIR)
+        b.surface(H.hair(0, seg=24), PART_HEAD, SRC_HAIR)
+        b.surface(H.hair(1, seg=24), PART_HAIR_LONG, SRC_HAIR)
     neck = H.loft([(-0.165, 0.060, 0.060, 0.0), (-0.10, 0.056, 0.056, 0.0), (-0.02, 0.055, 0.056, 0.0)],
                   seg=5 if far else 12, power=2.0, cap=False)
     b.surface(H.transformed(neck, np.eye(3), (0.0, 0.0, 0.018)), PART_HEAD, SRC_SKIN, color=(0.9, 0.9, 0.9))
