@@ -83,7 +83,7 @@ def closeup(speaking: float, speaker_x: float | None = 1.2, face_id: int = 3, wi
     scene = Scene("closeup", lights=[Light("directional", (1.0, 0.95, 0.88), 1.7, direction=(0.35, -0.55, -1.0)),
                                      Light("directional", (0.75, 0.82, 1.0), 0.8, direction=(-0.6, -0.3, 1.0))],
                   ambient=(0.30, 0.31, 0.34), clear_color=(0.045, 0.055, 0.075, 1.0))
-    me = avatar_at(face_id, "GHA", (0.0, 0.0, 0.0), 180.0)
+    me = avatar_at(face_id, "KEN", (0.0, 0.0, 0.0), 180.0)
     me.head = Pose(me.head.position.copy(), Pose.from_yaw((0, 0, 0), 180.0).orientation)
     me.speaking = speaking
     avatars = [me]
@@ -93,7 +93,7 @@ def closeup(speaking: float, speaker_x: float | None = 1.2, face_id: int = 3, wi
         avatars.append(other)
     crowd = Crowd.from_avatars(avatars)
     if with_tag:
-        crowd.set_tag(0, roster_tag("A. Mensah", "GHA", "Ambassador", verified=True))
+        crowd.set_tag(0, roster_tag("A. Wanjiru", "KEN", "Ambassador", verified=True))
     crowd.look_at_speaker()
     scene.avatars = crowd
     if with_tag:  # a head-and-shoulders portrait: the name tag and halo above, the tie and lapels below
