@@ -11,8 +11,9 @@ padlock and its reason.
 ``closeup_listening`` are one seated delegate's head and shoulders, face on, in a portrait's light: speaking (halo on,
 jaw open) and listening (silent, eyes turned to a speaker on their right), each with the name
 tag the roster gives them. The shipped scenes carry stand-in name tags on every delegate
-(:func:`~vrdiplomacy.scene.avatars.sample_tags`); the bilateral room seats France (side A, the
-camera's side) across from Japan, its layout's delegations. The embassy, seen from inside its
+(:func:`~vrdiplomacy.scene.avatars.sample_tags`). The bilateral room serves any pair of
+delegations (its seats name none); the case seats France on side A (the camera's side) across
+from Japan (:data:`BILATERAL_SIDES`), as a roster would. The embassy, seen from inside its
 reception hall (the exhibits on the far wall, the buffet), has guests of a dozen delegations in
 small conversation circles 2-4 m from the camera (:data:`EMBASSY_CIRCLES`, one speaking in each),
 the layout's gatherings farther off, and the host by the flag at the lounge doorway.
@@ -40,6 +41,7 @@ from vrdiplomacy.render.frames import stereo_side_by_side, views_for  # noqa: E4
 from vrdiplomacy.scene.avatars import (  # noqa: E402
     assign_gestures,
     avatar_at,
+    delegation_color,
     populate_avatars,
     roster_tag,
     sample_tags,
@@ -57,6 +59,7 @@ HUD_CASES = ("hud_secured", "hud_unsecured")
 HUD_SIZE = (320, 180)
 CLOSEUPS = ("closeup_speaking", "closeup_listening")
 CASES = ("test_overview_stereo", "test_rostrum", "test_gestures", *HUD_CASES, *CLOSEUPS, *ASSET_SCENES)
+BILATERAL_SIDES = {"A": "FRA", "B": "JPN"}  # the bilateral case's delegations, by side (the room's seats name none)
 EMBASSY_EYE = (3.0, 1.65, 3.2)
 EMBASSY_YAW = 32.0
 # the reception's near guests, in the camera's frame (x to the right, z ahead, metres): small
@@ -131,6 +134,10 @@ def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
 
     scene, layout = load_scene(name)
     populate_avatars(scene, layout, speakers=3, guests=24 if name == "embassy" else 0)
+    if name == "bilateral":  # the delegations meeting here come from the case, as from a roster
+        for avatar, seat in zip(scene.avatars, sorted(layout.seats, key=lambda s: s.index)):
+            avatar.delegation = BILATERAL_SIDES[seat.side]
+            avatar.color = delegation_color(avatar.delegation)
     viewpoint = layout.view(None)  # a delegate's seat
     avatars = scene.avatars
     if name == "embassy":  # in the reception hall, facing the exhibits on the far wall, the guests and the buffet

@@ -4,11 +4,10 @@ The table runs along X through the origin; side A sits at -Z facing +Z, side B a
 -Z. Seat 1 of each side is at the -X end. Two closed doors on the +X wall, windows behind
 side A, the two delegations' flags at the -X end and small table flags in the middle.
 
-The room is dressed for one pair of delegations, :data:`SIDES` (France on side A, Japan on
-side B): the seats carry their codes (so a plain room's seat claims a real delegation and the
-relay names the room ``bilateral:FRA+JPN``), and the flags are theirs (the same stand-in
-designs as the Assembly's banners). Each delegate's own desk placard and name tag, drawn at
-run time from the roster, say who sits where; the table carries no baked name board.
+The room serves any pair of delegations, so its seats name none (a seat's delegation comes
+from the verified roster or the delegate's own ``--delegation``, never from the layout) and its
+flags are generic side-A/side-B stand-ins. Each delegate's own desk placard and name tag, drawn
+at run time from the roster, say who sits where; the table carries no baked name board.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ SEAT_Z = 1.15
 SEAT_PITCH = 0.75
 PER_SIDE = 6
 EYE_HEIGHT = 1.2
-SIDES = {"A": "FRA", "B": "JPN"}  # the delegations the room is dressed for (codes of data/delegations.json)
 
 MATERIALS: dict[str, MaterialSpec] = {
     "carpet": MaterialSpec((0.20, 0.16, 0.12, 1.0), 0.0, 0.95),
@@ -67,7 +65,7 @@ def seat_position(side: str, i: int) -> tuple[V3, float]:
 
 def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[str, Any]]:
     b = Builders()
-    flags_img, flags, _ = flag_atlas([SIDES["A"], SIDES["B"]], cols=3)
+    flags_img, flags, _ = flag_atlas(["side-A", "side-B"], cols=3)
     paintings = Atlas(3, 1, 384, 224)
     painting_img = Image.new("RGB", paintings.size, (40, 30, 22))
     painting_img.paste(exhibit_image("landscape", "bilateral-hall", 256).resize((384, 224)), paintings.origin(0))
@@ -119,7 +117,7 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
             b["paper"].add_box(f, (-0.05, TABLE_TOP + 0.008, -0.64), (0.21, 0.004, 0.28))  # a notepad
             b["metal"].add_box(f, (0.09, TABLE_TOP + 0.0125, -0.64), (0.008, 0.005, 0.14))  # a pen
             b["glass_water"].add_cylinder(f, (0.2, TABLE_TOP + 0.006, -0.72), 0.032, 0.11, segments=10)  # a glass
-            seats.append({"id": f"{side}{i + 1}", "index": index, "delegation": SIDES[side], "position": c.v3(pos),
+            seats.append({"id": f"{side}{i + 1}", "index": index, "delegation": "", "position": c.v3(pos),
                           "yaw_deg": yaw, "tier": 0, "side": side})
             index += 1
 
@@ -157,7 +155,7 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
     layout: dict[str, Any] = {
         "scene": "bilateral",
         "glb": "bilateral.glb",
-        "description": "Bilateral room: a negotiating table for two delegations of up to six (side A France, side B Japan).",
+        "description": "Bilateral room: a negotiating table for two delegations of up to six (sides A and B).",
         "seats": seats,
         "views": {
             "delegate": c.view(eye, yaw, pitch, 90.0),
