@@ -34,7 +34,7 @@ flat out int v_source;
 const int PART_ROOT = 0, PART_HEAD = 1, PART_LEFT = 2, PART_RIGHT = 3, PART_PLACARD = 4,
           PART_INDICATOR = 5, PART_SEATED = 6, PART_LEGS = 7, PART_ARM_LEFT = 8, PART_ARM_RIGHT = 9,
           PART_ICON = 10, PART_PUPIL_LEFT = 11, PART_PUPIL_RIGHT = 12, PART_LID = 13, PART_JAW = 14,
-          PART_MOUTH = 15, PART_HAIR_LONG = 16, PART_SHADOW = 17, PART_TAG = 18;
+          PART_MOUTH = 15, PART_HAIR_LONG = 16, PART_SHADOW = 17, PART_TAG = 18, PART_TEETH = 19;
 const float TAG_ABOVE = 0.32;             // the name tag's centre above the head centre (just over the hair)
 const float STAND_BROADEN = 0.15;  // standing chest and shoulders this much broader than seated
 const float TAG_NEAREST = 0.9, TAG_AWAY_NEAREST = 3.0, TAG_FARTHEST = 9.0;  // metres: see PART_TAG below
@@ -42,17 +42,17 @@ const float PLACARD_SHARE = 0.4;          // render/tags.py: the tag is below th
 const int SRC_DELEGATION = 1, SRC_SKIN = 5, SRC_HAIR = 6, SRC_SUIT = 7;
 // head space, as render/avatar_mesh.py
 const vec3 EYE_CENTER = vec3(0.032, 0.018, -0.071);
-const vec3 MOUTH_CENTER = vec3(0.0, -0.050, -0.091);
-const float MOUTH_OPEN = 0.022, JAW_DROP = 0.018;   // at full voice level
-const float EYE_MAX_YAW = 0.55, EYE_MAX_PITCH = 0.35;
+const vec3 MOUTH_CENTER = vec3(0.0, -0.050, -0.0895);
+const float MOUTH_HALF = 0.003, JAW_DROP = 0.013;   // the closed inside's half height; the jaw at full voice level
+const float EYE_MAX_YAW = 0.42, EYE_MAX_PITCH = 0.30;  // radians: further than this a person turns the head
 // sober palettes (linear RGB): skin tones, hair, suits
 const vec3 SKINS[6] = vec3[6](vec3(0.60, 0.42, 0.32), vec3(0.58, 0.39, 0.28), vec3(0.45, 0.29, 0.19),
                               vec3(0.30, 0.18, 0.115), vec3(0.18, 0.105, 0.07), vec3(0.62, 0.45, 0.32));
 const vec3 HAIRS[5] = vec3[5](vec3(0.015, 0.012, 0.010), vec3(0.09, 0.05, 0.025), vec3(0.30, 0.20, 0.10),
                               vec3(0.45, 0.45, 0.45), vec3(0.035, 0.025, 0.02));
-// suits: navy, charcoal, midnight blue, dark grey, near-black
-const vec3 SUITS[5] = vec3[5](vec3(0.014, 0.022, 0.060), vec3(0.028, 0.030, 0.034), vec3(0.010, 0.015, 0.040),
-                              vec3(0.040, 0.041, 0.046), vec3(0.016, 0.016, 0.020));
+// suits: navy, charcoal, a warm dark brown, mid grey, near-black
+const vec3 SUITS[5] = vec3[5](vec3(0.014, 0.022, 0.060), vec3(0.034, 0.036, 0.041), vec3(0.040, 0.027, 0.018),
+                              vec3(0.080, 0.082, 0.088), vec3(0.016, 0.016, 0.020));
 
 // a stable pseudo-random integer for (avatar id, what)
 int hash_id(float id, int what) {
@@ -176,7 +176,9 @@ void main() {
             // a standing figure reads from afar by its shoulders: the chest and shoulders broader
             // and deeper (not the neck, nor the waist where the hands hang)
             float chest = smoothstep(0.62, 0.92, p.y) * (1.0 - smoothstep(1.0, 1.05, p.y));
-            p.x *= 1.0 + STAND_BROADEN * chest;
+            // and the jacket hangs straight from the chest rather than hugging the waist
+            float hang = 1.0 - smoothstep(0.70, 0.86, p.y);
+            p.x *= 1.0 + STAND_BROADEN * chest + 0.09 * hang;
             p.z = 0.025 + (p.z - 0.025) * (1.0 + 1.4 * STAND_BROADEN * chest);
             p.y += p.y < 0.5 ? 0.33 : 0.45;  // the jacket's skirt a little longer when standing
             p.x += lean * (1.0 - smoothstep(0.95, 1.25, p.y));
@@ -186,8 +188,9 @@ void main() {
             p.z += 0.37;
             if (a_uv.x < 0.5) {
                 float top = smoothstep(0.18, 0.52, p.y);
-                // trouser legs: fuller than the seated shins, widest at the hips, a little closer together
-                p.x = 0.88 * cx + (p.x - cx) * (1.3 + 0.25 * top);
+                // trouser legs: fuller than the seated shins, widest at the hips, with daylight
+                // between them below the jacket (legs that merge read as a robe from afar)
+                p.x = cx + (p.x - cx) * (1.22 + 0.25 * top);
                 p.z = 0.0 + (p.z - 0.0) * (1.2 + 0.2 * top);
                 p.y *= 2.05;
                 p.x += lean * smoothstep(0.1, 1.0, p.y);
@@ -207,14 +210,16 @@ void main() {
         }
     }
     if (part == PART_HEAD || part == PART_HAIR_LONG || part == PART_LID || part == PART_JAW || part == PART_MOUTH
-        || part == PART_PUPIL_LEFT || part == PART_PUPIL_RIGHT) {
+        || part == PART_PUPIL_LEFT || part == PART_PUPIL_RIGHT || part == PART_TEETH) {
         origin = i_head.xyz; q = i_head_q;
         if (part == PART_HAIR_LONG && hash_id(id, 4) % 3 != 0) scale = 0.0;
         if (part == PART_LID && i_face.w < 0.5) scale = 0.0;
         float open = clamp(i_root.w, 0.0, 1.0);
-        if (part == PART_JAW) p.y -= JAW_DROP * open;
+        if (part == PART_JAW) p.y -= JAW_DROP * open * a_uv.y;  // the lower lip (its corners stay) and lower teeth
+        if (part == PART_TEETH && open < 0.04) scale = 0.0;  // closed lips: no white line of teeth between them
         if (part == PART_HEAD) p.y -= JAW_DROP * open * a_uv.y;  // the chin and lower face (jaw weight)
-        if (part == PART_MOUTH) p.y = MOUTH_CENTER.y + (p.y - MOUTH_CENTER.y) * (1.0 + MOUTH_OPEN / 0.006 * open) - 0.5 * MOUTH_OPEN * open;
+        // the inside: its top stays under the upper lip, its bottom follows the lower lip down
+        if (part == PART_MOUTH) p.y = MOUTH_CENTER.y + (p.y - MOUTH_CENTER.y) * (1.0 + 0.5 * JAW_DROP * open / MOUTH_HALF) - 0.5 * JAW_DROP * open;
         if (part == PART_PUPIL_LEFT || part == PART_PUPIL_RIGHT) {
             vec3 c = EYE_CENTER * vec3(part == PART_PUPIL_LEFT ? -1.0 : 1.0, 1.0, 1.0);
             vec3 d = vec3(0.0, 0.0, -1.0);

@@ -43,14 +43,16 @@ def _eye_whites(img: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
 
 
 def _pupil_x(img: npt.NDArray[np.int64]) -> float:
-    """Mean column of the dark pupil pixels inside the eye whites' bounding boxes (left and right eye)."""
+    """Mean column of the dark pupil pixels inside the eye whites' bounding boxes, widened by a few
+    columns (an eye turned far to one side shows its iris in the corner of the lids, past the
+    last white), for the left and right eye."""
     whites = _eye_whites(img)
     ys, xs = np.nonzero(whites)
     assert xs.size > 20, "the eyes show"
     mid = (xs.min() + xs.max()) / 2
     cols = []
     for sel in (xs < mid, xs >= mid):
-        y0, y1, x0, x1 = ys[sel].min() - 1, ys[sel].max() + 2, xs[sel].min() - 1, xs[sel].max() + 2
+        y0, y1, x0, x1 = ys[sel].min() - 1, ys[sel].max() + 2, xs[sel].min() - 3, xs[sel].max() + 4
         box = img[y0:y1, x0:x1]
         _dy, dx = np.nonzero(box.max(axis=2) < 70)
         assert dx.size > 3, "a pupil in each eye"

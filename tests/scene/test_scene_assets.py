@@ -100,7 +100,7 @@ def test_chamber_placards_and_screens_are_textured_and_emissive() -> None:
 def test_placard_uvs_read_the_right_way_up() -> None:
     """The top of a placard's front face samples the top rows of its atlas cell (glTF UVs,
     pixels row 0 = top): the ink of the name sits in the middle rows, the border at the edges."""
-    scene, _ = load_scene("bilateral")
+    scene, _ = load_scene("chamber")  # the delegates' desk placards
     mesh = next(m for m, _ in scene.meshes() if m.material.name == "placards")
     tex = mesh.material.base_color_texture
     assert tex is not None and mesh.uvs is not None
@@ -226,7 +226,7 @@ def test_corrupt_embedded_texture_names_it(tmp_path: Path) -> None:
     gltf, _ = split_glb(bytes(data))
     jlen = struct.unpack_from("<I", data, 12)[0]
     bin_start = 28 + jlen
-    im = next(im for im in gltf["images"] if im["name"] == "placards")
+    im = next(im for im in gltf["images"] if im["name"] == "flags")
     view = gltf["bufferViews"][im["bufferView"]]
     start = bin_start + view["byteOffset"]
     # keep the PNG signature and header, scramble the compressed pixel data
@@ -236,7 +236,7 @@ def test_corrupt_embedded_texture_names_it(tmp_path: Path) -> None:
     p.write_bytes(bytes(data))
     with pytest.raises(AssetError) as exc:
         load_glb(p)
-    assert "bilateral.glb: texture 'placards' cannot be decoded" in str(exc.value)
+    assert "bilateral.glb: texture 'flags' cannot be decoded" in str(exc.value)
     assert "\n" not in str(exc.value)
 
 

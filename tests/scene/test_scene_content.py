@@ -165,6 +165,8 @@ def test_bilateral_room_has_twelve_seats_facing_across_the_table() -> None:
     assert len(lay.seats) == 12
     sides = {"A": [s for s in lay.seats if s.side == "A"], "B": [s for s in lay.seats if s.side == "B"]}
     assert len(sides["A"]) == 6 and len(sides["B"]) == 6
+    # the room serves any pair of delegations: no seat claims one (names come from the roster)
+    assert [s.delegation for s in lay.seats] == [""] * 12
     centre = lay.points["table_center"].position
     for s in lay.seats:
         to = np.subtract(centre, s.position)[[0, 2]]

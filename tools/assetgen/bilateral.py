@@ -3,6 +3,11 @@
 The table runs along X through the origin; side A sits at -Z facing +Z, side B at +Z facing
 -Z. Seat 1 of each side is at the -X end. Two closed doors on the +X wall, windows behind
 side A, the two delegations' flags at the -X end and small table flags in the middle.
+
+The room serves any pair of delegations, so its seats name none (a seat's delegation comes
+from the verified roster or the delegate's own ``--delegation``, never from the layout) and its
+flags are generic side-A/side-B stand-ins. Each delegate's own desk placard and name tag, drawn
+at run time from the roster, say who sits where; the table carries no baked name board.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from .geom import WORLD, Builders, Frame, V3
 from .glb import MaterialSpec
 from PIL import Image
 
-from .textures import Atlas, exhibit_image, flag_atlas, label_atlas, png_bytes, portrait_painting, window_view
+from .textures import Atlas, exhibit_image, flag_atlas, png_bytes, portrait_painting, window_view
 
 ROOM_X, ROOM_Z, ROOM_H = 5.0, 4.0, 3.2
 TABLE_TOP = 0.76
@@ -46,7 +51,6 @@ MATERIALS: dict[str, MaterialSpec] = {
     "curtain": MaterialSpec((0.16, 0.20, 0.30, 1.0), 0.0, 0.85),
     "gilt": MaterialSpec((0.62, 0.46, 0.20, 1.0), 0.9, 0.35),
     "paintings": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.7, texture="paintings"),
-    "placards": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.7, texture="placards"),
     "flags": MaterialSpec((1.0, 1.0, 1.0, 1.0), 0.0, 0.9, texture="flags"),
 }
 
@@ -61,9 +65,7 @@ def seat_position(side: str, i: int) -> tuple[V3, float]:
 
 def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[str, Any]]:
     b = Builders()
-    placard_img, placards = label_atlas(["Delegation A", "Delegation B"], (256, 64), 1)
     flags_img, flags, _ = flag_atlas(["side-A", "side-B"], cols=3)
-    blank = placards.uv(2)
     paintings = Atlas(3, 1, 384, 224)
     painting_img = Image.new("RGB", paintings.size, (40, 30, 22))
     painting_img.paste(exhibit_image("landscape", "bilateral-hall", 256).resize((384, 224)), paintings.origin(0))
@@ -118,22 +120,15 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
             seats.append({"id": f"{side}{i + 1}", "index": index, "delegation": "", "position": c.v3(pos),
                           "yaw_deg": yaw, "tier": 0, "side": side})
             index += 1
-        # a placard in front of the middle of each side, readable from across the table
-        _, yaw = seat_position(side, 0)
-        f = Frame.at((0.0, TABLE_TOP, -0.35 if side == "A" else 0.35), yaw)
-        k = 0 if side == "A" else 1
-        uv = {n: blank for n in ("+x", "-x", "+y", "-y")}
-        uv["-z"] = placards.uv(k)
-        uv["+z"] = placards.uv(k)
-        b["placards"].add_box(f, (0.0, 0.055, 0.0), (0.44, 0.11, 0.02), uv=uv)
 
     # table flags at the centre, floor flags at the -X end
     for k, side in enumerate(("A", "B")):
         z = -0.12 if side == "A" else 0.12
         b["brass"].add_box(WORLD, (0.0, TABLE_TOP + 0.01, z), (0.12, 0.02, 0.08))
-        b["brass"].add_cylinder(WORLD, (0.0, TABLE_TOP + 0.02, z), 0.006, 0.42, segments=6)
+        # short poles: the flags fly below the faces across the table, not in front of them
+        b["brass"].add_cylinder(WORLD, (0.0, TABLE_TOP + 0.02, z), 0.005, 0.33, segments=6)
         uv = flags.uv(k + 1)
-        b["flags"].add_box(WORLD, (0.11, TABLE_TOP + 0.37, z), (0.21, 0.14, 0.005),
+        b["flags"].add_box(WORLD, (0.095, TABLE_TOP + 0.285, z), (0.18, 0.12, 0.005),
                            uv={"+x": uv, "-x": uv, "+z": uv, "-z": uv, "+y": uv, "-y": uv})
         c.flag_on_pole(b, (-ROOM_X + 0.6, 0.0, -1.0 if side == "A" else 1.0), uv, height=2.5, cloth=(0.9, 0.6),
                        yaw_deg=90.0 if side == "A" else -90.0)
@@ -145,7 +140,7 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
     b["panel_wood"].add_box(WORLD, (0.0, 0.4, -ROOM_Z + 0.3), (3.2, 0.8, 0.45))
     b["counter_stone"].add_box(WORLD, (0.0, 0.815, -ROOM_Z + 0.3), (3.3, 0.03, 0.5))
 
-    images = {"placards": png_bytes(placard_img), "flags": png_bytes(flags_img), "window_view": png_bytes(window_view()),
+    images = {"flags": png_bytes(flags_img), "window_view": png_bytes(window_view()),
               "paintings": png_bytes(painting_img)}
 
     pos_a3, yaw_a3 = seat_position("A", 2)

@@ -49,6 +49,8 @@ MATERIALS: dict[str, MaterialSpec] = {
     "stage": MaterialSpec((0.30, 0.17, 0.08, 1.0), 0.0, 0.5),
     "rostrum": MaterialSpec((0.16, 0.09, 0.05, 1.0), 0.0, 0.4),
     "podium_marble": MaterialSpec((0.08, 0.22, 0.16, 1.0), 0.0, 0.25),
+    "gold_leaf": MaterialSpec((0.42, 0.30, 0.13, 1.0), 0.35, 0.5),
+    "emblem_field": MaterialSpec((0.035, 0.05, 0.085, 1.0), 0.0, 0.4),
     "emblem_gold": MaterialSpec((0.83, 0.62, 0.22, 1.0), 1.0, 0.3),
     "seat_fabric": MaterialSpec((0.065, 0.03, 0.025, 1.0), 0.0, 0.45),
     "metal": MaterialSpec((0.55, 0.56, 0.58, 1.0), 1.0, 0.35),
@@ -204,12 +206,12 @@ def _stage(b: Builders) -> None:
     for x in (-1.3, 0.0, 1.3):
         c.office_chair(b, Frame.at((x, DAIS_H, -3.75), 180.0), "seat_fabric", "metal", width=0.6)
     # the speaker's rostrum (lectern) in front of the dais
-    b["rostrum"].add_box(WORLD, (0.0, STAGE_H + 0.55, 0.55), (1.2, 1.1, 0.6))
+    b["podium_marble"].add_box(WORLD, (0.0, STAGE_H + 0.55, 0.55), (1.2, 1.1, 0.6))  # green marble, as in the Hall
     b["rostrum"].add_box(WORLD, (0.0, STAGE_H + 1.13, 0.5), (1.3, 0.06, 0.75))
     b["emblem_gold"].add_disc(Frame.at((0.0, STAGE_H + 0.6, 0.86), 180.0), (0.0, 0.0, 0.0), 0.28)
     b["metal"].add_box(WORLD, (0.4, STAGE_H + 1.3, 0.35), (0.015, 0.3, 0.015))
-    # the front wall behind the dais: marble panel, emblem
-    b["podium_marble"].add_box(WORLD, (0.0, 4.8, HALL_FRONT + 0.1), (12.0, 9.6, 0.2))
+    # the front wall behind the dais: gold leaf, the emblem on a deep blue field
+    b["gold_leaf"].add_box(WORLD, (0.0, 4.8, HALL_FRONT + 0.1), (12.0, 9.6, 0.2))
     # framed in dark wood, fine gilt fillets rising behind the dais
     for side in (-1.0, 1.0):
         b["rostrum"].add_box(WORLD, (side * 6.1, 4.9, HALL_FRONT + 0.14), (0.35, 9.8, 0.28))
@@ -217,11 +219,11 @@ def _stage(b: Builders) -> None:
             b["emblem_gold"].add_box(WORLD, (side * 1.15 * k, 5.6, HALL_FRONT + 0.205), (0.035, 7.6, 0.012))
     b["rostrum"].add_box(WORLD, (0.0, 9.75, HALL_FRONT + 0.14), (12.55, 0.3, 0.28))
     b["emblem_gold"].add_disc(Frame.at((0.0, 6.4, HALL_FRONT + 0.22), 180.0), (0.0, 0.0, 0.0), 1.6, 48)
-    b["podium_marble"].add_disc(Frame.at((0.0, 6.4, HALL_FRONT + 0.24), 180.0), (0.0, 0.0, 0.0), 1.35, 48)
+    b["emblem_field"].add_disc(Frame.at((0.0, 6.4, HALL_FRONT + 0.24), 180.0), (0.0, 0.0, 0.0), 1.35, 48)
     # the emblem: a globe of gold meridians and parallels inside the ring
     globe = Frame.at((0.0, 6.4, HALL_FRONT + 0.26), 180.0)
     b["emblem_gold"].add_disc(globe, (0.0, 0.0, 0.0), 1.0, 48)
-    b["podium_marble"].add_disc(globe, (0.0, 0.0, -0.01), 0.93, 48)
+    b["emblem_field"].add_disc(globe, (0.0, 0.0, -0.01), 0.93, 48)
     for k in range(-3, 4):
         y = 0.25 * k
         half = math.sqrt(0.93 * 0.93 - y * y)

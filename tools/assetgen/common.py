@@ -255,19 +255,23 @@ def painting(b: Builders, frame: Frame, width: float, height: float, canvas: str
 def chandelier(b: Builders, centre: V3, metal: str, glow: str, crystal: str, arms: int = 10,
                radius: float = 0.7) -> None:
     """A hanging chandelier, ``centre`` the middle of its candle ring: a rod to the ceiling
-    above, a central column, a ring of candles with flames and a crystal drop below."""
+    above, a central column, a ring of candles with flames and a crystal drop under each, and
+    below the ring a brass dish carrying a tiered cascade of crystal that narrows to a finial."""
     f = Frame.at(centre)
     b[metal].add_cylinder(f, (0.0, 0.3, 0.0), 0.018, 1.2, segments=6)
-    b[metal].add_cylinder(f, (0.0, -0.35, 0.0), 0.06, 0.65, segments=10)
+    b[metal].add_cylinder(f, (0.0, -0.2, 0.0), 0.05, 0.5, segments=10)
     b[metal].add_cylinder(f, (0.0, -0.02, 0.0), radius, 0.04, segments=24)
-    b[crystal].add_cylinder(f, (0.0, -0.6, 0.0), 0.22, 0.3, segments=12)
-    b[crystal].add_cylinder(f, (0.0, -0.75, 0.0), 0.1, 0.15, segments=10)
+    b[metal].add_cylinder(f, (0.0, -0.16, 0.0), 0.30, 0.04, segments=16)
+    for k, (y, r, h) in enumerate(((-0.24, 0.27, 0.07), (-0.34, 0.21, 0.09), (-0.46, 0.14, 0.11), (-0.60, 0.075, 0.13),
+                                   (-0.72, 0.03, 0.11))):
+        b[crystal].add_cylinder(f, (0.0, y, 0.0), r, h, segments=12 if k < 3 else 8)
     for k in range(arms):
         a = 2.0 * math.pi * k / arms
         x, z = radius * math.cos(a), radius * math.sin(a)
         b[metal].add_cylinder(f, (x, 0.02, z), 0.03, 0.03, segments=6)
         b[crystal].add_cylinder(f, (x, 0.05, z), 0.022, 0.14, segments=6)
         b[glow].add_cylinder(f, (x, 0.19, z), 0.03, 0.07, segments=6)
+        b[crystal].add_cylinder(f, (0.92 * x, -0.16, 0.92 * z), 0.012, 0.13, segments=5)  # a hanging drop
     for k in range(arms):
         a = 2.0 * math.pi * (k + 0.5) / arms
         x, z = 0.6 * radius * math.cos(a), 0.6 * radius * math.sin(a)

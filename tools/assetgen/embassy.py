@@ -38,7 +38,9 @@ MATERIALS: dict[str, MaterialSpec] = {
     "ceiling_beam": MaterialSpec((0.80, 0.78, 0.72, 1.0), 0.0, 0.8),
     "gilt": MaterialSpec((0.62, 0.46, 0.20, 1.0), 0.9, 0.35),
     "curtain": MaterialSpec((0.30, 0.06, 0.07, 1.0), 0.0, 0.85),
-    "plinth": MaterialSpec((0.80, 0.78, 0.74, 1.0), 0.0, 0.35),
+    "plinth": MaterialSpec((0.70, 0.66, 0.58, 1.0), 0.0, 0.35),
+    "plinth_panel": MaterialSpec((0.56, 0.52, 0.45, 1.0), 0.0, 0.4),
+    "plinth_base": MaterialSpec((0.09, 0.075, 0.065, 1.0), 0.0, 0.25),
     "ceramic": MaterialSpec((0.12, 0.24, 0.36, 1.0), 0.0, 0.2),
     "crystal": MaterialSpec((0.95, 0.95, 1.0, 1.0), 0.2, 0.1, emissive=(0.55, 0.55, 0.6)),
     "silver": MaterialSpec((0.80, 0.80, 0.82, 1.0), 1.0, 0.25),
@@ -204,8 +206,16 @@ def _reception(b: Builders, panels: Atlas, paintings: Atlas, flags: Atlas) -> li
     for z in (-1.0, -5.0):
         c.curtained_window(b, Frame.at((-8.99, 2.4, z), -90.0), 0.9, 2.6, "window", "curtain", "gilt")
         f = Frame.at((-6.8, 0.0, z), -90.0)
-        b["plinth"].add_box(f, (0.0, 0.5, 0.0), (0.55, 1.0, 0.55))
-        b["plinth"].add_box(f, (0.0, 1.02, 0.0), (0.62, 0.04, 0.62))
+        # a stone pedestal: a dark marble foot, a stepped base, a shaft with a raised panel on each
+        # face, a moulded cap, and a brass plate naming the piece
+        b["plinth_base"].add_box(f, (0.0, 0.06, 0.0), (0.68, 0.12, 0.68))
+        b["plinth"].add_box(f, (0.0, 0.14, 0.0), (0.62, 0.04, 0.62))
+        b["plinth"].add_box(f, (0.0, 0.58, 0.0), (0.52, 0.84, 0.52))
+        for yaw in (0.0, 90.0, 180.0, 270.0):
+            face = f.child((0.0, 0.0, 0.0), yaw)
+            b["plinth_panel"].add_box(face, (0.0, 0.55, -0.262), (0.38, 0.60, 0.012))
+        b["plinth"].add_box(f, (0.0, 0.985, 0.0), (0.58, 0.03, 0.58))
+        b["plinth"].add_box(f, (0.0, 1.02, 0.0), (0.64, 0.04, 0.64))
         b["ceramic"].add_cylinder(f, (0.0, 1.04, 0.0), 0.09, 0.05, segments=12)
         b["ceramic"].add_cylinder(f, (0.0, 1.09, 0.0), 0.16, 0.22, segments=12)
         b["ceramic"].add_cylinder(f, (0.0, 1.31, 0.0), 0.1, 0.08, segments=12)
@@ -214,7 +224,7 @@ def _reception(b: Builders, panels: Atlas, paintings: Atlas, flags: Atlas) -> li
             for dz in (-0.29, 0.29):
                 b["brass"].add_box(f, (dx, 1.33, dz), (0.02, 0.58, 0.02))
         b["brass"].add_box(f, (0.0, 1.62, 0.0), (0.6, 0.02, 0.6))
-        b["gilt"].add_box(f, (0.0, 1.0, -0.285), (0.3, 0.06, 0.01))  # a label
+        b["gilt"].add_box(f, (0.0, 0.93, -0.264), (0.24, 0.05, 0.01))  # a label
     # a portrait on the -X wall of the entrance hall side, plants in the corners
     c.painting(b, Frame.at((8.99, 2.5, -6.5), 90.0), 1.2, 1.6, "paintings", "gilt", paintings.uv(1))
     for x, z in ((-8.4, 3.4), (-8.4, -9.4), (8.4, -9.4), (8.4, 3.4)):

@@ -46,9 +46,10 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, w: int, h: int) -> tuple[ImageFon
 
 
 def build_atlas(names: list[str], cell: tuple[int, int] = (256, 64)) -> PlacardAtlas:
-    """Render ``names`` (deduplicated, sorted, plus the blank name "") into a grid of cells; with
+    """Render ``names`` (deduplicated, sorted, plus the blank name "") into a grid of cells, a listed
+    delegation code written as its country's name (the placard says "Japan", not "JPN"); with
     tagged labels among them the cells are ``cell`` tall for the placard plus room for the tag."""
-    from vrdiplomacy.render.tags import PLACARD_SHARE, draw_tag
+    from vrdiplomacy.render.tags import PLACARD_SHARE, delegation_name, draw_tag
     from vrdiplomacy.scene.crowd import split_label
 
     unique = sorted(set(names) | {""})
@@ -72,6 +73,7 @@ def build_atlas(names: list[str], cell: tuple[int, int] = (256, 64)) -> PlacardA
         x0, y0 = (i % cols) * cw, (i // cols) * ch
         ph = int(round(ch * PLACARD_SHARE)) if tagged else ch  # the placard's share of the cell
         text, tag = split_label(name)
+        text = delegation_name(text)  # a listed code ("JPN") reads as its country ("Japan")
         draw.rectangle((x0, y0, x0 + cw - 1, y0 + ph - 1), fill=(236, 234, 226, 255))
         draw.rectangle((x0 + 2, y0 + 2, x0 + cw - 3, y0 + ph - 3), outline=(40, 52, 90, 255), width=2)
         if text:

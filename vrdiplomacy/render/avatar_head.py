@@ -106,7 +106,7 @@ def head_shape(d: npt.NDArray[np.float64], grow: float = 0.0) -> npt.NDArray[np.
     front = _smooth(0.0, -0.6, dz)
     # jaw: narrower towards the chin; behind the jaw line the head gives way to the neck
     low = _smooth(-0.01, -0.11, y)
-    x *= 1.0 - 0.30 * low**1.5
+    x *= 1.0 - 0.24 * low**1.5
     face = _smooth(-0.15, -0.75, dz)
     behind = low * (1.0 - face)
     x *= 1.0 - 0.18 * behind
@@ -154,6 +154,8 @@ def head(rings: int = 18, seg: int = 24) -> Surface:
     tint *= (1.0 - 0.08 * cheek)[:, None] * np.array([1.0, 0.93, 0.92]) ** cheek[:, None]
     lips = _bump(np.abs(x), y, 0.0, MOUTH_Y, 0.022, 0.010) * front
     tint *= np.array(LIP_TINT) ** lips[:, None]
+    socket = _bump(np.abs(x), y, EYE_CENTER[0] + 0.002, EYE_CENTER[1] + 0.006, 0.020, 0.013) * front  # round the eyes
+    tint *= (1.0 - 0.10 * socket)[:, None]
     under = _bump(np.abs(x), y, EYE_CENTER[0], EYE_CENTER[1] - 0.017, 0.014, 0.005) * front  # under the eyes
     tint *= (1.0 - 0.06 * under)[:, None]
     nostrils = _bump(np.abs(x), y, 0.008, -0.031, 0.007, 0.004) * front  # the shade under the nose
@@ -169,15 +171,33 @@ def hair(style: int, rings: int = 12, seg: int = 18) -> Surface:
     dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]
     back = _smooth(-0.3, 0.5, dz)  # 0 at the face, 1 at the back
     side = np.abs(dx)
-    temple = np.exp(-(((side - 0.45) / 0.18) ** 2)) * (1 - back)  # the hairline recedes a little at the temples
+    temple = np.exp(-(((side - 0.42) / 0.16) ** 2)) * (1 - back)  # the hairline recedes a little at the temples
+    centre = np.exp(-((side / 0.22) ** 2)) * (1 - back)  # and comes lower over the middle of the brow (no straight cut)
+    nape = back * np.exp(-((dx / 0.3) ** 2))  # the middle of the back of the head
+    ears = _smooth(0.3, 0.7, side) * _smooth(-0.2, 0.3, dz) * _smooth(0.9, 0.5, dz)  # behind and above the ears
     if style == 0:
-        line = 0.60 + 0.03 * temple - 0.50 * _smooth(0.45, 0.95, side) * (1 - back) - 1.2 * back
+        # at the back the hair ends in a tapered nape, lower in the middle, cut up and round behind the ears
+        line = (0.61 + 0.07 * temple - 0.05 * centre - 0.50 * _smooth(0.45, 0.95, side) * (1 - back) - 1.2 * back
+                - 0.10 * nape * np.exp(-((dx / 0.18) ** 2)) + 0.22 * ears * back)
         thick = 0.006 + 0.007 * _smooth(0.2, 0.95, dy) + 0.003 * back
+        # the hair thins towards the nape (no cap edge) and is fuller over the crown of the occiput
+        taper = _smooth(line, line + 0.45, dy)
+        thick = thick * (1.0 - back * 0.75 * (1.0 - taper)) + 0.008 * back * _bump(dx, dy, 0.0, 0.12, 0.6, 0.22)
+        # a little unevenness: two tufts over the crown and one either side of the occiput
+        for bx, by, amp in ((0.18, 0.82, 0.003), (-0.25, 0.62, 0.0025), (0.42, 0.3, 0.002), (-0.45, 0.22, 0.002)):
+            thick = thick + amp * _bump(dx, dy, bx, by, 0.2, 0.18) * (0.4 + 0.6 * back)
     else:
-        line = 0.56 + 0.02 * temple - 0.70 * _smooth(0.5, 0.95, side) * (1 - back) - 1.35 * back
+        # the back ends in a soft curve, a little longer in the middle, not a straight cut
+        line = (0.57 + 0.05 * temple - 0.04 * centre - 0.70 * _smooth(0.5, 0.95, side) * (1 - back) - 1.35 * back
+                - 0.08 * nape + 0.10 * ears * back)
         thick = 0.008 + 0.009 * _smooth(0.2, 0.9, dy) + 0.008 * back + 0.006 * _smooth(0.5, 0.95, side)
+        taper = _smooth(line, line + 0.25, dy)
+        thick = thick * (1.0 - back * 0.45 * (1.0 - taper)) + 0.006 * back * _bump(dx, dy, 0.0, 0.1, 0.6, 0.25)
     inside = _smooth(line + 0.015, line - 0.04, dy)  # 1 below the hairline
-    grow = thick * (1 - inside) - 0.012 * inside
+    # combed locks down the back: every other column of the grid a shade lower and darker
+    lock = (np.arange(len(d)) % (seg + 1) % 2).astype(np.float64) * back * _smooth(0.9, 0.4, dy)
+    thick = thick - 0.0012 * lock
+    grow = np.maximum(thick, 0.0025) * (1 - inside) - 0.012 * inside
     pos = head_shape(d, 0.0)
     n = np.stack([dx / 0.074, dy / 0.116, dz / 0.097], axis=-1)
     n /= np.linalg.norm(n, axis=1, keepdims=True)
@@ -185,7 +205,9 @@ def hair(style: int, rings: int = 12, seg: int = 18) -> Surface:
     grow = grow + 0.003 * _smooth(-0.2, 0.6, dx) * _smooth(0.3, 0.8, dy)
     pos = (pos + n * grow[:, None]).astype(np.float32)
     nrm, tris = _finish(pos, rings, seg)
-    tint = np.ones((len(pos), 3)) * (0.85 + 0.3 * _smooth(0.0, 1.0, dy))[:, None]
+    # a sheen on the crown, the thinning nape a little lighter, a shade under the fullness of the occiput
+    shade = (1.0 - 0.10 * lock) * (1.0 - 0.25 * back * _bump(dx, dy, 0.0, -0.12, 0.6, 0.15) * taper)
+    tint = np.ones((len(pos), 3)) * ((0.85 + 0.3 * _smooth(0.0, 1.0, dy)) * (1.0 + 0.25 * back * (1.0 - taper)) * shade)[:, None]
     return Surface(pos, nrm, tris, tint.astype(np.float32), np.zeros(len(pos), np.float32))
 
 
@@ -193,7 +215,7 @@ def lips(upper: bool, seg: int = 10, rings: int = 4) -> Surface:
     """One lip: a flattened, pointed-ended roll across the mouth recess (tinted)."""
     d = _sphere_dirs(rings, seg, front=1.0).astype(np.float64)
     dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]
-    half = 0.023 if upper else 0.020
+    half = 0.025 if upper else 0.022
     x = dx * half
     taper = 1.0 - (np.abs(dx) ** 2.2)
     y = dy * (0.0048 if upper else 0.0058) * (0.3 + 0.7 * taper)
@@ -206,7 +228,10 @@ def lips(upper: bool, seg: int = 10, rings: int = 4) -> Surface:
     p = np.stack([x, y + cy, z], axis=-1).astype(np.float32)
     nrm, tris = _finish(p, rings, seg)
     tint = np.tile(np.array(LIP_TINT, np.float32), (len(p), 1)) * 0.97
-    return Surface(p, nrm, tris, tint, np.zeros(len(p), np.float32))
+    # how far each point follows the jaw (the lower lip): fully in the middle, hardly at the
+    # corners, which stay joined to the upper lip, so the parted mouth is a lens, not an oval
+    weight = np.zeros(len(p), np.float32) if upper else (1.0 - 0.85 * np.abs(dx) ** 2).astype(np.float32)
+    return Surface(p, nrm, tris, tint, weight)
 
 
 def loft(sections: list[tuple[float, float, float, float]], seg: int = 24, power: float = 2.4,
@@ -267,3 +292,66 @@ def ellipsoid(center: tuple[float, float, float], radii: tuple[float, float, flo
     if float(np.sum(fn * n[t[:, 0]])) < 0:
         tris = t[:, [0, 2, 1]].reshape(-1)
     return Surface(pos, n.astype(np.float32), tris, np.ones((len(pos), 3), np.float32), np.zeros(len(pos), np.float32))
+
+
+def _arc_z(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """How far the mouth's parts curve back with the face at ``x`` (as :func:`lips`)."""
+    return (x**2) / 0.023
+
+
+def mouth_inside(half_w: float = 0.022, half_h: float = 0.003, seg: int = 12, rings: int = 4) -> Surface:
+    """The mouth's dark inside: a lens (pointed at the corners, wider than tall) that follows the
+    curve of the face; the shader stretches it downwards with the jaw."""
+    d = _sphere_dirs(rings, seg, front=1.0).astype(np.float64)
+    dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]
+    x = dx * half_w
+    lens = np.sqrt(np.clip(1.0 - dx**2, 0.0, 1.0))  # with the ellipse's own taper: a parabola, pointed ends
+    y = MOUTH_Y + dy * half_h * (0.15 + 0.85 * lens)
+    z = MOUTH_Z + 0.0055 + dz * 0.003 + _arc_z(x)
+    p = np.stack([x, y, z], axis=-1).astype(np.float32)
+    nrm, tris = _finish(p, rings, seg)
+    return Surface(p, nrm, tris, np.ones((len(p), 3), np.float32), np.zeros(len(p), np.float32))
+
+
+def teeth(upper: bool, seg: int = 10, rings: int = 3) -> Surface:
+    """A row of front teeth just behind a lip: a slim band following the curve of the face, its
+    biting edge a little scalloped in tint (the gaps between the teeth)."""
+    d = _sphere_dirs(rings, seg, front=1.0).astype(np.float64)
+    dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]
+    half = 0.0150 if upper else 0.0125
+    x = dx * half
+    h = 0.0032 if upper else 0.0026
+    y = dy * h * (1.0 - 0.5 * dx**4)
+    edge = -0.0005 if upper else -0.0040  # the band's centre: the upper row just under the upper lip's edge
+    y = y + MOUTH_Y + edge
+    z = MOUTH_Z + 0.0032 + dz * 0.0016 + _arc_z(x) + (0.0006 if not upper else 0.0)
+    p = np.stack([x, y, z], axis=-1).astype(np.float32)
+    nrm, tris = _finish(p, rings, seg)
+    shade = 1.0 - 0.35 * np.abs(dx) ** 1.5  # darker towards the corners, into the mouth
+    tint = np.stack([shade, shade * 0.97, shade * 0.90], axis=-1).astype(np.float32)
+    return Surface(p, nrm, tris, tint, np.zeros(len(p), np.float32))
+
+
+def eyelid(center: tuple[float, float, float], radius: float, mid: float, corner: float, upper: bool,
+           rings: int = 3, seg: int = 10, lash: float = 1.0) -> Surface:
+    """An eyelid: the part of a sphere round the eye above (``upper``) or below a curved edge whose
+    height (unit-sphere y) is ``mid`` in front of the eye and ``corner`` at its sides, so the
+    opening between the two lids is almond-shaped, not a slot. The rings crowd towards the edge;
+    ``lash`` < 1 darkens the edge ring by that factor (a lash line)."""
+    t = 1.0 - (1.0 - np.linspace(0.0, 1.0, rings + 1)) ** 2
+    ph = np.linspace(0.0, 2 * math.pi, seg + 1)
+    t, ph = np.meshgrid(t, ph, indexing="ij")
+    front = np.clip(-np.cos(ph), 0.0, 1.0) ** 2  # 1 straight ahead (-Z), 0 at the sides and behind
+    y_edge = corner + (mid - corner) * front
+    th_edge = np.arccos(np.clip(y_edge, -1.0, 1.0))
+    th = th_edge * t if upper else math.pi - (math.pi - th_edge) * t
+    d = np.stack([np.sin(th) * np.sin(ph), np.cos(th), np.sin(th) * np.cos(ph)], -1).reshape(-1, 3)
+    pos = (d * radius + np.asarray(center)).astype(np.float32)
+    tris = _grid_tris(rings, seg)
+    tt = tris.reshape(-1, 3)
+    fn = np.cross(pos[tt[:, 1]] - pos[tt[:, 0]], pos[tt[:, 2]] - pos[tt[:, 0]])
+    if float(np.sum(fn * d[tt[:, 0]])) < 0:
+        tris = tt[:, [0, 2, 1]].reshape(-1)
+    k = np.where(t.reshape(-1) > 0.999, lash, 1.0)
+    tint = np.stack([k, k * 0.95, k * 0.94], -1).astype(np.float32)
+    return Surface(pos, d.astype(np.float32), tris, tint, np.zeros(len(pos), np.float32))

@@ -13,7 +13,9 @@ Conventions: metres, +Y up, the avatar faces -Z. Root parts are relative to the 
 (``seated`` false) are reshaped in the vertex shader: torso raised, legs straightened (shoes,
 ``uv.x`` 1, kept flat), the weight on one leg, thighs and placard stand hidden, and the placard
 floats above the head as a name label. Head skin vertices carry a jaw weight in ``uv.y``: the
-shader lowers them with the voice level (the lower lip, :data:`PART_JAW`, moves whole).
+shader lowers them with the voice level; the lower lip and lower teeth (:data:`PART_JAW`) carry
+their own weight there (the lip's corners stay with the upper lip, so the parted mouth is a lens
+over the upper teeth, :data:`PART_TEETH`, shown only while the mouth is open).
 
 Hands are a palm, four fingers and a thumb; each hand vertex names its digit in ``uv.x``
 (:data:`DIGIT_PALM` ...) so the shader can curl fingers and turn the thumb for the hand's shape
@@ -35,7 +37,7 @@ from vrdiplomacy.render import avatar_head as H
 # part ids (vertex attribute a_part.x); keep in step with shaders/avatar.vert
 (PART_ROOT, PART_HEAD, PART_LEFT, PART_RIGHT, PART_PLACARD, PART_INDICATOR, PART_SEATED, PART_LEGS,
  PART_ARM_LEFT, PART_ARM_RIGHT, PART_ICON, PART_PUPIL_LEFT, PART_PUPIL_RIGHT, PART_LID, PART_JAW, PART_MOUTH,
- PART_HAIR_LONG, PART_SHADOW, PART_TAG) = range(19)
+ PART_HAIR_LONG, PART_SHADOW, PART_TAG, PART_TEETH) = range(20)
 # colour sources (a_part.y): per-avatar skin, hair and suit colours are picked in the shader from the avatar id
 SRC_VERTEX, SRC_DELEGATION, SRC_PLACARD, SRC_INDICATOR, SRC_ICON, SRC_SKIN, SRC_HAIR, SRC_SUIT, SRC_CONTACT, SRC_TAG = range(10)
 TAG_SIZE = (0.38, 0.38 * 96 / 256)  # the name tag card, metres (the atlas tag area's aspect)
@@ -54,17 +56,19 @@ HAND_SHAPES: dict[str, int] = {
 }
 KNUCKLE_Z = -0.07  # the fingers' pivot line (hand space); keep in step with shaders/avatar.vert
 
-EYE_WHITE = (0.80, 0.79, 0.76)
+EYE_WHITE = (0.60, 0.58, 0.54)
 PUPIL = (0.012, 0.010, 0.009)
-IRIS = (0.075, 0.045, 0.026)
+IRIS = (0.042, 0.025, 0.015)
 IRIS_RADIUS = 0.0066
 MOUTH = (0.08, 0.012, 0.012)
+TEETH = (0.56, 0.53, 0.46)
 SHIRT = (0.50, 0.51, 0.53)
 # head space (faces -Z): the eye centres and the mouth; keep in step with shaders/avatar.vert
 EYE_CENTER = H.EYE_CENTER  # x mirrored for the other eye
 EYE_RADIUS = H.EYE_RADIUS
-PUPIL_RADIUS = 0.0033
-MOUTH_CENTER = (0.0, H.MOUTH_Y, H.MOUTH_Z + 0.004)
+PUPIL_RADIUS = 0.0036
+MOUTH_CENTER = (0.0, H.MOUTH_Y, H.MOUTH_Z + 0.0055)
+MOUTH_HALF = 0.003  # the closed mouth inside's half height (the shader stretches it with the jaw)
 HALO_Y = 0.16  # the speaking halo's height above the head centre (the crown is at 0.12)
 DARK = (0.05, 0.05, 0.06)
 SHOE = (0.025, 0.018, 0.014)
@@ -178,15 +182,16 @@ def build_avatar_mesh(far: bool = False) -> AvatarMesh:
     """The seated delegate in a dark, tailored business suit (lapels, white shirt and collar, a
     tie in the delegation colour, shirt cuffs), a sculpted head (brow, eye sockets, nose,
     cheekbones, lips, chin; eyes with whites, irises, pupils the shader turns to the speaker,
-    upper lids, lids that blink; ears; eyebrows), hair (short, or longer for some avatars),
+    almond-shaped lids (the upper one resting on the iris, a lash line), lids that blink; ears;
+    eyebrows; a mouth that parts as a lens over the teeth), hair (short, or longer for some avatars),
     round limbs and hands with fingers, a name placard on a stand in front, and a speaking halo
     just above the head. Skin, hair and suit colours and the build vary per avatar (shader, from
     the avatar id). The chin and lower lip drop with the voice level (jaw weight in uv.y of the
     head's vertices). A soft contact shadow lies on the floor under it.
 
     ``far``: the level of detail for avatars beyond :data:`LOD_DISTANCE` (a fraction of the
-    triangles): a coarse head with dark eyes and a mouth line, no lids, brows or ears, blocky
-    hands."""
+    triangles): a coarse head with dark eyes and a mouth line, hair over the crown and back, no
+    lids, brows or ears, a shirt collar, round trouser legs, blocky hands."""
     b = _Builder()
     # contact shadow first, so the body drawn after it blends over nothing of its own
     s = CONTACT_SIZE / 2.0
@@ -199,15 +204,16 @@ def build_avatar_mesh(far: bool = False) -> AvatarMesh:
     # arms: suit sleeves, upper and lower, unit length along +Y (uv.x: the segment), a shirt cuff at the wrist
     n_arm = 6 if far else 8
     for part in (PART_ARM_LEFT, PART_ARM_RIGHT):
-        upper = H.loft([(-0.02, 0.030, 0.030, 0.0), (0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.042, 0.0)], seg=n_arm, power=2.0)
-        lower = H.loft([(0.0, 0.043, 0.042, 0.0), (1.0, 0.036, 0.035, 0.0)], seg=n_arm, power=2.0)
+        # a tailored sleeve: about 12 cm across at the shoulder, 8.5 cm at the cuff
+        upper = H.loft([(-0.02, 0.034, 0.034, 0.0), (0.0, 0.058, 0.055, 0.0), (1.0, 0.050, 0.048, 0.0)], seg=n_arm, power=2.0)
+        lower = H.loft([(0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.041, 0.0)], seg=n_arm, power=2.0)
         if far:  # two sections each
-            upper = H.loft([(0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.042, 0.0)], seg=n_arm, power=2.0)
-            lower = H.loft([(0.0, 0.043, 0.042, 0.0), (1.0, 0.036, 0.035, 0.0)], seg=n_arm, power=2.0)
+            upper = H.loft([(0.0, 0.058, 0.055, 0.0), (1.0, 0.050, 0.048, 0.0)], seg=n_arm, power=2.0)
+            lower = H.loft([(0.0, 0.050, 0.048, 0.0), (1.0, 0.043, 0.041, 0.0)], seg=n_arm, power=2.0)
         b.surface(upper, part, SRC_SUIT, uv=(0.0, 0.0))
         b.surface(lower, part, SRC_SUIT, uv=(1.0, 0.0))
         if not far:
-            cuff = H.loft([(0.955, 0.0345, 0.0335, 0.0), (1.0, 0.034, 0.033, 0.0)], seg=n_arm, power=2.0, cap=False)
+            cuff = H.loft([(0.955, 0.0415, 0.0395, 0.0), (1.0, 0.041, 0.039, 0.0)], seg=n_arm, power=2.0, cap=False)
             b.surface(cuff, part, SRC_VERTEX, uv=(1.0, 0.0), color=SHIRT)
     # gesture icon: a unit quad facing +Z (the shader scales it, turns it to the camera, picks the cell)
     b.add([(-0.5, -0.5, 0.0), (0.5, -0.5, 0.0), (0.5, 0.5, 0.0), (-0.5, 0.5, 0.0)], [(0, 0, 1)] * 4,
@@ -276,11 +282,16 @@ def _suit(b: _Builder, far: bool) -> None:
     b.surface(H.loft(JACKET[::2] + JACKET[-1:] if far else JACKET, seg=6 if far else 16, power=2.6), PART_ROOT, SRC_SUIT)
     top = JACKET[-1][0]
     # the shirt in the jacket's V, then the tie over it, then the lapels over both
+    for side in () if far else (-1.0, 1.0):  # the jacket's rounded shoulders, over the sleeves' tops
+        shoulder = H.ellipsoid((side * 0.182, 0.926, 0.025), (0.062, 0.046, 0.062), rings=4, seg=10, y_range=(-0.2, 1.0))
+        b.surface(shoulder, PART_ROOT, SRC_SUIT)
     _panel(b, [(BUTTON_Y, -0.004, 0.004), (0.88, -0.036, 0.036), (top, -0.044, 0.044)], 0.003, PART_ROOT,
            SRC_VERTEX, SHIRT, rows=2 if far else 5)
     _panel(b, [(BUTTON_Y + 0.02, -0.006, 0.006), (0.80, -0.019, 0.019), (1.0, -0.013, 0.013), (1.02, -0.017, 0.017),
                (1.04, -0.019, 0.019)], 0.0055, PART_ROOT, SRC_DELEGATION, (0.85, 0.85, 0.85), rows=2 if far else 6)
-    if far:
+    if far:  # the shirt collar round the neck (a dark neck over a dark jacket reads as a stalk)
+        band = H.loft([(top - 0.03, 0.068, 0.064, 0.030), (top + 0.022, 0.064, 0.061, 0.026)], seg=6, power=2.0, cap=False)
+        b.surface(band, PART_ROOT, SRC_VERTEX, color=SHIRT)
         return
     for side in (-1.0, 1.0):  # lapels: from the collar down the V's edge to the button, a notch at the top
         inner = [(BUTTON_Y, 0.0, 0.014), (0.88, 0.035, 0.080), (0.955, 0.040, 0.104), (0.968, 0.048, 0.090),
@@ -288,7 +299,7 @@ def _suit(b: _Builder, far: bool) -> None:
         out = [(y, side * a, side * c) if side > 0 else (y, side * c, side * a) for y, a, c in inner]
         _panel(b, out, 0.0075, PART_ROOT, SRC_SUIT, (1.18, 1.18, 1.22), rows=8)
     # the shirt collar: a band standing round the neck above the jacket, two points either side of the knot
-    band = H.loft([(top - 0.03, 0.064, 0.060, 0.030), (top + 0.022, 0.058, 0.056, 0.026)], seg=16, power=2.0, cap=False)
+    band = H.loft([(top - 0.03, 0.068, 0.064, 0.030), (top + 0.022, 0.064, 0.061, 0.026)], seg=16, power=2.0, cap=False)
     b.surface(band, PART_ROOT, SRC_VERTEX, color=SHIRT)
     knot = H.loft([(-0.011, 0.0065, 0.004, 0.0), (0.0, 0.010, 0.0055, 0.0), (0.011, 0.0115, 0.005, 0.0)], seg=8, power=2.4)
     b.surface(H.transformed(knot, np.eye(3), (0.0, top - 0.012, _jacket_front(0.0, top - 0.012) - 0.011)), PART_ROOT,
@@ -299,8 +310,8 @@ def _suit(b: _Builder, far: bool) -> None:
                0.0085, PART_ROOT, SRC_VERTEX, SHIRT, rows=2)
     b.box((0.0, BUTTON_Y - 0.015, _jacket_front(0.0, BUTTON_Y - 0.015) - 0.004), (0.014, 0.014, 0.006), PART_ROOT,
           SRC_VERTEX, (0.015, 0.013, 0.012))  # the button
-    b.box((-0.125, 0.935, _jacket_front(-0.125, 0.935) - 0.009), (0.008, 0.008, 0.004), PART_ROOT, SRC_DELEGATION,
-          (1, 1, 1))  # a lapel pin in the delegation colour
+    pin = H.ellipsoid((-0.125, 0.935, _jacket_front(-0.125, 0.935) - 0.0095), (0.0055, 0.0055, 0.0025), rings=2, seg=6)
+    b.surface(pin, PART_ROOT, SRC_DELEGATION, color=(0.95, 0.95, 0.95))  # a round lapel pin in the delegation colour
 
 
 def _legs(b: _Builder, far: bool) -> None:
@@ -311,7 +322,9 @@ def _legs(b: _Builder, far: bool) -> None:
     for x in (-0.095, 0.095):
         if far:
             b.box((x, 0.50, -0.20), (0.14, 0.13, 0.44), PART_SEATED, SRC_SUIT, (0.8, 0.8, 0.8))
-            b.box((x, 0.28, -0.39), (0.12, 0.48, 0.12), PART_LEGS, SRC_SUIT, (0.8, 0.8, 0.8), digit=0)
+            # round trouser legs, slim enough that standing legs keep a gap between them
+            shin = H.loft([(0.035, 0.050, 0.052, 0.0), (0.52, 0.056, 0.058, 0.0)], seg=5, power=2.0)
+            b.surface(H.transformed(shin, np.eye(3), (x, 0.0, -0.39)), PART_LEGS, SRC_SUIT, color=(0.8, 0.8, 0.8))
             b.box((x, 0.034, -0.43), (0.09, 0.06, 0.26), PART_LEGS, SRC_VERTEX, SHOE, digit=1)
             continue
         thigh = H.loft([(0.0, 0.078, 0.072, 0.0), (0.25, 0.072, 0.066, 0.0), (0.44, 0.060, 0.058, 0.0)], seg=n, power=2.2)
@@ -328,14 +341,15 @@ def _head(b: _Builder, far: bool) -> None:
     skin = H.head(rings=6, seg=8) if far else H.head()
     b.surface(skin, PART_HEAD, SRC_SKIN, jaw=True)
     if far:  # caps over the crown (and the back, for longer hair): the hairline is below a pixel there
-        b.surface(H.ellipsoid((0.0, 0.014, 0.012), (0.079, 0.118, 0.104), rings=3, seg=8, y_range=(0.3, 1.0)), PART_HEAD,
+        # (down the back and sides to the ears: from behind a head is hair, not a bald dome)
+        b.surface(H.ellipsoid((0.0, 0.014, 0.022), (0.079, 0.118, 0.104), rings=3, seg=8, y_range=(-0.3, 1.0)), PART_HEAD,
                   SRC_HAIR)
         b.surface(H.ellipsoid((0.0, -0.01, 0.03), (0.08, 0.12, 0.085), rings=4, seg=8, y_range=(-0.6, 0.9)), PART_HAIR_LONG,
                   SRC_HAIR)
     else:
-        b.surface(H.hair(0), PART_HEAD, SRC_HAIR)
-        b.surface(H.hair(1), PART_HAIR_LONG, SRC_HAIR)
-    neck = H.loft([(-0.165, 0.056, 0.058, 0.0), (-0.10, 0.051, 0.054, 0.0), (-0.02, 0.050, 0.054, 0.0)],
+        b.surface(H.hair(0, seg=24), PART_HEAD, SRC_HAIR)
+        b.surface(H.hair(1, seg=24), PART_HAIR_LONG, SRC_HAIR)
+    neck = H.loft([(-0.165, 0.060, 0.060, 0.0), (-0.10, 0.056, 0.056, 0.0), (-0.02, 0.055, 0.056, 0.0)],
                   seg=5 if far else 12, power=2.0, cap=False)
     b.surface(H.transformed(neck, np.eye(3), (0.0, 0.0, 0.018)), PART_HEAD, SRC_SKIN, color=(0.9, 0.9, 0.9))
     ex, ey, ez = H.EYE_CENTER
@@ -358,22 +372,27 @@ def _head(b: _Builder, far: bool) -> None:
         colors = np.array(PUPIL, np.float32) * (1 - tone) + np.array(IRIS, np.float32) * tone
         b.surface(cap, pupil, SRC_VERTEX, color=colors)
         # the upper lid over the top of the eye (always), the lower lid; the blinking lid (shader)
-        upper = H.ellipsoid(c, (H.EYE_RADIUS * 1.12,) * 3, rings=2, seg=8, y_range=(0.28, 1.0))
+        # the lids: an almond-shaped opening, the upper lid resting just over the top of the iris
+        # (a calm look, not a stare), a dark lash line along its edge
+        upper = H.eyelid(c, H.EYE_RADIUS * 1.12, 0.30, -0.04, upper=True, rings=4, seg=10, lash=0.25)
         b.surface(upper, PART_HEAD, SRC_SKIN, color=(0.9, 0.86, 0.85))
-        lower = H.ellipsoid(c, (H.EYE_RADIUS * 1.08,) * 3, rings=1, seg=8, y_range=(-1.0, -0.5))
-        b.surface(lower, PART_HEAD, SRC_SKIN, color=(0.92, 0.88, 0.87))
+        lower = H.eyelid(c, H.EYE_RADIUS * 1.08, -0.46, -0.10, upper=False, rings=2, seg=10)
+        b.surface(lower, PART_HEAD, SRC_SKIN, color=(0.90, 0.85, 0.84))
         b.surface(H.ellipsoid(c, (H.EYE_RADIUS * 1.16,) * 3, rings=3, seg=8), PART_LID, SRC_SKIN, color=(0.92, 0.9, 0.9))
         # eyebrow: a slim arc following the brow ridge, the outer end lower
         bx, by, bz = H.front_point(side * 0.031, ey + 0.027)
-        brow = H.ellipsoid((0.0, 0.0, 0.0), (0.0175, 0.0032, 0.004), rings=2, seg=6)
+        brow = H.ellipsoid((0.0, 0.0, 0.0), (0.0180, 0.0040, 0.004), rings=2, seg=6)
         tilt = side * 0.05
         m = np.array([[math.cos(tilt), -math.sin(tilt), 0], [math.sin(tilt), math.cos(tilt), 0], [0, 0, 1]])
         b.surface(H.transformed(brow, m, (bx, by, bz - 0.0015)), PART_HEAD, SRC_HAIR, color=(0.8, 0.8, 0.8))
     # the mouth's inside (stretched open by the voice), the upper lip (fixed) and the lower (with the jaw)
-    b.surface(H.ellipsoid((0.0, H.MOUTH_Y, H.MOUTH_Z + 0.004), (0.017, 0.003, 0.004), rings=3, seg=8), PART_MOUTH,
-              SRC_VERTEX, color=MOUTH)
+    b.surface(H.mouth_inside(), PART_MOUTH, SRC_VERTEX, color=MOUTH)
+    b.surface(H.teeth(True), PART_TEETH, SRC_VERTEX, color=TEETH)  # the upper row stays with the skull (shown while speaking)
+    lower_teeth = H.teeth(False)
+    lower_teeth.weight[:] = 1.0
+    b.surface(lower_teeth, PART_JAW, SRC_VERTEX, color=TEETH, jaw=True)  # the lower row drops with the jaw
     b.surface(H.lips(True), PART_HEAD, SRC_SKIN)
-    b.surface(H.lips(False), PART_JAW, SRC_SKIN)
+    b.surface(H.lips(False), PART_JAW, SRC_SKIN, jaw=True)
 
 
 def _hands(b: _Builder, far: bool) -> None:

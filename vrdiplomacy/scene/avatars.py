@@ -100,7 +100,9 @@ def _standing_hand(avatar_id: int, side: float) -> tuple[tuple[float, float, flo
         return ((side * 0.025, 0.875 + 0.01 * side, -0.155 - 0.008 * side), (side * 25.0, -62.0, roll), "relaxed")
     if stance == 2 and side > 0:  # the right hand held at the waist, as if holding a glass
         return ((0.12, 1.00 + j, -0.26), (-20.0, 5.0, roll), "grip")
-    return ((side * (0.225 + j), 0.84 + j, -0.035), (0.0, -84.0, roll), "relaxed")
+    # at the sides, the elbows a little bent and the hands a touch forward of the thighs (arms
+    # hanging plumb from the shoulders make a standing figure a mannequin)
+    return ((side * (0.215 + j), 0.885 + j, -0.085), (side * 6.0, -72.0, roll), "relaxed")
 
 
 def _seat_delegation(s: Seat) -> str:
