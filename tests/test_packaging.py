@@ -45,6 +45,8 @@ def test_wheel_carries_assets_and_shaders(wheel: Path) -> None:
         assert f"{data}assets/layouts/{scene}.json" in names
     assert f"{data}assets/hrtf/mit_kemar_48k.npz" in names
     assert f"{data}assets/data/delegations.json" in names
+    for flags in ("flags.png", "flags.json", "FLAGS-LICENSE.txt"):  # the real flags and their licence
+        assert f"{data}assets/textures/{flags}" in names
     shaders = {p.name for p in (ROOT / "shaders").iterdir() if p.is_file()}
     assert shaders and all(f"{data}shaders/{s}" in names for s in shaders)
     assert "vrdiplomacy/simxr/shim.c" in names and "vrdiplomacy/py.typed" in names
@@ -73,14 +75,17 @@ def test_installed_wheel_reads_its_own_data(installed: tuple[Path, dict[str, str
         "print(len(load_layout('chamber').seats))\n"
         "print(KEMAR_ASSET.is_file())\n"
         "print(len(load_shader('static.vert')) > 0)\n"
+        "from vrdiplomacy.render.flags import load_flag_atlas\n"
+        "print(len(load_flag_atlas().cells))\n"
     )
     p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    module, assets, seats, hrtf, shader = p.stdout.split()
+    module, assets, seats, hrtf, shader, flags = p.stdout.split()
     assert Path(module).is_relative_to(site)
     assert Path(assets) == site / "vrdiplomacy" / "_data" / "assets"
     assert int(seats) >= 193
     assert hrtf == "True" and shader == "True"
+    assert int(flags) == 193, "the installed client finds its real flags"
 
 
 @pytest.mark.gl

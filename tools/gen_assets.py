@@ -8,6 +8,8 @@
 Outputs: chamber.glb, bilateral.glb, embassy.glb (glTF 2.0 binary, one mesh per material,
 textures embedded), layouts/<scene>.json, data/delegations.json (the 193 UN member states),
 textures/exhibits/*.png and MANIFEST.json (sizes, SHA-256 and the generating environment).
+The chamber's flags are read from the committed atlas textures/flags.png (tools/fetch_flags.py
+writes it, once, from the flag-icons SVGs); this generator needs neither npm nor a rasterizer.
 Reruns with the same Pillow/numpy/font produce identical bytes.
 """
 
@@ -48,6 +50,13 @@ def environment() -> dict[str, str]:
     }
 
 
+def _inputs() -> dict[str, str]:
+    """The committed files the scenes are built from besides this code: the real-flag atlas
+    (tools/fetch_flags.py writes it), by SHA-256."""
+    p = REPO / "assets" / "textures" / "flags.png"
+    return {"textures/flags.png": hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "missing"}
+
+
 def _json(data: Any) -> bytes:
     return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -70,8 +79,8 @@ def generate(out: Path, log: bool = True) -> dict[str, bytes]:
         {
             "description": "The 193 member states of the United Nations in General Assembly (English "
             "alphabetical) order. code: ISO 3166-1 alpha-3; placard: the label on the desk; colour: the "
-            "main colour of the procedural stand-in flag (not the real flag), used to tint avatars; "
-            "seat: the chamber seat id.",
+            "colour the real flag (textures/flags.png) is known by, its most common colour other than white "
+            "when that covers 12 % of it, used to tint avatars; seat: the chamber seat id.",
             "delegations": [
                 {
                     "code": code,
@@ -99,6 +108,7 @@ def generate(out: Path, log: bool = True) -> dict[str, bytes]:
     manifest = {
         "generator": "tools/gen_assets.py",
         "environment": environment(),
+        "inputs": _inputs(),
         "total_bytes": sum(len(v) for v in files.values()),
         "files": {k: {"bytes": len(v), "sha256": hashlib.sha256(v).hexdigest()} for k, v in sorted(files.items())},
     }

@@ -253,7 +253,7 @@ def _screens(b: Builders) -> list[dict[str, Any]]:
 
 def _banners(b: Builders, codes: list[str], atlas: Any) -> None:
     """All delegation flags as banners on the side and rear walls, in two rows."""
-    size = (0.6, 0.4)
+    size = (0.6, 0.45)  # 4:3, as the flag atlas
     slots: list[tuple[V3, float]] = []
     rows = (8.2, 9.2)
     per_row = (len(codes) + 1) // 2
@@ -281,7 +281,7 @@ def build(members: tuple[tuple[str, str, str], ...]) -> tuple[Builders, dict[str
     codes = [m[0] for m in members]
     labels = [m[2] or m[1] for m in members]
     placard_img, placards = label_atlas(labels, (256, 64), 8, min_rows=32)
-    flags_img, flags, colours = flag_atlas(codes)
+    flags_img, flags, colours = flag_atlas(codes, cell=(96, 72), real=True)  # real flags, 4:3
     spots = seat_spots(len(members))
     n_tiers = spots[-1].tier + 1
     blank = placards.uv(len(labels))
@@ -293,14 +293,14 @@ def build(members: tuple[tuple[str, str, str], ...]) -> tuple[Builders, dict[str
     screens = _screens(b)
     _banners(b, codes, flags)
     for x in (-6.2, 6.2):
-        c.flag_on_pole(b, (x, STAGE_H, -5.4), flags.uv(0), height=3.2, cloth=(1.2, 0.8), yaw_deg=0.0 if x < 0 else 180.0)
+        c.flag_on_pole(b, (x, STAGE_H, -5.4), flags.uv(0), height=3.2, cloth=(1.2, 0.9), yaw_deg=0.0 if x < 0 else 180.0)
     # a row of member states' flags on the floor either side of the stage
     for k in range(FLAG_ROW):
         for side in (-1.0, 1.0):
             i = 2 * k + (0 if side < 0 else 1)
             x = side * (10.0 + 1.15 * k)
             c.flag_on_pole(b, (x, 0.0, HALL_FRONT + 0.9), flags.uv(1 + i * len(codes) // (2 * FLAG_ROW)), height=3.0,
-                           cloth=(0.9, 0.6), yaw_deg=0.0 if side < 0 else 180.0)
+                           cloth=(0.9, 0.675), yaw_deg=0.0 if side < 0 else 180.0)
 
     images = {
         "placards": png_bytes(placard_img),

@@ -1,4 +1,8 @@
-"""Procedural textures: placard and sign atlases, flags, wall screens and exhibit panels.
+"""Textures: placard and sign atlases, flags, wall screens and exhibit panels.
+
+The member states' flags are the real ones, cropped from the committed atlas
+``assets/textures/flags.png`` (``tools/fetch_flags.py`` rasterized it from flag-icons); everything
+else is procedural.
 
 Everything is drawn with Pillow from fixed inputs, with a hash-seeded generator instead of
 ``random``, and saved as PNG without metadata, so reruns give identical bytes. Text uses
@@ -9,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,10 +200,47 @@ def _draw_un_flag(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int]) -> 
     draw.line([cx, cy - r, cx, cy + r], fill=(255, 255, 255), width=1)
 
 
-def flag_atlas(codes: list[str], cell: tuple[int, int] = (96, 64), cols: int = 16
+REAL_FLAGS = Path(__file__).resolve().parents[2] / "assets" / "textures"
+
+
+def real_flags(folder: Path = REAL_FLAGS) -> tuple[Image.Image, tuple[int, int], dict[str, tuple[int, int]]]:
+    """The committed real-flag atlas: the RGB image, the cell size and alpha-3 code -> cell origin.
+    Exits with a clear message when it is missing or malformed (rebuild: tools/fetch_flags.py)."""
+    try:
+        meta = json.loads((folder / "flags.json").read_text(encoding="utf-8"))
+        with Image.open(folder / "flags.png") as im:
+            img = im.convert("RGB")
+        cell = (int(meta["cell"][0]), int(meta["cell"][1]))
+        cells = {str(k): (int(v["cell"][0]), int(v["cell"][1])) for k, v in meta["flags"].items()}
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+        raise SystemExit(f"assetgen: cannot read the flag atlas in {folder} ({type(e).__name__}: {e}); "
+                         "rebuild it with tools/fetch_flags.py") from None
+    return img, cell, cells
+
+
+def main_colour(flag: Image.Image) -> RGB:
+    """The colour a flag is known by, to tint avatars: its most common colour that is not near
+    white when that covers at least 12 % of the flag (Japan: red), else its most common colour."""
+    counts = Counter(flag.convert("RGB").getdata())
+    total = flag.width * flag.height
+    ranked = counts.most_common()
+    for rgb, n in ranked:
+        if n < 0.12 * total:
+            break
+        if min(rgb) < 200:
+            return rgb
+    return ranked[0][0]
+
+
+def flag_atlas(codes: list[str], cell: tuple[int, int] = (96, 64), cols: int = 16, real: bool = False
                ) -> tuple[Image.Image, Atlas, dict[str, RGB]]:
-    """Cell 0 is the United Nations flag (key "UN"), then one procedural flag per code.
+    """Cell 0 is the United Nations flag (key "UN"), then one flag per code: with ``real``, every
+    code's real flag from the committed atlas (each must be listed there; ``cell`` must be its cell
+    size), else a procedural stand-in (the neutral flags of rooms that name no delegation).
     Returns the image, the atlas and each code's main colour."""
+    src = real_flags() if real else None
+    if src is not None and src[1] != cell:
+        raise SystemExit(f"assetgen: the flag atlas cells are {src[1]}, the scene wants {cell}")
     atlas = Atlas(cols, (len(codes) + 1 + cols - 1) // cols, cell[0], cell[1], inset=1.0)
     img = Image.new("RGB", atlas.size, (255, 255, 255))
     draw = ImageDraw.Draw(img)
@@ -206,7 +249,15 @@ def flag_atlas(codes: list[str], cell: tuple[int, int] = (96, 64), cols: int = 1
     colours: dict[str, RGB] = {"UN": UN_BLUE}
     for i, code in enumerate(codes, start=1):
         x, y = atlas.origin(i)
-        colours[code] = _draw_flag(draw, (x, y, x + cell[0], y + cell[1]), code)
+        if src is None:
+            colours[code] = _draw_flag(draw, (x, y, x + cell[0], y + cell[1]), code)
+            continue
+        if code not in src[2]:
+            raise SystemExit(f"assetgen: the flag atlas has no flag for {code}; rebuild it with tools/fetch_flags.py")
+        sx, sy = src[2][code]
+        flag = src[0].crop((sx, sy, sx + cell[0], sy + cell[1]))
+        img.paste(flag, (x, y))
+        colours[code] = main_colour(flag)
     return img, atlas, colours
 
 

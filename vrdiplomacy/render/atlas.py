@@ -82,7 +82,7 @@ def build_atlas(names: list[str], cell: tuple[int, int] = (256, 64)) -> PlacardA
             ty = y0 + (ph - (box[3] - box[1])) / 2 - box[1]
             draw.text((tx, ty), text, font=font, fill=(12, 14, 22, 255))
         if tag is not None:
-            draw_tag(draw, (x0 + 1, y0 + ph + 1, x0 + cw - 2, y0 + ch - 2), tag)
+            draw_tag(img, (x0 + 1, y0 + ph + 1, x0 + cw - 2, y0 + ch - 2), tag)
         # half-texel inset so bilinear filtering never bleeds into the neighbour cell
         # (the placard's share only: the shader finds a tag below it, 1/PLACARD_SHARE - 1 times as tall)
         rects[name] = ((x0 + 0.5) / width, (y0 + 0.5) / height, (x0 + cw - 0.5) / width, (y0 + ph - 0.5) / height)

@@ -1,8 +1,10 @@
 """Name tags (Pillow, no GL): the card above an avatar's head with who it is, from the roster.
 
-A tag shows a flag placeholder in the delegation's colours (``assets/data/delegations.json``;
-a delegation not listed there gets its avatar tint), the person's name, their role (title) and
-their delegation, one line each. A tag the signed roster did not verify has an amber frame and says
+A tag shows the delegation's real flag (the committed atlas of :mod:`vrdiplomacy.render.flags`,
+4:3), the person's name, their role (title) and their delegation, one line each. A delegation the
+atlas does not list (a test's "Delegation B", an observer), or any delegation when the atlas is
+missing or corrupt, gets a placeholder instead: its colour from ``assets/data/delegations.json``
+(unlisted: its avatar tint) with a contrasting band, so a tag never shows a wrong country's flag. A tag the signed roster did not verify has an amber frame and says
 "unverified" instead of the role, so a name the relay merely claims never looks vouched for.
 
 Tags are drawn into the placard atlas (:mod:`vrdiplomacy.render.atlas`), below the placard text
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from PIL import ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 from vrdiplomacy.scene.crowd import Tag
 
@@ -67,6 +69,28 @@ def _delegation_colours() -> dict[str, RGB8]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _delegation_codes() -> dict[str, str]:
+    """Delegation code, name and placard text (upper case) -> its ISO alpha-3 code."""
+    from vrdiplomacy.errors import AssetError
+    from vrdiplomacy.scene.delegations import load_delegations
+
+    try:
+        table = load_delegations()
+    except AssetError:
+        return {}
+    return {key.upper(): d.code for d in table for key in (d.code, d.name, d.placard)}
+
+
+def tag_flag(delegation: str) -> Image.Image | None:
+    """The real flag a tag shows for ``delegation`` (its code, name or placard, any case); None
+    when it is not a listed delegation or the flag atlas cannot be read (the placeholder then)."""
+    from vrdiplomacy.render.flags import flag_image
+
+    key = delegation.strip().upper()
+    return flag_image(_delegation_codes().get(key, key))
+
+
 def flag_colours(delegation: str) -> tuple[RGB8, RGB8]:
     """The two colours of ``delegation``'s flag placeholder: its colour from the delegations file
     (or, unlisted, the avatar tint of the name) and a contrasting band (white, or navy on white)."""
@@ -93,23 +117,28 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, width: float, size: int, smallest
     return f, text + "…"
 
 
-def draw_tag(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], tag: Tag) -> None:
-    """Draw ``tag`` into ``box`` (x0, y0, x1, y1, inclusive) of an RGBA image."""
+def draw_tag(img: Image.Image, box: tuple[int, int, int, int], tag: Tag) -> None:
+    """Draw ``tag`` into ``box`` (x0, y0, x1, y1, inclusive) of the RGBA image ``img``."""
+    draw = ImageDraw.Draw(img)
     x0, y0, x1, y1 = box
     h = y1 - y0 + 1
     border = TAG_BORDER if tag.verified else TAG_AMBER
     draw.rectangle(box, fill=TAG_BG)
     t = max(1, h // 24)
     draw.rectangle(box, outline=border, width=t)
-    # the flag placeholder: the delegation colour with a band, on the left
+    # the flag on the left, 4:3: the real one, or the placeholder (the delegation colour with a band)
     pad = max(2, h // 8)
     fh = h - 2 * pad
     fh = int(fh * 0.62)
-    fw = int(fh * 1.5)
-    main, band = flag_colours(tag.delegation)
+    fw = round(fh * 4 / 3)
     fx0, fy0 = x0 + pad, y0 + (h - fh) // 2
-    draw.rectangle((fx0, fy0, fx0 + fw - 1, fy0 + fh - 1), fill=main)
-    draw.rectangle((fx0, fy0 + fh // 3, fx0 + fw - 1, fy0 + 2 * fh // 3 - 1), fill=band)
+    real = tag_flag(tag.delegation)
+    if real is not None:
+        img.paste(real.resize((fw, fh), Image.Resampling.LANCZOS).convert(img.mode), (fx0, fy0))
+    else:
+        main, band = flag_colours(tag.delegation)
+        draw.rectangle((fx0, fy0, fx0 + fw - 1, fy0 + fh - 1), fill=main)
+        draw.rectangle((fx0, fy0 + fh // 3, fx0 + fw - 1, fy0 + 2 * fh // 3 - 1), fill=band)
     draw.rectangle((fx0, fy0, fx0 + fw - 1, fy0 + fh - 1), outline=(0, 0, 0, 255), width=1)
     tx = fx0 + fw + pad
     tw = x1 - pad - tx

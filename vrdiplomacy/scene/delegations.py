@@ -2,8 +2,10 @@
 
 Read from ``assets/data/delegations.json`` (written by ``tools/gen_assets.py``). Each entry has
 the ISO 3166-1 alpha-3 ``code`` (the ``delegation`` of a chamber seat), the ``name`` as the UN
-lists it, the shorter ``placard`` label, the seating ``order``, a ``colour`` (the main colour
-of its procedural stand-in flag, to tint avatars) and its chamber ``seat`` id.
+lists it, the shorter ``placard`` label, the seating ``order``, a ``colour`` (the colour its real
+flag is known by — the most common colour of its cell in ``assets/textures/flags.png`` other than
+white, when that covers 12 % of the flag — to tint avatars) and its chamber ``seat`` id. The flag
+images themselves are read by :mod:`vrdiplomacy.render.flags`.
 """
 
 from __future__ import annotations
