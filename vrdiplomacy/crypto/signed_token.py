@@ -20,6 +20,7 @@ import base64
 import binascii
 import hashlib
 import struct
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,7 +230,7 @@ class TokenFormat:
             raise CryptoError(f"proof of possession does not verify: the {self.short} belongs to another key") from None
 
 
-class SignedToken:
+class SignedToken(ABC):
     """What a signed token does through its :class:`TokenFormat`: a base of the frozen dataclasses
     :class:`~vrdiplomacy.crypto.admission.Invitation` and :class:`~vrdiplomacy.reception.passes.ReceptionPass`,
     which give the fields (``signature``, ``token_id``, ``_cache``), :meth:`signed_part`,
@@ -242,18 +243,22 @@ class SignedToken:
     not_after: int
     _cache: dict[str, object]
 
+    @abstractmethod
     def signed_part(self) -> bytes:
-        raise NotImplementedError
+        """The bytes the signature covers (everything before it)."""
 
     @classmethod
+    @abstractmethod
     def parse(cls, data: bytes) -> Self:
-        raise NotImplementedError
+        """The token in ``data``, or a :class:`~vrdiplomacy.errors.CryptoError` naming what is wrong."""
 
+    @abstractmethod
     def signer_der(self) -> bytes:
-        raise NotImplementedError
+        """The DER certificate of whoever signed the token."""
 
+    @abstractmethod
     def holder_key(self) -> bytes:
-        raise NotImplementedError
+        """The raw Ed25519 key the holder proves possession of (empty when the token is not bound)."""
 
     # ------------------------------------------------------------ encoding
 
