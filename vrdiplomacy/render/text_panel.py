@@ -41,6 +41,18 @@ from vrdiplomacy.render.meeting_art import (
 )
 from vrdiplomacy.text.view import DraftView
 
+
+def _on_panel(rgb: tuple[int, int, int], least: float = 110.0) -> tuple[int, int, int]:
+    """A delegation colour made readable on the panel's dark blue: the real flags' black, navy or
+    dark green are lifted towards white until their luma reaches ``least`` (of 255)."""
+    r, g, b = rgb
+    luma = 0.299 * r + 0.587 * g + 0.114 * b
+    if luma >= least:
+        return rgb
+    t = (least - luma) / (255.0 - luma)
+    return (round(r + t * (255 - r)), round(g + t * (255 - g)), round(b + t * (255 - b)))
+
+
 TEXT_PX = 30
 LINE_H = 44
 MARGIN = 36
@@ -162,7 +174,7 @@ def draft_screen(view: DraftView) -> Pixels:
         if g.kind in ("open", "close"):
             draw.text((x, y), g.ch, font=font, fill=AMBER)
         elif g.kind == "tag":
-            _name, rgb = delegation_style(g.ch.strip())
+            rgb = _on_panel(delegation_style(g.ch.strip())[1])
             draw.rounded_rectangle((x + 4, y + 6, x + g.w, y + 32), radius=6, fill=(*rgb, 255))
             draw.text((x + 4 + (g.w - 4) / 2, y + 19), g.ch.strip(), font=tag_font, fill=_contrast(rgb), anchor="mm")
     if first > 0:
@@ -176,7 +188,7 @@ def draft_screen(view: DraftView) -> Pixels:
         if not first <= g.line < first + fit:
             continue
         x, y = xy(g)
-        _name, rgb = delegation_style(c.code)
+        rgb = _on_panel(delegation_style(c.code)[1])
         draw.rectangle((x - 2, y - 4, x + (3 if c.mine else 1), y + LINE_H - 8), fill=(*rgb, 255))
         tw = draw.textlength(c.code, font=tag_font) + 10
         draw.rectangle((x - 2, y - 26, x - 2 + tw, y - 4), fill=(*rgb, 255))
