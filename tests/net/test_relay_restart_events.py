@@ -177,6 +177,8 @@ async def _run(relay: Relay) -> str:
     # senders learn on resume that they are stored, and every client gets them by replay
     assert hook_acked_by_welcome >= 1
     assert hook_replayed >= hook_acked_by_welcome * CLIENTS
+    # the relay service runs its collector policy (net/gc_policy.py): its passes and pauses are in its stats
+    assert all("gc" in s and sum(s["gc"]["passes"]) > 0 for s in relay.stats if s)
     return (f"{ROUNDS} rounds, each with a relay kill during the burst ({ROUNDS - 1} kill -9 from outside, 1 by the "
             f"relay itself right after the fsync, before ack and fan-out; plus 1 restart between rounds to arm it), "
             f"{CLIENTS} clients, {n_events} events, {n_events * CLIENTS} deliveries, 0 missing, 0 duplicated, 0 out of "

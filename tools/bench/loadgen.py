@@ -10,8 +10,15 @@ The set-up is ``tools/bench/federation.py``'s (a 3-node NATS cluster with JetStr
 spread over ``--workers`` processes (guest ``i`` in worker ``i % workers``), each one asyncio loop
 with its guests' TLS links and one UDP socket per worker, so one process's event loop is not
 what limits 1000 links. The workers start their load at one agreed ``CLOCK_MONOTONIC`` instant
-(the same clock in every process of the machine, so a voice frame's send stamp, written by the
-speaker's worker, is read by the receiver's) and measure the same window.
+and measure the same window. A voice frame carries its send time (``CLOCK_REALTIME``, written by
+the speaker's worker right before sealing and sending it); its latency runs to the moment the
+kernel put the bundle in the receiving guest's socket (``SO_TIMESTAMPNS``, the same clock), so a
+worker's own wait for a CPU before it reads is not counted: the guests stand for delegates on
+machines of their own. ``voice_read_same_cross_p99_ms`` is the same figure to the moment the
+worker read the frame, for comparison. For the same reason the workers run at the lowest priority
+(``--worker-nice``, default 19, applied to their scheduler autogroup too): on the shared machine
+they must not take the CPU from the relays and NATS servers being measured; their CPU, loop lag
+and run-queue wait are reported, and ``voice_delivered_pct`` shows whether they kept up.
 
 Every guest counts its downlink (UDP payload + 28 bytes of UDP/IPv4 header per datagram); every
 ``--open-every``-th guest also opens its bundles (ChaCha20-Poly1305, as a client does) and times
@@ -40,10 +47,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -71,6 +81,9 @@ from vrdiplomacy.net.stats import BINS, LatencyHistogram
 
 _ENTRY = wire.ENTRY_HDR.unpack_from
 _CTR = wire.MEDIA_HEADER.unpack_from
+_SCM_TIMESTAMPNS = getattr(socket, "SCM_TIMESTAMPNS", 35)  # Linux: SO_TIMESTAMPNS == SCM_TIMESTAMPNS == 35
+_TIMESPEC = struct.Struct("@qq").unpack_from
+_ANC_SIZE = socket.CMSG_SPACE(16)
 
 
 def hist_out(h: LatencyHistogram) -> dict[str, Any]:
@@ -95,6 +108,8 @@ class WorkerBench(FedBench):
         super().__init__(args, nodes)
         self.indices = indices
         self.tx_voice: dict[int, int] = {}
+        # voice latency to the moment the guest's worker read the frame (includes the generator's own waits)
+        self.read_local, self.read_cross = LatencyHistogram(), LatencyHistogram()
 
     async def join_all(self) -> list[asyncio.Task[None]]:
         tasks: list[asyncio.Task[None]] = []
@@ -117,6 +132,7 @@ class WorkerBench(FedBench):
             self.by_id[s.core.client_id] = s
             self.node_of[s.core.client_id] = s.node  # type: ignore[attr-defined]
             self.udp_targets[s.node] = ("127.0.0.1", s.core.udp_port)  # type: ignore[attr-defined]
+        self.udp.setsockopt(socket.SOL_SOCKET, _SCM_TIMESTAMPNS, 1)  # kernel receive time of each datagram
         self.loop.add_reader(self.udp.fileno(), self._on_readable)
         for s in self.sims:
             self._flush(s)
@@ -130,22 +146,22 @@ class WorkerBench(FedBench):
         pad = bytes(self.args.voice_bytes - 9)
         for sim in speakers:
             node = getattr(sim, "node", 0)
-            sim.core.send_voice(level, time.monotonic_ns().to_bytes(8, "big") + bytes((node,)) + pad)
+            sim.core.send_voice(level, time.time_ns().to_bytes(8, "big") + bytes((node,)) + pad)
             self._send_dgrams(sim)
             if self.measuring:
                 self.voice_sent += 1
                 self.tx_voice[sim.index] = self.tx_voice.get(sim.index, 0) + 1
 
     def _on_readable(self) -> None:
-        recv = self.udp.recv
+        recvmsg = self.udp.recvmsg
         by_id = self.by_id
         now = self.loop.time()
-        clock = time.monotonic_ns
+        clock = time.time_ns
         measuring = self.measuring
         w0, w1 = self.window_ns
         for _ in range(4096):
             try:
-                data = recv(2048)
+                data, anc, _fl, _addr = recvmsg(2048, _ANC_SIZE)
             except OSError:
                 break
             if len(data) < wire.MEDIA_HEADER_SIZE + 16:
@@ -170,6 +186,12 @@ class WorkerBench(FedBench):
             if not measuring:
                 continue
             t = clock()
+            # when the kernel put the datagram in the guest's socket (SO_TIMESTAMPNS, CLOCK_REALTIME)
+            arrived = t
+            for level, typ, cdata in anc:
+                if level == socket.SOL_SOCKET and typ == _SCM_TIMESTAMPNS and len(cdata) >= 16:
+                    sec, nsec = _TIMESPEC(cdata)
+                    arrived = sec * 1_000_000_000 + nsec
             here = sim.node  # type: ignore[attr-defined]
             pos, n = 0, len(pt)
             while pos < n:
@@ -180,7 +202,9 @@ class WorkerBench(FedBench):
                         sent = int.from_bytes(pt[pos + 3:pos + 11], "big")
                         if w0 <= sent < w1:
                             sim.rx_voice += 1
-                            (self.voice_local if pt[pos + 11] == here else self.voice_cross).add((t - sent) * 1e-9)
+                            cross = pt[pos + 11] != here
+                            (self.voice_cross if cross else self.voice_local).add((arrived - sent) * 1e-9)
+                            (self.read_cross if cross else self.read_local).add((t - sent) * 1e-9)
                     else:
                         sim.rx_poses += 1
                 pos += ln
@@ -203,14 +227,14 @@ async def worker_main(cfg: dict[str, Any]) -> None:
     warm, dur = float(go["warmup"]), float(go["duration"])
     await asyncio.sleep(max(0.0, (t0_ns - time.monotonic_ns()) * 1e-9))
     await bench.drive(warm)
-    w0 = time.monotonic_ns()
+    w0 = time.time_ns()
     bench.window_ns = (w0, 1 << 62)
     bench.loop_lag = LatencyHistogram()
     c0 = os.times()
     bench.measuring = True
     await bench.drive(dur)
     c1 = os.times()
-    w1 = time.monotonic_ns()
+    w1 = time.time_ns()
     bench.window_ns = (w0, w1)
     wall = (w1 - w0) * 1e-9
     rx = [(s.index, s.rx_bytes) for s in bench.sims]
@@ -226,6 +250,8 @@ async def worker_main(cfg: dict[str, Any]) -> None:
         "voice_sent": bench.voice_sent,
         "voice_local": hist_out(bench.voice_local),
         "voice_cross": hist_out(bench.voice_cross),
+        "read_local": hist_out(bench.read_local),
+        "read_cross": hist_out(bench.read_cross),
         "loop_lag": hist_out(bench.loop_lag),
         "rx_bad": sum(s.rx_bad for s in bench.sims),
         "links_lost": bench.links_lost,
@@ -243,10 +269,15 @@ def spawn_worker(args: argparse.Namespace, w: int, nodes: list[tuple[int, str]])
     cfg = {"args": {"voice_bytes": args.voice_bytes, "join_batch": args.join_batch, "open_every": args.open_every, "room": "reception", "last_n": args.last_n,
                     "stagger_voice": False, "speakers": 0, "clients": args.clients},
            "nodes": nodes, "indices": list(range(w, args.clients, args.workers)), "speakers": args.speakers}
-    return subprocess.Popen(["nice", "-n", str(args.nice), sys.executable, __file__, "--worker", json.dumps(cfg)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT),
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                            start_new_session=True)  # its own scheduler autogroup, as each relay and NATS server
+    p = subprocess.Popen(["nice", "-n", str(args.worker_nice), sys.executable, __file__, "--worker", json.dumps(cfg)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT),
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                         start_new_session=True)  # its own scheduler autogroup, as each relay and NATS server
+    # with sched_autogroup the CPU is shared between sessions first, and a process's own niceness counts only
+    # inside its session: the worker's session gets the same niceness (no effect where autogroups are off)
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{p.pid}/autogroup").write_text(str(args.worker_nice))
+    return p
 
 
 def read_line(p: subprocess.Popen[str], what: str) -> dict[str, Any]:
@@ -329,6 +360,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rq = [round((b - a) / wall * 1000) for a, b in zip(rq0, rq1)]
     nw, nr = len(wpids), len(pids)
     local, cross, lag = LatencyHistogram(), LatencyHistogram(), LatencyHistogram()
+    read_local, read_cross = LatencyHistogram(), LatencyHistogram()
     down: list[float] = []
     sampled: list[int] = []
     tx: dict[int, int] = {}
@@ -336,6 +368,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for r in results:
         local.merge(hist_in(r["voice_local"]))
         cross.merge(hist_in(r["voice_cross"]))
+        read_local.merge(hist_in(r["read_local"]))
+        read_cross.merge(hist_in(r["read_cross"]))
         lag.merge(hist_in(r["loop_lag"]))
         down += [b * 8 / r["wall"] / 1000 for _i, b in r["rx_bytes"]]
         sampled += r["sampled"]
@@ -373,6 +407,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "guests_opening_bundles": len(sampled), "window_s": round(wall, 1), "load_average_1min": round(os.getloadavg()[0], 2),
         "downlink_kbit_mean": round(sum(down) / max(1, len(down))), "downlink_kbit_max": round(max(down, default=0)),
         "voice_same_node_p50_p99_ms": ms(local), "voice_cross_node_p50_p99_ms": ms(cross),
+        "voice_read_same_cross_p99_ms": (ms(read_local)[1], ms(read_cross)[1]),
         "voice_delivered_pct": round(100 * got / max(1, expected), 2),
         "relay_cpu_pct": [round(c, 1) for c in cpu[:nr]], "nats_cpu_pct": [round(c, 1) for c in cpu[nr:]],
         "relay_cpu_pct_total": round(sum(cpu[:nr]), 1), "nats_cpu_pct_total": round(sum(cpu[nr:]), 1),
@@ -392,6 +427,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "nats_voice_transit_p50_p99_ms": [fs(s, "voice_transit") for s in stats1],
         "nats_published_per_s": [round(f["publish_msgs"] / wall) for f in fed],
         "nats_kbyte_per_s": [round(f["publish_bytes"] / wall / 1000) for f in fed],
+        # full collector passes in the window and the longest pause of one since the relay started
+        "relay_gc_full_passes": [b.get("gc", {}).get("passes", [0, 0, 0])[2] - a.get("gc", {}).get("passes", [0, 0, 0])[2]
+                                 for a, b in zip(stats0, stats1)],
+        "relay_gc_pause_ms_max": [b.get("gc", {}).get("pause_ms_max", [0, 0, 0]) for b in stats1],
         "bundles_failing_to_open": sum(r["rx_bad"] for r in results),
         "links_lost": sum(r["links_lost"] for r in results),
         **floor,
@@ -417,6 +456,9 @@ def main() -> int:
     p.add_argument("--voice-bytes", type=int, default=90, help="voice payload bytes per 20 ms frame (default 90)")
     p.add_argument("--last-n", type=int, default=4, help="relay last-N (default 4)")
     p.add_argument("--nice", type=int, default=5, help="niceness of relays, NATS servers and workers (default 5)")
+    p.add_argument("--worker-nice", type=int, default=19,
+                   help="niceness of the guests' workers (default 19: they stand for guests on machines of their own, "
+                        "so on a shared machine they must not take CPU from the relays and NATS servers being measured)")
     p.add_argument("--json", default="", help="also write the result as JSON to this file")
     p.add_argument("--relay-root", default="", help="run the relays from this checkout (such as `git archive` of "
                                                     "another commit), for a before/after comparison")

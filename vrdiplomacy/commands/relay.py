@@ -184,7 +184,11 @@ async def _serve(host: str, port: int, state_dir: Path, settings: RelaySettings,
     from vrdiplomacy.net.relay_server import RelayServer
 
     files = raise_fd_limit()
-    server = RelayServer(host, port, state_dir, settings, layouts, None, stats_file, layout_for, nats, shared_dir)
+    from vrdiplomacy.net.gc_policy import GcSettings
+
+    # a relay service process: its long-lived heap is frozen once admissions settle (see gc_policy)
+    server = RelayServer(host, port, state_dir, settings, layouts, None, stats_file, layout_for, nats, shared_dir,
+                         gc_policy=GcSettings())
     await server.start()
     print(f"relay listening on {host}:{server.port} (TLS over TCP; media on UDP {server.udp_port})", flush=True)
     from vrdiplomacy.app.addresses import show_fingerprint

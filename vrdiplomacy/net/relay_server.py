@@ -46,6 +46,7 @@ from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.net import tls
 from vrdiplomacy.net.event_log import FileEventStore
 from vrdiplomacy.net.federation_io import FederationLink, NatsOptions
+from vrdiplomacy.net.gc_policy import GcSettings, HeapFreezer
 from vrdiplomacy.net.preauth import TlsListener, TlsStream
 from vrdiplomacy.net.relay_core import Datagram, RelayCore
 from vrdiplomacy.net.relay_state import RelaySettings
@@ -73,6 +74,7 @@ class RelayServer:
         layout_for: Callable[[str], Layout | None] | None = None,
         nats: NatsOptions | None = None,
         shared_dir: Path | None = None,
+        gc_policy: GcSettings | None = None,
     ) -> None:
         self.host = host
         self.requested_port = port
@@ -114,6 +116,9 @@ class RelayServer:
         self._closed = asyncio.Event()
         self.nats = nats
         self.fed: FederationLink | None = None
+        # the collector policy of a relay service process (never of a relay embedded in a client)
+        self.heap = HeapFreezer(gc_policy) if gc_policy is not None else None
+        self._heap_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -142,6 +147,9 @@ class RelayServer:
         self._schedule()
         if self.stats_file is not None:
             self._stats_task = asyncio.create_task(self._stats_loop())
+        if self.heap is not None:
+            self.heap.install()
+            self._heap_task = asyncio.create_task(self._heap_loop())
         log.debug("relay listening on %s:%d (TLS/TCP), media on UDP %d", self.host, self.port, self.udp_port)
         logs = self.core.waiting_logs()
         if logs:
@@ -175,10 +183,13 @@ class RelayServer:
             await self.fed.close()
         if self._timer is not None:
             self._timer.cancel()
-        if self._stats_task is not None:
-            self._stats_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._stats_task
+        for task in (self._stats_task, self._heap_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self.heap is not None:
+            self.heap.uninstall()
         if self._udp is not None and self._loop is not None:
             self._loop.remove_reader(self._udp.fileno())
             self._udp.close()
@@ -307,6 +318,8 @@ class RelayServer:
         else:
             self._write_out(out.streams, out.close, now)
         while (ev := self.core.next_event()) is not None:
+            if self.heap is not None:
+                self.heap.note(ev.kind, now)
             log.info("session %s: %s (%s, seat %s, room %s%s)%s", ev.kind, ev.client_id, ev.identity, ev.seat or "-", ev.room,
                      f", invited as {ev.role}" if ev.role else "", f": {ev.reason}" if ev.reason else "")
         if self.fed is not None:
@@ -410,6 +423,8 @@ class RelayServer:
             d["preauth"] = {**g.counters.as_dict(), "unfinished": len(g.pending), "peak": g.peak}
         if self.fed is not None:
             d["federation"] = self.fed.stats()
+        if self.heap is not None:
+            d["gc"] = self.heap.stats()
         d["cpu_s"] = ru.ru_utime + ru.ru_stime
         d["pid"] = os.getpid()
         return d
@@ -424,6 +439,14 @@ class RelayServer:
             os.replace(tmp, self.stats_file)
         except OSError as e:
             log.warning("cannot write stats file %s: %s", self.stats_file, e)
+
+    async def _heap_loop(self) -> None:
+        assert self.heap is not None and self._loop is not None
+        while True:
+            await asyncio.sleep(1.0)
+            did = self.heap.tick(self._loop.time())
+            if did == "full":
+                log.debug("full collection after departures: %d objects freed", self.heap.collected)
 
     async def _stats_loop(self) -> None:
         while True:
