@@ -17,8 +17,8 @@ def _pose(p: Peer, seq: int, x: float) -> None:
     p.core.send_pose_frame(wire.PoseFrame(seq % 10 == 1, seq, (int(x * 100), 160, 0), bytes([seq & 0xFF]) * 26))
 
 
-def _room(crowd_size: int, n_far: int = 4) -> tuple[Pump, Peer, Peer, list[Peer]]:
-    pm = Pump(RelayCore(SECRET, RelaySettings(interest=InterestSettings(crowd_size=crowd_size)),
+def _room(crowd_size: int, n_far: int = 4, pose_wave: int = 64) -> tuple[Pump, Peer, Peer, list[Peer]]:
+    pm = Pump(RelayCore(SECRET, RelaySettings(interest=InterestSettings(crowd_size=crowd_size), pose_wave=pose_wave),
                         layouts={"plenary": lounge_layout()}, epoch=1))
     a, b = pm.add("alice", "s1"), pm.add("bob", "s2")
     far = [pm.add(f"far{i}", f"f{i}") for i in range(n_far)]
@@ -98,3 +98,52 @@ def test_interest_reuses_distances_until_someone_moves_past_the_tolerance() -> N
     r2 = ri.recompute(0.4)
     assert 5 not in r2.near[4] and 5 not in r2.near[6] and r2.near[5] == [28, 29, 30, 31, 32]
     assert 5 in r2.near[30] and r2.near[20] is r1.near[20]  # far from both places: unchanged
+
+
+def test_a_large_pose_wave_goes_out_in_pieces_so_voice_does_not_wait_behind_it() -> None:
+    """At 1000 guests one pose flush sealed and sent 500 bundles (about 7 ms of the relay's CPU)
+    in one go, and a voice frame read meanwhile waited for all of them. Now a flush sends at
+    most ``pose_wave`` pose-only bundles and asks to run again at once (after the event loop has
+    read what arrived); voice read in between goes out first and takes the poses waiting for
+    its receivers along. Every pose entry still arrives exactly once."""
+    pm, a, b, far = _room(crowd_size=100, n_far=4, pose_wave=2)
+    relay = pm.relay
+    a.core.send_voice(wire.level_byte(-12, True), b"V" * 60)  # alice has spoken: she is in everyone's last-N
+    pm.run(0.1)
+    for p in pm.peers:
+        p.events.clear()
+    peers = pm.peers
+    by_addr = {p.addr: p for p in peers}
+    for seq, p in enumerate(peers):  # everyone moves once: pose entries pending for all six
+        _pose(p, 2 + seq * 10 + 1, 0.0 if p in (a, b) else 15.0)  # (seq % 10 != 1: deltas)
+        for d in p.core.datagrams_to_send(pm.now):
+            relay.receive_datagram(d, p.addr, pm.now)
+    pieces: list[int] = []
+    voiced = False
+    for _ in range(60):  # 60 ms in 1 ms steps
+        while pm.now >= relay.timer():
+            relay.handle_timer(pm.now)
+            out = relay.to_send(pm.now).datagrams
+            if not out:
+                break
+            pieces.append(len(out))
+            for d, addr, _tv, _tp in out:
+                by_addr[addr].core.receive_datagram(d, pm.now)
+            if len(pieces) == 1 and not voiced:  # the first piece has gone: alice speaks now
+                voiced = True
+                a.core.send_voice(wire.level_byte(-12, True), b"W" * 60)
+                for d in a.core.datagrams_to_send(pm.now):
+                    relay.receive_datagram(d, a.addr, pm.now)
+        pm.now += 0.001
+    for p in peers:
+        while (ev := p.core.next_event()) is not None:
+            p.events.append(ev)
+    assert pieces and pieces[0] <= 2, pieces  # the wave's first piece: at most pose_wave bundles
+    assert len(pieces) >= 2, pieces  # the rest followed at once, not one tick later
+    heard = [p for p in peers if p is not a and pm.of(p, VoiceReceived)]
+    assert len(heard) == len(peers) - 1  # the voice frame read between the pieces reached everyone
+    for p in peers:  # each pose entry exactly once, whichever bundle carried it
+        seqs = sorted(e.seq for e in pm.of(p, PoseReceived))
+        assert seqs == sorted(set(seqs)), (p.core.identity, seqs)
+    total = sum(len(pm.of(p, PoseReceived)) for p in peers)
+    assert total > 0

@@ -509,7 +509,7 @@ class RelayFederation:
                     for ap in route[2]:
                         ap(entry)
                     self.counters.voice_forwarded += len(route[2])
-                    self._voice_to(ri, route[1], now)
+                    self._voice_to(ri, route[1], now, gather=False)  # the sender's node gathered it
             elif kind == wire.DG_POSE and size >= _POSE_SIZE:
                 hdr = _POSE_UNPACK(data, pt_at)
                 ri.pose_hdr[cid] = hdr

@@ -140,6 +140,8 @@ class RelayCore(RelayReception, RelaySpaces, RelayAdmission, RelayMedia, RelayFe
             t = min(t, self._next_pose_flush)
         if self._voice_due:
             t = min(t, self._voice_due)
+        if self._pose_rest:  # the rest of a pose wave: at the next turn of the event loop
+            t = min(t, 0.0)
         if (mt := self._meeting_timer()) is not None:
             t = min(t, mt)
         return t

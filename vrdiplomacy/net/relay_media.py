@@ -81,6 +81,7 @@ class RelayMedia:
         self._pose_since = 0.0  # arrival of the first pose fanned out since the last flush tick
         self._poses_waiting = False  # stamped pose entries wait for a later tick
         self._next_pose_flush = 0.0
+        self._pose_rest: list[Session] = []  # receivers of a pose wave left for the next flush (pose_wave)
 
     def receive_datagram(self, data: bytes, addr: Any, now: float) -> None:
         """One UDP datagram from ``addr``: forward it, answer a bind, or count why it was dropped."""
@@ -174,14 +175,14 @@ class RelayMedia:
             self._dgrams.append((s.sealer.seal(wire.DG_BIND_ACK, b""), addr, 0.0, 0.0))
             c.datagrams_out += 1
 
-    def _voice_to(self, ri: Any, receivers: list[Session], now: float) -> None:
+    def _voice_to(self, ri: Any, receivers: list[Session], now: float, gather: bool = True) -> None:
         """Voice entries appended for ``receivers`` go out at this flush, or in a crowd once the
-        gathering window (``voice_gather``) of the first held frame ends."""
-        gather = self.s.voice_gather
-        if gather > 0 and len(ri.members) > ri.settings.crowd_size:
+        gathering window (``voice_gather``) of the first held frame ends. Without ``gather`` (voice
+        another relay node already gathered) a frame joins an open window but never opens one."""
+        if self.s.voice_gather > 0 and len(ri.members) > ri.settings.crowd_size and (gather or self._voice_due):
             self._voice_held.append((receivers, now))
             if not self._voice_due:
-                self._voice_due = now + gather
+                self._voice_due = now + self.s.voice_gather
         else:
             self._voice_out.append((receivers, now))
 
@@ -321,6 +322,12 @@ class RelayMedia:
                 # carried-over pose entries then wait for the next one), stamped with the earliest
                 self._emit_all(dict.fromkeys(r for receivers, _tv in vo for r in receivers), now, min(tv for _r, tv in vo))
             vo.clear()
+        wave = self.s.pose_wave
+        if self._pose_rest:  # the rest of a large pose wave, after the loop has read what arrived
+            rest = self._pose_rest
+            self._pose_rest = rest[wave:]
+            live = self.sessions
+            self._emit_all([r for r in rest[:wave] if live.get(r.client_id) is r], now, 0.0)
         if now < self._next_pose_flush:
             return
         hold = self.s.pose_hold
@@ -346,6 +353,9 @@ class RelayMedia:
                     ready.append(r)
                 else:
                     waiting = True
+        if len(ready) > wave:
+            self._pose_rest += ready[wave:]
+            del ready[wave:]
         if ready:
             self._emit_all(ready, now, 0.0)
         self._poses_waiting = waiting
