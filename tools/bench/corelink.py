@@ -8,8 +8,8 @@ subclasses it for what it measures; its participants are any objects with the fi
 :class:`Link`.
 
 :func:`start_relay` starts the relay the bench measures, in its own process. Used by
-``meeting_latency.py``; the relay load benches (``relay_load.py``, ``federation.py``,
-``loadgen.py``) drive their cores the same way and can move onto it.
+``meeting_latency.py`` and the relay load benches (``relay_load.py``, and through it
+``federation.py`` and ``loadgen.py``).
 """
 
 from __future__ import annotations
@@ -49,6 +49,13 @@ class CoreLinks:
     def on_event(self, link: Any, ev: object) -> None:
         """Each event a core gives (the bench's to count or fold; dropped by default)."""
 
+    def on_data(self, link: Any, data: bytes) -> None:
+        """Control bytes from the relay, before the core reads them (for a bench that watches frames)."""
+
+    def address(self, link: Any) -> tuple[str, int]:
+        """Where ``link`` connects (the one relay by default; a relay node of its own in a federation)."""
+        return self.host, self.port
+
     def flush(self, link: Any) -> None:
         """Write what the core has to send, hand its events over, (re)arm its timer."""
         core = link.core
@@ -73,8 +80,8 @@ class CoreLinks:
     async def run_link(self, link: Any, up: asyncio.Future[None]) -> None:
         """Connect ``link`` and feed its core until the link ends; ``up`` is set once it is
         connected (or fails with why it could not be)."""
-        reader, writer = await asyncio.open_connection(self.host, self.port, ssl=tls.client_context(),
-                                                       server_hostname=None)
+        host, port = self.address(link)
+        reader, writer = await asyncio.open_connection(host, port, ssl=tls.client_context(), server_hostname=None)
         tls.check_pin(writer.get_extra_info("ssl_object"), self.fingerprint)
         link.writer = writer
         link.core.connect(self.loop.time())
@@ -85,6 +92,7 @@ class CoreLinks:
                 if not data:
                     link.lost = "relay closed the connection"
                     break
+                self.on_data(link, data)
                 link.core.receive(data, self.loop.time())
                 if link.core.state == "connected" and not up.done():
                     up.set_result(None)

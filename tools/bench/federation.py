@@ -20,7 +20,6 @@ import asyncio
 import gc
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,17 +32,17 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "tests" / "federation"))
 
+from corelink import free_port
 from relay_load import (
-    UDP_IP_OVERHEAD,
     Bench,
     SimClient,
+    add_traffic_options,
     proc_cpu,
     read_stats,
     run_queue_wait,
     seat_position,
 )
 
-from vrdiplomacy.errors import CryptoError
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.client_core import ClientCore
 from vrdiplomacy.net.stats import LatencyHistogram
@@ -63,79 +62,39 @@ class FedBench(Bench):
         self.voice_cross = LatencyHistogram()
         self.voice_local = LatencyHistogram()
 
-    async def _link(self, sim: SimClient, up: asyncio.Future[None]) -> None:
-        # Bench._link reads self.port before its first await, so setting it here picks the node
-        self.port = self.nodes[sim.node][0]  # type: ignore[attr-defined]
-        await super()._link(sim, up)
+    join_timeout = 60.0
+    ready_timeout = 20.0
 
-    async def join_all(self) -> list[asyncio.Task[None]]:
-        tasks: list[asyncio.Task[None]] = []
-        n = self.args.clients
-        for start in range(0, n, 25):
-            ups = []
-            for i in range(start, min(n, start + 25)):
-                pos, yaw = seat_position(i)
-                sim = SimClient(i, ClientCore(f"guest-{i:04d}", f"seat-{i:04d}", "reception"), pos, yaw)
-                sim.node = i % len(self.nodes)  # type: ignore[attr-defined]
-                self.sims.append(sim)
-                up: asyncio.Future[None] = self.loop.create_future()
-                tasks.append(asyncio.create_task(self._link(sim, up)))
-                ups.append(up)
-            await asyncio.wait_for(asyncio.gather(*ups), 60.0)
-        for s in self.sims:
-            self.by_id[s.core.client_id] = s
-            self.node_of[s.core.client_id] = s.node  # type: ignore[attr-defined]
-            self.udp_targets[s.node] = ("127.0.0.1", s.core.udp_port)  # type: ignore[attr-defined]
+    def address(self, sim: SimClient) -> tuple[str, int]:
+        return "127.0.0.1", self.nodes[sim.node][0]  # type: ignore[attr-defined]
+
+    def make_sims(self) -> list[SimClient]:
+        return [self.guest(i) for i in range(self.args.clients)]
+
+    def guest(self, i: int) -> SimClient:
+        """Guest ``i`` of the reception, on node ``i % nodes``."""
+        pos, yaw = seat_position(i)
+        sim = SimClient(i, ClientCore(f"guest-{i:04d}", f"seat-{i:04d}", "reception"), pos, yaw)
+        sim.node = i % len(self.nodes)  # type: ignore[attr-defined]
+        return sim
+
+    def joined(self, sim: SimClient) -> None:
+        node = sim.node  # type: ignore[attr-defined]
+        self.node_of[sim.core.client_id] = node
+        self.udp_targets[node] = ("127.0.0.1", sim.core.udp_port)
         self.relay_udp = self.udp_targets[0]
-        self.loop.add_reader(self.udp.fileno(), self._on_readable)
-        for s in self.sims:
-            self._flush(s)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not all(s.core.media_ready for s in self.sims):
-            await asyncio.sleep(0.05)
-        return tasks
 
-    def _send_dgrams(self, sim: SimClient) -> None:
-        target = self.udp_targets[getattr(sim, "node", 0)]
-        if target is None:
-            return
-        send = self.udp.sendto
-        for d in sim.core.datagrams_to_send(self.loop.time()):
-            try:
-                send(d, target)
-            except OSError:
-                self.send_failed += 1
+    def media_target(self, sim: SimClient) -> tuple[str, int] | None:
+        return self.udp_targets[getattr(sim, "node", 0)]
 
     def _on_readable(self) -> None:
-        recv = self.udp.recv
-        by_id, node_of = self.by_id, self.node_of
-        now = self.loop.time()
+        """Voice latency of same-node and cross-node pairs (by the sender's node)."""
+        node_of = self.node_of
         clock = time.monotonic_ns
-        for _ in range(4096):
-            try:
-                data = recv(2048)
-            except OSError:
-                break
-            if len(data) < wire.MEDIA_HEADER_SIZE + 16:
-                continue
-            _v, kind, cid, ctr = _CTR(data)
-            sim = by_id.get(cid)
-            if sim is None:
-                continue
-            if kind != wire.DG_BUNDLE or sim.opener is None:
-                sim.core.receive_datagram(data, now)
-                continue
-            try:
-                pt = sim.opener.open(data, ctr)
-            except CryptoError:
-                sim.rx_bad += 1
-                continue
-            if not self.measuring:
-                continue
-            sim.rx_bytes += len(data) + UDP_IP_OVERHEAD
-            sim.rx_dgrams += 1
+        w0, w1 = self.window_ns
+        for sim, pt, _anc in self._bundles():
+            cid = sim.core.client_id
             t = clock()
-            w0, w1 = self.window_ns
             here = node_of.get(cid)
             pos, n = 0, len(pt)
             while pos < n:
@@ -151,11 +110,6 @@ class FedBench(Bench):
                         sim.rx_poses += 1
                 pos += ln
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 _PROFILED = """import cProfile, runpy, signal, sys
@@ -213,7 +167,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"joining {args.clients} guests over {args.nodes} node(s) ...", file=sys.stderr)
         tasks = await bench.join_all()
         ready = sum(s.core.media_ready for s in bench.sims)
-        bench.prepare_poses()
         gc.collect()
         gc.freeze()
         print(f"{ready}/{args.clients} ready; warming up {args.warmup:g} s, measuring {args.duration:g} s", file=sys.stderr)
@@ -240,15 +193,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stats1 = [read_stats(s) for *_x, s in relays]
         await bench.close(tasks)
     finally:
-        for p, *_ in relays:
-            p.terminate()
-        for p, *_ in relays:
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        if cluster is not None:
-            cluster.stop()
+        stop_all(relays, cluster)
     cpu = [(b - a) / wall * 100 for a, b in zip(cpu0, cpu1)]
     rq = [round((b - a) / wall * 1000, 1) for a, b in zip(rq0, rq1)]
     n = len(bench.sims)
@@ -288,15 +233,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def stop_all(relays: list[tuple[subprocess.Popen[str], int, str, Path]], cluster: Any) -> None:
+    """Stop the relay nodes (SIGTERM, then SIGKILL after 5 s) and the NATS cluster."""
+    for p, *_ in relays:
+        p.terminate()
+    for p, *_ in relays:
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    if cluster is not None:
+        cluster.stop()
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--clients", type=int, default=200, help="simulated guests (1-1000, default 200)")
     p.add_argument("--nodes", type=int, default=2, help="relay nodes (1: one relay without NATS; default 2)")
-    p.add_argument("--speakers", type=int, default=3, help="simultaneous speakers (default 3)")
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds (max 60, default 10)")
-    p.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring (default 2)")
-    p.add_argument("--voice-bytes", type=int, default=90, help="voice payload bytes per 20 ms frame (default 90)")
-    p.add_argument("--last-n", type=int, default=4, help="relay last-N (default 4)")
+    add_traffic_options(p)
     p.add_argument("--nice", type=int, default=5, help="niceness of the relays (default 5)")
     p.add_argument("--json", default="", help="also write the result as JSON to this file")
     p.add_argument("--relay-root", default="", help="run the relays from this checkout (such as `git archive` of "
@@ -308,13 +263,17 @@ def main() -> int:
     if not 0 < args.duration <= 60:
         p.error("--duration must be in (0, 60]")
     os.nice(args.nice)
-    res = asyncio.run(run(args))
+    report(asyncio.run(run(args)), args.json)
+    return 0
+
+
+def report(res: dict[str, Any], json_path: str = "") -> None:
+    """Print the results one per line (and write them as JSON to ``json_path`` if given)."""
     w = max(map(len, res))
     for k, v in res.items():
         print(f"{k:<{w}}  {v}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=1))
-    return 0
+    if json_path:
+        Path(json_path).write_text(json.dumps(res, indent=1))
 
 
 if __name__ == "__main__":

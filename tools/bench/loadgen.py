@@ -63,27 +63,24 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from federation import ROOT, FedBench, start_relay
+from federation import ROOT, FedBench, report, start_relay, stop_all
 from relay_load import (
     UDP_IP_OVERHEAD,
     SimClient,
+    add_traffic_options,
     proc_cpu,
     read_stats,
     run_floor,
     run_queue_wait,
-    seat_position,
 )
 
-from vrdiplomacy.errors import CryptoError
 from vrdiplomacy.net import wire
-from vrdiplomacy.net.client_core import ClientCore
 from vrdiplomacy.net.stats import BINS, LatencyHistogram
 
 _ENTRY = wire.ENTRY_HDR.unpack_from
 _CTR = wire.MEDIA_HEADER.unpack_from
 _SCM_TIMESTAMPNS = getattr(socket, "SCM_TIMESTAMPNS", 35)  # Linux: SO_TIMESTAMPNS == SCM_TIMESTAMPNS == 35
 _TIMESPEC = struct.Struct("@qq").unpack_from
-_ANC_SIZE = socket.CMSG_SPACE(16)
 
 
 def hist_out(h: LatencyHistogram) -> dict[str, Any]:
@@ -111,35 +108,19 @@ class WorkerBench(FedBench):
         # voice latency to the moment the guest's worker read the frame (includes the generator's own waits)
         self.read_local, self.read_cross = LatencyHistogram(), LatencyHistogram()
 
+    ready_timeout = 60.0
+    join_timeout = 120.0
+
+    def make_sims(self) -> list[SimClient]:
+        self.join_batch = self.args.join_batch
+        sims = [self.guest(i) for i in self.indices]
+        for sim in sims:
+            sim.sampled = sim.index % self.args.open_every == 0
+        return sims
+
     async def join_all(self) -> list[asyncio.Task[None]]:
-        tasks: list[asyncio.Task[None]] = []
-        for i in self.indices:
-            pos, yaw = seat_position(i)
-            sim = SimClient(i, ClientCore(f"guest-{i:04d}", f"seat-{i:04d}", self.args.room), pos, yaw)
-            sim.node = i % len(self.nodes)  # type: ignore[attr-defined]
-            sim.sampled = i % self.args.open_every == 0  # type: ignore[attr-defined]
-            self.sims.append(sim)
-        self.prepare_poses()  # before any link is up: no heartbeat waits for it
-        step = self.args.join_batch
-        for start in range(0, len(self.sims), step):
-            ups = []
-            for sim in self.sims[start:start + step]:
-                up: asyncio.Future[None] = self.loop.create_future()
-                tasks.append(asyncio.create_task(self._link(sim, up)))
-                ups.append(up)
-            await asyncio.wait_for(asyncio.gather(*ups), 120.0)
-        for s in self.sims:
-            self.by_id[s.core.client_id] = s
-            self.node_of[s.core.client_id] = s.node  # type: ignore[attr-defined]
-            self.udp_targets[s.node] = ("127.0.0.1", s.core.udp_port)  # type: ignore[attr-defined]
         self.udp.setsockopt(socket.SOL_SOCKET, _SCM_TIMESTAMPNS, 1)  # kernel receive time of each datagram
-        self.loop.add_reader(self.udp.fileno(), self._on_readable)
-        for s in self.sims:
-            self._flush(s)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not all(s.core.media_ready for s in self.sims):
-            await asyncio.sleep(0.05)
-        return tasks
+        return await super().join_all()
 
     def send_voice(self, speakers: list[SimClient]) -> None:
         level = wire.level_byte(-20.0, True)
@@ -153,40 +134,12 @@ class WorkerBench(FedBench):
                 self.tx_voice[sim.index] = self.tx_voice.get(sim.index, 0) + 1
 
     def _on_readable(self) -> None:
-        recvmsg = self.udp.recvmsg
-        by_id = self.by_id
-        now = self.loop.time()
+        """Voice latency to the guest's socket (kernel receive time) and to the worker's read."""
         clock = time.time_ns
-        measuring = self.measuring
         w0, w1 = self.window_ns
-        for _ in range(4096):
-            try:
-                data, anc, _fl, _addr = recvmsg(2048, _ANC_SIZE)
-            except OSError:
-                break
-            if len(data) < wire.MEDIA_HEADER_SIZE + 16:
-                continue
-            _v, kind, cid, ctr = _CTR(data)
-            sim = by_id.get(cid)
-            if sim is None:
-                continue
-            if kind != wire.DG_BUNDLE or sim.opener is None:
-                sim.core.receive_datagram(data, now)
-                continue
-            if measuring:
-                sim.rx_bytes += len(data) + UDP_IP_OVERHEAD
-                sim.rx_dgrams += 1
-            if not sim.sampled:  # type: ignore[attr-defined]
-                continue
-            try:
-                pt = sim.opener.open(data, ctr)
-            except CryptoError:
-                sim.rx_bad += 1
-                continue
-            if not measuring:
-                continue
+        for sim, pt, anc in self._bundles():
+            cid = sim.core.client_id
             t = clock()
-            # when the kernel put the datagram in the guest's socket (SO_TIMESTAMPNS, CLOCK_REALTIME)
             arrived = t
             for level, typ, cdata in anc:
                 if level == socket.SOL_SOCKET and typ == _SCM_TIMESTAMPNS and len(cdata) >= 16:
@@ -347,15 +300,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for p in workers:
             if p.poll() is None:
                 p.kill()
-        for p, *_ in relays:
-            p.terminate()
-        for p, *_ in relays:
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        if cluster is not None:
-            cluster.stop()
+        stop_all(relays, cluster)
     cpu = [(b - a) / wall * 100 for a, b in zip(cpu0, cpu1)]
     rq = [round((b - a) / wall * 1000) for a, b in zip(rq0, rq1)]
     nw, nr = len(wpids), len(pids)
@@ -446,15 +391,12 @@ def main() -> int:
     p.add_argument("--clients", type=int, default=1000, help="simulated guests (1-1000, default 1000)")
     p.add_argument("--nodes", type=int, default=2, help="relay nodes (1: one relay without NATS; default 2)")
     p.add_argument("--workers", type=int, default=4, help="load generator processes (1-8, default 4)")
-    p.add_argument("--speakers", type=int, default=3, help="simultaneous speakers (default 3)")
     p.add_argument("--open-every", type=int, default=0,
                    help="every n-th guest opens and times its bundles (default: 1 up to 200 guests, else clients/100)")
     p.add_argument("--join-batch", type=int, default=10,
                    help="guests each worker connects at once, waiting for them before the next (default 10)")
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds (max 60, default 10)")
-    p.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring (default 2)")
-    p.add_argument("--voice-bytes", type=int, default=90, help="voice payload bytes per 20 ms frame (default 90)")
-    p.add_argument("--last-n", type=int, default=4, help="relay last-N (default 4)")
+    add_traffic_options(p)
     p.add_argument("--nice", type=int, default=5, help="niceness of relays, NATS servers and workers (default 5)")
     p.add_argument("--worker-nice", type=int, default=19,
                    help="niceness of the guests' workers (default 19: they stand for guests on machines of their own, "
@@ -485,13 +427,10 @@ def main() -> int:
         print(f"{'':<{w}}  {str(args.nodes) + ' nodes over NATS':<40}  1 node")
         for k, v in res.items():
             print(f"{k:<{w}}  {v!s:<40}  {one.get(k, '')}")
-        res = {"nodes": res, "one_node": one}
+        if args.json:
+            Path(args.json).write_text(json.dumps({"nodes": res, "one_node": one}, indent=1))
     else:
-        w = max(map(len, res))
-        for k, v in res.items():
-            print(f"{k:<{w}}  {v}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=1))
+        report(res, args.json)
     return 0
 
 

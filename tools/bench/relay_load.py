@@ -28,21 +28,24 @@ import math
 import os
 import resource
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
+
+import corelink
+from corelink import CoreLinks, free_port
 
 from vrdiplomacy.errors import CryptoError
-from vrdiplomacy.net import tls, wire
+from vrdiplomacy.net import wire
 from vrdiplomacy.net.client_core import ClientCore
 from vrdiplomacy.net.hop import DOWNLINK, HopOpener
 from vrdiplomacy.net.pose import PoseEncoder
@@ -56,6 +59,7 @@ RING = 256  # pose send times kept per client (by sequence number)
 POSE_SAMPLE = 8  # every n-th client times the poses it receives (all clients count them)
 _ENTRY = wire.ENTRY_HDR.unpack_from
 _CTR = wire.MEDIA_HEADER.unpack_from
+ANC_SIZE = socket.CMSG_SPACE(16)  # room for one timestamp (SO_TIMESTAMPNS) per datagram
 
 
 class SimClient:
@@ -74,6 +78,8 @@ class SimClient:
         self.frames: list[tuple[bool, tuple[int, int, int], bytes]] = []
         self.seq = 0
         self.opener: HopOpener | None = None  # downlink opener (key read from the Welcome)
+        self.ctl = wire.FrameDecoder()  # control frames, read until the Welcome
+        self.sampled = True  # opens its bundles and times their entries (loadgen: only some guests)
         self.rx_bad = 0
         self.writer: asyncio.StreamWriter | None = None
         self.timer: asyncio.TimerHandle | None = None
@@ -122,19 +128,16 @@ def udp_rcvbuf_errors() -> int:
         return 0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class Bench(CoreLinks):
+    """Simulated delegates on TLS control links (:class:`corelink.CoreLinks`) and one shared UDP socket."""
 
+    join_batch = 25  # links connected at once, each batch welcomed within join_timeout
+    join_timeout = 30.0
+    ready_timeout = 10.0  # for every guest's media binding
 
-class Bench:
     def __init__(self, args: argparse.Namespace, host: str, port: int, fingerprint: str) -> None:
+        super().__init__(host, port, fingerprint)
         self.args = args
-        self.host = host
-        self.port = port
-        self.fingerprint = tls.normalize_fingerprint(fingerprint)
-        self.loop = asyncio.get_running_loop()
         self.sims: list[SimClient] = []
         self.by_id: dict[int, SimClient] = {}
         self.voice_e2e = LatencyHistogram()
@@ -145,7 +148,6 @@ class Bench:
         self.voice_sent = 0
         self.pose_sent = 0
         self.send_failed = 0
-        self.links_lost = 0
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.udp.setblocking(False)
         self.udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
@@ -155,103 +157,61 @@ class Bench:
 
     # ------------------------------------------------------------ control links
 
-    def _flush(self, sim: SimClient) -> None:
-        core = sim.core
-        now = self.loop.time()
-        data = core.to_send(now)
-        if data and sim.writer is not None and not sim.writer.transport.is_closing():
-            sim.writer.write(data)
+    def flush(self, sim: SimClient) -> None:
+        super().flush(sim)
         self._send_dgrams(sim)
-        while core.next_event() is not None:
-            pass
-        t = core.timer()
-        if t is not None and (sim.timer is None or sim.timer.when() > t):
-            if sim.timer is not None:
-                sim.timer.cancel()
-            sim.timer = self.loop.call_at(t, self._on_timer, sim)
 
-    def _on_timer(self, sim: SimClient) -> None:
-        sim.timer = None
-        sim.core.handle_timer(self.loop.time())
-        if sim.core.want_close and sim.writer is not None:
-            sim.writer.transport.abort()
-        self._flush(sim)
+    def on_data(self, sim: SimClient, data: bytes) -> None:
+        if sim.opener is None:  # watch for the Welcome: its media key opens downlink bundles here
+            sim.ctl.feed(data)
+            while (frame := sim.ctl.next_frame()) is not None:
+                if frame[1] == wire.Welcome.TYPE:
+                    sim.opener = HopOpener(wire.Welcome.parse(frame).media_key, DOWNLINK)
 
-    async def _link(self, sim: SimClient, up: asyncio.Future[None]) -> None:
-        reader, writer = await asyncio.open_connection(self.host, self.port, ssl=tls.client_context(), server_hostname=None)
-        tls.check_pin(writer.get_extra_info("ssl_object"), self.fingerprint)
-        sim.writer = writer
-        sim.core.connect(self.loop.time())
-        self._flush(sim)
-        ctl = wire.FrameDecoder()  # watch for the Welcome: its media key opens downlink bundles here
-        try:
-            while True:
-                data = await reader.read(65536)
-                if not data:
-                    sim.lost = "relay closed the connection"
-                    break
-                if sim.opener is None:
-                    ctl.feed(data)
-                    while (frame := ctl.next_frame()) is not None:
-                        if frame[1] == wire.Welcome.TYPE:
-                            sim.opener = HopOpener(wire.Welcome.parse(frame).media_key, DOWNLINK)
-                sim.core.receive(data, self.loop.time())
-                if sim.core.state == "connected" and not up.done():
-                    up.set_result(None)
-                self._flush(sim)
-        except (ConnectionError, ssl.SSLError, OSError) as e:
-            sim.lost = f"connection error: {type(e).__name__}"
-        except asyncio.CancelledError:
-            sim.lost = "closed"
-            raise
-        finally:
-            sim.writer = None
-            writer.transport.abort()
-            if sim.lost != "closed":
-                self.links_lost += 1
-            if not up.done():
-                up.set_exception(ConnectionError(sim.lost or "closed"))
+    def make_sims(self) -> list[SimClient]:
+        """The simulated participants (delegates in the hemicycle)."""
+        sims = []
+        for i in range(self.args.clients):
+            pos, yaw = seat_position(i)
+            sims.append(SimClient(i, ClientCore(f"delegate-{i:03d}", f"seat-{i:03d}", "bench"), pos, yaw))
+        return sims
+
+    def joined(self, sim: SimClient) -> None:
+        """``sim`` is welcomed (a bench notes where its media goes)."""
+        if self.relay_udp is None:
+            self.relay_udp = (self.host, sim.core.udp_port)
 
     async def join_all(self) -> list[asyncio.Task[None]]:
-        tasks: list[asyncio.Task[None]] = []
-        n = self.args.clients
-        for start in range(0, n, 25):
-            ups = []
-            for i in range(start, min(n, start + 25)):
-                pos, yaw = seat_position(i)
-                sim = SimClient(i, ClientCore(f"delegate-{i:03d}", f"seat-{i:03d}", "bench"), pos, yaw)
-                self.sims.append(sim)
-                up: asyncio.Future[None] = self.loop.create_future()
-                tasks.append(asyncio.create_task(self._link(sim, up)))
-                ups.append(up)
-            await asyncio.wait_for(asyncio.gather(*ups), 30.0)
+        """Connect every participant, bind their media, wait until all are bound."""
+        self.sims = self.make_sims()
+        self.prepare_poses()  # before any link is up: no heartbeat waits for it
+        tasks = await self.connect_all(self.sims, self.join_batch, self.join_timeout)
         for s in self.sims:
             self.by_id[s.core.client_id] = s
-        self.relay_udp = (self.host, self.sims[0].core.udp_port)
+            self.joined(s)
         self.loop.add_reader(self.udp.fileno(), self._on_readable)
         for s in self.sims:
-            self._flush(s)  # first bind datagram now that the reader is up
-        deadline = time.monotonic() + 10
+            self.flush(s)  # first bind datagram now that the reader is up
+        deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline and not all(s.core.media_ready for s in self.sims):
             await asyncio.sleep(0.05)
         return tasks
 
     # ------------------------------------------------------------ media
 
-    def _on_readable(self) -> None:
-        """Drain the media socket: open each bundle and count (and time) its entries."""
-        recv = self.udp.recv
+    def _bundles(self) -> Iterator[tuple[SimClient, bytes, list[tuple[int, int, bytes]]]]:
+        """Drain the media socket (up to 4096 datagrams). Bind acks go to their cores; while
+        measuring, every bundle counts as its guest's downlink, and for each guest that opens its
+        bundles (``sampled``) this yields the guest, the opened bundle and the datagram's
+        ancillary data (its kernel receive time where the socket asks for it)."""
+        recvmsg = self.udp.recvmsg
         by_id = self.by_id
         now = self.loop.time()
         measuring = self.measuring
-        clock = time.monotonic_ns
-        vh, ph = self.voice_e2e, self.pose_e2e
         for _ in range(4096):
             try:
-                data = recv(2048)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
+                data, anc, _flags, _addr = recvmsg(2048, ANC_SIZE)
+            except OSError:  # BlockingIOError: drained
                 break
             if len(data) < wire.MEDIA_HEADER_SIZE + 16:
                 continue
@@ -262,18 +222,29 @@ class Bench:
             if kind != wire.DG_BUNDLE or sim.opener is None:
                 sim.core.receive_datagram(data, now)  # bind acks
                 continue
+            if measuring:
+                sim.rx_bytes += len(data) + UDP_IP_OVERHEAD
+                sim.rx_dgrams += 1
+            if not sim.sampled:
+                continue
             try:
                 pt = sim.opener.open(data, ctr)
             except CryptoError:
                 sim.rx_bad += 1
                 continue
-            if not measuring:
-                continue
-            sim.rx_bytes += len(data) + UDP_IP_OVERHEAD
-            sim.rx_dgrams += 1
+            if measuring:
+                yield sim, pt, anc
+
+    def _on_readable(self) -> None:
+        """Count (and time) the entries of each bundle."""
+        by_id = self.by_id
+        clock = time.monotonic_ns
+        vh, ph = self.voice_e2e, self.pose_e2e
+        w0, w1 = self.window_ns
+        for sim, pt, _anc in self._bundles():
+            cid = sim.core.client_id
             t = clock()
             timed = sim.index % POSE_SAMPLE == 0
-            w0, w1 = self.window_ns
             pos, n = 0, len(pt)
             while pos < n:
                 k, src, ln = _ENTRY(pt, pos)
@@ -294,8 +265,12 @@ class Bench:
                                     ph.add((t - sent) * 1e-9)
                 pos += ln
 
+    def media_target(self, sim: SimClient) -> tuple[str, int] | None:
+        """Where ``sim``'s datagrams go (its relay's UDP address, once known)."""
+        return self.relay_udp
+
     def _send_dgrams(self, sim: SimClient) -> None:
-        target = self.relay_udp
+        target = self.media_target(sim)
         if target is None:
             return
         send = self.udp.sendto
@@ -385,14 +360,9 @@ class Bench:
         await stop
         await asyncio.sleep(0.1)
 
-    async def close(self, tasks: list[asyncio.Task[None]]) -> None:
+    async def close(self, tasks: list[asyncio.Task[None]]) -> None:  # type: ignore[override]
         self.loop.remove_reader(self.udp.fileno())
-        for s in self.sims:
-            if s.timer is not None:
-                s.timer.cancel()
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await super().close(self.sims, tasks)
         self.udp.close()
 
 
@@ -417,23 +387,9 @@ def prepare_process(args: argparse.Namespace) -> None:
 
 
 def start_relay(args: argparse.Namespace, tmp: Path, port: int) -> tuple[subprocess.Popen[str], str]:
-    relay = subprocess.Popen(
-        [sys.executable, "-m", "vrdiplomacy", "-q", "relay", "--listen", f"127.0.0.1:{port}", "--state-dir", str(tmp / "state"),
-         "--stats-file", str(tmp / "stats.json"), "--last-n", str(args.last_n), "--handshakes-per-address", "1100"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(ROOT),
-        preexec_fn=lambda: prepare_process(args),
-        start_new_session=True,  # its own session (and scheduler autogroup), as a relay service would have
-    )
-    assert relay.stdout is not None
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 20:
-        line = relay.stdout.readline()
-        if not line:
-            break
-        if "fingerprint" in line:
-            return relay, line.rsplit(" ", 1)[1].strip()
-    relay.kill()
-    raise SystemExit("relay did not start")
+    return corelink.start_relay(port, tmp / "state", ["--stats-file", str(tmp / "stats.json"), "--last-n", str(args.last_n),
+                                                      "--handshakes-per-address", "1100"],
+                                cwd=ROOT, preexec=lambda: prepare_process(args))
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -447,7 +403,6 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"joining {args.clients} clients ...", file=sys.stderr)
         tasks = await bench.join_all()
         ready = sum(s.core.media_ready for s in bench.sims)
-        bench.prepare_poses()
         gc.collect()
         gc.freeze()  # long-lived set-up objects need no more scanning
         print(f"{ready}/{args.clients} clients ready; warming up {args.warmup:g} s, measuring {args.duration:g} s ...", file=sys.stderr)
@@ -549,14 +504,19 @@ def run_floor(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
     return {"floor_cpu": f["cpu"], "floor_p99_ms": f["p99"], "floor_bursts": bursts}
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--clients", type=int, default=200, help="simulated delegates (1-250, default 200)")
+def add_traffic_options(p: argparse.ArgumentParser) -> None:
+    """The load's options shared by the relay load benches (this one, federation.py, loadgen.py)."""
     p.add_argument("--speakers", type=int, default=3, help="simultaneous speakers (default 3)")
-    p.add_argument("--duration", type=float, default=15.0, help="measured seconds (max 120, default 15)")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring (default 2)")
     p.add_argument("--voice-bytes", type=int, default=90, help="voice payload bytes per 20 ms frame (default 90)")
     p.add_argument("--last-n", type=int, default=4, help="relay last-N (default 4)")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--clients", type=int, default=200, help="simulated delegates (1-250, default 200)")
+    p.add_argument("--duration", type=float, default=15.0, help="measured seconds (max 120, default 15)")
+    add_traffic_options(p)
     p.add_argument("--stagger-voice", action="store_true", help="spread speakers' frames over the 20 ms period")
     p.add_argument("--json", default="", help="also write results as JSON to this file")
     p.add_argument("--nice", type=int, default=0,
