@@ -27,6 +27,8 @@ from typing import Any, Protocol
 from vrdiplomacy.net import tls
 from vrdiplomacy.net.client_core import ClientCore
 
+CONNECT_TRIES = 3
+
 
 class Link(Protocol):
     """What :class:`CoreLinks` needs of a participant."""
@@ -45,6 +47,7 @@ class CoreLinks:
         self.fingerprint = tls.normalize_fingerprint(fingerprint)
         self.loop = asyncio.get_running_loop()
         self.links_lost = 0
+        self.connect_retries = 0  # connection attempts tried again (see run_link)
 
     def on_event(self, link: Any, ev: object) -> None:
         """Each event a core gives (the bench's to count or fold; dropped by default)."""
@@ -79,9 +82,21 @@ class CoreLinks:
 
     async def run_link(self, link: Any, up: asyncio.Future[None]) -> None:
         """Connect ``link`` and feed its core until the link ends; ``up`` is set once it is
-        connected (or fails with why it could not be)."""
+        connected (or fails with why it could not be). A connection the relay resets or times out
+        before its TLS handshake ends (a relay busy with hundreds of handshakes may) is tried again,
+        up to ``CONNECT_TRIES`` times, as a client would."""
         host, port = self.address(link)
-        reader, writer = await asyncio.open_connection(host, port, ssl=tls.client_context(), server_hostname=None)
+        for attempt in range(1, CONNECT_TRIES + 1):
+            try:
+                reader, writer = await asyncio.open_connection(host, port, ssl=tls.client_context(), server_hostname=None)
+                break
+            except (TimeoutError, ConnectionError, ssl.SSLError, OSError) as e:
+                if attempt == CONNECT_TRIES:
+                    if not up.done():
+                        up.set_exception(ConnectionError(f"cannot connect after {attempt} tries: {type(e).__name__}"))
+                    return
+                self.connect_retries += 1
+                await asyncio.sleep(0.3 * attempt)
         tls.check_pin(writer.get_extra_info("ssl_object"), self.fingerprint)
         link.writer = writer
         link.core.connect(self.loop.time())

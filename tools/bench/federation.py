@@ -41,6 +41,7 @@ from relay_load import (
     read_stats,
     run_queue_wait,
     seat_position,
+    set_autogroup_nice,
 )
 
 from vrdiplomacy.net import wire
@@ -140,6 +141,7 @@ def start_relay(args: argparse.Namespace, tmp: Path, n: int, cluster: Any) -> tu
         root = getattr(args, "relay_root", "") or str(ROOT)  # another checkout's relay, for before/after runs
         p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, cwd=root,
                              env=dict(os.environ, PYTHONPATH=root), start_new_session=True)
+    set_autogroup_nice(p.pid, args.nice)
     end = time.monotonic() + 30
     while time.monotonic() < end and p.poll() is None:
         text = log.read_text()

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import os
@@ -72,6 +71,7 @@ from relay_load import (
     read_stats,
     run_floor,
     run_queue_wait,
+    set_autogroup_nice,
 )
 
 from vrdiplomacy.net import wire
@@ -228,8 +228,7 @@ def spawn_worker(args: argparse.Namespace, w: int, nodes: list[tuple[int, str]])
                          start_new_session=True)  # its own scheduler autogroup, as each relay and NATS server
     # with sched_autogroup the CPU is shared between sessions first, and a process's own niceness counts only
     # inside its session: the worker's session gets the same niceness (no effect where autogroups are off)
-    with contextlib.suppress(OSError):
-        Path(f"/proc/{p.pid}/autogroup").write_text(str(args.worker_nice))
+    set_autogroup_nice(p.pid, args.worker_nice)
     return p
 
 
@@ -254,6 +253,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             cluster = NatsCluster(tmp, nice=args.nice)
             cluster.start()
+            for proc in cluster.procs:
+                if proc is not None:
+                    set_autogroup_nice(proc.pid, args.nice)
         for n in range(1, args.nodes + 1):
             relays.append(start_relay(args, tmp, n, cluster))
         nodes = [(port, fp) for _p, port, fp, _s in relays]
@@ -397,7 +399,8 @@ def main() -> int:
                    help="guests each worker connects at once, waiting for them before the next (default 10)")
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds (max 60, default 10)")
     add_traffic_options(p)
-    p.add_argument("--nice", type=int, default=5, help="niceness of relays, NATS servers and workers (default 5)")
+    p.add_argument("--nice", type=int, default=5, help="niceness of the relays and NATS servers, their scheduler autogroups "
+                   "included (default 5; negative, as root, measures them as if they had the machine to themselves)")
     p.add_argument("--worker-nice", type=int, default=19,
                    help="niceness of the guests' workers (default 19: they stand for guests on machines of their own, "
                         "so on a shared machine they must not take CPU from the relays and NATS servers being measured)")

@@ -375,15 +375,22 @@ def read_stats(path: Path) -> dict[str, Any]:
     return {}
 
 
+def set_autogroup_nice(pid: int | str, nice: int) -> None:
+    """Give process ``pid``'s scheduler autogroup (its session) the niceness ``nice``: with
+    ``sched_autogroup`` Linux shares the CPU between sessions first, and a process's own niceness
+    counts only inside its session. (No effect where autogroups are off; negative needs root.)"""
+    try:
+        with open(f"/proc/{pid}/autogroup", "w") as f:
+            f.write(str(nice))
+    except OSError:
+        pass
+
+
 def prepare_process(args: argparse.Namespace) -> None:
     """Apply --nice to this process and its scheduler autogroup (Linux groups processes by session)."""
     if args.nice:
         os.nice(args.nice)
-        try:
-            with open("/proc/self/autogroup", "w") as f:
-                f.write(str(args.nice))
-        except OSError:
-            pass
+        set_autogroup_nice("self", args.nice)
 
 
 def start_relay(args: argparse.Namespace, tmp: Path, port: int) -> tuple[subprocess.Popen[str], str]:
