@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from vrdiplomacy.voice import echosim as es  # noqa: E402
 from vrdiplomacy.voice.apm import webrtc_available  # noqa: E402
 
-SETS = {m.name: m for m in (es.TUNING, es.HELD_OUT, es.HELD_OUT_2, es.HELD_OUT_3)}
+SETS = {m.name: m for m in (es.TUNING, es.TUNING_2, es.HELD_OUT, es.HELD_OUT_2, es.HELD_OUT_3, es.HELD_OUT_4)}
 
 
 def fmt(v: float | None, nd: int = 1) -> str:
@@ -60,6 +60,9 @@ def main() -> int:
     ap.add_argument("--sets", nargs="+", default=["tuning", "held-out", "held-out-2"], choices=sorted(SETS),
                     help="materials of the --double-talk and --recovery tables (held-out-3: espeak-ng talkers, "
                          "long-reverb rooms; apt install espeak-ng)")
+    ap.add_argument("--erle", action="store_true",
+                    help="only the ERLE table of the --sets materials (delays 10-200 ms, their echo paths and 0 dB; "
+                         "the chain with the keeper), with its lowest value per material")
     ap.add_argument("--explained-db", type=float, default=None,
                     help="AecSettings.residual_explained_db for every chain measured (0: the linear share "
                          "alone, as on abdf91c; default: AecSettings')")
@@ -71,6 +74,8 @@ def main() -> int:
     sets = tuple(SETS[n] for n in args.sets)
     if args.recovery:
         return recovery_table(sets) if webrtc_available() else 1
+    if args.erle:
+        return erle_table(sets) if webrtc_available() else 1
     if args.double_talk:
         return double_talk_table((10, 100, 200) if args.quick else (10, 50, 100, 200), sets)
     align = not args.no_align
@@ -153,6 +158,22 @@ def double_talk_table(delays: tuple[int, ...], sets: tuple[es.Material, ...]) ->
     for k in (False, True):
         cpu = es.cpu_ms_per_frame(es.factory("webrtc", keeper=k), sets[0])
         print(f"CPU per 20 ms frame, AEC3 chain {'with' if k else 'without'} the keeper: {cpu:.2f} ms")
+    return 0
+
+
+def erle_table(sets: tuple[es.Material, ...]) -> int:
+    """ERLE (after the first second, 8 s of far-end speech) of the AEC3 chain with the keeper,
+    per material, echo path (its own and 0 dB) and delay; the lowest per material."""
+    delays = (10, 50, 100, 150, 200)
+    make = es.factory("webrtc")
+    print("material      path   " + "  ".join(f"{d:>4d} ms" for d in delays) + "   (ERLE dB)")
+    for m in sets:
+        low = math.inf
+        for g in sorted(set(m.gains) | {0.0}):
+            row = [es.measure_erle(make, m, d, g) for d in delays]
+            low = min(low, *row)
+            print(f"{m.name:12s} {g:+4.0f} dB " + "  ".join(f"{v:7.1f}" for v in row), flush=True)
+        print(f"{m.name:12s} lowest {low:.1f} dB (room T60 {m.room.t60_s:g} s)", flush=True)
     return 0
 
 
