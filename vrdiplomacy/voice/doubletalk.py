@@ -154,6 +154,8 @@ class LinearSettings:
     unconfirmed_ms: float = 900.0
     disarm_ms: float = 1500.0
     clamp_db: float = 3.0
+    settled_trust_db: float = 8.0
+    settled_s: float = 3.0
 
 class LinearEcho:
     """Two-filter PBFDAF on ``block``-sample blocks: :meth:`block` takes one microphone
@@ -314,6 +316,9 @@ class NearEndKeeper:
         blocks_s = fs / block
         self._w = 1.0 / max(1.0, s.floor_s * blocks_s)
         self._trust = 10.0 ** (-s.trust_db / 10.0)
+        self._trust_settled = 10.0 ** (-min(s.trust_db, s.settled_trust_db) / 10.0)
+        self._settled_blocks = int(round(s.settled_s * blocks_s))
+        self._settled = 0  # blocks with far-end sound the residual has stayed settled_trust_db under the estimate
         self._oversub = 10.0 ** (s.oversub_db / 10.0)
         self._dt_ratio = 10.0 ** (s.dt_ratio_db / 10.0)
         self._min_near = 10.0 ** (s.min_near_dbfs / 10.0) * n * n  # summed |rfft|^2 of a frame: n^2 times its power
@@ -434,7 +439,15 @@ class NearEndKeeper:
         elif self._suspected > 0:
             self._suspected -= 1
         ne_sum, ny_sum = float(self._ne.sum()), float(self._ny.sum())
-        self.trusted = ny_sum > 0.0 and ne_sum < self._trust * ny_sum
+        # a filter whose residual has stayed ``settled_trust_db`` under its estimate for
+        # ``settled_s`` of far-end sound is trusted on that looser ratio (in a long
+        # reverberation its residual stays 8-13 dB under its estimate); a changed path (or a
+        # residual learnt afresh) breaks the run, so a half-converged filter is trusted only
+        # on the strict ratio and its error not taken for a talker
+        fits = ny_sum > 0.0 and ne_sum < self._trust_settled * ny_sum
+        self._settled = self._settled + int(lin.far_active) if fits else 0
+        trust = self._trust_settled if self._settled >= self._settled_blocks else self._trust
+        self.trusted = ny_sum > 0.0 and ne_sum < trust * ny_sum
         residual = (self._ne / (self._ny + 1e-20)) * py  # the linear error echo alone would leave
         res_sum = float(residual.sum())
         self._unexplained.append(float(pe.sum()) / res_sum if self.trusted and res_sum > 0.0 else math.inf)

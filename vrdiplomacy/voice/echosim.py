@@ -468,20 +468,21 @@ class GateFigures:
 
 def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: float = 0.0,
                  block: int = 960, change_at_s: float | None = None, residual_db: float | None = None,
-                 align: bool = True, keeper: bool = True) -> GateFigures:
-    """Far-end speech on the loudspeakers throughout, near-end speech from 4 s to 7 s, through
+                 align: bool = True, keeper: bool = True, talk_at_s: float = 4.0) -> GateFigures:
+    """Far-end speech on the loudspeakers throughout, near-end speech for 3 s from ``talk_at_s``
+    (4 s: early in the call, while the cancellers still converge; 10 s: on a settled echo path), through
     :class:`VoiceSender` (voice activity mode, loudspeakers). The mic block captured at tick
     k holds the echo of what was written at tick k-1 and before (``block`` of output queue),
     plus ``delay_ms``. ``change_at_s``: the echo path changes then to ``m.other_room`` with
     twice the delay (the near end is silent from then on)."""
     from vrdiplomacy.voice.sender import SenderSettings, VoiceSender
 
-    seconds = 12.0
+    seconds = max(12.0, talk_at_s + 8.0)
     far = load_voices(m.far, seconds)
     echo = echo_of(far, room_rir(m.room), 1000.0 * block / FS + delay_ms, gain_db)
     near_speech = load_voices(m.near, 3.0, peak=0.35)
     near = np.zeros_like(far)
-    s0 = 4 * FS
+    s0 = int(talk_at_s * FS)
     if change_at_s is None:
         near[s0:s0 + near_speech.size] = near_speech
     else:
