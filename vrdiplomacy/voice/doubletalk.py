@@ -156,6 +156,7 @@ class LinearSettings:
     clamp_db: float = 3.0
     settled_trust_db: float = 8.0
     settled_s: float = 3.0
+    unsettle_ms: float = 300.0
 
 class LinearEcho:
     """Two-filter PBFDAF on ``block``-sample blocks: :meth:`block` takes one microphone
@@ -319,6 +320,8 @@ class NearEndKeeper:
         self._trust_settled = 10.0 ** (-min(s.trust_db, s.settled_trust_db) / 10.0)
         self._settled_blocks = int(round(s.settled_s * blocks_s))
         self._settled = 0  # blocks with far-end sound the residual has stayed settled_trust_db under the estimate
+        self._misfit_run = 0  # blocks (with far-end sound) since it last did
+        self._unsettle_blocks = max(1, int(round(s.unsettle_ms * blocks_s / 1000.0)))
         self._oversub = 10.0 ** (s.oversub_db / 10.0)
         self._dt_ratio = 10.0 ** (s.dt_ratio_db / 10.0)
         self._min_near = 10.0 ** (s.min_near_dbfs / 10.0) * n * n  # summed |rfft|^2 of a frame: n^2 times its power
@@ -442,10 +445,16 @@ class NearEndKeeper:
         # a filter whose residual has stayed ``settled_trust_db`` under its estimate for
         # ``settled_s`` of far-end sound is trusted on that looser ratio (in a long
         # reverberation its residual stays 8-13 dB under its estimate); a changed path (or a
-        # residual learnt afresh) breaks the run, so a half-converged filter is trusted only
-        # on the strict ratio and its error not taken for a talker
+        # residual learnt afresh) breaks the run once the ratio stays above it for
+        # ``unsettle_ms``, so a half-converged filter is trusted only on the strict ratio and
+        # its error not taken for a talker
         fits = ny_sum > 0.0 and ne_sum < self._trust_settled * ny_sum
-        self._settled = self._settled + int(lin.far_active) if fits else 0
+        # a talker the detector missed lowers the ratio for a moment; a changed path for good
+        self._misfit_run = 0 if fits else self._misfit_run + int(lin.far_active or ny_sum == 0.0)
+        if self._misfit_run >= self._unsettle_blocks:
+            self._settled = 0
+        elif fits:
+            self._settled += int(lin.far_active)
         trust = self._trust_settled if self._settled >= self._settled_blocks else self._trust
         self.trusted = ny_sum > 0.0 and ne_sum < trust * ny_sum
         residual = (self._ne / (self._ny + 1e-20)) * py  # the linear error echo alone would leave
