@@ -56,6 +56,13 @@ is echo (bursts while AEC3 re-converges); and the residual gate
 (:class:`~vrdiplomacy.voice.apm.ResidualGate`) takes a block from which the linear filter
 removed most of the microphone for echo, whatever AEC3 passed.
 
+In a long reverberation (0.5-0.7 s) the filter's residual stays 8-13 dB under its estimate,
+short of the 12 dB that makes it trusted, so the keeper never stepped in there. A filter
+that has held a residual 8 dB under its estimate for 3 s of far-end sound (a settled echo
+path) is trusted on that looser ratio; a changed path breaks the run (the ratio stays above
+8 dB for 300 ms), so a half-converged filter after a change is still held to 12 dB (its
+error would be taken for a talker and the new echo put back).
+
 AEC3's output comes ``lag`` samples after its input (:func:`aec3_lag`, 15 ms with noise
 suppression at 48 kHz), so the replacement and the decisions are delayed as much.
 """
@@ -107,6 +114,10 @@ class LinearSettings:
     less than ``stale_db`` of the microphone's (a talker's error shrinks the background's
     step, so it stays within about 1 dB of the foreground; a new echo path is one it learns,
     and one the foreground's estimate barely touches).
+
+    Settled path: a residual ``settled_trust_db`` under the estimate for ``settled_s`` of
+    far-end sound is trusted on that looser ratio, until it stays above it for ``unsettle_ms``
+    (``settled_trust_db`` = ``trust_db``: as on main 2f3c005).
 
     Replacement: wherever double talk was detected and AEC3's output is ``mute_db`` below
     the replacement (-100 dB: wherever double talk was detected; while the far end talks,
