@@ -16,6 +16,11 @@ our own canceller, on the tuning material and on the held-out one.
         the linear canceller left alone (as on abdf91c), not checked against its expected residual
     ... --double-talk --sets held-out-3   # the third held-out set (espeak-ng talkers, a 0.6 s
         reverberation, echo paths -4 / +2 dB); also for --recovery
+    ... --double-talk --sets tuning tuning-2 held-out held-out-2 held-out-3 held-out-4 [--talk-at 10]
+        [--before]   # all six materials (tuning-2: long reverberation, a loud echo; held-out-4: built
+        with it, measured once); the near end from 10 s on (a settled echo path); --before: the
+        keeper as on main 2f3c005 (no looser trust for a settled filter)
+    ... --erle --sets ...   # the ERLE table (delays 10-200 ms, each material's paths and 0 dB)
 
 The simulation is :mod:`vrdiplomacy.voice.echosim` (rooms of exponentially decaying noise,
 Debian alsa-utils voices). ``--quick`` measures fewer delays.
@@ -35,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from vrdiplomacy.voice import echosim as es  # noqa: E402
 from vrdiplomacy.voice.apm import webrtc_available  # noqa: E402
 
-SETS = {m.name: m for m in (es.TUNING, es.HELD_OUT, es.HELD_OUT_2, es.HELD_OUT_3)}
+SETS = {m.name: m for m in (es.TUNING, es.TUNING_2, es.HELD_OUT, es.HELD_OUT_2, es.HELD_OUT_3, es.HELD_OUT_4)}
 
 
 def fmt(v: float | None, nd: int = 1) -> str:
@@ -60,6 +65,15 @@ def main() -> int:
     ap.add_argument("--sets", nargs="+", default=["tuning", "held-out", "held-out-2"], choices=sorted(SETS),
                     help="materials of the --double-talk and --recovery tables (held-out-3: espeak-ng talkers, "
                          "long-reverb rooms; apt install espeak-ng)")
+    ap.add_argument("--erle", action="store_true",
+                    help="only the ERLE table of the --sets materials (delays 10-200 ms, their echo paths and 0 dB; "
+                         "the chain with the keeper), with its lowest value per material")
+    ap.add_argument("--talk-at", type=float, default=4.0,
+                    help="--double-talk: the near end starts talking this many seconds into the call (4: while the "
+                         "cancellers still converge, as before; 10: on a settled echo path)")
+    ap.add_argument("--before", action="store_true",
+                    help="the keeper as on main 2f3c005: no looser trust for a settled filter "
+                         "(LinearSettings.settled_trust_db = trust_db)")
     ap.add_argument("--explained-db", type=float, default=None,
                     help="AecSettings.residual_explained_db for every chain measured (0: the linear share "
                          "alone, as on abdf91c; default: AecSettings')")
@@ -68,11 +82,21 @@ def main() -> int:
         base = es.settings
         es.settings = lambda *a, **k: dataclasses.replace(  # type: ignore[assignment]  # every chain below
             base(*a, **k), residual_explained_db=args.explained_db)
+    if args.before:
+        base_before = es.settings
+
+        def before(*a: object, **k: object) -> es.AecSettings:
+            s = base_before(*a, **k)  # type: ignore[arg-type]
+            s.linear = dataclasses.replace(s.linear, settled_trust_db=s.linear.trust_db)
+            return s
+        es.settings = before  # type: ignore[assignment]
     sets = tuple(SETS[n] for n in args.sets)
     if args.recovery:
         return recovery_table(sets) if webrtc_available() else 1
+    if args.erle:
+        return erle_table(sets) if webrtc_available() else 1
     if args.double_talk:
-        return double_talk_table((10, 100, 200) if args.quick else (10, 50, 100, 200), sets)
+        return double_talk_table((10, 100, 200) if args.quick else (10, 50, 100, 200), sets, args.talk_at)
     align = not args.no_align
     keeper = not args.no_keeper
     delays = (10, 100, 200) if args.quick else (10, 50, 100, 150, 200)
@@ -120,7 +144,7 @@ def main() -> int:
     return 0
 
 
-def double_talk_table(delays: tuple[int, ...], sets: tuple[es.Material, ...]) -> int:
+def double_talk_table(delays: tuple[int, ...], sets: tuple[es.Material, ...], talk_at_s: float = 4.0) -> int:
     """Near end talking 3 s into far-end speech, through the real sender (voice activity,
     loudspeakers): per material, echo delay and echo path, the share of near-end speech
     frames sent, PESQ-WB and segmental SNR of what was sent (frames not sent are silence)
@@ -130,13 +154,14 @@ def double_talk_table(delays: tuple[int, ...], sets: tuple[es.Material, ...]) ->
     if not webrtc_available():
         print("webrtc: livekit is not installed (pip install livekit); nothing to measure")
         return 1
+    print(f"near end talking from {talk_at_s:g} s into the call")
     print("material  delay  path   near sent %     PESQ-WB sent (mic)     seg SNR dB sent (mic)  far-only sent %")
     print("                        AEC3  +keeper   AEC3  +keeper          AEC3  +keeper          AEC3  +keeper")
     for m in sets:
         for d in delays:
             for g in m.gains:
-                a = es.measure_gate(m, "webrtc", delay_ms=d, gain_db=g, keeper=False)
-                b = es.measure_gate(m, "webrtc", delay_ms=d, gain_db=g, keeper=True)
+                a = es.measure_gate(m, "webrtc", delay_ms=d, gain_db=g, keeper=False, talk_at_s=talk_at_s)
+                b = es.measure_gate(m, "webrtc", delay_ms=d, gain_db=g, keeper=True, talk_at_s=talk_at_s)
                 print(f"{m.name:9s} {d:4d} ms {g:+4.0f} dB  {100 * a.near_sent:4.0f}  {100 * b.near_sent:5.0f}     "
                       f"{fmt(a.sent_pesq, 2):>5s} {fmt(b.sent_pesq, 2):>6s} ({fmt(b.mic_pesq, 2)})   "
                       f"{a.sent_snr:5.1f} {b.sent_snr:6.1f} ({b.mic_snr:4.1f})    "
@@ -153,6 +178,22 @@ def double_talk_table(delays: tuple[int, ...], sets: tuple[es.Material, ...]) ->
     for k in (False, True):
         cpu = es.cpu_ms_per_frame(es.factory("webrtc", keeper=k), sets[0])
         print(f"CPU per 20 ms frame, AEC3 chain {'with' if k else 'without'} the keeper: {cpu:.2f} ms")
+    return 0
+
+
+def erle_table(sets: tuple[es.Material, ...]) -> int:
+    """ERLE (after the first second, 8 s of far-end speech) of the AEC3 chain with the keeper,
+    per material, echo path (its own and 0 dB) and delay; the lowest per material."""
+    delays = (10, 50, 100, 150, 200)
+    make = es.factory("webrtc")
+    print("material      path   " + "  ".join(f"{d:>4d} ms" for d in delays) + "   (ERLE dB)")
+    for m in sets:
+        low = math.inf
+        for g in sorted(set(m.gains) | {0.0}):
+            row = [es.measure_erle(make, m, d, g) for d in delays]
+            low = min(low, *row)
+            print(f"{m.name:12s} {g:+4.0f} dB " + "  ".join(f"{v:7.1f}" for v in row), flush=True)
+        print(f"{m.name:12s} lowest {low:.1f} dB (room T60 {m.room.t60_s:g} s)", flush=True)
     return 0
 
 

@@ -56,6 +56,13 @@ is echo (bursts while AEC3 re-converges); and the residual gate
 (:class:`~vrdiplomacy.voice.apm.ResidualGate`) takes a block from which the linear filter
 removed most of the microphone for echo, whatever AEC3 passed.
 
+In a long reverberation (0.5-0.7 s) the filter's residual stays 8-13 dB under its estimate,
+short of the 12 dB that makes it trusted, so the keeper never stepped in there. A filter
+that has held a residual 8 dB under its estimate for 3 s of far-end sound (a settled echo
+path) is trusted on that looser ratio; a changed path breaks the run (the ratio stays above
+8 dB for 300 ms), so a half-converged filter after a change is still held to 12 dB (its
+error would be taken for a talker and the new echo put back).
+
 AEC3's output comes ``lag`` samples after its input (:func:`aec3_lag`, 15 ms with noise
 suppression at 48 kHz), so the replacement and the decisions are delayed as much.
 """
@@ -108,6 +115,10 @@ class LinearSettings:
     step, so it stays within about 1 dB of the foreground; a new echo path is one it learns,
     and one the foreground's estimate barely touches).
 
+    Settled path: a residual ``settled_trust_db`` under the estimate for ``settled_s`` of
+    far-end sound is trusted on that looser ratio, until it stays above it for ``unsettle_ms``
+    (``settled_trust_db`` = ``trust_db``: as on main 2f3c005).
+
     Replacement: wherever double talk was detected and AEC3's output is ``mute_db`` below
     the replacement (-100 dB: wherever double talk was detected; while the far end talks,
     AEC3's suppressor distorts the near end even where it lets it through). A double talk
@@ -154,6 +165,9 @@ class LinearSettings:
     unconfirmed_ms: float = 900.0
     disarm_ms: float = 1500.0
     clamp_db: float = 3.0
+    settled_trust_db: float = 8.0
+    settled_s: float = 3.0
+    unsettle_ms: float = 300.0
 
 class LinearEcho:
     """Two-filter PBFDAF on ``block``-sample blocks: :meth:`block` takes one microphone
@@ -314,6 +328,11 @@ class NearEndKeeper:
         blocks_s = fs / block
         self._w = 1.0 / max(1.0, s.floor_s * blocks_s)
         self._trust = 10.0 ** (-s.trust_db / 10.0)
+        self._trust_settled = 10.0 ** (-min(s.trust_db, s.settled_trust_db) / 10.0)
+        self._settled_blocks = int(round(s.settled_s * blocks_s))
+        self._settled = 0  # blocks with far-end sound the residual has stayed settled_trust_db under the estimate
+        self._misfit_run = 0  # blocks (with far-end sound) since it last did
+        self._unsettle_blocks = max(1, int(round(s.unsettle_ms * blocks_s / 1000.0)))
         self._oversub = 10.0 ** (s.oversub_db / 10.0)
         self._dt_ratio = 10.0 ** (s.dt_ratio_db / 10.0)
         self._min_near = 10.0 ** (s.min_near_dbfs / 10.0) * n * n  # summed |rfft|^2 of a frame: n^2 times its power
@@ -434,7 +453,21 @@ class NearEndKeeper:
         elif self._suspected > 0:
             self._suspected -= 1
         ne_sum, ny_sum = float(self._ne.sum()), float(self._ny.sum())
-        self.trusted = ny_sum > 0.0 and ne_sum < self._trust * ny_sum
+        # a filter whose residual has stayed ``settled_trust_db`` under its estimate for
+        # ``settled_s`` of far-end sound is trusted on that looser ratio (in a long
+        # reverberation its residual stays 8-13 dB under its estimate); a changed path (or a
+        # residual learnt afresh) breaks the run once the ratio stays above it for
+        # ``unsettle_ms``, so a half-converged filter is trusted only on the strict ratio and
+        # its error not taken for a talker
+        fits = ny_sum > 0.0 and ne_sum < self._trust_settled * ny_sum
+        # a talker the detector missed lowers the ratio for a moment; a changed path for good
+        self._misfit_run = 0 if fits else self._misfit_run + int(lin.far_active or ny_sum == 0.0)
+        if self._misfit_run >= self._unsettle_blocks:
+            self._settled = 0
+        elif fits:
+            self._settled += int(lin.far_active)
+        trust = self._trust_settled if self._settled >= self._settled_blocks else self._trust
+        self.trusted = ny_sum > 0.0 and ne_sum < trust * ny_sum
         residual = (self._ne / (self._ny + 1e-20)) * py  # the linear error echo alone would leave
         res_sum = float(residual.sum())
         self._unexplained.append(float(pe.sum()) / res_sum if self.trusted and res_sum > 0.0 else math.inf)

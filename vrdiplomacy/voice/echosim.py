@@ -23,6 +23,10 @@ settled). :data:`HELD_OUT_3` was built before the second round of changes (issue
 remaining echo items) and measured only at its end: espeak-ng's synthetic talkers (other
 voices, other texts), rooms of other reverberation times and geometry (a longer tail than
 the keeper's filter models, a later first reflection) and other echo path gains.
+:data:`TUNING_2` (long reverberation, a loud echo) and :data:`HELD_OUT_4` were built before
+the third round (the long-tail stage): the round was tuned on :data:`TUNING` and
+:data:`TUNING_2` only; held-out 2 and 3 had been looked at before (no longer independent),
+held-out 4 was measured once, at the end.
 """
 
 from __future__ import annotations
@@ -112,6 +116,61 @@ HELD_OUT_3 = Material(
     Room(31, 0.6, length_s=0.6, direct=0.2, gap_ms=6.0), Room(32, 0.25, length_s=0.3, direct=0.35, gap_ms=4.0),
     gains=(-4.0, 2.0),
     rooms=(Room(33, 0.45, length_s=0.45, direct=0.2, gap_ms=3.0), Room(34, 0.3, direct=0.1, gap_ms=8.0)))
+
+_TEXTS_2 = (
+    ("The committee has reviewed the draft budget line by line. We propose to move the travel costs "
+     "into the general fund and to publish the accounts every quarter."),
+    ("Mister President, the harbour agreement was signed in good faith. Any change to the tariffs must "
+     "be notified six months in advance, as the treaty requires."),
+    ("We are not in a position to endorse the observers' report today. Our experts need another week "
+     "to compare the satellite images with the ground survey."),
+    ("Allow me to remind the chamber that the water commission has not met since April. The river "
+     "levels are falling, and the farmers downstream are waiting for an answer."),
+    ("Yes, but only if the deadline is extended to the end of the month. Otherwise we would have to "
+     "abstain, and we would explain our vote in writing."),
+    ("Sorry, one more point. The French version of article nine says something different from the "
+     "English one. Which text is authentic?"),
+)
+
+#: The second tuning set (built before the third round of changes, with :data:`HELD_OUT_4`):
+#: talkers, texts and rooms no held-out set uses, long reverberation (0.5-0.7 s tails) and a
+#: loud echo (0 and +2 dB paths): the cases the keeper's 250 ms linear filter models least.
+TUNING_2 = Material(
+    "tuning-2",
+    (f"espeak:en-gb-x-gbclan+m6:{_TEXTS_2[0]}", f"espeak:en-us-nyc+f5:{_TEXTS_2[1]}",
+     f"espeak:en-gb-x-gbcwmd+m7:{_TEXTS_2[2]}", f"espeak:en-us+f1:{_TEXTS_2[3]}"),
+    (f"espeak:en-gb+m5:{_TEXTS_2[4]}", f"espeak:en-029+f4:{_TEXTS_2[5]}"),
+    Room(41, 0.7, length_s=0.7, direct=0.15, gap_ms=5.0), Room(42, 0.5, length_s=0.5, direct=0.25, gap_ms=3.0),
+    gains=(0.0, 2.0),
+    rooms=(Room(43, 0.55, length_s=0.55, direct=0.2, gap_ms=4.0), Room(44, 0.4, length_s=0.4, direct=0.3, gap_ms=2.0),
+           Room(45, 0.65, length_s=0.65, direct=0.1, gap_ms=7.0)))
+
+_TEXTS_4 = (
+    ("The session is resumed. I give the floor to the distinguished delegate of the island states, "
+     "who has asked to speak on the item concerning coastal erosion."),
+    ("Our amendment is a simple one. Replace the word shall by the word should in the second line, "
+     "and delete the footnote, which adds nothing."),
+    ("The grain corridor must stay open through the winter. Insurance for the ships is the main "
+     "obstacle, and we invite the banks to the next meeting."),
+    ("I am afraid the interpretation booth lost the last two minutes. Could the speaker repeat the "
+     "proposal about the rotating chairmanship, please?"),
+    ("No, that is not what we agreed in the corridor yesterday. The ceiling was eighty, and it applies "
+     "to every member, large or small."),
+    ("Point of order. The quorum is not present, and the vote cannot be taken before the delegations "
+     "from the south return to the hall."),
+)
+
+#: The fourth held-out set (built with :data:`TUNING_2`, before the third round of changes,
+#: measured once at its end): other talkers and texts, long reverberant rooms of another
+#: geometry, a 0 dB and a -6 dB echo path.
+HELD_OUT_4 = Material(
+    "held-out-4",
+    (f"espeak:en-us+m7:{_TEXTS_4[0]}", f"espeak:en-gb-scotland+f1:{_TEXTS_4[1]}",
+     f"espeak:en-gb-x-rp+m6:{_TEXTS_4[2]}", f"espeak:en-029+f5:{_TEXTS_4[3]}"),
+    (f"espeak:en-gb-x-gbclan+f2:{_TEXTS_4[4]}", f"espeak:en-us-nyc+m1:{_TEXTS_4[5]}"),
+    Room(51, 0.55, length_s=0.6, direct=0.2, gap_ms=4.0), Room(52, 0.45, length_s=0.45, direct=0.15, gap_ms=6.0),
+    gains=(-6.0, 0.0),
+    rooms=(Room(53, 0.6, length_s=0.6, direct=0.25, gap_ms=3.0), Room(54, 0.35, direct=0.2, gap_ms=5.0)))
 
 
 @lru_cache(maxsize=32)
@@ -409,20 +468,21 @@ class GateFigures:
 
 def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: float = 0.0,
                  block: int = 960, change_at_s: float | None = None, residual_db: float | None = None,
-                 align: bool = True, keeper: bool = True) -> GateFigures:
-    """Far-end speech on the loudspeakers throughout, near-end speech from 4 s to 7 s, through
+                 align: bool = True, keeper: bool = True, talk_at_s: float = 4.0) -> GateFigures:
+    """Far-end speech on the loudspeakers throughout, near-end speech for 3 s from ``talk_at_s``
+    (4 s: early in the call, while the cancellers still converge; 10 s: on a settled echo path), through
     :class:`VoiceSender` (voice activity mode, loudspeakers). The mic block captured at tick
     k holds the echo of what was written at tick k-1 and before (``block`` of output queue),
     plus ``delay_ms``. ``change_at_s``: the echo path changes then to ``m.other_room`` with
     twice the delay (the near end is silent from then on)."""
     from vrdiplomacy.voice.sender import SenderSettings, VoiceSender
 
-    seconds = 12.0
+    seconds = max(12.0, talk_at_s + 8.0)
     far = load_voices(m.far, seconds)
     echo = echo_of(far, room_rir(m.room), 1000.0 * block / FS + delay_ms, gain_db)
     near_speech = load_voices(m.near, 3.0, peak=0.35)
     near = np.zeros_like(far)
-    s0 = 4 * FS
+    s0 = int(talk_at_s * FS)
     if change_at_s is None:
         near[s0:s0 + near_speech.size] = near_speech
     else:
