@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from speechlike import talk
 
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.voice.doubletalk import (
@@ -24,17 +25,6 @@ def room(seed: int = 1, ms: float = 120.0, gain_db: float = 0.0) -> np.ndarray:
     h = rng.standard_normal(n) * np.exp(-6.91 * np.arange(n) / (0.25 * FS))
     h[: int(0.010 * FS)] = 0.0
     return h * np.sqrt(10 ** (gain_db / 10) / np.sum(h**2))
-
-
-def talk(seconds: float, seed: int, rms: float) -> np.ndarray:
-    """Speech-like noise at ``rms`` over its syllables: 4 Hz syllables, low-pass tilted."""
-    rng = np.random.default_rng(seed)
-    n = int(seconds * FS)
-    x = np.cumsum(rng.standard_normal(n)) * 0.02
-    x -= np.convolve(x, np.ones(64) / 64, mode="same")
-    env = np.clip(np.sin(2 * np.pi * 4.0 * np.arange(n) / FS + seed), 0.0, None)
-    y = x * env
-    return y * rms / np.sqrt(np.mean(y[env > 0] ** 2))
 
 
 def erle(echo: np.ndarray, out: np.ndarray) -> float:
