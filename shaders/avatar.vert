@@ -35,7 +35,7 @@ const int PART_ROOT = 0, PART_HEAD = 1, PART_LEFT = 2, PART_RIGHT = 3, PART_PLAC
           PART_INDICATOR = 5, PART_SEATED = 6, PART_LEGS = 7, PART_ARM_LEFT = 8, PART_ARM_RIGHT = 9,
           PART_ICON = 10, PART_PUPIL_LEFT = 11, PART_PUPIL_RIGHT = 12, PART_LID = 13, PART_JAW = 14,
           PART_MOUTH = 15, PART_HAIR_LONG = 16, PART_SHADOW = 17, PART_TAG = 18, PART_TEETH = 19;
-const float TAG_ABOVE = 0.32;             // the name tag's centre above the head centre (just over the hair)
+const float TAG_ABOVE = 0.24;             // the name tag's centre above the head centre (just over the halo, close to the head)
 const float STAND_BROADEN = 0.15;  // standing chest and shoulders this much broader than seated
 const float TAG_NEAREST = 0.9, TAG_AWAY_NEAREST = 3.0, TAG_FARTHEST = 9.0;  // metres: see PART_TAG below
 const float PLACARD_SHARE = 0.4;          // render/tags.py: the tag is below the placard in its atlas cell
@@ -263,10 +263,10 @@ void main() {
         else segment(e, wrist, ref, p, n);
         placed = true;
     } else if (part == PART_INDICATOR) {
-        // the halo widens with the voice level but stays at its height just over the crown
-        origin = i_head.xyz;
+        // the halo rests just over the crown and tilts with the head; it widens a little with the voice level
+        origin = i_head.xyz; q = i_head_q;
         scale = i_root.w > 0.0 ? 1.0 : 0.0;
-        p.xz *= 1.0 + 0.35 * i_root.w;
+        p.xz *= 1.0 + 0.12 * i_root.w;
     } else if (part == PART_PLACARD && !seated) {
         // standing: the name floats above the head like a label (unless a name tag says it)
         origin = i_head.xyz + vec3(0.0, 0.36, 0.0);
@@ -298,7 +298,7 @@ void main() {
         vec3 r = cross(vec3(0.0, 1.0, 0.0), f);
         r = dot(r, r) > 1e-6 ? normalize(r) : vec3(1.0, 0.0, 0.0);
         vec3 u = cross(f, r);
-        if (tagged) c.y += 0.14;  // above the name tag
+        if (tagged) c.y = i_head.y + TAG_ABOVE + 0.21;  // just above the name tag (whose label it replaces when standing)
         float icon = i_extra.z;
         float s = icon >= 0.0 ? ICON_SIZE : 0.0;
         p = c + (r * p.x + u * p.y) * s;
@@ -321,7 +321,9 @@ void main() {
     }
     v_pos = world;
     if (v_source == 2 && part != PART_TAG) v_uv = mix(i_placard.xy, i_placard.zw, a_uv);
-    if (v_source == SRC_DELEGATION) v_color = i_color.rgb * a_color;
+    // the tie and lapel pin: the delegation's colour as a silk tie wears it, deeper and quieter
+    // than the flag (a full-strength mint or magenta tie is a costume, not a suit)
+    if (v_source == SRC_DELEGATION) v_color = mix(vec3(dot(i_color.rgb, vec3(0.2126, 0.7152, 0.0722))), i_color.rgb, 0.75) * 0.55 * a_color;
     else if (v_source == SRC_SKIN) v_color = SKINS[hands_only ? 0 : hash_id(id, 0) % 6] * a_color;
     else if (v_source == SRC_HAIR) v_color = HAIRS[hash_id(id, 1) % 5] * a_color;
     else if (v_source == SRC_SUIT) v_color = (hands_only ? i_color.rgb : SUITS[hash_id(id, 2) % 5]) * a_color;  // own sleeves: their colour

@@ -6,7 +6,9 @@ side A, the two delegations' flags at the -X end and small table flags in the mi
 
 The room serves any pair of delegations, so its seats name none (a seat's delegation comes
 from the verified roster or the delegate's own ``--delegation``, never from the layout) and its
-flags are generic side-A/side-B stand-ins. Each delegate's own desk placard and name tag, drawn
+side flags are slots: the layout's ``flag_slots`` name each side's cell of the "flags" texture,
+which the client paints with the real flag of the delegation meeting there
+(:mod:`vrdiplomacy.render.room_flags`); undressed, they show the UN flag, never a made-up one. Each delegate's own desk placard and name tag, drawn
 at run time from the roster, say who sits where; the table carries no baked name board.
 """
 
@@ -28,6 +30,7 @@ SEAT_Z = 1.15
 SEAT_PITCH = 0.75
 PER_SIDE = 6
 EYE_HEIGHT = 1.2
+FLAG_CELL = (96, 72)  # 4:3, the real-flag atlas's cell (assets/textures/flags.json)
 
 MATERIALS: dict[str, MaterialSpec] = {
     "carpet": MaterialSpec((0.20, 0.16, 0.12, 1.0), 0.0, 0.95),
@@ -65,7 +68,7 @@ def seat_position(side: str, i: int) -> tuple[V3, float]:
 
 def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[str, Any]]:
     b = Builders()
-    flags_img, flags, _ = flag_atlas(["side-A", "side-B"], cols=3)
+    flags_img, flags, _ = flag_atlas(["side-A", "side-B"], cell=FLAG_CELL, cols=3, neutral=True)
     paintings = Atlas(3, 1, 384, 224)
     painting_img = Image.new("RGB", paintings.size, (40, 30, 22))
     painting_img.paste(exhibit_image("landscape", "bilateral-hall", 256).resize((384, 224)), paintings.origin(0))
@@ -173,6 +176,8 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
         },
         "exhibits": [],
         "screens": [],
+        "flag_slots": {side: [*flags.origin(k + 1), flags.origin(k + 1)[0] + FLAG_CELL[0],
+                              flags.origin(k + 1)[1] + FLAG_CELL[1]] for k, side in enumerate(("A", "B"))},
         "zones": [c.zone("bilateral_room", "bilateral", (-ROOM_X, -0.5, -ROOM_Z), (ROOM_X, ROOM_H, ROOM_Z), True)],
         "lights": [
             c.light("directional", (1.0, 0.96, 0.9), 1.45, direction=(0.45, -1.0, 0.55)),
