@@ -35,7 +35,7 @@ const int PART_ROOT = 0, PART_HEAD = 1, PART_LEFT = 2, PART_RIGHT = 3, PART_PLAC
           PART_INDICATOR = 5, PART_SEATED = 6, PART_LEGS = 7, PART_ARM_LEFT = 8, PART_ARM_RIGHT = 9,
           PART_ICON = 10, PART_PUPIL_LEFT = 11, PART_PUPIL_RIGHT = 12, PART_LID = 13, PART_JAW = 14,
           PART_MOUTH = 15, PART_HAIR_LONG = 16, PART_SHADOW = 17, PART_TAG = 18, PART_TEETH = 19;
-const float TAG_ABOVE = 0.24;             // the name tag's centre above the head centre (just over the halo, close to the head)
+const float TAG_ABOVE = 0.215;            // the name tag's centre above the head centre (just over the halo, close to the head)
 const float STAND_BROADEN = 0.15;  // standing chest and shoulders this much broader than seated
 const float TAG_NEAREST = 0.9, TAG_AWAY_NEAREST = 3.0, TAG_FARTHEST = 9.0;  // metres: see PART_TAG below
 const float PLACARD_SHARE = 0.4;          // render/tags.py: the tag is below the placard in its atlas cell
@@ -48,7 +48,7 @@ const float EYE_MAX_YAW = 0.42, EYE_MAX_PITCH = 0.30;  // radians: further than 
 // sober palettes (linear RGB): skin tones, hair, suits
 const vec3 SKINS[6] = vec3[6](vec3(0.60, 0.42, 0.32), vec3(0.58, 0.39, 0.28), vec3(0.45, 0.29, 0.19),
                               vec3(0.30, 0.18, 0.115), vec3(0.18, 0.105, 0.07), vec3(0.62, 0.45, 0.32));
-const vec3 HAIRS[5] = vec3[5](vec3(0.015, 0.012, 0.010), vec3(0.09, 0.05, 0.025), vec3(0.30, 0.20, 0.10),
+const vec3 HAIRS[5] = vec3[5](vec3(0.015, 0.012, 0.010), vec3(0.09, 0.05, 0.025), vec3(0.19, 0.12, 0.06),
                               vec3(0.45, 0.45, 0.45), vec3(0.035, 0.025, 0.02));
 // suits: navy, charcoal, a warm dark brown, mid grey, near-black
 const vec3 SUITS[5] = vec3[5](vec3(0.014, 0.022, 0.060), vec3(0.034, 0.036, 0.041), vec3(0.040, 0.027, 0.018),
@@ -263,8 +263,8 @@ void main() {
         else segment(e, wrist, ref, p, n);
         placed = true;
     } else if (part == PART_INDICATOR) {
-        // the halo rests just over the crown and tilts with the head; it widens a little with the voice level
-        origin = i_head.xyz; q = i_head_q;
+        // the halo rests level just over the crown (it stays clear of the hair as the head nods); it widens a little with the voice level
+        origin = i_head.xyz;
         scale = i_root.w > 0.0 ? 1.0 : 0.0;
         p.xz *= 1.0 + 0.12 * i_root.w;
     } else if (part == PART_PLACARD && !seated) {

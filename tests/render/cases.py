@@ -102,8 +102,8 @@ def closeup(speaking: float, speaker_x: float | None = 1.2, face_id: int = 3, wi
     crowd.look_at_speaker()
     scene.avatars = crowd
     if with_tag:  # a head-and-shoulders portrait: the name tag and halo above, the tie and lapels below
-        eye = (0.0, float(me.head.position[1]) + 0.04, 1.25)
-        return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(60.0, SIZE[0] / SIZE[1]))]
+        eye = (0.0, float(me.head.position[1]) + 0.02, 1.25)
+        return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(46.0, SIZE[0] / SIZE[1]))]
     eye = (0.0, float(me.head.position[1]) - 0.07, 1.0)
     return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(34.0, SIZE[0] / SIZE[1]))]
 

@@ -34,7 +34,7 @@ def test_the_face_has_a_nose_brow_lips_and_chin_in_relief() -> None:
 def test_the_jaw_weight_moves_the_chin_and_not_the_eyes() -> None:
     head = H.head()
     p, w = head.pos, head.weight
-    chin = (p[:, 1] < -0.085) & (p[:, 2] < -0.06)
+    chin = (p[:, 1] < -0.08) & (p[:, 2] < -0.06)
     above = p[:, 1] > H.MOUTH_Y + 0.01
     assert chin.any() and (w[chin] > 0.9).all()
     assert (w[above] == 0.0).all()

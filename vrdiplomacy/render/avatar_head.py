@@ -127,6 +127,7 @@ def head_shape(d: npt.NDArray[np.float64], grow: float = 0.0) -> npt.NDArray[np.
     out += ridge * np.exp(-((x / width) ** 2))
     out += 0.004 * _bump(ax, y, 0.013, -0.026, 0.007, 0.006)  # nostril wings
     out += 0.0045 * _bump(ax, y, 0.046, -0.010, 0.016, 0.018)  # cheekbones
+    out += 0.003 * _bump(ax, y, 0.040, -0.045, 0.018, 0.020)  # the cheeks' fullness (no hollow under the cheekbones)
     out -= 0.004 * _bump(ax, y, 0.0, MOUTH_Y - 0.001, 0.026, 0.005)  # the mouth recess (the lips sit in it)
     out += 0.004 * _bump(ax, y, 0.0, MOUTH_Y - 0.026, 0.012, 0.012)  # under the lower lip
     out += 0.006 * _bump(ax, y, 0.0, -0.094, 0.024, 0.012)  # chin (rounded, not pointed)
@@ -193,6 +194,8 @@ def hair(style: int, rings: int = 12, seg: int = 18) -> Surface:
         thick = 0.008 + 0.009 * _smooth(0.2, 0.9, dy) + 0.008 * back + 0.006 * _smooth(0.5, 0.95, side)
         taper = _smooth(line, line + 0.25, dy)
         thick = thick * (1.0 - back * 0.45 * (1.0 - taper)) + 0.006 * back * _bump(dx, dy, 0.0, 0.1, 0.6, 0.25)
+    # over the forehead and temples the hair thins out to the hairline (no ledge: a thick edge there reads as a cap)
+    thick = thick * (1.0 - 0.7 * (1.0 - back) * (1.0 - _smooth(line, line + 0.22, dy)))
     inside = _smooth(line + 0.015, line - 0.04, dy)  # 1 below the hairline
     # combed locks down the back: every other column of the grid a shade lower and darker
     lock = (np.arange(len(d)) % (seg + 1) % 2).astype(np.float64) * back * _smooth(0.9, 0.4, dy)

@@ -229,9 +229,9 @@ def build_avatar_mesh(far: bool = False) -> AvatarMesh:
     tw, th = TAG_SIZE
     b.add([(-tw / 2, -th / 2, 0.0), (tw / 2, -th / 2, 0.0), (tw / 2, th / 2, 0.0), (-tw / 2, th / 2, 0.0)],
           [(0, 0, 1)] * 4, [(0, 1), (1, 1), (1, 0), (0, 0)], [0, 1, 2, 0, 2, 3], PART_TAG, SRC_TAG, (1, 1, 1))
-    # speaking halo: a slim ring resting just over the crown, tilting with the head; drawn only
+    # speaking halo: a slim level ring resting just over the crown; drawn only
     # while speaking > 0 (the shader collapses it otherwise)
-    b.ring((0.0, HALO_Y, 0.0), 0.072, 0.092, 0.007, PART_INDICATOR, SRC_INDICATOR, (0.2, 1.0, 0.35), seg=12 if far else 28)
+    b.ring((0.0, HALO_Y, 0.0), 0.068, 0.098, 0.009, PART_INDICATOR, SRC_INDICATOR, (0.2, 1.0, 0.35), seg=12 if far else 28)
     return b.build()
 
 
@@ -313,7 +313,7 @@ def _suit(b: _Builder, far: bool) -> None:
                0.0085, PART_ROOT, SRC_VERTEX, SHIRT, rows=2)
     b.box((0.0, BUTTON_Y - 0.015, _jacket_front(0.0, BUTTON_Y - 0.015) - 0.004), (0.014, 0.014, 0.006), PART_ROOT,
           SRC_VERTEX, (0.015, 0.013, 0.012))  # the button
-    pin = H.ellipsoid((-0.125, 0.935, _jacket_front(-0.125, 0.935) - 0.0095), (0.0055, 0.0055, 0.0025), rings=2, seg=6)
+    pin = H.ellipsoid((-0.125, 0.935, _jacket_front(-0.125, 0.935) - 0.0095), (0.0055, 0.0055, 0.0025), rings=3, seg=10)
     b.surface(pin, PART_ROOT, SRC_DELEGATION, color=(0.95, 0.95, 0.95))  # a round lapel pin in the delegation colour
 
 
@@ -350,8 +350,8 @@ def _head(b: _Builder, far: bool) -> None:
         b.surface(H.ellipsoid((0.0, -0.01, 0.03), (0.08, 0.12, 0.085), rings=4, seg=8, y_range=(-0.6, 0.9)), PART_HAIR_LONG,
                   SRC_HAIR)
     else:
-        b.surface(H.hair(0, seg=24), PART_HEAD, SRC_HAIR)
-        b.surface(H.hair(1, seg=24), PART_HAIR_LONG, SRC_HAIR)
+        b.surface(H.hair(0, rings=16, seg=28), PART_HEAD, SRC_HAIR)  # rings enough for a hairline, not a stepped cut
+        b.surface(H.hair(1, rings=16, seg=28), PART_HAIR_LONG, SRC_HAIR)
     # the neck: slimmer than the jaw, in the jaw's shadow under the chin (a bright column the
     # width of the face reads as a long neck)
     neck = H.loft([(-0.165, 0.058, 0.058, 0.0), (-0.10, 0.051, 0.053, 0.0), (-0.02, 0.050, 0.054, 0.0)],

@@ -3,9 +3,9 @@
 Everything here is drawn from a :class:`~vrdiplomacy.session.meeting_view.MeetingView` alone:
 
 * :func:`speaker_screen`: the "CURRENT SPEAKER" wall screen: who holds the floor (name,
-  delegation, a flag placeholder: a plate in the delegation's colour from
-  ``assets/data/delegations.json``), the time left (mm:ss, red once overrun), the next five on
-  the speakers' list, the agenda item and the phase;
+  delegation, its real flag from the flag-icons atlas, or for a delegation the atlas does not
+  list a plate in its colour from ``assets/data/delegations.json``), the time left (mm:ss, red
+  once overrun), the next five on the speakers' list, the agenda item and the phase;
 * :func:`agenda_screen`: the "AGENDA" wall screen: the items, the current one highlighted, and the phase;
 * :func:`participants_panel`: who is present, speaking, muted, their role, raised hands;
 * :func:`status_panel`: the delegate's own mic, push-to-talk, listening channel, place on the
@@ -28,6 +28,7 @@ import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
 from vrdiplomacy.render.atlas import _font
+from vrdiplomacy.render.tags import tag_flag
 from vrdiplomacy.scene.hud import ACK_S, CHAIR_KEYS
 from vrdiplomacy.session.meeting_view import MeetingView, Participant
 
@@ -129,8 +130,20 @@ def _contrast(rgb: tuple[int, int, int]) -> RGBA:
     return (20, 20, 24, 255) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else WHITE
 
 
-def _plate(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], delegation: str, label_px: int = 0) -> None:
-    """The flag placeholder: a plate in the delegation's colour with a light rim (and its code)."""
+def _plate(img: Image.Image, draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], delegation: str,
+           label_px: int = 0) -> None:
+    """The delegation's real flag (the flag-icons atlas, :func:`~vrdiplomacy.render.tags.tag_flag`),
+    4:3 at the box's height from its left edge, with a thin light rim; for a delegation the atlas
+    does not list (or no atlas), the placeholder: a plate in the delegation's colour with a light
+    rim (and its code)."""
+    flag = tag_flag(delegation)
+    if flag is not None:
+        x0, y0, x1, y1 = box
+        h = y1 - y0
+        w = min(x1 - x0, round(h * 4 / 3))
+        img.paste(flag.convert("RGB").resize((w, h), Image.Resampling.LANCZOS), (x0, y0))
+        draw.rectangle((x0, y0, x0 + w - 1, y1 - 1), outline=(236, 234, 226, 255), width=max(1, h // 60))
+        return
     _name, rgb = delegation_style(delegation)
     draw.rectangle(box, fill=(*rgb, 255), outline=(236, 234, 226, 255), width=max(2, (box[3] - box[1]) // 30))
     code = delegation.strip().upper()
@@ -226,7 +239,7 @@ def speaker_screen(view: MeetingView, clock: bool = True) -> Pixels:
     if sp is None:
         draw.text((32, 185), "The floor is open.", font=_font(60), fill=WHITE, anchor="lm")
     else:
-        _plate(draw, (32, 112, 232, 246), sp.delegation, 44)
+        _plate(img, draw, (32, 112, 232, 246), sp.delegation, 44)
         name_w = CLOCK_BOX[0] - 260 - 16 if view.speaking_time_s > 0 else w - 260 - 32
         _text(draw, (260, 146), sp.name, 58, WHITE, name_w, smallest=28)
         _text(draw, (260, 208), delegation_style(sp.delegation)[0], 38, SOFT, name_w, smallest=22)
@@ -245,7 +258,7 @@ def speaker_screen(view: MeetingView, clock: bool = True) -> Pixels:
     for i, q in enumerate(view.next_five):
         cy = 346 + i * 34
         draw.text((44, cy), f"{i + 1}", font=_font(28), fill=GOLD, anchor="mm")
-        _plate(draw, (66, cy - 12, 104, cy + 12), q.delegation)
+        _plate(img, draw, (66, cy - 12, 104, cy + 12), q.delegation)
         right = w - 32
         tag = KIND_TAGS.get(q.kind)
         if tag is not None:
@@ -318,14 +331,14 @@ def participants_panel(view: MeetingView) -> Pixels:
         cy = top + row // 2
         if i % 2:
             draw.rectangle((8, top, PANEL_WIDTH - 9, top + row - 1), fill=ROW_ALT)
-        _participant_row(draw, p, cy, p.key == floor)
+        _participant_row(img, draw, p, cy, p.key == floor)
     if len(parts) > len(shown):
         draw.text((24, 72 + len(shown) * row + 18), f"+{len(parts) - len(shown)} more", font=_font(24), fill=DIM,
                   anchor="lm")
     return _pixels(img)
 
 
-def _participant_row(draw: ImageDraw.ImageDraw, p: Participant, cy: int, has_floor: bool) -> None:
+def _participant_row(img: Image.Image, draw: ImageDraw.ImageDraw, p: Participant, cy: int, has_floor: bool) -> None:
     ink = WHITE if p.present else (110, 120, 138, 255)
     # state dot: green while speaking, ringed when present and silent, hollow grey when away
     if p.present and p.speaking:
@@ -334,7 +347,7 @@ def _participant_row(draw: ImageDraw.ImageDraw, p: Participant, cy: int, has_flo
         draw.ellipse((18, cy - 10, 38, cy + 10), outline=SOFT, width=3)
     else:
         draw.ellipse((20, cy - 8, 36, cy + 8), outline=(90, 98, 112, 255), width=2)
-    _plate(draw, (50, cy - 12, 86, cy + 12), p.delegation)
+    _plate(img, draw, (50, cy - 12, 86, cy + 12), p.delegation)
     right = PANEL_WIDTH - 20.0
     if p.muted:
         right = _chip(draw, right, cy, "MUTED", RED) - 6

@@ -24,7 +24,7 @@ from PIL import Image
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.render.tags import tag_flag
 from vrdiplomacy.scene.layout import Layout
-from vrdiplomacy.scene.model import Avatar, Material, Mesh, Node, Scene, Texture
+from vrdiplomacy.scene.model import Avatar, Material, Node, Scene, Texture
 
 FLAGS_MATERIAL = "flags"
 
