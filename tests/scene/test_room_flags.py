@@ -1,0 +1,91 @@
+"""A room's own flags show the real flags of the delegations meeting in it (bilateral sides, the
+embassy's host), painted on a copy of the scene's flags texture; a room nobody named keeps the
+UN flag. Fails on main 2f3c005: the bilateral and embassy flags were made-up stripes baked into
+the assets (there were no flag slots and no way to show France and Japan)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from vrdiplomacy.errors import AssetError, ConfigError
+from vrdiplomacy.render.flags import flag_image
+from vrdiplomacy.render.room_flags import FLAGS_MATERIAL, bilateral_sides, dress_flags
+from vrdiplomacy.scene.assets import load_scene
+from vrdiplomacy.scene.avatars import avatar_at
+from vrdiplomacy.scene.layout import parse_layout
+from vrdiplomacy.scene.model import Scene
+
+
+def _flags_pixels(scene: Scene) -> list[np.ndarray]:
+    out = []
+    for mesh, _world in scene.meshes():
+        if mesh.material.name == FLAGS_MATERIAL and mesh.material.base_color_texture is not None:
+            out.append(mesh.material.base_color_texture.pixels)
+    return out
+
+
+def _cell(px: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return px[y0:y1, x0:x1, :3].astype(np.int64)
+
+
+def _like(cell: np.ndarray, code: str) -> bool:
+    """``cell`` shows ``code``'s flag (the atlas's flag at the cell's size, a little filtering allowed)."""
+    flag = flag_image(code)
+    assert flag is not None
+    want = np.asarray(flag.convert("RGB").resize((cell.shape[1], cell.shape[0])), np.int64)
+    return float(np.abs(cell - want).mean()) < 12.0
+
+
+def test_the_bilateral_rooms_side_flags_are_the_two_delegations() -> None:
+    scene, layout = load_scene("bilateral")
+    before = [p.copy() for p in _flags_pixels(scene)]
+    assert before and set(layout.flag_slots) == {"A", "B"}
+    assert not any(_like(_cell(before[0], layout.flag_slots[s]), c) for s, c in (("A", "FRA"), ("B", "JPN")))
+    assert dress_flags(scene, layout, {"A": "FRA", "B": "Japan"}) == 2  # a code or a name
+    dressed = _flags_pixels(scene)
+    assert len(dressed) == len(before)
+    assert all(_like(_cell(p, layout.flag_slots["A"]), "FRA") for p in dressed)
+    assert all(_like(_cell(p, layout.flag_slots["B"]), "JPN") for p in dressed)
+    # the shared, cached asset is untouched: the next load of the room is neutral again
+    again, _ = load_scene("bilateral")
+    assert all(np.array_equal(a, b) for a, b in zip(_flags_pixels(again), before))
+
+
+def test_the_embassy_flies_its_hosts_flag_and_a_plain_room_none_invented() -> None:
+    scene, layout = load_scene("embassy")
+    assert set(layout.flag_slots) == {"host"}
+    neutral = _flags_pixels(scene)[0].copy()
+    # unlisted delegation: nothing painted (never a made-up flag)
+    assert dress_flags(scene, layout, {"host": "Atlantis"}) == 0
+    assert np.array_equal(_flags_pixels(scene)[0], neutral)
+    assert dress_flags(scene, layout, {"host": "FRA"}) == 1
+    assert _like(_cell(_flags_pixels(scene)[0], layout.flag_slots["host"]), "FRA")
+    with pytest.raises(ConfigError, match="no flag slot A"):
+        dress_flags(scene, layout, {"A": "FRA"})
+
+
+def test_the_sides_come_from_the_space_or_from_who_is_seated() -> None:
+    _scene, layout = load_scene("bilateral")
+    assert bilateral_sides(layout, space="bilateral:FRA+JPN") == {"A": "FRA", "B": "JPN"}
+    seated: list[Any] = []
+    for k, seat in enumerate(sorted(layout.seats, key=lambda s: s.index)):
+        code = "KEN" if seat.side == "A" else "BRA"
+        if k == 1:
+            code = "CHL"  # one adviser of another delegation does not turn the side's flag
+        seated.append(avatar_at(k, code, seat.position, seat.yaw_deg))
+    seated.append(avatar_at(99, "USA", (0.0, 0.0, 3.5), 0.0, seated=False))  # standing by the door: no side
+    assert bilateral_sides(layout, seated) == {"A": "KEN", "B": "BRA"}
+    assert bilateral_sides(layout, []) == {}
+
+
+def test_a_malformed_flag_slot_is_a_clear_asset_error() -> None:
+    base: dict[str, Any] = {"scene": "x", "glb": "x.glb"}
+    assert parse_layout({**base, "flag_slots": {"A": [0, 0, 96, 72]}}).flag_slots == {"A": (0, 0, 96, 72)}
+    with pytest.raises(AssetError, match="flag_slots.A"):
+        parse_layout({**base, "flag_slots": {"A": [0, 0, 96]}})
+    with pytest.raises(AssetError, match="empty or negative"):
+        parse_layout({**base, "flag_slots": {"B": [96, 0, 0, 72]}})
