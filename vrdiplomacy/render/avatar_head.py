@@ -126,6 +126,7 @@ def head_shape(d: npt.NDArray[np.float64], grow: float = 0.0) -> npt.NDArray[np.
     ridge = (0.004 + 0.020 * t**1.4) * _smooth(-0.040, -0.026, y) * (y < ey + 0.03)
     out += ridge * np.exp(-((x / width) ** 2))
     out += 0.004 * _bump(ax, y, 0.013, -0.026, 0.007, 0.006)  # nostril wings
+    out += 0.003 * _bump(ax, y, 0.0, -0.021, 0.008, 0.007)  # a rounded tip (not a wedge)
     out += 0.0045 * _bump(ax, y, 0.046, -0.010, 0.016, 0.018)  # cheekbones
     out += 0.003 * _bump(ax, y, 0.040, -0.045, 0.018, 0.020)  # the cheeks' fullness (no hollow under the cheekbones)
     out -= 0.004 * _bump(ax, y, 0.0, MOUTH_Y - 0.001, 0.026, 0.005)  # the mouth recess (the lips sit in it)
@@ -218,10 +219,10 @@ def lips(upper: bool, seg: int = 10, rings: int = 4) -> Surface:
     """One lip: a flattened, pointed-ended roll across the mouth recess (tinted)."""
     d = _sphere_dirs(rings, seg, front=1.0).astype(np.float64)
     dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]
-    half = 0.025 if upper else 0.022
+    half = 0.026 if upper else 0.023
     x = dx * half
     taper = 1.0 - (np.abs(dx) ** 2.2)
-    y = dy * (0.0048 if upper else 0.0058) * (0.3 + 0.7 * taper)
+    y = dy * (0.0054 if upper else 0.0066) * (0.3 + 0.7 * taper)
     z = dz * 0.0065 * (0.3 + 0.7 * taper)
     cy = MOUTH_Y + (0.0036 if upper else -0.0050)
     # the lips follow the curve of the face, the corners further back
