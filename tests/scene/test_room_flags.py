@@ -12,7 +12,7 @@ import pytest
 
 from vrdiplomacy.errors import AssetError, ConfigError
 from vrdiplomacy.render.flags import flag_image
-from vrdiplomacy.render.room_flags import FLAGS_MATERIAL, bilateral_sides, dress_flags
+from vrdiplomacy.render.room_flags import FLAGS_MATERIAL, bilateral_sides, dress_flags, flags_for_space
 from vrdiplomacy.scene.assets import load_scene
 from vrdiplomacy.scene.avatars import avatar_at
 from vrdiplomacy.scene.layout import parse_layout
@@ -70,7 +70,13 @@ def test_the_embassy_flies_its_hosts_flag_and_a_plain_room_none_invented() -> No
 
 def test_the_sides_come_from_the_space_or_from_who_is_seated() -> None:
     _scene, layout = load_scene("bilateral")
-    assert bilateral_sides(layout, space="bilateral:FRA+JPN") == {"A": "FRA", "B": "JPN"}
+    # joining a bilateral space: one's own flag on one's own side, the other delegation's across
+    assert flags_for_space(layout, "bilateral:FRA+JPN", "B", "France") == {"B": "FRA", "A": "JPN"}
+    assert flags_for_space(layout, "bilateral:FRA+JPN", "A", "fra") == {"A": "FRA", "B": "JPN"}
+    # not one of the two, no side, or no bilateral space: no guess
+    assert flags_for_space(layout, "bilateral:FRA+JPN", "A", "KEN") == {}
+    assert flags_for_space(layout, "bilateral:FRA+JPN", "", "FRA") == {}
+    assert flags_for_space(layout, "lounge", "A", "FRA") == {}
     seated: list[Any] = []
     for k, seat in enumerate(sorted(layout.seats, key=lambda s: s.index)):
         code = "KEN" if seat.side == "A" else "BRA"

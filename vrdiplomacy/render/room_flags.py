@@ -9,7 +9,9 @@ asset cache and stay as they are. A delegation the atlas does not list, or an un
 leaves its slot neutral (never a made-up flag); an unknown slot is an error.
 
 Who is where comes from the session, never from the layout: :func:`bilateral_sides` reads the
-two delegations of a ``bilateral:AAA+BBB`` space or of the avatars seated on each side.
+delegation seated on each side; :func:`flags_for_space` what a delegate joining a
+``bilateral:AAA+BBB`` space knows (its own delegation and side, so the other side is the other
+one). Anything less certain leaves the flags neutral: a flag on the wrong side is worse than none.
 """
 
 from __future__ import annotations
@@ -22,21 +24,16 @@ import numpy as np
 from PIL import Image
 
 from vrdiplomacy.errors import ConfigError
-from vrdiplomacy.render.tags import tag_flag
+from vrdiplomacy.render.tags import _delegation_codes, tag_flag
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.scene.model import Avatar, Material, Node, Scene, Texture
 
 FLAGS_MATERIAL = "flags"
 
 
-def bilateral_sides(layout: Layout, avatars: Iterable[Avatar] = (), space: str = "") -> dict[str, str]:
-    """The delegation of each side ("A", "B") of a bilateral room: the two of ``space``
-    (``bilateral:AAA+BBB``, in order) when it names them, else the delegation most of the avatars
+def bilateral_sides(layout: Layout, avatars: Iterable[Avatar] = ()) -> dict[str, str]:
+    """The delegation of each side ("A", "B") of a bilateral room: the one most of the avatars
     seated on that side's seats belong to (sides with nobody seated are left out)."""
-    if space.lower().startswith("bilateral:"):
-        pair = [p.strip().upper() for p in space.split(":", 1)[1].split("+")]
-        if len(pair) == 2 and all(pair):
-            return {"A": pair[0], "B": pair[1]}
     seats = [(np.asarray(s.position, np.float64)[[0, 2]], s.side) for s in layout.seats if s.side]
     votes: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for a in avatars:
@@ -47,6 +44,21 @@ def bilateral_sides(layout: Layout, avatars: Iterable[Avatar] = (), space: str =
         if d < 0.5:
             votes[side][a.delegation] += 1
     return {side: c.most_common(1)[0][0] for side, c in sorted(votes.items())}
+
+
+def flags_for_space(layout: Layout, space: str, side: str, who: str) -> dict[str, str]:
+    """The side flags a delegate dresses on joining ``space``: when it is ``bilateral:AAA+BBB``,
+    ``who`` (the delegate's delegation: code, name or placard) is one of the two and sits on
+    ``side`` of a room with slots for both sides: its own flag on its side, the other's on the
+    other side. Otherwise {} (the flags stay neutral)."""
+    if not space.lower().startswith("bilateral:") or {"A", "B"} - set(layout.flag_slots) or side not in ("A", "B"):
+        return {}
+    pair = [p.strip().upper() for p in space.split(":", 1)[1].split("+")]
+    own = _delegation_codes().get(who.strip().upper(), who.strip().upper())
+    if len(pair) != 2 or own not in pair:
+        return {}
+    other = pair[1] if pair[0] == own else pair[0]
+    return {side: own, ("B" if side == "A" else "A"): other}
 
 
 def _painted(tex: Texture, boxes: list[tuple[tuple[int, int, int, int], Image.Image]]) -> Texture:
