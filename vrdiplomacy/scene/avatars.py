@@ -22,6 +22,7 @@ import math
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -42,8 +43,33 @@ SEATED_EYE_HEIGHT = 1.2
 STANDING_EYE_HEIGHT = 1.65
 
 
+@lru_cache(maxsize=1)
+def _flag_colours() -> dict[str, RGB]:
+    """Delegation code, name and placard (upper case) -> its flag's colour, linear RGB."""
+    from vrdiplomacy.errors import AssetError
+    from vrdiplomacy.scene.delegations import load_delegations
+
+    try:
+        table = load_delegations()
+    except AssetError:  # no asset data (a bare checkout): every delegation gets a derived colour
+        return {}
+    out: dict[str, RGB] = {}
+    for d in table:
+        lin = (d.colour[0] ** 2.2, d.colour[1] ** 2.2, d.colour[2] ** 2.2)
+        for key in (d.code, d.name, d.placard):
+            out[key.upper()] = lin
+    return out
+
+
+@lru_cache(maxsize=4096)
 def delegation_color(name: str) -> RGB:
-    """A saturated, mid-bright linear RGB colour for a delegation, fixed by its name."""
+    """A delegation's colour, linear RGB, fixed by its name: a listed delegation's (code, name or
+    placard) is its flag's colour (``assets/data/delegations.json``: Japan red, France blue), so
+    its delegates' ties and pins wear the national colour; any other gets a saturated, mid-bright
+    hue from its name."""
+    listed = _flag_colours().get(name.strip().upper())
+    if listed is not None:
+        return listed
     h = zlib.crc32(name.encode("utf-8"))
     hue = (h & 0xFFFF) / 65536.0
     sat = 0.55 + ((h >> 16) & 0xFF) / 255.0 * 0.35
