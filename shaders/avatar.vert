@@ -36,7 +36,7 @@ const int PART_ROOT = 0, PART_HEAD = 1, PART_LEFT = 2, PART_RIGHT = 3, PART_PLAC
           PART_ICON = 10, PART_PUPIL_LEFT = 11, PART_PUPIL_RIGHT = 12, PART_LID = 13, PART_JAW = 14,
           PART_MOUTH = 15, PART_HAIR_LONG = 16, PART_SHADOW = 17, PART_TAG = 18, PART_TEETH = 19;
 const float TAG_ABOVE = 0.215;            // the name tag's centre above the head centre (just over the halo, close to the head)
-const float STAND_BROADEN = 0.15;  // standing chest and shoulders this much broader than seated
+const float STAND_BROADEN = 0.10;  // standing chest and shoulders this much broader than seated (more reads as shoulder pads)
 const float TAG_NEAREST = 0.9, TAG_AWAY_NEAREST = 3.0, TAG_FARTHEST = 9.0;  // metres: see PART_TAG below
 const float PLACARD_SHARE = 0.4;          // render/tags.py: the tag is below the placard in its atlas cell
 const int SRC_DELEGATION = 1, SRC_SKIN = 5, SRC_HAIR = 6, SRC_SUIT = 7;
@@ -165,7 +165,7 @@ void main() {
     bool tagged = i_extra.w > 1.5;
     bool placed = false;  // p, n already in world space
     float id = i_color.w;
-    float build = 0.92 + 0.06 * float(hash_id(id, 3) % 5);  // shoulders and waist: 0.92 .. 1.16
+    float build = 0.94 + 0.04 * float(hash_id(id, 3) % 5);  // shoulders and waist: 0.94 .. 1.10
     int digit = int(a_uv.x + 0.5);
     v_uv = a_uv;
     if (!seated) {
@@ -245,7 +245,9 @@ void main() {
         vec3 hand = left ? i_left.xyz : i_right.xyz;
         vec4 hq = left ? i_left_q : i_right_q;
         vec3 wrist = hand + qrot(hq, WRIST);
-        vec3 shoulder = i_root.xyz + qrot(i_root_q, vec3(side * (seated ? 0.185 : 0.185 * (1.0 + STAND_BROADEN)), seated ? 0.945 : 1.395, 0.025));
+        // the shoulder joint under the jacket's shoulder: scaled with the build as the jacket is
+        // (else a broad build's shoulder pads stand out past the sleeve, a slight one's sleeve past the jacket)
+        vec3 shoulder = i_root.xyz + qrot(i_root_q, vec3(side * 0.185 * build * (seated ? 1.0 : 1.0 + STAND_BROADEN), seated ? 0.945 : 1.395, 0.025));
         vec3 e = elbow(shoulder, wrist, qrot(i_root_q, vec3(side * 0.35, -1.0, 0.3)));
         vec3 ref = qrot(i_root_q, vec3(0.0, 0.0, 1.0));
         scale = left ? i_head.w : i_left.w;

@@ -12,7 +12,7 @@ from vrdiplomacy.render.avatar_mesh import PART_HEAD, PART_JAW, build_avatar_mes
 from vrdiplomacy.scene.avatars import avatar_at
 from vrdiplomacy.scene.math3d import quat_rotate
 
-SHOULDER_STANDING = (0.185 * 1.15, 1.395, 0.025)  # shaders/avatar.vert (STAND_BROADEN), root space (x mirrored for the left)
+SHOULDER_STANDING = (0.185 * 1.10, 1.395, 0.025)  # shaders/avatar.vert (STAND_BROADEN, a build of 1), root space (x mirrored for the left)
 ARM_REACH = 0.30 + 0.28
 WRIST = (0.0, 0.0, 0.035)  # hand space
 
