@@ -95,3 +95,37 @@ def test_a_malformed_flag_slot_is_a_clear_asset_error() -> None:
         parse_layout({**base, "flag_slots": {"A": [0, 0, 96]}})
     with pytest.raises(AssetError, match="empty or negative"):
         parse_layout({**base, "flag_slots": {"B": [96, 0, 0, 72]}})
+
+
+def _table_flag_bearings(scene: Scene, layout: Any, view: str) -> dict[str, tuple[float, float]]:
+    """Side -> the horizontal bearings (degrees, from the view's eye) the table flag of that side
+    spans: its cloth's vertices by their texture cell, on the table (not the floor flags)."""
+    eye = np.asarray(layout.view(view).position, np.float64)
+    out: dict[str, tuple[float, float]] = {}
+    for mesh, world in scene.meshes():
+        if mesh.material.name != FLAGS_MATERIAL or mesh.uvs is None or mesh.material.base_color_texture is None:
+            continue
+        h, w = mesh.material.base_color_texture.pixels.shape[:2]
+        pos = (np.c_[mesh.positions, np.ones(len(mesh.positions))] @ np.asarray(world, np.float64).T)[:, :3]
+        on_table = (np.abs(pos[:, 0]) < 1.0) & (np.abs(pos[:, 2]) < 0.6) & (pos[:, 1] < 1.3)
+        for side, (x0, y0, x1, y1) in layout.flag_slots.items():
+            u, v = mesh.uvs[:, 0] * w, mesh.uvs[:, 1] * h
+            mine = on_table & (u >= x0 - 0.5) & (u <= x1 + 0.5) & (v >= y0 - 0.5) & (v <= y1 + 0.5)
+            if mine.any():
+                bearing = np.degrees(np.arctan2(pos[mine, 0] - eye[0], pos[mine, 2] - eye[2]))
+                out[side] = (float(bearing.min()), float(bearing.max()))
+    return out
+
+
+def test_the_bilateral_table_flags_stand_side_by_side_both_seen_whole() -> None:
+    """The two small table flags are on the table's centre line side by side: from a delegate's
+    seat on either side neither hides the other. Fails on main 2f3c005: they stood one behind
+    the other (Japan's hidden behind France's in the bilateral golden)."""
+    scene, layout = load_scene("bilateral")
+    for view in ("delegate", "delegate_b"):
+        spans = _table_flag_bearings(scene, layout, view)
+        assert set(spans) == {"A", "B"}, spans
+        (a0, a1), (b0, b1) = spans["A"], spans["B"]
+        gap = max(b0 - a1, a0 - b1)  # > 0: the two bearing ranges do not overlap
+        assert gap > 1.0, (view, spans)
+        assert min(a1 - a0, b1 - b0) > 5.0, (view, spans)  # each seen broad, not edge on
