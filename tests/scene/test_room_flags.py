@@ -12,7 +12,12 @@ import pytest
 
 from vrdiplomacy.errors import AssetError, ConfigError
 from vrdiplomacy.render.flags import flag_image
-from vrdiplomacy.render.room_flags import FLAGS_MATERIAL, bilateral_sides, dress_flags, flags_for_space
+from vrdiplomacy.render.room_flags import (
+    FLAGS_MATERIAL,
+    bilateral_sides,
+    dress_flags,
+    flags_for_space,
+)
 from vrdiplomacy.scene.assets import load_scene
 from vrdiplomacy.scene.avatars import avatar_at
 from vrdiplomacy.scene.layout import parse_layout
