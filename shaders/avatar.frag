@@ -53,6 +53,20 @@ void main() {
         frag_color = vec4(tonemap(c), 1.0);
         return;
     }
+    if (v_source == 6) {  // hair: matte, with a soft sheen across the strands (Kajiya-Kay: strands run
+        // down the head), so a head of hair reads as hair and not as a painted cap
+        vec3 T = vec3(0.0, 1.0, 0.0) - N * N.y;
+        T = dot(T, T) > 1e-6 ? normalize(T) : vec3(0.0, 0.0, 1.0);
+        vec3 V = normalize(u_camera.xyz - v_pos);
+        vec3 L = u_light_count.x > 0.5 ? (u_light_pos[0].w < 0.5 ? normalize(-u_light_pos[0].xyz)
+                                                                 : normalize(u_light_pos[0].xyz - v_pos)) : vec3(0.0, 1.0, 0.0);
+        vec3 H = normalize(L + V);
+        float th = dot(T, H);
+        float sheen = pow(sqrt(max(1.0 - th * th, 0.0)), 48.0) * max(dot(N, L), 0.0);
+        vec3 c = shade(albedo, N, v_pos, 0.0, 0.85) + (albedo * 0.6 + vec3(0.035)) * sheen * u_light_color[0].rgb;
+        frag_color = vec4(tonemap(c), 1.0);
+        return;
+    }
     if (v_source == 7) {  // suit cloth: a soft sheen at grazing angles that shows the tailoring
         vec3 V = normalize(u_camera.xyz - v_pos);
         float rim = pow(1.0 - max(dot(N, V), 0.0), 3.0);

@@ -35,8 +35,8 @@ const int PART_ROOT = 0, PART_HEAD = 1, PART_LEFT = 2, PART_RIGHT = 3, PART_PLAC
           PART_INDICATOR = 5, PART_SEATED = 6, PART_LEGS = 7, PART_ARM_LEFT = 8, PART_ARM_RIGHT = 9,
           PART_ICON = 10, PART_PUPIL_LEFT = 11, PART_PUPIL_RIGHT = 12, PART_LID = 13, PART_JAW = 14,
           PART_MOUTH = 15, PART_HAIR_LONG = 16, PART_SHADOW = 17, PART_TAG = 18, PART_TEETH = 19;
-const float TAG_ABOVE = 0.32;             // the name tag's centre above the head centre (just over the hair)
-const float STAND_BROADEN = 0.15;  // standing chest and shoulders this much broader than seated
+const float TAG_ABOVE = 0.215;            // the name tag's centre above the head centre (just over the halo, close to the head)
+const float STAND_BROADEN = 0.10;  // standing chest and shoulders this much broader than seated (more reads as shoulder pads)
 const float TAG_NEAREST = 0.9, TAG_AWAY_NEAREST = 3.0, TAG_FARTHEST = 9.0;  // metres: see PART_TAG below
 const float PLACARD_SHARE = 0.4;          // render/tags.py: the tag is below the placard in its atlas cell
 const int SRC_DELEGATION = 1, SRC_SKIN = 5, SRC_HAIR = 6, SRC_SUIT = 7;
@@ -48,7 +48,7 @@ const float EYE_MAX_YAW = 0.42, EYE_MAX_PITCH = 0.30;  // radians: further than 
 // sober palettes (linear RGB): skin tones, hair, suits
 const vec3 SKINS[6] = vec3[6](vec3(0.60, 0.42, 0.32), vec3(0.58, 0.39, 0.28), vec3(0.45, 0.29, 0.19),
                               vec3(0.30, 0.18, 0.115), vec3(0.18, 0.105, 0.07), vec3(0.62, 0.45, 0.32));
-const vec3 HAIRS[5] = vec3[5](vec3(0.015, 0.012, 0.010), vec3(0.09, 0.05, 0.025), vec3(0.30, 0.20, 0.10),
+const vec3 HAIRS[5] = vec3[5](vec3(0.015, 0.012, 0.010), vec3(0.09, 0.05, 0.025), vec3(0.19, 0.12, 0.06),
                               vec3(0.45, 0.45, 0.45), vec3(0.035, 0.025, 0.02));
 // suits: navy, charcoal, a warm dark brown, mid grey, near-black
 const vec3 SUITS[5] = vec3[5](vec3(0.014, 0.022, 0.060), vec3(0.034, 0.036, 0.041), vec3(0.040, 0.027, 0.018),
@@ -165,7 +165,7 @@ void main() {
     bool tagged = i_extra.w > 1.5;
     bool placed = false;  // p, n already in world space
     float id = i_color.w;
-    float build = 0.92 + 0.06 * float(hash_id(id, 3) % 5);  // shoulders and waist: 0.92 .. 1.16
+    float build = 0.94 + 0.04 * float(hash_id(id, 3) % 5);  // shoulders and waist: 0.94 .. 1.10
     int digit = int(a_uv.x + 0.5);
     v_uv = a_uv;
     if (!seated) {
@@ -245,7 +245,9 @@ void main() {
         vec3 hand = left ? i_left.xyz : i_right.xyz;
         vec4 hq = left ? i_left_q : i_right_q;
         vec3 wrist = hand + qrot(hq, WRIST);
-        vec3 shoulder = i_root.xyz + qrot(i_root_q, vec3(side * (seated ? 0.185 : 0.185 * (1.0 + STAND_BROADEN)), seated ? 0.945 : 1.395, 0.025));
+        // the shoulder joint under the jacket's shoulder: scaled with the build as the jacket is
+        // (else a broad build's shoulder pads stand out past the sleeve, a slight one's sleeve past the jacket)
+        vec3 shoulder = i_root.xyz + qrot(i_root_q, vec3(side * 0.185 * build * (seated ? 1.0 : 1.0 + STAND_BROADEN), seated ? 0.945 : 1.395, 0.025));
         vec3 e = elbow(shoulder, wrist, qrot(i_root_q, vec3(side * 0.35, -1.0, 0.3)));
         vec3 ref = qrot(i_root_q, vec3(0.0, 0.0, 1.0));
         scale = left ? i_head.w : i_left.w;
@@ -263,10 +265,10 @@ void main() {
         else segment(e, wrist, ref, p, n);
         placed = true;
     } else if (part == PART_INDICATOR) {
-        // the halo widens with the voice level but stays at its height just over the crown
+        // the halo rests level just over the crown (it stays clear of the hair as the head nods); it widens a little with the voice level
         origin = i_head.xyz;
         scale = i_root.w > 0.0 ? 1.0 : 0.0;
-        p.xz *= 1.0 + 0.35 * i_root.w;
+        p.xz *= 1.0 + 0.12 * i_root.w;
     } else if (part == PART_PLACARD && !seated) {
         // standing: the name floats above the head like a label (unless a name tag says it)
         origin = i_head.xyz + vec3(0.0, 0.36, 0.0);
@@ -298,7 +300,7 @@ void main() {
         vec3 r = cross(vec3(0.0, 1.0, 0.0), f);
         r = dot(r, r) > 1e-6 ? normalize(r) : vec3(1.0, 0.0, 0.0);
         vec3 u = cross(f, r);
-        if (tagged) c.y += 0.14;  // above the name tag
+        if (tagged) c.y = i_head.y + TAG_ABOVE + 0.21;  // just above the name tag (whose label it replaces when standing)
         float icon = i_extra.z;
         float s = icon >= 0.0 ? ICON_SIZE : 0.0;
         p = c + (r * p.x + u * p.y) * s;
@@ -321,7 +323,9 @@ void main() {
     }
     v_pos = world;
     if (v_source == 2 && part != PART_TAG) v_uv = mix(i_placard.xy, i_placard.zw, a_uv);
-    if (v_source == SRC_DELEGATION) v_color = i_color.rgb * a_color;
+    // the tie and lapel pin: the delegation's colour as a silk tie wears it, deeper and quieter
+    // than the flag (a full-strength mint or magenta tie is a costume, not a suit)
+    if (v_source == SRC_DELEGATION) v_color = mix(vec3(dot(i_color.rgb, vec3(0.2126, 0.7152, 0.0722))), i_color.rgb, 0.75) * 0.55 * a_color;
     else if (v_source == SRC_SKIN) v_color = SKINS[hands_only ? 0 : hash_id(id, 0) % 6] * a_color;
     else if (v_source == SRC_HAIR) v_color = HAIRS[hash_id(id, 1) % 5] * a_color;
     else if (v_source == SRC_SUIT) v_color = (hands_only ? i_color.rgb : SUITS[hash_id(id, 2) % 5]) * a_color;  // own sleeves: their colour

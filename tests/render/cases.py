@@ -38,6 +38,7 @@ if str(HERE) not in sys.path:
 from scene_builder import build_test_scene  # noqa: E402
 
 from vrdiplomacy.render.frames import stereo_side_by_side, views_for  # noqa: E402
+from vrdiplomacy.render.room_flags import bilateral_sides, dress_flags  # noqa: E402
 from vrdiplomacy.scene.avatars import (  # noqa: E402
     assign_gestures,
     avatar_at,
@@ -72,6 +73,7 @@ EMBASSY_CIRCLES: tuple[tuple[tuple[float, float], float, tuple[float, ...], tupl
     ((0.1, 6.2), 0.75, (80.0, 150.0, 215.0, 330.0), ("MEX", "NGA", "SWE", "EGY")),
 )
 EMBASSY_HOST = ((3.9, 6.3), 20.0)  # the host, by the flag at the lounge doorway, turned towards the room
+EMBASSY_HOST_DELEGATION = "FRA"  # the embassy's country in the case (its host's delegation and its flags)
 GESTURE_CASE = ["raise_hand", "thumbs_up", "applause", "raise_hand", "nod", "thumbs_down", "wave"]
 
 
@@ -100,8 +102,8 @@ def closeup(speaking: float, speaker_x: float | None = 1.2, face_id: int = 3, wi
     crowd.look_at_speaker()
     scene.avatars = crowd
     if with_tag:  # a head-and-shoulders portrait: the name tag and halo above, the tie and lapels below
-        eye = (0.0, float(me.head.position[1]) + 0.04, 1.25)
-        return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(60.0, SIZE[0] / SIZE[1]))]
+        eye = (0.0, float(me.head.position[1]) + 0.02, 1.25)
+        return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(46.0, SIZE[0] / SIZE[1]))]
     eye = (0.0, float(me.head.position[1]) - 0.07, 1.0)
     return scene, [View(Pose.from_yaw(eye, 0.0), Fov.symmetric(34.0, SIZE[0] / SIZE[1]))]
 
@@ -138,6 +140,10 @@ def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
         for avatar, seat in zip(scene.avatars, sorted(layout.seats, key=lambda s: s.index)):
             avatar.delegation = BILATERAL_SIDES[seat.side]
             avatar.color = delegation_color(avatar.delegation)
+        # and the side flags show theirs, as the client dresses them from who is seated on each side
+        dress_flags(scene, layout, bilateral_sides(layout, scene.avatars))
+    if name == "embassy":  # the host's flags: the country of the host the case receives guests with
+        dress_flags(scene, layout, {"host": EMBASSY_HOST_DELEGATION})
     viewpoint = layout.view(None)  # a delegate's seat
     avatars = scene.avatars
     if name == "embassy":  # in the reception hall, facing the exhibits on the far wall, the guests and the buffet
@@ -150,7 +156,7 @@ def build_case(name: str) -> tuple[Scene, Layout, list[View]]:
     crowd.look_at_speaker()
     scene.avatars = sample_tags(crowd)
     if name == "embassy":
-        crowd.set_tag(len(crowd) - 1, roster_tag("E. Moreau", "FRA", "Ambassador, host", verified=True))
+        crowd.set_tag(len(crowd) - 1, roster_tag("E. Moreau", EMBASSY_HOST_DELEGATION, "Ambassador, host", verified=True))
     return scene, layout, views_for(viewpoint, SIZE, stereo=False)
 
 
@@ -178,7 +184,7 @@ def embassy_guests(gathered: list[Avatar]) -> list[Avatar]:
             next_id += 1
     (hx, hz), turn = EMBASSY_HOST
     p = world(hx, hz)
-    out.append(avatar_at(next_id + (1 - next_id % 3) % 3, "FRA", (p[0], 0.0, p[1]), EMBASSY_YAW + 180.0 + turn,
+    out.append(avatar_at(next_id + (1 - next_id % 3) % 3, EMBASSY_HOST_DELEGATION, (p[0], 0.0, p[1]), EMBASSY_YAW + 180.0 + turn,
                          seated=False))  # hands clasped in front (stance 1)
     return out
 

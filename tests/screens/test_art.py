@@ -10,7 +10,6 @@ import numpy as np
 from views import plenary
 
 from vrdiplomacy.render import meeting_art as art
-from vrdiplomacy.scene.delegations import delegation
 from vrdiplomacy.scene.hud import ACK_S, CHAIR_KEYS
 from vrdiplomacy.session.meeting_view import MeetingView, QueueEntry
 
@@ -19,15 +18,24 @@ def _rgb(px: np.ndarray, x: int, y: int) -> tuple[int, int, int]:
     return tuple(int(v) for v in px[y, x, :3])  # type: ignore[return-value]
 
 
-def test_speaker_screen_shows_the_flag_plate_in_the_delegations_colour() -> None:
+def test_speaker_screen_shows_the_speakers_real_flag() -> None:
+    """Fails on main 2f3c005: the plate was a flat patch of the delegation's colour."""
     view = plenary()
     px = art.speaker_screen(view)
     assert px.shape == (576, 1024, 4)
-    fra = tuple(round(c * 255) for c in delegation("FRA").colour)
-    assert _rgb(px, 50, 125) == fra  # inside the plate, left of the code
+    # France: blue at the hoist, white in the middle, red at the fly (the flag is 4:3 at x 32..211)
+    blue, white, red = _rgb(px, 60, 180), _rgb(px, 121, 180), _rgb(px, 185, 180)
+    assert blue[2] > 100 and blue[0] < 60 and min(white) > 230 and red[0] > 200 and red[2] < 80
     other = art.speaker_screen(replace(view, speaker=QueueEntry(3, "Ms. Keiko Tanaka", "JPN")))
-    assert _rgb(other, 50, 125) == tuple(round(c * 255) for c in delegation("JPN").colour)
+    # Japan: a red disc on white
+    assert min(_rgb(other, 45, 125)) > 230 and _rgb(other, 121, 179)[0] > 150 and _rgb(other, 121, 179)[1] < 60
     assert not np.array_equal(px[100:280, 240:720], other[100:280, 240:720])  # the name changed too
+
+
+def test_a_delegation_without_a_flag_gets_a_plate_in_its_colour() -> None:
+    view = replace(plenary(), speaker=QueueEntry(3, "Mx. Nobody", "Atlantis"))
+    px = art.speaker_screen(view)
+    assert _rgb(px, 50, 125) == art.delegation_style("Atlantis")[1]  # inside the plate, left of the code
 
 
 def test_time_left_is_mm_ss_and_red_once_overrun() -> None:
@@ -76,13 +84,14 @@ def test_participants_panel_has_one_row_each_with_state_chips() -> None:
     px = art.participants_panel(v)
     assert px.shape[1] == art.PANEL_WIDTH and px.shape[0] == 76 + 44 * len(v.participants) + 16
     c = px[..., :3].astype(int)
-    row = lambda i: c[72 + i * 44: 72 + (i + 1) * 44]  # noqa: E731
+    row = lambda i: c[72 + i * 44: 72 + (i + 1) * 44, 90:]  # noqa: E731  (right of the flag)
     red = lambda r: int(np.sum((r[..., 0] > 200) & (r[..., 1] < 100) & (r[..., 2] < 100)))  # noqa: E731
     blue = lambda r: int(np.sum((r[..., 2] > 180) & (r[..., 0] < 80)))  # noqa: E731
     green = lambda r: int(np.sum((r[..., 1] > 170) & (r[..., 0] < 100) & (r[..., 2] < 140)))  # noqa: E731
     assert red(row(4)) > 100 and red(row(3)) == 0  # Mrs. Okafor is muted, Dr. Rivera is not
     assert blue(row(2)) > 100 and blue(row(4)) < 30  # Ms. Tanaka's hand is raised
-    assert green(row(1)[:, :45]) > 50 and green(row(0)[:, :45]) == 0  # Mr. Moreau speaks
+    dot = lambda i: c[72 + i * 44: 72 + (i + 1) * 44, :45]  # noqa: E731  (the state dot)
+    assert green(dot(1)) > 50 and green(dot(0)) == 0  # Mr. Moreau speaks
     many = replace(v, participants=v.participants * 3)
     tall = art.participants_panel(many)
     assert tall.shape[0] == 76 + 44 * art.MAX_PARTICIPANT_ROWS + 36 + 16  # capped, "+10 more"

@@ -2,11 +2,13 @@
 
 The table runs along X through the origin; side A sits at -Z facing +Z, side B at +Z facing
 -Z. Seat 1 of each side is at the -X end. Two closed doors on the +X wall, windows behind
-side A, the two delegations' flags at the -X end and small table flags in the middle.
+side A, the two delegations' flags at the -X end and small table flags side by side in the middle.
 
 The room serves any pair of delegations, so its seats name none (a seat's delegation comes
 from the verified roster or the delegate's own ``--delegation``, never from the layout) and its
-flags are generic side-A/side-B stand-ins. Each delegate's own desk placard and name tag, drawn
+side flags are slots: the layout's ``flag_slots`` name each side's cell of the "flags" texture,
+which the client paints with the real flag of the delegation meeting there
+(:mod:`vrdiplomacy.render.room_flags`); undressed, they show the UN flag, never a made-up one. Each delegate's own desk placard and name tag, drawn
 at run time from the roster, say who sits where; the table carries no baked name board.
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import common as c
-from .geom import WORLD, Builders, Frame, V3
+from .geom import WORLD, Builders, Frame, UVRect, V3
 from .glb import MaterialSpec
 from PIL import Image
 
@@ -28,6 +30,11 @@ SEAT_Z = 1.15
 SEAT_PITCH = 0.75
 PER_SIDE = 6
 EYE_HEIGHT = 1.2
+FLAG_CELL = (96, 72)  # 4:3, the real-flag atlas's cell (assets/textures/flags.json)
+TABLE_FLAG_CLOTH = (0.18, 0.12)
+# the table flags' poles on the centre line (z = 0): side A's on side A's left, side B's to its
+# right, a hand's breadth between the end of the one and the pole of the other
+TABLE_FLAG_POLES_X = {"A": 0.2, "B": -0.02}
 
 MATERIALS: dict[str, MaterialSpec] = {
     "carpet": MaterialSpec((0.20, 0.16, 0.12, 1.0), 0.0, 0.95),
@@ -63,9 +70,22 @@ def seat_position(side: str, i: int) -> tuple[V3, float]:
     return (x, 0.0, SEAT_Z), 0.0
 
 
+def desk_flag(b: Builders, base: V3, uv: UVRect) -> None:
+    """A small table flag standing on ``base`` (the table top): a brass foot, a short pole (the
+    flag flies below the faces across the table, not in front of them) and the cloth flying
+    towards world -X from its pole, so that side A (at -Z) sees it the right way round (the hoist
+    at the pole, on its left); side B sees the reverse, mirrored, as of a real flag."""
+    f = Frame.at(base, 180.0)  # local +X (where the cloth flies) is world -X, local +Z faces side A
+    b["brass"].add_box(f, (0.0, 0.01, 0.0), (0.08, 0.02, 0.08))
+    b["brass"].add_cylinder(f, (0.0, 0.02, 0.0), 0.005, 0.33, segments=6)
+    w, h = TABLE_FLAG_CLOTH
+    b["flags"].add_box(f, (0.005 + w / 2.0, 0.345 - h / 2.0, 0.0), (w, h, 0.005),
+                       uv={"+z": uv, "-z": c.mirror_uv(uv), "+x": uv, "-x": uv, "+y": uv, "-y": uv})
+
+
 def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[str, Any]]:
     b = Builders()
-    flags_img, flags, _ = flag_atlas(["side-A", "side-B"], cols=3)
+    flags_img, flags, _ = flag_atlas(["side-A", "side-B"], cell=FLAG_CELL, cols=3, neutral=True)
     paintings = Atlas(3, 1, 384, 224)
     painting_img = Image.new("RGB", paintings.size, (40, 30, 22))
     painting_img.paste(exhibit_image("landscape", "bilateral-hall", 256).resize((384, 224)), paintings.origin(0))
@@ -121,15 +141,11 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
                           "yaw_deg": yaw, "tier": 0, "side": side})
             index += 1
 
-    # table flags at the centre, floor flags at the -X end
+    # table flags side by side on the table's centre line (one in front of the other hid it), floor
+    # flags at the -X end
     for k, side in enumerate(("A", "B")):
-        z = -0.12 if side == "A" else 0.12
-        b["brass"].add_box(WORLD, (0.0, TABLE_TOP + 0.01, z), (0.12, 0.02, 0.08))
-        # short poles: the flags fly below the faces across the table, not in front of them
-        b["brass"].add_cylinder(WORLD, (0.0, TABLE_TOP + 0.02, z), 0.005, 0.33, segments=6)
         uv = flags.uv(k + 1)
-        b["flags"].add_box(WORLD, (0.095, TABLE_TOP + 0.285, z), (0.18, 0.12, 0.005),
-                           uv={"+x": uv, "-x": uv, "+z": uv, "-z": uv, "+y": uv, "-y": uv})
+        desk_flag(b, (TABLE_FLAG_POLES_X[side], TABLE_TOP, 0.0), uv)
         c.flag_on_pole(b, (-ROOM_X + 0.6, 0.0, -1.0 if side == "A" else 1.0), uv, height=2.5, cloth=(0.9, 0.6),
                        yaw_deg=90.0 if side == "A" else -90.0)
 
@@ -173,6 +189,8 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
         },
         "exhibits": [],
         "screens": [],
+        "flag_slots": {side: [*flags.origin(k + 1), flags.origin(k + 1)[0] + FLAG_CELL[0],
+                              flags.origin(k + 1)[1] + FLAG_CELL[1]] for k, side in enumerate(("A", "B"))},
         "zones": [c.zone("bilateral_room", "bilateral", (-ROOM_X, -0.5, -ROOM_Z), (ROOM_X, ROOM_H, ROOM_Z), True)],
         "lights": [
             c.light("directional", (1.0, 0.96, 0.9), 1.45, direction=(0.45, -1.0, 0.55)),

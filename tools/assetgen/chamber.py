@@ -48,7 +48,7 @@ MATERIALS: dict[str, MaterialSpec] = {
     "panel_wood": MaterialSpec((0.28, 0.16, 0.08, 1.0), 0.0, 0.45),
     "stage": MaterialSpec((0.30, 0.17, 0.08, 1.0), 0.0, 0.5),
     "rostrum": MaterialSpec((0.16, 0.09, 0.05, 1.0), 0.0, 0.4),
-    "podium_marble": MaterialSpec((0.08, 0.22, 0.16, 1.0), 0.0, 0.25),
+    "podium_marble": MaterialSpec((0.045, 0.12, 0.085, 1.0), 0.0, 0.25),  # the dais's dark green marble
     "gold_leaf": MaterialSpec((0.42, 0.30, 0.13, 1.0), 0.35, 0.5),
     "emblem_field": MaterialSpec((0.035, 0.05, 0.085, 1.0), 0.0, 0.4),
     "emblem_gold": MaterialSpec((0.83, 0.62, 0.22, 1.0), 1.0, 0.3),
@@ -156,7 +156,10 @@ def _seat_geometry(b: Builders, s: SeatSpot, placard_uv: Any, blank_uv: Any) -> 
     uv["-z"] = placard_uv
     uv["+z"] = placard_uv
     b["placards"].add_box(f, (0.0, 0.825, -0.68), (0.48, 0.12, 0.02), uv=uv)
-    b["metal"].add_box(f, (0.3, 0.9, -0.6), (0.012, 0.3, 0.012))
+    # the desk microphone: a round foot, the stalk and its capsule (a bare stalk reads as a pole)
+    b["rostrum"].add_box(f, (0.3, 0.772, -0.6), (0.07, 0.014, 0.07))
+    b["metal"].add_box(f, (0.3, 0.9, -0.6), (0.012, 0.25, 0.012))
+    b["screen_frame"].add_box(f, (0.3, 1.045, -0.605), (0.026, 0.05, 0.026))
 
 
 def _hall(b: Builders) -> None:

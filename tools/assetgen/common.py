@@ -124,7 +124,7 @@ def flag_on_pole(b: Builders, base: V3, uv: UVRect, height: float = 2.6, cloth: 
     b[metal].add_box(f, (0.0, height + 0.04, 0.0), (0.07, 0.08, 0.07))
     w, h = cloth
     b[flags].add_box(f, (0.03 + w / 2.0, height - 0.06 - h / 2.0, 0.0), (w, h, 0.012),
-                     uv={"+z": uv, "-z": _mirror(uv), "+x": uv, "-x": uv, "+y": uv, "-y": uv})
+                     uv={"+z": uv, "-z": mirror_uv(uv), "+x": uv, "-x": uv, "+y": uv, "-y": uv})
 
 
 def wall_banner(b: Builders, frame: Frame, uv: UVRect, size: tuple[float, float], flags: str = "flags",
@@ -132,10 +132,11 @@ def wall_banner(b: Builders, frame: Frame, uv: UVRect, size: tuple[float, float]
     """A flag hung flat in front of a wall on a short rod; faces the frame's -Z."""
     w, h = size
     b[metal].add_box(frame, (0.0, h / 2.0 + 0.02, -0.06), (w + 0.08, 0.025, 0.025))
-    b[flags].add_box(frame, (0.0, 0.0, -0.06), (w, h, 0.01), uv={"-z": uv, "+z": _mirror(uv)})
+    b[flags].add_box(frame, (0.0, 0.0, -0.06), (w, h, 0.01), uv={"-z": uv, "+z": mirror_uv(uv)})
 
 
-def _mirror(uv: UVRect) -> UVRect:
+def mirror_uv(uv: UVRect) -> UVRect:
+    """``uv`` flipped left to right (the reverse face of a flag)."""
     u0, v0, u1, v1 = uv
     return (u1, v0, u0, v1)
 

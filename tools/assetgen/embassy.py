@@ -30,6 +30,7 @@ from .textures import (
 )
 
 EYE = 1.65
+FLAG_CELL = (96, 72)  # 4:3, the real-flag atlas's cell (assets/textures/flags.json)
 
 MATERIALS: dict[str, MaterialSpec] = {
     "floor_marble": MaterialSpec((0.24, 0.21, 0.17, 1.0), 0.0, 0.4),
@@ -289,7 +290,7 @@ def _lounge(b: Builders) -> list[dict[str, Any]]:
 
 def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[str, Any], dict[str, Image.Image]]:
     b = Builders()
-    flags_img, flags, _ = flag_atlas(["host"], cols=2)
+    flags_img, flags, _ = flag_atlas(["host"], cell=FLAG_CELL, cols=2, neutral=True)
     signs_img, signs = label_atlas(list(SIGNS), (512, 96), 1, bg=(18, 28, 52), ink=(226, 188, 96), border=None)
     pictures = exhibit_images()
     panels = Atlas(3, 2, 256, 320)
@@ -335,6 +336,8 @@ def build() -> tuple[Builders, dict[str, MaterialSpec], dict[str, bytes], dict[s
         },
         "exhibits": exhibits,
         "screens": [],
+        # the host country's flags (beside the UN's): painted by the client with the host's real flag
+        "flag_slots": {"host": [*flags.origin(1), flags.origin(1)[0] + FLAG_CELL[0], flags.origin(1)[1] + FLAG_CELL[1]]},
         "zones": [
             c.zone("entrance_hall", "hall", (-6.0, -0.5, 4.0), (6.0, 4.5, 12.0)),
             c.zone("reception_hall", "hall", (-9.0, -0.5, -10.0), (9.0, 5.0, 4.0)),

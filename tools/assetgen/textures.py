@@ -191,13 +191,24 @@ def _draw_flag(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], seed: 
 
 
 def _draw_un_flag(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int]) -> None:
+    """The United Nations flag, simplified: on UN blue, the white emblem: a world map seen from
+    the North Pole (concentric parallels, meridians) in a wreath of two olive branches."""
     x0, y0, x1, y1 = box
     draw.rectangle([x0, y0, x1 - 1, y1 - 1], fill=UN_BLUE)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    r = (y1 - y0) * 0.3
-    draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(255, 255, 255), width=max(1, int(r / 6)))
-    draw.line([cx - r, cy, cx + r, cy], fill=(255, 255, 255), width=1)
-    draw.line([cx, cy - r, cx, cy + r], fill=(255, 255, 255), width=1)
+    white = (255, 255, 255)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - (y1 - y0) * 0.02
+    r = (y1 - y0) * 0.25
+    for k in (1.0, 0.66, 0.33):  # the parallels
+        draw.ellipse([cx - r * k, cy - r * k, cx + r * k, cy + r * k], outline=white, width=1)
+    for a in range(0, 180, 45):  # the meridians
+        dx, dy = r * math.cos(math.radians(a)), r * math.sin(math.radians(a))
+        draw.line([cx - dx, cy - dy, cx + dx, cy + dy], fill=white, width=1)
+    w = r * 1.45  # the olive branches: two arcs of leaves from the bottom round either side
+    for side in (-1.0, 1.0):
+        for k in range(6):
+            t = math.radians(28 + k * 24)  # from just beside the bottom up past the side
+            lx, ly = cx + side * w * math.sin(t), cy + w * 0.92 * math.cos(t)
+            draw.ellipse([lx - 1.8, ly - 1.2, lx + 1.8, ly + 1.2], fill=white)
 
 
 REAL_FLAGS = Path(__file__).resolve().parents[2] / "assets" / "textures"
@@ -232,11 +243,13 @@ def main_colour(flag: Image.Image) -> RGB:
     return ranked[0][0]
 
 
-def flag_atlas(codes: list[str], cell: tuple[int, int] = (96, 64), cols: int = 16, real: bool = False
-               ) -> tuple[Image.Image, Atlas, dict[str, RGB]]:
+def flag_atlas(codes: list[str], cell: tuple[int, int] = (96, 64), cols: int = 16, real: bool = False,
+               neutral: bool = False) -> tuple[Image.Image, Atlas, dict[str, RGB]]:
     """Cell 0 is the United Nations flag (key "UN"), then one flag per code: with ``real``, every
     code's real flag from the committed atlas (each must be listed there; ``cell`` must be its cell
-    size), else a procedural stand-in (the neutral flags of rooms that name no delegation).
+    size); with ``neutral``, the UN flag again (a room's flag slots that the client dresses with the
+    delegations present, :mod:`vrdiplomacy.render.room_flags`: never a made-up country's flag);
+    else a procedural stand-in.
     Returns the image, the atlas and each code's main colour."""
     src = real_flags() if real else None
     if src is not None and src[1] != cell:
@@ -249,6 +262,10 @@ def flag_atlas(codes: list[str], cell: tuple[int, int] = (96, 64), cols: int = 1
     colours: dict[str, RGB] = {"UN": UN_BLUE}
     for i, code in enumerate(codes, start=1):
         x, y = atlas.origin(i)
+        if neutral:
+            _draw_un_flag(draw, (x, y, x + cell[0], y + cell[1]))
+            colours[code] = UN_BLUE
+            continue
         if src is None:
             colours[code] = _draw_flag(draw, (x, y, x + cell[0], y + cell[1]), code)
             continue

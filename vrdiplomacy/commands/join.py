@@ -259,6 +259,10 @@ def run(args: argparse.Namespace) -> int:
     from vrdiplomacy.app.session import VoiceOptions
 
     rooms = _rooms(args)
+    if seat is not None and layout.flag_slots:  # a bilateral room's side flags: the two delegations meeting
+        from vrdiplomacy.render.room_flags import dress_flags, flags_for_space
+
+        dress_flags(scene, layout, flags_for_space(layout, rooms.space, seat.side, who))  # type: ignore[attr-defined]
     opts = JoinOptions(args.duration, args.screenshot, args.name, recorder,
                        ClientOptions(config.client.key_hold, recognize=not args.no_recognizer,
                                      mapping=config.mapping.controller),

@@ -3,18 +3,21 @@
 Each avatar's placard samples its cell through a per-instance UV rectangle, so names cost no
 draw calls. When any label carries a name tag (:func:`vrdiplomacy.scene.crowd.tag_label`) every
 cell grows below the placard text to hold the tag (:mod:`vrdiplomacy.render.tags`): the placard is
-the top :data:`~vrdiplomacy.render.tags.PLACARD_SHARE` of the cell, the tag the rest. Uses Pillow's bundled FreeType font so the pixels are the same on every machine.
+the top :data:`~vrdiplomacy.render.tags.PLACARD_SHARE` of the cell, the tag the rest. Names are
+in DejaVu Sans Bold (:mod:`vrdiplomacy.render.fonts`), so accented names ("Côte d'Ivoire") keep
+their accents.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
+
+from vrdiplomacy.render.fonts import ui_font
 
 MAX_ATLAS = 4096
 
@@ -30,15 +33,10 @@ class PlacardAtlas:
         return self.rects.get(name, self.rects.get("", (0.0, 0.0, 0.0, 0.0)))
 
 
-@lru_cache(maxsize=16)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
-
-
 def _fit(draw: ImageDraw.ImageDraw, text: str, w: int, h: int) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, tuple[float, float, float, float]]:
     size = int(h * 0.62)
     while True:
-        font = _font(size)
+        font = ui_font(size, bold=True)
         box = draw.textbbox((0, 0), text, font=font)
         if box[2] - box[0] <= w * 0.92 or size <= 8:
             return font, box

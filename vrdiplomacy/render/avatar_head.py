@@ -99,14 +99,14 @@ def head_shape(d: npt.NDArray[np.float64], grow: float = 0.0) -> npt.NDArray[np.
     dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]
     # a skull wider at the top and back, a face flatter in front: superellipsoid-ish in front
     fz = np.where(dz < 0, -np.abs(dz) ** 0.72, dz)
-    fy = np.where(dy < 0, -np.abs(dy) ** 0.85 * 0.94, dy)
+    fy = np.where(dy < 0, -np.abs(dy) ** 0.85 * 0.90, dy)
     x = dx * 0.074
     y = fy * 0.116
     z = fz * 0.097 + 0.006
     front = _smooth(0.0, -0.6, dz)
     # jaw: narrower towards the chin; behind the jaw line the head gives way to the neck
     low = _smooth(-0.01, -0.11, y)
-    x *= 1.0 - 0.24 * low**1.5
+    x *= 1.0 - 0.15 * low**1.5
     face = _smooth(-0.15, -0.75, dz)
     behind = low * (1.0 - face)
     x *= 1.0 - 0.18 * behind
@@ -126,10 +126,12 @@ def head_shape(d: npt.NDArray[np.float64], grow: float = 0.0) -> npt.NDArray[np.
     ridge = (0.004 + 0.020 * t**1.4) * _smooth(-0.040, -0.026, y) * (y < ey + 0.03)
     out += ridge * np.exp(-((x / width) ** 2))
     out += 0.004 * _bump(ax, y, 0.013, -0.026, 0.007, 0.006)  # nostril wings
+    out += 0.003 * _bump(ax, y, 0.0, -0.021, 0.008, 0.007)  # a rounded tip (not a wedge)
     out += 0.0045 * _bump(ax, y, 0.046, -0.010, 0.016, 0.018)  # cheekbones
+    out += 0.003 * _bump(ax, y, 0.040, -0.045, 0.018, 0.020)  # the cheeks' fullness (no hollow under the cheekbones)
     out -= 0.004 * _bump(ax, y, 0.0, MOUTH_Y - 0.001, 0.026, 0.005)  # the mouth recess (the lips sit in it)
     out += 0.004 * _bump(ax, y, 0.0, MOUTH_Y - 0.026, 0.012, 0.012)  # under the lower lip
-    out += 0.006 * _bump(ax, y, 0.0, -0.098, 0.018, 0.012)  # chin
+    out += 0.006 * _bump(ax, y, 0.0, -0.094, 0.024, 0.012)  # chin (rounded, not pointed)
     out -= 0.003 * _bump(ax, y, 0.0, MOUTH_Y + 0.013, 0.005, 0.006)  # philtrum
     z = z - out * f
     p = np.stack([x, y, z], axis=-1)
@@ -140,7 +142,7 @@ def head_shape(d: npt.NDArray[np.float64], grow: float = 0.0) -> npt.NDArray[np.
     return p
 
 
-def head(rings: int = 18, seg: int = 24) -> Surface:
+def head(rings: int = 24, seg: int = 32) -> Surface:
     """The skin of the head, with lip and cheek tints and the jaw weight."""
     d = _sphere_dirs(rings, seg, front=0.45).astype(np.float64)
     p = head_shape(d)
@@ -159,7 +161,7 @@ def head(rings: int = 18, seg: int = 24) -> Surface:
     under = _bump(np.abs(x), y, EYE_CENTER[0], EYE_CENTER[1] - 0.017, 0.014, 0.005) * front  # under the eyes
     tint *= (1.0 - 0.06 * under)[:, None]
     nostrils = _bump(np.abs(x), y, 0.008, -0.031, 0.007, 0.004) * front  # the shade under the nose
-    tint *= (1.0 - 0.35 * nostrils)[:, None]
+    tint *= (1.0 - 0.25 * nostrils)[:, None]
     return Surface(pos, nrm, tris, tint.astype(np.float32), jaw.astype(np.float32))
 
 
@@ -193,6 +195,8 @@ def hair(style: int, rings: int = 12, seg: int = 18) -> Surface:
         thick = 0.008 + 0.009 * _smooth(0.2, 0.9, dy) + 0.008 * back + 0.006 * _smooth(0.5, 0.95, side)
         taper = _smooth(line, line + 0.25, dy)
         thick = thick * (1.0 - back * 0.45 * (1.0 - taper)) + 0.006 * back * _bump(dx, dy, 0.0, 0.1, 0.6, 0.25)
+    # over the forehead and temples the hair thins out to the hairline (no ledge: a thick edge there reads as a cap)
+    thick = thick * (1.0 - 0.7 * (1.0 - back) * (1.0 - _smooth(line, line + 0.22, dy)))
     inside = _smooth(line + 0.015, line - 0.04, dy)  # 1 below the hairline
     # combed locks down the back: every other column of the grid a shade lower and darker
     lock = (np.arange(len(d)) % (seg + 1) % 2).astype(np.float64) * back * _smooth(0.9, 0.4, dy)
@@ -215,10 +219,10 @@ def lips(upper: bool, seg: int = 10, rings: int = 4) -> Surface:
     """One lip: a flattened, pointed-ended roll across the mouth recess (tinted)."""
     d = _sphere_dirs(rings, seg, front=1.0).astype(np.float64)
     dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]
-    half = 0.025 if upper else 0.022
+    half = 0.026 if upper else 0.023
     x = dx * half
     taper = 1.0 - (np.abs(dx) ** 2.2)
-    y = dy * (0.0048 if upper else 0.0058) * (0.3 + 0.7 * taper)
+    y = dy * (0.0054 if upper else 0.0066) * (0.3 + 0.7 * taper)
     z = dz * 0.0065 * (0.3 + 0.7 * taper)
     cy = MOUTH_Y + (0.0036 if upper else -0.0050)
     # the lips follow the curve of the face, the corners further back

@@ -40,7 +40,7 @@ from vrdiplomacy.render import avatar_head as H
  PART_HAIR_LONG, PART_SHADOW, PART_TAG, PART_TEETH) = range(20)
 # colour sources (a_part.y): per-avatar skin, hair and suit colours are picked in the shader from the avatar id
 SRC_VERTEX, SRC_DELEGATION, SRC_PLACARD, SRC_INDICATOR, SRC_ICON, SRC_SKIN, SRC_HAIR, SRC_SUIT, SRC_CONTACT, SRC_TAG = range(10)
-TAG_SIZE = (0.38, 0.38 * 96 / 256)  # the name tag card, metres (the atlas tag area's aspect)
+TAG_SIZE = (0.32, 0.32 * 96 / 256)  # the name tag card, metres (the atlas tag area's aspect)
 CONTACT_SIZE = 0.95  # the soft contact shadow under each avatar (a square the shader fades to a disc), metres
 LOD_DISTANCE = 6.0  # beyond this many metres from the viewer an avatar is drawn with the far mesh
 # digits of a hand (uv.x of hand vertices)
@@ -69,7 +69,7 @@ EYE_RADIUS = H.EYE_RADIUS
 PUPIL_RADIUS = 0.0036
 MOUTH_CENTER = (0.0, H.MOUTH_Y, H.MOUTH_Z + 0.0055)
 MOUTH_HALF = 0.003  # the closed mouth inside's half height (the shader stretches it with the jaw)
-HALO_Y = 0.16  # the speaking halo's height above the head centre (the crown is at 0.12)
+HALO_Y = 0.140  # the speaking halo's height above the head centre, head space (the hair's crown is at about 0.132)
 DARK = (0.05, 0.05, 0.06)
 SHOE = (0.025, 0.018, 0.014)
 PLACARD_BOARD = (0.9, 0.9, 0.86)
@@ -229,8 +229,9 @@ def build_avatar_mesh(far: bool = False) -> AvatarMesh:
     tw, th = TAG_SIZE
     b.add([(-tw / 2, -th / 2, 0.0), (tw / 2, -th / 2, 0.0), (tw / 2, th / 2, 0.0), (-tw / 2, th / 2, 0.0)],
           [(0, 0, 1)] * 4, [(0, 1), (1, 1), (1, 0), (0, 0)], [0, 1, 2, 0, 2, 3], PART_TAG, SRC_TAG, (1, 1, 1))
-    # speaking halo just above the crown: drawn only while speaking > 0 (the shader collapses it otherwise)
-    b.ring((0.0, HALO_Y, 0.0), 0.07, 0.105, 0.016, PART_INDICATOR, SRC_INDICATOR, (0.2, 1.0, 0.35), seg=10 if far else 20)
+    # speaking halo: a slim level ring resting just over the crown; drawn only
+    # while speaking > 0 (the shader collapses it otherwise)
+    b.ring((0.0, HALO_Y, 0.0), 0.068, 0.098, 0.009, PART_INDICATOR, SRC_INDICATOR, (0.2, 1.0, 0.35), seg=12 if far else 28)
     return b.build()
 
 
@@ -299,7 +300,9 @@ def _suit(b: _Builder, far: bool) -> None:
         out = [(y, side * a, side * c) if side > 0 else (y, side * c, side * a) for y, a, c in inner]
         _panel(b, out, 0.0075, PART_ROOT, SRC_SUIT, (1.18, 1.18, 1.22), rows=8)
     # the shirt collar: a band standing round the neck above the jacket, two points either side of the knot
-    band = H.loft([(top - 0.03, 0.068, 0.064, 0.030), (top + 0.022, 0.064, 0.061, 0.026)], seg=16, power=2.0, cap=False)
+    band = H.loft([(top - 0.03, 0.068, 0.064, 0.030), (top + 0.026, 0.062, 0.059, 0.026)], seg=16, power=2.0, cap=False)
+    rise = np.clip((band.pos[:, 2] - 0.02) / 0.06, 0.0, 1.0) * np.clip((band.pos[:, 1] - top + 0.03) / 0.056, 0.0, 1.0)
+    band.pos[:, 1] += 0.012 * rise  # a collar stands higher at the back of the neck than at the knot
     b.surface(band, PART_ROOT, SRC_VERTEX, color=SHIRT)
     knot = H.loft([(-0.011, 0.0065, 0.004, 0.0), (0.0, 0.010, 0.0055, 0.0), (0.011, 0.0115, 0.005, 0.0)], seg=8, power=2.4)
     b.surface(H.transformed(knot, np.eye(3), (0.0, top - 0.012, _jacket_front(0.0, top - 0.012) - 0.011)), PART_ROOT,
@@ -310,7 +313,7 @@ def _suit(b: _Builder, far: bool) -> None:
                0.0085, PART_ROOT, SRC_VERTEX, SHIRT, rows=2)
     b.box((0.0, BUTTON_Y - 0.015, _jacket_front(0.0, BUTTON_Y - 0.015) - 0.004), (0.014, 0.014, 0.006), PART_ROOT,
           SRC_VERTEX, (0.015, 0.013, 0.012))  # the button
-    pin = H.ellipsoid((-0.125, 0.935, _jacket_front(-0.125, 0.935) - 0.0095), (0.0055, 0.0055, 0.0025), rings=2, seg=6)
+    pin = H.ellipsoid((-0.125, 0.935, _jacket_front(-0.125, 0.935) - 0.0095), (0.0055, 0.0055, 0.0025), rings=3, seg=10)
     b.surface(pin, PART_ROOT, SRC_DELEGATION, color=(0.95, 0.95, 0.95))  # a round lapel pin in the delegation colour
 
 
@@ -347,11 +350,17 @@ def _head(b: _Builder, far: bool) -> None:
         b.surface(H.ellipsoid((0.0, -0.01, 0.03), (0.08, 0.12, 0.085), rings=4, seg=8, y_range=(-0.6, 0.9)), PART_HAIR_LONG,
                   SRC_HAIR)
     else:
-        b.surface(H.hair(0, seg=24), PART_HEAD, SRC_HAIR)
-        b.surface(H.hair(1, seg=24), PART_HAIR_LONG, SRC_HAIR)
-    neck = H.loft([(-0.165, 0.060, 0.060, 0.0), (-0.10, 0.056, 0.056, 0.0), (-0.02, 0.055, 0.056, 0.0)],
+        b.surface(H.hair(0, rings=16, seg=28), PART_HEAD, SRC_HAIR)  # rings enough for a hairline, not a stepped cut
+        b.surface(H.hair(1, rings=16, seg=28), PART_HAIR_LONG, SRC_HAIR)
+    # the neck: slimmer than the jaw, in the jaw's shadow under the chin (a bright column the
+    # width of the face reads as a long neck)
+    neck = H.loft([(-0.165, 0.058, 0.058, 0.0), (-0.10, 0.051, 0.053, 0.0), (-0.02, 0.050, 0.054, 0.0)],
                   seg=5 if far else 12, power=2.0, cap=False)
-    b.surface(H.transformed(neck, np.eye(3), (0.0, 0.0, 0.018)), PART_HEAD, SRC_SKIN, color=(0.9, 0.9, 0.9))
+    neck = H.transformed(neck, np.eye(3), (0.0, 0.0, 0.018))
+    front = np.clip(-neck.pos[:, 2] / 0.05 + 0.4, 0.0, 1.0)
+    shade = 1.0 - 0.30 * front * np.clip((neck.pos[:, 1] + 0.125) / 0.05, 0.0, 1.0)
+    neck.tint = (neck.tint * shade[:, None]).astype(np.float32)
+    b.surface(neck, PART_HEAD, SRC_SKIN, color=(0.9, 0.9, 0.9))
     ex, ey, ez = H.EYE_CENTER
     if far:  # eyes as dark dots, a mouth line: what is left of a face at ten metres
         for side in (-1.0, 1.0):
@@ -359,7 +368,7 @@ def _head(b: _Builder, far: bool) -> None:
         b.box((0.0, H.MOUTH_Y, H.MOUTH_Z - 0.004), (0.04, 0.005, 0.008), PART_MOUTH, SRC_VERTEX, MOUTH)
         return
     for side in (-1.0, 1.0):  # ears
-        ear = H.ellipsoid((side * 0.074, -0.004, 0.012), (0.011, 0.027, 0.017), rings=3, seg=6)
+        ear = H.ellipsoid((side * 0.073, 0.0, 0.014), (0.012, 0.031, 0.018), rings=4, seg=8)
         b.surface(ear, PART_HEAD, SRC_SKIN, color=(0.93, 0.88, 0.86))
     for side, pupil in ((-1.0, PART_PUPIL_LEFT), (1.0, PART_PUPIL_RIGHT)):
         c = (side * ex, ey, ez)
@@ -379,12 +388,14 @@ def _head(b: _Builder, far: bool) -> None:
         lower = H.eyelid(c, H.EYE_RADIUS * 1.08, -0.46, -0.10, upper=False, rings=2, seg=10)
         b.surface(lower, PART_HEAD, SRC_SKIN, color=(0.90, 0.85, 0.84))
         b.surface(H.ellipsoid(c, (H.EYE_RADIUS * 1.16,) * 3, rings=3, seg=8), PART_LID, SRC_SKIN, color=(0.92, 0.9, 0.9))
-        # eyebrow: a slim arc following the brow ridge, the outer end lower
-        bx, by, bz = H.front_point(side * 0.031, ey + 0.027)
-        brow = H.ellipsoid((0.0, 0.0, 0.0), (0.0180, 0.0040, 0.004), rings=2, seg=6)
-        tilt = side * 0.05
-        m = np.array([[math.cos(tilt), -math.sin(tilt), 0], [math.sin(tilt), math.cos(tilt), 0], [0, 0, 1]])
-        b.surface(H.transformed(brow, m, (bx, by, bz - 0.0015)), PART_HEAD, SRC_HAIR, color=(0.8, 0.8, 0.8))
+        # eyebrow: a soft arc following the brow ridge, fuller at the inner end, the outer end a
+        # little lower (a calm look; inner ends lower read as a frown)
+        bx, by, bz = H.front_point(side * 0.032, ey + 0.026)
+        brow = H.ellipsoid((0.0, 0.0, 0.0), (0.0195, 0.0042, 0.004), rings=3, seg=8)
+        u = brow.pos[:, 0] / 0.0195  # -1 .. 1 across; side * u > 0 towards the outer end
+        brow.pos[:, 1] *= 1.0 - 0.4 * np.clip(side * u, 0.0, 1.0)  # tapering towards the outer end
+        brow.pos[:, 1] += 0.0035 * (1.0 - u * u) - 0.0012 * side * u  # the arch, the outer end lower
+        b.surface(H.transformed(brow, np.eye(3), (bx, by, bz - 0.0015)), PART_HEAD, SRC_HAIR, color=(0.8, 0.8, 0.8))
     # the mouth's inside (stretched open by the voice), the upper lip (fixed) and the lower (with the jaw)
     b.surface(H.mouth_inside(), PART_MOUTH, SRC_VERTEX, color=MOUTH)
     b.surface(H.teeth(True), PART_TEETH, SRC_VERTEX, color=TEETH)  # the upper row stays with the skull (shown while speaking)

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
-from vrdiplomacy.render.atlas import _font
+from vrdiplomacy.render.fonts import ui_font
 from vrdiplomacy.render.types import FramebufferTarget, Target
 from vrdiplomacy.scene.model import Avatar, Scene, View
 
@@ -100,7 +100,7 @@ class ScaleController:
 
 def status_image(lines: Sequence[str], px: int = STATUS_FONT_PX) -> npt.NDArray[np.uint8]:
     """The status lines as (height, width, 4) sRGB bytes, top row first: light text on a dark box."""
-    font = _font(px)
+    font = ui_font(px)
     probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
     widths = [probe.textbbox((0, 0), t, font=font)[2] for t in lines]
     line_h = int(px * 1.35)

@@ -3,7 +3,7 @@
 :func:`rasterize_hud` turns the lines of a :class:`~vrdiplomacy.scene.hud.HudPanel` into an
 RGBA image; :class:`HudLayer` keeps that image in a texture (re-uploaded only when the text
 changes), places the card's corners in the world and draws it over the scene, without depth
-test, in every view. Same bundled font as the placards, so the pixels are the same everywhere.
+test, in every view. Same font as the placards (:mod:`vrdiplomacy.render.fonts`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from vrdiplomacy.render.atlas import _font  # the placards' bundled font, cached per size
+from vrdiplomacy.render.fonts import ui_font
 from vrdiplomacy.render.icons import draw_padlock
 from vrdiplomacy.scene.hud import HudPanel
 from vrdiplomacy.scene.math3d import quat_rotate
@@ -37,7 +37,7 @@ BODY_COLOR = (255, 255, 255, 255)
 def _shrink(draw: ImageDraw.ImageDraw, text: str, size: int, width: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     """The largest font up to ``size`` px in which ``text`` fits ``width`` px."""
     while True:
-        font = _font(size)
+        font = ui_font(size)
         box = draw.textbbox((0, 0), text, font=font)
         if box[2] - box[0] <= width or size <= 12:
             return font

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from vrdiplomacy.render.fonts import ui_font
 
 # in atlas order; keep in step with the gesture names of vrdiplomacy.gestures
 GESTURE_ICONS: tuple[str, ...] = (
@@ -134,11 +135,6 @@ def _pictogram(name: str) -> list[tuple[list[Capsule], bool]]:
     raise ValueError(f"no icon for gesture '{name}'")
 
 
-@lru_cache(maxsize=4)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
-
-
 def draw_icon(name: str, cell: int = CELL) -> Image.Image:
     """One badge: a coloured disc with a white ring, the pictogram in white, the label below."""
     color, label = _STYLE[name]
@@ -151,7 +147,7 @@ def draw_icon(name: str, cell: int = CELL) -> Image.Image:
     white = (255, 255, 255, 255)
     for caps, _stroke in _pictogram(name):
         _draw_caps(d, caps, cell * 0.5, cell * 0.42, cell * 0.62, white)
-    font = _font(max(8, int(cell * 0.14)))
+    font = ui_font(max(8, int(cell * 0.14)))
     box = d.textbbox((0, 0), label, font=font)
     tx = (cell - (box[2] - box[0])) / 2 - box[0]
     ty = cell * 0.77 - (box[3] - box[1]) / 2 - box[1]

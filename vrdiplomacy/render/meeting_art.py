@@ -3,17 +3,17 @@
 Everything here is drawn from a :class:`~vrdiplomacy.session.meeting_view.MeetingView` alone:
 
 * :func:`speaker_screen`: the "CURRENT SPEAKER" wall screen: who holds the floor (name,
-  delegation, a flag placeholder: a plate in the delegation's colour from
-  ``assets/data/delegations.json``), the time left (mm:ss, red once overrun), the next five on
-  the speakers' list, the agenda item and the phase;
+  delegation, its real flag from the flag-icons atlas, or for a delegation the atlas does not
+  list a plate in its colour from ``assets/data/delegations.json``), the time left (mm:ss, red
+  once overrun), the next five on the speakers' list, the agenda item and the phase;
 * :func:`agenda_screen`: the "AGENDA" wall screen: the items, the current one highlighted, and the phase;
 * :func:`participants_panel`: who is present, speaking, muted, their role, raised hands;
 * :func:`status_panel`: the delegate's own mic, push-to-talk, listening channel, place on the
   list, the acknowledgement of a gesture just sent, notices, and the chair's keys when the
   delegate may act as chair.
 
-Same bundled font as the placards and the HUD card (Pillow's Aileron), so the pixels are the
-same on every machine; glyphs that font lacks (check mark, arrow) are drawn as shapes. Each
+Same font as the placards and the HUD card (DejaVu Sans, :mod:`vrdiplomacy.render.fonts`); the
+check mark and the arrow are drawn as shapes, so they look the same in the fallback font. Each
 ``*_key`` function is what its picture depends on: a texture is redrawn only when it changes.
 """
 
@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from vrdiplomacy.render.atlas import _font
+from vrdiplomacy.render.fonts import ui_font
+from vrdiplomacy.render.tags import tag_flag
 from vrdiplomacy.scene.hud import ACK_S, CHAIR_KEYS
 from vrdiplomacy.session.meeting_view import MeetingView, Participant
 
@@ -105,7 +106,7 @@ Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 def _fit(draw: ImageDraw.ImageDraw, text: str, size: int, width: int, smallest: int = 16) -> tuple[str, Font]:
     """``text`` in the largest font up to ``size`` px that fits ``width`` px (cut with "…" below ``smallest``)."""
     while True:
-        font = _font(size)
+        font = ui_font(size)
         if draw.textlength(text, font=font) <= width:
             return text, font
         if size <= smallest:
@@ -129,8 +130,20 @@ def _contrast(rgb: tuple[int, int, int]) -> RGBA:
     return (20, 20, 24, 255) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else WHITE
 
 
-def _plate(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], delegation: str, label_px: int = 0) -> None:
-    """The flag placeholder: a plate in the delegation's colour with a light rim (and its code)."""
+def _plate(img: Image.Image, draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], delegation: str,
+           label_px: int = 0) -> None:
+    """The delegation's real flag (the flag-icons atlas, :func:`~vrdiplomacy.render.tags.tag_flag`),
+    4:3 at the box's height from its left edge, with a thin light rim; for a delegation the atlas
+    does not list (or no atlas), the placeholder: a plate in the delegation's colour with a light
+    rim (and its code)."""
+    flag = tag_flag(delegation)
+    if flag is not None:
+        x0, y0, x1, y1 = box
+        h = y1 - y0
+        w = min(x1 - x0, round(h * 4 / 3))
+        img.paste(flag.convert("RGB").resize((w, h), Image.Resampling.LANCZOS), (x0, y0))
+        draw.rectangle((x0, y0, x0 + w - 1, y1 - 1), outline=(236, 234, 226, 255), width=max(1, h // 60))
+        return
     _name, rgb = delegation_style(delegation)
     draw.rectangle(box, fill=(*rgb, 255), outline=(236, 234, 226, 255), width=max(2, (box[3] - box[1]) // 30))
     code = delegation.strip().upper()
@@ -142,7 +155,7 @@ def _plate(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], delegation
 def _chip(draw: ImageDraw.ImageDraw, right: float, cy: float, text: str, fill: RGBA, size: int = 20,
           ink: RGBA = WHITE) -> float:
     """A rounded label ending at ``right``, centred on ``cy``; returns its left edge."""
-    font = _font(size)
+    font = ui_font(size)
     w = draw.textlength(text, font=font) + size
     h = size * 1.35
     draw.rounded_rectangle((right - w, cy - h / 2, right, cy + h / 2), radius=int(h / 2), fill=fill)
@@ -151,7 +164,7 @@ def _chip(draw: ImageDraw.ImageDraw, right: float, cy: float, text: str, fill: R
 
 
 def _check(draw: ImageDraw.ImageDraw, x: float, cy: float, size: float, fill: RGBA) -> None:
-    """A check mark (the bundled font has no ✓)."""
+    """A check mark, drawn (the fallback font has no ✓)."""
     w = max(3, int(size / 6))
     draw.line(((x, cy), (x + size * 0.35, cy + size * 0.35), (x + size, cy - size * 0.45)), fill=fill, width=w,
               joint="curve")
@@ -167,7 +180,7 @@ def _phase(phase: str) -> str:
 
 def _title_bar(draw: ImageDraw.ImageDraw, w: int, title: str, phase: str) -> None:
     draw.rectangle((0, 0, w - 1, 84), fill=BAR)
-    draw.text((32, 43), title, font=_font(44), fill=WHITE, anchor="lm")
+    draw.text((32, 43), title, font=ui_font(44, bold=True), fill=WHITE, anchor="lm")
     if phase:
         _text(draw, (w - 32, 43), _phase(phase).upper(), 30, (210, 228, 250, 255), 360, anchor="rm")
 
@@ -210,9 +223,9 @@ def speaker_clock(view: MeetingView) -> Pixels:
     if clock_key(view) is not None:
         over = view.remaining_s < 0
         w = x1 - x0
-        draw.text((w, 124 - y0), "OVERRUN" if over else "REMAINING", font=_font(26), fill=RED if over else DIM,
+        draw.text((w, 124 - y0), "OVERRUN" if over else "REMAINING", font=ui_font(26), fill=RED if over else DIM,
                   anchor="rm")
-        draw.text((w, 196 - y0), fmt_time(view.remaining_s), font=_font(92), fill=RED if over else WHITE, anchor="rm")
+        draw.text((w, 196 - y0), fmt_time(view.remaining_s), font=ui_font(92), fill=RED if over else WHITE, anchor="rm")
     return _pixels(img)
 
 
@@ -224,28 +237,28 @@ def speaker_screen(view: MeetingView, clock: bool = True) -> Pixels:
     _title_bar(draw, w, "CURRENT SPEAKER", view.phase)
     sp = view.speaker
     if sp is None:
-        draw.text((32, 185), "The floor is open.", font=_font(60), fill=WHITE, anchor="lm")
+        draw.text((32, 185), "The floor is open.", font=ui_font(60), fill=WHITE, anchor="lm")
     else:
-        _plate(draw, (32, 112, 232, 246), sp.delegation, 44)
+        _plate(img, draw, (32, 112, 232, 246), sp.delegation, 44)
         name_w = CLOCK_BOX[0] - 260 - 16 if view.speaking_time_s > 0 else w - 260 - 32
         _text(draw, (260, 146), sp.name, 58, WHITE, name_w, smallest=28)
         _text(draw, (260, 208), delegation_style(sp.delegation)[0], 38, SOFT, name_w, smallest=22)
         tag = KIND_TAGS.get(sp.kind)
         if tag is not None:
-            _chip(draw, 260 + draw.textlength(tag[0], font=_font(22)) + 22, 250, tag[0], tag[1], 22)
+            _chip(draw, 260 + draw.textlength(tag[0], font=ui_font(22)) + 22, 250, tag[0], tag[1], 22)
     if clock and clock_key(view) is not None:
         img.paste(Image.fromarray(speaker_clock(view)), CLOCK_BOX[:2])
     draw.line((32, 282, w - 32, 282), fill=(40, 70, 110, 255), width=2)
-    draw.text((32, 306), "NEXT ON THE LIST", font=_font(28), fill=DIM, anchor="lm")
+    draw.text((32, 306), "NEXT ON THE LIST", font=ui_font(28), fill=DIM, anchor="lm")
     more = len(view.queue) - 5
     if more > 0:
-        draw.text((w - 32, 306), f"+{more} more", font=_font(26), fill=DIM, anchor="rm")
+        draw.text((w - 32, 306), f"+{more} more", font=ui_font(26), fill=DIM, anchor="rm")
     if not view.queue:
-        draw.text((32, 352), "No one has asked for the floor.", font=_font(30), fill=SOFT, anchor="lm")
+        draw.text((32, 352), "No one has asked for the floor.", font=ui_font(30), fill=SOFT, anchor="lm")
     for i, q in enumerate(view.next_five):
         cy = 346 + i * 34
-        draw.text((44, cy), f"{i + 1}", font=_font(28), fill=GOLD, anchor="mm")
-        _plate(draw, (66, cy - 12, 104, cy + 12), q.delegation)
+        draw.text((44, cy), f"{i + 1}", font=ui_font(28), fill=GOLD, anchor="mm")
+        _plate(img, draw, (66, cy - 12, 104, cy + 12), q.delegation)
         right = w - 32
         tag = KIND_TAGS.get(q.kind)
         if tag is not None:
@@ -254,7 +267,7 @@ def speaker_screen(view: MeetingView, clock: bool = True) -> Pixels:
         line = f"{q.name}  ·  {dname}" if dname and dname != q.name else q.name
         _text(draw, (118, cy), line, 28, WHITE, int(right - 118), smallest=18)
     draw.rectangle((0, 506, w - 1, h - 1), fill=BAR)
-    draw.text((32, 541), "AGENDA", font=_font(26), fill=(170, 200, 235, 255), anchor="lm")
+    draw.text((32, 541), "AGENDA", font=ui_font(26), fill=(170, 200, 235, 255), anchor="lm")
     _text(draw, (170, 541), view.agenda_item or "No agenda item", 32, WHITE, w - 170 - 32, smallest=18)
     return _pixels(img)
 
@@ -269,7 +282,7 @@ def agenda_screen(view: MeetingView) -> Pixels:
     img, draw = _image(SCREEN_SIZE, SCREEN_BG)
     _title_bar(draw, w, "AGENDA", view.phase)
     if not view.agenda:
-        draw.text((32, 160), "No agenda set.", font=_font(44), fill=SOFT, anchor="lm")
+        draw.text((32, 160), "No agenda set.", font=ui_font(44), fill=SOFT, anchor="lm")
     rows = 8
     first = min(max(0, view.agenda_index - rows + 2), max(0, len(view.agenda) - rows))
     for i, item in enumerate(view.agenda[first:first + rows]):
@@ -280,13 +293,13 @@ def agenda_screen(view: MeetingView) -> Pixels:
             draw.rectangle((16, cy - 22, w - 16, cy + 22), fill=(0, 72, 130, 255))
             _arrow(draw, 24, cy, 22, GOLD)
         done = 0 <= view.agenda_index and k < view.agenda_index
-        draw.text((56, cy), f"{k + 1}.", font=_font(30), fill=GOLD if current else DIM, anchor="lm")
+        draw.text((56, cy), f"{k + 1}.", font=ui_font(30), fill=GOLD if current else DIM, anchor="lm")
         _text(draw, (104, cy), item, 32, WHITE if current else DIM if done else SOFT, w - 104 - 32, smallest=18)
     draw.rectangle((0, 506, w - 1, h - 1), fill=BAR)
-    draw.text((32, 541), "PHASE", font=_font(26), fill=(170, 200, 235, 255), anchor="lm")
-    draw.text((140, 541), _phase(view.phase), font=_font(32), fill=WHITE, anchor="lm")
+    draw.text((32, 541), "PHASE", font=ui_font(26), fill=(170, 200, 235, 255), anchor="lm")
+    draw.text((140, 541), _phase(view.phase), font=ui_font(32), fill=WHITE, anchor="lm")
     if view.agenda and view.agenda_index >= 0:
-        draw.text((w - 32, 541), f"item {view.agenda_index + 1} of {len(view.agenda)}", font=_font(26),
+        draw.text((w - 32, 541), f"item {view.agenda_index + 1} of {len(view.agenda)}", font=ui_font(26),
                   fill=(170, 200, 235, 255), anchor="rm")
     return _pixels(img)
 
@@ -306,26 +319,26 @@ def participants_panel(view: MeetingView) -> Pixels:
     height = 76 + row * max(1, len(shown)) + (36 if len(parts) > len(shown) else 0) + 16
     img, draw = _image((PANEL_WIDTH, height), (0, 0, 0, 0))
     draw.rounded_rectangle((0, 0, PANEL_WIDTH - 1, height - 1), radius=20, fill=PANEL_BG)
-    draw.text((24, 36), "PARTICIPANTS", font=_font(30), fill=(170, 190, 215, 255), anchor="lm")
+    draw.text((24, 36), "PARTICIPANTS", font=ui_font(30), fill=(170, 190, 215, 255), anchor="lm")
     present = sum(p.present for p in parts)
     speaking = sum(p.speaking and p.present for p in parts)
-    draw.text((PANEL_WIDTH - 24, 36), f"{present} present · {speaking} speaking", font=_font(24), fill=DIM, anchor="rm")
+    draw.text((PANEL_WIDTH - 24, 36), f"{present} present · {speaking} speaking", font=ui_font(24), fill=DIM, anchor="rm")
     if not parts:
-        draw.text((24, 76 + row // 2), "Nobody else is here yet.", font=_font(26), fill=SOFT, anchor="lm")
+        draw.text((24, 76 + row // 2), "Nobody else is here yet.", font=ui_font(26), fill=SOFT, anchor="lm")
     floor = None if view.speaker is None else view.speaker.key
     for i, p in enumerate(shown):
         top = 72 + i * row
         cy = top + row // 2
         if i % 2:
             draw.rectangle((8, top, PANEL_WIDTH - 9, top + row - 1), fill=ROW_ALT)
-        _participant_row(draw, p, cy, p.key == floor)
+        _participant_row(img, draw, p, cy, p.key == floor)
     if len(parts) > len(shown):
-        draw.text((24, 72 + len(shown) * row + 18), f"+{len(parts) - len(shown)} more", font=_font(24), fill=DIM,
+        draw.text((24, 72 + len(shown) * row + 18), f"+{len(parts) - len(shown)} more", font=ui_font(24), fill=DIM,
                   anchor="lm")
     return _pixels(img)
 
 
-def _participant_row(draw: ImageDraw.ImageDraw, p: Participant, cy: int, has_floor: bool) -> None:
+def _participant_row(img: Image.Image, draw: ImageDraw.ImageDraw, p: Participant, cy: int, has_floor: bool) -> None:
     ink = WHITE if p.present else (110, 120, 138, 255)
     # state dot: green while speaking, ringed when present and silent, hollow grey when away
     if p.present and p.speaking:
@@ -334,7 +347,7 @@ def _participant_row(draw: ImageDraw.ImageDraw, p: Participant, cy: int, has_flo
         draw.ellipse((18, cy - 10, 38, cy + 10), outline=SOFT, width=3)
     else:
         draw.ellipse((20, cy - 8, 36, cy + 8), outline=(90, 98, 112, 255), width=2)
-    _plate(draw, (50, cy - 12, 86, cy + 12), p.delegation)
+    _plate(img, draw, (50, cy - 12, 86, cy + 12), p.delegation)
     right = PANEL_WIDTH - 20.0
     if p.muted:
         right = _chip(draw, right, cy, "MUTED", RED) - 6
@@ -373,7 +386,7 @@ def status_panel(view: MeetingView) -> Pixels:
     layer, draw = _image((PANEL_WIDTH, 1024), (0, 0, 0, 0))  # drawn, then cut to its height
     me = view.me
     y = 44
-    draw.text((24, y), "YOU", font=_font(30), fill=(170, 190, 215, 255), anchor="lm")
+    draw.text((24, y), "YOU", font=ui_font(30), fill=(170, 190, 215, 255), anchor="lm")
     right = PANEL_WIDTH - 24.0
     if me is not None:
         right = _chip(draw, right, y, me.role.upper(), (52, 64, 86, 255), 20, SOFT) - 10
@@ -394,17 +407,17 @@ def status_panel(view: MeetingView) -> Pixels:
     _chip(draw, PANEL_WIDTH - 24, y, mode, (52, 64, 86, 255), 22, SOFT)
     y += 52
     listen = "Listening: floor" if view.listening == "floor" else f"Listening: {view.listening.upper()} channel"
-    draw.text((64, y), listen, font=_font(26), fill=SOFT, anchor="lm")
+    draw.text((64, y), listen, font=ui_font(26), fill=SOFT, anchor="lm")
     y += 52
     has_floor = me is not None and view.speaker is not None and view.speaker.key == me.key
     if has_floor:
         _arrow(draw, 30, y, 24, GOLD)
-        draw.text((64, y), "You have the floor", font=_font(32), fill=GOLD, anchor="lm")
+        draw.text((64, y), "You have the floor", font=ui_font(32), fill=GOLD, anchor="lm")
     elif view.my_place is not None:
         draw.text((64, y), f"Your place on the list: {view.my_place} of {max(len(view.queue), view.my_place)}",
-                  font=_font(30), fill=WHITE, anchor="lm")
+                  font=ui_font(30), fill=WHITE, anchor="lm")
     else:
-        draw.text((64, y), "Not on the speakers' list", font=_font(28), fill=SOFT, anchor="lm")
+        draw.text((64, y), "Not on the speakers' list", font=ui_font(28), fill=SOFT, anchor="lm")
     if ack:
         y += 52
         draw.rounded_rectangle((16, y - 22, PANEL_WIDTH - 16, y + 22), radius=10, fill=(22, 84, 48, 255))
@@ -416,12 +429,12 @@ def status_panel(view: MeetingView) -> Pixels:
     if view.chair_controls:
         y += 56
         draw.line((24, y - 28, PANEL_WIDTH - 24, y - 28), fill=(60, 72, 96, 255), width=2)
-        draw.text((24, y), "CHAIR", font=_font(30), fill=GOLD, anchor="lm")
-        draw.text((PANEL_WIDTH - 24, y), "keys", font=_font(22), fill=DIM, anchor="rm")
+        draw.text((24, y), "CHAIR", font=ui_font(30), fill=GOLD, anchor="lm")
+        draw.text((PANEL_WIDTH - 24, y), "keys", font=ui_font(22), fill=DIM, anchor="rm")
         for key, action in CHAIR_KEYS:
             y += 40
             draw.rounded_rectangle((28, y - 16, 62, y + 16), radius=6, fill=(226, 230, 238, 255))
-            draw.text((45, y), key, font=_font(24), fill=(16, 22, 34, 255), anchor="mm")
+            draw.text((45, y), key, font=ui_font(24), fill=(16, 22, 34, 255), anchor="mm")
             _text(draw, (78, y), action, 26, WHITE, PANEL_WIDTH - 78 - 24, smallest=16)
     height = y + 40
     img, bg = _image((PANEL_WIDTH, height), (0, 0, 0, 0))

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from vrdiplomacy.render.fonts import Font, ui_font
 from vrdiplomacy.scene.crowd import Tag
 
 PLACARD_SHARE = 0.4  # of an atlas cell's height: the placard text on top, the tag below (shaders/avatar.vert)
@@ -27,11 +28,6 @@ TAG_AMBER = (232, 160, 32, 255)
 TAG_NAME = (246, 246, 242, 255)
 TAG_LINE2 = (196, 204, 220, 255)
 RGB8 = tuple[int, int, int]
-
-
-@lru_cache(maxsize=16)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
 
 
 @lru_cache(maxsize=1)
@@ -103,15 +99,15 @@ def flag_colours(delegation: str) -> tuple[RGB8, RGB8]:
     return rgb, ((24, 40, 96) if light else (240, 240, 236))  # type: ignore[return-value]
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, width: float, size: int, smallest: int
-         ) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, str]:
+def _fit(draw: ImageDraw.ImageDraw, text: str, width: float, size: int, smallest: int, bold: bool = False
+         ) -> tuple[Font, str]:
     """The largest font from ``size`` down to ``smallest`` that fits ``text`` in ``width``; at the
     smallest, the text is cut with an ellipsis."""
     for s in range(size, smallest - 1, -1):
-        f = _font(s)
+        f = ui_font(s, bold)
         if draw.textlength(text, font=f) <= width:
             return f, text
-    f = _font(smallest)
+    f = ui_font(smallest, bold)
     while text and draw.textlength(text + "…", font=f) > width:
         text = text[:-1]
     return f, text + "…"
@@ -143,7 +139,7 @@ def draw_tag(img: Image.Image, box: tuple[int, int, int, int], tag: Tag) -> None
     tx = fx0 + fw + pad
     tw = x1 - pad - tx
     # three lines: the name, the title (or "unverified"), the delegation
-    f1, name = _fit(draw, tag.name or tag.delegation, tw, int(h * 0.36), max(8, int(h * 0.24)))
+    f1, name = _fit(draw, tag.name or tag.delegation, tw, int(h * 0.36), max(8, int(h * 0.24)), bold=True)
     role = tag.role if tag.verified else "unverified"
     f2, line2 = _fit(draw, role, tw, int(h * 0.22), max(7, int(h * 0.16)))
     f3, line3 = _fit(draw, delegation_name(tag.delegation) if tag.name else "", tw, int(h * 0.22), max(7, int(h * 0.16)))

@@ -1,7 +1,7 @@
 """The joint text on the chamber's wall screen (Pillow, no GL): :func:`draft_screen`.
 
 Drawn from a :class:`~vrdiplomacy.text.view.DraftView` alone, in the live screens' style and
-their bundled font (:mod:`vrdiplomacy.render.meeting_art`):
+their font (:mod:`vrdiplomacy.render.fonts`):
 
 * the title bar: "JOINT TEXT", the document's id and its version (the digest every replica shares);
 * the draft, word-wrapped at 30 px: plain text in white; a bracketed passage on an amber ground
@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw
 
-from vrdiplomacy.render.atlas import _font
+from vrdiplomacy.render.fonts import ui_font
 from vrdiplomacy.render.meeting_art import (
     AMBER,
     BAR,
@@ -121,7 +121,7 @@ def _layout(draw: ImageDraw.ImageDraw, glyphs: list[_Glyph], width: float) -> in
 def _width(ch: str, tag: bool) -> float:
     """A glyph's advance in px (cached: a screen measures every character)."""
     draw = ImageDraw.Draw(Image.new("L", (1, 1)))
-    return float(draw.textlength(ch, font=_font(18 if tag else TEXT_PX))) + (6 if tag else 0)
+    return float(draw.textlength(ch, font=ui_font(18 if tag else TEXT_PX))) + (6 if tag else 0)
 
 
 def draft_screen_key(view: DraftView | None) -> object:
@@ -134,7 +134,7 @@ def draft_screen(view: DraftView) -> Pixels:
     w, h = SCREEN_SIZE
     img, draw = _image(SCREEN_SIZE, SCREEN_BG)
     draw.rectangle((0, 0, w - 1, 84), fill=BAR)
-    draw.text((32, 43), "JOINT TEXT", font=_font(44), fill=WHITE, anchor="lm")
+    draw.text((32, 43), "JOINT TEXT", font=ui_font(44, bold=True), fill=WHITE, anchor="lm")
     label = view.doc + (f"  v{view.version[:6]}" if view.version else "")
     _text(draw, (w - 32, 43), label, 26, (210, 228, 250, 255), 420, anchor="rm")
     glyphs = _glyphs(view)
@@ -147,7 +147,7 @@ def draft_screen(view: DraftView) -> Pixels:
         at = next((g.line for g in glyphs if g.kind in ("text", "end", "close") and focus is not None
                    and g.index >= focus.index), lines - 1)
         first = min(max(0, at - fit // 2), lines - fit)
-    font, tag_font = _font(TEXT_PX), _font(18)
+    font, tag_font = ui_font(TEXT_PX), ui_font(18)
 
     def xy(g: _Glyph) -> tuple[float, float]:
         return MARGIN + g.x, TOP + (g.line - first) * LINE_H
@@ -194,12 +194,12 @@ def draft_screen(view: DraftView) -> Pixels:
         draw.rectangle((x - 2, y - 26, x - 2 + tw, y - 4), fill=(*rgb, 255))
         draw.text((x + 3, y - 15), c.code, font=tag_font, fill=_contrast(rgb), anchor="lm")
     if not view.runs and view.typing is None:
-        draw.text((w / 2, h / 2), "The draft is empty", font=_font(34), fill=SOFT, anchor="mm")
+        draw.text((w / 2, h / 2), "The draft is empty", font=ui_font(34), fill=SOFT, anchor="mm")
     if view.typing is not None:
         draw.rectangle((0, h - 60, w - 1, h - 1), fill=(6, 18, 40, 255))
         shown_line = view.typing
-        while shown_line and draw.textlength("Typing: " + shown_line + "|", font=_font(26)) > w - 2 * MARGIN:
+        while shown_line and draw.textlength("Typing: " + shown_line + "|", font=ui_font(26)) > w - 2 * MARGIN:
             shown_line = shown_line[1:]
-        draw.text((MARGIN, h - 30), "Typing: " + shown_line + "|", font=_font(26), fill=WHITE, anchor="lm")
-        draw.text((w - MARGIN, h - 30), "Enter inserts · Esc leaves", font=_font(20), fill=DIM, anchor="rm")
+        draw.text((MARGIN, h - 30), "Typing: " + shown_line + "|", font=ui_font(26), fill=WHITE, anchor="lm")
+        draw.text((w - MARGIN, h - 30), "Enter inserts · Esc leaves", font=ui_font(20), fill=DIM, anchor="rm")
     return _pixels(img)

@@ -9,15 +9,15 @@ those eligible, then the result this client verified (every proof checked on thi
   (not yet voted), in the manifest's order, two columns of up to :data:`ROWS` each (the rest counted);
 * a **secret ballot** shows who may vote only as a count: no light, no name, only the totals.
 
-Same bundled font and palette as the other screens (:mod:`vrdiplomacy.render.meeting_art`),
-so the pixels are the same on every machine (golden images: tests/ballot/golden/).
+Same font and palette as the other screens (:mod:`vrdiplomacy.render.meeting_art`; golden
+images: tests/ballot/golden/).
 """
 
 from __future__ import annotations
 
 from vrdiplomacy.ballot.view import VoteBoardView
 from vrdiplomacy.render import meeting_art as art
-from vrdiplomacy.render.atlas import _font
+from vrdiplomacy.render.fonts import ui_font
 from vrdiplomacy.session.meeting_view import MeetingView
 
 LIGHTS = {"yes": art.GREEN, "no": art.RED, "abstain": art.AMBER}
@@ -37,7 +37,7 @@ def light_colour(view: VoteBoardView, option: str) -> art.RGBA:
 
 def _wrap(draw: object, text: str, size: int, width: int, lines: int) -> list[str]:
     """``text`` in at most ``lines`` lines of ``width`` px (the last cut with "…")."""
-    font = _font(size)
+    font = ui_font(size)
     out: list[str] = []
     words = text.split()
     cur = ""
@@ -62,24 +62,24 @@ def vote_board(view: VoteBoardView, phase: str = "voting") -> art.Pixels:
     img, draw = art._image(art.SCREEN_SIZE, art.SCREEN_BG)
     kind = "SECRET BALLOT" if view.secret else "RECORDED VOTE"
     draw.rectangle((0, 0, w - 1, 84), fill=art.BAR)
-    draw.text((32, 43), "VOTE", font=_font(44), fill=art.WHITE, anchor="lm")
+    draw.text((32, 43), "VOTE", font=ui_font(44, bold=True), fill=art.WHITE, anchor="lm")
     art._text(draw, (w - 32, 43), f"{kind} · ITEM {view.item}", 30, (210, 228, 250, 255), 620, anchor="rm")
     y = 116
     for line in _wrap(draw, view.question, 34, w - 64, 2):
-        draw.text((32, y), line, font=_font(34), fill=art.WHITE, anchor="lm")
+        draw.text((32, y), line, font=ui_font(34), fill=art.WHITE, anchor="lm")
         y += 42
     # the right column: count, then the verified result
     x0 = 560 if not view.secret else 32
     top = 212
     if not view.secret:
         _lights(draw, view, top)
-    draw.text((x0, top), "BALLOTS CAST", font=_font(24), fill=art.DIM, anchor="lm")
-    draw.text((x0, top + 44), f"{view.cast} / {view.eligible}", font=_font(48), fill=art.WHITE, anchor="lm")
+    draw.text((x0, top), "BALLOTS CAST", font=ui_font(24), fill=art.DIM, anchor="lm")
+    draw.text((x0, top + 44), f"{view.cast} / {view.eligible}", font=ui_font(48), fill=art.WHITE, anchor="lm")
     if view.counts is not None:
         ry = top + 100
-        draw.text((x0, ry), "RESULT", font=_font(24), fill=art.DIM, anchor="lm")
+        draw.text((x0, ry), "RESULT", font=ui_font(24), fill=art.DIM, anchor="lm")
         art._check(draw, x0 + 118, ry, 22, art.GREEN)
-        draw.text((x0 + 152, ry), "verified", font=_font(24), fill=art.GREEN, anchor="lm")
+        draw.text((x0 + 152, ry), "verified", font=ui_font(24), fill=art.GREEN, anchor="lm")
         total = max(sum(view.counts), 1)
         bar_w = (w - 32 - x0) - 200
         for i, (opt, n) in enumerate(zip(view.options, view.counts)):
@@ -91,12 +91,12 @@ def vote_board(view: VoteBoardView, phase: str = "voting") -> art.Pixels:
             if n:
                 draw.rectangle((x0 + 140, cy - 14, x0 + 140 + max(4, round(bar_w * n / total)), cy + 14),
                                fill=light_colour(view, opt))
-            draw.text((w - 32, cy), str(n), font=_font(32), fill=art.WHITE, anchor="rm")
+            draw.text((w - 32, cy), str(n), font=ui_font(32), fill=art.WHITE, anchor="rm")
     if view.stage == "failed":
         ry = top + 100
-        draw.text((x0, ry), "NO RESULT", font=_font(24), fill=art.RED, anchor="lm")
+        draw.text((x0, ry), "NO RESULT", font=ui_font(24), fill=art.RED, anchor="lm")
         for i, line in enumerate(_wrap(draw, view.failure or "the vote failed", 26, w - 32 - x0, 4)):
-            draw.text((x0, ry + 44 + i * 34), line, font=_font(26), fill=art.WHITE, anchor="lm")
+            draw.text((x0, ry + 44 + i * 34), line, font=ui_font(26), fill=art.WHITE, anchor="lm")
     notes = []
     if view.not_voted:
         notes.append("Did not vote: " + ", ".join(view.not_voted))
@@ -105,7 +105,7 @@ def vote_board(view: VoteBoardView, phase: str = "voting") -> art.Pixels:
                      + (f"confirmed by {', '.join(view.confirmed_by)}" if view.confirmed_by else "not yet confirmed"))
     draw.rectangle((0, 506, w - 1, h - 1), fill=art.BAR)
     bar_y = 526 if notes else 541  # with notes: the stage above them, both in the bar
-    draw.text((32, bar_y), STAGE_TEXT.get(view.stage, view.stage).upper(), font=_font(26 if notes else 28), fill=art.WHITE,
+    draw.text((32, bar_y), STAGE_TEXT.get(view.stage, view.stage).upper(), font=ui_font(26 if notes else 28), fill=art.WHITE,
               anchor="lm")
     art._text(draw, (w - 32, bar_y), f"vote {view.label}", 24, (170, 200, 235, 255), 420, anchor="rm")
     if notes:
@@ -125,12 +125,12 @@ def _lights(draw: object, view: VoteBoardView, top: int) -> None:
         fill = light_colour(view, opt) if opt is not None else NOT_VOTED
         draw.ellipse((x, cy - 12, x + 24, cy + 12), fill=fill, outline=(236, 234, 226, 255), width=2)  # type: ignore[attr-defined]
         if opt is not None:  # the option's initial in the light: readable without telling red from green
-            draw.text((x + 12, cy + 1), opt[:1].upper(), font=_font(16), fill=(16, 22, 34, 255), anchor="mm")  # type: ignore[attr-defined]
+            draw.text((x + 12, cy + 1), opt[:1].upper(), font=ui_font(16), fill=(16, 22, 34, 255), anchor="mm")  # type: ignore[attr-defined]
         art._text(draw, (x + 36, cy), name, 24, art.WHITE if opt is not None else art.DIM, 200, smallest=14)  # type: ignore[arg-type]
     if len(view.voters) > len(shown):
         more = len(view.voters) - len(shown)
         voted = sum(1 for v in view.voters[len(shown):] if v in chosen)
-        draw.text((32, top + ROWS * 36), f"+{more} more ({voted} voted)", font=_font(22), fill=art.DIM, anchor="lm")  # type: ignore[attr-defined]
+        draw.text((32, top + ROWS * 36), f"+{more} more ({voted} voted)", font=ui_font(22), fill=art.DIM, anchor="lm")  # type: ignore[attr-defined]
 
 
 def agenda_or_vote_key(view: MeetingView) -> tuple[object, ...]:

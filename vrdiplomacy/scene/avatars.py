@@ -12,23 +12,28 @@ velocity (:func:`velocity`, :func:`extrapolate`), then holds and fades to grey
 
 Name tags: :func:`roster_tag` makes a row's :class:`~vrdiplomacy.scene.crowd.Tag` from what the
 signed roster says about a member (identity, delegation, role, verified); :func:`sample_tags`
-gives renders and goldens deterministic stand-in people (names, titles) for their delegates.
+gives renders and goldens deterministic stand-in people (names, titles) for their delegates, their
+names from the naming tradition of each delegation (``assets/data/stand_in_names.json``:
+:func:`stand_in_name`).
 """
 
 from __future__ import annotations
 
 import colorsys
+import json
 import math
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
-from vrdiplomacy.errors import ConfigError
+from vrdiplomacy.errors import AssetError, ConfigError
 from vrdiplomacy.input.frame import HandFrame, HandJoints, InputFrame, Joint
 from vrdiplomacy.scene.crowd import GESTURES, Crowd, Tag
-from vrdiplomacy.scene.layout import Layout, Seat
+from vrdiplomacy.scene.layout import ASSETS_DIR, Layout, Seat
 from vrdiplomacy.scene.math3d import (
     Pose,
     quat_from_yaw_pitch_roll,
@@ -42,8 +47,33 @@ SEATED_EYE_HEIGHT = 1.2
 STANDING_EYE_HEIGHT = 1.65
 
 
+@lru_cache(maxsize=1)
+def _flag_colours() -> dict[str, RGB]:
+    """Delegation code, name and placard (upper case) -> its flag's colour, linear RGB."""
+    from vrdiplomacy.errors import AssetError
+    from vrdiplomacy.scene.delegations import load_delegations
+
+    try:
+        table = load_delegations()
+    except AssetError:  # no asset data (a bare checkout): every delegation gets a derived colour
+        return {}
+    out: dict[str, RGB] = {}
+    for d in table:
+        lin = (d.colour[0] ** 2.2, d.colour[1] ** 2.2, d.colour[2] ** 2.2)
+        for key in (d.code, d.name, d.placard):
+            out[key.upper()] = lin
+    return out
+
+
+@lru_cache(maxsize=4096)
 def delegation_color(name: str) -> RGB:
-    """A saturated, mid-bright linear RGB colour for a delegation, fixed by its name."""
+    """A delegation's colour, linear RGB, fixed by its name: a listed delegation's (code, name or
+    placard) is its flag's colour (``assets/data/delegations.json``: Japan red, France blue), so
+    its delegates' ties and pins wear the national colour; any other gets a saturated, mid-bright
+    hue from its name."""
+    listed = _flag_colours().get(name.strip().upper())
+    if listed is not None:
+        return listed
     h = zlib.crc32(name.encode("utf-8"))
     hue = (h & 0xFFFF) / 65536.0
     sat = 0.55 + ((h >> 16) & 0xFF) / 255.0 * 0.35
@@ -113,10 +143,114 @@ def _seat_delegation(s: Seat) -> str:
 
 ROLES = ("Ambassador", "Minister for Foreign Affairs", "Deputy Permanent Representative", "Counsellor",
          "First Secretary", "Legal Adviser")
-# stand-in people for renders and goldens (no real persons): given-name initial and a family name
+# stand-in people for renders and goldens (no real persons): given-name initial and a family name;
+# this mixed pool serves a delegation that assets/data/stand_in_names.json does not list
 SAMPLE_FAMILY = ("Okafor", "Lindqvist", "Haddad", "Moreau", "Tanaka", "Mensah", "Kowalski", "Ferreira",
                  "Nakamura", "Achterberg", "Rahman", "Castellanos", "Ivanova", "Osei", "Delacroix", "Petrova")
 SAMPLE_INITIALS = "AMJLKSHEDRNTCBPV"
+STAND_IN_NAMES_FILE = ASSETS_DIR / "data" / "stand_in_names.json"
+
+
+@dataclass(frozen=True)
+class NamePool:
+    """The stand-in names of one naming tradition: its ``label``, the given-name ``initials``
+    that occur in it (no "V." in Japanese) and common ``family`` names."""
+
+    label: str
+    initials: str
+    family: tuple[str, ...]
+
+
+MIXED_POOL = NamePool("mixed (a delegation no tradition is listed for)", SAMPLE_INITIALS, SAMPLE_FAMILY)
+
+
+@dataclass(frozen=True)
+class StandInNames:
+    """``traditions`` (name -> :class:`NamePool`) and ``delegations`` (ISO alpha-3 code ->
+    tradition name), as ``assets/data/stand_in_names.json`` lists them."""
+
+    traditions: dict[str, NamePool]
+    delegations: dict[str, str]
+
+    def pool(self, code: str) -> NamePool:
+        """The pool of delegation ``code``; :data:`MIXED_POOL` for one not listed."""
+        tradition = self.delegations.get(code.strip().upper())
+        return MIXED_POOL if tradition is None else self.traditions[tradition]
+
+
+def load_stand_in_names(path: str | Path = STAND_IN_NAMES_FILE) -> StandInNames:
+    """The stand-in name pools of ``path``; AssetError when it is missing or malformed (a pool
+    without names, a name that is not plain ASCII text, a delegation of an unknown tradition)."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        traditions = {
+            str(k): NamePool(str(v["label"]), str(v["initials"]), tuple(str(f) for f in v["family"]))
+            for k, v in data["traditions"].items()
+        }
+        delegations = {str(c).upper(): str(t) for c, t in data["delegations"].items()}
+    except FileNotFoundError:
+        raise AssetError(f"{p}: stand-in names file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise AssetError(f"{p}: cannot read stand-in names ({e})") from None
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
+        raise AssetError(f"{p}: malformed stand-in names ({type(e).__name__}: {e})") from None
+    for name, pool in traditions.items():
+        if not pool.family or not pool.initials.isascii() or not pool.initials.isalpha() or not pool.initials.isupper():
+            raise AssetError(f"{p}: tradition '{name}' needs family names and upper-case initials")
+        bad = [f for f in pool.family if not f.isascii() or not f.isprintable() or f.strip() != f or not f]
+        if bad:  # the tag font has no accented letters
+            raise AssetError(f"{p}: tradition '{name}' has names that are not plain ASCII text: {bad}")
+    unknown = sorted({t for t in delegations.values() if t not in traditions})
+    if unknown:
+        raise AssetError(f"{p}: delegations of unknown traditions {unknown}")
+    return StandInNames(traditions, delegations)
+
+
+@lru_cache(maxsize=1)
+def _stand_in_names() -> tuple[StandInNames, dict[str, str]]:
+    """The shipped pools and delegation code, name and placard (upper case) -> code; without
+    the asset data (a bare checkout) every delegation gets the mixed pool."""
+    from vrdiplomacy.scene.delegations import load_delegations
+
+    try:
+        names = load_stand_in_names()
+    except AssetError:
+        return StandInNames({}, {}), {}
+    try:
+        codes = {key.upper(): d.code for d in load_delegations() for key in (d.code, d.name, d.placard)}
+    except AssetError:
+        codes = {}
+    return names, codes
+
+
+def _coprime_step(n: int, want: int) -> int:
+    """The first step from ``want`` up that is coprime with ``n`` (so n consecutive ids give n
+    different picks)."""
+    step = want
+    while math.gcd(step, n) != 1:
+        step += 1
+    return step
+
+
+def stand_in_name(row_id: int, delegation: str) -> str:
+    """The deterministic stand-in name ("K. Sato") of a delegate with id ``row_id`` in
+    ``delegation`` (its code, name or placard): a given-name initial and a family name from its
+    naming tradition's pool (``assets/data/stand_in_names.json``), so Japan's delegates carry
+    Japanese names and Kenya's Kenyan ones; the delegates of one delegation with consecutive ids
+    get different family names. A delegation no tradition is listed for gets the mixed pool."""
+    names, codes = _stand_in_names()
+    code = codes.get(delegation.strip().upper(), delegation.strip().upper())
+    pool = names.pool(code)
+    k = int(row_id)
+    if pool is MIXED_POOL:  # as it always was
+        fam_off, ini_off = 3, 0
+    else:  # a delegation's own offsets, so two of one tradition do not mirror each other
+        h = zlib.crc32(code.encode("utf-8"))
+        fam_off, ini_off = h & 0xFFFF, h >> 16
+    n_f, n_i = len(pool.family), len(pool.initials)
+    initial = pool.initials[(ini_off + k * _coprime_step(n_i, 7)) % n_i]
+    return f"{initial}. {pool.family[(fam_off + k * _coprime_step(n_f, 5)) % n_f]}"
 
 
 def roster_tag(identity: str, delegation: str, role: str = "", verified: bool = False) -> Tag:
@@ -127,13 +261,14 @@ def roster_tag(identity: str, delegation: str, role: str = "", verified: bool = 
 
 
 def sample_tags(crowd: Crowd, every: int = 1) -> Crowd:
-    """Give every ``every``-th row of ``crowd`` a deterministic stand-in name tag (a name, a title
-    from :data:`ROLES`, its placard's delegation, verified); returns ``crowd``."""
+    """Give every ``every``-th row of ``crowd`` a deterministic stand-in name tag (a name that
+    fits its placard's delegation, :func:`stand_in_name`; a title from :data:`ROLES`; its
+    placard's delegation; verified); returns ``crowd``. Renders, goldens and the demo only: a
+    roster's names (:func:`roster_tag`) are never replaced."""
     for i in range(0, len(crowd), max(1, every)):
         k = int(crowd.ids[i])
-        name = f"{SAMPLE_INITIALS[(k * 7) % len(SAMPLE_INITIALS)]}. {SAMPLE_FAMILY[(k * 5 + 3) % len(SAMPLE_FAMILY)]}"
         placard = crowd.avatar(i).delegation
-        crowd.set_tag(i, roster_tag(name, placard, ROLES[k % len(ROLES)], verified=True))
+        crowd.set_tag(i, roster_tag(stand_in_name(k, placard), placard, ROLES[k % len(ROLES)], verified=True))
     return crowd
 
 

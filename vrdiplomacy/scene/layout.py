@@ -108,6 +108,9 @@ class Layout:
     exhibits: list[Exhibit] = field(default_factory=list)
     zones: list[Zone] = field(default_factory=list)
     screens: list[Exhibit] = field(default_factory=list)
+    # flags the client paints with the delegations present: slot ("A", "B", "host") -> the pixel box
+    # (x0, y0, x1, y1) of its cell in the scene's "flags" texture (vrdiplomacy.render.room_flags)
+    flag_slots: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     source: Path | None = None
 
     def seat(self, seat_id: str) -> Seat:
@@ -188,6 +191,13 @@ def parse_layout(data: dict[str, Any], source: Path | None = None) -> Layout:
                         str(e.get("caption", "")),
                     )
                 )
+        for slot, box in data.get("flag_slots", {}).items():
+            if not isinstance(box, list) or len(box) != 4:
+                raise AssetError(f"{where}: flag_slots.{slot}: expected [x0, y0, x1, y1], got {box!r}")
+            x0, y0, x1, y1 = (int(v) for v in box)
+            if not (0 <= x0 < x1 and 0 <= y0 < y1):
+                raise AssetError(f"{where}: flag_slots.{slot}: empty or negative box {box!r}")
+            layout.flag_slots[str(slot)] = (x0, y0, x1, y1)
         for i, z in enumerate(data.get("zones", [])):
             layout.zones.append(
                 Zone(
