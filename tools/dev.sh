@@ -19,7 +19,7 @@ APT_PACKAGES=(
   libopus0 libportaudio2                         # voice codec and audio devices
   xvfb xdotool                                   # virtual display for window tests
   libmysofa1 alsa-utils                          # KEMAR HRTF and recorded test speech
-  fonts-dejavu-core                              # placard and caption text in generated assets
+  fonts-dejavu-core                              # all drawn text (placards, tags, screens) and generated assets
   nats-server                                    # scale-out tests
   libsodium23                                    # ristretto255 group for the secret ballot (through pysodium)
   gcc libc6-dev python3-dev                      # the simulated headset's C shim; pesq builds from source
