@@ -52,6 +52,9 @@ def test_join_a_secured_room_shows_the_chairs_room_code(tmp_path: Path) -> None:
     assert "HUD: Roster v" in out and "joined: Chair (CH), Germany (DE)" in out, out
     m = re.search(r"room code at the end: (.+?) \(roster v(\d+), (\d+) members; (\d+) security alerts\)", out)
     assert m and m.group(3) == "2" and m.group(4) == "0", out
+    # the end-of-session summary of the end-to-end layer: frames verified, and no drop from an honest room
+    v = re.search(r"end-to-end: (\d+) frames from other members verified; nothing dropped", out)
+    assert v and int(v.group(1)) > 0, out  # the chair's signed frames, each verified
     code = codes.get(int(m.group(2)), "")
     assert code and m.group(1) == code, (codes, out)  # the chair's client shows the same code
     groups = code.split()

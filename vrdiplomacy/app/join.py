@@ -243,6 +243,11 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
     if sec.get("secured"):
         log.info("room code at the end: %s (roster v%s, %s members; %s security alerts)", sec.get("room_code") or "none yet",
                  sec.get("roster_version"), sec.get("members"), sec.get("security_alerts"))
+        e2ee = report.user.get("e2ee", {})
+        if e2ee:
+            dropped = e2ee.get("dropped") or {}
+            log.info("end-to-end: %s frames from other members verified; %s", e2ee.get("verified", 0),
+                     "dropped: " + ", ".join(f"{k} {v}" for k, v in dropped.items()) if dropped else "nothing dropped")
     link = client.link
     if link is not None and link.outages:
         n = f"{link.outages} outage{'' if link.outages == 1 else 's'}"

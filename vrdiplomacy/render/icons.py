@@ -169,13 +169,6 @@ def build_icon_atlas(cell: int = CELL) -> IconAtlas:
     return IconAtlas(np.asarray(atlas, dtype=np.uint8).copy(), rects)
 
 
-def icon_index(name: str | None) -> int:
-    """The atlas cell of gesture ``name``; -1 (no icon) for None, "" or a name without an icon."""
-    if not name:
-        return -1
-    return ICON_INDEX.get(name, -1)
-
-
 def draw_padlock(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], color: tuple[int, int, int, int],
                  opened: bool, hole: tuple[int, int, int, int] = (0, 0, 0, 0)) -> None:
     """A padlock in ``box`` (x0, y0, x1, y1, pixels, y down): a body and its shackle, the shackle

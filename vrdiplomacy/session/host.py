@@ -195,8 +195,19 @@ class SessionThread:
                       "heard_blocks": dict(s.mix.heard_blocks) if s.mix else {},
                       "gesture_log": list(s.state.gesture_log),
                       "security": s.security.report(),
+                      "e2ee": _e2ee_report(self.sealer),
                       "meeting": s.meeting_report(),
                       "client": s.client.core.counters.as_dict() if s.client else {}}
+
+
+def _e2ee_report(sealer: object) -> dict[str, object]:
+    """Frames verified from other members and every drop by reason, for a secured room's sealer
+    (:class:`~vrdiplomacy.net.secure.SecureRoom`); empty for a plain room."""
+    drops = getattr(sealer, "drop_counts", None)
+    session = getattr(sealer, "session", None)
+    if drops is None or session is None:
+        return {}
+    return {"verified": session.frames_verified, "dropped": {k: v for k, v in sorted(drops().items()) if v}}
 
 
 async def start_bot(plan: BotPlan, addr: RelayAddress, layout: Layout, room: str,
