@@ -14,6 +14,8 @@ def test_audio_devices_lists_file_devices(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert "file:PATH.wav" in out
     assert "sound card" in out
+    # which echo canceller a delegate on loudspeakers gets (the project installs WebRTC's)
+    assert "microphone processing (loudspeakers): WebRTC AEC3 echo canceller" in out
 
 
 def test_audio_test_writes_a_binaural_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

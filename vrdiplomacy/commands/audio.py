@@ -56,6 +56,11 @@ def _devices() -> int:
     print("file devices (always available):")
     print("  file:PATH.wav   as --input: reads speech from a WAV file (resampled to 48 kHz mono)")
     print("                  as --output: writes 48 kHz stereo 16-bit WAV")
+    from vrdiplomacy.voice.apm import INSTALL_HELP, webrtc_available
+
+    print("microphone processing (loudspeakers): " + (
+        "WebRTC AEC3 echo canceller, noise suppression and high-pass" if webrtc_available()
+        else f"the built-in echo canceller only (WebRTC audio processing is missing: {INSTALL_HELP})"))
     return 0
 
 
