@@ -15,6 +15,10 @@ flat in int v_source;
 
 out vec4 frag_color;
 
+// skin: the colour at the silhouette (times the lit colour), the key light's sheen, the rim
+const vec3 SKIN_FORM = vec3(0.62, 0.52, 0.47);
+const float SKIN_SHEEN = 0.045, SKIN_RIM = 0.15;
+
 void main() {
     vec3 N = normalize(v_normal);
     if (!gl_FrontFacing) N = -N;
@@ -49,7 +53,21 @@ void main() {
         return;
     }
     if (v_source == 5) {  // skin: softer, with a warm glow past the terminator (light through the skin)
+        vec3 V = normalize(u_camera.xyz - v_pos);
+        float ndv = max(dot(N, V), 0.0);
         vec3 c = shade(albedo, N, v_pos, 0.0, 0.55) + albedo * vec3(1.0, 0.55, 0.42) * wrap_extra(N, v_pos, 0.45) * 0.8;
+        // form: skin turning away from the eye takes less of the soft fill and warms (blood under
+        // it), so a face in a frontal light reads round, not as a flat disc; face on: unchanged
+        c *= mix(SKIN_FORM, vec3(1.0), smoothstep(0.05, 0.85, ndv));
+        // a broad, faint sheen of the key light (forehead, nose, cheekbones): skin, not plastic
+        if (u_light_count.x > 0.5) {
+            vec3 L = u_light_pos[0].w < 0.5 ? normalize(-u_light_pos[0].xyz) : normalize(u_light_pos[0].xyz - v_pos);
+            float ndl = max(dot(N, L), 0.0);
+            float ndh = max(dot(N, normalize(L + V)), 0.0);
+            c += u_light_color[0].rgb * (SKIN_SHEEN * pow(ndh, 20.0) * ndl * key_light_visibility(v_pos, N));
+        }
+        // and a faint rim of the room's light at the silhouette, which parts it from what lies behind
+        c += (u_sky.rgb + albedo * 0.5) * (SKIN_RIM * pow(1.0 - ndv, 4.0));
         frag_color = vec4(tonemap(c), 1.0);
         return;
     }
