@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from vrdiplomacy.errors import ConfigError
-from vrdiplomacy.render.tags import _delegation_codes, tag_flag
+from vrdiplomacy.render.tags import delegation_code, tag_flag
 from vrdiplomacy.scene.layout import Layout
 from vrdiplomacy.scene.model import Avatar, Material, Node, Scene, Texture
 
@@ -54,7 +54,7 @@ def flags_for_space(layout: Layout, space: str, side: str, who: str) -> dict[str
     if not space.lower().startswith("bilateral:") or {"A", "B"} - set(layout.flag_slots) or side not in ("A", "B"):
         return {}
     pair = [p.strip().upper() for p in space.split(":", 1)[1].split("+")]
-    own = _delegation_codes().get(who.strip().upper(), who.strip().upper())
+    own = delegation_code(who)
     if len(pair) != 2 or own not in pair:
         return {}
     other = pair[1] if pair[0] == own else pair[0]

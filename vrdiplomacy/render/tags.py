@@ -15,9 +15,11 @@ attribute; the avatar draw places the tag quad (shaders/avatar.vert, PART_TAG).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw
 
+from vrdiplomacy.errors import AssetError
 from vrdiplomacy.render.fonts import Font, ui_font
 from vrdiplomacy.scene.crowd import Tag
 
@@ -29,53 +31,35 @@ TAG_NAME = (246, 246, 242, 255)
 TAG_LINE2 = (196, 204, 220, 255)
 RGB8 = tuple[int, int, int]
 
+if TYPE_CHECKING:
+    from vrdiplomacy.scene.delegations import Delegation
+
 
 @lru_cache(maxsize=1)
-def _delegation_names() -> dict[str, str]:
-    """Delegation code (upper case) -> the name as the UN lists it."""
-    from vrdiplomacy.errors import AssetError
+def _delegations() -> dict[str, Delegation]:
+    """Each listed delegation under its code, name and placard text (upper case); {} when the
+    delegations file cannot be read (tags then show what they were given)."""
     from vrdiplomacy.scene.delegations import load_delegations
 
     try:
-        return {d.code.upper(): d.name for d in load_delegations()}
+        table = load_delegations()
     except AssetError:
         return {}
+    return {key.upper(): d for d in table for key in (d.code, d.name, d.placard)}
 
 
 def delegation_name(delegation: str) -> str:
     """``delegation`` as a tag writes it: a listed ISO code becomes the country's name."""
-    return _delegation_names().get(delegation.strip().upper(), delegation)
+    d = _delegations().get(delegation.strip().upper())
+    return d.name if d is not None and d.code.upper() == delegation.strip().upper() else delegation
 
 
-@lru_cache(maxsize=1)
-def _delegation_colours() -> dict[str, RGB8]:
-    """Delegation code, name and placard text (upper case) -> its flag colour, sRGB 0..255."""
-    from vrdiplomacy.errors import AssetError
-    from vrdiplomacy.scene.delegations import load_delegations
-
-    try:
-        table = load_delegations()
-    except AssetError:
-        return {}
-    out: dict[str, RGB8] = {}
-    for d in table:
-        rgb = tuple(round(c * 255) for c in d.colour)
-        for key in (d.code, d.name, d.placard):
-            out[key.upper()] = rgb  # type: ignore[assignment]
-    return out
-
-
-@lru_cache(maxsize=1)
-def _delegation_codes() -> dict[str, str]:
-    """Delegation code, name and placard text (upper case) -> its ISO alpha-3 code."""
-    from vrdiplomacy.errors import AssetError
-    from vrdiplomacy.scene.delegations import load_delegations
-
-    try:
-        table = load_delegations()
-    except AssetError:
-        return {}
-    return {key.upper(): d.code for d in table for key in (d.code, d.name, d.placard)}
+def delegation_code(delegation: str) -> str:
+    """The ISO alpha-3 code of ``delegation`` (its code, name or placard, any case); unlisted,
+    the text itself in upper case."""
+    key = delegation.strip().upper()
+    d = _delegations().get(key)
+    return d.code if d is not None else key
 
 
 def tag_flag(delegation: str) -> Image.Image | None:
@@ -83,14 +67,14 @@ def tag_flag(delegation: str) -> Image.Image | None:
     when it is not a listed delegation or the flag atlas cannot be read (the placeholder then)."""
     from vrdiplomacy.render.flags import flag_image
 
-    key = delegation.strip().upper()
-    return flag_image(_delegation_codes().get(key, key))
+    return flag_image(delegation_code(delegation))
 
 
 def flag_colours(delegation: str) -> tuple[RGB8, RGB8]:
     """The two colours of ``delegation``'s flag placeholder: its colour from the delegations file
     (or, unlisted, the avatar tint of the name) and a contrasting band (white, or navy on white)."""
-    rgb = _delegation_colours().get(delegation.strip().upper())
+    d = _delegations().get(delegation.strip().upper())
+    rgb = None if d is None else tuple(round(c * 255) for c in d.colour)
     if rgb is None:
         from vrdiplomacy.scene.avatars import delegation_color
 
