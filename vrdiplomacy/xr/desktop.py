@@ -227,7 +227,9 @@ class DesktopBackend(Backend):
     def begin_frame(self) -> Frame | None:
         glfw = self.glfw
         glfw.poll_events()
-        if self._exit or self.context.should_close() or (self.settings.frames and self.frame_count >= self.settings.frames):
+        if self.context.should_close() or (self.settings.frames and self.frame_count >= self.settings.frames):
+            return None
+        if self._exit and not self._pending_keys:  # keys pressed just before Escape still get their frame
             return None
         now = time.monotonic()
         dt, self._last = min(now - self._last, 0.1), now
