@@ -173,8 +173,10 @@ def run_headless(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tup
         images = painter.close()
     wall = time.perf_counter() - t_start
     summary = _summary(report, layout, seat, plans, duration, wall, images, heard_path, out / "summary.json")
-    summary["images"] = {"written": len(images), "skipped_busy": painter.skipped, "size_per_eye": list(size),
-                         "mean_render_s": round(sum(painter.frame_s) / max(len(painter.frame_s), 1), 3)}
+    summary["images"] = {"written": len(images), "skipped_busy": painter.skipped, "failed": painter.failed,
+                         "errors": painter.errors, "stalled_at_end": painter.stalled, "size_per_eye": list(size),
+                         "mean_render_s": round(sum(painter.frame_s) / max(len(painter.frame_s), 1), 3),
+                         "max_render_s": round(max(painter.frame_s, default=0.0), 3)}
     summary["meeting"] = {**report.user.get("meeting", {}), "timeline": timeline}
     summary["screens"] = {"shown": painter.shown, "redraws": painter.redraws}
     summary["vote"] = _vote_summary(rc, out)
@@ -388,8 +390,10 @@ def _print_summary(s: dict[str, Any]) -> None:
         print(f"  meeting: {m.get('summary', '')}; the floor went to {' -> '.join(spoke) or 'nobody'}")
     print(f"  audio: {a['seconds']:.1f} s stereo, {a['rms_dbfs']:.1f} dBFS RMS (left {a['left_rms_dbfs']:.1f}, "
           f"right {a['right_rms_dbfs']:.1f}), {a.get('late_blocks', 0)} late blocks")
-    images = [f for f in s["files"] if f.endswith(".png")]
+    images = [f for f in s["files"] if Path(f).name.startswith("eyes_")]
     im = s.get("images", {})
     skipped = f"; {im['skipped_busy']} second(s) without an image: the renderer was still drawing the previous one" \
         if im.get("skipped_busy") else ""
+    if im.get("failed"):
+        skipped += f"; {im['failed']} image(s) failed to draw (first: {im['errors'][0] if im.get('errors') else '?'})"
     print(f"  files: {len(images)} eye images ({images[0] if images else '-'} ... ){skipped}, {a['file']}, {s['files'][-1]}")

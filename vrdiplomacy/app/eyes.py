@@ -18,6 +18,9 @@ from vrdiplomacy.errors import ConfigError, PlatformError
 
 log = logging.getLogger("vrdiplomacy.demo")
 
+MAX_FAILED_IN_A_ROW = 5
+"""Eye images that may fail one after another before the renderer thread gives up."""
+
 
 class EyePainter:
     """Renders eye images in its own thread (its own EGL context), one frame at a time: a frame
@@ -39,6 +42,11 @@ class EyePainter:
         self.images: list[Path] = []
         self.frame_s: list[float] = []
         self.skipped = 0
+        self.failed = 0  # images that raised while drawing or writing (each logged; see errors)
+        self.errors: list[str] = []  # the first few of those errors, as text, for the summary
+        self._failed_in_a_row = 0
+        self._current: int | None = None  # the image being drawn now
+        self.stalled = False  # True: an image was still drawing when the session closed
         self.error: BaseException | None = None
         self._ready = threading.Event()
         self._busy = threading.Event()
@@ -68,12 +76,16 @@ class EyePainter:
             log.warning("the renderer is still busy; leaving it")
             return list(self.images)
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            self.stalled = True
+            log.warning("the renderer was still drawing image %s %g s after the end; leaving it", self._current, timeout)
         return list(self.images)
 
     def _main(self) -> None:
-        from vrdiplomacy.render.frames import stereo_side_by_side, views_for
+        from vrdiplomacy.render.frames import views_for
         from vrdiplomacy.render.renderer import Renderer
         from vrdiplomacy.scene.hud import MeetingOverlay
+        from vrdiplomacy.session.meeting_view import MeetingView
 
         try:
             r = Renderer()
@@ -84,31 +96,63 @@ class EyePainter:
         try:
             targets = [r.create_target(*self.size), r.create_target(*self.size)]
             self.scene.avatars = []
-            r.render(self.scene, views_for(self.seat.eye_pose(), self.size, stereo=True, fov_deg=90.0), targets)
-            r.finish()  # scene upload and shader compilation happen before the session starts
+            # scene upload, shader compilation and the first drawing of every screen and panel
+            # (with the imports they make) happen here, before the session's threads start
+            head = self.seat.eye_pose()
+            self.scene.meeting = MeetingOverlay(MeetingView(), head if self.panels else None, stereo=True)
+            r.render(self.scene, views_for(head, self.size, stereo=True, fov_deg=90.0), targets)
+            r.finish()
+            self.scene.meeting = None
+            if r.meeting is not None:
+                r.meeting.forget()
             self._ready.set()
             while (job := self.jobs.get()) is not None:
-                k, head, avatars, meeting = job
-                c0 = time.perf_counter()
-                self.scene.avatars = avatars
-                self.scene.meeting = None if meeting is None else \
-                    MeetingOverlay(meeting, head if self.panels else None, stereo=True)
-                r.render(self.scene, views_for(head, self.size, stereo=True, fov_deg=90.0), targets)
-                image = stereo_side_by_side(r.read_pixels(targets[0]), r.read_pixels(targets[1]))
-                path = self.out / f"eyes_{k:02d}.png"
-                save_png(image, path)
-                self.images.append(path)
-                if meeting is not None and r.meeting is not None:
-                    self.redraws = dict(r.meeting.redraws)
-                    self.shown.append(shown_record(path, head, meeting))
-                self.frame_s.append(time.perf_counter() - c0)
-                self._busy.clear()
+                self._current = job[0]
+                try:
+                    self._draw(r, targets, *job)
+                    self._failed_in_a_row = 0
+                except Exception as e:  # one bad frame: counted, reported, and the next one is tried
+                    self._frame_failed(job[0], e)
+                finally:
+                    self._current = None
+                    self._busy.clear()
         except BaseException as e:  # reported by the summary; the session goes on
             self.error = e
-            log.warning("rendering failed: %s", e)
+            self.errors.append(f"renderer stopped: {type(e).__name__}: {e}")
+            log.warning("rendering failed: %s", e, exc_info=True)
         finally:
             self._ready.set()
             r.close()
+
+    def _draw(self, r: Any, targets: list[Any], k: int, head: Any, avatars: list[Any], meeting: Any) -> None:
+        from vrdiplomacy.render.frames import stereo_side_by_side, views_for
+        from vrdiplomacy.scene.hud import MeetingOverlay
+
+        c0 = time.perf_counter()
+        self.scene.avatars = avatars
+        self.scene.meeting = None if meeting is None else \
+            MeetingOverlay(meeting, head if self.panels else None, stereo=True)
+        r.render(self.scene, views_for(head, self.size, stereo=True, fov_deg=90.0), targets)
+        image = stereo_side_by_side(r.read_pixels(targets[0]), r.read_pixels(targets[1]))
+        path = self.out / f"eyes_{k:02d}.png"
+        save_png(image, path)
+        self.images.append(path)
+        if meeting is not None and r.meeting is not None:
+            self.redraws = dict(r.meeting.redraws)
+            self.shown.append(shown_record(path, head, meeting))
+        self.frame_s.append(time.perf_counter() - c0)
+
+    def _frame_failed(self, k: int, e: Exception) -> None:
+        """Image ``k`` could not be drawn or written: counted in :attr:`failed`, its error kept
+        (the first few, for the summary) and logged with its traceback; after
+        ``MAX_FAILED_IN_A_ROW`` failures in a row the renderer gives up (:attr:`error`)."""
+        self.failed += 1
+        self._failed_in_a_row += 1
+        if len(self.errors) < 5:
+            self.errors.append(f"image {k}: {type(e).__name__}: {e}")
+        log.warning("eye image %d failed: %s", k, e, exc_info=self.failed == 1)
+        if self._failed_in_a_row >= MAX_FAILED_IN_A_ROW:
+            raise PlatformError(f"{self._failed_in_a_row} eye images in a row failed; the last: {e}") from e
 
 
 def shown_record(path: Path, head: Any, view: Any) -> dict[str, Any]:

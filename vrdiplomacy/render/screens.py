@@ -130,6 +130,13 @@ class MeetingLayer:
         self._world: list[tuple[str, Corners]] = []  # depth-tested quads of this frame
         self._panels: list[tuple[str, Corners]] = []  # quads over everything
 
+    def forget(self) -> None:
+        """Forget what the textures show and zero :attr:`redraws`: every picture is drawn anew on
+        the next frame (after a warm-up frame, so its counts cover the session only)."""
+        for pic in self.pictures.values():
+            pic.drawn = False
+        self.redraws = {name: 0 for name in self.pictures}
+
     @property
     def screens(self) -> dict[str, Corners]:
         """The live screens found in the last scene (name -> corners)."""
