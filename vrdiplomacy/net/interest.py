@@ -16,7 +16,8 @@ Poses are forwarded in tiers: *near* (same space, within ``near_radius``) every 
 (same space, within ``mid_radius``) every ``mid_divisor``-th frame, and everyone else (farther,
 or in another space) keyframes only, about 2 Hz; keyframes reach the whole room in one batch per
 flush tick. In a crowd (more than ``crowd_size`` members, a reception of hundreds) that tier gets
-every ``far_key_divisor``-th keyframe (0.5 Hz) and the other keyframes reach the near and mid
+every ``far_key_divisor``-th keyframe (0.5 Hz; fewer past ``far_key_divisor * far_key_members``
+members, 0.25 Hz at 1000) and the other keyframes reach the near and mid
 tiers only: keyframes to everyone grow with the square of the room. Pose frames are self-contained (:mod:`vrdiplomacy.net.pose`), so every frame a tier
 gets decodes, whatever else was thinned or lost. Positions come from the plaintext coarse head position of each member's pose
 datagrams; seats and zones from a :class:`RoomGeometry` (made from the scene layout by
@@ -99,6 +100,13 @@ class InterestSettings:
         ``far_key_divisor``-th keyframe of a sender reaches the whole room (0.5 Hz at 4); the
         others reach its near and mid tiers only. Keyframes to everyone grow as N^2: at 1000
         guests they were about 640 kbit/s of every guest's downlink and most relay bytes.
+    far_key_members: in a crowd of more than ``far_key_divisor * far_key_members`` members the
+        divisor grows with the room to ``ceil(members / far_key_members)`` (8 at 1000 members:
+        0.25 Hz per far sender), so the far-tier keyframes a guest gets stay about
+        ``2 Hz * far_key_members`` (250 a second) however large the reception: at 1000 guests the
+        fixed divisor of 4 left every guest 500 far keyframes a second, which overfilled the 20 ms
+        voice bundle (1400 bytes) so that extra pose-only datagrams went out. Near and mid tiers
+        keep their rates.
     """
 
     last_n: int = 4
@@ -112,6 +120,13 @@ class InterestSettings:
     move_tolerance: float = 0.1
     crowd_size: int = 200
     far_key_divisor: int = 4
+    far_key_members: int = 125
+
+    def far_divisor(self, members: int) -> int:
+        """Every how many keyframes of a sender one reaches the far tier in a room of ``members``."""
+        if members <= self.crowd_size or self.far_key_divisor <= 1:
+            return 1
+        return max(self.far_key_divisor, -(-members // max(1, self.far_key_members)))
 
 
 @dataclass

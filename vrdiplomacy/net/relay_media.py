@@ -188,15 +188,16 @@ class RelayMedia:
 
     def _keyframe(self, room: Room, cid: int, entry: bytes, now: float) -> None:
         """A keyframe (about 2 Hz) goes to the whole room in one batch per flush tick; in a crowd
-        (more than ``crowd_size`` members) only every ``far_key_divisor``-th one of a sender does,
-        the others reach its near and mid tiers only (so a far guest sees it at 0.5 Hz)."""
+        (more than ``crowd_size`` members) only every ``far_key_divisor``-th one of a sender does
+        (more in a larger crowd: ``InterestSettings.far_divisor``), the others reach its near and
+        mid tiers only (so a far guest sees it at 0.5 Hz, 0.25 Hz among 1000)."""
         ri = room.interest
-        st = ri.settings
-        if len(ri.members) > st.crowd_size and st.far_key_divisor > 1:
+        div = ri.settings.far_divisor(len(ri.members))
+        if div > 1:
             fk = ri.far_keys
             k = fk.get(cid, 0)
             fk[cid] = k + 1
-            if k % st.far_key_divisor:
+            if k % div:
                 c = self.counters
                 for table in (room.near, room.mid):
                     route = table.get(cid)
