@@ -17,8 +17,9 @@ def _pose(p: Peer, seq: int, x: float) -> None:
     p.core.send_pose_frame(wire.PoseFrame(seq % 10 == 1, seq, (int(x * 100), 160, 0), bytes([seq & 0xFF]) * 26))
 
 
-def _room(crowd_size: int, n_far: int = 4, pose_wave: int = 64) -> tuple[Pump, Peer, Peer, list[Peer]]:
-    pm = Pump(RelayCore(SECRET, RelaySettings(interest=InterestSettings(crowd_size=crowd_size), pose_wave=pose_wave),
+def _room(crowd_size: int, n_far: int = 4, pose_wave: int = 64, far_key_members: int = 125) -> tuple[Pump, Peer, Peer, list[Peer]]:
+    interest = InterestSettings(crowd_size=crowd_size, far_key_members=far_key_members)
+    pm = Pump(RelayCore(SECRET, RelaySettings(interest=interest, pose_wave=pose_wave),
                         layouts={"plenary": lounge_layout()}, epoch=1))
     a, b = pm.add("alice", "s1"), pm.add("bob", "s2")
     far = [pm.add(f"far{i}", f"f{i}") for i in range(n_far)]
@@ -44,6 +45,27 @@ def test_far_guests_of_a_crowd_get_every_fourth_keyframe_near_ones_every_frame()
         for f in far:
             got = [e for e in pm.of(f, PoseReceived) if e.source == ida]
             assert all(e.key for e in got) and len(got) == far_keys, (crowd_size, [e.seq for e in got])
+
+
+def test_in_a_larger_crowd_far_guests_get_still_fewer_keyframes_near_ones_every_frame() -> None:
+    """Past ``far_key_divisor * far_key_members`` members the far tier's share of a sender's
+    keyframes shrinks with the room (at 1000 guests every 8th: 0.25 Hz), so a guest's far-tier
+    keyframes stay about 250 a second instead of 500, which no longer overfill the 20 ms voice
+    bundle. Here 6 members with ``far_key_members=1``: every 6th keyframe. Fails on main c54bfe1
+    (no ``far_key_members``: every 4th)."""
+    assert InterestSettings().far_divisor(1000) == 8 and InterestSettings().far_divisor(500) == 4
+    assert InterestSettings().far_divisor(150) == 1  # not a crowd
+    for far_key_members, far_keys in ((125, 3), (1, 2)):
+        pm, a, b, far = _room(crowd_size=4, far_key_members=far_key_members)
+        for seq in range(2, 122):  # 6 s at 20 Hz: 12 keyframes (seq 11, 21, ... 121)
+            _pose(a, seq, 0.0)
+            pm.run(0.05, dt=0.005)
+        pm.run(0.1, dt=0.005)
+        ida = a.core.client_id
+        assert len([e for e in pm.of(b, PoseReceived) if e.source == ida]) == 120  # near: every frame
+        for f in far:
+            got = [e for e in pm.of(f, PoseReceived) if e.source == ida]
+            assert all(e.key for e in got) and len(got) == far_keys, (far_key_members, [e.seq for e in got])
 
 
 def _voice_datagrams(crowd_size: int) -> tuple[int, float, int]:

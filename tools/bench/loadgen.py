@@ -107,6 +107,7 @@ class WorkerBench(FedBench):
         self.tx_voice: dict[int, int] = {}
         # voice latency to the moment the guest's worker read the frame (includes the generator's own waits)
         self.read_local, self.read_cross = LatencyHistogram(), LatencyHistogram()
+        self.send_stall = LatencyHistogram()
 
     ready_timeout = 60.0
     join_timeout = 120.0
@@ -114,8 +115,11 @@ class WorkerBench(FedBench):
     def make_sims(self) -> list[SimClient]:
         self.join_batch = self.args.join_batch
         sims = [self.guest(i) for i in self.indices]
+        nodes = len(self.nodes)
         for sim in sims:
-            sim.sampled = sim.index % self.args.open_every == 0
+            # every open_every-th guest of each node (guest i is on node i % nodes): with an even open_every
+            # and two nodes, i % open_every == 0 sampled node 0 only, so cross-node meant node 1 -> node 0 alone
+            sim.sampled = (sim.index // nodes) % self.args.open_every == 0
         return sims
 
     async def join_all(self) -> list[asyncio.Task[None]]:
@@ -127,9 +131,14 @@ class WorkerBench(FedBench):
         pad = bytes(self.args.voice_bytes - 9)
         for sim in speakers:
             node = getattr(sim, "node", 0)
-            sim.core.send_voice(level, time.time_ns().to_bytes(8, "big") + bytes((node,)) + pad)
+            t = time.time_ns()
+            sim.core.send_voice(level, t.to_bytes(8, "big") + bytes((node,)) + pad)
+            stall = time.time_ns() - t
             self._send_dgrams(sim)
             if self.measuring:
+                # from the send time written in the frame to its sendto: a generator that loses its CPU in
+                # between (sealing) adds that wait to the frame's measured latency
+                self.send_stall.add(stall * 1e-9)
                 self.voice_sent += 1
                 self.tx_voice[sim.index] = self.tx_voice.get(sim.index, 0) + 1
 
@@ -206,6 +215,7 @@ async def worker_main(cfg: dict[str, Any]) -> None:
         "read_local": hist_out(bench.read_local),
         "read_cross": hist_out(bench.read_cross),
         "loop_lag": hist_out(bench.loop_lag),
+        "send_stall": hist_out(bench.send_stall),
         "rx_bad": sum(s.rx_bad for s in bench.sims),
         "links_lost": bench.links_lost,
         "send_failed": bench.send_failed,
@@ -251,11 +261,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             sys.path.insert(0, str(ROOT / "tests" / "federation"))
             from fedcluster import NatsCluster
 
-            cluster = NatsCluster(tmp, nice=args.nice)
+            nats_nice = args.nice if args.nats_nice is None else args.nats_nice
+            cluster = NatsCluster(tmp, nice=nats_nice)
             cluster.start()
             for proc in cluster.procs:
                 if proc is not None:
-                    set_autogroup_nice(proc.pid, args.nice)
+                    set_autogroup_nice(proc.pid, nats_nice)
         for n in range(1, args.nodes + 1):
             relays.append(start_relay(args, tmp, n, cluster))
         nodes = [(port, fp) for _p, port, fp, _s in relays]
@@ -306,7 +317,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cpu = [(b - a) / wall * 100 for a, b in zip(cpu0, cpu1)]
     rq = [round((b - a) / wall * 1000) for a, b in zip(rq0, rq1)]
     nw, nr = len(wpids), len(pids)
-    local, cross, lag = LatencyHistogram(), LatencyHistogram(), LatencyHistogram()
+    local, cross, lag, stall = LatencyHistogram(), LatencyHistogram(), LatencyHistogram(), LatencyHistogram()
     read_local, read_cross = LatencyHistogram(), LatencyHistogram()
     down: list[float] = []
     sampled: list[int] = []
@@ -318,6 +329,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         read_local.merge(hist_in(r["read_local"]))
         read_cross.merge(hist_in(r["read_cross"]))
         lag.merge(hist_in(r["loop_lag"]))
+        stall.merge(hist_in(r["send_stall"]))
         down += [b * 8 / r["wall"] / 1000 for _i, b in r["rx_bytes"]]
         sampled += r["sampled"]
         got += r["rx_voice_sampled"]
@@ -347,8 +359,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         floor = {"floor_cpu_pct": round(fl["floor_cpu"], 1), "relay_over_floor": round(cpu[0] / max(0.1, fl["floor_cpu"]), 2),
                  "floor_p99_ms": round(fl["floor_p99_ms"], 2), "floor_bursts_per_tick": fl["floor_bursts"]}
     ms = lambda h: (round(h.percentile(50) * 1e3, 2), round(h.percentile(99) * 1e3, 2))
-    fs = lambda s, k: (round(s.get("federation", {}).get(k, {}).get("p50_ms", 0), 2),
-                       round(s.get("federation", {}).get(k, {}).get("p99_ms", 0), 2))
+
+    def win(a: dict[str, Any], b: dict[str, Any], key: str, fed: bool = True) -> tuple[float, float]:
+        """p50/p99 of a relay histogram over the measured window (the relay keeps them since its start,
+        joins included; an older relay without bins: its figures since start)."""
+        sa, sb = (a.get("federation", {}), b.get("federation", {})) if fed else (a, b)
+        if key + "_bins" in sb:
+            return ms(LatencyHistogram.between(sa.get(key + "_bins", {}), sb[key + "_bins"]))
+        return (round(sb.get(key, {}).get("p50_ms", 0), 2), round(sb.get(key, {}).get("p99_ms", 0), 2))
+
     return {
         "guests": args.clients, "ready": n_ready, "nodes": args.nodes, "uptime_before": uptime0, "workers": args.workers, "speakers": args.speakers,
         "guests_opening_bundles": len(sampled), "window_s": round(wall, 1), "load_average_1min": round(os.getloadavg()[0], 2),
@@ -366,12 +385,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "relay_cpu_us_per_dgram_out": [round(c * 1e6 / max(1, o), 1) for c, o in zip(cpu_s, d_out)],
         "worker_cpu_pct": [round(r["cpu_pct"], 1) for r in results],
         "worker_loop_lag_p50_p99_ms": ms(lag),
+        "voice_send_stall_p50_p99_max_ms": (*ms(stall), round(stall.percentile(100) * 1e3, 2)),
         "run_queue_wait_ms_per_s_workers": rq[:nw], "run_queue_wait_ms_per_s_relays": rq[nw:nw + nr],
         "run_queue_wait_ms_per_s_nats": rq[nw + nr:],
-        "relay_loop_lag_p50_p99_ms": [fs(s, "loop_lag") for s in stats1],
-        "relay_voice_forwarding_p50_p99_ms": [(round(s.get("voice_latency", {}).get("p50_ms", 0), 2),
-                                               round(s.get("voice_latency", {}).get("p99_ms", 0), 2)) for s in stats1],
-        "nats_voice_transit_p50_p99_ms": [fs(s, "voice_transit") for s in stats1],
+        "relay_loop_lag_p50_p99_ms": [win(a, b, "loop_lag") for a, b in zip(stats0, stats1)],
+        "relay_voice_forwarding_p50_p99_ms": [win(a, b, "voice_latency", fed=False) for a, b in zip(stats0, stats1)],
+        "nats_voice_transit_p50_p99_ms": [win(a, b, "voice_transit") for a, b in zip(stats0, stats1)],
         "nats_published_per_s": [round(f["publish_msgs"] / wall) for f in fed],
         "nats_kbyte_per_s": [round(f["publish_bytes"] / wall / 1000) for f in fed],
         # full collector passes in the window and the longest pause of one since the relay started
@@ -401,6 +420,9 @@ def main() -> int:
     add_traffic_options(p)
     p.add_argument("--nice", type=int, default=5, help="niceness of the relays and NATS servers, their scheduler autogroups "
                    "included (default 5; negative, as root, measures them as if they had the machine to themselves)")
+    p.add_argument("--nats-nice", type=int, default=None,
+                   help="niceness of the NATS servers (default: --nice's). In a deployment NATS has CPUs of its own; here it "
+                        "shares two cores with both relays, and a message between nodes waits while both relays seal a fan-out")
     p.add_argument("--worker-nice", type=int, default=19,
                    help="niceness of the guests' workers (default 19: they stand for guests on machines of their own, "
                         "so on a shared machine they must not take CPU from the relays and NATS servers being measured)")

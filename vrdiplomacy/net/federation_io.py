@@ -183,6 +183,9 @@ class FederationLink:
             "voice_transit": fed.transit.as_dict() if fed is not None else {},
             "pump_lag": self.pump_lag.as_dict(),
             "loop_lag": self.loop_lag.as_dict(),
+            # the same two as bins (index: count), so that a bench can take a window's figures
+            "loop_lag_bins": self.loop_lag.sparse(),
+            "voice_transit_bins": fed.transit.sparse() if fed is not None else {},
             "room_link": self.media.stats() if self.media is not None else {},
         }
 

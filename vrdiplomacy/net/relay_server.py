@@ -55,7 +55,7 @@ from vrdiplomacy.reception.store import ReceptionStore
 from vrdiplomacy.scene.layout import Layout
 
 log = logging.getLogger("vrdiplomacy.relay")
-DRAIN_MAX = 512  # datagrams read per readiness wake-up before flushing
+DRAIN_MAX = 64  # datagrams read per readiness wake-up before flushing (then the loop takes its other callbacks)
 SOCK_BUF = 4 << 20
 
 
@@ -413,6 +413,7 @@ class RelayServer:
         d = self.core.stats()
         d["voice_latency"] = self.voice_latency.as_dict()
         d["pose_latency"] = self.pose_latency.as_dict()
+        d["voice_latency_bins"] = self.voice_latency.sparse()  # for a bench's window (LatencyHistogram.between)
         d["send_errors"] = self.send_errors
         d["udp_wakeups"] = self.udp_wakeups
         d["udp_reads"] = self.udp_reads

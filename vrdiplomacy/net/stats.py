@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 BIN_S = 50e-6
 BINS = 4000  # 0 .. 200 ms, plus an overflow bin
 PER_BIN = 1.0 / BIN_S  # seconds -> bin index factor (for callers that inline :meth:`LatencyHistogram.add`)
@@ -40,6 +42,21 @@ class LatencyHistogram:
             if acc >= target:
                 return (i + 1) * BIN_S
         return (BINS + 1) * BIN_S
+
+    def sparse(self) -> dict[int, int]:
+        """The non-empty bins (index: count): two snapshots subtracted give a window's histogram."""
+        return {i: c for i, c in enumerate(self.counts) if c}
+
+    @classmethod
+    def between(cls, before: dict[Any, int], after: dict[Any, int]) -> LatencyHistogram:
+        """The samples added between two :meth:`sparse` snapshots (both as read back from JSON, or both not)."""
+        h = cls()
+        for i, c in after.items():
+            d = c - before.get(i, 0)
+            if d > 0:
+                h.counts[min(int(i), BINS)] += d
+                h.n += d
+        return h
 
     def as_dict(self) -> dict[str, float]:
         return {
