@@ -244,6 +244,9 @@ class RelayFederation:
         f = self.fed
         assert f is not None
         out = f.out
+        if not (out.publish or out.events or out.open or out.close) and not any(
+                fr.voice or fr.pose for fr in self._fed_rooms.values()):
+            return out  # nothing to do (the common case: the relay calls this twice per flush); still empty
         hold = f.s.pose_batch if now is not None else 0.0
         due: float | None = None
         for fr in self._fed_rooms.values():

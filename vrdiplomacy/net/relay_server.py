@@ -436,7 +436,7 @@ class RelayServer:
         try:
             fd, tmp = tempfile.mkstemp(dir=str(self.stats_file.parent), prefix=".relay-stats")
             with os.fdopen(fd, "w") as f:
-                json.dump(self.stats(), f)
+                f.write(json.dumps(self.stats()))  # one shot: json.dump writes it in hundreds of pieces
             os.replace(tmp, self.stats_file)
         except OSError as e:
             log.warning("cannot write stats file %s: %s", self.stats_file, e)
