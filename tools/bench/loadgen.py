@@ -242,6 +242,16 @@ def spawn_worker(args: argparse.Namespace, w: int, nodes: list[tuple[int, str]])
     return p
 
 
+def set_realtime(pid: int, prio: int) -> None:
+    """SCHED_RR at ``prio`` for every thread of ``pid`` (``--realtime``: root only; Linux keeps 5 % of
+    each second for other tasks, so a runaway process cannot take the machine)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setscheduler(int(tid), os.SCHED_RR, os.sched_param(prio))
+        except OSError as e:
+            raise SystemExit(f"--realtime: cannot set SCHED_RR on {pid}/{tid}: {e}") from None
+
+
 def read_line(p: subprocess.Popen[str], what: str) -> dict[str, Any]:
     assert p.stdout is not None
     line = p.stdout.readline()
@@ -269,6 +279,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     set_autogroup_nice(proc.pid, nats_nice)
         for n in range(1, args.nodes + 1):
             relays.append(start_relay(args, tmp, n, cluster))
+        if args.realtime:
+            for p in relays:
+                set_realtime(p[0].pid, args.realtime)
+            for proc in cluster.procs if cluster is not None else []:
+                if proc is not None:  # one above the relays: a message between the nodes never waits for a fan-out
+                    set_realtime(proc.pid, min(99, args.realtime + 1))
         nodes = [(port, fp) for _p, port, fp, _s in relays]
         print(f"joining {args.clients} guests over {args.nodes} node(s) from {args.workers} workers ...", file=sys.stderr)
         workers = [spawn_worker(args, w, nodes) for w in range(args.workers)]
@@ -423,6 +439,10 @@ def main() -> int:
     p.add_argument("--nats-nice", type=int, default=None,
                    help="niceness of the NATS servers (default: --nice's). In a deployment NATS has CPUs of its own; here it "
                         "shares two cores with both relays, and a message between nodes waits while both relays seal a fan-out")
+    p.add_argument("--realtime", type=int, default=0, metavar="PRIO",
+                   help="run the relays (every thread) as SCHED_RR at this priority (1-98, root), the NATS servers one above: "
+                        "a diagnostic that takes the scheduler's share-out between them and the guests' workers out of the "
+                        "figures (the machine is saturated; without it a relay waits 10-13 %% of its time for a CPU)")
     p.add_argument("--worker-nice", type=int, default=19,
                    help="niceness of the guests' workers (default 19: they stand for guests on machines of their own, "
                         "so on a shared machine they must not take CPU from the relays and NATS servers being measured)")
