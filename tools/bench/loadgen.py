@@ -20,6 +20,14 @@ worker read the frame, for comparison. For the same reason the workers run at th
 they must not take the CPU from the relays and NATS servers being measured; their CPU, loop lag
 and run-queue wait are reported, and ``voice_delivered_pct`` shows whether they kept up.
 
+``voice_send_stall_p50_p99_max_ms`` is the time from the send time written in a voice frame to its
+``sendto`` (a generator losing its CPU while sealing would add it to the frame's latency; it stays
+under 0.1 ms at p99). Every ``--open-every``-th guest *of each node* opens its bundles, so both
+nodes' guests are sampled (with two nodes and an even ``--open-every``, every n-th guest were all
+on node 0). The relays keep their histograms since they started, joins included; the loop lag,
+forwarding and NATS transit figures here are of the measured window (from two snapshots of their
+bins; a relay of an older checkout without bins: since its start).
+
 Every guest counts its downlink (UDP payload + 28 bytes of UDP/IPv4 header per datagram); every
 ``--open-every``-th guest also opens its bundles (ChaCha20-Poly1305, as a client does) and times
 the voice frames in them (a voice frame carries its send time and the sender's node), the others
@@ -36,6 +44,11 @@ the nominal uplink (poses at 20 Hz, voice at 50 Hz) the relays received and hand
 which compares two runs (``--relay-root``: before/after) where CPU per second would follow the
 load each happened to get. ``uptime_before`` and ``load_average_1min`` (at the end) say how busy
 the machine was. ``--profile`` writes each relay's cProfile of the measured window.
+
+``--realtime PRIO`` (root; a diagnostic) runs the relays as ``SCHED_RR`` at PRIO and the NATS servers
+one above: the machine is saturated (the workers take every cycle left), and with niceness alone a
+relay still waits 10-13 % of its time for a CPU behind the other relay and the NATS servers;
+``--nats-nice`` sets the NATS servers' niceness apart from the relays'.
 
 Every worker, relay and NATS server runs in its own session. Linux (``sched_autogroup``) shares
 the CPU between sessions first and by niceness only within one: processes left in the session of

@@ -261,7 +261,10 @@ class RelayServer:
 
     def _on_readable(self) -> None:
         """Drain the UDP socket (up to ``DRAIN_MAX``), then flush once: frames read in one wake-up
-        (such as several speakers' frames of the same 20 ms tick) share one bundle per receiver."""
+        (such as several speakers' frames of the same 20 ms tick) share one bundle per receiver.
+        At 1000 guests 512 datagrams (poses mostly) took 3-5 ms to route before the flush, and a
+        voice batch from NATS or a due voice timer waited behind them; 64 keep that under 1 ms
+        (the loop reads the rest at its next turn, the socket being still readable)."""
         sock = self._udp
         if sock is None or self._loop is None:
             return

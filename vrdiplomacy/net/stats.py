@@ -45,7 +45,7 @@ class LatencyHistogram:
         acc = list(accumulate(self.counts))
         out = []
         for p in ps:
-            i = bisect_left(acc, max(1, int(round(self.n * p / 100.0))))
+            i = bisect_left(acc, max(1, round(self.n * p / 100.0)))
             out.append(min(i, BINS) * BIN_S + BIN_S)
         return out
 
