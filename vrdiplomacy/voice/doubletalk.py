@@ -390,6 +390,8 @@ class NearEndKeeper:
         self.dt_blocks = 0  # blocks flagged as double talk
         self.kept_blocks = 0  # output blocks where the linear output replaced AEC3's
         self.replaced = False  # the last block :meth:`mix` handled was replaced
+        self.py = np.zeros(n + 1)  # the last block's echo estimate, per bin (sqrt-Hann frames)
+        self.flagged = False  # double talk was detected in the block :meth:`mix` handled last
 
     def restart(self) -> None:
         """The reference jumped (the delay alignment moved): forget the echo path and the
@@ -423,7 +425,7 @@ class NearEndKeeper:
         self._raw_mic[:-n] = self._raw_mic[n:]
         self._raw_mic[-n:] = d
         pe = E.real ** 2 + E.imag ** 2
-        py = Y.real ** 2 + Y.imag ** 2
+        py = self.py = Y.real ** 2 + Y.imag ** 2
         self._ypeak.append(lin.y_energy)
         ymax = max(self._ypeak)
         loud = lin.far_active and lin.y_energy > self._loud * ymax
@@ -513,7 +515,7 @@ class NearEndKeeper:
         n = self.n
         lin = self._line[:n]
         k = self._extra // n + 1  # flags[-1] is this block's, the replacement is one block late
-        flag = self._flags[-1 - k] or bool(self._extra % n and self._flags[-2 - k])
+        flag = self.flagged = self._flags[-1 - k] or bool(self._extra % n and self._flags[-2 - k])
         gain = 0.0
         self.replaced = False
         if self._disarmed > 0:
