@@ -18,6 +18,10 @@ old delay (re-converged within a second) rather than as a delay jump (2-3 s);
 linear canceller beside AEC3 and puts its output in place of AEC3's during detected double
 talk (AEC3's suppressor mutes near-end word onsets and distorts the rest while the far end
 talks).
+After them, :class:`~vrdiplomacy.voice.residual.EchoSuppressor` (:attr:`AecSettings.suppressor`)
+brings down, band by band, what AEC3 lets through at or under the echo the linear filter
+expects (its power response, its tail extrapolated beyond its span): in long reverberation
+AEC3 passes whole bands of echo at about its own level.
 
 Both backends have the same contract: :meth:`process` takes microphone and loudspeaker
 samples in equal-length multiples of ``block`` (10 ms) and returns the cleaned microphone

@@ -49,14 +49,15 @@ class SuppressorSettings:
     below the expected echo plus this margin is echo (gain ``floor_db``), ``pass_db`` above
     that it passes untouched (in dB between the two); ``smooth_bins`` the width of the
     filter's power response smoothing across frequency (bins of 50 Hz); ``release`` weight of
-    the previous gain when a gain rises (0: at once; gains fall at once); ``fir_ms`` half the
+    the previous gain when a gain rises (0: at once; gains fall at once), except in bins
+    ``instant_db`` above the expected echo (a talker's onset: at once); ``fir_ms`` half the
     length of the linear-phase filter that applies the gains (its delay); ``calib`` weight of
     a new block in the calibration of the power model on the keeper's echo estimate;
     ``fit_db``: suppression only while the linear filter removes at least this much of the
     microphone's energy (smoothed; its echo estimate then means something); ``every``: the
     smoothed power response is taken from the filter every this many blocks (and whenever
     the foreground takes new coefficients); ``hold_ms``: the suppressor stays out this long
-    after the keeper's double talk (word endings and dips between syllables) in which the
+    after the keeper's double talk (whose start lifts the gains within ``onset_ms``; word endings and dips between syllables) in which the
     output was ``arm_db`` above the expected echo (a false double talk on echo alone is
     not: the echo at its estimate)."""
 
@@ -72,6 +73,8 @@ class SuppressorSettings:
     every: int = 4
     hold_ms: float = 200.0
     arm_db: float = 3.0
+    instant_db: float = 12.0
+    onset_ms: float = 2.0
 
 
 class EchoSuppressor:
@@ -96,12 +99,13 @@ class EchoSuppressor:
         self._x2: npt.NDArray[np.float32] | None = None
         self._nfft = 1 << int(math.ceil(math.log2(n + 4 * self.L)))
         self._win = np.sqrt(0.5 - 0.5 * np.cos(2.0 * np.pi * (np.arange(2 * n) + 0.5) / (2 * n)))
-        self._taper = np.hanning(2 * L + 3)[1:-1]
+        self._taper = np.hanning(4 * L + 3)[2 * L + 1:-1]  # the falling half: no time aliasing at the end
         self._prev_out = np.zeros(n)
         self._hist = np.zeros(2 * L)  # the last 2L input samples (the filter's memory)
         self._gain = np.ones(n + 1)
-        self._fir: npt.NDArray[np.complex128] | None = None  # its spectrum; None: the identity (a delay of L samples)
+        self._fir: npt.NDArray[np.complex128] | None = None  # its spectrum; None: the identity
         self._ramp = np.arange(1, n + 1, dtype=np.float64) / n
+        self._fast = np.minimum(1.0, np.arange(1, n + 1, dtype=np.float64) / max(1.0, s.onset_ms * fs / 1000.0))
         self._margin = 10.0 ** (s.margin_db / 10.0)
         self._fit = 10.0 ** (-s.fit_db / 10.0)
         self._floor = 10.0 ** (s.floor_db / 20.0)
@@ -165,19 +169,24 @@ class EchoSuppressor:
             r_db = 10.0 * np.log10((O + 1e-20) / (S + 1e-20))
             t = np.clip(r_db / self.s.pass_db, 0.0, 1.0)
             g = self._floor ** (1.0 - t)
-            rise = g > self._gain
+            # gains rise slowly (no musical noise around the threshold), except in bins far
+            # above the expected echo: a talker's onset
+            rise = (g > self._gain) & (r_db < self.s.instant_db)
             g[rise] = self.s.release * self._gain[rise] + (1.0 - self.s.release) * g[rise]
+        lift = skip or float(np.mean(g)) > float(np.mean(self._gain)) + 0.2  # an onset
         self._gain = g
         fir = None if bool(np.all(g > 0.999)) else self._design(g)
         buf = np.concatenate([self._hist, o])
         self._hist = buf[-2 * self.L:]
         if fir is self._fir is None:
-            res = buf[self.L:self.L + n]
+            res = o
         else:
             B = np.fft.rfft(buf, self._nfft)
             new = self._filter(buf, B, fir)
             old = self._filter(buf, B, self._fir)
-            res = old + (new - old) * self._ramp
+            # the keeper's double talk (or a talker's onset far above the echo) lifts the
+            # gains within ``onset_ms``, other changes ramp over the block
+            res = old + (new - old) * (self._fast if lift else self._ramp)
         self._fir = fir
         before = float(np.dot(o, o))
         after = float(np.dot(res, res))
@@ -186,16 +195,20 @@ class EchoSuppressor:
         out[:] = res
 
     def _design(self, g: F64) -> npt.NDArray[np.complex128]:
-        """The spectrum of a linear-phase FIR (2L+1 taps, delay L) with the response ``g``
-        (smoothed by its length)."""
-        h = np.fft.irfft(g, 2 * self.n)
-        L = self.L
-        return np.fft.rfft(np.concatenate([h[-L:], h[:L + 1]]) * self._taper, self._nfft)
+        """The spectrum of a minimum-phase FIR (2L+1 taps, no delay) with about the response
+        ``g`` (smoothed across frequency by its length): from the folded real cepstrum of
+        ``log g``, so that the near end passes without a delay when the gains are 1."""
+        n = self.n
+        c = np.fft.irfft(np.log(np.maximum(g, 1e-4)), 2 * n)
+        c[1:n] *= 2.0
+        c[n + 1:] = 0.0
+        h = np.fft.irfft(np.exp(np.fft.rfft(c)), 2 * n)[:2 * self.L + 1]
+        return np.fft.rfft(h * self._taper, self._nfft)
 
     def _filter(self, buf: F64, B: npt.NDArray[np.complex128], fir: npt.NDArray[np.complex128] | None) -> F64:
-        """``buf`` (2L samples of memory, then the block) through the FIR: the block delayed by L."""
+        """``buf`` (2L samples of memory, then the block) through the FIR."""
         if fir is None:
-            return buf[self.L:self.L + self.n]
+            return buf[2 * self.L:2 * self.L + self.n]
         return np.fft.irfft(B * fir, self._nfft)[2 * self.L:2 * self.L + self.n]
 
 
