@@ -14,13 +14,32 @@ spectrum through the foreground filter's power response (``sum_j |W_j|^2 |X_j|^2
 response smoothed across ``smooth_bins`` so that bins the far end has not excited yet take
 their neighbours' gain), plus the tail beyond the filter (its last partition's echo, decaying
 at the rate the filter's own partitions decay), calibrated on the keeper's echo estimate.
-Outside double talk (the keeper's replacement), each bin of AEC3's output that is not
-``pass_db`` above ``margin_db`` times that expectation is brought down towards ``floor_db``
-(in dB between the two), the gains smoothed in time and applied as a short linear-phase
-filter (``fir_ms`` of delay, no block of latency; its length also smooths them across
-frequency, against musical noise). A near-end talker's bands are far above the echo they
-compete with once AEC3 removed it, and pass; echo that AEC3 let through is at or under its
-estimate, and dies.
+Outside double talk, each bin of AEC3's output that is not ``pass_db`` above ``margin_db``
+times that expectation is brought down towards ``floor_db`` (in dB between the two); gains
+fall at once and rise slowly (``release``, against musical noise) except in bins far above
+the expectation (a talker's onset). They are applied by a short minimum-phase filter
+(``fir_ms``; its length also smooths them across frequency): no added latency, and with all
+gains at 1 the output is AEC3's, sample for sample. A near-end talker's bands are far above
+the echo they compete with once AEC3 removed it, and pass; echo that AEC3 let through is at
+or under its estimate, and dies.
+
+The suppressor stands aside while the keeper detects double talk (it lifts its gains within
+``onset_ms``) and for ``hold_ms`` after a double talk in which the output stood above the
+expected echo (a talker's word ending; a false double talk on echo alone does not hold it).
+It also acts while the linear filter still adds energy (right after the delay alignment
+moved and the filter restarted, AEC3 restarted too: on tuning-2 at 50 ms that 0.2 s held 99 %
+of what was left of the echo once the rest was suppressed); its power response is a fair
+estimate of the echo's level well before its phase is right.
+
+Tried and dropped (tuning material): suppressing during double talk too, against the
+keeper's expected residual plus the tail (near-end frames sent on tuning-2 at 10 ms / +2 dB:
+81 % -> 66-74 %, even with a -6 dB floor); the tail added to the keeper's expected residual,
+so that its detector takes a long room's tail for echo (81 % -> 66 %); a linear-phase filter
+(1-2.5 ms of delay: 95 % -> 92 % near-end frames sent on tuning at 100 ms / -10 dB, word
+onsets moved into the next frame). What is not solved: in a long room with the tuning
+(alsa-utils) voices, nearly all the echo left (36 of 696 blocks, 99.8 % of the energy) is
+in blocks the keeper takes for double talk and replaces with its linear error (ERLE 16 ->
+19 dB there with the suppressor; 46 dB outside those blocks).
 """
 
 from __future__ import annotations
@@ -31,7 +50,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-
 from scipy.ndimage import uniform_filter1d
 
 from vrdiplomacy.errors import ConfigError
@@ -51,15 +69,15 @@ class SuppressorSettings:
     filter's power response smoothing across frequency (bins of 50 Hz); ``release`` weight of
     the previous gain when a gain rises (0: at once; gains fall at once), except in bins
     ``instant_db`` above the expected echo (a talker's onset: at once); ``fir_ms`` half the
-    length of the linear-phase filter that applies the gains (its delay); ``calib`` weight of
+    length of the minimum-phase filter that applies the gains (no delay); ``calib`` weight of
     a new block in the calibration of the power model on the keeper's echo estimate;
     ``fit_db``: suppression only while the linear filter removes at least this much of the
-    microphone's energy (smoothed; its echo estimate then means something); ``every``: the
-    smoothed power response is taken from the filter every this many blocks (and whenever
-    the foreground takes new coefficients); ``hold_ms``: the suppressor stays out this long
-    after the keeper's double talk (whose start lifts the gains within ``onset_ms``; word endings and dips between syllables) in which the
-    output was ``arm_db`` above the expected echo (a false double talk on echo alone is
-    not: the echo at its estimate)."""
+    microphone's energy (smoothed; -10: unless it adds more than 10 dB, diverged);
+    ``every``: the smoothed power response is taken from the filter every this many blocks
+    (and whenever the foreground takes new coefficients). Double talk: the keeper's lifts
+    the gains within ``onset_ms``; the suppressor stays out ``hold_ms`` after one in which
+    the output stood ``arm_db`` above the expected echo (word endings, dips between
+    syllables; a false double talk on echo alone, the echo at its estimate, does not hold)."""
 
     enabled: bool = True
     margin_db: float = 0.0
@@ -87,7 +105,7 @@ class EchoSuppressor:
         if s.smooth_bins < 1 or s.every < 1 or not 0.0 <= s.release < 1.0 or s.pass_db <= 0.0 or s.floor_db >= 0.0:
             raise ConfigError("echo suppressor: smooth_bins >= 1, release in [0, 1), pass_db > 0, floor_db < 0")
         self.n = n = block
-        self.L = L = max(1, min(n // 2, int(round(s.fir_ms * fs / 1000.0))))
+        self.L = L = max(1, min(n // 2, round(s.fir_ms * fs / 1000.0)))
         self._k = lag // n
         self._S: deque[F64] = deque([np.zeros(n + 1)] * (self._k + 2), maxlen=self._k + 2)
         self._tail = np.zeros(n + 1)
@@ -97,7 +115,7 @@ class EchoSuppressor:
         self._count = 0
         self._copies = -1
         self._x2: npt.NDArray[np.float32] | None = None
-        self._nfft = 1 << int(math.ceil(math.log2(n + 4 * self.L)))
+        self._nfft = 1 << math.ceil(math.log2(n + 4 * self.L))
         self._win = np.sqrt(0.5 - 0.5 * np.cos(2.0 * np.pi * (np.arange(2 * n) + 0.5) / (2 * n)))
         self._taper = np.hanning(4 * L + 3)[2 * L + 1:-1]  # the falling half: no time aliasing at the end
         self._prev_out = np.zeros(n)
@@ -109,7 +127,7 @@ class EchoSuppressor:
         self._margin = 10.0 ** (s.margin_db / 10.0)
         self._fit = 10.0 ** (-s.fit_db / 10.0)
         self._floor = 10.0 ** (s.floor_db / 20.0)
-        self._hold_blocks = int(round(s.hold_ms * fs / 1000.0 / block))
+        self._hold_blocks = round(s.hold_ms * fs / 1000.0 / block)
         self._hold = 0
         self._arm = 10.0 ** (s.arm_db / 10.0)
         self.suppressed = 0  # output blocks brought down by at least 3 dB
