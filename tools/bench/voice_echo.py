@@ -9,7 +9,8 @@ our own canceller, on the tuning material and on the held-out one.
     nice .venv/bin/python tools/bench/voice_echo.py --double-talk   # only the double-talk
         table: near-end frames sent through the sender, PESQ-WB and segmental SNR of what was
         sent, far-end-only frames sent, echo sent after a path change; AEC3 alone vs with the
-        keeper; tuning, held-out and second held-out material (about 6 minutes)
+        keeper (and the residual echo suppressor its filter drives, unless --no-suppressor);
+        tuning, held-out and second held-out material (about 6 minutes)
     nice .venv/bin/python tools/bench/voice_echo.py --recovery   # only the same-delay room
         changes (rooms 5-7 on tuning voices, each material's other room; about 10 s)
     ... --double-talk --explained-db 0   # the residual gate's linear evidence from the share
