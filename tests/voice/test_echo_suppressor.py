@@ -14,7 +14,11 @@ from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.voice import apm
 from vrdiplomacy.voice.aec import AecSettings
 from vrdiplomacy.voice.doubletalk import LinearSettings, NearEndKeeper
-from vrdiplomacy.voice.residual import EchoSuppressor, SuppressorSettings
+from vrdiplomacy.voice.residual import (
+    EchoSuppressor,
+    SuppressorSettings,
+    suppressor_for,
+)
 
 FS, N = 48000, 480
 T60_S = 0.7  # tuning-2's room: a tail far beyond the keeper's 250 ms filter
@@ -102,7 +106,7 @@ def test_the_webrtc_chain_runs_the_suppressor_by_default() -> None:
     after the keeper, and it acts on echo AEC3 and the keeper leave."""
     c = apm.make_canceller(AecSettings(backend="webrtc"))
     assert isinstance(c, apm.WebRtcProcessor) and c.suppressor is not None
-    assert apm.make_canceller(AecSettings(backend="webrtc", suppressor=SuppressorSettings(enabled=False))).suppressor is None
+    assert suppressor_for(SuppressorSettings(enabled=False), c.keeper, FS, N) is None
     far = talk(3.0, 31, rms=0.1)
     echo = fftconvolve(far, long_room(3, T60_S, 0.0))[: far.size]
     c.process(echo, far)
