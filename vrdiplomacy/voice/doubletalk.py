@@ -391,6 +391,11 @@ class NearEndKeeper:
         self.kept_blocks = 0  # output blocks where the linear output replaced AEC3's
         self.replaced = False  # the last block :meth:`mix` handled was replaced
         self.py = np.zeros(n + 1)  # the last block's echo estimate, per bin (sqrt-Hann frames)
+        # a long "double talk" was taken for a changed echo path (the foreground took the
+        # background's coefficients, or the keeper stood aside): until the keeper trusts
+        # its filter again, the echo estimate may hold a talker the filter learnt through a
+        # long turn (the residual echo suppressor stands aside)
+        self.relearning = False
         self.flagged = False  # double talk was detected in the block :meth:`mix` handled last
 
     def restart(self) -> None:
@@ -399,6 +404,7 @@ class NearEndKeeper:
         self.linear.restart()
         self._ne[:] = 0.0
         self._ny[:] = 0.0
+        self.relearning = False  # a fresh filter: it learns the echo, not a talker
         self._hold = self._long = self._run = 0
 
     def push(self, d: F64, ref: F64) -> None:
@@ -470,6 +476,7 @@ class NearEndKeeper:
             self._settled += int(lin.far_active)
         trust = self._trust_settled if self._settled >= self._settled_blocks else self._trust
         self.trusted = ny_sum > 0.0 and ne_sum < trust * ny_sum
+        self.relearning = self.relearning and not self.trusted
         residual = (self._ne / (self._ny + 1e-20)) * py  # the linear error echo alone would leave
         res_sum = float(residual.sum())
         self._unexplained.append(float(pe.sum()) / res_sum if self.trusted and res_sum > 0.0 else math.inf)
@@ -492,6 +499,7 @@ class NearEndKeeper:
             self._ne[:] = 0.0
             self._ny[:] = 0.0
             self._hold = self._long = 0
+            self.relearning = True
             self.double_talk = False
             self.path_changes += 1
         # learn the residual on echo alone; a block far above it is near-end speech the
@@ -538,6 +546,7 @@ class NearEndKeeper:
                 self._ne[:] = 0.0
                 self._ny[:] = 0.0
                 self.linear.unsure()
+                self.relearning = True
         if gain == 0.0 and self._gain == 0.0:
             self._limit(out)
             return

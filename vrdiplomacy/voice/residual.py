@@ -163,7 +163,10 @@ class EchoSuppressor:
         if lin.far_active and mp > 0.0 and yp > 0.0:
             r = yp / mp
             self._scale = r if self._scale == 0.0 else self._scale + self.s.calib * (r - self._scale)
-        fits = lin.fg_energy < self._fit * lin.mic_energy
+        # not while the keeper relearns after it took its filter for a changed path: that
+        # filter may have learnt a talker (a long turn in double talk ends so), and the
+        # keeper detects no double talk until it trusts the filter again
+        fits = lin.fg_energy < self._fit * lin.mic_energy and not keeper.relearning
         self._S.append(self._scale * (model + self._tail) if fits else np.zeros(self.n + 1))
 
     def apply(self, out: F32, skip: bool = False) -> None:
