@@ -9,7 +9,8 @@ our own canceller, on the tuning material and on the held-out one.
     nice .venv/bin/python tools/bench/voice_echo.py --double-talk   # only the double-talk
         table: near-end frames sent through the sender, PESQ-WB and segmental SNR of what was
         sent, far-end-only frames sent, echo sent after a path change; AEC3 alone vs with the
-        keeper; tuning, held-out and second held-out material (about 6 minutes)
+        keeper (and the residual echo suppressor its filter drives, unless --no-suppressor);
+        tuning, held-out and second held-out material (about 6 minutes)
     nice .venv/bin/python tools/bench/voice_echo.py --recovery   # only the same-delay room
         changes (rooms 5-7 on tuning voices, each material's other room; about 10 s)
     ... --double-talk --explained-db 0   # the residual gate's linear evidence from the share
@@ -21,6 +22,7 @@ our own canceller, on the tuning material and on the held-out one.
         with it, measured once); the near end from 10 s on (a settled echo path); --before: the
         keeper as on main 2f3c005 (no looser trust for a settled filter)
     ... --erle --sets ...   # the ERLE table (delays 10-200 ms, each material's paths and 0 dB)
+    ... --no-suppressor   # any table without the per-band residual echo suppressor (as on main c54bfe1)
 
 The simulation is :mod:`vrdiplomacy.voice.echosim` (rooms of exponentially decaying noise,
 Debian alsa-utils voices). ``--quick`` measures fewer delays.
@@ -74,6 +76,9 @@ def main() -> int:
     ap.add_argument("--before", action="store_true",
                     help="the keeper as on main 2f3c005: no looser trust for a settled filter "
                          "(LinearSettings.settled_trust_db = trust_db)")
+    ap.add_argument("--no-suppressor", action="store_true",
+                    help="no per-band residual echo suppressor after AEC3 and the keeper (AecSettings.suppressor, "
+                         "as on main c54bfe1)")
     ap.add_argument("--explained-db", type=float, default=None,
                     help="AecSettings.residual_explained_db for every chain measured (0: the linear share "
                          "alone, as on abdf91c; default: AecSettings')")
@@ -90,6 +95,14 @@ def main() -> int:
             s.linear = dataclasses.replace(s.linear, settled_trust_db=s.linear.trust_db)
             return s
         es.settings = before  # type: ignore[assignment]
+    if args.no_suppressor:
+        base_sup = es.settings
+
+        def no_sup(*a: object, **k: object) -> es.AecSettings:
+            s = base_sup(*a, **k)  # type: ignore[arg-type]
+            s.suppressor = dataclasses.replace(s.suppressor, enabled=False)
+            return s
+        es.settings = no_sup  # type: ignore[assignment]
     sets = tuple(SETS[n] for n in args.sets)
     if args.recovery:
         return recovery_table(sets) if webrtc_available() else 1

@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.voice.doubletalk import LinearSettings
+from vrdiplomacy.voice.residual import SuppressorSettings
 
 F32 = npt.NDArray[np.float32]
 
@@ -85,6 +86,8 @@ class AecSettings:
 
     ``linear``: the linear canceller and double-talk detector beside AEC3
     that keeps near-end word onsets AEC3 mutes (:mod:`vrdiplomacy.voice.doubletalk`).
+    ``suppressor``: the per-band residual echo suppressor driven by that linear filter,
+    after AEC3 and the keeper, before the residual gate (:mod:`vrdiplomacy.voice.residual`).
     """
 
     fs: int = 48000
@@ -117,6 +120,7 @@ class AecSettings:
     align_every_ms: float = 100.0
     align_quality: float = 8.0
     linear: LinearSettings = field(default_factory=LinearSettings)
+    suppressor: SuppressorSettings = field(default_factory=SuppressorSettings)
 
 
 class EchoMeter:

@@ -18,6 +18,10 @@ old delay (re-converged within a second) rather than as a delay jump (2-3 s);
 linear canceller beside AEC3 and puts its output in place of AEC3's during detected double
 talk (AEC3's suppressor mutes near-end word onsets and distorts the rest while the far end
 talks).
+After them, :class:`~vrdiplomacy.voice.residual.EchoSuppressor` (:attr:`AecSettings.suppressor`)
+brings down, band by band, what AEC3 lets through at or under the echo the linear filter
+expects (its power response, its tail extrapolated beyond its span): in long reverberation
+AEC3 passes whole bands of echo at about its own level.
 
 Both backends have the same contract: :meth:`process` takes microphone and loudspeaker
 samples in equal-length multiples of ``block`` (10 ms) and returns the cleaned microphone
@@ -39,6 +43,7 @@ import numpy.typing as npt
 from vrdiplomacy.errors import AudioError, ConfigError
 from vrdiplomacy.voice.aec import AecSettings, EchoCanceller, EchoMeter
 from vrdiplomacy.voice.doubletalk import NearEndKeeper, aec3_lag
+from vrdiplomacy.voice.residual import suppressor_for
 
 log = logging.getLogger(__name__)
 F32 = npt.NDArray[np.float32]
@@ -232,6 +237,7 @@ class WebRtcProcessor:
         self.aligner = DelayAligner(s) if echo and s.align_delay else None
         self._far16 = np.frombuffer(self._far_frame.data, dtype=np.int16)
         self.keeper = NearEndKeeper(s.linear, s.fs, s.block, self._lag()) if echo and s.linear.enabled else None
+        self.suppressor = suppressor_for(s.suppressor, self.keeper, s.fs, s.block)
 
     def _lag(self) -> int:
         """How many samples later AEC3 (with this chain's settings) hands out what it got:
@@ -297,6 +303,8 @@ class WebRtcProcessor:
                             self.keeper.restart()
                     if self.keeper is not None:
                         self.keeper.push(d[i:i + n], ref)
+                        if self.suppressor is not None:
+                            self.suppressor.observe(self.keeper)
                     self._to16(ref.copy(), self._far16)
                     self._apm.process_reverse_stream(self._far_frame)
                     self._apm.set_stream_delay_ms(int(self.s.stream_delay_ms))
@@ -305,6 +313,8 @@ class WebRtcProcessor:
                 out[i:i + n] = self._mic16 * (1.0 / 32768.0)
                 if self.keeper is not None:
                     self.keeper.mix(out[i:i + n])
+                    if self.suppressor is not None:
+                        self.suppressor.apply(out[i:i + n], skip=self.keeper.replaced or self.keeper.flagged)
                 if self.residual is not None:
                     keeper = self.keeper
                     # the far end as AEC3 got it (delay-aligned): its window then covers the

@@ -390,6 +390,13 @@ class NearEndKeeper:
         self.dt_blocks = 0  # blocks flagged as double talk
         self.kept_blocks = 0  # output blocks where the linear output replaced AEC3's
         self.replaced = False  # the last block :meth:`mix` handled was replaced
+        self.py = np.zeros(n + 1)  # the last block's echo estimate, per bin (sqrt-Hann frames)
+        # a long "double talk" was taken for a changed echo path (the foreground took the
+        # background's coefficients, or the keeper stood aside): until the keeper trusts
+        # its filter again, the echo estimate may hold a talker the filter learnt through a
+        # long turn (the residual echo suppressor stands aside)
+        self.relearning = False
+        self.flagged = False  # double talk was detected in the block :meth:`mix` handled last
 
     def restart(self) -> None:
         """The reference jumped (the delay alignment moved): forget the echo path and the
@@ -397,6 +404,7 @@ class NearEndKeeper:
         self.linear.restart()
         self._ne[:] = 0.0
         self._ny[:] = 0.0
+        self.relearning = False  # a fresh filter: it learns the echo, not a talker
         self._hold = self._long = self._run = 0
 
     def push(self, d: F64, ref: F64) -> None:
@@ -423,7 +431,7 @@ class NearEndKeeper:
         self._raw_mic[:-n] = self._raw_mic[n:]
         self._raw_mic[-n:] = d
         pe = E.real ** 2 + E.imag ** 2
-        py = Y.real ** 2 + Y.imag ** 2
+        py = self.py = Y.real ** 2 + Y.imag ** 2
         self._ypeak.append(lin.y_energy)
         ymax = max(self._ypeak)
         loud = lin.far_active and lin.y_energy > self._loud * ymax
@@ -468,6 +476,7 @@ class NearEndKeeper:
             self._settled += int(lin.far_active)
         trust = self._trust_settled if self._settled >= self._settled_blocks else self._trust
         self.trusted = ny_sum > 0.0 and ne_sum < trust * ny_sum
+        self.relearning = self.relearning and not self.trusted
         residual = (self._ne / (self._ny + 1e-20)) * py  # the linear error echo alone would leave
         res_sum = float(residual.sum())
         self._unexplained.append(float(pe.sum()) / res_sum if self.trusted and res_sum > 0.0 else math.inf)
@@ -490,6 +499,7 @@ class NearEndKeeper:
             self._ne[:] = 0.0
             self._ny[:] = 0.0
             self._hold = self._long = 0
+            self.relearning = True
             self.double_talk = False
             self.path_changes += 1
         # learn the residual on echo alone; a block far above it is near-end speech the
@@ -513,7 +523,7 @@ class NearEndKeeper:
         n = self.n
         lin = self._line[:n]
         k = self._extra // n + 1  # flags[-1] is this block's, the replacement is one block late
-        flag = self._flags[-1 - k] or bool(self._extra % n and self._flags[-2 - k])
+        flag = self.flagged = self._flags[-1 - k] or bool(self._extra % n and self._flags[-2 - k])
         gain = 0.0
         self.replaced = False
         if self._disarmed > 0:
@@ -536,6 +546,7 @@ class NearEndKeeper:
                 self._ne[:] = 0.0
                 self._ny[:] = 0.0
                 self.linear.unsure()
+                self.relearning = True
         if gain == 0.0 and self._gain == 0.0:
             self._limit(out)
             return
