@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509 import verification as xv
@@ -328,7 +329,7 @@ def verify_certificate(
     returns who it names or raises :class:`CryptoError` saying what is wrong."""
     try:
         return _verify_certificate(cert, roots, now)
-    except (ValueError, TypeError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as e:
+    except (ValueError, TypeError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType, UnsupportedAlgorithm) as e:
         # cryptography parses names and extensions lazily: malformed ones surface here.
         raise CryptoError(f"malformed certificate: {e}") from None
 
@@ -481,7 +482,7 @@ def _load_key(path: Path, passphrase: bytes | None) -> object:
         raise CryptoError(
             f"{path} is encrypted: give --passphrase-file or set {PASSPHRASE_ENV}"
         ) from None
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):
         raise CryptoError(f"cannot load {path}: wrong passphrase or not a PEM private key") from None
 
 
