@@ -128,6 +128,10 @@ def _time_one(decode: Callable[[bytes], Any], data: bytes) -> float:
 
 @pytest.fixture(scope="module")
 def certs() -> tuple[bytes, bytes]:
+    return make_certs()
+
+
+def make_certs() -> tuple[bytes, bytes]:
     """(an ECDSA ministry root, an Ed25519 delegation certificate), DER."""
     from vrdiplomacy.crypto.identity import (ANY_COUNTRY, cert_der, create_delegation_request, create_ministry_root,
                                              issue_delegation)
@@ -270,6 +274,7 @@ def wire_decoders(certs: tuple[bytes, bytes]) -> list[tuple[str, Callable[[bytes
                                  bytes(tw.SyncReply("doc", b"\x00\x00")), bytes(tw.Part("doc", 4, 0, 2, b"part")),
                                  bytes(tw.Cursor("doc", 12, True))]),
         ("voice.feedback LossReport", LossReport.parse, [bytes(LossReport(reports))]),
+        ("voice.feedback StreamReport", StreamReport.unpack, [reports[0].pack()]),
         ("voice.packet VoicePacket", VoicePacket.parse,
          [bytes(VoicePacket(7, 960, 3, 40, b"o" * 60)), bytes(VoicePacket(8, 1920, 3, 40, b"o" * 60, 0x11,
                                                                            ((7, b"r" * 30),)))]),
@@ -319,6 +324,8 @@ def _pose(d: bytes) -> Any:
 
 
 def test_wire_decoders_raise_only_project_errors(certs: tuple[bytes, bytes]) -> None:
+    """Every wire decoder, about 27 000 damaged inputs: only VrdError. A fingerprint in bytes that
+    is not UTF-8 raised UnicodeDecodeError, a short stream report struct.error: fails on main 68e45bd."""
     t0 = time.perf_counter()
     total = 0
     for name, decode, samples in wire_decoders(certs):
