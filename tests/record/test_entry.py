@@ -98,7 +98,8 @@ def test_long_fields_are_cut_to_fit_not_refused() -> None:
 
 def test_an_entry_dated_past_the_year_9999_is_refused_not_a_crash() -> None:
     """A record whose signer stamped an entry 2**63 us after 1970 (its own key: the record verifies,
-    untrusted) made verification and the minutes export raise ValueError ("year is out of range"):
+    untrusted) was accepted, and the minutes export (and a check against roots) then raised ValueError
+    ("year is out of range"):
     fails on main 68e45bd. Now the entry is refused with one line naming it."""
     from vrdiplomacy.crypto.identity import cert_der, create_delegation_request, create_ministry_root, issue_delegation
     from vrdiplomacy.record.entry import RecordError
