@@ -3,7 +3,8 @@
     .venv/bin/python tools/bench/fuzz_parsers.py [--per-decoder 22000] [--seed 1]
 
 Prints, per decoder, the inputs fed and the seconds taken; exits 1 at the first decoder that raises
-anything but a VrdError (the input is printed in hex) or spends over 0.25 s on one input. The suite
+anything but a VrdError (the input is printed in hex), spends over 0.25 s on one input, or (a
+canonical format) decodes an input that does not re-encode to the same bytes. The suite
 runs the same with a few hundred inputs per decoder; this is the campaign to run by hand after
 changing a parser.
 """
@@ -33,7 +34,7 @@ def main() -> int:
     for name, decode, samples in fz.wire_decoders(certs):
         t1 = time.perf_counter()
         try:
-            n = fz.hammer(name, decode, samples, args.per_decoder)
+            n = fz.hammer(name, decode, samples, args.per_decoder, canonical=bytes if name in fz.CANONICAL else None)
         except AssertionError as e:
             print(f"FAIL {e}")
             return 1
