@@ -527,3 +527,36 @@ def test_config_section_of_the_wrong_type_is_a_config_error(tmp_path: Path) -> N
         p.write_text(text, encoding="utf-8")
         with pytest.raises(ConfigError, match=str(p).replace("\\", "\\\\") + "|controller|desktop|key"):
             cfg.load_user_config(p)
+
+
+def test_a_certificate_with_an_unknown_x509_version_is_a_crypto_error(certs: tuple[bytes, bytes], tmp_path: Path) -> None:
+    """A certificate whose version field says 5 (one byte changed) raised cryptography's
+    InvalidVersion, which is no ValueError, through every certificate loader: a roster from the
+    relay whose signer certificate is so damaged escaped the client's CryptoError handling, as did
+    an invitation's authority certificate and a record's signer: fails on main 68e45bd."""
+    from vrdiplomacy.crypto.admission import Invitation
+    from vrdiplomacy.crypto.identity import load_certificate, load_der_certificate
+    from vrdiplomacy.crypto.roster import Roster, verify_roster
+    from vrdiplomacy.errors import CryptoError
+    from vrdiplomacy.record.entry import RecordHeader
+    from vrdiplomacy.record.verify import verify_rows
+
+    root_der, cert = certs
+    at = cert.find(bytes.fromhex("a003020102"))  # [0] EXPLICIT INTEGER 2: X.509 v3
+    assert at > 0
+    bad = cert[:at] + bytes.fromhex("a003020105") + cert[at + 5:]
+    with pytest.raises(CryptoError, match="malformed DER certificate"):
+        load_der_certificate(bad)
+    (tmp_path / "c.der").write_bytes(bad)
+    with pytest.raises(CryptoError, match="not an X.509 certificate"):
+        load_certificate(tmp_path / "c.der")
+    roster = Roster(b"chamber-1", 0, bytes(32), 1_750_000_000_000, 1_750_000_600_000, 1, bytes(32), bytes(32), (), bad,
+                    bytes(64))
+    with pytest.raises(VrdError):
+        verify_roster(Roster.parse(bytes(roster)), [load_der_certificate(root_der)], 1_750_000_001.0)
+    inv = Invitation("chamber", bad, bytes(32), bytes(32), "Delegate", "FR", "delegate", "A1", 1_750_000_000,
+                     1_750_003_600, bytes(16), bytes(64))
+    with pytest.raises(CryptoError, match="malformed"):
+        Invitation.parse(bytes(inv)).check(1_750_000_001.0)
+    with pytest.raises(VrdError, match="malformed"):
+        verify_rows(RecordHeader(bytes(16), "chamber", "relay", 1_750_000_000_000_000, bad), [])

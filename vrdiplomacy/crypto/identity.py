@@ -508,7 +508,7 @@ def load_certificate(path: Path) -> x509.Certificate:
     data = _read(path, "certificate")
     try:
         return x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError
         raise CryptoError(f"{path} is not an X.509 certificate") from None
 
 
@@ -516,7 +516,7 @@ def load_certificates(path: Path) -> list[x509.Certificate]:
     data = _read(path, "certificate")
     try:
         return x509.load_pem_x509_certificates(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         raise CryptoError(f"{path} holds no PEM certificates") from None
 
 
@@ -524,7 +524,7 @@ def load_csr(path: Path) -> x509.CertificateSigningRequest:
     data = _read(path, "request")
     try:
         return x509.load_pem_x509_csr(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         raise CryptoError(f"{path} is not a PEM certificate signing request") from None
 
 
@@ -543,6 +543,6 @@ def cert_der(cert: x509.Certificate) -> bytes:
 def load_der_certificate(der: bytes) -> x509.Certificate:
     try:
         return x509.load_der_x509_certificate(der)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # a version other than v1/v3 is no ValueError
         raise CryptoError("malformed DER certificate") from None
 

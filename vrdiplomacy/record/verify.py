@@ -62,7 +62,7 @@ def signer(header: RecordHeader) -> tuple[x509.Certificate, ed25519.Ed25519Publi
     try:
         cert = x509.load_der_x509_certificate(header.certificate)
         key = cert.public_key()
-    except (ValueError, UnsupportedAlgorithm) as e:
+    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion) as e:
         raise RecordError(f"header: the signer's certificate is malformed ({e})") from None
     if not isinstance(key, ed25519.Ed25519PublicKey):
         raise RecordError("header: the signer's certificate has no Ed25519 key")
