@@ -101,7 +101,12 @@ def test_an_entry_dated_past_the_year_9999_is_refused_not_a_crash() -> None:
     untrusted) was accepted, and the minutes export (and a check against roots) then raised ValueError
     ("year is out of range"):
     fails on main 68e45bd. Now the entry is refused with one line naming it."""
-    from vrdiplomacy.crypto.identity import cert_der, create_delegation_request, create_ministry_root, issue_delegation
+    from vrdiplomacy.crypto.identity import (
+        cert_der,
+        create_delegation_request,
+        create_ministry_root,
+        issue_delegation,
+    )
     from vrdiplomacy.record.entry import RecordError
     from vrdiplomacy.record.verify import verify_rows
 

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import test_fuzz_parsers as fz  # noqa: E402
+import test_fuzz_parsers as fz
 
 
 def main() -> int:

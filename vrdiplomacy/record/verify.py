@@ -72,7 +72,7 @@ def signer(header: RecordHeader) -> tuple[x509.Certificate, ed25519.Ed25519Publi
 def cert_name(cert: x509.Certificate) -> str:
     try:
         v = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    except ValueError:
+    except (ValueError, TypeError):  # parsed lazily; a bit string under a text attribute is a TypeError
         return "(unnamed)"
     name = v[0].value if v else "(unnamed)"
     return name if isinstance(name, str) else name.decode("utf-8", "replace")
