@@ -154,6 +154,6 @@ def key_code_name(key: str) -> str | None:
         return "KEY_" + named.get(k, named.get(k.lower(), ""))
     if len(k) == 1 and (k.isalpha() or k.isdigit()) and k.isascii():
         return "KEY_" + k.upper()
-    if k[:1] in "fF" and k[1:].isdigit() and 1 <= int(k[1:]) <= 12:
+    if k[:1] in "fF" and k[1:].isascii() and k[1:].isdigit() and 1 <= int(k[1:]) <= 12:
         return "KEY_F" + k[1:]
     return None

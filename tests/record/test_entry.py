@@ -94,3 +94,32 @@ def test_long_fields_are_cut_to_fit_not_refused() -> None:
     e = Chain(HEADER, KEY).next(Note(1, "k" * 300, Party("é" * 200), NOBODY, "t" * 70000))
     back = Entry.parse(bytes(e))
     assert len(back.kind.encode()) == 255 and len(back.actor.name.encode()) <= 255 and len(back.text) == 0xFFFF
+
+
+def test_an_entry_dated_past_the_year_9999_is_refused_not_a_crash() -> None:
+    """A record whose signer stamped an entry 2**63 us after 1970 (its own key: the record verifies,
+    untrusted) was accepted, and the minutes export (and a check against roots) then raised ValueError
+    ("year is out of range"):
+    fails on main 68e45bd. Now the entry is refused with one line naming it."""
+    from vrdiplomacy.crypto.identity import (
+        cert_der,
+        create_delegation_request,
+        create_ministry_root,
+        issue_delegation,
+    )
+    from vrdiplomacy.record.entry import RecordError
+    from vrdiplomacy.record.verify import verify_rows
+
+    now = 1796601600.0
+    root_key, root = create_ministry_root("Secretariat", "CH", now)
+    key, csr = create_delegation_request("Keeper", "CH")
+    header = RecordHeader(bytes(16), "chamber", "127.0.0.1:7443", int(now * 1e6),
+                          cert_der(issue_delegation(csr, root_key, root, "chair", now)))
+    chain = Chain(header, key)
+    first = chain.next(NOTES[0])
+    far = chain.next(Note(2**63, "joined", Party("France", "FR"), NOBODY, "France joined the room"))
+    with pytest.raises(RecordError, match="entry 2: time .* past the year 9999"):
+        verify_rows(header, [(1, bytes(first)), (2, bytes(far))])
+    late = RecordHeader(header.record_id, header.room, header.relay, 2**64 - 1, header.certificate)
+    with pytest.raises(RecordError, match="header: creation time .* past the year 9999"):
+        verify_rows(late, [], roots=[root])

@@ -167,3 +167,26 @@ def test_cursors_are_awareness_of_editors_only_and_joining_does_not_flood() -> N
     late.join("L.12")
     pump({**cores, "Late": late})
     assert late.doc("L.12").text() == DRAFT
+
+
+@pytest.mark.parametrize("mark", [{"x": 1}, 5, ["b1"], True])
+def test_a_peer_update_whose_bracket_mark_is_not_an_id_is_merged_as_plain_text(mark: object) -> None:
+    """A well-formed CRDT update from a peer whose text carries ``{"bracket": {...}}`` (or a number,
+    a list) instead of a bracket id: receiving it raised TypeError out of pycrdt when the client
+    listed the brackets: fails on main 68e45bd. Now the text merges, unbracketed, and editing goes on."""
+    from pycrdt import Doc, Map, Text
+
+    hostile = Doc()
+    hostile["body"] = body = Text()
+    hostile["brackets"] = meta = Map()
+    body += "abc"
+    meta["b1"] = '{"owner": "' + "[" * 5000 + '"}'
+    body.format(0, 2, {"bracket": mark})
+    me = TextCore("fr", lambda who: True, client_id=9)
+    me.insert("d", 0, "hi ")
+    me.receive(bytes(wire.Update("d", 1, hostile.get_update())), "eve", 0.0)
+    doc = me.doc("d")
+    assert sorted(doc.text()) == sorted("hi abc") and doc.brackets() == []
+    assert me.counters.merged == 1 and me.counters.malformed == 0
+    me.bracket("d", 0, 2)
+    assert [b.owner for b in me.doc("d").brackets()] == ["fr"]

@@ -87,7 +87,7 @@ class MeetingCommand:
             d = json.loads(raw)
             cmd = cls(str(d["action"]), None if d.get("subject") is None else str(d["subject"]), int(d.get("value", 0)),
                       str(d.get("data", "")))
-        except (ValueError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError) as e:
             raise ProtocolError(f"malformed meeting command: {e}") from None
         known = cmd.action == "status" or cmd.action in mw.ACTION_NUMBERS or cmd.action in TEXT_ACTIONS
         if not known and cmd.action not in VOTE_ACTIONS:

@@ -81,7 +81,10 @@ class Manifest:
 
     @classmethod
     def read(cls, r: Reader) -> Manifest:
-        m = cls(r.text(), r.text(), r.text(), r.texts(), bool(r.u8()), r.texts(), r.texts(), r.u8(), r.f64(), r.text())
+        vote_id, item, question, options, secret = r.text(), r.text(), r.text(), r.texts(), r.u8()
+        if secret > 1:  # one encoding per manifest: its bytes are hashed into the ceremony id
+            raise ProtocolError(f"manifest: secret flag {secret}, expected 0 or 1")
+        m = cls(vote_id, item, question, options, bool(secret), r.texts(), r.texts(), r.u8(), r.f64(), r.text())
         m.check()
         return m
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509 import verification as xv
@@ -328,7 +329,7 @@ def verify_certificate(
     returns who it names or raises :class:`CryptoError` saying what is wrong."""
     try:
         return _verify_certificate(cert, roots, now)
-    except (ValueError, TypeError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as e:
+    except (ValueError, TypeError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType, UnsupportedAlgorithm) as e:
         # cryptography parses names and extensions lazily: malformed ones surface here.
         raise CryptoError(f"malformed certificate: {e}") from None
 
@@ -481,7 +482,7 @@ def _load_key(path: Path, passphrase: bytes | None) -> object:
         raise CryptoError(
             f"{path} is encrypted: give --passphrase-file or set {PASSPHRASE_ENV}"
         ) from None
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):
         raise CryptoError(f"cannot load {path}: wrong passphrase or not a PEM private key") from None
 
 
@@ -507,7 +508,7 @@ def load_certificate(path: Path) -> x509.Certificate:
     data = _read(path, "certificate")
     try:
         return x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError
         raise CryptoError(f"{path} is not an X.509 certificate") from None
 
 
@@ -515,7 +516,7 @@ def load_certificates(path: Path) -> list[x509.Certificate]:
     data = _read(path, "certificate")
     try:
         return x509.load_pem_x509_certificates(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         raise CryptoError(f"{path} holds no PEM certificates") from None
 
 
@@ -523,7 +524,7 @@ def load_csr(path: Path) -> x509.CertificateSigningRequest:
     data = _read(path, "request")
     try:
         return x509.load_pem_x509_csr(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         raise CryptoError(f"{path} is not a PEM certificate signing request") from None
 
 
@@ -542,6 +543,6 @@ def cert_der(cert: x509.Certificate) -> bytes:
 def load_der_certificate(der: bytes) -> x509.Certificate:
     try:
         return x509.load_der_x509_certificate(der)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # a version other than v1/v3 is no ValueError
         raise CryptoError("malformed DER certificate") from None
 

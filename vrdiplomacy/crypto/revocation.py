@@ -122,7 +122,7 @@ def load_crl(path: Path) -> x509.CertificateRevocationList:
     data = _read(path, "revocation list")
     try:
         return x509.load_pem_x509_crl(data) if b"-----BEGIN" in data else x509.load_der_x509_crl(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         raise CryptoError(f"{path} is not an X.509 certificate revocation list") from None
 
 

@@ -83,10 +83,11 @@ def parse_fingerprint(fp: str | bytes) -> bytes:
     """32 raw bytes from ``"AB:CD:..."`` / hex text, or raw bytes."""
     if isinstance(fp, bytes) and len(fp) == 32:
         return fp
-    text = fp.decode() if isinstance(fp, bytes) else fp
     try:
+        text = fp.decode("ascii") if isinstance(fp, bytes) else fp
         raw = bytes.fromhex(text.replace(":", "").strip())
-    except ValueError:
+    except ValueError:  # UnicodeDecodeError included
+        text = repr(fp) if isinstance(fp, bytes) else fp
         raise CryptoError(f"authority fingerprint {text!r} is not hex") from None
     if len(raw) != 32:
         raise CryptoError("authority fingerprint must be a SHA-256 (32 bytes)")

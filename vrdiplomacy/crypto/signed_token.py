@@ -193,7 +193,7 @@ class TokenFormat:
         try:
             cert = x509.load_der_x509_certificate(der)
             cert.public_key()  # parsed lazily: an unknown or broken key must fail here, not later
-        except (ValueError, UnsupportedAlgorithm):
+        except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion):
             raise CryptoError(f"the {self.noun}'s {self.signer} certificate is malformed") from None
         return cert
 

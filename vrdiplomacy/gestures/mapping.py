@@ -119,22 +119,34 @@ class InputMapping:
     desktop: DesktopKeys = field(default_factory=DesktopKeys)
 
 
+def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """A copy of section ``name`` (empty when absent); a section that is not a table is a ConfigError."""
+    section = data.get(name, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"[{name}] must be a table, not {section!r}")
+    return dict(section)
+
+
 def mapping_from_dict(data: dict[str, Any]) -> InputMapping:
     unknown = set(data) - {"controller", "desktop"}
     if unknown:
         raise ConfigError(f"unknown mapping section(s): {', '.join(sorted(unknown))}")
-    ctl = dict(data.get("controller", {}))
+    ctl = _table(data, "controller")
     names = {f.name for f in fields(ControllerMapping)}
     bad = set(ctl) - names
     if bad:
         raise ConfigError(f"unknown controller setting(s): {', '.join(sorted(bad))}")
     if "thumb_down" in ctl:
+        if not isinstance(ctl["thumb_down"], list):
+            raise ConfigError(f"controller.thumb_down must be a list of inputs, not {ctl['thumb_down']!r}")
         ctl["thumb_down"] = tuple(ctl["thumb_down"])
+    if not isinstance(ctl.get("buttons", {}), dict):
+        raise ConfigError(f"[controller.buttons] must be a table of button = gesture, not {ctl['buttons']!r}")
     try:
         controller = ControllerMapping(**ctl)
     except TypeError as e:
         raise ConfigError(f"bad controller mapping: {e}") from None
-    desk = dict(data.get("desktop", {}))
+    desk = _table(data, "desktop")
     if set(desk) - {"keys"}:
         raise ConfigError(f"unknown desktop setting(s): {', '.join(sorted(set(desk) - {'keys'}))}")
     keys = desk.get("keys")
@@ -146,7 +158,9 @@ def load_mapping(path: str | Path) -> InputMapping:
     """Read a TOML mapping file; a missing or malformed file is a :class:`ConfigError`."""
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
+            data = tomllib.loads(f.read().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"mapping {path} is not UTF-8 text") from None
     except OSError as e:
         raise ConfigError(f"cannot read mapping {path}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:

@@ -59,6 +59,9 @@ def _pose_in(v: Any, what: str) -> Pose:
     return Pose(a[:3].astype(np.float32), a[3:].astype(np.float32))
 
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
 def _floats(v: Any, n: int, what: str) -> np.ndarray:
     if not isinstance(v, list) or len(v) != n:
         raise ValueError(f"{what} must be a list of {n} numbers")
@@ -66,7 +69,7 @@ def _floats(v: Any, n: int, what: str) -> np.ndarray:
         a = np.array(v, np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"{what} must hold numbers") from None
-    if not np.isfinite(a).all():
+    if not (np.abs(a) <= _F32_MAX).all():  # NaN fails too; beyond float32 would become inf in a frame
         raise ValueError(f"{what} must hold finite numbers")
     return a
 

@@ -68,7 +68,7 @@ class ResumeFile:
             self.saved = bytes.fromhex(str(data.get("token", "")))
         except FileNotFoundError:
             return b""
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, RecursionError) as e:
             log.warning("ignoring the resume token file %s: %s", self.path, e)
             return b""
         return self.saved

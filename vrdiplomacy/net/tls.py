@@ -90,7 +90,7 @@ def ensure_certificate(state_dir: Path) -> tuple[Path, Path, str]:
         _write_private(cert_p, cert.public_bytes(serialization.Encoding.PEM))
     try:
         cert = x509.load_pem_x509_certificate(cert_p.read_bytes())
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, x509.InvalidVersion) as e:
         raise ConfigError(f"{cert_p}: cannot read the relay certificate ({e}); delete it to make a new one") from None
     return cert_p, key_p, fingerprint_of(cert.public_bytes(serialization.Encoding.DER))
 

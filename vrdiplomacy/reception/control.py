@@ -39,7 +39,7 @@ class ReceptionCommand:
         try:
             cmd = cls(str(d["op"]), None if d.get("subject") is None else str(d["subject"]), int(d.get("value", 0)),
                       str(d.get("data", "")))
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
             raise ProtocolError(f"malformed reception command: {e}") from None
         if cmd.op not in OPS:
             raise ProtocolError(f"unknown reception command {cmd.op!r} ({', '.join(OPS)})")
@@ -50,7 +50,7 @@ def is_reception(raw: bytes) -> dict[str, Any] | None:
     """The decoded command when ``raw`` is a reception command, else None (a meeting command)."""
     try:
         d = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return d if isinstance(d, dict) and d.get("action") == ACTION else None
 

@@ -53,6 +53,8 @@ def load_exhibits(path: Path, layout: Any) -> list[ExhibitSpec]:
         data = tomllib.loads(path.read_text("utf-8"))
     except OSError as e:
         raise ConfigError(f"cannot read exhibits file {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: exhibits file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML ({e})") from None
     by_id = {e.exhibit_id: e for e in layout.exhibits}

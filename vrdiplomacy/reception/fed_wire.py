@@ -107,4 +107,6 @@ class ReceptionRecord:
         name, pos = _text(data, pos)
         host_fp, pos = _text(data, pos)
         role, pos = _text(data, pos)
+        if pos != len(data):
+            raise ProtocolError(f"reception record: {len(data) - pos} trailing bytes")
         return cls(kind, node, serial, cid, token, name, host_fp, role, flags, ret, at)

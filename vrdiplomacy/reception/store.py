@@ -46,7 +46,7 @@ class ReceptionStore:
             d = json.loads(path.read_text("utf-8"))
             self.used = {str(k): UsedPass(str(v["name"]), float(v["at"])) for k, v in d.get("used", {}).items()}
             self.receptions = {str(k): (str(v["host"]), int(v["capacity"])) for k, v in d.get("receptions", {}).items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError) as e:
             raise ConfigError(f"the relay's reception state {path} is unreadable ({e}): move it aside to start "
                               "afresh (every one-time pass could then be used once more)") from None
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
@@ -61,7 +62,7 @@ def signer(header: RecordHeader) -> tuple[x509.Certificate, ed25519.Ed25519Publi
     try:
         cert = x509.load_der_x509_certificate(header.certificate)
         key = cert.public_key()
-    except ValueError as e:
+    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion) as e:
         raise RecordError(f"header: the signer's certificate is malformed ({e})") from None
     if not isinstance(key, ed25519.Ed25519PublicKey):
         raise RecordError("header: the signer's certificate has no Ed25519 key")
@@ -71,10 +72,13 @@ def signer(header: RecordHeader) -> tuple[x509.Certificate, ed25519.Ed25519Publi
 def cert_name(cert: x509.Certificate) -> str:
     try:
         v = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    except ValueError:
+    except (ValueError, TypeError):  # parsed lazily; a bit string under a text attribute is a TypeError
         return "(unnamed)"
     name = v[0].value if v else "(unnamed)"
     return name if isinstance(name, str) else name.decode("utf-8", "replace")
+
+
+MAX_TIME_US = 253_402_300_799_000_000  # 9999-12-31 23:59:59 UTC: the last instant a datetime holds
 
 
 def _utc_us(us: int) -> dt.datetime:
@@ -85,6 +89,8 @@ def verify_rows(header: RecordHeader, rows: Iterable[tuple[int, bytes]],
                 roots: Sequence[x509.Certificate] | None = None) -> Verified:
     """Check a record (see the module docstring); raises RecordError at the first bad entry."""
     cert, key = signer(header)
+    if header.created_us > MAX_TIME_US:
+        raise RecordError(f"header: creation time {header.created_us} us is past the year 9999")
     trusted, ministry = False, ""
     name = cert_name(cert)
     if roots is not None:
@@ -111,6 +117,8 @@ def verify_rows(header: RecordHeader, rows: Iterable[tuple[int, bytes]],
             raise RecordError(f"entry {n}: signature does not verify") from None
         if e.time_us < last_us:
             raise RecordError(f"entry {n}: time goes backwards")
+        if e.time_us > MAX_TIME_US:  # minutes and checks read it as a date
+            raise RecordError(f"entry {n}: time {e.time_us} us is past the year 9999")
         if trusted:
             when = _utc_us(e.time_us)
             if not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:

@@ -94,7 +94,7 @@ def read_glb_chunks(data: bytes, where: str) -> tuple[dict[str, Any], bytes]:
         raise _malformed(where, f"JSON chunk of {json_len} bytes overruns the file")
     try:
         gltf = json.loads(data[20 : 20 + json_len].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise _malformed(where, f"JSON chunk: {e}") from None
     if not isinstance(gltf, dict):
         raise _malformed(where, "JSON chunk is not an object")
@@ -341,10 +341,15 @@ def _load_glb_uncached(path: Path) -> tuple[tuple[Node, ...], tuple[Stamp, ...]]
     gltf, bin_chunk = read_glb_chunks(data, where)
     base = path.parent
     deps: list[Path] = []
-    buffers = _check_structure(gltf, bin_chunk, base, where, deps)
-    textures = _decode_images(gltf, buffers, base, where, deps)
-    materials = _materials(gltf, textures, where)
-    nodes = tuple(_build_nodes(data, gltf, materials, base, where))
+    try:
+        buffers = _check_structure(gltf, bin_chunk, base, where, deps)
+        textures = _decode_images(gltf, buffers, base, where, deps)
+        materials = _materials(gltf, textures, where)
+        nodes = tuple(_build_nodes(data, gltf, materials, base, where))
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as e:
+        # a JSON member of the wrong type ("asset": 3, a material that is a list, ...) anywhere in
+        # the glTF, or trimesh's view of it: the file is malformed, whatever part tripped on it
+        raise _malformed(where, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
     stamps = tuple(st for st in (_stamp(d) for d in deps) if st is not None)
     return nodes, stamps
 

@@ -191,7 +191,7 @@ def load_stand_in_names(path: str | Path = STAND_IN_NAMES_FILE) -> StandInNames:
         delegations = {str(c).upper(): str(t) for c, t in data["delegations"].items()}
     except FileNotFoundError:
         raise AssetError(f"{p}: stand-in names file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise AssetError(f"{p}: cannot read stand-in names ({e})") from None
     except (KeyError, TypeError, AttributeError, ValueError) as e:
         raise AssetError(f"{p}: malformed stand-in names ({type(e).__name__}: {e})") from None

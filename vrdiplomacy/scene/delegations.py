@@ -50,9 +50,9 @@ def _load(path: str, mtime_ns: int) -> tuple[Delegation, ...]:
                        _colour(str(d["colour"])), str(d.get("seat", "")))
             for d in data["delegations"]
         )
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise AssetError(f"{path}: cannot read delegations ({e})") from None
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, OverflowError) as e:  # a member missing or of the wrong type
         raise AssetError(f"{path}: malformed delegations ({type(e).__name__}: {e})") from None
     if len({d.code for d in out}) != len(out):
         raise AssetError(f"{path}: duplicate delegation codes")

@@ -210,7 +210,8 @@ def parse_layout(data: dict[str, Any], source: Path | None = None) -> Layout:
             )
     except AssetError:
         raise
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as e:
+        # a field of the wrong JSON type (an object where a list belongs, a short list, a number too large)
         raise AssetError(f"{where}: malformed layout ({type(e).__name__}: {e})") from None
     if layout.default_seat and layout.default_seat not in {s.seat_id for s in layout.seats}:
         raise AssetError(f"{where}: default_seat '{layout.default_seat}' is not among the seats")
@@ -228,8 +229,8 @@ def load_layout(scene_or_path: str | Path) -> Layout:
         data = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AssetError(f"{p}: layout file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise AssetError(f"{p}: cannot read layout ({e})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise AssetError(f"{p}: cannot read layout ({type(e).__name__}: {e})") from None
     if not isinstance(data, dict):
         raise AssetError(f"{p}: layout must be a JSON object")
     return parse_layout(data, p)

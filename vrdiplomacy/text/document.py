@@ -60,6 +60,8 @@ class JointText:
         out: list[tuple[str, str | None]] = []
         for chunk, attrs in self.body.diff():
             bid = (attrs or {}).get("bracket")
+            if not isinstance(bid, str):  # a peer's update may carry any value: only a text id names a bracket
+                bid = None
             s = str(chunk)
             if out and out[-1][1] == bid:
                 out[-1] = (out[-1][0] + s, bid)
@@ -85,7 +87,7 @@ class JointText:
             return ""
         try:
             return str(json.loads(str(raw)).get("owner", ""))
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             return ""
 
     def state_vector(self) -> bytes:

@@ -77,6 +77,9 @@ class StreamReport:
 
     @classmethod
     def unpack(cls, data: bytes, offset: int = 0) -> StreamReport:
+        if not 0 <= offset <= len(data) - _ENTRY.size:
+            raise ProtocolError(f"stream report at offset {offset} needs {_ENTRY.size} bytes, "
+                                f"{max(0, len(data) - offset)} left")
         spk, loss, late, res, burst, jit, delay = _ENTRY.unpack_from(data, offset)
         return cls(spk, loss / 256, late / 256, res / 256, max(burst, 10) / 10, jit / 10, float(delay))
 
