@@ -222,6 +222,44 @@ def test_file_journal_round_trip_torn_tail_and_compaction(tmp_path: Path) -> Non
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
+def test_damage_inside_the_journal_keeps_the_acknowledged_events_after_it(tmp_path: Path) -> None:
+    """A bad record with good ones after it is damage, not a torn tail: the events after it stay,
+    the damaged file is kept beside the journal, and the rewritten journal loads clean. (Fails on
+    main 68e45bd: loading truncated the file at the damage, deleting every later event.)"""
+    path = tmp_path / "events.journal"
+    st = FileEventStore(path)
+    relay = RelayCore(SECRET, RelaySettings(event_history=100), events=st, epoch=1)
+    pm = Pump(relay)
+    a, _ = pm.add("alice", "s1"), pm.add("bob", "s2")
+    pm.run(0.2)
+    for i in range(20):
+        a.core.send_event(b"event %02d " % i + b"x" * 40)
+        st.sync()
+        pm.run(0.01)
+    st.sync()
+    st.close()
+    data = bytearray(path.read_bytes())
+    hit = data.index(b"event 07 ")
+    data[hit + 3] ^= 0x20  # one flipped bit inside an acknowledged event's record (its CRC fails)
+    path.write_bytes(bytes(data))
+    st2 = FileEventStore(path)
+    logs = st2.load(512)
+    kept = [e.payload[:8] for e in logs["plenary"].history]
+    assert kept == [b"event %02d" % i for i in range(20) if i != 7]  # only the damaged record is gone
+    assert st2.damaged_bytes > 0 and st2.torn_bytes == 0
+    assert st2.damaged_copy == tmp_path / "events.journal.damaged" and st2.damaged_copy.read_bytes() == bytes(data)
+    st2.close()
+    st3 = FileEventStore(path)  # the rewritten journal: clean, the same events
+    assert [e.payload[:8] for e in st3.load(512)["plenary"].history] == kept
+    assert st3.damaged_bytes == 0 and st3.torn_bytes == 0
+    st3.close()
+    path.write_bytes(bytes(data))  # damaged again: the first copy is not overwritten
+    st4 = FileEventStore(path)
+    st4.load(512)
+    assert st4.damaged_copy == tmp_path / "events.journal.damaged-2"
+    st4.close()
+
+
 def test_a_kept_token_the_relay_no_longer_takes_gets_a_fresh_session() -> None:
     """The relay lost its secret (a new state directory): the stored token is refused, and the
     client asks for a new session instead of stopping."""

@@ -111,7 +111,7 @@ class EyePainter:
                 try:
                     self._draw(r, targets, *job)
                     self._failed_in_a_row = 0
-                except Exception as e:  # one bad frame: counted, reported, and the next one is tried
+                except Exception as e:  # noqa: BLE001 -- one bad frame: counted, reported, the next one tried
                     self._frame_failed(job[0], e)
                 finally:
                     self._current = None

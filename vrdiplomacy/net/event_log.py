@@ -20,7 +20,13 @@ kind    name        fields
 
 A crash can leave a torn record at the end: loading stops at the first record whose length or
 CRC does not hold, truncates the file there and counts the bytes (:attr:`FileEventStore.torn_bytes`);
-those changes were never synced, so nothing acknowledged is lost. When the file grows past
+those changes were never synced, so nothing acknowledged is lost. The file is only ever appended
+to, so a bad record with good ones *after* it is damage, not a torn write (a bad sector, a stray
+write): loading then skips to the next record whose length and CRC hold and reads on, counts what
+it skipped (:attr:`FileEventStore.damaged_bytes`), keeps the damaged file as it was beside the
+journal (``<name>.damaged``, ``.damaged-2`` ...) and rewrites the journal from what it read, so the
+acknowledged events after the damage stay (the damaged records themselves are gone, and with a
+damaged ``created`` record the events of that room log). When the file grows past
 ``compact_bytes`` (and twice its live content) it is rewritten from the live logs (kept
 history and client sequence numbers) into a temporary file, synced and renamed over it.
 """
@@ -72,6 +78,8 @@ class FileEventStore:
         self.path = path
         self.compact_bytes = compact_bytes
         self.torn_bytes = 0
+        self.damaged_bytes = 0  # bytes skipped inside the file (damage, not a torn tail); see load
+        self.damaged_copy: Path | None = None  # where the damaged file was kept
         self.records_skipped = 0
         self.syncs = 0
         self.compactions = 0
@@ -100,6 +108,14 @@ class FileEventStore:
             if not data:
                 self._write_new(MAGIC)
                 good = len(MAGIC)
+            elif self.damaged_bytes:
+                self.damaged_copy = self._keep_damaged(data)
+                self._logs = dict(logs)
+                content = self._snapshot()
+                self._write_new(content)
+                data, good = content, len(content)
+                log.error("%s: %d damaged bytes inside the journal skipped; the events after them were kept, the "
+                          "damaged file saved as %s", self.path, self.damaged_bytes, self.damaged_copy)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
             if good < len(data):
                 self.torn_bytes = len(data) - good
@@ -209,6 +225,25 @@ class FileEventStore:
             finally:
                 os.close(dfd)
 
+    def _keep_damaged(self, data: bytes) -> Path:
+        """Save the damaged journal as it was, next to it, under a name not yet taken."""
+        n = 1
+        while True:
+            copy = self.path.with_name(f"{self.path.name}.damaged" + (f"-{n}" if n > 1 else ""))
+            try:
+                fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                n += 1
+                continue
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            return copy
+
     def _snapshot(self) -> bytes:
         out = bytearray(MAGIC)
         for key, rl in self._logs.items():
@@ -226,13 +261,15 @@ class FileEventStore:
         pos = good = len(MAGIC) if data else 0
         n = len(data)
         while pos + _HEAD.size <= n:
-            ln, crc = _HEAD.unpack_from(data, pos)
+            if not _valid_at(data, pos):
+                nxt = _next_valid(data, pos + 1)
+                if nxt is None:  # nothing good after it: a torn tail
+                    break
+                self.damaged_bytes += nxt - pos  # good records follow: damage inside the file
+                pos = nxt
+            ln, _ = _HEAD.unpack_from(data, pos)
             end = pos + _HEAD.size + ln
-            if ln < 3 or ln > MAX_RECORD or end > n:
-                break
             body = data[pos + _HEAD.size:end]
-            if zlib.crc32(body) != crc:
-                break
             pos = good = end
             kind, kl = body[0], int.from_bytes(body[1:3], "big")
             try:
@@ -256,3 +293,24 @@ class FileEventStore:
             else:
                 self.records_skipped += 1
         return logs, good
+
+
+def _valid_at(data: bytes, pos: int) -> bool:
+    """Whether a whole record whose length and CRC hold starts at ``pos``."""
+    if pos + _HEAD.size > len(data):
+        return False
+    ln, crc = _HEAD.unpack_from(data, pos)
+    end = pos + _HEAD.size + ln
+    if ln < 3 or ln > MAX_RECORD or end > len(data) or data[pos + _HEAD.size] not in (CREATED, EVENT, DROPPED, CLIENT_SEQ):
+        return False
+    return zlib.crc32(data[pos + _HEAD.size:end]) == crc
+
+
+def _next_valid(data: bytes, start: int) -> int | None:
+    """The first offset from ``start`` on where a valid record starts (None: none), so a damaged
+    record is skipped rather than everything after it. A false match needs a length that fits, a
+    known kind and a matching CRC-32 at once."""
+    for q in range(start, len(data) - _HEAD.size):
+        if _valid_at(data, q):
+            return q
+    return None

@@ -421,7 +421,8 @@ class RelayServer:
         d["udp_wakeups"] = self.udp_wakeups
         d["udp_reads"] = self.udp_reads
         d["journal"] = {"bytes": self.journal.size, "syncs": self.journal.syncs, "sync_ms_max": round(self.sync_ms_max, 3),
-                        "compactions": self.journal.compactions, "torn_bytes": self.journal.torn_bytes}
+                        "compactions": self.journal.compactions, "torn_bytes": self.journal.torn_bytes,
+                        "damaged_bytes": self.journal.damaged_bytes}
         if self._listener is not None:
             g = self._listener.gate
             d["preauth"] = {**g.counters.as_dict(), "unfinished": len(g.pending), "peak": g.peak}
