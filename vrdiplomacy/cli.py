@@ -88,6 +88,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as e:  # a path the user gave that cannot be made, read or written: one line, no traceback
+        print(f"error: {_os_error(e)}", file=sys.stderr)
+        return 2
+
+
+def _os_error(e: OSError) -> str:
+    """``No such file or directory: /proc/x`` (or the text of an error that names no file)."""
+    what = e.strerror or str(e)
+    names = [str(n) for n in (e.filename, e.filename2) if n is not None]
+    return f"{what}: {' -> '.join(names)}" if names else what
 
 
 if __name__ == "__main__":
