@@ -1,0 +1,93 @@
+"""What a user meets walking through the command line: interruptions and bad paths.
+
+Each test reproduces a problem found by following the README on main f9b5d6e.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from vrdiplomacy import cli
+from vrdiplomacy.app.signals import exit_code, leave_on_signal
+
+
+class _Seen(logging.Handler):
+    """Sets an event when a log line containing ``text`` is emitted."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(logging.INFO)
+        self.text = text
+        self.event = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.event.set()
+
+
+def test_ctrl_c_in_join_leaves_with_the_summary_and_at_once(caplog: pytest.LogCaptureFixture) -> None:
+    """Ctrl-C in ``join --mode offscreen`` ends the frame loop as Esc does: the summary is logged,
+    the exit status is 130, and the process is done within seconds.
+
+    Fails on main f9b5d6e: Ctrl-C raised KeyboardInterrupt out of the frame loop, so ``join`` said
+    only "interrupted" (no "left after N frames", no end-to-end account); and offscreen frames ran
+    ahead of llvmpipe, so a 3 s run then waited 15-30 s in eglDestroyContext for the queued frames."""
+    caplog.set_level(logging.INFO)
+    seen = _Seen("joined a local session")
+    logging.getLogger("vrdiplomacy").addHandler(seen)
+    sent: list[float] = []
+
+    def interrupt() -> None:
+        if seen.event.wait(60):
+            time.sleep(1.0)  # some frames in the queue
+            sent.append(time.monotonic())
+            os.kill(os.getpid(), signal.SIGINT)
+
+    t = threading.Thread(target=interrupt, daemon=True)
+    t.start()
+    try:
+        rc = cli.main(["join", "--mode", "offscreen", "--size", "320x180", "--duration", "120"])
+    finally:
+        logging.getLogger("vrdiplomacy").removeHandler(seen)
+    done = time.monotonic()
+    t.join(5)
+    assert sent, "join never said it had joined"
+    assert rc == 130
+    text = caplog.text
+    assert "SIGINT: leaving the room" in text
+    assert "left after" in text and "frame loop:" in text, text[-2000:]
+    assert done - sent[0] < 6.0, f"join took {done - sent[0]:.1f} s to end after Ctrl-C"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back as it was
+
+
+def test_leave_on_signal_asks_once_then_interrupts() -> None:
+    """The first SIGTERM asks the loop to end (the demo's loop then prints its summary and exits 143);
+    a second signal interrupts at once. Fails on main f9b5d6e (the demo had no such handling: Ctrl-C
+    dropped summary.json and the summary)."""
+    stops: list[int] = []
+    with pytest.raises(KeyboardInterrupt):  # noqa: PT012 - the two signals are one scenario
+        with leave_on_signal(lambda: stops.append(1)) as got:
+            os.kill(os.getpid(), signal.SIGTERM)
+            deadline = time.monotonic() + 5
+            while not stops and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert stops == [1] and exit_code(got) == 143
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_an_uncreatable_folder_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``identity init --dir`` under a file. Fails on main f9b5d6e: a NotADirectoryError traceback."""
+    (tmp_path / "afile").write_text("x")
+    rc = cli.main(["identity", "init", "delegation", "--name", "France", "--country", "FR",
+                   "--dir", str(tmp_path / "afile" / "france")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert err.strip() == f"error: Not a directory: {tmp_path / 'afile' / 'france'}"
