@@ -91,3 +91,41 @@ def test_an_uncreatable_folder_is_one_error_line(tmp_path: Path, capsys: pytest.
     err = capsys.readouterr().err
     assert rc == 2 and "Traceback" not in err
     assert err.strip() == f"error: Not a directory: {tmp_path / 'afile' / 'france'}"
+
+
+@pytest.mark.parametrize(("option", "expected"), [
+    (["--stats-file", "{tmp}/no/such/folder/stats.json"], "error: --stats-file {tmp}/no/such/folder/stats.json: "
+                                                          "cannot write it (no writable folder {tmp}/no/such/folder)"),
+    (["--layout", "chamber={tmp}/layout.txt"], "error: --layout chamber={tmp}/layout.txt: a layout file is a .json "
+                                               "file (or name a scene: chamber, bilateral, embassy)"),
+])
+def test_relay_refuses_a_bad_file_option_at_start(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   option: list[str], expected: str) -> None:
+    """Fails on main f9b5d6e: an unwritable ``--stats-file`` started the relay anyway and logged "cannot
+    write stats file ... .relay-statsXXXX" every second, forever; ``--layout ROOM=FILE`` naming an
+    existing non-.json file said "assets/layouts/FILE.json: layout file not found"."""
+    (tmp_path / "layout.txt").write_text("{}")
+    rc = cli.main(["relay", "--listen", "127.0.0.1:0", "--state-dir", str(tmp_path / "state"),
+                   *(o.format(tmp=tmp_path) for o in option)])
+    assert rc == 2
+    assert capsys.readouterr().err.strip() == expected.format(tmp=tmp_path)
+
+
+def test_reception_options_without_a_relay_are_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``join --exhibits FILE`` without ``--relay`` runs a local session. Fails on main f9b5d6e: the
+    option (even a file that does not exist) was silently ignored; so were ``--pass`` and ``--capacity``."""
+    rc = cli.main(["join", "--mode", "offscreen", "--scene", "embassy", "--exhibits", str(tmp_path / "nope.toml")])
+    assert rc == 2
+    assert capsys.readouterr().err.strip() == ("error: --exhibits needs --relay HOST:PORT: a reception is a room on "
+                                               "a relay (without --relay, join runs a local session)")
+
+
+def test_no_running_client_names_the_control_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``reception line`` with no client running. Fails on main f9b5d6e: the answer said
+    "'vrdiplomacy meeting' acts through it" to a user of 'vrdiplomacy reception'."""
+    sock = tmp_path / "none.sock"
+    rc = cli.main(["reception", "line", "--control", str(sock)])
+    assert rc == 2
+    assert capsys.readouterr().err.strip() == (f"error: no running client at {sock}: start 'vrdiplomacy join' (or "
+                                               "the demo) first; this command acts through it (or name its socket "
+                                               "with --control PATH)")

@@ -262,7 +262,7 @@ def send_command(path: Path, cmd: MeetingCommand, timeout: float = 10.0) -> tupl
     except (FileNotFoundError, ConnectionRefusedError):
         s.close()
         raise ConfigError(f"no running client at {path}: start 'vrdiplomacy join' (or the demo) first; "
-                          "'vrdiplomacy meeting' acts through it") from None
+                          "this command acts through it (or name its socket with --control PATH)") from None
     try:
         s.sendall(cmd.encode())
         buf = b""

@@ -21,19 +21,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t = sub.add_parser("test", help="play a tone that circles your head, to check left/right",
                        description="Play a short tone that circles the listener once (binaural), "
                        "starting ahead and turning to the right.")
-    t.add_argument("--output", default="default", help=DEVICE_HELP)
+    t.add_argument("--output", default="default", help=DEVICE_HELP + " (default: default)")
     t.add_argument("--seconds", type=float, default=4.0, help="length (default 4)")
     lb = sub.add_parser("loopback", help="run your voice through the whole voice path back to you",
                         description="Capture, echo cancellation, voice activity, Opus, packets, jitter "
                         "buffer, decoding, spatializer and limiter, all in one process: hear yourself "
                         "as a delegate sitting at --azimuth.")
-    lb.add_argument("--input", default="default", help="microphone " + DEVICE_HELP)
-    lb.add_argument("--output", default="default", help="headphones/speakers " + DEVICE_HELP)
-    lb.add_argument("--azimuth", type=float, default=90.0, help="talker direction, degrees clockwise from ahead")
+    lb.add_argument("--input", default="default", help="microphone " + DEVICE_HELP + " (default: default)")
+    lb.add_argument("--output", default="default", help="headphones/speakers " + DEVICE_HELP + " (default: default)")
+    lb.add_argument("--azimuth", type=float, default=90.0, help="talker direction, degrees clockwise from ahead (default 90: your right)")
     lb.add_argument("--distance", type=float, default=2.0, help="talker distance in metres (default 2)")
     lb.add_argument("--seconds", type=float, default=None, help="stop after this long (default: end of file / 10 s)")
     lb.add_argument("--speakers", action="store_true", help="you use loudspeakers: turn echo cancellation on")
-    lb.add_argument("--transmit", default="vad", choices=("vad", "continuous"), help="voice activity gating")
+    lb.add_argument("--transmit", default="vad", choices=("vad", "continuous"),
+                    help="vad: send only while voice is detected (default); continuous: send every frame")
 
 
 def _devices() -> int:
