@@ -164,7 +164,8 @@ async def execute(session: Any, cmd: MeetingCommand, timeout: float = 5.0) -> tu
     grew = [k for k, n in mt.procedure.ignored.items() if n > ignored.get(k, 0)]
     if grew:
         return False, f"{cmd.action.replace('_', ' ')}: nothing changed ({_WHY.get(grew[0], grew[0])})"
-    return True, "ok: " + "; ".join(status_lines(session)[:2])
+    # the whole state on one line: after "raise" the list and your place on it show that it worked
+    return True, "ok: " + "; ".join(status_lines(session))
 
 
 class MeetingControl:
@@ -198,6 +199,7 @@ class MeetingControl:
             self.path.unlink()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        what = "command"
         try:
             raw = await asyncio.wait_for(reader.readline(), 5.0)
             if len(raw) > MAX_LINE:
@@ -205,12 +207,17 @@ class MeetingControl:
             rec = is_reception(raw)  # vrdiplomacy reception ...
             cmd = MeetingCommand.decode(raw) if rec is None else None
             self.commands += 1
+            what = "reception" if cmd is None else cmd.action.replace("_", "-")
             ok, line = await (execute(self.session, cmd) if cmd is not None else reception_execute(self.session, rec or {}))
         except (TimeoutError, ProtocolError) as e:
             ok, line = False, f"error: {e}"
         except VrdError as e:
             ok, line = False, f"error: {e}"
-        log.info("meeting %s: %s", "done" if ok else "refused", line.splitlines()[0] if line else "")
+        # one line in the log: what was asked and the answer's first line ("refused: ..." says so itself)
+        first = next((x.strip() for x in line.splitlines() if x.strip()), "(nothing to show)")
+        if not ok and not first.startswith(("refused", "error")):
+            first = f"refused: {first}"
+        log.info("control socket: %s: %s", what, first)
         with contextlib.suppress(OSError):
             writer.write(json.dumps({"ok": ok, "line": line}).encode("utf-8") + b"\n")
             await writer.drain()
