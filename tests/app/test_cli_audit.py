@@ -129,3 +129,19 @@ def test_no_running_client_names_the_control_option(tmp_path: Path, capsys: pyte
     assert capsys.readouterr().err.strip() == (f"error: no running client at {sock}: start 'vrdiplomacy join' (or "
                                                "the demo) first; this command acts through it (or name its socket "
                                                "with --control PATH)")
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["demo", "--window-size", "abc", "--duration", "1"],
+     "error: --window-size must look like WIDTHxHEIGHT (e.g. 640x360), got 'abc'"),
+    (["render", "--size", "64x36", "--guests", "99999", "--out", "{tmp}/r.png"],
+     "error: --guests must be between 0 and 2000, got 99999"),
+    (["render", "--size", "64x36", "--speakers", "-1", "--out", "{tmp}/r.png"], "error: --speakers must be >= 0, got -1"),
+])
+def test_out_of_range_numbers_name_their_option(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                argv: list[str], expected: str) -> None:
+    """Fails on main f9b5d6e: ``demo --window-size abc`` blamed ``--size``; ``render --guests 99999``
+    drew 100191 avatars for 33 s; ``render --speakers -1`` was taken as 0 without a word."""
+    rc = cli.main([a.format(tmp=tmp_path) for a in argv])
+    assert rc == 2
+    assert capsys.readouterr().err.strip() == expected

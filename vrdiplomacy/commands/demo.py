@@ -61,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 < duration <= 3600.0:
         raise ConfigError(f"--duration must be between 0 and 3600 seconds, got {duration:g}")
     eye_size = parse_size(args.size)
-    win_size = parse_size(args.window_size)
+    try:
+        win_size = parse_size(args.window_size)
+    except ConfigError as e:  # parse_size speaks of --size
+        raise ConfigError(str(e).replace("--size", "--window-size", 1)) from None
     from vrdiplomacy.scene.assets import load_scene
     from vrdiplomacy.session.bots import plan_bots
 
