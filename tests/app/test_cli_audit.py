@@ -71,15 +71,14 @@ def test_leave_on_signal_asks_once_then_interrupts() -> None:
     a second signal interrupts at once. Fails on main f9b5d6e (the demo had no such handling: Ctrl-C
     dropped summary.json and the summary)."""
     stops: list[int] = []
-    with pytest.raises(KeyboardInterrupt):  # noqa: PT012 - the two signals are one scenario
-        with leave_on_signal(lambda: stops.append(1)) as got:
-            os.kill(os.getpid(), signal.SIGTERM)
-            deadline = time.monotonic() + 5
-            while not stops and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert stops == [1] and exit_code(got) == 143
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(5)
+    with pytest.raises(KeyboardInterrupt), leave_on_signal(lambda: stops.append(1)) as got:
+        os.kill(os.getpid(), signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while not stops and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stops == [1] and exit_code(got) == 143
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
@@ -94,10 +93,10 @@ def test_an_uncreatable_folder_is_one_error_line(tmp_path: Path, capsys: pytest.
 
 
 @pytest.mark.parametrize(("option", "expected"), [
-    (["--stats-file", "{tmp}/no/such/folder/stats.json"], "error: --stats-file {tmp}/no/such/folder/stats.json: "
-                                                          "cannot write it (no writable folder {tmp}/no/such/folder)"),
-    (["--layout", "chamber={tmp}/layout.txt"], "error: --layout chamber={tmp}/layout.txt: a layout file is a .json "
-                                               "file (or name a scene: chamber, bilateral, embassy)"),
+    (["--stats-file", "{tmp}/no/such/folder/stats.json"], ("error: --stats-file {tmp}/no/such/folder/stats.json: "
+                                                           "cannot write it (no writable folder {tmp}/no/such/folder)")),
+    (["--layout", "chamber={tmp}/layout.txt"], ("error: --layout chamber={tmp}/layout.txt: a layout file is a .json "
+                                                "file (or name a scene: chamber, bilateral, embassy)")),
 ])
 def test_relay_refuses_a_bad_file_option_at_start(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                    option: list[str], expected: str) -> None:
@@ -145,3 +144,19 @@ def test_out_of_range_numbers_name_their_option(tmp_path: Path, capsys: pytest.C
     rc = cli.main([a.format(tmp=tmp_path) for a in argv])
     assert rc == 2
     assert capsys.readouterr().err.strip() == expected
+
+
+@pytest.mark.parametrize("argv", [
+    ["identity", "invite", "--room", "chamber", "--member", "m.crt", "--role", "head", "-o", "x.invite", "--days", "nan"],
+    ["reception", "invite", "--guest", "Ada", "-o", "ada.pass", "--hours", "nan"],
+    ["join", "--duration", "nan"],
+    ["relay", "--audible-radius", "inf"],
+])
+def test_nan_and_inf_are_refused_as_numbers(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Fails on main f9b5d6e: ``--days nan`` and ``--hours nan`` ended in a ValueError traceback (NaN passed
+    every range check); ``join --duration nan`` never ended."""
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].endswith(f"not a finite number: {argv[-1]!r}")
