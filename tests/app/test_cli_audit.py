@@ -160,3 +160,12 @@ def test_nan_and_inf_are_refused_as_numbers(argv: list[str], capsys: pytest.Capt
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.strip().splitlines()[-1].endswith(f"not a finite number: {argv[-1]!r}")
+
+
+@pytest.mark.parametrize("timeout", ["-1", "0"])
+def test_a_control_timeout_must_be_positive(tmp_path: Path, capsys: pytest.CaptureFixture[str], timeout: str) -> None:
+    """Fails on main f9b5d6e: ``meeting --timeout -1`` was a ValueError traceback from socket.settimeout;
+    ``--timeout 0`` made the socket non-blocking and said "[Errno 11] Resource temporarily unavailable"."""
+    rc = cli.main(["meeting", "--control", str(tmp_path / "none.sock"), "--timeout", timeout, "status"])
+    assert rc == 2
+    assert capsys.readouterr().err.strip() == f"error: --timeout must be more than 0 seconds, got {timeout}"

@@ -131,6 +131,13 @@ def status_lines(session: Any) -> list[str]:
     return out
 
 
+def _at_reception(session: Any) -> bool:
+    """Whether ``session`` entered its room with a reception pass (a host's or a guest's)."""
+    from vrdiplomacy.reception.passes import PassAdmission
+
+    return isinstance(session.s.client.admission, PassAdmission)
+
+
 async def execute(session: Any, cmd: MeetingCommand, timeout: float = 5.0) -> tuple[bool, str]:
     """Send ``cmd`` as ``session``'s member and wait for the relay to store and send it back (or
     refuse it); (accepted and applied, one line)."""
@@ -208,7 +215,12 @@ class MeetingControl:
             cmd = MeetingCommand.decode(raw) if rec is None else None
             self.commands += 1
             what = "reception" if cmd is None else cmd.action.replace("_", "-")
-            ok, line = await (execute(self.session, cmd) if cmd is not None else reception_execute(self.session, rec or {}))
+            if cmd is None and not _at_reception(self.session):
+                ok, line = False, ("refused: this client is not at a reception (it entered without a pass; "
+                                   "'vrdiplomacy join --pass FILE' enters one)")
+            else:
+                ok, line = await (execute(self.session, cmd) if cmd is not None
+                                  else reception_execute(self.session, rec or {}))
         except (TimeoutError, ProtocolError) as e:
             ok, line = False, f"error: {e}"
         except VrdError as e:
@@ -262,6 +274,8 @@ def send_command(path: Path, cmd: MeetingCommand, timeout: float = 10.0) -> tupl
     """The ``vrdiplomacy meeting`` side: send ``cmd`` to the client listening on ``path``."""
     if not hasattr(socket, "AF_UNIX"):
         raise ConfigError("'vrdiplomacy meeting' needs Unix sockets (Linux, macOS)")
+    if not timeout > 0:  # socket.settimeout(-1) raised ValueError; 0 made the socket non-blocking (EAGAIN)
+        raise ConfigError(f"--timeout must be more than 0 seconds, got {timeout:g}")
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     try:
@@ -297,7 +311,7 @@ def command_from_args(action: str, member: str | None, seconds: float | None, it
                "reply": "right_of_reply", "poo": "point_of_order"}
     act = aliases.get(act, act)
     if act != "status" and act not in mw.ACTION_NUMBERS or act in ("snapshot", "claim_role"):
-        raise ConfigError(f"unknown meeting action '{action}'")
+        raise ConfigError(f"unknown meeting action '{action}' (the actions: 'vrdiplomacy meeting --help')")
     value = 0
     data = ""
     if act in ("grant", "set_time"):
