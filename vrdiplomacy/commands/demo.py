@@ -29,6 +29,8 @@ WINDOW_DURATION = 120.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = ("Ctrl-C (or SIGTERM) ends the demo early: it still writes summary.json and prints the summary, "
+                "then exits with 130 (143); a second Ctrl-C quits at once.")
     p.add_argument("--bots", type=int, default=8, metavar="N", help="simulated delegates (default 8, at most 64)")
     p.add_argument("--duration", type=float, metavar="S",
                    help=f"stop after S seconds (default {HEADLESS_DURATION:g} headless, {WINDOW_DURATION:g} in a window)")

@@ -35,6 +35,8 @@ DESKTOP_HELP = textwrap.dedent("""\
       G grant the floor to the next on the list   R revoke the floor   M mute/unmute the speaker
       T one more minute of speaking time          I next agenda item
     procedure actions from another terminal: vrdiplomacy meeting --help
+    Ctrl-C (or SIGTERM) leaves the room as Esc does, prints the summary and exits with 130 (143);
+    a second Ctrl-C quits at once.
     """)
 
 
