@@ -169,3 +169,21 @@ def test_a_control_timeout_must_be_positive(tmp_path: Path, capsys: pytest.Captu
     rc = cli.main(["meeting", "--control", str(tmp_path / "none.sock"), "--timeout", timeout, "status"])
     assert rc == 2
     assert capsys.readouterr().err.strip() == f"error: --timeout must be more than 0 seconds, got {timeout}"
+
+
+def test_identity_show_reads_a_reception_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every signed file the project writes can be shown with ``identity show``. Fails on main f9b5d6e:
+    a reception pass was "not an X.509 certificate" (the README's Identity section says it shares one
+    signed-token layer with invitations)."""
+    ministry, host = tmp_path / "ministry", tmp_path / "host"
+    monkeypatch.delenv("VRDIPLOMACY_PASSPHRASE", raising=False)
+    for argv in (["identity", "init", "ministry", "--name", "Ministry", "--country", "FR", "--dir", str(ministry)],
+                 ["identity", "init", "delegation", "--name", "Embassy", "--country", "FR", "--dir", str(host)],
+                 ["identity", "issue", str(host / "delegation.csr"), "--ca-dir", str(ministry), "--role", "host"],
+                 ["reception", "invite", "--guest", "Ada", "--dir", str(host), "-o", str(tmp_path / "ada.pass")]):
+        assert cli.main(argv) == 0, argv
+    capsys.readouterr()
+    assert cli.main(["identity", "show", str(tmp_path / "ada.pass")]) == 0
+    out = capsys.readouterr().out
+    assert "guest: Ada" in out and "signature: valid" in out
