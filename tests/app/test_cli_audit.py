@@ -60,7 +60,7 @@ def test_ctrl_c_in_join_leaves_with_the_summary_and_at_once(caplog: pytest.LogCa
     assert sent, "join never said it had joined"
     assert rc == 130
     text = caplog.text
-    assert "SIGINT: leaving the room" in text
+    assert "SIGINT: leaving (Ctrl-C again to quit at once)" in text
     assert "left after" in text and "frame loop:" in text, text[-2000:]
     assert done - sent[0] < 6.0, f"join took {done - sent[0]:.1f} s to end after Ctrl-C"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back as it was

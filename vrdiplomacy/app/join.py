@@ -152,7 +152,7 @@ def local_session(backend: Any, scene: Any, layout: Any, vp: Any, opts: JoinOpti
             if t_end is not None and time.monotonic() >= t_end:
                 backend.request_exit()
 
-        with leave_on_signal(backend.request_exit) as signals:
+        with leave_on_signal(backend.request_exit, "leaving") as signals:
             stats = runloop.run(backend, scene, window_renderer(backend, renderer), origin, on_frame=on_frame,
                                 after_render=_after_render(backend, renderer, last, opts.screenshot),
                                 render_every=opts.render_every)
