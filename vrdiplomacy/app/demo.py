@@ -286,7 +286,7 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
           f"{q['fps']:.1f} fps at {q['scale'] * 100:.0f}% resolution ({q['render_size'][0]}x{q['render_size'][1]}"
           f"{', software rendering: ' + q['software'] if q['software'] else ''}); main thread CPU per frame "
           f"{q['cpu_ms_per_frame']:.1f} ms ({q['gl_cpu_ms_per_frame']:.1f} ms in GL calls and the swap, "
-          f"{q['python_cpu_ms_per_frame']:.1f} ms Python); from {SETTLE_S:g} s on {settled_fps:.1f} fps; closed {elapsed:.1f} s after it opened (--duration {duration:g})",
+          f"{q['python_cpu_ms_per_frame']:.1f} ms Python); from {SETTLE_S:g} s on {f'{settled_fps:.1f} fps' if len(settled) > 1 else '- (closed before)'}; closed {elapsed:.1f} s after it opened (--duration {duration:g})",
           flush=True)
     print(f"demo: frame loop: {stats.summary()}", flush=True)
     print(f"demo: {stats.frames} frames in {elapsed:.1f} s ({fps:.1f} fps); sent {user.get('stats', {}).get('gestures_sent', 0)} "
