@@ -187,3 +187,18 @@ def test_identity_show_reads_a_reception_pass(tmp_path: Path, capsys: pytest.Cap
     assert cli.main(["identity", "show", str(tmp_path / "ada.pass")]) == 0
     out = capsys.readouterr().out
     assert "guest: Ada" in out and "signature: valid" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["bench", "voice", "--no-pesq", "--output", "{tmp}/no/such/folder/x.wav"],
+    ["audio", "test", "--output", "file:{tmp}/no/such/folder/x.wav"],
+])
+def test_an_unwritable_wav_output_is_refused_before_the_work(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              argv: list[str]) -> None:
+    """Fails on main f9b5d6e: ``bench voice --output`` in a missing folder ran the whole benchmark, then
+    printed the error followed by an "Exception ignored ... Wave_write" traceback (so did ``audio``)."""
+    rc = cli.main([a.format(tmp=tmp_path) for a in argv])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert err.strip() == (f"error: --output {tmp_path}/no/such/folder/x.wav: cannot write it "
+                           f"(no writable folder {tmp_path}/no/such/folder)")

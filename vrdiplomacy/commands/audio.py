@@ -65,6 +65,15 @@ def _devices() -> int:
     return 0
 
 
+def _check_file_device(device: str, option: str) -> None:
+    """A ``file:PATH.wav`` output must be writable before the audio runs."""
+    from vrdiplomacy.app.paths import check_writable
+    from vrdiplomacy.voice.devices import FILE_PREFIX
+
+    if device.startswith(FILE_PREFIX):
+        check_writable(device[len(FILE_PREFIX):], option)
+
+
 def _test(args: argparse.Namespace) -> int:
     from vrdiplomacy.scene.math3d import Pose
     from vrdiplomacy.voice.devices import open_output
@@ -74,6 +83,7 @@ def _test(args: argparse.Namespace) -> int:
 
     if args.seconds <= 0:
         raise ConfigError("--seconds must be positive")
+    _check_file_device(args.output, "--output")
     out = open_output(args.output)
     spat = Spatializer()
     mixer = Mixer()
@@ -103,6 +113,7 @@ def _loopback(args: argparse.Namespace) -> int:
     seconds = args.seconds if args.seconds is not None else (None if args.input.startswith(FILE_PREFIX) else 10.0)
     if seconds is not None and (seconds <= 0 or not math.isfinite(seconds)):
         raise ConfigError("--seconds must be positive")
+    _check_file_device(args.output, "--output")
     inp = open_input(args.input)
     try:
         out = open_output(args.output)

@@ -49,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from vrdiplomacy.voice.netsim import NetSimSettings
     from vrdiplomacy.voice.sender import SenderSettings
 
+    if args.output:  # checked before the run: else the run's result was lost to a traceback at the end
+        from vrdiplomacy.app.paths import check_writable
+
+        check_writable(args.output, "--output")
     x = read_wav(args.input) if args.input else simulate.alsa_speech()
     if x.size < 4800:
         raise ConfigError("input is shorter than 0.1 s")

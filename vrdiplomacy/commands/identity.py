@@ -182,9 +182,9 @@ def _show(args: argparse.Namespace) -> int:
     except OSError as e:
         raise ConfigError(f"cannot read {args.cert}: {e.strerror}") from None
     if args.cert.suffix == ".pass" or b"RECEPTION PASS" in head:  # said "is not an X.509 certificate"
-        from vrdiplomacy.commands import reception
+        from vrdiplomacy.app.pass_show import show_pass
 
-        return reception._show(argparse.Namespace(args=[str(args.cert)]))
+        return show_pass(args.cert)
     if args.cert.suffix == ".invite" or head.startswith((admission.PEM_BEGIN, admission.MAGIC)):
         rows = admission.read_invitation(args.cert).describe()
     elif args.cert.suffix == ".crl" or b"X509 CRL" in head:

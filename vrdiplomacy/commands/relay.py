@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -121,10 +120,9 @@ def run(args: argparse.Namespace) -> int:
     if args.handshakes_per_address is not None and args.handshakes_per_address < 1:
         raise ConfigError("--handshakes-per-address must be >= 1")
     if args.stats_file is not None:  # else the relay logged "cannot write stats file" every second, forever
-        folder = args.stats_file.parent
-        if args.stats_file.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
-            why = "it is a folder" if args.stats_file.is_dir() else f"no writable folder {folder}"
-            raise ConfigError(f"--stats-file {args.stats_file}: cannot write it ({why})")
+        from vrdiplomacy.app.paths import check_writable
+
+        check_writable(args.stats_file, "--stats-file")
     for room, src in args.layout:
         if Path(src).suffix != ".json" and Path(src).is_file():  # else read as a scene name, "assets/.../X.json"
             raise ConfigError(f"--layout {room}={src}: a layout file is a .json file (or name a scene: {', '.join(SCENES)})")
