@@ -202,3 +202,13 @@ def test_an_unwritable_wav_output_is_refused_before_the_work(tmp_path: Path, cap
     assert rc == 2 and "Traceback" not in err
     assert err.strip() == (f"error: --output {tmp_path}/no/such/folder/x.wav: cannot write it "
                            f"(no writable folder {tmp_path}/no/such/folder)")
+
+
+def test_a_bad_scope_names_scope(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Fails on main f9b5d6e: ``identity init ministry --scope bogus`` said "country must be a two-letter
+    code", naming the wrong option (--country was FR)."""
+    rc = cli.main(["identity", "init", "ministry", "--name", "M", "--country", "FR", "--dir", str(tmp_path / "m"),
+                   "--scope", "bogus"])
+    assert rc == 2
+    assert capsys.readouterr().err.strip() == ("error: --scope takes two-letter country codes (like FR,DE) or 'any', "
+                                               "got 'bogus'")

@@ -139,6 +139,10 @@ def _init(args: argparse.Namespace) -> int:
         scope = None
         if args.scope:
             scope = [ident.ANY_COUNTRY] if args.scope.strip().lower() == "any" else [c for c in args.scope.split(",") if c.strip()]
+            bad = [c for c in scope if c != ident.ANY_COUNTRY and not (len(c.strip()) == 2 and c.strip().isalpha()
+                                                                        and c.strip().isascii())]
+            if bad or not scope:  # else the error spoke of "country", naming the wrong option
+                raise ConfigError(f"--scope takes two-letter country codes (like FR,DE) or 'any', got {args.scope!r}")
         key, cert = ident.create_ministry_root(args.name, args.country, now, args.days, scope)
         key_path, cert_path = folder / "ministry.key", folder / "ministry.crt"
         ident.write_private_key(key_path, key, passphrase, args.force)
