@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import math
 import sys
 from collections.abc import Sequence
 
@@ -60,7 +61,31 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         p.set_defaults(_module=module)
         if name == chosen:
             importlib.import_module(module).add_arguments(p)
+            _finite_floats(p)
     return top
+
+
+def finite_float(text: str) -> float:
+    """A number option's value: argparse's ``float`` also takes "nan" and "inf", which slipped past
+    every range check (``--days nan`` ended in a ValueError traceback, ``join --duration nan`` never
+    ended)."""
+    v = float(text)
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return v
+
+
+finite_float.__name__ = "float"  # argparse names the type in "invalid float value: 'x'"
+
+
+def _finite_floats(parser: argparse.ArgumentParser) -> None:
+    """Every ``type=float`` option of ``parser`` and its sub-commands takes finite numbers only."""
+    for action in parser._actions:
+        if action.type is float:
+            action.type = finite_float
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _finite_floats(sub)
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -88,6 +113,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as e:  # a path the user gave that cannot be made, read or written: one line, no traceback
+        print(f"error: {_os_error(e)}", file=sys.stderr)
+        return 2
+
+
+def _os_error(e: OSError) -> str:
+    """``No such file or directory: /proc/x`` (or the text of an error that names no file)."""
+    what = e.strerror or str(e)
+    names = [str(n) for n in (e.filename, e.filename2) if n is not None]
+    return f"{what}: {' -> '.join(names)}" if names else what
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from vrdiplomacy.app.client import ClientOptions, LiveClient
 from vrdiplomacy.app.eyes import EyePainter
 from vrdiplomacy.app.session import card_output, progress_line, user_settings
+from vrdiplomacy.app.signals import exit_code, leave_on_signal
 from vrdiplomacy.errors import ConfigError
 
 log = logging.getLogger("vrdiplomacy.demo")
@@ -151,19 +153,21 @@ def run_headless(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tup
         room.start_bots()
         t0 = time.perf_counter()
         k = 0
-        while (t := time.perf_counter() - t0) < duration:
-            err = host.failed()
-            if err is not None:
-                raise err
-            k += 1
-            _vote_step(host, rc, t, duration)  # the roll-call, on the agenda screen's vote board
-            drawn = painter.submit(k, *_snapshot(host))
-            note = "" if drawn else f"; no image this second (renderer busy: {painter.skipped} skipped so far)"
-            view = _meeting(host)
-            timeline.append(_timeline_entry(t, view))
-            print(progress_line(host, t, duration) + f"; {meeting_line(view)}" + note, flush=True)
-            time.sleep(max(0.0, min(t0 + k * 1.0, t0 + duration) - time.perf_counter()))
-        if host.failed() is None:
+        stop = threading.Event()
+        with leave_on_signal(stop.set, "ending the demo") as signals:
+            while (t := time.perf_counter() - t0) < duration and not stop.is_set():
+                err = host.failed()
+                if err is not None:
+                    raise err
+                k += 1
+                _vote_step(host, rc, t, duration)  # the roll-call, on the agenda screen's vote board
+                drawn = painter.submit(k, *_snapshot(host))
+                note = "" if drawn else f"; no image this second (renderer busy: {painter.skipped} skipped so far)"
+                view = _meeting(host)
+                timeline.append(_timeline_entry(t, view))
+                print(progress_line(host, t, duration) + f"; {meeting_line(view)}" + note, flush=True)
+                stop.wait(max(0.0, min(t0 + k * 1.0, t0 + duration) - time.perf_counter()))
+        if host.failed() is None and not signals:
             _vote_step(host, rc, duration, duration)  # a loaded machine's last steps, so the vote completes
     finally:
         _stop_control(host, control)
@@ -184,6 +188,8 @@ def run_headless(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tup
         summary["files"].insert(-1, summary["vote"]["board_image"])  # summary.json stays the last
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _print_summary(summary)
+    if signals:
+        return exit_code(signals)
     return 0 if summary["received"]["poses"] > 0 or not plans else 1
 
 
@@ -256,7 +262,8 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
             if t >= duration or (t - checked[0] >= 0.5 and (checked.__setitem__(0, t) or host.failed() is not None)):
                 backend.request_exit()
 
-        stats = runloop.run(backend, scene, adaptive, None, on_frame=on_frame)
+        with leave_on_signal(backend.request_exit, "ending the demo") as signals:
+            stats = runloop.run(backend, scene, adaptive, None, on_frame=on_frame)
         err = host.failed()
         if err is not None:
             raise err
@@ -279,7 +286,7 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
           f"{q['fps']:.1f} fps at {q['scale'] * 100:.0f}% resolution ({q['render_size'][0]}x{q['render_size'][1]}"
           f"{', software rendering: ' + q['software'] if q['software'] else ''}); main thread CPU per frame "
           f"{q['cpu_ms_per_frame']:.1f} ms ({q['gl_cpu_ms_per_frame']:.1f} ms in GL calls and the swap, "
-          f"{q['python_cpu_ms_per_frame']:.1f} ms Python); from {SETTLE_S:g} s on {settled_fps:.1f} fps; closed {elapsed:.1f} s after it opened (--duration {duration:g})",
+          f"{q['python_cpu_ms_per_frame']:.1f} ms Python); from {SETTLE_S:g} s on {f'{settled_fps:.1f} fps' if len(settled) > 1 else '- (closed before)'}; closed {elapsed:.1f} s after it opened (--duration {duration:g})",
           flush=True)
     print(f"demo: frame loop: {stats.summary()}", flush=True)
     print(f"demo: {stats.frames} frames in {elapsed:.1f} s ({fps:.1f} fps); sent {user.get('stats', {}).get('gestures_sent', 0)} "
@@ -287,7 +294,7 @@ def run_window(scene: Any, layout: Any, seat: Any, plans: list[Any], size: tuple
           f"{user.get('state', {}).get('voice_frames', 0)} voice frames, "
           f"{user.get('state', {}).get('gesture_events', 0)} gesture events from {len(user.get('members', []))} delegates",
           flush=True)
-    return 0
+    return exit_code(signals)
 
 
 def _control(host: Any) -> Any:

@@ -14,7 +14,14 @@ import numpy as np
 
 from vrdiplomacy.app.client import ClientOptions, LiveClient
 from vrdiplomacy.app.meeting_control import start_control, stop_control
-from vrdiplomacy.app.session import VoiceOptions, card_input, card_output, start_session, user_settings
+from vrdiplomacy.app.session import (
+    VoiceOptions,
+    card_input,
+    card_output,
+    start_session,
+    user_settings,
+)
+from vrdiplomacy.app.signals import exit_code, leave_on_signal
 from vrdiplomacy.config import user_dirs
 from vrdiplomacy.errors import ConfigError, VrdError
 from vrdiplomacy.scene.math3d import Pose
@@ -84,6 +91,24 @@ def _keep_last(renderer: Any, last: dict[str, Any]) -> Any:
     return keep
 
 
+def _after_render(backend: Any, renderer: Any, last: dict[str, Any], screenshot: Path | None) -> Any:
+    """What runs after each drawn frame: keep it for ``--screenshot``; offscreen, also wait for the
+    GL to finish it. Offscreen frames come as fast as the app submits them, so on a software
+    renderer the GL queue ran ahead of the clock: ``--duration 3`` reported 91 frames in 3 s, then
+    the process sat 15-30 s in ``eglDestroyContext`` drawing the queued ones (and a 50 s run
+    overshot by minutes on a loaded machine)."""
+    keep = _keep_last(renderer, last) if screenshot else None
+    if backend.mode != "offscreen":
+        return keep
+
+    def finish(frame: Any) -> None:
+        renderer.finish()
+        if keep is not None:
+            keep(frame)
+
+    return finish
+
+
 def window_renderer(backend: Any, renderer: Any) -> Any:
     """What the frame loop draws with: in desktop mode the renderer behind dynamic resolution (it
     holds a frame rate, software GL included: see :mod:`vrdiplomacy.render.dynres`), else itself."""
@@ -127,16 +152,17 @@ def local_session(backend: Any, scene: Any, layout: Any, vp: Any, opts: JoinOpti
             if t_end is not None and time.monotonic() >= t_end:
                 backend.request_exit()
 
-        stats = runloop.run(backend, scene, window_renderer(backend, renderer), origin, on_frame=on_frame,
-                            after_render=_keep_last(renderer, last) if opts.screenshot else None,
-                            render_every=opts.render_every)
+        with leave_on_signal(backend.request_exit, "leaving") as signals:
+            stats = runloop.run(backend, scene, window_renderer(backend, renderer), origin, on_frame=on_frame,
+                                after_render=_after_render(backend, renderer, last, opts.screenshot),
+                                render_every=opts.render_every)
     finally:
         renderer.close()
     save_screenshot(opts.screenshot, last)
     reason = backend.finish_reason
     log.info("frame loop: %s", stats.summary())
     log.info("left after %d frames%s", stats.frames, f" ({reason})" if reason else "")
-    return 0
+    return exit_code(signals)
 
 
 def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts: JoinOptions,
@@ -224,9 +250,10 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
                 if host.failed() is not None:
                     backend.request_exit()
 
-        stats = runloop.run(backend, scene, window_renderer(backend, renderer), origin, on_frame=on_frame,
-                            after_render=_keep_last(renderer, last) if opts.screenshot else None,
-                            render_every=opts.render_every)
+        with leave_on_signal(backend.request_exit) as signals:
+            stats = runloop.run(backend, scene, window_renderer(backend, renderer), origin, on_frame=on_frame,
+                                after_render=_after_render(backend, renderer, last, opts.screenshot),
+                                render_every=opts.render_every)
         err = host.failed()
         if err is not None:
             raise err
@@ -263,4 +290,4 @@ def networked(backend: Any, scene: Any, layout: Any, seat: Any, relay: Any, opts
     log.info("left after %d frames; sent %d gesture events; received %d poses, %d voice frames, %d gesture events from "
              "%d delegates", stats.frames, report.user.get("stats", {}).get("gestures_sent", 0), state.get("poses", 0),
              state.get("voice_frames", 0), state.get("gesture_events", 0), len(report.user.get("members", [])))
-    return 0
+    return exit_code(signals)

@@ -131,6 +131,13 @@ def status_lines(session: Any) -> list[str]:
     return out
 
 
+def _at_reception(session: Any) -> bool:
+    """Whether ``session`` entered its room with a reception pass (a host's or a guest's)."""
+    from vrdiplomacy.reception.passes import PassAdmission
+
+    return isinstance(session.s.client.admission, PassAdmission)
+
+
 async def execute(session: Any, cmd: MeetingCommand, timeout: float = 5.0) -> tuple[bool, str]:
     """Send ``cmd`` as ``session``'s member and wait for the relay to store and send it back (or
     refuse it); (accepted and applied, one line)."""
@@ -164,7 +171,8 @@ async def execute(session: Any, cmd: MeetingCommand, timeout: float = 5.0) -> tu
     grew = [k for k, n in mt.procedure.ignored.items() if n > ignored.get(k, 0)]
     if grew:
         return False, f"{cmd.action.replace('_', ' ')}: nothing changed ({_WHY.get(grew[0], grew[0])})"
-    return True, "ok: " + "; ".join(status_lines(session)[:2])
+    # the whole state on one line: after "raise" the list and your place on it show that it worked
+    return True, "ok: " + "; ".join(status_lines(session))
 
 
 class MeetingControl:
@@ -198,6 +206,7 @@ class MeetingControl:
             self.path.unlink()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        what = "command"
         try:
             raw = await asyncio.wait_for(reader.readline(), 5.0)
             if len(raw) > MAX_LINE:
@@ -205,12 +214,22 @@ class MeetingControl:
             rec = is_reception(raw)  # vrdiplomacy reception ...
             cmd = MeetingCommand.decode(raw) if rec is None else None
             self.commands += 1
-            ok, line = await (execute(self.session, cmd) if cmd is not None else reception_execute(self.session, rec or {}))
+            what = "reception" if cmd is None else cmd.action.replace("_", "-")
+            if cmd is None and not _at_reception(self.session):
+                ok, line = False, ("refused: this client is not at a reception (it entered without a pass; "
+                                   "'vrdiplomacy join --pass FILE' enters one)")
+            else:
+                ok, line = await (execute(self.session, cmd) if cmd is not None
+                                  else reception_execute(self.session, rec or {}))
         except (TimeoutError, ProtocolError) as e:
             ok, line = False, f"error: {e}"
         except VrdError as e:
             ok, line = False, f"error: {e}"
-        log.info("meeting %s: %s", "done" if ok else "refused", line.splitlines()[0] if line else "")
+        # one line in the log: what was asked and the answer's first line ("refused: ..." says so itself)
+        first = next((x.strip() for x in line.splitlines() if x.strip()), "(nothing to show)")
+        if not ok and not first.startswith(("refused", "error")):
+            first = f"refused: {first}"
+        log.info("control socket: %s: %s", what, first)
         with contextlib.suppress(OSError):
             writer.write(json.dumps({"ok": ok, "line": line}).encode("utf-8") + b"\n")
             await writer.drain()
@@ -255,6 +274,8 @@ def send_command(path: Path, cmd: MeetingCommand, timeout: float = 10.0) -> tupl
     """The ``vrdiplomacy meeting`` side: send ``cmd`` to the client listening on ``path``."""
     if not hasattr(socket, "AF_UNIX"):
         raise ConfigError("'vrdiplomacy meeting' needs Unix sockets (Linux, macOS)")
+    if not timeout > 0:  # socket.settimeout(-1) raised ValueError; 0 made the socket non-blocking (EAGAIN)
+        raise ConfigError(f"--timeout must be more than 0 seconds, got {timeout:g}")
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     try:
@@ -262,7 +283,7 @@ def send_command(path: Path, cmd: MeetingCommand, timeout: float = 10.0) -> tupl
     except (FileNotFoundError, ConnectionRefusedError):
         s.close()
         raise ConfigError(f"no running client at {path}: start 'vrdiplomacy join' (or the demo) first; "
-                          "'vrdiplomacy meeting' acts through it") from None
+                          "this command acts through it (or name its socket with --control PATH)") from None
     try:
         s.sendall(cmd.encode())
         buf = b""
@@ -290,7 +311,7 @@ def command_from_args(action: str, member: str | None, seconds: float | None, it
                "reply": "right_of_reply", "poo": "point_of_order"}
     act = aliases.get(act, act)
     if act != "status" and act not in mw.ACTION_NUMBERS or act in ("snapshot", "claim_role"):
-        raise ConfigError(f"unknown meeting action '{action}'")
+        raise ConfigError(f"unknown meeting action '{action}' (the actions: 'vrdiplomacy meeting --help')")
     value = 0
     data = ""
     if act in ("grant", "set_time"):

@@ -9,12 +9,14 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vrdiplomacy.app.signals import leave_on_signal
 from vrdiplomacy.errors import ConfigError
 
 log = logging.getLogger("vrdiplomacy.qa")
@@ -136,6 +138,10 @@ def run_script(script: Path, out: Path, opts: QaOptions | None = None) -> int:
     report["failures"] = failures
     report["ok"] = not failures
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if report.get("interrupted_by"):  # the expectations of a run cut short are not the script's verdict
+        log.warning("qa: interrupted (%s) after %d frames, %d eye images; report %s", report["interrupted_by"],
+                    report["frames_submitted"], 2 * len(report["captured"]), out / "report.json")
+        return 128 + int(signal.Signals[report["interrupted_by"]])
     if failures:
         log.error("qa: FAILED %s: %s (report: %s)", script, "; ".join(failures), out / "report.json")
         return 1
@@ -196,7 +202,8 @@ def _drive(backend: Any, scene: Any, layout: Any, timeline: Any, opts: QaOptions
             if host.failed() is not None:
                 backend.request_exit()
 
-        stats = runloop.run(backend, scene, renderer, origin, on_frame=on_frame, render_every=opts.render_every)
+        with leave_on_signal(backend.request_exit, "ending the run, writing the report") as signals:
+            stats = runloop.run(backend, scene, renderer, origin, on_frame=on_frame, render_every=opts.render_every)
         err = host.failed()
         if err is not None:
             raise err
@@ -204,6 +211,7 @@ def _drive(backend: Any, scene: Any, layout: Any, timeline: Any, opts: QaOptions
         session_report = host.stop()
         renderer.close()
     return {
+        "interrupted_by": signal.Signals(signals[0]).name if signals else None,  # Ctrl-C (SIGINT) or SIGTERM
         "frames": stats.frames,
         "frames_rendered": stats.rendered,
         "frame_ms": _ms(stats.frame_ms),

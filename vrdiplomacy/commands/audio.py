@@ -21,19 +21,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t = sub.add_parser("test", help="play a tone that circles your head, to check left/right",
                        description="Play a short tone that circles the listener once (binaural), "
                        "starting ahead and turning to the right.")
-    t.add_argument("--output", default="default", help=DEVICE_HELP)
+    t.add_argument("--output", default="default", help=DEVICE_HELP + " (default: default)")
     t.add_argument("--seconds", type=float, default=4.0, help="length (default 4)")
     lb = sub.add_parser("loopback", help="run your voice through the whole voice path back to you",
                         description="Capture, echo cancellation, voice activity, Opus, packets, jitter "
                         "buffer, decoding, spatializer and limiter, all in one process: hear yourself "
                         "as a delegate sitting at --azimuth.")
-    lb.add_argument("--input", default="default", help="microphone " + DEVICE_HELP)
-    lb.add_argument("--output", default="default", help="headphones/speakers " + DEVICE_HELP)
-    lb.add_argument("--azimuth", type=float, default=90.0, help="talker direction, degrees clockwise from ahead")
+    lb.add_argument("--input", default="default", help="microphone " + DEVICE_HELP + " (default: default)")
+    lb.add_argument("--output", default="default", help="headphones/speakers " + DEVICE_HELP + " (default: default)")
+    lb.add_argument("--azimuth", type=float, default=90.0, help="talker direction, degrees clockwise from ahead (default 90: your right)")
     lb.add_argument("--distance", type=float, default=2.0, help="talker distance in metres (default 2)")
     lb.add_argument("--seconds", type=float, default=None, help="stop after this long (default: end of file / 10 s)")
     lb.add_argument("--speakers", action="store_true", help="you use loudspeakers: turn echo cancellation on")
-    lb.add_argument("--transmit", default="vad", choices=("vad", "continuous"), help="voice activity gating")
+    lb.add_argument("--transmit", default="vad", choices=("vad", "continuous"),
+                    help="vad: send only while voice is detected (default); continuous: send every frame")
 
 
 def _devices() -> int:
@@ -64,6 +65,15 @@ def _devices() -> int:
     return 0
 
 
+def _check_file_device(device: str, option: str) -> None:
+    """A ``file:PATH.wav`` output must be writable before the audio runs."""
+    from vrdiplomacy.app.paths import check_writable
+    from vrdiplomacy.voice.devices import FILE_PREFIX
+
+    if device.startswith(FILE_PREFIX):
+        check_writable(device[len(FILE_PREFIX):], option)
+
+
 def _test(args: argparse.Namespace) -> int:
     from vrdiplomacy.scene.math3d import Pose
     from vrdiplomacy.voice.devices import open_output
@@ -73,6 +83,7 @@ def _test(args: argparse.Namespace) -> int:
 
     if args.seconds <= 0:
         raise ConfigError("--seconds must be positive")
+    _check_file_device(args.output, "--output")
     out = open_output(args.output)
     spat = Spatializer()
     mixer = Mixer()
@@ -102,6 +113,7 @@ def _loopback(args: argparse.Namespace) -> int:
     seconds = args.seconds if args.seconds is not None else (None if args.input.startswith(FILE_PREFIX) else 10.0)
     if seconds is not None and (seconds <= 0 or not math.isfinite(seconds)):
         raise ConfigError("--seconds must be positive")
+    _check_file_device(args.output, "--output")
     inp = open_input(args.input)
     try:
         out = open_output(args.output)

@@ -24,18 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="input speech (any rate, mixed to mono; default: Debian's alsa-utils recordings)")
     v.add_argument("--output", metavar="OUT.wav", help="write the received audio here, aligned with the input")
     v.add_argument("--loss", type=float, default=0.0, help="packet loss rate 0..1 (default 0)")
-    v.add_argument("--burst", type=float, default=1.0, help="mean loss-burst length in packets (1 = independent)")
+    v.add_argument("--burst", type=float, default=1.0, help="mean loss-burst length in packets (default 1: independent losses)")
     v.add_argument("--jitter-ms", type=float, default=0.0, help="delay standard deviation in ms (default 0)")
     v.add_argument("--delay-ms", type=float, default=None, help="mean one-way delay in ms (default 3 x jitter)")
     v.add_argument("--reorder", type=float, default=0.0, help="fraction of packets held back 30 ms (default 0)")
     v.add_argument("--seed", type=int, default=1, help="random seed of the network simulation (default 1)")
     v.add_argument("--bitrate", type=int, default=32000, help="Opus bitrate in b/s (default 32000)")
-    v.add_argument("--frame-ms", type=int, default=20, choices=(10, 20, 40, 60), help="Opus frame length")
+    v.add_argument("--frame-ms", type=int, default=20, choices=(10, 20, 40, 60), help="Opus frame length in ms (default 20)")
     v.add_argument("--bandwidth", default="wb", choices=("nb", "mb", "wb", "swb", "fb"),
                    help="widest audio band Opus codes (default wb)")
     v.add_argument("--cbr", action="store_true", help="constant bitrate (packet sizes reveal nothing)")
     v.add_argument("--no-fec", action="store_true", help="turn Opus in-band FEC off")
-    v.add_argument("--transmit", default="vad", choices=("vad", "continuous"), help="voice activity gating")
+    v.add_argument("--transmit", default="vad", choices=("vad", "continuous"),
+                   help="vad: send only while voice is detected (default); continuous: send every frame")
     v.add_argument("--no-pesq", action="store_true", help="skip PESQ-WB")
 
 
@@ -48,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from vrdiplomacy.voice.netsim import NetSimSettings
     from vrdiplomacy.voice.sender import SenderSettings
 
+    if args.output:  # checked before the run: else the run's result was lost to a traceback at the end
+        from vrdiplomacy.app.paths import check_writable
+
+        check_writable(args.output, "--output")
     x = read_wav(args.input) if args.input else simulate.alsa_speech()
     if x.size < 4800:
         raise ConfigError("input is shorter than 0.1 s")

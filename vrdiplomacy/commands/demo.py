@@ -29,6 +29,8 @@ WINDOW_DURATION = 120.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = ("Ctrl-C (or SIGTERM) ends the demo early: it still writes summary.json and prints the summary, "
+                "then exits with 130 (143); a second Ctrl-C quits at once.")
     p.add_argument("--bots", type=int, default=8, metavar="N", help="simulated delegates (default 8, at most 64)")
     p.add_argument("--duration", type=float, metavar="S",
                    help=f"stop after S seconds (default {HEADLESS_DURATION:g} headless, {WINDOW_DURATION:g} in a window)")
@@ -61,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 < duration <= 3600.0:
         raise ConfigError(f"--duration must be between 0 and 3600 seconds, got {duration:g}")
     eye_size = parse_size(args.size)
-    win_size = parse_size(args.window_size)
+    try:
+        win_size = parse_size(args.window_size)
+    except ConfigError as e:  # parse_size speaks of --size
+        raise ConfigError(str(e).replace("--size", "--window-size", 1)) from None
     from vrdiplomacy.scene.assets import load_scene
     from vrdiplomacy.session.bots import plan_bots
 

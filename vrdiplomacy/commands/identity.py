@@ -68,8 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     issue.add_argument("--force", action="store_true", help="replace an existing certificate")
     add_passphrase(issue, "of the ministry key")
 
-    show = sub.add_parser("show", help="print a certificate's, revocation list's or invitation's contents")
-    show.add_argument("cert", type=Path, help="certificate (.crt, PEM or DER), revocation list (.crl) or invitation (.invite)")
+    show = sub.add_parser("show", help="print a certificate's, revocation list's, invitation's or reception pass's contents")
+    show.add_argument("cert", type=Path, help="certificate (.crt, PEM or DER), revocation list (.crl), invitation (.invite) or reception pass (.pass)")
 
     verify = sub.add_parser("verify", help="check a certificate against trusted ministry roots (exit 0/1)",
                             description="Check a delegation certificate against one or more trusted "
@@ -139,6 +139,10 @@ def _init(args: argparse.Namespace) -> int:
         scope = None
         if args.scope:
             scope = [ident.ANY_COUNTRY] if args.scope.strip().lower() == "any" else [c for c in args.scope.split(",") if c.strip()]
+            bad = [c for c in scope if c != ident.ANY_COUNTRY and not (len(c.strip()) == 2 and c.strip().isalpha()
+                                                                        and c.strip().isascii())]
+            if bad or not scope:  # else the error spoke of "country", naming the wrong option
+                raise ConfigError(f"--scope takes two-letter country codes (like FR,DE) or 'any', got {args.scope!r}")
         key, cert = ident.create_ministry_root(args.name, args.country, now, args.days, scope)
         key_path, cert_path = folder / "ministry.key", folder / "ministry.crt"
         ident.write_private_key(key_path, key, passphrase, args.force)
@@ -181,6 +185,10 @@ def _show(args: argparse.Namespace) -> int:
         head = args.cert.read_bytes()[:64]
     except OSError as e:
         raise ConfigError(f"cannot read {args.cert}: {e.strerror}") from None
+    if args.cert.suffix == ".pass" or b"RECEPTION PASS" in head:  # said "is not an X.509 certificate"
+        from vrdiplomacy.app.pass_show import show_pass
+
+        return show_pass(args.cert)
     if args.cert.suffix == ".invite" or head.startswith((admission.PEM_BEGIN, admission.MAGIC)):
         rows = admission.read_invitation(args.cert).describe()
     elif args.cert.suffix == ".crl" or b"X509 CRL" in head:

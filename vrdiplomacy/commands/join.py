@@ -35,6 +35,8 @@ DESKTOP_HELP = textwrap.dedent("""\
       G grant the floor to the next on the list   R revoke the floor   M mute/unmute the speaker
       T one more minute of speaking time          I next agenda item
     procedure actions from another terminal: vrdiplomacy meeting --help
+    Ctrl-C (or SIGTERM) leaves the room as Esc does, prints the summary and exits with 130 (143);
+    a second Ctrl-C quits at once.
     """)
 
 
@@ -246,6 +248,13 @@ def run(args: argparse.Namespace) -> int:
                        fov_deg=vp.fov_deg)
     # the invitation is checked before a window opens
     secured = None if identity is None or seat is None else _secured_join(args, identity, layout.scene, seat.seat_id)
+    if relay is None:
+        given = [o for o, v in (("--pass", args.reception_pass), ("--capacity", args.capacity),
+                                ("--exhibits", args.exhibits)) if v is not None]
+        if given:  # a local session has no reception: they were silently ignored
+            raise ConfigError(f"{'/'.join(given)} needs --relay HOST:PORT: a reception is a room on a relay "
+                              "(without --relay, join runs a local session)")
+    reception = _reception(args, layout.scene, layout) if relay is not None else None
     settings = BackendSettings(mode=args.mode, fallback=not args.no_fallback, graphics=args.graphics, space=args.space,
                                hand_tracking=not args.no_hand_tracking, width=w, height=h, fov_deg=vp.fov_deg,
                                start_pose=(vp.position, vp.yaw_deg), frames=args.frames,
@@ -268,7 +277,7 @@ def run(args: argparse.Namespace) -> int:
                                      mapping=config.mapping.controller),
                        VoiceOptions(args.mic, args.headphones, args.voice_profile), args.render_every,
                        seat_named=args.seat is not None, rooms=rooms, control=args.control, relays=relays,
-                       role=args.role, reception=_reception(args, layout.scene, layout) if relay is not None else None)
+                       role=args.role, reception=reception)
     try:
         if relay is not None:
             return networked(backend, scene, layout, seat, relay, opts, secured)  # type: ignore[arg-type]

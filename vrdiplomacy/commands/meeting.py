@@ -53,9 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = ACTIONS_HELP
     p.add_argument("action", metavar="ACTION", help="see the list below")
     p.add_argument("args", nargs="*", metavar="ARG", help="the MEMBER, or the agenda's items")
-    p.add_argument("--time", type=float, metavar="S", help="speaking time in seconds (grant, time)")
+    p.add_argument("--time", type=float, metavar="S", help="speaking time in seconds (grant: this turn, default the room's per-turn time; time: per turn, 0 unlimited)")
     p.add_argument("--item", type=int, metavar="N", help="agenda item number, 1 for the first (item)")
-    p.add_argument("--phase", metavar="NAME", help="the phase (phase)")
+    p.add_argument("--phase", metavar="NAME", help="the phase (phase): opening, general_debate, negotiation, drafting, voting, closing or suspended")
     p.add_argument("--control", type=Path, metavar="PATH",
                    help="the running client's control socket (default: meeting.sock in your state folder; "
                         "'join --control' sets it)")
@@ -66,7 +66,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     v.add_argument("--recorded", action="store_true", help="a recorded (roll-call) vote, shown per delegation")
     v.add_argument("--voters", metavar="NAMES", help="who votes, certificate names (default: every delegate and head)")
     v.add_argument("--trustees", metavar="NAMES", help="secret ballot: who holds key shares (default: you and two voters)")
-    v.add_argument("--threshold", type=int, metavar="K", help="secret ballot: trustees needed to decrypt")
+    v.add_argument("--threshold", type=int, metavar="K", help="secret ballot: trustees needed to decrypt (default: all trustees but one, at least 1)")
     v.add_argument("--closes-in", type=float, metavar="S", help="close after S seconds (default: once everyone voted)")
     v.add_argument("--deadline", type=float, metavar="S",
                    help="without --closes-in: close after S seconds even if not everyone voted; a secret ballot "

@@ -23,7 +23,10 @@ log = logging.getLogger("vrdiplomacy.qa")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="qa_command", metavar="ACTION", title="actions")
     r = sub.add_parser("run", help="run a script against the simulated headset",
-                       description="Run the client headless against the simulated headset, as a script says.")
+                       description="Run the client headless against the simulated headset, as a script says.",
+                       epilog="Exit status: 0 when every expectation holds, 1 when one fails, 2 for a malformed "
+                              "script; Ctrl-C (or SIGTERM) ends the run, writes report.json (with "
+                              "\"interrupted_by\") and exits with 130 (143).")
     r.add_argument("script", type=Path, metavar="SCRIPT", help="timeline script (.json or .toml); see the README's QA section")
     r.add_argument("--out", type=Path, required=True, metavar="DIR", help="where eye images and report.json go")
     r.add_argument("--scene", default="chamber", metavar="NAME", help="scene to sit in (default: chamber)")

@@ -86,21 +86,12 @@ def _invite(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from vrdiplomacy.errors import ConfigError, CryptoError
-    from vrdiplomacy.reception.passes import read_pass
+    from vrdiplomacy.app.pass_show import show_pass
+    from vrdiplomacy.errors import ConfigError
 
     if len(args.args) != 1:
         raise ConfigError("show takes one pass file")
-    p = read_pass(Path(args.args[0]))
-    for k, v in p.describe():
-        print(f"{k:>12}: {v}")
-    try:
-        p.verify_signature()
-        print(f"{'signature':>12}: valid (by the certificate it carries; check that fingerprint with the host)")
-    except CryptoError as e:
-        print(f"{'signature':>12}: INVALID: {e}")
-        return 1
-    return 0
+    return show_pass(Path(args.args[0]))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -128,4 +128,5 @@ def run(args: argparse.Namespace) -> int:
             args.out.write_text(text, encoding="utf-8")
         except OSError as e:
             raise ConfigError(f"cannot write {args.out}: {e.strerror}") from None
+        print(f"wrote the minutes of {args.file} to {args.out} ({args.format}, {len(text.encode())} bytes)")
     return 0

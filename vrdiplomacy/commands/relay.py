@@ -119,6 +119,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--last-n must be >= 1; --audible-radius and --resume-grace must be >= 0")
     if args.handshakes_per_address is not None and args.handshakes_per_address < 1:
         raise ConfigError("--handshakes-per-address must be >= 1")
+    if args.stats_file is not None:  # else the relay logged "cannot write stats file" every second, forever
+        from vrdiplomacy.app.paths import check_writable
+
+        check_writable(args.stats_file, "--stats-file")
+    for room, src in args.layout:
+        if Path(src).suffix != ".json" and Path(src).is_file():  # else read as a scene name, "assets/.../X.json"
+            raise ConfigError(f"--layout {room}={src}: a layout file is a .json file (or name a scene: {', '.join(SCENES)})")
     layouts = {room: load_layout(src) for room, src in args.layout}
 
     def layout_for(room: str) -> Layout | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from vrdiplomacy.errors import ConfigError
 
 log = logging.getLogger(__name__)
+MAX_GUESTS = 2000  # a crowded reception is a few hundred
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--view", metavar="NAME", help="a named viewpoint of the layout (default: its default view, a delegate's seat)")
     p.add_argument("--stereo", action="store_true", help="render both eyes, side by side (the PNG is 2*WIDTH wide)")
     p.add_argument("--avatars", type=int, metavar="N", help="number of delegates seated, in seating order (default: every seat)")
-    p.add_argument("--guests", type=int, default=0, metavar="N", help="standing delegates around the points of interest (default 0)")
+    p.add_argument("--guests", type=int, default=0, metavar="N", help=f"standing delegates around the points of interest (default 0, at most {MAX_GUESTS})")
     p.add_argument("--speakers", type=int, default=3, metavar="K", help="how many of them are speaking (halo shown; default 3)")
     p.add_argument("--gestures", default="", metavar="G1,G2,...|all",
                    help="pose every third delegate (the 2nd, 5th, 8th, ...) with these gestures in turn and show "
@@ -83,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
     size = parse_size(args.size)
     if args.avatars is not None and args.avatars < 0:
         raise ConfigError(f"--avatars must be >= 0, got {args.avatars}")
+    if args.speakers < 0:
+        raise ConfigError(f"--speakers must be >= 0, got {args.speakers}")
+    if not 0 <= args.guests <= MAX_GUESTS:  # 99999 guests drew 100191 avatars in 33 s, a mistake not a picture
+        raise ConfigError(f"--guests must be between 0 and {MAX_GUESTS}, got {args.guests}")
     if not 0.0 <= args.ipd <= 0.2:
         raise ConfigError(f"--ipd must be between 0 and 0.2 metres, got {args.ipd}")
     if args.out.suffix.lower() != ".png":
