@@ -262,7 +262,7 @@ class RaiseHand:
     raised: Vec3 = (0.25, 1.98, -0.12)  # 0.38 m above the eyes, beside and slightly ahead of the head
     rest_s: float = 1.5
     lift_s: float = 0.7
-    hold_s: float = 3.0
+    hold_s: float = 5.0  # long enough for 3+ app frames while llvmpipe draws Monado's eyes at ~1 fps
     lower_s: float = 0.7
 
     @property
