@@ -314,8 +314,7 @@ class WebRtcProcessor:
                 if self.keeper is not None:
                     self.keeper.mix(out[i:i + n])
                     if self.suppressor is not None:
-                        k = self.keeper  # standing aside: its flag is a changed path, not a talker
-                        self.suppressor.apply(out[i:i + n], skip=k.replaced or (k.flagged and not k.standing_aside))
+                        self.suppressor.apply(out[i:i + n], skip=self.keeper.replaced or self.keeper.flagged)
                 if self.residual is not None:
                     keeper = self.keeper
                     # the far end as AEC3 got it (delay-aligned): its window then covers the

@@ -44,14 +44,15 @@ material), while a changed path is one it learns, 1-4 dB ahead within a few hund
 microphone's energy (its path is gone), suspends the detector the same way. A block
 where the filter takes less off the microphone than ``fit_min`` of its estimate is not
 double talk either. As a last guard, "double talk" blocks that AEC3 never lets through,
-900 ms of them counted across the far end's pauses (a talker gets through AEC3 now and
+400 ms of them counted across the far end's pauses (a talker gets through AEC3 now and
 then; AEC3's onset muting lasts 120-200 ms a word), are taken for a changed path that AEC3
 suppresses: the keeper stands aside, forgets the residual it trusted and makes the
 background filter unsure again (its Kalman uncertainty back to the start), so that it
-trusts the filter only once it fits the new path. On a settled filter, 400 ms suffice of
-blocks with near-end power under 3 dB over the echo estimate (tuning room 7, same delay:
-the "excess" 3-12 dB under it; recovery 2.25 -> 1.25 s; not faster: a talker under the echo
-at 4 s into the call, 92 -> 64-70 % near-end frames sent).
+trusts the filter only once it fits the new path. (900 ms until main 4491627: in tuning
+room 7, where the foreground still takes 4-7 dB off the new echo and the background leads
+by under 2 dB, the keeper put the echo back in bursts for 1.8 s and the chain took 2.25 s
+to keep 25 dB; 0.75 s with 400 ms, near-end frames sent in double talk on the tuning
+material unchanged.)
 
 Beside the switch, the linear error bounds AEC3's output: near-end speech passes a linear
 filter untouched, so what AEC3 lets through beyond the linear error (``clamp_db`` over it)
@@ -128,8 +129,7 @@ class LinearSettings:
     in which AEC3's output stays ``pass_db`` under the replacement for ``unconfirmed_ms``
     (counted over double-talk blocks since AEC3 last let something through, across pauses:
     no talker but a changed echo path it suppresses) stands the keeper aside for
-    ``disarm_ms`` (0: never) and has it learn the residual afresh (on a settled filter, after ``quiet_unconfirmed_ms`` of
-blocks with near-end power under ``quiet_db`` over the echo estimate). Outside the replacement
+    ``disarm_ms`` (0: never) and has it learn the residual afresh. Outside the replacement
     AEC3's output is held to ``clamp_db`` over the linear error (0: not at all).
     """
 
@@ -166,9 +166,7 @@ blocks with near-end power under ``quiet_db`` over the echo estimate). Outside t
     stale_db: float = 3.0
     mute_db: float = -100.0
     pass_db: float = 12.0
-    unconfirmed_ms: float = 900.0
-    quiet_unconfirmed_ms: float = 400.0
-    quiet_db: float = 3.0
+    unconfirmed_ms: float = 400.0
     disarm_ms: float = 1500.0
     clamp_db: float = 3.0
     settled_trust_db: float = 8.0
@@ -349,9 +347,7 @@ class NearEndKeeper:
         self._pass = 10.0 ** (-s.pass_db / 10.0)
         self._unconfirmed_blocks = max(1, int(round(s.unconfirmed_ms * blocks_s / 1000.0)))
         self._disarm_blocks = int(round(s.disarm_ms * blocks_s / 1000.0))
-        self._quiet_weight = s.unconfirmed_ms / max(1e-3, s.quiet_unconfirmed_ms)
-        self._quiet_level = 10.0 ** (s.quiet_db / 10.0)
-        self._unconfirmed = 0.0
+        self._unconfirmed = 0
         self._disarmed = 0
         self.disarms = 0  # times AEC3 passed nothing through a long "double talk" (a changed path)
         self._ypeak: deque[float] = deque([0.0], maxlen=max(1, int(round(s.echo_window_ms * blocks_s / 1000.0))))
@@ -383,7 +379,6 @@ class NearEndKeeper:
         self._line = np.zeros(extra + n)
         depth = extra // n + 3
         self._flags: deque[bool] = deque([False] * depth, maxlen=depth)
-        self._quiet: deque[bool] = deque([False] * depth, maxlen=depth)  # near-end power under the echo estimate
         # the linear error over the residual expected of echo alone, per block (inf: unknown)
         self._unexplained: deque[float] = deque([math.inf] * depth, maxlen=depth)
         self._extra = extra
@@ -525,7 +520,6 @@ class NearEndKeeper:
         self._line[:-n] = self._line[n:]
         self._line[-n:] = done
         self._flags.append(self.double_talk)
-        self._quiet.append(near < self._quiet_level * float(py.sum()))
 
     def mix(self, out: npt.NDArray[np.float32]) -> None:
         """Replace AEC3's output block ``out`` (in place) where double talk was detected
@@ -545,11 +539,10 @@ class NearEndKeeper:
                 gain = 1.0
             # AEC3 lets a talker through within a few hundred ms (at its own quality); a
             # "double talk" it never lets through is a changed echo path it suppresses
-            quiet = self._quiet[-1 - k] and self._settled >= self._settled_blocks
-            self._unconfirmed = 0.0 if oe > self._pass * le else self._unconfirmed + (self._quiet_weight if quiet else 1.0)
+            self._unconfirmed = 0 if oe > self._pass * le else self._unconfirmed + 1
             if self._unconfirmed > self._unconfirmed_blocks and self._disarm_blocks > 0:
                 self._disarmed = self._disarm_blocks
-                self._unconfirmed = 0.0
+                self._unconfirmed = 0
                 self.disarms += 1
                 gain = 0.0
                 # the filter's echo path is gone: its residual is learnt afresh, and double
@@ -573,11 +566,6 @@ class NearEndKeeper:
         """Energy of the linear canceller's error in the block AEC3's output block came from."""
         raw = self._raw[:self.n]
         return float(np.dot(raw, raw))
-
-    @property
-    def standing_aside(self) -> bool:
-        """Replacing nothing for ``disarm_ms`` (see ``unconfirmed_ms``): its flag is not trusted."""
-        return self._disarmed > 0
 
     def linear_left(self) -> float:
         """The share of the microphone's energy the linear canceller left in the block AEC3's
