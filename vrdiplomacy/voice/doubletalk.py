@@ -44,15 +44,11 @@ material), while a changed path is one it learns, 1-4 dB ahead within a few hund
 microphone's energy (its path is gone), suspends the detector the same way. A block
 where the filter takes less off the microphone than ``fit_min`` of its estimate is not
 double talk either. As a last guard, "double talk" blocks that AEC3 never lets through,
-400 ms of them counted across the far end's pauses (a talker gets through AEC3 now and
+900 ms of them counted across the far end's pauses (a talker gets through AEC3 now and
 then; AEC3's onset muting lasts 120-200 ms a word), are taken for a changed path that AEC3
 suppresses: the keeper stands aside, forgets the residual it trusted and makes the
 background filter unsure again (its Kalman uncertainty back to the start), so that it
-trusts the filter only once it fits the new path. (900 ms until main 4491627: in tuning
-room 7, where the foreground still takes 4-7 dB off the new echo and the background leads
-by under 2 dB, the keeper put the echo back in bursts for 1.8 s and the chain took 2.25 s
-to keep 25 dB; 0.75 s with 400 ms, near-end frames sent in double talk on the tuning
-material unchanged.)
+trusts the filter only once it fits the new path.
 
 Beside the switch, the linear error bounds AEC3's output: near-end speech passes a linear
 filter untouched, so what AEC3 lets through beyond the linear error (``clamp_db`` over it)
@@ -166,7 +162,7 @@ class LinearSettings:
     stale_db: float = 3.0
     mute_db: float = -100.0
     pass_db: float = 12.0
-    unconfirmed_ms: float = 400.0
+    unconfirmed_ms: float = 900.0
     disarm_ms: float = 1500.0
     clamp_db: float = 3.0
     settled_trust_db: float = 8.0
