@@ -34,6 +34,7 @@ def _view(r: dict) -> MeetingView:
 
 
 @pytest.mark.gl
+@pytest.mark.timing
 @pytest.mark.skipif(not Path("/usr/share/sounds/alsa/Front_Center.wav").is_file(),
                     reason="the bots speak alsa-utils' recorded speech (apt install alsa-utils)")
 def test_demo_eye_images_show_the_live_speaker_screen_changing(tmp_path: Path) -> None:

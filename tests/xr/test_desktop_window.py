@@ -63,6 +63,7 @@ def xvfb_720() -> Iterator[str]:
         proc.wait(10)
 
 
+@pytest.mark.timing
 @pytest.mark.skipif(not Path("/usr/share/sounds/alsa/Front_Center.wav").is_file(),
                     reason="the bots speak alsa-utils' recorded speech (apt install alsa-utils)")
 def test_demo_window_on_llvmpipe_starts_fast_holds_its_rate_and_ends_on_time(xvfb_720: str) -> None:
