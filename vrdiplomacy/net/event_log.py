@@ -209,14 +209,7 @@ class FileEventStore:
     def _write_new(self, content: bytes) -> None:
         """Replace the file with ``content``, durably (temporary file, fsync, rename, fsync dir)."""
         tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(content)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _write_synced(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), content)
         os.replace(tmp, self.path)
         with contextlib.suppress(OSError):  # the rename's own durability; Windows cannot open a folder
             dfd = os.open(self.path.parent, os.O_RDONLY)
@@ -235,13 +228,7 @@ class FileEventStore:
             except FileExistsError:
                 n += 1
                 continue
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _write_synced(fd, data)
             return copy
 
     def _snapshot(self) -> bytes:
@@ -293,6 +280,17 @@ class FileEventStore:
             else:
                 self.records_skipped += 1
         return logs, good
+
+
+def _write_synced(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to the open file ``fd``, fsync and close it."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _valid_at(data: bytes, pos: int) -> bool:
