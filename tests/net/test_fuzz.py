@@ -7,27 +7,10 @@ import time
 
 from vrdiplomacy.net import wire
 from vrdiplomacy.net.client_core import RoomEventReceived
+from mutators import mutate
 from netpump import Pump
 
 N_INPUTS = 100_000
-
-
-def _mutate(rng: random.Random, data: bytes) -> bytes:
-    b = bytearray(data)
-    op = rng.randrange(5)
-    if op == 0 and b:
-        for _ in range(rng.randint(1, 4)):
-            b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
-    elif op == 1:
-        b = b[: rng.randrange(len(b) + 1)]
-    elif op == 2:
-        b += rng.randbytes(rng.randint(1, 40))
-    elif op == 3 and len(b) > 2:
-        i = rng.randrange(len(b))
-        b[i] = rng.choice((0, 0xFF, 0x7F, 0x80))
-    else:
-        b = bytearray(rng.randbytes(rng.randint(0, 200)))
-    return bytes(b)
 
 
 def test_fuzz_relay_and_client_cores_keep_running_and_count_drops() -> None:
@@ -58,18 +41,18 @@ def test_fuzz_relay_and_client_cores_keep_running_and_count_drops() -> None:
     for i in range(N_INPUTS):
         kind = i % 4
         if kind == 0:
-            relay.receive_datagram(_mutate(rng, rng.choice(good_up)), ("127.0.0.1", 50000 + i % 7), pm.now)
+            relay.receive_datagram(mutate(rng, rng.choice(good_up)), ("127.0.0.1", 50000 + i % 7), pm.now)
         elif kind == 1:
-            a.core.receive_datagram(_mutate(rng, rng.choice(good_down)), pm.now)
+            a.core.receive_datagram(mutate(rng, rng.choice(good_down)), pm.now)
         elif kind == 2:
             if fuzz_conn not in relay.conns or relay.input_backlog(fuzz_conn) or i % 200 == 2:
                 # closed for a bad frame, or stuck on a partial frame: a new connection
                 relay.connection_lost(fuzz_conn, pm.now)
                 fuzz_conn += 1
                 relay.connection_made(fuzz_conn, pm.now)
-            relay.receive_stream(fuzz_conn, _mutate(rng, rng.choice(good_ctl)), pm.now)
+            relay.receive_stream(fuzz_conn, mutate(rng, rng.choice(good_ctl)), pm.now)
         else:
-            frame = _mutate(rng, rng.choice(good_down_ctl))
+            frame = mutate(rng, rng.choice(good_down_ctl))
             b.core.receive(frame, pm.now)
             if b.core.want_close:  # a real adapter would drop the link; the core resumes
                 pm.drop(b)
