@@ -122,9 +122,10 @@ def test_keeper_stands_aside_when_the_echo_path_changes(shift_ms: float) -> None
             keeper.mix(np.zeros(N, dtype=np.float32))
         return keeper.kept_blocks, keeper.suspects
 
-    # AEC3's confirmation (a worst-case AEC3 never confirms) left out: the misfit rule alone
-    blocks, suspects = kept(LinearSettings(disarm_ms=0.0))
-    without, _ = kept(LinearSettings(suspect_ms=0.0, disarm_ms=0.0))
+    # AEC3's confirmation (a worst-case AEC3 never confirms) and the wait for a mature filter
+    # (the change comes 2 s into the call) left out: the misfit rule alone
+    blocks, suspects = kept(LinearSettings(disarm_ms=0.0, mature_s=0.0))
+    without, _ = kept(LinearSettings(suspect_ms=0.0, disarm_ms=0.0, mature_s=0.0))
     assert suspects >= 1
     assert without >= 100 and blocks <= 0.5 * without
 
@@ -147,6 +148,8 @@ def test_bad_settings_are_refused() -> None:
         LinearEcho(LinearSettings(kalman_a=1.5))
     with pytest.raises(ConfigError):
         NearEndKeeper(LinearSettings(bg_win_blocks=0))
+    with pytest.raises(ConfigError):
+        NearEndKeeper(LinearSettings(mature_s=-1.0))
 
 
 def test_aec3_output_is_held_to_the_linear_error() -> None:
@@ -190,7 +193,8 @@ def test_unconfirmed_double_talk_counts_across_pauses_and_relearns() -> None:
     a = np.convolve(far, room(1, gain_db=-3.0))[: far.size]
     b = np.convolve(far, room(23, gain_db=0.0))[: far.size]
     mic = np.concatenate([a[:k], b[k:]]) + 1e-5 * rng.standard_normal(far.size)
-    keeper = NearEndKeeper(LinearSettings(suspect_ms=0.0))
+    # the change comes 2 s into the call: the wait for a mature filter left out
+    keeper = NearEndKeeper(LinearSettings(suspect_ms=0.0, mature_s=0.0))
     trusted_after = []
     for i in range(0, far.size, N):
         keeper.push(mic[i:i + N], far[i:i + N])

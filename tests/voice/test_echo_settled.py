@@ -88,8 +88,11 @@ def test_talker_is_kept_on_a_settled_path_in_a_long_reverberant_room(talker_in_l
 
 def test_a_changed_path_ends_the_looser_trust() -> None:
     """Someone moves the laptop in that room (another room, 2 dB louder) after the filter
-    has settled: the looser trust goes within 0.6 s, and the keeper puts back under 0.5 s of
-    the new echo next to a worst-case AEC3."""
+    has settled: the looser trust goes within 0.7 s, and next to a worst-case AEC3 the
+    keeper puts back under 0.7 s of the new echo, under 1 s of echo in the whole call. (Before
+    the keeper waited for a mature filter: 0.6 s, 0.38 s after the change but 0.52 s before it,
+    0.9 s in all; the "double talk" blocks it no longer takes before the change no longer count
+    towards the 900 ms after which it stands aside.)"""
     far = talk(12.0, 31, rms=0.1)
     a = fftconvolve(far, long_room(3, T60_S, 0.0))[: far.size]
     b = fftconvolve(far, long_room(4, 1.2, 2.0))[: far.size]
@@ -98,5 +101,6 @@ def test_a_changed_path_ends_the_looser_trust() -> None:
     r = run(LinearSettings(), mic, far)
     kb = k // N
     assert r.trusted[kb - 1]
-    assert not r.trusted[kb + int(0.6 * FS) // N:].any()
-    assert r.replaced[kb:].sum() * N / FS < 0.5
+    assert not r.trusted[kb + int(0.7 * FS) // N:].any()
+    assert r.replaced[kb:].sum() * N / FS < 0.7
+    assert r.replaced.sum() * N / FS < 1.0

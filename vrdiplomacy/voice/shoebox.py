@@ -19,6 +19,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from vrdiplomacy.errors import ConfigError
+
 F64 = npt.NDArray[np.float64]
 SPEED_OF_SOUND = 343.0
 
@@ -32,7 +34,7 @@ def shoebox_rir(dims: tuple[float, float, float], source: tuple[float, float, fl
     s = np.asarray(source, dtype=np.float64)
     r = np.asarray(mic, dtype=np.float64)
     if L.shape != (3,) or np.any(L <= 0) or np.any(s <= 0) or np.any(s >= L) or np.any(r <= 0) or np.any(r >= L):
-        raise ValueError("shoebox room: positive dimensions, loudspeaker and microphone inside the room")
+        raise ConfigError("shoebox room: positive dimensions, loudspeaker and microphone inside the room")
     volume = float(np.prod(L))
     surface = 2.0 * float(L[0] * L[1] + L[0] * L[2] + L[1] * L[2])
     absorption = min(0.99, 0.161 * volume / (surface * t60_s))
