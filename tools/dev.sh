@@ -21,6 +21,7 @@ APT_PACKAGES=(
   libmysofa1 alsa-utils                          # KEMAR HRTF and recorded test speech
   fonts-dejavu-core                              # all drawn text (placards, tags, screens) and generated assets
   nats-server                                    # scale-out tests
+  espeak-ng                                      # talkers of the echo benchmarks' held-out sets (tools/bench/voice_echo.py)
   libsodium23                                    # ristretto255 group for the secret ballot (through pysodium)
   gcc libc6-dev python3-dev                      # the simulated headset's C shim; pesq builds from source
 )
