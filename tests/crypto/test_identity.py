@@ -115,6 +115,14 @@ def test_cli_flow(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatc
     assert "not a trusted root" in capsys.readouterr().out
     assert _cli("verify", str(tmp_path / "missing.crt"), "--root", str(m / "ministry.crt")) == 1
     assert capsys.readouterr().out.startswith("FAILED:")
+    # a file that is not what it should be is named once, and the certificate is not blamed
+    bad = tmp_path / "bad.crl"
+    bad.write_text("not a revocation list")
+    assert _cli("verify", str(d / "delegation.crt"), "--root", str(m / "ministry.crt"), "--crl", str(bad)) == 1
+    line = capsys.readouterr().out.strip()
+    assert line == f"FAILED: {bad} is not an X.509 certificate revocation list", line
+    assert _cli("verify", str(tmp_path / "missing.crt"), "--root", str(m / "ministry.crt")) == 1
+    assert capsys.readouterr().out.strip().count("missing.crt") == 1
 
 
 def test_invitation_encoding_and_malformed_input(pki: Pki) -> None:

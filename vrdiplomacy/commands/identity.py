@@ -254,7 +254,9 @@ def _verify(args: argparse.Namespace) -> int:
             when = (t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)).timestamp()
         v = ident.verify_certificate(ident.load_certificate(args.cert), revocation.load_trust(args.root, args.crl), when)
     except VrdError as e:
-        print(f"FAILED: {args.cert}: {e}")
+        # an error about one of the files names it; any other is about the certificate
+        named = any(str(p) in str(e) for p in (args.cert, *args.root, *(args.crl or ())))
+        print(f"FAILED: {e}" if named else f"FAILED: {args.cert}: {e}")
         return 1
     print(f"OK: {v.summary()}")
     return 0

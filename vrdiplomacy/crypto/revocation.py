@@ -149,8 +149,9 @@ def load_trust(root_paths: Iterable[Path], crl_paths: Iterable[Path] = ()) -> Tr
         raise ConfigError("no trusted ministry root: give --root FILE or a folder of .crt files")
     store = TrustStore(roots)
     for f in crls:
+        crl = load_crl(f)  # its errors name the file already
         try:
-            store.add_crl(load_crl(f))
+            store.add_crl(crl)
         except CryptoError as e:
             raise CryptoError(f"{f}: {e}") from None
     return store

@@ -268,7 +268,7 @@ def show_lines(drafting: SessionDrafting, doc: str | None = None) -> list[str]:
     out = [d.render()]
     out.extend(f"  [{b.id}] {b.owner}: {b.text}" for b in d.brackets())
     hist = drafting.history(doc)
-    out.append(f"  ({len(hist)} updates merged, version {d.digest()})")
+    out.append(f"  ({len(hist)} update{'' if len(hist) == 1 else 's'} merged, version {d.digest()})")
     return out
 
 
