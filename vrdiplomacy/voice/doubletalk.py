@@ -77,9 +77,9 @@ the call and 20 ms later took 18 blocks of such echo for a talker, putting its l
 21.2 dB (held-out-3 at 10 ms: the same 330 ms after first trust, 22.5-23.9 dB). Double talk
 is now detected only once the filter has stayed trusted through ``mature_s`` (0.5 s) of
 far-end sound: ERLE 47.7 and 44.8 dB there; near-end frames sent with the talker from 10 s
-on unchanged on tuning, tuning-2, held-out and held-out-4, from 4 s on (cancellers still
-converging) unchanged but for tuning-2 at 10 ms / +2 dB (33 -> 2 %) and 200 ms / 0 dB
-(36 -> 28 %). Tried and dropped for the late recovery after a same-delay path change (tuning
+on unchanged on all six sets; from 4 s on (cancellers still converging) unchanged on tuning,
+held-out and held-out-4, lower on tuning-2 at 10 ms / +2 dB (33 -> 2 %) and 200 ms / 0 dB
+(36 -> 28 %), held-out-2 at 100-200 ms (85-92 -> 66-80 %) and held-out-3 at 10 ms (97 -> 88 %). Tried and dropped for the late recovery after a same-delay path change (tuning
 room 7): standing aside once 300 ms of unconfirmed "double talk" held little energy above
 the echo level the filter's power response predicts (the residual suppressor's model): it
 brought room 7 from 2.25 to 0.75 s, but true talkers in a converging call (held-out at
