@@ -13,8 +13,10 @@ message for :meth:`TextCore.cursors_to_send` (the session sends it as an ephemer
 stored, not replayed, not in the CRDT); a peer's lands in :attr:`TextCore.cursors` by its author
 (a character position, shown clamped to the text). Only editors' cursors are kept.
 
-History: one :class:`HistoryEntry` per update as it came back from the relay (our own included),
-in room order, with the author, its sequence number, the time and the version's digest.
+History: one :class:`HistoryEntry` per update as it merged (our own included, as it came back from
+the relay), with the author, its sequence number, the time and the version's digest. An update
+that arrives before one it builds on is held (:meth:`JointText.apply`) and merges, credited to
+its own author, right after the update that completes it.
 
 After a disconnection, :meth:`TextCore.resync` sends our state vector (asking peers to answer with
 theirs): each peer replies with what we lack and we reply with what they lack, so offline edits
@@ -206,25 +208,35 @@ class TextCore:
             return
         fresh = d is None
         if d is None:
-            d = JointText(self.client_id)  # kept only if the update merges
+            d = JointText(self.client_id)  # kept only if the update is well formed
+        seq, kind = (msg.seq, "edit") if isinstance(msg, wire.Update) else (0, "sync")
         before = {b.id: b.owner for b in d.brackets()}
+
+        def merged(tag: object) -> None:  # this update, or a held one it completed (its own author)
+            nonlocal before
+            author, n, how = tag  # type: ignore[misc]
+            self._merged(msg.doc, d, author, n, how, now, before)
+            before = {b.id: b.owner for b in d.brackets()}
+
         try:
-            d.apply(msg.update)
+            d.apply(msg.update, (sender, seq, kind), merged)
         except ProtocolError:
             self.counters.malformed += 1
             return
         if fresh:
             self.docs[msg.doc] = d
-            self.history[msg.doc] = deque(maxlen=MAX_HISTORY)
+            self.history.setdefault(msg.doc, deque(maxlen=MAX_HISTORY))
+
+    def _merged(self, doc: str, d: JointText, sender: str, seq: int, kind: str, now: float,
+                before: dict[str, str]) -> None:
         self.counters.merged += 1
         after = {b.id for b in d.brackets()}
         for bid, owner in before.items():
             if bid not in after and owner != sender:
                 self.counters.violations += 1
-                self._events.append(TextEvent("violation", msg.doc, sender, f"removed {owner}'s bracket {bid}"))
-        seq, kind = (msg.seq, "edit") if isinstance(msg, wire.Update) else (0, "sync")
-        self.history[msg.doc].append(HistoryEntry(sender, seq, now, d.digest(), kind))
-        self._events.append(TextEvent("changed", msg.doc, sender))
+                self._events.append(TextEvent("violation", doc, sender, f"removed {owner}'s bracket {bid}"))
+        self.history.setdefault(doc, deque(maxlen=MAX_HISTORY)).append(HistoryEntry(sender, seq, now, d.digest(), kind))
+        self._events.append(TextEvent("changed", doc, sender))
 
     def _reassemble(self, sender: str, p: wire.Part) -> bytes | None:
         key = (sender, p.doc, p.msg_id)

@@ -15,19 +15,25 @@ bytes, so every position is converted (:meth:`JointText._at`) — an edit never 
 
 Brackets do not nest: opening one over text that is already bracketed is refused. Rendering puts
 "[" and "]" around each bracketed run (:meth:`JointText.render`). Every local change returns its
-CRDT update (bytes) for the room; :meth:`JointText.apply` merges a peer's.
+CRDT update (bytes) for the room; :meth:`JointText.apply` merges a peer's, or holds it until
+what it builds on has merged (updates arrive in any order).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pycrdt import Assoc, Doc, Map, StickyIndex, Text
 
 from vrdiplomacy.errors import ConfigError, ProtocolError
+from vrdiplomacy.text import yupdate
+
+MAX_HELD = 1024  # peers' updates held per document until what they build on arrives
+MAX_HELD_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,8 @@ class JointText:
         self.doc = Doc() if client_id is None else Doc(client_id=client_id)
         self.doc["body"] = self.body = Text()
         self.doc["brackets"] = self.meta = Map()
+        self._held: deque[tuple[bytes, yupdate.Needs, object]] = deque()  # (update, needs, tag)
+        self._held_bytes = 0
 
     # ------------------------------------------------------------ reading
 
@@ -169,12 +177,58 @@ class JointText:
 
     # ------------------------------------------------------------ merging
 
-    def apply(self, update: bytes) -> None:
-        """Merge a peer's update (idempotent; out-of-order ones wait for what they depend on)."""
+    def apply(self, update: bytes, tag: object = None, merged: Callable[[object], None] | None = None) -> bool:
+        """Merge a peer's update (idempotent) once this replica holds everything it builds on:
+        now (returns True), or else it is held (False) and merges when an update that completes
+        it does. ``merged(tag)`` is called for each update as it merges: this one, then the held
+        ones it unblocks, in that order. Yrs's own store for such updates lost or misplaced items
+        when several waited at once (:mod:`vrdiplomacy.text.yupdate`), so it never gets one."""
+        update = bytes(update)
+        need = yupdate.needs(update)  # ProtocolError: malformed, not held
+        if not need.ready(self._have()):
+            self._hold(update, need, tag)
+            return False
+        self._merge(update)
+        if merged is not None:
+            merged(tag)
+        self._retry(merged)
+        return True
+
+    def held(self) -> int:
+        """Updates waiting for what they build on."""
+        return len(self._held)
+
+    def _have(self) -> dict[int, int]:
+        return _decode_sv(self.doc.get_state()) or {}
+
+    def _merge(self, update: bytes) -> None:
         try:
-            self.doc.apply_update(bytes(update))
+            self.doc.apply_update(update)
         except Exception as e:  # pycrdt raises plain ValueError/RuntimeError on a malformed update
             raise ProtocolError(f"malformed text update: {e}") from e
+
+    def _hold(self, update: bytes, need: yupdate.Needs, tag: object) -> None:
+        self._held.append((update, need, tag))
+        self._held_bytes += len(update)
+        while len(self._held) > MAX_HELD or self._held_bytes > MAX_HELD_BYTES:  # the oldest go: a
+            self._held_bytes -= len(self._held.popleft()[0])  # resync brings what they carried
+
+    def _retry(self, merged: Callable[[object], None] | None) -> None:
+        progress = True
+        while progress and self._held:
+            progress = False
+            for entry in list(self._held):
+                if not entry[1].ready(self._have()):
+                    continue
+                self._held.remove(entry)
+                self._held_bytes -= len(entry[0])
+                try:
+                    self._merge(entry[0])
+                except ProtocolError:
+                    continue  # one Yrs refuses although it reads as whole: dropped
+                progress = True
+                if merged is not None:
+                    merged(entry[2])
 
     def diff_since(self, state_vector: bytes) -> bytes:
         """What a replica at ``state_vector`` lacks."""
