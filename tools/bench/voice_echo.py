@@ -23,8 +23,8 @@ our own canceller, on the tuning material and on the held-out one.
         keeper as on main 2f3c005 (no looser trust for a settled filter)
     ... --erle --sets ...   # the ERLE table (delays 10-200 ms, each material's paths and 0 dB)
     ... --no-suppressor   # any table without the per-band residual echo suppressor (as on main c54bfe1)
-    ... --mature 0 --uncertainty 0   # the keeper as on main f0920d4: double talk detected on a
-        filter trusted a moment ago, and in bins its filter is unsure of
+    ... --mature 0   # the keeper as on main f0920d4: double talk detected on a filter trusted a
+        moment ago
     ... --erle --sets held-out-5   # the fifth held-out set (six languages, image-source rooms)
 
 The simulation is :mod:`vrdiplomacy.voice.echosim` (rooms of exponentially decaying noise,
@@ -85,9 +85,6 @@ def main() -> int:
     ap.add_argument("--mature", type=float, default=None,
                     help="LinearSettings.mature_s: double talk only on a filter trusted through this much far-end "
                          "sound (0: as on main f0920d4; default: LinearSettings')")
-    ap.add_argument("--uncertainty", type=float, default=None,
-                    help="LinearSettings.uncertainty: weight of the filter's own uncertainty in the residual the "
-                         "double-talk detector expects (0: as on main f0920d4; default: LinearSettings')")
     ap.add_argument("--explained-db", type=float, default=None,
                     help="AecSettings.residual_explained_db for every chain measured (0: the linear share "
                          "alone, as on abdf91c; default: AecSettings')")
@@ -112,15 +109,12 @@ def main() -> int:
             s.suppressor = dataclasses.replace(s.suppressor, enabled=False)
             return s
         es.settings = no_sup  # type: ignore[assignment]
-    if args.mature is not None or args.uncertainty is not None:
+    if args.mature is not None:
         base_keeper = es.settings
 
         def keeper_settings(*a: object, **k: object) -> es.AecSettings:
             s = base_keeper(*a, **k)  # type: ignore[arg-type]
-            if args.mature is not None:
-                s.linear = dataclasses.replace(s.linear, mature_s=args.mature)
-            if args.uncertainty is not None:
-                s.linear = dataclasses.replace(s.linear, uncertainty=args.uncertainty)
+            s.linear = dataclasses.replace(s.linear, mature_s=args.mature)
             return s
         es.settings = keeper_settings  # type: ignore[assignment]
     sets = tuple(SETS[n] for n in args.sets)

@@ -102,16 +102,18 @@ stays near its start). The error there looked like a talker to the per-bin detec
 held-out-3's voices 4 s after a same-delay room change (room 33) a far-end vowel put 95 % of
 the "near-end" excess in two bins at 450-500 Hz, and 80 ms of echo went back out (every
 250 ms window kept 25 dB only 4.25 s after the change); on held-out-5 at 10 ms / 0 dB three
-such bursts held 99 % of the echo left (ERLE 24.8 dB). The residual the detector expects now
-includes the Kalman prediction of what that uncertainty lets through, ``uncertainty`` times
-``sum_j P_j |X_j|^2`` per bin (0.5): room 33 recovers in 0.5 s, and the lowest ERLE over
-10-200 ms rose on every set (tuning 27.5 -> 56.4, tuning-2 29.2 -> 46.0, held-out 28.4 ->
-52.0, held-out-4 29.7 -> 52.3, held-out-5 24.8 -> 28.3 dB; held-out-2 and -3 unchanged).
-The cost is near-end frames sent in double talk where the filter stays unsure, in long
-reverberation and early in a call: with the talker 10 s in, tuning-2 lost 5-10 points
-(e.g. 50 ms / +2 dB 77 -> 70 %) and held-out-3 4-16 (50 ms / +2 dB 84 -> 68 %), held-out
-up to 5, the other sets 0-2; 0.25 lost less (tuning-2 and held-out-3 at +2 dB 74-79 %) but
-left room 33 at 4.25 s.
+such bursts held 99 % of the echo left (ERLE 24.8 dB). Tried and dropped
+(decided for the talker): adding to the residual the detector expects the Kalman prediction
+of what that uncertainty lets through (``sum_j P_j |X_j|^2`` per bin, weighted 0.5). Room 33
+then recovered in 0.5 s and the lowest ERLE over 10-200 ms rose on every set (tuning 27.5 ->
+56.4, tuning-2 29.2 -> 46.0, held-out 28.4 -> 52.0, held-out-4 29.7 -> 52.3, held-out-5
+24.8 -> 28.3 dB), but the filter stays unsure early in a call and in long rooms, and there
+the talker went too: near-end frames sent with the talker 4 s in, tuning at 100 ms / 0 dB
+92 -> 83 %, held-out at 60 ms / 0 dB 90 -> 83 %; 10 s in, held-out-3 at +2 dB 84 -> 68 %,
+tuning-2 77-87 -> 70-81 %; a talker as loud as the echo in a 0.7 s room came out distorted
+(correlation 0.85+ -> 0.68, tests/voice/test_echo_suppressor.py). A weight of 0.25 cost
+about half (tuning 88 %) and left room 33 at 4.25 s; applying it only on a settled filter
+kept the talker and gained nothing.
 
 AEC3's output comes ``lag`` samples after its input (:func:`aec3_lag`, 15 ms with noise
 suppression at 48 kHz), so the replacement and the decisions are delayed as much.
@@ -305,11 +307,6 @@ class NearEndKeeper:
         residual = (self._ne / (self._ny + 1e-20)) * py  # the linear error echo alone would leave
         res_sum = float(residual.sum())
         self._unexplained.append(float(pe.sum()) / res_sum if self.trusted and res_sum > 0.0 else math.inf)
-        if self.s.uncertainty > 0.0:
-            # what the filter's own uncertainty in each bin lets through (the Kalman prediction of
-            # its error power from the coefficients' variance): no evidence of a talker
-            unc = np.einsum("pk,pk->k", lin._X.real ** 2 + lin._X.imag ** 2, lin._P).astype(np.float64)
-            residual = residual + self.s.uncertainty * unc
         expected = self._oversub * residual
         excess = np.maximum(pe - expected, 0.0)
         near = float(excess.sum())

@@ -29,8 +29,8 @@ the third round (the long-tail stage): the round was tuned on :data:`TUNING` and
 held-out 4 was measured once, at the end. :data:`HELD_OUT_5` (six languages, image-source
 shoebox rooms: :mod:`vrdiplomacy.voice.shoebox`) was built before the sixth round (a filter
 trusted too soon, :attr:`~vrdiplomacy.voice.linearecho.LinearSettings.mature_s`), measured once
-after its first change and then looked at for the second (the filter's own uncertainty in the
-detector); :data:`HELD_OUT_6` was built after the round's last change and measured once.
+after its change and then looked at for a second one, dropped (the filter's own uncertainty in
+the detector); :data:`HELD_OUT_6` was built after that and measured once.
 """
 
 from __future__ import annotations

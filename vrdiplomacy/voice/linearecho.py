@@ -54,9 +54,7 @@ class LinearSettings:
     far-end sound is trusted on that looser ratio, until it stays above it for ``unsettle_ms``
     (``settled_trust_db`` = ``trust_db``: as on main 2f3c005). Double talk is detected only on
     a filter that has stayed trusted through ``mature_s`` of far-end sound (0: as on main
-    f0920d4). The residual the detector expects includes ``uncertainty`` times what the
-    filter's own uncertainty lets through per bin (the Kalman prediction ``sum_j P_j |X_j|^2``;
-    0: as on main f0920d4).
+    f0920d4).
 
     Replacement: wherever double talk was detected and AEC3's output is ``mute_db`` below
     the replacement (-100 dB: wherever double talk was detected; while the far end talks,
@@ -108,7 +106,6 @@ class LinearSettings:
     settled_s: float = 3.0
     unsettle_ms: float = 300.0
     mature_s: float = 0.5
-    uncertainty: float = 0.5
 
 
 class LinearEcho:
