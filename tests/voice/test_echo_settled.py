@@ -12,23 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from scipy.signal import fftconvolve
-from speechlike import talk
+from speechlike import long_room, talk
 
 from vrdiplomacy.voice.doubletalk import LinearSettings, NearEndKeeper
 
 FS, N = 48000, 480
-
-
-def long_room(seed: int, t60_s: float, gain_db: float) -> np.ndarray:
-    """A direct path (15 % of the energy), then exponentially decaying noise from 5 ms on,
-    as long as its reverberation time."""
-    rng = np.random.default_rng(seed)
-    n = int(t60_s * FS)
-    h = rng.standard_normal(n) * np.exp(-6.91 * np.arange(n) / (t60_s * FS))
-    h[: int(0.005 * FS)] = 0.0
-    h *= np.sqrt(0.85 / np.sum(h**2))
-    h[0] = np.sqrt(0.15)
-    return h * 10 ** (gain_db / 20)
 
 
 @dataclass

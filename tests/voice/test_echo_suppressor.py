@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.signal import fftconvolve
-from speechlike import talk
+from speechlike import long_room, talk
 
 from vrdiplomacy.errors import ConfigError
 from vrdiplomacy.voice import apm
@@ -22,18 +22,6 @@ from vrdiplomacy.voice.residual import (
 
 FS, N = 48000, 480
 T60_S = 0.7  # tuning-2's room: a tail far beyond the keeper's 250 ms filter
-
-
-def long_room(seed: int, t60_s: float, gain_db: float) -> np.ndarray:
-    """A direct path (15 % of the energy), then exponentially decaying noise from 5 ms on,
-    as long as its reverberation time."""
-    rng = np.random.default_rng(seed)
-    n = int(t60_s * FS)
-    h = rng.standard_normal(n) * np.exp(-6.91 * np.arange(n) / (t60_s * FS))
-    h[: int(0.005 * FS)] = 0.0
-    h *= np.sqrt(0.85 / np.sum(h**2))
-    h[0] = np.sqrt(0.15)
-    return h * 10 ** (gain_db / 20)
 
 
 def run(mic: np.ndarray, far: np.ndarray, suppress: bool) -> np.ndarray:
