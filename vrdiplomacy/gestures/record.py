@@ -25,7 +25,7 @@ import gzip
 import io
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -304,8 +304,3 @@ class Recorder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def iter_frames(path: str | Path) -> Iterator[InputFrame]:
-    """The frames of a recording (convenience over :func:`read_recording`)."""
-    yield from read_recording(path).frames
