@@ -479,16 +479,3 @@ def _check_role(e: RosterEntry, ident: VerifiedIdentity, roster: Roster) -> None
         raise CryptoError(f"roster: {ident.name!r} is listed as {e.role} but its certificate says {ident.role}")
     if e.role in ROSTER_SIGNER_ROLES and e.fingerprint not in (roster.authority, roster.next_authority):
         raise CryptoError(f"roster: {ident.name!r} is listed as {e.role} but is not the room authority")
-
-
-def verify_roster_chain(
-    rosters: Sequence[Roster], roots: Sequence[x509.Certificate], now: float, authority: bytes | None = None
-) -> VerifiedRoster:
-    """Verify a whole chain, oldest first; returns the newest verified roster."""
-    if not rosters:
-        raise CryptoError("empty roster chain")
-    current: VerifiedRoster | None = None
-    for r in rosters:
-        current = verify_roster(r, roots, now, current, authority=authority)
-    assert current is not None
-    return current
