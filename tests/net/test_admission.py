@@ -273,3 +273,17 @@ def _frames(data: bytes) -> list[bytes]:
     while (f := dec.next_frame()) is not None:
         out.append(f)
     return out
+
+
+def test_replaced_session_stops_instead_of_taking_the_seat_back(room) -> None:  # type: ignore[no-untyped-def]
+    """Two devices with one invitation: the newer one keeps the session; the older one is told
+    why and stops, rather than reconnecting and replacing the newer one in turn."""
+    pm, pki, chair = room
+    ch, fr = _secured(pm, pki, chair)
+    again = _add(pm, "France-2", "A1", fr.core.admission)
+    pm.run(20.0)  # many reconnect periods
+    replaced = [e for e in pm.of(fr, RelayError) if e.code == wire.ERR_REPLACED]
+    assert len(replaced) == 1 and replaced[0].fatal and "joined again" in replaced[0].message
+    assert fr.core.state == "closed"
+    assert again.core.state == "connected" and not [e for e in pm.of(again, RelayError) if e.code == wire.ERR_REPLACED]
+    assert len([s for s in pm.relay.sessions.values() if s.identity == "France"]) == 1

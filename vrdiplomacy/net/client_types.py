@@ -163,6 +163,9 @@ ClientEvent = (
     Connected | MemberUpdate | VoiceReceived | PoseReceived | RoomEventReceived | FloorChanged | MediaReady | Disconnected
     | ReconnectFailed | RelayError | RelayNotice
 )
+# not ERR_SEAT_TAKEN: retried until the seat is free. ERR_REPLACED: the same member (or its resume
+# token) came in on another connection; a client told so on its own connection stops, or the two
+# would take the session from each other in turn, without end
 FATAL_CODES = (wire.ERR_VERSION, wire.ERR_BAD_HELLO, wire.ERR_FULL, wire.ERR_NOT_INVITED,
-               wire.ERR_SECURED_ROOM, wire.ERR_SECURED_ONLY)  # not ERR_SEAT_TAKEN: retried until the seat is free
+               wire.ERR_SECURED_ROOM, wire.ERR_SECURED_ONLY, wire.ERR_REPLACED)
 MediaSink = Callable[[int, int, bytes], None]

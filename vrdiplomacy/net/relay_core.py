@@ -297,7 +297,8 @@ class RelayCore(RelayReception, RelaySpaces, RelayAdmission, RelayMedia, RelayFe
         s.conn = None
         if old is not None:
             old.session = None
-            self._close(old, wire.ERR_REPLACED, "resumed on another connection", now)
+            self._close(old, wire.ERR_REPLACED, "taken over: the same member joined again on another connection "
+                        "(another device or program with this invitation or session)", now)
 
     def _room(self, key: str, name: str, authority: str = "") -> Room:
         room = self.rooms.get(key)

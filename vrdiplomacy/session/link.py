@@ -27,6 +27,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from vrdiplomacy.net.client_core import LINK_CAUSES, Connected, Disconnected, ReconnectFailed, RelayError
+from vrdiplomacy.net.wire import ERR_REPLACED
 
 
 @dataclass
@@ -91,7 +92,9 @@ class LinkStatus:
                 self.cause, self.reason = ev.cause, ev.reason  # joining: said by the caller once it gives up
         elif isinstance(ev, RelayError) and ev.fatal:
             self.state = "closed"
-            self.cause, self.reason = "refused", f"refused by the relay: {ev.message}"
+            # taken over by the same member elsewhere: the relay's words say it all
+            told = ev.message if ev.code == ERR_REPLACED else f"refused by the relay: {ev.message}"
+            self.cause, self.reason = "refused", told
             self._say(f"connection lost: {self.reason}")
 
     def _failed(self, cause: str, reason: str, now: float) -> None:
@@ -112,7 +115,7 @@ class LinkStatus:
 
     def what(self) -> str:
         """What broke the link, in words ("heartbeat timeout", "relay closed the connection", …)."""
-        if self.cause == "refused" and self.reason.startswith("refused by the relay"):
+        if self.cause == "refused" and self.reason.startswith(("refused by the relay", "taken over")):
             return self.reason
         return LINK_CAUSES.get(self.cause, self.reason or "network error")
 
