@@ -81,6 +81,28 @@ def test_wrong_fingerprint_is_refused() -> None:
     asyncio.run(main())
 
 
+def test_a_port_that_does_not_speak_tls_is_named_at_once() -> None:
+    """An HTTP server on the port given as the relay's: the client says the port does not speak
+    TLS, at once, instead of retrying until its connect timeout (30 s here) with OpenSSL's words."""
+    async def main() -> None:
+        async def http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(1024)
+            writer.write(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(http, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        t0 = time.monotonic()
+        with pytest.raises(RelayConnectError, match="does not speak TLS .*not a vrdiplomacy relay port") as got:
+            async with connect("127.0.0.1", port, "ab" * 32, "alice", "s1", connect_timeout=30.0):
+                pass
+        assert got.value.cause == "tls" and time.monotonic() - t0 < 15.0  # not after the 30 s timeout
+        server.close()
+
+    asyncio.run(main())
+
+
 def _start_relay(state: Path, port: int) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "vrdiplomacy", "-q", "relay", "--listen", f"127.0.0.1:{port}", "--state-dir", str(state)],

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import errno
 import logging
 import socket
 import ssl
@@ -51,6 +50,7 @@ from vrdiplomacy.net.client_core import (
     RoomEventReceived,
     VoiceReceived,
 )
+from vrdiplomacy.net.client_types import connect_failure, not_tls
 from vrdiplomacy.net.pose import LatePose, PoseDecoder, PoseEncoder
 from vrdiplomacy.net.resume_file import ResumeFile, resume_path
 from vrdiplomacy.net.spaces import SPACE_STREAMS
@@ -400,6 +400,13 @@ class Client:
                 )
             except (OSError, ssl.SSLError, asyncio.TimeoutError) as e:
                 cause, why = self._last_failure = connect_failure(e, self.host, self.port, self.connect_timeout)
+                if not_tls(e) and len(self.addresses) == 1 and not self._first.done():
+                    # something that is not a TLS server answered: retrying will not change that
+                    self.core.close()
+                    self._fail(RelayConnectError(
+                        f"{self.host}:{self.port} does not speak TLS ({e.reason or e}): not a vrdiplomacy relay port "
+                        "(the relay prints the port it listens on: 'listening on HOST:PORT')", "tls"))
+                    return
                 self.core.connection_lost(self._loop.time(), why, cause)
                 if len(self.addresses) > 1:
                     self._address = (self._address + 1) % len(self.addresses)
@@ -578,26 +585,6 @@ class Client:
             self.pose_late += 1
         except ProtocolError:
             self.pose_undecodable += 1
-
-
-def connect_failure(e: BaseException, host: str, port: int, timeout: float) -> tuple[str, str]:
-    """(cause, reason) of a failed connection attempt (see ``client_core.LINK_CAUSES``): refused
-    (nothing listens, or what accepted closed at once: the relay is gone), no answer, unreachable,
-    TLS, or another network error."""
-    where = f"{host}:{port}"
-    if isinstance(e, ConnectionRefusedError):
-        return "refused", f"refused: nothing accepts connections at {where}"
-    if isinstance(e, (ConnectionResetError, ConnectionAbortedError, ssl.SSLEOFError)):
-        return "refused", f"refused: {where} closed the connection before the TLS handshake ended"
-    if isinstance(e, (asyncio.TimeoutError, TimeoutError)):
-        return "timeout", f"no answer from {where} within {timeout:g} s"
-    if isinstance(e, ssl.SSLError):
-        return "tls", f"TLS error with {where}: {e.reason or e}"
-    if isinstance(e, OSError) and e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN):
-        return "unreachable", f"cannot reach {where}: {e.strerror}"
-    if isinstance(e, OSError):
-        return "error", f"cannot connect to {where}: {e.strerror or e}"
-    return "error", f"cannot connect to {where}: {e}"
 
 
 @contextlib.asynccontextmanager

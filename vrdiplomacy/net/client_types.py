@@ -6,6 +6,9 @@ stays about the state machine. See that module for what each event means to the 
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -169,3 +172,33 @@ ClientEvent = (
 FATAL_CODES = (wire.ERR_VERSION, wire.ERR_BAD_HELLO, wire.ERR_FULL, wire.ERR_NOT_INVITED,
                wire.ERR_SECURED_ROOM, wire.ERR_SECURED_ONLY, wire.ERR_REPLACED)
 MediaSink = Callable[[int, int, bytes], None]
+
+
+NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "HTTPS_PROXY_REQUEST", "UNKNOWN_PROTOCOL",
+                     "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE"})
+
+
+def not_tls(e: BaseException) -> bool:
+    """Whether a failed handshake means the other end does not speak TLS at all (an HTTP server,
+    a plain-text port): the TLS errors OpenSSL gives for bytes that are not a TLS record."""
+    return isinstance(e, ssl.SSLError) and e.reason in NOT_TLS
+
+
+def connect_failure(e: BaseException, host: str, port: int, timeout: float) -> tuple[str, str]:
+    """(cause, reason) of a failed connection attempt (see ``client_core.LINK_CAUSES``): refused
+    (nothing listens, or what accepted closed at once: the relay is gone), no answer, unreachable,
+    TLS, or another network error."""
+    where = f"{host}:{port}"
+    if isinstance(e, ConnectionRefusedError):
+        return "refused", f"refused: nothing accepts connections at {where}"
+    if isinstance(e, (ConnectionResetError, ConnectionAbortedError, ssl.SSLEOFError)):
+        return "refused", f"refused: {where} closed the connection before the TLS handshake ended"
+    if isinstance(e, (asyncio.TimeoutError, TimeoutError)):
+        return "timeout", f"no answer from {where} within {timeout:g} s"
+    if isinstance(e, ssl.SSLError):
+        return "tls", f"TLS error with {where}: {e.reason or e}"
+    if isinstance(e, OSError) and e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN):
+        return "unreachable", f"cannot reach {where}: {e.strerror}"
+    if isinstance(e, OSError):
+        return "error", f"cannot connect to {where}: {e.strerror or e}"
+    return "error", f"cannot connect to {where}: {e}"
