@@ -144,8 +144,14 @@ async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable
 
 
 def check_job(job: LiveVote) -> None:
+    from vrdiplomacy.crypto.roster import MAX_MEMBERS
+
     if job.until not in ("tallied", "cast"):
         raise ConfigError("--until is tallied or cast")
+    m = job.manifest
+    if m is not None and len(members := {*m.voters, *m.trustees, m.chair}) > MAX_MEMBERS:
+        raise ConfigError(f"the vote names {len(members)} voters, trustees and chair, but a room's roster holds "
+                          f"at most {MAX_MEMBERS} members and the chair opens only once all of them are in it")
     if job.manifest is not None and "@" in job.vote_id:
         raise ConfigError(f"a vote's label has no '@' (the meeting session's nonce is added to it): {job.vote_id!r}")
     if job.until == "cast" and job.choice is None:
