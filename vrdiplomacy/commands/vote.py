@@ -11,9 +11,10 @@ In a secured room on a relay (the identity options are those of ``vrdiplomacy jo
     vrdiplomacy vote follow item-4/1 --board board.json  RELAY+IDENTITY   # a trustee or observer
 
 The chair opens once every voter and trustee is in the signed roster; trustees' clients take part in
-the key ceremony and the decryption by themselves; everyone prints the same result. The vote's id
-is its label with the meeting session's nonce added (``item-4/1@3f9c…``): a vote of an earlier
-meeting in the same room opens nowhere. In a running ``vrdiplomacy join``, the same votes are
+the key ceremony and the decryption by themselves; everyone prints the same result, and meanwhile
+whom the vote waits for (members not in the room yet, trustees, voters who have not voted). The
+vote's id is its label with the meeting session's nonce added (``item-4/1@3f9c…``): a vote of an
+earlier meeting in the same room opens nowhere. In a running ``vrdiplomacy join``, the same votes are
 ``vrdiplomacy meeting vote-open|vote-cast|vote-close|vote-status``.
 """
 
