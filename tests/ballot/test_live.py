@@ -16,7 +16,7 @@ from harness import Pki, codes_agree, member, until
 
 from vrdiplomacy.ballot.board import verify_board
 from vrdiplomacy.ballot.election import Manifest
-from vrdiplomacy.ballot.live import LiveVote, VoteTimeout, run_live
+from vrdiplomacy.ballot.live import LiveVote, VoteTimeout, name_list, run_live, waiting_for
 from vrdiplomacy.net.relay_server import EmbeddedRelay
 
 
@@ -64,13 +64,47 @@ def test_live_vote_waits_for_the_electorate_and_times_out() -> None:
             await until(lambda: codes_agree([ch]), 20, "the chair's room code")
             assert ch.task is not None
             ch.task.cancel()
-            m = Manifest("v", "1", "q", voters=("Absent",), trustees=("Chair",), threshold=1, chair="Chair")
+            m = Manifest("v", "1", "q", voters=("Absent", "Chair"), trustees=("Chair", "Away"), threshold=1,
+                         chair="Chair")
             said: list[str] = []
-            with pytest.raises(VoteTimeout, match="not open"):
+            with pytest.raises(VoteTimeout, match="not open after 1 s; waiting for Absent and Away to join the room"):
                 await run_live(ch.client, ch.secure, "Chair", LiveVote("v", manifest=m, timeout=1.0), said.append)
-            assert not [s for s in said if s.startswith("vote")]  # nothing opened while a voter is missing
+            # nothing opened while a voter is missing; it said whom it waits for, once (nothing changed)
+            assert [s for s in said if s.startswith("vote")] == [
+                "vote v: waiting for Absent and Away to join the room (2 of the 3 voters and trustees not in its roster yet)"
+            ], said
 
     asyncio.run(main())
+
+
+def test_the_wait_line_names_whom_each_stage_waits_for() -> None:
+    from pump import room
+
+    r = room(["France", "Germany", "Italy"])
+    m = Manifest("v", "1", "q", voters=("France", "Germany", "Italy"), trustees=("Chair", "France", "Germany"),
+                 threshold=3, chair="Chair")
+    germany = r.cores.pop("Germany")  # not here for the key ceremony
+    r.cores["Chair"].open(m)
+    r.pump()
+    b = r.cores["Chair"].boards["v"]
+    assert waiting_for(b) == "key ceremony: waiting for trustee Germany"
+    r.cores["Germany"] = germany
+    for sender, payload in r.log:  # Germany's client catches up and takes its part
+        germany.receive(payload, sender)
+    r.pump()
+    assert b.stage == "open" and waiting_for(b) == "waiting for France, Germany and Italy to vote (0 of 3 voted)"
+    r.cores["France"].cast("v", "yes")
+    r.pump()
+    assert waiting_for(b) == "waiting for Germany and Italy to vote (1 of 3 voted)"
+    del r.cores["Germany"], r.cores["France"]  # they leave before decrypting
+    r.cores["Chair"].close("v")
+    r.pump()
+    assert waiting_for(b) == ("tally: waiting for trustees France and Germany to decrypt (1 of the 3 partial "
+                              "decryptions needed are in)")
+    assert waiting_for(None, ("Absent",), 4) == "waiting for Absent to join the room (1 of the 4 voters and trustees " \
+        "not in its roster yet)"
+    assert waiting_for(None) == ""
+    assert name_list([f"D{i}" for i in range(1, 14)]) == "D1, D2, D3, D4, D5, D6, D7, D8, D9, D10 and 3 more"
 
 
 def test_vote_cast_command_in_a_secured_room(tmp_path: Path) -> None:

@@ -244,8 +244,14 @@ def test_other_room_events_are_ignored() -> None:
     assert c.counters.received == 0 and c.next_event() is None
 
 
-def test_an_opening_too_large_for_one_sealed_event_is_refused() -> None:
-    c = VoteCore("Chair", lambda s: s == "Chair")
+def test_an_opening_too_large_for_one_sealed_event_goes_in_parts() -> None:
     voters = tuple(f"Delegation of the Republic number {i:04d}" for i in range(400))
-    with pytest.raises(ConfigError, match="sealed room event"):
-        c.open(secret_manifest(voters))
+    r = opened(voters[:1], voters[1:2])
+    r.cores["Chair"].open(secret_manifest(voters, "item-4/2"))
+    r.pump()
+    sent = [p for s, p in r.log if s == "Chair" and wire.parse(p).vote_id == "item-4/2"]
+    assert len(sent) == 3 and all(wire.parse(p).kind == wire.OPEN_PART and len(p) <= 7600 for p in sent)
+    assert {b.stage for b in boards(r, "item-4/2")} == {"open"}
+    r.cores[voters[1]].cast("item-4/2", "no")
+    r.pump()
+    assert all(voters[1] in b.ballots for b in boards(r, "item-4/2"))

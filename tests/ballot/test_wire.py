@@ -43,6 +43,7 @@ VECTORS: list[tuple[wire.VoteMessage, str]] = [
      "560102" "000176" "01" "01" "da80862773358b466ffadfe0b3293ab3d9fd53c5ea6c955358f568322daf6a57"
      + "09" + z(31) + "0a" + z(31) + "e882b131016b52c1d3337080187cf768423efccbb517bb495ab812c4160ff44e"),
     (wire.Shares("v", 1, ((2, bytes(range(80))),)), "560103" "000176" "01" "01" "02" + bytes(range(80)).hex()),
+    (wire.OpenPart("v", 1, 2, b"ab"), "56010c" "000176" "0001" "0002" "0002" "6162"),
 ]
 
 

@@ -89,9 +89,10 @@ class Board:
             self.stage = "open"
 
     @classmethod
-    def opened(cls, sender: str, msg: wire.Open) -> Board:
+    def opened(cls, sender: str, msg: wire.Open, parts: list[wire.OpenPart] | None = None) -> Board:
+        """The board of the vote ``msg`` opens; ``parts``: the pieces it came in (its first entries)."""
         b = cls(msg.manifest)
-        b.entries.append(Entry(sender, bytes(msg)))
+        b.entries.extend(Entry(sender, bytes(p)) for p in (parts or [msg]))
         return b
 
     # ------------------------------------------------------------ input
@@ -129,7 +130,7 @@ class Board:
 
     def _apply(self, sender: str, msg: wire.VoteMessage) -> None:
         m = self.manifest
-        if isinstance(msg, wire.Open):
+        if isinstance(msg, (wire.Open, wire.OpenPart)):
             raise ProtocolError("vote already open")
         if isinstance(msg, wire.Close):
             if sender != m.chair:
@@ -306,17 +307,33 @@ class Board:
         }, indent=1)
 
 
-def replay(entries: list[tuple[str, bytes]]) -> Board:
-    """A board rebuilt from ``(sender, message bytes)``; the first must be the opening."""
+def opening(entries: list[tuple[str, bytes]]) -> tuple[Board, int]:
+    """The board that the first of ``(sender, message bytes)`` open (the opening, or all of its
+    parts from one sender), and how many entries that took; ProtocolError if they do not."""
     if not entries:
         raise ProtocolError("empty board")
+    chair = entries[0][0]
     first = wire.parse(entries[0][1])
+    parts: list[wire.OpenPart] | None = None
+    if isinstance(first, wire.OpenPart):
+        parts = []
+        for sender, data in entries[:first.count]:
+            p = wire.parse(data)
+            if sender != chair or not isinstance(p, wire.OpenPart):
+                raise ProtocolError("an opening in parts is interrupted")
+            parts.append(p)
+        first = wire.join_open(parts)
     if not isinstance(first, wire.Open):
         raise ProtocolError("a board starts with the vote's opening")
-    if first.manifest.chair != entries[0][0]:
+    if first.manifest.chair != chair:
         raise ProtocolError("the vote was not opened by its chair")
-    b = Board.opened(entries[0][0], first)
-    for sender, data in entries[1:]:
+    return Board.opened(chair, first, parts), len(parts or [first])
+
+
+def replay(entries: list[tuple[str, bytes]]) -> Board:
+    """A board rebuilt from ``(sender, message bytes)``; the first must be the opening."""
+    b, n = opening(entries)
+    for sender, data in entries[n:]:
         try:
             msg = wire.parse(data)
         except ProtocolError as e:

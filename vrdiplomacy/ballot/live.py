@@ -11,6 +11,11 @@ the core answers on the ``vote`` stream. Depending on :class:`LiveVote`:
   (then for the tally, if it is also a trustee or asked to);
 * a **trustee** runs its part of the key ceremony and the decryption by itself while it follows.
 
+Whatever its part, a client says whom the vote waits for whenever that changes (at most every
+:data:`WAIT_REPORT_S` within a stage; :func:`waiting_for`): the voters and trustees not in the
+roster yet, the trustees of the key ceremony, the voters who have not voted, the trustees of the
+tally. A timeout names them too.
+
 Vote events that come without a verified sender (a room without end-to-end encryption) are
 dropped: a vote needs signed events. Who may chair is read from the signed roster (room role
 chair or host). It writes the board (JSON) when asked, for ``vrdiplomacy vote verify``.
@@ -19,7 +24,7 @@ chair or host). It writes the board (JSON) when asked, for ``vrdiplomacy vote ve
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -55,6 +60,38 @@ class VoteTimeout(VrdError):
     """The vote did not reach the awaited stage in time, or failed (its board says why)."""
 
 
+WAIT_REPORT_S = 5.0  # within one stage, a changed wait line is said at most this often
+
+
+def name_list(names: Sequence[str], most: int = 10) -> str:
+    """``names`` in a sentence: "France", "France and Italy", "France, Germany and Italy"; past
+    ``most`` names, the first ``most`` and "and 12 more"."""
+    if len(names) > most:
+        return ", ".join(names[:most]) + f" and {len(names) - most} more"
+    return " and ".join(n for n in (", ".join(names[:-1]), names[-1] if names else "") if n)
+
+
+def waiting_for(b: Board | None, missing: Sequence[str] = (), expected: int = 0) -> str:
+    """Whom a vote waits for, in a sentence ("" when nobody): before the opening, the ``missing``
+    of the ``expected`` voters and trustees who are not in the room's roster yet; then the trustees
+    of the key ceremony, the voters who have not voted, the trustees of the tally."""
+    if b is None:
+        return (f"waiting for {name_list(missing)} to join the room ({len(missing)} of the {expected} voters and "
+                "trustees not in its roster yet)") if missing else ""
+    m = b.manifest
+
+    def trustees(absent: Sequence[str]) -> str:
+        return f"trustee{'s' if len(absent) > 1 else ''} {name_list(absent)}"
+    if b.stage == "ceremony" and (absent := b.absent_trustees()):
+        return f"key ceremony: waiting for {trustees(absent)}"
+    if b.stage == "open" and (left := b.not_voted()):
+        return f"waiting for {name_list(left)} to vote ({len(m.voters) - len(left)} of {len(m.voters)} voted)"
+    if b.stage == "closed" and (absent := b.absent_trustees()):
+        return (f"tally: waiting for {trustees(absent)} to decrypt ({len(b.partials)} of the {m.threshold} "
+                "partial decryptions needed are in)")
+    return ""
+
+
 async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable[[str], None] = print,
                    clock: Callable[[], float] = time.time) -> Result | None:
     """Run ``job`` over a connected ``client`` (``vrdiplomacy.net.client_io.Client``) whose sealer
@@ -73,6 +110,8 @@ async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable
     opened = closed = cast_sent = False
     dropped = 0
     all_present_since: float | None = None
+    missing: list[str] = []
+    waiting, said_wait, said_stage, said_at = "", "", "", 0.0
 
     def flush() -> None:
         for stream, payload in core.data_to_send():
@@ -95,7 +134,8 @@ async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable
         now = clock()
         if now - start > job.timeout:
             b = board()
-            raise VoteTimeout(f"vote {job.vote_id}: still {b.stage if b else 'not open'} after {job.timeout:g} s")
+            raise VoteTimeout(f"vote {job.vote_id}: still {b.stage if b else 'not open'} after {job.timeout:g} s"
+                              + (f"; {waiting}" if waiting else ""))
         ev = await client.next_event(timeout=0.05)
         if isinstance(ev, RoomCodeChanged):
             say(f"room code: {ev.code}")
@@ -109,7 +149,7 @@ async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable
         m = job.manifest
         if m is not None and not opened:
             present = roster_names(room)
-            missing = [n for n in (*m.voters, *m.trustees) if n not in present]
+            missing = [n for n in dict.fromkeys((*m.voters, *m.trustees)) if n not in present]
             all_present_since = None if missing else (all_present_since if all_present_since is not None else now)
             nonce = meeting_nonce(room)
             if all_present_since is not None and now - all_present_since >= job.settle \
@@ -131,6 +171,14 @@ async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable
         flush()
         while (e := core.next_event()) is not None:
             show(e)
+        b = board()
+        if m is not None and not opened:
+            waiting, stage = waiting_for(None, missing, len(set(m.voters) | set(m.trustees))), "joining"
+        else:
+            waiting, stage = (waiting_for(b), b.stage) if b is not None else ("", "")
+        if waiting and waiting != said_wait and (stage != said_stage or now - said_at >= WAIT_REPORT_S):
+            say(f"vote {b.manifest.vote_id if b is not None else label}: {waiting}")
+            said_wait, said_stage, said_at = waiting, stage, now
         if b is not None:
             if job.until == "cast" and (me in b.ballots or me in b.recorded):
                 return None
@@ -144,8 +192,14 @@ async def run_live(client: Any, room: Any, me: str, job: LiveVote, say: Callable
 
 
 def check_job(job: LiveVote) -> None:
+    from vrdiplomacy.crypto.roster import MAX_MEMBERS
+
     if job.until not in ("tallied", "cast"):
         raise ConfigError("--until is tallied or cast")
+    m = job.manifest
+    if m is not None and len(members := {*m.voters, *m.trustees, m.chair}) > MAX_MEMBERS:
+        raise ConfigError(f"the vote names {len(members)} voters, trustees and chair, but a room's roster holds "
+                          f"at most {MAX_MEMBERS} members and the chair opens only once all of them are in it")
     if job.manifest is not None and "@" in job.vote_id:
         raise ConfigError(f"a vote's label has no '@' (the meeting session's nonce is added to it): {job.vote_id!r}")
     if job.until == "cast" and job.choice is None:

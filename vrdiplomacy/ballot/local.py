@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 
 from vrdiplomacy.ballot.board import Board
-from vrdiplomacy.ballot.election import Manifest
+from vrdiplomacy.ballot.election import MAX_TRUSTEES, MAX_VOTERS, Manifest
 from vrdiplomacy.ballot.protocol import VoteCore, VoteEvent
 from vrdiplomacy.errors import ConfigError
 
@@ -57,8 +57,10 @@ def simulate(voters: int, trustees: int, threshold: int, secret: bool = True, se
     The chair, the trustees and an observer run full cores (each verifies every ballot); the voters'
     ballots are made from the observer's election context, byte for byte what a voter's core sends.
     """
-    if voters < 1 or (secret and not 1 <= threshold <= trustees):
-        raise ConfigError("need at least one voter and 1 <= threshold <= trustees")
+    if not 1 <= voters <= MAX_VOTERS or (secret and not 1 <= trustees <= MAX_TRUSTEES):
+        raise ConfigError(f"a vote has 1 to {MAX_VOTERS} voters and 1 to {MAX_TRUSTEES} trustees")
+    if secret and not 1 <= threshold <= trustees:
+        raise ConfigError(f"the threshold is 1 to the number of trustees ({trustees}), not {threshold}")
     names = [f"Delegation {i + 1:03d}" for i in range(voters)]
     tnames = [f"Trustee {i + 1}" for i in range(trustees)] if secret else []
     room = LocalRoom.of([*tnames, "Observer"])

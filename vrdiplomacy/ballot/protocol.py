@@ -53,7 +53,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from vrdiplomacy.ballot import wire
-from vrdiplomacy.ballot.board import Board, Result
+from vrdiplomacy.ballot.board import Board, Result, opening
 from vrdiplomacy.ballot.ceremony import CeremonyError, Trustee
 from vrdiplomacy.ballot.election import Manifest, encrypt_ballot
 from vrdiplomacy.ballot.events import VoteEvent
@@ -62,8 +62,7 @@ from vrdiplomacy.ballot.sync import BoardSync
 from vrdiplomacy.errors import ConfigError, ProtocolError
 
 STREAM = wire.STREAM
-MAX_EVENT = 7600  # bytes of one vote message: a sealed room event carries about 8 KB
-RESTATE_OVERHEAD = 400  # a restated message carries its vote id and sender besides (see ballot/sync.py)
+MAX_EVENT = 7600  # bytes of one vote message: a sealed room event carries about 8 KB (larger openings go in parts)
 DEFAULT_DEADLINE_S = 120.0  # a secret ballot's key ceremony, and its tally after the close, must finish within this
 MAX_VOTES = 256  # votes one client keeps (the oldest tallied ones are dropped first)
 SESSION_SEP = "@"
@@ -123,6 +122,7 @@ class VoteCore(BoardSync):
         self._close_sent: set[str] = set()
         self._out: deque[tuple[str, bytes]] = deque()
         self._events: deque[VoteEvent] = deque(maxlen=4096)
+        self._opening: dict[str, list[wire.OpenPart]] = {}  # sender -> the parts of its opening so far
 
     # ------------------------------------------------------------ local actions
 
@@ -136,11 +136,14 @@ class VoteCore(BoardSync):
         stale = self._stale(manifest.vote_id)
         if stale:
             raise ConfigError(stale)
-        msg = wire.Open(manifest)
-        if len(bytes(msg)) > MAX_EVENT - RESTATE_OVERHEAD:
-            raise ConfigError(f"the vote's opening is {len(bytes(msg))} bytes, more than one sealed room event "
-                              f"carries ({MAX_EVENT - RESTATE_OVERHEAD} with room to restate it): fewer voters or shorter names")
-        self._send(msg)
+        # each message fits one sealed room event even when a member restates it (ballot/sync.py)
+        limit = MAX_EVENT - len(bytes(wire.Restated(manifest.vote_id, 0, 1, manifest.chair, b"")))
+        try:
+            msgs = wire.open_messages(manifest, limit)
+        except ProtocolError as e:
+            raise ConfigError(f"{e}: fewer voters or shorter names") from e
+        for msg in msgs:
+            self._send(msg)
 
     def cast(self, vote_id: str, choice: int | str) -> None:
         """Vote ``choice`` (option index or name) in ``vote_id``."""
@@ -215,6 +218,9 @@ class VoteCore(BoardSync):
         if isinstance(msg, wire.Open):
             self._opened(sender, msg, now)
             return
+        if isinstance(msg, wire.OpenPart):
+            self._open_part(sender, msg, now)
+            return
         b = self.boards.get(msg.vote_id)
         if b is None:
             if not self._keep_pending(sender, msg):
@@ -253,17 +259,13 @@ class VoteCore(BoardSync):
         """A board rebuilt from ``by``'s restated entries (see :mod:`vrdiplomacy.ballot.sync`),
         every message checked again here; None when it does not start with its chair's opening."""
         try:
-            first = wire.parse(entries[0][1])
+            b, n = opening(entries)
         except ProtocolError:
             return None
-        if not isinstance(first, wire.Open):
+        m = b.manifest
+        if not self.is_chair(m.chair) or self._stale(m.vote_id) or m.vote_id in self.boards:
             return None
-        m = first.manifest
-        chair = entries[0][0]
-        if chair != m.chair or not self.is_chair(chair) or self._stale(m.vote_id) or m.vote_id in self.boards:
-            return None
-        b = Board.opened(chair, first)
-        for sender, data in entries[1:]:
+        for sender, data in entries[n:]:
             try:
                 msg = wire.parse(data)
             except ProtocolError:
@@ -286,7 +288,33 @@ class VoteCore(BoardSync):
         """A restated board was confirmed: what we owe as a trustee on it."""
         self._act_as_trustee(b)
 
-    def _opened(self, sender: str, msg: wire.Open, now: float = 0.0) -> None:
+    def _open_part(self, sender: str, part: wire.OpenPart, now: float) -> None:
+        """A piece of an opening: kept until its last one (a sender's events arrive in order)."""
+        if not self.is_chair(sender):
+            self._opening.pop(sender, None)
+            self.counters.rejected += 1
+            self._events.append(VoteEvent("rejected", part.vote_id, sender, f"not the chair: {sender}"))
+            return
+        have = [] if part.index == 0 else self._opening.pop(sender, [])
+        if part.index != len(have) or (have and (have[0].vote_id, have[0].count) != (part.vote_id, part.count)):
+            self._opening.pop(sender, None)
+            self.counters.malformed += 1
+            self._events.append(VoteEvent("rejected", part.vote_id, sender,
+                                          f"malformed: opening part {part.index} of {part.count} out of sequence"))
+            return
+        have.append(part)
+        if len(have) < part.count:
+            self._opening[sender] = have
+            return
+        try:
+            whole = wire.join_open(have)
+        except ProtocolError as e:
+            self.counters.malformed += 1
+            self._events.append(VoteEvent("rejected", part.vote_id, sender, f"malformed: {e}"))
+            return
+        self._opened(sender, whole, now, have)
+
+    def _opened(self, sender: str, msg: wire.Open, now: float = 0.0, parts: list[wire.OpenPart] | None = None) -> None:
         m = msg.manifest
         if m.vote_id in self.boards:
             self.counters.rejected += 1
@@ -305,7 +333,7 @@ class VoteCore(BoardSync):
         if not self._room_for(m.vote_id):
             self.counters.rejected += 1
             return
-        b = Board.opened(sender, msg)
+        b = Board.opened(sender, msg, parts)
         self.boards[m.vote_id] = b
         self._since[m.vote_id] = (b.stage, now)
         self._events.append(VoteEvent("opened", m.vote_id, sender))

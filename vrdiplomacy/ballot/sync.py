@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from vrdiplomacy.ballot import wire
-from vrdiplomacy.ballot.board import Board
+from vrdiplomacy.ballot.board import MAX_REJECTED_KEPT, Board
+from vrdiplomacy.ballot.election import MAX_TRUSTEES, MAX_VOTERS
 from vrdiplomacy.ballot.events import VoteEvent
 from vrdiplomacy.errors import ProtocolError
 
@@ -49,7 +50,9 @@ SYNC_TRIES = 3
 SYNC_ANSWER_EVERY_S = 5.0  # a member's ask is not answered this soon after its previous one (no amplification)
 RESTATE_DONE = 4  # finished votes restated besides the running ones (older ones: the record)
 MAX_PENDING = 2000  # live vote messages kept per client while its boards are being restated
-MAX_RESTATED_ENTRIES = 4096  # entries of one restated board (a board keeps at most 1000 rejected ones)
+# entries of one restated board: its opening's parts, every trustee's commitment, shares and partial
+# decryption, every voter's ballot, the close or failure, and the rejected entries a board keeps
+MAX_RESTATED_ENTRIES = wire.MAX_OPEN_PARTS + 3 * MAX_TRUSTEES + MAX_VOTERS + 2 + MAX_REJECTED_KEPT
 MAX_BUILDING_BYTES = 16 << 20  # restated bytes held at once, all boards being built together
 
 

@@ -17,6 +17,13 @@ points and scalars 32 bytes)::
     kind 9 RESTATED  u16 position, u16 total, text original sender, blob original message
     kind 10 DIGEST   u16 count, 32-byte hash chain of the board's first count entries
     kind 11 FAIL     text reason (the chair: the tally's deadline passed)
+    kind 12 OPEN_PART  u16 index, u16 count, blob chunk: one piece of an opening too large for one
+                     room event (a big electorate); the chunks in order are the manifest's bytes
+
+An opening travels as one OPEN when it fits one room event (:func:`open_messages`), else as 2 to
+:data:`MAX_OPEN_PARTS` OPEN_PARTs in a row from the chair; the board keeps those parts as its first
+entries (each fits a room event, so a member can restate them), and :func:`join_open` makes the
+opening of them.
 
 Kinds 8–10 let a client that missed a vote's messages (a crashed trustee's new process, whose
 keys cannot open what was sealed before; a member who joined late) rebuild its board: one member
@@ -42,10 +49,12 @@ from vrdiplomacy.errors import CryptoError, ProtocolError
 STREAM = "vote"
 TAG = 0x56
 VERSION = 1
-OPEN, COMMIT, SHARES, BALLOT, RECORDED, CLOSE, PARTIAL, SYNC, RESTATED, DIGEST, FAIL = range(1, 12)
+OPEN, COMMIT, SHARES, BALLOT, RECORDED, CLOSE, PARTIAL, SYNC, RESTATED, DIGEST, FAIL, OPEN_PART = range(1, 13)
 KIND_NAMES = {OPEN: "open", COMMIT: "commit", SHARES: "shares", BALLOT: "ballot", RECORDED: "recorded",
-              CLOSE: "close", PARTIAL: "partial", SYNC: "sync", RESTATED: "restated", DIGEST: "digest", FAIL: "fail"}
+              CLOSE: "close", PARTIAL: "partial", SYNC: "sync", RESTATED: "restated", DIGEST: "digest", FAIL: "fail",
+              OPEN_PART: "open-part"}
 DIGEST_BYTES = 32
+MAX_OPEN_PARTS = 128  # an opening of up to ~900 KB: 4096 voters with names of up to ~200 bytes
 
 
 def _head(kind: int, vote_id: str) -> Writer:
@@ -65,6 +74,50 @@ class Open:
         w = Writer().u8(TAG).u8(VERSION).u8(OPEN)
         self.manifest.write(w)
         return bytes(w)
+
+
+@dataclass(frozen=True)
+class OpenPart:
+    """Piece ``index`` of ``count`` of the opening of ``vote_id`` (its manifest's bytes, cut in order)."""
+
+    vote_id: str
+    index: int
+    count: int
+    chunk: bytes
+    kind = OPEN_PART
+
+    def __bytes__(self) -> bytes:
+        return bytes(_head(OPEN_PART, self.vote_id).u16(self.index).u16(self.count).blob(self.chunk))
+
+
+def open_messages(manifest: Manifest, limit: int) -> list[Open] | list[OpenPart]:
+    """The messages that open ``manifest``, none longer than ``limit`` bytes: one :class:`Open`
+    when it fits, else :class:`OpenPart` pieces (ProtocolError when more than
+    :data:`MAX_OPEN_PARTS` would be needed)."""
+    whole = Open(manifest)
+    if len(bytes(whole)) <= limit:
+        return [whole]
+    data = bytes(manifest)
+    step = limit - len(bytes(OpenPart(manifest.vote_id, 0, 0, b"")))
+    count = -(-len(data) // step) if step > 0 else MAX_OPEN_PARTS + 1
+    if count > MAX_OPEN_PARTS:
+        raise ProtocolError(f"the vote's opening is {len(bytes(whole))} bytes, more than {MAX_OPEN_PARTS} room events "
+                            f"carry ({MAX_OPEN_PARTS * max(step, 0)} bytes)")
+    return [OpenPart(manifest.vote_id, i, count, data[i * step:(i + 1) * step]) for i in range(count)]
+
+
+def join_open(parts: list[OpenPart]) -> Open:
+    """The opening that ``parts`` (all of them, in order) carry; ProtocolError if they do not make one."""
+    if not parts or len(parts) != parts[0].count:
+        raise ProtocolError(f"an opening in {parts[0].count if parts else '?'} parts, {len(parts)} given")
+    vid = parts[0].vote_id
+    for i, p in enumerate(parts):
+        if p.index != i or p.count != len(parts) or p.vote_id != vid:
+            raise ProtocolError(f"opening part {p.index} of {p.count} ({p.vote_id!r}) out of sequence")
+    m = Manifest.parse(b"".join(p.chunk for p in parts))
+    if m.vote_id != vid:
+        raise ProtocolError(f"the parts of {vid!r} open {m.vote_id!r}")
+    return Open(m)
 
 
 @dataclass(frozen=True)
@@ -191,7 +244,7 @@ class Digest:
         return bytes(_head(DIGEST, self.vote_id).u16(self.count).raw(self.digest))
 
 
-VoteMessage = Open | Commit | Shares | Cast | RecordedCast | Close | Partial | Fail
+VoteMessage = Open | OpenPart | Commit | Shares | Cast | RecordedCast | Close | Partial | Fail
 SyncMessage = Sync | Restated | Digest
 
 
@@ -241,6 +294,11 @@ def parse(data: bytes) -> VoteMessage | SyncMessage:
                     raise ProtocolError(f"restated entry {pos} of {total}")
             elif kind == DIGEST:
                 msg = Digest(vid, r.u16(), r.take(DIGEST_BYTES))
+            elif kind == OPEN_PART:
+                index, count = r.u16(), r.u16()
+                msg = OpenPart(vid, index, count, r.blob())
+                if not (2 <= count <= MAX_OPEN_PARTS and index < count):
+                    raise ProtocolError(f"opening part {index} of {count}")
             else:
                 raise ProtocolError(f"unknown vote message kind {kind}")
     except CryptoError as e:

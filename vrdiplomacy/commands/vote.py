@@ -11,9 +11,10 @@ In a secured room on a relay (the identity options are those of ``vrdiplomacy jo
     vrdiplomacy vote follow item-4/1 --board board.json  RELAY+IDENTITY   # a trustee or observer
 
 The chair opens once every voter and trustee is in the signed roster; trustees' clients take part in
-the key ceremony and the decryption by themselves; everyone prints the same result. The vote's id
-is its label with the meeting session's nonce added (``item-4/1@3f9c…``): a vote of an earlier
-meeting in the same room opens nowhere. In a running ``vrdiplomacy join``, the same votes are
+the key ceremony and the decryption by themselves; everyone prints the same result, and meanwhile
+whom the vote waits for (members not in the room yet, trustees, voters who have not voted). The
+vote's id is its label with the meeting session's nonce added (``item-4/1@3f9c…``): a vote of an
+earlier meeting in the same room opens nowhere. In a running ``vrdiplomacy join``, the same votes are
 ``vrdiplomacy meeting vote-open|vote-cast|vote-close|vote-status``.
 """
 
@@ -48,6 +49,9 @@ def _live(p: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from vrdiplomacy.ballot.election import MAX_TRUSTEES, MAX_VOTERS
+    from vrdiplomacy.crypto.roster import MAX_MEMBERS
+
     sub = parser.add_subparsers(dest="action", metavar="ACTION", title="actions", required=True)
     v = sub.add_parser("verify", help="verify a published bulletin board offline (exit 0 if it holds, 1 if not)",
                        description="Replay a vote's bulletin board: check every commitment, ballot proof and "
@@ -56,8 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     s = sub.add_parser("simulate", help="run a whole vote among simulated delegations and write its board",
                        description="Run a vote in-process with the real protocol cores (chair, trustees, "
                        "observer; voters' ballots as their clients make them) and write the observer's board.")
-    s.add_argument("--voters", type=int, default=50, help="number of voting delegations (default 50)")
-    s.add_argument("--trustees", type=int, default=3, help="trustees holding key shares (default 3)")
+    s.add_argument("--voters", type=int, default=50,
+                   help=f"number of voting delegations, 1 to {MAX_VOTERS} (default 50)")
+    s.add_argument("--trustees", type=int, default=3,
+                   help=f"trustees holding key shares, 1 to {MAX_TRUSTEES} (default 3)")
     s.add_argument("--threshold", type=int, default=2, help="trustees needed to decrypt (default 2)")
     s.add_argument("--recorded", action="store_true", help="a recorded vote (plain signed choices) instead")
     s.add_argument("--seed", type=int, default=None, help="seed of the random choices (default: a fresh one each run)")
@@ -68,7 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--item", required=True, help="the agenda item it decides")
     o.add_argument("--question", required=True, help="the question put to the vote")
     o.add_argument("--options", type=_names, default=("yes", "no", "abstain"), help="the choices, comma-separated (default yes,no,abstain)")
-    o.add_argument("--voters", type=_names, required=True, help="who votes: certificate names, comma-separated")
+    o.add_argument("--voters", type=_names, required=True,
+                   help=f"who votes: certificate names, comma-separated; all must be in the room, whose roster holds "
+                   f"at most {MAX_MEMBERS} members (chair and trustees included)")
     o.add_argument("--trustees", type=_names, help="secret vote: who holds key shares, certificate names comma-separated (required without --recorded)")
     o.add_argument("--threshold", type=int, help="secret vote: trustees needed to decrypt (default: all)")
     o.add_argument("--recorded", action="store_true", help="a recorded vote: plain signed choices, shown per delegation")
@@ -125,8 +133,6 @@ def run(args: argparse.Namespace) -> int:
     from vrdiplomacy.ballot.local import describe, simulate
 
     if args.action == "simulate":
-        if args.voters > 4096 or args.trustees > 32:
-            raise ConfigError("at most 4096 voters and 32 trustees")
         board, _ = simulate(args.voters, args.trustees, args.threshold, secret=not args.recorded, seed=args.seed)
         args.out.write_text(board.to_json())
         print("\n".join(describe(board)))
