@@ -50,3 +50,23 @@ def test_unreadable_or_malformed_board_is_a_one_line_error(tmp_path: Path, capsy
     junk.write_text("{ not json")
     assert main(["vote", "verify", str(junk)]) == 1
     assert capsys.readouterr().out.startswith("FAILED: malformed board")
+
+
+def test_simulate_reports_progress_on_long_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long ``vote simulate`` says how far it is on stderr (a line every 2 s); here the clock is
+    made to jump 3 s per reading so that every ballot would report."""
+    calls: list[tuple[str, int, int]] = []
+    board, _ = simulate(5, 2, 1, seed=1, progress=lambda *a: calls.append(a))
+    assert calls == [("cast", i, 5) for i in range(1, 6)] + [("tally", 5, 5)]
+    assert board.result is not None and board.result.counts and sum(board.result.counts) == 5
+
+    import vrdiplomacy.commands.vote as vote_cmd
+    clock = iter(range(0, 3000, 3))
+    monkeypatch.setattr(vote_cmd.time, "monotonic", lambda: float(next(clock)))
+    assert main(["vote", "simulate", "--voters", "4", "--trustees", "2", "--threshold", "1", "--seed", "2",
+                 "-o", str(tmp_path / "b.json")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[:4] == [f"ballots cast: {i} of 4 (each checked by the chair, 2 trustees and an observer), {3 * i} s"
+                       for i in range(1, 5)]
+    assert err[4] == "all 4 ballots cast; closing and tallying, 15 s"

@@ -8,6 +8,7 @@ benchmark and by the tests. The cores are the real ones; only the transport is a
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vrdiplomacy.ballot.board import Board
@@ -50,9 +51,11 @@ class LocalRoom:
 
 
 def simulate(voters: int, trustees: int, threshold: int, secret: bool = True, seed: int | None = None,
-             question: str = "Adopt the draft resolution?") -> tuple[Board, list[int]]:
+             question: str = "Adopt the draft resolution?",
+             progress: Callable[[str, int, int], None] | None = None) -> tuple[Board, list[int]]:
     """Run a whole vote among ``voters`` simulated delegations; returns an observer's board and the
-    choices that were cast (option indices, in voter order).
+    choices that were cast (option indices, in voter order). ``progress(stage, done, total)`` is
+    called as the vote goes: "cast" after each ballot (every core has checked it), "tally" once.
 
     The chair, the trustees and an observer run full cores (each verifies every ballot); the voters'
     ballots are made from the observer's election context, byte for byte what a voter's core sends.
@@ -73,12 +76,16 @@ def simulate(voters: int, trustees: int, threshold: int, secret: bool = True, se
     voter = VoteCore("", lambda s: s == "Chair")
     for sender, payload in room.log:
         voter.receive(payload, sender)
-    for n, c in zip(names, choices):
+    for i, (n, c) in enumerate(zip(names, choices)):
         voter.me = n
         voter.cast("vote-1", c)
         for _stream, payload in voter.data_to_send():
             room.inject(n, payload)
+        if progress is not None:
+            progress("cast", i + 1, voters)
     room.pump()
+    if progress is not None:
+        progress("tally", voters, voters)
     room.cores["Chair"].close("vote-1")
     room.pump()
     return room.cores["Observer"].boards["vote-1"], choices

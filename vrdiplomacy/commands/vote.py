@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from pathlib import Path
 
 from vrdiplomacy.errors import ConfigError, CryptoError, ProtocolError
@@ -133,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
     from vrdiplomacy.ballot.local import describe, simulate
 
     if args.action == "simulate":
-        board, _ = simulate(args.voters, args.trustees, args.threshold, secret=not args.recorded, seed=args.seed)
+        board, _ = simulate(args.voters, args.trustees, args.threshold, secret=not args.recorded, seed=args.seed,
+                            progress=_Progress(args.trustees if not args.recorded else 0))
         args.out.write_text(board.to_json())
         print("\n".join(describe(board)))
         print(f"wrote {args.out}")
@@ -152,3 +154,22 @@ def run(args: argparse.Namespace) -> int:
           else "OK so far: every proof verifies; the vote is not tallied yet")
     sys.stdout.flush()
     return 0
+
+
+class _Progress:
+    """Progress of ``vote simulate`` on stderr: a line every 2 s while ballots are cast (each one
+    checked by every simulated core), and one when the tally starts, if the run took that long."""
+
+    def __init__(self, trustees: int, every_s: float = 2.0) -> None:
+        self.trustees, self.every_s = trustees, every_s
+        self.t0 = self.last = time.monotonic()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - (self.t0 if stage == "tally" else self.last) < self.every_s:
+            return
+        self.last = now
+        checkers = f"the chair, {self.trustees} trustees and an observer" if self.trustees else "the chair and an observer"
+        what = (f"ballots cast: {done} of {total} (each checked by {checkers})" if stage == "cast"
+                else f"all {total} ballots cast; closing and tallying")
+        print(f"{what}, {now - self.t0:.0f} s", file=sys.stderr, flush=True)
