@@ -8,6 +8,7 @@ session (away) as another occupant of the seat, and "seat taken" was fatal."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -156,13 +157,76 @@ def test_kill_9_of_a_secured_join_rejoins_the_roster_as_the_same_member(tmp_path
     restart it resumes its relay session (same client id, the invitation proven again), asks the
     authority to admit its fresh keys, and is back in the roster as the same member (index and
     certificate); the chair's client and the restarted join show the same room code."""
+    from vrdiplomacy.net.relay_server import EmbeddedRelay
+    from vrdiplomacy.net.secure import RosterChanged
+
+    chair_in_room = secured_germany(tmp_path)
+    procs: list[Proc] = []
+
+    async def main() -> None:
+        async with EmbeddedRelay() as relay, chair_in_room(relay) as (ch, sec, join):
+            seen: list[tuple[float, object]] = []
+
+            async def watch() -> None:
+                async for ev in ch:
+                    seen.append((time.monotonic(), ev))
+
+            task = asyncio.create_task(watch())
+
+            def germany_index() -> int | None:
+                return next((i for i, m in sec.members().items() if m.name == "Germany"), None)
+
+            first = Proc([*join, "--duration", "120"], _env(tmp_path / "state"))
+            procs.append(first)
+            await _until(lambda: germany_index() is not None and sec.code is not None, 60, "Germany admitted", first)
+            index = germany_index()
+            cid = next(m.client_id for m in ch.core.members.values() if m.seat == "A1")
+            version = sec.roster.version  # type: ignore[union-attr]
+            os.kill(first.p.pid, signal.SIGKILL)
+            first.p.wait(10)
+            again = Proc([*join, "--duration", "30"], _env(tmp_path / "state"))
+            procs.append(again)
+            back = await _until(lambda: any(t > again.started and isinstance(e, MemberUpdate) and e.client_id == cid
+                                            and e.state == "present" for t, e in seen), 30, "the seat back", again)
+            keyed = await _until(lambda: sec.roster is not None and sec.roster.version > version
+                                 and germany_index() == index and sec.code is not None, 15,
+                                 "Germany's new keys in the roster", again)
+            code = sec.code
+            assert code is not None
+            await _until(lambda: f"Room code changed: {code}" in again.output(), 15,
+                         "the same room code on the restarted join", again)
+            await _until(lambda: "HUD: " in again.output().rsplit("Room code changed", 1)[1]
+                         and "not verified" not in again.output().rsplit("HUD: ", 1)[1], 15,
+                         "the restarted join's card without unverified participants", again)
+            resuming = again.first("resuming the session of")
+            assert resuming is not None, again.output()
+            assert {m.client_id for m in ch.core.members.values() if m.seat == "A1"} == {cid}
+            assert not [e for _, e in seen if isinstance(e, MemberUpdate) and e.client_id == cid and e.state == "left"]
+            changes = [e for _, e in seen if isinstance(e, RosterChanged) and e.version > version]
+            assert changes and all(not e.removed and not e.added for e in changes)  # the same member, new keys
+            print(f"\nsecured rejoin after kill -9: seat back {back - resuming:.3f} s after resuming "
+                  f"({back - again.started:.2f} s from spawn), new keys in the roster {keyed - resuming:.2f} s after")
+            assert back - resuming < 2.0
+            task.cancel()
+
+    try:
+        asyncio.run(main())
+    finally:
+        for p in procs:
+            p.kill()
+
+
+def secured_germany(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A ministry root, a chair and Germany's delegation key, certificate and invitation to the
+    secured room "bilateral" (seat A1) written to ``tmp_path``; returns an async context manager
+    that, given a running relay, puts the chair's client in the room and yields it, its
+    :class:`SecureRoom` and the ``join`` arguments (without ``--duration``) for Germany."""
     sys.path.insert(0, str(ROOT / "tests" / "e2ee"))
     from harness import Pki
 
     from vrdiplomacy.crypto import identity as ident
-    from vrdiplomacy.crypto.admission import Admission, Invitation, self_admission
-    from vrdiplomacy.net.relay_server import EmbeddedRelay
-    from vrdiplomacy.net.secure import RosterChanged, SecureRoom, SecureSettings
+    from vrdiplomacy.crypto.admission import Invitation, self_admission
+    from vrdiplomacy.net.secure import SecureRoom, SecureSettings
 
     pki = Pki()
     chair, de = pki.identity("Chair", "chair", "CH"), pki.identity("Germany", "head", "DE")
@@ -171,63 +235,16 @@ def test_kill_9_of_a_secured_join_rejoins_the_roster_as_the_same_member(tmp_path
     ident.write_file(tmp_path / "ministry.crt", ident.cert_pem(pki.root), 0o644)
     inv = Invitation.create("bilateral", chair.certificate, chair.signing_key, de.certificate, "head", time.time(), "A1", 1.0)
     (tmp_path / "germany.invite").write_bytes(inv.armored())
-    procs: list[Proc] = []
 
-    async def main() -> None:
-        async with EmbeddedRelay() as relay:
-            adm: Admission = self_admission(chair.certificate, chair.signing_key, "bilateral", time.time())
-            sec = SecureRoom("bilateral", chair, [pki.root], SecureSettings(role=adm.role), authority=adm.invitation)
-            async with connect(relay.host, relay.port, relay.fingerprint, "chair", "B1", room="bilateral", sealer=sec,
-                               admission=adm) as ch:
-                seen: list[tuple[float, object]] = []
+    @contextlib.asynccontextmanager
+    async def chair_in_room(relay):  # type: ignore[no-untyped-def]
+        adm = self_admission(chair.certificate, chair.signing_key, "bilateral", time.time())
+        sec = SecureRoom("bilateral", chair, [pki.root], SecureSettings(role=adm.role), authority=adm.invitation)
+        async with connect(relay.host, relay.port, relay.fingerprint, "chair", "B1", room="bilateral", sealer=sec,
+                           admission=adm) as ch:
+            yield ch, sec, ["join", "--mode", "offscreen", "--size", "160x90", "--scene", "bilateral", "--relay",
+                            f"{relay.host}:{relay.port}", "--fingerprint", relay.fingerprint, "--seat", "A1", "--dir",
+                            str(tmp_path), "--root", str(tmp_path / "ministry.crt"), "--invite",
+                            str(tmp_path / "germany.invite")]
 
-                async def watch() -> None:
-                    async for ev in ch:
-                        seen.append((time.monotonic(), ev))
-
-                task = asyncio.create_task(watch())
-                join = ["join", "--mode", "offscreen", "--size", "160x90", "--scene", "bilateral", "--relay",
-                        f"{relay.host}:{relay.port}", "--fingerprint", relay.fingerprint, "--seat", "A1", "--dir",
-                        str(tmp_path), "--root", str(tmp_path / "ministry.crt"), "--invite", str(tmp_path / "germany.invite")]
-
-                def germany_index() -> int | None:
-                    return next((i for i, m in sec.members().items() if m.name == "Germany"), None)
-
-                first = Proc([*join, "--duration", "120"], _env(tmp_path / "state"))
-                procs.append(first)
-                await _until(lambda: germany_index() is not None and sec.code is not None, 60, "Germany admitted", first)
-                index = germany_index()
-                cid = next(m.client_id for m in ch.core.members.values() if m.seat == "A1")
-                version = sec.roster.version  # type: ignore[union-attr]
-                os.kill(first.p.pid, signal.SIGKILL)
-                first.p.wait(10)
-                again = Proc([*join, "--duration", "30"], _env(tmp_path / "state"))
-                procs.append(again)
-                back = await _until(lambda: any(t > again.started and isinstance(e, MemberUpdate) and e.client_id == cid
-                                                and e.state == "present" for t, e in seen), 30, "the seat back", again)
-                keyed = await _until(lambda: sec.roster is not None and sec.roster.version > version
-                                     and germany_index() == index and sec.code is not None, 15,
-                                     "Germany's new keys in the roster", again)
-                code = sec.code
-                assert code is not None
-                await _until(lambda: f"Room code changed: {code}" in again.output(), 15,
-                             "the same room code on the restarted join", again)
-                await _until(lambda: "HUD: " in again.output().rsplit("Room code changed", 1)[1]
-                             and "not verified" not in again.output().rsplit("HUD: ", 1)[1], 15,
-                             "the restarted join's card without unverified participants", again)
-                resuming = again.first("resuming the session of")
-                assert resuming is not None, again.output()
-                assert {m.client_id for m in ch.core.members.values() if m.seat == "A1"} == {cid}
-                assert not [e for _, e in seen if isinstance(e, MemberUpdate) and e.client_id == cid and e.state == "left"]
-                changes = [e for _, e in seen if isinstance(e, RosterChanged) and e.version > version]
-                assert changes and all(not e.removed and not e.added for e in changes)  # the same member, new keys
-                print(f"\nsecured rejoin after kill -9: seat back {back - resuming:.3f} s after resuming "
-                      f"({back - again.started:.2f} s from spawn), new keys in the roster {keyed - resuming:.2f} s after")
-                assert back - resuming < 2.0
-                task.cancel()
-
-    try:
-        asyncio.run(main())
-    finally:
-        for p in procs:
-            p.kill()
+    return chair_in_room
