@@ -26,6 +26,8 @@ our own canceller, on the tuning material and on the held-out one.
     ... --mature 0   # the keeper as on main f0920d4: double talk detected on a filter trusted a
         moment ago
     ... --erle --sets held-out-5   # the fifth held-out set (six languages, image-source rooms)
+    ... --recovery --no-double-talk   # the keeper's double-talk detection off: on echo alone, what a
+        perfect detector gives (with --double-talk: what it costs the talker)
 
 The simulation is :mod:`vrdiplomacy.voice.echosim` (rooms of exponentially decaying noise,
 Debian alsa-utils voices). ``--quick`` measures fewer delays.
@@ -85,6 +87,9 @@ def main() -> int:
     ap.add_argument("--mature", type=float, default=None,
                     help="LinearSettings.mature_s: double talk only on a filter trusted through this much far-end "
                          "sound (0: as on main f0920d4; default: LinearSettings')")
+    ap.add_argument("--no-double-talk", action="store_true",
+                    help="the keeper's double-talk detection off (LinearSettings.dt_ratio_db = 200 dB): on echo alone "
+                         "(--erle, --recovery) a perfect detector; with --double-talk, what it would cost the talker")
     ap.add_argument("--explained-db", type=float, default=None,
                     help="AecSettings.residual_explained_db for every chain measured (0: the linear share "
                          "alone, as on abdf91c; default: AecSettings')")
@@ -117,6 +122,14 @@ def main() -> int:
             s.linear = dataclasses.replace(s.linear, mature_s=args.mature)
             return s
         es.settings = keeper_settings  # type: ignore[assignment]
+    if args.no_double_talk:
+        base_dt = es.settings
+
+        def no_dt(*a: object, **k: object) -> es.AecSettings:
+            s = base_dt(*a, **k)  # type: ignore[arg-type]
+            s.linear = dataclasses.replace(s.linear, dt_ratio_db=200.0)
+            return s
+        es.settings = no_dt  # type: ignore[assignment]
     sets = tuple(SETS[n] for n in args.sets)
     if args.recovery:
         return recovery_table(sets) if webrtc_available() else 1
