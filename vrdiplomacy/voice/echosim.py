@@ -613,8 +613,8 @@ def measure_gate(m: Material, backend: str, delay_ms: float = 60.0, gain_db: flo
         def pesq_of(x: F64, lag: int) -> float | None:
             try:
                 return pesq_wb(near[seg], x[lag:])
-            except RuntimeError:  # pesq.PesqError: e.g. no utterance in a signal that was not sent
-                return float("nan")
+            except (RuntimeError, ValueError):  # pesq.PesqError: e.g. no utterance in a signal that was not
+                return float("nan")  # sent; ValueError from inside pesq when almost nothing was sent
 
         # the chain's delay, from its whole output (what was sent has holes)
         lag = align_lag(near[seg], out[seg])
