@@ -57,20 +57,19 @@ def backend_factory() -> Iterator[Any]:
         be.shutdown()
 
 
-def _free_display() -> int:
-    for n in range(90, 200):
+def _free_display(first: int = 90, last: int = 200) -> int:
+    for n in range(first, last):
         if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
             return n
     raise RuntimeError("no free X display number")
 
 
-@pytest.fixture
-def xvfb() -> Iterator[str]:
-    """Start Xvfb on a free display for this test and stop it after; yields ':N'."""
+def _xvfb(screen: str, first: int, last: int) -> Iterator[str]:
+    """Xvfb with one ``screen`` (WxHxD) on a free display in [first, last), stopped after; yields ':N'."""
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed")
-    n = _free_display()
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+    n = _free_display(first, last)
+    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", screen, "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
@@ -87,6 +86,18 @@ def xvfb() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def xvfb() -> Iterator[str]:
+    """Start Xvfb on a free display for this test and stop it after; yields ':N'."""
+    yield from _xvfb("1024x768x24", 90, 200)
+
+
+@pytest.fixture
+def xvfb_720() -> Iterator[str]:
+    """Xvfb with a 1280x720 screen, as a laptop's window would be (displays 200-299)."""
+    yield from _xvfb("1280x720x24", 200, 300)
 
 
 def x_env(display: str | None, **extra: str) -> dict[str, str]:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,52 +23,11 @@ MIN_FPS = 15.0  # from 5 s on: issue 17's figure for a laptop without a GPU
 LOADED_MIN_FPS = 3.0  # the same, on a box whose cores are already busy (main drew 1-2 frames in all there)
 
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_display() -> int:
-    for n in range(200, 300):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            return n
-    raise RuntimeError("no free X display number")
-
-
-def x_env(display: str) -> dict[str, str]:
-    """GLX on ``display`` (no EGL override), this checkout on the path."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYOPENGL_PLATFORM", "EGL_PLATFORM", "XR_RUNTIME_JSON")}
-    env.update(DISPLAY=display, PYTHONPATH=str(REPO))
-    return env
-
-
-@pytest.fixture
-def xvfb_720() -> Iterator[str]:
-    """Xvfb with a 1280x720 screen, as a laptop's window would be."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed")
-    n = _free_display()
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            if Path(f"/tmp/.X11-unix/X{n}").exists():
-                break
-            if proc.poll() is not None:
-                pytest.skip(f"Xvfb :{n} exited at start")
-            time.sleep(0.05)
-        yield f":{n}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-@pytest.mark.timing
-@pytest.mark.skipif(not Path("/usr/share/sounds/alsa/Front_Center.wav").is_file(),
-                    reason="the bots speak alsa-utils' recorded speech (apt install alsa-utils)")
-def test_demo_window_on_llvmpipe_starts_fast_holds_its_rate_and_ends_on_time(xvfb_720: str) -> None:
+def test_demo_window_on_llvmpipe_starts_fast_holds_its_rate_and_ends_on_time(xvfb_720: str, child_env: Any) -> None:
     busy = os.getloadavg()[0] / (os.cpu_count() or 1)  # runnable processes per core before we start
     t0 = time.perf_counter()
     p = subprocess.run([sys.executable, "-m", "vrdiplomacy", "demo", "--bots", "3", "--duration", f"{DURATION:g}",
-                        "--window-size", "1280x720"], env=x_env(xvfb_720), capture_output=True, text=True, timeout=120,
+                        "--window-size", "1280x720"], env=child_env(xvfb_720), capture_output=True, text=True, timeout=120,
                        check=False)
     wall = time.perf_counter() - t0
     out = p.stdout + p.stderr

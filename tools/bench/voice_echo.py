@@ -40,7 +40,9 @@ import dataclasses
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -56,6 +58,20 @@ def fmt(v: float | None, nd: int = 1) -> str:
     if math.isinf(v):
         return ">5"
     return f"{v:.{nd}f}"
+
+
+def override(change: Callable[[es.AecSettings], es.AecSettings]) -> None:
+    """Every chain measured below gets its settings through ``change`` (after earlier overrides)."""
+    base = es.settings
+
+    def changed(*a: Any, **k: Any) -> es.AecSettings:
+        return change(base(*a, **k))
+    es.settings = changed  # type: ignore[assignment]
+
+
+def linear(s: es.AecSettings, **fields: Any) -> es.AecSettings:
+    """``s`` with its keeper's :class:`LinearSettings` ``fields`` replaced."""
+    return dataclasses.replace(s, linear=dataclasses.replace(s.linear, **fields))
 
 
 def main() -> int:
@@ -95,41 +111,15 @@ def main() -> int:
                          "alone, as on abdf91c; default: AecSettings')")
     args = ap.parse_args()
     if args.explained_db is not None:
-        base = es.settings
-        es.settings = lambda *a, **k: dataclasses.replace(  # type: ignore[assignment]  # every chain below
-            base(*a, **k), residual_explained_db=args.explained_db)
-    if args.before:
-        base_before = es.settings
-
-        def before(*a: object, **k: object) -> es.AecSettings:
-            s = base_before(*a, **k)  # type: ignore[arg-type]
-            s.linear = dataclasses.replace(s.linear, settled_trust_db=s.linear.trust_db)
-            return s
-        es.settings = before  # type: ignore[assignment]
+        override(lambda s: dataclasses.replace(s, residual_explained_db=args.explained_db))
+    if args.before:  # no looser trust for a settled filter
+        override(lambda s: linear(s, settled_trust_db=s.linear.trust_db))
     if args.no_suppressor:
-        base_sup = es.settings
-
-        def no_sup(*a: object, **k: object) -> es.AecSettings:
-            s = base_sup(*a, **k)  # type: ignore[arg-type]
-            s.suppressor = dataclasses.replace(s.suppressor, enabled=False)
-            return s
-        es.settings = no_sup  # type: ignore[assignment]
+        override(lambda s: dataclasses.replace(s, suppressor=dataclasses.replace(s.suppressor, enabled=False)))
     if args.mature is not None:
-        base_keeper = es.settings
-
-        def keeper_settings(*a: object, **k: object) -> es.AecSettings:
-            s = base_keeper(*a, **k)  # type: ignore[arg-type]
-            s.linear = dataclasses.replace(s.linear, mature_s=args.mature)
-            return s
-        es.settings = keeper_settings  # type: ignore[assignment]
+        override(lambda s: linear(s, mature_s=args.mature))
     if args.no_double_talk:
-        base_dt = es.settings
-
-        def no_dt(*a: object, **k: object) -> es.AecSettings:
-            s = base_dt(*a, **k)  # type: ignore[arg-type]
-            s.linear = dataclasses.replace(s.linear, dt_ratio_db=200.0)
-            return s
-        es.settings = no_dt  # type: ignore[assignment]
+        override(lambda s: linear(s, dt_ratio_db=200.0))
     sets = tuple(SETS[n] for n in args.sets)
     if args.recovery:
         return recovery_table(sets) if webrtc_available() else 1
