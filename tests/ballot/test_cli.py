@@ -61,9 +61,9 @@ def test_simulate_reports_progress_on_long_runs(tmp_path: Path, capsys: pytest.C
     assert calls == [("cast", i, 5) for i in range(1, 6)] + [("tally", 5, 5)]
     assert board.result is not None and board.result.counts and sum(board.result.counts) == 5
 
-    import vrdiplomacy.commands.vote as vote_cmd
+    import vrdiplomacy.ballot.local as local
     clock = iter(range(0, 3000, 3))
-    monkeypatch.setattr(vote_cmd.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(local.time, "monotonic", lambda: float(next(clock)))
     assert main(["vote", "simulate", "--voters", "4", "--trustees", "2", "--threshold", "1", "--seed", "2",
                  "-o", str(tmp_path / "b.json")]) == 0
     err = capsys.readouterr().err.splitlines()

@@ -8,6 +8,8 @@ benchmark and by the tests. The cores are the real ones; only the transport is a
 from __future__ import annotations
 
 import random
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -103,3 +105,23 @@ def describe(b: Board) -> list[str]:
         lines.append("  result: " + ", ".join(f"{o} {c}" for o, c in zip(b.result.options, b.result.counts)))
         lines.extend(f"    {v}: {c}" for v, c in b.result.choices)
     return lines
+
+
+class SimulateProgress:
+    """:func:`simulate`'s ``progress`` for people (``vote simulate``): on stderr, a line every 2 s
+    while ballots are cast (each one checked by every simulated core), and one when the tally
+    starts, if the run took that long."""
+
+    def __init__(self, trustees: int, every_s: float = 2.0) -> None:
+        self.trustees, self.every_s = trustees, every_s
+        self.t0 = self.last = time.monotonic()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - (self.t0 if stage == "tally" else self.last) < self.every_s:
+            return
+        self.last = now
+        checkers = f"the chair, {self.trustees} trustees and an observer" if self.trustees else "the chair and an observer"
+        what = (f"ballots cast: {done} of {total} (each checked by {checkers})" if stage == "cast"
+                else f"all {total} ballots cast; closing and tallying")
+        print(f"{what}, {now - self.t0:.0f} s", file=sys.stderr, flush=True)

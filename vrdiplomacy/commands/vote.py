@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 from pathlib import Path
 
 from vrdiplomacy.errors import ConfigError, CryptoError, ProtocolError
@@ -131,11 +130,11 @@ def run(args: argparse.Namespace) -> int:
     if args.action in ("open", "cast", "follow"):
         return _run_live(args)
     from vrdiplomacy.ballot.board import verify_board
-    from vrdiplomacy.ballot.local import describe, simulate
+    from vrdiplomacy.ballot.local import SimulateProgress, describe, simulate
 
     if args.action == "simulate":
         board, _ = simulate(args.voters, args.trustees, args.threshold, secret=not args.recorded, seed=args.seed,
-                            progress=_Progress(args.trustees if not args.recorded else 0))
+                            progress=SimulateProgress(args.trustees if not args.recorded else 0))
         args.out.write_text(board.to_json())
         print("\n".join(describe(board)))
         print(f"wrote {args.out}")
@@ -155,21 +154,3 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     return 0
 
-
-class _Progress:
-    """Progress of ``vote simulate`` on stderr: a line every 2 s while ballots are cast (each one
-    checked by every simulated core), and one when the tally starts, if the run took that long."""
-
-    def __init__(self, trustees: int, every_s: float = 2.0) -> None:
-        self.trustees, self.every_s = trustees, every_s
-        self.t0 = self.last = time.monotonic()
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - (self.t0 if stage == "tally" else self.last) < self.every_s:
-            return
-        self.last = now
-        checkers = f"the chair, {self.trustees} trustees and an observer" if self.trustees else "the chair and an observer"
-        what = (f"ballots cast: {done} of {total} (each checked by {checkers})" if stage == "cast"
-                else f"all {total} ballots cast; closing and tallying")
-        print(f"{what}, {now - self.t0:.0f} s", file=sys.stderr, flush=True)
