@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ def _peer_head(partner: Any) -> Any:
 def _perform(monado_runtime: dict[str, Any], tmp: Path, source: str) -> PerformanceRun:
     from vrdiplomacy.session.runtime import HeldPose
 
+    tmp.mkdir(parents=True, exist_ok=True)
     hub_port = _free_port()
     cfg = tmp / "cfg"
     (cfg / "monado").mkdir(parents=True)
@@ -214,10 +216,71 @@ def _perform(monado_runtime: dict[str, Any], tmp: Path, source: str) -> Performa
         relay.wait(timeout=30)
 
 
+def _shortfall(run: PerformanceRun) -> list[str]:
+    """What the peer did not get of the performance: gestures, icons, the handshake's states."""
+    out = list(run.errors)
+    if set(run.arrived) != set(ALL):
+        out.append(f"no event for {sorted(set(ALL) - set(run.arrived))}")
+    if set(run.icons) != set(ALL):
+        out.append(f"no icon for {sorted(set(ALL) - set(run.icons))}")
+    states = [s for _, s in run.handshake]
+    if "invited" not in states or "shaken" not in states:
+        out.append(f"handshake states {states}")
+    return out
+
+
+def _diagnosis(run: PerformanceRun) -> str:
+    """Where a gesture was lost: the project's recognizer over the app's own input recording
+    (placed at the seat, the peer as its target, as ``join`` runs it), and the longest gaps in that
+    input (a software-rendered frame, or a starved process, leaves the app blind meanwhile)."""
+    from vrdiplomacy.app.client import place_frame
+    from vrdiplomacy.app.join import seat_origin
+    from vrdiplomacy.gestures.recognizer import GestureRecognizer
+    from vrdiplomacy.gestures.types import Target
+    from vrdiplomacy.scene.assets import load_scene
+    from vrdiplomacy.session.gestures import GestureSettings
+
+    frames = [f for f in run.recording[1:] if "head" in f]
+    if not frames:
+        return "the app recorded no input"
+    from vrdiplomacy.gestures.record import frame_from_dict
+
+    _, layout = load_scene(SCENE)
+    origin = seat_origin(layout.seat(SEAT))
+    head2 = _peer_head(next(t for t in run.script.targets if t.name == run.script.partner))
+    gs = GestureSettings()
+    p = np.asarray(head2.position, np.float64)
+    rec = GestureRecognizer(targets=[Target("peer-b1", (float(p[0]), float(p[1]) - gs.chest_drop, float(p[2])),
+                                            gs.target_radius)])
+    found: dict[str, float] = {}
+    for d in frames:
+        f = frame_from_dict(d)
+        for phase, det in rec.push(place_frame(origin, f)):
+            if phase == "start":
+                found.setdefault(det.gesture.value, round(f.time - frames[0]["t"], 2))
+    t = np.array([f["t"] for f in frames])
+    gaps = np.diff(t)
+    worst = sorted(((float(g), float(t[i] - t[0])) for i, g in enumerate(gaps)), reverse=True)[:5]
+    return (f"the recognizer over the app's recording finds {sorted(found)} (missing {sorted(set(ALL) - set(found))}; "
+            f"first starts, s into the recording: {found}); its longest input gaps (s, at s): "
+            f"{[(round(g, 2), round(a, 1)) for g, a in worst]}")
+
+
 @pytest.fixture(scope="module", params=["controller", "hands"])
 def performance_run(request: pytest.FixtureRequest, monado_runtime: dict[str, Any],
                     tmp_path_factory: pytest.TempPathFactory) -> PerformanceRun:
-    return _perform(monado_runtime, tmp_path_factory.mktemp(f"monado-{request.param}"), request.param)
+    """One performance; performed once more if the peer did not get all of it. On a loaded machine
+    the app can be starved of input for seconds (llvmpipe drawing, the runtime's threads, this
+    process's), so the first performance's shortfall is reported as a warning with the
+    diagnosis, and the tests judge the second. A shortfall twice fails them."""
+    tmp = tmp_path_factory.mktemp(f"monado-{request.param}")
+    run = _perform(monado_runtime, tmp / "first", request.param)
+    missed = _shortfall(run)
+    if missed:
+        warnings.warn(f"the {request.param} performance on Monado fell short ({'; '.join(missed)}): "
+                      f"{_diagnosis(run)}; performing it again (join log: {tmp / 'first' / 'join.log'})", stacklevel=1)
+        run = _perform(monado_runtime, tmp / "again", request.param)
+    return run
 
 
 def _frames_in(run: PerformanceRun) -> list[dict[str, Any]]:
@@ -256,7 +319,8 @@ def test_every_gesture_reaches_the_peer_as_an_event_and_icon(performance_run: Pe
     gesture event from headset-a1, while it is being performed, and shows as its icon there."""
     r = performance_run
     assert not r.errors, r.errors
-    assert set(r.arrived) == set(ALL), f"arrived: {sorted(r.arrived)}; missing: {sorted(set(ALL) - set(r.arrived))}"
+    assert set(r.arrived) == set(ALL), \
+        f"arrived: {sorted(r.arrived)}; missing: {sorted(set(ALL) - set(r.arrived))}; {_diagnosis(r)}"
     assert set(r.icons) == set(ALL), f"icons shown: {sorted(r.icons)}; never: {sorted(set(ALL) - set(r.icons))}"
     assert r.senders == {"headset-a1"}, r.senders
     late = {}
@@ -278,7 +342,7 @@ def test_the_handshake_needs_both_consents(performance_run: PerformanceRun) -> N
     r = performance_run
     assert not r.errors, r.errors
     states = [s for _, s in r.handshake]
-    assert "invited" in states, r.handshake
+    assert "invited" in states, f"{r.handshake}; {_diagnosis(r)}"
     cue = r.script.cue("handshake")
     invited = next(t for t, s in r.handshake if s == "invited")
     assert cue.onset <= invited <= cue.release, (invited, cue)

@@ -55,13 +55,18 @@ def place(origin: Pose | None, pose: Pose) -> Pose:
 def run(backend: Backend, scene: Scene | None, renderer: Any | None, origin: Pose | None = None,
         on_frame: Callable[[Frame], None] | None = None, after_render: Callable[[Frame], None] | None = None,
         render_every: int = 1) -> RunStats:
-    """Run frames until the backend ends the session; draw every ``render_every``-th frame
-    (1: all; more keeps input frames coming at the runtime's rate on a software renderer, and long
-    scripted runs short: the frames between submit the swapchain image as it is). With N > 1 the
-    drawing is finished (glFinish) before the frame ends."""
+    """Run frames until the backend ends the session; draw the first frame the runtime wants
+    drawn, then every ``render_every``-th frame after the last one drawn (1: all; more keeps input
+    frames coming at the runtime's rate on a software renderer, and long scripted runs short: the
+    frames between submit the swapchain image as it is). The first drawing carries the one-off
+    costs (shaders compiled, meshes and textures uploaded), so it falls at the session's start,
+    before the user's input counts, not ``render_every`` frames into it. With N > 1 the drawing is
+    finished (glFinish) before the frame ends."""
     stats = RunStats()
     perf = time.perf_counter
     start = perf()
+    every = max(render_every, 1)
+    last_drawn: int | None = None  # the index of the last frame drawn
     while True:
         t0 = perf()
         frame = backend.begin_frame()
@@ -71,7 +76,8 @@ def run(backend: Backend, scene: Scene | None, renderer: Any | None, origin: Pos
         for e in frame.events:
             stats.events.append((frame.index, e))
         if (frame.should_render and frame.targets and renderer is not None and scene is not None
-                and frame.index % max(render_every, 1) == 0):
+                and (last_drawn is None or frame.index - last_drawn >= every)):
+            last_drawn = frame.index
             views = [View(place(origin, v.pose), v.fov, v.name) for v in frame.views]
             renderer.render(scene, views, frame.targets, local_hands=local_hands(frame.input, origin))
             if render_every > 1:
