@@ -89,3 +89,49 @@ def _peer(port: int, fp: str, held: Any = None) -> Any:
                          held if held is not None else HeldPose(seat.eye_pose()), relay=RelayAddress("127.0.0.1", port, fp))
     host.start()
     return host
+
+
+class JoinLog:
+    """``join``'s stderr, read on a thread as it comes: ``lines`` (those naming ``skip`` left out:
+    the runtime's pacing chatter) and ``focused``, set once the app reports an interaction profile."""
+
+    def __init__(self, proc: subprocess.Popen[str], skip: tuple[str, ...] = ()) -> None:
+        self.lines: list[str] = []
+        self.focused = threading.Event()
+        self._proc, self._skip = proc, skip
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._proc.stderr is not None
+        for line in self._proc.stderr:
+            if not any(s in line for s in self._skip):
+                self.lines.append(line)
+            if "OpenXR interaction profile:" in line:
+                self.focused.set()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout=timeout)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+class HubSender:
+    """Sends states to Monado's remote hub; False once the hub closed (the runtime shuts down with
+    the app), with the error kept in ``gone``."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.gone: list[OSError] = []
+
+    def __call__(self, data: Any) -> bool:
+        if self.gone:
+            return False
+        try:
+            self.client.send(data)
+            return True
+        except OSError as e:
+            self.gone.append(e)
+            return False

@@ -22,7 +22,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,7 +32,8 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from monado_helpers import REPO, SCENE, SEAT, _free_port, _load, _monado_env, _peer, _start_relay, remote  # noqa: E402
+from monado_helpers import (REPO, SCENE, SEAT, HubSender, JoinLog, _free_port, _load, _monado_env, _peer,  # noqa: E402
+                            _start_relay, remote)
 
 STATES = ["IDLE", "READY", "SYNCHRONIZED", "VISIBLE", "FOCUSED", "VISIBLE", "SYNCHRONIZED", "STOPPING", "IDLE", "EXITING"]
 INDEX = "/interaction_profiles/valve/index_controller"
@@ -120,36 +120,15 @@ def remote_run(monado_runtime: dict[str, Any], tmp_path_factory: pytest.TempPath
                                  "--fingerprint", fp, "--duration", f"{script.duration + 14:.0f}", "--record", str(rec_path)],
                                 cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         started_at = time.monotonic()
-        lines: list[str] = []
-        focused = threading.Event()
-
-        def read_log() -> None:
-            assert join is not None and join.stderr is not None
-            for line in join.stderr:
-                lines.append(line)
-                if "OpenXR interaction profile:" in line:
-                    focused.set()
-
-        reader = threading.Thread(target=read_log, daemon=True)
-        reader.start()
+        joinlog = JoinLog(join)
+        focused = joinlog.focused
         alive = lambda: join.poll() is None  # noqa: E731
         errors: list[str] = []
         client = remote.RemoteClient(hub_port).connect(timeout=120, alive=alive)
         rest = script.at(0.0, client.initial)
         samples: list[dict[str, Any]] = []
         focused_at = script_at = 0.0
-        hub_gone: list[OSError] = []
-
-        def send(data: Any) -> bool:
-            """Send one state; False once the hub closed (the runtime shuts down with the app)."""
-            if hub_gone:
-                return False
-            try:
-                client.send(data)
-                return True
-            except OSError as e:
-                hub_gone.append(e)
-                return False
+        send = HubSender(client)
 
         while alive() and not focused.is_set() and send(rest):
             time.sleep(1 / 30)
@@ -162,7 +141,7 @@ def remote_run(monado_runtime: dict[str, Any], tmp_path_factory: pytest.TempPath
             last_sample = 0.0
             while alive() and (t := time.monotonic() - script_at) <= script.duration:
                 if not send(script.at(t, client.initial)):
-                    errors.append(f"the remote hub closed during the script at {t:.1f} s: {hub_gone[0]}")
+                    errors.append(f"the remote hub closed during the script at {t:.1f} s: {send.gone[0]}")
                     break
                 if time.monotonic() - last_sample > 0.2:
                     samples.append({"script_t": t, "members": _peer_sample(peer)})
@@ -178,12 +157,12 @@ def remote_run(monado_runtime: dict[str, Any], tmp_path_factory: pytest.TempPath
             time.sleep(1 / 30)
         client.close()
         rc = join.wait(timeout=120)
-        reader.join(timeout=10)
+        joinlog.join(timeout=10)
         time.sleep(0.5)  # the last gesture events cross the relay
         report = peer.stop()
         peer = None
         recording = [json.loads(line) for line in rec_path.read_text().splitlines()] if rec_path.exists() else []
-        yield RemoteRun(rc, "".join(lines), recording, script, client.sent, client.reset, focused_at, script_at,
+        yield RemoteRun(rc, joinlog.text, recording, script, client.sent, client.reset, focused_at, script_at,
                         samples, report.user, errors)
     finally:
         if join is not None and join.poll() is None:

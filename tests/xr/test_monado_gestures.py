@@ -23,7 +23,6 @@ import json
 import re
 import subprocess
 import sys
-import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -34,7 +33,8 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from monado_helpers import REPO, SCENE, SEAT, _free_port, _monado_env, _peer, _start_relay, remote  # noqa: E402
+from monado_helpers import (REPO, SCENE, SEAT, HubSender, JoinLog, _free_port, _monado_env, _peer,  # noqa: E402
+                            _start_relay, remote)
 
 ALL = sorted(g.value for g in __import__("vrdiplomacy.gestures.types", fromlist=["GESTURES"]).GESTURES)
 NULL_FPS = "60"
@@ -55,6 +55,7 @@ class PerformanceRun:
     arrived: dict[str, float] = field(default_factory=dict)  # gesture -> script time its first "start" reached the peer
     icons: dict[str, float] = field(default_factory=dict)  # icon -> script time the peer first showed it over headset-a1
     senders: set[str] = field(default_factory=set)  # identities the peer's gesture events came from
+    sender_names: dict[int, str] = field(default_factory=dict)  # their member keys, named once known
     handshake: list[tuple[float, str]] = field(default_factory=list)  # (script time, state at the peer) on each change
     touching: list[tuple[float, str, float]] = field(default_factory=list)  # (t, state, hand gap m) before the peer consents
     errors: list[str] = field(default_factory=list)
@@ -101,34 +102,14 @@ def _perform(monado_runtime: dict[str, Any], tmp: Path, source: str) -> Performa
                                  "--fingerprint", fp, "--duration", f"{script.duration + lead:.0f}", "--record", str(rec_path),
                                  "--render-every", RENDER_EVERY], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
-        lines: list[str] = []
-        focused = threading.Event()
-
-        def read_log() -> None:
-            assert join is not None and join.stderr is not None
-            for line in join.stderr:
-                if "Frame late by" not in line and "Dropping old missed frame" not in line:  # the runtime's pacing chatter
-                    lines.append(line)
-                if "OpenXR interaction profile:" in line:
-                    focused.set()
-
-        reader = threading.Thread(target=read_log, daemon=True)
-        reader.start()
+        # the runtime's pacing chatter left out of the log
+        joinlog = JoinLog(join, skip=("Frame late by", "Dropping old missed frame"))
+        focused = joinlog.focused
         alive = lambda: join.poll() is None  # noqa: E731
         run = PerformanceRun(source, -1, "", [], script, 0.0)
         client = remote.RemoteClient(hub_port).connect(timeout=120, alive=alive)
         rest = script.at(0.0)
-        hub_gone: list[OSError] = []
-
-        def send(data: Any) -> bool:
-            if hub_gone:
-                return False
-            try:
-                client.send(data)
-                return True
-            except OSError as e:
-                hub_gone.append(e)
-                return False
+        send = HubSender(client)
 
         seen_log = [0]
         consent: dict[str, float] = {}
@@ -139,11 +120,15 @@ def _perform(monado_runtime: dict[str, Any], tmp: Path, source: str) -> Performa
             now = s.now
             ids = {cid for cid, m in s.state.members.items() if m.identity == "headset-a1"}
             for _, sender, g, phase in s.state.gesture_log[seen_log[0]:]:
-                m = s.state.members.get(sender)
-                run.senders.add(m.identity if m is not None else f"#{sender}")
+                run.sender_names.setdefault(sender, "")
                 if sender in ids and phase == "start":
                     run.arrived.setdefault(g, t)
             seen_log[0] = len(s.state.gesture_log)
+            # named once the peer knows them (a member record may come after its first event)
+            for k, name in run.sender_names.items():
+                if not name and k in s.state.members:
+                    run.sender_names[k] = s.state.members[k].identity
+            run.senders = {name or ("peer-b1 itself" if k == s.state.me else f"#{k}") for k, name in run.sender_names.items()}
             for a in s.state.avatars(now):
                 if a.avatar_id in ids and a.gesture_icon:
                     run.icons.setdefault(a.gesture_icon, t)
@@ -179,7 +164,7 @@ def _perform(monado_runtime: dict[str, Any], tmp: Path, source: str) -> Performa
             last = 0.0
             while alive() and (t := time.monotonic() - run.script_at) <= script.duration:
                 if not send(script.at(t)):
-                    run.errors.append(f"the remote hub closed during the script at {t:.1f} s: {hub_gone[0]}")
+                    run.errors.append(f"the remote hub closed during the script at {t:.1f} s: {send.gone[0]}")
                     break
                 if time.monotonic() - last > 0.05:
                     peer.call(lambda: observe(t))
@@ -194,13 +179,13 @@ def _perform(monado_runtime: dict[str, Any], tmp: Path, source: str) -> Performa
             time.sleep(1 / 30)
         client.close()
         run.returncode = join.wait(timeout=120)
-        reader.join(timeout=10)
+        joinlog.join(timeout=10)
         time.sleep(0.5)
         t_last = time.monotonic() - run.script_at
         peer.call(lambda: observe(t_last))
         peer.stop()
         peer = None
-        run.log = "".join(lines)
+        run.log = joinlog.text
         (tmp / "join.log").write_text(run.log)  # kept for a look after a failure
         (tmp / "peer.json").write_text(json.dumps({"arrived": run.arrived, "icons": run.icons, "handshake": run.handshake,
                                                    "touching": run.touching, "cues": [c.__dict__ for c in script.cues]}))

@@ -57,8 +57,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", choices=("stage", "local"), default="stage", help="OpenXR reference space (default stage)")
     p.add_argument("--no-hand-tracking", action="store_true", help="do not use XR_EXT_hand_tracking")
     p.add_argument("--render-every", type=int, default=1, metavar="N",
-                   help="draw every N-th frame only (default 1: all). Input is still read and sent every frame: on "
-                        "a software renderer (no GPU) this keeps gestures and poses at the runtime's frame rate")
+                   help="draw the first frame, then every N-th (default 1: all). Input is still read and sent every "
+                        "frame: on a software renderer (no GPU) this keeps gestures and poses at the runtime's frame rate")
     p.add_argument("--relay", metavar="HOST:PORT[,HOST:PORT...]",
                    help="join the session on this relay (default: a local session); several nodes of one federation "
                         "(comma-separated, one certificate): the client fails over between them")

@@ -38,7 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--name", metavar="NAME", help="identity in the room (default: from the seat's delegation)")
     r.add_argument("--no-progress", action="store_true", help="no progress line every 2 s")
     r.add_argument("--render-every", type=int, default=1, metavar="N",
-                   help="draw every N-th frame only (default 1: all); long scripts on a software renderer run faster")
+                   help="draw the first frame, then every N-th (default 1: all); long scripts on a software renderer "
+                        "run faster")
 
 
 def run(args: argparse.Namespace) -> int:
