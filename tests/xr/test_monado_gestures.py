@@ -54,11 +54,16 @@ class PerformanceRun:
     script_at: float  # monotonic time the script started
     arrived: dict[str, float] = field(default_factory=dict)  # gesture -> script time its first "start" reached the peer
     icons: dict[str, float] = field(default_factory=dict)  # icon -> script time the peer first showed it over headset-a1
-    senders: set[str] = field(default_factory=set)  # identities the peer's gesture events came from
-    sender_names: dict[int, str] = field(default_factory=dict)  # their member keys, named once known
+    sender_names: dict[int, str] = field(default_factory=dict)  # member key -> identity ("" until the peer knows it)
+    peer_key: int = 0  # the peer's own member key
     handshake: list[tuple[float, str]] = field(default_factory=list)  # (script time, state at the peer) on each change
     touching: list[tuple[float, str, float]] = field(default_factory=list)  # (t, state, hand gap m) before the peer consents
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def senders(self) -> set[str]:
+        """The identities the peer's gesture events came from."""
+        return {name or ("peer-b1 itself" if k == self.peer_key else f"#{k}") for k, name in self.sender_names.items()}
 
 
 def _peer_head(partner: Any) -> Any:
@@ -128,7 +133,7 @@ def _perform(monado_runtime: dict[str, Any], tmp: Path, source: str) -> Performa
             for k, name in run.sender_names.items():
                 if not name and k in s.state.members:
                     run.sender_names[k] = s.state.members[k].identity
-            run.senders = {name or ("peer-b1 itself" if k == s.state.me else f"#{k}") for k, name in run.sender_names.items()}
+            run.peer_key = s.state.me
             for a in s.state.avatars(now):
                 if a.avatar_id in ids and a.gesture_icon:
                     run.icons.setdefault(a.gesture_icon, t)
@@ -220,6 +225,7 @@ def _diagnosis(run: PerformanceRun) -> str:
     input (a software-rendered frame, or a starved process, leaves the app blind meanwhile)."""
     from vrdiplomacy.app.client import place_frame
     from vrdiplomacy.app.join import seat_origin
+    from vrdiplomacy.gestures.record import frame_from_dict
     from vrdiplomacy.gestures.recognizer import GestureRecognizer
     from vrdiplomacy.gestures.types import Target
     from vrdiplomacy.scene.assets import load_scene
@@ -228,8 +234,6 @@ def _diagnosis(run: PerformanceRun) -> str:
     frames = [f for f in run.recording[1:] if "head" in f]
     if not frames:
         return "the app recorded no input"
-    from vrdiplomacy.gestures.record import frame_from_dict
-
     _, layout = load_scene(SCENE)
     origin = seat_origin(layout.seat(SEAT))
     head2 = _peer_head(next(t for t in run.script.targets if t.name == run.script.partner))
