@@ -23,6 +23,8 @@ import pytest
 from vrdiplomacy.net.client_core import MemberUpdate
 from vrdiplomacy.net.client_io import connect
 
+from childprocs import run_then_kill
+
 ROOT = Path(__file__).resolve().parents[2]
 SEAT = "S074"
 
@@ -74,11 +76,7 @@ async def _until(pred, timeout: float, what: str, proc: Proc | None = None) -> f
 def test_kill_9_join_restart_gets_own_seat_back_and_others_wait(tmp_path: Path) -> None:
     relay = Proc(["relay", "--listen", "127.0.0.1:0", "--state-dir", str(tmp_path / "relay")], _env(tmp_path / "r"))
     procs = [relay]
-    try:
-        asyncio.run(_scenario(tmp_path, relay, procs))
-    finally:
-        for p in procs:
-            p.kill()
+    run_then_kill(_scenario(tmp_path, relay, procs), procs)
 
 
 async def _scenario(tmp_path: Path, relay: Proc, procs: list[Proc]) -> None:
@@ -209,11 +207,7 @@ def test_kill_9_of_a_secured_join_rejoins_the_roster_as_the_same_member(tmp_path
             assert back - resuming < 2.0
             task.cancel()
 
-    try:
-        asyncio.run(main())
-    finally:
-        for p in procs:
-            p.kill()
+    run_then_kill(main(), procs)
 
 
 def secured_germany(tmp_path: Path):  # type: ignore[no-untyped-def]

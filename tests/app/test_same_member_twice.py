@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from childprocs import run_then_kill  # noqa: E402
 from test_crash_rejoin import Proc, _env, _until, secured_germany  # noqa: E402
 
 
@@ -49,11 +50,7 @@ def test_second_join_of_the_same_member_takes_over_and_the_first_stops(tmp_path:
             assert len(sessions) == 1 and sessions[0].conn is not None
             task.cancel()
 
-    try:
-        asyncio.run(main())
-    finally:
-        for p in procs:
-            p.kill()
+    run_then_kill(main(), procs)
 
 
 async def _drain(client) -> None:  # type: ignore[no-untyped-def]

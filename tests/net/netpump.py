@@ -61,6 +61,11 @@ class Pump:
             self.relay.connection_lost(p.conn_id, self.now)
         p.core.connection_lost(self.now)
 
+    def kill(self, p: Peer) -> None:
+        """kill -9 of a client process: its socket closes (the relay notices), and it is gone."""
+        self.drop(p)
+        self.peers.remove(p)
+
     def step(self, dt: float = 0.0) -> None:
         self.now += dt
         for _ in range(20):

@@ -35,6 +35,12 @@ class DurablePump(Pump):
         for p in self.peers:
             self.drop(p, notify_relay=False)
 
+    def reconnect(self, *peers: Peer) -> None:
+        """The clients' adapters dial the restarted relay and resume."""
+        for p in peers:
+            self.connect(p)
+        self.run(0.5)
+
     def step(self, dt: float = 0.0) -> None:
         self.store.sync()
         super().step(dt)
@@ -62,9 +68,7 @@ def test_relay_restart_keeps_room_numbers_and_replays_what_a_client_missed() -> 
     pm.run(0.2)
     pm.restart(epoch=8)
     pm.run(0.2)
-    for p in (a, b, c):
-        pm.connect(p)
-    pm.run(0.5)
+    pm.reconnect(a, b, c)
     a.core.send_event(b"after")
     pm.run(0.2)
     want = [b"a0", b"a1", b"a2", b"b0", b"b1", b"b2", b"after"]
@@ -92,9 +96,7 @@ def test_crash_between_store_and_fan_out_delivers_once_to_everyone() -> None:
     pm.relay.to_send(pm.now)  # produced, never written
     assert len(a.core.reliable.unacked) == 1
     pm.restart(epoch=9)
-    for p in (a, b):
-        pm.connect(p)
-    pm.run(0.5)
+    pm.reconnect(a, b)
     for p in (a, b):
         assert payloads(p) == [b"first", b"stored-not-acked"]
         assert seqs(p) == [1, 2]
@@ -112,9 +114,7 @@ def test_crash_before_sync_loses_nothing_acknowledged() -> None:
     pm.relay.receive_stream(a.conn_id, a.core.to_send(pm.now), pm.now)
     pm.relay.to_send(pm.now)
     pm.restart(epoch=10)  # before the sync
-    for p in (a, b):
-        pm.connect(p)
-    pm.run(0.5)
+    pm.reconnect(a, b)
     assert payloads(a) == payloads(b) == [b"x"] and seqs(b) == [1]
     assert pm.relay.counters.events_in == 1
 
@@ -129,9 +129,7 @@ def test_lost_state_dir_starts_a_new_log_and_the_client_follows() -> None:
     old_log = b.core.reliable.log_id
     pm.store = MemoryEventStore()  # the relay comes back without its state: room numbers start again
     pm.restart(epoch=11)
-    for p in (a, b):
-        pm.connect(p)
-    pm.run(0.5)
+    pm.reconnect(a, b)
     a.core.send_event(b"new")
     pm.run(0.2)
     assert b.core.reliable.log_id != old_log
@@ -148,8 +146,7 @@ def test_crashed_client_process_resumes_its_seat_and_id_with_the_stored_token() 
         a.core.send_event(b"old-%d" % i)
     pm.run(0.2)
     cid, token = a.core.client_id, a.core.token
-    pm.drop(a)  # kill -9: the socket closes, the relay marks alice away
-    pm.peers.remove(a)
+    pm.kill(a)  # the relay marks alice away
     pm.run(0.2)
     assert b.core.members[cid].state == "away"
     # a new process with the token from the state folder
@@ -170,8 +167,7 @@ def test_other_identity_waits_for_the_seat_without_giving_up() -> None:
     pm = DurablePump(MemoryEventStore())
     a = pm.add("alice", "s1")
     pm.run(0.3)
-    pm.drop(a)
-    pm.peers.remove(a)
+    pm.kill(a)
     pm.run(0.2)
     m = pm.add("mallory", "s1")
     pm.run(0.2)
@@ -316,8 +312,7 @@ def test_invited_member_without_a_token_takes_its_own_seat_back_with_the_same_id
     fr = _add(pm, "france", "A1", adm)
     pm.run(0.3)
     cid = fr.core.client_id
-    pm.drop(fr)  # kill -9
-    pm.peers.remove(fr)
+    pm.kill(fr)
     pm.run(0.2)
     again = _add(pm, "france", "A1", adm)  # no token
     pm.run(0.3)

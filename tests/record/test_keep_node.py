@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import pytest
+from childprocs import run_then_kill
 from recordkit import ROOT, Pki, cli, env, write_identity
 
 from vrdiplomacy.gestures.events import GestureEvent
@@ -134,11 +135,7 @@ def test_kill_9_loses_no_acknowledged_entry_restart_continues_minutes_in_order(t
     keep = ["record", "keep", "--relay", f"{host}:{port}", "--fingerprint", fp, "--room", "chamber", "--dir", folder,
             "--out", db]
     procs = [relay]
-    try:
-        asyncio.run(_kill_scenario(rng, seed, keep, db, root, host, port, fp, procs))
-    finally:
-        for p in procs:
-            p.kill()
+    run_then_kill(_kill_scenario(rng, seed, keep, db, root, host, port, fp, procs), procs)
 
 
 async def _kill_scenario(rng: random.Random, seed: int, keep: list, db: Path, root: Path, host: str, port: int,  # type: ignore[type-arg]
@@ -271,11 +268,7 @@ def test_secured_room_names_members_by_their_verified_certificates(tmp_path: Pat
                 assert node.finish() == 0, node.output()
                 pump.cancel()
 
-    try:
-        asyncio.run(main())
-    finally:
-        for p in procs:
-            p.kill()
+    run_then_kill(main(), procs)
     r = cli("record", "export", db, "--format", "md", "--root", root)
     assert r.rc == 0, r.err
     assert "the-chair" not in r.out, r.out
