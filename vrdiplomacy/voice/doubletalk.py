@@ -115,6 +115,33 @@ tuning-2 77-87 -> 70-81 %; a talker as loud as the echo in a 0.7 s room came out
 about half (tuning 88 %) and left room 33 at 4.25 s; applying it only on a settled filter
 kept the talker and gained nothing.
 
+The same holds after a changed echo path: the residual is learnt afresh and the filter,
+re-learnt in a few hundred milliseconds in the bands the far end sounded, is trusted again
+while the other bands still hold the old path. On held-out-3's room 33 that vowel came 4 s
+after the change; on held-out-5 at 10 ms / 0 dB the keeper suspected a changed path at
+3.86 s while it converged, on a filter it had trusted through 1.2 s of far-end sound, and a
+second later took 16 blocks of echo for a talker (ERLE 24.8 dB). Where the filter had
+matured on the old path, double talk now waits until it has been trusted again through
+``mature_change_s`` (1.5 s) of far-end sound: room 33 recovers in 0.5 s and the lowest ERLE
+over 10-200 ms is 27.5 dB or more on all eight sets. A suspicion on a filter still
+converging (never trusted through ``mature_s``) is no changed path and keeps ``mature_s``:
+after every suspicion the longer wait cost talkers early in a call (held-out-2 at 100 ms /
+0 dB, the talker 4 s in, whose keeper suspected at 1.2 s: near-end frames sent 79 -> 51 %).
+Tried and dropped for tuning room 7 (2.25 s, the one room change still recovering late):
+a third filter at each double-talk onset, started from the background's coefficients with
+the starting uncertainty (a fresh filter's speed), taken on by both filters where its error
+fell 6 dB under the foreground's (and by the foreground outside double talk where 1 dB
+better), its lead over a foreground that removes under 1 dB suspending double talk like the
+background's: room 7 stayed at 2.25 s (it won only 1.06 s after the change), and its gains
+elsewhere were the wait above. Making the background itself that unsure at each onset (its
+former uncertainty given back afterwards in the bins the probe had not learnt, unless a
+changed path was found meanwhile; its lead counted only at 3 dB over a foreground removing
+under 1 dB) brought room 7 to 0.75 s, but on held-out-2's own room change the unsure
+background diverged (12 dB behind the foreground), its lead never came and the change
+recovered in 2.5 s (0.25 s before); with its lead counted as before, a loud talker's onset
+(held-out-4 at 50 ms / -6 dB, 10 s in) got it 4-5 dB ahead and 88 -> 17 % of the near-end
+frames were sent.
+
 AEC3's output comes ``lag`` samples after its input (:func:`aec3_lag`, 15 ms with noise
 suppression at 48 kHz), so the replacement and the decisions are delayed as much.
 """
@@ -156,6 +183,8 @@ class NearEndKeeper:
         self._settled_blocks = int(round(s.settled_s * blocks_s))
         self._mature_blocks = int(round(s.mature_s * blocks_s))
         self._trusted_run = 0  # blocks with far-end sound the filter has been trusted through
+        self._mature_change_blocks = int(round(s.mature_change_s * blocks_s))
+        self._relearnt = False  # the residual is learnt afresh after a changed path (mature_change_s)
         self._settled = 0  # blocks with far-end sound the residual has stayed settled_trust_db under the estimate
         self._misfit_run = 0  # blocks (with far-end sound) since it last did
         self._unsettle_blocks = max(1, int(round(s.unsettle_ms * blocks_s / 1000.0)))
@@ -190,8 +219,9 @@ class NearEndKeeper:
         self._misfits: deque[bool] = deque([False] * 5, maxlen=5)
         self._suspect_blocks = int(round(s.suspect_ms * blocks_s / 1000.0))
         self._suspected = 0
-        if s.bg_win_blocks < 1 or s.mature_s < 0.0:
-            raise ConfigError("double-talk keeper: bg_win_blocks must be at least 1, mature_s not negative")
+        if s.bg_win_blocks < 1 or s.mature_s < 0.0 or s.mature_change_s < 0.0:
+            raise ConfigError("double-talk keeper: bg_win_blocks must be at least 1, mature_s and mature_change_s "
+                              "not negative")
         self._bg_win = 10.0 ** (-s.bg_win_db / 10.0) if s.bg_win_db > 0 else 0.0
         self._bg_lead = 0
         self._bg_stale = 10.0 ** (-s.stale_db / 10.0)
@@ -231,6 +261,7 @@ class NearEndKeeper:
         self._ne[:] = 0.0
         self._ny[:] = 0.0
         self.relearning = False  # a fresh filter: it learns the echo, not a talker
+        self._relearnt = False  # as at the start of a call: mature_s
         self._hold = self._long = self._run = 0
 
     def push(self, d: F64, ref: F64) -> None:
@@ -280,8 +311,7 @@ class NearEndKeeper:
                 self.suspects += 1
                 # the residual learnt on the old path says nothing about the new one: learn
                 # it afresh (the filter is trusted again once it fits the new path)
-                self._ne[:] = 0.0
-                self._ny[:] = 0.0
+                self._relearn()
             self._suspected = self._suspect_blocks
             self._hold = self._run = 0
         elif self._suspected > 0:
@@ -310,7 +340,10 @@ class NearEndKeeper:
         expected = self._oversub * residual
         excess = np.maximum(pe - expected, 0.0)
         near = float(excess.sum())
-        dt = (self.trusted and self._trusted_run >= self._mature_blocks and fit and self._suspected == 0
+        if self._relearnt and self._trusted_run >= self._mature_change_blocks:
+            self._relearnt = False
+        mature = self._trusted_run >= (self._mature_change_blocks if self._relearnt else self._mature_blocks)
+        dt = (self.trusted and mature and fit and self._suspected == 0
               and near > self._dt_ratio * float(expected.sum()) and near > self._min_near and near > self._near_peak * ymax)
         self._run = self._run + 1 if dt else 0
         if self._run >= self.s.confirm:
@@ -323,8 +356,7 @@ class NearEndKeeper:
             # "double talk" this long is an echo path the foreground no longer fits: start over
             # from the background filter and learn the residual afresh
             lin.adopt()
-            self._ne[:] = 0.0
-            self._ny[:] = 0.0
+            self._relearn()
             self._hold = self._long = 0
             self.relearning = True
             self.double_talk = False
@@ -343,6 +375,15 @@ class NearEndKeeper:
         self._line[:-n] = self._line[n:]
         self._line[-n:] = done
         self._flags.append(self.double_talk)
+
+    def _relearn(self) -> None:
+        """The echo path changed: the residual expected of echo alone is learnt afresh, and
+        where the filter had matured on the old path, double talk waits until it has been
+        trusted again through ``mature_change_s`` (a filter still converging when this
+        happened is held to ``mature_s`` as before)."""
+        self._ne[:] = 0.0
+        self._ny[:] = 0.0
+        self._relearnt = self._relearnt or self._trusted_run >= self._mature_blocks
 
     def mix(self, out: npt.NDArray[np.float32]) -> None:
         """Replace AEC3's output block ``out`` (in place) where double talk was detected
@@ -370,8 +411,7 @@ class NearEndKeeper:
                 gain = 0.0
                 # the filter's echo path is gone: its residual is learnt afresh, and double
                 # talk is detected again once it fits the new path
-                self._ne[:] = 0.0
-                self._ny[:] = 0.0
+                self._relearn()
                 self.linear.unsure()
                 self.relearning = True
         if gain == 0.0 and self._gain == 0.0:

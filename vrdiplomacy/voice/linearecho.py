@@ -54,7 +54,12 @@ class LinearSettings:
     far-end sound is trusted on that looser ratio, until it stays above it for ``unsettle_ms``
     (``settled_trust_db`` = ``trust_db``: as on main 2f3c005). Double talk is detected only on
     a filter that has stayed trusted through ``mature_s`` of far-end sound (0: as on main
-    f0920d4).
+    f0920d4). After a changed echo path on a filter that had matured (the expected residual
+    learnt afresh: a misfit or the background's lead, a long "double talk" taken for a new
+    path, AEC3 letting none of it through) only once it has stayed trusted again through
+    ``mature_change_s`` (``mature_s``: as on main 74f1de2): a filter that has re-learnt the
+    loud bands in a few hundred milliseconds still holds the old path in the bands the far
+    end has not sounded since. A suspicion on a filter still converging keeps ``mature_s``.
 
     Replacement: wherever double talk was detected and AEC3's output is ``mute_db`` below
     the replacement (-100 dB: wherever double talk was detected; while the far end talks,
@@ -106,6 +111,7 @@ class LinearSettings:
     settled_s: float = 3.0
     unsettle_ms: float = 300.0
     mature_s: float = 0.5
+    mature_change_s: float = 1.5
 
 
 class LinearEcho:
