@@ -28,6 +28,7 @@ our own canceller, on the tuning material and on the held-out one.
     ... --erle --sets held-out-5   # the fifth held-out set (six languages, image-source rooms)
     ... --recovery --mature-change 0.5   # the keeper as on main 74f1de2: after a changed path,
         double talk on a filter trusted again through 0.5 s of far-end sound (not 1.5 s)
+    ... --recovery --no-probe   # no probe filter at double-talk onsets (as on main cec504b)
     ... --recovery --no-double-talk   # the keeper's double-talk detection off: on echo alone, what a
         perfect detector gives (with --double-talk: what it costs the talker)
 
@@ -109,6 +110,8 @@ def main() -> int:
                     help="LinearSettings.mature_change_s: after a changed echo path, double talk only on a filter "
                          "trusted again through this much far-end sound (0.5: as on main 74f1de2; default: "
                          "LinearSettings')")
+    ap.add_argument("--no-probe", action="store_true",
+                    help="no probe filter at double-talk onsets (LinearSettings.probe_ms = 0, as on main cec504b)")
     ap.add_argument("--no-double-talk", action="store_true",
                     help="the keeper's double-talk detection off (LinearSettings.dt_ratio_db = 200 dB): on echo alone "
                          "(--erle, --recovery) a perfect detector; with --double-talk, what it would cost the talker")
@@ -126,6 +129,8 @@ def main() -> int:
         override(lambda s: linear(s, mature_s=args.mature))
     if args.mature_change is not None:
         override(lambda s: linear(s, mature_change_s=args.mature_change))
+    if args.no_probe:
+        override(lambda s: linear(s, probe_ms=0.0))
     if args.no_double_talk:
         override(lambda s: linear(s, dt_ratio_db=200.0))
     sets = tuple(SETS[n] for n in args.sets)

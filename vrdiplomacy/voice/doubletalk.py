@@ -127,20 +127,31 @@ over 10-200 ms is 27.5 dB or more on all eight sets. A suspicion on a filter sti
 converging (never trusted through ``mature_s``) is no changed path and keeps ``mature_s``:
 after every suspicion the longer wait cost talkers early in a call (held-out-2 at 100 ms /
 0 dB, the talker 4 s in, whose keeper suspected at 1.2 s: near-end frames sent 79 -> 51 %).
-Tried and dropped for tuning room 7 (2.25 s, the one room change still recovering late):
-a third filter at each double-talk onset, started from the background's coefficients with
-the starting uncertainty (a fresh filter's speed), taken on by both filters where its error
-fell 6 dB under the foreground's (and by the foreground outside double talk where 1 dB
-better), its lead over a foreground that removes under 1 dB suspending double talk like the
-background's: room 7 stayed at 2.25 s (it won only 1.06 s after the change), and its gains
-elsewhere were the wait above. Making the background itself that unsure at each onset (its
-former uncertainty given back afterwards in the bins the probe had not learnt, unless a
-changed path was found meanwhile; its lead counted only at 3 dB over a foreground removing
-under 1 dB) brought room 7 to 0.75 s, but on held-out-2's own room change the unsure
-background diverged (12 dB behind the foreground), its lead never came and the change
-recovered in 2.5 s (0.25 s before); with its lead counted as before, a loud talker's onset
-(held-out-4 at 50 ms / -6 dB, 10 s in) got it 4-5 dB ahead and 88 -> 17 % of the near-end
-frames were sent.
+Tuning room 7 (the same delay, another room) still recovered in 2.25 s: the settled
+foreground takes 4-7 dB off the new echo (so neither its misfit nor a stale foreground
+fires), the keeper takes the rest for a talker, and the background, as sure of the old path
+as the foreground, gets 2 dB ahead only a second after the change. A *probe* filter now
+starts at each double-talk onset from the background's coefficients with the starting
+uncertainty (a fresh filter's speed) and runs through the double talk and ``probe_ms``
+after it. Its lead of 2 dB over the foreground for 80 ms suspends double talk like the
+background's (the residual learnt afresh, the filters left to follow the new path), but
+only through a "double talk" AEC3 has let none of through for 300 ms (the count the 900 ms
+guard keeps): AEC3 lets a talker through within a few hundred milliseconds, and a fast
+filter gets ahead of a talker only for a moment (a loud talker's onset on held-out-4 at
+50 ms / -6 dB: 4-5 dB for 50 ms, before AEC3 let it through). Room 7 recovers in 0.75 s;
+every other figure of the echo tables is unchanged. The probe is a detector only: taken on
+by the filters where it was 6 dB better (1 dB outside double talk), it fitted a converging
+call's echo and talker alike, and the foreground it left misfitted later (held-out at
+100 ms / 0 dB, the talker 4 s in: near-end frames sent 89 -> 19 %). It doubles the linear
+filter's cost while it runs (0.8 -> 1.5 ms per 20 ms on the loaded test machine), only
+during double talk and half a second after. Tried first and dropped: the probe without the AEC3 condition (its lead at 3 dB, on a
+foreground removing under 1 dB) left room 7 at 2.25 s (it won only 1.06 s after the
+change); making the background itself that unsure at each onset (its former uncertainty
+given back afterwards in the bins it had not learnt) brought room 7 to 0.75 s, but on
+held-out-2's own room change the unsure background diverged (12 dB behind the foreground)
+and that change took 2.5 s (0.25 s before); with the usual lead rule, the loud talker's
+onset above suspended double talk and 88 -> 17 % of its frames were sent. The background's
+lead on the AEC3 condition alone (no probe) brought room 7 to 1.25 s.
 
 AEC3's output comes ``lag`` samples after its input (:func:`aec3_lag`, 15 ms with noise
 suppression at 48 kHz), so the replacement and the decisions are delayed as much.
@@ -185,6 +196,12 @@ class NearEndKeeper:
         self._trusted_run = 0  # blocks with far-end sound the filter has been trusted through
         self._mature_change_blocks = int(round(s.mature_change_s * blocks_s))
         self._relearnt = False  # the residual is learnt afresh after a changed path (mature_change_s)
+        self._probe_blocks = int(round(s.probe_ms * blocks_s / 1000.0))
+        self._probe = 0  # blocks left of the probe filter's run
+        self.probes = 0  # double-talk onsets that started the probe filter
+        self._probe_lead = 0
+        self._probe_win = 10.0 ** (-s.probe_lead_db / 10.0)
+        self._probe_unconfirmed = int(round(s.probe_unconfirmed_ms * blocks_s / 1000.0))
         self._settled = 0  # blocks with far-end sound the residual has stayed settled_trust_db under the estimate
         self._misfit_run = 0  # blocks (with far-end sound) since it last did
         self._unsettle_blocks = max(1, int(round(s.unsettle_ms * blocks_s / 1000.0)))
@@ -219,9 +236,9 @@ class NearEndKeeper:
         self._misfits: deque[bool] = deque([False] * 5, maxlen=5)
         self._suspect_blocks = int(round(s.suspect_ms * blocks_s / 1000.0))
         self._suspected = 0
-        if s.bg_win_blocks < 1 or s.mature_s < 0.0 or s.mature_change_s < 0.0:
-            raise ConfigError("double-talk keeper: bg_win_blocks must be at least 1, mature_s and mature_change_s "
-                              "not negative")
+        if s.bg_win_blocks < 1 or min(s.mature_s, s.mature_change_s, s.probe_ms, s.probe_unconfirmed_ms) < 0.0:
+            raise ConfigError("double-talk keeper: bg_win_blocks must be at least 1, mature_s, mature_change_s, "
+                              "probe_ms and probe_unconfirmed_ms not negative")
         self._bg_win = 10.0 ** (-s.bg_win_db / 10.0) if s.bg_win_db > 0 else 0.0
         self._bg_lead = 0
         self._bg_stale = 10.0 ** (-s.stale_db / 10.0)
@@ -262,12 +279,13 @@ class NearEndKeeper:
         self._ny[:] = 0.0
         self.relearning = False  # a fresh filter: it learns the echo, not a talker
         self._relearnt = False  # as at the start of a call: mature_s
-        self._hold = self._long = self._run = 0
+        self._hold = self._long = self._run = self._probe = 0
 
     def push(self, d: F64, ref: F64) -> None:
         """One 10 ms block: ``d`` the microphone, ``ref`` the loudspeaker signal as AEC3 gets it."""
         n = self.n
         lin = self.linear
+        was = self.double_talk
         self._xpeak.append(float(np.dot(ref, ref)))
         excite = self._xpeak[-1] > self._loud * max(self._xpeak)  # far-end sound that excites the filter
         e = lin.block(d, ref, adapt=True, compare=excite and not self.double_talk)
@@ -305,7 +323,13 @@ class NearEndKeeper:
         lead = (self.double_talk and lin.far_active and lin.bg_energy < self._bg_win * lin.fg_energy
                 and lin.fg_energy > self._bg_stale * lin.mic_energy)
         self._bg_lead = self._bg_lead + 1 if lead else 0
-        bg_wins = self._bg_lead >= self.s.bg_win_blocks
+        # the probe filter (as fast as a fresh one) ahead of the foreground through a "double
+        # talk" AEC3 has let none of through for a while: a talker gets through AEC3 within a
+        # few hundred ms, and a fast filter gets ahead of a talker only for a moment
+        lead = (self.double_talk and lin.far_active and lin.probe_energy < self._probe_win * lin.fg_energy
+                and self._unconfirmed >= self._probe_unconfirmed)
+        self._probe_lead = self._probe_lead + 1 if lead else 0
+        bg_wins = self._bg_lead >= self.s.bg_win_blocks or self._probe_lead >= self.s.bg_win_blocks
         if self._suspect_blocks and (bg_wins or sum(self._misfits) >= self.s.misfit_count):
             if self._suspected == 0:
                 self.suspects += 1
@@ -375,6 +399,18 @@ class NearEndKeeper:
         self._line[:-n] = self._line[n:]
         self._line[-n:] = done
         self._flags.append(self.double_talk)
+        # a double-talk onset may be a changed echo path: the probe filter learns it as fast
+        # as a fresh filter would (a talker's error only leaves it behind the foreground)
+        if self._probe_blocks:
+            if self.double_talk and not was and not lin.probing:
+                lin.probe()
+                self.probes += 1
+            if self.double_talk and lin.probing:
+                self._probe = self._probe_blocks
+            elif self._probe > 0:
+                self._probe -= 1
+                if self._probe == 0:
+                    lin.end_probe()
 
     def _relearn(self) -> None:
         """The echo path changed: the residual expected of echo alone is learnt afresh, and

@@ -61,6 +61,17 @@ class LinearSettings:
     loud bands in a few hundred milliseconds still holds the old path in the bands the far
     end has not sounded since. A suspicion on a filter still converging keeps ``mature_s``.
 
+    Probe: at each double-talk onset a third filter starts from the background's
+    coefficients with the starting uncertainty ``kalman_p0`` (it learns a changed path as
+    fast as a fresh filter, where the settled background's certainty makes it slow); it
+    runs through the double talk and ``probe_ms`` after it (0: never, as on main cec504b).
+    It is a detector only (its coefficients are never taken on: a fast filter fits a
+    converging call's talker too). Its lead of ``probe_lead_db`` over the
+    foreground for ``bg_win_blocks`` through a "double talk" AEC3 has let none of through for
+    ``probe_unconfirmed_ms`` (counted as for ``unconfirmed_ms``) suspends double talk like
+    the background's: a talker gets through AEC3 sooner, and a fast filter gets ahead of a
+    talker only for a moment.
+
     Replacement: wherever double talk was detected and AEC3's output is ``mute_db`` below
     the replacement (-100 dB: wherever double talk was detected; while the far end talks,
     AEC3's suppressor distorts the near end even where it lets it through). A double talk
@@ -112,6 +123,9 @@ class LinearSettings:
     unsettle_ms: float = 300.0
     mature_s: float = 0.5
     mature_change_s: float = 1.5
+    probe_ms: float = 500.0
+    probe_lead_db: float = 2.0
+    probe_unconfirmed_ms: float = 300.0
 
 
 class LinearEcho:
@@ -136,6 +150,11 @@ class LinearEcho:
         self._bg = np.zeros((p, bins), dtype=np.complex64)
         self._P = np.full((p, bins), s.kalman_p0, dtype=np.float32)
         self._m = np.zeros(bins, dtype=np.float32)
+        # the probe (:meth:`probe`): a third filter, its uncertainty, error power and energy
+        self._pw: npt.NDArray[np.complex64] | None = None
+        self._pP = self._P
+        self._pm = self._m
+        self._e_pr = 0.0
         self._pad = np.zeros(2 * n, dtype=np.float32)
         self._silence = 10.0 ** (silence_dbfs / 10.0) * n
         self._copy = 10.0 ** (-s.copy_db / 10.0)
@@ -150,6 +169,12 @@ class LinearEcho:
         self.far_active = False
         self.y_energy = 0.0  # last block: foreground echo estimate energy
         self.e_energy = 0.0  # last block: foreground error energy
+
+    @property
+    def probe_energy(self) -> float:
+        """The probe filter's smoothed error energy (blocks with far-end sound; inf when it
+        does not run)."""
+        return self._e_pr if self._pw is not None else math.inf
 
     @property
     def fg_energy(self) -> float:
@@ -173,6 +198,7 @@ class LinearEcho:
         self._P[:] = self.s.kalman_p0
         self._m[:] = 0.0
         self._e_fg = self._e_bg = self._e_d = 0.0
+        self._pw = None
         self.restarts += 1
 
     def unsure(self) -> None:
@@ -180,6 +206,23 @@ class LinearEcho:
         to its starting value (its coefficients stay), so it re-converges as fast as a
         fresh filter instead of at the pace of its slow drift model."""
         np.maximum(self._P, np.float32(self.s.kalman_p0), out=self._P)
+
+    @property
+    def probing(self) -> bool:
+        """The probe filter runs (:meth:`probe` until :meth:`end_probe` or its win)."""
+        return self._pw is not None
+
+    def probe(self) -> None:
+        """The echo path may have changed (a double-talk onset): start the probe filter from
+        the background's coefficients, as unsure as a fresh filter."""
+        self._pw = self._bg.copy()
+        self._pP = np.full_like(self._P, self.s.kalman_p0)
+        self._pm = self._m.copy()
+        self._e_pr = self._e_bg
+
+    def end_probe(self) -> None:
+        """Stop the probe filter."""
+        self._pw = None
 
     def block(self, d: F64, x: F64, adapt: bool = True, compare: bool = True) -> F64:
         """One block: ``d`` microphone, ``x`` reference; ``adapt`` lets the background
@@ -191,8 +234,8 @@ class LinearEcho:
         self._xprev = x.copy()
         self._X[1:] = self._X[:-1]
         self._X[0] = np.fft.rfft(self._pad)
-        both = np.fft.irfft(np.stack([np.sum(self._fg * self._X, axis=0), np.sum(self._bg * self._X, axis=0)]),
-                            2 * n, axis=1)[:, n:]
+        ws = (self._fg, self._bg) if self._pw is None else (self._fg, self._bg, self._pw)
+        both = np.fft.irfft(np.stack([np.sum(w * self._X, axis=0) for w in ws]), 2 * n, axis=1)[:, n:]
         y = both[0].astype(np.float64)
         e = self.error = d - y
         eb = self.bg_error = d - both[1]
@@ -205,8 +248,12 @@ class LinearEcho:
         self._e_fg += a * (ef_e - self._e_fg)
         self._e_bg += a * (float(np.dot(eb, eb)) - self._e_bg)
         self._e_d += a * (float(np.dot(d, d)) - self._e_d)
-        self._adapt(eb)
+        self._P = self._kalman(self._spectrum(eb), self._bg, self._P, self._m)
         self.changed = False
+        if self._pw is not None:
+            ep = d - both[2]
+            self._e_pr += a * (float(np.dot(ep, ep)) - self._e_pr)
+            self._pP = self._kalman(self._spectrum(ep), self._pw, self._pP, self._pm)
         if not compare:
             if self._e_bg < self._change * self._e_fg and self._e_bg < self._e_d:
                 self.adopt()  # far better, even in double talk: the echo path changed
@@ -219,36 +266,37 @@ class LinearEcho:
                 self._e_bg = self._e_fg
         return e
 
-    def _adapt(self, eb: F64) -> None:
+    def _spectrum(self, err: F64) -> npt.NDArray[np.complex128]:
         n = self.n
         self._pad[:n] = 0.0
-        self._pad[n:] = eb
-        E = np.fft.rfft(self._pad)
-        self._kalman(E)
+        self._pad[n:] = err
+        return np.fft.rfft(self._pad)
 
-    def _kalman(self, E: npt.NDArray[np.complex128]) -> None:
+    def _kalman(self, E: npt.NDArray[np.complex128], w: npt.NDArray[np.complex64], p: npt.NDArray[np.float32],
+                m: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Partitioned-block frequency-domain Kalman update (Kuech, Mabande and Enzner 2014,
         diagonal form): each partition and bin gets the step its own uncertainty ``_P`` over
         the error power allows, so bins the far end has not yet excited converge at once and
-        a large error (double talk) shrinks the step."""
+        a large error (double talk) shrinks the step. Updates the coefficients ``w`` and the
+        error power ``m`` in place and returns the new uncertainty (``p`` before)."""
         n = self.n
         xp = self._X.real ** 2 + self._X.imag ** 2
         ee = E.real ** 2 + E.imag ** 2
-        self._m += 0.5 * (ee - self._m)
-        pred = np.sum(xp * self._P, axis=0)
+        m += 0.5 * (ee - m)
+        pred = np.sum(xp * p, axis=0)
         if self.s.kalman_noise_floor < 1.0:
             # the observation noise (near-end sound): the error power less what the filter's
             # own uncertainty explains, so an unsure filter takes large steps on a new path
-            noise = np.maximum(self._m - pred, self.s.kalman_noise_floor * self._m)
+            noise = np.maximum(m - pred, self.s.kalman_noise_floor * m)
         else:
-            noise = self._m
+            noise = m
         r = pred + 2.0 * noise / self.partitions + np.float32(1e-30)
-        mu = self._P / r
+        mu = p / r
         g = np.fft.irfft(mu * np.conj(self._X) * E, 2 * n, axis=1)
         g[:, n:] = 0.0
-        self._bg += np.fft.rfft(g, axis=1)
+        w += np.fft.rfft(g, axis=1)
         a2 = np.float32(self.s.kalman_a ** 2)
-        self._P = a2 * (1.0 - 0.5 * mu * xp) * self._P + (1.0 - a2) * (self._bg.real ** 2 + self._bg.imag ** 2)
+        return a2 * (1.0 - 0.5 * mu * xp) * p + (1.0 - a2) * (w.real ** 2 + w.imag ** 2)
 
     def adopt(self) -> None:
         """The foreground takes the background's coefficients."""
