@@ -197,7 +197,7 @@ class NearEndKeeper:
         self._mature_change_blocks = int(round(s.mature_change_s * blocks_s))
         self._relearnt = False  # the residual is learnt afresh after a changed path (mature_change_s)
         self._probe_blocks = int(round(s.probe_ms * blocks_s / 1000.0))
-        self._probe = 0  # blocks left of the probe filter's run
+        self._probe_left = 0  # blocks left of the probe filter's run
         self.probes = 0  # double-talk onsets that started the probe filter
         self._probe_lead = 0
         self._probe_win = 10.0 ** (-s.probe_lead_db / 10.0)
@@ -279,7 +279,7 @@ class NearEndKeeper:
         self._ny[:] = 0.0
         self.relearning = False  # a fresh filter: it learns the echo, not a talker
         self._relearnt = False  # as at the start of a call: mature_s
-        self._hold = self._long = self._run = self._probe = 0
+        self._hold = self._long = self._run = self._probe_left = 0
 
     def push(self, d: F64, ref: F64) -> None:
         """One 10 ms block: ``d`` the microphone, ``ref`` the loudspeaker signal as AEC3 gets it."""
@@ -406,10 +406,10 @@ class NearEndKeeper:
                 lin.probe()
                 self.probes += 1
             if self.double_talk and lin.probing:
-                self._probe = self._probe_blocks
-            elif self._probe > 0:
-                self._probe -= 1
-                if self._probe == 0:
+                self._probe_left = self._probe_blocks
+            elif self._probe_left > 0:
+                self._probe_left -= 1
+                if self._probe_left == 0:
                     lin.end_probe()
 
     def _relearn(self) -> None:

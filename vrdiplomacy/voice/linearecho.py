@@ -128,6 +128,17 @@ class LinearSettings:
     probe_unconfirmed_ms: float = 300.0
 
 
+@dataclass
+class _Probe:
+    """The probe filter (:meth:`LinearEcho.probe`): coefficients, Kalman uncertainty, error
+    power per bin, smoothed error energy."""
+
+    w: npt.NDArray[np.complex64]
+    p: npt.NDArray[np.float32]
+    m: npt.NDArray[np.float32]
+    energy: float
+
+
 class LinearEcho:
     """Two-filter PBFDAF on ``block``-sample blocks: :meth:`block` takes one microphone
     block and the matching (delay-aligned) loudspeaker block and returns the microphone less
@@ -150,11 +161,7 @@ class LinearEcho:
         self._bg = np.zeros((p, bins), dtype=np.complex64)
         self._P = np.full((p, bins), s.kalman_p0, dtype=np.float32)
         self._m = np.zeros(bins, dtype=np.float32)
-        # the probe (:meth:`probe`): a third filter, its uncertainty, error power and energy
-        self._pw: npt.NDArray[np.complex64] | None = None
-        self._pP = self._P
-        self._pm = self._m
-        self._e_pr = 0.0
+        self._probe: _Probe | None = None  # the probe filter while it runs (:meth:`probe`)
         self._pad = np.zeros(2 * n, dtype=np.float32)
         self._silence = 10.0 ** (silence_dbfs / 10.0) * n
         self._copy = 10.0 ** (-s.copy_db / 10.0)
@@ -174,7 +181,7 @@ class LinearEcho:
     def probe_energy(self) -> float:
         """The probe filter's smoothed error energy (blocks with far-end sound; inf when it
         does not run)."""
-        return self._e_pr if self._pw is not None else math.inf
+        return self._probe.energy if self._probe is not None else math.inf
 
     @property
     def fg_energy(self) -> float:
@@ -198,7 +205,7 @@ class LinearEcho:
         self._P[:] = self.s.kalman_p0
         self._m[:] = 0.0
         self._e_fg = self._e_bg = self._e_d = 0.0
-        self._pw = None
+        self._probe = None
         self.restarts += 1
 
     def unsure(self) -> None:
@@ -209,20 +216,17 @@ class LinearEcho:
 
     @property
     def probing(self) -> bool:
-        """The probe filter runs (:meth:`probe` until :meth:`end_probe` or its win)."""
-        return self._pw is not None
+        """The probe filter runs (from :meth:`probe` until :meth:`end_probe`)."""
+        return self._probe is not None
 
     def probe(self) -> None:
         """The echo path may have changed (a double-talk onset): start the probe filter from
         the background's coefficients, as unsure as a fresh filter."""
-        self._pw = self._bg.copy()
-        self._pP = np.full_like(self._P, self.s.kalman_p0)
-        self._pm = self._m.copy()
-        self._e_pr = self._e_bg
+        self._probe = _Probe(self._bg.copy(), np.full_like(self._P, self.s.kalman_p0), self._m.copy(), self._e_bg)
 
     def end_probe(self) -> None:
         """Stop the probe filter."""
-        self._pw = None
+        self._probe = None
 
     def block(self, d: F64, x: F64, adapt: bool = True, compare: bool = True) -> F64:
         """One block: ``d`` microphone, ``x`` reference; ``adapt`` lets the background
@@ -234,7 +238,8 @@ class LinearEcho:
         self._xprev = x.copy()
         self._X[1:] = self._X[:-1]
         self._X[0] = np.fft.rfft(self._pad)
-        ws = (self._fg, self._bg) if self._pw is None else (self._fg, self._bg, self._pw)
+        pr = self._probe
+        ws = (self._fg, self._bg) if pr is None else (self._fg, self._bg, pr.w)
         both = np.fft.irfft(np.stack([np.sum(w * self._X, axis=0) for w in ws]), 2 * n, axis=1)[:, n:]
         y = both[0].astype(np.float64)
         e = self.error = d - y
@@ -250,10 +255,10 @@ class LinearEcho:
         self._e_d += a * (float(np.dot(d, d)) - self._e_d)
         self._P = self._kalman(self._spectrum(eb), self._bg, self._P, self._m)
         self.changed = False
-        if self._pw is not None:
+        if pr is not None:
             ep = d - both[2]
-            self._e_pr += a * (float(np.dot(ep, ep)) - self._e_pr)
-            self._pP = self._kalman(self._spectrum(ep), self._pw, self._pP, self._pm)
+            pr.energy += a * (float(np.dot(ep, ep)) - pr.energy)
+            pr.p = self._kalman(self._spectrum(ep), pr.w, pr.p, pr.m)
         if not compare:
             if self._e_bg < self._change * self._e_fg and self._e_bg < self._e_d:
                 self.adopt()  # far better, even in double talk: the echo path changed
