@@ -59,12 +59,19 @@ def test_lost_frame_is_rebuilt_from_next_packets_fec() -> None:
     assert jb.stats.fec == 1 and jb.stats.plc >= 0
 
 
-def test_late_packet_is_counted_and_dropped_and_delay_grows() -> None:
+def test_late_packet_is_counted_and_dropped_and_a_second_one_grows_the_delay() -> None:
     jb = JitterBuffer()
     arrivals = {s: s * 0.02 + 0.001 for s in range(40)}
     arrivals[20] += 0.08  # 80 ms late
     drive(jb, arrivals, 1.2)
     assert jb.stats.late == 1
+    assert jb.target_offset() < 0.03  # one spike is not the link's jitter: no 80 ms delay
+    jb = JitterBuffer()
+    arrivals = {s: s * 0.02 + 0.001 for s in range(60)}
+    arrivals[20] += 0.08
+    arrivals[35] += 0.08  # a second spike
+    drive(jb, arrivals, 1.6)
+    assert jb.stats.late == 2
     assert jb.target_offset() > 0.05  # the buffer now covers that delay
 
 

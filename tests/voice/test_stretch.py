@@ -48,3 +48,20 @@ def test_loud_noise_is_not_stretched_but_quiet_frames_are() -> None:
     assert accelerate(noise) is noise  # no period matches: left for a later frame
     quiet = (1e-4 * rng.standard_normal(F)).astype(np.float32)
     assert accelerate(quiet).size == F - MAX_LAG and expand(quiet).size == F + MAX_LAG
+
+
+def test_quiet_frame_loses_or_gains_the_amount_asked_for() -> None:
+    """A pause has no pitch to keep: the jitter buffer asks for what puts the next frame on
+    its playback callback's grid, any number of samples up to 10 ms."""
+    x = (1e-4 * np.sin(2 * np.pi * 200 * np.arange(F) / FS)).astype(np.float32)  # -80 dBFS
+    for amount in (24, 83, 300, MAX_LAG):
+        assert x.size - accelerate(x, amount).size == amount
+        assert expand(x, amount).size - x.size == amount
+    assert x.size - accelerate(x).size == MAX_LAG  # none asked for: 10 ms
+
+
+def test_speech_frame_never_loses_more_than_asked() -> None:
+    x = _voiced(140.0)  # period 343 samples
+    assert accelerate(x, MIN_LAG - 1).size == x.size  # shorter than any pitch period: left alone
+    assert accelerate(x, 200).size == x.size or x.size - accelerate(x, 200).size <= 200
+    assert abs((x.size - accelerate(x, 400).size) - FS / 140.0) <= 2

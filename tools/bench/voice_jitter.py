@@ -54,10 +54,10 @@ class Events:
     def __enter__(self) -> Events:
         ev, pop, push = self, self._pop, self._push
 
-        def counted_pop(jb: jitter.JitterBuffer, t: float, lead: float = 0.0) -> jitter.Playout | None:
+        def counted_pop(jb: jitter.JitterBuffer, t: float, lead: float = 0.0, block: float | None = None) -> jitter.Playout | None:
             e = jb._buf.get(jb.next_ts)
             level = e.packet.level if e is not None else None
-            p = pop(jb, t, lead)
+            p = pop(jb, t, lead, block)
             if p is not None and p.stretch and level is not None and level < PAUSE_LEVEL:
                 ev.log.append((t, p.stretch))
             return p

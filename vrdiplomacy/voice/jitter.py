@@ -13,11 +13,19 @@ carry in-band FEC data for their predecessor.
 Adaptation: a stream (re)starts at the target offset, so silences (DTX, end of a
 talkspurt) re-centre it. During speech the buffer changes its delay by time-stretching
 the decoded audio a pitch period at a time (:mod:`vrdiplomacy.voice.stretch`, WSOLA, as
-WebRTC's NetEQ does), never by skipping or repeating whole frames: a frame played while
-the offset is more than ``accelerate_ms`` above the target is marked ``"accelerate"``
-(play it a pitch period shorter), one played below the target ``"expand"`` (a pitch period
-longer). When the next frame has not arrived and the buffer is below its target, the
-frame is concealed without advancing: the packet, late, plays when it comes.
+WebRTC's NetEQ does), never by skipping or repeating whole frames: a speech frame played
+while the offset is more than three times ``accelerate_ms`` above the target is marked
+``"accelerate"`` (play it a pitch period shorter), one played below the target ``"expand"``
+(a pitch period longer). When the next frame has not arrived and the buffer is below its
+target, the frame is concealed without advancing: the packet, late, plays when it comes.
+
+The offset that counts is the one at which a frame is *decided*: the playback callback
+decodes the frame that starts inside its block, up to a block before that frame plays.
+Decisions fall on the callback grid, so a delay that is not a whole number of callbacks
+past the target buys nothing: quiet frames (pauses) lose or gain exactly what puts the
+next frame on the callback that decides it just in time (``Playout.amount``), which sheds
+a delay left over from an expansion and keeps the buffer within one callback of its
+target on a clean link.
 
 :meth:`JitterBuffer.pop` answers, for the next frame to play, a :class:`Playout`:
 ``"packet"`` (decode it; its redundant copy when its own packet was lost), ``"fec"``
@@ -34,8 +42,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vrdiplomacy.voice.packet import FLAG_FEC, FLAG_RED, FLAG_START, VoicePacket
+from vrdiplomacy.voice.stretch import MAX_LAG as QUIET_STRETCH  # what a quiet frame loses at most
 
 RECOMPUTE_EVERY = 8  # packets between recomputations of the target delay
+MIN_QUIET_STEP = 24  # samples (0.5 ms): a quiet frame is not stretched for less
 
 
 @dataclass
@@ -61,9 +71,11 @@ class JitterSettings:
     ``idle_frames`` frames of nothing to play before a stream goes idle; ``max_packets``
     packets buffered per speaker at most (older ones are dropped and counted);
     ``hysteresis_ms`` slack below the target before a frame is expanded or an underrun is
-    waited out; ``accelerate_ms`` excess above the target before quiet frames are
-    accelerated (speech frames from three times that excess: a delay that is only a little
-    too long waits for the next pause);
+    waited out; ``accelerate_ms`` a third of the excess above the target before speech
+    frames are accelerated (a delay that is only a little too long waits for the next
+    pause). Quiet frames are accelerated whenever the next frame would still be decided at
+    the target (see :meth:`JitterBuffer.pop`): a delay left over from an expansion or a
+    start goes at the next pause, and the buffer stays within one callback of its target;
     ``quiet_level`` frames at or below this level (-dBov) take the growth that holding for
     FEC or copies needs at once, louder frames only when packets would otherwise come
     late or the hold has been short for ``hold_wait_s`` (speech keeps its timing while a
@@ -78,7 +90,7 @@ class JitterSettings:
     fs: int = 48000
     percentile: float = 99.5
     margin_ms: float = 2.0
-    min_delay_ms: float = 10.0
+    min_delay_ms: float = 4.0
     lossy_min_delay_ms: float = 20.0
     max_delay_ms: float = 250.0
     window: int = 1000
@@ -102,7 +114,9 @@ class JitterStats:
     a redundant copy in a later packet), ``fec`` (frames rebuilt from FEC), ``plc`` (frames
     concealed), ``waited`` (concealed while waiting for a late packet, without advancing),
     ``accelerate`` / ``expand`` (frames marked to play shorter / longer), ``starts``
-    (talkspurts), ``buffer_ms`` (recent time packets waited before playout)."""
+    (talkspurts), ``buffer_ms`` (recent time packets waited before playout), ``delay_ms``
+    (recent playout offsets over the fastest packet's: what the buffer adds to the fastest
+    path, constant while the buffer neither stretches nor waits)."""
 
     received: int = 0
     late: int = 0
@@ -117,6 +131,7 @@ class JitterStats:
     expand: int = 0
     starts: int = 0
     buffer_ms: deque[float] = field(default_factory=lambda: deque(maxlen=500))
+    delay_ms: deque[float] = field(default_factory=lambda: deque(maxlen=500))
 
 
 @dataclass
@@ -134,12 +149,14 @@ class Playout:
     """What to do for the next frame: ``kind`` is "packet", "fec" or "plc"; ``packet`` the
     packet to decode (for "fec": the next packet, whose FEC data rebuilds this frame);
     ``samples`` the frame length; ``stretch`` "accelerate" (play it shorter by a pitch
-    period), "expand" (longer) or "" (as it is)."""
+    period), "expand" (longer) or "" (as it is); ``amount`` for a quiet frame, the samples
+    to take out or put in (0: a pitch period, or 10 ms of a quiet frame)."""
 
     kind: str
     samples: int
     packet: VoicePacket | None = None
     stretch: str = ""
+    amount: int = 0
 
 
 def _unwrap(value: int, ref: int | None, bits: int) -> int:
@@ -184,6 +201,7 @@ class JitterBuffer:
         self._last_seq: int | None = None
         self._target: float | None = None
         self._target_base = 0.0
+        self._spread = 0.0  # the offsets' 90th percentile less their median
         self._new_since_target = 0
         self._short_since: float | None = None  # when the hold started to be short
         self._since_stretch = 1 << 30  # frames played since the last loud one was stretched
@@ -256,6 +274,10 @@ class JitterBuffer:
         self._buf[ts] = _Entry(ts, seq, copy, now, samples, copy=True)
 
     # ---------------------------------------------------------------- estimates
+
+    def _fastest(self) -> float:
+        """The smallest offset (arrival less timestamp) in the window."""
+        return float(self._offsets[: min(self._n_offsets, self._offsets.size)].min()) if self._n_offsets else 0.0
 
     def _window(self) -> tuple[int, int] | None:
         if self._max_seq is None or not self._n_seen:
@@ -332,11 +354,17 @@ class JitterBuffer:
             return 0.0, 0.0
         arr = self._offsets[: min(self._n_offsets, self._offsets.size)]
         lo = float(arr.min())
-        k = min(arr.size - 1, max(0, math.ceil(s.percentile / 100.0 * arr.size) - 1))
-        m = arr.size // 2
-        q = min(arr.size - 1, max(0, math.ceil(0.9 * arr.size) - 1))
+        n = arr.size
+        # One spike is not the link's jitter: the percentile lets go of what a quarter of a
+        # full window would (at least the one highest offset), so a single late start-up
+        # packet does not set the delay for the seconds the window takes to fill.
+        drop = max(n - math.ceil(s.percentile / 100.0 * n), math.floor((1.0 - s.percentile / 100.0) * max(n, s.window // 4)))
+        k = max(0, n - 1 - drop)
+        m = n // 2
+        q = max(0, min(n - 2, math.ceil(0.9 * n) - 1))
         part = np.partition(arr, (m, q, k))
-        tail = float(part[m]) + s.tail_factor * float(part[q] - part[m])
+        self._spread = float(part[q] - part[m])
+        tail = float(part[m]) + s.tail_factor * self._spread
         base = max(float(part[k]), tail) + s.margin_ms / 1e3
         held = base + self.hold_frames() * self._frame / s.fs
         lossy = self._lossy()
@@ -363,14 +391,32 @@ class JitterBuffer:
 
     # ---------------------------------------------------------------- output
 
-    def pop(self, play_time: float, lead: float = 0.0) -> Playout | None:
+    def _quiet_step(self, entry: _Entry, play_time: float, lead: float, block: float | None, floor: float) -> int:
+        """Samples a quiet frame should lose (> 0) or gain (< 0) so that the next frame starts
+        on the first callback at which it is decided at an offset of at least ``floor``
+        (bounded by what a quiet frame can lose or gain). Frames are decided at the callback
+        whose block they start in (``lead`` before they play): what a stretch changes is
+        which callback that is, and a frame that starts inside a block plays ``lead`` later
+        than it needs to."""
+        fs = self.s.fs
+        nxt = play_time + entry.samples / fs  # when the next frame starts as things stand
+        due = (entry.ts + entry.samples) / fs + floor  # the earliest it may be decided
+        if block:
+            now = play_time - lead
+            due = now + math.ceil((due - now) / block - 1e-6) * block
+        most = min(QUIET_STRETCH, entry.samples // 2)
+        return max(-most, min(most, int(round((nxt - due) * fs))))
+
+    def pop(self, play_time: float, lead: float = 0.0, block: float | None = None) -> Playout | None:
         """The next frame for a playout starting at ``play_time`` (receiver clock), decided
         ``lead`` seconds before it plays (audio decoded ahead): packets arriving in that
-        time come too late for this decision, so the buffer's delay is measured from it."""
+        time come too late for this decision, so the buffer's delay is measured from it.
+        ``block``: the callback's length in seconds (the next frame's decision then falls on
+        that grid), None when frames are decided as they start."""
         s = self.s
         if not self.playing:
             start = self.start_time()
-            if start is None or play_time < start - 1e-9:
+            if start is None or play_time < start - s.hysteresis_ms / 1e3 - 1e-9:
                 return None
             self.playing = True
             self.next_ts = self._start_ts()
@@ -390,14 +436,24 @@ class JitterBuffer:
             elif self._short_since is None:
                 self._short_since = play_time
             waited = self._short_since is not None and play_time - self._short_since >= s.hold_wait_s
-            excess = offset - target - s.accelerate_ms / 1e3
+            excess = offset - target
             quiet = entry.packet.level >= s.quiet_level
             spaced = quiet or self._since_stretch >= s.loud_stretch_gap
             self._since_stretch += 1
-            if excess > 0 and spaced and (quiet or excess > 2 * s.accelerate_ms / 1e3):
+            grow = spaced and (offset < base - hyst or (short and (quiet or waited)))
+            # A quiet frame loses or gains what brings the next frame to the callback that
+            # decides it just in time (see _quiet_step): it sheds a delay left over from an
+            # expansion or a start, and grows no more than the target needs.
+            amount = self._quiet_step(entry, play_time, lead, block, target + max(hyst, self._spread)) if quiet else 0
+            if amount >= MIN_QUIET_STEP or (not quiet and spaced and excess > 3 * s.accelerate_ms / 1e3):
                 stretch = "accelerate"
                 self.stats.accelerate += 1
-            elif spaced and (offset < base - hyst or (short and (quiet or waited))):
+            elif grow and quiet:
+                amount = -self._quiet_step(entry, play_time, lead, block, target)
+                if amount >= MIN_QUIET_STEP:
+                    stretch = "expand"
+                    self.stats.expand += 1
+            elif grow:
                 stretch = "expand"
                 self.stats.expand += 1
             if stretch and not quiet:
@@ -412,7 +468,8 @@ class JitterBuffer:
                 self.stats.recovered += 1
             self._outcomes.append(False)
             self.stats.buffer_ms.append((play_time - entry.arrival) * 1e3)
-            return Playout("packet", entry.samples, entry.packet, stretch)
+            self.stats.delay_ms.append((play_time - entry.ts / fs - self._fastest()) * 1e3)
+            return Playout("packet", entry.samples, entry.packet, stretch, amount if stretch else 0)
         frame = self._frame
         nxt = self._buf.get(self.next_ts + frame)
         if nxt is not None:

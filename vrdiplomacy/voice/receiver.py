@@ -7,7 +7,10 @@ that starts playing at ``now``: each frame is decoded (from its redundant copy i
 packet when its own packet was lost), rebuilt from the next packet's in-band FEC when it
 was lost and that packet is already here, or concealed (Opus PLC). Frames the jitter
 buffer marks are time-stretched by a pitch period (:mod:`vrdiplomacy.voice.stretch`). A
-stream that starts inside a block starts at its exact sample.
+stream (re)starts at the first callback at which it has waited its target delay, at the
+first free sample of that block: its first frame is then decided when it starts to play,
+with the whole target behind it (a start inside the block would be decided up to a block
+early, short of the target, and the buffer would then expand to make up for it).
 """
 
 from __future__ import annotations
@@ -137,25 +140,22 @@ class VoiceReceiver:
                 t = now + have / fs
                 if not jb.playing:
                     start = jb.start_time()
-                    if start is None or start >= now + n / fs:
+                    # A stream starts where this callback decides: at the block's first free
+                    # sample, once that is at its target (less the hysteresis). Starting at
+                    # its exact sample inside the block would decide its first frame now, up
+                    # to a block before the target offset (see JitterBuffer.pop's ``lead``).
+                    if start is None or start > t + jb.s.hysteresis_ms / 1e3:
                         break
-                    gap = min(int(round((start - t) * fs)), n - have)
-                    if gap > 0:
-                        parts.append(np.zeros(gap, dtype=np.float32))
-                        have += gap
-                        if have >= n:
-                            break
-                    t = max(t, start)
-                p = jb.pop(t, t - now)
+                p = jb.pop(t, t - now, n / fs)
                 if p is None:
                     break
                 frame = self._decode(st, p)
                 if p.stretch == "accelerate":
-                    short = accelerate(frame)
+                    short = accelerate(frame, p.amount)
                     self.counters.accelerated += frame.size - short.size
                     frame = short
                 elif p.stretch == "expand":
-                    long = expand(frame)
+                    long = expand(frame, p.amount)
                     self.counters.expanded += long.size - frame.size
                     frame = long
                 parts.append(frame)

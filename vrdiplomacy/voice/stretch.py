@@ -9,7 +9,10 @@ looks the same, so the join is smooth.
 the frame best matches itself (normalized cross-correlation, searched at 12 kHz and then
 refined at the full rate) and, when the match is good (voiced speech) or the frame is
 quiet, replaces two periods by one crossfaded period: ``T`` samples shorter.
-:func:`expand` inserts a crossfaded period instead: ``T`` samples longer. Both return the
+:func:`expand` inserts a crossfaded period instead: ``T`` samples longer. A quiet frame
+(below -50 dBFS) has no pitch to keep: it loses or gains any number of samples the caller
+asks for (the jitter buffer asks for what puts the next frame on its playback callback's
+grid), 10 ms when it asks for none. Both return the
 frame unchanged when no lag matches well enough (an unvoiced, loud frame), so the caller
 simply tries again on a later frame. The frame's first and last samples are kept, so the
 result joins the previous and the next frame without a click.
@@ -70,21 +73,26 @@ def _rms(x: F32) -> float:
     return float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) if x.size else 0.0
 
 
-def _period(x: F32, min_corr: float) -> int:
-    """The period to remove or insert: any (the longest that fits) in a quiet frame, else the
-    best-matching pitch lag if it correlates at least ``min_corr``; 0 when none will do."""
+def _period(x: F32, min_corr: float, amount: int = 0) -> int:
+    """The period to remove or insert: in a quiet frame ``amount`` samples, or the longest that
+    fits when that is 0; else the best-matching pitch lag (up to ``amount`` when that is
+    given) if it correlates at least ``min_corr``; 0 when none will do."""
     n = x.size
     if n < 4 * MIN_LAG:
         return 0
     if _rms(x) < QUIET_RMS:
-        return min(MAX_LAG, n // 2)
-    t, c = best_lag(x)
+        return min(amount or MAX_LAG, n // 2)
+    if amount and amount < MIN_LAG:
+        return 0
+    t, c = best_lag(x, MIN_LAG, min(MAX_LAG, amount or MAX_LAG))
     return t if t and c >= min_corr else 0
 
 
-def accelerate(x: F32) -> F32:
-    """``x`` one pitch period shorter, or ``x`` itself when no period matches well."""
-    t = _period(x, ACCEL_CORR)
+def accelerate(x: F32, amount: int = 0) -> F32:
+    """``x`` one pitch period shorter (a quiet frame: ``amount`` samples shorter, or 10 ms when
+    that is 0; a pitch period is then at most ``amount``), or ``x`` itself when no period
+    matches well."""
+    t = _period(x, ACCEL_CORR, amount)
     if not t:
         return x
     down, up = _fades(t)
@@ -92,9 +100,10 @@ def accelerate(x: F32) -> F32:
     return np.concatenate([mid, x[2 * t :]]).astype(np.float32)
 
 
-def expand(x: F32) -> F32:
-    """``x`` one pitch period longer, or ``x`` itself when no period matches well."""
-    t = _period(x, EXPAND_CORR)
+def expand(x: F32, amount: int = 0) -> F32:
+    """``x`` one pitch period longer (``amount`` as for :func:`accelerate`), or ``x`` itself
+    when no period matches well."""
+    t = _period(x, EXPAND_CORR, amount)
     if not t:
         return x
     down, up = _fades(t)
