@@ -202,6 +202,7 @@ class JitterBuffer:
         self._target: float | None = None
         self._target_base = 0.0
         self._spread = 0.0  # the offsets' 90th percentile less their median
+        self._fastest = 0.0  # the smallest offset, as of the last target
         self._new_since_target = 0
         self._short_since: float | None = None  # when the hold started to be short
         self._since_stretch = 1 << 30  # frames played since the last loud one was stretched
@@ -274,10 +275,6 @@ class JitterBuffer:
         self._buf[ts] = _Entry(ts, seq, copy, now, samples, copy=True)
 
     # ---------------------------------------------------------------- estimates
-
-    def _fastest(self) -> float:
-        """The smallest offset (arrival less timestamp) in the window."""
-        return float(self._offsets[: min(self._n_offsets, self._offsets.size)].min()) if self._n_offsets else 0.0
 
     def _window(self) -> tuple[int, int] | None:
         if self._max_seq is None or not self._n_seen:
@@ -353,7 +350,7 @@ class JitterBuffer:
         if not self._n_offsets:
             return 0.0, 0.0
         arr = self._offsets[: min(self._n_offsets, self._offsets.size)]
-        lo = float(arr.min())
+        lo = self._fastest = float(arr.min())
         n = arr.size
         # One spike is not the link's jitter: the percentile lets go of what a quarter of a
         # full window would (at least the one highest offset), so a single late start-up
@@ -468,7 +465,7 @@ class JitterBuffer:
                 self.stats.recovered += 1
             self._outcomes.append(False)
             self.stats.buffer_ms.append((play_time - entry.arrival) * 1e3)
-            self.stats.delay_ms.append((play_time - entry.ts / fs - self._fastest()) * 1e3)
+            self.stats.delay_ms.append((play_time - entry.ts / fs - self._fastest) * 1e3)
             return Playout("packet", entry.samples, entry.packet, stretch, amount if stretch else 0)
         frame = self._frame
         nxt = self._buf.get(self.next_ts + frame)
