@@ -391,16 +391,18 @@ class JitterBuffer:
     def _quiet_step(self, entry: _Entry, play_time: float, lead: float, block: float | None, floor: float) -> int:
         """Samples a quiet frame should lose (> 0) or gain (< 0) so that the next frame starts
         on the first callback at which it is decided at an offset of at least ``floor``
-        (bounded by what a quiet frame can lose or gain). Frames are decided at the callback
-        whose block they start in (``lead`` before they play): what a stretch changes is
-        which callback that is, and a frame that starts inside a block plays ``lead`` later
-        than it needs to."""
+        (bounded by what a quiet frame can lose or gain; 0 when the next frame starts in
+        this callback's block). Frames are decided at the callback whose block they start in
+        (``lead`` before they play): what a stretch changes is which callback that is, and a
+        frame that starts inside a block plays ``lead`` later than it needs to."""
         fs = self.s.fs
         nxt = play_time + entry.samples / fs  # when the next frame starts as things stand
         due = (entry.ts + entry.samples) / fs + floor  # the earliest it may be decided
         if block:
             now = play_time - lead
-            due = now + math.ceil((due - now) / block - 1e-6) * block
+            if nxt < now + block - 1e-9:
+                return 0  # it starts in this block: this callback decides it, whatever this frame loses
+            due = now + max(1, math.ceil((due - now) / block - 1e-6)) * block
         most = min(QUIET_STRETCH, entry.samples // 2)
         return max(-most, min(most, int(round((nxt - due) * fs))))
 
