@@ -84,7 +84,7 @@ def test_listener_mix_drops_a_voice_claiming_another_speaker() -> None:
     assert mix.receive(42, bytes(pkt), 0.0) == "ok"
     assert (mix.counters.spoofed, mix.counters.malformed, mix.counters.packets) == (1, 1, 1)
     block = mix.render(0.1, Pose(np.array([0.0, 1.2, 0.0], np.float32)), {})
-    assert block.shape == (960, 2) and np.isfinite(block).all()
+    assert block.shape == (mix.s.block, 2) and np.isfinite(block).all()
 
 
 def test_scheduled_speech_lands_on_exact_samples() -> None:

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """CPU cost of receiving 16 simultaneous speakers (tools/bench/voice_cpu.py).
 
-    .venv/bin/python tools/bench/voice_cpu.py [--speakers 16] [--blocks 500] [--profile full]
+    .venv/bin/python tools/bench/voice_cpu.py [--speakers 16] [--blocks 500] [--profile full] [--block 480]
 
-Per 20 ms block: 16 voice packets are filed in the receiver (parse, jitter buffer), each
-speaker's frame is decoded (libopus), all are spatialized with the KEMAR HRTFs while the
+Per audio block (``--block``, default the client's tick: 480 samples, 10 ms): the voice packets
+of 16 speakers are filed in the receiver (parse, jitter buffer), each speaker's frame is
+decoded (libopus) when it starts, all are spatialized with the KEMAR HRTFs while the
 listener turns at 360 deg/s and the speakers move (worst case: every filter changes every
 block, so every block is crossfaded), then mixed and limited. Reports process CPU time per
-block and the wall time distribution. CPU time is the benchmark thread's own CPU time
+block and per 20 ms of audio (the issue's budget: 2 ms per 20 ms), and the wall time
+distribution. CPU time is the benchmark thread's own CPU time
 (``time.thread_time``, single-threaded BLAS/FFT), so other processes on a shared machine
 only count through the caches they disturb. The listener poses and speaker positions are
 scene inputs and are made before the timed region. ``--runs N`` repeats the measurement
@@ -36,6 +38,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from vrdiplomacy.scene.math3d import Pose  # noqa: E402
+from vrdiplomacy.session.audio import ListenSettings  # noqa: E402
 from vrdiplomacy.voice import simulate  # noqa: E402
 from vrdiplomacy.voice.codec import OpusSettings  # noqa: E402
 from vrdiplomacy.voice.hrtf import load_kemar  # noqa: E402
@@ -44,7 +47,7 @@ from vrdiplomacy.voice.receiver import VoiceReceiver  # noqa: E402
 from vrdiplomacy.voice.sender import SenderSettings, VoiceSender  # noqa: E402
 from vrdiplomacy.voice.spatial import SpatialSettings, Spatializer  # noqa: E402
 
-FS, B = 48000, 960
+FS = 48000
 
 
 def main() -> int:
@@ -53,7 +56,11 @@ def main() -> int:
     ap.add_argument("--blocks", type=int, default=500)
     ap.add_argument("--runs", type=int, default=1, help="repeat the measurement, report each and the best")
     ap.add_argument("--profile", default="full", help="voice profile of the streams: full or low (default full)")
+    ap.add_argument("--block", type=int, default=ListenSettings().block,
+                    help=f"samples per audio block (default {ListenSettings().block}, the client's tick)")
     a = ap.parse_args()
+    B = a.block
+    per20 = 960 / B
     opus = OpusSettings(dtx=False).with_profile(a.profile)
     n, nb = a.speakers, a.blocks
     speech = simulate.alsa_speech()
@@ -65,7 +72,7 @@ def main() -> int:
         x = np.roll(speech, s * 7919)
         need = total * B
         x = np.tile(x, need // x.size + 1)[:need]
-        streams.append([bytes(p) for k in range(total) for p in snd.capture(x[k * B:(k + 1) * B])])
+        streams.append([[bytes(p) for p in snd.capture(x[k * B:(k + 1) * B])] for k in range(total)])
     angles = np.linspace(0, 2 * np.pi, n, endpoint=False)
     poses = [Pose.from_yaw([0.0, 1.2, 0.0], (k * 7.2) % 360.0) for k in range(total)]
     places = [[np.array([3 * np.cos(angles[i] + 0.01 * k), 1.2, 3 * np.sin(angles[i] + 0.01 * k)])
@@ -82,7 +89,8 @@ def main() -> int:
             now = (k + 1) * B / FS
             c0, w0 = time.thread_time(), time.perf_counter()
             for s in range(n):
-                rcv.receive(streams[s][k], now - 0.001)
+                for pkt in streams[s][k]:
+                    rcv.receive(pkt, now - 0.001)
             voices = rcv.pull(now, B)
             c_dec = time.thread_time()
             where = places[k]
@@ -97,15 +105,16 @@ def main() -> int:
                 stage += ((c_dec - c0) * 1e3, (c_sp - c_dec) * 1e3, (c1 - c_sp) * 1e3)
             assert out.shape == (B, 2)
         cpu_a, wall_a = np.array(cpu), np.array(wall)
-        means.append(float(cpu_a.mean()))
+        means.append(float(cpu_a.mean()) * per20)
         if run == 0:
-            print(f"{n} speakers, {nb} blocks of 20 ms, KEMAR {spat.hrtf.length} taps, FFT {spat.nfft}, "
-                  f"{np.mean(decoded_per_block):.1f} voices decoded per block")
-            print(f"{'per 20 ms block':22s} {'mean':>7s} {'median':>7s} {'p95':>7s} {'max':>7s}  "
-                  f"{'receive+decode':>14s} {'spatialize':>10s} {'mix':>6s}")
+            print(f"{n} speakers, {nb} blocks of {B / FS * 1000:g} ms, KEMAR {spat.hrtf.length} taps, FFT {spat.nfft}, "
+                  f"{np.mean(decoded_per_block):.1f} voices playing per block")
+            print(f"{f'per {B / FS * 1000:g} ms block':22s} {'mean':>7s} {'median':>7s} {'p95':>7s} {'max':>7s}  "
+                  f"{'receive+decode':>14s} {'spatialize':>10s} {'mix':>6s} {'mean per 20 ms':>14s}")
         st = stage / len(cpu)
         print(f"{f'run {run + 1} CPU time (ms)':22s} {cpu_a.mean():7.3f} {np.median(cpu_a):7.3f} "
-              f"{np.percentile(cpu_a, 95):7.3f} {cpu_a.max():7.3f}  {st[0]:14.3f} {st[1]:10.3f} {st[2]:6.3f}")
+              f"{np.percentile(cpu_a, 95):7.3f} {cpu_a.max():7.3f}  {st[0]:14.3f} {st[1]:10.3f} {st[2]:6.3f} "
+              f"{cpu_a.mean() * per20:14.3f}")
         print(f"{f'run {run + 1} wall time (ms)':22s} {wall_a.mean():7.3f} {np.median(wall_a):7.3f} "
               f"{np.percentile(wall_a, 95):7.3f} {wall_a.max():7.3f}")
     mine = VoiceSender(99, SenderSettings(opus=OpusSettings().with_profile(a.profile), headphones=False))
@@ -119,11 +128,12 @@ def main() -> int:
             send_cpu.append((time.thread_time() - c0) * 1e3)
     sc = np.array(send_cpu)
     print(f"own microphone ({type(mine.aec).__name__ if mine.aec else 'no processing'}, VAD, Opus {a.profile}) CPU per "
-          f"20 ms: mean {sc.mean():.3f} ms, p95 {np.percentile(sc, 95):.3f} ms")
+          f"{B / FS * 1000:g} ms: mean {sc.mean():.3f} ms, p95 {np.percentile(sc, 95):.3f} ms")
     best = min(means)
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").is_file() else ["?"]
-    print(f"load average {' '.join(load)}; best run mean {best:.3f} ms, median of runs {float(np.median(means)):.3f} ms")
-    print(f"target: <= 2 ms CPU per block for {n} speakers: {'met' if best <= 2.0 else 'MISSED'} (best run mean)")
+    print(f"load average {' '.join(load)}; per 20 ms: best run mean {best:.3f} ms, median of runs "
+          f"{float(np.median(means)):.3f} ms")
+    print(f"target: <= 2 ms CPU per 20 ms for {n} speakers: {'met' if best <= 2.0 else 'MISSED'} (best run mean)")
     return 0 if best <= 2.0 else 1
 
 if __name__ == "__main__":

@@ -346,7 +346,7 @@ def _summary(report: Any, layout: Any, seat: Any, plans: list[Any], duration: fl
     state = user.get("state", {})
     members = user.get("members", [])
     by_id = {m.get("key", m["client_id"]): m for m in members}  # heard_blocks and gesture_log are keyed by member key
-    block_s = 960 / 48000
+    block_s = user.get("block", 960) / 48000
     who = []
     for cid, blocks in sorted(user.get("heard_blocks", {}).items(), key=lambda kv: -kv[1]):
         m = by_id.get(cid, {})

@@ -193,6 +193,7 @@ class SessionThread:
                       "members": s.state.summary(now),
                       "listen": s.mix.counters.as_dict() if s.mix else {},
                       "heard_blocks": dict(s.mix.heard_blocks) if s.mix else {},
+                      "block": s.s.block,
                       "gesture_log": list(s.state.gesture_log),
                       "security": s.security.report(),
                       "e2ee": _e2ee_report(self.sealer),

@@ -111,7 +111,8 @@ class SessionSettings:
 
     identity: the delegate's name on the relay; seat: the seat id taken (unique in the room);
     room: the room (the scene name); pose_hz: pose frames sent per second; block: audio samples
-    per tick at 48 kHz; hear: decode and spatialize others' voices (bots leave it off: they only
+    per tick at 48 kHz (480: 10 ms, a 10 ms card's period; the jitter buffer decides frames on
+    this grid, so a 20 ms tick would wait up to 10 ms more per voice and hold 10 ms more output); hear: decode and spatialize others' voices (bots leave it off: they only
     track speaking levels); track_poses: decode others' pose streams (off, members stay at their
     seats and media datagrams are only read for voice levels: the cheap path bots use); sender: the voice sender's settings; listen: the listening path's
     settings; state: the room state's settings; client: the relay client's settings;
@@ -126,7 +127,7 @@ class SessionSettings:
     seat: str
     room: str = "chamber"
     pose_hz: float = 20.0
-    block: int = 960
+    block: int = 480
     hear: bool = True
     track_poses: bool = True
     sender: SenderSettings = field(default_factory=SenderSettings)
