@@ -31,12 +31,13 @@ def test_narration_is_heard_near_its_exhibit_from_its_side(tmp_path: Path) -> No
     specs = load_exhibits(tmp_path / "ex.toml", layout)
     assert specs[0].caption == ex.caption and specs[0].narration.size == FS
 
-    def listen(at: tuple[float, float, float], yaw: float, blocks: int = 40) -> np.ndarray:
+    def listen(at: tuple[float, float, float], yaw: float, seconds: float = 0.8) -> np.ndarray:
         mix = ListenerMix(layout)
         narration = Narration(specs)
         mix.local_sources = narration.sources
         head = Pose.from_yaw(np.array(at, np.float32), yaw)
-        return np.concatenate([mix.render(k * 0.02, head, {}) for k in range(blocks)])
+        n = mix.s.block
+        return np.concatenate([mix.render(k * n / FS, head, {}) for k in range(int(round(seconds * FS / n)))])
 
     x, _y, z = ex.position
     # 1.5 m in front of the picture, facing along the wall (north, -z): the picture is on the left
@@ -49,7 +50,7 @@ def test_narration_is_heard_near_its_exhibit_from_its_side(tmp_path: Path) -> No
     assert rms(far) == 0.0, "the narration must not be heard across the hall"
     assert rms(near[:, 0]) > 1.5 * rms(near[:, 1]), "the narration comes from the exhibit's side (left)"
     # once per visit: after its second the narration is silent until the listener comes back
-    tail = listen((x + 1.5, 1.6, z), 0.0, blocks=80)[int(1.2 * FS):]
+    tail = listen((x + 1.5, 1.6, z), 0.0, seconds=1.6)[int(1.2 * FS):]
     assert rms(tail) < 1e-4
 
 

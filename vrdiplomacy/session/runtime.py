@@ -5,7 +5,7 @@ loop's clock:
 
 * **poses**: ``pose_hz`` times a second, asks the pose source for (head, left hand, right hand)
   in scene coordinates and sends them;
-* **audio**: every ``block`` samples (20 ms), reads the microphone device, runs the
+* **audio**: every ``block`` samples (10 ms), reads the microphone device, runs the
   :class:`~vrdiplomacy.voice.sender.VoiceSender` (VAD gate, Opus, FEC) and sends the packets
   with their RFC 6464 level; pulls the spatialized mix of everyone else relative to the
   listener's head (:class:`~vrdiplomacy.session.audio.ListenerMix`) and writes it to the
