@@ -70,11 +70,11 @@ class MixPlan:
 
 @dataclass
 class ListenSettings:
-    """Listening settings: ``block`` samples per tick (480 = 10 ms at 48 kHz); ``receiver``
+    """Listening settings: ``block`` samples per tick (960 = 20 ms at 48 kHz); ``receiver``
     jitter-buffer settings; ``spatial`` spatializer settings (its block is set to ``block``);
     ``mixer`` master gain and limiter; ``reports`` when loss reports go out."""
 
-    block: int = 480
+    block: int = 960
     receiver: ReceiverSettings = field(default_factory=ReceiverSettings)
     spatial: SpatialSettings = field(default_factory=SpatialSettings)
     mixer: MixerSettings = field(default_factory=MixerSettings)

@@ -5,7 +5,7 @@ loop's clock:
 
 * **poses**: ``pose_hz`` times a second, asks the pose source for (head, left hand, right hand)
   in scene coordinates and sends them;
-* **audio**: every ``block`` samples (10 ms), reads the microphone device, runs the
+* **audio**: every ``block`` samples (20 ms), reads the microphone device, runs the
   :class:`~vrdiplomacy.voice.sender.VoiceSender` (VAD gate, Opus, FEC) and sends the packets
   with their RFC 6464 level; pulls the spatialized mix of everyone else relative to the
   listener's head (:class:`~vrdiplomacy.session.audio.ListenerMix`) and writes it to the
@@ -111,8 +111,9 @@ class SessionSettings:
 
     identity: the delegate's name on the relay; seat: the seat id taken (unique in the room);
     room: the room (the scene name); pose_hz: pose frames sent per second; block: audio samples
-    per tick at 48 kHz (480: 10 ms, a 10 ms card's period; the jitter buffer decides frames on
-    this grid, so a 20 ms tick would wait up to 10 ms more per voice and hold 10 ms more output); hear: decode and spatialize others' voices (bots leave it off: they only
+    per tick at 48 kHz (960: 20 ms; the jitter buffer decides frames on this grid, so a 10 ms
+    tick plays voices up to 10 ms sooner and holds 10 ms less output, see the README's latency
+    notes for why it is not the default yet); hear: decode and spatialize others' voices (bots leave it off: they only
     track speaking levels); track_poses: decode others' pose streams (off, members stay at their
     seats and media datagrams are only read for voice levels: the cheap path bots use); sender: the voice sender's settings; listen: the listening path's
     settings; state: the room state's settings; client: the relay client's settings;
@@ -127,7 +128,7 @@ class SessionSettings:
     seat: str
     room: str = "chamber"
     pose_hz: float = 20.0
-    block: int = 480
+    block: int = 960
     hear: bool = True
     track_poses: bool = True
     sender: SenderSettings = field(default_factory=SenderSettings)
