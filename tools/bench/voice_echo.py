@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from vrdiplomacy.voice import echosim as es  # noqa: E402
 from vrdiplomacy.voice.apm import webrtc_available  # noqa: E402
 
-SETS = {m.name: m for m in (es.TUNING, es.TUNING_2, es.HELD_OUT, es.HELD_OUT_2, es.HELD_OUT_3, es.HELD_OUT_4, es.HELD_OUT_5, es.HELD_OUT_6)}
+SETS = es.SETS
 
 
 def fmt(v: float | None, nd: int = 1) -> str:

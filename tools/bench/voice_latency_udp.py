@@ -53,8 +53,7 @@ from vrdiplomacy.voice.receiver import VoiceReceiver  # noqa: E402
 from vrdiplomacy.voice.sender import SenderSettings, VoiceSender  # noqa: E402
 
 FS, B = 48000, 480
-SPEECH = {m.name: m for m in (echosim.TUNING, echosim.TUNING_2, echosim.HELD_OUT, echosim.HELD_OUT_2, echosim.HELD_OUT_3,
-                              echosim.HELD_OUT_4, echosim.HELD_OUT_5, echosim.HELD_OUT_6)}
+SPEECH = echosim.SETS
 
 
 async def measure(x: np.ndarray, jitter_ms: float, seed: int, opus: OpusSettings, card: CardModel | None,

@@ -221,6 +221,10 @@ HELD_OUT_6 = Material(
     rooms=(Room(73, 0.45, length_s=0.5, dims=(7.0, 5.5, 3.2), source=(1.5, 2.0, 1.3), mic=(2.4, 2.2, 1.2)),
            Room(74, 0.3, length_s=0.35, direct=0.35, gap_ms=3.0)))
 
+#: Every set by name, the tuning sets first (the benchmarks' ``--sets`` and ``--speech`` choices).
+SETS: dict[str, Material] = {m.name: m for m in (TUNING, TUNING_2, HELD_OUT, HELD_OUT_2, HELD_OUT_3, HELD_OUT_4,
+                                                 HELD_OUT_5, HELD_OUT_6)}
+
 @lru_cache(maxsize=32)
 def espeak(voice: str, text: str) -> F64:
     """``text`` spoken by espeak-ng's ``voice`` at 48 kHz (AssetError without espeak-ng)."""
